@@ -1,0 +1,3 @@
+module github.com/lokero/lokero
+
+go 1.26
