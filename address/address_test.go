@@ -1,0 +1,76 @@
+package address
+
+import "testing"
+
+func TestBuilding(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, want string
+	}{
+		{"Mannerheimintie 5", "mannerheimintie 5"},
+		{"Mannerheimintie 12 B 34", "mannerheimintie 12"},
+		{"MANNERHEIMINTIE 12", "mannerheimintie 12"},
+		{"  mannerheimintie   12  b 34 ", "mannerheimintie 12"},
+		{"Mannerheimint. 12 as. 34", "mannerheimintie 12"},
+		{"Mannerheimin tie 12", "mannerheimintie 12"},
+		{"Mannerheimin-tie 12", "mannerheimintie 12"},
+		{"Hämeenk. 3", "hameenkatu 3"},
+		{"Hameenkatu 3", "hameenkatu 3"},
+		{"Hämeenkatu 3a", "hameenkatu 3a"},
+		{"Hämeenkatu 3A 12", "hameenkatu 3a"},
+		{"Hämeenkatu 3 A 12", "hameenkatu 3"},
+		{"Koivukj. 7", "koivukuja 7"},
+		{"Koivukuja 7", "koivukuja 7"},
+		{"Åbovägen 2", "abovagen 2"},
+		{"Abov. 2", "abovagen 2"},
+		{"Storg. 1", "storgatan 1"},
+		{"Rantatie 012", "rantatie 12"},
+		{"Rantatie 12-14 C", "rantatie 12-14"},
+		{"Rantatie 12–14", "rantatie 12"}, // an en dash is not a range we know
+		{"Mannerheimintie", ""},
+		{"12 B 34", ""},
+		{"", ""},
+		{"...", ""},
+	}
+	for _, tt := range tests {
+		if got := Building(tt.in); got != tt.want {
+			t.Errorf("Building(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestSameBuilding(t *testing.T) {
+	t.Parallel()
+	same := [][2]string{
+		{"Mannerheimintie 5", "mannerheimintie 5 A 1"},
+		{"Mannerheimintie 5", "Mannerheimint. 5"},
+		{"Hämeenkatu 10", "HAMEENKATU 10 as 4"},
+	}
+	for _, p := range same {
+		if Building(p[0]) != Building(p[1]) {
+			t.Errorf("%q and %q should be one building: %q vs %q", p[0], p[1], Building(p[0]), Building(p[1]))
+		}
+	}
+	different := [][2]string{
+		{"Mannerheimintie 5", "Mannerheimintie 50"},
+		{"Mannerheimintie 5", "Mannerheimintie 5a"},
+		{"Hämeenkatu 10", "Hämeentie 10"},
+	}
+	for _, p := range different {
+		if Building(p[0]) == Building(p[1]) {
+			t.Errorf("%q and %q should be different buildings, both %q", p[0], p[1], Building(p[0]))
+		}
+	}
+}
+
+func FuzzBuilding(f *testing.F) {
+	for _, s := range []string{"Mannerheimintie 12 B 34", "Hämeenk. 3a", "1-", "-1", "Ä.", "k. 1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		key := Building(s)
+		if key != "" && Building(key) != key {
+			t.Errorf("Building is not idempotent: %q -> %q -> %q", s, key, Building(key))
+		}
+	})
+}
