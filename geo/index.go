@@ -1,0 +1,341 @@
+package geo
+
+import "math"
+
+// Neighbor is one search result: the item's position in the slice the index
+// was built from, and its distance in metres.
+type Neighbor struct {
+	Item      int
+	DistanceM float64
+}
+
+// Index answers k-nearest-neighbour queries by great-circle distance over a
+// fixed set of points. Immutable after construction and safe for concurrent
+// use.
+type Index struct {
+	// entries holds the points as unit vectors, in tree order: every node
+	// covers one contiguous run of it.
+	entries []entry
+	// exact holds, in the same order, what the haversine needs.
+	exact []exactPoint
+	// nodes is the k-d tree; nodes[0] is the root.
+	nodes []node
+}
+
+// entry is a point as a unit vector, with its item number. 32 bytes: two
+// entries to a cache line.
+type entry struct {
+	v    [3]float64
+	item int
+}
+
+// exactPoint holds a point's inputs to haversine, computed as Distance does.
+type exactPoint struct {
+	lat, cosLat, lon float64 // lat in radians, lon in degrees
+}
+
+// node is a k-d tree node: the bounding box of the vectors in
+// entries[lo:hi], and its children left and left+1, or left < 0 for a leaf.
+type node struct {
+	min, max [3]float64
+	lo, hi   int32
+	left     int32
+}
+
+// leafSize is the most points a leaf holds (16 measured fastest, 4 to 32).
+const leafSize = 16
+
+// NewIndex builds an index over points; item i is points[i]. Latitudes must
+// lie in [-90, 90]; any finite longitude works.
+func NewIndex(points []Point) *Index {
+	if len(points) >= math.MaxInt32 {
+		panic("geo: too many points for an Index")
+	}
+	ix := &Index{}
+	if len(points) == 0 {
+		return ix
+	}
+	ix.entries = make([]entry, len(points))
+	for i, p := range points {
+		ix.entries[i] = entry{v: unitVector(p), item: i}
+	}
+	ix.nodes = make([]node, 1, 4*len(points)/leafSize+1)
+	ix.build(0, 0, len(points))
+	ix.exact = make([]exactPoint, len(points))
+	for i, e := range ix.entries {
+		p := points[e.item]
+		lat := p.Lat * degToRad
+		ix.exact[i] = exactPoint{lat: lat, cosLat: math.Cos(lat), lon: p.Lon}
+	}
+	return ix
+}
+
+// unitVector returns p as a point on the unit sphere.
+func unitVector(p Point) [3]float64 {
+	lat, lon := p.Lat*degToRad, p.Lon*degToRad
+	c := math.Cos(lat)
+	return [3]float64{c * math.Cos(lon), c * math.Sin(lon), math.Sin(lat)}
+}
+
+// build makes nodes[ni] cover entries[lo:hi], splitting it at the median of
+// its widest axis until the pieces fit in a leaf.
+func (ix *Index) build(ni int32, lo, hi int) {
+	es := ix.entries[lo:hi]
+	nd := node{min: es[0].v, max: es[0].v, lo: int32(lo), hi: int32(hi), left: -1}
+	for _, e := range es[1:] {
+		for a := range 3 {
+			nd.min[a] = min(nd.min[a], e.v[a])
+			nd.max[a] = max(nd.max[a], e.v[a])
+		}
+	}
+	if len(es) > leafSize {
+		axis := 0
+		for a := 1; a < 3; a++ {
+			if nd.max[a]-nd.min[a] > nd.max[axis]-nd.min[axis] {
+				axis = a
+			}
+		}
+		mid := len(es) / 2
+		selectNth(es, mid, axis)
+		nd.left = int32(len(ix.nodes))
+		ix.nodes = append(ix.nodes, node{}, node{})
+		ix.build(nd.left, lo, lo+mid)
+		ix.build(nd.left+1, lo+mid, hi)
+	}
+	ix.nodes[ni] = nd
+}
+
+// selectNth reorders es so that es[nth] holds the value it would hold if es
+// were sorted by axis, with no smaller value after it and no larger before it
+// (Hoare's selection; it copes with many equal values).
+func selectNth(es []entry, nth, axis int) {
+	lo, hi := 0, len(es)-1
+	for lo < hi {
+		a, b, c := es[lo].v[axis], es[(lo+hi)/2].v[axis], es[hi].v[axis]
+		pivot := max(min(a, b), min(max(a, b), c)) // median of three
+		i, j := lo, hi
+		for i <= j {
+			for es[i].v[axis] < pivot {
+				i++
+			}
+			for es[j].v[axis] > pivot {
+				j--
+			}
+			if i <= j {
+				es[i], es[j] = es[j], es[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case nth <= j:
+			hi = j
+		case nth >= i:
+			lo = i
+		default:
+			return // es[j+1:i] all equal the pivot
+		}
+	}
+}
+
+// Len returns the number of items.
+func (ix *Index) Len() int { return len(ix.entries) }
+
+// Nearest appends to dst (which it may reuse; pass nil or dst[:0]) the k
+// items nearest to origin, nearest first (ties broken by smaller Item),
+// keeping only items for which keep(item) is true (keep nil = all), and only
+// items within maxDistanceM metres when maxDistanceM > 0. Returns fewer than
+// k when fewer qualify. The result is exactly that of a brute-force scan.
+//
+// keep is called only for items close enough to matter, at most once each.
+// Nearest allocates nothing when dst has room for k more results.
+func (ix *Index) Nearest(origin Point, k int, keep func(item int) bool, maxDistanceM float64, dst []Neighbor) []Neighbor {
+	if k <= 0 || len(ix.entries) == 0 {
+		return dst
+	}
+	lat := origin.Lat * degToRad
+	s := searcher{
+		ix:      ix,
+		q:       unitVector(origin),
+		lat:     lat,
+		cosLat:  math.Cos(lat),
+		lon:     origin.Lon,
+		k:       k,
+		keep:    keep,
+		maxDist: math.Inf(1),
+		limit:   math.Inf(1),
+		out:     dst,
+		base:    len(dst),
+	}
+	if maxDistanceM > 0 {
+		s.maxDist = maxDistanceM
+		if angle := maxDistanceM / EarthRadiusM; angle < math.Pi {
+			s.limit = chordBoundSq(2 * math.Sin(angle/2))
+		}
+	}
+	s.bound = s.limit
+	if boxDistSq(&s.q, &ix.nodes[0]) <= s.bound {
+		s.visit(0)
+	}
+	// s.out[s.base:] is a max-heap; sort it in place, nearest first.
+	h := s.out[s.base:]
+	for end := len(h) - 1; end > 0; end-- {
+		h[0], h[end] = h[end], h[0]
+		siftDown(h[:end], 0)
+	}
+	return s.out
+}
+
+// searcher is the state of one Nearest call.
+type searcher struct {
+	ix          *Index
+	q           [3]float64 // origin as a unit vector
+	lat, cosLat float64    // origin's haversine inputs, as in exactPoint
+	lon         float64
+	k           int
+	keep        func(int) bool
+	maxDist     float64 // metres; +Inf when unlimited
+	limit       float64 // chordBoundSq for maxDist, +Inf when unlimited
+	// bound is the squared chord beyond which nothing can qualify: limit
+	// until k results are held, then the tighter of limit and the k-th's.
+	bound float64
+	out   []Neighbor // out[base:] is the max-heap of the best so far
+	base  int
+}
+
+// chordMargin returns how far beyond chord c (the chord of the current k-th
+// distance, or of maxDistanceM) a point's computed chord must lie before it
+// is surely farther by Distance too. Chords and vectors carry errors of about
+// 1e-15 and the haversine about as much in angle, except near the antipode
+// where the arcsine amplifies them to about 1e-7 rad; chord grows no faster
+// than angle, so a chord margin of 1e-12 (6 µm on the ground), or 1e-6 where
+// chords near 2 (antipodal, beyond 16,000 km) may be involved, covers all of
+// that with room to spare.
+func chordMargin(c float64) float64 {
+	if c+1e-6 < 1.98 {
+		return 1e-12
+	}
+	return 1e-6
+}
+
+// chordBoundSq returns the squared chord beyond which a point is surely
+// farther than the distance whose chord is c.
+func chordBoundSq(c float64) float64 {
+	b := c + chordMargin(c)
+	return b * b
+}
+
+// boxDistSq returns the squared distance from q to the node's bounding box,
+// a lower bound of the squared chord to each of its points (as computed by
+// scan, since rounding is monotonic).
+func boxDistSq(q *[3]float64, nd *node) float64 {
+	var sum float64
+	for a := range 3 {
+		var d float64
+		if q[a] < nd.min[a] {
+			d = nd.min[a] - q[a]
+		} else if q[a] > nd.max[a] {
+			d = q[a] - nd.max[a]
+		}
+		sum += d * d
+	}
+	return sum
+}
+
+// visit searches the subtree at nodes[ni], nearer child first.
+func (s *searcher) visit(ni int32) {
+	nd := &s.ix.nodes[ni]
+	if nd.left < 0 {
+		s.scan(int(nd.lo), int(nd.hi))
+		return
+	}
+	a, b := nd.left, nd.left+1
+	da, db := boxDistSq(&s.q, &s.ix.nodes[a]), boxDistSq(&s.q, &s.ix.nodes[b])
+	if db < da {
+		a, b, da, db = b, a, db, da
+	}
+	if da <= s.bound {
+		s.visit(a)
+	}
+	if db <= s.bound { // bound may have shrunk while visiting a
+		s.visit(b)
+	}
+}
+
+// scan considers entries[lo:hi].
+func (s *searcher) scan(lo, hi int) {
+	es := s.ix.entries[lo:hi]
+	for i := range es {
+		e := &es[i]
+		dx, dy, dz := e.v[0]-s.q[0], e.v[1]-s.q[1], e.v[2]-s.q[2]
+		if dx*dx+dy*dy+dz*dz > s.bound {
+			continue
+		}
+		s.consider(lo+i, e.item)
+	}
+}
+
+// consider offers the entry at position pos, which passed the chord screen.
+func (s *searcher) consider(pos, item int) {
+	if s.keep != nil && !s.keep(item) {
+		return
+	}
+	p := &s.ix.exact[pos]
+	d := haversine(s.lat, s.cosLat, p.lat, p.cosLat, (p.lon-s.lon)*degToRad)
+	if d > s.maxDist {
+		return
+	}
+	n := Neighbor{Item: item, DistanceM: d}
+	h := s.out[s.base:]
+	if len(h) < s.k {
+		s.out = append(s.out, n)
+		h = s.out[s.base:]
+		siftUp(h, len(h)-1)
+		if len(h) < s.k {
+			return
+		}
+	} else {
+		if !less(n, h[0]) {
+			return
+		}
+		h[0] = n
+		siftDown(h, 0)
+	}
+	// The heap is full: nothing farther than its worst can enter.
+	s.bound = min(s.limit, chordBoundSq(2*math.Sin(h[0].DistanceM/(2*EarthRadiusM))))
+}
+
+// less orders neighbours by distance, then item.
+func less(a, b Neighbor) bool {
+	return a.DistanceM < b.DistanceM || a.DistanceM == b.DistanceM && a.Item < b.Item
+}
+
+// siftUp restores the max-heap h after h[i] was set.
+func siftUp(h []Neighbor, i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !less(h[p], h[i]) {
+			return
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+}
+
+// siftDown restores the max-heap h after h[i] was set.
+func siftDown(h []Neighbor, i int) {
+	for {
+		c := 2*i + 1
+		if c >= len(h) {
+			return
+		}
+		if c+1 < len(h) && less(h[c], h[c+1]) {
+			c++
+		}
+		if !less(h[i], h[c]) {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+}
