@@ -1,0 +1,55 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/lokero/lokero"
+)
+
+// statusOf maps lokero's error classes to HTTP status codes.
+var statusOf = map[string]int{
+	lokero.EINVALID:       http.StatusBadRequest,
+	lokero.EUNAUTHORIZED:  http.StatusUnauthorized,
+	lokero.EFORBIDDEN:     http.StatusForbidden,
+	lokero.ENOTFOUND:      http.StatusNotFound,
+	lokero.ECONFLICT:      http.StatusConflict,
+	lokero.EUNPROCESSABLE: http.StatusUnprocessableEntity,
+	lokero.ETOOMANY:       http.StatusTooManyRequests,
+	lokero.EINTERNAL:      http.StatusInternalServerError,
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// writeError answers with the error's status and a JSON body
+// {"error":{"code","message","field"}}. The code is the error's specific
+// reason when it has one, else its class. Internal errors are logged and
+// their text never reaches the client.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	code := lokero.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	detail := errorDetail{Code: code, Message: lokero.ErrorMessage(err)}
+	var e *lokero.Error
+	if errors.As(err, &e) {
+		if e.Reason != "" {
+			detail.Code = e.Reason
+		}
+		detail.Field = e.Field
+	}
+	if status >= 500 {
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, status, errorBody{Error: detail})
+}

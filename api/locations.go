@@ -1,0 +1,222 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/geo"
+	"github.com/lokero/lokero/service"
+)
+
+// maxParamLen bounds every query parameter: nothing we take is longer, and
+// a 10 kB postcode deserves a clear answer, not a search.
+const maxParamLen = 200
+
+// locationJSON is a location as the API shows it.
+type locationJSON struct {
+	ID               string                    `json:"id"`
+	Type             lokero.LocationType       `json:"type"`
+	Name             string                    `json:"name"`
+	Street           string                    `json:"street"`
+	Postcode         string                    `json:"postcode"`
+	City             string                    `json:"city"`
+	Lat              float64                   `json:"lat"`
+	Lon              float64                   `json:"lon"`
+	OpeningHours     []lokero.OpeningHours     `json:"opening_hours"`
+	Access           lokero.Access             `json:"access"`
+	PaymentTerminal  bool                      `json:"payment_terminal"`
+	WheelchairAccess bool                      `json:"wheelchair_access"`
+	Compartments     []lokero.CompartmentClass `json:"compartments,omitempty"`
+}
+
+func toLocationJSON(l *lokero.Location) locationJSON {
+	hours := l.OpeningHours
+	if hours == nil {
+		hours = []lokero.OpeningHours{}
+	}
+	return locationJSON{
+		ID: l.ID, Type: l.Type, Name: l.Name, Street: l.Street, Postcode: l.Postcode, City: l.City,
+		Lat: l.Lat, Lon: l.Lon, OpeningHours: hours, Access: l.Access,
+		PaymentTerminal: l.PaymentTerminal, WheelchairAccess: l.WheelchairAccess, Compartments: l.Compartments,
+	}
+}
+
+// encodedSnapshot caches each location's JSON object, without its closing
+// brace so that a per-query distance can be appended: a search answer is
+// then a concatenation, with no reflection on the hot path.
+type encodedSnapshot struct {
+	snap *service.Snapshot
+	once sync.Once
+	open map[*lokero.Location][]byte
+}
+
+func (s *Server) encoded() *encodedSnapshot {
+	snap := s.dir.Snapshot()
+	e := s.cache.Load()
+	if e == nil || e.snap != snap {
+		e = &encodedSnapshot{snap: snap}
+		s.cache.Store(e)
+	}
+	e.once.Do(func() {
+		e.open = make(map[*lokero.Location][]byte, snap.Len())
+		locs := snap.Locations()
+		for i := range locs {
+			b, _ := json.Marshal(toLocationJSON(&locs[i])) // plain data: cannot fail
+			e.open[&locs[i]] = b[:len(b)-1]
+		}
+	})
+	return e
+}
+
+func (s *Server) handleLocations(w http.ResponseWriter, r *http.Request) {
+	q, err := parseLocationQuery(r.URL.Query())
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	results, err := s.dir.Search(r.Context(), q)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	enc := s.encoded()
+	buf := bytes.NewBuffer(make([]byte, 0, 1024*len(results)+32))
+	buf.WriteString(`{"locations":[`)
+	for i, res := range results {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(enc.open[res.Location])
+		if res.HasDistance {
+			buf.WriteString(`,"distance_m":`)
+			buf.WriteString(strconv.FormatInt(int64(math.Round(res.DistanceM)), 10))
+		}
+		buf.WriteByte('}')
+	}
+	buf.WriteString("]}\n")
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(buf.Bytes())
+}
+
+func (s *Server) handleLocation(w http.ResponseWriter, r *http.Request) {
+	l, err := s.dir.Location(r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toLocationJSON(l))
+}
+
+// parseLocationQuery reads the query of GET /v1/locations, refusing
+// anything malformed with the parameter named.
+func parseLocationQuery(v url.Values) (service.LocationQuery, error) {
+	var q service.LocationQuery
+	for name, values := range v {
+		for _, value := range values {
+			if len(value) > maxParamLen {
+				return q, lokero.Invalid(name, "too_long", "%s is %d bytes long; at most %d are allowed", name, len(value), maxParamLen)
+			}
+		}
+	}
+	q.Postcode = strings.TrimSpace(v.Get("postcode"))
+	q.Street = strings.TrimSpace(v.Get("street"))
+	if q.Postcode != "" {
+		if len(q.Postcode) != 5 || strings.Trim(q.Postcode, "0123456789") != "" {
+			return q, lokero.Invalid("postcode", "malformed", "postcode must be five digits; got %q", q.Postcode)
+		}
+	}
+	latS, lonS := v.Get("lat"), v.Get("lon")
+	if latS != "" || lonS != "" {
+		if latS == "" || lonS == "" {
+			field := "lat"
+			if lonS == "" {
+				field = "lon"
+			}
+			return q, lokero.Invalid(field, "required", "lat and lon go together: %s is missing", field)
+		}
+		lat, err := parseCoordinate("lat", latS, 90)
+		if err != nil {
+			return q, err
+		}
+		lon, err := parseCoordinate("lon", lonS, 180)
+		if err != nil {
+			return q, err
+		}
+		q.Origin = &geo.Point{Lat: lat, Lon: lon}
+	}
+	for _, tv := range v["type"] {
+		for name := range strings.SplitSeq(tv, ",") {
+			if strings.TrimSpace(name) == "" {
+				continue
+			}
+			t, ok := lokero.ParseLocationType(name)
+			if !ok {
+				return q, lokero.Invalid("type", "unknown_type", "type must be a comma list of LOCKER, SMARTPOST, POSTOFFICE, PICKUPPOINT; got %q", name)
+			}
+			q.Types = append(q.Types, t)
+		}
+	}
+	if pt := v.Get("payment_terminal"); pt != "" {
+		b, err := strconv.ParseBool(pt)
+		if err != nil {
+			return q, lokero.Invalid("payment_terminal", "malformed", "payment_terminal must be true or false; got %q", pt)
+		}
+		q.PaymentTerminal = b
+	}
+	if fits := v.Get("fits"); fits != "" {
+		dims, err := parseDimensions(fits)
+		if err != nil {
+			return q, err
+		}
+		q.Fits = &dims
+	}
+	if ls := v.Get("limit"); ls != "" {
+		n, err := strconv.Atoi(ls)
+		if err != nil {
+			return q, lokero.Invalid("limit", "malformed", "limit must be a whole number; got %q", ls)
+		}
+		if n < 1 || n > service.MaxLimit {
+			return q, lokero.Invalid("limit", "out_of_range", "limit must be 1..%d; got %d", service.MaxLimit, n)
+		}
+		q.Limit = n
+	}
+	return q, nil
+}
+
+func parseCoordinate(field, s string, max float64) (float64, error) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, lokero.Invalid(field, "malformed", "%s must be a decimal number of degrees; got %q", field, s)
+	}
+	if f < -max || f > max {
+		return 0, lokero.Invalid(field, "out_of_range", "%s must be between -%g and %g; got %g", field, max, max, f)
+	}
+	return f, nil
+}
+
+// parseDimensions reads "LxWxH" in centimetres ("30x20x10", decimals allowed).
+func parseDimensions(s string) ([3]float64, error) {
+	var dims [3]float64
+	parts := strings.Split(strings.ToLower(s), "x")
+	if len(parts) != 3 {
+		return dims, lokero.Invalid("fits", "malformed", "fits must be LxWxH in centimetres, e.g. 30x20x10; got %q", s)
+	}
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return dims, lokero.Invalid("fits", "malformed", "fits must be LxWxH in centimetres, e.g. 30x20x10; got %q", s)
+		}
+		if f <= 0 || f > 1000 {
+			return dims, lokero.Invalid("fits", "out_of_range", "each dimension in fits must be more than 0 and at most 1000 cm; got %g", f)
+		}
+		dims[i] = f
+	}
+	return dims, nil
+}

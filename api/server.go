@@ -1,0 +1,148 @@
+// Package api is lokero's JSON API over HTTP: routing with net/http
+// patterns, input checking, coded errors mapped to status codes, the
+// OpenAPI document, health and metrics.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/service"
+)
+
+//go:embed openapi.json
+var openAPIDocument []byte
+
+// OpenAPIDocument returns the OpenAPI 3 description of the API.
+func OpenAPIDocument() []byte { return openAPIDocument }
+
+// Pinger reports whether a backing service (the database) answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Server serves the API. Its zero value is not usable: use New.
+type Server struct {
+	dir     *service.Directory
+	db      Pinger
+	log     *slog.Logger
+	ready   atomic.Bool
+	mux     *http.ServeMux
+	handler http.Handler
+	metrics *metrics
+	cache   atomic.Pointer[encodedSnapshot]
+}
+
+// New returns a server for the directory. It answers 503 until SetReady.
+func New(dir *service.Directory, db Pinger, log *slog.Logger) *Server {
+	s := &Server{dir: dir, db: db, log: log, mux: http.NewServeMux()}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics = newMetrics(reg)
+
+	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)
+	s.mux.HandleFunc("GET /v1/postcodes/{code}", s.handlePostcode)
+	s.mux.HandleFunc("GET /v1/locations", s.handleLocations)
+	s.mux.HandleFunc("GET /v1/locations/{id}", s.handleLocation)
+	s.handler = s.recoverPanics(s.instrument(http.HandlerFunc(s.route)))
+	return s
+}
+
+// SetReady marks the server ready (or not) to answer API calls.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	if !s.ready.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.db.Ping(ctx); err != nil {
+		s.log.Error("health check: database", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "locations": s.dir.Snapshot().Len()})
+}
+
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(openAPIDocument)
+}
+
+// route dispatches through the mux, answering unknown paths (404) and
+// unknown methods on known paths (405, with Allow) with JSON errors
+// instead of the mux's plain text.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	probe := &probeWriter{header: http.Header{}}
+	s.mux.ServeHTTP(probe, r)
+	if probe.code == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.Header().Get("Allow"))
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed",
+			Message: r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + probe.Header().Get("Allow")}})
+		return
+	}
+	writeError(w, r, s.log, &lokero.Error{Code: lokero.ENOTFOUND, Reason: "no_route", Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
+}
+
+// recoverPanics turns a panic into a logged 500 with a JSON body, so that
+// one bad request never takes the process down.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				writeError(w, r, s.log, lokero.Errorf(lokero.EINTERNAL, "internal error"))
+			}
+		}()
+		if !s.ready.Load() && r.URL.Path != "/healthz" && r.URL.Path != "/metrics" {
+			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: errorDetail{Code: "starting", Message: "the server is starting; try again in a moment"}})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// probeWriter keeps the status and headers of an answer and drops its body.
+type probeWriter struct {
+	header http.Header
+	code   int
+}
+
+func (p *probeWriter) Header() http.Header         { return p.header }
+func (p *probeWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (p *probeWriter) WriteHeader(code int)        { p.code = code }

@@ -1,0 +1,367 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/api"
+	"github.com/lokero/lokero/geo"
+	"github.com/lokero/lokero/pgtest"
+	"github.com/lokero/lokero/postcode"
+	"github.com/lokero/lokero/service"
+	"github.com/lokero/lokero/sqlite"
+)
+
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: bench what? locations or http", errUsage)
+	}
+	switch args[0] {
+	case "locations":
+		return benchLocations(ctx, args[1:], stdout, stderr)
+	case "http":
+		return benchHTTP(ctx, args[1:], stdout, stderr)
+	default:
+		return fmt.Errorf("%w: unknown benchmark %q: locations or http", errUsage, args[0])
+	}
+}
+
+// syntheticNetwork makes n public pickup points spread like a real network:
+// around the points of Finland's postal areas, denser where codes are
+// dense. Types cycle so that a filter on one type keeps about a quarter.
+func syntheticNetwork(reg *postcode.Registry, n int, seed uint64) []lokero.Location {
+	var areas []postcode.Info
+	for _, info := range reg.All() {
+		if info.Kind == lokero.PostcodeArea && info.HasPoint {
+			areas = append(areas, info)
+		}
+	}
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	types := []lokero.LocationType{lokero.TypeSmartpost, lokero.TypeSmartpost, lokero.TypePostOffice, lokero.TypePickupPoint}
+	locs := make([]lokero.Location, n)
+	for i := range locs {
+		a := areas[rng.IntN(len(areas))]
+		t := types[i%len(types)]
+		l := lokero.Location{
+			ID: fmt.Sprintf("BENCH-%06d", i), Type: t, Name: fmt.Sprintf("Bench point %d", i),
+			Street: fmt.Sprintf("Testikatu %d", i%200+1), Postcode: a.Code, City: a.NameFI,
+			Lat: a.Point.Lat + rng.NormFloat64()*0.02, Lon: a.Point.Lon + rng.NormFloat64()*0.04,
+			PaymentTerminal: i%7 == 0 && t != lokero.TypeLocker,
+		}
+		if t.IsLocker() {
+			l.Compartments = []lokero.CompartmentClass{{Size: "M", LengthCM: 70, WidthCM: 40, HeightCM: 20, Count: 10}}
+		}
+		l.Normalize()
+		locs[i] = l
+	}
+	return locs
+}
+
+func benchOrigins(locs []lokero.Location, n int, seed uint64) []geo.Point {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	out := make([]geo.Point, n)
+	for i := range out {
+		l := locs[rng.IntN(len(locs))]
+		out[i] = geo.Point{Lat: l.Lat + rng.NormFloat64()*0.05, Lon: l.Lon + rng.NormFloat64()*0.1}
+	}
+	return out
+}
+
+// benchLocations measures the nearest-10 search with a type filter among
+// n locations: lokero's in-memory index through the directory, against
+// PostgreSQL's own nearest-neighbour search (cube + earthdistance, GiST,
+// ORDER BY <-> LIMIT 10) on the same points, in the same run.
+func benchLocations(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench locations", stderr)
+	n := fs.Int("n", 100_000, "number of locations")
+	queries := fs.Int("queries", 2000, "PostgreSQL queries to time (lokero runs 100× as many)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *n < 100 || *queries < 10 {
+		return fmt.Errorf("%w: --n must be at least 100 and --queries at least 10", errUsage)
+	}
+	codes, err := postcode.Bundled()
+	if err != nil {
+		return err
+	}
+	points, err := postcode.BundledPoints()
+	if err != nil {
+		return err
+	}
+	reg := postcode.NewRegistry(codes, points)
+	locs := syntheticNetwork(reg, *n, 42)
+	origins := benchOrigins(locs, 1000, 43)
+	types := []lokero.LocationType{lokero.TypePostOffice}
+
+	// lokero: the directory over a real SQLite store.
+	tmp, err := os.MkdirTemp("", "lokero-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	st, err := sqlite.Open(ctx, filepath.Join(tmp, "bench.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(stdout, "loading %d locations…\n", *n)
+	dir := service.NewDirectory(st, reg, clock(), newLogger(io.Discard))
+	if _, err := dir.Import(ctx, slices.Clone(locs)); err != nil {
+		return err
+	}
+	lokeroRuns := *queries * 100
+	start := time.Now()
+	for i := range lokeroRuns {
+		o := origins[i%len(origins)]
+		if _, err := dir.Search(ctx, service.LocationQuery{Origin: &o, Types: types, Limit: 10}); err != nil {
+			return err
+		}
+	}
+	lokeroPer := time.Since(start) / time.Duration(lokeroRuns)
+
+	// PostgreSQL: a throwaway cluster from the local install.
+	fmt.Fprintln(stdout, "starting a throwaway PostgreSQL cluster…")
+	cluster, err := pgtest.Start(ctx)
+	if err != nil {
+		return fmt.Errorf("PostgreSQL for the comparison: %w", err)
+	}
+	defer cluster.Stop()
+	url, err := cluster.CreateDatabase(ctx)
+	if err != nil {
+		return err
+	}
+	pg, err := sql.Open("pgx", url)
+	if err != nil {
+		return err
+	}
+	defer pg.Close()
+	pg.SetMaxOpenConns(1)
+	if err := loadPostgresPoints(ctx, pg, locs); err != nil {
+		return err
+	}
+	const query = `SELECT id FROM bench_points WHERE type = $3
+		ORDER BY ll_to_earth(lat, lon) <-> ll_to_earth($1, $2) LIMIT 10`
+	stmt, err := pg.PrepareContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	mismatches := 0
+	start = time.Now()
+	for i := range *queries {
+		o := origins[i%len(origins)]
+		ids, err := queryIDs(ctx, stmt, o.Lat, o.Lon, string(types[0]))
+		if err != nil {
+			return err
+		}
+		if i < len(origins) {
+			res, _ := dir.Search(ctx, service.LocationQuery{Origin: &o, Types: types, Limit: 10})
+			if !sameSet(ids, res) {
+				mismatches++
+			}
+		}
+	}
+	pgPer := time.Since(start) / time.Duration(*queries)
+
+	fmt.Fprintf(stdout, "\nnearest 10 POSTOFFICEs among %d locations (the type filter keeps 1 in 4), one query at a time:\n", *n)
+	fmt.Fprintf(stdout, "  %-44s %12s\n", "engine", "per query")
+	fmt.Fprintf(stdout, "  %-44s %12s  (%d queries)\n", "lokero in-memory index (service.Directory)", lokeroPer, lokeroRuns)
+	fmt.Fprintf(stdout, "  %-44s %12s  (%d queries)\n", "PostgreSQL GiST cube/earthdistance <-> LIMIT", pgPer, *queries)
+	fmt.Fprintf(stdout, "  ratio: lokero is %.0f× faster\n", float64(pgPer)/float64(lokeroPer))
+	fmt.Fprintf(stdout, "  answers compared on %d origins: %d differ\n", min(*queries, len(origins)), mismatches)
+	return nil
+}
+
+func loadPostgresPoints(ctx context.Context, db *sql.DB, locs []lokero.Location) error {
+	stmts := []string{
+		`CREATE EXTENSION IF NOT EXISTS cube`,
+		`CREATE EXTENSION IF NOT EXISTS earthdistance`,
+		`CREATE TABLE bench_points (id text PRIMARY KEY, type text NOT NULL, lat double precision NOT NULL, lon double precision NOT NULL)`,
+	}
+	for _, s := range stmts {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("%s: %w", s, err)
+		}
+	}
+	for chunk := range slices.Chunk(locs, 5000) {
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO bench_points (id, type, lat, lon) VALUES ")
+		argsList := make([]any, 0, 4*len(chunk))
+		for i, l := range chunk {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			fmt.Fprintf(&sb, "($%d,$%d,$%d,$%d)", 4*i+1, 4*i+2, 4*i+3, 4*i+4)
+			argsList = append(argsList, l.ID, string(l.Type), l.Lat, l.Lon)
+		}
+		if _, err := db.ExecContext(ctx, sb.String(), argsList...); err != nil {
+			return fmt.Errorf("load points: %w", err)
+		}
+	}
+	for _, s := range []string{
+		`CREATE INDEX bench_points_earth ON bench_points USING gist (ll_to_earth(lat, lon))`,
+		`ANALYZE bench_points`,
+	} {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("%s: %w", s, err)
+		}
+	}
+	return nil
+}
+
+func queryIDs(ctx context.Context, stmt *sql.Stmt, lat, lon float64, typ string) ([]string, error) {
+	rows, err := stmt.QueryContext(ctx, lat, lon, typ)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// sameSet compares the ids of two answers, ignoring order: PostgreSQL's
+// earth model is a sphere of another radius and its ties break otherwise.
+func sameSet(ids []string, res []service.LocationResult) bool {
+	if len(ids) != len(res) {
+		return false
+	}
+	got := make([]string, len(res))
+	for i, r := range res {
+		got[i] = r.Location.ID
+	}
+	slices.Sort(got)
+	want := slices.Clone(ids)
+	slices.Sort(want)
+	return slices.Equal(got, want)
+}
+
+// benchHTTP serves the demo network on a loopback port and drives it with
+// a closed-loop load generator in the same process: --conns connections
+// each sending GET /v1/locations?lat=..&lon=..&limit=10 back to back for
+// --duration, then prints requests per second and latency percentiles.
+func benchHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench http", stderr)
+	duration := fs.Duration("duration", 10*time.Second, "how long to send requests")
+	conns := fs.Int("conns", 16, "concurrent connections")
+	target := fs.String("url", "", "benchmark a running server at this base URL instead of starting one (e.g. http://127.0.0.1:8080)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *duration <= 0 || *duration > 10*time.Minute || *conns < 1 || *conns > 1000 {
+		return fmt.Errorf("%w: --duration must be in (0, 10m] and --conns in 1..1000", errUsage)
+	}
+	base := strings.TrimRight(*target, "/")
+	if base == "" {
+		tmp, err := os.MkdirTemp("", "lokero-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		st, err := sqlite.Open(ctx, filepath.Join(tmp, "bench.db"))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		reg, err := service.LoadPostcodes(ctx, st)
+		if err != nil {
+			return err
+		}
+		dir := service.NewDirectory(st, reg, clock(), newLogger(io.Discard))
+		if _, err := dir.LoadDemo(ctx); err != nil {
+			return err
+		}
+		if err := dir.Reload(ctx); err != nil {
+			return err
+		}
+		srv := api.New(dir, st, newLogger(io.Discard))
+		srv.SetReady(true)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		hs := &http.Server{Handler: srv}
+		go hs.Serve(ln)
+		defer hs.Close()
+		base = "http://" + ln.Addr().String()
+		fmt.Fprintf(stdout, "serving the demo network (%d locations) at %s\n", dir.Snapshot().Len(), base)
+	}
+	// Origins spread over southern and central Finland, where most points are.
+	rng := rand.New(rand.NewPCG(1, 2))
+	urls := make([]string, 1024)
+	for i := range urls {
+		urls[i] = fmt.Sprintf("%s/v1/locations?lat=%.5f&lon=%.5f&limit=10", base, 60+rng.Float64()*5, 21.5+rng.Float64()*7)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conns, MaxConnsPerHost: *conns, DisableCompression: true}}
+	ctx, cancel := context.WithTimeout(ctx, *duration)
+	defer cancel()
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		failures  atomic.Int64
+		wg        sync.WaitGroup
+	)
+	start := time.Now()
+	for w := range *conns {
+		wg.Go(func() {
+			local := make([]time.Duration, 0, 1<<16)
+			for i := w; ctx.Err() == nil; i += *conns {
+				t0 := time.Now()
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, urls[i%len(urls)], nil)
+				resp, err := client.Do(req)
+				if err != nil {
+					if ctx.Err() == nil {
+						failures.Add(1)
+					}
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					failures.Add(1)
+					continue
+				}
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			latencies = append(latencies, local...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if len(latencies) == 0 {
+		return fmt.Errorf("no request succeeded (%d failures)", failures.Load())
+	}
+	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+	pct := func(p float64) time.Duration {
+		return latencies[int(math.Min(float64(len(latencies)-1), p*float64(len(latencies))))]
+	}
+	fmt.Fprintf(stdout, "GET /v1/locations?lat=..&lon=..&limit=10, %d connections, %s (load generator in the same process):\n", *conns, elapsed.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "  requests: %d ok, %d failed\n", len(latencies), failures.Load())
+	fmt.Fprintf(stdout, "  throughput: %.0f req/s\n", float64(len(latencies))/elapsed.Seconds())
+	fmt.Fprintf(stdout, "  latency: p50 %s  p90 %s  p99 %s  max %s\n", pct(0.50), pct(0.90), pct(0.99), latencies[len(latencies)-1])
+	return nil
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/lokero/lokero/locationfile"
+	"github.com/lokero/lokero/postcode"
+	"github.com/lokero/lokero/service"
+)
+
+func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: import what? postcodes or locations", errUsage)
+	}
+	what := args[0]
+	fs := newFlagSet("import "+what, stderr)
+	db := dbFlag(fs)
+	files, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(files) != 1 {
+		return fmt.Errorf("%w: import %s takes exactly one FILE", errUsage, what)
+	}
+	switch what {
+	case "postcodes":
+		return importPostcodes(ctx, *db, files[0], stdout)
+	case "locations":
+		return importLocations(ctx, *db, files[0], stdout, stderr)
+	default:
+		return fmt.Errorf("%w: cannot import %q: postcodes or locations", errUsage, what)
+	}
+}
+
+func importPostcodes(ctx context.Context, db, file string, stdout io.Writer) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	codes, err := postcode.ParseFile(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	st, err := openStore(ctx, db)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer st.Close()
+	if err := st.ReplacePostcodes(ctx, codes); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "imported %d postal codes from %s\n", len(codes), file)
+	return nil
+}
+
+func importLocations(ctx context.Context, db, file string, stdout, stderr io.Writer) error {
+	st, err := openStore(ctx, db)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer st.Close()
+	reg, err := service.LoadPostcodes(ctx, st)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	start := time.Now()
+	locs, err := locationfile.Read(f, file, reg.Known, func(rows int) {
+		fmt.Fprintf(stderr, "read %d rows…\n", rows)
+	})
+	if err != nil {
+		return fmt.Errorf("%s: nothing imported:\n%w", file, err)
+	}
+	dir := service.NewDirectory(st, reg, clock(), newLogger(stderr))
+	res, err := dir.Import(ctx, locs)
+	if err != nil {
+		return fmt.Errorf("%s: nothing imported: %w", file, err)
+	}
+	fmt.Fprintf(stdout, "imported %d locations from %s in %s: %d new, %d updated\n",
+		len(locs), file, time.Since(start).Round(time.Millisecond), res.Inserted, res.Updated)
+	return nil
+}

@@ -1,0 +1,143 @@
+// Command lokero runs the lokero parcel-locker platform and administers it.
+//
+//	lokero serve                     start the platform (API on 127.0.0.1:8080, SQLite lokero.db)
+//	lokero import postcodes FILE     replace the postal code registry (Posti's PCF .dat or JSON)
+//	lokero import locations FILE     add or update pickup points (CSV or JSON)
+//	lokero bench locations|http      measure search speed
+//
+// Every command takes --db (a file path for SQLite, a postgres:// URL for
+// PostgreSQL), also read from LOKERO_DB.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/postgres"
+	"github.com/lokero/lokero/sqlite"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `lokero: a parcel-locker network platform
+
+Usage:
+  lokero serve [--addr 127.0.0.1:8080] [--db lokero.db] [--no-demo]
+  lokero import postcodes [--db ...] FILE    (Posti's PCF_*.dat or its JSON)
+  lokero import locations [--db ...] FILE    (CSV or JSON; see docs/import.md)
+  lokero bench locations [--n 100000]        in-memory index vs PostgreSQL's GiST
+  lokero bench http [--duration 10s]         requests/s of GET /v1/locations
+
+--db is a SQLite file path or a postgres:// URL (env LOKERO_DB);
+--addr is the listen address (env LOKERO_ADDR).
+`
+
+// errUsage marks a command line that could not be understood.
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		err = runServe(ctx, rest, stdout, stderr)
+	case "import":
+		err = runImport(ctx, rest, stdout, stderr)
+	case "bench":
+		err = runBench(ctx, rest, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		err = fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "lokero: %v\n\n", err)
+		}
+		fmt.Fprint(stderr, usage)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "lokero: %v\n", err)
+		return 1
+	}
+}
+
+// store is what the commands need of a database.
+type store interface {
+	lokero.LocationStore
+	lokero.PostcodeStore
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// openStore opens PostgreSQL for a postgres:// URL and SQLite otherwise.
+func openStore(ctx context.Context, dsn string) (store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return postgres.Open(ctx, dsn)
+	}
+	return sqlite.Open(ctx, dsn)
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// dbFlag adds the --db flag.
+func dbFlag(fs *flag.FlagSet) *string {
+	return fs.String("db", envOr("LOKERO_DB", "lokero.db"), "SQLite file path or postgres:// URL (env LOKERO_DB)")
+}
+
+// parseInterspersed parses flags that may come before or after the
+// positional arguments ("import locations FILE --db x" as well as
+// "import locations --db x FILE").
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// clock is the wall clock; commands are where time enters the program.
+func clock() lokero.Clock { return lokero.SystemClock{} }

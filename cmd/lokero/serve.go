@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/lokero/lokero/api"
+	"github.com/lokero/lokero/service"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	addr := fs.String("addr", envOr("LOKERO_ADDR", "127.0.0.1:8080"), "listen address (env LOKERO_ADDR)")
+	db := dbFlag(fs)
+	noDemo := fs.Bool("no-demo", false, "do not load the demo network into an empty database")
+	reload := fs.Duration("reload", time.Minute, "how often to re-read the directory from the database (imports by other processes)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, fs.Args())
+	}
+	log := newLogger(stderr)
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	st, err := openStore(ctx, *db)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer st.Close()
+	reg, err := service.LoadPostcodes(ctx, st)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	dir := service.NewDirectory(st, reg, clock(), log)
+	srv := api.New(dir, st, log)
+	httpServer := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(*db))
+
+	// Health answers 503 until the directory is loaded.
+	if !*noDemo {
+		n, err := dir.LoadDemo(ctx)
+		if err != nil {
+			httpServer.Close()
+			return err
+		}
+		if n > 0 {
+			log.Info("loaded the demo network into an empty database", "locations", n)
+		}
+	}
+	if err := dir.Reload(ctx); err != nil {
+		httpServer.Close()
+		return err
+	}
+	srv.SetReady(true)
+	log.Info("ready", "locations", dir.Snapshot().Len(), "postcodes", reg.Len(), "url", "http://"+ln.Addr().String()+"/v1/locations?postcode=00100")
+
+	ticker := time.NewTicker(*reload)
+	defer ticker.Stop()
+	for {
+		select {
+		case err := <-serveErr:
+			return fmt.Errorf("serve: %w", err)
+		case <-ticker.C:
+			if err := dir.Reload(ctx); err != nil {
+				log.Error("reload directory", "err", err)
+			}
+		case <-ctx.Done():
+			log.Info("shutting down")
+			srv.SetReady(false)
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			if err := httpServer.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("shutdown: %w", err)
+			}
+			log.Info("stopped")
+			return nil
+		}
+	}
+}
+
+// redactDSN hides a password in a database URL before it is logged.
+func redactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			return u.Redacted()
+		}
+	}
+	return dsn
+}

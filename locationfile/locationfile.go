@@ -1,0 +1,289 @@
+// Package locationfile reads and writes pickup-point files: the files an
+// operator loads with `lokero import locations FILE`, and exports, edits
+// and loads again.
+//
+// Two formats are read, CSV and JSON; Write writes CSV.
+//
+// # CSV
+//
+// The first row is a header naming the columns, in any order and any
+// case. The columns are
+//
+//	id, type, name, street, postcode, city, lat, lon        (required)
+//	access, payment_terminal, wheelchair_access,
+//	opening_hours, compartments                             (optional)
+//
+// and any other column is an error. type is LOCKER, SMARTPOST, POSTOFFICE
+// or PICKUPPOINT; access is public or residents (empty: residents for a
+// LOCKER, public otherwise); payment_terminal and wheelchair_access are
+// true/false, 1/0 or yes/no (empty: false); lat and lon are WGS84 decimal
+// degrees (a decimal comma is read too); opening_hours uses the syntax of
+// ParseOpeningHours ("Mo-Fr 08:00-20:00; Sa 09:00-16:00; Su closed", or
+// "24/7"; empty for a locker means 24/7); compartments the syntax of
+// ParseCompartments ("S:70x40x10*20; M:70x40x20*10; L:70x40x40*4").
+//
+// The field separator is ',' unless the header has more ';' or tabs (as
+// spreadsheets in Finnish locales write). A UTF-8 byte-order mark is
+// skipped, and rows whose cells are all empty are ignored.
+//
+// # JSON
+//
+// An array of objects with the same fields (lat and lon numbers, the two
+// flags booleans), or an object {"locations": [...]}. opening_hours is
+// either the string syntax above or an array of
+// {"weekday": 1, "from": "08:00", "to": "20:00"} (weekday 1 is Monday,
+// 7 Sunday); compartments either the string syntax or an array of
+// {"size": "S", "length_cm": 70, "width_cm": 40, "height_cm": 10,
+// "count": 20}. Unknown fields are errors.
+//
+// # Errors
+//
+// Read checks every row (Normalize, Validate, a known postal code, no id
+// twice in one file) and reports every bad row at once, so that an
+// operator fixes a file in one go.
+package locationfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/lokero/lokero"
+)
+
+// MaxErrors is how many row errors Read collects before it only counts.
+const MaxErrors = 100
+
+// Columns are the CSV columns, in the order Write writes them.
+var Columns = []string{
+	"id", "type", "name", "street", "postcode", "city", "lat", "lon",
+	"access", "payment_terminal", "wheelchair_access", "opening_hours", "compartments",
+}
+
+// requiredColumns must be present in a CSV header.
+var requiredColumns = []string{"id", "type", "name", "street", "postcode", "city", "lat", "lon"}
+
+// RowError is what is wrong with one row (one location) of a file.
+type RowError struct {
+	// Line is the physical line of the file where the row begins: in CSV
+	// the header is line 1; in JSON the line where the object begins.
+	// Line 0 is about the file as a whole.
+	Line int
+	// Index is, in JSON, the 1-based position of the object in the array
+	// (0 in CSV, where the line says it all).
+	Index int
+	// Field is the column or JSON field at fault ("postcode",
+	// "compartments[1].count"), or "" when the row as a whole is.
+	Field string
+	// Message says what is wrong, for a person.
+	Message string
+}
+
+// Error formats the error as `line 12: postcode: postcode must be five
+// digits; got "0010"`; a JSON row names its place in the array too
+// (`line 40 (location 7): ...`).
+func (e RowError) Error() string {
+	var b strings.Builder
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d", e.Line)
+		if e.Index > 0 {
+			fmt.Fprintf(&b, " (location %d)", e.Index)
+		}
+		b.WriteString(": ")
+	} else if e.Index > 0 {
+		fmt.Fprintf(&b, "location %d: ", e.Index)
+	}
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Message)
+	return b.String()
+}
+
+// Errors is every row error of a file, in file order. When there were more
+// than MaxErrors, the last entry (Line 0, no Field) says how many more were
+// not listed.
+type Errors []RowError
+
+// Error lists the errors one per line.
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap lets lokero.ErrorCode classify the errors as EINVALID (the file
+// is the caller's to fix).
+func (es Errors) Unwrap() error {
+	msg := "the file has errors"
+	if len(es) > 0 {
+		msg = fmt.Sprintf("the file has %s; the first: %s", plural(len(es), "error"), es[0].Error())
+		if es[len(es)-1].Line == 0 && len(es) > MaxErrors {
+			msg = fmt.Sprintf("the file has more than %d errors; the first: %s", MaxErrors, es[0].Error())
+		}
+	}
+	return &lokero.Error{Code: lokero.EINVALID, Reason: "invalid_file", Message: msg}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// Read reads locations from a CSV or JSON file. The format follows the
+// name's extension (.csv or .json); with any other name it is sniffed: a
+// file whose first non-space character is '[' or '{' is JSON, any other
+// CSV.
+//
+// Every row is normalised (lokero.Location.Normalize) and validated
+// (Validate), its postal code must be known (known may be nil to accept
+// any well-formed code), and no id may appear twice in the file (the later
+// row is the error). Read reads the whole file and, when any row is bad,
+// returns no locations and an Errors listing every bad row (up to
+// MaxErrors). Other errors (reading r) are returned wrapped.
+//
+// progress, when not nil, is called after every 1,000 rows with the count
+// read so far, and once at the end with the total.
+func Read(r io.Reader, name string, known func(postcode string) bool, progress func(rows int)) ([]lokero.Location, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read location file %s: %w", name, err)
+	}
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	c := &collector{known: known, ids: map[string]position{}, progress: progress}
+	switch strings.ToLower(path.Ext(name)) {
+	case ".csv":
+		readCSV(data, c)
+	case ".json":
+		readJSON(data, c)
+	default:
+		if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && (t[0] == '[' || t[0] == '{') {
+			readJSON(data, c)
+		} else {
+			readCSV(data, c)
+		}
+	}
+	if progress != nil && c.rows%1000 != 0 {
+		progress(c.rows)
+	}
+	if len(c.errs) > 0 {
+		errs := c.errs
+		if c.more > 0 {
+			errs = append(errs, RowError{Message: fmt.Sprintf("… and %d more %s not listed", c.more, pluralWord(c.more, "error"))})
+		}
+		return nil, errs
+	}
+	if c.locs == nil {
+		c.locs = []lokero.Location{}
+	}
+	return c.locs, nil
+}
+
+// position is where a row is: its line and, in JSON, its index.
+type position struct{ line, index int }
+
+func (p position) String() string {
+	if p.index > 0 {
+		return fmt.Sprintf("location %d (line %d)", p.index, p.line)
+	}
+	return fmt.Sprintf("line %d", p.line)
+}
+
+// collector gathers the good locations and the row errors of one file.
+type collector struct {
+	known    func(string) bool
+	ids      map[string]position
+	locs     []lokero.Location
+	errs     Errors
+	more     int
+	rows     int
+	progress func(int)
+}
+
+// add records one error, or only counts it past MaxErrors.
+func (c *collector) add(e RowError) {
+	if len(c.errs) < MaxErrors {
+		c.errs = append(c.errs, e)
+	} else {
+		c.more++
+	}
+}
+
+// counted counts one row read and reports progress.
+func (c *collector) counted() {
+	c.rows++
+	if c.progress != nil && c.rows%1000 == 0 {
+		c.progress(c.rows)
+	}
+}
+
+// fieldErr is a problem with one field found while parsing a row.
+type fieldErr struct{ field, msg string }
+
+// row checks one parsed location: parse errors found so far, duplicate id,
+// Validate, known postal code. A row with no error joins the result.
+func (c *collector) row(loc lokero.Location, at position, parseErrs []fieldErr) {
+	ok := true
+	fail := func(field, msg string) {
+		ok = false
+		c.add(RowError{Line: at.line, Index: at.index, Field: field, Message: msg})
+	}
+	loc.Normalize()
+	if loc.ID != "" {
+		if first, dup := c.ids[loc.ID]; dup {
+			fail("id", fmt.Sprintf("duplicate id %q: already used on %s", loc.ID, first))
+		} else {
+			c.ids[loc.ID] = at
+		}
+	}
+	reported := map[string]bool{}
+	for _, e := range parseErrs {
+		fail(e.field, e.msg)
+		reported[e.field] = true
+	}
+	if err := loc.Validate(); err != nil {
+		var le *lokero.Error
+		if errors.As(err, &le) {
+			if !reported[baseField(le.Field)] {
+				fail(le.Field, le.Message)
+			}
+		} else {
+			fail("", err.Error())
+		}
+	}
+	if c.known != nil && !reported["postcode"] && wellFormedPostcode(loc.Postcode) && !c.known(loc.Postcode) {
+		fail("postcode", fmt.Sprintf("postcode %q is not a known Finnish postal code", loc.Postcode))
+	}
+	if ok {
+		c.locs = append(c.locs, loc)
+	}
+}
+
+// baseField is the column a Validate field belongs to:
+// "compartments[1].count" → "compartments".
+func baseField(f string) string {
+	if i := strings.IndexAny(f, "[."); i >= 0 {
+		return f[:i]
+	}
+	return f
+}
+
+func wellFormedPostcode(s string) bool {
+	if len(s) != 5 {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,229 @@
+package service_test
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/geo"
+	"github.com/lokero/lokero/postcode"
+	"github.com/lokero/lokero/service"
+	"github.com/lokero/lokero/sqlite"
+)
+
+// fixedClock is a clock that stands still.
+type fixedClock struct{ t time.Time }
+
+func (c fixedClock) Now() time.Time { return c.t }
+
+var (
+	registryOnce sync.Once
+	registry     *postcode.Registry
+)
+
+func testRegistry(t testing.TB) *postcode.Registry {
+	t.Helper()
+	registryOnce.Do(func() {
+		codes, err := postcode.Bundled()
+		if err != nil {
+			t.Fatalf("bundled postcodes: %v", err)
+		}
+		points, err := postcode.BundledPoints()
+		if err != nil {
+			t.Fatalf("bundled points: %v", err)
+		}
+		registry = postcode.NewRegistry(codes, points)
+	})
+	return registry
+}
+
+func newDirectory(t testing.TB) *service.Directory {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clock := fixedClock{time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	return service.NewDirectory(st, testRegistry(t), clock, slog.New(slog.DiscardHandler))
+}
+
+func smartpost(id, postcode string, lat, lon float64) lokero.Location {
+	return lokero.Location{ID: id, Type: lokero.TypeSmartpost, Name: "Smartpost " + id, Street: "Kauppakatu 1",
+		Postcode: postcode, City: "Helsinki", Lat: lat, Lon: lon,
+		Compartments: []lokero.CompartmentClass{{Size: "S", LengthCM: 70, WidthCM: 40, HeightCM: 10, Count: 10}}}
+}
+
+// network is a small hand-made network around central Helsinki.
+func network() []lokero.Location {
+	return []lokero.Location{
+		smartpost("SP-NEAR", "00100", 60.1700, 24.9400),
+		smartpost("SP-MID", "00120", 60.1640, 24.9400),
+		{ID: "PO-FAR", Type: lokero.TypePostOffice, Name: "Posti Pasila", Street: "Ratapihantie 11", Postcode: "00520",
+			City: "Helsinki", Lat: 60.1990, Lon: 24.9330, PaymentTerminal: true,
+			OpeningHours: []lokero.OpeningHours{{Weekday: 1, From: "09:00", To: "18:00"}}},
+		{ID: "LOCKER-M5", Type: lokero.TypeLocker, Name: "As Oy Mannerheimintie 5", Street: "Mannerheimintie 5",
+			Postcode: "00104", City: "Helsinki", Lat: 60.1699, Lon: 24.9384,
+			Compartments: []lokero.CompartmentClass{{Size: "L", LengthCM: 70, WidthCM: 40, HeightCM: 40, Count: 2}}},
+	}
+}
+
+func ids(results []service.LocationResult) []string {
+	out := make([]string, len(results))
+	for i, r := range results {
+		out[i] = r.Location.ID
+	}
+	return out
+}
+
+func TestImportValidates(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	base := network()[3] // the LOCKER
+	tests := []struct {
+		name   string
+		change func(*lokero.Location)
+		field  string
+	}{
+		{"locker at an area postcode", func(l *lokero.Location) { l.Postcode = "00100" }, "postcode"},
+		{"unknown postcode", func(l *lokero.Location) { l.Postcode = "00009" }, "postcode"},
+		{"locker with a terminal", func(l *lokero.Location) { l.PaymentTerminal = true }, "payment_terminal"},
+		{"public locker", func(l *lokero.Location) { l.Access = lokero.AccessPublic }, "access"},
+		{"compartment too big", func(l *lokero.Location) { l.Compartments[0].HeightCM = 41 }, "compartments[0]"},
+		{"outside Finland", func(l *lokero.Location) { l.Lat = 48.85 }, "lat"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			d := newDirectory(t)
+			l := base
+			l.Compartments = append([]lokero.CompartmentClass(nil), base.Compartments...)
+			tt.change(&l)
+			_, err := d.Import(ctx, []lokero.Location{smartpost("SP-OK", "00100", 60.17, 24.94), l})
+			var e *lokero.Error
+			if !asError(err, &e) || e.Code != lokero.EINVALID || e.Field != tt.field {
+				t.Fatalf("Import: %v; want EINVALID on field %s", err, tt.field)
+			}
+			if err := d.Reload(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n := d.Snapshot().Len(); n != 0 {
+				t.Errorf("a refused import stored %d locations; want none", n)
+			}
+		})
+	}
+}
+
+func TestSearch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := newDirectory(t)
+	res, err := d.Import(ctx, network())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Inserted != 4 || res.Updated != 0 {
+		t.Fatalf("import: %+v, want 4 inserted", res)
+	}
+	origin := &geo.Point{Lat: 60.1699, Lon: 24.9384}
+	tests := []struct {
+		name string
+		q    service.LocationQuery
+		want []string
+	}{
+		{"nearest, no LOCKER", service.LocationQuery{Origin: origin}, []string{"SP-NEAR", "SP-MID", "PO-FAR"}},
+		{"limit", service.LocationQuery{Origin: origin, Limit: 1}, []string{"SP-NEAR"}},
+		{"type", service.LocationQuery{Origin: origin, Types: []lokero.LocationType{lokero.TypePostOffice}}, []string{"PO-FAR"}},
+		{"payment terminal", service.LocationQuery{Origin: origin, PaymentTerminal: true}, []string{"PO-FAR"}},
+		{"fits", service.LocationQuery{Origin: origin, Fits: &[3]float64{10, 30, 60}}, []string{"SP-NEAR", "SP-MID"}},
+		{"fits nowhere", service.LocationQuery{Origin: origin, Fits: &[3]float64{11, 41, 60}}, []string{}},
+		{"by postcode area", service.LocationQuery{Postcode: "00520", Limit: 1}, []string{"PO-FAR"}},
+		{"no origin: by id", service.LocationQuery{}, []string{"PO-FAR", "SP-MID", "SP-NEAR"}},
+		{"resident at the building", service.LocationQuery{Postcode: "00100", Street: "Mannerheimintie 5 A 3", Limit: 2}, []string{"LOCKER-M5", "SP-NEAR"}},
+		{"resident, locker postcode", service.LocationQuery{Postcode: "00104", Street: "MANNERHEIMINT. 5", Limit: 1}, []string{"LOCKER-M5"}},
+		{"resident, only lockers", service.LocationQuery{Postcode: "00100", Street: "Mannerheimintie 5", Types: []lokero.LocationType{lokero.TypeLocker}}, []string{"LOCKER-M5"}},
+		{"resident, too big for it", service.LocationQuery{Postcode: "00100", Street: "Mannerheimintie 5", Types: []lokero.LocationType{lokero.TypeLocker}, Fits: &[3]float64{50, 50, 50}}, []string{}},
+		{"neighbour building", service.LocationQuery{Postcode: "00100", Street: "Mannerheimintie 7", Types: []lokero.LocationType{lokero.TypeLocker}}, []string{}},
+		{"same street, other area", service.LocationQuery{Postcode: "00120", Street: "Mannerheimintie 5", Types: []lokero.LocationType{lokero.TypeLocker}}, []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := d.Search(ctx, tt.q)
+			if err != nil {
+				t.Fatalf("Search: %v", err)
+			}
+			if g := ids(got); !equal(g, tt.want) {
+				t.Errorf("got %v, want %v", g, tt.want)
+			}
+			for i, r := range got {
+				if r.HasDistance && i > 0 && r.DistanceM < got[i-1].DistanceM && got[i-1].Location.Type != lokero.TypeLocker {
+					t.Errorf("not nearest first: %v", got)
+				}
+			}
+		})
+	}
+}
+
+func TestSearchRefuses(t *testing.T) {
+	t.Parallel()
+	d := newDirectory(t)
+	tests := []struct {
+		q     service.LocationQuery
+		field string
+	}{
+		{service.LocationQuery{Limit: -1}, "limit"},
+		{service.LocationQuery{Limit: 101}, "limit"},
+		{service.LocationQuery{Street: "Mannerheimintie 5"}, "street"},
+		{service.LocationQuery{Postcode: "0010"}, "postcode"},
+		{service.LocationQuery{Postcode: "00009"}, "postcode"},
+	}
+	for _, tt := range tests {
+		_, err := d.Search(context.Background(), tt.q)
+		var e *lokero.Error
+		if !asError(err, &e) || e.Code != lokero.EINVALID || e.Field != tt.field {
+			t.Errorf("Search(%+v) = %v; want EINVALID on %s", tt.q, err, tt.field)
+		}
+	}
+}
+
+func TestReimportUpdates(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := newDirectory(t)
+	if _, err := d.Import(ctx, network()); err != nil {
+		t.Fatal(err)
+	}
+	moved := network()[:1]
+	moved[0].Name = "Smartpost renamed"
+	res, err := d.Import(ctx, moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Inserted != 0 || res.Updated != 1 || d.Snapshot().Len() != 4 {
+		t.Fatalf("re-import: %+v with %d locations; want 1 updated of 4", res, d.Snapshot().Len())
+	}
+	l, err := d.Location("SP-NEAR")
+	if err != nil || l.Name != "Smartpost renamed" {
+		t.Errorf("after re-import: %+v, %v", l, err)
+	}
+	if _, err := d.Location("NOPE"); lokero.ErrorCode(err) != lokero.ENOTFOUND {
+		t.Errorf("unknown id: %v, want ENOTFOUND", err)
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,375 @@
+// Package sqlite is lokero's SQLite store (modernc.org/sqlite, pure Go):
+// the single-machine default, one database file.
+//
+// The database runs in WAL mode (readers never wait for the writer) and
+// every transaction begins IMMEDIATE, taking the write lock up front, so
+// that concurrent writers queue on busy_timeout instead of failing with
+// SQLITE_BUSY when a read lock cannot be upgraded. Persistence only: the
+// rules live in the domain packages.
+//
+// Stored times are UTC text with microsecond precision (the precision of
+// the PostgreSQL store, so that both behave alike); see package storetest
+// for what every store promises.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+
+	"github.com/lokero/lokero"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Migrations returns the schema migrations (goose, dialect sqlite3).
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrationFS, "migrations")
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// DB is the SQLite store. It is safe for concurrent use.
+type DB struct {
+	db *sql.DB
+}
+
+var (
+	_ lokero.LocationStore = (*DB)(nil)
+	_ lokero.PostcodeStore = (*DB)(nil)
+)
+
+// DSN returns the modernc.org/sqlite data source name lokero uses for the
+// database file at path: WAL, a 10 s busy timeout, foreign keys on,
+// synchronous NORMAL (durable in WAL except for the last transactions on
+// power loss) and IMMEDIATE transactions.
+func DSN(path string) string {
+	// In a file: URI, '?' and '#' would end the path and '%' escapes.
+	path = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	return "file:" + path +
+		"?_pragma=busy_timeout(10000)" +
+		"&_pragma=journal_mode(WAL)" +
+		"&_pragma=foreign_keys(1)" +
+		"&_pragma=synchronous(NORMAL)" +
+		"&_txlock=immediate"
+}
+
+// Open opens the database file at path, creating it if needed, and brings
+// its schema up to date. Only files are supported: an in-memory database
+// would be a different one on every connection of the pool.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlite: open %q: need the path of a database file", path)
+	}
+	sqldb, err := sql.Open("sqlite", DSN(path))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	// Connections are cheap; WAL lets readers run beside the one writer.
+	sqldb.SetMaxOpenConns(16)
+	sqldb.SetMaxIdleConns(16)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	db := &DB{db: sqldb}
+	if err := db.migrate(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	p, err := goose.NewProvider(goose.DialectSQLite3, db.db, Migrations(), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.db.Close() }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.db.PingContext(ctx) }
+
+// SQL returns the underlying handle (for the job queue's transactions).
+func (db *DB) SQL() *sql.DB { return db.db }
+
+const locationColumns = `id, type, name, street, postcode, city, lat, lon, opening_hours,
+	access, payment_terminal, wheelchair_access, compartments, created_at, updated_at`
+
+// UpsertLocations inserts new locations and updates existing ones by ID, in
+// one transaction. On update the stored created_at is kept. updated_at is
+// loc.UpdatedAt; when that is zero, loc.CreatedAt; when both are zero, the
+// time of the call. A new location's created_at is loc.CreatedAt, or
+// updated_at when zero. Rows are applied in order: a batch that repeats an
+// ID updates its own earlier row.
+func (db *DB) UpsertLocations(ctx context.Context, locs []lokero.Location) (res lokero.UpsertResult, err error) {
+	if len(locs) == 0 {
+		return res, ctx.Err()
+	}
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return res, fmt.Errorf("upsert locations: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO locations (`+locationColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`)
+	if err != nil {
+		return res, fmt.Errorf("upsert locations: prepare: %w", err)
+	}
+	defer insert.Close()
+	update, err := tx.PrepareContext(ctx, `UPDATE locations SET
+		type = ?, name = ?, street = ?, postcode = ?, city = ?, lat = ?, lon = ?,
+		opening_hours = ?, access = ?, payment_terminal = ?, wheelchair_access = ?,
+		compartments = ?, updated_at = ?
+		WHERE id = ?`)
+	if err != nil {
+		return res, fmt.Errorf("upsert locations: prepare: %w", err)
+	}
+	defer update.Close()
+
+	now := time.Now()
+	for i := range locs {
+		l := &locs[i]
+		created, updated := rowTimes(l, now)
+		hours, comps, err := encodeSlices(l)
+		if err != nil {
+			return lokero.UpsertResult{}, fmt.Errorf("upsert location %s: %w", l.ID, err)
+		}
+		r, err := insert.ExecContext(ctx, l.ID, string(l.Type), l.Name, l.Street, l.Postcode, l.City,
+			l.Lat, l.Lon, hours, string(l.Access), l.PaymentTerminal, l.WheelchairAccess, comps,
+			formatTime(created), formatTime(updated))
+		if err != nil {
+			return lokero.UpsertResult{}, fmt.Errorf("upsert location %s: %w", l.ID, err)
+		}
+		if n, err := r.RowsAffected(); err != nil {
+			return lokero.UpsertResult{}, fmt.Errorf("upsert location %s: %w", l.ID, err)
+		} else if n == 1 {
+			res.Inserted++
+			continue
+		}
+		if _, err := update.ExecContext(ctx, string(l.Type), l.Name, l.Street, l.Postcode, l.City,
+			l.Lat, l.Lon, hours, string(l.Access), l.PaymentTerminal, l.WheelchairAccess, comps,
+			formatTime(updated), l.ID); err != nil {
+			return lokero.UpsertResult{}, fmt.Errorf("upsert location %s: %w", l.ID, err)
+		}
+		res.Updated++
+	}
+	if err := tx.Commit(); err != nil {
+		return lokero.UpsertResult{}, fmt.Errorf("upsert locations: commit: %w", err)
+	}
+	return res, nil
+}
+
+// rowTimes returns the created_at and updated_at to store for l.
+func rowTimes(l *lokero.Location, now time.Time) (created, updated time.Time) {
+	created, updated = l.CreatedAt, l.UpdatedAt
+	if updated.IsZero() {
+		updated = created
+	}
+	if updated.IsZero() {
+		updated = now
+	}
+	if created.IsZero() {
+		created = updated
+	}
+	return created, updated
+}
+
+func encodeSlices(l *lokero.Location) (hours, comps string, err error) {
+	h, err := json.Marshal(emptyIfNil(l.OpeningHours))
+	if err != nil {
+		return "", "", fmt.Errorf("encode opening hours: %w", err)
+	}
+	c, err := json.Marshal(emptyIfNil(l.Compartments))
+	if err != nil {
+		return "", "", fmt.Errorf("encode compartments: %w", err)
+	}
+	return string(h), string(c), nil
+}
+
+func emptyIfNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// timeFormat is RFC 3339 in UTC with exactly six fractional digits, so that
+// stored times sort as text.
+const timeFormat = "2006-01-02T15:04:05.000000Z07:00"
+
+func formatTime(t time.Time) string {
+	return t.UTC().Truncate(time.Microsecond).Format(timeFormat)
+}
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.UTC(), nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanLocation(row scanner) (lokero.Location, error) {
+	var (
+		l                  lokero.Location
+		typ, access        string
+		hours, comps       string
+		created, updated   string
+		payment, wheelchar bool
+	)
+	if err := row.Scan(&l.ID, &typ, &l.Name, &l.Street, &l.Postcode, &l.City, &l.Lat, &l.Lon,
+		&hours, &access, &payment, &wheelchar, &comps, &created, &updated); err != nil {
+		return l, err
+	}
+	l.Type, l.Access = lokero.LocationType(typ), lokero.Access(access)
+	l.PaymentTerminal, l.WheelchairAccess = payment, wheelchar
+	if err := json.Unmarshal([]byte(hours), &l.OpeningHours); err != nil {
+		return l, fmt.Errorf("location %s: decode opening hours: %w", l.ID, err)
+	}
+	if err := json.Unmarshal([]byte(comps), &l.Compartments); err != nil {
+		return l, fmt.Errorf("location %s: decode compartments: %w", l.ID, err)
+	}
+	if len(l.OpeningHours) == 0 {
+		l.OpeningHours = nil
+	}
+	if len(l.Compartments) == 0 {
+		l.Compartments = nil
+	}
+	var err error
+	if l.CreatedAt, err = parseTime(created); err != nil {
+		return l, fmt.Errorf("location %s: created_at: %w", l.ID, err)
+	}
+	if l.UpdatedAt, err = parseTime(updated); err != nil {
+		return l, fmt.Errorf("location %s: updated_at: %w", l.ID, err)
+	}
+	return l, nil
+}
+
+// Location returns the location with the given ID, or an ENOTFOUND error.
+func (db *DB) Location(ctx context.Context, id string) (lokero.Location, error) {
+	l, err := scanLocation(db.db.QueryRowContext(ctx,
+		`SELECT `+locationColumns+` FROM locations WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return lokero.Location{}, lokero.Errorf(lokero.ENOTFOUND, "location %q not found", id)
+	} else if err != nil {
+		return lokero.Location{}, fmt.Errorf("location %s: %w", id, err)
+	}
+	return l, nil
+}
+
+// Locations returns every location, ordered by ID (byte order).
+func (db *DB) Locations(ctx context.Context) ([]lokero.Location, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT `+locationColumns+` FROM locations ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("locations: %w", err)
+	}
+	defer rows.Close()
+	var locs []lokero.Location
+	for rows.Next() {
+		l, err := scanLocation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("locations: %w", err)
+		}
+		locs = append(locs, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("locations: %w", err)
+	}
+	return locs, nil
+}
+
+// CountLocations returns how many locations there are.
+func (db *DB) CountLocations(ctx context.Context) (int, error) {
+	var n int
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM locations`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count locations: %w", err)
+	}
+	return n, nil
+}
+
+const postcodeColumns = `code, kind, type_code, name_fi, name_sv, abbr_fi, abbr_sv, valid_from,
+	area_code, area_fi, area_sv, municipality_code, municipality_fi, municipality_sv,
+	language_ratio_code, file_date`
+
+// ReplacePostcodes replaces the whole registry in one transaction.
+func (db *DB) ReplacePostcodes(ctx context.Context, codes []lokero.Postcode) (err error) {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("replace postcodes: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM postcodes`); err != nil {
+		return fmt.Errorf("replace postcodes: delete: %w", err)
+	}
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO postcodes (`+postcodeColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("replace postcodes: prepare: %w", err)
+	}
+	defer insert.Close()
+	for i := range codes {
+		p := &codes[i]
+		if _, err := insert.ExecContext(ctx, p.Code, string(p.Kind), p.TypeCode, p.NameFI, p.NameSV,
+			p.AbbrFI, p.AbbrSV, p.ValidFrom, p.AreaCode, p.AreaFI, p.AreaSV, p.MunicipalityCode,
+			p.MunicipalityFI, p.MunicipalitySV, p.LanguageRatioCode, p.FileDate); err != nil {
+			return fmt.Errorf("replace postcodes: insert %s: %w", p.Code, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("replace postcodes: commit: %w", err)
+	}
+	return nil
+}
+
+// Postcodes returns every postal code, ordered by code.
+func (db *DB) Postcodes(ctx context.Context) ([]lokero.Postcode, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT `+postcodeColumns+` FROM postcodes ORDER BY code`)
+	if err != nil {
+		return nil, fmt.Errorf("postcodes: %w", err)
+	}
+	defer rows.Close()
+	var codes []lokero.Postcode
+	for rows.Next() {
+		var p lokero.Postcode
+		var kind string
+		if err := rows.Scan(&p.Code, &kind, &p.TypeCode, &p.NameFI, &p.NameSV, &p.AbbrFI, &p.AbbrSV,
+			&p.ValidFrom, &p.AreaCode, &p.AreaFI, &p.AreaSV, &p.MunicipalityCode, &p.MunicipalityFI,
+			&p.MunicipalitySV, &p.LanguageRatioCode, &p.FileDate); err != nil {
+			return nil, fmt.Errorf("postcodes: %w", err)
+		}
+		p.Kind = lokero.PostcodeKind(kind)
+		codes = append(codes, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postcodes: %w", err)
+	}
+	return codes, nil
+}
