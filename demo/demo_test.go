@@ -317,7 +317,13 @@ func TestLocationFileRoundTrip(t *testing.T) {
 	if err := locationfile.Write(&buf, locs); err != nil {
 		t.Fatal(err)
 	}
-	got, err := locationfile.Read(&buf, "demo.csv", reg.Known, nil)
+	known := func(l *lokero.Location) error {
+		if !reg.Known(l.Postcode) {
+			return lokero.Invalid("postcode", "unknown_postcode", "unknown postcode %s", l.Postcode)
+		}
+		return nil
+	}
+	got, err := locationfile.Read(&buf, "demo.csv", known, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@
 //
 // # Errors
 //
-// Read checks every row (Normalize, Validate, a known postal code, no id
+// Read checks every row (Normalize, Validate, the caller's check, no id
 // twice in one file) and reports every bad row at once, so that an
 // operator fixes a file in one go.
 package locationfile
@@ -144,21 +144,21 @@ func plural(n int, word string) string {
 // CSV.
 //
 // Every row is normalised (lokero.Location.Normalize) and validated
-// (Validate), its postal code must be known (known may be nil to accept
-// any well-formed code), and no id may appear twice in the file (the later
-// row is the error). Read reads the whole file and, when any row is bad,
+// (Validate), then passes check (may be nil; the directory passes its own
+// rules, e.g. that the postal code is known), and no id may appear twice
+// in the file (the later row is the error). Read reads the whole file and, when any row is bad,
 // returns no locations and an Errors listing every bad row (up to
 // MaxErrors). Other errors (reading r) are returned wrapped.
 //
 // progress, when not nil, is called after every 1,000 rows with the count
 // read so far, and once at the end with the total.
-func Read(r io.Reader, name string, known func(postcode string) bool, progress func(rows int)) ([]lokero.Location, error) {
+func Read(r io.Reader, name string, check func(*lokero.Location) error, progress func(rows int)) ([]lokero.Location, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("read location file %s: %w", name, err)
 	}
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
-	c := &collector{known: known, ids: map[string]position{}, progress: progress}
+	c := &collector{check: check, ids: map[string]position{}, progress: progress}
 	switch strings.ToLower(path.Ext(name)) {
 	case ".csv":
 		readCSV(data, c)
@@ -199,7 +199,7 @@ func (p position) String() string {
 
 // collector gathers the good locations and the row errors of one file.
 type collector struct {
-	known    func(string) bool
+	check    func(*lokero.Location) error
 	ids      map[string]position
 	locs     []lokero.Location
 	errs     Errors
@@ -229,7 +229,7 @@ func (c *collector) counted() {
 type fieldErr struct{ field, msg string }
 
 // row checks one parsed location: parse errors found so far, duplicate id,
-// Validate, known postal code. A row with no error joins the result.
+// Validate, the caller's check. A row with no error joins the result.
 func (c *collector) row(loc lokero.Location, at position, parseErrs []fieldErr) {
 	ok := true
 	fail := func(field, msg string) {
@@ -249,18 +249,20 @@ func (c *collector) row(loc lokero.Location, at position, parseErrs []fieldErr) 
 		fail(e.field, e.msg)
 		reported[e.field] = true
 	}
-	if err := loc.Validate(); err != nil {
+	failWith := func(err error) {
 		var le *lokero.Error
-		if errors.As(err, &le) {
-			if !reported[baseField(le.Field)] {
-				fail(le.Field, le.Message)
-			}
-		} else {
+		if !errors.As(err, &le) {
 			fail("", err.Error())
+		} else if !reported[baseField(le.Field)] {
+			fail(le.Field, le.Message)
 		}
 	}
-	if c.known != nil && !reported["postcode"] && wellFormedPostcode(loc.Postcode) && !c.known(loc.Postcode) {
-		fail("postcode", fmt.Sprintf("postcode %q is not a known Finnish postal code", loc.Postcode))
+	if err := loc.Validate(); err != nil {
+		failWith(err)
+	} else if c.check != nil {
+		if err := c.check(&loc); err != nil {
+			failWith(err)
+		}
 	}
 	if ok {
 		c.locs = append(c.locs, loc)
@@ -274,16 +276,4 @@ func baseField(f string) string {
 		return f[:i]
 	}
 	return f
-}
-
-func wellFormedPostcode(s string) bool {
-	if len(s) != 5 {
-		return false
-	}
-	for i := range len(s) {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -45,7 +45,16 @@ const sampleJSON = `{"locations": [
 
 func read(t *testing.T, data, name string, known func(string) bool) ([]lokero.Location, Errors) {
 	t.Helper()
-	locs, err := Read(strings.NewReader(data), name, known, nil)
+	var check func(*lokero.Location) error
+	if known != nil {
+		check = func(l *lokero.Location) error {
+			if !known(l.Postcode) {
+				return lokero.Invalid("postcode", "unknown_postcode", "postcode %q is not a known Finnish postal code", l.Postcode)
+			}
+			return nil
+		}
+	}
+	locs, err := Read(strings.NewReader(data), name, check, nil)
 	if err == nil {
 		return locs, nil
 	}

@@ -74,13 +74,13 @@ func importLocations(ctx context.Context, db, file string, stdout, stderr io.Wri
 	}
 	defer f.Close()
 	start := time.Now()
-	locs, err := locationfile.Read(f, file, reg.Known, func(rows int) {
+	dir := service.NewDirectory(st, reg, clock(), newLogger(stderr))
+	locs, err := locationfile.Read(f, file, dir.ValidateLocation, func(rows int) {
 		fmt.Fprintf(stderr, "read %d rows…\n", rows)
 	})
 	if err != nil {
 		return fmt.Errorf("%s: nothing imported:\n%w", file, err)
 	}
-	dir := service.NewDirectory(st, reg, clock(), newLogger(stderr))
 	res, err := dir.Import(ctx, locs)
 	if err != nil {
 		return fmt.Errorf("%s: nothing imported: %w", file, err)
