@@ -1,11 +1,15 @@
 //go:build tools
 
+// This file pins the chosen dependencies that no package imports yet, so
+// that helpers working in parallel never edit go.mod at the same time.
 package lokero
 
 import (
-	_ "github.com/getkin/kin-openapi/openapi3"
-	_ "github.com/jackc/pgx/v5/stdlib"
-	_ "github.com/pressly/goose/v3"
-	_ "github.com/prometheus/client_golang/prometheus"
-	_ "modernc.org/sqlite"
+	_ "github.com/boombuler/barcode/code128"
+	_ "github.com/go-pdf/fpdf"
+	_ "github.com/nyaruka/phonenumbers"
+	_ "github.com/rickar/cal/v2"
+	_ "github.com/riverqueue/river"
+	_ "github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	_ "github.com/riverqueue/river/riverdriver/riversqlite"
 )
