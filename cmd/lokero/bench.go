@@ -90,7 +90,7 @@ func benchLocations(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := newFlagSet("bench locations", stderr)
 	n := fs.Int("n", 100_000, "number of locations")
 	queries := fs.Int("queries", 2000, "PostgreSQL queries to time (lokero runs 100× as many)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *n < 100 || *queries < 10 {
@@ -267,7 +267,7 @@ func benchHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	duration := fs.Duration("duration", 10*time.Second, "how long to send requests")
 	conns := fs.Int("conns", 16, "concurrent connections")
 	target := fs.String("url", "", "benchmark a running server at this base URL instead of starting one (e.g. http://127.0.0.1:8080)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *duration <= 0 || *duration > 10*time.Minute || *conns < 1 || *conns > 1000 {

@@ -21,7 +21,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	db := dbFlag(fs)
 	noDemo := fs.Bool("no-demo", false, "do not load the demo network into an empty database")
 	reload := fs.Duration("reload", time.Minute, "how often to re-read the directory from the database (imports by other processes)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -1,0 +1,386 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lokero/lokero/demo"
+	"github.com/lokero/lokero/pgtest"
+	"github.com/lokero/lokero/sqlite"
+)
+
+func TestMain(m *testing.M) {
+	// The SIGTERM test runs this binary as the lokero command.
+	if os.Getenv("LOKERO_TEST_AS_MAIN") == "1" {
+		main()
+		return
+	}
+	pgtest.ForTest(m)
+}
+
+// runCmd runs the command line in-process and returns its exit code and
+// output.
+func runCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServe runs `lokero serve` in-process until the test ends and waits
+// until it is healthy.
+func startServe(t *testing.T, args ...string) string {
+	t.Helper()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var stderr syncBuffer
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", addr}, args...), &bytes.Buffer{}, &stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("serve exited with %d: %s", code, stderr.String())
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("serve did not stop within 20 s of its context ending")
+		}
+	})
+	waitHealthy(t, "http://"+addr, done, &stderr)
+	return "http://" + addr
+}
+
+func waitHealthy(t *testing.T, base string, done chan int, stderr *syncBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited early with %d: %s", code, stderr.String())
+		default:
+		}
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("serve at %s not healthy within 60 s: %s", base, stderr.String())
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func getJSON(t *testing.T, url string, v any) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: decode: %v", url, err)
+	}
+	return resp.StatusCode
+}
+
+type locations struct {
+	Locations []struct {
+		ID   string `json:"id"`
+		Type string `json:"type"`
+	} `json:"locations"`
+}
+
+// checkDemoServed asserts that a server answers with the demo network.
+func checkDemoServed(t *testing.T, base string) {
+	t.Helper()
+	var health struct {
+		Status    string `json:"status"`
+		Locations int    `json:"locations"`
+	}
+	if code := getJSON(t, base+"/healthz", &health); code != 200 || health.Locations < 5000 {
+		t.Fatalf("healthz: %d %+v; want ok with the demo network", code, health)
+	}
+	var ls locations
+	getJSON(t, base+"/v1/locations?postcode=00100&street=Mannerheimintie+5&type=LOCKER", &ls)
+	if len(ls.Locations) != 1 || ls.Locations[0].ID != demo.DemoLockerID {
+		t.Errorf("demo building's LOCKER not found: %+v", ls)
+	}
+}
+
+func TestServeSQLite(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "lokero.db")
+	base := startServe(t, "--db", db)
+	checkDemoServed(t, base)
+}
+
+func TestServeNoDemo(t *testing.T) {
+	t.Parallel()
+	base := startServe(t, "--db", filepath.Join(t.TempDir(), "empty.db"), "--no-demo")
+	var ls locations
+	if code := getJSON(t, base+"/v1/locations?lat=60.17&lon=24.94", &ls); code != 200 || len(ls.Locations) != 0 {
+		t.Errorf("--no-demo: %d %+v; want an empty directory", code, ls)
+	}
+	var pc map[string]any
+	if code := getJSON(t, base+"/v1/postcodes/00104", &pc); code != 200 || pc["kind"] != "locker" {
+		t.Errorf("postal codes are loaded even without the demo network: %d %v", code, pc)
+	}
+}
+
+// TestServePostgresInstances starts two instances at once on one empty
+// PostgreSQL database: both migrate, one demo network is loaded, and both
+// serve it.
+func TestServePostgresInstances(t *testing.T) {
+	t.Parallel()
+	cluster := pgtest.Require(t)
+	url, err := cluster.CreateDatabase(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	bases := make([]string, 2)
+	for i := range bases {
+		wg.Go(func() { bases[i] = startServe(t, "--db", url) })
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	counts := make([]int, 2)
+	for i, base := range bases {
+		checkDemoServed(t, base)
+		var health struct{ Locations int }
+		getJSON(t, base+"/healthz", &health)
+		counts[i] = health.Locations
+	}
+	if counts[0] != counts[1] {
+		t.Errorf("instances disagree on the network: %v locations", counts)
+	}
+}
+
+func TestServeEnvironment(t *testing.T) {
+	addr := freeAddr(t)
+	t.Setenv("LOKERO_ADDR", addr)
+	t.Setenv("LOKERO_DB", filepath.Join(t.TempDir(), "env.db"))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var stderr syncBuffer
+	go func() { done <- run(ctx, []string{"serve", "--no-demo"}, &bytes.Buffer{}, &stderr) }()
+	waitHealthy(t, "http://"+addr, done, &stderr)
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d: %s", code, stderr.String())
+	}
+	if _, err := os.Stat(os.Getenv("LOKERO_DB")); err != nil {
+		t.Errorf("LOKERO_DB was not used: %v", err)
+	}
+}
+
+// TestServeSIGTERM runs the real command in a child process and stops it
+// with SIGTERM: it must drain and exit 0.
+func TestServeSIGTERM(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	cmd := exec.Command(os.Args[0], "serve", "--addr", addr, "--db", filepath.Join(t.TempDir(), "sig.db"), "--no-demo")
+	cmd.Env = append(os.Environ(), "LOKERO_TEST_AS_MAIN=1")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 1)
+	go func() {
+		cmd.Wait()
+		done <- cmd.ProcessState.ExitCode()
+	}()
+	waitHealthy(t, "http://"+addr, done, &stderr)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit code %d after SIGTERM: %s", code, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), `"msg":"stopped"`) {
+			t.Errorf("no graceful stop logged: %s", stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("no exit within 20 s of SIGTERM")
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 2, "Usage"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"serve", "--bogus"}, 2, "flag provided but not defined"},
+		{[]string{"serve", "extra"}, 2, "serve takes no arguments"},
+		{[]string{"import"}, 2, "import what?"},
+		{[]string{"import", "cats", "x"}, 2, `cannot import "cats"`},
+		{[]string{"import", "locations"}, 2, "exactly one FILE"},
+		{[]string{"import", "locations", "--db", filepath.Join(t.TempDir(), "x.db"), "/no/such/file.csv"}, 1, "no such file"},
+		{[]string{"bench", "nothing"}, 2, "unknown benchmark"},
+		{[]string{"serve", "--addr", "256.0.0.1:1", "--db", filepath.Join(t.TempDir(), "y.db")}, 1, "listen"},
+	}
+	for _, tt := range tests {
+		code, _, stderr := runCmd(t, tt.args...)
+		if code != tt.code || !strings.Contains(stderr, tt.want) {
+			t.Errorf("lokero %q: exit %d, stderr %q; want exit %d mentioning %q", tt.args, code, stderr, tt.code, tt.want)
+		}
+	}
+}
+
+const locationsCSV = `id,type,name,street,postcode,city,lat,lon,access,payment_terminal,opening_hours,compartments
+SP-1,SMARTPOST,Smartpost Testikauppa,Kauppakatu 1,00100,Helsinki,60.17,24.94,public,true,24/7,S*10; L*2
+LK-1,LOCKER,As Oy Testitalo,Testikatu 3,00104,Helsinki,60.171,24.941,residents,false,,S*6
+PO-1,POSTOFFICE,Posti Testi,Postikatu 2,00100,Helsinki,60.172,24.942,public,true,Mo-Fr 09:00-18:00,
+`
+
+func TestImportLocations(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "import.db")
+	file := filepath.Join(dir, "network.csv")
+	if err := os.WriteFile(file, []byte(locationsCSV), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCmd(t, "import", "locations", "--db", db, file)
+	if code != 0 || !strings.Contains(stdout, "3 new, 0 updated") {
+		t.Fatalf("first import: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	code, stdout, _ = runCmd(t, "import", "locations", file, "--db", db)
+	if code != 0 || !strings.Contains(stdout, "0 new, 3 updated") {
+		t.Fatalf("re-import: exit %d, %q; want 3 updated", code, stdout)
+	}
+	st, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if n, err := st.CountLocations(context.Background()); err != nil || n != 3 {
+		t.Errorf("after two imports: %d locations (%v); want 3", n, err)
+	}
+	l, err := st.Location(context.Background(), "SP-1")
+	if err != nil || !l.PaymentTerminal || len(l.Compartments) != 2 {
+		t.Errorf("SP-1 stored as %+v (%v)", l, err)
+	}
+
+	bad := strings.Replace(locationsCSV, "LK-1,LOCKER,As Oy Testitalo,Testikatu 3,00104", "LK-1,LOCKER,As Oy Testitalo,Testikatu 3,00100", 1)
+	bad = strings.Replace(bad, "60.172,24.942", "91,24.942", 1)
+	if err := os.WriteFile(file, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCmd(t, "import", "locations", "--db", db, file)
+	if code != 1 || !strings.Contains(stderr, "line 3: postcode:") || !strings.Contains(stderr, "line 4: lat:") || stdout != "" {
+		t.Errorf("bad file: exit %d, stdout %q, stderr %q; want exit 1 naming line 3 postcode and line 4 lat", code, stdout, stderr)
+	}
+}
+
+func TestImportPostcodes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "pc.db")
+	// Two records of Posti's fixed-width file, in Latin-1.
+	pcf := pcfLine("20250101", "00100", "HELSINKI", "HELSINGFORS", "1", "091", "Helsinki", "Helsingfors") +
+		pcfLine("20250101", "00104", "SMARTPOST", "SMARTPOST", "6", "091", "Helsinki", "Helsingfors") +
+		pcfLine("20250101", "99994", "NUORGAM SMARTPOST", "NUORGAM SMARTPOST", "6", "890", "Utsjoki", "Utsjoki")
+	file := filepath.Join(dir, "PCF_20250101.dat")
+	if err := os.WriteFile(file, latin1(pcf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCmd(t, "import", "postcodes", "--db", db, file)
+	if code != 0 || !strings.Contains(stdout, "imported 3 postal codes") {
+		t.Fatalf("import: exit %d, %q, %q", code, stdout, stderr)
+	}
+	st, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, err := st.Postcodes(context.Background())
+	st.Close()
+	if err != nil || len(codes) != 3 || codes[0].NameSV != "HELSINGFORS" {
+		t.Fatalf("stored postcodes: %+v (%v)", codes, err)
+	}
+	// The server now knows exactly these codes.
+	base := startServe(t, "--db", db, "--no-demo")
+	var pc map[string]any
+	if code := getJSON(t, base+"/v1/postcodes/00120", &pc); code != 404 {
+		t.Errorf("00120 after importing a file without it: %d %v; want 404", code, pc)
+	}
+	if code := getJSON(t, base+"/v1/postcodes/99994", &pc); code != 200 || pc["kind"] != "locker" {
+		t.Errorf("99994: %d %v", code, pc)
+	}
+
+	if err := os.WriteFile(file, []byte("PONOT2025010100100 short\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCmd(t, "import", "postcodes", "--db", db, file)
+	if code != 1 || !strings.Contains(stderr, "line 1") {
+		t.Errorf("malformed PCF: exit %d, stderr %q; want exit 1 naming line 1", code, stderr)
+	}
+}
+
+// pcfLine formats one record of Posti's PCF file.
+func pcfLine(date, code, fi, sv, typ, munCode, munFI, munSV string) string {
+	return "PONOT" + date + code + fmt.Sprintf("%-30s%-30s%-12s%-12s", fi, sv, "", "") + "19900101" + typ +
+		fmt.Sprintf("%-5s%-30s%-30s", "FI1B1", "Helsinki-Uusimaa", "Helsingfors-Nyland") + munCode +
+		fmt.Sprintf("%-20s%-20s", munFI, munSV) + "2\r\n"
+}
+
+func latin1(s string) []byte {
+	out := make([]byte, 0, len(s))
+	for _, r := range s {
+		out = append(out, byte(r))
+	}
+	return out
+}
