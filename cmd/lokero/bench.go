@@ -20,6 +20,7 @@ import (
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/api"
+	"github.com/lokero/lokero/demo"
 	"github.com/lokero/lokero/geo"
 	"github.com/lokero/lokero/pgtest"
 	"github.com/lokero/lokero/postcode"
@@ -39,37 +40,6 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	default:
 		return fmt.Errorf("%w: unknown benchmark %q: locations or http", errUsage, args[0])
 	}
-}
-
-// syntheticNetwork makes n public pickup points spread like a real network:
-// around the points of Finland's postal areas, denser where codes are
-// dense. Types cycle so that a filter on one type keeps about a quarter.
-func syntheticNetwork(reg *postcode.Registry, n int, seed uint64) []lokero.Location {
-	var areas []postcode.Info
-	for _, info := range reg.All() {
-		if info.Kind == lokero.PostcodeArea && info.HasPoint {
-			areas = append(areas, info)
-		}
-	}
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	types := []lokero.LocationType{lokero.TypeSmartpost, lokero.TypeSmartpost, lokero.TypePostOffice, lokero.TypePickupPoint}
-	locs := make([]lokero.Location, n)
-	for i := range locs {
-		a := areas[rng.IntN(len(areas))]
-		t := types[i%len(types)]
-		l := lokero.Location{
-			ID: fmt.Sprintf("BENCH-%06d", i), Type: t, Name: fmt.Sprintf("Bench point %d", i),
-			Street: fmt.Sprintf("Testikatu %d", i%200+1), Postcode: a.Code, City: a.NameFI,
-			Lat: a.Point.Lat + rng.NormFloat64()*0.02, Lon: a.Point.Lon + rng.NormFloat64()*0.04,
-			PaymentTerminal: i%7 == 0 && t != lokero.TypeLocker,
-		}
-		if t.IsLocker() {
-			l.Compartments = []lokero.CompartmentClass{{Size: "M", LengthCM: 70, WidthCM: 40, HeightCM: 20, Count: 10}}
-		}
-		l.Normalize()
-		locs[i] = l
-	}
-	return locs
 }
 
 func benchOrigins(locs []lokero.Location, n int, seed uint64) []geo.Point {
@@ -105,7 +75,7 @@ func benchLocations(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	reg := postcode.NewRegistry(codes, points)
-	locs := syntheticNetwork(reg, *n, 42)
+	locs := demo.Synthetic(reg, *n, 42)
 	origins := benchOrigins(locs, 1000, 43)
 	types := []lokero.LocationType{lokero.TypePostOffice}
 

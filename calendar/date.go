@@ -1,0 +1,131 @@
+package calendar
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/lokero/lokero"
+)
+
+// Date is a calendar date without a time zone, such as a delivery date.
+// The zero Date means "no date". Make Dates with DateOf, ParseDate or
+// AddDays; a Date literal is not checked.
+type Date struct {
+	Year  int
+	Month time.Month
+	Day   int
+}
+
+// DateOf returns t's calendar day in Helsinki: 2026-03-01T22:30:00Z is
+// 2026-03-02.
+func DateOf(t time.Time) Date {
+	y, m, d := t.In(helsinki).Date()
+	return Date{Year: y, Month: m, Day: d}
+}
+
+// ParseDate parses a date written as YYYY-MM-DD, e.g. "2026-12-24". A
+// malformed or impossible date ("2026-13-01", "2026-02-30") is an EINVALID
+// *lokero.Error with Field "date", which the caller may re-set to the name
+// of its own input field.
+func ParseDate(s string) (Date, error) {
+	const layout = "YYYY-MM-DD"
+	malformed := func() (Date, error) {
+		return Date{}, lokero.Invalid("date", "malformed", "date must be written as YYYY-MM-DD, e.g. 2026-12-24; got %q", s)
+	}
+	if len(s) != len(layout) {
+		return malformed()
+	}
+	n := [3]int{} // year, month, day
+	field := 0
+	for i := range len(layout) {
+		switch ch := s[i]; {
+		case layout[i] == '-':
+			if ch != '-' {
+				return malformed()
+			}
+			field++
+		case ch >= '0' && ch <= '9':
+			n[field] = n[field]*10 + int(ch-'0')
+		default:
+			return malformed()
+		}
+	}
+	year, month, day := n[0], time.Month(n[1]), n[2]
+	if month < time.January || month > time.December {
+		return Date{}, lokero.Invalid("date", "out_of_range", "date %q has no month %d: months are 01-12", s, n[1])
+	}
+	// Day 0 of the next month is the last day of this one.
+	last := time.Date(year, month+1, 0, 12, 0, 0, 0, time.UTC).Day()
+	if day < 1 || day > last {
+		return Date{}, lokero.Invalid("date", "out_of_range", "date %q does not exist: %s %d has days 01-%02d", s, month, year, last)
+	}
+	return Date{Year: year, Month: month, Day: day}, nil
+}
+
+// String returns the date as YYYY-MM-DD, e.g. "2026-12-24".
+func (d Date) String() string {
+	return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
+}
+
+// MarshalText writes the date as YYYY-MM-DD, so that JSON shows it as
+// "2026-12-24". The zero Date is written as empty text ("").
+func (d Date) MarshalText() ([]byte, error) {
+	if d.IsZero() {
+		return []byte{}, nil
+	}
+	return []byte(d.String()), nil
+}
+
+// UnmarshalText reads a date written as YYYY-MM-DD (see ParseDate); empty
+// text reads as the zero Date, the inverse of MarshalText. On error d is
+// left unchanged.
+func (d *Date) UnmarshalText(text []byte) error {
+	if len(text) == 0 {
+		*d = Date{}
+		return nil
+	}
+	v, err := ParseDate(string(text))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// Start returns the first instant of the date in Helsinki. Finland changes
+// its clocks at 03:00 and 04:00, so midnight always exists.
+func (d Date) Start() time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, helsinki)
+}
+
+// AddDays returns the date n calendar days later (earlier for negative n).
+func (d Date) AddDays(n int) Date {
+	// Noon UTC has no daylight-saving changes to step over.
+	y, m, day := time.Date(d.Year, d.Month, d.Day+n, 12, 0, 0, 0, time.UTC).Date()
+	return Date{Year: y, Month: m, Day: day}
+}
+
+// Before reports whether d is earlier than o.
+func (d Date) Before(o Date) bool { return d.compare(o) < 0 }
+
+// After reports whether d is later than o.
+func (d Date) After(o Date) bool { return d.compare(o) > 0 }
+
+func (d Date) compare(o Date) int {
+	switch {
+	case d.Year != o.Year:
+		return d.Year - o.Year
+	case d.Month != o.Month:
+		return int(d.Month - o.Month)
+	default:
+		return d.Day - o.Day
+	}
+}
+
+// IsZero reports whether d is the zero Date, "no date".
+func (d Date) IsZero() bool { return d == Date{} }
+
+// Weekday returns the day of the week of d.
+func (d Date) Weekday() time.Weekday {
+	return time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC).Weekday()
+}

@@ -1,0 +1,103 @@
+package service_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/demo"
+	"github.com/lokero/lokero/geo"
+	"github.com/lokero/lokero/service"
+)
+
+var (
+	bigOnce sync.Once
+	bigDir  *service.Directory
+	bigLocs []lokero.Location
+)
+
+// bigDirectory is a directory of 100,000 synthetic locations over a real
+// SQLite store, built once per benchmark binary.
+func bigDirectory(b *testing.B) (*service.Directory, []lokero.Location) {
+	b.Helper()
+	bigOnce.Do(func() {
+		bigLocs = demo.Synthetic(testRegistry(b), 100_000, 42)
+		d := newDirectory(b)
+		if _, err := d.Import(context.Background(), slices.Clone(bigLocs)); err != nil {
+			b.Fatalf("import: %v", err)
+		}
+		bigDir = d
+	})
+	if bigDir == nil {
+		b.Fatal("no directory (set-up failed earlier)")
+	}
+	return bigDir, bigLocs
+}
+
+func benchOrigins(locs []lokero.Location) []geo.Point {
+	rng := rand.New(rand.NewPCG(7, 7))
+	out := make([]geo.Point, 1024)
+	for i := range out {
+		l := locs[rng.IntN(len(locs))]
+		out[i] = geo.Point{Lat: l.Lat + rng.NormFloat64()*0.05, Lon: l.Lon + rng.NormFloat64()*0.1}
+	}
+	return out
+}
+
+// BenchmarkSearch100k: nearest 10 POSTOFFICEs (a quarter of the points)
+// among 100,000 locations, through the directory as the API calls it.
+func BenchmarkSearch100k(b *testing.B) {
+	d, locs := bigDirectory(b)
+	origins := benchOrigins(locs)
+	types := []lokero.LocationType{lokero.TypePostOffice}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		o := origins[i%len(origins)]
+		res, err := d.Search(ctx, service.LocationQuery{Origin: &o, Types: types, Limit: 10})
+		if err != nil || len(res) != 10 {
+			b.Fatalf("search: %d results, %v", len(res), err)
+		}
+	}
+}
+
+// BenchmarkSearch100kLinearScan is the baseline: the same query answered
+// by computing every distance, as a store without a spatial index would.
+func BenchmarkSearch100kLinearScan(b *testing.B) {
+	_, locs := bigDirectory(b)
+	origins := benchOrigins(locs)
+	type hit struct {
+		i int
+		d float64
+	}
+	best := make([]hit, 0, 11)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		o := origins[i%len(origins)]
+		best = best[:0]
+		for j := range locs {
+			if locs[j].Type != lokero.TypePostOffice {
+				continue
+			}
+			d := geo.Distance(o, geo.Point{Lat: locs[j].Lat, Lon: locs[j].Lon})
+			if len(best) == 10 && d >= best[9].d {
+				continue
+			}
+			k, _ := slices.BinarySearchFunc(best, d, func(h hit, d float64) int {
+				if h.d < d {
+					return -1
+				}
+				return 1
+			})
+			best = slices.Insert(best, k, hit{j, d})
+			if len(best) > 10 {
+				best = best[:10]
+			}
+		}
+	}
+}
