@@ -87,8 +87,11 @@ func (s *Server) handleLocations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	enc := s.encoded()
-	buf := bufferPool.Get().(*bytes.Buffer)
-	defer bufferPool.Put(buf)
+	buf, _ := s.buffers.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer s.buffers.Put(buf)
 	buf.Reset()
 	buf.WriteString(`{"locations":[`)
 	for i, res := range results {
@@ -115,10 +118,6 @@ func (s *Server) handleLocation(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, toLocationJSON(l))
 }
-
-// bufferPool recycles answer buffers: a search answer is several kB, and
-// at tens of thousands of answers a second the garbage would show in p99.
-var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // parseLocationQuery reads the query of GET /v1/locations, refusing
 // anything malformed with the parameter named.
