@@ -1,0 +1,201 @@
+package lokero
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// ShipmentStatus is where a shipment is in its life.
+type ShipmentStatus string
+
+// The shipment statuses.
+const (
+	StatusCreated          ShipmentStatus = "CREATED"            // booked by the retailer, label printable
+	StatusInTransit        ShipmentStatus = "IN_TRANSIT"         // handed over to the carrier
+	StatusInLocker         ShipmentStatus = "IN_LOCKER"          // in a compartment, door not yet closed
+	StatusReadyForPickup   ShipmentStatus = "READY_FOR_PICKUP"   // the recipient can collect it
+	StatusPickedUp         ShipmentStatus = "PICKED_UP"          // collected: the end
+	StatusExpired          ShipmentStatus = "EXPIRED"            // the storage period ended
+	StatusReturning        ShipmentStatus = "RETURNING"          // on its way back to the sender
+	StatusReturnedToSender ShipmentStatus = "RETURNED_TO_SENDER" // back with the sender: the end
+	StatusCancelled        ShipmentStatus = "CANCELLED"          // cancelled before handover: the end
+)
+
+// ShipmentStatuses lists every status in lifecycle order.
+var ShipmentStatuses = []ShipmentStatus{
+	StatusCreated, StatusInTransit, StatusInLocker, StatusReadyForPickup, StatusPickedUp,
+	StatusExpired, StatusReturning, StatusReturnedToSender, StatusCancelled,
+}
+
+// transitions are the legal moves of the lifecycle. A parcel at a post
+// office or an agent outlet skips IN_LOCKER.
+var transitions = map[ShipmentStatus][]ShipmentStatus{
+	StatusCreated:        {StatusInTransit, StatusCancelled},
+	StatusInTransit:      {StatusInLocker, StatusReadyForPickup, StatusReturning},
+	StatusInLocker:       {StatusReadyForPickup},
+	StatusReadyForPickup: {StatusPickedUp, StatusExpired},
+	StatusExpired:        {StatusReturning},
+	StatusReturning:      {StatusReturnedToSender},
+}
+
+// Valid reports whether s is a known status.
+func (s ShipmentStatus) Valid() bool { return slices.Contains(ShipmentStatuses, s) }
+
+// CanBecome reports whether a shipment in status s may move to next.
+func (s ShipmentStatus) CanBecome(next ShipmentStatus) bool {
+	return slices.Contains(transitions[s], next)
+}
+
+// Final reports whether nothing more happens to a shipment in status s.
+func (s ShipmentStatus) Final() bool { return len(transitions[s]) == 0 }
+
+// Party is a sender or a recipient.
+type Party struct {
+	Name     string `json:"name"`
+	Street   string `json:"street"`
+	Postcode string `json:"postcode"`
+	City     string `json:"city"`
+	Country  string `json:"country"`
+	Phone    string `json:"phone,omitempty"` // E.164
+	Email    string `json:"email,omitempty"`
+	Language string `json:"language,omitempty"` // fi, sv or en
+}
+
+// Parcel contents.
+const (
+	ContentsGoods = "goods"
+	ContentsFood  = "food"
+)
+
+// Parcel is what is shipped: its outer dimensions (any order), weight and
+// contents.
+type Parcel struct {
+	LengthCM  float64 `json:"length_cm"`
+	WidthCM   float64 `json:"width_cm"`
+	HeightCM  float64 `json:"height_cm"`
+	WeightKG  float64 `json:"weight_kg"`
+	Contents  string  `json:"contents"`
+	Insulated bool    `json:"insulated"`
+}
+
+// Dimensions returns the parcel's dimensions as a box.
+func (p Parcel) Dimensions() [3]float64 { return [3]float64{p.LengthCM, p.WidthCM, p.HeightCM} }
+
+// COD is cash on delivery: what the recipient pays before the door opens.
+type COD struct {
+	AmountCents int64      `json:"amount_cents"`
+	Currency    string     `json:"currency"`
+	Reference   string     `json:"reference,omitempty"`
+	CollectedAt *time.Time `json:"collected_at,omitempty"`
+}
+
+// ShipmentEvent is one timestamped step of a shipment's life.
+type ShipmentEvent struct {
+	Status     ShipmentStatus `json:"status"`
+	At         time.Time      `json:"at"`
+	LocationID string         `json:"location_id,omitempty"`
+	Reason     string         `json:"reason,omitempty"` // shown in tracking: no personal data
+}
+
+// Routing is why a shipment goes where it goes.
+type Routing struct {
+	Rule   string `json:"rule"`
+	Reason string `json:"reason"`
+}
+
+// Shipment is a parcel from a retailer to a recipient at a pickup point.
+type Shipment struct {
+	ID                 string
+	RetailerID         string
+	Reference          string // the retailer's own order number
+	TrackingCode       string // UPU S10, e.g. "JJ123456785FI"
+	Status             ShipmentStatus
+	Sender             Party
+	Recipient          Party
+	Parcel             Parcel
+	COD                *COD
+	PickupPointID      string // as the retailer asked; "" for routing by address
+	Fallback           string // "", "nearest_outlet"
+	DestinationID      string // the location it goes to
+	Routing            Routing
+	DeliveryDate       string // YYYY-MM-DD, Europe/Helsinki
+	SizeClass          string // the compartment size class reserved at a locker; "" elsewhere
+	ReturnCode         string // the consumer's code for a free return, when issued
+	ReturnTrackingCode string // the return's own tracking code
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	Events             []ShipmentEvent // oldest first
+}
+
+// Retailer is an online store that ships through lokero.
+type Retailer struct {
+	ID          string
+	Name        string
+	FreeReturns bool // its customers may return parcels for free with a return code
+	CreatedAt   time.Time
+}
+
+// ShipmentFilter selects a retailer's shipments, ordered by ID (which
+// sorts by creation time).
+type ShipmentFilter struct {
+	RetailerID string
+	Status     ShipmentStatus // "" for any
+	Reference  string         // "" for any
+	AfterID    string         // the cursor: only shipments with a greater ID
+	Limit      int
+}
+
+// RetailerStore persists retailers and their API keys (hashed).
+type RetailerStore interface {
+	// CreateRetailer stores a retailer with the hash of its API key.
+	CreateRetailer(ctx context.Context, r Retailer, keyHash []byte) error
+	// RetailerByKeyHash finds the retailer whose API key hashes to hash,
+	// or returns ENOTFOUND.
+	RetailerByKeyHash(ctx context.Context, keyHash []byte) (Retailer, error)
+	// Retailer returns a retailer by ID, or ENOTFOUND.
+	Retailer(ctx context.Context, id string) (Retailer, error)
+}
+
+// ShipmentStore persists shipments, their events and the per-day
+// compartment reservations of lockers.
+type ShipmentStore interface {
+	// InTx runs fn in one write transaction: everything fn writes commits
+	// together when fn returns nil, and nothing when it returns an error.
+	InTx(ctx context.Context, fn func(tx ShipmentTx) error) error
+	// Shipment returns a shipment with its events, or ENOTFOUND.
+	Shipment(ctx context.Context, id string) (Shipment, error)
+	// ShipmentByTrackingCode returns a shipment (by its tracking code or
+	// its return tracking code) with its events, or ENOTFOUND.
+	ShipmentByTrackingCode(ctx context.Context, code string) (Shipment, error)
+	// Shipments lists shipments matching the filter (without events).
+	Shipments(ctx context.Context, f ShipmentFilter) ([]Shipment, error)
+}
+
+// ShipmentTx is what a use case may do inside one transaction.
+type ShipmentTx interface {
+	// ShipmentByIdempotencyKey returns the shipment a retailer created
+	// with this key and the hash of that request's body, or ENOTFOUND.
+	ShipmentByIdempotencyKey(ctx context.Context, retailerID, key string) (Shipment, []byte, error)
+	// InsertShipment stores a new shipment and its events, remembering the
+	// idempotency key (when not "") and the request hash. A tracking code
+	// or return code already in use is an ECONFLICT with Reason
+	// "duplicate_tracking_code" or "duplicate_return_code".
+	InsertShipment(ctx context.Context, s *Shipment, idempotencyKey string, requestHash []byte) error
+	// Shipment reads a shipment with its events, locking it against
+	// concurrent writers until the transaction ends; ENOTFOUND if none.
+	Shipment(ctx context.Context, id string) (Shipment, error)
+	// UpdateShipment writes the shipment's mutable fields (status,
+	// destination, routing, delivery date, size class, COD, return codes,
+	// updated_at) and appends the events in s.Events beyond those stored.
+	UpdateShipment(ctx context.Context, s *Shipment) error
+	// Reserve takes one compartment of size class size at a location for a
+	// delivery date, if fewer than capacity are taken; it reports whether
+	// it did.
+	Reserve(ctx context.Context, locationID, date, size string, capacity int) (bool, error)
+	// Release gives back one reservation taken by Reserve.
+	Release(ctx context.Context, locationID, date, size string) error
+	// Reserved returns how many compartments of each size class are
+	// reserved at a location for a date.
+	Reserved(ctx context.Context, locationID, date string) (map[string]int, error)
+}
