@@ -170,8 +170,9 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 	}
 	results := make([]LocationResult, 0, q.Limit)
 	if q.Street != "" && mask&typeBit(lokero.TypeLocker) != 0 {
-		for _, l := range snap.LockersInBuilding(q.Postcode, q.Street) {
-			if len(results) < q.Limit && keep(l) {
+		for _, l := range snap.LockersAt(q.Postcode, q.Street) {
+			// SMARTPOSTs there come from the index, by distance.
+			if l.Type == lokero.TypeLocker && len(results) < q.Limit && keep(l) {
 				results = append(results, result(l, origin))
 			}
 		}
@@ -221,7 +222,7 @@ type Snapshot struct {
 	public    []int   // index item → position in locs (every type but LOCKER)
 	types     []uint8 // index item → type bit
 	index     *geo.Index
-	buildings map[string][]int // base postcode + building key → LOCKER positions
+	buildings map[string][]int // base postcode + building key → positions of the lockers (LOCKER, SMARTPOST) there
 	base      func(string) string
 }
 
@@ -234,9 +235,11 @@ func NewSnapshot(locs []lokero.Location, base func(code string) string) *Snapsho
 	for i := range locs {
 		l := &locs[i]
 		s.byID[l.ID] = i
-		if l.Type == lokero.TypeLocker {
+		if l.Type.IsLocker() {
 			key := buildingKey(base(l.Postcode), l.Street)
 			s.buildings[key] = append(s.buildings[key], i)
+		}
+		if l.Type == lokero.TypeLocker {
 			continue
 		}
 		s.public = append(s.public, i)
@@ -261,9 +264,10 @@ func (s *Snapshot) ByID(id string) *lokero.Location {
 	return nil
 }
 
-// LockersInBuilding returns the LOCKERs of the building at street whose
-// postal code is the building's or its locker code (00100 or 00104).
-func (s *Snapshot) LockersInBuilding(postcode, street string) []*lokero.Location {
+// LockersAt returns the lockers (LOCKER and SMARTPOST) in the building at
+// street whose postal code is the building's or its locker code (00100 or
+// 00104).
+func (s *Snapshot) LockersAt(postcode, street string) []*lokero.Location {
 	var out []*lokero.Location
 	for _, i := range s.buildings[buildingKey(s.base(postcode), street)] {
 		out = append(out, &s.locs[i])
@@ -285,4 +289,19 @@ func typeBit(t lokero.LocationType) uint8 {
 		return 1 << i
 	}
 	return 0
+}
+
+// Nearest returns up to k public locations (never a LOCKER) nearest to
+// origin for which keep is true, nearest first.
+func (s *Snapshot) Nearest(origin geo.Point, k int, keep func(*lokero.Location) bool) []*lokero.Location {
+	var keepItem func(int) bool
+	if keep != nil {
+		keepItem = func(i int) bool { return keep(&s.locs[s.public[i]]) }
+	}
+	hits := s.index.Nearest(origin, k, keepItem, 0, nil)
+	out := make([]*lokero.Location, len(hits))
+	for i, n := range hits {
+		out[i] = &s.locs[s.public[n.Item]]
+	}
+	return out
 }

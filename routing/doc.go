@@ -1,0 +1,82 @@
+// Package routing holds the pure rules that decide which location a shipment
+// goes to, and why: every Decision carries the rule that made it and a reason
+// a person understands ("Cash on delivery cannot be paid at a LOCKER, which
+// has no payment terminal: redirected to …"). It reads the network through
+// the Directory interface (the service implements it over its directory
+// snapshot) and imports no adapter.
+//
+// # Rules, in the order they are applied
+//
+//  1. Food must be insulated: contents "food" without parcel.insulated is
+//     refused (food_not_insulated) before anything else is looked at.
+//  2. A parcel over the outlet limits (Limits.OutletMaxDims turned any way,
+//     Limits.OutletMaxWeightKG) is taken nowhere: parcel_too_large, even with
+//     a fallback.
+//  3. A pickup point chosen at checkout (pickup_point_id) is used when the
+//     parcel may go there (RulePickupPoint). An unknown id is refused
+//     (unknown_pickup_point). A LOCKER serves its building's residents only:
+//     it is used only when the recipient's street address and postal code are
+//     in its building (Directory.LockersAtBuilding lists it), otherwise
+//     locker_residents_only.
+//  4. Without a pickup point, a recipient postal code that is a building
+//     locker code (00104 for a building at 00100) sends the parcel to the
+//     locker in the recipient's building, found from the street address
+//     (RuleBuildingLocker); none there is no_locker_at_address.
+//  5. Without a pickup point and with an ordinary postal code, the parcel goes
+//     to the nearest location to the postal code's point that takes it
+//     (RuleNearestPickupPoint): a SMARTPOST with a compartment that fits, or
+//     a POSTOFFICE or PICKUPPOINT; with cash on delivery only a SMARTPOST with
+//     a payment terminal (that fits) or a POSTOFFICE. Nothing within
+//     MaxDistanceM, or a postal code without a point, is no_pickup_point.
+//
+// The place chosen by rule 3 or 4 is then checked, in this order:
+//
+//   - Size. A parcel that fits no compartment of the chosen locker (LOCKER or
+//     SMARTPOST), or weighs more than Limits.LockerMaxWeightKG, is refused
+//     (parcel_too_large), or, when the retailer asked for
+//     FallbackNearestOutlet, goes to the POSTOFFICE nearest to the chosen
+//     locker (RuleOversizeFallback).
+//   - Cash on delivery. COD cannot be paid at a LOCKER, at a SMARTPOST without
+//     a payment terminal, or at a PICKUPPOINT: the shipment is redirected to
+//     the nearest SMARTPOST with a payment terminal that fits the parcel, or
+//     POSTOFFICE, nearest to the chosen place (RuleCODRedirect).
+//
+// Overflow gives the alternatives when the chosen locker has no free
+// compartment on the delivery date (RuleCapacityOverflow).
+//
+// # Our choices where the issue is silent
+//
+//   - Size is checked before cash on delivery, against the place that was
+//     chosen (or the building's locker): an oversize parcel without the
+//     fallback is refused even when it is COD, rather than silently sent to
+//     a post office the retailer did not ask for. With the fallback, the post
+//     office it goes to also takes the COD, so COD + oversize + fallback ends
+//     at a POSTOFFICE under RuleOversizeFallback.
+//   - The residents check of a LOCKER comes before size and COD: a stranger
+//     choosing someone else's building locker is an error whatever the parcel.
+//     It also applies to any location whose access is "residents".
+//   - The fallback and COD searches start at the chosen place (the recipient
+//     picked that neighbourhood), not at the recipient's postal code, and
+//     reach at most MaxDistanceM (100 km); finding nothing is no_pickup_point
+//     with Field "fallback" or "cod" respectively.
+//   - Of several lockers in the recipient's building, the first that fits the
+//     parcel and (for COD) has a payment terminal is taken; failing that the
+//     first that fits; failing that the first (which then meets the size
+//     rule).
+//   - Searches by distance (rule 5, redirects, fallbacks, overflow) consider
+//     only public locations: never a LOCKER, nor a location whose access is
+//     "residents", whatever the Directory returns.
+//   - A PICKUPPOINT (agent outlet) takes any parcel within the outlet limits
+//     but no cash on delivery; a POSTOFFICE takes both.
+//   - Rule 5 is plainly the nearest location that takes the parcel, whatever
+//     its type: a retailer that prefers lockers lets the recipient choose one.
+//   - A LOCKER's overflow goes first to another locker in the same building
+//     that takes the parcel (the recipient lives there), then to the nearest
+//     public SMARTPOSTs; a SMARTPOST's overflow goes to the nearest other
+//     SMARTPOSTs. With COD only lockers with a payment terminal qualify.
+//   - A zero field of Limits means its default (DefaultLimits).
+//   - An unknown Fallback value is an EINVALID error on field "fallback".
+//   - Distances in reasons are whole metres below 1 km and kilometres with
+//     one decimal from 1 km up; Decision.DistanceM is measured from the
+//     recipient's postal code point and is 0 when that point is unknown.
+package routing

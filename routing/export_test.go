@@ -1,0 +1,4 @@
+package routing
+
+// FormatDistance exposes formatDistance to the external tests.
+var FormatDistance = formatDistance
