@@ -1,0 +1,501 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/geo"
+	"github.com/lokero/lokero/routing"
+	"github.com/lokero/lokero/tracking"
+)
+
+// Tracking code prefixes: the S10 service indicator, from the C range that
+// the UPU keeps for parcel post (J is reserved).
+const (
+	TrackingPrefix       = "CL"
+	ReturnTrackingPrefix = "CR"
+)
+
+// ShipmentStore is what the shipment use cases need of a database.
+type ShipmentStore interface {
+	lokero.ShipmentStore
+	lokero.RetailerStore
+}
+
+// Shipments are the retailer's use cases: create, read, list, cancel,
+// hand over, track, and return codes.
+type Shipments struct {
+	store    ShipmentStore
+	dir      *Directory
+	calendar *calendar.Calendar
+	clock    lokero.Clock
+	random   io.Reader
+	limits   routing.Limits
+	log      *slog.Logger
+}
+
+// NewShipments returns the shipment use cases over store and the
+// directory. random is crypto/rand.Reader in production.
+func NewShipments(store ShipmentStore, dir *Directory, cal *calendar.Calendar, clock lokero.Clock, random io.Reader, log *slog.Logger) *Shipments {
+	if random == nil {
+		random = rand.Reader
+	}
+	return &Shipments{store: store, dir: dir, calendar: cal, clock: clock, random: random, limits: routing.DefaultLimits(), log: log}
+}
+
+// Directory returns the pickup-point directory the shipments are routed in.
+func (s *Shipments) Directory() *Directory { return s.dir }
+
+// CreateResult is a created (or, for a repeated idempotent request,
+// earlier created) shipment.
+type CreateResult struct {
+	Shipment lokero.Shipment
+	Replayed bool // the same request was made before with the same Idempotency-Key
+}
+
+// Create books a shipment for a retailer: validates the request, routes it
+// (with a reason), reserves a compartment for the delivery date when the
+// destination is a locker (overflowing to the nearest locker with room),
+// and stores it with a tracking code, all in one transaction. With an
+// idempotency key, the same key and the same request hash give back the
+// same shipment; the same key with another request is an ECONFLICT.
+func (s *Shipments) Create(ctx context.Context, retailer lokero.Retailer, req ShipmentRequest, idempotencyKey string, requestHash []byte) (CreateResult, error) {
+	if len(idempotencyKey) > 255 {
+		return CreateResult{}, lokero.Invalid("Idempotency-Key", "too_long", "the Idempotency-Key header is longer than 255 characters")
+	}
+	if err := req.Validate(s.dir.Postcodes()); err != nil {
+		return CreateResult{}, err
+	}
+	if req.ReturnCode && !retailer.FreeReturns {
+		return CreateResult{}, &lokero.Error{Code: lokero.EUNPROCESSABLE, Reason: "free_returns_disabled", Field: "return_code",
+			Message: "return codes are for retailers that offer free returns; ask the operator to enable them for your store"}
+	}
+	snap := s.dir.Snapshot()
+	rdir := routingDirectory{snap: snap, dir: s.dir}
+	rreq := routingRequest(&req)
+	decision, err := routing.Route(rreq, rdir, s.limits)
+	if err != nil {
+		return CreateResult{}, err
+	}
+	now := s.clock.Now().UTC()
+	date := s.calendar.DeliveryDate(now).String()
+
+	var result CreateResult
+	// A clash of random codes, or of two requests racing with one
+	// idempotency key, is retried with a fresh transaction.
+	for attempt := 0; ; attempt++ {
+		err = s.store.InTx(ctx, func(tx lokero.ShipmentTx) error {
+			result = CreateResult{}
+			if idempotencyKey != "" {
+				prev, hash, err := tx.ShipmentByIdempotencyKey(ctx, retailer.ID, idempotencyKey)
+				switch {
+				case err == nil && bytes.Equal(hash, requestHash):
+					result = CreateResult{Shipment: prev, Replayed: true}
+					return nil
+				case err == nil:
+					return &lokero.Error{Code: lokero.ECONFLICT, Reason: "idempotency_key_reused", Field: "Idempotency-Key",
+						Message: fmt.Sprintf("Idempotency-Key %q was used for another request (shipment %s); use a new key for a new shipment", idempotencyKey, prev.ID)}
+				case lokero.ErrorCode(err) != lokero.ENOTFOUND:
+					return err
+				}
+			}
+			final, size, err := s.reserve(ctx, tx, decision, rreq, rdir, date)
+			if err != nil {
+				return err
+			}
+			sh, err := s.newShipment(retailer, &req, final, size, date, now)
+			if err != nil {
+				return err
+			}
+			if err := tx.InsertShipment(ctx, &sh, idempotencyKey, requestHash); err != nil {
+				return err
+			}
+			result.Shipment = sh
+			return nil
+		})
+		var e *lokero.Error
+		if attempt < 5 && errors.As(err, &e) && e.Code == lokero.ECONFLICT && strings.HasPrefix(e.Reason, "duplicate_") {
+			continue
+		}
+		if err != nil {
+			return CreateResult{}, err
+		}
+		return result, nil
+	}
+}
+
+// reserve takes a compartment for the delivery date at the decided locker,
+// or at the nearest alternative with room. Outlets need no reservation.
+func (s *Shipments) reserve(ctx context.Context, tx lokero.ShipmentTx, d routing.Decision, req routing.Request, rdir routingDirectory, date string) (routing.Decision, string, error) {
+	if !d.Location.Type.IsLocker() {
+		return d, "", nil
+	}
+	if size, ok, err := reserveAt(ctx, tx, d.Location, req.Parcel, s.limits, date); err != nil || ok {
+		return d, size, err
+	}
+	skip := map[string]bool{d.Location.ID: true}
+	for _, alt := range routing.Overflow(d.Location, req, rdir, s.limits, date, skip, 20) {
+		if size, ok, err := reserveAt(ctx, tx, alt.Location, req.Parcel, s.limits, date); err != nil || ok {
+			return alt, size, err
+		}
+	}
+	return d, "", &lokero.Error{Code: lokero.EUNPROCESSABLE, Reason: "no_capacity", Field: "pickup_point_id",
+		Message: fmt.Sprintf("%s (%s) has no free compartment for this parcel on %s, and neither has any locker near it; choose another delivery point or try a later day", d.Location.Name, d.Location.ID, date)}
+}
+
+// reserveAt reserves the smallest free compartment class that takes the
+// parcel at a locker on a date.
+func reserveAt(ctx context.Context, tx lokero.ShipmentTx, l *lokero.Location, p lokero.Parcel, limits routing.Limits, date string) (string, bool, error) {
+	for _, c := range routing.FittingClasses(p, l, limits) {
+		ok, err := tx.Reserve(ctx, l.ID, date, c.Size, c.Count)
+		if err != nil {
+			return "", false, fmt.Errorf("reserve a %s compartment at %s: %w", c.Size, l.ID, err)
+		}
+		if ok {
+			return c.Size, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+func (s *Shipments) newShipment(retailer lokero.Retailer, req *ShipmentRequest, d routing.Decision, size, date string, now time.Time) (lokero.Shipment, error) {
+	id, err := s.newID("shp_", now)
+	if err != nil {
+		return lokero.Shipment{}, err
+	}
+	code, err := tracking.New(s.random, TrackingPrefix)
+	if err != nil {
+		return lokero.Shipment{}, fmt.Errorf("tracking code: %w", err)
+	}
+	sh := lokero.Shipment{
+		ID: id, RetailerID: retailer.ID, Reference: req.Reference, TrackingCode: code,
+		Status: lokero.StatusCreated, Sender: req.Sender, Recipient: req.Recipient, Parcel: *req.Parcel,
+		PickupPointID: req.PickupPointID, Fallback: req.Fallback, DestinationID: d.Location.ID,
+		Routing: lokero.Routing{Rule: d.Rule, Reason: d.Reason}, DeliveryDate: date, SizeClass: size,
+		CreatedAt: now, UpdatedAt: now,
+		Events: []lokero.ShipmentEvent{{Status: lokero.StatusCreated, At: now, LocationID: d.Location.ID, Reason: "Shipment booked: " + d.Reason}},
+	}
+	if req.COD != nil {
+		sh.COD = &lokero.COD{AmountCents: req.COD.AmountCents, Currency: req.COD.Currency, Reference: req.COD.Reference}
+	}
+	if req.ReturnCode {
+		if err := s.issueReturnCode(&sh); err != nil {
+			return lokero.Shipment{}, err
+		}
+	}
+	return sh, nil
+}
+
+func (s *Shipments) issueReturnCode(sh *lokero.Shipment) error {
+	rc, err := tracking.NewReturnCode(s.random)
+	if err != nil {
+		return fmt.Errorf("return code: %w", err)
+	}
+	rt, err := tracking.New(s.random, ReturnTrackingPrefix)
+	if err != nil {
+		return fmt.Errorf("return tracking code: %w", err)
+	}
+	sh.ReturnCode, sh.ReturnTrackingCode = rc, rt
+	return nil
+}
+
+// newID returns an id that sorts by creation time: prefix, 12 hex digits
+// of Unix milliseconds, 10 random base32 characters.
+func (s *Shipments) newID(prefix string, now time.Time) (string, error) {
+	var b [6]byte
+	if _, err := io.ReadFull(s.random, b[:]); err != nil {
+		return "", fmt.Errorf("new id: %w", err)
+	}
+	return fmt.Sprintf("%s%012x%s", prefix, now.UnixMilli(), strings.ToLower(base32.StdEncoding.EncodeToString(b[:])[:10])), nil
+}
+
+// Get returns one of the retailer's shipments. Another retailer's shipment
+// is ENOTFOUND, exactly as if it did not exist.
+func (s *Shipments) Get(ctx context.Context, retailer lokero.Retailer, id string) (lokero.Shipment, error) {
+	sh, err := s.store.Shipment(ctx, id)
+	if err == nil && sh.RetailerID != retailer.ID {
+		err = notFoundShipment(id)
+	} else if lokero.ErrorCode(err) == lokero.ENOTFOUND {
+		err = notFoundShipment(id)
+	}
+	return sh, err
+}
+
+func notFoundShipment(id string) error {
+	return &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_shipment", Message: fmt.Sprintf("no shipment %q", id)}
+}
+
+// List returns a page of the retailer's shipments and the cursor of the
+// next page ("" when this is the last).
+func (s *Shipments) List(ctx context.Context, retailer lokero.Retailer, f lokero.ShipmentFilter) ([]lokero.Shipment, string, error) {
+	if f.Status != "" && !f.Status.Valid() {
+		return nil, "", lokero.Invalid("status", "unknown_status", "status must be one of %v; got %q", lokero.ShipmentStatuses, f.Status)
+	}
+	if f.Limit == 0 {
+		f.Limit = 50
+	}
+	if f.Limit < 1 || f.Limit > 500 {
+		return nil, "", lokero.Invalid("limit", "out_of_range", "limit must be 1..500; got %d", f.Limit)
+	}
+	f.RetailerID = retailer.ID
+	want := f.Limit
+	f.Limit++ // one more tells whether there is a next page
+	list, err := s.store.Shipments(ctx, f)
+	if err != nil {
+		return nil, "", fmt.Errorf("list shipments: %w", err)
+	}
+	next := ""
+	if len(list) > want {
+		list = list[:want]
+		next = list[want-1].ID
+	}
+	return list, next, nil
+}
+
+// Track returns a shipment by its tracking code (or its return's) for the
+// public tracking page; the caller shows no personal data.
+func (s *Shipments) Track(ctx context.Context, code string) (lokero.Shipment, error) {
+	norm := tracking.Normalize(code)
+	if !tracking.Valid(norm) {
+		return lokero.Shipment{}, lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code (two letters, nine digits, two letters, e.g. JJ123456785FI)", code)
+	}
+	sh, err := s.store.ShipmentByTrackingCode(ctx, norm)
+	if lokero.ErrorCode(err) == lokero.ENOTFOUND {
+		return sh, &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_tracking_code", Message: fmt.Sprintf("no shipment with tracking code %s", norm)}
+	}
+	return sh, err
+}
+
+// Cancel cancels a shipment that has not been handed over, releasing its
+// compartment reservation.
+func (s *Shipments) Cancel(ctx context.Context, retailer lokero.Retailer, id string) (lokero.Shipment, error) {
+	return s.transition(ctx, retailer, id, lokero.StatusCancelled, func(tx lokero.ShipmentTx, sh *lokero.Shipment) (string, error) {
+		return "Cancelled by the sender before handover.", s.release(ctx, tx, sh)
+	})
+}
+
+// Handover records that the retailer (or a courier) handed the parcel to
+// the carrier. The delivery date follows from the handover time; a locker
+// reservation moves with it when there is room on the new date.
+func (s *Shipments) Handover(ctx context.Context, retailer lokero.Retailer, id string) (lokero.Shipment, error) {
+	return s.transition(ctx, retailer, id, lokero.StatusInTransit, func(tx lokero.ShipmentTx, sh *lokero.Shipment) (string, error) {
+		date := s.calendar.DeliveryDate(s.clock.Now()).String()
+		if date == sh.DeliveryDate {
+			return "Handed over to the carrier.", nil
+		}
+		if sh.SizeClass == "" {
+			sh.DeliveryDate = date
+			return "Handed over to the carrier; expected on " + date + ".", nil
+		}
+		l := s.dir.Snapshot().ByID(sh.DestinationID)
+		if l == nil {
+			return "Handed over to the carrier.", nil
+		}
+		capacity := 0
+		for _, c := range l.Compartments {
+			if c.Size == sh.SizeClass {
+				capacity = c.Count
+			}
+		}
+		ok, err := tx.Reserve(ctx, l.ID, date, sh.SizeClass, capacity)
+		if err != nil || !ok {
+			return "Handed over to the carrier.", err
+		}
+		if err := tx.Release(ctx, l.ID, sh.DeliveryDate, sh.SizeClass); err != nil {
+			return "", err
+		}
+		sh.DeliveryDate = date
+		return "Handed over to the carrier; expected on " + date + ".", nil
+	})
+}
+
+// release gives back a shipment's compartment reservation.
+func (s *Shipments) release(ctx context.Context, tx lokero.ShipmentTx, sh *lokero.Shipment) error {
+	if sh.SizeClass == "" {
+		return nil
+	}
+	if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
+		return fmt.Errorf("release reservation of %s: %w", sh.ID, err)
+	}
+	sh.SizeClass = ""
+	return nil
+}
+
+// transition moves one of the retailer's shipments to status next in one
+// transaction, refusing an illegal move with ECONFLICT; apply does the
+// move's own work and returns the event's reason.
+func (s *Shipments) transition(ctx context.Context, retailer lokero.Retailer, id string, next lokero.ShipmentStatus,
+	apply func(tx lokero.ShipmentTx, sh *lokero.Shipment) (string, error)) (lokero.Shipment, error) {
+	var out lokero.Shipment
+	err := s.store.InTx(ctx, func(tx lokero.ShipmentTx) error {
+		sh, err := tx.Shipment(ctx, id)
+		if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && sh.RetailerID != retailer.ID) {
+			return notFoundShipment(id)
+		} else if err != nil {
+			return err
+		}
+		if !sh.Status.CanBecome(next) {
+			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "illegal_transition",
+				Message: fmt.Sprintf("shipment %s is %s and cannot become %s", sh.ID, sh.Status, next)}
+		}
+		reason, err := apply(tx, &sh)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now().UTC()
+		sh.Status, sh.UpdatedAt = next, now
+		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: next, At: now, LocationID: sh.DestinationID, Reason: reason})
+		if err := tx.UpdateShipment(ctx, &sh); err != nil {
+			return err
+		}
+		out = sh
+		return nil
+	})
+	return out, err
+}
+
+// ReturnCode gives a consumer the return code of a shipment they received,
+// knowing only its tracking code and their postal code (Posti's Helposti
+// code obtained with the original item id). It is issued once and then
+// answered again; only for retailers that offer free returns. Any mismatch
+// is ENOTFOUND, so that the answer tells a guesser nothing.
+func (s *Shipments) ReturnCode(ctx context.Context, trackingCode, recipientPostcode string) (lokero.Shipment, error) {
+	norm := tracking.Normalize(trackingCode)
+	if !tracking.Valid(norm) {
+		return lokero.Shipment{}, lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code (e.g. JJ123456785FI)", trackingCode)
+	}
+	if len(recipientPostcode) != 5 || strings.Trim(recipientPostcode, "0123456789") != "" {
+		return lokero.Shipment{}, lokero.Invalid("postcode", "malformed", "postcode must be five digits; got %q", recipientPostcode)
+	}
+	notFound := &lokero.Error{Code: lokero.ENOTFOUND, Reason: "no_such_shipment",
+		Message: "no shipment with that tracking code was delivered to that postcode"}
+	found, err := s.store.ShipmentByTrackingCode(ctx, norm)
+	if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && (found.TrackingCode != norm ||
+		found.Recipient.Postcode != recipientPostcode || found.Status == lokero.StatusCancelled)) {
+		return lokero.Shipment{}, notFound
+	} else if err != nil {
+		return lokero.Shipment{}, err
+	}
+	if found.ReturnCode != "" {
+		return found, nil
+	}
+	retailer, err := s.store.Retailer(ctx, found.RetailerID)
+	if err != nil {
+		return lokero.Shipment{}, err
+	}
+	if !retailer.FreeReturns {
+		return lokero.Shipment{}, &lokero.Error{Code: lokero.EUNPROCESSABLE, Reason: "free_returns_disabled",
+			Message: "the store that sent this parcel does not offer free returns through parcel lockers; contact the store"}
+	}
+	var out lokero.Shipment
+	err = s.store.InTx(ctx, func(tx lokero.ShipmentTx) error {
+		sh, err := tx.Shipment(ctx, found.ID)
+		if err != nil {
+			return err
+		}
+		if sh.ReturnCode == "" { // not issued by a request racing this one
+			if err := s.issueReturnCode(&sh); err != nil {
+				return err
+			}
+			sh.UpdatedAt = s.clock.Now().UTC()
+			if err := tx.UpdateShipment(ctx, &sh); err != nil {
+				return err
+			}
+		}
+		out = sh
+		return nil
+	})
+	return out, err
+}
+
+// APIKeyPrefix starts every retailer API key, so that a leaked key is
+// recognisable (secret scanners look for such prefixes).
+const APIKeyPrefix = "lok_"
+
+// AddRetailer creates a retailer and returns its API key. Only the key's
+// SHA-256 hash is stored: the key is shown once.
+func (s *Shipments) AddRetailer(ctx context.Context, name string, freeReturns bool) (lokero.Retailer, string, error) {
+	name = strings.TrimSpace(name)
+	if err := checkText("name", name, true, maxTextLen); err != nil {
+		return lokero.Retailer{}, "", err
+	}
+	now := s.clock.Now().UTC()
+	id, err := s.newID("ret_", now)
+	if err != nil {
+		return lokero.Retailer{}, "", err
+	}
+	var secret [32]byte
+	if _, err := io.ReadFull(s.random, secret[:]); err != nil {
+		return lokero.Retailer{}, "", fmt.Errorf("new API key: %w", err)
+	}
+	key := APIKeyPrefix + strings.ToLower(strings.TrimRight(base32.StdEncoding.EncodeToString(secret[:]), "="))
+	r := lokero.Retailer{ID: id, Name: name, FreeReturns: freeReturns, CreatedAt: now}
+	if err := s.store.CreateRetailer(ctx, r, HashKey(key)); err != nil {
+		return lokero.Retailer{}, "", fmt.Errorf("add retailer: %w", err)
+	}
+	return r, key, nil
+}
+
+// HashKey returns the stored form of an API key or token. The keys are
+// 256-bit random, so a fast hash is enough: nothing to brute-force.
+func HashKey(key string) []byte {
+	h := sha256.Sum256([]byte(key))
+	return h[:]
+}
+
+// Authenticate returns the retailer whose API key this is, or
+// EUNAUTHORIZED.
+func (s *Shipments) Authenticate(ctx context.Context, key string) (lokero.Retailer, error) {
+	unauthorized := &lokero.Error{Code: lokero.EUNAUTHORIZED, Reason: "invalid_api_key", Message: "the API key is missing or wrong: send Authorization: Bearer <key>"}
+	if !strings.HasPrefix(key, APIKeyPrefix) || len(key) > 128 {
+		return lokero.Retailer{}, unauthorized
+	}
+	r, err := s.store.RetailerByKeyHash(ctx, HashKey(key))
+	if lokero.ErrorCode(err) == lokero.ENOTFOUND {
+		return r, unauthorized
+	}
+	return r, err
+}
+
+// routingRequest is the part of a shipment request the rules read.
+func routingRequest(req *ShipmentRequest) routing.Request {
+	return routing.Request{PickupPointID: req.PickupPointID, Recipient: req.Recipient, Parcel: *req.Parcel,
+		COD: req.COD != nil, Fallback: req.Fallback}
+}
+
+// routingDirectory shows the routing rules the directory's snapshot.
+type routingDirectory struct {
+	snap *Snapshot
+	dir  *Directory
+}
+
+func (r routingDirectory) Location(id string) *lokero.Location { return r.snap.ByID(id) }
+
+func (r routingDirectory) LockersAtBuilding(postcode, street string) []*lokero.Location {
+	return r.snap.LockersAt(postcode, street)
+}
+
+func (r routingDirectory) Nearest(origin geo.Point, k int, keep func(*lokero.Location) bool) []*lokero.Location {
+	return r.snap.Nearest(origin, k, keep)
+}
+
+func (r routingDirectory) PostcodePoint(code string) (geo.Point, bool) {
+	p, ok := r.dir.Postcodes().Point(code)
+	return geo.Point{Lat: p.Lat, Lon: p.Lon}, ok
+}
+
+func (r routingDirectory) IsLockerPostcode(code string) bool {
+	info, err := r.dir.Postcodes().Lookup(code)
+	return err == nil && info.Kind == lokero.PostcodeLocker
+}
