@@ -178,8 +178,10 @@ func (r *router) building() (Decision, error) {
 			recipientAddress(rcpt))
 	}
 	loc := r.pickBuildingLocker(lockers)
-	intro := fmt.Sprintf("Postcode %s is a building-locker postcode: the parcel goes to the locker in the recipient's building at %s, %s %s.",
-		rcpt.Postcode, rcpt.Street, kind(loc), name(loc))
+	// The reason is shown in public tracking: it names the locker's address,
+	// never the recipient's own (staircase, flat).
+	intro := fmt.Sprintf("Postcode %s is a building-locker postcode: the parcel goes to the locker in the recipient's building, %s %s at %s.",
+		rcpt.Postcode, kind(loc), name(loc), locAddress(loc))
 	return r.settle(loc, RuleBuildingLocker, intro, "the recipient's locker")
 }
 

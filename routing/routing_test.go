@@ -284,7 +284,7 @@ func TestRoute(t *testing.T) {
 
 		// 4. building locker
 		{name: "building locker", req: routing.Request{Recipient: resident104, Parcel: medium},
-			rule: routing.RuleBuildingLocker, location: "LK-MANNER-1", reason: []string{"00104", "Mannerheimintie 12 B 34", "As Oy Mannerheimintie 12 (LK-MANNER-1)", "size M"}},
+			rule: routing.RuleBuildingLocker, location: "LK-MANNER-1", reason: []string{"00104", "Mannerheimintie 12, 00104", "As Oy Mannerheimintie 12 (LK-MANNER-1)", "size M"}},
 		{name: "building locker: first that fits", req: routing.Request{Recipient: resident104, Parcel: small},
 			rule: routing.RuleBuildingLocker, location: "LK-MANNER-2", reason: []string{"LK-MANNER-2", "size S"}},
 		{name: "building locker with the street written otherwise", req: routing.Request{Recipient: spaced104, Parcel: medium},
@@ -345,6 +345,10 @@ func TestRoute(t *testing.T) {
 				t.Fatalf("Route = %s at %v, want %s at %s (%s)", d.Rule, d.Location, c.rule, c.location, d.Reason)
 			}
 			wantContains(t, "reason", d.Reason, c.reason...)
+			// Reasons appear in public tracking: never the recipient's flat.
+			if strings.Contains(d.Reason, "B 34") {
+				t.Errorf("reason %q shows the recipient's own address", d.Reason)
+			}
 			if d.Reason == "" || !strings.HasSuffix(d.Reason, ".") {
 				t.Errorf("reason %q is not a sentence", d.Reason)
 			}
