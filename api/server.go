@@ -43,6 +43,9 @@ type Server struct {
 	handler http.Handler
 	metrics *metrics
 	cache   atomic.Pointer[encodedSnapshot]
+
+	shipments    *service.Shipments
+	returnsLimit *rateLimit
 	// buffers recycles answer buffers: a search answer is several kB, and
 	// at tens of thousands of answers a second the garbage shows in p99.
 	buffers sync.Pool
@@ -61,8 +64,25 @@ func New(dir *service.Directory, db Pinger, log *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /v1/postcodes/{code}", s.handlePostcode)
 	s.mux.HandleFunc("GET /v1/locations", s.handleLocations)
 	s.mux.HandleFunc("GET /v1/locations/{id}", s.handleLocation)
+	posti := newPostiHandler(s) // the Posti-compatible Locations interface (posti.go)
+	s.mux.HandleFunc("GET /api/2/location", posti.handleSearch)
+	s.mux.HandleFunc("GET /api/2/location/{$}", posti.handleSearch)
+	s.mux.HandleFunc("GET /api/2/location/{id}", posti.handleLocation)
+	s.mux.HandleFunc("GET /location", posti.handleSearch)
+	s.mux.HandleFunc("GET /location/{$}", posti.handleSearch)
+	s.mux.HandleFunc("GET /location/{id}", posti.handleLocation)
+	s.mux.HandleFunc("GET /api/2/openapi.json", handlePostiOpenAPI)
 	s.handler = s.recoverPanics(s.instrument(http.HandlerFunc(s.route)))
 	return s
+}
+
+// EnableShipments serves the retailer's shipment API (and public tracking
+// and returns) over sh. Call it before serving.
+func (s *Server) EnableShipments(sh *service.Shipments) {
+	s.shipments = sh
+	// A consumer asking for a return code: a few tries, then one every 6 s.
+	s.returnsLimit = newRateLimit(10, 6*time.Second)
+	s.registerShipmentRoutes()
 }
 
 // SetReady marks the server ready (or not) to answer API calls.

@@ -1,0 +1,342 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/label"
+	"github.com/lokero/lokero/service"
+)
+
+// maxBodyBytes bounds every JSON request body.
+const maxBodyBytes = 64 << 10
+
+func (s *Server) registerShipmentRoutes() {
+	s.mux.HandleFunc("POST /v1/shipments", s.retailer(s.handleCreateShipment))
+	s.mux.HandleFunc("GET /v1/shipments", s.retailer(s.handleListShipments))
+	s.mux.HandleFunc("GET /v1/shipments/{id}", s.retailer(s.handleGetShipment))
+	s.mux.HandleFunc("GET /v1/shipments/{id}/label.pdf", s.retailer(s.handleLabel))
+	s.mux.HandleFunc("POST /v1/shipments/{id}/cancel", s.retailer(s.handleCancel))
+	s.mux.HandleFunc("POST /v1/shipments/{id}/handover", s.retailer(s.handleHandover))
+	s.mux.HandleFunc("GET /v1/tracking/{code}", s.handleTracking)
+	s.mux.HandleFunc("POST /v1/returns", s.handleReturns)
+}
+
+type retailerKey struct{}
+
+// retailer authenticates the caller as a retailer (Authorization: Bearer
+// KEY) before next runs; next finds the retailer with retailerFrom.
+func (s *Server) retailer(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key, ok := bearer(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="lokero"`)
+			writeError(w, r, s.log, &lokero.Error{Code: lokero.EUNAUTHORIZED, Reason: "missing_api_key", Message: "send your API key as Authorization: Bearer <key>"})
+			return
+		}
+		ret, err := s.shipments.Authenticate(r.Context(), key)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="lokero", error="invalid_token"`)
+			writeError(w, r, s.log, err)
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), retailerKey{}, ret)))
+	}
+}
+
+func retailerFrom(ctx context.Context) lokero.Retailer {
+	r, _ := ctx.Value(retailerKey{}).(lokero.Retailer)
+	return r
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	const prefix = "Bearer "
+	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return "", false
+	}
+	return strings.TrimSpace(h[len(prefix):]), true
+}
+
+// readJSON reads a JSON body of at most maxBodyBytes into v, refusing
+// unknown fields, trailing data and wrong types with the field named.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, &lokero.Error{Code: lokero.EINVALID, Reason: "body_too_large", Message: fmt.Sprintf("the request body is over %d bytes", maxBodyBytes)}
+	} else if err != nil {
+		return nil, lokero.Invalid("", "unreadable_body", "could not read the request body: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return nil, jsonError(err)
+	}
+	if dec.More() {
+		return nil, lokero.Invalid("", "malformed_json", "the request body has data after its JSON object")
+	}
+	return body, nil
+}
+
+// jsonError turns a decoding error into a 400 naming the field.
+func jsonError(err error) error {
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return lokero.Invalid("", "malformed_json", "the request body is not valid JSON (at byte %d): %v", syntax.Offset, syntax)
+	case errors.As(err, &typeErr):
+		return lokero.Invalid(typeErr.Field, "wrong_type", "%s must be a JSON %s; got %s", typeErr.Field, jsonType(typeErr.Type.String()), typeErr.Value)
+	case errors.Is(err, io.EOF):
+		return lokero.Invalid("", "empty_body", "the request body is empty; send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return lokero.Invalid("", "malformed_json", "the request body ends in the middle of its JSON")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return lokero.Invalid(field, "unknown_field", "unknown field %q", field)
+	}
+	return lokero.Invalid("", "malformed_json", "the request body is not valid JSON: %v", err)
+}
+
+func jsonType(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
+		return "integer"
+	case strings.HasPrefix(goType, "float"):
+		return "number"
+	case goType == "bool":
+		return "boolean"
+	case goType == "string":
+		return "string"
+	}
+	return "object"
+}
+
+func (s *Server) handleCreateShipment(w http.ResponseWriter, r *http.Request) {
+	var req service.ShipmentRequest
+	body, err := readJSON(w, r, &req)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	hash := sha256.Sum256(body)
+	res, err := s.shipments.Create(r.Context(), retailerFrom(r.Context()), req, r.Header.Get("Idempotency-Key"), hash[:])
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if res.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.Header().Set("Location", "/v1/shipments/"+res.Shipment.ID)
+	writeJSON(w, http.StatusCreated, s.shipmentJSON(&res.Shipment))
+}
+
+func (s *Server) handleGetShipment(w http.ResponseWriter, r *http.Request) {
+	sh, err := s.shipments.Get(r.Context(), retailerFrom(r.Context()), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.shipmentJSON(&sh))
+}
+
+func (s *Server) handleListShipments(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := lokero.ShipmentFilter{Status: lokero.ShipmentStatus(q.Get("status")), Reference: q.Get("reference"), AfterID: q.Get("cursor")}
+	for name, vs := range q {
+		for _, v := range vs {
+			if len(v) > maxParamLen {
+				writeError(w, r, s.log, lokero.Invalid(name, "too_long", "%s is over %d bytes", name, maxParamLen))
+				return
+			}
+		}
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil {
+			writeError(w, r, s.log, lokero.Invalid("limit", "malformed", "limit must be a whole number; got %q", l))
+			return
+		}
+		if n == 0 {
+			n = -1 // explicit 0 is out of range, not "default"
+		}
+		f.Limit = n
+	}
+	list, next, err := s.shipments.List(r.Context(), retailerFrom(r.Context()), f)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	out := struct {
+		Shipments  []shipmentJSON `json:"shipments"`
+		NextCursor *string        `json:"next_cursor"`
+	}{Shipments: make([]shipmentJSON, len(list))}
+	for i := range list {
+		out.Shipments[i] = s.shipmentJSON(&list[i])
+	}
+	if next != "" {
+		out.NextCursor = &next
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
+	sh, err := s.shipments.Cancel(r.Context(), retailerFrom(r.Context()), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.shipmentJSON(&sh))
+}
+
+func (s *Server) handleHandover(w http.ResponseWriter, r *http.Request) {
+	sh, err := s.shipments.Handover(r.Context(), retailerFrom(r.Context()), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.shipmentJSON(&sh))
+}
+
+func (s *Server) handleLabel(w http.ResponseWriter, r *http.Request) {
+	sh, err := s.shipments.Get(r.Context(), retailerFrom(r.Context()), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	l := label.Label{TrackingCode: sh.TrackingCode, Reference: sh.Reference, Sender: sh.Sender, Recipient: sh.Recipient,
+		DeliveryDate: sh.DeliveryDate, Parcel: sh.Parcel, COD: sh.COD, ReturnCode: sh.ReturnCode, CreatedAt: sh.CreatedAt}
+	if dest := s.dir.Snapshot().ByID(sh.DestinationID); dest != nil {
+		l.Destination = *dest
+	}
+	var buf bytes.Buffer
+	if err := label.Write(&buf, l); err != nil {
+		writeError(w, r, s.log, fmt.Errorf("label of %s: %w", sh.ID, err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s.pdf"`, sh.TrackingCode))
+	w.Write(buf.Bytes())
+}
+
+func (s *Server) handleTracking(w http.ResponseWriter, r *http.Request) {
+	sh, err := s.shipments.Track(r.Context(), r.PathValue("code"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	code := strings.ToUpper(strings.ReplaceAll(r.PathValue("code"), " ", ""))
+	out := trackingJSON{TrackingCode: sh.TrackingCode, Status: sh.Status, EstimatedDelivery: sh.DeliveryDate,
+		Destination: s.destinationJSON(sh.DestinationID), Events: sh.Events}
+	if code == sh.ReturnTrackingCode && sh.ReturnTrackingCode != "" {
+		// The return's own tracking: its life starts when it is dropped off.
+		out = trackingJSON{TrackingCode: sh.ReturnTrackingCode, Status: lokero.StatusCreated, Events: []lokero.ShipmentEvent{}}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleReturns(w http.ResponseWriter, r *http.Request) {
+	if wait, ok := s.returnsLimit.allow(clientIP(r), time.Now()); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		writeError(w, r, s.log, &lokero.Error{Code: lokero.ETOOMANY, Reason: "rate_limited",
+			Message: fmt.Sprintf("too many return code requests from this address; try again in %d s", int(wait.Seconds())+1)})
+		return
+	}
+	var req struct {
+		TrackingCode string `json:"tracking_code"`
+		Postcode     string `json:"postcode"`
+	}
+	if _, err := readJSON(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	sh, err := s.shipments.ReturnCode(r.Context(), req.TrackingCode, req.Postcode)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{
+		"tracking_code": sh.TrackingCode, "return_code": sh.ReturnCode, "return_tracking_code": sh.ReturnTrackingCode,
+	})
+}
+
+// shipmentJSON is a shipment as its retailer sees it.
+type shipmentJSON struct {
+	ID                 string                 `json:"id"`
+	Reference          string                 `json:"reference"`
+	TrackingCode       string                 `json:"tracking_code"`
+	Status             lokero.ShipmentStatus  `json:"status"`
+	Sender             lokero.Party           `json:"sender"`
+	Recipient          lokero.Party           `json:"recipient"`
+	Parcel             lokero.Parcel          `json:"parcel"`
+	COD                *lokero.COD            `json:"cod"`
+	PickupPointID      string                 `json:"pickup_point_id,omitempty"`
+	Fallback           string                 `json:"fallback,omitempty"`
+	Destination        *destinationJSON       `json:"destination"`
+	Routing            lokero.Routing         `json:"routing"`
+	EstimatedDelivery  string                 `json:"estimated_delivery"`
+	ReturnCode         string                 `json:"return_code,omitempty"`
+	ReturnTrackingCode string                 `json:"return_tracking_code,omitempty"`
+	LabelURL           string                 `json:"label_url"`
+	TrackingURL        string                 `json:"tracking_url"`
+	Events             []lokero.ShipmentEvent `json:"events"`
+	CreatedAt          time.Time              `json:"created_at"`
+	UpdatedAt          time.Time              `json:"updated_at"`
+}
+
+// destinationJSON is the location a shipment goes to.
+type destinationJSON struct {
+	ID       string              `json:"id"`
+	Type     lokero.LocationType `json:"type"`
+	Name     string              `json:"name"`
+	Street   string              `json:"street"`
+	Postcode string              `json:"postcode"`
+	City     string              `json:"city"`
+	Lat      float64             `json:"lat"`
+	Lon      float64             `json:"lon"`
+}
+
+// trackingJSON is what anyone with the tracking code sees: no names, no
+// addresses of people, no codes.
+type trackingJSON struct {
+	TrackingCode      string                 `json:"tracking_code"`
+	Status            lokero.ShipmentStatus  `json:"status"`
+	EstimatedDelivery string                 `json:"estimated_delivery,omitempty"`
+	Destination       *destinationJSON       `json:"destination,omitempty"`
+	Events            []lokero.ShipmentEvent `json:"events"`
+}
+
+func (s *Server) destinationJSON(id string) *destinationJSON {
+	l := s.dir.Snapshot().ByID(id)
+	if l == nil {
+		return nil
+	}
+	return &destinationJSON{ID: l.ID, Type: l.Type, Name: l.Name, Street: l.Street, Postcode: l.Postcode, City: l.City, Lat: l.Lat, Lon: l.Lon}
+}
+
+func (s *Server) shipmentJSON(sh *lokero.Shipment) shipmentJSON {
+	events := sh.Events
+	if events == nil {
+		events = []lokero.ShipmentEvent{}
+	}
+	return shipmentJSON{
+		ID: sh.ID, Reference: sh.Reference, TrackingCode: sh.TrackingCode, Status: sh.Status,
+		Sender: sh.Sender, Recipient: sh.Recipient, Parcel: sh.Parcel, COD: sh.COD,
+		PickupPointID: sh.PickupPointID, Fallback: sh.Fallback, Destination: s.destinationJSON(sh.DestinationID),
+		Routing: sh.Routing, EstimatedDelivery: sh.DeliveryDate, ReturnCode: sh.ReturnCode, ReturnTrackingCode: sh.ReturnTrackingCode,
+		LabelURL: "/v1/shipments/" + sh.ID + "/label.pdf", TrackingURL: "/v1/tracking/" + sh.TrackingCode,
+		Events: events, CreatedAt: sh.CreatedAt, UpdatedAt: sh.UpdatedAt,
+	}
+}
