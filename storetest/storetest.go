@@ -19,6 +19,9 @@
 //     are the domain's).
 //   - UpsertLocations and ReplacePostcodes are all or nothing, and may run
 //     concurrently (from one or several processes) without failing.
+//
+// What they agree on about retailers, shipments and reservations is in
+// shipment.go.
 package storetest
 
 import (
@@ -40,6 +43,8 @@ import (
 type Store interface {
 	lokero.LocationStore
 	lokero.PostcodeStore
+	lokero.RetailerStore
+	lokero.ShipmentStore
 }
 
 // Run runs the conformance suite as parallel subtests of t. newStore
@@ -65,6 +70,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"ReplacePostcodesIsAtomic", testReplacePostcodesIsAtomic},
 		{"ReplacePostcodesConcurrent", testReplacePostcodesConcurrent},
 	}
+	tests = append(tests, shipmentTests...) // shipment.go
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -30,15 +30,17 @@ import (
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: bench what? locations or http", errUsage)
+		return fmt.Errorf("%w: bench what? locations, http or shipments", errUsage)
 	}
 	switch args[0] {
 	case "locations":
 		return benchLocations(ctx, args[1:], stdout, stderr)
 	case "http":
 		return benchHTTP(ctx, args[1:], stdout, stderr)
+	case "shipments":
+		return benchShipments(ctx, args[1:], stdout, stderr)
 	default:
-		return fmt.Errorf("%w: unknown benchmark %q: locations or http", errUsage, args[0])
+		return fmt.Errorf("%w: unknown benchmark %q: locations, http or shipments", errUsage, args[0])
 	}
 }
 

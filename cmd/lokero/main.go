@@ -38,6 +38,7 @@ Usage:
   lokero serve [--addr 127.0.0.1:8080] [--db lokero.db] [--no-demo]
   lokero import postcodes [--db ...] FILE    (Posti's PCF_*.dat or its JSON)
   lokero import locations [--db ...] FILE    (CSV or JSON; see docs/import.md)
+  lokero retailer add [--db ...] [--free-returns] NAME   prints the retailer's API key
   lokero bench locations [--n 100000]        in-memory index vs PostgreSQL's GiST
   lokero bench http [--duration 10s]         requests/s of GET /v1/locations
 
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runImport(ctx, rest, stdout, stderr)
 	case "bench":
 		err = runBench(ctx, rest, stdout, stderr)
+	case "retailer":
+		err = runRetailer(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -85,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 type store interface {
 	lokero.LocationStore
 	lokero.PostcodeStore
+	lokero.ShipmentStore
+	lokero.RetailerStore
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lokero/lokero/api"
+	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/service"
 )
 
@@ -46,6 +47,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	dir := service.NewDirectory(st, reg, clock(), log)
 	srv := api.New(dir, st, log)
+	srv.EnableShipments(service.NewShipments(st, dir, calendar.Default(), clock(), nil, log))
 	httpServer := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/api"
+	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/pgtest"
+	"github.com/lokero/lokero/postcode"
+	"github.com/lokero/lokero/postgres"
+	"github.com/lokero/lokero/service"
+	"github.com/lokero/lokero/sqlite"
+)
+
+// benchShipments creates shipments through the HTTP API with concurrent
+// clients, against a fresh SQLite database and a throwaway PostgreSQL
+// cluster in the same run, and prints shipments/s and latency.
+func benchShipments(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench shipments", stderr)
+	n := fs.Int("n", 10_000, "shipments to create on each database")
+	conns := fs.Int("conns", 8, "concurrent clients")
+	skipPG := fs.Bool("sqlite-only", false, "skip PostgreSQL")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *n < 10 || *n > 1_000_000 || *conns < 1 || *conns > 256 {
+		return fmt.Errorf("%w: --n must be 10..1000000 and --conns 1..256", errUsage)
+	}
+	tmp, err := os.MkdirTemp("", "lokero-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	type target struct {
+		name string
+		open func() (store, error)
+	}
+	targets := []target{{"SQLite (WAL, one file)", func() (store, error) { return sqlite.Open(ctx, filepath.Join(tmp, "bench.db")) }}}
+	if !*skipPG {
+		targets = append(targets, target{"PostgreSQL 15 (local, one cluster)", func() (store, error) {
+			cluster, err := pgtest.Start(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("PostgreSQL for the comparison: %w", err)
+			}
+			url, err := cluster.CreateDatabase(ctx)
+			if err != nil {
+				cluster.Stop()
+				return nil, err
+			}
+			st, err := postgres.Open(ctx, url)
+			if err != nil {
+				cluster.Stop()
+				return nil, err
+			}
+			return stopWith{st, cluster}, nil
+		}})
+	}
+	results := make([]string, 0, len(targets))
+	for _, tg := range targets {
+		fmt.Fprintf(stdout, "%s: loading the demo network…\n", tg.name)
+		st, err := tg.open()
+		if err != nil {
+			return err
+		}
+		line, err := runShipmentLoad(ctx, st, *n, *conns)
+		st.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", tg.name, err)
+		}
+		results = append(results, fmt.Sprintf("  %-36s %s", tg.name, line))
+	}
+	fmt.Fprintf(stdout, "\nPOST /v1/shipments, %d shipments, %d concurrent clients, load generator in the same process:\n", *n, *conns)
+	for _, r := range results {
+		fmt.Fprintln(stdout, r)
+	}
+	return nil
+}
+
+// stopWith closes a store and then stops the cluster it lives on.
+type stopWith struct {
+	*postgres.DB
+	cluster *pgtest.Cluster
+}
+
+func (s stopWith) Close() error {
+	err := s.DB.Close()
+	s.cluster.Stop()
+	return err
+}
+
+func runShipmentLoad(ctx context.Context, st store, n, conns int) (string, error) {
+	log := newLogger(io.Discard)
+	reg, err := service.LoadPostcodes(ctx, st)
+	if err != nil {
+		return "", err
+	}
+	dir := service.NewDirectory(st, reg, clock(), log)
+	if _, err := dir.LoadDemo(ctx); err != nil {
+		return "", err
+	}
+	if err := dir.Reload(ctx); err != nil {
+		return "", err
+	}
+	shipments := service.NewShipments(st, dir, calendar.Default(), clock(), nil, log)
+	_, key, err := shipments.AddRetailer(ctx, "Bench Oy", true)
+	if err != nil {
+		return "", err
+	}
+	srv := api.New(dir, st, log)
+	srv.EnableShipments(shipments)
+	srv.SetReady(true)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	hs := &http.Server{Handler: srv}
+	go hs.Serve(ln)
+	defer hs.Close()
+	url := "http://" + ln.Addr().String() + "/v1/shipments"
+
+	bodies := shipmentBodies(dir.Snapshot(), reg.All, n)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
+	var (
+		next      atomic.Int64
+		refused   atomic.Int64
+		failed    atomic.Int64
+		mu        sync.Mutex
+		latencies []time.Duration
+		wg        sync.WaitGroup
+		firstErr  atomic.Value
+	)
+	start := time.Now()
+	for range conns {
+		wg.Go(func() {
+			local := make([]time.Duration, 0, n/conns+1)
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					break
+				}
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(bodies[i]))
+				req.Header.Set("Authorization", "Bearer "+key)
+				req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d", i))
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				switch {
+				case resp.StatusCode == http.StatusCreated:
+					local = append(local, time.Since(t0))
+				case resp.StatusCode == http.StatusUnprocessableEntity:
+					refused.Add(1) // a rule refused it (e.g. every locker near it full): answered, not failed
+				default:
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("%d %s", resp.StatusCode, body))
+				}
+			}
+			mu.Lock()
+			latencies = append(latencies, local...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if failed.Load() > 0 {
+		return "", fmt.Errorf("%d requests failed; first: %v", failed.Load(), firstErr.Load())
+	}
+	if len(latencies) == 0 {
+		return "", fmt.Errorf("no shipment was created (%d refused)", refused.Load())
+	}
+	slices.Sort(latencies)
+	pct := func(p float64) time.Duration { return latencies[min(len(latencies)-1, int(p*float64(len(latencies))))] }
+	return fmt.Sprintf("%6.0f shipments/s  p50 %-10s p99 %-10s (%d created, %d refused by rules, %s)",
+		float64(len(latencies))/elapsed.Seconds(), pct(0.5).Round(time.Microsecond), pct(0.99).Round(time.Microsecond),
+		len(latencies), refused.Load(), elapsed.Round(time.Millisecond)), nil
+}
+
+// shipmentBodies makes n realistic requests: four in five to recipients in
+// ordinary postal areas all over Finland (routed to the nearest pickup
+// point), one in five to residents of demo buildings with a LOCKER.
+func shipmentBodies(snap *service.Snapshot, areas func() []postcode.Info, n int) [][]byte {
+	rng := rand.New(rand.NewPCG(11, 12))
+	var lockers []*lokero.Location
+	for i, l := range snap.Locations() {
+		if l.Type == lokero.TypeLocker {
+			lockers = append(lockers, &snap.Locations()[i])
+		}
+	}
+	var codes []string
+	for _, info := range areas() {
+		if info.Kind == lokero.PostcodeArea && info.HasPoint {
+			codes = append(codes, info.Code)
+		}
+	}
+	out := make([][]byte, n)
+	for i := range out {
+		street, code := fmt.Sprintf("Koivukuja %d", 1+rng.IntN(40)), codes[rng.IntN(len(codes))]
+		if i%5 == 0 && len(lockers) > 0 {
+			l := lockers[rng.IntN(len(lockers))]
+			street, code = l.Street+" A "+fmt.Sprint(1+rng.IntN(30)), l.Postcode
+		}
+		body := map[string]any{
+			"reference": fmt.Sprintf("BENCH-%d", i),
+			"sender":    map[string]any{"name": "Bench Oy", "street": "Tyynenmerenkatu 11", "postcode": "00220", "city": "Helsinki"},
+			"recipient": map[string]any{"name": "Testi Vastaanottaja", "street": street, "postcode": code, "city": "Kaupunki",
+				"phone": fmt.Sprintf("040%07d", rng.IntN(10_000_000)), "email": "vastaanottaja@example.fi"},
+			"parcel": map[string]any{"length_cm": 10 + rng.IntN(50), "width_cm": 10 + rng.IntN(25), "height_cm": 5 + rng.IntN(30),
+				"weight_kg": 0.2 + rng.Float64()*10, "contents": "goods"},
+		}
+		out[i], _ = json.Marshal(body)
+	}
+	return out
+}
