@@ -122,11 +122,11 @@ const shipmentColumns = `id, retailer_id, reference, tracking_code, status, send
 // rolls back when fn returns an error, which InTx returns as it is, or
 // panics, which goes on after the rollback.
 func (db *DB) InTx(ctx context.Context, fn func(tx lokero.ShipmentTx) error) error {
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, done, err := db.begin(ctx)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return err
 	}
-	defer tx.Rollback() // after a commit, a no-op
+	defer done() // after a commit, the rollback is a no-op
 	if err := fn(&shipmentTx{tx: tx}); err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -44,6 +45,23 @@ func Migrations() fs.FS {
 // DB is the SQLite store. It is safe for concurrent use.
 type DB struct {
 	db *sql.DB
+	// writer lets one write transaction of this process at a time reach
+	// SQLite, which takes one writer anyway: the others queue here, in
+	// order, instead of polling the database lock (busy_timeout), which
+	// made tail latency jump under concurrent writes.
+	writer sync.Mutex
+}
+
+// begin starts a write transaction (BEGIN IMMEDIATE), first taking the
+// process's writer lock; done ends it and releases the lock.
+func (db *DB) begin(ctx context.Context) (tx *sql.Tx, done func(), err error) {
+	db.writer.Lock()
+	tx, err = db.db.BeginTx(ctx, nil)
+	if err != nil {
+		db.writer.Unlock()
+		return nil, nil, fmt.Errorf("begin: %w", err)
+	}
+	return tx, func() { tx.Rollback(); db.writer.Unlock() }, nil
 }
 
 var (
@@ -122,15 +140,11 @@ func (db *DB) UpsertLocations(ctx context.Context, locs []lokero.Location) (res 
 	if len(locs) == 0 {
 		return res, ctx.Err()
 	}
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, done, err := db.begin(ctx)
 	if err != nil {
-		return res, fmt.Errorf("upsert locations: begin: %w", err)
+		return res, fmt.Errorf("upsert locations: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
+	defer done() // after a commit, the rollback is a no-op
 	insert, err := tx.PrepareContext(ctx, `INSERT INTO locations (`+locationColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`)
@@ -317,15 +331,11 @@ const postcodeColumns = `code, kind, type_code, name_fi, name_sv, abbr_fi, abbr_
 
 // ReplacePostcodes replaces the whole registry in one transaction.
 func (db *DB) ReplacePostcodes(ctx context.Context, codes []lokero.Postcode) (err error) {
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, done, err := db.begin(ctx)
 	if err != nil {
-		return fmt.Errorf("replace postcodes: begin: %w", err)
+		return fmt.Errorf("replace postcodes: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
+	defer done() // after a commit, the rollback is a no-op
 	if _, err := tx.ExecContext(ctx, `DELETE FROM postcodes`); err != nil {
 		return fmt.Errorf("replace postcodes: delete: %w", err)
 	}
