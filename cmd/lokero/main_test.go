@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -270,6 +271,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"import", "locations"}, 2, "exactly one FILE"},
 		{[]string{"import", "locations", "--db", filepath.Join(t.TempDir(), "x.db"), "/no/such/file.csv"}, 1, "no such file"},
 		{[]string{"bench", "nothing"}, 2, "unknown benchmark"},
+		{[]string{"serve", "--cutoff", "25:00"}, 2, "--cutoff must be HH:MM"},
+		{[]string{"retailer", "remove", "x"}, 2, "retailer add NAME"},
 		{[]string{"serve", "--addr", "256.0.0.1:1", "--db", filepath.Join(t.TempDir(), "y.db")}, 1, "listen"},
 	}
 	for _, tt := range tests {
@@ -383,4 +386,63 @@ func latin1(s string) []byte {
 		out = append(out, byte(r))
 	}
 	return out
+}
+
+// TestRetailerEndToEnd is the retailer's first hour: add a retailer, take
+// the key from the last line, start the platform, book a parcel to the
+// demo building, fetch its label and track it.
+func TestRetailerEndToEnd(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "e2e.db")
+	code, stdout, stderr := runCmd(t, "retailer", "add", "--db", db, "--free-returns", "Verkkokauppa", "Oy")
+	if code != 0 {
+		t.Fatalf("retailer add: exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	key := lines[len(lines)-1]
+	if !strings.HasPrefix(key, "lok_") || !strings.Contains(stdout, "Verkkokauppa Oy") {
+		t.Fatalf("retailer add printed %q; want the key on the last line", stdout)
+	}
+	base := startServe(t, "--db", db)
+	body := `{"reference":"E2E-1",
+		"sender":{"name":"Verkkokauppa Oy","street":"Tyynenmerenkatu 11","postcode":"00220","city":"Helsinki","country":"FI"},
+		"recipient":{"name":"Maija","street":"Mannerheimintie 5 A 1","postcode":"00104","city":"Helsinki","country":"FI","phone":"+358401234567"},
+		"parcel":{"length_cm":30,"width_cm":20,"height_cm":10,"weight_kg":1,"contents":"goods"},"return_code":true}`
+	req, _ := http.NewRequest("POST", base+"/v1/shipments", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sh struct {
+		ID           string `json:"id"`
+		TrackingCode string `json:"tracking_code"`
+		LabelURL     string `json:"label_url"`
+		ReturnCode   string `json:"return_code"`
+		Destination  struct{ ID string }
+	}
+	json.NewDecoder(resp.Body).Decode(&sh)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || sh.Destination.ID != demo.DemoLockerID || sh.ReturnCode == "" {
+		t.Fatalf("create: %d %+v", resp.StatusCode, sh)
+	}
+	req, _ = http.NewRequest("GET", base+sh.LabelURL, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		t.Errorf("label: %d %.10q", resp.StatusCode, pdf)
+	}
+	var tr struct{ Status string }
+	if code := getJSON(t, base+"/v1/tracking/"+sh.TrackingCode, &tr); code != 200 || tr.Status != "CREATED" {
+		t.Errorf("tracking: %d %+v", code, tr)
+	}
+	code, _, stderr = runCmd(t, "retailer", "add", "--db", db)
+	if code != 2 || !strings.Contains(stderr, "NAME") {
+		t.Errorf("retailer add without a name: exit %d %q", code, stderr)
+	}
 }

@@ -22,8 +22,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	db := dbFlag(fs)
 	noDemo := fs.Bool("no-demo", false, "do not load the demo network into an empty database")
 	reload := fs.Duration("reload", time.Minute, "how often to re-read the directory from the database (imports by other processes)")
+	cutoff := fs.String("cutoff", envOr("LOKERO_CUTOFF", "16:00"), "daily handover cut-off, Europe/Helsinki: parcels handed over later count from the next weekday (env LOKERO_CUTOFF)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	cutoffTime, err := time.Parse("15:04", *cutoff)
+	if err != nil {
+		return fmt.Errorf("%w: --cutoff must be HH:MM (e.g. 16:00); got %q", errUsage, *cutoff)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, fs.Args())
@@ -47,7 +52,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	dir := service.NewDirectory(st, reg, clock(), log)
 	srv := api.New(dir, st, log)
-	srv.EnableShipments(service.NewShipments(st, dir, calendar.Default(), clock(), nil, log))
+	cal := calendar.New(cutoffTime.Hour(), cutoffTime.Minute())
+	srv.EnableShipments(service.NewShipments(st, dir, cal, clock(), nil, log))
 	httpServer := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
