@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,13 +18,11 @@ import (
 	"time"
 
 	"github.com/lokero/lokero"
-	"github.com/lokero/lokero/api"
+	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/demo"
 	"github.com/lokero/lokero/geo"
 	"github.com/lokero/lokero/pgtest"
-	"github.com/lokero/lokero/postcode"
 	"github.com/lokero/lokero/service"
-	"github.com/lokero/lokero/sqlite"
 )
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -68,32 +65,22 @@ func benchLocations(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *n < 100 || *queries < 10 {
 		return fmt.Errorf("%w: --n must be at least 100 and --queries at least 10", errUsage)
 	}
-	codes, err := postcode.Bundled()
-	if err != nil {
-		return err
-	}
-	points, err := postcode.BundledPoints()
-	if err != nil {
-		return err
-	}
-	reg := postcode.NewRegistry(codes, points)
-	locs := demo.Synthetic(reg, *n, 42)
-	origins := benchOrigins(locs, 1000, 43)
-	types := []lokero.LocationType{lokero.TypePostOffice}
-
 	// lokero: the directory over a real SQLite store.
 	tmp, err := os.MkdirTemp("", "lokero-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	st, err := sqlite.Open(ctx, filepath.Join(tmp, "bench.db"))
+	p, err := openPlatform(ctx, filepath.Join(tmp, "bench.db"), calendar.Default(), newLogger(io.Discard))
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer p.Close()
+	dir := p.dir
+	locs := demo.Synthetic(dir.Postcodes(), *n, 42)
+	origins := benchOrigins(locs, 1000, 43)
+	types := []lokero.LocationType{lokero.TypePostOffice}
 	fmt.Fprintf(stdout, "loading %d locations…\n", *n)
-	dir := service.NewDirectory(st, reg, clock(), newLogger(io.Discard))
 	if _, err := dir.Import(ctx, slices.Clone(locs)); err != nil {
 		return err
 	}
@@ -252,33 +239,22 @@ func benchHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		defer os.RemoveAll(tmp)
-		st, err := sqlite.Open(ctx, filepath.Join(tmp, "bench.db"))
+		log := newLogger(io.Discard)
+		p, err := openPlatform(ctx, filepath.Join(tmp, "bench.db"), calendar.Default(), log)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
-		reg, err := service.LoadPostcodes(ctx, st)
+		defer p.Close()
+		if _, err := p.loadDemo(ctx); err != nil {
+			return err
+		}
+		url, stop, err := p.serveLoopback(log)
 		if err != nil {
 			return err
 		}
-		dir := service.NewDirectory(st, reg, clock(), newLogger(io.Discard))
-		if _, err := dir.LoadDemo(ctx); err != nil {
-			return err
-		}
-		if err := dir.Reload(ctx); err != nil {
-			return err
-		}
-		srv := api.New(dir, st, newLogger(io.Discard))
-		srv.SetReady(true)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		hs := &http.Server{Handler: srv}
-		go hs.Serve(ln)
-		defer hs.Close()
-		base = "http://" + ln.Addr().String()
-		fmt.Fprintf(stdout, "serving the demo network (%d locations) at %s\n", dir.Snapshot().Len(), base)
+		defer stop()
+		base = url
+		fmt.Fprintf(stdout, "serving the demo network (%d locations) at %s\n", p.dir.Snapshot().Len(), base)
 	}
 	// Origins spread over southern and central Finland, where most points are.
 	rng := rand.New(rand.NewPCG(1, 2))

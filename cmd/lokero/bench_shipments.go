@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/lokero/lokero"
-	"github.com/lokero/lokero/api"
 	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/pgtest"
 	"github.com/lokero/lokero/postcode"
@@ -105,35 +103,25 @@ func (s stopWith) Close() error {
 
 func runShipmentLoad(ctx context.Context, st store, n, conns int) (string, error) {
 	log := newLogger(io.Discard)
-	reg, err := service.LoadPostcodes(ctx, st)
+	p, err := newPlatform(ctx, st, calendar.Default(), log)
 	if err != nil {
 		return "", err
 	}
-	dir := service.NewDirectory(st, reg, clock(), log)
-	if _, err := dir.LoadDemo(ctx); err != nil {
+	if _, err := p.loadDemo(ctx); err != nil {
 		return "", err
 	}
-	if err := dir.Reload(ctx); err != nil {
-		return "", err
-	}
-	shipments := service.NewShipments(st, dir, calendar.Default(), clock(), nil, log)
-	_, key, err := shipments.AddRetailer(ctx, "Bench Oy", true)
+	_, key, err := p.shipments.AddRetailer(ctx, "Bench Oy", true)
 	if err != nil {
 		return "", err
 	}
-	srv := api.New(dir, st, log)
-	srv.EnableShipments(shipments)
-	srv.SetReady(true)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	base, stop, err := p.serveLoopback(log)
 	if err != nil {
 		return "", err
 	}
-	hs := &http.Server{Handler: srv}
-	go hs.Serve(ln)
-	defer hs.Close()
-	url := "http://" + ln.Addr().String() + "/v1/shipments"
+	defer stop()
+	url := base + "/v1/shipments"
 
-	bodies := shipmentBodies(dir.Snapshot(), reg.All, n)
+	bodies := shipmentBodies(p.dir.Snapshot(), p.dir.Postcodes().All, n)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
 	var (
 		next      atomic.Int64

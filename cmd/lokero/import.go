@@ -7,9 +7,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/locationfile"
 	"github.com/lokero/lokero/postcode"
-	"github.com/lokero/lokero/service"
 )
 
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -59,29 +59,24 @@ func importPostcodes(ctx context.Context, db, file string, stdout io.Writer) err
 }
 
 func importLocations(ctx context.Context, db, file string, stdout, stderr io.Writer) error {
-	st, err := openStore(ctx, db)
-	if err != nil {
-		return fmt.Errorf("open database: %w", err)
-	}
-	defer st.Close()
-	reg, err := service.LoadPostcodes(ctx, st)
+	p, err := openPlatform(ctx, db, calendar.Default(), newLogger(stderr))
 	if err != nil {
 		return err
 	}
+	defer p.Close()
 	f, err := os.Open(file)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	start := time.Now()
-	dir := service.NewDirectory(st, reg, clock(), newLogger(stderr))
-	locs, err := locationfile.Read(f, file, dir.ValidateLocation, func(rows int) {
+	locs, err := locationfile.Read(f, file, p.dir.ValidateLocation, func(rows int) {
 		fmt.Fprintf(stderr, "read %d rows…\n", rows)
 	})
 	if err != nil {
 		return fmt.Errorf("%s: nothing imported:\n%w", file, err)
 	}
-	res, err := dir.Import(ctx, locs)
+	res, err := p.dir.Import(ctx, locs)
 	if err != nil {
 		return fmt.Errorf("%s: nothing imported: %w", file, err)
 	}

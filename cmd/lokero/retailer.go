@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/lokero/lokero/calendar"
-	"github.com/lokero/lokero/service"
 )
 
 // runRetailer administers retailers: `lokero retailer add NAME` prints the
@@ -27,18 +26,12 @@ func runRetailer(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if name == "" {
 		return fmt.Errorf("%w: retailer add needs the retailer's NAME", errUsage)
 	}
-	st, err := openStore(ctx, *db)
-	if err != nil {
-		return fmt.Errorf("open database: %w", err)
-	}
-	defer st.Close()
-	reg, err := service.LoadPostcodes(ctx, st)
+	p, err := openPlatform(ctx, *db, calendar.Default(), newLogger(stderr))
 	if err != nil {
 		return err
 	}
-	dir := service.NewDirectory(st, reg, clock(), newLogger(stderr))
-	shipments := service.NewShipments(st, dir, calendar.Default(), clock(), nil, newLogger(stderr))
-	r, key, err := shipments.AddRetailer(ctx, name, *freeReturns)
+	defer p.Close()
+	r, key, err := p.shipments.AddRetailer(ctx, name, *freeReturns)
 	if err != nil {
 		return err
 	}

@@ -11,9 +11,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/lokero/lokero/api"
 	"github.com/lokero/lokero/calendar"
-	"github.com/lokero/lokero/service"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -39,21 +37,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	st, err := openStore(ctx, *db)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("open database: %w", err)
-	}
-	defer st.Close()
-	reg, err := service.LoadPostcodes(ctx, st)
+	p, err := openPlatform(ctx, *db, calendar.New(cutoffTime.Hour(), cutoffTime.Minute()), log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	dir := service.NewDirectory(st, reg, clock(), log)
-	srv := api.New(dir, st, log)
-	cal := calendar.New(cutoffTime.Hour(), cutoffTime.Minute())
-	srv.EnableShipments(service.NewShipments(st, dir, cal, clock(), nil, log))
+	defer p.Close()
+	dir, srv := p.dir, p.handler(log)
 	httpServer := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -82,7 +72,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	srv.SetReady(true)
-	log.Info("ready", "locations", dir.Snapshot().Len(), "postcodes", reg.Len(), "url", "http://"+ln.Addr().String()+"/v1/locations?postcode=00100")
+	log.Info("ready", "locations", dir.Snapshot().Len(), "postcodes", dir.Postcodes().Len(), "url", "http://"+ln.Addr().String()+"/v1/locations?postcode=00100")
 
 	ticker := time.NewTicker(*reload)
 	defer ticker.Stop()

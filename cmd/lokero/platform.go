@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+
+	"github.com/lokero/lokero/api"
+	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/service"
+)
+
+// platform is what every command wires over one database: the postal code
+// registry, the pickup-point directory and the shipment use cases.
+type platform struct {
+	store     store
+	dir       *service.Directory
+	shipments *service.Shipments
+}
+
+// newPlatform wires the platform over an open store, filling an empty one
+// with the bundled postal codes.
+func newPlatform(ctx context.Context, st store, cal *calendar.Calendar, log *slog.Logger) (*platform, error) {
+	reg, err := service.LoadPostcodes(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	dir := service.NewDirectory(st, reg, clock(), log)
+	return &platform{store: st, dir: dir, shipments: service.NewShipments(st, dir, cal, clock(), nil, log)}, nil
+}
+
+// openPlatform opens the database named by dsn (a postgres:// URL or a
+// SQLite file) and wires the platform over it. Close closes the database.
+func openPlatform(ctx context.Context, dsn string, cal *calendar.Calendar, log *slog.Logger) (*platform, error) {
+	st, err := openStore(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	p, err := newPlatform(ctx, st, cal, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Close closes the database.
+func (p *platform) Close() error { return p.store.Close() }
+
+// loadDemo fills an empty database with the demo network, then loads the
+// directory; it returns how many locations it added.
+func (p *platform) loadDemo(ctx context.Context) (int, error) {
+	n, err := p.dir.LoadDemo(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return n, p.dir.Reload(ctx)
+}
+
+// handler returns the API over the platform; it answers 503 until
+// SetReady.
+func (p *platform) handler(log *slog.Logger) *api.Server {
+	srv := api.New(p.dir, p.store, log)
+	srv.EnableShipments(p.shipments)
+	return srv
+}
+
+// serveLoopback serves the API on a free loopback port for a benchmark and
+// returns its base URL and a function that stops it.
+func (p *platform) serveLoopback(log *slog.Logger) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := p.handler(log)
+	srv.SetReady(true)
+	hs := &http.Server{Handler: srv}
+	go hs.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { hs.Close() }, nil
+}
