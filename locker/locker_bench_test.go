@@ -1,0 +1,108 @@
+package locker_test
+
+import (
+	"crypto/rand"
+	mrand "math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/locker"
+)
+
+// benchLocker returns a 60-compartment locker (20 each of S, M and L) with
+// half of its compartments occupied, at random but the same every run.
+func benchLocker() []locker.Compartment {
+	classes := make([]lokero.CompartmentClass, len(lokero.StandardCompartmentClasses))
+	copy(classes, lokero.StandardCompartmentClasses)
+	for i := range classes {
+		classes[i].Count = 20
+	}
+	comps := locker.Layout(classes)
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	for _, i := range rng.Perm(len(comps))[:len(comps)/2] {
+		comps[i].Occupied = true
+	}
+	return comps
+}
+
+// BenchmarkAllocate is the compartment choice per deposit: one pass over a
+// 60-compartment locker with half of it occupied.
+func BenchmarkAllocate(b *testing.B) {
+	comps := benchLocker()
+	parcels := [][3]float64{{30, 20, 8}, {50, 35, 15}, {60, 38, 30}, {71, 10, 10}}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, ok := locker.Allocate(parcels[i%len(parcels)], comps); !ok && i%len(parcels) != 3 {
+			b.Fatal("no compartment")
+		}
+	}
+}
+
+// BenchmarkCodesHash is the per-entry cost of keypad validation server-side:
+// the keyed hash of the entered code, which the service then looks up among
+// the locker's active codes.
+func BenchmarkCodesHash(b *testing.B) {
+	c, err := locker.NewCodes(testSecret)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(c.Hash("SMARTPOST-00100-1", "123 4567 8901")) != 32 {
+			b.Fatal("bad hash")
+		}
+	}
+}
+
+// BenchmarkCodesNew is the cost of issuing a code from crypto/rand.
+func BenchmarkCodesNew(b *testing.B) {
+	c, err := locker.NewCodes(testSecret)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := c.New(rand.Reader, "SMARTPOST-00100-1", 11); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchKeypad is a keypad with some history on the day of now.
+func benchKeypad(now time.Time) locker.Keypad {
+	return locker.Keypad{
+		Wrong:       []time.Time{now.Add(-3 * time.Minute), now.Add(-2 * time.Minute), now.Add(-time.Minute)},
+		Level:       2,
+		LockedUntil: now.Add(-30 * time.Minute),
+		Day:         now.In(time.UTC).Format(time.DateOnly), // same date in Helsinki at noon UTC
+		DayWrong:    13,
+		LastLockout: now.Add(-31 * time.Minute),
+	}
+}
+
+// BenchmarkKeypadCheck is the lockout check before every keypad entry.
+func BenchmarkKeypadCheck(b *testing.B) {
+	p := locker.DefaultPolicy()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	k := benchKeypad(now)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := p.Check(k, now); !ok {
+			b.Fatal("locked")
+		}
+	}
+}
+
+// BenchmarkKeypadWrong is the bookkeeping of one wrong entry.
+func BenchmarkKeypadWrong(b *testing.B) {
+	p := locker.DefaultPolicy()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	k := benchKeypad(now)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, lock := p.Wrong(k, now); lock != 0 {
+			b.Fatal("locked")
+		}
+	}
+}
