@@ -48,13 +48,15 @@ func toLocationJSON(l *lokero.Location) locationJSON {
 	}
 }
 
-// encodedSnapshot caches each location's JSON object, without its closing
-// brace so that a per-query distance can be appended: a search answer is
-// then a concatenation, with no reflection on the hot path.
+// encodedSnapshot caches each location's JSON object of one directory
+// snapshot, without its closing brace so that a per-query distance can be
+// appended: a search answer is then a concatenation, with no reflection on
+// the hot path. Objects are encoded on first use, so a new snapshot costs
+// nothing up front, and a location of an older snapshot (a search that
+// raced a reload) is simply encoded too.
 type encodedSnapshot struct {
 	snap *service.Snapshot
-	once sync.Once
-	open map[*lokero.Location][]byte
+	open sync.Map // *lokero.Location → []byte
 }
 
 func (s *Server) encoded() *encodedSnapshot {
@@ -64,15 +66,17 @@ func (s *Server) encoded() *encodedSnapshot {
 		e = &encodedSnapshot{snap: snap}
 		s.cache.Store(e)
 	}
-	e.once.Do(func() {
-		e.open = make(map[*lokero.Location][]byte, snap.Len())
-		locs := snap.Locations()
-		for i := range locs {
-			b, _ := json.Marshal(toLocationJSON(&locs[i])) // plain data: cannot fail
-			e.open[&locs[i]] = b[:len(b)-1]
-		}
-	})
 	return e
+}
+
+// object returns the open JSON object of l.
+func (e *encodedSnapshot) object(l *lokero.Location) []byte {
+	if b, ok := e.open.Load(l); ok {
+		return b.([]byte)
+	}
+	b, _ := json.Marshal(toLocationJSON(l)) // plain data: cannot fail
+	v, _ := e.open.LoadOrStore(l, b[:len(b)-1])
+	return v.([]byte)
 }
 
 func (s *Server) handleLocations(w http.ResponseWriter, r *http.Request) {
@@ -98,7 +102,7 @@ func (s *Server) handleLocations(w http.ResponseWriter, r *http.Request) {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		buf.Write(enc.open[res.Location])
+		buf.Write(enc.object(res.Location))
 		if res.HasDistance {
 			buf.WriteString(`,"distance_m":`)
 			buf.WriteString(strconv.FormatInt(int64(math.Round(res.DistanceM)), 10))

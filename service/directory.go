@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -58,6 +59,9 @@ func (d *Directory) Reload(ctx context.Context) error {
 	locs, err := d.store.Locations(ctx)
 	if err != nil {
 		return fmt.Errorf("reload directory: %w", err)
+	}
+	if reflect.DeepEqual(locs, d.Snapshot().locs) {
+		return nil // unchanged: keep the snapshot and the caches built on it
 	}
 	d.snap.Store(NewSnapshot(locs, d.postcodes.BaseCode))
 	return nil
