@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -35,6 +36,13 @@ type errorDetail struct {
 // reason when it has one, else its class. Internal errors are logged and
 // their text never reaches the client.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		// The client went away: nobody reads an answer, and it is not
+		// the server's failure. 499 is what proxies log for it.
+		log.Debug("request abandoned by the client", "method", r.Method, "path", r.URL.Path)
+		w.WriteHeader(499)
+		return
+	}
 	code := lokero.ErrorCode(err)
 	status, ok := statusOf[code]
 	if !ok {

@@ -19,6 +19,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -332,8 +333,14 @@ func (p *postiHandler) find(ctx context.Context, q postiQuery) ([]*lokero.Locati
 	}
 	dir := p.s.dir
 	if q.pupCode != "" {
-		l := dir.Snapshot().ByID(q.pupCode)
+		snap := dir.Snapshot()
+		l := snap.ByID(q.pupCode)
 		if l == nil || len(q.types) > 0 && !containsType(q.types, l.Type) {
+			return nil, nil
+		}
+		// A LOCKER serves its building only: a search names it only with
+		// an address in that building, as any other search.
+		if l.Type == lokero.TypeLocker && !slices.Contains(snap.LockersAt(q.postcode, q.street), l) {
 			return nil, nil
 		}
 		return []*lokero.Location{l}, nil

@@ -391,6 +391,8 @@ func TestPostiPluginRequests(t *testing.T) {
 			}},
 		{"pupCode", "/api/2/location?pupCode=" + demo.DemoSmartpostID, 1, nil},
 		{"pupCode nobody has", "/api/2/location?pupCode=NOPE", 0, nil},
+		{"pupCode of a LOCKER, no address", "/api/2/location?pupCode=" + demo.DemoLockerID, 0, nil},
+		{"pupCode of a LOCKER, a resident", "/api/2/location?pupCode=" + demo.DemoLockerID + "&zipCode=00104&streetAddress=Mannerheimintie+5+A+1", 1, nil},
 		{"partnerType POSTI", "/api/2/location?partnerType=POSTI&zipCode=00100&top=2", 2, nil},
 		{"another partnerType", "/api/2/location?partnerType=MATKAHUOLTO&zipCode=00100", 0, nil},
 		{"bounding box", "/api/2/location?topLeftLat=60.18&topLeftLng=24.92&bottomRightLat=60.16&bottomRightLng=24.96&top=100", -1,

@@ -58,13 +58,18 @@ func (l *rateLimit) sweep(now time.Time) {
 	}
 }
 
-// clientIP is the address the request came from (the TCP peer: lokero does
-// not trust forwarding headers unless a proxy is configured, which it is
-// not yet).
+// clientIP is the rate-limit key of the address the request came from
+// (the TCP peer: lokero does not trust forwarding headers unless a proxy
+// is configured, which it is not yet). An IPv6 client owns a whole /64,
+// so its key is the /64.
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	ip := net.ParseIP(host)
+	if ip == nil || ip.To4() != nil {
+		return host
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }

@@ -44,8 +44,9 @@ type Server struct {
 	metrics *metrics
 	cache   atomic.Pointer[encodedSnapshot]
 
-	shipments    *service.Shipments
-	returnsLimit *rateLimit
+	shipments     *service.Shipments
+	returnsLimit  *rateLimit
+	trackingLimit *rateLimit
 	// buffers recycles answer buffers: a search answer is several kB, and
 	// at tens of thousands of answers a second the garbage shows in p99.
 	buffers sync.Pool
@@ -82,6 +83,8 @@ func (s *Server) EnableShipments(sh *service.Shipments) {
 	s.shipments = sh
 	// A consumer asking for a return code: a few tries, then one every 6 s.
 	s.returnsLimit = newRateLimit(10, 6*time.Second)
+	// Public tracking: a page that polls is fine; enumerating codes is not.
+	s.trackingLimit = newRateLimit(60, time.Second)
 	s.registerShipmentRoutes()
 }
 

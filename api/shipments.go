@@ -15,7 +15,9 @@ import (
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/label"
+	"github.com/lokero/lokero/routing"
 	"github.com/lokero/lokero/service"
+	"github.com/lokero/lokero/tracking"
 )
 
 // maxBodyBytes bounds every JSON request body.
@@ -78,15 +80,72 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) ([]byte, error) {
 	} else if err != nil {
 		return nil, lokero.Invalid("", "unreadable_body", "could not read the request body: %v", err)
 	}
+	if err := checkKeys(body); err != nil {
+		return nil, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return nil, jsonError(err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, lokero.Invalid("", "malformed_json", "the request body has data after its JSON object")
 	}
 	return body, nil
+}
+
+// checkKeys refuses what encoding/json would let through: a key given
+// twice in one object (the last would win silently) and a key in another
+// case than the field's (json matches case-insensitively; every field of
+// this API is lower snake_case).
+func checkKeys(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	type frame struct {
+		object bool
+		keys   map[string]bool
+		atKey  bool
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		} else if err != nil {
+			return nil // malformed JSON: the decoder says where
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				if top != nil && top.object {
+					top.atKey = true
+				}
+				stack = append(stack, &frame{object: d == '{', keys: map[string]bool{}, atKey: d == '{'})
+			default:
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		}
+		if top == nil || !top.object {
+			continue
+		}
+		if !top.atKey {
+			top.atKey = true // that was a value; a key comes next
+			continue
+		}
+		key, _ := tok.(string)
+		if strings.ToLower(key) != key {
+			return lokero.Invalid(key, "unknown_field", "unknown field %q (field names are lower case, e.g. %q)", key, strings.ToLower(key))
+		}
+		if top.keys[key] {
+			return lokero.Invalid(key, "duplicate_field", "field %q appears twice in one object", key)
+		}
+		top.keys[key] = true
+		top.atKey = false
+	}
 }
 
 // jsonError turns a decoding error into a 400 naming the field.
@@ -97,7 +156,11 @@ func jsonError(err error) error {
 	case errors.As(err, &syntax):
 		return lokero.Invalid("", "malformed_json", "the request body is not valid JSON (at byte %d): %v", syntax.Offset, syntax)
 	case errors.As(err, &typeErr):
-		return lokero.Invalid(typeErr.Field, "wrong_type", "%s must be a JSON %s; got %s", typeErr.Field, jsonType(typeErr.Type.String()), typeErr.Value)
+		field := typeErr.Field
+		if field == "" {
+			return lokero.Invalid("", "wrong_type", "the request body must be a JSON %s; got %s", jsonType(typeErr.Type.String()), typeErr.Value)
+		}
+		return lokero.Invalid(field, "wrong_type", "%s must be a JSON %s; got %s", field, jsonType(typeErr.Type.String()), typeErr.Value)
 	case errors.Is(err, io.EOF):
 		return lokero.Invalid("", "empty_body", "the request body is empty; send a JSON object")
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -125,12 +188,14 @@ func jsonType(goType string) string {
 
 func (s *Server) handleCreateShipment(w http.ResponseWriter, r *http.Request) {
 	var req service.ShipmentRequest
-	body, err := readJSON(w, r, &req)
-	if err != nil {
+	if _, err := readJSON(w, r, &req); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	hash := sha256.Sum256(body)
+	// The fingerprint is of the request as read, not its bytes: the same
+	// request re-sent with other whitespace or key order is the same.
+	canonical, _ := json.Marshal(req)
+	hash := sha256.Sum256(canonical)
 	res, err := s.shipments.Create(r.Context(), retailerFrom(r.Context()), req, r.Header.Get("Idempotency-Key"), hash[:])
 	if err != nil {
 		writeError(w, r, s.log, err)
@@ -232,26 +297,83 @@ func (s *Server) handleLabel(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleTracking(w http.ResponseWriter, r *http.Request) {
+	if !s.allow(w, r, s.trackingLimit, "tracking requests") {
+		return
+	}
 	sh, err := s.shipments.Track(r.Context(), r.PathValue("code"))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	code := strings.ToUpper(strings.ReplaceAll(r.PathValue("code"), " ", ""))
-	out := trackingJSON{TrackingCode: sh.TrackingCode, Status: sh.Status, EstimatedDelivery: sh.DeliveryDate,
-		Destination: s.destinationJSON(sh.DestinationID), Events: sh.Events}
-	if code == sh.ReturnTrackingCode && sh.ReturnTrackingCode != "" {
-		// The return's own tracking: its life starts when it is dropped off.
-		out = trackingJSON{TrackingCode: sh.ReturnTrackingCode, Status: lokero.StatusCreated, Events: []lokero.ShipmentEvent{}}
+	if tracking.Normalize(r.PathValue("code")) == sh.ReturnTrackingCode {
+		// The return's own tracking: its life starts when it is dropped
+		// off, and it says nothing of the original parcel.
+		writeJSON(w, http.StatusOK, trackingJSON{TrackingCode: sh.ReturnTrackingCode, Status: lokero.StatusCreated, Events: []lokero.ShipmentEvent{}})
+		return
 	}
+	out := trackingJSON{TrackingCode: sh.TrackingCode, Status: sh.Status, EstimatedDelivery: sh.DeliveryDate,
+		Destination: s.publicDestination(sh.DestinationID), Events: s.publicEvents(&sh)}
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) handleReturns(w http.ResponseWriter, r *http.Request) {
-	if wait, ok := s.returnsLimit.allow(clientIP(r), time.Now()); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+// publicRouting says in public why a parcel goes where it goes, without
+// the addresses the retailer's reason names (a building locker's address
+// is where the recipient lives).
+var publicRouting = map[string]string{
+	routing.RulePickupPoint:        "Shipment booked to the pickup point chosen at checkout.",
+	routing.RuleBuildingLocker:     "Shipment booked to the parcel locker in the recipient's building.",
+	routing.RuleNearestPickupPoint: "Shipment booked to the pickup point nearest to the recipient.",
+	routing.RuleCODRedirect:        "Shipment booked to the nearest place where cash on delivery can be paid.",
+	routing.RuleOversizeFallback:   "The parcel is too big for a parcel locker: booked to the nearest post office.",
+	routing.RuleCapacityOverflow:   "The first-choice parcel locker is full on the delivery day: booked to the nearest locker with room.",
+}
+
+// publicEvents are a shipment's events as anyone with the tracking code
+// sees them: the booking's reason is the rule's public sentence, and a
+// residents-only locker is not named.
+func (s *Server) publicEvents(sh *lokero.Shipment) []lokero.ShipmentEvent {
+	out := make([]lokero.ShipmentEvent, len(sh.Events))
+	snap := s.dir.Snapshot()
+	for i, e := range sh.Events {
+		if e.Status == lokero.StatusCreated {
+			e.Reason = publicRouting[sh.Routing.Rule]
+		}
+		if l := snap.ByID(e.LocationID); l != nil && l.Access == lokero.AccessResidents {
+			e.LocationID = ""
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// publicDestination is the destination as public tracking shows it: a
+// residents-only locker only by its type and town, since its address is
+// the recipient's home.
+func (s *Server) publicDestination(id string) *destinationJSON {
+	d := s.destinationJSON(id)
+	if d == nil {
+		return nil
+	}
+	if l := s.dir.Snapshot().ByID(id); l != nil && l.Access == lokero.AccessResidents {
+		return &destinationJSON{Type: d.Type, City: d.City}
+	}
+	return d
+}
+
+// allow applies a per-client rate limit, answering 429 when it is spent.
+func (s *Server) allow(w http.ResponseWriter, r *http.Request, l *rateLimit, what string) bool {
+	wait, ok := l.allow(clientIP(r), time.Now())
+	if !ok {
+		secs := int(wait.Seconds()) + 1
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		writeError(w, r, s.log, &lokero.Error{Code: lokero.ETOOMANY, Reason: "rate_limited",
-			Message: fmt.Sprintf("too many return code requests from this address; try again in %d s", int(wait.Seconds())+1)})
+			Message: fmt.Sprintf("too many %s from this address; try again in %d s", what, secs)})
+	}
+	return ok
+}
+
+func (s *Server) handleReturns(w http.ResponseWriter, r *http.Request) {
+	if !s.allow(w, r, s.returnsLimit, "return code requests") {
 		return
 	}
 	var req struct {
@@ -296,16 +418,17 @@ type shipmentJSON struct {
 	UpdatedAt          time.Time              `json:"updated_at"`
 }
 
-// destinationJSON is the location a shipment goes to.
+// destinationJSON is the location a shipment goes to (in public
+// tracking, a residents-only locker shows only its type and town).
 type destinationJSON struct {
-	ID       string              `json:"id"`
+	ID       string              `json:"id,omitempty"`
 	Type     lokero.LocationType `json:"type"`
-	Name     string              `json:"name"`
-	Street   string              `json:"street"`
-	Postcode string              `json:"postcode"`
+	Name     string              `json:"name,omitempty"`
+	Street   string              `json:"street,omitempty"`
+	Postcode string              `json:"postcode,omitempty"`
 	City     string              `json:"city"`
-	Lat      float64             `json:"lat"`
-	Lon      float64             `json:"lon"`
+	Lat      float64             `json:"lat,omitempty"`
+	Lon      float64             `json:"lon,omitempty"`
 }
 
 // trackingJSON is what anyone with the tracking code sees: no names, no

@@ -276,6 +276,9 @@ func TestShipmentBadInput(t *testing.T) {
 		{"trailing data", `{} {}`, 400, ""},
 		{"unknown field", set("colour", "red"), 400, "colour"},
 		{"unknown nested field", set("parcel.colour", "red"), 400, "colour"},
+		{"key in another case", set("Reference", "R9"), 400, "Reference"},
+		{"trailing bracket", `{"reference":"x"}]`, 400, ""},
+		{"duplicate key", `{"reference":"a","reference":"b"}`, 400, "reference"},
 		{"weight NaN", set("parcel.weight_kg", "NaN"), 400, "parcel.weight_kg"},
 		{"zero length", set("parcel.length_cm", 0), 400, "parcel.length_cm"},
 		{"negative width", set("parcel.width_cm", -3), 400, "parcel.width_cm"},
@@ -327,8 +330,23 @@ func TestTrackingIsPublicAndPrivate(t *testing.T) {
 		Destination struct{ ID string }
 		Events      []struct{ Status string }
 	}](t, out)
-	if tr.Status != "CREATED" || tr.Destination.ID != sh.Destination.ID || len(tr.Events) != 1 {
+	// The destination is the recipient's own building: public tracking
+	// shows only that it is a LOCKER in Helsinki.
+	for _, secret := range []string{"Mannerheimintie", "00104", sh.Destination.ID, "As Oy"} {
+		if bytes.Contains(out, []byte(secret)) {
+			t.Errorf("public tracking shows the residents-only locker's %q: %s", secret, out)
+		}
+	}
+	if tr.Status != "CREATED" || tr.Destination.ID != "" || len(tr.Events) != 1 {
 		t.Errorf("tracking answer %+v", tr)
+	}
+	// A public pickup point is shown whole.
+	public := shipmentBody("TRACK-2")
+	public["recipient"].(map[string]any)["postcode"] = "00100"
+	sp := f.create(t, public, f.key)
+	_, _, out = f.do(t, "GET", "/v1/tracking/"+sp.TrackingCode, "", nil)
+	if !bytes.Contains(out, []byte(sp.Destination.ID)) || !bytes.Contains(out, []byte(sp.Destination.Street)) {
+		t.Errorf("public pickup point not shown in tracking: %s", out)
 	}
 	if status, _, _ := f.do(t, "GET", "/v1/tracking/CL123", "", nil); status != 400 {
 		t.Errorf("malformed tracking code: %d; want 400", status)

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/calendar"
@@ -54,6 +55,14 @@ func NewShipments(store ShipmentStore, dir *Directory, cal *calendar.Calendar, c
 	return &Shipments{store: store, dir: dir, calendar: cal, clock: clock, random: random, limits: routing.DefaultLimits(), log: log}
 }
 
+// now is the time of the injected clock as the stores keep it: UTC, to the
+// microsecond, so that an answer and a later read agree.
+func (s *Shipments) now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }
+
+// plainID reports whether an id, cursor or key from a client can be a
+// stored value at all: valid UTF-8 without NUL (PostgreSQL refuses both).
+func plainID(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
 // Directory returns the pickup-point directory the shipments are routed in.
 func (s *Shipments) Directory() *Directory { return s.dir }
 
@@ -74,8 +83,11 @@ func (s *Shipments) Create(ctx context.Context, retailer lokero.Retailer, req Sh
 	if len(idempotencyKey) > 255 {
 		return CreateResult{}, lokero.Invalid("Idempotency-Key", "too_long", "the Idempotency-Key header is longer than 255 characters")
 	}
+	if err := checkText("Idempotency-Key", idempotencyKey, false, 255); err != nil || !plainID(idempotencyKey) {
+		return CreateResult{}, lokero.Invalid("Idempotency-Key", "malformed", "the Idempotency-Key header must be printable UTF-8 text")
+	}
 	if err := req.Validate(s.dir.Postcodes()); err != nil {
-		return CreateResult{}, err
+		return s.replayOr(ctx, retailer, idempotencyKey, requestHash, err)
 	}
 	if req.ReturnCode && !retailer.FreeReturns {
 		return CreateResult{}, &lokero.Error{Code: lokero.EUNPROCESSABLE, Reason: "free_returns_disabled", Field: "return_code",
@@ -86,9 +98,9 @@ func (s *Shipments) Create(ctx context.Context, retailer lokero.Retailer, req Sh
 	rreq := routingRequest(&req)
 	decision, err := routing.Route(rreq, rdir, s.limits)
 	if err != nil {
-		return CreateResult{}, err
+		return s.replayOr(ctx, retailer, idempotencyKey, requestHash, err)
 	}
-	now := s.clock.Now().UTC()
+	now := s.now()
 	date := s.calendar.DeliveryDate(now).String()
 
 	var result CreateResult
@@ -133,6 +145,32 @@ func (s *Shipments) Create(ctx context.Context, retailer lokero.Retailer, req Sh
 		}
 		return result, nil
 	}
+}
+
+// replayOr answers a request that the rules refuse now: when the same
+// request was accepted earlier under its idempotency key (before the
+// directory changed), the retry gets that shipment; otherwise refused.
+func (s *Shipments) replayOr(ctx context.Context, retailer lokero.Retailer, key string, hash []byte, refused error) (CreateResult, error) {
+	if key == "" {
+		return CreateResult{}, refused
+	}
+	var result CreateResult
+	err := s.store.InTx(ctx, func(tx lokero.ShipmentTx) error {
+		prev, prevHash, err := tx.ShipmentByIdempotencyKey(ctx, retailer.ID, key)
+		if err == nil && bytes.Equal(prevHash, hash) {
+			result = CreateResult{Shipment: prev, Replayed: true}
+		} else if err != nil && lokero.ErrorCode(err) != lokero.ENOTFOUND {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return CreateResult{}, err
+	}
+	if result.Replayed {
+		return result, nil
+	}
+	return CreateResult{}, refused
 }
 
 // reserve takes a compartment for the delivery date at the decided locker,
@@ -223,6 +261,9 @@ func (s *Shipments) newID(prefix string, now time.Time) (string, error) {
 // Get returns one of the retailer's shipments. Another retailer's shipment
 // is ENOTFOUND, exactly as if it did not exist.
 func (s *Shipments) Get(ctx context.Context, retailer lokero.Retailer, id string) (lokero.Shipment, error) {
+	if !plainID(id) || len(id) > 64 {
+		return lokero.Shipment{}, notFoundShipment(id)
+	}
 	sh, err := s.store.Shipment(ctx, id)
 	if err == nil && sh.RetailerID != retailer.ID {
 		err = notFoundShipment(id)
@@ -239,6 +280,11 @@ func notFoundShipment(id string) error {
 // List returns a page of the retailer's shipments and the cursor of the
 // next page ("" when this is the last).
 func (s *Shipments) List(ctx context.Context, retailer lokero.Retailer, f lokero.ShipmentFilter) ([]lokero.Shipment, string, error) {
+	for _, p := range []struct{ field, value string }{{"cursor", f.AfterID}, {"reference", f.Reference}} {
+		if err := checkText(p.field, p.value, false, maxTextLen); err != nil || !plainID(p.value) {
+			return nil, "", lokero.Invalid(p.field, "malformed", "%s must be printable UTF-8 text of at most %d characters", p.field, maxTextLen)
+		}
+	}
 	if f.Status != "" && !f.Status.Valid() {
 		return nil, "", lokero.Invalid("status", "unknown_status", "status must be one of %v; got %q", lokero.ShipmentStatuses, f.Status)
 	}
@@ -294,29 +340,33 @@ func (s *Shipments) Handover(ctx context.Context, retailer lokero.Retailer, id s
 		if date == sh.DeliveryDate {
 			return "Handed over to the carrier.", nil
 		}
-		if sh.SizeClass == "" {
-			sh.DeliveryDate = date
-			return "Handed over to the carrier; expected on " + date + ".", nil
-		}
-		l := s.dir.Snapshot().ByID(sh.DestinationID)
-		if l == nil {
-			return "Handed over to the carrier.", nil
-		}
-		capacity := 0
-		for _, c := range l.Compartments {
-			if c.Size == sh.SizeClass {
-				capacity = c.Count
+		reason := "Handed over to the carrier; expected on " + date + "."
+		if sh.SizeClass != "" {
+			// Move the compartment reservation to the new day when the
+			// locker has room then; otherwise give it back: the parcel
+			// gets a compartment at deposit if one is free.
+			capacity := 0
+			if l := s.dir.Snapshot().ByID(sh.DestinationID); l != nil {
+				for _, c := range l.Compartments {
+					if c.Size == sh.SizeClass {
+						capacity = c.Count
+					}
+				}
+			}
+			ok, err := tx.Reserve(ctx, sh.DestinationID, date, sh.SizeClass, capacity)
+			if err != nil {
+				return "", err
+			}
+			if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
+				return "", err
+			}
+			if !ok {
+				sh.SizeClass = ""
+				reason += " The locker has no free compartment reserved for that day."
 			}
 		}
-		ok, err := tx.Reserve(ctx, l.ID, date, sh.SizeClass, capacity)
-		if err != nil || !ok {
-			return "Handed over to the carrier.", err
-		}
-		if err := tx.Release(ctx, l.ID, sh.DeliveryDate, sh.SizeClass); err != nil {
-			return "", err
-		}
 		sh.DeliveryDate = date
-		return "Handed over to the carrier; expected on " + date + ".", nil
+		return reason, nil
 	})
 }
 
@@ -337,6 +387,9 @@ func (s *Shipments) release(ctx context.Context, tx lokero.ShipmentTx, sh *loker
 // move's own work and returns the event's reason.
 func (s *Shipments) transition(ctx context.Context, retailer lokero.Retailer, id string, next lokero.ShipmentStatus,
 	apply func(tx lokero.ShipmentTx, sh *lokero.Shipment) (string, error)) (lokero.Shipment, error) {
+	if !plainID(id) || len(id) > 64 {
+		return lokero.Shipment{}, notFoundShipment(id)
+	}
 	var out lokero.Shipment
 	err := s.store.InTx(ctx, func(tx lokero.ShipmentTx) error {
 		sh, err := tx.Shipment(ctx, id)
@@ -353,7 +406,7 @@ func (s *Shipments) transition(ctx context.Context, retailer lokero.Retailer, id
 		if err != nil {
 			return err
 		}
-		now := s.clock.Now().UTC()
+		now := s.now()
 		sh.Status, sh.UpdatedAt = next, now
 		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: next, At: now, LocationID: sh.DestinationID, Reason: reason})
 		if err := tx.UpdateShipment(ctx, &sh); err != nil {
@@ -379,7 +432,7 @@ func (s *Shipments) ReturnCode(ctx context.Context, trackingCode, recipientPostc
 		return lokero.Shipment{}, lokero.Invalid("postcode", "malformed", "postcode must be five digits; got %q", recipientPostcode)
 	}
 	notFound := &lokero.Error{Code: lokero.ENOTFOUND, Reason: "no_such_shipment",
-		Message: "no shipment with that tracking code was delivered to that postcode"}
+		Message: "no shipment with that tracking code was delivered to that postcode, or its store does not offer free returns through parcel lockers"}
 	found, err := s.store.ShipmentByTrackingCode(ctx, norm)
 	if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && (found.TrackingCode != norm ||
 		found.Recipient.Postcode != recipientPostcode || found.Status == lokero.StatusCancelled)) {
@@ -395,8 +448,9 @@ func (s *Shipments) ReturnCode(ctx context.Context, trackingCode, recipientPostc
 		return lokero.Shipment{}, err
 	}
 	if !retailer.FreeReturns {
-		return lokero.Shipment{}, &lokero.Error{Code: lokero.EUNPROCESSABLE, Reason: "free_returns_disabled",
-			Message: "the store that sent this parcel does not offer free returns through parcel lockers; contact the store"}
+		// The same answer as a wrong pair: a different one would confirm
+		// to a guesser that the tracking code and postcode match.
+		return lokero.Shipment{}, notFound
 	}
 	var out lokero.Shipment
 	err = s.store.InTx(ctx, func(tx lokero.ShipmentTx) error {
@@ -408,7 +462,7 @@ func (s *Shipments) ReturnCode(ctx context.Context, trackingCode, recipientPostc
 			if err := s.issueReturnCode(&sh); err != nil {
 				return err
 			}
-			sh.UpdatedAt = s.clock.Now().UTC()
+			sh.UpdatedAt = s.now()
 			if err := tx.UpdateShipment(ctx, &sh); err != nil {
 				return err
 			}
@@ -430,7 +484,7 @@ func (s *Shipments) AddRetailer(ctx context.Context, name string, freeReturns bo
 	if err := checkText("name", name, true, maxTextLen); err != nil {
 		return lokero.Retailer{}, "", err
 	}
-	now := s.clock.Now().UTC()
+	now := s.now()
 	id, err := s.newID("ret_", now)
 	if err != nil {
 		return lokero.Retailer{}, "", err

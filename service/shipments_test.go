@@ -365,7 +365,32 @@ func TestReturnCodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.shipments.ReturnCode(ctx, other.Shipment.TrackingCode, "00104"); lokero.ErrorCode(err) != lokero.EUNPROCESSABLE {
-		t.Errorf("return code for a store without free returns: %v; want EUNPROCESSABLE", err)
+	if _, err := f.shipments.ReturnCode(ctx, other.Shipment.TrackingCode, "00104"); lokero.ErrorCode(err) != lokero.ENOTFOUND {
+		t.Errorf("return code for a store without free returns: %v; want ENOTFOUND, as for a wrong pair", err)
+	}
+}
+
+// TestHostileIdentifiers: ids, cursors and keys that no stored value can
+// be (bytes that are not UTF-8, NUL) are refused before they reach a
+// database, which PostgreSQL would answer with an error (a 500).
+func TestHostileIdentifiers(t *testing.T) {
+	t.Parallel()
+	f := newShipments(t)
+	ctx := context.Background()
+	for _, id := range []string{"\xff", "shp_\x00", strings.Repeat("x", 1000)} {
+		if _, err := f.shipments.Get(ctx, f.retailer, id); lokero.ErrorCode(err) != lokero.ENOTFOUND {
+			t.Errorf("Get(%q): %v; want ENOTFOUND", id, err)
+		}
+		if _, err := f.shipments.Cancel(ctx, f.retailer, id); lokero.ErrorCode(err) != lokero.ENOTFOUND {
+			t.Errorf("Cancel(%q): %v; want ENOTFOUND", id, err)
+		}
+	}
+	for _, f2 := range []lokero.ShipmentFilter{{AfterID: "\xff"}, {Reference: "a\x00b"}} {
+		if _, _, err := f.shipments.List(ctx, f.retailer, f2); lokero.ErrorCode(err) != lokero.EINVALID {
+			t.Errorf("List(%+v): %v; want EINVALID", f2, err)
+		}
+	}
+	if _, err := f.shipments.Create(ctx, f.retailer, request(), "\xff\xfe", nil); lokero.ErrorCode(err) != lokero.EINVALID {
+		t.Errorf("Create with a non-UTF-8 Idempotency-Key: %v; want EINVALID", err)
 	}
 }

@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -45,23 +44,28 @@ func Migrations() fs.FS {
 // DB is the SQLite store. It is safe for concurrent use.
 type DB struct {
 	db *sql.DB
-	// writer lets one write transaction of this process at a time reach
-	// SQLite, which takes one writer anyway: the others queue here, in
-	// order, instead of polling the database lock (busy_timeout), which
-	// made tail latency jump under concurrent writes.
-	writer sync.Mutex
+	// writer (a one-slot semaphore) lets one write transaction of this
+	// process at a time reach SQLite, which takes one writer anyway: the
+	// others queue here instead of polling the database lock
+	// (busy_timeout), which made tail latency jump under concurrent writes;
+	// a request whose context ends leaves the queue.
+	writer chan struct{}
 }
 
 // begin starts a write transaction (BEGIN IMMEDIATE), first taking the
 // process's writer lock; done ends it and releases the lock.
 func (db *DB) begin(ctx context.Context) (tx *sql.Tx, done func(), err error) {
-	db.writer.Lock()
+	select {
+	case db.writer <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, fmt.Errorf("begin: %w", ctx.Err())
+	}
 	tx, err = db.db.BeginTx(ctx, nil)
 	if err != nil {
-		db.writer.Unlock()
+		<-db.writer
 		return nil, nil, fmt.Errorf("begin: %w", err)
 	}
-	return tx, func() { tx.Rollback(); db.writer.Unlock() }, nil
+	return tx, func() { tx.Rollback(); <-db.writer }, nil
 }
 
 var (
@@ -99,7 +103,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	sqldb.SetMaxOpenConns(16)
 	sqldb.SetMaxIdleConns(16)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{db: sqldb}
+	db := &DB{db: sqldb, writer: make(chan struct{}, 1)}
 	if err := db.migrate(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)

@@ -272,6 +272,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"import", "locations", "--db", filepath.Join(t.TempDir(), "x.db"), "/no/such/file.csv"}, 1, "no such file"},
 		{[]string{"bench", "nothing"}, 2, "unknown benchmark"},
 		{[]string{"serve", "--cutoff", "25:00"}, 2, "--cutoff must be HH:MM"},
+		{[]string{"serve", "--reload", "0s"}, 2, "--reload must be a positive duration"},
 		{[]string{"retailer", "remove", "x"}, 2, "retailer add NAME"},
 		{[]string{"serve", "--addr", "256.0.0.1:1", "--db", filepath.Join(t.TempDir(), "y.db")}, 1, "listen"},
 	}
@@ -444,5 +445,20 @@ func TestRetailerEndToEnd(t *testing.T) {
 	code, _, stderr = runCmd(t, "retailer", "add", "--db", db)
 	if code != 2 || !strings.Contains(stderr, "NAME") {
 		t.Errorf("retailer add without a name: exit %d %q", code, stderr)
+	}
+}
+
+func TestRedactDSN(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		"lokero.db": "lokero.db",
+		"postgres://lokero:s3cret@db:5432/lokero":         "postgres://lokero:xxxxx@db:5432/lokero",
+		"postgres://lokero@db/lokero?password=s3cret&x=1": "postgres://lokero@db/lokero?password=xxxxx&x=1",
+		"postgres://lokero@db/lokero?sslmode=require":     "postgres://lokero@db/lokero?sslmode=require",
+	}
+	for in, want := range tests {
+		if got := redactDSN(in); got != want || strings.Contains(got, "s3cret") {
+			t.Errorf("redactDSN(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

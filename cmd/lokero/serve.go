@@ -24,6 +24,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if *reload <= 0 {
+		return fmt.Errorf("%w: --reload must be a positive duration (e.g. 1m); got %s", errUsage, *reload)
+	}
 	cutoffTime, err := time.Parse("15:04", *cutoff)
 	if err != nil {
 		return fmt.Errorf("%w: --cutoff must be HH:MM (e.g. 16:00); got %q", errUsage, *cutoff)
@@ -81,7 +84,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		case err := <-serveErr:
 			return fmt.Errorf("serve: %w", err)
 		case <-ticker.C:
-			if err := dir.Reload(ctx); err != nil {
+			if err := dir.Reload(ctx); err != nil && ctx.Err() == nil {
 				log.Error("reload directory", "err", err)
 			}
 		case <-ctx.Done():
@@ -98,12 +101,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 }
 
-// redactDSN hides a password in a database URL before it is logged.
+// redactDSN hides a password in a database URL (in its user part or as a
+// password parameter) before it is logged.
 func redactDSN(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		if _, has := u.User.Password(); has {
-			return u.Redacted()
-		}
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" {
+		return dsn
 	}
-	return dsn
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }
