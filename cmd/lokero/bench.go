@@ -225,12 +225,13 @@ func benchHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlagSet("bench http", stderr)
 	duration := fs.Duration("duration", 10*time.Second, "how long to send requests")
 	conns := fs.Int("conns", 16, "concurrent connections")
+	rate := fs.Int("rate", 0, "send at this fixed rate (requests/s) and measure latency from each request's scheduled time (open loop); 0: each connection sends back to back")
 	target := fs.String("url", "", "benchmark a running server at this base URL instead of starting one (e.g. http://127.0.0.1:8080)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *duration <= 0 || *duration > 10*time.Minute || *conns < 1 || *conns > 1000 {
-		return fmt.Errorf("%w: --duration must be in (0, 10m] and --conns in 1..1000", errUsage)
+	if *duration <= 0 || *duration > 10*time.Minute || *conns < 1 || *conns > 1000 || *rate < 0 || *rate > 1_000_000 {
+		return fmt.Errorf("%w: --duration must be in (0, 10m], --conns in 1..1000 and --rate in 0..1000000", errUsage)
 	}
 	base := strings.TrimRight(*target, "/")
 	if base == "" {
@@ -272,11 +273,28 @@ func benchHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		wg        sync.WaitGroup
 	)
 	start := time.Now()
+	var next atomic.Int64
 	for w := range *conns {
 		wg.Go(func() {
 			local := make([]time.Duration, 0, 1<<16)
 			for i := w; ctx.Err() == nil; i += *conns {
 				t0 := time.Now()
+				if *rate > 0 {
+					// Open loop: request n is due at start + n/rate; its
+					// latency counts from then, so a stalled server is not
+					// flattered by requests that were never sent.
+					n := next.Add(1) - 1
+					t0 = start.Add(time.Duration(float64(n) / float64(*rate) * float64(time.Second)))
+					if wait := time.Until(t0); wait > 0 {
+						select {
+						case <-time.After(wait):
+						case <-ctx.Done():
+						}
+					}
+					if ctx.Err() != nil {
+						break
+					}
+				}
 				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, urls[i%len(urls)], nil)
 				resp, err := client.Do(req)
 				if err != nil {
@@ -307,7 +325,11 @@ func benchHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	pct := func(p float64) time.Duration {
 		return latencies[int(math.Min(float64(len(latencies)-1), p*float64(len(latencies))))]
 	}
-	fmt.Fprintf(stdout, "GET /v1/locations?lat=..&lon=..&limit=10, %d connections, %s (load generator in the same process):\n", *conns, elapsed.Round(time.Millisecond))
+	mode := "back to back"
+	if *rate > 0 {
+		mode = fmt.Sprintf("at a fixed %d requests/s, latency from the scheduled time", *rate)
+	}
+	fmt.Fprintf(stdout, "GET /v1/locations?lat=..&lon=..&limit=10, %d connections %s, %s (load generator in the same process):\n", *conns, mode, elapsed.Round(time.Millisecond))
 	fmt.Fprintf(stdout, "  requests: %d ok, %d failed\n", len(latencies), failures.Load())
 	fmt.Fprintf(stdout, "  throughput: %.0f req/s\n", float64(len(latencies))/elapsed.Seconds())
 	fmt.Fprintf(stdout, "  latency: p50 %s  p90 %s  p99 %s  max %s\n", pct(0.50), pct(0.90), pct(0.99), latencies[len(latencies)-1])

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -27,6 +28,13 @@ import (
 )
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// lokero's heap is small (tens of MB: the directory and its
+		// indexes) and its garbage is per request: collecting at 4× the
+		// live heap instead of 2× halves the collections that show in
+		// p99 latency, for a few tens of MB. GOGC in the environment wins.
+		debug.SetGCPercent(400)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
