@@ -14,11 +14,17 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/boombuler/barcode"
 	"github.com/boombuler/barcode/code128"
 	"github.com/go-pdf/fpdf"
+	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/gofont/goregular"
+	"golang.org/x/image/font/sfnt"
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/tracking"
@@ -75,11 +81,17 @@ const (
 // return code with its own barcode, captioned "Return code /
 // Palautuskoodi".
 //
-// Text is set in the PDF core fonts (code page 1252), which cover
-// Finnish and Swedish (ä ö å Ä Ö Å); any character outside it prints as
-// '.'. A line too long for the label is set smaller and, if still too
-// long, cut with "…". An invalid tracking or return code is an EINVALID
-// error: a label that cannot be scanned is never printed.
+// Text is set in the Go fonts (Go Regular and Go Bold), embedded as
+// subsets with Unicode text: Latin with Latin-1 and Latin Extended-A
+// (Finnish, Swedish, Northern Sámi, most European names), Greek, Cyrillic, common
+// punctuation and currency signs. A character the font has no glyph for
+// (Chinese, emoji, …) prints as '?'; a combining mark the font lacks is
+// left out, its base letter printed. Control characters and invisible
+// format characters (bidirectional overrides and isolates, zero-width
+// joiners) are removed, tabs and line breaks become spaces: see clean. A
+// line too long for the label is set smaller and, if still too long, cut
+// with "…". An invalid tracking or return code is an EINVALID error: a
+// label that cannot be scanned is never printed.
 func Write(w io.Writer, l Label) error {
 	if !tracking.Valid(l.TrackingCode) {
 		return fmt.Errorf("render label: %w", lokero.Invalid("tracking_code", "malformed",
@@ -89,46 +101,157 @@ func Write(w io.Writer, l Label) error {
 		return fmt.Errorf("render label: %w", lokero.Invalid("return_code", "malformed",
 			"%q is not a valid return code", l.ReturnCode))
 	}
-	pdf := fpdf.NewCustom(&fpdf.InitType{
-		OrientationStr: "P",
-		UnitStr:        "mm",
-		Size:           fpdf.SizeType{Wd: pageWidth, Ht: pageHeight},
-	})
+	d, err := newDrawer()
+	if err != nil {
+		return fmt.Errorf("render label: %w", err)
+	}
 	created := l.CreatedAt.UTC()
 	if l.CreatedAt.IsZero() {
 		created = time.Unix(0, 0).UTC()
 	}
-	pdf.SetCreationDate(created)
-	pdf.SetModificationDate(created)
-	pdf.SetCatalogSort(true)
-	pdf.SetCreator("lokero", true)
-	pdf.SetTitle("Label "+l.TrackingCode, true)
-	pdf.SetMargins(margin, margin, margin)
-	pdf.SetAutoPageBreak(false, 0)
-	tr := pdf.UnicodeTranslatorFromDescriptor("") // cp1252
-	if err := pdf.Error(); err != nil {
-		return fmt.Errorf("render label: load code page 1252: %w", err)
-	}
-	pdf.AddPage()
-
-	d := &drawer{pdf: pdf, tr: tr, y: margin}
+	d.pdf.SetCreationDate(created)
+	d.pdf.SetModificationDate(created)
+	d.pdf.SetTitle("Label "+l.TrackingCode, true)
 	d.draw(l)
 	if d.err != nil {
 		return fmt.Errorf("render label: %w", d.err)
 	}
-	if err := pdf.Output(w); err != nil {
+	if err := d.pdf.Output(w); err != nil {
 		return fmt.Errorf("render label: %w", err)
 	}
 	return nil
 }
 
+// fontFamily is the name the Go fonts are registered under in the PDF.
+const fontFamily = "Go"
+
+// face is one style of the label's font: its TrueType bytes, for fpdf to
+// embed, and the characters it has a glyph for, to replace the others
+// before they reach the PDF.
+type face struct {
+	style string // fpdf's style: "" regular, "B" bold
+	ttf   []byte
+	// has holds a bit for each rune of the Basic Multilingual Plane the
+	// font maps to a glyph. fpdf reads only a font's BMP character map
+	// (format 4), so nothing above U+FFFF is ever printable.
+	has *[0x10000 / 64]uint64
+}
+
+// hasGlyph reports whether the face prints r as itself.
+func (f face) hasGlyph(r rune) bool {
+	return r >= 0 && r <= 0xFFFF && f.has[r/64]&(1<<(r%64)) != 0
+}
+
+// loadFaces reads the character maps of the Go fonts once: the bytes are
+// compiled in, so an error here is a broken build, reported by Write.
+var loadFaces = sync.OnceValues(func() ([]face, error) {
+	var faces []face
+	var buf sfnt.Buffer
+	for _, f := range []struct {
+		style, name string
+		ttf         []byte
+	}{
+		{"", "Go Regular", goregular.TTF},
+		{"B", "Go Bold", gobold.TTF},
+	} {
+		font, err := sfnt.Parse(f.ttf)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", f.name, err)
+		}
+		has := new([0x10000 / 64]uint64)
+		for r := rune(0); r <= 0xFFFF; r++ {
+			g, err := font.GlyphIndex(&buf, r)
+			if err != nil {
+				return nil, fmt.Errorf("%s: glyph of %U: %w", f.name, r, err)
+			}
+			if g != 0 {
+				has[r/64] |= 1 << (r % 64)
+			}
+		}
+		faces = append(faces, face{style: f.style, ttf: f.ttf, has: has})
+	}
+	return faces, nil
+})
+
+// newDrawer starts a one-page document of the label's size with the Go
+// fonts, at the top of its page.
+func newDrawer() (*drawer, error) {
+	faces, err := loadFaces()
+	if err != nil {
+		return nil, err
+	}
+	pdf := fpdf.NewCustom(&fpdf.InitType{
+		OrientationStr: "P",
+		UnitStr:        "mm",
+		Size:           fpdf.SizeType{Wd: pageWidth, Ht: pageHeight},
+	})
+	pdf.SetCatalogSort(true)
+	pdf.SetCreator("lokero", true)
+	pdf.SetMargins(margin, margin, margin)
+	pdf.SetAutoPageBreak(false, 0)
+	for _, f := range faces {
+		pdf.AddUTF8FontFromBytes(fontFamily, f.style, f.ttf)
+		// fpdf reports a font it cannot parse only when it is selected.
+		pdf.SetFont(fontFamily, f.style, 10)
+	}
+	if err := pdf.Error(); err != nil {
+		return nil, fmt.Errorf("load the Go fonts: %w", err)
+	}
+	pdf.AddPage()
+	return &drawer{pdf: pdf, faces: faces, y: margin}, nil
+}
+
+// face returns the face of style, regular when there is none.
+func (d *drawer) face(style string) face {
+	for _, f := range d.faces {
+		if f.style == style {
+			return f
+		}
+	}
+	return d.faces[0]
+}
+
+// clean makes s printable in f: a character f has no glyph for becomes
+// '?', except a combining mark, which is left out (its base letter is
+// printed); an invalid UTF-8 byte and U+FFFD become '?'. Tabs, line and
+// paragraph breaks become spaces. Other control characters (C0, DEL, C1)
+// and format characters (Unicode category Cf: the bidirectional
+// embeddings, overrides and isolates U+202A–U+202E and U+2066–U+2069,
+// the marks U+200E, U+200F and U+061C, zero-width spaces and joiners,
+// the byte order mark, the soft hyphen) are removed: they are invisible,
+// and a bidi override would make a viewer or text extractor show the
+// line in an order other than the one printed.
+func clean(s string, f face) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			// An invalid byte, or U+FFFD standing for an unknown one.
+			b.WriteByte('?')
+		case r == '\t' || r == '\n' || r == '\v' || r == '\f' || r == '\r' || r == 0x85 ||
+			r == '\u2028' || r == '\u2029':
+			b.WriteByte(' ')
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+			// dropped
+		case f.hasGlyph(r):
+			b.WriteRune(r)
+		case unicode.Is(unicode.Mn, r):
+			// A combining accent or variation selector the font lacks.
+		default:
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
+}
+
 // drawer lays the label out from the top down; y is the top of the next
 // line, in millimetres.
 type drawer struct {
-	pdf *fpdf.Fpdf
-	tr  func(string) string
-	y   float64
-	err error
+	pdf   *fpdf.Fpdf
+	faces []face
+	y     float64
+	err   error
 }
 
 func (d *drawer) draw(l Label) {
@@ -211,22 +334,31 @@ func (d *drawer) draw(l Label) {
 func ptToMM(pt float64) float64 { return pt * 25.4 / 72 }
 
 // fit sets the font to style and the largest size from size down to
-// minSize at which s fits width, and returns s in code page 1252, cut
-// with "…" when it does not fit even at minSize.
+// minSize at which s fits width, and returns s made printable (see
+// clean), cut with "…" when it does not fit even at minSize.
 func (d *drawer) fit(s, style string, size, minSize, width float64) (string, float64) {
-	t := d.tr(s)
+	t := clean(s, d.face(style))
 	for sz := size; sz >= minSize; sz -= 0.5 {
-		d.pdf.SetFont("Helvetica", style, sz)
+		d.pdf.SetFont(fontFamily, style, sz)
 		if d.pdf.GetStringWidth(t) <= width {
 			return t, sz
 		}
 	}
-	d.pdf.SetFont("Helvetica", style, minSize)
-	ellipsis := d.tr("…")
-	for len(t) > 0 && d.pdf.GetStringWidth(t+ellipsis) > width {
-		t = t[:len(t)-1]
+	d.pdf.SetFont(fontFamily, style, minSize)
+	// fpdf sets text without kerning: a string's width is the sum of its
+	// characters' widths, in thousandths of the font size.
+	_, unit := d.pdf.GetFontSize()
+	const ellipsis = "…"
+	avail := width*1000/unit - float64(d.pdf.GetStringSymbolWidth(ellipsis))
+	used, cut := 0, 0
+	for i, r := range t {
+		used += d.pdf.GetStringSymbolWidth(string(r))
+		if float64(used) > avail {
+			break
+		}
+		cut = i + utf8.RuneLen(r)
 	}
-	return strings.TrimRight(t, " ") + ellipsis, minSize
+	return strings.TrimRight(t[:cut], " ") + ellipsis, minSize
 }
 
 // text writes one line at the left margin and moves down.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lokero/lokero"
 )
@@ -345,4 +346,169 @@ func TestLongText(t *testing.T) {
 	if want := []string{"201234567893", "JJ123456785FI"}; !slices.Equal(got, want) {
 		t.Errorf("zbarimg read %q, want %q", got, want)
 	}
+}
+
+// TestSize: the fonts are embedded as subsets, so a label stays small
+// enough to send to a printer or store by the thousand.
+func TestSize(t *testing.T) {
+	const limit = 200 << 10
+	for name, l := range map[string]Label{"sample": sample(), "unicode": unicodeSample()} {
+		pdf := render(t, l)
+		t.Logf("%s: %d bytes", name, len(pdf))
+		if len(pdf) > limit {
+			t.Errorf("%s: %d bytes, want at most %d", name, len(pdf), limit)
+		}
+	}
+}
+
+// unicodeSample is sample with a Cyrillic recipient, a Greek sender and
+// a Cyrillic destination.
+func unicodeSample() Label {
+	l := sample()
+	l.Recipient.Name = "Иван Петров"
+	l.Sender.Name = "Ωμέγα Oy"
+	l.Sender.City = "Αθήνα"
+	l.Sender.Country = "GR"
+	l.Destination.Name = "Пункт выдачи «Север»"
+	return l
+}
+
+// TestUnicodeText: Cyrillic and Greek names print as themselves, not as
+// dots, and the label's barcodes still read.
+func TestUnicodeText(t *testing.T) {
+	pdftotext := tool(t, "pdftotext", "poppler-utils")
+	l := unicodeSample()
+	path := writeFile(t, l)
+	text := run(t, pdftotext, "-layout", path, "-")
+	for _, want := range []string{
+		"Иван Петров",
+		"Ωμέγα Oy",
+		"22100 Αθήνα",
+		"Пункт выдачи «Север»",
+		"From / Lähettäjä",
+		"30 × 20,5 × 10 cm",
+		"JJ123456785FI",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("pdftotext output lacks %q:\n%s", want, text)
+		}
+	}
+	if !bytes.Equal(render(t, l), render(t, l)) {
+		t.Error("two renderings of the same Cyrillic label differ")
+	}
+}
+
+// bidiControls are the characters that reorder text when displayed: the
+// embeddings and overrides, the isolates, and the directional marks.
+const bidiControls = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+// TestMissingGlyphs: characters the font lacks print as '?' without
+// breaking the label, and a right-to-left override is removed, so the
+// text reads as printed.
+func TestMissingGlyphs(t *testing.T) {
+	l := sample()
+	l.Recipient.Name = "李小龍 😀 \u202eevil"
+	l.Sender.Name = "\u2067Shop\u2069 \U0001F4E6 Oy"
+	pdf := render(t, l)
+	if n := len(regexp.MustCompile(`/Type /Page\b[^s]`).FindAll(pdf, -1)); n != 1 {
+		t.Fatalf("%d pages", n)
+	}
+	pdftotext := tool(t, "pdftotext", "poppler-utils")
+	pdfinfo := tool(t, "pdfinfo", "poppler-utils")
+	path := filepath.Join(t.TempDir(), "label.pdf")
+	if err := os.WriteFile(path, pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := run(t, pdfinfo, path); !regexp.MustCompile(`(?m)^Pages:\s+1$`).MatchString(out) {
+		t.Errorf("pdfinfo: not one page:\n%s", out)
+	}
+	text := run(t, pdftotext, "-layout", path, "-")
+	for _, want := range []string{"??? ? evil", "Shop ? Oy", "JJ123456785FI"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("pdftotext output lacks %q:\n%s", want, text)
+		}
+	}
+	if i := strings.IndexAny(text, bidiControls); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(text[i:])
+		t.Errorf("pdftotext output has the bidi control %U:\n%q", r, text)
+	}
+	for _, absent := range []string{"李", "😀"} {
+		if strings.Contains(text, absent) {
+			t.Errorf("pdftotext output has %q:\n%s", absent, text)
+		}
+	}
+}
+
+func TestClean(t *testing.T) {
+	faces, err := loadFaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	regular := faces[0]
+	for _, tc := range []struct{ in, want string }{
+		{"Äijälä Öhman", "Äijälä Öhman"},
+		{"Иван Петров", "Иван Петров"},
+		{"Ωμέγα Oy", "Ωμέγα Oy"},
+		{"Łódź Śląsk Ęę Žižek Ğğ İı", "Łódź Śląsk Ęę Žižek Ğğ İı"}, // Latin Extended-A
+		{"49,90 € – “quoted” …", "49,90 € – “quoted” …"},
+		{"李小龍 😀 \u202eevil", "??? ? evil"},
+		{bidiControls + "abc", "abc"},
+		{"a\x00b\x07c\x1bd\x7fe\u0080f\u009fg", "abcdefg"},  // C0, DEL, C1
+		{"line\none\ttab\r\nx\u2028y", "line one tab  x y"}, // breaks become spaces
+		{"zero\u200bwidth\u200djoin\ufeffbom\u00adsoft", "zerowidthjoinbomsoft"},
+		{"Jose\u0301 \u2764\ufe0f", "Jose ?"}, // combining marks the font lacks
+		{"bad \xff\xfe utf-8 \ufffd", "bad ?? utf-8 ?"},
+		{"\U00010000 \U0001F1EB\U0001F1EE", "? ??"}, // above the BMP
+		{"Ǎ Ș ț", "Ǎ Ș ț"},                          // Latin Extended-B the Go fonts have
+		{"Ƀ ơ ư Ạ ệ", "? ? ? ? ?"},                  // and some they lack
+	} {
+		if got := clean(tc.in, regular); got != tc.want {
+			t.Errorf("clean(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestFitCutsWholeCharacters: a Cyrillic or Greek line too long for the
+// label is cut between characters, never inside one.
+func TestFitCutsWholeCharacters(t *testing.T) {
+	d, err := newDrawer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		strings.Repeat("Пётр Ильич Чайковский ", 20),
+		strings.Repeat("Ωμέγα ", 50),
+		strings.Repeat("李", 200),
+	} {
+		for _, width := range []float64{5, 20, textWidth} {
+			got, size := d.fit(s, "B", 14, 8, width)
+			if !utf8.ValidString(got) || !strings.HasSuffix(got, "…") {
+				t.Errorf("fit(%.20q…, %v mm) = %q: not valid UTF-8 ending in …", s, width, got)
+			}
+			if size != 8 {
+				t.Errorf("fit(%.20q…, %v mm): size %v, want the minimum 8", s, width, size)
+			}
+			if w := d.pdf.GetStringWidth(got); w > width {
+				t.Errorf("fit(%.20q…, %v mm) = %q, %.2f mm wide", s, width, got, w)
+			}
+			if !strings.HasPrefix(clean(s, d.face("B")), strings.TrimSuffix(got, "…")) {
+				t.Errorf("fit(%.20q…, %v mm) = %q: not a prefix of the line", s, width, got)
+			}
+		}
+	}
+	if err := d.pdf.Error(); err != nil {
+		t.Error(err)
+	}
+}
+
+func BenchmarkWrite(b *testing.B) {
+	l := unicodeSample()
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		if err := Write(&buf, l); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len()), "bytes/label")
 }
