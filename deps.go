@@ -9,9 +9,9 @@ import (
 	_ "github.com/go-pdf/fpdf"
 	_ "github.com/nyaruka/phonenumbers"
 	_ "github.com/rickar/cal/v2"
-	_ "golang.org/x/image/font/gofont/goregular"
-	_ "golang.org/x/image/font/gofont/gobold"
 	_ "github.com/riverqueue/river"
 	_ "github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	_ "github.com/riverqueue/river/riverdriver/riversqlite"
+	_ "golang.org/x/image/font/gofont/gobold"
+	_ "golang.org/x/image/font/gofont/goregular"
 )
