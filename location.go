@@ -117,6 +117,7 @@ type Location struct {
 	Type             LocationType
 	Name             string
 	Street           string // street name and number, e.g. "Mannerheimintie 5"
+	StreetSV         string // the same in Swedish where the street has a Swedish name ("Mannerheimvägen 5"), else ""
 	Postcode         string
 	City             string
 	Lat, Lon         float64
@@ -153,6 +154,7 @@ func (l *Location) Normalize() {
 	l.ID = strings.TrimSpace(l.ID)
 	l.Name = strings.TrimSpace(l.Name)
 	l.Street = strings.Join(strings.Fields(l.Street), " ")
+	l.StreetSV = strings.Join(strings.Fields(l.StreetSV), " ")
 	l.Postcode = strings.TrimSpace(l.Postcode)
 	l.City = strings.TrimSpace(l.City)
 	if l.Type.IsLocker() && len(l.OpeningHours) == 0 {

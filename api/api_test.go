@@ -388,6 +388,7 @@ func TestLockerForResidentsOnly(t *testing.T) {
 		{"lat=60.1699&lon=24.9384&limit=100", false, false},
 		{"postcode=00100&street=" + url.QueryEscape("Mannerheimintie 5 B 12"), true, true},
 		{"postcode=00104&street=" + url.QueryEscape("mannerheimint. 5"), true, true},
+		{"postcode=00100&street=" + url.QueryEscape("Mannerheimvägen 5 A 2"), true, true},
 		{"postcode=00100&street=" + url.QueryEscape("Mannerheimintie 5") + "&type=LOCKER", true, true},
 		{"postcode=00100&street=" + url.QueryEscape("Mannerheimintie 5") + "&type=SMARTPOST", false, false},
 		{"postcode=00100&street=" + url.QueryEscape("Mannerheimintie 5") + "&payment_terminal=true", false, false},

@@ -25,6 +25,7 @@ type locationJSON struct {
 	Type             lokero.LocationType       `json:"type"`
 	Name             string                    `json:"name"`
 	Street           string                    `json:"street"`
+	StreetSV         string                    `json:"street_sv,omitempty"`
 	Postcode         string                    `json:"postcode"`
 	City             string                    `json:"city"`
 	Lat              float64                   `json:"lat"`
@@ -42,7 +43,7 @@ func toLocationJSON(l *lokero.Location) locationJSON {
 		hours = []lokero.OpeningHours{}
 	}
 	return locationJSON{
-		ID: l.ID, Type: l.Type, Name: l.Name, Street: l.Street, Postcode: l.Postcode, City: l.City,
+		ID: l.ID, Type: l.Type, Name: l.Name, Street: l.Street, StreetSV: l.StreetSV, Postcode: l.Postcode, City: l.City,
 		Lat: l.Lat, Lon: l.Lon, OpeningHours: hours, Access: l.Access,
 		PaymentTerminal: l.PaymentTerminal, WheelchairAccess: l.WheelchairAccess, Compartments: l.Compartments,
 	}

@@ -539,6 +539,10 @@ func toPostiLocation(reg *postcode.Registry, l *lokero.Location) postiLocation {
 	fi := postiAddress{Address: l.Street, StreetName: streetName, StreetNumber: streetNumber,
 		PostalCode: l.Postcode, PostalCodeName: l.City, Municipality: l.City}
 	sv := fi
+	if l.StreetSV != "" {
+		sv.Address = l.StreetSV
+		sv.StreetName, sv.StreetNumber = splitStreet(l.StreetSV)
+	}
 	areas := []string{l.Postcode}
 	if info, err := reg.Lookup(l.Postcode); err == nil {
 		if fi.PostalCodeName == "" {

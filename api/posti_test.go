@@ -474,8 +474,9 @@ func TestPostiLocker(t *testing.T) {
 				t.Errorf("%s: address.fi/en.%s %v/%v, want %s", path, k, fi[k], en[k], v)
 			}
 		}
-		if sv["postalCodeName"] != "Helsingfors" || sv["municipality"] != "Helsingfors" || sv["address"] != demo.DemoBuildingStreet {
-			t.Errorf("%s: address.sv %v, want Helsingfors", path, sv)
+		if sv["postalCodeName"] != "Helsingfors" || sv["municipality"] != "Helsingfors" || sv["address"] != demo.DemoBuildingStreetSV ||
+			sv["streetName"] != "Mannerheimvägen" || sv["streetNumber"] != "5" {
+			t.Errorf("%s: address.sv %v, want Mannerheimvägen 5, Helsingfors", path, sv)
 		}
 		if l["id"] != demo.DemoLockerID || l["type"] != "LOCKER" || l["availability"] != "24h" || l["pupCode"] != demo.DemoLockerID {
 			t.Errorf("%s: id %v type %v availability %v pupCode %v", path, l["id"], l["type"], l["availability"], l["pupCode"])

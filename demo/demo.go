@@ -43,6 +43,8 @@ import (
 const (
 	// DemoBuildingStreet is the building's street address.
 	DemoBuildingStreet = "Mannerheimintie 5"
+	// DemoBuildingStreetSV is the same address in Swedish.
+	DemoBuildingStreetSV = "Mannerheimvägen 5"
 	// DemoBuildingPostcode is the building's postal code.
 	DemoBuildingPostcode = "00100"
 	// DemoLockerPostcode is the postal code of the building's locker: the
@@ -318,6 +320,7 @@ func (g *generator) demoBuilding() {
 		Type:             lokero.TypeLocker,
 		Name:             DemoLockerName,
 		Street:           DemoBuildingStreet,
+		StreetSV:         DemoBuildingStreetSV,
 		Postcode:         DemoLockerPostcode,
 		City:             city,
 		Lat:              demoLockerPoint.Lat,

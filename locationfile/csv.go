@@ -152,6 +152,7 @@ func csvLocation(rec []string, cols map[string]int) (lokero.Location, []fieldErr
 		Type:     lokero.LocationType(strings.ToUpper(get("type"))),
 		Name:     get("name"),
 		Street:   get("street"),
+		StreetSV: get("street_sv"),
 		Postcode: get("postcode"),
 		City:     get("city"),
 		Access:   lokero.Access(strings.ToLower(get("access"))),
@@ -218,7 +219,7 @@ func Write(w io.Writer, locs []lokero.Location) error {
 			l.ID, string(l.Type), l.Name, l.Street, l.Postcode, l.City,
 			strconv.FormatFloat(l.Lat, 'f', -1, 64), strconv.FormatFloat(l.Lon, 'f', -1, 64),
 			string(l.Access), strconv.FormatBool(l.PaymentTerminal), strconv.FormatBool(l.WheelchairAccess),
-			FormatOpeningHours(l.OpeningHours), FormatCompartments(l.Compartments),
+			FormatOpeningHours(l.OpeningHours), FormatCompartments(l.Compartments), l.StreetSV,
 		}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("write location %s: %w", l.ID, err)

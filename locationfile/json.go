@@ -199,6 +199,7 @@ func jsonLocation(raw json.RawMessage) (*lokero.Location, []fieldErr) {
 		Type:             lokero.LocationType(strings.ToUpper(str("type"))),
 		Name:             str("name"),
 		Street:           str("street"),
+		StreetSV:         str("street_sv"),
 		Postcode:         str("postcode"),
 		City:             str("city"),
 		Lat:              coord("lat", "latitude"),

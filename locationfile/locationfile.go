@@ -11,7 +11,7 @@
 //
 //	id, type, name, street, postcode, city, lat, lon        (required)
 //	access, payment_terminal, wheelchair_access,
-//	opening_hours, compartments                             (optional)
+//	opening_hours, compartments, street_sv                  (optional)
 //
 // and any other column is an error. type is LOCKER, SMARTPOST, POSTOFFICE
 // or PICKUPPOINT; access is public or residents (empty: residents for a
@@ -60,7 +60,7 @@ const MaxErrors = 100
 // Columns are the CSV columns, in the order Write writes them.
 var Columns = []string{
 	"id", "type", "name", "street", "postcode", "city", "lat", "lon",
-	"access", "payment_terminal", "wheelchair_access", "opening_hours", "compartments",
+	"access", "payment_terminal", "wheelchair_access", "opening_hours", "compartments", "street_sv",
 }
 
 // requiredColumns must be present in a CSV header.

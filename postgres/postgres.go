@@ -105,23 +105,23 @@ func (db *DB) Ping(ctx context.Context) error { return db.db.PingContext(ctx) }
 func (db *DB) SQL() *sql.DB { return db.db }
 
 const locationColumns = `id, type, name, street, postcode, city, lat, lon, opening_hours,
-	access, payment_terminal, wheelchair_access, compartments, created_at, updated_at`
+	access, payment_terminal, wheelchair_access, compartments, created_at, updated_at, street_sv`
 
 // upsertSQL writes one chunk of rows, given as parallel arrays, and says of
 // each whether it was inserted (xmax = 0: no earlier version of the row).
 const upsertSQL = `INSERT INTO locations (` + locationColumns + `)
 SELECT id, type, name, street, postcode, city, lat, lon, opening_hours::jsonb,
-	access, payment_terminal, wheelchair_access, compartments::jsonb, created_at, updated_at
+	access, payment_terminal, wheelchair_access, compartments::jsonb, created_at, updated_at, street_sv
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
 	$7::float8[], $8::float8[], $9::text[], $10::text[], $11::bool[], $12::bool[],
-	$13::text[], $14::timestamptz[], $15::timestamptz[])
+	$13::text[], $14::timestamptz[], $15::timestamptz[], $16::text[])
 	AS u(` + locationColumns + `)
 ON CONFLICT (id) DO UPDATE SET
 	type = excluded.type, name = excluded.name, street = excluded.street,
 	postcode = excluded.postcode, city = excluded.city, lat = excluded.lat, lon = excluded.lon,
 	opening_hours = excluded.opening_hours, access = excluded.access,
 	payment_terminal = excluded.payment_terminal, wheelchair_access = excluded.wheelchair_access,
-	compartments = excluded.compartments, updated_at = excluded.updated_at
+	compartments = excluded.compartments, updated_at = excluded.updated_at, street_sv = excluded.street_sv
 RETURNING xmax = 0`
 
 // locationArrays holds one chunk of locations column by column.
@@ -132,6 +132,7 @@ type locationArrays struct {
 	payment, wheelchair                           []bool
 	comps                                         []string
 	created, updated                              []time.Time
+	streetsSV                                     []string
 }
 
 func (a *locationArrays) reset() {
@@ -140,6 +141,7 @@ func (a *locationArrays) reset() {
 		postcodes: a.postcodes[:0], cities: a.cities[:0], lats: a.lats[:0], lons: a.lons[:0],
 		hours: a.hours[:0], access: a.access[:0], payment: a.payment[:0],
 		wheelchair: a.wheelchair[:0], comps: a.comps[:0], created: a.created[:0], updated: a.updated[:0],
+		streetsSV: a.streetsSV[:0],
 	}
 }
 
@@ -164,12 +166,13 @@ func (a *locationArrays) add(l *lokero.Location, now time.Time) error {
 	a.comps = append(a.comps, comps)
 	a.created = append(a.created, created)
 	a.updated = append(a.updated, updated)
+	a.streetsSV = append(a.streetsSV, l.StreetSV)
 	return nil
 }
 
 func (a *locationArrays) args() []any {
 	return []any{a.ids, a.types, a.names, a.streets, a.postcodes, a.cities, a.lats, a.lons,
-		a.hours, a.access, a.payment, a.wheelchair, a.comps, a.created, a.updated}
+		a.hours, a.access, a.payment, a.wheelchair, a.comps, a.created, a.updated, a.streetsSV}
 }
 
 // UpsertLocations inserts new locations and updates existing ones by ID, in
@@ -304,7 +307,7 @@ func scanLocation(row scanner) (lokero.Location, error) {
 		hours, comps []byte
 	)
 	if err := row.Scan(&l.ID, &typ, &l.Name, &l.Street, &l.Postcode, &l.City, &l.Lat, &l.Lon,
-		&hours, &access, &l.PaymentTerminal, &l.WheelchairAccess, &comps, &l.CreatedAt, &l.UpdatedAt); err != nil {
+		&hours, &access, &l.PaymentTerminal, &l.WheelchairAccess, &comps, &l.CreatedAt, &l.UpdatedAt, &l.StreetSV); err != nil {
 		return l, err
 	}
 	l.Type, l.Access = lokero.LocationType(typ), lokero.Access(access)

@@ -240,8 +240,14 @@ func NewSnapshot(locs []lokero.Location, base func(code string) string) *Snapsho
 		l := &locs[i]
 		s.byID[l.ID] = i
 		if l.Type.IsLocker() {
+			// A building is found by its Finnish or its Swedish address.
 			key := buildingKey(base(l.Postcode), l.Street)
 			s.buildings[key] = append(s.buildings[key], i)
+			if l.StreetSV != "" {
+				if sv := buildingKey(base(l.Postcode), l.StreetSV); sv != key {
+					s.buildings[sv] = append(s.buildings[sv], i)
+				}
+			}
 		}
 		if l.Type == lokero.TypeLocker {
 			continue

@@ -227,3 +227,26 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+// TestSwedishStreetName: a resident who writes the building's Swedish
+// address finds its locker too.
+func TestSwedishStreetName(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := newDirectory(t)
+	locs := network()
+	locs[3].StreetSV = "Mannerheimvägen 5"
+	if _, err := d.Import(ctx, locs); err != nil {
+		t.Fatal(err)
+	}
+	for _, street := range []string{"Mannerheimvägen 5 B 12", "MANNERHEIMV. 5", "Mannerheimintie 5"} {
+		got, err := d.Search(ctx, service.LocationQuery{Postcode: "00104", Street: street, Types: []lokero.LocationType{lokero.TypeLocker}})
+		if err != nil || len(got) != 1 || got[0].Location.ID != "LOCKER-M5" {
+			t.Errorf("%q: %v, %v; want LOCKER-M5", street, ids(got), err)
+		}
+	}
+	got, err := d.Search(ctx, service.LocationQuery{Postcode: "00104", Street: "Mannerheimvägen 7", Types: []lokero.LocationType{lokero.TypeLocker}})
+	if err != nil || len(got) != 0 {
+		t.Errorf("the neighbour's Swedish address found %v (%v)", ids(got), err)
+	}
+}

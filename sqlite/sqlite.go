@@ -132,7 +132,7 @@ func (db *DB) Ping(ctx context.Context) error { return db.db.PingContext(ctx) }
 func (db *DB) SQL() *sql.DB { return db.db }
 
 const locationColumns = `id, type, name, street, postcode, city, lat, lon, opening_hours,
-	access, payment_terminal, wheelchair_access, compartments, created_at, updated_at`
+	access, payment_terminal, wheelchair_access, compartments, created_at, updated_at, street_sv`
 
 // UpsertLocations inserts new locations and updates existing ones by ID, in
 // one transaction. On update the stored created_at is kept. updated_at is
@@ -150,7 +150,7 @@ func (db *DB) UpsertLocations(ctx context.Context, locs []lokero.Location) (res 
 	}
 	defer done() // after a commit, the rollback is a no-op
 	insert, err := tx.PrepareContext(ctx, `INSERT INTO locations (`+locationColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`)
 	if err != nil {
 		return res, fmt.Errorf("upsert locations: prepare: %w", err)
@@ -159,7 +159,7 @@ func (db *DB) UpsertLocations(ctx context.Context, locs []lokero.Location) (res 
 	update, err := tx.PrepareContext(ctx, `UPDATE locations SET
 		type = ?, name = ?, street = ?, postcode = ?, city = ?, lat = ?, lon = ?,
 		opening_hours = ?, access = ?, payment_terminal = ?, wheelchair_access = ?,
-		compartments = ?, updated_at = ?
+		compartments = ?, updated_at = ?, street_sv = ?
 		WHERE id = ?`)
 	if err != nil {
 		return res, fmt.Errorf("upsert locations: prepare: %w", err)
@@ -176,7 +176,7 @@ func (db *DB) UpsertLocations(ctx context.Context, locs []lokero.Location) (res 
 		}
 		r, err := insert.ExecContext(ctx, l.ID, string(l.Type), l.Name, l.Street, l.Postcode, l.City,
 			l.Lat, l.Lon, hours, string(l.Access), l.PaymentTerminal, l.WheelchairAccess, comps,
-			formatTime(created), formatTime(updated))
+			formatTime(created), formatTime(updated), l.StreetSV)
 		if err != nil {
 			return lokero.UpsertResult{}, fmt.Errorf("upsert location %s: %w", l.ID, err)
 		}
@@ -188,7 +188,7 @@ func (db *DB) UpsertLocations(ctx context.Context, locs []lokero.Location) (res 
 		}
 		if _, err := update.ExecContext(ctx, string(l.Type), l.Name, l.Street, l.Postcode, l.City,
 			l.Lat, l.Lon, hours, string(l.Access), l.PaymentTerminal, l.WheelchairAccess, comps,
-			formatTime(updated), l.ID); err != nil {
+			formatTime(updated), l.StreetSV, l.ID); err != nil {
 			return lokero.UpsertResult{}, fmt.Errorf("upsert location %s: %w", l.ID, err)
 		}
 		res.Updated++
@@ -260,7 +260,7 @@ func scanLocation(row scanner) (lokero.Location, error) {
 		payment, wheelchar bool
 	)
 	if err := row.Scan(&l.ID, &typ, &l.Name, &l.Street, &l.Postcode, &l.City, &l.Lat, &l.Lon,
-		&hours, &access, &payment, &wheelchar, &comps, &created, &updated); err != nil {
+		&hours, &access, &payment, &wheelchar, &comps, &created, &updated, &l.StreetSV); err != nil {
 		return l, err
 	}
 	l.Type, l.Access = lokero.LocationType(typ), lokero.Access(access)

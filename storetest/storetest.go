@@ -93,6 +93,7 @@ func locker(id string) lokero.Location {
 		Type:         lokero.TypeLocker,
 		Name:         "Åbo Akademi, Domkyrkotorget 3 – pakettiautomaatti",
 		Street:       "Domkyrkotorget 3",
+		StreetSV:     "Domkyrkotorget 3 (sv)",
 		Postcode:     "20504",
 		City:         "Åbo",
 		Lat:          60.45148212345678,
@@ -223,6 +224,7 @@ func testUpsertInsertThenUpdate(t *testing.T, s Store) {
 	a2.Type = lokero.TypeSmartpost
 	a2.Name = "Smartpost Åbo – Tuomiokirkontori"
 	a2.Street = "Tuomiokirkontori 3"
+	a2.StreetSV = "Domkyrkotorget 3"
 	a2.Postcode = "20500"
 	a2.City = "Turku"
 	a2.Lat, a2.Lon = 60.4518, 22.2787
