@@ -119,10 +119,13 @@ type Shipment struct {
 	Fallback           string // "", "nearest_outlet"
 	DestinationID      string // the location it goes to
 	Routing            Routing
-	DeliveryDate       string // YYYY-MM-DD, Europe/Helsinki
-	SizeClass          string // the compartment size class reserved at a locker; "" elsewhere
-	ReturnCode         string // the consumer's code for a free return, when issued
-	ReturnTrackingCode string // the return's own tracking code
+	DeliveryDate       string    // YYYY-MM-DD, Europe/Helsinki
+	SizeClass          string    // the compartment size class reserved at a locker; "" elsewhere
+	ReturnCode         string    // the consumer's code for a free return, when issued
+	ReturnTrackingCode string    // the return's own tracking code
+	Compartment        int       // the compartment it is in at its locker; 0 when none
+	StorageDeadline    time.Time // when it expires if not picked up; zero until deposited
+	OpeningCodeHash    []byte    // keyed hash of the opening code; the code itself is never stored
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 	Events             []ShipmentEvent // oldest first
@@ -187,7 +190,8 @@ type ShipmentTx interface {
 	Shipment(ctx context.Context, id string) (Shipment, error)
 	// UpdateShipment writes the shipment's mutable fields (status,
 	// destination, routing, delivery date, size class, COD, return codes,
-	// updated_at) and appends the events in s.Events beyond those stored.
+	// compartment, storage deadline, opening code hash, updated_at) and
+	// appends the events in s.Events beyond those stored.
 	UpdateShipment(ctx context.Context, s *Shipment) error
 	// Reserve takes one compartment of size class size at a location for a
 	// delivery date, if fewer than capacity are taken; it reports whether

@@ -1,0 +1,92 @@
+package lokero
+
+import (
+	"context"
+	"time"
+)
+
+// CredentialKind is who a token belongs to.
+type CredentialKind string
+
+// The credential kinds. A token of one kind never acts as another.
+const (
+	KindCourier  CredentialKind = "courier"  // deposits and collects parcels at any locker
+	KindDevice   CredentialKind = "device"   // one locker's controller: keypad, doors
+	KindOperator CredentialKind = "operator" // runs the network
+)
+
+// Credential is a courier's, a locker device's or an operator's identity;
+// its token is stored only as a hash.
+type Credential struct {
+	ID         string
+	Kind       CredentialKind
+	Name       string
+	LocationID string // the device's locker; "" for couriers and operators
+	CreatedAt  time.Time
+}
+
+// Compartment is one physical compartment of a locker and what is in it.
+type Compartment struct {
+	LocationID string
+	Number     int // 1..N, as painted on the door
+	Size       string
+	LengthCM   int
+	WidthCM    int
+	HeightCM   int
+	OutOfOrder bool
+	ShipmentID string // the parcel in it (or on its way in or out); "" when empty
+	DoorOpen   bool   // its lock was opened and the door has not been reported closed
+}
+
+// OutboxMessage is a message to a person, queued in the same transaction
+// as the change it tells of (a notice of arrival, a reminder). The
+// notifications issue delivers them; until then GET /dev/outbox shows them.
+type OutboxMessage struct {
+	ID           int64
+	Channel      string // "sms", "email" or "push"
+	To           string
+	TrackingCode string
+	Kind         string // "arrival", "reminder"
+	Text         string // may hold an opening code: never logged
+	CreatedAt    time.Time
+}
+
+// CredentialStore persists tokens of couriers, devices and operators.
+type CredentialStore interface {
+	// CreateCredential stores a credential with the hash of its token.
+	CreateCredential(ctx context.Context, c Credential, tokenHash []byte) error
+	// CredentialByTokenHash finds a credential by its token's hash, or
+	// returns ENOTFOUND.
+	CredentialByTokenHash(ctx context.Context, tokenHash []byte) (Credential, error)
+}
+
+// LockerStore persists what happens at the lockers. Its writes happen in
+// ShipmentStore.InTx through LockerTx, which the store's ShipmentTx also
+// implements.
+type LockerStore interface {
+	// Outbox lists the newest queued messages first, at most limit.
+	Outbox(ctx context.Context, limit int) ([]OutboxMessage, error)
+	// Compartments lists a locker's compartments by number (no lock).
+	Compartments(ctx context.Context, locationID string) ([]Compartment, error)
+}
+
+// LockerTx is what a locker use case may do inside one transaction.
+type LockerTx interface {
+	// Compartments returns a locker's compartments ordered by number,
+	// locked against concurrent writers until the transaction ends (so two
+	// deposits never get one compartment); none when not yet laid out.
+	Compartments(ctx context.Context, locationID string) ([]Compartment, error)
+	// PutCompartment inserts or updates one compartment (by location and
+	// number).
+	PutCompartment(ctx context.Context, c Compartment) error
+	// ShipmentByOpeningCode returns the shipment at a locker whose opening
+	// code hashes to hash, or ENOTFOUND.
+	ShipmentByOpeningCode(ctx context.Context, locationID string, hash []byte) (Shipment, error)
+	// Keypad returns the stored lockout state of a locker's keypad (nil
+	// when none yet), locked until the transaction ends.
+	Keypad(ctx context.Context, locationID string) ([]byte, error)
+	// SaveKeypad stores the keypad's lockout state.
+	SaveKeypad(ctx context.Context, locationID string, state []byte) error
+	// AddOutbox queues a message.
+	AddOutbox(ctx context.Context, m OutboxMessage) error
+}
