@@ -47,6 +47,7 @@ type Server struct {
 	shipments     *service.Shipments
 	returnsLimit  *rateLimit
 	trackingLimit *rateLimit
+	lockers       *service.Lockers
 	// buffers recycles answer buffers: a search answer is several kB, and
 	// at tens of thousands of answers a second the garbage shows in p99.
 	buffers sync.Pool

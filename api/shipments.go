@@ -29,7 +29,7 @@ func (s *Server) registerShipmentRoutes() {
 	s.mux.HandleFunc("GET /v1/shipments/{id}", s.retailer(s.handleGetShipment))
 	s.mux.HandleFunc("GET /v1/shipments/{id}/label.pdf", s.retailer(s.handleLabel))
 	s.mux.HandleFunc("POST /v1/shipments/{id}/cancel", s.retailer(s.handleCancel))
-	s.mux.HandleFunc("POST /v1/shipments/{id}/handover", s.retailer(s.handleHandover))
+	s.mux.HandleFunc("POST /v1/shipments/{id}/handover", s.handleHandover)
 	s.mux.HandleFunc("GET /v1/tracking/{code}", s.handleTracking)
 	s.mux.HandleFunc("POST /v1/returns", s.handleReturns)
 }
@@ -266,7 +266,24 @@ func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.shipmentJSON(&sh))
 }
 
+// handleHandover takes the retailer's key or, once lockers are served, a
+// courier's token.
 func (s *Server) handleHandover(w http.ResponseWriter, r *http.Request) {
+	if token, ok := bearer(r); ok && s.lockers != nil && strings.HasPrefix(token, "lkc_") {
+		s.credential(lokero.KindCourier, func(w http.ResponseWriter, r *http.Request) {
+			sh, err := s.shipments.HandoverByCourier(r.Context(), credentialFrom(r.Context()), r.PathValue("id"))
+			if err != nil {
+				writeError(w, r, s.log, err)
+				return
+			}
+			writeJSON(w, http.StatusOK, s.shipmentJSON(&sh))
+		})(w, r)
+		return
+	}
+	s.retailer(s.handleRetailerHandover)(w, r)
+}
+
+func (s *Server) handleRetailerHandover(w http.ResponseWriter, r *http.Request) {
 	sh, err := s.shipments.Handover(r.Context(), retailerFrom(r.Context()), r.PathValue("id"))
 	if err != nil {
 		writeError(w, r, s.log, err)

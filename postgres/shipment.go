@@ -39,6 +39,8 @@ var conflicts = map[string]*lokero.Error{
 	"shipments_return_tracking_code_key": {Code: lokero.ECONFLICT, Reason: "duplicate_return_tracking_code", Message: "the return tracking code is already in use"},
 	"shipments_idempotency_key_key": {Code: lokero.ECONFLICT, Reason: "duplicate_idempotency_key",
 		Message: "the retailer already used this idempotency key"},
+	"credentials_pkey":           {Code: lokero.ECONFLICT, Reason: "duplicate_id", Message: "a credential with this ID already exists"},
+	"credentials_token_hash_key": {Code: lokero.ECONFLICT, Reason: "duplicate_token", Message: "this token is already in use"},
 }
 
 // conflict returns the ECONFLICT error for a uniqueness violation (a copy,
@@ -114,7 +116,7 @@ func scanRetailer(row scanner) (lokero.Retailer, error) {
 const shipmentColumns = `id, retailer_id, reference, tracking_code, status, sender, recipient,
 	parcel, cod, pickup_point_id, fallback, destination_id, routing_rule, routing_reason,
 	delivery_date, size_class, return_code, return_tracking_code, created_at, updated_at,
-	request_hash`
+	request_hash, compartment, storage_deadline, opening_code_hash`
 
 // maxAttempts is how many times InTx runs fn when PostgreSQL aborts its
 // transaction for a deadlock or a serialization failure.
@@ -288,12 +290,17 @@ func scanShipment(row scanner) (lokero.Shipment, []byte, error) {
 		cod                       []byte
 		returnCode, returnTrack   sql.NullString
 		hash                      []byte
+		deadline                  sql.NullTime
 	)
 	if err := row.Scan(&s.ID, &s.RetailerID, &s.Reference, &s.TrackingCode, &status,
 		&sender, &recipient, &parcel, &cod, &s.PickupPointID, &s.Fallback, &s.DestinationID,
 		&s.Routing.Rule, &s.Routing.Reason, &s.DeliveryDate, &s.SizeClass,
-		&returnCode, &returnTrack, &s.CreatedAt, &s.UpdatedAt, &hash); err != nil {
+		&returnCode, &returnTrack, &s.CreatedAt, &s.UpdatedAt, &hash,
+		&s.Compartment, &deadline, &s.OpeningCodeHash); err != nil {
 		return s, nil, err
+	}
+	if deadline.Valid {
+		s.StorageDeadline = deadline.Time.UTC()
 	}
 	s.Status = lokero.ShipmentStatus(status)
 	s.ReturnCode, s.ReturnTrackingCode = returnCode.String, returnTrack.String
@@ -344,6 +351,22 @@ func nullIfEmpty(s string) any {
 
 // dbTime is t as stored: UTC, to the microsecond.
 func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// nullTime stores the zero time as NULL, any other as dbTime.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return dbTime(t)
+}
+
+// nullBytes stores an empty byte slice as NULL (it comes back nil).
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
 
 // shipmentTx is a ShipmentTx in a READ COMMITTED transaction.
 type shipmentTx struct {
@@ -404,12 +427,15 @@ func (t *shipmentTx) InsertShipment(ctx context.Context, s *lokero.Shipment, ide
 	}
 	err = t.savepoint(ctx, func() error {
 		if _, err := t.tx.ExecContext(ctx, `INSERT INTO shipments (`+shipmentColumns+`, idempotency_key)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+				$21, $22, $23, $24, $25)`,
 			s.ID, s.RetailerID, s.Reference, s.TrackingCode, string(s.Status),
 			parties[0], parties[1], parties[2], cod, s.PickupPointID, s.Fallback, s.DestinationID,
 			s.Routing.Rule, s.Routing.Reason, s.DeliveryDate, s.SizeClass,
 			nullIfEmpty(s.ReturnCode), nullIfEmpty(s.ReturnTrackingCode),
-			dbTime(s.CreatedAt), dbTime(s.UpdatedAt), requestHash, nullIfEmpty(idempotencyKey)); err != nil {
+			dbTime(s.CreatedAt), dbTime(s.UpdatedAt), requestHash,
+			s.Compartment, nullTime(s.StorageDeadline), nullBytes(s.OpeningCodeHash),
+			nullIfEmpty(idempotencyKey)); err != nil {
 			return err
 		}
 		return insertEvents(ctx, t.tx, s.ID, 0, s.Events)
@@ -464,7 +490,7 @@ func (t *shipmentTx) Shipment(ctx context.Context, id string) (lokero.Shipment, 
 
 // UpdateShipment writes the shipment's mutable fields (status,
 // destination, routing, delivery date, size class, COD, return codes,
-// updated_at) and appends the events of s.Events beyond those stored,
+// compartment, storage deadline, opening code hash, updated_at) and appends the events of s.Events beyond those stored,
 // counted once the UPDATE holds the row's lock. A return code or return
 // tracking code in use elsewhere is an ECONFLICT as in InsertShipment; no
 // such shipment, ENOTFOUND.
@@ -477,10 +503,12 @@ func (t *shipmentTx) UpdateShipment(ctx context.Context, s *lokero.Shipment) err
 	err = t.savepoint(ctx, func() error {
 		r, err := t.tx.ExecContext(ctx, `UPDATE shipments SET status = $1, destination_id = $2,
 			routing_rule = $3, routing_reason = $4, delivery_date = $5, size_class = $6, cod = $7,
-			return_code = $8, return_tracking_code = $9, updated_at = $10
-			WHERE id = $11`,
+			return_code = $8, return_tracking_code = $9, compartment = $10, storage_deadline = $11,
+			opening_code_hash = $12, updated_at = $13
+			WHERE id = $14`,
 			string(s.Status), s.DestinationID, s.Routing.Rule, s.Routing.Reason, s.DeliveryDate,
 			s.SizeClass, cod, nullIfEmpty(s.ReturnCode), nullIfEmpty(s.ReturnTrackingCode),
+			s.Compartment, nullTime(s.StorageDeadline), nullBytes(s.OpeningCodeHash),
 			dbTime(s.UpdatedAt), s.ID)
 		if err != nil {
 			return err

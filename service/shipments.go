@@ -326,7 +326,7 @@ func (s *Shipments) Track(ctx context.Context, code string) (lokero.Shipment, er
 // Cancel cancels a shipment that has not been handed over, releasing its
 // compartment reservation.
 func (s *Shipments) Cancel(ctx context.Context, retailer lokero.Retailer, id string) (lokero.Shipment, error) {
-	return s.transition(ctx, retailer, id, lokero.StatusCancelled, func(tx lokero.ShipmentTx, sh *lokero.Shipment) (string, error) {
+	return s.transition(ctx, retailer.ID, id, lokero.StatusCancelled, func(tx lokero.ShipmentTx, sh *lokero.Shipment) (string, error) {
 		return "Cancelled by the sender before handover.", s.release(ctx, tx, sh)
 	})
 }
@@ -335,7 +335,20 @@ func (s *Shipments) Cancel(ctx context.Context, retailer lokero.Retailer, id str
 // the carrier. The delivery date follows from the handover time; a locker
 // reservation moves with it when there is room on the new date.
 func (s *Shipments) Handover(ctx context.Context, retailer lokero.Retailer, id string) (lokero.Shipment, error) {
-	return s.transition(ctx, retailer, id, lokero.StatusInTransit, func(tx lokero.ShipmentTx, sh *lokero.Shipment) (string, error) {
+	return s.handover(ctx, retailer.ID, id)
+}
+
+// HandoverByCourier records that a courier picked the parcel up from the
+// retailer: a courier may hand over any shipment.
+func (s *Shipments) HandoverByCourier(ctx context.Context, courier lokero.Credential, id string) (lokero.Shipment, error) {
+	if courier.Kind != lokero.KindCourier {
+		return lokero.Shipment{}, lokero.Errorf(lokero.EFORBIDDEN, "only a courier or the retailer hands a parcel over")
+	}
+	return s.handover(ctx, "", id)
+}
+
+func (s *Shipments) handover(ctx context.Context, ownerID, id string) (lokero.Shipment, error) {
+	return s.transition(ctx, ownerID, id, lokero.StatusInTransit, func(tx lokero.ShipmentTx, sh *lokero.Shipment) (string, error) {
 		date := s.calendar.DeliveryDate(s.clock.Now()).String()
 		if date == sh.DeliveryDate {
 			return "Handed over to the carrier.", nil
@@ -382,10 +395,10 @@ func (s *Shipments) release(ctx context.Context, tx lokero.ShipmentTx, sh *loker
 	return nil
 }
 
-// transition moves one of the retailer's shipments to status next in one
-// transaction, refusing an illegal move with ECONFLICT; apply does the
+// transition moves a shipment (one of ownerID's; any, for "") to status
+// next in one transaction, refusing an illegal move with ECONFLICT; apply does the
 // move's own work and returns the event's reason.
-func (s *Shipments) transition(ctx context.Context, retailer lokero.Retailer, id string, next lokero.ShipmentStatus,
+func (s *Shipments) transition(ctx context.Context, ownerID string, id string, next lokero.ShipmentStatus,
 	apply func(tx lokero.ShipmentTx, sh *lokero.Shipment) (string, error)) (lokero.Shipment, error) {
 	if !plainID(id) || len(id) > 64 {
 		return lokero.Shipment{}, notFoundShipment(id)
@@ -393,7 +406,7 @@ func (s *Shipments) transition(ctx context.Context, retailer lokero.Retailer, id
 	var out lokero.Shipment
 	err := s.store.InTx(ctx, func(tx lokero.ShipmentTx) error {
 		sh, err := tx.Shipment(ctx, id)
-		if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && sh.RetailerID != retailer.ID) {
+		if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && ownerID != "" && sh.RetailerID != ownerID) {
 			return notFoundShipment(id)
 		} else if err != nil {
 			return err

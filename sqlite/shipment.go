@@ -39,6 +39,8 @@ var conflicts = map[string]*lokero.Error{
 	"shipments.return_tracking_code": {Code: lokero.ECONFLICT, Reason: "duplicate_return_tracking_code", Message: "the return tracking code is already in use"},
 	"shipments.retailer_id, shipments.idempotency_key": {Code: lokero.ECONFLICT, Reason: "duplicate_idempotency_key",
 		Message: "the retailer already used this idempotency key"},
+	"credentials.id":         {Code: lokero.ECONFLICT, Reason: "duplicate_id", Message: "a credential with this ID already exists"},
+	"credentials.token_hash": {Code: lokero.ECONFLICT, Reason: "duplicate_token", Message: "this token is already in use"},
 }
 
 // conflict returns the ECONFLICT error for a uniqueness violation (a copy,
@@ -114,7 +116,7 @@ func scanRetailer(row scanner) (lokero.Retailer, error) {
 const shipmentColumns = `id, retailer_id, reference, tracking_code, status, sender, recipient,
 	parcel, cod, pickup_point_id, fallback, destination_id, routing_rule, routing_reason,
 	delivery_date, size_class, return_code, return_tracking_code, created_at, updated_at,
-	request_hash`
+	request_hash, compartment, storage_deadline, opening_code_hash`
 
 // InTx runs fn in one IMMEDIATE transaction (the DSN's _txlock): it takes
 // the write lock up front, so writers run one after the other and what fn
@@ -267,11 +269,13 @@ func scanShipment(row scanner) (lokero.Shipment, []byte, error) {
 		returnCode, returnTrack   sql.NullString
 		created, updated          string
 		hash                      []byte
+		deadline                  sql.NullString
 	)
 	if err := row.Scan(&s.ID, &s.RetailerID, &s.Reference, &s.TrackingCode, &status,
 		&sender, &recipient, &parcel, &cod, &s.PickupPointID, &s.Fallback, &s.DestinationID,
 		&s.Routing.Rule, &s.Routing.Reason, &s.DeliveryDate, &s.SizeClass,
-		&returnCode, &returnTrack, &created, &updated, &hash); err != nil {
+		&returnCode, &returnTrack, &created, &updated, &hash,
+		&s.Compartment, &deadline, &s.OpeningCodeHash); err != nil {
 		return s, nil, err
 	}
 	s.Status = lokero.ShipmentStatus(status)
@@ -297,6 +301,11 @@ func scanShipment(row scanner) (lokero.Shipment, []byte, error) {
 	}
 	if s.UpdatedAt, err = parseTime(updated); err != nil {
 		return s, nil, fmt.Errorf("shipment %s: updated_at: %w", s.ID, err)
+	}
+	if deadline.Valid {
+		if s.StorageDeadline, err = parseTime(deadline.String); err != nil {
+			return s, nil, fmt.Errorf("shipment %s: storage_deadline: %w", s.ID, err)
+		}
 	}
 	return s, hash, nil
 }
@@ -325,6 +334,22 @@ func nullIfEmpty(s string) any {
 		return nil
 	}
 	return s
+}
+
+// nullTime stores the zero time as NULL, any other as formatTime.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return formatTime(t)
+}
+
+// nullBytes stores an empty byte slice as NULL (it comes back nil).
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 // shipmentTx is a ShipmentTx in an IMMEDIATE transaction: no other writer
@@ -366,12 +391,14 @@ func (t *shipmentTx) InsertShipment(ctx context.Context, s *lokero.Shipment, ide
 		return fmt.Errorf("insert shipment %s: %w", s.ID, err)
 	}
 	if _, err := t.tx.ExecContext(ctx, `INSERT INTO shipments (`+shipmentColumns+`, idempotency_key)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.RetailerID, s.Reference, s.TrackingCode, string(s.Status),
 		parties[0], parties[1], parties[2], cod, s.PickupPointID, s.Fallback, s.DestinationID,
 		s.Routing.Rule, s.Routing.Reason, s.DeliveryDate, s.SizeClass,
 		nullIfEmpty(s.ReturnCode), nullIfEmpty(s.ReturnTrackingCode),
-		formatTime(s.CreatedAt), formatTime(s.UpdatedAt), requestHash, nullIfEmpty(idempotencyKey)); err != nil {
+		formatTime(s.CreatedAt), formatTime(s.UpdatedAt), requestHash,
+		s.Compartment, nullTime(s.StorageDeadline), nullBytes(s.OpeningCodeHash),
+		nullIfEmpty(idempotencyKey)); err != nil {
 		if c := conflict(err); c != nil {
 			return c
 		}
@@ -419,7 +446,7 @@ func (t *shipmentTx) Shipment(ctx context.Context, id string) (lokero.Shipment, 
 
 // UpdateShipment writes the shipment's mutable fields (status,
 // destination, routing, delivery date, size class, COD, return codes,
-// updated_at) and appends the events of s.Events beyond those stored. A
+// compartment, storage deadline, opening code hash, updated_at) and appends the events of s.Events beyond those stored. A
 // return code or return tracking code in use elsewhere is an ECONFLICT as
 // in InsertShipment; no such shipment, ENOTFOUND.
 func (t *shipmentTx) UpdateShipment(ctx context.Context, s *lokero.Shipment) error {
@@ -429,10 +456,12 @@ func (t *shipmentTx) UpdateShipment(ctx context.Context, s *lokero.Shipment) err
 	}
 	r, err := t.tx.ExecContext(ctx, `UPDATE shipments SET status = ?, destination_id = ?,
 		routing_rule = ?, routing_reason = ?, delivery_date = ?, size_class = ?, cod = ?,
-		return_code = ?, return_tracking_code = ?, updated_at = ?
+		return_code = ?, return_tracking_code = ?, compartment = ?, storage_deadline = ?,
+		opening_code_hash = ?, updated_at = ?
 		WHERE id = ?`,
 		string(s.Status), s.DestinationID, s.Routing.Rule, s.Routing.Reason, s.DeliveryDate,
 		s.SizeClass, cod, nullIfEmpty(s.ReturnCode), nullIfEmpty(s.ReturnTrackingCode),
+		s.Compartment, nullTime(s.StorageDeadline), nullBytes(s.OpeningCodeHash),
 		formatTime(s.UpdatedAt), s.ID)
 	if err != nil {
 		if c := conflict(err); c != nil {

@@ -21,7 +21,8 @@
 //     concurrently (from one or several processes) without failing.
 //
 // What they agree on about retailers, shipments and reservations is in
-// shipment.go.
+// shipment.go; about credentials, compartments, keypads and the outbox in
+// locker.go.
 package storetest
 
 import (
@@ -45,6 +46,8 @@ type Store interface {
 	lokero.PostcodeStore
 	lokero.RetailerStore
 	lokero.ShipmentStore
+	lokero.CredentialStore
+	lokero.LockerStore
 }
 
 // Run runs the conformance suite as parallel subtests of t. newStore
@@ -71,6 +74,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"ReplacePostcodesConcurrent", testReplacePostcodesConcurrent},
 	}
 	tests = append(tests, shipmentTests...) // shipment.go
+	tests = append(tests, lockerTests...)   // locker.go
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -71,7 +71,7 @@ func benchLocations(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	p, err := openPlatform(ctx, filepath.Join(tmp, "bench.db"), calendar.Default(), newLogger(io.Discard))
+	p, err := openPlatform(ctx, filepath.Join(tmp, "bench.db"), calendar.Default(), clock(), newLogger(io.Discard))
 	if err != nil {
 		return err
 	}
@@ -241,7 +241,7 @@ func benchHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		defer os.RemoveAll(tmp)
 		log := newLogger(io.Discard)
-		p, err := openPlatform(ctx, filepath.Join(tmp, "bench.db"), calendar.Default(), log)
+		p, err := openPlatform(ctx, filepath.Join(tmp, "bench.db"), calendar.Default(), clock(), log)
 		if err != nil {
 			return err
 		}

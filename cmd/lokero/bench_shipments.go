@@ -103,7 +103,7 @@ func (s stopWith) Close() error {
 
 func runShipmentLoad(ctx context.Context, st store, n, conns int) (string, error) {
 	log := newLogger(io.Discard)
-	p, err := newPlatform(ctx, st, calendar.Default(), log)
+	p, err := newPlatform(ctx, st, calendar.Default(), clock(), log)
 	if err != nil {
 		return "", err
 	}

@@ -59,7 +59,7 @@ func importPostcodes(ctx context.Context, db, file string, stdout io.Writer) err
 }
 
 func importLocations(ctx context.Context, db, file string, stdout, stderr io.Writer) error {
-	p, err := openPlatform(ctx, db, calendar.Default(), newLogger(stderr))
+	p, err := openPlatform(ctx, db, calendar.Default(), clock(), newLogger(stderr))
 	if err != nil {
 		return err
 	}

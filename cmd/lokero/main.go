@@ -47,6 +47,9 @@ Usage:
   lokero import postcodes [--db ...] FILE    (Posti's PCF_*.dat or its JSON)
   lokero import locations [--db ...] FILE    (CSV or JSON; see docs/import.md)
   lokero retailer add [--db ...] [--free-returns] NAME   prints the retailer's API key
+  lokero courier add [--db ...] NAME         prints a courier token
+  lokero operator add [--db ...] NAME        prints an operator token
+  lokero locker provision [--db ...] LOCATION_ID   prints the locker device's secret
   lokero bench locations [--n 100000]        in-memory index vs PostgreSQL's GiST
   lokero bench http [--duration 10s]         requests/s of GET /v1/locations
 
@@ -72,6 +75,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runBench(ctx, rest, stdout, stderr)
 	case "retailer":
 		err = runRetailer(ctx, rest, stdout, stderr)
+	case "courier", "operator":
+		err = runCredential(ctx, lokero.CredentialKind(cmd), rest, stdout, stderr)
+	case "locker":
+		err = runLocker(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -98,16 +105,23 @@ type store interface {
 	lokero.PostcodeStore
 	lokero.ShipmentStore
 	lokero.RetailerStore
+	lokero.CredentialStore
+	lokero.LockerStore
 	Ping(ctx context.Context) error
 	Close() error
 }
 
 // openStore opens PostgreSQL for a postgres:// URL and SQLite otherwise.
 func openStore(ctx context.Context, dsn string) (store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+	if isPostgres(dsn) {
 		return postgres.Open(ctx, dsn)
 	}
 	return sqlite.Open(ctx, dsn)
+}
+
+// isPostgres reports whether dsn names a PostgreSQL database.
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.
@@ -162,5 +176,6 @@ func newLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
-// clock is the wall clock; commands are where time enters the program.
+// clock is the wall clock; commands are where time enters the program
+// (serve --dev-clock hands the platform a test clock instead).
 func clock() lokero.Clock { return lokero.SystemClock{} }

@@ -82,6 +82,7 @@ func waitHealthy(t *testing.T, base string, done chan int, stderr *syncBuffer) {
 	for time.Now().Before(deadline) {
 		select {
 		case code := <-done:
+			done <- code // for the cleanup that waits for the exit
 			t.Fatalf("serve exited early with %d: %s", code, stderr.String())
 		default:
 		}
@@ -181,10 +182,15 @@ func TestServePostgresInstances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every instance on one database shares the opening-code secret.
+	secret := filepath.Join(t.TempDir(), "code.secret")
+	if err := os.WriteFile(secret, []byte(strings.Repeat("ab", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	bases := make([]string, 2)
 	for i := range bases {
-		wg.Go(func() { bases[i] = startServe(t, "--db", url) })
+		wg.Go(func() { bases[i] = startServe(t, "--db", url, "--code-secret-file", secret) })
 	}
 	wg.Wait()
 	if t.Failed() {
@@ -273,6 +279,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"bench", "nothing"}, 2, "unknown benchmark"},
 		{[]string{"serve", "--cutoff", "25:00"}, 2, "--cutoff must be HH:MM"},
 		{[]string{"serve", "--reload", "0s"}, 2, "--reload must be a positive duration"},
+		{[]string{"serve", "--dev-outbox", "maybe"}, 2, "--dev-outbox must be on, off or auto"},
+		{[]string{"serve", "--db", "postgres://nobody@127.0.0.1:1/x"}, 1, "LOKERO_CODE_SECRET"},
+		{[]string{"courier"}, 2, "courier add NAME"},
+		{[]string{"locker", "provision"}, 2, "exactly one LOCATION_ID"},
 		{[]string{"retailer", "remove", "x"}, 2, "retailer add NAME"},
 		{[]string{"serve", "--addr", "256.0.0.1:1", "--db", filepath.Join(t.TempDir(), "y.db")}, 1, "listen"},
 	}
@@ -460,5 +470,39 @@ func TestRedactDSN(t *testing.T) {
 		if got := redactDSN(in); got != want || strings.Contains(got, "s3cret") {
 			t.Errorf("redactDSN(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestCredentialCommands: courier, operator and device tokens come out as
+// the last line, and a device is only for a locker that exists.
+func TestCredentialCommands(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "cred.db")
+	// serve --no-demo would leave no locker to provision: load the demo.
+	base := startServe(t, "--db", db)
+	if info, err := os.Stat(db + ".secret"); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("the code secret beside a SQLite database: %v, %v; want a 0600 file", info, err)
+	}
+	for _, tt := range []struct {
+		args   []string
+		prefix string
+	}{
+		{[]string{"courier", "add", "--db", db, "Kalle", "Kuski"}, "lkc_"},
+		{[]string{"operator", "add", "--db", db, "Olli"}, "lko_"},
+		{[]string{"locker", "provision", "--db", db, demo.DemoLockerID}, "lkd_"},
+	} {
+		code, stdout, stderr := runCmd(t, tt.args...)
+		lines := strings.Split(strings.TrimSpace(stdout), "\n")
+		if code != 0 || !strings.HasPrefix(lines[len(lines)-1], tt.prefix) {
+			t.Errorf("%v: exit %d, %q %q; want the %s token last", tt.args, code, stdout, stderr, tt.prefix)
+		}
+	}
+	code, _, stderr := runCmd(t, "locker", "provision", "--db", db, "POSTOFFICE-00100")
+	if code != 1 || !strings.Contains(stderr, "no locker") {
+		t.Errorf("provisioning a post office: exit %d %q", code, stderr)
+	}
+	var box struct{ Messages []any }
+	if status := getJSON(t, base+"/dev/outbox", &box); status != 200 {
+		t.Errorf("/dev/outbox on loopback: %d", status)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/lokero/lokero"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,27 +19,31 @@ type platform struct {
 	store     store
 	dir       *service.Directory
 	shipments *service.Shipments
+	lockers   *service.Lockers
+	calendar  *calendar.Calendar
+	clock     lokero.Clock
 }
 
 // newPlatform wires the platform over an open store, filling an empty one
 // with the bundled postal codes.
-func newPlatform(ctx context.Context, st store, cal *calendar.Calendar, log *slog.Logger) (*platform, error) {
+func newPlatform(ctx context.Context, st store, cal *calendar.Calendar, clk lokero.Clock, log *slog.Logger) (*platform, error) {
 	reg, err := service.LoadPostcodes(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	dir := service.NewDirectory(st, reg, clock(), log)
-	return &platform{store: st, dir: dir, shipments: service.NewShipments(st, dir, cal, clock(), nil, log)}, nil
+	dir := service.NewDirectory(st, reg, clk, log)
+	return &platform{store: st, dir: dir, shipments: service.NewShipments(st, dir, cal, clk, nil, log),
+		lockers: service.NewLockers(st, dir, cal, clk, nil, nil, log), calendar: cal, clock: clk}, nil
 }
 
 // openPlatform opens the database named by dsn (a postgres:// URL or a
 // SQLite file) and wires the platform over it. Close closes the database.
-func openPlatform(ctx context.Context, dsn string, cal *calendar.Calendar, log *slog.Logger) (*platform, error) {
+func openPlatform(ctx context.Context, dsn string, cal *calendar.Calendar, clk lokero.Clock, log *slog.Logger) (*platform, error) {
 	st, err := openStore(ctx, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	p, err := newPlatform(ctx, st, cal, log)
+	p, err := newPlatform(ctx, st, cal, clk, log)
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -26,7 +26,7 @@ func runRetailer(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if name == "" {
 		return fmt.Errorf("%w: retailer add needs the retailer's NAME", errUsage)
 	}
-	p, err := openPlatform(ctx, *db, calendar.Default(), newLogger(stderr))
+	p, err := openPlatform(ctx, *db, calendar.Default(), clock(), newLogger(stderr))
 	if err != nil {
 		return err
 	}

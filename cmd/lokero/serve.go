@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/service"
 	"io"
 	"log/slog"
 	"net"
@@ -11,6 +13,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/lokero/lokero/api"
 	"github.com/lokero/lokero/calendar"
 )
 
@@ -20,6 +23,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	db := dbFlag(fs)
 	noDemo := fs.Bool("no-demo", false, "do not load the demo network into an empty database")
 	reload := fs.Duration("reload", time.Minute, "how often to re-read the directory from the database (imports by other processes)")
+	devClock := fs.Bool("dev-clock", false, "enable POST /v1/admin/clock to move time forward (for integrators' tests; never in production)")
+	devOutbox := fs.String("dev-outbox", "auto", "serve GET /dev/outbox with the queued messages, opening codes in clear: on, off, or auto (on when listening on loopback)")
+	secretFile := fs.String("code-secret-file", envOr("LOKERO_CODE_SECRET_FILE", ""), "file with the secret opening codes are hashed with (hex, ≥ 32 bytes); default: LOKERO_CODE_SECRET, or for SQLite a file beside the database, made on first start")
 	cutoff := fs.String("cutoff", envOr("LOKERO_CUTOFF", "16:00"), "daily handover cut-off, Europe/Helsinki: parcels handed over later count from the next weekday (env LOKERO_CUTOFF)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -34,19 +40,37 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, fs.Args())
 	}
+	if *devOutbox != "auto" && *devOutbox != "on" && *devOutbox != "off" {
+		return fmt.Errorf("%w: --dev-outbox must be on, off or auto; got %q", errUsage, *devOutbox)
+	}
 	log := newLogger(stderr)
+	codes, err := codeSecret(*db, *secretFile)
+	if err != nil {
+		return err
+	}
+	var (
+		clk         = clock()
+		devClockVal *lokero.DevClock
+	)
+	if *devClock {
+		devClockVal = lokero.NewDevClock(clk)
+		clk = devClockVal
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	p, err := openPlatform(ctx, *db, calendar.New(cutoffTime.Hour(), cutoffTime.Minute()), log)
+	p, err := openPlatform(ctx, *db, calendar.New(cutoffTime.Hour(), cutoffTime.Minute()), clk, log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer p.Close()
+	p.lockers = service.NewLockers(p.store, p.dir, p.calendar, p.clock, nil, codes, log)
 	dir, srv := p.dir, p.handler(log)
+	outbox := *devOutbox == "on" || *devOutbox == "auto" && isLoopback(ln.Addr())
+	srv.EnableLockers(p.lockers, api.LockerOptions{DevOutbox: outbox, DevClock: devClockVal})
 	httpServer := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -113,4 +137,11 @@ func redactDSN(dsn string) string {
 		u.RawQuery = q.Encode()
 	}
 	return u.Redacted()
+}
+
+// isLoopback reports whether the server listens on a loopback address
+// only, where the development outbox may show opening codes.
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }

@@ -1,0 +1,178 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/service"
+)
+
+// LockerOptions are the development aids of the locker API.
+type LockerOptions struct {
+	// DevOutbox serves GET /dev/outbox: the queued messages, opening codes
+	// in clear. For a machine without notification providers only.
+	DevOutbox bool
+	// DevClock, when set, serves POST /v1/admin/clock to move time on.
+	DevClock *lokero.DevClock
+}
+
+// EnableLockers serves the locker operations over l: courier deposits,
+// device doors and keypad, courier handover. Call it after
+// EnableShipments and before serving.
+func (s *Server) EnableLockers(l *service.Lockers, opts LockerOptions) {
+	s.lockers = l
+	s.mux.HandleFunc("POST /v1/lockers/{location_id}/deposits", s.credential(lokero.KindCourier, s.handleDeposit))
+	s.mux.HandleFunc("POST /v1/devices/{location_id}/events", s.credential(lokero.KindDevice, s.handleDeviceEvent))
+	s.mux.HandleFunc("POST /v1/devices/{location_id}/keypad", s.credential(lokero.KindDevice, s.handleKeypad))
+	if opts.DevOutbox {
+		s.mux.HandleFunc("GET /dev/outbox", s.handleOutbox)
+	}
+	if opts.DevClock != nil {
+		clock := opts.DevClock
+		s.mux.HandleFunc("POST /v1/admin/clock", func(w http.ResponseWriter, r *http.Request) { s.handleClock(w, r, clock) })
+	}
+}
+
+type credentialKey struct{}
+
+// credential authenticates the caller with a token of the given kind.
+func (s *Server) credential(kind lokero.CredentialKind, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, ok := bearer(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="lokero"`)
+			writeError(w, r, s.log, &lokero.Error{Code: lokero.EUNAUTHORIZED, Reason: "missing_token",
+				Message: "this call needs a " + string(kind) + " token: send Authorization: Bearer <token>"})
+			return
+		}
+		c, err := s.lockers.Authenticate(r.Context(), kind, token)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="lokero", error="invalid_token"`)
+			writeError(w, r, s.log, err)
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), credentialKey{}, c)))
+	}
+}
+
+func credentialFrom(ctx context.Context) lokero.Credential {
+	c, _ := ctx.Value(credentialKey{}).(lokero.Credential)
+	return c
+}
+
+func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		TrackingCode string `json:"tracking_code"`
+	}
+	if _, err := readJSON(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	res, err := s.lockers.Deposit(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"), req.TrackingCode)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"tracking_code": res.Shipment.TrackingCode, "compartment": res.Compartment.Number, "size": res.Compartment.Size,
+		"status": res.Shipment.Status, "door": "open",
+	})
+}
+
+func (s *Server) handleDeviceEvent(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Type        string `json:"type"`
+		Compartment int    `json:"compartment"`
+	}
+	if _, err := readJSON(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if req.Type != "door_closed" {
+		writeError(w, r, s.log, lokero.Invalid("type", "unknown_event", "type must be door_closed; got %q", req.Type))
+		return
+	}
+	sh, err := s.lockers.DoorClosed(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"), req.Compartment)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	out := map[string]any{"compartment": req.Compartment, "door": "closed"}
+	if sh.ID != "" {
+		out["tracking_code"], out["status"] = sh.TrackingCode, sh.Status
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleKeypad(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Code string `json:"code"`
+	}
+	if _, err := readJSON(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	res, err := s.lockers.Keypad(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"), req.Code)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	out := map[string]any{"result": res.Result, "compartment": res.Compartment}
+	if res.Result == "payment_required" {
+		out["amount_cents"], out["currency"] = res.AmountCents, "EUR"
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleOutbox(w http.ResponseWriter, r *http.Request) {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, r, s.log, lokero.Invalid("limit", "out_of_range", "limit must be 1..1000; got %q", v))
+			return
+		}
+		limit = n
+	}
+	msgs, err := s.lockers.Outbox(r.Context(), limit)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	type message struct {
+		Channel      string    `json:"channel"`
+		To           string    `json:"to"`
+		TrackingCode string    `json:"tracking_code"`
+		Kind         string    `json:"kind"`
+		Text         string    `json:"text"`
+		CreatedAt    time.Time `json:"created_at"`
+	}
+	out := struct {
+		Messages []message `json:"messages"`
+	}{Messages: make([]message, len(msgs))}
+	for i, m := range msgs {
+		out.Messages[i] = message{m.Channel, m.To, m.TrackingCode, m.Kind, m.Text, m.CreatedAt}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleClock(w http.ResponseWriter, r *http.Request, clock *lokero.DevClock) {
+	var req struct {
+		Advance string `json:"advance"`
+	}
+	if _, err := readJSON(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	d, err := time.ParseDuration(req.Advance)
+	if err != nil || d <= 0 || d > 365*24*time.Hour {
+		writeError(w, r, s.log, lokero.Invalid("advance", "malformed", "advance must be a positive duration up to a year, e.g. \"168h\"; got %q", req.Advance))
+		return
+	}
+	now := clock.Advance(d)
+	s.log.Info("test clock advanced", "by", d.String(), "now", now)
+	writeJSON(w, http.StatusOK, map[string]any{"now": now.UTC()})
+}

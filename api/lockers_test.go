@@ -1,0 +1,158 @@
+package api_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/api"
+	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/demo"
+	"github.com/lokero/lokero/locker"
+	"github.com/lokero/lokero/service"
+	"github.com/lokero/lokero/sqlite"
+)
+
+// lockerFixture is a server over the demo network with shipments and
+// locker operations, the development outbox and a test clock.
+type lockerFixture struct {
+	shipFixture
+	courier, device string
+}
+
+func newLockerFixture(t *testing.T) lockerFixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "lockers.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log := slog.New(slog.DiscardHandler)
+	clock := lokero.NewDevClock(fixedClock{})
+	reg, err := service.LoadPostcodes(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := service.NewDirectory(st, reg, clock, log)
+	if _, err := dir.LoadDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := dir.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	codes, err := locker.NewCodes([]byte(strings.Repeat("k", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipments := service.NewShipments(st, dir, calendar.Default(), clock, nil, log)
+	lockers := service.NewLockers(st, dir, calendar.Default(), clock, nil, codes, log)
+	_, key, err := shipments.AddRetailer(ctx, "Kauppa", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, courier, err := lockers.AddCredential(ctx, lokero.KindCourier, "Kuski", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, device, err := lockers.AddCredential(ctx, lokero.KindDevice, "M5", demo.DemoLockerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := api.New(dir, st, log)
+	srv.EnableShipments(shipments)
+	srv.EnableLockers(lockers, api.LockerOptions{DevOutbox: true, DevClock: clock})
+	srv.SetReady(true)
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	base := newShipFixture(t) // for its OpenAPI router
+	return lockerFixture{shipFixture: shipFixture{server: ts, router: base.router, key: key}, courier: courier, device: device}
+}
+
+var openingCode = regexp.MustCompile(`Avauskoodi: ([0-9]+)`)
+
+// TestLockerFlowHTTP: create → handover (courier) → deposit → door closed
+// → code from the outbox → keypad → picked up, with the lockout between.
+func TestLockerFlowHTTP(t *testing.T) {
+	t.Parallel()
+	f := newLockerFixture(t)
+	sh := f.create(t, shipmentBody("LOCKER-1"), f.key)
+	deposit := "/v1/lockers/" + demo.DemoLockerID + "/deposits"
+	if status, _, out := f.do(t, "POST", deposit, f.courier, map[string]string{"tracking_code": sh.TrackingCode}); status != 409 {
+		t.Fatalf("deposit before handover: %d %s; want 409", status, out)
+	}
+	if status, _, out := f.do(t, "POST", "/v1/shipments/"+sh.ID+"/handover", f.device, nil); status != 401 {
+		t.Fatalf("a device token hands over: %d %s; want 401", status, out)
+	}
+	if status, _, out := f.do(t, "POST", "/v1/shipments/"+sh.ID+"/handover", f.courier, nil); status != 200 {
+		t.Fatalf("courier handover: %d %s", status, out)
+	}
+	if status, _, _ := f.do(t, "POST", deposit, f.device, map[string]string{"tracking_code": sh.TrackingCode}); status != 401 {
+		t.Fatalf("a device deposits: %d; want 401", status)
+	}
+	status, _, out := f.do(t, "POST", deposit, f.courier, map[string]string{"tracking_code": sh.TrackingCode})
+	dep := decode[struct{ Compartment int }](t, out)
+	if status != 200 || dep.Compartment < 1 {
+		t.Fatalf("deposit: %d %s", status, out)
+	}
+	events := "/v1/devices/" + demo.DemoLockerID + "/events"
+	if status, _, out := f.do(t, "POST", events, f.courier, map[string]any{"type": "door_closed", "compartment": dep.Compartment}); status != 401 {
+		t.Fatalf("a courier reports a door: %d %s; want 401", status, out)
+	}
+	if status, _, out := f.do(t, "POST", events, f.device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}); status != 200 {
+		t.Fatalf("door closed: %d %s", status, out)
+	}
+	status, _, out = f.do(t, "GET", "/dev/outbox", "", nil)
+	box := decode[struct {
+		Messages []struct{ Channel, To, TrackingCode, Kind, Text string }
+	}](t, out)
+	if status != 200 || len(box.Messages) == 0 {
+		t.Fatalf("outbox: %d %s", status, out)
+	}
+	m := openingCode.FindStringSubmatch(box.Messages[0].Text)
+	if m == nil {
+		t.Fatalf("no opening code in %q", box.Messages[0].Text)
+	}
+	keypad := "/v1/devices/" + demo.DemoLockerID + "/keypad"
+	for i := range 5 {
+		status, _, out := f.do(t, "POST", keypad, f.device, map[string]string{"code": "123456"})
+		want := 403
+		if i == 4 {
+			want = 429
+		}
+		if status != want {
+			t.Fatalf("wrong code %d: %d %s; want %d", i+1, status, out, want)
+		}
+	}
+	if status, _, _ := f.do(t, "POST", "/v1/admin/clock", "", map[string]string{"advance": "2m"}); status != 200 {
+		t.Fatalf("advance the test clock: %d", status)
+	}
+	status, _, out = f.do(t, "POST", keypad, f.device, map[string]string{"code": m[1]})
+	open := decode[struct {
+		Result      string
+		Compartment int
+	}](t, out)
+	if status != 200 || open.Result != "open" || open.Compartment != dep.Compartment {
+		t.Fatalf("keypad: %d %s", status, out)
+	}
+	if status, _, out := f.do(t, "POST", events, f.device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}); status != 200 {
+		t.Fatalf("door closed after pickup: %d %s", status, out)
+	}
+	_, _, out = f.do(t, "GET", "/v1/shipments/"+sh.ID, f.key, nil)
+	if got := decode[shipmentAnswer](t, out); got.Status != "PICKED_UP" {
+		t.Errorf("after pickup the shipment is %s", got.Status)
+	}
+	for _, bad := range []any{map[string]any{"type": "door_opened", "compartment": 1}, map[string]any{"type": "door_closed", "compartment": 999}} {
+		if status, _, out := f.do(t, "POST", events, f.device, bad); status != 400 {
+			t.Errorf("event %v: %d %s; want 400", bad, status, out)
+		}
+	}
+	if status, _, _ := f.do(t, "POST", "/v1/admin/clock", "", map[string]string{"advance": "-1h"}); status != 400 {
+		t.Errorf("moving the test clock back: %d; want 400", status)
+	}
+}

@@ -1,0 +1,209 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lokero/lokero"
+)
+
+var (
+	_ lokero.CredentialStore = (*DB)(nil)
+	_ lokero.LockerStore     = (*DB)(nil)
+	_ lokero.LockerTx        = (*shipmentTx)(nil)
+)
+
+// CreateCredential stores a credential with the hash of its token. An ID
+// or token hash already in use is an ECONFLICT ("duplicate_id",
+// "duplicate_token").
+func (db *DB) CreateCredential(ctx context.Context, c lokero.Credential, tokenHash []byte) error {
+	if _, err := db.db.ExecContext(ctx, `INSERT INTO credentials
+		(id, kind, name, location_id, token_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		c.ID, string(c.Kind), c.Name, c.LocationID, tokenHash, dbTime(c.CreatedAt)); err != nil {
+		if e := conflict(err); e != nil {
+			return e
+		}
+		return fmt.Errorf("create credential %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// CredentialByTokenHash finds a credential by its token's hash, or returns
+// ENOTFOUND.
+func (db *DB) CredentialByTokenHash(ctx context.Context, tokenHash []byte) (lokero.Credential, error) {
+	var (
+		c    lokero.Credential
+		kind string
+	)
+	err := db.db.QueryRowContext(ctx, `SELECT id, kind, name, location_id, created_at
+		FROM credentials WHERE token_hash = $1`, tokenHash).
+		Scan(&c.ID, &kind, &c.Name, &c.LocationID, &c.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return lokero.Credential{}, lokero.Errorf(lokero.ENOTFOUND, "no credential has this token")
+	} else if err != nil {
+		return lokero.Credential{}, fmt.Errorf("credential by token: %w", err)
+	}
+	c.Kind, c.CreatedAt = lokero.CredentialKind(kind), c.CreatedAt.UTC()
+	return c, nil
+}
+
+// defaultOutboxLimit is how many messages Outbox lists when asked for none.
+const defaultOutboxLimit = 100
+
+// Outbox lists the newest queued messages first (by ID), at most limit
+// (100 when limit <= 0).
+func (db *DB) Outbox(ctx context.Context, limit int) ([]lokero.OutboxMessage, error) {
+	if limit <= 0 {
+		limit = defaultOutboxLimit
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT id, channel, to_address, tracking_code, kind, text, created_at
+		FROM outbox ORDER BY id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	defer rows.Close()
+	var list []lokero.OutboxMessage
+	for rows.Next() {
+		var m lokero.OutboxMessage
+		if err := rows.Scan(&m.ID, &m.Channel, &m.To, &m.TrackingCode, &m.Kind, &m.Text, &m.CreatedAt); err != nil {
+			return nil, fmt.Errorf("outbox: %w", err)
+		}
+		m.CreatedAt = m.CreatedAt.UTC()
+		list = append(list, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	return list, nil
+}
+
+// Compartments lists a locker's compartments by number, without a lock.
+func (db *DB) Compartments(ctx context.Context, locationID string) ([]lokero.Compartment, error) {
+	return compartments(ctx, db.db, locationID, "")
+}
+
+// Compartments returns a locker's compartments ordered by number, locked
+// until the transaction ends; none when it is not laid out yet. It first
+// takes a transaction-level advisory lock on the locker, so that two
+// transactions that find no rows cannot both lay the locker out; the rows
+// are then read by a statement of their own, which in READ COMMITTED sees
+// what the lock's previous holder committed.
+func (t *shipmentTx) Compartments(ctx context.Context, locationID string) ([]lokero.Compartment, error) {
+	if _, err := t.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('compartments:' || $1::text))`,
+		locationID); err != nil {
+		return nil, fmt.Errorf("lock compartments of %s: %w", locationID, err)
+	}
+	return compartments(ctx, t.tx, locationID, " FOR UPDATE")
+}
+
+func compartments(ctx context.Context, q querier, locationID, lock string) ([]lokero.Compartment, error) {
+	rows, err := q.QueryContext(ctx, `SELECT location_id, number, size, length_cm, width_cm, height_cm,
+		out_of_order, shipment_id, door_open
+		FROM compartments WHERE location_id = $1 ORDER BY number`+lock, locationID)
+	if err != nil {
+		return nil, fmt.Errorf("compartments of %s: %w", locationID, err)
+	}
+	defer rows.Close()
+	var list []lokero.Compartment
+	for rows.Next() {
+		var c lokero.Compartment
+		var shipment sql.NullString
+		if err := rows.Scan(&c.LocationID, &c.Number, &c.Size, &c.LengthCM, &c.WidthCM, &c.HeightCM,
+			&c.OutOfOrder, &shipment, &c.DoorOpen); err != nil {
+			return nil, fmt.Errorf("compartments of %s: %w", locationID, err)
+		}
+		c.ShipmentID = shipment.String
+		list = append(list, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("compartments of %s: %w", locationID, err)
+	}
+	return list, nil
+}
+
+// PutCompartment inserts or updates one compartment (by location and
+// number); an empty ShipmentID is stored as NULL.
+func (t *shipmentTx) PutCompartment(ctx context.Context, c lokero.Compartment) error {
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO compartments
+		(location_id, number, size, length_cm, width_cm, height_cm, out_of_order, shipment_id, door_open)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (location_id, number) DO UPDATE SET
+		size = excluded.size, length_cm = excluded.length_cm, width_cm = excluded.width_cm,
+		height_cm = excluded.height_cm, out_of_order = excluded.out_of_order,
+		shipment_id = excluded.shipment_id, door_open = excluded.door_open`,
+		c.LocationID, c.Number, c.Size, c.LengthCM, c.WidthCM, c.HeightCM, c.OutOfOrder,
+		nullIfEmpty(c.ShipmentID), c.DoorOpen); err != nil {
+		return fmt.Errorf("put compartment %s/%d: %w", c.LocationID, c.Number, err)
+	}
+	return nil
+}
+
+// ShipmentByOpeningCode returns the shipment destined to the locker whose
+// opening code hashes to hash (the newest by ID, should there be several),
+// with its events, locked (FOR UPDATE) until the transaction ends; or
+// ENOTFOUND.
+func (t *shipmentTx) ShipmentByOpeningCode(ctx context.Context, locationID string, hash []byte) (lokero.Shipment, error) {
+	s, _, err := shipmentWhere(ctx, t.tx, `destination_id = $1 AND opening_code_hash = $2
+		ORDER BY id DESC LIMIT 1 FOR UPDATE`, locationID, nullBytes(hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return lokero.Shipment{}, lokero.Errorf(lokero.ENOTFOUND, "no shipment at %q has this opening code", locationID)
+	} else if err != nil {
+		return lokero.Shipment{}, fmt.Errorf("shipment by opening code at %s: %w", locationID, err)
+	}
+	return s, nil
+}
+
+// Keypad returns the stored lockout state of a locker's keypad, nil when
+// none yet. It takes a transaction-level advisory lock on the keypad
+// first, so that the state is the transaction's until it ends even before
+// the keypad's row exists (two first wrong entries lose neither), then
+// reads the row FOR UPDATE.
+func (t *shipmentTx) Keypad(ctx context.Context, locationID string) ([]byte, error) {
+	if _, err := t.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('keypad:' || $1::text))`,
+		locationID); err != nil {
+		return nil, fmt.Errorf("lock keypad of %s: %w", locationID, err)
+	}
+	var state []byte
+	err := t.tx.QueryRowContext(ctx, `SELECT state FROM keypads WHERE location_id = $1 FOR UPDATE`,
+		locationID).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("keypad of %s: %w", locationID, err)
+	}
+	if state == nil {
+		state = []byte{}
+	}
+	return state, nil
+}
+
+// SaveKeypad stores the keypad's lockout state (updated_at: now).
+func (t *shipmentTx) SaveKeypad(ctx context.Context, locationID string, state []byte) error {
+	if state == nil {
+		state = []byte{}
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO keypads (location_id, state, updated_at)
+		VALUES ($1, $2, $3)
+		ON CONFLICT (location_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+		locationID, state, dbTime(time.Now())); err != nil {
+		return fmt.Errorf("save keypad of %s: %w", locationID, err)
+	}
+	return nil
+}
+
+// AddOutbox queues a message (its ID is assigned; a zero CreatedAt is the
+// time of the call).
+func (t *shipmentTx) AddOutbox(ctx context.Context, m lokero.OutboxMessage) error {
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = time.Now()
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO outbox (channel, to_address, tracking_code, kind, text, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`,
+		m.Channel, m.To, m.TrackingCode, m.Kind, m.Text, dbTime(m.CreatedAt)); err != nil {
+		return fmt.Errorf("add outbox %s %s: %w", m.Kind, m.TrackingCode, err)
+	}
+	return nil
+}

@@ -1,0 +1,530 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/locker"
+	"github.com/lokero/lokero/routing"
+	"github.com/lokero/lokero/tracking"
+)
+
+// LockerStore is what the locker use cases need of a database.
+type LockerStore interface {
+	lokero.ShipmentStore
+	lokero.CredentialStore
+	lokero.LockerStore
+}
+
+// Token prefixes by kind, so that a leaked token is recognisable and a
+// token of one kind is refused as another before any lookup.
+var tokenPrefixes = map[lokero.CredentialKind]string{
+	lokero.KindCourier:  "lkc_",
+	lokero.KindDevice:   "lkd_",
+	lokero.KindOperator: "lko_",
+}
+
+// Lockers are the use cases at the locker: couriers deposit, devices
+// report doors and keypad entries, and the opening code travels only in
+// the notice of arrival.
+type Lockers struct {
+	store    LockerStore
+	dir      *Directory
+	calendar *calendar.Calendar
+	clock    lokero.Clock
+	random   io.Reader
+	codes    *locker.Codes
+	policy   locker.CodePolicy
+	limits   routing.Limits
+	log      *slog.Logger
+}
+
+// NewLockers returns the locker use cases. codes holds the server secret
+// that opening codes are hashed with; random is crypto/rand.Reader in
+// production.
+func NewLockers(store LockerStore, dir *Directory, cal *calendar.Calendar, clock lokero.Clock, random io.Reader, codes *locker.Codes, log *slog.Logger) *Lockers {
+	if random == nil {
+		random = rand.Reader
+	}
+	return &Lockers{store: store, dir: dir, calendar: cal, clock: clock, random: random, codes: codes,
+		policy: locker.DefaultPolicy(), limits: routing.DefaultLimits(), log: log}
+}
+
+func (l *Lockers) now() time.Time { return l.clock.Now().UTC().Truncate(time.Microsecond) }
+
+// AddCredential creates a courier's, a device's or an operator's token and
+// returns it (shown once; stored as a hash). A device belongs to one
+// locker, which must exist.
+func (l *Lockers) AddCredential(ctx context.Context, kind lokero.CredentialKind, name, locationID string) (lokero.Credential, string, error) {
+	prefix, ok := tokenPrefixes[kind]
+	if !ok {
+		return lokero.Credential{}, "", lokero.Invalid("kind", "unknown_kind", "kind must be courier, device or operator; got %q", kind)
+	}
+	name = strings.TrimSpace(name)
+	if err := checkText("name", name, true, maxTextLen); err != nil {
+		return lokero.Credential{}, "", err
+	}
+	if kind == lokero.KindDevice {
+		loc := l.dir.Snapshot().ByID(locationID)
+		if loc == nil || !loc.Type.IsLocker() {
+			return lokero.Credential{}, "", lokero.Invalid("location_id", "not_a_locker", "no locker with id %q", locationID)
+		}
+	} else {
+		locationID = ""
+	}
+	var secret [32]byte
+	if _, err := io.ReadFull(l.random, secret[:]); err != nil {
+		return lokero.Credential{}, "", fmt.Errorf("new token: %w", err)
+	}
+	var idb [8]byte
+	if _, err := io.ReadFull(l.random, idb[:]); err != nil {
+		return lokero.Credential{}, "", fmt.Errorf("new token: %w", err)
+	}
+	enc := base32.StdEncoding.WithPadding(base32.NoPadding)
+	token := prefix + strings.ToLower(enc.EncodeToString(secret[:]))
+	c := lokero.Credential{ID: string(kind) + "_" + strings.ToLower(enc.EncodeToString(idb[:])), Kind: kind, Name: name,
+		LocationID: locationID, CreatedAt: l.now()}
+	if err := l.store.CreateCredential(ctx, c, HashKey(token)); err != nil {
+		return lokero.Credential{}, "", fmt.Errorf("add %s: %w", kind, err)
+	}
+	return c, token, nil
+}
+
+// Authenticate returns the credential of a token of the given kind, or
+// EUNAUTHORIZED: a courier token never acts as a device, nor the reverse.
+func (l *Lockers) Authenticate(ctx context.Context, kind lokero.CredentialKind, token string) (lokero.Credential, error) {
+	unauthorized := &lokero.Error{Code: lokero.EUNAUTHORIZED, Reason: "invalid_token",
+		Message: fmt.Sprintf("this call needs a %s token: send Authorization: Bearer <token>", kind)}
+	if !strings.HasPrefix(token, tokenPrefixes[kind]) || len(token) > 128 {
+		return lokero.Credential{}, unauthorized
+	}
+	c, err := l.store.CredentialByTokenHash(ctx, HashKey(token))
+	if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && c.Kind != kind) {
+		return lokero.Credential{}, unauthorized
+	} else if err != nil {
+		return lokero.Credential{}, err
+	}
+	return c, nil
+}
+
+// lockerAt returns the locker with the id, or ENOTFOUND.
+func (l *Lockers) lockerAt(id string) (*lokero.Location, error) {
+	loc := l.dir.Snapshot().ByID(id)
+	if loc == nil || !loc.Type.IsLocker() {
+		return nil, &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_locker", Message: fmt.Sprintf("no locker with id %q", id)}
+	}
+	return loc, nil
+}
+
+// compartments returns a locker's compartments, laying them out from its
+// size classes the first time.
+func compartments(ctx context.Context, tx lokero.LockerTx, loc *lokero.Location) ([]lokero.Compartment, error) {
+	cs, err := tx.Compartments(ctx, loc.ID)
+	if err != nil || len(cs) > 0 {
+		return cs, err
+	}
+	for _, c := range locker.Layout(loc.Compartments) {
+		lc := lokero.Compartment{LocationID: loc.ID, Number: c.Number, Size: c.Size, LengthCM: c.LengthCM, WidthCM: c.WidthCM, HeightCM: c.HeightCM}
+		if err := tx.PutCompartment(ctx, lc); err != nil {
+			return nil, fmt.Errorf("lay out %s: %w", loc.ID, err)
+		}
+		cs = append(cs, lc)
+	}
+	return cs, nil
+}
+
+// allocate picks the best free compartment for a parcel.
+func allocate(p lokero.Parcel, cs []lokero.Compartment) (lokero.Compartment, bool) {
+	lcs := make([]locker.Compartment, len(cs))
+	for i, c := range cs {
+		lcs[i] = locker.Compartment{Number: c.Number, Size: c.Size, LengthCM: c.LengthCM, WidthCM: c.WidthCM, HeightCM: c.HeightCM,
+			OutOfOrder: c.OutOfOrder, Occupied: c.ShipmentID != ""}
+	}
+	best, ok := locker.Allocate(p.Dimensions(), lcs)
+	if !ok {
+		return lokero.Compartment{}, false
+	}
+	for _, c := range cs {
+		if c.Number == best.Number {
+			return c, true
+		}
+	}
+	return lokero.Compartment{}, false
+}
+
+// DepositResult is the compartment a courier is to put a parcel in.
+type DepositResult struct {
+	Shipment    lokero.Shipment
+	Compartment lokero.Compartment
+}
+
+// Deposit is a courier scanning a parcel at a locker: the best-fitting
+// free compartment is allocated and its lock opened; the deposit completes
+// when the device reports the door closed. A parcel for another locker is
+// an ECONFLICT and nothing changes. With no fitting compartment free, the
+// shipment is re-routed to the nearest locker that has one (the retailer
+// and tracking see why) and the answer is an ECONFLICT naming it.
+func (l *Lockers) Deposit(ctx context.Context, courier lokero.Credential, locationID, trackingCode string) (DepositResult, error) {
+	loc, err := l.lockerAt(locationID)
+	if err != nil {
+		return DepositResult{}, err
+	}
+	code := tracking.Normalize(trackingCode)
+	if !tracking.Valid(code) {
+		return DepositResult{}, lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code (e.g. CL123456785FI)", trackingCode)
+	}
+	found, err := l.store.ShipmentByTrackingCode(ctx, code)
+	if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && found.TrackingCode != code) {
+		return DepositResult{}, &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_tracking_code", Field: "tracking_code", Message: "no parcel with tracking code " + code}
+	} else if err != nil {
+		return DepositResult{}, err
+	}
+	var (
+		res      DepositResult
+		rerouted *routing.Decision
+	)
+	err = l.store.InTx(ctx, func(tx lokero.ShipmentTx) error {
+		res, rerouted = DepositResult{}, nil
+		lt := tx.(lokero.LockerTx)
+		sh, err := tx.Shipment(ctx, found.ID)
+		if err != nil {
+			return err
+		}
+		if sh.DestinationID != loc.ID {
+			dest := sh.DestinationID
+			if d := l.dir.Snapshot().ByID(dest); d != nil {
+				dest = fmt.Sprintf("%s (%s)", d.Name, d.ID)
+			}
+			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "wrong_locker", Field: "tracking_code",
+				Message: fmt.Sprintf("parcel %s is for %s, not this locker", code, dest)}
+		}
+		if sh.Status != lokero.StatusInTransit {
+			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "illegal_transition",
+				Message: fmt.Sprintf("parcel %s is %s: only a parcel in transit is deposited", code, sh.Status)}
+		}
+		cs, err := compartments(ctx, lt, loc)
+		if err != nil {
+			return err
+		}
+		c, ok := allocate(sh.Parcel, cs)
+		if !ok {
+			alt, err := l.alternative(ctx, lt, loc, &sh)
+			if err != nil || alt == nil {
+				return err
+			}
+			rerouted = alt
+			return l.reroute(ctx, tx, &sh, *alt)
+		}
+		now := l.now()
+		c.ShipmentID, c.DoorOpen = sh.ID, true
+		if err := lt.PutCompartment(ctx, c); err != nil {
+			return err
+		}
+		sh.Status, sh.Compartment, sh.UpdatedAt = lokero.StatusInLocker, c.Number, now
+		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusInLocker, At: now, LocationID: loc.ID,
+			Reason: fmt.Sprintf("Put in compartment %d by the courier.", c.Number)})
+		if err := tx.UpdateShipment(ctx, &sh); err != nil {
+			return err
+		}
+		res = DepositResult{Shipment: sh, Compartment: c}
+		return nil
+	})
+	if err != nil {
+		return DepositResult{}, err
+	}
+	if rerouted != nil {
+		return DepositResult{}, &lokero.Error{Code: lokero.ECONFLICT, Reason: "no_free_compartment",
+			Message: fmt.Sprintf("no free compartment here takes parcel %s: it is re-routed to %s (%s), %s",
+				code, rerouted.Location.Name, rerouted.Location.ID, rerouted.Location.Street)}
+	}
+	if res.Compartment.Number == 0 {
+		return DepositResult{}, &lokero.Error{Code: lokero.ECONFLICT, Reason: "no_free_compartment",
+			Message: fmt.Sprintf("no free compartment here takes parcel %s, and no locker near it has one", code)}
+	}
+	return res, nil
+}
+
+// alternative finds the nearest locker of the same access with a free
+// compartment that takes the parcel now.
+func (l *Lockers) alternative(ctx context.Context, tx lokero.LockerTx, full *lokero.Location, sh *lokero.Shipment) (*routing.Decision, error) {
+	req := routing.Request{Recipient: sh.Recipient, Parcel: sh.Parcel, COD: sh.COD != nil}
+	rdir := routingDirectory{snap: l.dir.Snapshot(), dir: l.dir}
+	date := calendar.DateOf(l.clock.Now()).String()
+	for _, alt := range routing.Overflow(full, req, rdir, l.limits, date, map[string]bool{full.ID: true}, 10) {
+		cs, err := compartments(ctx, tx, alt.Location)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := allocate(sh.Parcel, cs); ok {
+			return &alt, nil
+		}
+	}
+	return nil, nil
+}
+
+// reroute sends a shipment in transit to another locker, moving nothing
+// but its destination: the reservation at the full locker is given back.
+func (l *Lockers) reroute(ctx context.Context, tx lokero.ShipmentTx, sh *lokero.Shipment, d routing.Decision) error {
+	if sh.SizeClass != "" {
+		if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
+			return err
+		}
+		sh.SizeClass = ""
+	}
+	now := l.now()
+	sh.DestinationID, sh.Routing, sh.UpdatedAt = d.Location.ID, lokero.Routing{Rule: d.Rule, Reason: d.Reason}, now
+	sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusInTransit, At: now, LocationID: d.Location.ID,
+		Reason: "Re-routed at the locker: " + d.Reason})
+	return tx.UpdateShipment(ctx, sh)
+}
+
+// DoorClosed is a device reporting a compartment's door closed. After a
+// deposit the parcel is ready for pickup: its storage deadline is set, an
+// opening code is made and the notice of arrival queued with it. After a
+// pickup the parcel is picked up and the compartment and its reservation
+// are free.
+func (l *Lockers) DoorClosed(ctx context.Context, device lokero.Credential, locationID string, number int) (lokero.Shipment, error) {
+	loc, err := l.deviceLocker(device, locationID)
+	if err != nil {
+		return lokero.Shipment{}, err
+	}
+	var out lokero.Shipment
+	err = l.store.InTx(ctx, func(tx lokero.ShipmentTx) error {
+		out = lokero.Shipment{}
+		lt := tx.(lokero.LockerTx)
+		cs, err := compartments(ctx, lt, loc)
+		if err != nil {
+			return err
+		}
+		i := number - 1
+		if number < 1 || i >= len(cs) {
+			return lokero.Invalid("compartment", "out_of_range", "this locker has compartments 1..%d; got %d", len(cs), number)
+		}
+		c := cs[i]
+		wasOpen := c.DoorOpen
+		c.DoorOpen = false
+		if c.ShipmentID == "" {
+			return lt.PutCompartment(ctx, c) // an empty door closed: nothing else to do
+		}
+		sh, err := tx.Shipment(ctx, c.ShipmentID)
+		if err != nil {
+			return err
+		}
+		now := l.now()
+		switch {
+		case sh.Status == lokero.StatusInLocker:
+			if err := l.ready(ctx, lt, loc, &sh, now); err != nil {
+				return err
+			}
+		case sh.Status == lokero.StatusReadyForPickup && wasOpen:
+			sh.Status, sh.Compartment, sh.OpeningCodeHash = lokero.StatusPickedUp, 0, nil
+			sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusPickedUp, At: now, LocationID: loc.ID, Reason: "Picked up by the recipient."})
+			if sh.SizeClass != "" {
+				if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
+					return err
+				}
+				sh.SizeClass = ""
+			}
+			c.ShipmentID = ""
+		}
+		if err := lt.PutCompartment(ctx, c); err != nil {
+			return err
+		}
+		sh.UpdatedAt = now
+		if err := tx.UpdateShipment(ctx, &sh); err != nil {
+			return err
+		}
+		out = sh
+		return nil
+	})
+	return out, err
+}
+
+// ready makes a deposited parcel ready for pickup: deadline, opening code
+// (unique among the locker's active codes), notice of arrival.
+func (l *Lockers) ready(ctx context.Context, tx lokero.LockerTx, loc *lokero.Location, sh *lokero.Shipment, now time.Time) error {
+	if l.codes == nil {
+		return errors.New("opening code: no code secret configured")
+	}
+	deadline := l.calendar.StorageDeadline(now, calendar.StorageDays)
+	var code string
+	for attempt := 0; ; attempt++ {
+		c, hash, err := l.codes.New(l.random, loc.ID, l.policy.CodeLength(loc.Type))
+		if err != nil {
+			return fmt.Errorf("opening code: %w", err)
+		}
+		_, err = tx.ShipmentByOpeningCode(ctx, loc.ID, hash)
+		if lokero.ErrorCode(err) == lokero.ENOTFOUND {
+			code, sh.OpeningCodeHash = c, hash
+			break
+		} else if err != nil {
+			return err
+		} else if attempt > 10 {
+			return errors.New("opening code: no unique code after 10 tries")
+		}
+	}
+	sh.Status, sh.StorageDeadline = lokero.StatusReadyForPickup, deadline
+	sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusReadyForPickup, At: now, LocationID: loc.ID,
+		Reason: "Ready for pickup until " + deadline.In(calendar.Helsinki).Format("2.1.2006 15:04") + "."})
+	for _, m := range notices(loc, sh, code, deadline, now) {
+		if err := tx.AddOutbox(ctx, m); err != nil {
+			return fmt.Errorf("queue notice of arrival: %w", err)
+		}
+	}
+	return nil
+}
+
+// notices are the notices of arrival of a parcel, one per channel the
+// recipient gave, in the recipient's language. They hold the opening code.
+func notices(loc *lokero.Location, sh *lokero.Shipment, code string, deadline, now time.Time) []lokero.OutboxMessage {
+	until := deadline.Add(-time.Minute).In(calendar.Helsinki).Format("2.1.2006")
+	place := fmt.Sprintf("%s, %s, %s %s", loc.Name, loc.Street, loc.Postcode, loc.City)
+	var text string
+	switch sh.Recipient.Language {
+	case "sv":
+		text = fmt.Sprintf("Ditt paket %s finns i paketautomaten %s. Öppningskod: %s. Hämta det senast %s.", sh.TrackingCode, place, code, until)
+	case "en":
+		text = fmt.Sprintf("Your parcel %s is in the parcel locker %s. Opening code: %s. Collect it by %s.", sh.TrackingCode, place, code, until)
+	default:
+		text = fmt.Sprintf("Pakettisi %s on noudettavissa pakettiautomaatista %s. Avauskoodi: %s. Nouda viimeistään %s.", sh.TrackingCode, place, code, until)
+	}
+	var out []lokero.OutboxMessage
+	if sh.Recipient.Phone != "" {
+		out = append(out, lokero.OutboxMessage{Channel: "sms", To: sh.Recipient.Phone, TrackingCode: sh.TrackingCode, Kind: "arrival", Text: text, CreatedAt: now})
+	}
+	if sh.Recipient.Email != "" {
+		out = append(out, lokero.OutboxMessage{Channel: "email", To: sh.Recipient.Email, TrackingCode: sh.TrackingCode, Kind: "arrival", Text: text, CreatedAt: now})
+	}
+	return out
+}
+
+// deviceLocker checks that a device acts for its own locker.
+func (l *Lockers) deviceLocker(device lokero.Credential, locationID string) (*lokero.Location, error) {
+	if device.Kind != lokero.KindDevice || device.LocationID != locationID {
+		return nil, &lokero.Error{Code: lokero.EFORBIDDEN, Reason: "not_this_locker", Message: "a device acts only for its own locker"}
+	}
+	return l.lockerAt(locationID)
+}
+
+// KeypadResult is what the keypad shows after a right code.
+type KeypadResult struct {
+	Result      string // "open" or "payment_required"
+	Compartment int
+	AmountCents int64 // to pay first, for "payment_required"
+}
+
+// Keypad checks a code entered at a locker's keypad. A valid code of a
+// parcel ready for pickup opens its compartment (the pickup completes when
+// the door closes); cash on delivery must be paid first. Wrong codes are
+// counted, and too many lock the keypad out (ETOOMANY with the wait); a
+// used, expired or cancelled parcel's code opens nothing. Entered digits
+// are never logged.
+func (l *Lockers) Keypad(ctx context.Context, device lokero.Credential, locationID, code string) (KeypadResult, error) {
+	loc, err := l.deviceLocker(device, locationID)
+	if err != nil {
+		return KeypadResult{}, err
+	}
+	if len(code) > 64 {
+		code = code[:64] // a hash of garbage is garbage: no need to read more
+	}
+	var (
+		res      KeypadResult
+		refusal  error
+		lockedOn time.Duration
+	)
+	err = l.store.InTx(ctx, func(tx lokero.ShipmentTx) error {
+		res, refusal, lockedOn = KeypadResult{}, nil, 0
+		lt := tx.(lokero.LockerTx)
+		var k locker.Keypad
+		if raw, err := lt.Keypad(ctx, loc.ID); err != nil {
+			return err
+		} else if raw != nil {
+			if err := json.Unmarshal(raw, &k); err != nil {
+				return fmt.Errorf("keypad state of %s: %w", loc.ID, err)
+			}
+		}
+		now := l.clock.Now()
+		if wait, ok := l.policy.Check(k, now); !ok {
+			refusal = lockedOut(wait)
+			return nil
+		}
+		if l.codes == nil {
+			return errors.New("keypad: no code secret configured")
+		}
+		sh, err := lt.ShipmentByOpeningCode(ctx, loc.ID, l.codes.Hash(loc.ID, code))
+		valid := err == nil && sh.Status == lokero.StatusReadyForPickup && now.Before(sh.StorageDeadline)
+		if err != nil && lokero.ErrorCode(err) != lokero.ENOTFOUND {
+			return err
+		}
+		if !valid {
+			k, lockedOn = l.policy.Wrong(k, now)
+			refusal = &lokero.Error{Code: lokero.EFORBIDDEN, Reason: "wrong_code", Message: "that code opens nothing here"}
+			if lockedOn > 0 {
+				refusal = lockedOut(lockedOn)
+			}
+			return saveKeypad(ctx, lt, loc.ID, k)
+		}
+		k = l.policy.Right(k, now)
+		if err := saveKeypad(ctx, lt, loc.ID, k); err != nil {
+			return err
+		}
+		if sh.COD != nil && sh.COD.CollectedAt == nil {
+			res = KeypadResult{Result: "payment_required", Compartment: sh.Compartment, AmountCents: sh.COD.AmountCents}
+			return nil
+		}
+		cs, err := compartments(ctx, lt, loc)
+		if err != nil {
+			return err
+		}
+		if sh.Compartment < 1 || sh.Compartment > len(cs) {
+			return fmt.Errorf("shipment %s is in compartment %d of %d", sh.ID, sh.Compartment, len(cs))
+		}
+		c := cs[sh.Compartment-1]
+		c.DoorOpen = true
+		if err := lt.PutCompartment(ctx, c); err != nil {
+			return err
+		}
+		res = KeypadResult{Result: "open", Compartment: c.Number}
+		return nil
+	})
+	if err != nil {
+		return KeypadResult{}, err
+	}
+	if refusal != nil {
+		// Never the digits: only that a wrong entry happened, and where.
+		l.log.Warn("wrong code at a keypad", "location", loc.ID)
+		if lockedOn > 0 {
+			l.log.Warn("keypad locked out", "location", loc.ID, "for", lockedOn.String())
+		}
+		return KeypadResult{}, refusal
+	}
+	return res, nil
+}
+
+func lockedOut(wait time.Duration) error {
+	return &lokero.Error{Code: lokero.ETOOMANY, Reason: "keypad_locked",
+		Message: fmt.Sprintf("too many wrong codes: the keypad takes codes again in %s", wait.Round(time.Second))}
+}
+
+func saveKeypad(ctx context.Context, tx lokero.LockerTx, locationID string, k locker.Keypad) error {
+	raw, err := json.Marshal(k)
+	if err != nil {
+		return err
+	}
+	return tx.SaveKeypad(ctx, locationID, raw)
+}
+
+// Outbox lists the queued messages, newest first.
+func (l *Lockers) Outbox(ctx context.Context, limit int) ([]lokero.OutboxMessage, error) {
+	return l.store.Outbox(ctx, limit)
+}
