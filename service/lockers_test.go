@@ -13,6 +13,8 @@ import (
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/locker"
+	"github.com/lokero/lokero/pgtest"
+	"github.com/lokero/lokero/postgres"
 	"github.com/lokero/lokero/service"
 	"github.com/lokero/lokero/sqlite"
 )
@@ -27,14 +29,56 @@ type lockersFixture struct {
 	other     lokero.Credential // SP-NEAR's device
 }
 
-func newLockers(t *testing.T) lockersFixture {
+// lockerStore is what the locker tests need of a store.
+type lockerStore interface {
+	service.LockerStore
+	lokero.LocationStore
+	lokero.RetailerStore
+	Close() error
+}
+
+// stores opens a fresh store of each kind: the locker's life is tested on
+// SQLite and on PostgreSQL alike.
+var stores = []struct {
+	name string
+	open func(t *testing.T) lockerStore
+}{
+	{"sqlite", func(t *testing.T) lockerStore {
+		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "lockers.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}},
+	{"postgres", func(t *testing.T) lockerStore {
+		url, err := pgtest.Require(t).CreateDatabase(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := postgres.Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}},
+}
+
+// eachStore runs test as a subtest on every store.
+func eachStore(t *testing.T, test func(t *testing.T, f lockersFixture)) {
+	t.Helper()
+	for _, s := range stores {
+		t.Run(s.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, newLockers(t, s.open(t)))
+		})
+	}
+}
+
+func newLockers(t *testing.T, st lockerStore) lockersFixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "lockers.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() { st.Close() })
+	var err error
 	clock := lokero.NewDevClock(fixedClock{now})
 	log := slog.New(slog.DiscardHandler)
 	dir := service.NewDirectory(st, testRegistry(t), clock, log)
@@ -82,162 +126,166 @@ var codePattern = regexp.MustCompile(`(?:Avauskoodi|Opening code|Öppningskod): 
 
 func TestLockerPickupEndToEnd(t *testing.T) {
 	t.Parallel()
-	f := newLockers(t)
-	ctx := context.Background()
-	sh := f.inTransit(t)
-	if _, err := f.lockers.Deposit(ctx, f.courier, "SP-NEAR", sh.TrackingCode); lokero.ErrorCode(err) != lokero.ECONFLICT {
-		t.Fatalf("deposit at the wrong locker: %v; want ECONFLICT", err)
-	}
-	dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
-	if err != nil || dep.Compartment.Number != 1 || dep.Shipment.Status != lokero.StatusInLocker {
-		t.Fatalf("deposit: %+v, %v", dep, err)
-	}
-	if _, err := f.lockers.DoorClosed(ctx, f.other, "LOCKER-M5", 1); lokero.ErrorCode(err) != lokero.EFORBIDDEN {
-		t.Fatalf("another locker's device: %v; want EFORBIDDEN", err)
-	}
-	ready, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", 1)
-	if err != nil || ready.Status != lokero.StatusReadyForPickup || ready.StorageDeadline.IsZero() {
-		t.Fatalf("door closed: %+v, %v", ready, err)
-	}
-	wantDeadline := calendar.Default().StorageDeadline(now, 7)
-	if !ready.StorageDeadline.Equal(wantDeadline) {
-		t.Errorf("deadline %v; want %v", ready.StorageDeadline, wantDeadline)
-	}
-	msgs, err := f.lockers.Outbox(ctx, 10)
-	if err != nil || len(msgs) != 2 {
-		t.Fatalf("outbox: %d messages (%v); want sms and e-mail", len(msgs), err)
-	}
-	m := codePattern.FindStringSubmatch(msgs[0].Text)
-	if m == nil || len(m[1]) < 6 || msgs[0].TrackingCode != sh.TrackingCode || !strings.Contains(msgs[0].Text, "Mannerheimintie 5") {
-		t.Fatalf("notice of arrival %q: no opening code or place", msgs[0].Text)
-	}
-	code := m[1]
-	if string(ready.OpeningCodeHash) == code || len(ready.OpeningCodeHash) == 0 {
-		t.Error("the opening code is stored in clear or not at all")
-	}
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		sh := f.inTransit(t)
+		if _, err := f.lockers.Deposit(ctx, f.courier, "SP-NEAR", sh.TrackingCode); lokero.ErrorCode(err) != lokero.ECONFLICT {
+			t.Fatalf("deposit at the wrong locker: %v; want ECONFLICT", err)
+		}
+		dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
+		if err != nil || dep.Compartment.Number != 1 || dep.Shipment.Status != lokero.StatusInLocker {
+			t.Fatalf("deposit: %+v, %v", dep, err)
+		}
+		if _, err := f.lockers.DoorClosed(ctx, f.other, "LOCKER-M5", 1); lokero.ErrorCode(err) != lokero.EFORBIDDEN {
+			t.Fatalf("another locker's device: %v; want EFORBIDDEN", err)
+		}
+		ready, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", 1)
+		if err != nil || ready.Status != lokero.StatusReadyForPickup || ready.StorageDeadline.IsZero() {
+			t.Fatalf("door closed: %+v, %v", ready, err)
+		}
+		wantDeadline := calendar.Default().StorageDeadline(now, 7)
+		if !ready.StorageDeadline.Equal(wantDeadline) {
+			t.Errorf("deadline %v; want %v", ready.StorageDeadline, wantDeadline)
+		}
+		msgs, err := f.lockers.Outbox(ctx, 10)
+		if err != nil || len(msgs) != 2 {
+			t.Fatalf("outbox: %d messages (%v); want sms and e-mail", len(msgs), err)
+		}
+		m := codePattern.FindStringSubmatch(msgs[0].Text)
+		if m == nil || len(m[1]) < 6 || msgs[0].TrackingCode != sh.TrackingCode || !strings.Contains(msgs[0].Text, "Mannerheimintie 5") {
+			t.Fatalf("notice of arrival %q: no opening code or place", msgs[0].Text)
+		}
+		code := m[1]
+		if string(ready.OpeningCodeHash) == code || len(ready.OpeningCodeHash) == 0 {
+			t.Error("the opening code is stored in clear or not at all")
+		}
 
-	// Five wrong codes lock the keypad out; the right one then waits too.
-	for i := range 5 {
-		_, err := f.lockers.Keypad(ctx, f.device, "LOCKER-M5", "0000000000")
-		want := lokero.EFORBIDDEN
-		if i == 4 {
-			want = lokero.ETOOMANY
+		// Five wrong codes lock the keypad out; the right one then waits too.
+		for i := range 5 {
+			_, err := f.lockers.Keypad(ctx, f.device, "LOCKER-M5", "0000000000")
+			want := lokero.EFORBIDDEN
+			if i == 4 {
+				want = lokero.ETOOMANY
+			}
+			if lokero.ErrorCode(err) != want {
+				t.Fatalf("wrong code %d: %v; want %s", i+1, err, want)
+			}
 		}
-		if lokero.ErrorCode(err) != want {
-			t.Fatalf("wrong code %d: %v; want %s", i+1, err, want)
+		if _, err := f.lockers.Keypad(ctx, f.device, "LOCKER-M5", code); lokero.ErrorCode(err) != lokero.ETOOMANY {
+			t.Fatalf("right code during the lockout: %v; want ETOOMANY", err)
 		}
-	}
-	if _, err := f.lockers.Keypad(ctx, f.device, "LOCKER-M5", code); lokero.ErrorCode(err) != lokero.ETOOMANY {
-		t.Fatalf("right code during the lockout: %v; want ETOOMANY", err)
-	}
-	f.clock.Advance(2 * time.Minute)
-	if _, err := f.lockers.Keypad(ctx, f.other, "SP-NEAR", code); lokero.ErrorCode(err) != lokero.EFORBIDDEN {
-		t.Errorf("the code at another locker: %v; want a wrong code", err)
-	}
-	open, err := f.lockers.Keypad(ctx, f.device, "LOCKER-M5", code)
-	if err != nil || open.Result != "open" || open.Compartment != 1 {
-		t.Fatalf("right code: %+v, %v", open, err)
-	}
-	done, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", 1)
-	if err != nil || done.Status != lokero.StatusPickedUp || done.SizeClass != "" {
-		t.Fatalf("door closed after pickup: %+v, %v", done, err)
-	}
-	if _, err := f.lockers.Keypad(ctx, f.device, "LOCKER-M5", code); lokero.ErrorCode(err) != lokero.EFORBIDDEN {
-		t.Errorf("a used code: %v; want wrong code", err)
-	}
-	// The compartment is free again: the next parcel gets it.
-	next := f.inTransit(t)
-	if dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", next.TrackingCode); err != nil || dep.Compartment.Number != 1 {
-		t.Errorf("after pickup: %+v, %v; want compartment 1 again", dep, err)
-	}
+		f.clock.Advance(2 * time.Minute)
+		if _, err := f.lockers.Keypad(ctx, f.other, "SP-NEAR", code); lokero.ErrorCode(err) != lokero.EFORBIDDEN {
+			t.Errorf("the code at another locker: %v; want a wrong code", err)
+		}
+		open, err := f.lockers.Keypad(ctx, f.device, "LOCKER-M5", code)
+		if err != nil || open.Result != "open" || open.Compartment != 1 {
+			t.Fatalf("right code: %+v, %v", open, err)
+		}
+		done, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", 1)
+		if err != nil || done.Status != lokero.StatusPickedUp || done.SizeClass != "" {
+			t.Fatalf("door closed after pickup: %+v, %v", done, err)
+		}
+		if _, err := f.lockers.Keypad(ctx, f.device, "LOCKER-M5", code); lokero.ErrorCode(err) != lokero.EFORBIDDEN {
+			t.Errorf("a used code: %v; want wrong code", err)
+		}
+		// The compartment is free again: the next parcel gets it.
+		next := f.inTransit(t)
+		if dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", next.TrackingCode); err != nil || dep.Compartment.Number != 1 {
+			t.Errorf("after pickup: %+v, %v; want compartment 1 again", dep, err)
+		}
+	})
 }
 
 func TestExpiredCodeOpensNothing(t *testing.T) {
 	t.Parallel()
-	f := newLockers(t)
-	ctx := context.Background()
-	sh := f.inTransit(t)
-	if _, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", 1); err != nil {
-		t.Fatal(err)
-	}
-	msgs, _ := f.lockers.Outbox(ctx, 1)
-	code := codePattern.FindStringSubmatch(msgs[0].Text)[1]
-	f.clock.Advance(8 * 24 * time.Hour)
-	if _, err := f.lockers.Keypad(ctx, f.device, "LOCKER-M5", code); lokero.ErrorCode(err) != lokero.EFORBIDDEN {
-		t.Errorf("code after the storage deadline: %v; want wrong code", err)
-	}
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		sh := f.inTransit(t)
+		if _, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", 1); err != nil {
+			t.Fatal(err)
+		}
+		msgs, _ := f.lockers.Outbox(ctx, 1)
+		code := codePattern.FindStringSubmatch(msgs[0].Text)[1]
+		f.clock.Advance(8 * 24 * time.Hour)
+		if _, err := f.lockers.Keypad(ctx, f.device, "LOCKER-M5", code); lokero.ErrorCode(err) != lokero.EFORBIDDEN {
+			t.Errorf("code after the storage deadline: %v; want wrong code", err)
+		}
+	})
 }
 
 func TestConcurrentDepositsAndOverflow(t *testing.T) {
 	t.Parallel()
-	f := newLockers(t)
-	ctx := context.Background()
-	// LOCKER-M5 has two compartments: two parcels deposited at once get
-	// one each, never the same.
-	a, b := f.inTransit(t), f.inTransit(t)
-	var wg sync.WaitGroup
-	got := make([]int, 2)
-	for i, sh := range []lokero.Shipment{a, b} {
-		wg.Go(func() {
-			dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
-			if err != nil {
-				t.Errorf("deposit %d: %v", i, err)
-				return
-			}
-			got[i] = dep.Compartment.Number
-		})
-	}
-	wg.Wait()
-	if got[0] == got[1] || got[0] == 0 || got[1] == 0 {
-		t.Fatalf("concurrent deposits got compartments %v", got)
-	}
-	// A third parcel, booked for the next day (its reservation is of that
-	// day), finds the locker still full and is re-routed to the nearest
-	// public locker with room.
-	f.clock.Advance(24 * time.Hour)
-	c := f.inTransit(t)
-	if c.DestinationID != "LOCKER-M5" {
-		t.Fatalf("the next day's parcel was booked to %s", c.DestinationID)
-	}
-	_, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", c.TrackingCode)
-	if e, ok := err.(*lokero.Error); !ok || e.Reason != "no_free_compartment" || !strings.Contains(e.Message, "SP-NEAR") {
-		t.Fatalf("deposit into a full locker: %v; want no_free_compartment naming SP-NEAR", err)
-	}
-	moved, err := f.shipments.Get(ctx, f.retailer, c.ID)
-	if err != nil || moved.DestinationID != "SP-NEAR" || moved.Status != lokero.StatusInTransit {
-		t.Fatalf("after the full locker: %+v, %v; want re-routed to SP-NEAR, in transit", moved, err)
-	}
-	last := moved.Events[len(moved.Events)-1]
-	if !strings.Contains(last.Reason, "Re-routed") {
-		t.Errorf("no reason for the re-route: %+v", last)
-	}
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		// LOCKER-M5 has two compartments: two parcels deposited at once get
+		// one each, never the same.
+		a, b := f.inTransit(t), f.inTransit(t)
+		var wg sync.WaitGroup
+		got := make([]int, 2)
+		for i, sh := range []lokero.Shipment{a, b} {
+			wg.Go(func() {
+				dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
+				if err != nil {
+					t.Errorf("deposit %d: %v", i, err)
+					return
+				}
+				got[i] = dep.Compartment.Number
+			})
+		}
+		wg.Wait()
+		if got[0] == got[1] || got[0] == 0 || got[1] == 0 {
+			t.Fatalf("concurrent deposits got compartments %v", got)
+		}
+		// A third parcel, booked for the next day (its reservation is of that
+		// day), finds the locker still full and is re-routed to the nearest
+		// public locker with room.
+		f.clock.Advance(24 * time.Hour)
+		c := f.inTransit(t)
+		if c.DestinationID != "LOCKER-M5" {
+			t.Fatalf("the next day's parcel was booked to %s", c.DestinationID)
+		}
+		_, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", c.TrackingCode)
+		if e, ok := err.(*lokero.Error); !ok || e.Reason != "no_free_compartment" || !strings.Contains(e.Message, "SP-NEAR") {
+			t.Fatalf("deposit into a full locker: %v; want no_free_compartment naming SP-NEAR", err)
+		}
+		moved, err := f.shipments.Get(ctx, f.retailer, c.ID)
+		if err != nil || moved.DestinationID != "SP-NEAR" || moved.Status != lokero.StatusInTransit {
+			t.Fatalf("after the full locker: %+v, %v; want re-routed to SP-NEAR, in transit", moved, err)
+		}
+		last := moved.Events[len(moved.Events)-1]
+		if !strings.Contains(last.Reason, "Re-routed") {
+			t.Errorf("no reason for the re-route: %+v", last)
+		}
+	})
 }
 
 func TestCredentials(t *testing.T) {
 	t.Parallel()
-	f := newLockers(t)
-	ctx := context.Background()
-	_, courierToken, err := f.lockers.AddCredential(ctx, lokero.KindCourier, "K", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, deviceToken, err := f.lockers.AddCredential(ctx, lokero.KindDevice, "D", "LOCKER-M5")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c, err := f.lockers.Authenticate(ctx, lokero.KindCourier, courierToken); err != nil || c.Kind != lokero.KindCourier {
-		t.Errorf("courier token: %+v, %v", c, err)
-	}
-	if _, err := f.lockers.Authenticate(ctx, lokero.KindDevice, courierToken); lokero.ErrorCode(err) != lokero.EUNAUTHORIZED {
-		t.Errorf("a courier token as a device: %v; want EUNAUTHORIZED", err)
-	}
-	if _, err := f.lockers.Authenticate(ctx, lokero.KindCourier, deviceToken); lokero.ErrorCode(err) != lokero.EUNAUTHORIZED {
-		t.Errorf("a device token as a courier: %v; want EUNAUTHORIZED", err)
-	}
-	if _, _, err := f.lockers.AddCredential(ctx, lokero.KindDevice, "X", "PO-FAR"); lokero.ErrorCode(err) != lokero.EINVALID {
-		t.Errorf("a device for a post office: %v; want EINVALID", err)
-	}
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		_, courierToken, err := f.lockers.AddCredential(ctx, lokero.KindCourier, "K", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, deviceToken, err := f.lockers.AddCredential(ctx, lokero.KindDevice, "D", "LOCKER-M5")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, err := f.lockers.Authenticate(ctx, lokero.KindCourier, courierToken); err != nil || c.Kind != lokero.KindCourier {
+			t.Errorf("courier token: %+v, %v", c, err)
+		}
+		if _, err := f.lockers.Authenticate(ctx, lokero.KindDevice, courierToken); lokero.ErrorCode(err) != lokero.EUNAUTHORIZED {
+			t.Errorf("a courier token as a device: %v; want EUNAUTHORIZED", err)
+		}
+		if _, err := f.lockers.Authenticate(ctx, lokero.KindCourier, deviceToken); lokero.ErrorCode(err) != lokero.EUNAUTHORIZED {
+			t.Errorf("a device token as a courier: %v; want EUNAUTHORIZED", err)
+		}
+		if _, _, err := f.lockers.AddCredential(ctx, lokero.KindDevice, "X", "PO-FAR"); lokero.ErrorCode(err) != lokero.EINVALID {
+			t.Errorf("a device for a post office: %v; want EINVALID", err)
+		}
+	})
 }
