@@ -88,6 +88,7 @@ type COD struct {
 	Currency    string     `json:"currency"`
 	Reference   string     `json:"reference,omitempty"`
 	CollectedAt *time.Time `json:"collected_at,omitempty"`
+	TerminalRef string     `json:"terminal_ref,omitempty"` // the payment terminal's reference of the authorisation
 }
 
 // ShipmentEvent is one timestamped step of a shipment's life.
@@ -173,6 +174,9 @@ type ShipmentStore interface {
 	ShipmentByTrackingCode(ctx context.Context, code string) (Shipment, error)
 	// Shipments lists shipments matching the filter (without events).
 	Shipments(ctx context.Context, f ShipmentFilter) ([]Shipment, error)
+	// CODCollected lists the shipments whose cash on delivery was
+	// collected in [from, to), ordered by retailer and ID, without events.
+	CODCollected(ctx context.Context, from, to time.Time) ([]Shipment, error)
 }
 
 // ShipmentTx is what a use case may do inside one transaction.
