@@ -2,11 +2,13 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/service"
 )
 
@@ -27,6 +29,8 @@ func (s *Server) EnableLockers(l *service.Lockers, opts LockerOptions) {
 	s.mux.HandleFunc("POST /v1/lockers/{location_id}/deposits", s.credential(lokero.KindCourier, s.handleDeposit))
 	s.mux.HandleFunc("POST /v1/devices/{location_id}/events", s.credential(lokero.KindDevice, s.handleDeviceEvent))
 	s.mux.HandleFunc("POST /v1/devices/{location_id}/keypad", s.credential(lokero.KindDevice, s.handleKeypad))
+	s.mux.HandleFunc("POST /v1/devices/{location_id}/payments", s.credential(lokero.KindDevice, s.handlePayment))
+	s.mux.HandleFunc("GET /v1/cod/settlements", s.credential(lokero.KindOperator, s.handleSettlements))
 	if opts.DevOutbox {
 		s.mux.HandleFunc("GET /dev/outbox", s.handleOutbox)
 	}
@@ -175,4 +179,54 @@ func (s *Server) handleClock(w http.ResponseWriter, r *http.Request, clock *loke
 	now := clock.Advance(d)
 	s.log.Info("test clock advanced", "by", d.String(), "now", now)
 	writeJSON(w, http.StatusOK, map[string]any{"now": now.UTC()})
+}
+
+func (s *Server) handlePayment(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Compartment int    `json:"compartment"`
+		AmountCents int64  `json:"amount_cents"`
+		TerminalRef string `json:"terminal_ref"`
+	}
+	if _, err := readJSON(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	res, err := s.lockers.Payment(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"), req.Compartment, req.AmountCents, req.TerminalRef)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"result": res.Result, "compartment": res.Compartment})
+}
+
+func (s *Server) handleSettlements(w http.ResponseWriter, r *http.Request) {
+	day, err := calendar.ParseDate(r.URL.Query().Get("date"))
+	if err != nil {
+		var e *lokero.Error
+		if errors.As(err, &e) {
+			e.Field = "date"
+		}
+		writeError(w, r, s.log, err)
+		return
+	}
+	list, err := s.lockers.Settlements(r.Context(), day)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	type settlement struct {
+		RetailerID   string `json:"retailer_id"`
+		RetailerName string `json:"retailer_name"`
+		Shipments    int    `json:"shipments"`
+		AmountCents  int64  `json:"amount_cents"`
+		Currency     string `json:"currency"`
+	}
+	out := struct {
+		Date        string       `json:"date"`
+		Settlements []settlement `json:"settlements"`
+	}{Date: day.String(), Settlements: make([]settlement, len(list))}
+	for i, st := range list {
+		out.Settlements[i] = settlement{st.RetailerID, st.RetailerName, st.Shipments, st.AmountCents, st.Currency}
+	}
+	writeJSON(w, http.StatusOK, out)
 }

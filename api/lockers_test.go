@@ -22,7 +22,8 @@ import (
 // locker operations, the development outbox and a test clock.
 type lockerFixture struct {
 	shipFixture
-	courier, device string
+	courier, device    string
+	spDevice, operator string // the demo SMARTPOST's device (a payment terminal); an operator
 }
 
 func newLockerFixture(t *testing.T) lockerFixture {
@@ -64,6 +65,14 @@ func newLockerFixture(t *testing.T) lockerFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, spDevice, err := lockers.AddCredential(ctx, lokero.KindDevice, "SP", demo.DemoSmartpostID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, operator, err := lockers.AddCredential(ctx, lokero.KindOperator, "Olli", "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := api.New(dir, st, log)
 	srv.EnableShipments(shipments)
 	srv.EnableLockers(lockers, api.LockerOptions{DevOutbox: true, DevClock: clock})
@@ -71,7 +80,8 @@ func newLockerFixture(t *testing.T) lockerFixture {
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	base := newShipFixture(t) // for its OpenAPI router
-	return lockerFixture{shipFixture: shipFixture{server: ts, router: base.router, key: key}, courier: courier, device: device}
+	return lockerFixture{shipFixture: shipFixture{server: ts, router: base.router, key: key},
+		courier: courier, device: device, spDevice: spDevice, operator: operator}
 }
 
 var openingCode = regexp.MustCompile(`Avauskoodi: ([0-9]+)`)
@@ -154,5 +164,58 @@ func TestLockerFlowHTTP(t *testing.T) {
 	}
 	if status, _, _ := f.do(t, "POST", "/v1/admin/clock", "", map[string]string{"advance": "-1h"}); status != 400 {
 		t.Errorf("moving the test clock back: %d; want 400", status)
+	}
+}
+
+// TestCODHTTP: a COD parcel at a SMARTPOST with a terminal asks for the
+// payment first; only the full amount opens; the operator's settlement
+// shows what is owed to the retailer.
+func TestCODHTTP(t *testing.T) {
+	t.Parallel()
+	f := newLockerFixture(t)
+	body := shipmentBody("COD-1")
+	body["pickup_point_id"] = demo.DemoSmartpostID
+	body["recipient"].(map[string]any)["postcode"] = "00100"
+	body["cod"] = map[string]any{"amount_cents": 2590, "currency": "EUR"}
+	sh := f.create(t, body, f.key)
+	if sh.Destination.ID != demo.DemoSmartpostID {
+		t.Fatalf("COD to the demo SMARTPOST went to %s", sh.Destination.ID)
+	}
+	f.do(t, "POST", "/v1/shipments/"+sh.ID+"/handover", f.courier, nil)
+	status, _, out := f.do(t, "POST", "/v1/lockers/"+demo.DemoSmartpostID+"/deposits", f.courier, map[string]string{"tracking_code": sh.TrackingCode})
+	dep := decode[struct{ Compartment int }](t, out)
+	if status != 200 {
+		t.Fatalf("deposit: %d %s", status, out)
+	}
+	dev := "/v1/devices/" + demo.DemoSmartpostID
+	f.do(t, "POST", dev+"/events", f.spDevice, map[string]any{"type": "door_closed", "compartment": dep.Compartment})
+	_, _, out = f.do(t, "GET", "/dev/outbox", "", nil)
+	box := decode[struct{ Messages []struct{ Text string } }](t, out)
+	code := openingCode.FindStringSubmatch(box.Messages[0].Text)[1]
+	status, _, out = f.do(t, "POST", dev+"/keypad", f.spDevice, map[string]string{"code": code})
+	if kp := decode[map[string]any](t, out); status != 200 || kp["result"] != "payment_required" || kp["amount_cents"] != 2590.0 {
+		t.Fatalf("keypad: %d %s; want payment_required 2590", status, out)
+	}
+	if status, _, out := f.do(t, "POST", dev+"/payments", f.spDevice, map[string]any{"compartment": dep.Compartment, "amount_cents": 2000, "terminal_ref": "X1"}); status != 422 {
+		t.Fatalf("partial payment: %d %s; want 422", status, out)
+	}
+	if status, _, out := f.do(t, "POST", dev+"/payments", f.spDevice, map[string]any{"compartment": dep.Compartment, "amount_cents": 2590, "terminal_ref": "X2"}); status != 200 {
+		t.Fatalf("payment: %d %s", status, out)
+	}
+	status, _, out = f.do(t, "GET", "/v1/cod/settlements?date=2026-11-25", f.operator, nil)
+	set := decode[struct {
+		Settlements []struct {
+			RetailerName string `json:"retailer_name"`
+			AmountCents  int64  `json:"amount_cents"`
+		}
+	}](t, out)
+	if status != 200 || len(set.Settlements) != 1 || set.Settlements[0].AmountCents != 2590 || set.Settlements[0].RetailerName != "Kauppa" {
+		t.Fatalf("settlements: %d %s", status, out)
+	}
+	if status, _, _ := f.do(t, "GET", "/v1/cod/settlements?date=2026-13-01", f.operator, nil); status != 400 {
+		t.Errorf("a bad date: %d; want 400", status)
+	}
+	if status, _, _ := f.do(t, "GET", "/v1/cod/settlements?date=2026-11-25", f.courier, nil); status != 401 {
+		t.Errorf("settlements for a courier: %d; want 401", status)
 	}
 }

@@ -247,6 +247,42 @@ func (db *DB) Shipments(ctx context.Context, f lokero.ShipmentFilter) ([]lokero.
 	return list, nil
 }
 
+// CODCollected lists the shipments whose cash on delivery was collected
+// in [from, to), without their events, ordered by retailer and ID (byte
+// order). The bounds are rounded up to the microsecond, the precision of
+// the stored times.
+func (db *DB) CODCollected(ctx context.Context, from, to time.Time) ([]lokero.Shipment, error) {
+	from, to = ceilMicrosecond(from), ceilMicrosecond(to)
+	rows, err := db.db.QueryContext(ctx, `SELECT `+shipmentColumns+` FROM shipments
+		WHERE cod_collected_at >= $1 AND cod_collected_at < $2 ORDER BY retailer_id, id`,
+		dbTime(from), dbTime(to))
+	if err != nil {
+		return nil, fmt.Errorf("cod collected: %w", err)
+	}
+	defer rows.Close()
+	var list []lokero.Shipment
+	for rows.Next() {
+		s, _, err := scanShipment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("cod collected: %w", err)
+		}
+		list = append(list, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cod collected: %w", err)
+	}
+	return list, nil
+}
+
+// ceilMicrosecond rounds t up to the microsecond: a stored time (to the
+// microsecond) is at or after t exactly when it is at or after that.
+func ceilMicrosecond(t time.Time) time.Time {
+	if c := t.Truncate(time.Microsecond); !c.Equal(t) {
+		return c.Add(time.Microsecond)
+	}
+	return t
+}
+
 // shipmentWhere reads the shipment selected by the rest of the query after
 // WHERE, then its events, and the hash of the request that created it; it
 // returns sql.ErrNoRows when there is none. The events are read by a
@@ -341,6 +377,15 @@ func encodeCOD(c *lokero.COD) ([]byte, error) {
 	return b, nil
 }
 
+// codCollectedAt returns the cod_collected_at column: NULL when there is
+// no cash on delivery or it is not collected, else CollectedAt as dbTime.
+func codCollectedAt(c *lokero.COD) any {
+	if c == nil || c.CollectedAt == nil {
+		return nil
+	}
+	return dbTime(*c.CollectedAt)
+}
+
 // nullIfEmpty stores "" as NULL, so that unique columns hold many of it.
 func nullIfEmpty(s string) any {
 	if s == "" {
@@ -426,16 +471,16 @@ func (t *shipmentTx) InsertShipment(ctx context.Context, s *lokero.Shipment, ide
 		return fmt.Errorf("insert shipment %s: %w", s.ID, err)
 	}
 	err = t.savepoint(ctx, func() error {
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO shipments (`+shipmentColumns+`, idempotency_key)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-				$21, $22, $23, $24, $25)`,
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO shipments (`+shipmentColumns+`, idempotency_key,
+			cod_collected_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+				$17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`,
 			s.ID, s.RetailerID, s.Reference, s.TrackingCode, string(s.Status),
 			parties[0], parties[1], parties[2], cod, s.PickupPointID, s.Fallback, s.DestinationID,
 			s.Routing.Rule, s.Routing.Reason, s.DeliveryDate, s.SizeClass,
 			nullIfEmpty(s.ReturnCode), nullIfEmpty(s.ReturnTrackingCode),
 			dbTime(s.CreatedAt), dbTime(s.UpdatedAt), requestHash,
 			s.Compartment, nullTime(s.StorageDeadline), nullBytes(s.OpeningCodeHash),
-			nullIfEmpty(idempotencyKey)); err != nil {
+			nullIfEmpty(idempotencyKey), codCollectedAt(s.COD)); err != nil {
 			return err
 		}
 		return insertEvents(ctx, t.tx, s.ID, 0, s.Events)
@@ -504,12 +549,12 @@ func (t *shipmentTx) UpdateShipment(ctx context.Context, s *lokero.Shipment) err
 		r, err := t.tx.ExecContext(ctx, `UPDATE shipments SET status = $1, destination_id = $2,
 			routing_rule = $3, routing_reason = $4, delivery_date = $5, size_class = $6, cod = $7,
 			return_code = $8, return_tracking_code = $9, compartment = $10, storage_deadline = $11,
-			opening_code_hash = $12, updated_at = $13
-			WHERE id = $14`,
+			opening_code_hash = $12, updated_at = $13, cod_collected_at = $14
+			WHERE id = $15`,
 			string(s.Status), s.DestinationID, s.Routing.Rule, s.Routing.Reason, s.DeliveryDate,
 			s.SizeClass, cod, nullIfEmpty(s.ReturnCode), nullIfEmpty(s.ReturnTrackingCode),
 			s.Compartment, nullTime(s.StorageDeadline), nullBytes(s.OpeningCodeHash),
-			dbTime(s.UpdatedAt), s.ID)
+			dbTime(s.UpdatedAt), codCollectedAt(s.COD), s.ID)
 		if err != nil {
 			return err
 		}

@@ -27,6 +27,7 @@ type lockersFixture struct {
 	courier   lokero.Credential
 	device    lokero.Credential // LOCKER-M5's
 	other     lokero.Credential // SP-NEAR's device
+	dir       *service.Directory
 }
 
 // lockerStore is what the locker tests need of a store.
@@ -89,7 +90,7 @@ func newLockers(t *testing.T, st lockerStore) lockersFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := lockersFixture{clock: clock,
+	f := lockersFixture{clock: clock, dir: dir,
 		shipments: service.NewShipments(st, dir, calendar.Default(), clock, nil, log),
 		lockers:   service.NewLockers(st, dir, calendar.Default(), clock, nil, codes, log)}
 	if f.retailer, _, err = f.shipments.AddRetailer(ctx, "Kauppa", false); err != nil {
@@ -286,6 +287,68 @@ func TestCredentials(t *testing.T) {
 		}
 		if _, _, err := f.lockers.AddCredential(ctx, lokero.KindDevice, "X", "PO-FAR"); lokero.ErrorCode(err) != lokero.EINVALID {
 			t.Errorf("a device for a post office: %v; want EINVALID", err)
+		}
+	})
+}
+
+func TestCashOnDelivery(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		pay := smartpost("SP-PAY", "00100", 60.1710, 24.9410)
+		pay.PaymentTerminal = true
+		if _, err := f.dir.Import(ctx, []lokero.Location{pay}); err != nil {
+			t.Fatal(err)
+		}
+		device, _, err := f.lockers.AddCredential(ctx, lokero.KindDevice, "PAY", "SP-PAY")
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := request()
+		req.PickupPointID = "SP-PAY"
+		req.COD = &service.CODRequest{AmountCents: 4990, Currency: "EUR"}
+		res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
+		if err != nil || res.Shipment.DestinationID != "SP-PAY" {
+			t.Fatalf("COD to a SMARTPOST with a terminal: %+v, %v", res.Shipment.DestinationID, err)
+		}
+		sh, err := f.shipments.HandoverByCourier(ctx, f.courier, res.Shipment.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dep, err := f.lockers.Deposit(ctx, f.courier, "SP-PAY", sh.TrackingCode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.lockers.DoorClosed(ctx, device, "SP-PAY", dep.Compartment.Number); err != nil {
+			t.Fatal(err)
+		}
+		msgs, _ := f.lockers.Outbox(ctx, 1)
+		code := codePattern.FindStringSubmatch(msgs[0].Text)[1]
+		kp, err := f.lockers.Keypad(ctx, device, "SP-PAY", code)
+		if err != nil || kp.Result != "payment_required" || kp.AmountCents != 4990 {
+			t.Fatalf("keypad before payment: %+v, %v; want payment_required 4990", kp, err)
+		}
+		if _, err := f.lockers.Payment(ctx, device, "SP-PAY", dep.Compartment.Number, 4000, "T-1"); lokero.ErrorCode(err) != lokero.EUNPROCESSABLE {
+			t.Fatalf("a partial payment: %v; want EUNPROCESSABLE, door shut", err)
+		}
+		open, err := f.lockers.Payment(ctx, device, "SP-PAY", dep.Compartment.Number, 4990, "T-2")
+		if err != nil || open.Result != "open" {
+			t.Fatalf("the full payment: %+v, %v", open, err)
+		}
+		if _, err := f.lockers.Payment(ctx, device, "SP-PAY", dep.Compartment.Number, 4990, "T-3"); lokero.ErrorCode(err) != lokero.ECONFLICT {
+			t.Errorf("paying twice: %v; want ECONFLICT", err)
+		}
+		done, err := f.lockers.DoorClosed(ctx, device, "SP-PAY", dep.Compartment.Number)
+		if err != nil || done.Status != lokero.StatusPickedUp || done.COD.CollectedAt == nil || done.COD.TerminalRef != "T-2" {
+			t.Fatalf("after payment and pickup: %+v, %v", done, err)
+		}
+		day := calendar.DateOf(f.clock.Now())
+		list, err := f.lockers.Settlements(ctx, day)
+		if err != nil || len(list) != 1 || list[0].RetailerID != f.retailer.ID || list[0].AmountCents != 4990 || list[0].Shipments != 1 {
+			t.Fatalf("settlements of %s: %+v, %v", day, list, err)
+		}
+		if list, err := f.lockers.Settlements(ctx, day.AddDays(1)); err != nil || len(list) != 0 {
+			t.Errorf("the next day's settlements: %+v, %v; want none", list, err)
 		}
 	})
 }

@@ -225,6 +225,42 @@ func (db *DB) Shipments(ctx context.Context, f lokero.ShipmentFilter) ([]lokero.
 	return list, nil
 }
 
+// CODCollected lists the shipments whose cash on delivery was collected
+// in [from, to), without their events, ordered by retailer and ID. The
+// bounds are rounded up to the microsecond, the precision of the stored
+// times.
+func (db *DB) CODCollected(ctx context.Context, from, to time.Time) ([]lokero.Shipment, error) {
+	from, to = ceilMicrosecond(from), ceilMicrosecond(to)
+	rows, err := db.db.QueryContext(ctx, `SELECT `+shipmentColumns+` FROM shipments
+		WHERE cod_collected_at >= ? AND cod_collected_at < ? ORDER BY retailer_id, id`,
+		formatTime(from), formatTime(to))
+	if err != nil {
+		return nil, fmt.Errorf("cod collected: %w", err)
+	}
+	defer rows.Close()
+	var list []lokero.Shipment
+	for rows.Next() {
+		s, _, err := scanShipment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("cod collected: %w", err)
+		}
+		list = append(list, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cod collected: %w", err)
+	}
+	return list, nil
+}
+
+// ceilMicrosecond rounds t up to the microsecond: a stored time (to the
+// microsecond) is at or after t exactly when it is at or after that.
+func ceilMicrosecond(t time.Time) time.Time {
+	if c := t.Truncate(time.Microsecond); !c.Equal(t) {
+		return c.Add(time.Microsecond)
+	}
+	return t
+}
+
 // shipmentWhere reads the shipment selected by the rest of the query after
 // WHERE, with its events, and the hash of the request that created it; it
 // returns sql.ErrNoRows when there is none.
@@ -328,6 +364,16 @@ func encodeCOD(c *lokero.COD) (any, error) {
 	return string(b), nil
 }
 
+// codCollectedAt returns the cod_collected_at column: NULL when there is
+// no cash on delivery or it is not collected, else CollectedAt as
+// formatTime.
+func codCollectedAt(c *lokero.COD) any {
+	if c == nil || c.CollectedAt == nil {
+		return nil
+	}
+	return formatTime(*c.CollectedAt)
+}
+
 // nullIfEmpty stores "" as NULL, so that unique columns hold many of it.
 func nullIfEmpty(s string) any {
 	if s == "" {
@@ -390,15 +436,15 @@ func (t *shipmentTx) InsertShipment(ctx context.Context, s *lokero.Shipment, ide
 	if err != nil {
 		return fmt.Errorf("insert shipment %s: %w", s.ID, err)
 	}
-	if _, err := t.tx.ExecContext(ctx, `INSERT INTO shipments (`+shipmentColumns+`, idempotency_key)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO shipments (`+shipmentColumns+`, idempotency_key,
+		cod_collected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.RetailerID, s.Reference, s.TrackingCode, string(s.Status),
 		parties[0], parties[1], parties[2], cod, s.PickupPointID, s.Fallback, s.DestinationID,
 		s.Routing.Rule, s.Routing.Reason, s.DeliveryDate, s.SizeClass,
 		nullIfEmpty(s.ReturnCode), nullIfEmpty(s.ReturnTrackingCode),
 		formatTime(s.CreatedAt), formatTime(s.UpdatedAt), requestHash,
 		s.Compartment, nullTime(s.StorageDeadline), nullBytes(s.OpeningCodeHash),
-		nullIfEmpty(idempotencyKey)); err != nil {
+		nullIfEmpty(idempotencyKey), codCollectedAt(s.COD)); err != nil {
 		if c := conflict(err); c != nil {
 			return c
 		}
@@ -457,12 +503,12 @@ func (t *shipmentTx) UpdateShipment(ctx context.Context, s *lokero.Shipment) err
 	r, err := t.tx.ExecContext(ctx, `UPDATE shipments SET status = ?, destination_id = ?,
 		routing_rule = ?, routing_reason = ?, delivery_date = ?, size_class = ?, cod = ?,
 		return_code = ?, return_tracking_code = ?, compartment = ?, storage_deadline = ?,
-		opening_code_hash = ?, updated_at = ?
+		opening_code_hash = ?, updated_at = ?, cod_collected_at = ?
 		WHERE id = ?`,
 		string(s.Status), s.DestinationID, s.Routing.Rule, s.Routing.Reason, s.DeliveryDate,
 		s.SizeClass, cod, nullIfEmpty(s.ReturnCode), nullIfEmpty(s.ReturnTrackingCode),
 		s.Compartment, nullTime(s.StorageDeadline), nullBytes(s.OpeningCodeHash),
-		formatTime(s.UpdatedAt), s.ID)
+		formatTime(s.UpdatedAt), codCollectedAt(s.COD), s.ID)
 	if err != nil {
 		if c := conflict(err); c != nil {
 			return c

@@ -75,6 +75,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	}
 	tests = append(tests, shipmentTests...) // shipment.go
 	tests = append(tests, lockerTests...)   // locker.go
+	tests = append(tests, codTests...)      // cod.go
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
