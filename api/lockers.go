@@ -31,6 +31,9 @@ func (s *Server) EnableLockers(l *service.Lockers, opts LockerOptions) {
 	s.mux.HandleFunc("POST /v1/devices/{location_id}/keypad", s.credential(lokero.KindDevice, s.handleKeypad))
 	s.mux.HandleFunc("POST /v1/devices/{location_id}/payments", s.credential(lokero.KindDevice, s.handlePayment))
 	s.mux.HandleFunc("GET /v1/cod/settlements", s.credential(lokero.KindOperator, s.handleSettlements))
+	s.mux.HandleFunc("GET /v1/lockers/{location_id}", s.credential(lokero.KindOperator, s.handleLockerView))
+	s.mux.HandleFunc("POST /v1/lockers/{location_id}/compartments/{n}/out-of-order", s.credential(lokero.KindOperator, s.handleOutOfOrder(true)))
+	s.mux.HandleFunc("DELETE /v1/lockers/{location_id}/compartments/{n}/out-of-order", s.credential(lokero.KindOperator, s.handleOutOfOrder(false)))
 	if opts.DevOutbox {
 		s.mux.HandleFunc("GET /dev/outbox", s.handleOutbox)
 	}
@@ -229,4 +232,62 @@ func (s *Server) handleSettlements(w http.ResponseWriter, r *http.Request) {
 		out.Settlements[i] = settlement{st.RetailerID, st.RetailerName, st.Shipments, st.AmountCents, st.Currency}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleLockerView(w http.ResponseWriter, r *http.Request) {
+	v, err := s.lockers.View(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	type compartment struct {
+		Number       int        `json:"number"`
+		Size         string     `json:"size"`
+		State        string     `json:"state"`
+		DoorOpen     bool       `json:"door_open"`
+		TrackingCode string     `json:"tracking_code,omitempty"`
+		Deadline     *time.Time `json:"storage_deadline,omitempty"`
+	}
+	type occupancy struct {
+		Total         int `json:"total"`
+		Occupied      int `json:"occupied"`
+		OutOfOrder    int `json:"out_of_order"`
+		Free          int `json:"free"`
+		ReservedToday int `json:"reserved_today"`
+	}
+	out := struct {
+		Location      locationJSON         `json:"location"`
+		Compartments  []compartment        `json:"compartments"`
+		Occupancy     map[string]occupancy `json:"occupancy"`
+		ExpiringToday []string             `json:"expiring_today"`
+	}{Location: toLocationJSON(v.Location), Compartments: []compartment{}, Occupancy: map[string]occupancy{}, ExpiringToday: []string{}}
+	for _, c := range v.Compartments {
+		cj := compartment{Number: c.Number, Size: c.Size, State: c.State, DoorOpen: c.DoorOpen, TrackingCode: c.TrackingCode}
+		if !c.Deadline.IsZero() {
+			d := c.Deadline
+			cj.Deadline = &d
+		}
+		out.Compartments = append(out.Compartments, cj)
+	}
+	for size, o := range v.Occupancy {
+		out.Occupancy[size] = occupancy{o.Total, o.Occupied, o.OutOfOrder, o.Total - o.Occupied - o.OutOfOrder, o.ReservedToday}
+	}
+	out.ExpiringToday = append(out.ExpiringToday, v.ExpiringToday...)
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleOutOfOrder(outOfOrder bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		n, err := strconv.Atoi(r.PathValue("n"))
+		if err != nil {
+			writeError(w, r, s.log, lokero.Invalid("n", "malformed", "the compartment number must be a whole number; got %q", r.PathValue("n")))
+			return
+		}
+		c, err := s.lockers.SetOutOfOrder(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"), n, outOfOrder)
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"number": c.Number, "size": c.Size, "out_of_order": c.OutOfOrder})
+	}
 }

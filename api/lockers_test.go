@@ -117,6 +117,25 @@ func TestLockerFlowHTTP(t *testing.T) {
 	if status, _, out := f.do(t, "POST", events, f.device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}); status != 200 {
 		t.Fatalf("door closed: %d %s", status, out)
 	}
+	view := "/v1/lockers/" + demo.DemoLockerID
+	if status, _, _ := f.do(t, "GET", view, f.courier, nil); status != 401 {
+		t.Errorf("a courier's locker view: %d; want 401", status)
+	}
+	status, _, out = f.do(t, "GET", view, f.operator, nil)
+	lv := decode[struct {
+		Compartments []struct {
+			Number       int
+			State        string
+			TrackingCode string `json:"tracking_code"`
+		}
+	}](t, out)
+	if status != 200 || len(lv.Compartments) == 0 || lv.Compartments[dep.Compartment-1].State != "occupied" ||
+		lv.Compartments[dep.Compartment-1].TrackingCode != sh.TrackingCode {
+		t.Errorf("operator view: %d %s", status, out)
+	}
+	if status, _, out := f.do(t, "POST", view+"/compartments/999/out-of-order", f.operator, nil); status != 404 {
+		t.Errorf("out of order, no such compartment: %d %s", status, out)
+	}
 	status, _, out = f.do(t, "GET", "/dev/outbox", "", nil)
 	box := decode[struct {
 		Messages []struct{ Channel, To, TrackingCode, Kind, Text string }

@@ -352,3 +352,47 @@ func TestCashOnDelivery(t *testing.T) {
 		}
 	})
 }
+
+func TestOperatorViewAndOutOfOrder(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		op, _, err := f.lockers.AddCredential(ctx, lokero.KindOperator, "Olli", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.lockers.SetOutOfOrder(ctx, f.courier, "LOCKER-M5", 1, true); lokero.ErrorCode(err) != lokero.EFORBIDDEN {
+			t.Errorf("a courier marks a compartment: %v; want EFORBIDDEN", err)
+		}
+		if _, err := f.lockers.SetOutOfOrder(ctx, op, "LOCKER-M5", 1, true); err != nil {
+			t.Fatal(err)
+		}
+		sh := f.inTransit(t)
+		dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
+		if err != nil || dep.Compartment.Number != 2 {
+			t.Fatalf("deposit with compartment 1 out of order: %+v, %v; want compartment 2", dep.Compartment, err)
+		}
+		if _, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", 2); err != nil {
+			t.Fatal(err)
+		}
+		v, err := f.lockers.View(ctx, op, "LOCKER-M5")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(v.Compartments) != 2 || v.Compartments[0].State != "out_of_order" || v.Compartments[1].State != "occupied" || v.Compartments[1].TrackingCode != sh.TrackingCode {
+			t.Errorf("view: %+v", v.Compartments)
+		}
+		if o := v.Occupancy["L"]; o.Total != 2 || o.Occupied != 1 || o.OutOfOrder != 1 {
+			t.Errorf("occupancy %+v", o)
+		}
+		if len(v.ExpiringToday) != 0 {
+			t.Errorf("expiring today on the day of the deposit: %v", v.ExpiringToday)
+		}
+		// On the last day of the storage period the parcel is listed.
+		f.clock.Advance(7*24*time.Hour + time.Hour)
+		v, err = f.lockers.View(ctx, op, "LOCKER-M5")
+		if err != nil || len(v.ExpiringToday) != 1 || v.ExpiringToday[0] != sh.TrackingCode {
+			t.Errorf("expiring on the 7th day: %v, %v", v.ExpiringToday, err)
+		}
+	})
+}
