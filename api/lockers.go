@@ -32,6 +32,8 @@ func (s *Server) EnableLockers(l *service.Lockers, opts LockerOptions) {
 	s.mux.HandleFunc("POST /v1/devices/{location_id}/payments", s.credential(lokero.KindDevice, s.handlePayment))
 	s.mux.HandleFunc("GET /v1/cod/settlements", s.credential(lokero.KindOperator, s.handleSettlements))
 	s.mux.HandleFunc("GET /v1/lockers/{location_id}", s.credential(lokero.KindOperator, s.handleLockerView))
+	s.mux.HandleFunc("GET /v1/lockers/{location_id}/collections", s.credential(lokero.KindCourier, s.handleCollections))
+	s.mux.HandleFunc("POST /v1/lockers/{location_id}/collections", s.credential(lokero.KindCourier, s.handleCollect))
 	s.mux.HandleFunc("POST /v1/lockers/{location_id}/compartments/{n}/out-of-order", s.credential(lokero.KindOperator, s.handleOutOfOrder(true)))
 	s.mux.HandleFunc("DELETE /v1/lockers/{location_id}/compartments/{n}/out-of-order", s.credential(lokero.KindOperator, s.handleOutOfOrder(false)))
 	if opts.DevOutbox {
@@ -290,4 +292,40 @@ func (s *Server) handleOutOfOrder(outOfOrder bool) http.HandlerFunc {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"number": c.Number, "size": c.Size, "out_of_order": c.OutOfOrder})
 	}
+}
+
+func (s *Server) handleCollections(w http.ResponseWriter, r *http.Request) {
+	list, err := s.lockers.Collections(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	type item struct {
+		TrackingCode string                `json:"tracking_code"`
+		Compartment  int                   `json:"compartment"`
+		Status       lokero.ShipmentStatus `json:"status"`
+	}
+	out := struct {
+		Collections []item `json:"collections"`
+	}{Collections: make([]item, len(list))}
+	for i, sh := range list {
+		out.Collections[i] = item{sh.TrackingCode, sh.Compartment, sh.Status}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleCollect(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		TrackingCode string `json:"tracking_code"`
+	}
+	if _, err := readJSON(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	sh, err := s.lockers.Collect(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"), req.TrackingCode)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tracking_code": sh.TrackingCode, "status": sh.Status})
 }

@@ -30,6 +30,7 @@ func (s *Server) registerShipmentRoutes() {
 	s.mux.HandleFunc("GET /v1/shipments/{id}/label.pdf", s.retailer(s.handleLabel))
 	s.mux.HandleFunc("POST /v1/shipments/{id}/cancel", s.retailer(s.handleCancel))
 	s.mux.HandleFunc("POST /v1/shipments/{id}/handover", s.handleHandover)
+	s.mux.HandleFunc("POST /v1/shipments/{id}/returned", s.handleReturned)
 	s.mux.HandleFunc("GET /v1/tracking/{code}", s.handleTracking)
 	s.mux.HandleFunc("POST /v1/returns", s.handleReturns)
 }
@@ -281,6 +282,24 @@ func (s *Server) handleHandover(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.retailer(s.handleRetailerHandover)(w, r)
+}
+
+// handleReturned: a returning parcel was handed to its sender, reported
+// by the retailer or a courier.
+func (s *Server) handleReturned(w http.ResponseWriter, r *http.Request) {
+	answer := func(w http.ResponseWriter, r *http.Request, owner string) {
+		sh, err := s.shipments.Returned(r.Context(), owner, r.PathValue("id"))
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, s.shipmentJSON(&sh))
+	}
+	if token, ok := bearer(r); ok && s.lockers != nil && strings.HasPrefix(token, "lkc_") {
+		s.credential(lokero.KindCourier, func(w http.ResponseWriter, r *http.Request) { answer(w, r, "") })(w, r)
+		return
+	}
+	s.retailer(func(w http.ResponseWriter, r *http.Request) { answer(w, r, retailerFrom(r.Context()).ID) })(w, r)
 }
 
 func (s *Server) handleRetailerHandover(w http.ResponseWriter, r *http.Request) {

@@ -48,7 +48,24 @@ type Lockers struct {
 	policy   locker.CodePolicy
 	limits   routing.Limits
 	log      *slog.Logger
+	jobs     Scheduler
 }
+
+// Job kinds the locker schedules.
+const (
+	JobReminder = "storage_reminder" // 2 days before the storage deadline
+	JobExpiry   = "storage_expiry"   // at the deadline
+)
+
+// Scheduler queues a background job in the caller's transaction, so that
+// it commits (or not) with the change that asks for it.
+type Scheduler interface {
+	Schedule(ctx context.Context, tx lokero.ShipmentTx, kind, shipmentID string, at time.Time) error
+}
+
+// SetScheduler gives the locker a job queue for the storage period's
+// reminder and expiry. Without one (admin commands) none are queued.
+func (l *Lockers) SetScheduler(s Scheduler) { l.jobs = s }
 
 // NewLockers returns the locker use cases. codes holds the server secret
 // that opening codes are hashed with; random is crypto/rand.Reader in
@@ -380,6 +397,15 @@ func (l *Lockers) ready(ctx context.Context, tx lokero.LockerTx, loc *lokero.Loc
 	for _, m := range notices(loc, sh, code, deadline, now) {
 		if err := tx.AddOutbox(ctx, m); err != nil {
 			return fmt.Errorf("queue notice of arrival: %w", err)
+		}
+	}
+	if l.jobs != nil {
+		stx := tx.(lokero.ShipmentTx)
+		if err := l.jobs.Schedule(ctx, stx, JobReminder, sh.ID, l.calendar.ReminderAt(deadline, 2)); err != nil {
+			return fmt.Errorf("schedule the reminder: %w", err)
+		}
+		if err := l.jobs.Schedule(ctx, stx, JobExpiry, sh.ID, deadline); err != nil {
+			return fmt.Errorf("schedule the expiry: %w", err)
 		}
 	}
 	return nil
@@ -724,5 +750,162 @@ func (l *Lockers) SetOutOfOrder(ctx context.Context, operator lokero.Credential,
 	if err == nil {
 		l.log.Info("compartment out of order", "location", loc.ID, "compartment", number, "out_of_order", outOfOrder, "by", operator.ID)
 	}
+	return out, err
+}
+
+// Remind queues the reminder of a parcel still waiting two days before its
+// deadline (a job; idempotent: a parcel picked up meanwhile gets none, and
+// a second run finds the reminder event and does nothing).
+func (l *Lockers) Remind(ctx context.Context, shipmentID string) error {
+	return l.store.InTx(ctx, func(tx lokero.ShipmentTx) error {
+		sh, err := tx.Shipment(ctx, shipmentID)
+		if err != nil {
+			return err
+		}
+		if sh.Status != lokero.StatusReadyForPickup {
+			return nil
+		}
+		for _, e := range sh.Events {
+			if e.Status == lokero.StatusReadyForPickup && strings.HasPrefix(e.Reason, "Reminder") {
+				return nil
+			}
+		}
+		loc, err := l.lockerAt(sh.DestinationID)
+		if err != nil {
+			return err
+		}
+		now := l.now()
+		until := sh.StorageDeadline.Add(-time.Minute).In(calendar.Helsinki).Format("2.1.2006")
+		var text string
+		switch sh.Recipient.Language {
+		case "sv":
+			text = fmt.Sprintf("Påminnelse: ditt paket %s väntar i paketautomaten %s, %s. Hämta det senast %s; öppningskoden finns i ankomstaviseringen.", sh.TrackingCode, loc.Name, loc.Street, until)
+		case "en":
+			text = fmt.Sprintf("Reminder: your parcel %s is waiting in the parcel locker %s, %s. Collect it by %s; the opening code is in the notice of arrival.", sh.TrackingCode, loc.Name, loc.Street, until)
+		default:
+			text = fmt.Sprintf("Muistutus: pakettisi %s odottaa pakettiautomaatissa %s, %s. Nouda viimeistään %s; avauskoodi on saapumisilmoituksessa.", sh.TrackingCode, loc.Name, loc.Street, until)
+		}
+		for _, ch := range []struct{ channel, to string }{{"sms", sh.Recipient.Phone}, {"email", sh.Recipient.Email}} {
+			if ch.to == "" {
+				continue
+			}
+			m := lokero.OutboxMessage{Channel: ch.channel, To: ch.to, TrackingCode: sh.TrackingCode, Kind: "reminder", Text: text, CreatedAt: now}
+			if err := tx.(lokero.LockerTx).AddOutbox(ctx, m); err != nil {
+				return err
+			}
+		}
+		sh.UpdatedAt = now
+		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: sh.Status, At: now, LocationID: loc.ID, Reason: "Reminder sent: the storage period ends on " + until + "."})
+		return tx.UpdateShipment(ctx, &sh)
+	})
+}
+
+// Expire ends the storage period of a parcel not picked up (a job; a
+// no-op for a parcel picked up or already expired, or run early): its code
+// stops working and it joins the locker's collection list.
+func (l *Lockers) Expire(ctx context.Context, shipmentID string) error {
+	return l.store.InTx(ctx, func(tx lokero.ShipmentTx) error {
+		sh, err := tx.Shipment(ctx, shipmentID)
+		if err != nil {
+			return err
+		}
+		now := l.now()
+		if sh.Status != lokero.StatusReadyForPickup || now.Before(sh.StorageDeadline) {
+			return nil
+		}
+		sh.Status, sh.OpeningCodeHash, sh.UpdatedAt = lokero.StatusExpired, nil, now
+		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusExpired, At: now, LocationID: sh.DestinationID,
+			Reason: "The 7-day storage period ended: the parcel goes back to the sender."})
+		return tx.UpdateShipment(ctx, &sh)
+	})
+}
+
+// Collections lists the parcels a courier is to take out of a locker:
+// those whose storage period has ended.
+func (l *Lockers) Collections(ctx context.Context, courier lokero.Credential, locationID string) ([]lokero.Shipment, error) {
+	if courier.Kind != lokero.KindCourier {
+		return nil, lokero.Errorf(lokero.EFORBIDDEN, "the collection list is for couriers")
+	}
+	loc, err := l.lockerAt(locationID)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := l.store.Compartments(ctx, loc.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := []lokero.Shipment{}
+	for _, c := range cs {
+		if c.ShipmentID == "" {
+			continue
+		}
+		sh, err := l.store.Shipment(ctx, c.ShipmentID)
+		if err != nil {
+			return nil, err
+		}
+		if sh.Status == lokero.StatusExpired {
+			out = append(out, sh)
+		}
+	}
+	return out, nil
+}
+
+// Collect is a courier taking an expired parcel out of its compartment:
+// the compartment and the reservation are free, and the parcel is
+// RETURNING to the sender.
+func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locationID, trackingCode string) (lokero.Shipment, error) {
+	if courier.Kind != lokero.KindCourier {
+		return lokero.Shipment{}, lokero.Errorf(lokero.EFORBIDDEN, "only a courier collects parcels")
+	}
+	loc, err := l.lockerAt(locationID)
+	if err != nil {
+		return lokero.Shipment{}, err
+	}
+	code := tracking.Normalize(trackingCode)
+	if !tracking.Valid(code) {
+		return lokero.Shipment{}, lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code", trackingCode)
+	}
+	var out lokero.Shipment
+	err = l.store.InTx(ctx, func(tx lokero.ShipmentTx) error {
+		lt := tx.(lokero.LockerTx)
+		cs, err := compartments(ctx, lt, loc)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			if c.ShipmentID == "" {
+				continue
+			}
+			sh, err := tx.Shipment(ctx, c.ShipmentID)
+			if err != nil {
+				return err
+			}
+			if sh.TrackingCode != code {
+				continue
+			}
+			if sh.Status != lokero.StatusExpired {
+				return &lokero.Error{Code: lokero.ECONFLICT, Reason: "illegal_transition", Message: fmt.Sprintf("parcel %s is %s: only expired parcels are collected", code, sh.Status)}
+			}
+			now := l.now()
+			if sh.SizeClass != "" {
+				if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
+					return err
+				}
+				sh.SizeClass = ""
+			}
+			c.ShipmentID, c.DoorOpen = "", false
+			if err := lt.PutCompartment(ctx, c); err != nil {
+				return err
+			}
+			sh.Status, sh.Compartment, sh.UpdatedAt = lokero.StatusReturning, 0, now
+			sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusReturning, At: now, LocationID: loc.ID, Reason: "Collected by the courier: on its way back to the sender."})
+			if err := tx.UpdateShipment(ctx, &sh); err != nil {
+				return err
+			}
+			out = sh
+			return nil
+		}
+		return &lokero.Error{Code: lokero.ENOTFOUND, Reason: "not_in_locker", Field: "tracking_code", Message: fmt.Sprintf("parcel %s is not in this locker", code)}
+	})
 	return out, err
 }

@@ -396,3 +396,103 @@ func TestOperatorViewAndOutOfOrder(t *testing.T) {
 		}
 	})
 }
+
+// recordingScheduler records the jobs a use case queues.
+type recordingScheduler struct {
+	mu   sync.Mutex
+	jobs map[string]time.Time // kind + " " + shipment id → due
+}
+
+func (r *recordingScheduler) Schedule(_ context.Context, _ lokero.ShipmentTx, kind, id string, at time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.jobs[kind+" "+id] = at
+	return nil
+}
+
+// TestStoragePeriod: the reminder and the expiry are queued at deposit;
+// run at their time, the reminder is queued once and the parcel expires,
+// its code stops working, the courier collects it from the collection
+// list and it travels back to the sender.
+func TestStoragePeriod(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		jobs := &recordingScheduler{jobs: map[string]time.Time{}}
+		f.lockers.SetScheduler(jobs)
+		sh := f.inTransit(t)
+		if _, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode); err != nil {
+			t.Fatal(err)
+		}
+		ready, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if due := jobs.jobs[service.JobExpiry+" "+sh.ID]; !due.Equal(ready.StorageDeadline) {
+			t.Errorf("expiry job due %v; want the deadline %v", due, ready.StorageDeadline)
+		}
+		remind := jobs.jobs[service.JobReminder+" "+sh.ID]
+		if want := ready.StorageDeadline.Add(-48 * time.Hour); remind.Sub(want).Abs() > time.Hour {
+			t.Errorf("reminder due %v; want two days before the deadline, %v", remind, want)
+		}
+		msgs, _ := f.lockers.Outbox(ctx, 1)
+		code := codePattern.FindStringSubmatch(msgs[0].Text)[1]
+
+		// Early runs change nothing.
+		if err := f.lockers.Expire(ctx, sh.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := f.shipments.Get(ctx, f.retailer, sh.ID); got.Status != lokero.StatusReadyForPickup {
+			t.Fatalf("expired before the deadline: %s", got.Status)
+		}
+		f.clock.Advance(5*24*time.Hour + 12*time.Hour)
+		for range 2 {
+			if err := f.lockers.Remind(ctx, sh.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all, _ := f.lockers.Outbox(ctx, 100)
+		reminders := 0
+		for _, m := range all {
+			if m.Kind == "reminder" && m.TrackingCode == sh.TrackingCode {
+				reminders++
+			}
+		}
+		if reminders != 2 { // one by SMS, one by e-mail: the second run added none
+			t.Errorf("%d reminder messages; want one per channel, once", reminders)
+		}
+		f.clock.Advance(3 * 24 * time.Hour)
+		for range 2 {
+			if err := f.lockers.Expire(ctx, sh.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		expired, _ := f.shipments.Get(ctx, f.retailer, sh.ID)
+		if expired.Status != lokero.StatusExpired {
+			t.Fatalf("after the deadline: %s", expired.Status)
+		}
+		if _, err := f.lockers.Keypad(ctx, f.device, "LOCKER-M5", code); lokero.ErrorCode(err) != lokero.EFORBIDDEN {
+			t.Errorf("an expired parcel's code: %v; want wrong code", err)
+		}
+		list, err := f.lockers.Collections(ctx, f.courier, "LOCKER-M5")
+		if err != nil || len(list) != 1 || list[0].ID != sh.ID {
+			t.Fatalf("collection list: %v, %v", list, err)
+		}
+		back, err := f.lockers.Collect(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
+		if err != nil || back.Status != lokero.StatusReturning {
+			t.Fatalf("collect: %+v, %v", back.Status, err)
+		}
+		if list, _ := f.lockers.Collections(ctx, f.courier, "LOCKER-M5"); len(list) != 0 {
+			t.Errorf("still on the collection list after collection: %v", list)
+		}
+		done, err := f.shipments.Returned(ctx, "", sh.ID)
+		if err != nil || done.Status != lokero.StatusReturnedToSender {
+			t.Fatalf("returned: %+v, %v", done.Status, err)
+		}
+		// The compartment is free again.
+		next := f.inTransit(t)
+		if dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", next.TrackingCode); err != nil || dep.Compartment.Number != 1 {
+			t.Errorf("after collection: %+v, %v", dep.Compartment, err)
+		}
+	})
+}

@@ -347,6 +347,14 @@ func (s *Shipments) HandoverByCourier(ctx context.Context, courier lokero.Creden
 	return s.handover(ctx, "", id)
 }
 
+// Returned records that a returning parcel was handed to its sender: by
+// the retailer (ownerID its id) or a courier (ownerID "").
+func (s *Shipments) Returned(ctx context.Context, ownerID, id string) (lokero.Shipment, error) {
+	return s.transition(ctx, ownerID, id, lokero.StatusReturnedToSender, func(lokero.ShipmentTx, *lokero.Shipment) (string, error) {
+		return "Handed back to the sender.", nil
+	})
+}
+
 func (s *Shipments) handover(ctx context.Context, ownerID, id string) (lokero.Shipment, error) {
 	return s.transition(ctx, ownerID, id, lokero.StatusInTransit, func(tx lokero.ShipmentTx, sh *lokero.Shipment) (string, error) {
 		date := s.calendar.DeliveryDate(s.clock.Now()).String()
