@@ -418,6 +418,9 @@ type shipmentTx struct {
 	tx *sql.Tx
 }
 
+// SQLTx returns the transaction (for the job queue's inserts in it).
+func (t *shipmentTx) SQLTx() *sql.Tx { return t.tx }
+
 // savepoint runs write inside a savepoint and rolls back to it when write
 // fails, so that a refused write (a duplicate code) leaves the transaction
 // usable, as in SQLite, instead of aborting it.

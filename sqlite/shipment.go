@@ -404,6 +404,9 @@ type shipmentTx struct {
 	tx *sql.Tx
 }
 
+// SQLTx returns the transaction (for the job queue's inserts in it).
+func (t *shipmentTx) SQLTx() *sql.Tx { return t.tx }
+
 // ShipmentByIdempotencyKey returns the shipment a retailer created with
 // this key, with its events, and the hash of that request; or ENOTFOUND.
 func (t *shipmentTx) ShipmentByIdempotencyKey(ctx context.Context, retailerID, key string) (lokero.Shipment, []byte, error) {

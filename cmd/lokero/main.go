@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -107,6 +108,7 @@ type store interface {
 	lokero.RetailerStore
 	lokero.CredentialStore
 	lokero.LockerStore
+	SQL() *sql.DB
 	Ping(ctx context.Context) error
 	Close() error
 }

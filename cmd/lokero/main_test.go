@@ -506,3 +506,149 @@ func TestCredentialCommands(t *testing.T) {
 		t.Errorf("/dev/outbox on loopback: %d", status)
 	}
 }
+
+// call sends a JSON request with a bearer token and decodes the answer.
+func call(t *testing.T, method, url, token string, body any, out any) int {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, r)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && json.Unmarshal(raw, out) != nil {
+		t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, raw)
+	}
+	return resp.StatusCode
+}
+
+// lastLine runs a command and returns the last line it printed (a key or
+// token).
+func lastLine(t *testing.T, args ...string) string {
+	t.Helper()
+	code, stdout, stderr := runCmd(t, args...)
+	if code != 0 {
+		t.Fatalf("lokero %v: exit %d: %s", args, code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	return lines[len(lines)-1]
+}
+
+// TestLockerLifeEndToEnd runs the real command with a test clock, on
+// SQLite and on PostgreSQL: book, hand over, deposit, door closed, the
+// code in the outbox; then let the week pass: expired, on the collection
+// list, collected, returned to the sender — the expiry done by the job
+// queue.
+func TestLockerLifeEndToEnd(t *testing.T) {
+	t.Parallel()
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			db := filepath.Join(t.TempDir(), "life.db")
+			args := []string{"--db", db, "--dev-clock"}
+			if store == "postgres" {
+				url, err := pgtest.Require(t).CreateDatabase(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				secret := filepath.Join(t.TempDir(), "secret")
+				os.WriteFile(secret, []byte(strings.Repeat("cd", 32)), 0o600)
+				db = url
+				args = []string{"--db", url, "--dev-clock", "--code-secret-file", secret}
+			}
+			base := startServe(t, args...)
+			key := lastLine(t, "retailer", "add", "--db", db, "Kauppa")
+			courier := lastLine(t, "courier", "add", "--db", db, "Kuski")
+			device := lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID)
+
+			body := map[string]any{
+				"sender":    map[string]any{"name": "Kauppa", "street": "Tyynenmerenkatu 11", "postcode": "00220", "city": "Helsinki"},
+				"recipient": map[string]any{"name": "Maija", "street": "Mannerheimintie 5 A 1", "postcode": "00104", "city": "Helsinki", "phone": "0401234567"},
+				"parcel":    map[string]any{"length_cm": 30, "width_cm": 20, "height_cm": 10, "weight_kg": 1, "contents": "goods"},
+			}
+			var sh struct {
+				ID           string `json:"id"`
+				TrackingCode string `json:"tracking_code"`
+				Status       string `json:"status"`
+			}
+			if status := call(t, "POST", base+"/v1/shipments", key, body, &sh); status != 201 {
+				t.Fatalf("create: %d", status)
+			}
+			if status := call(t, "POST", base+"/v1/shipments/"+sh.ID+"/handover", courier, nil, &sh); status != 200 || sh.Status != "IN_TRANSIT" {
+				t.Fatalf("handover: %d %s", status, sh.Status)
+			}
+			var dep struct{ Compartment int }
+			if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/deposits", courier, map[string]string{"tracking_code": sh.TrackingCode}, &dep); status != 200 {
+				t.Fatalf("deposit: %d", status)
+			}
+			if status := call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/events", device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}, nil); status != 200 {
+				t.Fatalf("door closed: %d", status)
+			}
+			var box struct {
+				Messages []struct {
+					Text         string
+					TrackingCode string `json:"tracking_code"`
+				}
+			}
+			call(t, "GET", base+"/dev/outbox", "", nil, &box)
+			if len(box.Messages) == 0 || !strings.Contains(box.Messages[0].Text, sh.TrackingCode) {
+				t.Fatalf("no notice of arrival in the outbox: %+v", box)
+			}
+			// Six days on: past the reminder (two days before the end of the
+			// 7th day), before the deadline.
+			if status := call(t, "POST", base+"/v1/admin/clock", "", map[string]string{"advance": "144h"}, nil); status != 200 {
+				t.Fatalf("advance the clock: %d", status)
+			}
+			reminders := func() int {
+				call(t, "GET", base+"/dev/outbox", "", nil, &box)
+				n := 0
+				for _, m := range box.Messages {
+					if strings.HasPrefix(m.Text, "Muistutus") && m.TrackingCode == sh.TrackingCode {
+						n++
+					}
+				}
+				return n
+			}
+			for wait := time.Now().Add(30 * time.Second); reminders() == 0 && time.Now().Before(wait); {
+				time.Sleep(250 * time.Millisecond)
+			}
+			if n := reminders(); n != 1 {
+				t.Fatalf("%d reminders 30 s after the sixth day; want one SMS", n)
+			}
+			if status := call(t, "POST", base+"/v1/admin/clock", "", map[string]string{"advance": "48h"}, nil); status != 200 {
+				t.Fatalf("advance the clock: %d", status)
+			}
+			var list struct {
+				Collections []struct {
+					TrackingCode string `json:"tracking_code"`
+				}
+			}
+			deadline := time.Now().Add(30 * time.Second)
+			for len(list.Collections) == 0 && time.Now().Before(deadline) {
+				time.Sleep(250 * time.Millisecond)
+				call(t, "GET", base+"/v1/lockers/"+demo.DemoLockerID+"/collections", courier, nil, &list)
+			}
+			if len(list.Collections) != 1 || list.Collections[0].TrackingCode != sh.TrackingCode {
+				t.Fatalf("collection list 30 s after the week passed: %+v", list)
+			}
+			if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/collections", courier, map[string]string{"tracking_code": sh.TrackingCode}, &sh); status != 200 || sh.Status != "RETURNING" {
+				t.Fatalf("collect: %d %s", status, sh.Status)
+			}
+			if status := call(t, "POST", base+"/v1/shipments/"+sh.ID+"/returned", key, nil, &sh); status != 200 || sh.Status != "RETURNED_TO_SENDER" {
+				t.Fatalf("returned: %d %s", status, sh.Status)
+			}
+			if n := reminders(); n != 1 {
+				t.Errorf("%d reminders at the end; want still one", n)
+			}
+		})
+	}
+}

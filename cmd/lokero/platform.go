@@ -1,9 +1,14 @@
 package main
 
 import (
+	"database/sql"
+	"errors"
+	"time"
+
 	"context"
 	"fmt"
 	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/jobs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -84,4 +89,34 @@ func (p *platform) serveLoopback(log *slog.Logger) (string, func(), error) {
 	hs := &http.Server{Handler: srv}
 	go hs.Serve(ln)
 	return "http://" + ln.Addr().String(), func() { hs.Close() }, nil
+}
+
+// startJobs runs the background jobs (the storage period's reminders and
+// expiries) on River over the platform's database, and has the locker
+// queue them in its transactions. Stop the runner on shutdown.
+func (p *platform) startJobs(ctx context.Context, dsn string, log *slog.Logger) (*jobs.Runner, error) {
+	dialect := jobs.SQLite
+	if isPostgres(dsn) {
+		dialect = jobs.Postgres
+	}
+	runner, err := jobs.New(ctx, p.store.SQL(), dialect, p.clock, p.lockers, log)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	if err := runner.Start(ctx); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	p.lockers.SetScheduler(jobScheduler{runner})
+	return runner, nil
+}
+
+// jobScheduler queues the locker's jobs in the store's own transaction.
+type jobScheduler struct{ runner *jobs.Runner }
+
+func (s jobScheduler) Schedule(ctx context.Context, tx lokero.ShipmentTx, kind, shipmentID string, at time.Time) error {
+	sqlTx, ok := tx.(interface{ SQLTx() *sql.Tx })
+	if !ok {
+		return errors.New("schedule a job: the store's transaction is not a database/sql one")
+	}
+	return s.runner.ScheduleTx(ctx, sqlTx.SQLTx(), kind, shipmentID, at)
 }

@@ -69,6 +69,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer p.Close()
 	p.lockers = service.NewLockers(p.store, p.dir, p.calendar, p.clock, nil, codes, log)
 	dir, srv := p.dir, p.handler(log)
+	runner, err := p.startJobs(ctx, *db, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := runner.Stop(stopCtx); err != nil {
+			log.Error("stop jobs", "err", err)
+		}
+	}()
 	outbox := *devOutbox == "on" || *devOutbox == "auto" && isLoopback(ln.Addr())
 	srv.EnableLockers(p.lockers, api.LockerOptions{DevOutbox: outbox, DevClock: devClockVal})
 	httpServer := &http.Server{

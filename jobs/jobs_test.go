@@ -1,0 +1,317 @@
+package jobs_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/jobs"
+	"github.com/lokero/lokero/pgtest"
+	"github.com/lokero/lokero/postgres"
+	"github.com/lokero/lokero/sqlite"
+)
+
+func TestMain(m *testing.M) { pgtest.ForTest(m) }
+
+// calls counts handled jobs, shared by the recorders of several runners.
+type calls struct {
+	mu    sync.Mutex
+	calls map[string]int // "kind/shipmentID" -> calls
+	by    map[string]int // runner name -> calls
+}
+
+// recorder is a Handler counting calls per kind and shipment.
+type recorder struct {
+	*calls
+	name string
+}
+
+func newRecorder(name string) *recorder {
+	return &recorder{calls: &calls{calls: map[string]int{}, by: map[string]int{}}, name: name}
+}
+
+// named returns a recorder for another runner, counting into the same maps.
+func (h *recorder) named(name string) *recorder { return &recorder{calls: h.calls, name: name} }
+
+func (h *recorder) record(kind, id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.calls.calls[kind+"/"+id]++
+	h.by[h.name]++
+}
+
+func (h *recorder) Remind(ctx context.Context, id string) error {
+	h.record(jobs.KindReminder, id)
+	return nil
+}
+
+func (h *recorder) Expire(ctx context.Context, id string) error {
+	h.record(jobs.KindExpiry, id)
+	return nil
+}
+
+func (h *recorder) count(kind, id string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.calls.calls[kind+"/"+id]
+}
+
+type dialectCase struct {
+	dialect jobs.Dialect
+	open    func(t *testing.T) *sql.DB
+}
+
+func dialects() []dialectCase {
+	return []dialectCase{
+		{jobs.SQLite, openSQLite},
+		{jobs.Postgres, openPostgres},
+	}
+}
+
+func openSQLite(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "lokero.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db.SQL()
+}
+
+func openPostgres(t *testing.T) *sql.DB {
+	t.Helper()
+	url, err := pgtest.Require(t).CreateDatabase(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db.SQL()
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+// startRunner builds and starts a Runner, stopped at cleanup.
+func startRunner(t *testing.T, db *sql.DB, d jobs.Dialect, clock lokero.Clock, h jobs.Handler) *jobs.Runner {
+	t.Helper()
+	r, err := jobs.New(t.Context(), db, d, clock, h, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := r.Stop(ctx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	return r
+}
+
+// schedule inserts one job in its own transaction, committed or rolled back.
+func schedule(t *testing.T, db *sql.DB, r *jobs.Runner, kind, id string, at time.Time, commit bool) {
+	t.Helper()
+	tx, err := db.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if err := r.ScheduleTx(t.Context(), tx, kind, id, at); err != nil {
+		t.Fatal(err)
+	}
+	if commit {
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", within, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// jobStates counts River's jobs by state.
+func jobStates(t *testing.T, db *sql.DB) map[string]int {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), `SELECT state, count(*) FROM river_job GROUP BY state`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	m := map[string]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			t.Fatal(err)
+		}
+		m[s] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestCommittedRunsOnceRolledBackNever(t *testing.T) {
+	for _, dc := range dialects() {
+		t.Run(string(dc.dialect), func(t *testing.T) {
+			t.Parallel()
+			db := dc.open(t)
+			clock := lokero.NewDevClock(lokero.SystemClock{})
+			h := newRecorder("a")
+			r := startRunner(t, db, dc.dialect, clock, h)
+
+			schedule(t, db, r, jobs.KindExpiry, "rolledback", clock.Now(), false)
+			schedule(t, db, r, jobs.KindReminder, "S1", clock.Now(), true)
+			schedule(t, db, r, jobs.KindExpiry, "S1", clock.Now(), true)
+
+			waitFor(t, 10*time.Second, "both jobs completed", func() bool {
+				return jobStates(t, db)["completed"] == 2
+			})
+			if n := h.count(jobs.KindReminder, "S1"); n != 1 {
+				t.Errorf("reminder S1 handled %d times, want 1", n)
+			}
+			if n := h.count(jobs.KindExpiry, "S1"); n != 1 {
+				t.Errorf("expiry S1 handled %d times, want 1", n)
+			}
+			if n := h.count(jobs.KindExpiry, "rolledback"); n != 0 {
+				t.Errorf("rolled-back job handled %d times", n)
+			}
+			if st := jobStates(t, db); len(st) != 1 || st["completed"] != 2 {
+				t.Errorf("job states %v, want just 2 completed (the rolled-back insert left no row)", st)
+			}
+		})
+	}
+}
+
+func TestSevenDaysDevClock(t *testing.T) {
+	for _, dc := range dialects() {
+		t.Run(string(dc.dialect), func(t *testing.T) {
+			t.Parallel()
+			db := dc.open(t)
+			clock := lokero.NewDevClock(lokero.SystemClock{})
+			h := newRecorder("a")
+			r := startRunner(t, db, dc.dialect, clock, h)
+
+			week := clock.Now().Add(7 * 24 * time.Hour)
+			schedule(t, db, r, jobs.KindExpiry, "S7", week, true)
+			// Scheduled again while pending: unique, no second row.
+			schedule(t, db, r, jobs.KindExpiry, "S7", week.Add(time.Hour), true)
+			// A job due in a second goes through the same scheduler: once it
+			// has run, the scheduler has passed with the 7-day job pending.
+			schedule(t, db, r, jobs.KindReminder, "soon", clock.Now().Add(time.Second), true)
+			waitFor(t, 15*time.Second, "job due in 1 s ran", func() bool {
+				return h.count(jobs.KindReminder, "soon") == 1
+			})
+			if n := h.count(jobs.KindExpiry, "S7"); n != 0 {
+				t.Fatalf("job due in 7 days ran now (%d times)", n)
+			}
+			if st := jobStates(t, db); st["scheduled"] != 1 {
+				t.Fatalf("job states %v, want the 7-day job alone scheduled", st)
+			}
+
+			clock.Advance(168 * time.Hour)
+			start := time.Now()
+			waitFor(t, 15*time.Second, "7-day job ran after advancing 168h", func() bool {
+				return h.count(jobs.KindExpiry, "S7") >= 1
+			})
+			t.Logf("7-day job ran %s after the advance", time.Since(start).Round(time.Millisecond))
+			waitFor(t, 5*time.Second, "7-day job completed", func() bool {
+				return jobStates(t, db)["completed"] == 2
+			})
+			if n := h.count(jobs.KindExpiry, "S7"); n != 1 {
+				t.Errorf("7-day job handled %d times, want 1", n)
+			}
+		})
+	}
+}
+
+func TestExactlyOnceTwoRunnersPostgres(t *testing.T) {
+	db := openPostgres(t)
+	clock := lokero.SystemClock{}
+	h := newRecorder("a")
+	// Both instances start at once: their River migrations must serialise.
+	var rs [2]*jobs.Runner
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i, hh := range []jobs.Handler{h, h.named("b")} {
+		wg.Go(func() { rs[i], errs[i] = jobs.New(t.Context(), db, jobs.Postgres, clock, hh, testLogger(t)) })
+	}
+	wg.Wait()
+	for i, r := range rs {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if err := r.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := r.Stop(ctx); err != nil {
+				t.Errorf("stop: %v", err)
+			}
+		})
+	}
+	r1 := rs[0]
+
+	const n = 50
+	tx, err := db.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := r1.ScheduleTx(t.Context(), tx, jobs.KindExpiry, fmt.Sprintf("S%02d", i), clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+
+	waitFor(t, 30*time.Second, "all 50 jobs completed", func() bool {
+		return jobStates(t, db)["completed"] == n
+	})
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	total := 0
+	for i := range n {
+		id := fmt.Sprintf("S%02d", i)
+		c := h.calls.calls[jobs.KindExpiry+"/"+id]
+		if c != 1 {
+			t.Errorf("%s handled %d times, want 1", id, c)
+		}
+		total += c
+	}
+	if total != n || len(h.calls.calls) != n {
+		t.Errorf("%d calls for %d keys, want %d each", total, len(h.calls.calls), n)
+	}
+	t.Logf("calls per runner: %v", h.by)
+}
