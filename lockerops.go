@@ -51,6 +51,15 @@ type OutboxMessage struct {
 	CreatedAt    time.Time
 }
 
+// LetterSlot counts the cards and letters dropped through a locker's mail
+// slot: in it now, and since the locker was set up.
+type LetterSlot struct {
+	LocationID string
+	InSlot     int // waiting for the courier
+	Dropped    int // ever dropped
+	Emptied    int // ever taken out by couriers
+}
+
 // CredentialStore persists tokens of couriers, devices and operators.
 type CredentialStore interface {
 	// CreateCredential stores a credential with the hash of its token.
@@ -89,4 +98,9 @@ type LockerTx interface {
 	SaveKeypad(ctx context.Context, locationID string, state []byte) error
 	// AddOutbox queues a message.
 	AddOutbox(ctx context.Context, m OutboxMessage) error
+	// LetterSlot returns a locker's mail slot counts (zero counts when
+	// none yet), locked until the transaction ends.
+	LetterSlot(ctx context.Context, locationID string) (LetterSlot, error)
+	// SaveLetterSlot stores a locker's mail slot counts.
+	SaveLetterSlot(ctx context.Context, s LetterSlot) error
 }

@@ -95,13 +95,23 @@ func (s *Server) handleDeviceEvent(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Type        string `json:"type"`
 		Compartment int    `json:"compartment"`
+		Count       int    `json:"count"`
 	}
 	if _, err := readJSON(w, r, &req); err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
+	if req.Type == service.LetterDropped || req.Type == service.SlotEmptied {
+		slot, err := s.lockers.Letters(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"), req.Type, req.Count)
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, lettersJSON(slot))
+		return
+	}
 	if req.Type != "door_closed" {
-		writeError(w, r, s.log, lokero.Invalid("type", "unknown_event", "type must be door_closed; got %q", req.Type))
+		writeError(w, r, s.log, lokero.Invalid("type", "unknown_event", "type must be door_closed, letter_dropped or slot_emptied; got %q", req.Type))
 		return
 	}
 	sh, err := s.lockers.DoorClosed(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"), req.Compartment)
@@ -262,7 +272,9 @@ func (s *Server) handleLockerView(w http.ResponseWriter, r *http.Request) {
 		Compartments  []compartment        `json:"compartments"`
 		Occupancy     map[string]occupancy `json:"occupancy"`
 		ExpiringToday []string             `json:"expiring_today"`
-	}{Location: toLocationJSON(v.Location), Compartments: []compartment{}, Occupancy: map[string]occupancy{}, ExpiringToday: []string{}}
+		Letters       map[string]int       `json:"letters"`
+	}{Location: toLocationJSON(v.Location), Compartments: []compartment{}, Occupancy: map[string]occupancy{}, ExpiringToday: []string{},
+		Letters: lettersJSON(v.Letters)}
 	for _, c := range v.Compartments {
 		cj := compartment{Number: c.Number, Size: c.Size, State: c.State, DoorOpen: c.DoorOpen, TrackingCode: c.TrackingCode}
 		if !c.Deadline.IsZero() {
@@ -328,4 +340,9 @@ func (s *Server) handleCollect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"tracking_code": sh.TrackingCode, "status": sh.Status})
+}
+
+// lettersJSON shows a mail slot's counts.
+func lettersJSON(s lokero.LetterSlot) map[string]int {
+	return map[string]int{"in_slot": s.InSlot, "dropped": s.Dropped, "emptied": s.Emptied}
 }

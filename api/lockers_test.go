@@ -176,6 +176,18 @@ func TestLockerFlowHTTP(t *testing.T) {
 	if got := decode[shipmentAnswer](t, out); got.Status != "PICKED_UP" {
 		t.Errorf("after pickup the shipment is %s", got.Status)
 	}
+	status, _, out = f.do(t, "POST", events, f.device, map[string]any{"type": "letter_dropped", "count": 3})
+	if l := decode[map[string]int](t, out); status != 200 || l["in_slot"] != 3 {
+		t.Errorf("letters dropped: %d %s", status, out)
+	}
+	status, _, out = f.do(t, "POST", events, f.device, map[string]any{"type": "slot_emptied"})
+	if l := decode[map[string]int](t, out); status != 200 || l["in_slot"] != 0 || l["emptied"] != 3 {
+		t.Errorf("slot emptied: %d %s", status, out)
+	}
+	_, _, out = f.do(t, "GET", view, f.operator, nil)
+	if lv := decode[struct{ Letters map[string]int }](t, out); lv.Letters["dropped"] != 3 {
+		t.Errorf("operator view letters: %s", out)
+	}
 	for _, bad := range []any{map[string]any{"type": "door_opened", "compartment": 1}, map[string]any{"type": "door_closed", "compartment": 999}} {
 		if status, _, out := f.do(t, "POST", events, f.device, bad); status != 400 {
 			t.Errorf("event %v: %d %s; want 400", bad, status, out)

@@ -207,3 +207,31 @@ func (t *shipmentTx) AddOutbox(ctx context.Context, m lokero.OutboxMessage) erro
 	}
 	return nil
 }
+
+// LetterSlot returns a locker's mail slot counts, zero when none yet,
+// locked until the transaction ends (an advisory lock covers the first
+// time, when there is no row to lock).
+func (t *shipmentTx) LetterSlot(ctx context.Context, locationID string) (lokero.LetterSlot, error) {
+	s := lokero.LetterSlot{LocationID: locationID}
+	if _, err := t.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('letters:' || $1::text))`, locationID); err != nil {
+		return s, fmt.Errorf("lock letter slot of %s: %w", locationID, err)
+	}
+	err := t.tx.QueryRowContext(ctx, `SELECT in_slot, dropped, emptied FROM letter_slots WHERE location_id = $1 FOR UPDATE`,
+		locationID).Scan(&s.InSlot, &s.Dropped, &s.Emptied)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return s, fmt.Errorf("letter slot of %s: %w", locationID, err)
+	}
+	return s, nil
+}
+
+// SaveLetterSlot stores a locker's mail slot counts.
+func (t *shipmentTx) SaveLetterSlot(ctx context.Context, s lokero.LetterSlot) error {
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO letter_slots (location_id, in_slot, dropped, emptied, updated_at)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (location_id) DO UPDATE SET in_slot = excluded.in_slot, dropped = excluded.dropped,
+			emptied = excluded.emptied, updated_at = excluded.updated_at`,
+		s.LocationID, s.InSlot, s.Dropped, s.Emptied, dbTime(time.Now())); err != nil {
+		return fmt.Errorf("save letter slot of %s: %w", s.LocationID, err)
+	}
+	return nil
+}

@@ -496,3 +496,27 @@ func TestStoragePeriod(t *testing.T) {
 		}
 	})
 }
+
+func TestLetters(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		if _, err := f.lockers.Letters(ctx, f.device, "LOCKER-M5", service.LetterDropped, 0); err != nil {
+			t.Fatal(err)
+		}
+		slot, err := f.lockers.Letters(ctx, f.device, "LOCKER-M5", service.LetterDropped, 3)
+		if err != nil || slot.InSlot != 4 || slot.Dropped != 4 {
+			t.Fatalf("after 1 + 3 letters: %+v, %v", slot, err)
+		}
+		slot, err = f.lockers.Letters(ctx, f.device, "LOCKER-M5", service.SlotEmptied, 0)
+		if err != nil || slot.InSlot != 0 || slot.Emptied != 4 || slot.Dropped != 4 {
+			t.Fatalf("after emptying: %+v, %v", slot, err)
+		}
+		if _, err := f.lockers.Letters(ctx, f.other, "LOCKER-M5", service.LetterDropped, 1); lokero.ErrorCode(err) != lokero.EFORBIDDEN {
+			t.Errorf("another locker's device: %v; want EFORBIDDEN", err)
+		}
+		if _, err := f.lockers.Letters(ctx, f.device, "LOCKER-M5", service.LetterDropped, -2); lokero.ErrorCode(err) != lokero.EINVALID {
+			t.Errorf("a negative count: %v; want EINVALID", err)
+		}
+	})
+}

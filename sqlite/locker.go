@@ -198,3 +198,27 @@ func (t *shipmentTx) AddOutbox(ctx context.Context, m lokero.OutboxMessage) erro
 	}
 	return nil
 }
+
+// LetterSlot returns a locker's mail slot counts, zero when none yet (the
+// immediate transaction already keeps other writers out).
+func (t *shipmentTx) LetterSlot(ctx context.Context, locationID string) (lokero.LetterSlot, error) {
+	s := lokero.LetterSlot{LocationID: locationID}
+	err := t.tx.QueryRowContext(ctx, `SELECT in_slot, dropped, emptied FROM letter_slots WHERE location_id = ?`,
+		locationID).Scan(&s.InSlot, &s.Dropped, &s.Emptied)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return s, fmt.Errorf("letter slot of %s: %w", locationID, err)
+	}
+	return s, nil
+}
+
+// SaveLetterSlot stores a locker's mail slot counts.
+func (t *shipmentTx) SaveLetterSlot(ctx context.Context, s lokero.LetterSlot) error {
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO letter_slots (location_id, in_slot, dropped, emptied, updated_at)
+		VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (location_id) DO UPDATE SET in_slot = excluded.in_slot, dropped = excluded.dropped,
+			emptied = excluded.emptied, updated_at = excluded.updated_at`,
+		s.LocationID, s.InSlot, s.Dropped, s.Emptied, formatTime(time.Now())); err != nil {
+		return fmt.Errorf("save letter slot of %s: %w", s.LocationID, err)
+	}
+	return nil
+}

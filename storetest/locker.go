@@ -45,6 +45,7 @@ var lockerTests = []struct {
 	{"ShipmentLockerFields", testShipmentLockerFields},
 	{"ShipmentByOpeningCode", testShipmentByOpeningCode},
 	{"Keypad", testKeypad},
+	{"LetterSlot", testLetterSlot},
 	{"Outbox", testOutbox},
 	{"ClaimCompartmentConcurrent", testClaimCompartmentConcurrent},
 	{"LayOutLockerConcurrent", testLayOutLockerConcurrent},
@@ -665,5 +666,52 @@ func testLayOutLockerConcurrent(t *testing.T, s Store) {
 			t.Errorf("compartments laid out by several transactions: %+v", cs)
 			break
 		}
+	}
+}
+
+// testLetterSlot: counts start at zero, are saved, and concurrent drops
+// are all counted (the slot is locked in the transaction).
+func testLetterSlot(t *testing.T, s Store) {
+	ctx := t.Context()
+	read := func(loc string) lokero.LetterSlot {
+		t.Helper()
+		var slot lokero.LetterSlot
+		mustLockerTx(t, s, func(_ lokero.ShipmentTx, ltx lokero.LockerTx) error {
+			var err error
+			slot, err = ltx.LetterSlot(ctx, loc)
+			return err
+		})
+		return slot
+	}
+	if got := read("locker-1"); got != (lokero.LetterSlot{LocationID: "locker-1"}) {
+		t.Fatalf("a new locker's slot = %+v; want zero counts", got)
+	}
+	mustLockerTx(t, s, func(_ lokero.ShipmentTx, ltx lokero.LockerTx) error {
+		return ltx.SaveLetterSlot(ctx, lokero.LetterSlot{LocationID: "locker-1", InSlot: 2, Dropped: 5, Emptied: 3})
+	})
+	if got := read("locker-1"); got.InSlot != 2 || got.Dropped != 5 || got.Emptied != 3 {
+		t.Fatalf("after saving: %+v", got)
+	}
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			err := s.InTx(ctx, func(tx lokero.ShipmentTx) error {
+				ltx := tx.(lokero.LockerTx)
+				slot, err := ltx.LetterSlot(ctx, "locker-2")
+				if err != nil {
+					return err
+				}
+				slot.InSlot++
+				slot.Dropped++
+				return ltx.SaveLetterSlot(ctx, slot)
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := read("locker-2"); got.InSlot != 10 || got.Dropped != 10 {
+		t.Errorf("10 concurrent drops counted as %+v", got)
 	}
 }
