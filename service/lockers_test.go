@@ -64,15 +64,22 @@ var stores = []struct {
 	}},
 }
 
-// eachStore runs test as a subtest on every store.
-func eachStore(t *testing.T, test func(t *testing.T, f lockersFixture)) {
+// onEveryStore runs test as a subtest on every store, with the fixture
+// that fixture builds over it.
+func onEveryStore[F any](t *testing.T, fixture func(*testing.T, lockerStore) F, test func(t *testing.T, f F)) {
 	t.Helper()
 	for _, s := range stores {
 		t.Run(s.name, func(t *testing.T) {
 			t.Parallel()
-			test(t, newLockers(t, s.open(t)))
+			test(t, fixture(t, s.open(t)))
 		})
 	}
+}
+
+// eachStore runs a locker test on every store.
+func eachStore(t *testing.T, test func(t *testing.T, f lockersFixture)) {
+	t.Helper()
+	onEveryStore(t, newLockers, test)
 }
 
 func newLockers(t *testing.T, st lockerStore) lockersFixture {

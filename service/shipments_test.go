@@ -27,15 +27,10 @@ type shipmentsFixture struct {
 	other     lokero.Retailer
 }
 
-// eachShipmentStore runs test as a subtest on every store.
+// eachShipmentStore runs a shipment test on every store.
 func eachShipmentStore(t *testing.T, test func(t *testing.T, f shipmentsFixture)) {
 	t.Helper()
-	for _, s := range stores {
-		t.Run(s.name, func(t *testing.T) {
-			t.Parallel()
-			test(t, newShipments(t, s.open(t)))
-		})
-	}
+	onEveryStore(t, newShipments, test)
 }
 
 func newShipments(t *testing.T, st lockerStore) shipmentsFixture {
