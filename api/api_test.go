@@ -130,17 +130,24 @@ func (f fixture) get(t *testing.T, path string) (int, []byte) {
 			Options: &openapi3filter.Options{ExcludeRequestBody: true}}
 		// Only answers to requests the document allows can be checked.
 		if openapi3filter.ValidateRequest(context.Background(), in) == nil {
-			out := &openapi3filter.ResponseValidationInput{
-				RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
-				Options: &openapi3filter.Options{IncludeResponseStatus: true},
-			}
-			out.SetBodyBytes(body)
-			if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
-				t.Errorf("GET %s: answer does not match the OpenAPI document: %v\n%s", path, err, body)
-			}
+			checkAnswer(t, "GET "+path, "the OpenAPI document", in, resp, body)
 		}
 	}
 	return resp.StatusCode, body
+}
+
+// checkAnswer fails the test when an answer does not match the OpenAPI
+// document it was validated against (named by doc).
+func checkAnswer(t *testing.T, what, doc string, in *openapi3filter.RequestValidationInput, resp *http.Response, body []byte) {
+	t.Helper()
+	out := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
+		Options: &openapi3filter.Options{IncludeResponseStatus: true},
+	}
+	out.SetBodyBytes(body)
+	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+		t.Errorf("%.100s: answer does not match %s: %v\n%.500s", what, doc, err, body)
+	}
 }
 
 type apiError struct {

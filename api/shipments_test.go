@@ -143,12 +143,7 @@ func (f shipFixture) do(t *testing.T, method, path, key string, body any, header
 		in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route,
 			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
 		if openapi3filter.ValidateRequest(context.Background(), in) == nil {
-			check := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
-				Options: &openapi3filter.Options{IncludeResponseStatus: true}}
-			check.SetBodyBytes(out)
-			if err := openapi3filter.ValidateResponse(context.Background(), check); err != nil {
-				t.Errorf("%s %s: answer does not match the OpenAPI document: %v\n%.500s", method, path, err, out)
-			}
+			checkAnswer(t, method+" "+path, "the OpenAPI document", in, resp, out)
 		}
 	}
 	return resp.StatusCode, resp.Header, out

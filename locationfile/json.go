@@ -209,42 +209,42 @@ func jsonLocation(raw json.RawMessage) (*lokero.Location, []fieldErr) {
 		WheelchairAccess: flag("wheelchair_access"),
 	}
 	if v, ok := obj["opening_hours"]; ok {
-		var err error
-		switch jsonKind(v) {
-		case "null":
-		case "string":
-			var s string
-			if err = json.Unmarshal(v, &s); err == nil {
-				loc.OpeningHours, err = ParseOpeningHours(s)
-			}
-		case "array":
-			err = strictUnmarshal(v, &loc.OpeningHours)
-		default:
-			err = errors.New(`want an array of {"weekday", "from", "to"} or a string like "Mo-Fr 08:00-20:00"; got ` + jsonKind(v))
-		}
-		if err != nil {
+		if err := stringOrArray(v, &loc.OpeningHours, ParseOpeningHours,
+			`want an array of {"weekday", "from", "to"} or a string like "Mo-Fr 08:00-20:00"`); err != nil {
 			errs = append(errs, fieldErr{"opening_hours", err.Error()})
 		}
 	}
 	if v, ok := obj["compartments"]; ok {
-		var err error
-		switch jsonKind(v) {
-		case "null":
-		case "string":
-			var s string
-			if err = json.Unmarshal(v, &s); err == nil {
-				loc.Compartments, err = ParseCompartments(s)
-			}
-		case "array":
-			err = strictUnmarshal(v, &loc.Compartments)
-		default:
-			err = errors.New(`want an array of {"size", "length_cm", "width_cm", "height_cm", "count"} or a string like "S:70x40x10*20"; got ` + jsonKind(v))
-		}
-		if err != nil {
+		if err := stringOrArray(v, &loc.Compartments, ParseCompartments,
+			`want an array of {"size", "length_cm", "width_cm", "height_cm", "count"} or a string like "S:70x40x10*20"`); err != nil {
 			errs = append(errs, fieldErr{"compartments", err.Error()})
 		}
 	}
 	return loc, errs
+}
+
+// stringOrArray reads a field given either in the CSV string syntax (parse)
+// or as a JSON array of objects; null leaves dst as it is. want says what
+// is expected, for an error.
+func stringOrArray[T any](v json.RawMessage, dst *[]T, parse func(string) ([]T, error), want string) error {
+	switch jsonKind(v) {
+	case "null":
+		return nil
+	case "string":
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return err
+		}
+		parsed, err := parse(s)
+		if err != nil {
+			return err
+		}
+		*dst = parsed
+		return nil
+	case "array":
+		return strictUnmarshal(v, dst)
+	}
+	return errors.New(want + "; got " + jsonKind(v))
 }
 
 // strictUnmarshal decodes v into dst refusing unknown fields, with an
