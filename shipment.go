@@ -20,19 +20,23 @@ const (
 	StatusReturning        ShipmentStatus = "RETURNING"          // on its way back to the sender
 	StatusReturnedToSender ShipmentStatus = "RETURNED_TO_SENDER" // back with the sender: the end
 	StatusCancelled        ShipmentStatus = "CANCELLED"          // cancelled before handover: the end
+	StatusDroppedOff       ShipmentStatus = "DROPPED_OFF"        // a return or pre-paid parcel left in a compartment by a consumer
 )
 
 // ShipmentStatuses lists every status in lifecycle order.
 var ShipmentStatuses = []ShipmentStatus{
 	StatusCreated, StatusInTransit, StatusInLocker, StatusReadyForPickup, StatusPickedUp,
-	StatusExpired, StatusReturning, StatusReturnedToSender, StatusCancelled,
+	StatusExpired, StatusReturning, StatusReturnedToSender, StatusCancelled, StatusDroppedOff,
 }
 
 // transitions are the legal moves of the lifecycle. A parcel at a post
-// office or an agent outlet skips IN_LOCKER.
+// office or an agent outlet skips IN_LOCKER. A consumer's parcel (a
+// return or a pre-paid one) is DROPPED_OFF at a locker before it travels;
+// a return in transit ends with the store (RETURNED_TO_SENDER).
 var transitions = map[ShipmentStatus][]ShipmentStatus{
-	StatusCreated:        {StatusInTransit, StatusCancelled},
-	StatusInTransit:      {StatusInLocker, StatusReadyForPickup, StatusReturning},
+	StatusCreated:        {StatusInTransit, StatusCancelled, StatusDroppedOff},
+	StatusDroppedOff:     {StatusInTransit},
+	StatusInTransit:      {StatusInLocker, StatusReadyForPickup, StatusReturning, StatusReturnedToSender},
 	StatusInLocker:       {StatusReadyForPickup},
 	StatusReadyForPickup: {StatusPickedUp, StatusExpired},
 	StatusExpired:        {StatusReturning},
@@ -49,6 +53,25 @@ func (s ShipmentStatus) CanBecome(next ShipmentStatus) bool {
 
 // Final reports whether nothing more happens to a shipment in status s.
 func (s ShipmentStatus) Final() bool { return len(transitions[s]) == 0 }
+
+// ShipmentKind is who started a shipment and where it begins.
+type ShipmentKind string
+
+// The shipment kinds.
+const (
+	// ShipmentDelivery is a retailer's parcel to a recipient at a pickup point.
+	ShipmentDelivery ShipmentKind = "delivery"
+	// ShipmentReturn is a consumer's return of a delivery to its store,
+	// dropped off at a locker with the delivery's return code.
+	ShipmentReturn ShipmentKind = "return"
+	// ShipmentPrepaid is a pre-paid parcel: a consumer drops it off at a
+	// locker with its code and it travels to its recipient.
+	ShipmentPrepaid ShipmentKind = "prepaid"
+)
+
+// DroppedOffByConsumer reports whether shipments of this kind start at a
+// locker's keypad.
+func (k ShipmentKind) DroppedOffByConsumer() bool { return k == ShipmentReturn || k == ShipmentPrepaid }
 
 // Party is a sender or a recipient.
 type Party struct {
@@ -108,6 +131,8 @@ type Routing struct {
 // Shipment is a parcel from a retailer to a recipient at a pickup point.
 type Shipment struct {
 	ID                 string
+	Kind               ShipmentKind // "" reads as ShipmentDelivery
+	ReturnOf           string       // a return's delivery (its ID); "" otherwise
 	RetailerID         string
 	Reference          string // the retailer's own order number
 	TrackingCode       string // UPU S10, e.g. "JJ123456785FI"
@@ -122,7 +147,7 @@ type Shipment struct {
 	Routing            Routing
 	DeliveryDate       string    // YYYY-MM-DD, Europe/Helsinki
 	SizeClass          string    // the compartment size class reserved at a locker; "" elsewhere
-	ReturnCode         string    // the consumer's code for a free return, when issued
+	ReturnCode         string    // the code a consumer enters at a keypad to drop a parcel off: a delivery's return code, or a pre-paid parcel's own code
 	ReturnTrackingCode string    // the return's own tracking code
 	Compartment        int       // the compartment it is in at its locker; 0 when none
 	StorageDeadline    time.Time // when it expires if not picked up; zero until deposited
@@ -192,6 +217,14 @@ type ShipmentTx interface {
 	// Shipment reads a shipment with its events, locking it against
 	// concurrent writers until the transaction ends; ENOTFOUND if none.
 	Shipment(ctx context.Context, id string) (Shipment, error)
+	// ShipmentByReturnCode reads, locked as Shipment, the shipment whose
+	// ReturnCode is code; ENOTFOUND if none.
+	ShipmentByReturnCode(ctx context.Context, code string) (Shipment, error)
+	// ReturnOf reads, locked as Shipment, the return shipment of a
+	// delivery (the one whose ReturnOf is deliveryID); ENOTFOUND if none.
+	// A second return of one delivery is an ECONFLICT with Reason
+	// "duplicate_return" at InsertShipment.
+	ReturnOf(ctx context.Context, deliveryID string) (Shipment, error)
 	// UpdateShipment writes the shipment's mutable fields (status,
 	// destination, routing, delivery date, size class, COD, return codes,
 	// compartment, storage deadline, opening code hash, updated_at) and
@@ -206,4 +239,12 @@ type ShipmentTx interface {
 	// Reserved returns how many compartments of each size class are
 	// reserved at a location for a date.
 	Reserved(ctx context.Context, locationID, date string) (map[string]int, error)
+}
+
+// OrDefault returns the kind, ShipmentDelivery when unset.
+func (k ShipmentKind) OrDefault() ShipmentKind {
+	if k == "" {
+		return ShipmentDelivery
+	}
+	return k
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lokero/lokero"
@@ -36,6 +37,10 @@ func (s *Server) EnableLockers(l *service.Lockers, opts LockerOptions) {
 	s.mux.HandleFunc("POST /v1/lockers/{location_id}/collections", s.credential(lokero.KindCourier, s.handleCollect))
 	s.mux.HandleFunc("POST /v1/lockers/{location_id}/compartments/{n}/out-of-order", s.credential(lokero.KindOperator, s.handleOutOfOrder(true)))
 	s.mux.HandleFunc("DELETE /v1/lockers/{location_id}/compartments/{n}/out-of-order", s.credential(lokero.KindOperator, s.handleOutOfOrder(false)))
+	s.mux.HandleFunc("POST /v1/shipments/{id}/notice", s.handleNotice)
+	s.mux.HandleFunc("POST /v1/shipments/{id}/opening-code/rotate", s.credential(lokero.KindOperator, func(w http.ResponseWriter, r *http.Request) {
+		s.answerNotice(w, r, "", true)
+	}))
 	if opts.DevOutbox {
 		s.mux.HandleFunc("GET /dev/outbox", s.handleOutbox)
 	}
@@ -43,6 +48,27 @@ func (s *Server) EnableLockers(l *service.Lockers, opts LockerOptions) {
 		clock := opts.DevClock
 		s.mux.HandleFunc("POST /v1/admin/clock", func(w http.ResponseWriter, r *http.Request) { s.handleClock(w, r, clock) })
 	}
+}
+
+// handleNotice sends a parcel's notice of arrival again, with the same
+// code: for the retailer (its own parcels) or an operator.
+func (s *Server) handleNotice(w http.ResponseWriter, r *http.Request) {
+	if token, ok := bearer(r); ok && strings.HasPrefix(token, "lko_") {
+		s.credential(lokero.KindOperator, func(w http.ResponseWriter, r *http.Request) { s.answerNotice(w, r, "", false) })(w, r)
+		return
+	}
+	s.retailer(func(w http.ResponseWriter, r *http.Request) {
+		s.answerNotice(w, r, retailerFrom(r.Context()).ID, false)
+	})(w, r)
+}
+
+func (s *Server) answerNotice(w http.ResponseWriter, r *http.Request, ownerID string, rotate bool) {
+	sh, err := s.lockers.NoticeAgain(r.Context(), ownerID, r.PathValue("id"), rotate)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.shipmentJSON(&sh))
 }
 
 type credentialKey struct{}
@@ -139,7 +165,7 @@ func (s *Server) handleKeypad(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	out := map[string]any{"result": res.Result, "compartment": res.Compartment}
+	out := map[string]any{"result": res.Result, "compartment": res.Compartment, "purpose": res.Purpose}
 	if res.Result == "payment_required" {
 		out["amount_cents"], out["currency"] = res.AmountCents, "EUR"
 	}
@@ -316,12 +342,13 @@ func (s *Server) handleCollections(w http.ResponseWriter, r *http.Request) {
 		TrackingCode string                `json:"tracking_code"`
 		Compartment  int                   `json:"compartment"`
 		Status       lokero.ShipmentStatus `json:"status"`
+		Kind         lokero.ShipmentKind   `json:"kind"`
 	}
 	out := struct {
 		Collections []item `json:"collections"`
 	}{Collections: make([]item, len(list))}
 	for i, sh := range list {
-		out.Collections[i] = item{sh.TrackingCode, sh.Compartment, sh.Status}
+		out.Collections[i] = item{sh.TrackingCode, sh.Compartment, sh.Status, sh.Kind.OrDefault()}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -339,7 +366,7 @@ func (s *Server) handleCollect(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tracking_code": sh.TrackingCode, "status": sh.Status})
+	writeJSON(w, http.StatusOK, map[string]any{"tracking_code": sh.TrackingCode, "status": sh.Status, "kind": sh.Kind.OrDefault()})
 }
 
 // lettersJSON shows a mail slot's counts.

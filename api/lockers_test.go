@@ -250,3 +250,97 @@ func TestCODHTTP(t *testing.T) {
 		t.Errorf("settlements for a courier: %d; want 401", status)
 	}
 }
+
+// TestPrepaidHTTP: a pre-paid parcel is booked with a size class, its
+// code opens a compartment at a SMARTPOST for the drop-off, and the
+// courier finds it on the collection list and takes it on its way.
+func TestPrepaidHTTP(t *testing.T) {
+	t.Parallel()
+	f := newLockerFixture(t)
+	body := map[string]any{
+		"sender":    map[string]any{"name": "Maija", "street": "Aleksanterinkatu 1", "postcode": "00100", "city": "Helsinki"},
+		"recipient": map[string]any{"name": "Mummo", "street": "Mannerheimintie 5 A 1", "postcode": "00104", "city": "Helsinki", "phone": "0401234567"},
+		"size":      "M",
+	}
+	for name, bad := range map[string]map[string]any{
+		"size": {"sender": body["sender"], "recipient": body["recipient"]},
+		"cod":  {"sender": body["sender"], "recipient": body["recipient"], "size": "M", "cod": map[string]any{"amount_cents": 100}},
+	} {
+		status, _, out := f.do(t, "POST", "/v1/prepaid", f.key, bad)
+		if e := decode[struct{ Error struct{ Field string } }](t, out); status != 400 || e.Error.Field != name {
+			t.Errorf("pre-paid without %s / with it: %d %s; want 400 naming %s", name, status, out, name)
+		}
+	}
+	if status, _, _ := f.do(t, "POST", "/v1/prepaid", f.courier, body); status != 401 {
+		t.Errorf("a courier books a pre-paid parcel: %d; want 401", status)
+	}
+	status, _, out := f.do(t, "POST", "/v1/prepaid", f.key, body)
+	pp := decode[struct {
+		ID, Kind, Status string
+		TrackingCode     string `json:"tracking_code"`
+		DropOffCode      string `json:"dropoff_code"`
+		Destination      struct{ ID string }
+	}](t, out)
+	if status != 201 || pp.Kind != "prepaid" || pp.Status != "CREATED" || len(pp.DropOffCode) != 12 {
+		t.Fatalf("pre-paid: %d %s", status, out)
+	}
+	if pp.Destination.ID != demo.DemoLockerID {
+		t.Errorf("pre-paid for a resident of the demo building goes to %s; want its LOCKER", pp.Destination.ID)
+	}
+	dev := "/v1/devices/" + demo.DemoSmartpostID
+	status, _, out = f.do(t, "POST", dev+"/keypad", f.spDevice, map[string]string{"code": pp.DropOffCode})
+	open := decode[struct {
+		Result, Purpose string
+		Compartment     int
+	}](t, out)
+	if status != 200 || open.Result != "open" || open.Purpose != "drop_off" {
+		t.Fatalf("drop-off code at the keypad: %d %s", status, out)
+	}
+	f.do(t, "POST", dev+"/events", f.spDevice, map[string]any{"type": "door_closed", "compartment": open.Compartment})
+	collections := "/v1/lockers/" + demo.DemoSmartpostID + "/collections"
+	status, _, out = f.do(t, "GET", collections, f.courier, nil)
+	list := decode[struct {
+		Collections []struct{ TrackingCode, Kind, Status string }
+	}](t, out)
+	if status != 200 || len(list.Collections) != 1 || list.Collections[0].Kind != "prepaid" || list.Collections[0].Status != "DROPPED_OFF" {
+		t.Fatalf("collection list: %d %s", status, out)
+	}
+	status, _, out = f.do(t, "POST", collections, f.courier, map[string]string{"tracking_code": pp.TrackingCode})
+	if got := decode[struct{ Kind, Status string }](t, out); status != 200 || got.Status != "IN_TRANSIT" || got.Kind != "prepaid" {
+		t.Fatalf("collect: %d %s", status, out)
+	}
+	if status, _, out := f.do(t, "POST", dev+"/keypad", f.spDevice, map[string]string{"code": pp.DropOffCode}); status != 403 {
+		t.Errorf("the drop-off code again: %d %s; want 403", status, out)
+	}
+}
+
+// TestNoticeAgainHTTP: the retailer resends the notice with the same code;
+// only an operator rotates it.
+func TestNoticeAgainHTTP(t *testing.T) {
+	t.Parallel()
+	f := newLockerFixture(t)
+	sh := f.create(t, shipmentBody("NOTICE-1"), f.key)
+	f.do(t, "POST", "/v1/shipments/"+sh.ID+"/handover", f.courier, nil)
+	status, _, out := f.do(t, "POST", "/v1/lockers/"+demo.DemoLockerID+"/deposits", f.courier, map[string]string{"tracking_code": sh.TrackingCode})
+	dep := decode[struct{ Compartment int }](t, out)
+	if status != 200 {
+		t.Fatalf("deposit: %d %s", status, out)
+	}
+	f.do(t, "POST", "/v1/devices/"+demo.DemoLockerID+"/events", f.device, map[string]any{"type": "door_closed", "compartment": dep.Compartment})
+	code := func() string {
+		_, _, out := f.do(t, "GET", "/dev/outbox", "", nil)
+		box := decode[struct{ Messages []struct{ Text string } }](t, out)
+		return openingCode.FindStringSubmatch(box.Messages[0].Text)[1]
+	}
+	first := code()
+	if status, _, out := f.do(t, "POST", "/v1/shipments/"+sh.ID+"/notice", f.key, nil); status != 200 || code() != first {
+		t.Fatalf("notice again: %d %s; want the same code", status, out)
+	}
+	rotate := "/v1/shipments/" + sh.ID + "/opening-code/rotate"
+	if status, _, _ := f.do(t, "POST", rotate, f.key, nil); status != 401 {
+		t.Errorf("a retailer rotates the code: %d; want 401", status)
+	}
+	if status, _, out := f.do(t, "POST", rotate, f.operator, nil); status != 200 || code() == first {
+		t.Fatalf("rotate: %d %s; want a new code", status, out)
+	}
+}

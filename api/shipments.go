@@ -33,6 +33,7 @@ func (s *Server) registerShipmentRoutes() {
 	s.mux.HandleFunc("POST /v1/shipments/{id}/returned", s.handleReturned)
 	s.mux.HandleFunc("GET /v1/tracking/{code}", s.handleTracking)
 	s.mux.HandleFunc("POST /v1/returns", s.handleReturns)
+	s.mux.HandleFunc("POST /v1/prepaid", s.retailer(s.handlePrepaid))
 }
 
 type retailerKey struct{}
@@ -198,6 +199,30 @@ func (s *Server) handleCreateShipment(w http.ResponseWriter, r *http.Request) {
 	canonical, _ := json.Marshal(req)
 	hash := sha256.Sum256(canonical)
 	res, err := s.shipments.Create(r.Context(), retailerFrom(r.Context()), req, r.Header.Get("Idempotency-Key"), hash[:])
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if res.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.Header().Set("Location", "/v1/shipments/"+res.Shipment.ID)
+	writeJSON(w, http.StatusCreated, s.shipmentJSON(&res.Shipment))
+}
+
+// handlePrepaid books a pre-paid parcel for the calling store or app,
+// which sold it to a consumer: the answer holds its drop-off code.
+func (s *Server) handlePrepaid(w http.ResponseWriter, r *http.Request) {
+	var req service.PrepaidRequest
+	if _, err := readJSON(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	canonical, _ := json.Marshal(struct {
+		Prepaid service.PrepaidRequest `json:"prepaid"` // not the hash of an equal shipment request
+	}{req})
+	hash := sha256.Sum256(canonical)
+	res, err := s.shipments.Prepaid(r.Context(), retailerFrom(r.Context()), req, r.Header.Get("Idempotency-Key"), hash[:])
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -433,6 +458,8 @@ func (s *Server) handleReturns(w http.ResponseWriter, r *http.Request) {
 // shipmentJSON is a shipment as its retailer sees it.
 type shipmentJSON struct {
 	ID                 string                 `json:"id"`
+	Kind               lokero.ShipmentKind    `json:"kind"`
+	ReturnOf           string                 `json:"return_of,omitempty"`
 	Reference          string                 `json:"reference"`
 	TrackingCode       string                 `json:"tracking_code"`
 	Status             lokero.ShipmentStatus  `json:"status"`
@@ -447,6 +474,7 @@ type shipmentJSON struct {
 	EstimatedDelivery  string                 `json:"estimated_delivery"`
 	ReturnCode         string                 `json:"return_code,omitempty"`
 	ReturnTrackingCode string                 `json:"return_tracking_code,omitempty"`
+	DropOffCode        string                 `json:"dropoff_code,omitempty"`
 	LabelURL           string                 `json:"label_url"`
 	TrackingURL        string                 `json:"tracking_url"`
 	Events             []lokero.ShipmentEvent `json:"events"`
@@ -490,12 +518,17 @@ func (s *Server) shipmentJSON(sh *lokero.Shipment) shipmentJSON {
 	if events == nil {
 		events = []lokero.ShipmentEvent{}
 	}
-	return shipmentJSON{
-		ID: sh.ID, Reference: sh.Reference, TrackingCode: sh.TrackingCode, Status: sh.Status,
+	out := shipmentJSON{
+		ID: sh.ID, Kind: sh.Kind.OrDefault(), ReturnOf: sh.ReturnOf, Reference: sh.Reference, TrackingCode: sh.TrackingCode, Status: sh.Status,
 		Sender: sh.Sender, Recipient: sh.Recipient, Parcel: sh.Parcel, COD: sh.COD,
 		PickupPointID: sh.PickupPointID, Fallback: sh.Fallback, Destination: s.destinationJSON(sh.DestinationID),
 		Routing: sh.Routing, EstimatedDelivery: sh.DeliveryDate, ReturnCode: sh.ReturnCode, ReturnTrackingCode: sh.ReturnTrackingCode,
 		LabelURL: "/v1/shipments/" + sh.ID + "/label.pdf", TrackingURL: "/v1/tracking/" + sh.TrackingCode,
 		Events: events, CreatedAt: sh.CreatedAt, UpdatedAt: sh.UpdatedAt,
 	}
+	if sh.Kind != lokero.ShipmentDelivery && sh.Kind != "" {
+		// A pre-paid parcel's code drops it off; a return has none.
+		out.ReturnCode, out.DropOffCode = "", sh.ReturnCode
+	}
+	return out
 }

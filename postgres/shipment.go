@@ -37,6 +37,7 @@ var conflicts = map[string]*lokero.Error{
 	"shipments_tracking_code_key":        {Code: lokero.ECONFLICT, Reason: "duplicate_tracking_code", Message: "the tracking code is already in use"},
 	"shipments_return_code_key":          {Code: lokero.ECONFLICT, Reason: "duplicate_return_code", Message: "the return code is already in use"},
 	"shipments_return_tracking_code_key": {Code: lokero.ECONFLICT, Reason: "duplicate_return_tracking_code", Message: "the return tracking code is already in use"},
+	"shipments_return_of_key":            {Code: lokero.ECONFLICT, Reason: "duplicate_return", Message: "this delivery was already returned"},
 	"shipments_idempotency_key_key": {Code: lokero.ECONFLICT, Reason: "duplicate_idempotency_key",
 		Message: "the retailer already used this idempotency key"},
 	"credentials_pkey":           {Code: lokero.ECONFLICT, Reason: "duplicate_id", Message: "a credential with this ID already exists"},
@@ -116,7 +117,7 @@ func scanRetailer(row scanner) (lokero.Retailer, error) {
 const shipmentColumns = `id, retailer_id, reference, tracking_code, status, sender, recipient,
 	parcel, cod, pickup_point_id, fallback, destination_id, routing_rule, routing_reason,
 	delivery_date, size_class, return_code, return_tracking_code, created_at, updated_at,
-	request_hash, compartment, storage_deadline, opening_code_hash`
+	request_hash, compartment, storage_deadline, opening_code_hash, kind, return_of`
 
 // maxAttempts is how many times InTx runs fn when PostgreSQL aborts its
 // transaction for a deadlock or a serialization failure.
@@ -325,6 +326,7 @@ func scanShipment(row scanner) (lokero.Shipment, []byte, error) {
 		sender, recipient, parcel []byte
 		cod                       []byte
 		returnCode, returnTrack   sql.NullString
+		kind, returnOf            sql.NullString
 		hash                      []byte
 		deadline                  sql.NullTime
 	)
@@ -332,9 +334,10 @@ func scanShipment(row scanner) (lokero.Shipment, []byte, error) {
 		&sender, &recipient, &parcel, &cod, &s.PickupPointID, &s.Fallback, &s.DestinationID,
 		&s.Routing.Rule, &s.Routing.Reason, &s.DeliveryDate, &s.SizeClass,
 		&returnCode, &returnTrack, &s.CreatedAt, &s.UpdatedAt, &hash,
-		&s.Compartment, &deadline, &s.OpeningCodeHash); err != nil {
+		&s.Compartment, &deadline, &s.OpeningCodeHash, &kind, &returnOf); err != nil {
 		return s, nil, err
 	}
+	s.Kind, s.ReturnOf = lokero.ShipmentKind(kind.String), returnOf.String
 	if deadline.Valid {
 		s.StorageDeadline = deadline.Time.UTC()
 	}
@@ -476,13 +479,14 @@ func (t *shipmentTx) InsertShipment(ctx context.Context, s *lokero.Shipment, ide
 	err = t.savepoint(ctx, func() error {
 		if _, err := t.tx.ExecContext(ctx, `INSERT INTO shipments (`+shipmentColumns+`, idempotency_key,
 			cod_collected_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-				$17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`,
+				$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)`,
 			s.ID, s.RetailerID, s.Reference, s.TrackingCode, string(s.Status),
 			parties[0], parties[1], parties[2], cod, s.PickupPointID, s.Fallback, s.DestinationID,
 			s.Routing.Rule, s.Routing.Reason, s.DeliveryDate, s.SizeClass,
 			nullIfEmpty(s.ReturnCode), nullIfEmpty(s.ReturnTrackingCode),
 			dbTime(s.CreatedAt), dbTime(s.UpdatedAt), requestHash,
 			s.Compartment, nullTime(s.StorageDeadline), nullBytes(s.OpeningCodeHash),
+			string(s.Kind.OrDefault()), nullIfEmpty(s.ReturnOf),
 			nullIfEmpty(idempotencyKey), codCollectedAt(s.COD)); err != nil {
 			return err
 		}
@@ -532,6 +536,29 @@ func (t *shipmentTx) Shipment(ctx context.Context, id string) (lokero.Shipment, 
 		return lokero.Shipment{}, lokero.Errorf(lokero.ENOTFOUND, "shipment %q not found", id)
 	} else if err != nil {
 		return lokero.Shipment{}, fmt.Errorf("shipment %s: %w", id, err)
+	}
+	return s, nil
+}
+
+// ShipmentByReturnCode reads the shipment whose return code (a
+// delivery's, or a pre-paid parcel's own) is code, locked as Shipment.
+func (t *shipmentTx) ShipmentByReturnCode(ctx context.Context, code string) (lokero.Shipment, error) {
+	s, _, err := shipmentWhere(ctx, t.tx, `return_code = $1 FOR UPDATE`, code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return lokero.Shipment{}, lokero.Errorf(lokero.ENOTFOUND, "no shipment with that return code")
+	} else if err != nil {
+		return lokero.Shipment{}, fmt.Errorf("shipment by return code: %w", err)
+	}
+	return s, nil
+}
+
+// ReturnOf reads the return shipment of a delivery, locked as Shipment.
+func (t *shipmentTx) ReturnOf(ctx context.Context, deliveryID string) (lokero.Shipment, error) {
+	s, _, err := shipmentWhere(ctx, t.tx, `return_of = $1 FOR UPDATE`, deliveryID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return lokero.Shipment{}, lokero.Errorf(lokero.ENOTFOUND, "shipment %q has no return", deliveryID)
+	} else if err != nil {
+		return lokero.Shipment{}, fmt.Errorf("return of %s: %w", deliveryID, err)
 	}
 	return s, nil
 }

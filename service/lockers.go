@@ -344,6 +344,10 @@ func (l *Lockers) DoorClosed(ctx context.Context, device lokero.Credential, loca
 			if err := l.ready(ctx, lt, loc, &sh, now); err != nil {
 				return err
 			}
+		case sh.Status == lokero.StatusCreated && sh.Kind.DroppedOffByConsumer() && wasOpen:
+			sh.Status = lokero.StatusDroppedOff
+			sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusDroppedOff, At: now, LocationID: loc.ID,
+				Reason: fmt.Sprintf("Dropped off in compartment %d; the courier collects it from here.", c.Number)})
 		case sh.Status == lokero.StatusReadyForPickup && wasOpen:
 			sh.Status, sh.Compartment, sh.OpeningCodeHash = lokero.StatusPickedUp, 0, nil
 			sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusPickedUp, At: now, LocationID: loc.ID, Reason: "Picked up by the recipient."})
@@ -375,21 +379,9 @@ func (l *Lockers) ready(ctx context.Context, tx lokero.LockerTx, loc *lokero.Loc
 		return errors.New("opening code: no code secret configured")
 	}
 	deadline := l.calendar.StorageDeadline(now, calendar.StorageDays)
-	var code string
-	for attempt := 0; ; attempt++ {
-		c, hash, err := l.codes.New(l.random, loc.ID, l.policy.CodeLength(loc.Type))
-		if err != nil {
-			return fmt.Errorf("opening code: %w", err)
-		}
-		_, err = tx.ShipmentByOpeningCode(ctx, loc.ID, hash)
-		if lokero.ErrorCode(err) == lokero.ENOTFOUND {
-			code, sh.OpeningCodeHash = c, hash
-			break
-		} else if err != nil {
-			return err
-		} else if attempt > 10 {
-			return errors.New("opening code: no unique code after 10 tries")
-		}
+	code, err := l.newCode(ctx, tx, loc, sh, 0)
+	if err != nil {
+		return err
 	}
 	sh.Status, sh.StorageDeadline = lokero.StatusReadyForPickup, deadline
 	sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusReadyForPickup, At: now, LocationID: loc.ID,
@@ -409,6 +401,87 @@ func (l *Lockers) ready(ctx context.Context, tx lokero.LockerTx, loc *lokero.Loc
 		}
 	}
 	return nil
+}
+
+// newCode gives a parcel the first version from "from" on of its derived
+// opening code that is unique among the locker's active codes, and
+// returns the code.
+func (l *Lockers) newCode(ctx context.Context, tx lokero.LockerTx, loc *lokero.Location, sh *lokero.Shipment, from int) (string, error) {
+	for v := from; v <= locker.MaxVersion; v++ {
+		code, hash, err := l.codes.Derive(loc.ID, sh.ID, v, l.policy.CodeLength(loc.Type))
+		if err != nil {
+			return "", fmt.Errorf("opening code: %w", err)
+		}
+		other, err := tx.ShipmentByOpeningCode(ctx, loc.ID, hash)
+		if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && other.ID == sh.ID) {
+			sh.OpeningCodeHash = hash
+			return code, nil
+		} else if err != nil {
+			return "", err
+		}
+	}
+	return "", &lokero.Error{Code: lokero.ECONFLICT, Reason: "too_many_codes", Message: fmt.Sprintf("parcel %s has had %d opening codes: no more", sh.TrackingCode, locker.MaxVersion+1)}
+}
+
+// NoticeAgain sends a parcel's notice of arrival again, with the same
+// opening code (for the retailer's customer service, ownerID its id, or
+// an operator, ownerID ""). With rotate (operators only) the parcel gets a
+// new code first and the old one stops working.
+func (l *Lockers) NoticeAgain(ctx context.Context, ownerID, id string, rotate bool) (lokero.Shipment, error) {
+	if !plainID(id) || len(id) > 64 {
+		return lokero.Shipment{}, notFoundShipment(id)
+	}
+	if l.codes == nil {
+		return lokero.Shipment{}, errors.New("notice: no code secret configured")
+	}
+	var out lokero.Shipment
+	err := l.store.InTx(ctx, func(tx lokero.ShipmentTx) error {
+		lt := tx.(lokero.LockerTx)
+		sh, err := tx.Shipment(ctx, id)
+		if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && ownerID != "" && sh.RetailerID != ownerID) {
+			return notFoundShipment(id)
+		} else if err != nil {
+			return err
+		}
+		if sh.Status != lokero.StatusReadyForPickup {
+			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "not_ready_for_pickup",
+				Message: fmt.Sprintf("shipment %s is %s: a notice of arrival is sent only for a parcel ready for pickup", sh.ID, sh.Status)}
+		}
+		loc, err := l.lockerAt(sh.DestinationID)
+		if err != nil {
+			return err
+		}
+		n := l.policy.CodeLength(loc.Type)
+		v, code, ok := l.codes.Version(loc.ID, sh.ID, n, sh.OpeningCodeHash)
+		if !ok && !rotate {
+			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "code_not_derivable",
+				Message: "this parcel's code was made before codes could be sent again (or under another secret): an operator can rotate it"}
+		}
+		now := l.now()
+		reason := "The notice of arrival was sent again."
+		if rotate {
+			if code, err = l.newCode(ctx, lt, loc, &sh, v+1); err != nil {
+				return err
+			}
+			reason = "The opening code was changed by the operator and a new notice of arrival sent."
+		}
+		for _, m := range notices(loc, &sh, code, sh.StorageDeadline, now) {
+			if err := lt.AddOutbox(ctx, m); err != nil {
+				return fmt.Errorf("queue notice of arrival: %w", err)
+			}
+		}
+		sh.UpdatedAt = now
+		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: sh.Status, At: now, LocationID: loc.ID, Reason: reason})
+		if err := tx.UpdateShipment(ctx, &sh); err != nil {
+			return err
+		}
+		out = sh
+		return nil
+	})
+	if err == nil && rotate {
+		l.log.Info("opening code rotated", "shipment", id)
+	}
+	return out, err
 }
 
 // notices are the notices of arrival of a parcel, one per channel the
@@ -447,8 +520,15 @@ func (l *Lockers) deviceLocker(device lokero.Credential, locationID string) (*lo
 type KeypadResult struct {
 	Result      string // "open" or "payment_required"
 	Compartment int
-	AmountCents int64 // to pay first, for "payment_required"
+	AmountCents int64  // to pay first, for "payment_required"
+	Purpose     string // PurposePickUp or PurposeDropOff
 }
+
+// What an opened compartment is for.
+const (
+	PurposePickUp  = "pick_up"  // take a parcel out
+	PurposeDropOff = "drop_off" // put a return or a pre-paid parcel in
+)
 
 // Keypad checks a code entered at a locker's keypad. A valid code of a
 // parcel ready for pickup opens its compartment (the pickup completes when
@@ -466,11 +546,12 @@ func (l *Lockers) Keypad(ctx context.Context, device lokero.Credential, location
 	}
 	var (
 		res      KeypadResult
-		refusal  error
+		refusal  error // a wrong entry, or the keypad locked out
+		unusable error // a right code that cannot be used here now
 		lockedOn time.Duration
 	)
 	err = l.store.InTx(ctx, func(tx lokero.ShipmentTx) error {
-		res, refusal, lockedOn = KeypadResult{}, nil, 0
+		res, refusal, unusable, lockedOn = KeypadResult{}, nil, nil, 0
 		lt := tx.(lokero.LockerTx)
 		var k locker.Keypad
 		if raw, err := lt.Keypad(ctx, loc.ID); err != nil {
@@ -493,6 +574,25 @@ func (l *Lockers) Keypad(ctx context.Context, device lokero.Credential, location
 		if err != nil && lokero.ErrorCode(err) != lokero.ENOTFOUND {
 			return err
 		}
+		if !valid && tracking.ValidReturnCode(code) {
+			// A return or pre-paid parcel's code: a drop-off. A code
+			// that tells the consumer what to do is answered as such;
+			// an unknown or used one is a wrong entry.
+			holder, err := tx.ShipmentByReturnCode(ctx, code)
+			if err == nil {
+				res, err = l.dropOff(ctx, tx, loc, holder, l.now())
+				if err == nil {
+					return saveKeypad(ctx, lt, loc.ID, l.policy.Right(k, now))
+				}
+			}
+			if lokero.ErrorCode(err) != lokero.ENOTFOUND {
+				if lokero.ErrorCode(err) == lokero.EINTERNAL {
+					return err
+				}
+				unusable = err
+				return nil
+			}
+		}
 		if !valid {
 			k, lockedOn = l.policy.Wrong(k, now)
 			refusal = &lokero.Error{Code: lokero.EFORBIDDEN, Reason: "wrong_code", Message: "that code opens nothing here"}
@@ -506,7 +606,7 @@ func (l *Lockers) Keypad(ctx context.Context, device lokero.Credential, location
 			return err
 		}
 		if sh.COD != nil && sh.COD.CollectedAt == nil {
-			res = KeypadResult{Result: "payment_required", Compartment: sh.Compartment, AmountCents: sh.COD.AmountCents}
+			res = KeypadResult{Result: "payment_required", Compartment: sh.Compartment, AmountCents: sh.COD.AmountCents, Purpose: PurposePickUp}
 			return nil
 		}
 		cs, err := compartments(ctx, lt, loc)
@@ -521,11 +621,14 @@ func (l *Lockers) Keypad(ctx context.Context, device lokero.Credential, location
 		if err := lt.PutCompartment(ctx, c); err != nil {
 			return err
 		}
-		res = KeypadResult{Result: "open", Compartment: c.Number}
+		res = KeypadResult{Result: "open", Compartment: c.Number, Purpose: PurposePickUp}
 		return nil
 	})
 	if err != nil {
 		return KeypadResult{}, err
+	}
+	if unusable != nil {
+		return KeypadResult{}, unusable
 	}
 	if refusal != nil {
 		// Never the digits: only that a wrong entry happened, and where.
@@ -608,7 +711,7 @@ func (l *Lockers) Payment(ctx context.Context, device lokero.Credential, locatio
 		if err := lt.PutCompartment(ctx, c); err != nil {
 			return err
 		}
-		res = KeypadResult{Result: "open", Compartment: number}
+		res = KeypadResult{Result: "open", Compartment: number, Purpose: PurposePickUp}
 		return nil
 	})
 	return res, err
@@ -825,7 +928,8 @@ func (l *Lockers) Expire(ctx context.Context, shipmentID string) error {
 }
 
 // Collections lists the parcels a courier is to take out of a locker:
-// those whose storage period has ended.
+// those whose storage period has ended, and the returns and pre-paid
+// parcels consumers dropped off.
 func (l *Lockers) Collections(ctx context.Context, courier lokero.Credential, locationID string) ([]lokero.Shipment, error) {
 	if courier.Kind != lokero.KindCourier {
 		return nil, lokero.Errorf(lokero.EFORBIDDEN, "the collection list is for couriers")
@@ -847,16 +951,17 @@ func (l *Lockers) Collections(ctx context.Context, courier lokero.Credential, lo
 		if err != nil {
 			return nil, err
 		}
-		if sh.Status == lokero.StatusExpired {
+		if sh.Status == lokero.StatusExpired || sh.Status == lokero.StatusDroppedOff {
 			out = append(out, sh)
 		}
 	}
 	return out, nil
 }
 
-// Collect is a courier taking an expired parcel out of its compartment:
-// the compartment and the reservation are free, and the parcel is
-// RETURNING to the sender.
+// Collect is a courier taking a parcel out of its compartment: an expired
+// one is RETURNING to its sender (its reservation is free), a dropped-off
+// return or pre-paid parcel is IN_TRANSIT to the store or its recipient.
+// The compartment is free.
 func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locationID, trackingCode string) (lokero.Shipment, error) {
 	if courier.Kind != lokero.KindCourier {
 		return lokero.Shipment{}, lokero.Errorf(lokero.EFORBIDDEN, "only a courier collects parcels")
@@ -887,10 +992,31 @@ func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locati
 			if sh.TrackingCode != code {
 				continue
 			}
-			if sh.Status != lokero.StatusExpired {
-				return &lokero.Error{Code: lokero.ECONFLICT, Reason: "illegal_transition", Message: fmt.Sprintf("parcel %s is %s: only expired parcels are collected", code, sh.Status)}
+			if sh.Status != lokero.StatusExpired && sh.Status != lokero.StatusDroppedOff {
+				return &lokero.Error{Code: lokero.ECONFLICT, Reason: "illegal_transition", Message: fmt.Sprintf("parcel %s is %s: only expired and dropped-off parcels are collected", code, sh.Status)}
 			}
 			now := l.now()
+			if sh.Status == lokero.StatusDroppedOff {
+				c.ShipmentID, c.DoorOpen = "", false
+				if err := lt.PutCompartment(ctx, c); err != nil {
+					return err
+				}
+				reason := "Collected by the courier: on its way to the store."
+				if sh.Kind == lokero.ShipmentPrepaid {
+					reason = "Collected by the courier: on its way to the recipient."
+					if d := l.dir.Snapshot().ByID(sh.DestinationID); d != nil {
+						reason = fmt.Sprintf("Collected by the courier: on its way to %s.", d.Name)
+					}
+				}
+				sh.Status, sh.Compartment, sh.UpdatedAt = lokero.StatusInTransit, 0, now
+				sh.DeliveryDate = l.calendar.DeliveryDate(now).String()
+				sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusInTransit, At: now, LocationID: loc.ID, Reason: reason})
+				if err := tx.UpdateShipment(ctx, &sh); err != nil {
+					return err
+				}
+				out = sh
+				return nil
+			}
 			if sh.SizeClass != "" {
 				if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
 					return err

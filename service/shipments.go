@@ -80,6 +80,13 @@ type CreateResult struct {
 // idempotency key, the same key and the same request hash give back the
 // same shipment; the same key with another request is an ECONFLICT.
 func (s *Shipments) Create(ctx context.Context, retailer lokero.Retailer, req ShipmentRequest, idempotencyKey string, requestHash []byte) (CreateResult, error) {
+	return s.create(ctx, retailer, req, lokero.ShipmentDelivery, idempotencyKey, requestHash)
+}
+
+// create books a delivery or a pre-paid parcel. A pre-paid parcel is
+// routed now but reserves no compartment: its delivery day is known only
+// once a consumer drops it off; it gets a free compartment at deposit.
+func (s *Shipments) create(ctx context.Context, retailer lokero.Retailer, req ShipmentRequest, kind lokero.ShipmentKind, idempotencyKey string, requestHash []byte) (CreateResult, error) {
 	if len(idempotencyKey) > 255 {
 		return CreateResult{}, lokero.Invalid("Idempotency-Key", "too_long", "the Idempotency-Key header is longer than 255 characters")
 	}
@@ -122,13 +129,20 @@ func (s *Shipments) Create(ctx context.Context, retailer lokero.Retailer, req Sh
 					return err
 				}
 			}
-			final, size, err := s.reserve(ctx, tx, decision, rreq, rdir, date)
-			if err != nil {
-				return err
+			final, size := decision, ""
+			if kind == lokero.ShipmentDelivery {
+				if final, size, err = s.reserve(ctx, tx, decision, rreq, rdir, date); err != nil {
+					return err
+				}
 			}
 			sh, err := s.newShipment(retailer, &req, final, size, date, now)
 			if err != nil {
 				return err
+			}
+			if kind == lokero.ShipmentPrepaid {
+				if err := s.prepaid(&sh); err != nil {
+					return err
+				}
 			}
 			if err := tx.InsertShipment(ctx, &sh, idempotencyKey, requestHash); err != nil {
 				return err
@@ -217,7 +231,7 @@ func (s *Shipments) newShipment(retailer lokero.Retailer, req *ShipmentRequest, 
 		return lokero.Shipment{}, fmt.Errorf("tracking code: %w", err)
 	}
 	sh := lokero.Shipment{
-		ID: id, RetailerID: retailer.ID, Reference: req.Reference, TrackingCode: code,
+		ID: id, Kind: lokero.ShipmentDelivery, RetailerID: retailer.ID, Reference: req.Reference, TrackingCode: code,
 		Status: lokero.StatusCreated, Sender: req.Sender, Recipient: req.Recipient, Parcel: *req.Parcel,
 		PickupPointID: req.PickupPointID, Fallback: req.Fallback, DestinationID: d.Location.ID,
 		Routing: lokero.Routing{Rule: d.Rule, Reason: d.Reason}, DeliveryDate: date, SizeClass: size,
@@ -251,8 +265,12 @@ func (s *Shipments) issueReturnCode(sh *lokero.Shipment) error {
 // newID returns an id that sorts by creation time: prefix, 12 hex digits
 // of Unix milliseconds, 10 random base32 characters.
 func (s *Shipments) newID(prefix string, now time.Time) (string, error) {
+	return newID(s.random, prefix, now)
+}
+
+func newID(random io.Reader, prefix string, now time.Time) (string, error) {
 	var b [6]byte
-	if _, err := io.ReadFull(s.random, b[:]); err != nil {
+	if _, err := io.ReadFull(random, b[:]); err != nil {
 		return "", fmt.Errorf("new id: %w", err)
 	}
 	return fmt.Sprintf("%s%012x%s", prefix, now.UnixMilli(), strings.ToLower(base32.StdEncoding.EncodeToString(b[:])[:10])), nil
@@ -327,6 +345,12 @@ func (s *Shipments) Track(ctx context.Context, code string) (lokero.Shipment, er
 // compartment reservation.
 func (s *Shipments) Cancel(ctx context.Context, retailer lokero.Retailer, id string) (lokero.Shipment, error) {
 	return s.transition(ctx, retailer.ID, id, lokero.StatusCancelled, func(tx lokero.ShipmentTx, sh *lokero.Shipment) (string, error) {
+		switch {
+		case sh.Kind == lokero.ShipmentReturn:
+			return "", &lokero.Error{Code: lokero.ECONFLICT, Reason: "illegal_transition", Message: fmt.Sprintf("shipment %s is a customer's return: it is on its way and cannot be cancelled", sh.ID)}
+		case sh.Compartment != 0:
+			return "", &lokero.Error{Code: lokero.ECONFLICT, Reason: "illegal_transition", Message: fmt.Sprintf("shipment %s is being dropped off at a locker right now", sh.ID)}
+		}
 		return "Cancelled by the sender before handover.", s.release(ctx, tx, sh)
 	})
 }
@@ -350,13 +374,26 @@ func (s *Shipments) HandoverByCourier(ctx context.Context, courier lokero.Creden
 // Returned records that a returning parcel was handed to its sender: by
 // the retailer (ownerID its id) or a courier (ownerID "").
 func (s *Shipments) Returned(ctx context.Context, ownerID, id string) (lokero.Shipment, error) {
-	return s.transition(ctx, ownerID, id, lokero.StatusReturnedToSender, func(lokero.ShipmentTx, *lokero.Shipment) (string, error) {
+	return s.transition(ctx, ownerID, id, lokero.StatusReturnedToSender, func(_ lokero.ShipmentTx, sh *lokero.Shipment) (string, error) {
+		// A customer's return travels to its store in transit; any other
+		// parcel goes back to its sender only after RETURNING.
+		if (sh.Kind == lokero.ShipmentReturn) != (sh.Status == lokero.StatusInTransit) {
+			return "", &lokero.Error{Code: lokero.ECONFLICT, Reason: "illegal_transition",
+				Message: fmt.Sprintf("shipment %s is %s and cannot become %s", sh.ID, sh.Status, lokero.StatusReturnedToSender)}
+		}
+		if sh.Kind == lokero.ShipmentReturn {
+			return "The return was delivered to the store.", nil
+		}
 		return "Handed back to the sender.", nil
 	})
 }
 
 func (s *Shipments) handover(ctx context.Context, ownerID, id string) (lokero.Shipment, error) {
 	return s.transition(ctx, ownerID, id, lokero.StatusInTransit, func(tx lokero.ShipmentTx, sh *lokero.Shipment) (string, error) {
+		if sh.Kind.DroppedOffByConsumer() {
+			return "", &lokero.Error{Code: lokero.ECONFLICT, Reason: "illegal_transition",
+				Message: fmt.Sprintf("shipment %s is a %s parcel: a consumer drops it off at a parcel locker with its code, and the courier collects it there", sh.ID, sh.Kind)}
+		}
 		date := s.calendar.DeliveryDate(s.clock.Now()).String()
 		if date == sh.DeliveryDate {
 			return "Handed over to the carrier.", nil

@@ -37,6 +37,7 @@ var conflicts = map[string]*lokero.Error{
 	"shipments.tracking_code":        {Code: lokero.ECONFLICT, Reason: "duplicate_tracking_code", Message: "the tracking code is already in use"},
 	"shipments.return_code":          {Code: lokero.ECONFLICT, Reason: "duplicate_return_code", Message: "the return code is already in use"},
 	"shipments.return_tracking_code": {Code: lokero.ECONFLICT, Reason: "duplicate_return_tracking_code", Message: "the return tracking code is already in use"},
+	"shipments.return_of":            {Code: lokero.ECONFLICT, Reason: "duplicate_return", Message: "this delivery was already returned"},
 	"shipments.retailer_id, shipments.idempotency_key": {Code: lokero.ECONFLICT, Reason: "duplicate_idempotency_key",
 		Message: "the retailer already used this idempotency key"},
 	"credentials.id":         {Code: lokero.ECONFLICT, Reason: "duplicate_id", Message: "a credential with this ID already exists"},
@@ -116,7 +117,7 @@ func scanRetailer(row scanner) (lokero.Retailer, error) {
 const shipmentColumns = `id, retailer_id, reference, tracking_code, status, sender, recipient,
 	parcel, cod, pickup_point_id, fallback, destination_id, routing_rule, routing_reason,
 	delivery_date, size_class, return_code, return_tracking_code, created_at, updated_at,
-	request_hash, compartment, storage_deadline, opening_code_hash`
+	request_hash, compartment, storage_deadline, opening_code_hash, kind, return_of`
 
 // InTx runs fn in one IMMEDIATE transaction (the DSN's _txlock): it takes
 // the write lock up front, so writers run one after the other and what fn
@@ -303,6 +304,7 @@ func scanShipment(row scanner) (lokero.Shipment, []byte, error) {
 		sender, recipient, parcel string
 		cod                       sql.NullString
 		returnCode, returnTrack   sql.NullString
+		kind, returnOf            sql.NullString
 		created, updated          string
 		hash                      []byte
 		deadline                  sql.NullString
@@ -311,9 +313,10 @@ func scanShipment(row scanner) (lokero.Shipment, []byte, error) {
 		&sender, &recipient, &parcel, &cod, &s.PickupPointID, &s.Fallback, &s.DestinationID,
 		&s.Routing.Rule, &s.Routing.Reason, &s.DeliveryDate, &s.SizeClass,
 		&returnCode, &returnTrack, &created, &updated, &hash,
-		&s.Compartment, &deadline, &s.OpeningCodeHash); err != nil {
+		&s.Compartment, &deadline, &s.OpeningCodeHash, &kind, &returnOf); err != nil {
 		return s, nil, err
 	}
+	s.Kind, s.ReturnOf = lokero.ShipmentKind(kind.String), returnOf.String
 	s.Status = lokero.ShipmentStatus(status)
 	s.ReturnCode, s.ReturnTrackingCode = returnCode.String, returnTrack.String
 	for _, c := range []struct {
@@ -440,13 +443,14 @@ func (t *shipmentTx) InsertShipment(ctx context.Context, s *lokero.Shipment, ide
 		return fmt.Errorf("insert shipment %s: %w", s.ID, err)
 	}
 	if _, err := t.tx.ExecContext(ctx, `INSERT INTO shipments (`+shipmentColumns+`, idempotency_key,
-		cod_collected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		cod_collected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.RetailerID, s.Reference, s.TrackingCode, string(s.Status),
 		parties[0], parties[1], parties[2], cod, s.PickupPointID, s.Fallback, s.DestinationID,
 		s.Routing.Rule, s.Routing.Reason, s.DeliveryDate, s.SizeClass,
 		nullIfEmpty(s.ReturnCode), nullIfEmpty(s.ReturnTrackingCode),
 		formatTime(s.CreatedAt), formatTime(s.UpdatedAt), requestHash,
 		s.Compartment, nullTime(s.StorageDeadline), nullBytes(s.OpeningCodeHash),
+		string(s.Kind.OrDefault()), nullIfEmpty(s.ReturnOf),
 		nullIfEmpty(idempotencyKey), codCollectedAt(s.COD)); err != nil {
 		if c := conflict(err); c != nil {
 			return c
@@ -489,6 +493,29 @@ func (t *shipmentTx) Shipment(ctx context.Context, id string) (lokero.Shipment, 
 		return lokero.Shipment{}, lokero.Errorf(lokero.ENOTFOUND, "shipment %q not found", id)
 	} else if err != nil {
 		return lokero.Shipment{}, fmt.Errorf("shipment %s: %w", id, err)
+	}
+	return s, nil
+}
+
+// ShipmentByReturnCode reads the shipment whose return code (a
+// delivery's, or a pre-paid parcel's own) is code, locked as Shipment.
+func (t *shipmentTx) ShipmentByReturnCode(ctx context.Context, code string) (lokero.Shipment, error) {
+	s, _, err := shipmentWhere(ctx, t.tx, `return_code = ?`, code)
+	if errors.Is(err, sql.ErrNoRows) {
+		return lokero.Shipment{}, lokero.Errorf(lokero.ENOTFOUND, "no shipment with that return code")
+	} else if err != nil {
+		return lokero.Shipment{}, fmt.Errorf("shipment by return code: %w", err)
+	}
+	return s, nil
+}
+
+// ReturnOf reads the return shipment of a delivery, locked as Shipment.
+func (t *shipmentTx) ReturnOf(ctx context.Context, deliveryID string) (lokero.Shipment, error) {
+	s, _, err := shipmentWhere(ctx, t.tx, `return_of = ?`, deliveryID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return lokero.Shipment{}, lokero.Errorf(lokero.ENOTFOUND, "shipment %q has no return", deliveryID)
+	} else if err != nil {
+		return lokero.Shipment{}, fmt.Errorf("return of %s: %w", deliveryID, err)
 	}
 	return s, nil
 }

@@ -49,6 +49,7 @@ var lockerTests = []struct {
 	{"Outbox", testOutbox},
 	{"ClaimCompartmentConcurrent", testClaimCompartmentConcurrent},
 	{"LayOutLockerConcurrent", testLayOutLockerConcurrent},
+	{"DropOffs", testDropOffs},
 }
 
 // lockerTx returns tx as the LockerTx every store's ShipmentTx is.

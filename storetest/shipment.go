@@ -141,6 +141,7 @@ func fullShipment(retailerID, id string) lokero.Shipment {
 func stored(s lokero.Shipment, withEvents bool) lokero.Shipment {
 	utc := func(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 	s.CreatedAt, s.UpdatedAt = utc(s.CreatedAt), utc(s.UpdatedAt)
+	s.Kind = s.Kind.OrDefault()
 	if s.COD != nil {
 		c := *s.COD
 		if c.CollectedAt != nil {

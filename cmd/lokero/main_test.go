@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -648,6 +649,80 @@ func TestLockerLifeEndToEnd(t *testing.T) {
 			}
 			if n := reminders(); n != 1 {
 				t.Errorf("%d reminders at the end; want still one", n)
+			}
+
+			// A store with free returns: its customer picks the parcel up
+			// with the code of the notice and returns it with the return
+			// code at the same LOCKER (a resident), once.
+			returnsKey := lastLine(t, "retailer", "add", "--db", db, "--free-returns", "Palautuskauppa")
+			body["return_code"] = true
+			type shipmentAnswer struct {
+				ID                 string `json:"id"`
+				TrackingCode       string `json:"tracking_code"`
+				Status             string `json:"status"`
+				Kind               string `json:"kind"`
+				ReturnOf           string `json:"return_of"`
+				ReturnCode         string `json:"return_code"`
+				ReturnTrackingCode string `json:"return_tracking_code"`
+				DropOffCode        string `json:"dropoff_code"`
+			}
+			var rs shipmentAnswer
+			if status := call(t, "POST", base+"/v1/shipments", returnsKey, body, &rs); status != 201 || rs.ReturnCode == "" {
+				t.Fatalf("create with a return code: %d %+v", status, rs)
+			}
+			delivery := rs
+			call(t, "POST", base+"/v1/shipments/"+rs.ID+"/handover", courier, nil, &rs)
+			if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/deposits", courier, map[string]string{"tracking_code": rs.TrackingCode}, &dep); status != 200 {
+				t.Fatalf("deposit: %d", status)
+			}
+			call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/events", device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}, nil)
+			call(t, "GET", base+"/dev/outbox", "", nil, &box)
+			code := regexp.MustCompile(`Avauskoodi: ([0-9]+)`).FindStringSubmatch(box.Messages[0].Text)
+			if code == nil || box.Messages[0].TrackingCode != rs.TrackingCode {
+				t.Fatalf("no opening code for %s in the outbox: %+v", rs.TrackingCode, box.Messages[0])
+			}
+			keypad := func(code string) (int, map[string]any) {
+				var out map[string]any
+				return call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/keypad", device, map[string]string{"code": code}, &out), out
+			}
+			if status, out := keypad(code[1]); status != 200 || out["purpose"] != "pick_up" {
+				t.Fatalf("pickup: %d %v", status, out)
+			}
+			call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/events", device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}, nil)
+			status, out := keypad(delivery.ReturnCode)
+			if status != 200 || out["purpose"] != "drop_off" || out["result"] != "open" {
+				t.Fatalf("return code at the keypad: %d %v; want a compartment opened for the drop-off", status, out)
+			}
+			call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/events", device, map[string]any{"type": "door_closed", "compartment": out["compartment"]}, nil)
+			if status, out := keypad(delivery.ReturnCode); status != 403 {
+				t.Fatalf("the return code again: %d %v; want 403, it works once", status, out)
+			}
+			if status := call(t, "GET", base+"/v1/tracking/"+delivery.ReturnTrackingCode, "", nil, &rs); status != 200 || rs.Status != "DROPPED_OFF" {
+				t.Fatalf("tracking the return: %d %s; want DROPPED_OFF", status, rs.Status)
+			}
+			if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/collections", courier, map[string]string{"tracking_code": delivery.ReturnTrackingCode}, &rs); status != 200 || rs.Status != "IN_TRANSIT" {
+				t.Fatalf("collect the return: %d %s", status, rs.Status)
+			}
+			var mine struct{ Shipments []struct{ ID, Kind, Status, ReturnOf string } }
+			call(t, "GET", base+"/v1/shipments?status=IN_TRANSIT", returnsKey, nil, &mine)
+			if len(mine.Shipments) != 1 || mine.Shipments[0].Kind != "return" {
+				t.Fatalf("the store's shipments in transit: %+v; want its customer's return", mine)
+			}
+			rs.ID = mine.Shipments[0].ID
+			if status := call(t, "POST", base+"/v1/shipments/"+rs.ID+"/returned", returnsKey, nil, &rs); status != 200 || rs.Status != "RETURNED_TO_SENDER" {
+				t.Fatalf("the return at the store: %d %s", status, rs.Status)
+			}
+
+			// A pre-paid parcel: booked with a size class, it gets a code.
+			prepaid := map[string]any{"sender": body["recipient"], "recipient": body["recipient"], "size": "M"}
+			rs = shipmentAnswer{}
+			if status := call(t, "POST", base+"/v1/prepaid", key, prepaid, &rs); status != 201 || rs.Kind != "prepaid" || len(rs.DropOffCode) != 12 || rs.ReturnCode != "" {
+				t.Fatalf("pre-paid: %d %+v", status, rs)
+			}
+			prepaid["size"] = "XXL"
+			var e struct{ Error struct{ Field string } }
+			if status := call(t, "POST", base+"/v1/prepaid", key, prepaid, &e); status != 400 || e.Error.Field != "size" {
+				t.Errorf("pre-paid of size XXL: %d %+v; want 400 naming size", status, e)
 			}
 		})
 	}

@@ -1,0 +1,199 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/tracking"
+)
+
+// PrepaidRequest books a pre-paid parcel: a consumer bought it (from the
+// calling store or app, which is billed) and drops it off at a parcel
+// locker with its code; it then travels to its recipient like any parcel.
+type PrepaidRequest struct {
+	Reference     string       `json:"reference"`
+	Sender        lokero.Party `json:"sender"`
+	Recipient     lokero.Party `json:"recipient"`
+	Size          string       `json:"size"`            // the compartment size class paid for: S, M or L
+	WeightKG      float64      `json:"weight_kg"`       // optional; 0 reads as the class's limit
+	PickupPointID string       `json:"pickup_point_id"` // optional: where the recipient collects it
+}
+
+// prepaidMaxWeightKG is what a pre-paid parcel may weigh when the request
+// does not say (our choice: Posti's parcel locker limit).
+const prepaidMaxWeightKG = 35
+
+// shipmentRequest turns a pre-paid request into the shipment request the
+// rules read: the parcel is as big as its size class.
+func (r *PrepaidRequest) shipmentRequest() (ShipmentRequest, error) {
+	var class *lokero.CompartmentClass
+	size := strings.ToUpper(strings.TrimSpace(r.Size))
+	for i := range lokero.StandardCompartmentClasses {
+		if lokero.StandardCompartmentClasses[i].Size == size {
+			class = &lokero.StandardCompartmentClasses[i]
+		}
+	}
+	if class == nil {
+		return ShipmentRequest{}, lokero.Invalid("size", "unknown_size", "size must be S (%s), M (%s) or L (%s); got %q",
+			classText(0), classText(1), classText(2), r.Size)
+	}
+	r.Size = size
+	if math.IsNaN(r.WeightKG) || r.WeightKG < 0 || r.WeightKG > prepaidMaxWeightKG {
+		return ShipmentRequest{}, lokero.Invalid("weight_kg", "out_of_range", "weight_kg must be 0..%d kg; got %v", prepaidMaxWeightKG, r.WeightKG)
+	}
+	weight := r.WeightKG
+	if weight == 0 {
+		weight = prepaidMaxWeightKG
+	}
+	return ShipmentRequest{Reference: r.Reference, Sender: r.Sender, Recipient: r.Recipient, PickupPointID: r.PickupPointID,
+		Parcel: &lokero.Parcel{LengthCM: float64(class.LengthCM), WidthCM: float64(class.WidthCM), HeightCM: float64(class.HeightCM),
+			WeightKG: weight, Contents: lokero.ContentsGoods}}, nil
+}
+
+func classText(i int) string {
+	c := lokero.StandardCompartmentClasses[i]
+	return fmt.Sprintf("%d×%d×%d cm", c.LengthCM, c.WidthCM, c.HeightCM)
+}
+
+// Prepaid books a pre-paid parcel for a retailer (a store or app selling
+// them to consumers): it is routed to its recipient now, and gets a
+// 12-digit drop-off code that opens a free compartment of its size at any
+// SMARTPOST (or at the sender's own building's LOCKER) once. Idempotent
+// as Create.
+func (s *Shipments) Prepaid(ctx context.Context, retailer lokero.Retailer, req PrepaidRequest, idempotencyKey string, requestHash []byte) (CreateResult, error) {
+	sreq, err := req.shipmentRequest()
+	if err != nil {
+		return s.replayOr(ctx, retailer, idempotencyKey, requestHash, err)
+	}
+	return s.create(ctx, retailer, sreq, lokero.ShipmentPrepaid, idempotencyKey, requestHash)
+}
+
+// prepaid makes a booked shipment a pre-paid parcel waiting for its
+// drop-off.
+func (s *Shipments) prepaid(sh *lokero.Shipment) error {
+	code, err := tracking.NewReturnCode(s.random)
+	if err != nil {
+		return fmt.Errorf("drop-off code: %w", err)
+	}
+	sh.Kind, sh.ReturnCode = lokero.ShipmentPrepaid, code
+	sh.Events[0].Reason = "Pre-paid parcel booked; the sender drops it off at a parcel locker with its code. " + sh.Routing.Reason
+	return nil
+}
+
+// dropOff is a consumer entering a return code or a pre-paid parcel's
+// code at a locker's keypad (the code already matched holder, locked). It
+// opens a free compartment that takes the parcel; the door closing makes
+// the parcel DROPPED_OFF. A refusal that tells the consumer what to do is
+// returned as the error; used codes are ENOTFOUND so that the keypad
+// counts them as wrong entries.
+func (l *Lockers) dropOff(ctx context.Context, tx lokero.ShipmentTx, loc *lokero.Location, holder lokero.Shipment, now time.Time) (KeypadResult, error) {
+	lt := tx.(lokero.LockerTx)
+	used := lokero.Errorf(lokero.ENOTFOUND, "the code was used")
+	var (
+		sh     lokero.Shipment
+		dropBy lokero.Party // who drops it: must live in the building at a LOCKER
+	)
+	switch holder.Kind.OrDefault() {
+	case lokero.ShipmentPrepaid:
+		if holder.Status != lokero.StatusCreated || holder.Compartment != 0 {
+			return KeypadResult{}, used
+		}
+		sh, dropBy = holder, holder.Sender
+	case lokero.ShipmentDelivery:
+		if holder.Status != lokero.StatusPickedUp {
+			return KeypadResult{}, &lokero.Error{Code: lokero.ECONFLICT, Reason: "not_delivered_yet",
+				Message: "this return code works once the parcel has been picked up"}
+		}
+		if _, err := tx.ReturnOf(ctx, holder.ID); err == nil {
+			return KeypadResult{}, used
+		} else if lokero.ErrorCode(err) != lokero.ENOTFOUND {
+			return KeypadResult{}, err
+		}
+		dropBy = holder.Recipient
+	default:
+		return KeypadResult{}, used
+	}
+	if loc.Type == lokero.TypeLocker && !l.livesAt(dropBy, holder.DestinationID, loc) {
+		return KeypadResult{}, &lokero.Error{Code: lokero.EFORBIDDEN, Reason: "residents_only",
+			Message: "this locker takes parcels from its building's residents only: drop it off at a public SMARTPOST"}
+	}
+	cs, err := compartments(ctx, lt, loc)
+	if err != nil {
+		return KeypadResult{}, err
+	}
+	c, ok := allocate(holder.Parcel, cs)
+	if !ok {
+		return KeypadResult{}, &lokero.Error{Code: lokero.ECONFLICT, Reason: "no_free_compartment",
+			Message: "no free compartment here takes this parcel now: try another parcel locker"}
+	}
+	if holder.Kind.OrDefault() == lokero.ShipmentDelivery {
+		if sh, err = l.newReturn(ctx, tx, holder, loc, now); err != nil {
+			return KeypadResult{}, err
+		}
+	}
+	c.ShipmentID, c.DoorOpen = sh.ID, true
+	if err := lt.PutCompartment(ctx, c); err != nil {
+		return KeypadResult{}, err
+	}
+	sh.Compartment, sh.UpdatedAt = c.Number, now
+	sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: sh.Status, At: now, LocationID: loc.ID,
+		Reason: fmt.Sprintf("Compartment %d opened for the drop-off.", c.Number)})
+	if err := tx.UpdateShipment(ctx, &sh); err != nil {
+		return KeypadResult{}, err
+	}
+	return KeypadResult{Result: "open", Compartment: c.Number, Purpose: PurposeDropOff}, nil
+}
+
+// newReturn stores the return shipment of a delivery: from its recipient
+// back to its store, under the return tracking code printed on the label.
+func (l *Lockers) newReturn(ctx context.Context, tx lokero.ShipmentTx, delivery lokero.Shipment, loc *lokero.Location, now time.Time) (lokero.Shipment, error) {
+	id, err := newID(l.random, "shp_", now)
+	if err != nil {
+		return lokero.Shipment{}, err
+	}
+	code := delivery.ReturnTrackingCode
+	if code == "" {
+		if code, err = tracking.New(l.random, ReturnTrackingPrefix); err != nil {
+			return lokero.Shipment{}, fmt.Errorf("return tracking code: %w", err)
+		}
+	}
+	reason := fmt.Sprintf("A return of %s to the store, %s, %s %s.", delivery.TrackingCode, delivery.Sender.Street, delivery.Sender.Postcode, delivery.Sender.City)
+	ret := lokero.Shipment{
+		ID: id, Kind: lokero.ShipmentReturn, ReturnOf: delivery.ID, RetailerID: delivery.RetailerID,
+		Reference: delivery.Reference, TrackingCode: code, Status: lokero.StatusCreated,
+		Sender: delivery.Recipient, Recipient: delivery.Sender, Parcel: delivery.Parcel,
+		Routing:      lokero.Routing{Rule: "return_to_store", Reason: reason},
+		DeliveryDate: l.calendar.DeliveryDate(now).String(),
+		CreatedAt:    now, UpdatedAt: now,
+		Events: []lokero.ShipmentEvent{{Status: lokero.StatusCreated, At: now, LocationID: loc.ID,
+			Reason: "Return code entered at the parcel locker. " + reason}},
+	}
+	if err := tx.InsertShipment(ctx, &ret, "", nil); err != nil {
+		return lokero.Shipment{}, fmt.Errorf("store the return of %s: %w", delivery.ID, err)
+	}
+	delivery.UpdatedAt = now
+	delivery.Events = append(delivery.Events, lokero.ShipmentEvent{Status: delivery.Status, At: now, LocationID: loc.ID,
+		Reason: "The recipient is returning the parcel: tracking code " + code + "."})
+	if err := tx.UpdateShipment(ctx, &delivery); err != nil {
+		return lokero.Shipment{}, err
+	}
+	return ret, nil
+}
+
+// livesAt reports whether a person may use a residents-only LOCKER: a
+// parcel of theirs was delivered to it, or their address is its building.
+func (l *Lockers) livesAt(p lokero.Party, deliveredTo string, loc *lokero.Location) bool {
+	if deliveredTo == loc.ID {
+		return true
+	}
+	for _, at := range l.dir.Snapshot().LockersAt(p.Postcode, p.Street) {
+		if at.ID == loc.ID {
+			return true
+		}
+	}
+	return false
+}
