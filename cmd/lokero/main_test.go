@@ -703,7 +703,9 @@ func TestLockerLifeEndToEnd(t *testing.T) {
 			if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/collections", courier, map[string]string{"tracking_code": delivery.ReturnTrackingCode}, &rs); status != 200 || rs.Status != "IN_TRANSIT" {
 				t.Fatalf("collect the return: %d %s", status, rs.Status)
 			}
-			var mine struct{ Shipments []struct{ ID, Kind, Status, ReturnOf string } }
+			var mine struct {
+				Shipments []struct{ ID, Kind, Status, ReturnOf string }
+			}
 			call(t, "GET", base+"/v1/shipments?status=IN_TRANSIT", returnsKey, nil, &mine)
 			if len(mine.Shipments) != 1 || mine.Shipments[0].Kind != "return" {
 				t.Fatalf("the store's shipments in transit: %+v; want its customer's return", mine)
