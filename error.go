@@ -32,6 +32,10 @@ type Error struct {
 	Reason  string
 	Message string
 	Field   string
+	// Alternatives are the ids of locations to use instead, nearest
+	// first, when the error is about a location (e.g. one closed on the
+	// delivery date).
+	Alternatives []string
 }
 
 // Error implements the error interface.

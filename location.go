@@ -126,8 +126,19 @@ type Location struct {
 	PaymentTerminal  bool
 	WheelchairAccess bool
 	Compartments     []CompartmentClass // only for LOCKER and SMARTPOST
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+
+	// The status fields: the operator changes them (each change is kept as
+	// a LocationEvent), and OpenOn, OpenAt and HoursOn read them.
+	Status        LocationStatus // OPEN when empty after Normalize
+	StatusFrom    string         // "YYYY-MM-DD": TEMPORARILY_CLOSED from this day (inclusive); required for it
+	StatusUntil   string         // "YYYY-MM-DD": last closed day (inclusive); "" = until further notice
+	StatusReason  string         // free text, e.g. "renovation", "holiday"; at most MaxReasonLength characters; not with OPEN
+	OpensOn       string         // "YYYY-MM-DD": NOT_YET_OPEN until this day (first open day); required for it
+	ExceptionDays []ExceptionDay // dated exceptions to the weekly opening hours, sorted by date, unique dates
+	Functions     []string       // of FunctionCollect, FunctionSend, FunctionReturn; Normalize fills the type's default when empty
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Fits reports whether the location has a compartment class that takes a
@@ -149,7 +160,11 @@ var (
 
 // Normalize fills defaults that follow from the type: lockers are open
 // round the clock, a LOCKER is for residents, a location without an
-// access level is public.
+// access level is public. An empty status is OPEN; empty Functions get the
+// type's DefaultFunctions, and given ones are lower-cased, deduplicated and
+// sorted in the order collect, send, return; exception days are sorted by
+// date. Normalize never drops a status field that does not apply to the
+// status (Validate reports it; see SetStatus).
 func (l *Location) Normalize() {
 	l.ID = strings.TrimSpace(l.ID)
 	l.Name = strings.TrimSpace(l.Name)
@@ -167,11 +182,18 @@ func (l *Location) Normalize() {
 			l.Access = AccessPublic
 		}
 	}
+	l.normalizeStatus()
 }
 
 // Validate checks the location against the directory's rules and returns
-// an EINVALID *Error naming the first offending field. Whether the postal
-// code is known is checked by the caller, who has the registry.
+// an EINVALID *Error naming the first offending field (by its JSON name,
+// e.g. "status_from", "exception_days[1].date"). Whether the postal code is
+// known is checked by the caller, who has the registry. The rules of the
+// status fields: a known status; real dates
+// YYYY-MM-DD; status_from required with TEMPORARILY_CLOSED and
+// status_until not before it; opens_on required with NOT_YET_OPEN; each
+// date field only with its status; exception days on distinct dates,
+// closed or open from < to; functions among collect, send, return.
 func (l *Location) Validate() error {
 	switch {
 	case !locationIDPattern.MatchString(l.ID):
@@ -222,7 +244,7 @@ func (l *Location) Validate() error {
 		}
 		seen[c.Size] = true
 	}
-	return nil
+	return l.validateStatus()
 }
 
 func validateOpeningHours(hours []OpeningHours) error {
@@ -251,7 +273,10 @@ type UpsertResult struct {
 // LocationStore persists the pickup-point directory.
 type LocationStore interface {
 	// UpsertLocations inserts new locations and updates existing ones (by
-	// ID) in one transaction: all or nothing.
+	// ID) in one transaction: all or nothing. It appends a LocationEvent
+	// (Actor ActorImport, At the row's updated_at) for every inserted
+	// location and every updated one whose Change() is not Equal to the
+	// stored one's: a re-import of the same file appends none.
 	UpsertLocations(ctx context.Context, locs []Location) (UpsertResult, error)
 	// Location returns one location, or an ENOTFOUND error.
 	Location(ctx context.Context, id string) (Location, error)
@@ -259,4 +284,15 @@ type LocationStore interface {
 	Locations(ctx context.Context) ([]Location, error)
 	// CountLocations returns how many locations there are.
 	CountLocations(ctx context.Context) (int, error)
+	// UpdateLocation writes one location (which must exist: ENOTFOUND
+	// otherwise; its stored created_at is kept) and appends ev in one
+	// transaction. The store assigns ev.Seq (the location's next) and sets
+	// ev.LocationID to loc.ID; a zero ev.At is the location's updated_at
+	// and a zero ev.Change is loc.Change(). updated_at is loc.UpdatedAt,
+	// or when that is zero ev.At, or the time of the call.
+	UpdateLocation(ctx context.Context, loc Location, ev LocationEvent) error
+	// LocationEvents lists a location's status events, oldest first (by
+	// Seq): an empty list for a location without any, ENOTFOUND for no
+	// such location.
+	LocationEvents(ctx context.Context, id string) ([]LocationEvent, error)
 }

@@ -29,6 +29,8 @@ type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// Alternatives name locations to use instead (ids, nearest first).
+	Alternatives []string `json:"alternatives,omitempty"`
 }
 
 // writeError answers with the error's status and a JSON body
@@ -54,7 +56,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		if e.Reason != "" {
 			detail.Code = e.Reason
 		}
-		detail.Field = e.Field
+		detail.Field, detail.Alternatives = e.Field, e.Alternatives
 	}
 	if status >= 500 {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)

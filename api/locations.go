@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/geo"
 	"github.com/lokero/lokero/service"
 )
@@ -35,6 +36,13 @@ type locationJSON struct {
 	PaymentTerminal  bool                      `json:"payment_terminal"`
 	WheelchairAccess bool                      `json:"wheelchair_access"`
 	Compartments     []lokero.CompartmentClass `json:"compartments,omitempty"`
+	Status           lokero.LocationStatus     `json:"status"`
+	StatusFrom       string                    `json:"status_from,omitempty"`
+	StatusUntil      string                    `json:"status_until,omitempty"`
+	StatusReason     string                    `json:"status_reason,omitempty"`
+	OpensOn          string                    `json:"opens_on,omitempty"`
+	ExceptionDays    []lokero.ExceptionDay     `json:"exception_days,omitempty"`
+	Functions        []string                  `json:"functions"`
 }
 
 func toLocationJSON(l *lokero.Location) locationJSON {
@@ -46,7 +54,16 @@ func toLocationJSON(l *lokero.Location) locationJSON {
 		ID: l.ID, Type: l.Type, Name: l.Name, Street: l.Street, StreetSV: l.StreetSV, Postcode: l.Postcode, City: l.City,
 		Lat: l.Lat, Lon: l.Lon, OpeningHours: hours, Access: l.Access,
 		PaymentTerminal: l.PaymentTerminal, WheelchairAccess: l.WheelchairAccess, Compartments: l.Compartments,
+		Status: l.Status, StatusFrom: l.StatusFrom, StatusUntil: l.StatusUntil, StatusReason: l.StatusReason,
+		OpensOn: l.OpensOn, ExceptionDays: l.ExceptionDays, Functions: emptyIfNil(l.Functions),
 	}
+}
+
+func emptyIfNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // encodedSnapshot caches each location's JSON object of one directory
@@ -86,6 +103,9 @@ func (s *Server) handleLocations(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
+	if q.DeliveryDate == "" {
+		q.DeliveryDate = s.dir.DeliveryDate()
+	}
 	results, err := s.dir.Search(r.Context(), q)
 	if err != nil {
 		writeError(w, r, s.log, err)
@@ -98,7 +118,9 @@ func (s *Server) handleLocations(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.buffers.Put(buf)
 	buf.Reset()
-	buf.WriteString(`{"locations":[`)
+	buf.WriteString(`{"delivery_date":"`)
+	buf.WriteString(q.DeliveryDate)
+	buf.WriteString(`","locations":[`)
 	for i, res := range results {
 		if i > 0 {
 			buf.WriteByte(',')
@@ -108,11 +130,60 @@ func (s *Server) handleLocations(w http.ResponseWriter, r *http.Request) {
 			buf.WriteString(`,"distance_m":`)
 			buf.WriteString(strconv.FormatInt(int64(math.Round(res.DistanceM)), 10))
 		}
+		writeOnDate(buf, &res)
 		buf.WriteByte('}')
 	}
 	buf.WriteString("]}\n")
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(buf.Bytes())
+}
+
+// writeOnDate appends what a result is on the delivery date: open or why
+// not, its hours that day, a locker's free compartments. Written by hand:
+// it is on every search's hot path.
+func writeOnDate(buf *bytes.Buffer, res *service.LocationResult) {
+	buf.WriteString(`,"open_on_date":`)
+	buf.WriteString(strconv.FormatBool(res.Open))
+	if !res.Open {
+		buf.WriteString(`,"closed_reason":`)
+		reason, _ := json.Marshal(res.ClosedReason)
+		buf.Write(reason)
+	}
+	buf.WriteString(`,"hours_on_date":[`)
+	for i, h := range res.Location.HoursOn(res.Date) {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(`{"weekday":`)
+		buf.WriteString(strconv.Itoa(h.Weekday))
+		buf.WriteString(`,"from":"`)
+		buf.WriteString(h.From)
+		buf.WriteString(`","to":"`)
+		buf.WriteString(h.To)
+		buf.WriteString(`"}`)
+	}
+	buf.WriteByte(']')
+	if a := res.Availability; a != nil {
+		buf.WriteString(`,"availability":{"level":"`)
+		buf.WriteString(a.Level)
+		buf.WriteString(`","compartments":[`)
+		for i, c := range a.Classes {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			size, _ := json.Marshal(c.Size)
+			buf.WriteString(`{"size":`)
+			buf.Write(size)
+			buf.WriteString(`,"total":`)
+			buf.WriteString(strconv.Itoa(c.Total))
+			buf.WriteString(`,"free":`)
+			buf.WriteString(strconv.Itoa(c.Free))
+			buf.WriteString(`,"level":"`)
+			buf.WriteString(c.Level)
+			buf.WriteString(`"}`)
+		}
+		buf.WriteString(`]}`)
+	}
 }
 
 func (s *Server) handleLocation(w http.ResponseWriter, r *http.Request) {
@@ -186,6 +257,33 @@ func parseLocationQuery(v url.Values) (service.LocationQuery, error) {
 			return q, err
 		}
 		q.Fits = &dims
+	}
+	for name, dst := range map[string]*bool{"include_closed": &q.IncludeClosed, "cod": &q.COD,
+		"wheelchair_access": &q.Wheelchair, "open_now": &q.OpenNow, "available": &q.Available} {
+		if b := v.Get(name); b != "" {
+			val, err := strconv.ParseBool(b)
+			if err != nil {
+				return q, lokero.Invalid(name, "malformed", "%s must be true or false; got %q", name, b)
+			}
+			*dst = val
+		}
+	}
+	if d := strings.TrimSpace(v.Get("delivery_date")); d != "" {
+		if _, err := calendar.ParseDate(d); err != nil {
+			return q, lokero.Invalid("delivery_date", "malformed", "delivery_date must be a date YYYY-MM-DD; got %q", d)
+		}
+		q.DeliveryDate = d
+	}
+	for _, fv := range v["functions"] {
+		for f := range strings.SplitSeq(fv, ",") {
+			if f = strings.ToLower(strings.TrimSpace(f)); f == "" {
+				continue
+			}
+			if f != lokero.FunctionCollect && f != lokero.FunctionSend && f != lokero.FunctionReturn {
+				return q, lokero.Invalid("functions", "unknown_function", "functions must be a comma list of collect, send, return; got %q", f)
+			}
+			q.Functions = append(q.Functions, f)
+		}
 	}
 	if ls := v.Get("limit"); ls != "" {
 		n, err := strconv.Atoi(ls)

@@ -38,6 +38,9 @@ func (s *Server) EnableLockers(l *service.Lockers, opts LockerOptions) {
 	s.mux.HandleFunc("POST /v1/lockers/{location_id}/compartments/{n}/out-of-order", s.credential(lokero.KindOperator, s.handleOutOfOrder(true)))
 	s.mux.HandleFunc("DELETE /v1/lockers/{location_id}/compartments/{n}/out-of-order", s.credential(lokero.KindOperator, s.handleOutOfOrder(false)))
 	s.mux.HandleFunc("POST /v1/shipments/{id}/notice", s.handleNotice)
+	s.mux.HandleFunc("PATCH /v1/locations/{id}", s.credential(lokero.KindOperator, s.handlePatchLocation))
+	s.mux.HandleFunc("GET /v1/locations/{id}/events", s.credential(lokero.KindOperator, s.handleLocationEvents))
+	s.mux.HandleFunc("GET /v1/locations/{id}/stranded", s.credential(lokero.KindOperator, s.handleStranded))
 	s.mux.HandleFunc("POST /v1/shipments/{id}/opening-code/rotate", s.credential(lokero.KindOperator, func(w http.ResponseWriter, r *http.Request) {
 		s.answerNotice(w, r, "", true)
 	}))
@@ -69,6 +72,85 @@ func (s *Server) answerNotice(w http.ResponseWriter, r *http.Request, ownerID st
 		return
 	}
 	writeJSON(w, http.StatusOK, s.shipmentJSON(&sh))
+}
+
+// handlePatchLocation is the operator changing a point's status, exception
+// days, wheelchair access or functions. Shipments routed there that it
+// will now be closed for are re-routed at once; the answer counts them and
+// lists those nothing could take.
+func (s *Server) handlePatchLocation(w http.ResponseWriter, r *http.Request) {
+	var p service.LocationPatch
+	if _, err := readJSON(w, r, &p); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	loc, err := s.dir.Patch(r.Context(), credentialFrom(r.Context()).ID, r.PathValue("id"), p)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	out := map[string]any{"location": toLocationJSON(&loc), "rerouted": []string{}, "stranded": []strandedJSON{}}
+	if s.shipments != nil {
+		res, err := s.shipments.RerouteClosed(r.Context(), loc.ID)
+		if err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		ids := make([]string, len(res.Rerouted))
+		for i, sh := range res.Rerouted {
+			ids[i] = sh.ID
+		}
+		out["rerouted"], out["stranded"] = ids, toStranded(res.Stranded)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// strandedJSON is a shipment that no open point could take.
+type strandedJSON struct {
+	ID           string `json:"id"`
+	TrackingCode string `json:"tracking_code"`
+	RetailerID   string `json:"retailer_id"`
+	DeliveryDate string `json:"delivery_date"`
+}
+
+func toStranded(list []lokero.Shipment) []strandedJSON {
+	out := make([]strandedJSON, len(list))
+	for i, sh := range list {
+		out[i] = strandedJSON{sh.ID, sh.TrackingCode, sh.RetailerID, sh.DeliveryDate}
+	}
+	return out
+}
+
+func (s *Server) handleLocationEvents(w http.ResponseWriter, r *http.Request) {
+	events, err := s.dir.Events(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	type eventJSON struct {
+		Seq    int                   `json:"seq"`
+		At     time.Time             `json:"at"`
+		Actor  string                `json:"actor"`
+		Change lokero.LocationChange `json:"change"`
+	}
+	out := make([]eventJSON, len(events))
+	for i, e := range events {
+		out[i] = eventJSON{e.Seq, e.At, e.Actor, e.Change}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": out})
+}
+
+func (s *Server) handleStranded(w http.ResponseWriter, r *http.Request) {
+	if s.shipments == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"stranded": []strandedJSON{}})
+		return
+	}
+	list, err := s.shipments.Stranded(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"stranded": toStranded(list)})
 }
 
 type credentialKey struct{}

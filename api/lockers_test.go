@@ -344,3 +344,53 @@ func TestNoticeAgainHTTP(t *testing.T) {
 		t.Fatalf("rotate: %d %s; want a new code", status, out)
 	}
 }
+
+// TestPatchLocationHTTP: an operator closes a point for a date range; bad
+// values name the field; the search then leaves it out for those dates.
+func TestPatchLocationHTTP(t *testing.T) {
+	t.Parallel()
+	f := newLockerFixture(t)
+	path := "/v1/locations/" + demo.DemoSmartpostID
+	for field, body := range map[string]map[string]any{
+		"status":       {"status": "FOO"},
+		"status_until": {"status": "TEMPORARILY_CLOSED", "status_from": "2026-12-10", "status_until": "2026-12-01"},
+		"status_from":  {"status": "TEMPORARILY_CLOSED", "status_from": "2026-13-01"},
+	} {
+		status, _, out := f.do(t, "PATCH", path, f.operator, body)
+		if e := decode[struct{ Error struct{ Field string } }](t, out); status != 400 || e.Error.Field != field {
+			t.Errorf("PATCH %v: %d %s; want 400 naming %s", body, status, out, field)
+		}
+	}
+	if status, _, _ := f.do(t, "PATCH", path, f.courier, map[string]any{"status": "CLOSED"}); status != 401 {
+		t.Errorf("a courier closes a point: %d; want 401", status)
+	}
+	status, _, out := f.do(t, "PATCH", path, f.operator, map[string]any{"status": "TEMPORARILY_CLOSED",
+		"status_from": "2026-12-01", "status_until": "2026-12-03", "status_reason": "renovation"})
+	if status != 200 {
+		t.Fatalf("close: %d %s", status, out)
+	}
+	listed := func(query string) bool {
+		t.Helper()
+		status, _, out := f.do(t, "GET", "/v1/locations?lat=60.1699&lon=24.9384&limit=50&"+query, "", nil)
+		if status != 200 {
+			t.Fatalf("search %s: %d %s", query, status, out)
+		}
+		return strings.Contains(string(out), `"id":"`+demo.DemoSmartpostID+`"`)
+	}
+	if listed("delivery_date=2026-12-02") || !listed("delivery_date=2026-12-04") || !listed("delivery_date=2026-12-02&include_closed=true") {
+		t.Error("the closed SMARTPOST: want it left out on 2.12., back on 4.12., and shown with include_closed")
+	}
+	if status, _, out := f.do(t, "GET", "/v1/locations?lat=60.1699&lon=24.9384&delivery_date=2026-13-01", "", nil); status != 400 || !strings.Contains(string(out), "delivery_date") {
+		t.Errorf("delivery_date=2026-13-01: %d %s; want 400 naming it", status, out)
+	}
+	status, _, out = f.do(t, "GET", path+"/events", f.operator, nil)
+	if status != 200 || !strings.Contains(string(out), "TEMPORARILY_CLOSED") {
+		t.Errorf("events: %d %s", status, out)
+	}
+	if status, _, out := f.do(t, "GET", path+"/stranded", f.operator, nil); status != 200 {
+		t.Errorf("stranded: %d %s", status, out)
+	}
+	if status, _, out := f.do(t, "GET", "/v1/locations?lat=60.1699&lon=24.9384&cod=true&available=true&functions=collect,return&wheelchair_access=false&open_now=true", "", nil); status != 200 {
+		t.Errorf("every filter at once: %d %s", status, out)
+	}
+}

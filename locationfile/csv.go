@@ -156,6 +156,12 @@ func csvLocation(rec []string, cols map[string]int) (lokero.Location, []fieldErr
 		Postcode: get("postcode"),
 		City:     get("city"),
 		Access:   lokero.Access(strings.ToLower(get("access"))),
+
+		Status:       parseStatus(get("status")),
+		StatusFrom:   get("status_from"),
+		StatusUntil:  get("status_until"),
+		StatusReason: get("status_reason"),
+		OpensOn:      get("opens_on"),
 	}
 	var err error
 	if loc.Lat, err = parseCoord(get("lat"), "latitude"); err != nil {
@@ -175,6 +181,12 @@ func csvLocation(rec []string, cols map[string]int) (lokero.Location, []fieldErr
 	}
 	if loc.Compartments, err = ParseCompartments(get("compartments")); err != nil {
 		errs = append(errs, fieldErr{"compartments", err.Error()})
+	}
+	if loc.ExceptionDays, err = ParseExceptionDays(get("exception_days")); err != nil {
+		errs = append(errs, fieldErr{"exception_days", err.Error()})
+	}
+	if loc.Functions, err = ParseFunctions(get("functions")); err != nil {
+		errs = append(errs, fieldErr{"functions", err.Error()})
 	}
 	return loc, errs
 }
@@ -220,6 +232,8 @@ func Write(w io.Writer, locs []lokero.Location) error {
 			strconv.FormatFloat(l.Lat, 'f', -1, 64), strconv.FormatFloat(l.Lon, 'f', -1, 64),
 			string(l.Access), strconv.FormatBool(l.PaymentTerminal), strconv.FormatBool(l.WheelchairAccess),
 			FormatOpeningHours(l.OpeningHours), FormatCompartments(l.Compartments), l.StreetSV,
+			string(l.Status), l.StatusFrom, l.StatusUntil, l.StatusReason, l.OpensOn,
+			FormatExceptionDays(l.ExceptionDays), FormatFunctions(l.Functions),
 		}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("write location %s: %w", l.ID, err)

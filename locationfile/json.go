@@ -207,6 +207,11 @@ func jsonLocation(raw json.RawMessage) (*lokero.Location, []fieldErr) {
 		Access:           lokero.Access(strings.ToLower(str("access"))),
 		PaymentTerminal:  flag("payment_terminal"),
 		WheelchairAccess: flag("wheelchair_access"),
+		Status:           parseStatus(str("status")),
+		StatusFrom:       str("status_from"),
+		StatusUntil:      str("status_until"),
+		StatusReason:     str("status_reason"),
+		OpensOn:          str("opens_on"),
 	}
 	if v, ok := obj["opening_hours"]; ok {
 		if err := stringOrArray(v, &loc.OpeningHours, ParseOpeningHours,
@@ -218,6 +223,18 @@ func jsonLocation(raw json.RawMessage) (*lokero.Location, []fieldErr) {
 		if err := stringOrArray(v, &loc.Compartments, ParseCompartments,
 			`want an array of {"size", "length_cm", "width_cm", "height_cm", "count"} or a string like "S:70x40x10*20"`); err != nil {
 			errs = append(errs, fieldErr{"compartments", err.Error()})
+		}
+	}
+	if v, ok := obj["exception_days"]; ok {
+		if err := stringOrArray(v, &loc.ExceptionDays, ParseExceptionDays,
+			`want an array of {"date", "closed", "from", "to", "reason"} or a string like "2026-06-19 closed Midsummer Eve"`); err != nil {
+			errs = append(errs, fieldErr{"exception_days", err.Error()})
+		}
+	}
+	if v, ok := obj["functions"]; ok {
+		if err := stringOrArray(v, &loc.Functions, ParseFunctions,
+			`want an array of "collect", "send", "return" or a string like "collect send return"`); err != nil {
+			errs = append(errs, fieldErr{"functions", err.Error()})
 		}
 	}
 	return loc, errs

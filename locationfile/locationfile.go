@@ -11,7 +11,9 @@
 //
 //	id, type, name, street, postcode, city, lat, lon        (required)
 //	access, payment_terminal, wheelchair_access,
-//	opening_hours, compartments, street_sv                  (optional)
+//	opening_hours, compartments, street_sv,
+//	status, status_from, status_until, status_reason,
+//	opens_on, exception_days, functions                     (optional)
 //
 // and any other column is an error. type is LOCKER, SMARTPOST, POSTOFFICE
 // or PICKUPPOINT; access is public or residents (empty: residents for a
@@ -21,6 +23,18 @@
 // ParseOpeningHours ("Mo-Fr 08:00-20:00; Sa 09:00-16:00; Su closed", or
 // "24/7"; empty for a locker means 24/7); compartments the syntax of
 // ParseCompartments ("S:70x40x10*20; M:70x40x20*10; L:70x40x40*4").
+//
+// The status columns say whether the point takes parcels (see
+// lokero.Location): status is OPEN, TEMPORARILY_CLOSED, NOT_YET_OPEN or
+// CLOSED in any case (empty: OPEN); status_from and status_until (the
+// first and last closed day of TEMPORARILY_CLOSED; no until: until further
+// notice) and opens_on (the first open day of NOT_YET_OPEN) are dates
+// YYYY-MM-DD; status_reason is free text; exception_days uses the syntax
+// of ParseExceptionDays ("2026-06-19 closed Midsummer Eve; 2026-12-24
+// 10:00-14:00 Christmas Eve"); functions that of ParseFunctions ("collect
+// send return"; empty: the type's default). A file without the status
+// columns imports every location as OPEN with its type's functions and no
+// exception days, replacing what the operator set.
 //
 // The field separator is ',' unless the header has more ';' or tabs (as
 // spreadsheets in Finnish locales write). A UTF-8 byte-order mark is
@@ -34,7 +48,11 @@
 // {"weekday": 1, "from": "08:00", "to": "20:00"} (weekday 1 is Monday,
 // 7 Sunday); compartments either the string syntax or an array of
 // {"size": "S", "length_cm": 70, "width_cm": 40, "height_cm": 10,
-// "count": 20}. Unknown fields are errors.
+// "count": 20}; exception_days either the string syntax or an array of
+// {"date": "2026-06-19", "closed": true, "reason": "Midsummer Eve"} and
+// {"date": "2026-12-24", "from": "10:00", "to": "14:00"}; functions either
+// the string syntax or an array of strings. The other status fields are
+// strings. Unknown fields are errors.
 //
 // # Errors
 //
@@ -61,6 +79,7 @@ const MaxErrors = 100
 var Columns = []string{
 	"id", "type", "name", "street", "postcode", "city", "lat", "lon",
 	"access", "payment_terminal", "wheelchair_access", "opening_hours", "compartments", "street_sv",
+	"status", "status_from", "status_until", "status_reason", "opens_on", "exception_days", "functions",
 }
 
 // requiredColumns must be present in a CSV header.

@@ -345,7 +345,8 @@ func TestCSVVariants(t *testing.T) {
 	want := lokero.Location{ID: "S-1", Type: lokero.TypeSmartpost, Name: "Smartpost Kamppi", Street: "Kampinkuja 1",
 		Postcode: "00100", City: "Helsinki", Lat: 60.1688, Lon: 24.9327, OpeningHours: lokero.AlwaysOpen(),
 		Access: lokero.AccessPublic, PaymentTerminal: true,
-		Compartments: []lokero.CompartmentClass{{Size: "S", LengthCM: 70, WidthCM: 40, HeightCM: 10, Count: 4}}}
+		Compartments: []lokero.CompartmentClass{{Size: "S", LengthCM: 70, WidthCM: 40, HeightCM: 10, Count: 4}},
+		Status:       lokero.LocationOpen, Functions: []string{"collect", "send", "return"}}
 	if len(locs) != 1 || !reflect.DeepEqual(locs[0], want) {
 		t.Errorf("got %+v\nwant %+v", locs, want)
 	}

@@ -275,6 +275,57 @@ func (db *DB) CODCollected(ctx context.Context, from, to time.Time) ([]lokero.Sh
 	return list, nil
 }
 
+// ReservedOn returns every location's reservations for a delivery date.
+func (db *DB) ReservedOn(ctx context.Context, date string) (map[string]map[string]int, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT location_id, size, reserved FROM reservations WHERE delivery_date = $1 AND reserved > 0`, date)
+	if err != nil {
+		return nil, fmt.Errorf("reserved on %s: %w", date, err)
+	}
+	defer rows.Close()
+	out := map[string]map[string]int{}
+	for rows.Next() {
+		var loc, size string
+		var n int
+		if err := rows.Scan(&loc, &size, &n); err != nil {
+			return nil, fmt.Errorf("reserved on %s: %w", date, err)
+		}
+		if out[loc] == nil {
+			out[loc] = map[string]int{}
+		}
+		out[loc][size] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reserved on %s: %w", date, err)
+	}
+	return out, nil
+}
+
+// ShipmentsTo lists the shipments routed to a location in the statuses.
+func (db *DB) ShipmentsTo(ctx context.Context, locationID string, statuses []lokero.ShipmentStatus) ([]lokero.Shipment, error) {
+	names := make([]string, len(statuses))
+	for i, s := range statuses {
+		names[i] = string(s)
+	}
+	statusList := names
+	rows, err := db.db.QueryContext(ctx, `SELECT `+shipmentColumns+` FROM shipments WHERE destination_id = $1 AND status = ANY($2) ORDER BY id`, locationID, statusList)
+	if err != nil {
+		return nil, fmt.Errorf("shipments to %s: %w", locationID, err)
+	}
+	defer rows.Close()
+	var list []lokero.Shipment
+	for rows.Next() {
+		s, _, err := scanShipment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("shipments to %s: %w", locationID, err)
+		}
+		list = append(list, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("shipments to %s: %w", locationID, err)
+	}
+	return list, nil
+}
+
 // ceilMicrosecond rounds t up to the microsecond: a stored time (to the
 // microsecond) is at or after t exactly when it is at or after that.
 func ceilMicrosecond(t time.Time) time.Time {

@@ -117,3 +117,7 @@ func residentsOnly(l *lokero.Location) bool {
 // public reports whether anyone may use l, so that it may be found by
 // distance.
 func public(l *lokero.Location) bool { return l != nil && !residentsOnly(l) }
+
+// FitsOutlet reports whether a POSTOFFICE or PICKUPPOINT takes the parcel
+// (within Limits.OutletMaxWeightKG and OutletMaxDims).
+func FitsOutlet(p lokero.Parcel, limits Limits) bool { return fitsOutlet(p, limits.withDefaults()) }

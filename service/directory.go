@@ -12,9 +12,11 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/address"
+	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/geo"
 	"github.com/lokero/lokero/postcode"
 )
@@ -36,6 +38,32 @@ type Directory struct {
 
 	snap     atomic.Pointer[Snapshot]
 	reloadMu sync.Mutex
+
+	calendar     *calendar.Calendar // the next delivery date; nil: today
+	availability *Availability      // lockers' free compartments; nil: not shown
+}
+
+// SetCheckout gives the directory what checkout searches need: the
+// delivery calendar (the default date a point must be open on) and the
+// lockers' availability.
+func (d *Directory) SetCheckout(cal *calendar.Calendar, a *Availability) {
+	d.calendar, d.availability = cal, a
+}
+
+// Availability returns the lockers' capacity view, or nil.
+func (d *Directory) Availability() *Availability { return d.availability }
+
+// reservationsChanged tells the capacity view that this process changed
+// reservations (after the commit): the next search reads them again.
+func (d *Directory) reservationsChanged() { d.availability.Changed() }
+
+// DeliveryDate returns the date a parcel booked now is delivered: the date
+// searches check points against unless asked for another.
+func (d *Directory) DeliveryDate() string {
+	if d.calendar == nil {
+		return calendar.DateOf(d.clock.Now()).String()
+	}
+	return d.calendar.DeliveryDate(d.clock.Now()).String()
 }
 
 // NewDirectory returns a directory over store. Call Reload before the first
@@ -122,13 +150,31 @@ type LocationQuery struct {
 	PaymentTerminal bool                  // only locations with a payment terminal
 	Fits            *[3]float64           // only lockers with a compartment class that takes this parcel (cm)
 	Limit           int                   // 0: DefaultLimit
+
+	DeliveryDate  string   // YYYY-MM-DD the point must be open on; "": the next delivery date
+	IncludeClosed bool     // list points closed on that date too (each result says why)
+	COD           bool     // only points where cash on delivery can be paid
+	Wheelchair    bool     // only points with wheelchair access
+	OpenNow       bool     // only points open at this moment
+	Functions     []string // only points offering all of these (collect, send, return)
+	Available     bool     // only lockers with a free compartment (that takes Fits) on the date
 }
 
 // LocationResult is one search hit.
 type LocationResult struct {
-	Location    *lokero.Location
-	DistanceM   float64
-	HasDistance bool // DistanceM is set: the search had an origin
+	Location     *lokero.Location
+	DistanceM    float64
+	HasDistance  bool                // DistanceM is set: the search had an origin
+	Date         string              // the delivery date the result was checked against
+	Open         bool                // open on that date
+	ClosedReason string              // why not, when not
+	Availability *LockerAvailability // a locker's capacity on that date (nil for outlets)
+}
+
+// TakesCOD reports whether cash on delivery can be paid at a location: at
+// a SMARTPOST with a payment terminal or at a post office.
+func TakesCOD(l *lokero.Location) bool {
+	return (l.Type == lokero.TypeSmartpost && l.PaymentTerminal) || l.Type == lokero.TypePostOffice
 }
 
 // Search finds locations, nearest first when the query has an origin (its
@@ -159,6 +205,16 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 			origin = &geo.Point{Lat: info.Point.Lat, Lon: info.Point.Lon}
 		}
 	}
+	if q.DeliveryDate != "" {
+		if _, err := calendar.ParseDate(q.DeliveryDate); err != nil {
+			return nil, lokero.Invalid("delivery_date", "malformed", "delivery_date must be a date YYYY-MM-DD; got %q", q.DeliveryDate)
+		}
+	}
+	for _, f := range q.Functions {
+		if !slices.Contains([]string{lokero.FunctionCollect, lokero.FunctionSend, lokero.FunctionReturn}, f) {
+			return nil, lokero.Invalid("functions", "unknown_function", "functions are collect, send and return; got %q", f)
+		}
+	}
 	snap := d.Snapshot()
 	var mask uint8
 	for _, t := range q.Types {
@@ -167,10 +223,44 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 	if mask == 0 {
 		mask = allTypes
 	}
+	date := q.DeliveryDate
+	if date == "" {
+		date = d.DeliveryDate()
+	}
+	var reserved map[string]map[string]int
+	if d.availability != nil {
+		var err error
+		if reserved, err = d.availability.Day(ctx, date); err != nil {
+			return nil, err
+		}
+	}
+	if q.Available && d.availability == nil {
+		return nil, lokero.Invalid("available", "unsupported", "this server does not track compartments")
+	}
+	now := d.clock.Now()
 	keep := func(l *lokero.Location) bool {
 		return mask&typeBit(l.Type) != 0 &&
 			(!q.PaymentTerminal || l.PaymentTerminal) &&
-			(q.Fits == nil || l.Fits(*q.Fits))
+			(q.Fits == nil || l.Fits(*q.Fits)) &&
+			(q.IncludeClosed || l.OpenOn(date)) &&
+			(!q.COD || TakesCOD(l)) &&
+			(!q.Wheelchair || l.WheelchairAccess) &&
+			(!q.OpenNow || l.OpenAt(now)) &&
+			hasAll(l, q.Functions) &&
+			(!q.Available || (l.Type.IsLocker() && HasFree(l, reserved, q.Fits)))
+	}
+	// result describes a hit: its status and capacity on the date.
+	result := func(l *lokero.Location, origin *geo.Point) LocationResult {
+		r := result(l, origin)
+		r.Date, r.Open = date, l.OpenOn(date)
+		if !r.Open {
+			r.ClosedReason = l.ClosedReason(date)
+		}
+		if l.Type.IsLocker() && d.availability != nil {
+			a := d.availability.Of(l, date, reserved, q.Fits)
+			r.Availability = &a
+		}
+		return r
 	}
 	results := make([]LocationResult, 0, q.Limit)
 	if q.Street != "" && mask&typeBit(lokero.TypeLocker) != 0 {
@@ -197,17 +287,25 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 		return results, nil
 	}
 	// Public points from the index; LOCKERs are never in it.
-	var keepItem func(int) bool
-	if mask&^typeBit(lokero.TypeLocker) != publicTypes || q.PaymentTerminal || q.Fits != nil {
-		keepItem = func(i int) bool {
-			return mask&snap.types[i] != 0 && keep(&snap.locs[snap.public[i]])
-		}
+	keepItem := func(i int) bool {
+		return mask&snap.types[i] != 0 && keep(&snap.locs[snap.public[i]])
 	}
 	for _, n := range snap.index.Nearest(*origin, q.Limit-len(results), keepItem, 0, nil) {
-		l := &snap.locs[snap.public[n.Item]]
-		results = append(results, LocationResult{Location: l, DistanceM: n.DistanceM, HasDistance: true})
+		r := result(&snap.locs[snap.public[n.Item]], nil)
+		r.DistanceM, r.HasDistance = n.DistanceM, true
+		results = append(results, r)
 	}
 	return results, nil
+}
+
+// hasAll reports whether a location offers every function asked for.
+func hasAll(l *lokero.Location, functions []string) bool {
+	for _, f := range functions {
+		if !l.Has(f) {
+			return false
+		}
+	}
+	return true
 }
 
 func result(l *lokero.Location, origin *geo.Point) LocationResult {
@@ -314,4 +412,80 @@ func (s *Snapshot) Nearest(origin geo.Point, k int, keep func(*lokero.Location) 
 		out[i] = &s.locs[s.public[n.Item]]
 	}
 	return out
+}
+
+// LocationPatch changes a location's status fields; a nil field stays as
+// it is. Setting Status clears the fields that do not apply to the new
+// status (e.g. the dates of a closure when it opens again).
+type LocationPatch struct {
+	Status           *string                `json:"status"`
+	StatusFrom       *string                `json:"status_from"`
+	StatusUntil      *string                `json:"status_until"`
+	StatusReason     *string                `json:"status_reason"`
+	OpensOn          *string                `json:"opens_on"`
+	ExceptionDays    *[]lokero.ExceptionDay `json:"exception_days"`
+	WheelchairAccess *bool                  `json:"wheelchair_access"`
+	Functions        *[]string              `json:"functions"`
+}
+
+// Patch applies an operator's change to a location's status fields,
+// stores it with a dated event naming the actor, and swaps in a new
+// snapshot. Bad values are EINVALID naming the field.
+func (d *Directory) Patch(ctx context.Context, actor, id string, p LocationPatch) (lokero.Location, error) {
+	cur, err := d.Location(id)
+	if err != nil {
+		return lokero.Location{}, err
+	}
+	loc := *cur
+	loc.ExceptionDays = slices.Clone(cur.ExceptionDays)
+	loc.Functions = slices.Clone(cur.Functions)
+	if p.Status != nil {
+		st, ok := lokero.ParseLocationStatus(*p.Status)
+		if !ok {
+			return lokero.Location{}, lokero.Invalid("status", "unknown_status", "status must be OPEN, TEMPORARILY_CLOSED, NOT_YET_OPEN or CLOSED; got %q", *p.Status)
+		}
+		loc.SetStatus(st)
+	}
+	for _, f := range []struct {
+		v   *string
+		dst *string
+	}{{p.StatusFrom, &loc.StatusFrom}, {p.StatusUntil, &loc.StatusUntil}, {p.StatusReason, &loc.StatusReason}, {p.OpensOn, &loc.OpensOn}} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+	if p.ExceptionDays != nil {
+		loc.ExceptionDays = *p.ExceptionDays
+	}
+	if p.WheelchairAccess != nil {
+		loc.WheelchairAccess = *p.WheelchairAccess
+	}
+	if p.Functions != nil {
+		if len(*p.Functions) == 0 {
+			return lokero.Location{}, lokero.Invalid("functions", "required", "a location offers at least one of collect, send, return")
+		}
+		loc.Functions = *p.Functions
+	}
+	loc.Normalize()
+	if err := d.ValidateLocation(&loc); err != nil {
+		return lokero.Location{}, err
+	}
+	now := d.clock.Now().UTC().Truncate(time.Microsecond)
+	loc.UpdatedAt = now
+	if err := d.store.UpdateLocation(ctx, loc, lokero.LocationEvent{LocationID: loc.ID, At: now, Actor: actor, Change: loc.Change()}); err != nil {
+		return lokero.Location{}, fmt.Errorf("update location %s: %w", id, err)
+	}
+	if err := d.Reload(ctx); err != nil {
+		return lokero.Location{}, err
+	}
+	d.log.Info("location status changed", "location", id, "status", loc.Status, "from", loc.StatusFrom, "until", loc.StatusUntil, "by", actor)
+	return loc, nil
+}
+
+// Events lists a location's status changes, oldest first.
+func (d *Directory) Events(ctx context.Context, id string) ([]lokero.LocationEvent, error) {
+	if _, err := d.Location(id); err != nil {
+		return nil, err
+	}
+	return d.store.LocationEvents(ctx, id)
 }

@@ -82,9 +82,9 @@ func (r *ShipmentRequest) Validate(postcodes *postcode.Registry) error {
 		}
 	}
 	switch r.Fallback {
-	case "", routing.FallbackNearestOutlet:
+	case "", routing.FallbackNearestOutlet, FallbackNearestOpen:
 	default:
-		return lokero.Invalid("fallback", "unknown_fallback", "fallback must be %q or absent; got %q", routing.FallbackNearestOutlet, r.Fallback)
+		return lokero.Invalid("fallback", "unknown_fallback", "fallback must be %q, %q or absent; got %q", routing.FallbackNearestOutlet, FallbackNearestOpen, r.Fallback)
 	}
 	return nil
 }

@@ -47,10 +47,16 @@ type Shipments struct {
 }
 
 // NewShipments returns the shipment use cases over store and the
-// directory. random is crypto/rand.Reader in production.
+// directory. random is crypto/rand.Reader in production. A directory
+// without a checkout view gets one over this store and calendar, so that
+// its searches show the lockers' free compartments and the bookings here
+// are seen at once.
 func NewShipments(store ShipmentStore, dir *Directory, cal *calendar.Calendar, clock lokero.Clock, random io.Reader, log *slog.Logger) *Shipments {
 	if random == nil {
 		random = rand.Reader
+	}
+	if dir.availability == nil {
+		dir.SetCheckout(cal, NewAvailability(store, clock, 0))
 	}
 	return &Shipments{store: store, dir: dir, calendar: cal, clock: clock, random: random, limits: routing.DefaultLimits(), log: log}
 }
@@ -100,15 +106,28 @@ func (s *Shipments) create(ctx context.Context, retailer lokero.Retailer, req Sh
 		return CreateResult{}, &lokero.Error{Code: lokero.EUNPROCESSABLE, Reason: "free_returns_disabled", Field: "return_code",
 			Message: "return codes are for retailers that offer free returns; ask the operator to enable them for your store"}
 	}
+	now := s.now()
+	date := s.calendar.DeliveryDate(now).String()
 	snap := s.dir.Snapshot()
-	rdir := routingDirectory{snap: snap, dir: s.dir}
+	rdir := routingDirectory{snap: snap, dir: s.dir, date: date}
 	rreq := routingRequest(&req)
 	decision, err := routing.Route(rreq, rdir, s.limits)
 	if err != nil {
 		return s.replayOr(ctx, retailer, idempotencyKey, requestHash, err)
 	}
-	now := s.now()
-	date := s.calendar.DeliveryDate(now).String()
+	if closed := decision.Location; !closed.OpenOn(date) {
+		// The point asked for will be closed when the parcel arrives.
+		alts, err := openAlternatives(ctx, s.dir, closed, rreq, s.limits, date, maxAlternatives)
+		if err != nil {
+			return CreateResult{}, err
+		}
+		if req.Fallback != FallbackNearestOpen || len(alts) == 0 {
+			return s.replayOr(ctx, retailer, idempotencyKey, requestHash, closedRefusal(closed, date, alts))
+		}
+		decision = routing.Decision{Location: alts[0], Rule: RuleClosureReroute,
+			Reason: fmt.Sprintf("%s is closed on %s (%s): the parcel goes to the nearest open point, %s, %s.",
+				closed.Name, date, closed.ClosedReason(date), alts[0].Name, alts[0].Street)}
+	}
 
 	var result CreateResult
 	// A clash of random codes, or of two requests racing with one
@@ -157,6 +176,7 @@ func (s *Shipments) create(ctx context.Context, retailer lokero.Retailer, req Sh
 		if err != nil {
 			return CreateResult{}, err
 		}
+		s.dir.reservationsChanged()
 		return result, nil
 	}
 }
@@ -473,6 +493,9 @@ func (s *Shipments) transition(ctx context.Context, ownerID string, id string, n
 		out = sh
 		return nil
 	})
+	if err == nil {
+		s.dir.reservationsChanged()
+	}
 	return out, err
 }
 
@@ -582,23 +605,44 @@ func (s *Shipments) Authenticate(ctx context.Context, key string) (lokero.Retail
 
 // routingRequest is the part of a shipment request the rules read.
 func routingRequest(req *ShipmentRequest) routing.Request {
+	fallback := req.Fallback
+	if fallback == FallbackNearestOpen {
+		fallback = "" // ours, applied after the rules
+	}
 	return routing.Request{PickupPointID: req.PickupPointID, Recipient: req.Recipient, Parcel: *req.Parcel,
-		COD: req.COD != nil, Fallback: req.Fallback}
+		COD: req.COD != nil, Fallback: fallback}
 }
 
-// routingDirectory shows the routing rules the directory's snapshot.
+// routingDirectory shows the routing rules the directory's snapshot. With
+// a date, the rules see only points open on it, except a point asked for
+// by id (the caller checks that one and says why it cannot be used).
 type routingDirectory struct {
 	snap *Snapshot
 	dir  *Directory
+	date string
 }
 
 func (r routingDirectory) Location(id string) *lokero.Location { return r.snap.ByID(id) }
 
 func (r routingDirectory) LockersAtBuilding(postcode, street string) []*lokero.Location {
-	return r.snap.LockersAt(postcode, street)
+	all := r.snap.LockersAt(postcode, street)
+	if r.date == "" {
+		return all
+	}
+	open := all[:0:0]
+	for _, l := range all {
+		if l.OpenOn(r.date) {
+			open = append(open, l)
+		}
+	}
+	return open
 }
 
 func (r routingDirectory) Nearest(origin geo.Point, k int, keep func(*lokero.Location) bool) []*lokero.Location {
+	if r.date != "" {
+		inner := keep
+		keep = func(l *lokero.Location) bool { return l.OpenOn(r.date) && (inner == nil || inner(l)) }
+	}
 	return r.snap.Nearest(origin, k, keep)
 }
 

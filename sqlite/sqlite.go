@@ -132,7 +132,75 @@ func (db *DB) Ping(ctx context.Context) error { return db.db.PingContext(ctx) }
 func (db *DB) SQL() *sql.DB { return db.db }
 
 const locationColumns = `id, type, name, street, postcode, city, lat, lon, opening_hours,
-	access, payment_terminal, wheelchair_access, compartments, created_at, updated_at, street_sv`
+	access, payment_terminal, wheelchair_access, compartments, created_at, updated_at, street_sv,
+	status, status_from, status_until, status_reason, opens_on, exception_days, functions`
+
+// changeColumns are the columns of a location's status fields
+// (lokero.LocationChange), then its event_seq.
+const changeColumns = `status, status_from, status_until, status_reason, opens_on,
+	exception_days, wheelchair_access, functions, event_seq`
+
+// insertLocationSQL inserts a location (locationColumns, then event_seq).
+const insertLocationSQL = `INSERT INTO locations (` + locationColumns + `, event_seq)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// updateLocationSQL updates every column but id and created_at; the
+// arguments are locationRow.updateArgs, then the new event_seq, then the
+// id.
+const updateLocationSQL = `UPDATE locations SET
+	type = ?, name = ?, street = ?, postcode = ?, city = ?, lat = ?, lon = ?,
+	opening_hours = ?, access = ?, payment_terminal = ?, wheelchair_access = ?,
+	compartments = ?, updated_at = ?, street_sv = ?,
+	status = ?, status_from = ?, status_until = ?, status_reason = ?, opens_on = ?,
+	exception_days = ?, functions = ?, event_seq = %s
+	WHERE id = ?`
+
+const insertEventSQL = `INSERT INTO location_events (location_id, seq, at, actor, change) VALUES (?, ?, ?, ?, ?)`
+
+// locationRow is a location encoded for its row.
+type locationRow struct {
+	l                                   *lokero.Location
+	hours, comps, exceptions, functions string
+	created, updated                    string
+}
+
+func encodeLocation(l *lokero.Location, created, updated time.Time) (locationRow, error) {
+	r := locationRow{l: l, created: formatTime(created), updated: formatTime(updated)}
+	for _, f := range []struct {
+		dst  *string
+		v    any
+		what string
+	}{
+		{&r.hours, emptyIfNil(l.OpeningHours), "opening hours"},
+		{&r.comps, emptyIfNil(l.Compartments), "compartments"},
+		{&r.exceptions, emptyIfNil(l.ExceptionDays), "exception days"},
+		{&r.functions, emptyIfNil(l.Functions), "functions"},
+	} {
+		b, err := json.Marshal(f.v)
+		if err != nil {
+			return r, fmt.Errorf("encode %s: %w", f.what, err)
+		}
+		*f.dst = string(b)
+	}
+	return r, nil
+}
+
+// insertArgs are the arguments of insertLocationSQL.
+func (r *locationRow) insertArgs(eventSeq int) []any {
+	l := r.l
+	return []any{l.ID, string(l.Type), l.Name, l.Street, l.Postcode, l.City, l.Lat, l.Lon,
+		r.hours, string(l.Access), l.PaymentTerminal, l.WheelchairAccess, r.comps, r.created, r.updated,
+		l.StreetSV, string(l.Status), l.StatusFrom, l.StatusUntil, l.StatusReason, l.OpensOn,
+		r.exceptions, r.functions, eventSeq}
+}
+
+// updateArgs are the arguments of updateLocationSQL before event_seq.
+func (r *locationRow) updateArgs() []any {
+	l := r.l
+	return []any{string(l.Type), l.Name, l.Street, l.Postcode, l.City, l.Lat, l.Lon,
+		r.hours, string(l.Access), l.PaymentTerminal, l.WheelchairAccess, r.comps, r.updated, l.StreetSV,
+		string(l.Status), l.StatusFrom, l.StatusUntil, l.StatusReason, l.OpensOn, r.exceptions, r.functions}
+}
 
 // UpsertLocations inserts new locations and updates existing ones by ID, in
 // one transaction. On update the stored created_at is kept. updated_at is
@@ -140,6 +208,10 @@ const locationColumns = `id, type, name, street, postcode, city, lat, lon, openi
 // time of the call. A new location's created_at is loc.CreatedAt, or
 // updated_at when zero. Rows are applied in order: a batch that repeats an
 // ID updates its own earlier row.
+//
+// Every inserted location, and every updated one whose status fields
+// (Change) differ from the stored ones, gets an event by lokero.ActorImport
+// at its updated_at.
 func (db *DB) UpsertLocations(ctx context.Context, locs []lokero.Location) (res lokero.UpsertResult, err error) {
 	if len(locs) == 0 {
 		return res, ctx.Err()
@@ -149,54 +221,191 @@ func (db *DB) UpsertLocations(ctx context.Context, locs []lokero.Location) (res 
 		return res, fmt.Errorf("upsert locations: %w", err)
 	}
 	defer done() // after a commit, the rollback is a no-op
-	insert, err := tx.PrepareContext(ctx, `INSERT INTO locations (`+locationColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO NOTHING`)
-	if err != nil {
-		return res, fmt.Errorf("upsert locations: prepare: %w", err)
+	var stmts [4]*sql.Stmt
+	for i, q := range []string{
+		`SELECT ` + changeColumns + ` FROM locations WHERE id = ?`,
+		insertLocationSQL,
+		fmt.Sprintf(updateLocationSQL, "?"),
+		insertEventSQL,
+	} {
+		if stmts[i], err = tx.PrepareContext(ctx, q); err != nil {
+			return res, fmt.Errorf("upsert locations: prepare: %w", err)
+		}
+		defer stmts[i].Close()
 	}
-	defer insert.Close()
-	update, err := tx.PrepareContext(ctx, `UPDATE locations SET
-		type = ?, name = ?, street = ?, postcode = ?, city = ?, lat = ?, lon = ?,
-		opening_hours = ?, access = ?, payment_terminal = ?, wheelchair_access = ?,
-		compartments = ?, updated_at = ?, street_sv = ?
-		WHERE id = ?`)
-	if err != nil {
-		return res, fmt.Errorf("upsert locations: prepare: %w", err)
-	}
-	defer update.Close()
+	current, insert, update, event := stmts[0], stmts[1], stmts[2], stmts[3]
 
 	now := time.Now()
 	for i := range locs {
 		l := &locs[i]
 		created, updated := rowTimes(l, now)
-		hours, comps, err := encodeSlices(l)
+		row, err := encodeLocation(l, created, updated)
 		if err != nil {
 			return lokero.UpsertResult{}, fmt.Errorf("upsert location %s: %w", l.ID, err)
 		}
-		r, err := insert.ExecContext(ctx, l.ID, string(l.Type), l.Name, l.Street, l.Postcode, l.City,
-			l.Lat, l.Lon, hours, string(l.Access), l.PaymentTerminal, l.WheelchairAccess, comps,
-			formatTime(created), formatTime(updated), l.StreetSV)
-		if err != nil {
-			return lokero.UpsertResult{}, fmt.Errorf("upsert location %s: %w", l.ID, err)
-		}
-		if n, err := r.RowsAffected(); err != nil {
-			return lokero.UpsertResult{}, fmt.Errorf("upsert location %s: %w", l.ID, err)
-		} else if n == 1 {
+		change := l.Change()
+		old, seq, err := scanChange(current.QueryRowContext(ctx, l.ID))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			seq = 1
+			if _, err := insert.ExecContext(ctx, row.insertArgs(seq)...); err != nil {
+				return lokero.UpsertResult{}, fmt.Errorf("upsert location %s: %w", l.ID, err)
+			}
 			res.Inserted++
-			continue
+		case err != nil:
+			return lokero.UpsertResult{}, fmt.Errorf("upsert location %s: %w", l.ID, err)
+		default:
+			changed := !old.Equal(change)
+			if changed {
+				seq++
+			}
+			if _, err := update.ExecContext(ctx, append(row.updateArgs(), seq, l.ID)...); err != nil {
+				return lokero.UpsertResult{}, fmt.Errorf("upsert location %s: %w", l.ID, err)
+			}
+			res.Updated++
+			if !changed {
+				continue
+			}
 		}
-		if _, err := update.ExecContext(ctx, string(l.Type), l.Name, l.Street, l.Postcode, l.City,
-			l.Lat, l.Lon, hours, string(l.Access), l.PaymentTerminal, l.WheelchairAccess, comps,
-			formatTime(updated), l.StreetSV, l.ID); err != nil {
+		if err := insertEvent(ctx, event, lokero.LocationEvent{
+			LocationID: l.ID, Seq: seq, At: updated, Actor: lokero.ActorImport, Change: change,
+		}); err != nil {
 			return lokero.UpsertResult{}, fmt.Errorf("upsert location %s: %w", l.ID, err)
 		}
-		res.Updated++
 	}
 	if err := tx.Commit(); err != nil {
 		return lokero.UpsertResult{}, fmt.Errorf("upsert locations: commit: %w", err)
 	}
 	return res, nil
+}
+
+// insertEvent appends ev with the prepared insertEventSQL.
+func insertEvent(ctx context.Context, stmt *sql.Stmt, ev lokero.LocationEvent) error {
+	change, err := json.Marshal(ev.Change)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	if _, err := stmt.ExecContext(ctx, ev.LocationID, ev.Seq, formatTime(ev.At), ev.Actor, string(change)); err != nil {
+		return fmt.Errorf("append event %d: %w", ev.Seq, err)
+	}
+	return nil
+}
+
+// scanChange reads changeColumns.
+func scanChange(row scanner) (c lokero.LocationChange, seq int, err error) {
+	var status, exceptions, functions string
+	if err := row.Scan(&status, &c.StatusFrom, &c.StatusUntil, &c.StatusReason, &c.OpensOn,
+		&exceptions, &c.WheelchairAccess, &functions, &seq); err != nil {
+		return c, 0, err
+	}
+	c.Status = lokero.LocationStatus(status)
+	if err := decodeSlice(exceptions, &c.ExceptionDays, "exception days"); err != nil {
+		return c, 0, err
+	}
+	if err := decodeSlice(functions, &c.Functions, "functions"); err != nil {
+		return c, 0, err
+	}
+	return c, seq, nil
+}
+
+// decodeSlice decodes a JSON array column; an empty array is nil.
+func decodeSlice[T any](s string, dst *[]T, what string) error {
+	if err := json.Unmarshal([]byte(s), dst); err != nil {
+		return fmt.Errorf("decode %s: %w", what, err)
+	}
+	if len(*dst) == 0 {
+		*dst = nil
+	}
+	return nil
+}
+
+// UpdateLocation writes loc, which must exist (ENOTFOUND otherwise; its
+// stored created_at is kept), and appends ev, in one transaction. ev's
+// LocationID is loc.ID and its Seq the location's next; a zero ev.At is
+// the updated_at, a zero ev.Change is loc.Change(). updated_at is
+// loc.UpdatedAt, or ev.At, or the time of the call.
+func (db *DB) UpdateLocation(ctx context.Context, loc lokero.Location, ev lokero.LocationEvent) error {
+	updated := loc.UpdatedAt
+	if updated.IsZero() {
+		updated = ev.At
+	}
+	if updated.IsZero() {
+		updated = time.Now()
+	}
+	row, err := encodeLocation(&loc, time.Time{}, updated)
+	if err != nil {
+		return fmt.Errorf("update location %s: %w", loc.ID, err)
+	}
+	tx, done, err := db.begin(ctx)
+	if err != nil {
+		return fmt.Errorf("update location %s: %w", loc.ID, err)
+	}
+	defer done() // after a commit, the rollback is a no-op
+	ev.LocationID = loc.ID
+	if ev.At.IsZero() {
+		ev.At = updated
+	}
+	if ev.Change.IsZero() {
+		ev.Change = loc.Change()
+	}
+	err = tx.QueryRowContext(ctx, fmt.Sprintf(updateLocationSQL, "event_seq + 1")+` RETURNING event_seq`,
+		append(row.updateArgs(), loc.ID)...).Scan(&ev.Seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return lokero.Errorf(lokero.ENOTFOUND, "location %q not found", loc.ID)
+	} else if err != nil {
+		return fmt.Errorf("update location %s: %w", loc.ID, err)
+	}
+	stmt, err := tx.PrepareContext(ctx, insertEventSQL)
+	if err != nil {
+		return fmt.Errorf("update location %s: %w", loc.ID, err)
+	}
+	defer stmt.Close()
+	if err := insertEvent(ctx, stmt, ev); err != nil {
+		return fmt.Errorf("update location %s: %w", loc.ID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("update location %s: commit: %w", loc.ID, err)
+	}
+	return nil
+}
+
+// LocationEvents lists a location's events, oldest first: an empty list
+// when it has none, ENOTFOUND when there is no such location.
+func (db *DB) LocationEvents(ctx context.Context, id string) ([]lokero.LocationEvent, error) {
+	rows, err := db.db.QueryContext(ctx,
+		`SELECT seq, at, actor, change FROM location_events WHERE location_id = ? ORDER BY seq`, id)
+	if err != nil {
+		return nil, fmt.Errorf("location %s: events: %w", id, err)
+	}
+	defer rows.Close()
+	evs := []lokero.LocationEvent{}
+	for rows.Next() {
+		ev := lokero.LocationEvent{LocationID: id}
+		var at, change string
+		if err := rows.Scan(&ev.Seq, &at, &ev.Actor, &change); err != nil {
+			return nil, fmt.Errorf("location %s: events: %w", id, err)
+		}
+		if ev.At, err = parseTime(at); err != nil {
+			return nil, fmt.Errorf("location %s: event %d: at: %w", id, ev.Seq, err)
+		}
+		if err := json.Unmarshal([]byte(change), &ev.Change); err != nil {
+			return nil, fmt.Errorf("location %s: event %d: decode change: %w", id, ev.Seq, err)
+		}
+		evs = append(evs, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("location %s: events: %w", id, err)
+	}
+	if len(evs) == 0 {
+		var one int
+		err := db.db.QueryRowContext(ctx, `SELECT 1 FROM locations WHERE id = ?`, id).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, lokero.Errorf(lokero.ENOTFOUND, "location %q not found", id)
+		} else if err != nil {
+			return nil, fmt.Errorf("location %s: events: %w", id, err)
+		}
+	}
+	return evs, nil
 }
 
 // rowTimes returns the created_at and updated_at to store for l.
@@ -212,18 +421,6 @@ func rowTimes(l *lokero.Location, now time.Time) (created, updated time.Time) {
 		created = updated
 	}
 	return created, updated
-}
-
-func encodeSlices(l *lokero.Location) (hours, comps string, err error) {
-	h, err := json.Marshal(emptyIfNil(l.OpeningHours))
-	if err != nil {
-		return "", "", fmt.Errorf("encode opening hours: %w", err)
-	}
-	c, err := json.Marshal(emptyIfNil(l.Compartments))
-	if err != nil {
-		return "", "", fmt.Errorf("encode compartments: %w", err)
-	}
-	return string(h), string(c), nil
 }
 
 func emptyIfNil[T any](s []T) []T {
@@ -253,29 +450,28 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanLocation(row scanner) (lokero.Location, error) {
 	var (
-		l                  lokero.Location
-		typ, access        string
-		hours, comps       string
-		created, updated   string
-		payment, wheelchar bool
+		l                              lokero.Location
+		typ, access, status            string
+		hours, comps, exceptions, funs string
+		created, updated               string
+		payment, wheelchar             bool
 	)
 	if err := row.Scan(&l.ID, &typ, &l.Name, &l.Street, &l.Postcode, &l.City, &l.Lat, &l.Lon,
-		&hours, &access, &payment, &wheelchar, &comps, &created, &updated, &l.StreetSV); err != nil {
+		&hours, &access, &payment, &wheelchar, &comps, &created, &updated, &l.StreetSV,
+		&status, &l.StatusFrom, &l.StatusUntil, &l.StatusReason, &l.OpensOn, &exceptions, &funs); err != nil {
 		return l, err
 	}
-	l.Type, l.Access = lokero.LocationType(typ), lokero.Access(access)
+	l.Type, l.Access, l.Status = lokero.LocationType(typ), lokero.Access(access), lokero.LocationStatus(status)
 	l.PaymentTerminal, l.WheelchairAccess = payment, wheelchar
-	if err := json.Unmarshal([]byte(hours), &l.OpeningHours); err != nil {
-		return l, fmt.Errorf("location %s: decode opening hours: %w", l.ID, err)
-	}
-	if err := json.Unmarshal([]byte(comps), &l.Compartments); err != nil {
-		return l, fmt.Errorf("location %s: decode compartments: %w", l.ID, err)
-	}
-	if len(l.OpeningHours) == 0 {
-		l.OpeningHours = nil
-	}
-	if len(l.Compartments) == 0 {
-		l.Compartments = nil
+	for _, err := range []error{
+		decodeSlice(hours, &l.OpeningHours, "opening hours"),
+		decodeSlice(comps, &l.Compartments, "compartments"),
+		decodeSlice(exceptions, &l.ExceptionDays, "exception days"),
+		decodeSlice(funs, &l.Functions, "functions"),
+	} {
+		if err != nil {
+			return l, fmt.Errorf("location %s: %w", l.ID, err)
+		}
 	}
 	var err error
 	if l.CreatedAt, err = parseTime(created); err != nil {

@@ -50,6 +50,7 @@ var lockerTests = []struct {
 	{"ClaimCompartmentConcurrent", testClaimCompartmentConcurrent},
 	{"LayOutLockerConcurrent", testLayOutLockerConcurrent},
 	{"DropOffs", testDropOffs},
+	{"ReservedOnAndShipmentsTo", testReservedOnAndShipmentsTo},
 }
 
 // lockerTx returns tx as the LockerTx every store's ShipmentTx is.

@@ -9,7 +9,8 @@
 //     stored created_at is kept. updated_at is loc.UpdatedAt, or when that is
 //     zero loc.CreatedAt, or when both are zero the time of the call; a
 //     zero CreatedAt on insert takes the same value as updated_at.
-//   - A nil or empty Compartments or OpeningHours comes back as nil.
+//   - A nil or empty Compartments, OpeningHours, ExceptionDays or
+//     Functions comes back as nil.
 //   - Locations and Postcodes are ordered by ID/code in byte order (not by
 //     a locale's collation).
 //   - A batch repeating an ID is applied row by row: the later row updates
@@ -22,7 +23,8 @@
 //
 // What they agree on about retailers, shipments and reservations is in
 // shipment.go; about credentials, compartments, keypads and the outbox in
-// locker.go.
+// locker.go; about a location's status fields and its events in
+// locationstatus.go.
 package storetest
 
 import (
@@ -73,9 +75,10 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"ReplacePostcodesIsAtomic", testReplacePostcodesIsAtomic},
 		{"ReplacePostcodesConcurrent", testReplacePostcodesConcurrent},
 	}
-	tests = append(tests, shipmentTests...) // shipment.go
-	tests = append(tests, lockerTests...)   // locker.go
-	tests = append(tests, codTests...)      // cod.go
+	tests = append(tests, shipmentTests...)       // shipment.go
+	tests = append(tests, lockerTests...)         // locker.go
+	tests = append(tests, codTests...)            // cod.go
+	tests = append(tests, locationStatusTests...) // locationstatus.go
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -180,6 +183,12 @@ func checkLocation(t *testing.T, got, want lokero.Location) {
 	}
 	if len(want.OpeningHours) == 0 {
 		want.OpeningHours = nil
+	}
+	if len(want.ExceptionDays) == 0 {
+		want.ExceptionDays = nil
+	}
+	if len(want.Functions) == 0 {
+		want.Functions = nil
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("location %s:\n got %+v\nwant %+v", want.ID, got, want)

@@ -1,0 +1,265 @@
+package service_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/geo"
+	"github.com/lokero/lokero/service"
+)
+
+func strp(s string) *string { return &s }
+
+var centre = &geo.Point{Lat: 60.1700, Lon: 24.9400}
+
+// nearIDs searches around the centre and returns the ids found.
+func nearIDs(t *testing.T, f lockersFixture, q service.LocationQuery) ([]string, []service.LocationResult) {
+	t.Helper()
+	q.Origin = centre
+	if q.Limit == 0 {
+		q.Limit = 20
+	}
+	res, err := f.dir.Search(context.Background(), q)
+	if err != nil {
+		t.Fatalf("search %+v: %v", q, err)
+	}
+	return ids(res), res
+}
+
+func checkInvalid(t *testing.T, err error, field string) {
+	t.Helper()
+	var e *lokero.Error
+	if !asError(err, &e) || e.Code != lokero.EINVALID || e.Field != field {
+		t.Errorf("error %v; want EINVALID naming %s", err, field)
+	}
+}
+
+func TestClosureAndExceptionDaysInSearch(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		_, err := f.dir.Patch(ctx, "operator_1", "SP-NEAR", service.LocationPatch{Status: strp("FOO")})
+		checkInvalid(t, err, "status")
+		_, err = f.dir.Patch(ctx, "operator_1", "SP-NEAR", service.LocationPatch{Status: strp("TEMPORARILY_CLOSED"),
+			StatusFrom: strp("2026-12-05"), StatusUntil: strp("2026-12-01")})
+		checkInvalid(t, err, "status_until")
+		_, err = f.dir.Search(ctx, service.LocationQuery{Origin: centre, DeliveryDate: "2026-13-01"})
+		checkInvalid(t, err, "delivery_date")
+
+		if _, err := f.dir.Patch(ctx, "operator_1", "SP-NEAR", service.LocationPatch{Status: strp("TEMPORARILY_CLOSED"),
+			StatusFrom: strp("2026-11-26"), StatusUntil: strp("2026-11-30"), StatusReason: strp("renovation")}); err != nil {
+			t.Fatal(err)
+		}
+		for date, want := range map[string]bool{"2026-11-25": true, "2026-11-26": false, "2026-11-30": false, "2026-12-01": true} {
+			got, _ := nearIDs(t, f, service.LocationQuery{DeliveryDate: date})
+			if slices.Contains(got, "SP-NEAR") != want {
+				t.Errorf("on %s SP-NEAR listed = %v; want %v (closed 26.–30.11.)", date, !want, want)
+			}
+		}
+		// By default the search checks the next delivery date: 2026-11-26.
+		if got, _ := nearIDs(t, f, service.LocationQuery{}); slices.Contains(got, "SP-NEAR") {
+			t.Error("SP-NEAR listed for the default delivery date, which it is closed on")
+		}
+		got, res := nearIDs(t, f, service.LocationQuery{DeliveryDate: "2026-11-27", IncludeClosed: true})
+		i := slices.Index(got, "SP-NEAR")
+		if i < 0 || res[i].Open || !strings.Contains(res[i].ClosedReason, "renovation") || res[i].Location.Status != lokero.LocationTemporarilyClosed {
+			t.Errorf("include_closed: %v; want SP-NEAR with status and reason", res)
+		}
+
+		// An exception day shortens the post office's Friday.
+		if _, err := f.dir.Patch(ctx, "operator_2", "PO-FAR", service.LocationPatch{ExceptionDays: &[]lokero.ExceptionDay{
+			{Date: "2026-12-04", From: "10:00", To: "14:00", Reason: "Staff training"}, {Date: "2026-12-07", Closed: true}}}); err != nil {
+			t.Fatal(err)
+		}
+		_, res = nearIDs(t, f, service.LocationQuery{DeliveryDate: "2026-12-04", Types: []lokero.LocationType{lokero.TypePostOffice}})
+		if len(res) != 1 || !slices.Equal(res[0].Location.HoursOn("2026-12-04"), []lokero.OpeningHours{{Weekday: 5, From: "10:00", To: "14:00"}}) {
+			t.Errorf("hours on the exception day: %+v", res)
+		}
+		if got, _ := nearIDs(t, f, service.LocationQuery{DeliveryDate: "2026-12-07"}); slices.Contains(got, "PO-FAR") {
+			t.Error("PO-FAR listed on its closed exception day")
+		}
+		events, err := f.dir.Events(ctx, "SP-NEAR")
+		if err != nil || len(events) == 0 || events[len(events)-1].Actor != "operator_1" || events[len(events)-1].Change.Status != lokero.LocationTemporarilyClosed {
+			t.Errorf("events of SP-NEAR: %+v, %v; want the closure by operator_1 last", events, err)
+		}
+
+		// cod=true: never a LOCKER or a SMARTPOST without a terminal.
+		_, res = nearIDs(t, f, service.LocationQuery{COD: true, DeliveryDate: "2026-12-01"})
+		if len(res) == 0 {
+			t.Fatal("cod=true lists nothing")
+		}
+		for _, r := range res {
+			if r.Location.Type == lokero.TypeLocker || (r.Location.Type == lokero.TypeSmartpost && !r.Location.PaymentTerminal) {
+				t.Errorf("cod=true lists %s (%s, terminal %v)", r.Location.ID, r.Location.Type, r.Location.PaymentTerminal)
+			}
+		}
+	})
+}
+
+func TestAvailabilityFollowsBookings(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		two := smartpost("SP-TWO", "00100", 60.1701, 24.9401)
+		two.Compartments = []lokero.CompartmentClass{{Size: "S", LengthCM: 70, WidthCM: 40, HeightCM: 10, Count: 2},
+			{Size: "M", LengthCM: 70, WidthCM: 40, HeightCM: 20, Count: 2}}
+		if _, err := f.dir.Import(ctx, []lokero.Location{two}); err != nil {
+			t.Fatal(err)
+		}
+		medium, small := [3]float64{30, 30, 15}, [3]float64{30, 20, 5}
+		level := func(size string) (string, int) {
+			_, res := nearIDs(t, f, service.LocationQuery{})
+			for _, r := range res {
+				if r.Location.ID == "SP-TWO" && r.Availability != nil {
+					for _, c := range r.Availability.Classes {
+						if c.Size == size {
+							return c.Level, c.Free
+						}
+					}
+				}
+			}
+			t.Fatalf("no availability of SP-TWO class %s", size)
+			return "", 0
+		}
+		if lvl, free := level("M"); lvl != service.LevelNormal || free != 2 {
+			t.Fatalf("M before bookings: %s, %d free; want normal, 2", lvl, free)
+		}
+		for range 2 {
+			req := request()
+			req.PickupPointID, req.Parcel.HeightCM, req.Parcel.WidthCM = "SP-TWO", 15, 30
+			if res, err := f.shipments.Create(ctx, f.retailer, req, "", nil); err != nil || res.Shipment.SizeClass != "M" || res.Shipment.DestinationID != "SP-TWO" {
+				t.Fatalf("booking: %+v, %v", res.Shipment.SizeClass, err)
+			}
+		}
+		if lvl, free := level("M"); lvl != service.LevelFull || free != 0 {
+			t.Errorf("M after 2 bookings: %s, %d free; want full, 0", lvl, free)
+		}
+		if lvl, _ := level("S"); lvl != service.LevelNormal {
+			t.Errorf("S after the M bookings: %s; want normal", lvl)
+		}
+		if got, _ := nearIDs(t, f, service.LocationQuery{Fits: &medium, Available: true}); slices.Contains(got, "SP-TWO") {
+			t.Errorf("available=true&fits=30x30x15 lists the locker whose M class is full: %v", got)
+		}
+		if got, _ := nearIDs(t, f, service.LocationQuery{Fits: &small, Available: true}); !slices.Contains(got, "SP-TWO") {
+			t.Errorf("available=true&fits=30x20x5 leaves out the locker with free S: %v", got)
+		}
+		// Cancelling frees one at once.
+		list, _, _ := f.shipments.List(ctx, f.retailer, lokero.ShipmentFilter{})
+		if _, err := f.shipments.Cancel(ctx, f.retailer, list[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := nearIDs(t, f, service.LocationQuery{Fits: &medium, Available: true}); !slices.Contains(got, "SP-TWO") {
+			t.Errorf("after a cancellation SP-TWO is still not available: %v", got)
+		}
+	})
+}
+
+func TestClosingReroutesBookedShipments(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		big := smartpost("SP-BIG", "00100", 60.1702, 24.9402)
+		big.Compartments[0].Count = 30
+		if _, err := f.dir.Import(ctx, []lokero.Location{big}); err != nil {
+			t.Fatal(err)
+		}
+		var booked []string
+		for range 21 {
+			req := request()
+			req.PickupPointID = "SP-BIG"
+			req.Parcel.HeightCM = 8
+			res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
+			if err != nil || res.Shipment.DestinationID != "SP-BIG" {
+				t.Fatalf("booking: %v", err)
+			}
+			booked = append(booked, res.Shipment.ID)
+		}
+		if _, err := f.dir.Patch(ctx, "operator_1", "SP-BIG", service.LocationPatch{Status: strp("TEMPORARILY_CLOSED"),
+			StatusFrom: strp("2026-11-26"), StatusReason: strp("water damage")}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := f.shipments.RerouteClosed(ctx, "SP-BIG")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// SP-NEAR and SP-MID have 10 S compartments each: 20 move, 1 stays.
+		if len(res.Rerouted) != 20 || len(res.Stranded) != 1 {
+			t.Fatalf("rerouted %d, stranded %d; want 20 and 1", len(res.Rerouted), len(res.Stranded))
+		}
+		for _, id := range booked {
+			sh, err := f.shipments.Get(ctx, f.retailer, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, e := range sh.Events {
+				if strings.HasPrefix(e.Reason, "Re-routed") {
+					n++
+				}
+			}
+			switch {
+			case sh.DestinationID == "SP-BIG" && (n != 0 || id != res.Stranded[0].ID):
+				t.Errorf("%s still at SP-BIG with %d re-route events", id, n)
+			case sh.DestinationID != "SP-BIG" && (n != 1 || sh.Routing.Rule != service.RuleClosureReroute || !strings.Contains(sh.Routing.Reason, "water damage")):
+				t.Errorf("%s to %s with %d re-route events, routing %+v; want one, with the reason", id, sh.DestinationID, n, sh.Routing)
+			}
+		}
+		again, err := f.shipments.RerouteClosed(ctx, "SP-BIG")
+		if err != nil || len(again.Rerouted) != 0 || len(again.Stranded) != 1 {
+			t.Errorf("a second run: %d rerouted, %d stranded, %v; want 0 and the same 1", len(again.Rerouted), len(again.Stranded), err)
+		}
+		stranded, err := f.shipments.Stranded(ctx, "SP-BIG")
+		if err != nil || len(stranded) != 1 {
+			t.Errorf("stranded list: %d, %v; want 1", len(stranded), err)
+		}
+		// No compartment is reserved twice: the counts are the capacity.
+		_, hits := nearIDs(t, f, service.LocationQuery{DeliveryDate: "2026-11-26", IncludeClosed: true})
+		for _, h := range hits {
+			if h.Availability == nil {
+				continue
+			}
+			want := map[string]int{"SP-NEAR": 0, "SP-MID": 0, "SP-BIG": 29}[h.Location.ID]
+			if _, known := map[string]bool{"SP-NEAR": true, "SP-MID": true, "SP-BIG": true}[h.Location.ID]; known && h.Availability.Classes[0].Free != want {
+				t.Errorf("%s has %d S free; want %d", h.Location.ID, h.Availability.Classes[0].Free, want)
+			}
+		}
+
+		// A new booking for the closed point is refused with open
+		// alternatives, or re-routed with the fallback.
+		req := request()
+		req.PickupPointID = "SP-BIG"
+		_, err = f.shipments.Create(ctx, f.retailer, req, "", nil)
+		var e *lokero.Error
+		if !asError(err, &e) || e.Reason != "pickup_point_closed" || !strings.Contains(e.Message, "water damage") {
+			t.Fatalf("booking the closed point: %v; want 422 pickup_point_closed", err)
+		}
+		if _, err := f.dir.Patch(ctx, "operator_1", "SP-MID", service.LocationPatch{Status: strp("OPEN")}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestBookingAClosedPoint(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		if _, err := f.dir.Patch(ctx, "operator_1", "SP-NEAR", service.LocationPatch{Status: strp("CLOSED")}); err != nil {
+			t.Fatal(err)
+		}
+		req := request()
+		req.PickupPointID = "SP-NEAR"
+		_, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
+		var e *lokero.Error
+		if !asError(err, &e) || e.Code != lokero.EUNPROCESSABLE || e.Reason != "pickup_point_closed" || len(e.Alternatives) == 0 || e.Alternatives[0] != "SP-MID" {
+			t.Fatalf("booking a closed point: %+v; want 422 pickup_point_closed suggesting SP-MID", err)
+		}
+		req.Fallback = service.FallbackNearestOpen
+		res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
+		if err != nil || res.Shipment.DestinationID != "SP-MID" || res.Shipment.Routing.Rule != service.RuleClosureReroute {
+			t.Fatalf("with fallback nearest_open: %+v, %v; want SP-MID", res.Shipment.Routing, err)
+		}
+	})
+}

@@ -1,0 +1,201 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/geo"
+	"github.com/lokero/lokero/routing"
+)
+
+// FallbackNearestOpen is the fallback a retailer may ask for when the
+// chosen pickup point will be closed on the delivery date: the nearest open
+// point of the same access where the parcel fits and a compartment is free.
+const FallbackNearestOpen = "nearest_open"
+
+// RuleClosureReroute is the routing rule of a shipment sent elsewhere
+// because its point is closed on its delivery date.
+const RuleClosureReroute = "closed_point_reroute"
+
+// maxAlternatives is how many open points a refusal suggests.
+const maxAlternatives = 3
+
+// openAlternatives lists, nearest to the closed point first, up to k open
+// points on date of the same access that take the parcel (cash on delivery
+// included) and, for lockers, have a free compartment that fits on date.
+// It reserves nothing.
+func openAlternatives(ctx context.Context, dir *Directory, closed *lokero.Location, req routing.Request, limits routing.Limits, date string, k int) ([]*lokero.Location, error) {
+	snap := dir.Snapshot()
+	var reserved map[string]map[string]int
+	if a := dir.Availability(); a != nil {
+		var err error
+		if reserved, err = a.Day(ctx, date); err != nil {
+			return nil, err
+		}
+	}
+	dims := req.Parcel.Dimensions()
+	var out []*lokero.Location
+	if closed.Type.IsLocker() {
+		rdir := routingDirectory{snap: snap, dir: dir, date: date}
+		for _, d := range routing.Overflow(closed, req, rdir, limits, date, nil, 4*k) {
+			if len(out) < k && d.Location.OpenOn(date) && (reserved == nil || HasFree(d.Location, reserved, &dims)) {
+				out = append(out, d.Location)
+			}
+		}
+		return out, nil
+	}
+	// An outlet's alternatives are the nearest open outlets.
+	keep := func(l *lokero.Location) bool {
+		return !l.Type.IsLocker() && l.ID != closed.ID && l.OpenOn(date) && (!req.COD || TakesCOD(l)) &&
+			routing.FitsOutlet(req.Parcel, limits)
+	}
+	return snap.Nearest(geo.Point{Lat: closed.Lat, Lon: closed.Lon}, k, keep), nil
+}
+
+// closedRefusal is the answer to a booking for a point closed on its
+// delivery date: 422 pickup_point_closed naming the point, its status and
+// until when, with the open alternatives.
+func closedRefusal(l *lokero.Location, date string, alts []*lokero.Location) error {
+	msg := fmt.Sprintf("%s (%s) is %s on %s: %s", l.Name, l.ID, l.Status, date, l.ClosedReason(date))
+	if len(alts) > 0 {
+		msg += "; open instead:"
+		for i, a := range alts {
+			if i > 0 {
+				msg += ","
+			}
+			msg += fmt.Sprintf(" %s (%s), %s", a.Name, a.ID, a.Street)
+		}
+		msg += fmt.Sprintf(`; or book with "fallback": %q`, FallbackNearestOpen)
+	}
+	ids := make([]string, len(alts))
+	for i, a := range alts {
+		ids[i] = a.ID
+	}
+	return &lokero.Error{Code: lokero.EUNPROCESSABLE, Reason: "pickup_point_closed", Field: "pickup_point_id", Message: msg, Alternatives: ids}
+}
+
+// moveOff takes a shipment off a point closed on its delivery date inside
+// tx: its reservation is given back and it goes to the nearest open point
+// of the same access that takes it and has room (reserved there), with a
+// reason. It reports false, changing nothing, when there is none.
+func moveOff(ctx context.Context, tx lokero.ShipmentTx, dir *Directory, limits routing.Limits, closed *lokero.Location, sh *lokero.Shipment, req routing.Request, now lokero.Clock) (bool, error) {
+	date := sh.DeliveryDate
+	alts, err := openAlternatives(ctx, dir, closed, req, limits, date, 10)
+	if err != nil {
+		return false, err
+	}
+	for _, alt := range alts {
+		size := ""
+		if alt.Type.IsLocker() {
+			got, ok, err := reserveAt(ctx, tx, alt, req.Parcel, limits, date)
+			if err != nil {
+				return false, err
+			}
+			if !ok {
+				continue // taken since the availability was read
+			}
+			size = got
+		}
+		if sh.SizeClass != "" {
+			if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
+				return false, fmt.Errorf("release reservation of %s: %w", sh.ID, err)
+			}
+		}
+		d := geo.Distance(geo.Point{Lat: closed.Lat, Lon: closed.Lon}, geo.Point{Lat: alt.Lat, Lon: alt.Lon})
+		reason := fmt.Sprintf("%s is closed on %s (%s): the parcel goes to %s, %s, %.1f km away.",
+			closed.Name, date, closed.ClosedReason(date), alt.Name, alt.Street, d/1000)
+		at := now.Now().UTC()
+		sh.DestinationID, sh.SizeClass = alt.ID, size
+		sh.Routing = lokero.Routing{Rule: RuleClosureReroute, Reason: reason}
+		sh.UpdatedAt = at
+		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: sh.Status, At: at, LocationID: alt.ID, Reason: "Re-routed: " + reason})
+		return true, tx.UpdateShipment(ctx, sh)
+	}
+	return false, nil
+}
+
+// RerouteResult is what closing a point did to the shipments routed there.
+type RerouteResult struct {
+	Rerouted []lokero.Shipment // now going elsewhere, with a reason
+	Stranded []lokero.Shipment // no open point takes them: for the operator
+}
+
+// errStranded rolls back a shipment's transaction when nothing takes it.
+var errStranded = errors.New("no open point takes the shipment")
+
+// RerouteClosed moves every shipment routed to a location and not yet
+// deposited (booked or in transit) whose delivery date the location is
+// closed on to the nearest open point that takes it, each in its own
+// transaction (so a repeat, or another instance doing the same, moves each
+// once). Shipments nothing takes stay and are listed as stranded.
+func (s *Shipments) RerouteClosed(ctx context.Context, locationID string) (RerouteResult, error) {
+	var res RerouteResult
+	list, err := s.store.ShipmentsTo(ctx, locationID, []lokero.ShipmentStatus{lokero.StatusCreated, lokero.StatusInTransit})
+	if err != nil {
+		return res, fmt.Errorf("reroute from %s: %w", locationID, err)
+	}
+	for _, found := range list {
+		closed := s.dir.Snapshot().ByID(locationID)
+		if closed == nil {
+			return res, lokero.Errorf(lokero.ENOTFOUND, "no location %q", locationID)
+		}
+		if closed.OpenOn(found.DeliveryDate) || found.Kind == lokero.ShipmentReturn {
+			continue
+		}
+		var moved, stranded lokero.Shipment
+		err := s.store.InTx(ctx, func(tx lokero.ShipmentTx) error {
+			sh, err := tx.Shipment(ctx, found.ID)
+			if err != nil {
+				return err
+			}
+			if sh.DestinationID != locationID || (sh.Status != lokero.StatusCreated && sh.Status != lokero.StatusInTransit) || sh.Compartment != 0 {
+				return nil // moved or deposited meanwhile
+			}
+			req := routing.Request{Recipient: sh.Recipient, Parcel: sh.Parcel, COD: sh.COD != nil}
+			ok, err := moveOff(ctx, tx, s.dir, s.limits, closed, &sh, req, s.clock)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				stranded = sh
+				return errStranded
+			}
+			moved = sh
+			return nil
+		})
+		switch {
+		case errors.Is(err, errStranded):
+			s.log.Warn("shipment stranded at a closed point", "shipment", stranded.ID, "location", locationID, "delivery_date", stranded.DeliveryDate)
+			res.Stranded = append(res.Stranded, stranded)
+		case err != nil:
+			return res, fmt.Errorf("reroute %s: %w", found.ID, err)
+		case moved.ID != "":
+			res.Rerouted = append(res.Rerouted, moved)
+		}
+	}
+	s.dir.reservationsChanged()
+	return res, nil
+}
+
+// Stranded lists the shipments routed to a location and not yet deposited
+// whose delivery date it is closed on: those no open point took when it
+// closed, for the operator to handle.
+func (s *Shipments) Stranded(ctx context.Context, locationID string) ([]lokero.Shipment, error) {
+	loc, err := s.dir.Location(locationID)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.store.ShipmentsTo(ctx, locationID, []lokero.ShipmentStatus{lokero.StatusCreated, lokero.StatusInTransit})
+	if err != nil {
+		return nil, fmt.Errorf("stranded at %s: %w", locationID, err)
+	}
+	out := []lokero.Shipment{}
+	for _, sh := range list {
+		if !loc.OpenOn(sh.DeliveryDate) && sh.Compartment == 0 {
+			out = append(out, sh)
+		}
+	}
+	return out, nil
+}
