@@ -1,0 +1,93 @@
+package service_test
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/demo"
+	"github.com/lokero/lokero/geo"
+	"github.com/lokero/lokero/service"
+	"github.com/lokero/lokero/sqlite"
+)
+
+// BenchmarkCheckoutSearch: the nearest 10 over the demo network (8,350
+// points) with realistic reservations for the delivery date (every locker
+// 0-100 % booked per class, a tenth of them full in S), plain as the
+// foundation issue's query and with fits=30x20x15&available=true, in the
+// same run. The availability is the in-memory view a checkout search
+// reads (fresh: no booking between the searches).
+func BenchmarkCheckoutSearch(b *testing.B) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	clock := fixedClock{time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	reg := testRegistry(b)
+	dir := service.NewDirectory(st, reg, clock, slog.New(slog.DiscardHandler))
+	locs, err := demo.Network(reg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := dir.Import(ctx, locs); err != nil {
+		b.Fatal(err)
+	}
+	cal := calendar.Default()
+	dir.SetCheckout(cal, service.NewAvailability(st, clock, time.Hour))
+	date := dir.DeliveryDate()
+	rng := rand.New(rand.NewPCG(3, 3))
+	reserved := 0
+	err = st.InTx(ctx, func(tx lokero.ShipmentTx) error {
+		for _, l := range dir.Snapshot().Locations() {
+			for _, c := range l.Compartments {
+				n := rng.IntN(c.Count + 1)
+				if c.Size == "S" && rng.IntN(10) == 0 {
+					n = c.Count
+				}
+				for range n {
+					if _, err := tx.Reserve(ctx, l.ID, date, c.Size, c.Count); err != nil {
+						return err
+					}
+					reserved++
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d reservations on %s", reserved, date)
+	origins := make([]geo.Point, 1024)
+	for i := range origins {
+		l := locs[rng.IntN(len(locs))]
+		origins[i] = geo.Point{Lat: l.Lat + rng.NormFloat64()*0.02, Lon: l.Lon + rng.NormFloat64()*0.04}
+	}
+	fits := [3]float64{30, 20, 15}
+	for _, bc := range []struct {
+		name string
+		q    service.LocationQuery
+	}{
+		{"plain", service.LocationQuery{Limit: 10}},
+		{"fits_available", service.LocationQuery{Limit: 10, Fits: &fits, Available: true}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				q := bc.q
+				q.Origin = &origins[i%len(origins)]
+				res, err := dir.Search(ctx, q)
+				if err != nil || len(res) != 10 {
+					b.Fatalf("search: %d results, %v", len(res), err)
+				}
+			}
+		})
+	}
+}
