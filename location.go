@@ -141,6 +141,13 @@ type Location struct {
 	UpdatedAt time.Time
 }
 
+// TakesCOD reports whether cash on delivery can be paid at the location:
+// at a POSTOFFICE, or at a SMARTPOST with a payment terminal. Never at a
+// LOCKER.
+func (l *Location) TakesCOD() bool {
+	return l.Type == TypePostOffice || (l.Type == TypeSmartpost && l.PaymentTerminal)
+}
+
 // Fits reports whether the location has a compartment class that takes a
 // parcel of the given dimensions.
 func (l *Location) Fits(dims [3]float64) bool {

@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/lokero/lokero"
-	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/geo"
 	"github.com/lokero/lokero/service"
 )
@@ -268,21 +267,13 @@ func parseLocationQuery(v url.Values) (service.LocationQuery, error) {
 			*dst = val
 		}
 	}
-	if d := strings.TrimSpace(v.Get("delivery_date")); d != "" {
-		if _, err := calendar.ParseDate(d); err != nil {
-			return q, lokero.Invalid("delivery_date", "malformed", "delivery_date must be a date YYYY-MM-DD; got %q", d)
-		}
-		q.DeliveryDate = d
-	}
+	// The search checks the date and the function names.
+	q.DeliveryDate = strings.TrimSpace(v.Get("delivery_date"))
 	for _, fv := range v["functions"] {
 		for f := range strings.SplitSeq(fv, ",") {
-			if f = strings.ToLower(strings.TrimSpace(f)); f == "" {
-				continue
+			if f = strings.ToLower(strings.TrimSpace(f)); f != "" {
+				q.Functions = append(q.Functions, f)
 			}
-			if f != lokero.FunctionCollect && f != lokero.FunctionSend && f != lokero.FunctionReturn {
-				return q, lokero.Invalid("functions", "unknown_function", "functions must be a comma list of collect, send, return; got %q", f)
-			}
-			q.Functions = append(q.Functions, f)
 		}
 	}
 	if ls := v.Get("limit"); ls != "" {

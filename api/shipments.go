@@ -199,6 +199,12 @@ func (s *Server) handleCreateShipment(w http.ResponseWriter, r *http.Request) {
 	canonical, _ := json.Marshal(req)
 	hash := sha256.Sum256(canonical)
 	res, err := s.shipments.Create(r.Context(), retailerFrom(r.Context()), req, r.Header.Get("Idempotency-Key"), hash[:])
+	s.answerCreated(w, r, res, err)
+}
+
+// answerCreated answers a booking: 201 with the shipment and its
+// Location, marked when it replays an earlier request with the same key.
+func (s *Server) answerCreated(w http.ResponseWriter, r *http.Request, res service.CreateResult, err error) {
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -223,15 +229,7 @@ func (s *Server) handlePrepaid(w http.ResponseWriter, r *http.Request) {
 	}{req})
 	hash := sha256.Sum256(canonical)
 	res, err := s.shipments.Prepaid(r.Context(), retailerFrom(r.Context()), req, r.Header.Get("Idempotency-Key"), hash[:])
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	if res.Replayed {
-		w.Header().Set("Idempotent-Replayed", "true")
-	}
-	w.Header().Set("Location", "/v1/shipments/"+res.Shipment.ID)
-	writeJSON(w, http.StatusCreated, s.shipmentJSON(&res.Shipment))
+	s.answerCreated(w, r, res, err)
 }
 
 func (s *Server) handleGetShipment(w http.ResponseWriter, r *http.Request) {

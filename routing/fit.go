@@ -103,12 +103,6 @@ func largestClass(l *lokero.Location) (lokero.CompartmentClass, bool) {
 	return best, found
 }
 
-// takesCOD reports whether cash on delivery can be paid at l: a POSTOFFICE,
-// or a SMARTPOST with a payment terminal. Never a LOCKER.
-func takesCOD(l *lokero.Location) bool {
-	return l.Type == lokero.TypePostOffice || (l.Type == lokero.TypeSmartpost && l.PaymentTerminal)
-}
-
 // residentsOnly reports whether l serves its building's residents only.
 func residentsOnly(l *lokero.Location) bool {
 	return l.Type == lokero.TypeLocker || l.Access == lokero.AccessResidents

@@ -29,7 +29,7 @@ func Overflow(full *lokero.Location, req Request, dir Directory, limits Limits, 
 	recipient, hasRecipient := dir.PostcodePoint(req.Recipient.Postcode)
 	takes := func(l *lokero.Location) bool {
 		return l != nil && l.ID != full.ID && !skip[l.ID] && l.Type.IsLocker() &&
-			FitsLocker(req.Parcel, l, limits) && (!req.COD || takesCOD(l))
+			FitsLocker(req.Parcel, l, limits) && (!req.COD || l.TakesCOD())
 	}
 	what := "with room"
 	if req.COD {

@@ -190,7 +190,7 @@ func (r *router) building() (Decision, error) {
 // first.
 func (r *router) pickBuildingLocker(lockers []*lokero.Location) *lokero.Location {
 	for _, l := range lockers {
-		if FitsLocker(r.req.Parcel, l, r.limits) && (!r.req.COD || takesCOD(l)) {
+		if FitsLocker(r.req.Parcel, l, r.limits) && (!r.req.COD || l.TakesCOD()) {
 			return l
 		}
 	}
@@ -226,7 +226,7 @@ func (r *router) settle(loc *lokero.Location, rule, intro, from string) (Decisio
 			"%s But %s, so, as the retailer asked (fallback %s), it goes to the nearest post office%s, %s, %s from %s.",
 			intro, why, FallbackNearestOutlet, also, name(po), formatDistance(d), from)), nil
 	}
-	if r.req.COD && !takesCOD(loc) {
+	if r.req.COD && !loc.TakesCOD() {
 		alt, d, ok := r.nearestTo(loc, r.takesCODParcel)
 		if !ok {
 			return Decision{}, refuse("cod", "no_pickup_point",

@@ -38,9 +38,10 @@ func openAlternatives(ctx context.Context, dir *Directory, closed *lokero.Locati
 	dims := req.Parcel.Dimensions()
 	var out []*lokero.Location
 	if closed.Type.IsLocker() {
+		// The directory shown to the rules holds only points open on date.
 		rdir := routingDirectory{snap: snap, dir: dir, date: date}
 		for _, d := range routing.Overflow(closed, req, rdir, limits, date, nil, 4*k) {
-			if len(out) < k && d.Location.OpenOn(date) && (reserved == nil || HasFree(d.Location, reserved, &dims)) {
+			if len(out) < k && (reserved == nil || HasFree(d.Location, reserved, &dims)) {
 				out = append(out, d.Location)
 			}
 		}
@@ -48,7 +49,7 @@ func openAlternatives(ctx context.Context, dir *Directory, closed *lokero.Locati
 	}
 	// An outlet's alternatives are the nearest open outlets.
 	keep := func(l *lokero.Location) bool {
-		return !l.Type.IsLocker() && l.ID != closed.ID && l.OpenOn(date) && (!req.COD || TakesCOD(l)) &&
+		return !l.Type.IsLocker() && l.ID != closed.ID && l.OpenOn(date) && (!req.COD || l.TakesCOD()) &&
 			routing.FitsOutlet(req.Parcel, limits)
 	}
 	return snap.Nearest(geo.Point{Lat: closed.Lat, Lon: closed.Lon}, k, keep), nil
@@ -80,16 +81,17 @@ func closedRefusal(l *lokero.Location, date string, alts []*lokero.Location) err
 // tx: its reservation is given back and it goes to the nearest open point
 // of the same access that takes it and has room (reserved there), with a
 // reason. It reports false, changing nothing, when there is none.
-func moveOff(ctx context.Context, tx lokero.ShipmentTx, dir *Directory, limits routing.Limits, closed *lokero.Location, sh *lokero.Shipment, req routing.Request, now lokero.Clock) (bool, error) {
+func (s *Shipments) moveOff(ctx context.Context, tx lokero.ShipmentTx, closed *lokero.Location, sh *lokero.Shipment) (bool, error) {
 	date := sh.DeliveryDate
-	alts, err := openAlternatives(ctx, dir, closed, req, limits, date, 10)
+	req := routing.Request{Recipient: sh.Recipient, Parcel: sh.Parcel, COD: sh.COD != nil}
+	alts, err := openAlternatives(ctx, s.dir, closed, req, s.limits, date, 10)
 	if err != nil {
 		return false, err
 	}
 	for _, alt := range alts {
 		size := ""
 		if alt.Type.IsLocker() {
-			got, ok, err := reserveAt(ctx, tx, alt, req.Parcel, limits, date)
+			got, ok, err := reserveAt(ctx, tx, alt, req.Parcel, s.limits, date)
 			if err != nil {
 				return false, err
 			}
@@ -106,7 +108,7 @@ func moveOff(ctx context.Context, tx lokero.ShipmentTx, dir *Directory, limits r
 		d := geo.Distance(geo.Point{Lat: closed.Lat, Lon: closed.Lon}, geo.Point{Lat: alt.Lat, Lon: alt.Lon})
 		reason := fmt.Sprintf("%s is closed on %s (%s): the parcel goes to %s, %s, %.1f km away.",
 			closed.Name, date, closed.ClosedReason(date), alt.Name, alt.Street, d/1000)
-		at := now.Now().UTC()
+		at := s.now()
 		sh.DestinationID, sh.SizeClass = alt.ID, size
 		sh.Routing = lokero.Routing{Rule: RuleClosureReroute, Reason: reason}
 		sh.UpdatedAt = at
@@ -136,11 +138,11 @@ func (s *Shipments) RerouteClosed(ctx context.Context, locationID string) (Rerou
 	if err != nil {
 		return res, fmt.Errorf("reroute from %s: %w", locationID, err)
 	}
+	closed, err := s.dir.Location(locationID)
+	if err != nil {
+		return res, err
+	}
 	for _, found := range list {
-		closed := s.dir.Snapshot().ByID(locationID)
-		if closed == nil {
-			return res, lokero.Errorf(lokero.ENOTFOUND, "no location %q", locationID)
-		}
 		if closed.OpenOn(found.DeliveryDate) || found.Kind == lokero.ShipmentReturn {
 			continue
 		}
@@ -153,8 +155,7 @@ func (s *Shipments) RerouteClosed(ctx context.Context, locationID string) (Rerou
 			if sh.DestinationID != locationID || (sh.Status != lokero.StatusCreated && sh.Status != lokero.StatusInTransit) || sh.Compartment != 0 {
 				return nil // moved or deposited meanwhile
 			}
-			req := routing.Request{Recipient: sh.Recipient, Parcel: sh.Parcel, COD: sh.COD != nil}
-			ok, err := moveOff(ctx, tx, s.dir, s.limits, closed, &sh, req, s.clock)
+			ok, err := s.moveOff(ctx, tx, closed, &sh)
 			if err != nil {
 				return err
 			}

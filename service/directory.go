@@ -171,12 +171,6 @@ type LocationResult struct {
 	Availability *LockerAvailability // a locker's capacity on that date (nil for outlets)
 }
 
-// TakesCOD reports whether cash on delivery can be paid at a location: at
-// a SMARTPOST with a payment terminal or at a post office.
-func TakesCOD(l *lokero.Location) bool {
-	return (l.Type == lokero.TypeSmartpost && l.PaymentTerminal) || l.Type == lokero.TypePostOffice
-}
-
 // Search finds locations, nearest first when the query has an origin (its
 // coordinates, or its postal area's point). A LOCKER serves only the
 // residents of its building: it is listed only when the query names a
@@ -211,7 +205,7 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 		}
 	}
 	for _, f := range q.Functions {
-		if !slices.Contains([]string{lokero.FunctionCollect, lokero.FunctionSend, lokero.FunctionReturn}, f) {
+		if !slices.Contains(lokero.LocationFunctions, f) {
 			return nil, lokero.Invalid("functions", "unknown_function", "functions are collect, send and return; got %q", f)
 		}
 	}
@@ -243,7 +237,7 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 			(!q.PaymentTerminal || l.PaymentTerminal) &&
 			(q.Fits == nil || l.Fits(*q.Fits)) &&
 			(q.IncludeClosed || l.OpenOn(date)) &&
-			(!q.COD || TakesCOD(l)) &&
+			(!q.COD || l.TakesCOD()) &&
 			(!q.Wheelchair || l.WheelchairAccess) &&
 			(!q.OpenNow || l.OpenAt(now)) &&
 			hasAll(l, q.Functions) &&
@@ -252,7 +246,8 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 	// result describes a hit: its status and capacity on the date.
 	result := func(l *lokero.Location, origin *geo.Point) LocationResult {
 		r := result(l, origin)
-		r.Date, r.Open = date, l.OpenOn(date)
+		// Without include_closed, keep let only open points through.
+		r.Date, r.Open = date, !q.IncludeClosed || l.OpenOn(date)
 		if !r.Open {
 			r.ClosedReason = l.ClosedReason(date)
 		}

@@ -1000,28 +1000,20 @@ func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locati
 				return &lokero.Error{Code: lokero.ECONFLICT, Reason: "illegal_transition", Message: fmt.Sprintf("parcel %s is %s: only expired and dropped-off parcels are collected", code, sh.Status)}
 			}
 			now := l.now()
+			// An expired parcel goes back to its sender; a dropped-off one
+			// sets out on its way to the store or its recipient.
+			next, reason := lokero.StatusReturning, "Collected by the courier: on its way back to the sender."
 			if sh.Status == lokero.StatusDroppedOff {
-				c.ShipmentID, c.DoorOpen = "", false
-				if err := lt.PutCompartment(ctx, c); err != nil {
-					return err
-				}
-				reason := "Collected by the courier: on its way to the store."
+				next, reason = lokero.StatusInTransit, "Collected by the courier: on its way to the store."
 				if sh.Kind == lokero.ShipmentPrepaid {
 					reason = "Collected by the courier: on its way to the recipient."
 					if d := l.dir.Snapshot().ByID(sh.DestinationID); d != nil {
 						reason = fmt.Sprintf("Collected by the courier: on its way to %s.", d.Name)
 					}
 				}
-				sh.Status, sh.Compartment, sh.UpdatedAt = lokero.StatusInTransit, 0, now
 				sh.DeliveryDate = l.calendar.DeliveryDate(now).String()
-				sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusInTransit, At: now, LocationID: loc.ID, Reason: reason})
-				if err := tx.UpdateShipment(ctx, &sh); err != nil {
-					return err
-				}
-				out = sh
-				return nil
 			}
-			if sh.SizeClass != "" {
+			if sh.SizeClass != "" { // only a delivery that expired has one
 				if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
 					return err
 				}
@@ -1031,8 +1023,8 @@ func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locati
 			if err := lt.PutCompartment(ctx, c); err != nil {
 				return err
 			}
-			sh.Status, sh.Compartment, sh.UpdatedAt = lokero.StatusReturning, 0, now
-			sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusReturning, At: now, LocationID: loc.ID, Reason: "Collected by the courier: on its way back to the sender."})
+			sh.Status, sh.Compartment, sh.UpdatedAt = next, 0, now
+			sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: next, At: now, LocationID: loc.ID, Reason: reason})
 			if err := tx.UpdateShipment(ctx, &sh); err != nil {
 				return err
 			}
