@@ -78,10 +78,23 @@ func (c CompartmentClass) Fits(dims [3]float64) bool {
 // FitsBox reports whether a box of dimensions inner fits a box of
 // dimensions outer when turned any way.
 func FitsBox(inner, outer [3]float64) bool {
-	in, out := inner, outer
-	slices.Sort(in[:])
-	slices.Sort(out[:])
+	in, out := sort3(inner), sort3(outer)
 	return in[0] <= out[0] && in[1] <= out[1] && in[2] <= out[2]
+}
+
+// sort3 returns the three numbers in ascending order (a search checks a
+// parcel against every candidate's classes: three swaps, not a sort call).
+func sort3(v [3]float64) [3]float64 {
+	if v[0] > v[1] {
+		v[0], v[1] = v[1], v[0]
+	}
+	if v[1] > v[2] {
+		v[1], v[2] = v[2], v[1]
+	}
+	if v[0] > v[1] {
+		v[0], v[1] = v[1], v[0]
+	}
+	return v
 }
 
 // StandardCompartmentClasses are lokero's compartment size classes (our

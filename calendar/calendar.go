@@ -14,6 +14,7 @@ package calendar
 
 import (
 	"fmt"
+	"sync"
 	"time"
 	// Embed the tz database so that Europe/Helsinki loads on a machine
 	// without /usr/share/zoneinfo (a scratch container, Windows).
@@ -58,6 +59,7 @@ const StorageDays = 7
 type Calendar struct {
 	holidays *cal.Calendar // read-only after New: Cacheable stays false, so IsHoliday never writes
 	cutoff   int           // minutes after local midnight
+	years    sync.Map      // year → map[Date]string: the holidays of a year once asked, since every search asks
 }
 
 // New returns a calendar with the given daily cut-off for handover: hour
@@ -133,6 +135,21 @@ func (c *Calendar) Holiday(t time.Time) (name string, ok bool) {
 }
 
 func (c *Calendar) holiday(d Date) (string, bool) {
+	year, ok := c.years.Load(d.Year)
+	if !ok {
+		days := map[Date]string{}
+		for day := (Date{Year: d.Year, Month: time.January, Day: 1}); day.Year == d.Year; day = day.AddDays(1) {
+			if name, ok := c.computeHoliday(day); ok {
+				days[day] = name
+			}
+		}
+		year, _ = c.years.LoadOrStore(d.Year, days)
+	}
+	name, ok := year.(map[Date]string)[d]
+	return name, ok
+}
+
+func (c *Calendar) computeHoliday(d Date) (string, bool) {
 	// cal.Calendar compares the year, month and day of the time it is
 	// given; noon UTC carries d's date whatever cal.DefaultLoc is.
 	act, obs, h := c.holidays.IsHoliday(time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC))

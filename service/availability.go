@@ -52,6 +52,7 @@ type Availability struct {
 	generation atomic.Uint64 // bumped by every local change of reservations
 	mu         sync.Mutex
 	days       map[string]*reservedDay
+	tables     map[string]*freeTable // date → the day's free compartments by snapshot position
 }
 
 type reservedDay struct {
@@ -66,7 +67,7 @@ func NewAvailability(store lokero.ShipmentStore, clock lokero.Clock, maxAge time
 	if maxAge <= 0 {
 		maxAge = time.Second
 	}
-	return &Availability{store: store, clock: clock, maxAge: maxAge, busyBelow: DefaultBusyBelow, days: map[string]*reservedDay{}}
+	return &Availability{store: store, clock: clock, maxAge: maxAge, busyBelow: DefaultBusyBelow, days: map[string]*reservedDay{}, tables: map[string]*freeTable{}}
 }
 
 // SetBusyBelow sets the share of free compartments under which a locker is
@@ -90,53 +91,143 @@ func (a *Availability) Changed() {
 // Day returns the reservations of a date, location → size → count, read
 // from the database when not fresh. The map must not be modified.
 func (a *Availability) Day(ctx context.Context, date string) (map[string]map[string]int, error) {
+	d, err := a.day(ctx, date)
+	if err != nil {
+		return nil, err
+	}
+	return d.reserved, nil
+}
+
+func (a *Availability) day(ctx context.Context, date string) (*reservedDay, error) {
 	gen := a.generation.Load()
 	now := a.clock.Now()
 	a.mu.Lock()
 	d := a.days[date]
 	a.mu.Unlock()
 	if d != nil && d.generation == gen && now.Sub(d.loadedAt) < a.maxAge && !now.Before(d.loadedAt) {
-		return d.reserved, nil
+		return d, nil
 	}
 	reserved, err := a.store.ReservedOn(ctx, date)
 	if err != nil {
 		return nil, fmt.Errorf("availability on %s: %w", date, err)
 	}
+	d = &reservedDay{generation: gen, loadedAt: now, reserved: reserved}
 	a.mu.Lock()
 	if len(a.days) > 64 { // a few dates are asked at once; forget the rest
 		clear(a.days)
+		clear(a.tables)
 	}
-	a.days[date] = &reservedDay{generation: gen, loadedAt: now, reserved: reserved}
+	a.days[date] = d
 	a.mu.Unlock()
-	return reserved, nil
+	return d, nil
+}
+
+// table returns a date's free compartments laid out by the positions of
+// snap, built again only when the day was read again or the snapshot
+// changed.
+func (a *Availability) table(ctx context.Context, snap *Snapshot, date string) (*freeTable, error) {
+	d, err := a.day(ctx, date)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	t := a.tables[date]
+	a.mu.Unlock()
+	if t != nil && t.snap == snap && t.day == d {
+		return t, nil
+	}
+	t = newFreeTable(snap, d)
+	a.mu.Lock()
+	a.tables[date] = t
+	a.mu.Unlock()
+	return t, nil
+}
+
+// freeTable is one date's free compartments of every location of a
+// snapshot, by position and class: a search reads it for every candidate
+// it passes, where a lookup by id in the day's map would hash each id.
+type freeTable struct {
+	snap   *Snapshot
+	day    *reservedDay
+	offset []int32 // position → index of its first class in free; one more entry than locations
+	free   []int32 // free compartments per location, per class in the location's order
+}
+
+func newFreeTable(snap *Snapshot, d *reservedDay) *freeTable {
+	t := &freeTable{snap: snap, day: d, offset: make([]int32, len(snap.locs)+1)}
+	n := 0
+	for i := range snap.locs {
+		t.offset[i] = int32(n)
+		n += len(snap.locs[i].Compartments)
+	}
+	t.offset[len(snap.locs)] = int32(n)
+	t.free = make([]int32, n)
+	for i := range snap.locs {
+		l := &snap.locs[i]
+		at := d.reserved[l.ID]
+		for j, c := range l.Compartments {
+			t.free[int(t.offset[i])+j] = int32(max(c.Count-at[c.Size], 0))
+		}
+	}
+	return t
+}
+
+// hasFree is HasFree for the location at position pos of the snapshot.
+func (t *freeTable) hasFree(pos int, dims *[3]float64) bool {
+	free := t.free[t.offset[pos]:t.offset[pos+1]]
+	for j, c := range t.snap.locs[pos].Compartments {
+		if free[j] > 0 && (dims == nil || c.Fits(*dims)) {
+			return true
+		}
+	}
+	return false
 }
 
 // Of returns a locker's availability on a date from that day's
 // reservations; with dims, the overall level counts only the classes that
 // take the parcel.
 func (a *Availability) Of(l *lokero.Location, date string, reserved map[string]map[string]int, dims *[3]float64) LockerAvailability {
-	out := LockerAvailability{Date: date, Classes: make([]ClassAvailability, 0, len(l.Compartments))}
-	total, free := 0, 0
 	at := reserved[l.ID]
-	for _, c := range l.Compartments {
-		ca := ClassAvailability{Size: c.Size, Total: c.Count, Free: max(c.Count-at[c.Size], 0)}
+	return a.of(l, date, dims, func(j int) int { return max(l.Compartments[j].Count-at[l.Compartments[j].Size], 0) })
+}
+
+// of is Of with the free compartments of each class j given by free.
+func (a *Availability) of(l *lokero.Location, date string, dims *[3]float64, free func(j int) int) LockerAvailability {
+	out := LockerAvailability{Date: date, Classes: make([]ClassAvailability, 0, len(l.Compartments))}
+	total, sumFree := 0, 0
+	for j, c := range l.Compartments {
+		ca := ClassAvailability{Size: c.Size, Total: c.Count, Free: free(j)}
 		ca.Level = a.level(ca.Free, ca.Total)
 		out.Classes = append(out.Classes, ca)
 		if dims == nil || c.Fits(*dims) {
 			total += ca.Total
-			free += ca.Free
+			sumFree += ca.Free
 		}
 	}
-	out.Level = a.level(free, total)
+	out.Level = a.level(sumFree, total)
 	return out
+}
+
+// ofTable is Of for the location at position pos of the table's snapshot.
+func (a *Availability) ofTable(t *freeTable, pos int, date string, dims *[3]float64) LockerAvailability {
+	free := t.free[t.offset[pos]:t.offset[pos+1]]
+	return a.of(&t.snap.locs[pos], date, dims, func(j int) int { return int(free[j]) })
 }
 
 // HasFree reports whether a locker has a free compartment on the day that
 // takes the parcel (any compartment, without dims); it allocates nothing.
 func HasFree(l *lokero.Location, reserved map[string]map[string]int, dims *[3]float64) bool {
-	at := reserved[l.ID]
+	var at map[string]int // looked up once a class fits
 	for _, c := range l.Compartments {
-		if c.Count > at[c.Size] && (dims == nil || c.Fits(*dims)) {
+		if c.Count == 0 || dims != nil && !c.Fits(*dims) {
+			continue
+		}
+		if at == nil {
+			if at = reserved[l.ID]; at == nil {
+				return true // nothing reserved there
+			}
+		}
+		if c.Count > at[c.Size] {
 			return true
 		}
 	}

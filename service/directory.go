@@ -217,14 +217,17 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 	if mask == 0 {
 		mask = allTypes
 	}
+	if q.Fits != nil || q.Available {
+		mask &= typeBit(lokero.TypeLocker) | typeBit(lokero.TypeSmartpost) // only lockers have compartments
+	}
 	date := q.DeliveryDate
 	if date == "" {
 		date = d.DeliveryDate()
 	}
-	var reserved map[string]map[string]int
+	var free *freeTable
 	if d.availability != nil {
 		var err error
-		if reserved, err = d.availability.Day(ctx, date); err != nil {
+		if free, err = d.availability.table(ctx, snap, date); err != nil {
 			return nil, err
 		}
 	}
@@ -232,19 +235,23 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 		return nil, lokero.Invalid("available", "unsupported", "this server does not track compartments")
 	}
 	now := d.clock.Now()
-	keep := func(l *lokero.Location) bool {
+	// keep says whether the location at position pos answers the query.
+	keep := func(pos int) bool {
+		l := &snap.locs[pos]
+		// Cheap tests first; with available, HasFree checks the fit too.
 		return mask&typeBit(l.Type) != 0 &&
 			(!q.PaymentTerminal || l.PaymentTerminal) &&
-			(q.Fits == nil || l.Fits(*q.Fits)) &&
-			(q.IncludeClosed || l.OpenOn(date)) &&
 			(!q.COD || l.TakesCOD()) &&
 			(!q.Wheelchair || l.WheelchairAccess) &&
-			(!q.OpenNow || l.OpenAt(now)) &&
+			(q.Fits == nil || q.Available || l.Fits(*q.Fits)) &&
 			hasAll(l, q.Functions) &&
-			(!q.Available || (l.Type.IsLocker() && HasFree(l, reserved, q.Fits)))
+			(q.IncludeClosed || l.OpenOn(date)) &&
+			(!q.OpenNow || l.OpenAt(now)) &&
+			(!q.Available || (l.Type.IsLocker() && free.hasFree(pos, q.Fits)))
 	}
 	// result describes a hit: its status and capacity on the date.
-	result := func(l *lokero.Location, origin *geo.Point) LocationResult {
+	result := func(pos int, origin *geo.Point) LocationResult {
+		l := &snap.locs[pos]
 		r := result(l, origin)
 		// Without include_closed, keep let only open points through.
 		r.Date, r.Open = date, !q.IncludeClosed || l.OpenOn(date)
@@ -252,17 +259,17 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 			r.ClosedReason = l.ClosedReason(date)
 		}
 		if l.Type.IsLocker() && d.availability != nil {
-			a := d.availability.Of(l, date, reserved, q.Fits)
+			a := d.availability.ofTable(free, pos, date, q.Fits)
 			r.Availability = &a
 		}
 		return r
 	}
 	results := make([]LocationResult, 0, q.Limit)
 	if q.Street != "" && mask&typeBit(lokero.TypeLocker) != 0 {
-		for _, l := range snap.LockersAt(q.Postcode, q.Street) {
+		for _, pos := range snap.buildings[buildingKey(snap.base(q.Postcode), q.Street)] {
 			// SMARTPOSTs there come from the index, by distance.
-			if l.Type == lokero.TypeLocker && len(results) < q.Limit && keep(l) {
-				results = append(results, result(l, origin))
+			if snap.locs[pos].Type == lokero.TypeLocker && len(results) < q.Limit && keep(pos) {
+				results = append(results, result(pos, origin))
 			}
 		}
 	}
@@ -270,10 +277,9 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 		return results, nil
 	}
 	if origin == nil {
-		for i := range snap.locs {
-			l := &snap.locs[i]
-			if l.Type != lokero.TypeLocker && keep(l) {
-				results = append(results, result(l, nil))
+		for pos := range snap.locs {
+			if snap.locs[pos].Type != lokero.TypeLocker && keep(pos) {
+				results = append(results, result(pos, nil))
 				if len(results) == q.Limit {
 					break
 				}
@@ -282,11 +288,12 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 		return results, nil
 	}
 	// Public points from the index; LOCKERs are never in it.
+	px := snap.indexFor(mask)
 	keepItem := func(i int) bool {
-		return mask&snap.types[i] != 0 && keep(&snap.locs[snap.public[i]])
+		return mask&px.types[i] != 0 && keep(px.pos[i])
 	}
-	for _, n := range snap.index.Nearest(*origin, q.Limit-len(results), keepItem, 0, nil) {
-		r := result(&snap.locs[snap.public[n.Item]], nil)
+	for _, n := range px.index.Nearest(*origin, q.Limit-len(results), keepItem, 0, nil) {
+		r := result(px.pos[n.Item], nil)
 		r.DistanceM, r.HasDistance = n.DistanceM, true
 		results = append(results, r)
 	}
@@ -316,11 +323,42 @@ func result(l *lokero.Location, origin *geo.Point) LocationResult {
 type Snapshot struct {
 	locs      []lokero.Location
 	byID      map[string]int
-	public    []int   // index item → position in locs (every type but LOCKER)
-	types     []uint8 // index item → type bit
-	index     *geo.Index
-	buildings map[string][]int // base postcode + building key → positions of the lockers (LOCKER, SMARTPOST) there
+	public    pointIndex            // every type but LOCKER
+	byType    map[uint8]*pointIndex // one public type bit → its points alone
+	buildings map[string][]int      // base postcode + building key → positions of the lockers (LOCKER, SMARTPOST) there
 	base      func(string) string
+}
+
+// pointIndex is a nearest-neighbour index over some of a snapshot's
+// locations.
+type pointIndex struct {
+	index *geo.Index
+	pos   []int   // index item → position in locs
+	types []uint8 // index item → type bit
+}
+
+func newPointIndex(locs []lokero.Location, keep func(*lokero.Location) bool) *pointIndex {
+	px := &pointIndex{}
+	var points []geo.Point
+	for i := range locs {
+		if l := &locs[i]; keep(l) {
+			px.pos = append(px.pos, i)
+			px.types = append(px.types, typeBit(l.Type))
+			points = append(points, geo.Point{Lat: l.Lat, Lon: l.Lon})
+		}
+	}
+	px.index = geo.NewIndex(points)
+	return px
+}
+
+// indexFor returns the smallest index holding every type of mask: a
+// query that can only match SMARTPOSTs (one with a parcel to fit, or one
+// asking for free compartments) walks past no post office.
+func (s *Snapshot) indexFor(mask uint8) *pointIndex {
+	if px, ok := s.byType[mask&publicTypes]; ok {
+		return px
+	}
+	return &s.public
 }
 
 // NewSnapshot indexes locs (ordered by id, as the store returns them);
@@ -328,7 +366,6 @@ type Snapshot struct {
 // postal area of a LOCKER's building.
 func NewSnapshot(locs []lokero.Location, base func(code string) string) *Snapshot {
 	s := &Snapshot{locs: locs, byID: make(map[string]int, len(locs)), buildings: map[string][]int{}, base: base}
-	var points []geo.Point
 	for i := range locs {
 		l := &locs[i]
 		s.byID[l.ID] = i
@@ -342,14 +379,14 @@ func NewSnapshot(locs []lokero.Location, base func(code string) string) *Snapsho
 				}
 			}
 		}
-		if l.Type == lokero.TypeLocker {
-			continue
-		}
-		s.public = append(s.public, i)
-		s.types = append(s.types, typeBit(l.Type))
-		points = append(points, geo.Point{Lat: l.Lat, Lon: l.Lon})
 	}
-	s.index = geo.NewIndex(points)
+	s.public = *newPointIndex(locs, func(l *lokero.Location) bool { return l.Type != lokero.TypeLocker })
+	s.byType = map[uint8]*pointIndex{}
+	for _, t := range lokero.LocationTypes {
+		if t != lokero.TypeLocker {
+			s.byType[typeBit(t)] = newPointIndex(locs, func(l *lokero.Location) bool { return l.Type == t })
+		}
+	}
 	return s
 }
 
@@ -399,12 +436,12 @@ func typeBit(t lokero.LocationType) uint8 {
 func (s *Snapshot) Nearest(origin geo.Point, k int, keep func(*lokero.Location) bool) []*lokero.Location {
 	var keepItem func(int) bool
 	if keep != nil {
-		keepItem = func(i int) bool { return keep(&s.locs[s.public[i]]) }
+		keepItem = func(i int) bool { return keep(&s.locs[s.public.pos[i]]) }
 	}
-	hits := s.index.Nearest(origin, k, keepItem, 0, nil)
+	hits := s.public.index.Nearest(origin, k, keepItem, 0, nil)
 	out := make([]*lokero.Location, len(hits))
 	for i, n := range hits {
-		out[i] = &s.locs[s.public[n.Item]]
+		out[i] = &s.locs[s.public.pos[n.Item]]
 	}
 	return out
 }
