@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/demo"
 	"github.com/lokero/lokero/geo"
@@ -42,28 +41,11 @@ func BenchmarkCheckoutSearch(b *testing.B) {
 	cal := calendar.Default()
 	dir.SetCheckout(cal, service.NewAvailability(st, clock, time.Hour))
 	date := dir.DeliveryDate()
-	rng := rand.New(rand.NewPCG(3, 3))
-	reserved := 0
-	err = st.InTx(ctx, func(tx lokero.ShipmentTx) error {
-		for _, l := range dir.Snapshot().Locations() {
-			for _, c := range l.Compartments {
-				n := rng.IntN(c.Count + 1)
-				if c.Size == "S" && rng.IntN(10) == 0 {
-					n = c.Count
-				}
-				for range n {
-					if _, err := tx.Reserve(ctx, l.ID, date, c.Size, c.Count); err != nil {
-						return err
-					}
-					reserved++
-				}
-			}
-		}
-		return nil
-	})
+	reserved, err := demo.Reserve(ctx, st, dir.Snapshot().Locations(), date, 3)
 	if err != nil {
 		b.Fatal(err)
 	}
+	rng := rand.New(rand.NewPCG(3, 3))
 	b.Logf("%d reservations on %s", reserved, date)
 	origins := make([]geo.Point, 1024)
 	for i := range origins {

@@ -8,10 +8,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -218,15 +218,26 @@ func sameSet(ids []string, res []service.LocationResult) bool {
 }
 
 // benchHTTP serves the demo network on a loopback port and drives it with
-// a closed-loop load generator in the same process: --conns connections
-// each sending GET /v1/locations?lat=..&lon=..&limit=10 back to back for
-// --duration, then prints requests per second and latency percentiles.
+// a load generator in the same process: --conns connections sending GET
+// /v1/locations?lat=..&lon=..&limit=10 for --duration, then each --query
+// (more parameters, e.g. fits=30x20x15&available=true) for as long, and
+// prints requests per second and latency percentiles of each side by side.
+// The server it starts itself has a busy day booked (demo.Reserve).
 func benchHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench http", stderr)
-	duration := fs.Duration("duration", 10*time.Second, "how long to send requests")
+	duration := fs.Duration("duration", 10*time.Second, "how long to send each query")
 	conns := fs.Int("conns", 16, "concurrent connections")
 	rate := fs.Int("rate", 0, "send at this fixed rate (requests/s) and measure latency from each request's scheduled time (open loop); 0: each connection sends back to back")
 	target := fs.String("url", "", "benchmark a running server at this base URL instead of starting one (e.g. http://127.0.0.1:8080)")
+	queries := []string{""}
+	fs.Func("query", "also run the nearest query with these parameters added, after the plain one (repeatable; e.g. 'fits=30x20x15&available=true')", func(v string) error {
+		v = strings.TrimLeft(v, "&?")
+		if _, err := url.ParseQuery(v); err != nil || v == "" {
+			return fmt.Errorf("not query parameters: %q", v)
+		}
+		queries = append(queries, v)
+		return nil
+	})
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -249,22 +260,72 @@ func benchHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if _, err := p.loadDemo(ctx); err != nil {
 			return err
 		}
-		url, stop, err := p.serveLoopback(log)
+		date := p.dir.DeliveryDate()
+		booked, err := demo.Reserve(ctx, p.store, p.dir.Snapshot().Locations(), date, 3)
+		if err != nil {
+			return err
+		}
+		served, stop, err := p.serveLoopback(log)
 		if err != nil {
 			return err
 		}
 		defer stop()
-		base = url
-		fmt.Fprintf(stdout, "serving the demo network (%d locations) at %s\n", p.dir.Snapshot().Len(), base)
+		base = served
+		fmt.Fprintf(stdout, "serving the demo network (%d locations, %d compartments booked for %s) at %s\n",
+			p.dir.Snapshot().Len(), booked, date, base)
 	}
-	// Origins spread over southern and central Finland, where most points are.
+	mode := "back to back"
+	if *rate > 0 {
+		mode = fmt.Sprintf("at a fixed %d requests/s, latency from the scheduled time", *rate)
+	}
+	fmt.Fprintf(stdout, "GET /v1/locations?lat=..&lon=..&limit=10[&query], %d connections %s, %s each (load generator in the same process):\n",
+		*conns, mode, *duration)
+	fmt.Fprintf(stdout, "  %-40s %10s %8s %10s %10s %10s %10s\n", "query", "req/s", "failed", "p50", "p90", "p99", "max")
+	var plain float64
+	for _, query := range queries {
+		r, err := loadLocations(ctx, base, query, *duration, *conns, *rate)
+		if err != nil {
+			return err
+		}
+		name, versus := query, ""
+		if name == "" {
+			name, plain = "(plain)", r.perSecond
+		} else if plain > 0 {
+			versus = fmt.Sprintf("  (%.2f× the plain time per request)", plain/r.perSecond)
+		}
+		fmt.Fprintf(stdout, "  %-40s %10.0f %8d %10s %10s %10s %10s%s\n", name, r.perSecond, r.failed,
+			r.pct(0.50), r.pct(0.90), r.pct(0.99), r.latencies[len(r.latencies)-1], versus)
+	}
+	return nil
+}
+
+// loadResult is what one run of the load generator measured.
+type loadResult struct {
+	perSecond float64
+	failed    int64
+	latencies []time.Duration // sorted
+}
+
+func (r loadResult) pct(p float64) time.Duration {
+	return r.latencies[int(math.Min(float64(len(r.latencies)-1), p*float64(len(r.latencies))))]
+}
+
+// loadLocations sends the nearest query (with query's parameters added)
+// from origins spread over southern and central Finland, where most points
+// are, for duration over conns connections: back to back, or at a fixed
+// rate when rate > 0.
+func loadLocations(ctx context.Context, base, query string, duration time.Duration, conns, rate int) (loadResult, error) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	urls := make([]string, 1024)
 	for i := range urls {
 		urls[i] = fmt.Sprintf("%s/v1/locations?lat=%.5f&lon=%.5f&limit=10", base, 60+rng.Float64()*5, 21.5+rng.Float64()*7)
+		if query != "" {
+			urls[i] += "&" + query
+		}
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conns, MaxConnsPerHost: *conns, DisableCompression: true}}
-	ctx, cancel := context.WithTimeout(ctx, *duration)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}}
+	defer client.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(ctx, duration)
 	defer cancel()
 	var (
 		mu        sync.Mutex
@@ -274,17 +335,17 @@ func benchHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	)
 	start := time.Now()
 	var next atomic.Int64
-	for w := range *conns {
+	for w := range conns {
 		wg.Go(func() {
 			local := make([]time.Duration, 0, 1<<16)
-			for i := w; ctx.Err() == nil; i += *conns {
+			for i := w; ctx.Err() == nil; i += conns {
 				t0 := time.Now()
-				if *rate > 0 {
+				if rate > 0 {
 					// Open loop: request n is due at start + n/rate; its
 					// latency counts from then, so a stalled server is not
 					// flattered by requests that were never sent.
 					n := next.Add(1) - 1
-					t0 = start.Add(time.Duration(float64(n) / float64(*rate) * float64(time.Second)))
+					t0 = start.Add(time.Duration(float64(n) / float64(rate) * float64(time.Second)))
 					if wait := time.Until(t0); wait > 0 {
 						select {
 						case <-time.After(wait):
@@ -319,19 +380,8 @@ func benchHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	wg.Wait()
 	elapsed := time.Since(start)
 	if len(latencies) == 0 {
-		return fmt.Errorf("no request succeeded (%d failures)", failures.Load())
+		return loadResult{}, fmt.Errorf("no request succeeded (%d failures)", failures.Load())
 	}
-	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
-	pct := func(p float64) time.Duration {
-		return latencies[int(math.Min(float64(len(latencies)-1), p*float64(len(latencies))))]
-	}
-	mode := "back to back"
-	if *rate > 0 {
-		mode = fmt.Sprintf("at a fixed %d requests/s, latency from the scheduled time", *rate)
-	}
-	fmt.Fprintf(stdout, "GET /v1/locations?lat=..&lon=..&limit=10, %d connections %s, %s (load generator in the same process):\n", *conns, mode, elapsed.Round(time.Millisecond))
-	fmt.Fprintf(stdout, "  requests: %d ok, %d failed\n", len(latencies), failures.Load())
-	fmt.Fprintf(stdout, "  throughput: %.0f req/s\n", float64(len(latencies))/elapsed.Seconds())
-	fmt.Fprintf(stdout, "  latency: p50 %s  p90 %s  p99 %s  max %s\n", pct(0.50), pct(0.90), pct(0.99), latencies[len(latencies)-1])
-	return nil
+	slices.Sort(latencies)
+	return loadResult{perSecond: float64(len(latencies)) / elapsed.Seconds(), failed: failures.Load(), latencies: latencies}, nil
 }

@@ -262,6 +262,27 @@ func TestServeSIGTERM(t *testing.T) {
 	}
 }
 
+// TestBenchHTTPSideBySide runs the HTTP benchmark briefly over its own
+// busy demo day: the plain query and the checkout query each answer, none
+// fails, and the second is compared with the first.
+func TestBenchHTTPSideBySide(t *testing.T) {
+	code, stdout, stderr := runCmd(t, "bench", "http", "--duration", "300ms", "--conns", "2", "--query", "fits=30x20x15&available=true")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !regexp.MustCompile(`compartments booked for \d{4}-\d\d-\d\d`).MatchString(stdout) {
+		t.Errorf("no busy day booked:\n%s", stdout)
+	}
+	for _, row := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^  \(plain\) +[1-9]\d* +0 `),
+		regexp.MustCompile(`(?m)^  fits=30x20x15&available=true +[1-9]\d* +0 .*× the plain time per request\)$`),
+	} {
+		if !row.MatchString(stdout) {
+			t.Errorf("no row matching %s:\n%s", row, stdout)
+		}
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -278,6 +299,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"import", "locations"}, 2, "exactly one FILE"},
 		{[]string{"import", "locations", "--db", filepath.Join(t.TempDir(), "x.db"), "/no/such/file.csv"}, 1, "no such file"},
 		{[]string{"bench", "nothing"}, 2, "unknown benchmark"},
+		{[]string{"bench", "http", "--query", "fits=%zz"}, 2, "not query parameters"},
 		{[]string{"serve", "--cutoff", "25:00"}, 2, "--cutoff must be HH:MM"},
 		{[]string{"serve", "--reload", "0s"}, 2, "--reload must be a positive duration"},
 		{[]string{"serve", "--dev-outbox", "maybe"}, 2, "--dev-outbox must be on, off or auto"},
