@@ -43,6 +43,10 @@ type LockerAvailability struct {
 // this process makes the next search read again (exact); bookings in other
 // instances are seen within MaxAge. Booking itself always checks the
 // database, and answers with the reason when the compartment went meanwhile.
+//
+// One search at a time reads a day again; the searches that come while it
+// does are answered from the day as last read (at most one read older)
+// instead of all going to the database at once.
 type Availability struct {
 	store     lokero.ShipmentStore
 	clock     lokero.Clock
@@ -51,14 +55,24 @@ type Availability struct {
 
 	generation atomic.Uint64 // bumped by every local change of reservations
 	mu         sync.Mutex
-	days       map[string]*reservedDay
-	tables     map[string]*freeTable // date → the day's free compartments by snapshot position
+	days       map[string]*dayEntry
 }
 
+// dayEntry is one date's reservations as last read, and the lock held by
+// the one search that reads them again.
+type dayEntry struct {
+	loading sync.Mutex
+	current atomic.Pointer[reservedDay]
+}
+
+// reservedDay is one read of a date's reservations; never modified.
 type reservedDay struct {
-	generation uint64
+	generation uint64 // Availability.generation when the read began
 	loadedAt   time.Time
 	reserved   map[string]map[string]int
+
+	building sync.Mutex                // held while the table is laid out for a new snapshot
+	table    atomic.Pointer[freeTable] // the day by the positions of the latest snapshot asked
 }
 
 // NewAvailability returns the capacity view over store. maxAge bounds how
@@ -67,7 +81,7 @@ func NewAvailability(store lokero.ShipmentStore, clock lokero.Clock, maxAge time
 	if maxAge <= 0 {
 		maxAge = time.Second
 	}
-	return &Availability{store: store, clock: clock, maxAge: maxAge, busyBelow: DefaultBusyBelow, days: map[string]*reservedDay{}, tables: map[string]*freeTable{}}
+	return &Availability{store: store, clock: clock, maxAge: maxAge, busyBelow: DefaultBusyBelow, days: map[string]*dayEntry{}}
 }
 
 // SetBusyBelow sets the share of free compartments under which a locker is
@@ -98,48 +112,71 @@ func (a *Availability) Day(ctx context.Context, date string) (map[string]map[str
 	return d.reserved, nil
 }
 
+// day returns the date's reservations: as last read when that is fresh
+// (no local change since, younger than maxAge), or while another search is
+// reading them again; otherwise read now.
 func (a *Availability) day(ctx context.Context, date string) (*reservedDay, error) {
-	gen := a.generation.Load()
-	now := a.clock.Now()
 	a.mu.Lock()
-	d := a.days[date]
+	e := a.days[date]
+	if e == nil {
+		if len(a.days) >= 64 { // a few dates are asked at once; forget the rest
+			clear(a.days)
+		}
+		e = &dayEntry{}
+		a.days[date] = e
+	}
 	a.mu.Unlock()
-	if d != nil && d.generation == gen && now.Sub(d.loadedAt) < a.maxAge && !now.Before(d.loadedAt) {
+	d := e.current.Load()
+	if a.fresh(d) {
 		return d, nil
 	}
+	if d != nil && !e.loading.TryLock() {
+		return d, nil // another search is reading the day again
+	}
+	if d == nil {
+		e.loading.Lock() // nothing to answer from: wait for the first read
+	}
+	defer e.loading.Unlock()
+	if d = e.current.Load(); a.fresh(d) {
+		return d, nil // read while this search waited
+	}
+	gen, now := a.generation.Load(), a.clock.Now()
 	reserved, err := a.store.ReservedOn(ctx, date)
 	if err != nil {
 		return nil, fmt.Errorf("availability on %s: %w", date, err)
 	}
 	d = &reservedDay{generation: gen, loadedAt: now, reserved: reserved}
-	a.mu.Lock()
-	if len(a.days) > 64 { // a few dates are asked at once; forget the rest
-		clear(a.days)
-		clear(a.tables)
-	}
-	a.days[date] = d
-	a.mu.Unlock()
+	e.current.Store(d)
 	return d, nil
 }
 
+// fresh reports whether a read of a day may still be answered from.
+func (a *Availability) fresh(d *reservedDay) bool {
+	if d == nil || d.generation != a.generation.Load() {
+		return false
+	}
+	now := a.clock.Now()
+	return now.Sub(d.loadedAt) < a.maxAge && !now.Before(d.loadedAt)
+}
+
 // table returns a date's free compartments laid out by the positions of
-// snap, built again only when the day was read again or the snapshot
+// snap, laid out again only when the day was read again or the snapshot
 // changed.
 func (a *Availability) table(ctx context.Context, snap *Snapshot, date string) (*freeTable, error) {
 	d, err := a.day(ctx, date)
 	if err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	t := a.tables[date]
-	a.mu.Unlock()
-	if t != nil && t.snap == snap && t.day == d {
+	if t := d.table.Load(); t != nil && t.snap == snap {
 		return t, nil
 	}
-	t = newFreeTable(snap, d)
-	a.mu.Lock()
-	a.tables[date] = t
-	a.mu.Unlock()
+	d.building.Lock()
+	defer d.building.Unlock()
+	t := d.table.Load()
+	if t == nil || t.snap != snap {
+		t = newFreeTable(snap, d)
+		d.table.Store(t)
+	}
 	return t, nil
 }
 
@@ -148,13 +185,12 @@ func (a *Availability) table(ctx context.Context, snap *Snapshot, date string) (
 // it passes, where a lookup by id in the day's map would hash each id.
 type freeTable struct {
 	snap   *Snapshot
-	day    *reservedDay
 	offset []int32 // position → index of its first class in free; one more entry than locations
 	free   []int32 // free compartments per location, per class in the location's order
 }
 
 func newFreeTable(snap *Snapshot, d *reservedDay) *freeTable {
-	t := &freeTable{snap: snap, day: d, offset: make([]int32, len(snap.locs)+1)}
+	t := &freeTable{snap: snap, offset: make([]int32, len(snap.locs)+1)}
 	n := 0
 	for i := range snap.locs {
 		t.offset[i] = int32(n)

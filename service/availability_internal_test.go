@@ -1,10 +1,14 @@
 package service
 
 import (
+	"context"
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/lokero/lokero"
 )
@@ -53,4 +57,84 @@ func TestFreeTableAgreesWithTheDay(t *testing.T) {
 			}
 		}
 	}
+}
+
+// slowReservations is a store whose ReservedOn takes a while and counts
+// its calls; nothing else of it is used.
+type slowReservations struct {
+	lokero.ShipmentStore
+	calls atomic.Int64
+}
+
+func (s *slowReservations) ReservedOn(ctx context.Context, date string) (map[string]map[string]int, error) {
+	s.calls.Add(1)
+	time.Sleep(20 * time.Millisecond)
+	return map[string]map[string]int{"SP-1": {"S": int(s.calls.Load())}}, nil
+}
+
+// TestOneReadOfADayAtATime: many searches at once when the day is stale
+// make one read of the database, not one each; the first ever read is
+// waited for by all; a local change makes the next search read again.
+func TestOneReadOfADayAtATime(t *testing.T) {
+	t.Parallel()
+	st := &slowReservations{}
+	clock := &stepClock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	a := NewAvailability(st, clock, time.Minute)
+	ctx := context.Background()
+	concurrently := func() []int {
+		t.Helper()
+		var wg sync.WaitGroup
+		got := make([]int, 32)
+		for i := range got {
+			wg.Go(func() {
+				d, err := a.Day(ctx, "2026-12-01")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got[i] = d["SP-1"]["S"]
+			})
+		}
+		wg.Wait()
+		return got
+	}
+	for _, n := range concurrently() {
+		if n != 1 {
+			t.Fatalf("first read: a search saw read %d, want 1 (all wait for the one read)", n)
+		}
+	}
+	if c := st.calls.Load(); c != 1 {
+		t.Fatalf("32 searches at once made %d reads, want 1", c)
+	}
+	a.Changed()
+	concurrently()
+	if c := st.calls.Load(); c != 2 {
+		t.Fatalf("after a change, 32 searches at once made %d reads in all, want 2", c)
+	}
+	d, _ := a.Day(ctx, "2026-12-01")
+	if d["SP-1"]["S"] != 2 {
+		t.Errorf("after the re-read the day is read %d, want 2", d["SP-1"]["S"])
+	}
+	clock.advance(2 * time.Minute)
+	if d, _ := a.Day(ctx, "2026-12-01"); d["SP-1"]["S"] != 3 {
+		t.Errorf("after maxAge the day is read %d, want a third read", d["SP-1"]["S"])
+	}
+}
+
+// stepClock is a clock moved by hand.
+type stepClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *stepClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *stepClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
 }

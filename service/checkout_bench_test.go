@@ -72,4 +72,14 @@ func BenchmarkCheckoutSearch(b *testing.B) {
 			}
 		})
 	}
+	// What the view costs when it reads the day again: after a booking in
+	// this process, and every second for other instances' bookings.
+	b.Run("reload_day", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := st.ReservedOn(ctx, date); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
