@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
@@ -382,6 +384,49 @@ func TestPatchLocationHTTP(t *testing.T) {
 	}
 	if status, _, out := f.do(t, "GET", "/v1/locations?lat=60.1699&lon=24.9384&delivery_date=2026-13-01", "", nil); status != 400 || !strings.Contains(string(out), "delivery_date") {
 		t.Errorf("delivery_date=2026-13-01: %d %s; want 400 naming it", status, out)
+	}
+	// The Posti-compatible interface leaves it out as well, shows it with
+	// includeClosed (in any of the spellings clients use), and refuses a
+	// date that is not one in its own error shape.
+	posti := func(query string) (bool, map[string]any) {
+		t.Helper()
+		status, out := postiGetFrom(t, f.server.URL, "/api/2/location?lat=60.1699&lng=24.9384&top=50&"+query)
+		if status != 200 {
+			t.Fatalf("posti %s: %d %s", query, status, out)
+		}
+		var list struct{ Locations []map[string]any }
+		if err := json.Unmarshal(out, &list); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range list.Locations {
+			if l["id"] == demo.DemoSmartpostID {
+				return true, l
+			}
+		}
+		return false, nil
+	}
+	if in, _ := posti("deliveryDate=2026-12-02"); in {
+		t.Error("posti: the SMARTPOST closed on 2.12. is listed for that date")
+	}
+	if in, l := posti("deliveryDate=2026-12-04"); !in || l["openOnDeliveryDate"] != nil {
+		t.Errorf("posti 4.12.: listed %v, %v; want listed in Posti's fields alone", in, l["openOnDeliveryDate"])
+	}
+	for _, q := range []string{"deliveryDate=2026-12-02&includeClosed=true", "delivery_date=2026-12-02&include_closed=1", "DELIVERYDATE=2026-12-02&IncludeClosed=TRUE"} {
+		in, l := posti(q)
+		if !in || l["status"] != "TEMPORARILY_CLOSED" || l["openOnDeliveryDate"] != false || l["deliveryDate"] != "2026-12-02" ||
+			!strings.Contains(fmt.Sprint(l["closedReason"]), "renovation") || l["pupCode"] != demo.DemoSmartpostID {
+			t.Errorf("posti %s: listed %v as %v", q, in, l)
+		}
+	}
+	if in, _ := posti("deliveryDate=2026-12-02&pupCode=" + demo.DemoSmartpostID); in {
+		t.Error("posti pupCode of a point closed that day: listed without includeClosed")
+	}
+	if in, l := posti("deliveryDate=2026-12-02&includeClosed=true&pupCode=" + demo.DemoSmartpostID); !in || l["openOnDeliveryDate"] != false {
+		t.Errorf("posti pupCode with includeClosed: listed %v as %v", in, l)
+	}
+	if status, out := postiGetFrom(t, f.server.URL, "/api/2/location?zipCode=00100&deliveryDate=2026-13-01"); status != 400 ||
+		!strings.Contains(string(out), `"status":400`) || !strings.Contains(string(out), "deliveryDate") {
+		t.Errorf("posti deliveryDate=2026-13-01: %d %s; want 400 naming it", status, out)
 	}
 	status, _, out = f.do(t, "GET", path+"/events", f.operator, nil)
 	if status != 200 || !strings.Contains(string(out), "TEMPORARILY_CLOSED") {

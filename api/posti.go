@@ -27,6 +27,7 @@ import (
 	"unicode"
 
 	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/geo"
 	"github.com/lokero/lokero/postcode"
 	"github.com/lokero/lokero/service"
@@ -96,7 +97,11 @@ func (e *postiSnapshot) object(l *lokero.Location) []byte {
 // handleSearch serves GET /api/2/location and GET /location.
 func (p *postiHandler) handleSearch(w http.ResponseWriter, r *http.Request) {
 	q := parsePostiQuery(r.URL.Query())
-	locs, err := p.find(r.Context(), q)
+	if q.badDate != "" {
+		writePostiError(w, r, http.StatusBadRequest, fmt.Sprintf("deliveryDate must be a date YYYY-MM-DD; got %q", q.badDate))
+		return
+	}
+	hits, err := p.find(r.Context(), q)
 	if err != nil {
 		p.s.log.Error("posti location search", "query", r.URL.RawQuery, "err", err)
 		writePostiError(w, r, http.StatusInternalServerError, "internal error")
@@ -106,15 +111,44 @@ func (p *postiHandler) handleSearch(w http.ResponseWriter, r *http.Request) {
 	buf := postiBuffers.Get().(*bytes.Buffer)
 	defer putPostiBuffer(buf)
 	buf.WriteString(`{"locations":[`)
-	for i, l := range locs {
+	for i, h := range hits {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		buf.Write(enc.object(l))
+		obj := enc.object(h.l)
+		if !q.includeClosed {
+			buf.Write(obj)
+			continue
+		}
+		// lokero's own fields, after Posti's: whether the point is open on
+		// the delivery date, and why not.
+		buf.Write(obj[:len(obj)-1])
+		ext, _ := json.Marshal(postiStatus{Status: string(h.l.Status), DeliveryDate: h.date, OpenOnDeliveryDate: h.open, ClosedReason: h.reason})
+		buf.WriteByte(',')
+		buf.Write(ext[1:])
 	}
 	buf.WriteString("]}\n")
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(buf.Bytes())
+}
+
+// postiHit is a location a Posti search found, with its state on the
+// delivery date the search was made for.
+type postiHit struct {
+	l      *lokero.Location
+	date   string
+	open   bool
+	reason string // why not open, when not
+}
+
+// postiStatus is what an answer adds to Posti's fields with
+// includeClosed=true: a point's status and whether it takes parcels on
+// the delivery date.
+type postiStatus struct {
+	Status             string `json:"status"`
+	DeliveryDate       string `json:"deliveryDate"`
+	OpenOnDeliveryDate bool   `json:"openOnDeliveryDate"`
+	ClosedReason       string `json:"closedReason,omitempty"`
 }
 
 // postiBuffers holds answer buffers for reuse: an answer in Posti's shape
@@ -190,6 +224,12 @@ type postiQuery struct {
 	strict      bool
 	partner     string
 	top         int
+	// lokero's own: the delivery date points must be open on ("": the
+	// next), a malformed one (answered 400), and whether to list closed
+	// points too.
+	deliveryDate  string
+	badDate       string
+	includeClosed bool
 }
 
 // postiBox is a bounding box in degrees.
@@ -206,6 +246,7 @@ var postiParamNames = [...]string{
 	"lat", "latitude", "lng", "lon", "longitude", "distance",
 	"topleftlat", "topleftlng", "topleftlon", "bottomrightlat", "bottomrightlng", "bottomrightlon",
 	"city", "municipality", "pupcode", "partnertype", "top",
+	"includeclosed", "include_closed", "deliverydate", "delivery_date",
 }
 
 // postiParamIDs maps a name of postiParamNames to its position.
@@ -322,12 +363,25 @@ func parsePostiQuery(v url.Values) postiQuery {
 	if n, err := strconv.Atoi(p.get("top")); err == nil && n >= 1 {
 		q.top = min(n, service.MaxLimit)
 	}
+	q.includeClosed = lenientBool(p.get("includeclosed", "include_closed"))
+	if d := p.get("deliverydate", "delivery_date"); d != "" {
+		// The one value not read leniently: a checkout that names a date
+		// must not be answered for another.
+		if _, err := calendar.ParseDate(d); err != nil {
+			q.badDate = d
+		} else {
+			q.deliveryDate = d
+		}
+	}
 	return q
 }
 
 // find answers a Posti query from the directory. Only a failure of the
 // directory itself is an error; any input gives a list, maybe empty.
-func (p *postiHandler) find(ctx context.Context, q postiQuery) ([]*lokero.Location, error) {
+//
+// Like GET /v1/locations it lists only points open on the delivery date
+// (q.deliveryDate, or the next one) unless q.includeClosed.
+func (p *postiHandler) find(ctx context.Context, q postiQuery) ([]postiHit, error) {
 	if q.none || q.partner != "" && !strings.EqualFold(q.partner, postiPartnerType) {
 		return nil, nil
 	}
@@ -343,10 +397,18 @@ func (p *postiHandler) find(ctx context.Context, q postiQuery) ([]*lokero.Locati
 		if l.Type == lokero.TypeLocker && !slices.Contains(snap.LockersAt(q.postcode, q.street), l) {
 			return nil, nil
 		}
-		return []*lokero.Location{l}, nil
+		h := postiHit{l: l, date: cmp.Or(q.deliveryDate, dir.DeliveryDate())}
+		if h.open = l.OpenOn(h.date); !h.open {
+			if !q.includeClosed {
+				return nil, nil
+			}
+			h.reason = l.ClosedReason(h.date)
+		}
+		return []postiHit{h}, nil
 	}
 
-	sq := service.LocationQuery{Types: q.types, Limit: q.top, Origin: q.origin}
+	sq := service.LocationQuery{Types: q.types, Limit: q.top, Origin: q.origin,
+		DeliveryDate: q.deliveryDate, IncludeClosed: q.includeClosed}
 	var place *service.Place
 	box := q.box
 	switch {
@@ -386,7 +448,7 @@ func (p *postiHandler) find(ctx context.Context, q postiQuery) ([]*lokero.Locati
 	if strict {
 		base = dir.Postcodes().BaseCode(sq.Postcode)
 	}
-	out := make([]*lokero.Location, 0, min(len(results), q.top))
+	out := make([]postiHit, 0, min(len(results), q.top))
 	for _, res := range results {
 		l := res.Location
 		switch {
@@ -396,7 +458,7 @@ func (p *postiHandler) find(ctx context.Context, q postiQuery) ([]*lokero.Locati
 			box != nil && !box.contains(l):
 			continue
 		}
-		out = append(out, l)
+		out = append(out, postiHit{l: l, date: res.Date, open: res.Open, reason: res.ClosedReason})
 		if len(out) == q.top {
 			break
 		}

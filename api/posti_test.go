@@ -40,7 +40,12 @@ var (
 // answer must match its schema. It never accepts a 5xx.
 func postiGet(t *testing.T, path string) (int, []byte) {
 	t.Helper()
-	f := newFixture(t)
+	return postiGetFrom(t, newFixture(t).server.URL, path)
+}
+
+// postiGetFrom is postiGet from the server at base.
+func postiGetFrom(t *testing.T, base, path string) (int, []byte) {
+	t.Helper()
 	postiRouterOnce.Do(func() {
 		ctx := context.Background()
 		doc, err := openapi3.NewLoader().LoadFromData(api.PostiOpenAPIDocument())
@@ -57,7 +62,7 @@ func postiGet(t *testing.T, path string) (int, []byte) {
 	if postiRouterErr != nil {
 		t.Fatalf("load openapi-posti.json: %v", postiRouterErr)
 	}
-	resp, err := http.Get(f.server.URL + path)
+	resp, err := http.Get(base + path)
 	if err != nil {
 		t.Fatalf("GET %.100s: %v", path, err)
 	}
@@ -72,7 +77,7 @@ func postiGet(t *testing.T, path string) (int, []byte) {
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("GET %.100s: Content-Type %q, want JSON", path, ct)
 	}
-	req, _ := http.NewRequest(http.MethodGet, f.server.URL+path, nil)
+	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
 	route, params, err := postiRouter.FindRoute(req)
 	if err != nil {
 		t.Fatalf("GET %.100s: not in openapi-posti.json: %v", path, err)
