@@ -32,10 +32,21 @@ type Error struct {
 	Reason  string
 	Message string
 	Field   string
-	// Alternatives are the ids of locations to use instead, nearest
-	// first, when the error is about a location (e.g. one closed on the
-	// delivery date).
-	Alternatives []string
+	// Alternatives are locations to use instead, nearest first, when the
+	// error is about a location (e.g. one closed on the delivery date).
+	Alternatives []Alternative
+}
+
+// Alternative is a location an error offers instead of the one it is
+// about: what a checkout needs to show it without another request.
+type Alternative struct {
+	ID        string
+	Type      LocationType
+	Name      string
+	Street    string
+	Postcode  string
+	City      string
+	DistanceM float64 // from the location the error is about
 }
 
 // Error implements the error interface.

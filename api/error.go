@@ -29,8 +29,19 @@ type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
-	// Alternatives name locations to use instead (ids, nearest first).
-	Alternatives []string `json:"alternatives,omitempty"`
+	// Alternatives are locations to use instead, nearest first.
+	Alternatives []alternative `json:"alternatives,omitempty"`
+}
+
+// alternative is a location offered instead, in the answer.
+type alternative struct {
+	ID        string  `json:"id"`
+	Type      string  `json:"type"`
+	Name      string  `json:"name"`
+	Street    string  `json:"street"`
+	Postcode  string  `json:"postcode"`
+	City      string  `json:"city"`
+	DistanceM float64 `json:"distance_m"`
 }
 
 // writeError answers with the error's status and a JSON body
@@ -56,7 +67,11 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		if e.Reason != "" {
 			detail.Code = e.Reason
 		}
-		detail.Field, detail.Alternatives = e.Field, e.Alternatives
+		detail.Field = e.Field
+		for _, a := range e.Alternatives {
+			detail.Alternatives = append(detail.Alternatives, alternative{ID: a.ID, Type: string(a.Type), Name: a.Name,
+				Street: a.Street, Postcode: a.Postcode, City: a.City, DistanceM: a.DistanceM})
+		}
 	}
 	if status >= 500 {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)

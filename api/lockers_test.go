@@ -439,3 +439,47 @@ func TestPatchLocationHTTP(t *testing.T) {
 		t.Errorf("every filter at once: %d %s", status, out)
 	}
 }
+
+// TestClosedPointRefusalHTTP: booking a point closed on the delivery date
+// answers 422 pickup_point_closed naming the point and offering open
+// points a checkout can show as they are; with fallback nearest_open the
+// parcel goes to the first of them, with the reason.
+func TestClosedPointRefusalHTTP(t *testing.T) {
+	t.Parallel()
+	f := newLockerFixture(t)
+	if status, _, out := f.do(t, "PATCH", "/v1/locations/"+demo.DemoSmartpostID, f.operator, map[string]any{"status": "TEMPORARILY_CLOSED",
+		"status_from": "2026-11-25", "status_until": "2026-11-30", "status_reason": "renovation"}); status != 200 {
+		t.Fatalf("close: %d %s", status, out)
+	}
+	body := shipmentBody("CLOSED-1")
+	body["pickup_point_id"] = demo.DemoSmartpostID
+	status, _, out := f.do(t, "POST", "/v1/shipments", f.key, body)
+	refusal := decode[struct {
+		Error struct {
+			Code, Message, Field string
+			Alternatives         []struct {
+				ID, Type, Name, Street, Postcode, City string
+				DistanceM                              float64 `json:"distance_m"`
+			}
+		}
+	}](t, out).Error
+	if status != 422 || refusal.Code != "pickup_point_closed" || refusal.Field != "pickup_point_id" ||
+		!strings.Contains(refusal.Message, demo.DemoSmartpostID) || !strings.Contains(refusal.Message, "renovation") {
+		t.Fatalf("booking the closed point: %d %s; want 422 pickup_point_closed naming it and why", status, out)
+	}
+	if len(refusal.Alternatives) == 0 || len(refusal.Alternatives) > 3 {
+		t.Fatalf("alternatives %+v; want 1 to 3", refusal.Alternatives)
+	}
+	last := 0.0
+	for _, a := range refusal.Alternatives {
+		if a.ID == demo.DemoSmartpostID || a.Type != "SMARTPOST" || a.Name == "" || a.Street == "" || len(a.Postcode) != 5 || a.DistanceM <= last {
+			t.Errorf("alternative %+v: want another open SMARTPOST with its address, farther than the one before", a)
+		}
+		last = a.DistanceM
+	}
+	body["fallback"] = "nearest_open"
+	sh := f.create(t, body, f.key)
+	if sh.Destination.ID != refusal.Alternatives[0].ID || !strings.Contains(sh.Routing.Reason, "renovation") {
+		t.Errorf("with the fallback: to %s (%+v); want %s with the reason", sh.Destination.ID, sh.Routing, refusal.Alternatives[0].ID)
+	}
+}

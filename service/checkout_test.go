@@ -253,7 +253,7 @@ func TestBookingAClosedPoint(t *testing.T) {
 		req.PickupPointID = "SP-NEAR"
 		_, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
 		var e *lokero.Error
-		if !asError(err, &e) || e.Code != lokero.EUNPROCESSABLE || e.Reason != "pickup_point_closed" || len(e.Alternatives) == 0 || e.Alternatives[0] != "SP-MID" {
+		if !asError(err, &e) || e.Code != lokero.EUNPROCESSABLE || e.Reason != "pickup_point_closed" || len(e.Alternatives) == 0 || e.Alternatives[0].ID != "SP-MID" || e.Alternatives[0].DistanceM <= 0 {
 			t.Fatalf("booking a closed point: %+v; want 422 pickup_point_closed suggesting SP-MID", err)
 		}
 		req.Fallback = service.FallbackNearestOpen

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/geo"
@@ -70,11 +71,12 @@ func closedRefusal(l *lokero.Location, date string, alts []*lokero.Location) err
 		}
 		msg += fmt.Sprintf(`; or book with "fallback": %q`, FallbackNearestOpen)
 	}
-	ids := make([]string, len(alts))
+	offered := make([]lokero.Alternative, len(alts))
 	for i, a := range alts {
-		ids[i] = a.ID
+		offered[i] = lokero.Alternative{ID: a.ID, Type: a.Type, Name: a.Name, Street: a.Street, Postcode: a.Postcode, City: a.City,
+			DistanceM: math.Round(geo.Distance(geo.Point{Lat: l.Lat, Lon: l.Lon}, geo.Point{Lat: a.Lat, Lon: a.Lon}))}
 	}
-	return &lokero.Error{Code: lokero.EUNPROCESSABLE, Reason: "pickup_point_closed", Field: "pickup_point_id", Message: msg, Alternatives: ids}
+	return &lokero.Error{Code: lokero.EUNPROCESSABLE, Reason: "pickup_point_closed", Field: "pickup_point_id", Message: msg, Alternatives: offered}
 }
 
 // moveOff takes a shipment off a point closed on its delivery date inside
