@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -283,6 +284,20 @@ func TestBenchHTTPSideBySide(t *testing.T) {
 	}
 }
 
+func TestParseShare(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]float64{"15%": 0.15, " 15 % ": 0.15, "0.15": 0.15, "99.5%": 0.995, "0.5": 0.5} {
+		if got, err := parseShare(in); err != nil || math.Abs(got-want) > 1e-12 {
+			t.Errorf("parseShare(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "%", "0", "0%", "100%", "1", "-5%", "15%%", "NaN", "Inf", "1e400"} {
+		if got, err := parseShare(in); err == nil {
+			t.Errorf("parseShare(%q) = %v; want an error", in, got)
+		}
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -302,6 +317,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"bench", "http", "--query", "fits=%zz"}, 2, "not query parameters"},
 		{[]string{"serve", "--cutoff", "25:00"}, 2, "--cutoff must be HH:MM"},
 		{[]string{"serve", "--reload", "0s"}, 2, "--reload must be a positive duration"},
+		{[]string{"serve", "--busy-below", "0%"}, 2, "--busy-below must be a share"},
+		{[]string{"serve", "--busy-below", "1.5"}, 2, "--busy-below must be a share"},
+		{[]string{"serve", "--busy-below", "lots"}, 2, "--busy-below must be a share"},
 		{[]string{"serve", "--dev-outbox", "maybe"}, 2, "--dev-outbox must be on, off or auto"},
 		{[]string{"serve", "--db", "postgres://nobody@127.0.0.1:1/x"}, 1, "LOKERO_CODE_SECRET"},
 		{[]string{"courier"}, 2, "courier add NAME"},

@@ -4,17 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/lokero/lokero"
-	"github.com/lokero/lokero/service"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/api"
 	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/service"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -27,8 +29,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	devOutbox := fs.String("dev-outbox", "auto", "serve GET /dev/outbox with the queued messages, opening codes in clear: on, off, or auto (on when listening on loopback)")
 	secretFile := fs.String("code-secret-file", envOr("LOKERO_CODE_SECRET_FILE", ""), "file with the secret opening codes are hashed with (hex, ≥ 32 bytes); default: LOKERO_CODE_SECRET, or for SQLite a file beside the database, made on first start")
 	cutoff := fs.String("cutoff", envOr("LOKERO_CUTOFF", "16:00"), "daily handover cut-off, Europe/Helsinki: parcels handed over later count from the next weekday (env LOKERO_CUTOFF)")
+	busyBelow := fs.String("busy-below", envOr("LOKERO_BUSY_BELOW", "15%"), "a locker (or size class) shows as busy at checkout below this share of free compartments, e.g. 15% or 0.15 (env LOKERO_BUSY_BELOW)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	busyShare, err := parseShare(*busyBelow)
+	if err != nil {
+		return fmt.Errorf("%w: --busy-below must be a share between 0 and 100%% (e.g. 15%%); got %q", errUsage, *busyBelow)
 	}
 	if *reload <= 0 {
 		return fmt.Errorf("%w: --reload must be a positive duration (e.g. 1m); got %s", errUsage, *reload)
@@ -67,6 +74,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer p.Close()
+	if err := p.dir.Availability().SetBusyBelow(busyShare); err != nil {
+		ln.Close()
+		return fmt.Errorf("%w: --busy-below: %v", errUsage, err)
+	}
 	p.lockers = service.NewLockers(p.store, p.dir, p.calendar, p.clock, nil, codes, log)
 	dir, srv := p.dir, p.handler(log)
 	runner, err := p.startJobs(ctx, *db, log)
@@ -156,4 +167,22 @@ func redactDSN(dsn string) string {
 func isLoopback(addr net.Addr) bool {
 	tcp, ok := addr.(*net.TCPAddr)
 	return ok && tcp.IP.IsLoopback()
+}
+
+// parseShare reads a share written as a percentage ("15%") or a fraction
+// ("0.15"); it must lie strictly between 0 and 1.
+func parseShare(s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	div := 1.0
+	if t, ok := strings.CutSuffix(s, "%"); ok {
+		s, div = strings.TrimSpace(t), 100
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, err
+	}
+	if v /= div; !(v > 0 && v < 1) {
+		return 0, fmt.Errorf("%v is not between 0 and 1", v)
+	}
+	return v, nil
 }
