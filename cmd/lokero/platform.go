@@ -1,21 +1,21 @@
 package main
 
 import (
+	"context"
 	"database/sql"
 	"errors"
-	"time"
-
-	"context"
 	"fmt"
-	"github.com/lokero/lokero"
-	"github.com/lokero/lokero/jobs"
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
+	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/api"
 	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/jobs"
 	"github.com/lokero/lokero/service"
+	"github.com/lokero/lokero/sqlite"
 )
 
 // platform is what every command wires over one database: the postal code
@@ -37,6 +37,15 @@ func newPlatform(ctx context.Context, st store, cal *calendar.Calendar, clk loke
 		return nil, err
 	}
 	dir := service.NewDirectory(st, reg, clk, log)
+	// The checkout's capacity view re-reads each day's bookings to see
+	// those made by other instances: every second on PostgreSQL. A SQLite
+	// file has one server, whose own bookings the view sees at once, so it
+	// re-reads only each minute.
+	capacityMaxAge := time.Second
+	if _, ok := st.(*sqlite.DB); ok {
+		capacityMaxAge = time.Minute
+	}
+	dir.SetCheckout(cal, service.NewAvailability(st, clk, capacityMaxAge))
 	return &platform{store: st, dir: dir, shipments: service.NewShipments(st, dir, cal, clk, nil, log),
 		lockers: service.NewLockers(st, dir, cal, clk, nil, nil, log), calendar: cal, clock: clk}, nil
 }
