@@ -41,15 +41,33 @@ type Compartment struct {
 // OutboxMessage is a message to a person, queued in the same transaction
 // as the change it tells of (a notice of arrival, a reminder). The
 // notifications issue delivers them; until then GET /dev/outbox shows them.
+//
+// A message that tells an opening code is stored without it: Text holds
+// CodePlaceholder where the code goes, and Code names the code (the
+// version of the parcel's code derived for its locker, locker.Codes.Derive)
+// that is filled in when the message is sent. The code is in clear only in
+// the message on its way out.
 type OutboxMessage struct {
 	ID           int64
 	Channel      string // "sms", "email" or "push"
 	To           string
 	TrackingCode string
 	Kind         string // "arrival", "reminder"
-	Text         string // may hold an opening code: never logged
+	Text         string // with CodePlaceholder where an opening code goes
 	CreatedAt    time.Time
+	ShipmentID   string   // the parcel the message is about; "" for none
+	Code         *CodeRef // the code CodePlaceholder stands for; nil when the text tells none
 }
+
+// CodeRef names a parcel's opening code without telling it: the locker it
+// opens and the version of the code derived for the parcel there.
+type CodeRef struct {
+	LocationID string
+	Version    int
+}
+
+// CodePlaceholder marks where a queued message's opening code goes.
+const CodePlaceholder = "{opening_code}"
 
 // LetterSlot counts the cards and letters dropped through a locker's mail
 // slot: in it now, and since the locker was set up.

@@ -281,6 +281,11 @@ func (s *Server) handleOutbox(w http.ResponseWriter, r *http.Request) {
 		Messages []message `json:"messages"`
 	}{Messages: make([]message, len(msgs))}
 	for i, m := range msgs {
+		// As it would be sent: the opening code filled in.
+		if m, err = s.lockers.Render(m); err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
 		out.Messages[i] = message{m.Channel, m.To, m.TrackingCode, m.Kind, m.Text, m.CreatedAt}
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -59,7 +59,8 @@ func (db *DB) Outbox(ctx context.Context, limit int) ([]lokero.OutboxMessage, er
 	if limit <= 0 {
 		limit = defaultOutboxLimit
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT id, channel, to_address, tracking_code, kind, text, created_at
+	rows, err := db.db.QueryContext(ctx, `SELECT id, channel, to_address, tracking_code, kind, text, created_at,
+		shipment_id, location_id, code_version
 		FROM outbox ORDER BY id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
@@ -68,10 +69,16 @@ func (db *DB) Outbox(ctx context.Context, limit int) ([]lokero.OutboxMessage, er
 	var list []lokero.OutboxMessage
 	for rows.Next() {
 		var m lokero.OutboxMessage
-		if err := rows.Scan(&m.ID, &m.Channel, &m.To, &m.TrackingCode, &m.Kind, &m.Text, &m.CreatedAt); err != nil {
+		var codeLocation string
+		var codeVersion int
+		if err := rows.Scan(&m.ID, &m.Channel, &m.To, &m.TrackingCode, &m.Kind, &m.Text, &m.CreatedAt,
+			&m.ShipmentID, &codeLocation, &codeVersion); err != nil {
 			return nil, fmt.Errorf("outbox: %w", err)
 		}
 		m.CreatedAt = m.CreatedAt.UTC()
+		if codeVersion >= 0 {
+			m.Code = &lokero.CodeRef{LocationID: codeLocation, Version: codeVersion}
+		}
 		list = append(list, m)
 	}
 	if err := rows.Err(); err != nil {
@@ -200,9 +207,15 @@ func (t *shipmentTx) AddOutbox(ctx context.Context, m lokero.OutboxMessage) erro
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = time.Now()
 	}
-	if _, err := t.tx.ExecContext(ctx, `INSERT INTO outbox (channel, to_address, tracking_code, kind, text, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
-		m.Channel, m.To, m.TrackingCode, m.Kind, m.Text, dbTime(m.CreatedAt)); err != nil {
+	codeLocation, codeVersion := "", -1 // no code
+	if m.Code != nil {
+		codeLocation, codeVersion = m.Code.LocationID, m.Code.Version
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO outbox (channel, to_address, tracking_code, kind, text, created_at,
+		shipment_id, location_id, code_version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		m.Channel, m.To, m.TrackingCode, m.Kind, m.Text, dbTime(m.CreatedAt),
+		m.ShipmentID, codeLocation, codeVersion); err != nil {
 		return fmt.Errorf("add outbox %s %s: %w", m.Kind, m.TrackingCode, err)
 	}
 	return nil

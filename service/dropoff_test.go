@@ -40,7 +40,7 @@ func (f lockersFixture) deliver(t *testing.T, sh lokero.Shipment) lokero.Shipmen
 	if _, err := f.lockers.DoorClosed(ctx, device, sh.DestinationID, dep.Compartment.Number); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := f.lockers.Outbox(ctx, 1)
+	msgs, err := sentMessages(ctx, f.lockers, 1)
 	if err != nil || len(msgs) == 0 || msgs[0].TrackingCode != sh.TrackingCode {
 		t.Fatalf("no notice of arrival for %s: %v", sh.TrackingCode, err)
 	}
@@ -268,7 +268,7 @@ func TestNoticeAgainAndRotate(t *testing.T) {
 		}
 		latest := func() (string, int) {
 			t.Helper()
-			msgs, err := f.lockers.Outbox(ctx, 100)
+			msgs, err := sentMessages(ctx, f.lockers, 100)
 			if err != nil || len(msgs) == 0 {
 				t.Fatalf("outbox: %v", err)
 			}

@@ -383,14 +383,14 @@ func (l *Lockers) ready(ctx context.Context, tx lokero.LockerTx, loc *lokero.Loc
 		return errors.New("opening code: no code secret configured")
 	}
 	deadline := l.calendar.StorageDeadline(now, calendar.StorageDays)
-	code, err := l.newCode(ctx, tx, loc, sh, 0)
+	version, err := l.newCode(ctx, tx, loc, sh, 0)
 	if err != nil {
 		return err
 	}
 	sh.Status, sh.StorageDeadline = lokero.StatusReadyForPickup, deadline
 	sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusReadyForPickup, At: now, LocationID: loc.ID,
 		Reason: "Ready for pickup until " + deadline.In(calendar.Helsinki).Format("2.1.2006 15:04") + "."})
-	for _, m := range notices(loc, sh, code, deadline, now) {
+	for _, m := range notices(loc, sh, version, deadline, now) {
 		if err := tx.AddOutbox(ctx, m); err != nil {
 			return fmt.Errorf("queue notice of arrival: %w", err)
 		}
@@ -409,22 +409,22 @@ func (l *Lockers) ready(ctx context.Context, tx lokero.LockerTx, loc *lokero.Loc
 
 // newCode gives a parcel the first version from "from" on of its derived
 // opening code that is unique among the locker's active codes, and
-// returns the code.
-func (l *Lockers) newCode(ctx context.Context, tx lokero.LockerTx, loc *lokero.Location, sh *lokero.Shipment, from int) (string, error) {
+// returns the version (the code itself is told only when a notice is sent).
+func (l *Lockers) newCode(ctx context.Context, tx lokero.LockerTx, loc *lokero.Location, sh *lokero.Shipment, from int) (int, error) {
 	for v := from; v <= locker.MaxVersion; v++ {
-		code, hash, err := l.codes.Derive(loc.ID, sh.ID, v, l.policy.CodeLength(loc.Type))
+		_, hash, err := l.codes.Derive(loc.ID, sh.ID, v, l.policy.CodeLength(loc.Type))
 		if err != nil {
-			return "", fmt.Errorf("opening code: %w", err)
+			return 0, fmt.Errorf("opening code: %w", err)
 		}
 		other, err := tx.ShipmentByOpeningCode(ctx, loc.ID, hash)
 		if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && other.ID == sh.ID) {
 			sh.OpeningCodeHash = hash
-			return code, nil
+			return v, nil
 		} else if err != nil {
-			return "", err
+			return 0, err
 		}
 	}
-	return "", &lokero.Error{Code: lokero.ECONFLICT, Reason: "too_many_codes", Message: fmt.Sprintf("parcel %s has had %d opening codes: no more", sh.TrackingCode, locker.MaxVersion+1)}
+	return 0, &lokero.Error{Code: lokero.ECONFLICT, Reason: "too_many_codes", Message: fmt.Sprintf("parcel %s has had %d opening codes: no more", sh.TrackingCode, locker.MaxVersion+1)}
 }
 
 // NoticeAgain sends a parcel's notice of arrival again, with the same
@@ -456,7 +456,7 @@ func (l *Lockers) NoticeAgain(ctx context.Context, ownerID, id string, rotate bo
 			return err
 		}
 		n := l.policy.CodeLength(loc.Type)
-		v, code, ok := l.codes.Version(loc.ID, sh.ID, n, sh.OpeningCodeHash)
+		v, _, ok := l.codes.Version(loc.ID, sh.ID, n, sh.OpeningCodeHash)
 		if !ok && !rotate {
 			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "code_not_derivable",
 				Message: "this parcel's code was made before codes could be sent again (or under another secret): an operator can rotate it"}
@@ -464,12 +464,12 @@ func (l *Lockers) NoticeAgain(ctx context.Context, ownerID, id string, rotate bo
 		now := l.now()
 		reason := "The notice of arrival was sent again."
 		if rotate {
-			if code, err = l.newCode(ctx, lt, loc, &sh, v+1); err != nil {
+			if v, err = l.newCode(ctx, lt, loc, &sh, v+1); err != nil {
 				return err
 			}
 			reason = "The opening code was changed by the operator and a new notice of arrival sent."
 		}
-		for _, m := range notices(loc, &sh, code, sh.StorageDeadline, now) {
+		for _, m := range notices(loc, &sh, v, sh.StorageDeadline, now) {
 			if err := lt.AddOutbox(ctx, m); err != nil {
 				return fmt.Errorf("queue notice of arrival: %w", err)
 			}
@@ -489,8 +489,11 @@ func (l *Lockers) NoticeAgain(ctx context.Context, ownerID, id string, rotate bo
 }
 
 // notices are the notices of arrival of a parcel, one per channel the
-// recipient gave, in the recipient's language. They hold the opening code.
-func notices(loc *lokero.Location, sh *lokero.Shipment, code string, deadline, now time.Time) []lokero.OutboxMessage {
+// recipient gave, in the recipient's language. They tell the opening code
+// of that version, filled in only when sent (Lockers.Render).
+func notices(loc *lokero.Location, sh *lokero.Shipment, version int, deadline, now time.Time) []lokero.OutboxMessage {
+	code := lokero.CodePlaceholder
+	ref := &lokero.CodeRef{LocationID: loc.ID, Version: version}
 	until := deadline.Add(-time.Minute).In(calendar.Helsinki).Format("2.1.2006")
 	place := fmt.Sprintf("%s, %s, %s %s", loc.Name, loc.Street, loc.Postcode, loc.City)
 	var text string
@@ -504,10 +507,12 @@ func notices(loc *lokero.Location, sh *lokero.Shipment, code string, deadline, n
 	}
 	var out []lokero.OutboxMessage
 	if sh.Recipient.Phone != "" {
-		out = append(out, lokero.OutboxMessage{Channel: "sms", To: sh.Recipient.Phone, TrackingCode: sh.TrackingCode, Kind: "arrival", Text: text, CreatedAt: now})
+		out = append(out, lokero.OutboxMessage{Channel: "sms", To: sh.Recipient.Phone, TrackingCode: sh.TrackingCode, Kind: "arrival",
+			Text: text, CreatedAt: now, ShipmentID: sh.ID, Code: ref})
 	}
 	if sh.Recipient.Email != "" {
-		out = append(out, lokero.OutboxMessage{Channel: "email", To: sh.Recipient.Email, TrackingCode: sh.TrackingCode, Kind: "arrival", Text: text, CreatedAt: now})
+		out = append(out, lokero.OutboxMessage{Channel: "email", To: sh.Recipient.Email, TrackingCode: sh.TrackingCode, Kind: "arrival",
+			Text: text, CreatedAt: now, ShipmentID: sh.ID, Code: ref})
 	}
 	return out
 }
@@ -658,9 +663,33 @@ func saveKeypad(ctx context.Context, tx lokero.LockerTx, locationID string, k lo
 	return tx.SaveKeypad(ctx, locationID, raw)
 }
 
-// Outbox lists the queued messages, newest first.
+// Outbox lists the queued messages, newest first, as stored: an opening
+// code is a placeholder (see Render).
 func (l *Lockers) Outbox(ctx context.Context, limit int) ([]lokero.OutboxMessage, error) {
 	return l.store.Outbox(ctx, limit)
+}
+
+// Render returns a queued message as it is sent: its opening code, derived
+// again from the code secret, in place of the placeholder. Only a sender
+// (and the development outbox) calls it; the result is never stored or
+// logged.
+func (l *Lockers) Render(m lokero.OutboxMessage) (lokero.OutboxMessage, error) {
+	if m.Code == nil {
+		return m, nil
+	}
+	if l.codes == nil {
+		return m, errors.New("render message: no code secret configured")
+	}
+	loc, err := l.dir.Location(m.Code.LocationID)
+	if err != nil {
+		return m, fmt.Errorf("render message %d: %w", m.ID, err)
+	}
+	code, _, err := l.codes.Derive(loc.ID, m.ShipmentID, m.Code.Version, l.policy.CodeLength(loc.Type))
+	if err != nil {
+		return m, fmt.Errorf("render message %d: %w", m.ID, err)
+	}
+	m.Text = strings.ReplaceAll(m.Text, lokero.CodePlaceholder, code)
+	return m, nil
 }
 
 // Payment is a locker device reporting the payment terminal's

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"regexp"
@@ -132,6 +133,38 @@ func (f lockersFixture) inTransit(t *testing.T) lokero.Shipment {
 
 var codePattern = regexp.MustCompile(`(?:Avauskoodi|Opening code|Öppningskod): ([0-9]+)`)
 
+// sentMessages lists the queued messages, newest first, as they are sent
+// (Lockers.Render), after checking that each was stored without its
+// opening code: a placeholder where the code goes, the code nowhere.
+func sentMessages(ctx context.Context, l *service.Lockers, limit int) ([]lokero.OutboxMessage, error) {
+	stored, err := l.Outbox(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	sent := make([]lokero.OutboxMessage, len(stored))
+	for i, m := range stored {
+		if sent[i], err = l.Render(m); err != nil {
+			return nil, err
+		}
+		if m.Code == nil {
+			if sent[i].Text != m.Text {
+				return nil, fmt.Errorf("message %d tells no code but was changed when sent", m.ID)
+			}
+			continue
+		}
+		code := codePattern.FindStringSubmatch(sent[i].Text)
+		switch {
+		case !strings.Contains(m.Text, lokero.CodePlaceholder):
+			return nil, fmt.Errorf("message %d with a code stored without its placeholder: %q", m.ID, m.Text)
+		case code == nil || strings.Contains(sent[i].Text, lokero.CodePlaceholder):
+			return nil, fmt.Errorf("message %d sent without its code: %q", m.ID, sent[i].Text)
+		case strings.Contains(m.Text, code[1]):
+			return nil, fmt.Errorf("message %d stored with its opening code in clear", m.ID)
+		}
+	}
+	return sent, nil
+}
+
 func TestLockerPickupEndToEnd(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, f lockersFixture) {
@@ -155,7 +188,7 @@ func TestLockerPickupEndToEnd(t *testing.T) {
 		if !ready.StorageDeadline.Equal(wantDeadline) {
 			t.Errorf("deadline %v; want %v", ready.StorageDeadline, wantDeadline)
 		}
-		msgs, err := f.lockers.Outbox(ctx, 10)
+		msgs, err := sentMessages(ctx, f.lockers, 10)
 		if err != nil || len(msgs) != 2 {
 			t.Fatalf("outbox: %d messages (%v); want sms and e-mail", len(msgs), err)
 		}
@@ -216,7 +249,7 @@ func TestExpiredCodeOpensNothing(t *testing.T) {
 		if _, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", 1); err != nil {
 			t.Fatal(err)
 		}
-		msgs, _ := f.lockers.Outbox(ctx, 1)
+		msgs, _ := sentMessages(ctx, f.lockers, 1)
 		code := codePattern.FindStringSubmatch(msgs[0].Text)[1]
 		f.clock.Advance(8 * 24 * time.Hour)
 		if _, err := f.lockers.Keypad(ctx, f.device, "LOCKER-M5", code); lokero.ErrorCode(err) != lokero.EFORBIDDEN {
@@ -329,7 +362,7 @@ func TestCashOnDelivery(t *testing.T) {
 		if _, err := f.lockers.DoorClosed(ctx, device, "SP-PAY", dep.Compartment.Number); err != nil {
 			t.Fatal(err)
 		}
-		msgs, _ := f.lockers.Outbox(ctx, 1)
+		msgs, _ := sentMessages(ctx, f.lockers, 1)
 		code := codePattern.FindStringSubmatch(msgs[0].Text)[1]
 		kp, err := f.lockers.Keypad(ctx, device, "SP-PAY", code)
 		if err != nil || kp.Result != "payment_required" || kp.AmountCents != 4990 {
@@ -442,7 +475,7 @@ func TestStoragePeriod(t *testing.T) {
 		if want := ready.StorageDeadline.Add(-48 * time.Hour); remind.Sub(want).Abs() > time.Hour {
 			t.Errorf("reminder due %v; want two days before the deadline, %v", remind, want)
 		}
-		msgs, _ := f.lockers.Outbox(ctx, 1)
+		msgs, _ := sentMessages(ctx, f.lockers, 1)
 		code := codePattern.FindStringSubmatch(msgs[0].Text)[1]
 
 		// Early runs change nothing.
@@ -458,7 +491,7 @@ func TestStoragePeriod(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		all, _ := f.lockers.Outbox(ctx, 100)
+		all, _ := sentMessages(ctx, f.lockers, 100)
 		reminders := 0
 		for _, m := range all {
 			if m.Kind == "reminder" && m.TrackingCode == sh.TrackingCode {

@@ -63,7 +63,8 @@ func (db *DB) Outbox(ctx context.Context, limit int) ([]lokero.OutboxMessage, er
 	if limit <= 0 {
 		limit = defaultOutboxLimit
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT id, channel, to_address, tracking_code, kind, text, created_at
+	rows, err := db.db.QueryContext(ctx, `SELECT id, channel, to_address, tracking_code, kind, text, created_at,
+		shipment_id, location_id, code_version
 		FROM outbox ORDER BY id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
@@ -72,12 +73,18 @@ func (db *DB) Outbox(ctx context.Context, limit int) ([]lokero.OutboxMessage, er
 	var list []lokero.OutboxMessage
 	for rows.Next() {
 		var m lokero.OutboxMessage
+		var codeLocation string
+		var codeVersion int
 		var created string
-		if err := rows.Scan(&m.ID, &m.Channel, &m.To, &m.TrackingCode, &m.Kind, &m.Text, &created); err != nil {
+		if err := rows.Scan(&m.ID, &m.Channel, &m.To, &m.TrackingCode, &m.Kind, &m.Text, &created,
+			&m.ShipmentID, &codeLocation, &codeVersion); err != nil {
 			return nil, fmt.Errorf("outbox: %w", err)
 		}
 		if m.CreatedAt, err = parseTime(created); err != nil {
 			return nil, fmt.Errorf("outbox %d: created_at: %w", m.ID, err)
+		}
+		if codeVersion >= 0 {
+			m.Code = &lokero.CodeRef{LocationID: codeLocation, Version: codeVersion}
 		}
 		list = append(list, m)
 	}
@@ -191,9 +198,15 @@ func (t *shipmentTx) AddOutbox(ctx context.Context, m lokero.OutboxMessage) erro
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = time.Now()
 	}
-	if _, err := t.tx.ExecContext(ctx, `INSERT INTO outbox (channel, to_address, tracking_code, kind, text, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`,
-		m.Channel, m.To, m.TrackingCode, m.Kind, m.Text, formatTime(m.CreatedAt)); err != nil {
+	codeLocation, codeVersion := "", -1 // no code
+	if m.Code != nil {
+		codeLocation, codeVersion = m.Code.LocationID, m.Code.Version
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO outbox (channel, to_address, tracking_code, kind, text, created_at,
+		shipment_id, location_id, code_version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.Channel, m.To, m.TrackingCode, m.Kind, m.Text, formatTime(m.CreatedAt),
+		m.ShipmentID, codeLocation, codeVersion); err != nil {
 		return fmt.Errorf("add outbox %s %s: %w", m.Kind, m.TrackingCode, err)
 	}
 	return nil

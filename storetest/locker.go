@@ -19,7 +19,8 @@ package storetest
 //   - ShipmentByOpeningCode matches the shipment's destination and opening
 //     code hash; an empty hash matches nothing.
 //   - Outbox lists by ID, newest first; 100 messages when the limit is
-//     <= 0.
+//     <= 0; a message's parcel and the reference to its code (never the
+//     code) come back as stored.
 
 import (
 	"bytes"
@@ -431,8 +432,10 @@ func testOutbox(t *testing.T, s Store) {
 			To:           fmt.Sprintf("+35840000000%d", i),
 			TrackingCode: fmt.Sprintf("JJ%09dFI", i),
 			Kind:         []string{"arrival", "reminder"}[i%2],
-			Text:         fmt.Sprintf("Pakettisi on noudettavissa – koodi %06d. Åbo ✓", i),
+			Text:         fmt.Sprintf("Pakettisi on noudettavissa – koodi %s. Åbo ✓ %d", lokero.CodePlaceholder, i),
 			CreatedAt:    t0.Add(time.Duration(i)*time.Minute + 999).In(helsinki),
+			ShipmentID:   fmt.Sprintf("shp_%d", i),
+			Code:         []*lokero.CodeRef{nil, {LocationID: "SP-1", Version: 0}, {LocationID: "LK-2", Version: 63}}[i%3],
 		})
 	}
 	// Two transactions, then a third that rolls back.
