@@ -202,9 +202,10 @@ type ShipmentStore interface {
 	// CODCollected lists the shipments whose cash on delivery was
 	// collected in [from, to), ordered by retailer and ID, without events.
 	CODCollected(ctx context.Context, from, to time.Time) ([]Shipment, error)
-	// ReservedOn returns the compartment reservations of every location for
-	// a delivery date: location ID → size class → count (counts above 0).
-	ReservedOn(ctx context.Context, date string) (map[string]map[string]int, error)
+	// ReservedOn returns the compartment reservations of every location
+	// for a delivery date, or of the locations given: location ID → size
+	// class → count (counts above 0).
+	ReservedOn(ctx context.Context, date string, locationIDs ...string) (map[string]map[string]int, error)
 	// ShipmentsTo lists the shipments routed to a location in any of the
 	// statuses, ordered by ID, without events.
 	ShipmentsTo(ctx context.Context, locationID string, statuses []ShipmentStatus) ([]Shipment, error)

@@ -275,9 +275,14 @@ func (db *DB) CODCollected(ctx context.Context, from, to time.Time) ([]lokero.Sh
 	return list, nil
 }
 
-// ReservedOn returns every location's reservations for a delivery date.
-func (db *DB) ReservedOn(ctx context.Context, date string) (map[string]map[string]int, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT location_id, size, reserved FROM reservations WHERE delivery_date = $1 AND reserved > 0`, date)
+// ReservedOn returns the reservations of every location, or of the
+// locations given, for a delivery date.
+func (db *DB) ReservedOn(ctx context.Context, date string, locationIDs ...string) (map[string]map[string]int, error) {
+	query, args := `SELECT location_id, size, reserved FROM reservations WHERE delivery_date = $1 AND reserved > 0`, []any{date}
+	if len(locationIDs) > 0 {
+		query, args = query+` AND location_id = ANY($2)`, append(args, locationIDs)
+	}
+	rows, err := db.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reserved on %s: %w", date, err)
 	}

@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,9 +42,10 @@ type LockerAvailability struct {
 // Availability tells how many compartments of each locker are still free
 // for a delivery date. It reads every reservation of a date in one query
 // and keeps it in memory: searches never touch the database. A booking in
-// this process makes the next search read again (exact); bookings in other
-// instances are seen within MaxAge. Booking itself always checks the
-// database, and answers with the reason when the compartment went meanwhile.
+// this process makes the next search read again the lockers it changed
+// (exact); bookings in other instances are seen within maxAge, when the
+// whole day is read again. Booking itself always checks the database, and
+// answers with the reason when the compartment went meanwhile.
 //
 // One search at a time reads a day again; the searches that come while it
 // does are answered from the day as last read (at most one read older)
@@ -53,10 +56,23 @@ type Availability struct {
 	maxAge    time.Duration
 	busyBelow float64
 
-	generation atomic.Uint64 // bumped by every local change of reservations
+	generation atomic.Uint64 // bumped by every local change of reservations, under mu
 	mu         sync.Mutex
 	days       map[string]*dayEntry
+	changes    []change // the latest local changes, oldest first
+	forgotten  uint64   // the newest generation dropped from changes
 }
+
+// change is one location whose reservations this process changed, at a
+// generation; "" stands for every location.
+type change struct {
+	generation uint64
+	locationID string
+}
+
+// maxChanges bounds the log of local changes: a day read longer ago than
+// that many changes is read again whole.
+const maxChanges = 4096
 
 // dayEntry is one date's reservations as last read, and the lock held by
 // the one search that reads them again.
@@ -67,9 +83,15 @@ type dayEntry struct {
 
 // reservedDay is one read of a date's reservations; never modified.
 type reservedDay struct {
-	generation uint64 // Availability.generation when the read began
-	loadedAt   time.Time
+	generation uint64    // Availability.generation when the read began
+	loadedAt   time.Time // when the whole day was last read
 	reserved   map[string]map[string]int
+
+	// A day read again only where it changed keeps the table of the read
+	// before and the locations read again, to lay out its own table from
+	// them. Cleared once its table is laid out.
+	base    *freeTable
+	changed []string
 
 	building sync.Mutex                // held while the table is laid out for a new snapshot
 	table    atomic.Pointer[freeTable] // the day by the positions of the latest snapshot asked
@@ -96,10 +118,50 @@ func (a *Availability) SetBusyBelow(share float64) error {
 
 // Changed tells the view that reservations changed in this process: the
 // next read of any day goes to the database.
-func (a *Availability) Changed() {
-	if a != nil {
-		a.generation.Add(1)
+//
+// With location ids only those locations are read again; without, the
+// whole day is.
+func (a *Availability) Changed(locationIDs ...string) {
+	if a == nil {
+		return
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	gen := a.generation.Add(1)
+	if len(locationIDs) == 0 {
+		locationIDs = []string{""}
+	}
+	for _, id := range locationIDs {
+		a.changes = append(a.changes, change{generation: gen, locationID: id})
+	}
+	if n := len(a.changes); n > maxChanges {
+		drop := n - maxChanges/2
+		a.forgotten = a.changes[drop-1].generation
+		a.changes = append(a.changes[:0], a.changes[drop:]...)
+	}
+}
+
+// changedSince returns the locations changed in this process after
+// generation gen and the generation they bring the day to, or false when
+// the whole day must be read again: every location changed, or the log no
+// longer reaches back to gen.
+func (a *Availability) changedSince(gen uint64) ([]string, uint64, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if gen < a.forgotten {
+		return nil, 0, false
+	}
+	var ids []string
+	for i := len(a.changes) - 1; i >= 0 && a.changes[i].generation > gen; i-- {
+		id := a.changes[i].locationID
+		if id == "" {
+			return nil, 0, false
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, a.generation.Load(), true
 }
 
 // Day returns the reservations of a date, location → size → count, read
@@ -140,6 +202,26 @@ func (a *Availability) day(ctx context.Context, date string) (*reservedDay, erro
 	if d = e.current.Load(); a.fresh(d) {
 		return d, nil // read while this search waited
 	}
+	if d != nil && a.young(d) {
+		// Only local changes since: read again the lockers they touched.
+		if ids, gen, ok := a.changedSince(d.generation); ok {
+			got, err := a.store.ReservedOn(ctx, date, ids...)
+			if err != nil {
+				return nil, fmt.Errorf("availability on %s: %w", date, err)
+			}
+			reserved := maps.Clone(d.reserved)
+			for _, id := range ids {
+				if r, ok := got[id]; ok {
+					reserved[id] = r
+				} else {
+					delete(reserved, id)
+				}
+			}
+			next := &reservedDay{generation: gen, loadedAt: d.loadedAt, reserved: reserved, base: d.table.Load(), changed: ids}
+			e.current.Store(next)
+			return next, nil
+		}
+	}
 	gen, now := a.generation.Load(), a.clock.Now()
 	reserved, err := a.store.ReservedOn(ctx, date)
 	if err != nil {
@@ -150,11 +232,14 @@ func (a *Availability) day(ctx context.Context, date string) (*reservedDay, erro
 	return d, nil
 }
 
-// fresh reports whether a read of a day may still be answered from.
+// fresh reports whether a read of a day may still be answered from: no
+// local change since, and young.
 func (a *Availability) fresh(d *reservedDay) bool {
-	if d == nil || d.generation != a.generation.Load() {
-		return false
-	}
+	return d != nil && d.generation == a.generation.Load() && a.young(d)
+}
+
+// young reports whether the whole day was read within maxAge.
+func (a *Availability) young(d *reservedDay) bool {
 	now := a.clock.Now()
 	return now.Sub(d.loadedAt) < a.maxAge && !now.Before(d.loadedAt)
 }
@@ -174,7 +259,12 @@ func (a *Availability) table(ctx context.Context, snap *Snapshot, date string) (
 	defer d.building.Unlock()
 	t := d.table.Load()
 	if t == nil || t.snap != snap {
-		t = newFreeTable(snap, d)
+		if d.base != nil && d.base.snap == snap {
+			t = d.base.withChanges(d, d.changed)
+		} else {
+			t = newFreeTable(snap, d)
+		}
+		d.base, d.changed = nil, nil
 		d.table.Store(t)
 	}
 	return t, nil
@@ -198,14 +288,31 @@ func newFreeTable(snap *Snapshot, d *reservedDay) *freeTable {
 	}
 	t.offset[len(snap.locs)] = int32(n)
 	t.free = make([]int32, n)
-	for i := range snap.locs {
-		l := &snap.locs[i]
-		at := d.reserved[l.ID]
-		for j, c := range l.Compartments {
-			t.free[int(t.offset[i])+j] = int32(max(c.Count-at[c.Size], 0))
-		}
+	for pos := range snap.locs {
+		t.fill(pos, d)
 	}
 	return t
+}
+
+// withChanges returns a copy of t with the locations ids laid out again
+// from d (t is shared with searches and never changed).
+func (t *freeTable) withChanges(d *reservedDay, ids []string) *freeTable {
+	next := &freeTable{snap: t.snap, offset: t.offset, free: slices.Clone(t.free)}
+	for _, id := range ids {
+		if pos, ok := t.snap.byID[id]; ok {
+			next.fill(pos, d)
+		}
+	}
+	return next
+}
+
+// fill lays out the free compartments of the location at pos from d.
+func (t *freeTable) fill(pos int, d *reservedDay) {
+	l := &t.snap.locs[pos]
+	at := d.reserved[l.ID]
+	for j, c := range l.Compartments {
+		t.free[int(t.offset[pos])+j] = int32(max(c.Count-at[c.Size], 0))
+	}
 }
 
 // hasFree is HasFree for the location at position pos of the snapshot.

@@ -66,7 +66,7 @@ type slowReservations struct {
 	calls atomic.Int64
 }
 
-func (s *slowReservations) ReservedOn(ctx context.Context, date string) (map[string]map[string]int, error) {
+func (s *slowReservations) ReservedOn(ctx context.Context, date string, ids ...string) (map[string]map[string]int, error) {
 	s.calls.Add(1)
 	time.Sleep(20 * time.Millisecond)
 	return map[string]map[string]int{"SP-1": {"S": int(s.calls.Load())}}, nil

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -261,5 +262,93 @@ func TestBookingAClosedPoint(t *testing.T) {
 		if err != nil || res.Shipment.DestinationID != "SP-MID" || res.Shipment.Routing.Rule != service.RuleClosureReroute {
 			t.Fatalf("with fallback nearest_open: %+v, %v; want SP-MID", res.Shipment.Routing, err)
 		}
+	})
+}
+
+// TestCapacityViewFollowsEveryChange: after every kind of change this
+// process makes to reservations (booking, cancelling, pickup, re-routing a
+// closed point's parcels) the capacity view a search reads equals the
+// database, read again only where it changed: the clock stands still, so
+// the view is never old enough to be read whole.
+func TestCapacityViewFollowsEveryChange(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		date := f.dir.DeliveryDate()
+		check := func(step string) {
+			t.Helper()
+			want, err := f.store.ReservedOn(ctx, date)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := f.dir.Availability().Day(ctx, date)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("after %s the view holds %v; the database %v", step, got, want)
+			}
+			_, hits := nearIDs(t, f, service.LocationQuery{IncludeClosed: true, Limit: 50})
+			for _, h := range hits {
+				if h.Availability == nil {
+					continue
+				}
+				for i, c := range h.Availability.Classes {
+					if wantFree := h.Location.Compartments[i].Count - want[h.Location.ID][c.Size]; c.Free != wantFree {
+						t.Fatalf("after %s %s shows %d %s free; the database leaves %d", step, h.Location.ID, c.Free, c.Size, wantFree)
+					}
+				}
+			}
+		}
+		check("nothing")
+		book := func(point string) lokero.Shipment {
+			t.Helper()
+			req := request()
+			req.PickupPointID = point
+			req.Parcel.HeightCM = 8
+			res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res.Shipment
+		}
+		var near []lokero.Shipment
+		for range 3 {
+			near = append(near, book("SP-NEAR"))
+		}
+		check("three bookings at SP-NEAR")
+		if _, err := f.shipments.Cancel(ctx, f.retailer, near[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		check("a cancellation")
+
+		sh := f.inTransit(t) // to the building's LOCKER-M5
+		check("a booking at LOCKER-M5 and its handover")
+		dep, err := f.lockers.Deposit(ctx, f.courier, sh.DestinationID, sh.TrackingCode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.lockers.DoorClosed(ctx, f.device, sh.DestinationID, dep.Compartment.Number); err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := sentMessages(ctx, f.lockers, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.lockers.Keypad(ctx, f.device, sh.DestinationID, codePattern.FindStringSubmatch(msgs[0].Text)[1]); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := f.lockers.DoorClosed(ctx, f.device, sh.DestinationID, dep.Compartment.Number); err != nil || got.Status != lokero.StatusPickedUp {
+			t.Fatalf("pickup: %v, %v", got.Status, err)
+		}
+		check("a pickup")
+
+		if _, err := f.dir.Patch(ctx, "operator_1", "SP-NEAR", service.LocationPatch{Status: strp("CLOSED")}); err != nil {
+			t.Fatal(err)
+		}
+		if res, err := f.shipments.RerouteClosed(ctx, "SP-NEAR"); err != nil || len(res.Rerouted) != 2 {
+			t.Fatalf("re-route: %+v, %v; want the 2 booked moved", res, err)
+		}
+		check("closing SP-NEAR")
 	})
 }

@@ -178,7 +178,11 @@ func (s *Shipments) RerouteClosed(ctx context.Context, locationID string) (Rerou
 			res.Rerouted = append(res.Rerouted, moved)
 		}
 	}
-	s.dir.reservationsChanged()
+	touched := []string{locationID}
+	for _, sh := range res.Rerouted {
+		touched = append(touched, sh.DestinationID)
+	}
+	s.dir.reservationsChanged(touched...)
 	return res, nil
 }
 

@@ -54,8 +54,11 @@ func (d *Directory) SetCheckout(cal *calendar.Calendar, a *Availability) {
 func (d *Directory) Availability() *Availability { return d.availability }
 
 // reservationsChanged tells the capacity view that this process changed
-// reservations (after the commit): the next search reads them again.
-func (d *Directory) reservationsChanged() { d.availability.Changed() }
+// the reservations of these locations (after the commit): the next search
+// reads them again.
+func (d *Directory) reservationsChanged(locationIDs ...string) {
+	d.availability.Changed(locationIDs...)
+}
 
 // DeliveryDate returns the date a parcel booked now is delivered: the date
 // searches check points against unless asked for another.

@@ -261,7 +261,7 @@ func (l *Lockers) Deposit(ctx context.Context, courier lokero.Credential, locati
 		return DepositResult{}, err
 	}
 	if rerouted != nil {
-		l.dir.reservationsChanged()
+		l.dir.reservationsChanged(loc.ID, rerouted.Location.ID)
 		return DepositResult{}, &lokero.Error{Code: lokero.ECONFLICT, Reason: "no_free_compartment",
 			Message: fmt.Sprintf("no free compartment here takes parcel %s: it is re-routed to %s (%s), %s",
 				code, rerouted.Location.Name, rerouted.Location.ID, rerouted.Location.Street)}
@@ -371,7 +371,7 @@ func (l *Lockers) DoorClosed(ctx context.Context, device lokero.Credential, loca
 		return nil
 	})
 	if err == nil && out.Status == lokero.StatusPickedUp {
-		l.dir.reservationsChanged()
+		l.dir.reservationsChanged(out.DestinationID)
 	}
 	return out, err
 }
@@ -1063,7 +1063,7 @@ func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locati
 		return &lokero.Error{Code: lokero.ENOTFOUND, Reason: "not_in_locker", Field: "tracking_code", Message: fmt.Sprintf("parcel %s is not in this locker", code)}
 	})
 	if err == nil {
-		l.dir.reservationsChanged()
+		l.dir.reservationsChanged(loc.ID, out.DestinationID)
 	}
 	return out, err
 }

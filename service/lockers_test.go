@@ -29,6 +29,7 @@ type lockersFixture struct {
 	device    lokero.Credential // LOCKER-M5's
 	other     lokero.Credential // SP-NEAR's device
 	dir       *service.Directory
+	store     lockerStore
 }
 
 // lockerStore is what the locker tests need of a store.
@@ -98,7 +99,7 @@ func newLockers(t *testing.T, st lockerStore) lockersFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := lockersFixture{clock: clock, dir: dir,
+	f := lockersFixture{clock: clock, dir: dir, store: st,
 		shipments: service.NewShipments(st, dir, calendar.Default(), clock, nil, log),
 		lockers:   service.NewLockers(st, dir, calendar.Default(), clock, nil, codes, log)}
 	if f.retailer, _, err = f.shipments.AddRetailer(ctx, "Kauppa", false); err != nil {

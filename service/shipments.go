@@ -176,7 +176,9 @@ func (s *Shipments) create(ctx context.Context, retailer lokero.Retailer, req Sh
 		if err != nil {
 			return CreateResult{}, err
 		}
-		s.dir.reservationsChanged()
+		if !result.Replayed && result.Shipment.SizeClass != "" {
+			s.dir.reservationsChanged(result.Shipment.DestinationID)
+		}
 		return result, nil
 	}
 }
@@ -494,7 +496,9 @@ func (s *Shipments) transition(ctx context.Context, ownerID string, id string, n
 		return nil
 	})
 	if err == nil {
-		s.dir.reservationsChanged()
+		// A cancellation gives the reservation back; a handover may move it
+		// to another day. Either way at the parcel's locker.
+		s.dir.reservationsChanged(out.DestinationID)
 	}
 	return out, err
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -253,19 +254,41 @@ func (db *DB) CODCollected(ctx context.Context, from, to time.Time) ([]lokero.Sh
 	return list, nil
 }
 
-// ReservedOn returns every location's reservations for a delivery date.
-func (db *DB) ReservedOn(ctx context.Context, date string) (map[string]map[string]int, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT location_id, size, reserved FROM reservations WHERE delivery_date = ? AND reserved > 0`, date)
+// ReservedOn returns the reservations of every location, or of the
+// locations given, for a delivery date.
+func (db *DB) ReservedOn(ctx context.Context, date string, locationIDs ...string) (map[string]map[string]int, error) {
+	out := map[string]map[string]int{}
+	if len(locationIDs) == 0 {
+		return out, db.reservedOn(ctx, out, `SELECT location_id, size, reserved FROM reservations WHERE delivery_date = ? AND reserved > 0`, date)
+	}
+	// A few hundred at a time: SQLite limits the parameters of a statement.
+	for ids := range slices.Chunk(locationIDs, 500) {
+		args := []any{date}
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		query := `SELECT location_id, size, reserved FROM reservations WHERE delivery_date = ? AND reserved > 0
+			AND location_id IN (?` + strings.Repeat(", ?", len(ids)-1) + `)`
+		if err := db.reservedOn(ctx, out, query, args...); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// reservedOn adds the rows of a reservations query to out.
+func (db *DB) reservedOn(ctx context.Context, out map[string]map[string]int, query string, args ...any) error {
+	date := args[0]
+	rows, err := db.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("reserved on %s: %w", date, err)
+		return fmt.Errorf("reserved on %s: %w", date, err)
 	}
 	defer rows.Close()
-	out := map[string]map[string]int{}
 	for rows.Next() {
 		var loc, size string
 		var n int
 		if err := rows.Scan(&loc, &size, &n); err != nil {
-			return nil, fmt.Errorf("reserved on %s: %w", date, err)
+			return fmt.Errorf("reserved on %s: %w", date, err)
 		}
 		if out[loc] == nil {
 			out[loc] = map[string]int{}
@@ -273,9 +296,9 @@ func (db *DB) ReservedOn(ctx context.Context, date string) (map[string]map[strin
 		out[loc][size] = n
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reserved on %s: %w", date, err)
+		return fmt.Errorf("reserved on %s: %w", date, err)
 	}
-	return out, nil
+	return nil
 }
 
 // ShipmentsTo lists the shipments routed to a location in the statuses.

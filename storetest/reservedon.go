@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -8,7 +9,8 @@ import (
 )
 
 // testReservedOnAndShipmentsTo: ReservedOn gives every location's
-// reservations of one date and leaves out released ones; ShipmentsTo
+// reservations of one date, or those of the locations asked, and leaves
+// out released ones; ShipmentsTo
 // lists a location's shipments in the asked statuses only, by ID.
 func testReservedOnAndShipmentsTo(t *testing.T, s Store) {
 	ctx := t.Context()
@@ -33,6 +35,28 @@ func testReservedOnAndShipmentsTo(t *testing.T, s Store) {
 	}
 	if got, err := s.ReservedOn(ctx, "2027-01-01"); err != nil || len(got) != 0 {
 		t.Errorf("ReservedOn of a day without reservations = %v, %v; want none", got, err)
+	}
+	// Some locations only: those asked, with reservations that day.
+	for _, tc := range []struct {
+		ids  []string
+		want map[string]map[string]int
+	}{
+		{[]string{"A"}, map[string]map[string]int{"A": {"S": 2, "M": 1}}},
+		{[]string{"B", "C", "nowhere"}, map[string]map[string]int{"B": {"L": 1}}},
+		{[]string{"C"}, map[string]map[string]int{}},
+	} {
+		if got, err := s.ReservedOn(ctx, "2026-12-01", tc.ids...); err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("ReservedOn(%v) = %v, %v; want %v", tc.ids, got, err, tc.want)
+		}
+	}
+	// More locations than SQLite takes parameters in one statement.
+	many := make([]string, 2000)
+	for i := range many {
+		many[i] = fmt.Sprintf("X%04d", i)
+	}
+	many[1999] = "B"
+	if got, err := s.ReservedOn(ctx, "2026-12-01", many...); err != nil || !reflect.DeepEqual(got, map[string]map[string]int{"B": {"L": 1}}) {
+		t.Errorf("ReservedOn(2,000 ids) = %v, %v; want B alone", got, err)
 	}
 
 	mustRetailer(t, s, "r")
