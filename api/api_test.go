@@ -244,6 +244,9 @@ func TestBadInput(t *testing.T) {
 		{"street=Mannerheimintie+5", "street"},
 		{"postcode=" + long, "postcode"},
 		{"street=" + long + "&postcode=00100", "street"},
+		{"types=SMARTPOST", "types"}, // a misspelt filter is refused, not ignored
+		{"lat=60&lon=25&bogus=1", "bogus"},
+		{"zipCode=00100", "zipCode"},
 	}
 	for _, tt := range tests {
 		status, body := f.get(t, "/v1/locations?"+tt.query)
@@ -255,6 +258,14 @@ func TestBadInput(t *testing.T) {
 		if e.Error.Field != tt.field || e.Error.Message == "" {
 			t.Errorf("%.60s: error %+v, want field %q and a message", tt.query, e.Error, tt.field)
 		}
+	}
+	// A parameter another API calls so names the one meant; the cache
+	// buster of browsers' libraries passes.
+	if status, body := f.get(t, "/v1/locations?types=SMARTPOST"); !strings.Contains(decode[apiError](t, body).Error.Message, `did you mean "type"`) {
+		t.Errorf("types=SMARTPOST: %d %s; want a hint at type", status, body)
+	}
+	if status, body := f.get(t, "/v1/locations?lat=60.17&lon=24.94&_=1732526400000"); status != http.StatusOK {
+		t.Errorf("with _=…: %d %s; want 200", status, body)
 	}
 	for _, path := range []string{"/v1/nothing", "/v1/locations/NO-SUCH-ID"} {
 		status, body := f.get(t, path)

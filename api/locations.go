@@ -194,16 +194,16 @@ func (s *Server) handleLocation(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toLocationJSON(l))
 }
 
+// locationParams are the parameters of GET /v1/locations.
+var locationParams = []string{"postcode", "street", "lat", "lon", "type", "payment_terminal", "fits",
+	"delivery_date", "include_closed", "cod", "wheelchair_access", "open_now", "available", "functions", "limit"}
+
 // parseLocationQuery reads the query of GET /v1/locations, refusing
 // anything malformed with the parameter named.
 func parseLocationQuery(v url.Values) (service.LocationQuery, error) {
 	var q service.LocationQuery
-	for name, values := range v {
-		for _, value := range values {
-			if len(value) > maxParamLen {
-				return q, lokero.Invalid(name, "too_long", "%s is %d bytes long; at most %d are allowed", name, len(value), maxParamLen)
-			}
-		}
+	if err := checkQuery(v, locationParams...); err != nil {
+		return q, err
 	}
 	q.Postcode = strings.TrimSpace(v.Get("postcode"))
 	q.Street = strings.TrimSpace(v.Get("street"))

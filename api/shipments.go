@@ -244,13 +244,9 @@ func (s *Server) handleGetShipment(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleListShipments(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := lokero.ShipmentFilter{Status: lokero.ShipmentStatus(q.Get("status")), Reference: q.Get("reference"), AfterID: q.Get("cursor")}
-	for name, vs := range q {
-		for _, v := range vs {
-			if len(v) > maxParamLen {
-				writeError(w, r, s.log, lokero.Invalid(name, "too_long", "%s is over %d bytes", name, maxParamLen))
-				return
-			}
-		}
+	if err := checkQuery(q, "status", "reference", "cursor", "limit"); err != nil {
+		writeError(w, r, s.log, err)
+		return
 	}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)

@@ -420,9 +420,11 @@ func TestListShipmentsHTTP(t *testing.T) {
 	if len(got) != 5 {
 		t.Errorf("listed %d of 5", len(got))
 	}
-	for _, q := range []string{"status=FOO", "limit=0", "limit=x", "limit=501"} {
-		if status, _, out := f.do(t, "GET", "/v1/shipments?"+q, f.key, nil); status != 400 {
-			t.Errorf("%s: %d %s; want 400", q, status, out)
+	for q, field := range map[string]string{"status=FOO": "status", "limit=0": "limit", "limit=x": "limit", "limit=501": "limit",
+		"state=CREATED": "state", "page=2": "page"} {
+		status, _, out := f.do(t, "GET", "/v1/shipments?"+q, f.key, nil)
+		if e := decode[struct{ Error struct{ Field string } }](t, out); status != 400 || e.Error.Field != field {
+			t.Errorf("%s: %d %s; want 400 naming %s", q, status, out, field)
 		}
 	}
 	status, _, out := f.do(t, "GET", "/v1/shipments?reference="+ref, f.other, nil)

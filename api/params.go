@@ -1,0 +1,51 @@
+package api
+
+import (
+	"net/url"
+	"slices"
+	"sort"
+
+	"github.com/lokero/lokero"
+)
+
+// paramHints name the parameter meant by a name that other pickup-point
+// and shipment APIs use (Posti's own among them).
+var paramHints = map[string]string{
+	"types": "type", "zipcode": "postcode", "zipCode": "postcode", "postalCode": "postcode", "postal_code": "postcode",
+	"lng": "lon", "longitude": "lon", "latitude": "lat", "top": "limit", "deliveryDate": "delivery_date",
+	"includeClosed": "include_closed", "address": "street", "streetAddress": "street", "page": "cursor",
+}
+
+// checkQuery refuses a query that names a parameter the endpoint does not
+// know (a misspelt filter would otherwise be ignored, and the answer look
+// right but be wrong) or that has a value over maxParamLen bytes. "_", the
+// cache buster browsers' libraries add, is always allowed.
+func checkQuery(v url.Values, known ...string) error {
+	names := make([]string, 0, len(v))
+	for name := range v {
+		names = append(names, name)
+	}
+	sort.Strings(names) // the same error for the same query
+	for _, name := range names {
+		if name != "_" && !slices.Contains(known, name) {
+			if hint, ok := paramHints[name]; ok && slices.Contains(known, hint) {
+				return lokero.Invalid(name, "unknown_parameter", "unknown parameter %q: did you mean %q?", name, hint)
+			}
+			return lokero.Invalid(truncate(name, 64), "unknown_parameter", "unknown parameter %q; this endpoint takes %v", truncate(name, 64), known)
+		}
+		for _, value := range v[name] {
+			if len(value) > maxParamLen {
+				return lokero.Invalid(name, "too_long", "%s is %d bytes long; at most %d are allowed", name, len(value), maxParamLen)
+			}
+		}
+	}
+	return nil
+}
+
+// truncate cuts s to at most n bytes, for echoing input in an error.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
