@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/geo"
@@ -124,6 +125,31 @@ func (s *Shipments) moveOff(ctx context.Context, tx lokero.ShipmentTx, closed *l
 type RerouteResult struct {
 	Rerouted []lokero.Shipment // now going elsewhere, with a reason
 	Stranded []lokero.Shipment // no open point takes them: for the operator
+}
+
+// RerouteChanged re-routes, as RerouteClosed does, the shipments booked
+// to the locations of locs that may now be closed on their delivery dates:
+// those not OPEN or with exception days, and those whose opening hours
+// differ from what before (the directory's snapshot before an import) had.
+// A network file that closes a point moves its parcels as the operator's
+// PATCH does, and importing it again finishes what an interrupted run left.
+// Locations new since before have nothing booked yet.
+func (s *Shipments) RerouteChanged(ctx context.Context, before *Snapshot, locs []lokero.Location) (RerouteResult, error) {
+	var moved RerouteResult
+	for i := range locs {
+		l := &locs[i]
+		old := before.ByID(l.ID)
+		if old == nil || l.Status == lokero.LocationOpen && len(l.ExceptionDays) == 0 && slices.Equal(old.OpeningHours, l.OpeningHours) {
+			continue
+		}
+		r, err := s.RerouteClosed(ctx, l.ID)
+		if err != nil {
+			return moved, err
+		}
+		moved.Rerouted = append(moved.Rerouted, r.Rerouted...)
+		moved.Stranded = append(moved.Stranded, r.Stranded...)
+	}
+	return moved, nil
 }
 
 // errStranded rolls back a shipment's transaction when nothing takes it.

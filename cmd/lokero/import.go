@@ -76,11 +76,26 @@ func importLocations(ctx context.Context, db, file string, stdout, stderr io.Wri
 	if err != nil {
 		return fmt.Errorf("%s: nothing imported:\n%w", file, err)
 	}
+	if err := p.dir.Reload(ctx); err != nil {
+		return err
+	}
+	before := p.dir.Snapshot() // to tell which points the file closes
 	res, err := p.dir.Import(ctx, locs)
 	if err != nil {
 		return fmt.Errorf("%s: nothing imported: %w", file, err)
 	}
 	fmt.Fprintf(stdout, "imported %d locations from %s in %s: %d new, %d updated\n",
 		len(locs), file, time.Since(start).Round(time.Millisecond), res.Inserted, res.Updated)
+	moved, err := p.shipments.RerouteChanged(ctx, before, locs)
+	if err != nil {
+		return fmt.Errorf("imported, but re-routing the shipments of closed points failed (import the file again to finish): %w", err)
+	}
+	if len(moved.Rerouted)+len(moved.Stranded) > 0 {
+		fmt.Fprintf(stdout, "re-routed %d shipments from points closed on their delivery date; %d stranded (GET /v1/locations/{id}/stranded)\n",
+			len(moved.Rerouted), len(moved.Stranded))
+		for _, sh := range moved.Stranded {
+			fmt.Fprintf(stdout, "  stranded: %s (%s) at %s, delivery %s\n", sh.ID, sh.TrackingCode, sh.DestinationID, sh.DeliveryDate)
+		}
+	}
 	return nil
 }

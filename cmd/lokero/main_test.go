@@ -19,8 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/demo"
 	"github.com/lokero/lokero/pgtest"
+	"github.com/lokero/lokero/service"
 	"github.com/lokero/lokero/sqlite"
 )
 
@@ -378,6 +381,74 @@ func TestImportLocations(t *testing.T) {
 	code, stdout, stderr = runCmd(t, "import", "locations", "--db", db, file)
 	if code != 1 || !strings.Contains(stderr, "line 3: postcode:") || !strings.Contains(stderr, "line 4: lat:") || stdout != "" {
 		t.Errorf("bad file: exit %d, stdout %q, stderr %q; want exit 1 naming line 3 postcode and line 4 lat", code, stdout, stderr)
+	}
+}
+
+// TestImportClosingAPoint: a network file that closes a point re-routes
+// the shipments booked there, as the operator's PATCH does, and says so;
+// importing it again moves nothing twice.
+func TestImportClosingAPoint(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "closing.db")
+	file := filepath.Join(dir, "network.csv")
+	network := locationsCSV + "SP-2,SMARTPOST,Smartpost Toinen,Kauppakatu 9,00100,Helsinki,60.1705,24.9405,public,false,24/7,S*10; L*2\n"
+	if err := os.WriteFile(file, []byte(network), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCmd(t, "import", "locations", "--db", db, file); code != 0 {
+		t.Fatalf("import: %s", stderr)
+	}
+	p, err := openPlatform(ctx, db, calendar.Default(), clock(), newLogger(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.dir.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	retailer, _, err := p.shipments.AddRetailer(ctx, "Kauppa", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	booked, err := p.shipments.Create(ctx, retailer, service.ShipmentRequest{Reference: "R-1", PickupPointID: "SP-1",
+		Sender:    lokero.Party{Name: "Kauppa Oy", Street: "Kauppakatu 2", Postcode: "00100", City: "Helsinki"},
+		Recipient: lokero.Party{Name: "Maija", Street: "Fredrikinkatu 1", Postcode: "00120", City: "Helsinki", Phone: "0401234567"},
+		Parcel:    &lokero.Parcel{LengthCM: 30, WidthCM: 20, HeightCM: 8, WeightKG: 1, Contents: lokero.ContentsGoods}}, "", nil)
+	p.Close()
+	if err != nil || booked.Shipment.DestinationID != "SP-1" {
+		t.Fatalf("booking to SP-1: %+v, %v", booked.Shipment.DestinationID, err)
+	}
+
+	// The file now says SP-1 is closed until further notice.
+	header, rows, _ := strings.Cut(network, "\n")
+	closed := header + ",status,status_from,status_reason\n"
+	for _, row := range strings.Split(strings.TrimSpace(rows), "\n") {
+		if strings.HasPrefix(row, "SP-1,") {
+			row += ",TEMPORARILY_CLOSED,2020-01-01,water damage"
+		} else {
+			row += ",,,"
+		}
+		closed += row + "\n"
+	}
+	if err := os.WriteFile(file, []byte(closed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCmd(t, "import", "locations", "--db", db, file)
+	if code != 0 || !strings.Contains(stdout, "re-routed 1 shipments") || !strings.Contains(stdout, "0 stranded") {
+		t.Fatalf("closing import: exit %d, stdout %q, stderr %q; want 1 re-routed", code, stdout, stderr)
+	}
+	st, err := sqlite.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := st.Shipment(ctx, booked.Shipment.ID)
+	st.Close()
+	if err != nil || sh.DestinationID != "SP-2" || !strings.Contains(sh.Routing.Reason, "water damage") {
+		t.Fatalf("after the import the shipment goes to %s (%+v, %v); want SP-2 with the reason", sh.DestinationID, sh.Routing, err)
+	}
+	if code, stdout, _ := runCmd(t, "import", "locations", "--db", db, file); code != 0 || strings.Contains(stdout, "re-routed") {
+		t.Errorf("the same file again: exit %d, %q; want nothing re-routed", code, stdout)
 	}
 }
 
