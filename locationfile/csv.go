@@ -31,6 +31,7 @@ func readCSV(data []byte, c *collector) {
 	if !ok {
 		return
 	}
+	kept := keptOf(func(column string) bool { _, ok := cols[column]; return ok })
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -51,7 +52,7 @@ func readCSV(data []byte, c *collector) {
 			continue
 		}
 		loc, errs := csvLocation(rec, cols)
-		c.row(loc, position{line: line}, errs)
+		c.row(loc, kept, position{line: line}, errs)
 	}
 }
 

@@ -105,14 +105,14 @@ func readJSONArray(dec *json.Decoder, c *collector, lines *lineCounter) bool {
 		index++
 		c.counted()
 		at := position{line: lines.at(dec.InputOffset() - int64(len(raw))), index: index}
-		loc, errs := jsonLocation(raw)
+		loc, kept, errs := jsonLocation(raw)
 		if loc == nil {
 			for _, e := range errs {
 				c.add(RowError{Line: at.line, Index: at.index, Field: e.field, Message: e.msg})
 			}
 			continue
 		}
-		c.row(*loc, at, errs)
+		c.row(*loc, kept, at, errs)
 	}
 	if _, err := dec.Token(); err != nil { // the closing ']'
 		c.add(jsonSyntaxError(err, dec, lines))
@@ -139,13 +139,13 @@ var jsonFields = Columns
 // jsonLocation builds a location from one array element, with the errors
 // of the fields it could not decode. It returns a nil location when the
 // element is not an object at all.
-func jsonLocation(raw json.RawMessage) (*lokero.Location, []fieldErr) {
+func jsonLocation(raw json.RawMessage) (*lokero.Location, Kept, []fieldErr) {
 	var obj map[string]json.RawMessage
 	if kind := jsonKind(raw); kind != "object" {
-		return nil, []fieldErr{{"", "a location must be an object; got " + kind}}
+		return nil, 0, []fieldErr{{"", "a location must be an object; got " + kind}}
 	}
 	if err := json.Unmarshal(raw, &obj); err != nil {
-		return nil, []fieldErr{{"", "malformed object: " + strings.TrimPrefix(err.Error(), "json: ")}}
+		return nil, 0, []fieldErr{{"", "malformed object: " + strings.TrimPrefix(err.Error(), "json: ")}}
 	}
 	var errs []fieldErr
 	var unknown []string
@@ -237,7 +237,7 @@ func jsonLocation(raw json.RawMessage) (*lokero.Location, []fieldErr) {
 			errs = append(errs, fieldErr{"functions", err.Error()})
 		}
 	}
-	return loc, errs
+	return loc, keptOf(func(key string) bool { _, ok := obj[key]; return ok }), errs
 }
 
 // stringOrArray reads a field given either in the CSV string syntax (parse)

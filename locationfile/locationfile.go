@@ -32,9 +32,14 @@
 // YYYY-MM-DD; status_reason is free text; exception_days uses the syntax
 // of ParseExceptionDays ("2026-06-19 closed Midsummer Eve; 2026-12-24
 // 10:00-14:00 Christmas Eve"); functions that of ParseFunctions ("collect
-// send return"; empty: the type's default). A file without the status
-// columns imports every location as OPEN with its type's functions and no
-// exception days, replacing what the operator set.
+// send return"; empty: the type's default).
+//
+// The operator also sets these by hand (PATCH /v1/locations/{id}), and a
+// file need not carry them: ReadKept says, for every location, which of
+// them its file leaves out (Kept), so that an import keeps what is stored
+// for those. The status columns (status, status_from, status_until,
+// status_reason, opens_on) go together: a file with a status column sets
+// all five. A column that is there but empty sets its default.
 //
 // The field separator is ',' unless the header has more ';' or tabs (as
 // spreadsheets in Finnish locales write). A UTF-8 byte-order mark is
@@ -67,6 +72,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/lokero/lokero"
@@ -172,9 +178,17 @@ func plural(n int, word string) string {
 // progress, when not nil, is called after every 1,000 rows with the count
 // read so far, and once at the end with the total.
 func Read(r io.Reader, name string, check func(*lokero.Location) error, progress func(rows int)) ([]lokero.Location, error) {
+	locs, _, err := ReadKept(r, name, check, progress)
+	return locs, err
+}
+
+// ReadKept is Read that also says, for each location, which of the
+// fields the operator sets by hand its file leaves out (a CSV file without
+// those columns, a JSON object without those keys).
+func ReadKept(r io.Reader, name string, check func(*lokero.Location) error, progress func(rows int)) ([]lokero.Location, []Kept, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
-		return nil, fmt.Errorf("read location file %s: %w", name, err)
+		return nil, nil, fmt.Errorf("read location file %s: %w", name, err)
 	}
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	c := &collector{check: check, ids: map[string]position{}, progress: progress}
@@ -198,12 +212,54 @@ func Read(r io.Reader, name string, check func(*lokero.Location) error, progress
 		if c.more > 0 {
 			errs = append(errs, RowError{Message: fmt.Sprintf("… and %d more %s not listed", c.more, pluralWord(c.more, "error"))})
 		}
-		return nil, errs
+		return nil, nil, errs
 	}
 	if c.locs == nil {
 		c.locs = []lokero.Location{}
 	}
-	return c.locs, nil
+	return c.locs, c.kept, nil
+}
+
+// Kept names the fields the operator also sets by hand that a file leaves
+// out for a location: an import keeps their stored values.
+type Kept uint8
+
+// The fields a file may leave out.
+const (
+	KeepStatus           Kept = 1 << iota // status, status_from, status_until, status_reason, opens_on
+	KeepExceptionDays                     // exception_days
+	KeepWheelchairAccess                  // wheelchair_access
+	KeepFunctions                         // functions
+)
+
+// keptOf returns what a row leaves out, from whether it has a column.
+func keptOf(has func(column string) bool) Kept {
+	var k Kept
+	for bit, column := range map[Kept]string{KeepStatus: "status", KeepExceptionDays: "exception_days",
+		KeepWheelchairAccess: "wheelchair_access", KeepFunctions: "functions"} {
+		if !has(column) {
+			k |= bit
+		}
+	}
+	return k
+}
+
+// Apply copies into l, read from a file, the fields that file leaves out
+// from stored, the location as it is now.
+func (k Kept) Apply(l *lokero.Location, stored *lokero.Location) {
+	if k&KeepStatus != 0 {
+		l.Status, l.StatusFrom, l.StatusUntil, l.StatusReason, l.OpensOn =
+			stored.Status, stored.StatusFrom, stored.StatusUntil, stored.StatusReason, stored.OpensOn
+	}
+	if k&KeepExceptionDays != 0 {
+		l.ExceptionDays = slices.Clone(stored.ExceptionDays)
+	}
+	if k&KeepWheelchairAccess != 0 {
+		l.WheelchairAccess = stored.WheelchairAccess
+	}
+	if k&KeepFunctions != 0 {
+		l.Functions = slices.Clone(stored.Functions)
+	}
 }
 
 // position is where a row is: its line and, in JSON, its index.
@@ -221,6 +277,7 @@ type collector struct {
 	check    func(*lokero.Location) error
 	ids      map[string]position
 	locs     []lokero.Location
+	kept     []Kept // of each of locs
 	errs     Errors
 	more     int
 	rows     int
@@ -249,7 +306,7 @@ type fieldErr struct{ field, msg string }
 
 // row checks one parsed location: parse errors found so far, duplicate id,
 // Validate, the caller's check. A row with no error joins the result.
-func (c *collector) row(loc lokero.Location, at position, parseErrs []fieldErr) {
+func (c *collector) row(loc lokero.Location, kept Kept, at position, parseErrs []fieldErr) {
 	ok := true
 	fail := func(field, msg string) {
 		ok = false
@@ -285,6 +342,7 @@ func (c *collector) row(loc lokero.Location, at position, parseErrs []fieldErr) 
 	}
 	if ok {
 		c.locs = append(c.locs, loc)
+		c.kept = append(c.kept, kept)
 	}
 }
 

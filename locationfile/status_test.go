@@ -3,6 +3,7 @@ package locationfile
 import (
 	"bytes"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -252,5 +253,51 @@ func TestFunctionsSyntax(t *testing.T) {
 	}
 	if f := FormatFunctions([]string{"collect", "return"}); f != "collect return" {
 		t.Errorf("FormatFunctions = %q", f)
+	}
+}
+
+// TestKept: a file says which of the operator's fields it leaves out — by
+// its header in CSV, by each object's keys in JSON — and Apply copies
+// exactly those from the stored location.
+func TestKept(t *testing.T) {
+	t.Parallel()
+	all := KeepStatus | KeepExceptionDays | KeepWheelchairAccess | KeepFunctions
+	for _, tc := range []struct {
+		name, file string
+		want       []Kept
+	}{
+		{"plain.csv", "id,type,name,street,postcode,city,lat,lon,compartments\n" +
+			"SP-1,SMARTPOST,A,Katu 1,00100,Helsinki,60.17,24.94,S*10\n", []Kept{all}},
+		{"status.csv", statusCSV, slices.Repeat([]Kept{KeepWheelchairAccess}, strings.Count(statusCSV, "\n")-1)},
+		{"wheelchair.csv", "id,type,name,street,postcode,city,lat,lon,compartments,wheelchair_access,functions\n" +
+			"SP-1,SMARTPOST,A,Katu 1,00100,Helsinki,60.17,24.94,S*10,,\n", []Kept{KeepStatus | KeepExceptionDays}},
+		{"mixed.json", `[{"id":"SP-1","type":"SMARTPOST","name":"A","street":"Katu 1","postcode":"00100","city":"Helsinki",
+			"lat":60.17,"lon":24.94,"compartments":"S*10","status":"OPEN","wheelchair_access":null},
+			{"id":"SP-2","type":"SMARTPOST","name":"B","street":"Katu 2","postcode":"00100","city":"Helsinki",
+			"lat":60.17,"lon":24.94,"compartments":"S*10","exception_days":[],"functions":"collect"}]`,
+			[]Kept{KeepExceptionDays | KeepFunctions, KeepStatus | KeepWheelchairAccess}},
+	} {
+		_, kept, err := ReadKept(strings.NewReader(tc.file), tc.name, nil, nil)
+		if err != nil || !reflect.DeepEqual(kept, tc.want) {
+			t.Errorf("%s: kept %b, %v; want %b", tc.name, kept, err, tc.want)
+		}
+	}
+
+	stored := lokero.Location{Status: lokero.LocationTemporarilyClosed, StatusFrom: "2026-12-01", StatusReason: "renovation",
+		ExceptionDays: []lokero.ExceptionDay{{Date: "2026-12-24", Closed: true}}, WheelchairAccess: true, Functions: []string{"collect"}}
+	read := lokero.Location{Status: lokero.LocationOpen, Functions: []string{"collect", "send", "return"}}
+	l := read
+	KeepStatus.Apply(&l, &stored)
+	if l.Status != stored.Status || l.StatusFrom != "2026-12-01" || l.StatusReason != "renovation" || l.WheelchairAccess || len(l.ExceptionDays) != 0 || len(l.Functions) != 3 {
+		t.Errorf("KeepStatus applied: %+v", l)
+	}
+	l = read
+	(KeepExceptionDays | KeepWheelchairAccess | KeepFunctions).Apply(&l, &stored)
+	if l.Status != lokero.LocationOpen || !l.WheelchairAccess || !reflect.DeepEqual(l.ExceptionDays, stored.ExceptionDays) || !reflect.DeepEqual(l.Functions, stored.Functions) {
+		t.Errorf("the other three applied: %+v", l)
+	}
+	l.Functions[0] = "changed"
+	if stored.Functions[0] != "collect" {
+		t.Error("Apply shares the stored slice")
 	}
 }

@@ -70,7 +70,7 @@ func importLocations(ctx context.Context, db, file string, stdout, stderr io.Wri
 	}
 	defer f.Close()
 	start := time.Now()
-	locs, err := locationfile.Read(f, file, p.dir.ValidateLocation, func(rows int) {
+	locs, kept, err := locationfile.ReadKept(f, file, p.dir.ValidateLocation, func(rows int) {
 		fmt.Fprintf(stderr, "read %d rows…\n", rows)
 	})
 	if err != nil {
@@ -80,6 +80,12 @@ func importLocations(ctx context.Context, db, file string, stdout, stderr io.Wri
 		return err
 	}
 	before := p.dir.Snapshot() // to tell which points the file closes
+	for i := range locs {
+		// What the file leaves out of the operator's fields stays as set.
+		if stored := before.ByID(locs[i].ID); stored != nil {
+			kept[i].Apply(&locs[i], stored)
+		}
+	}
 	res, err := p.dir.Import(ctx, locs)
 	if err != nil {
 		return fmt.Errorf("%s: nothing imported: %w", file, err)

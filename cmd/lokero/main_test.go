@@ -450,6 +450,21 @@ func TestImportClosingAPoint(t *testing.T) {
 	if code, stdout, _ := runCmd(t, "import", "locations", "--db", db, file); code != 0 || strings.Contains(stdout, "re-routed") {
 		t.Errorf("the same file again: exit %d, %q; want nothing re-routed", code, stdout)
 	}
+	// A file without the status columns (a nightly export of the network
+	// from elsewhere) leaves the closure as the operator set it.
+	if err := os.WriteFile(file, []byte(network), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCmd(t, "import", "locations", "--db", db, file); code != 0 {
+		t.Fatalf("import without status columns: %s", stderr)
+	}
+	if st, err = sqlite.Open(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if l, err := st.Location(ctx, "SP-1"); err != nil || l.Status != lokero.LocationTemporarilyClosed || l.StatusReason != "water damage" {
+		t.Errorf("after a file without status columns SP-1 is %s (%q), %v; want still TEMPORARILY_CLOSED", l.Status, l.StatusReason, err)
+	}
 }
 
 func TestImportPostcodes(t *testing.T) {
