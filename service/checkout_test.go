@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/geo"
@@ -350,5 +351,45 @@ func TestCapacityViewFollowsEveryChange(t *testing.T) {
 			t.Fatalf("re-route: %+v, %v; want the 2 booked moved", res, err)
 		}
 		check("closing SP-NEAR")
+	})
+}
+
+// TestLateHandoverToAClosedPoint: a parcel handed over a day later than
+// booked arrives a day later; when its point is closed that day it goes to
+// the nearest open one with the reason, its reservation moved there.
+func TestLateHandoverToAClosedPoint(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		req := request()
+		req.PickupPointID = "SP-NEAR"
+		req.Parcel.HeightCM = 8
+		res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
+		if err != nil || res.Shipment.DeliveryDate != "2026-11-26" {
+			t.Fatalf("booking: %+v, %v", res.Shipment.DeliveryDate, err)
+		}
+		if _, err := f.dir.Patch(ctx, "operator_1", "SP-NEAR", service.LocationPatch{Status: strp("TEMPORARILY_CLOSED"),
+			StatusFrom: strp("2026-11-27"), StatusUntil: strp("2026-11-27"), StatusReason: strp("inventory")}); err != nil {
+			t.Fatal(err)
+		}
+		if moved, err := f.shipments.RerouteClosed(ctx, "SP-NEAR"); err != nil || len(moved.Rerouted)+len(moved.Stranded) != 0 {
+			t.Fatalf("closing the 27th moved %+v, %v; want nothing: the parcel comes on the 26th", moved, err)
+		}
+		f.clock.Advance(24 * time.Hour) // handed over a day late
+		sh, err := f.shipments.HandoverByCourier(ctx, f.courier, res.Shipment.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sh.DeliveryDate != "2026-11-27" || sh.DestinationID != "SP-MID" || sh.SizeClass != "S" ||
+			sh.Routing.Rule != service.RuleClosureReroute || !strings.Contains(sh.Routing.Reason, "inventory") {
+			t.Fatalf("after a late handover: %s to %s (%s), routing %+v; want the 27th at SP-MID with the reason", sh.DeliveryDate, sh.DestinationID, sh.SizeClass, sh.Routing)
+		}
+		reserved, err := f.store.ReservedOn(ctx, "2026-11-27")
+		if err != nil || !reflect.DeepEqual(reserved, map[string]map[string]int{"SP-MID": {"S": 1}}) {
+			t.Errorf("reservations on the 27th: %v, %v; want one S at SP-MID", reserved, err)
+		}
+		if before, err := f.store.ReservedOn(ctx, "2026-11-26"); err != nil || len(before) != 0 {
+			t.Errorf("reservations left on the 26th: %v, %v", before, err)
+		}
 	})
 }

@@ -420,34 +420,58 @@ func (s *Shipments) handover(ctx context.Context, ownerID, id string) (lokero.Sh
 		if date == sh.DeliveryDate {
 			return "Handed over to the carrier.", nil
 		}
-		reason := "Handed over to the carrier; expected on " + date + "."
-		if sh.SizeClass != "" {
-			// Move the compartment reservation to the new day when the
-			// locker has room then; otherwise give it back: the parcel
-			// gets a compartment at deposit if one is free.
-			capacity := 0
-			if l := s.dir.Snapshot().ByID(sh.DestinationID); l != nil {
-				for _, c := range l.Compartments {
-					if c.Size == sh.SizeClass {
-						capacity = c.Count
-					}
-				}
-			}
-			ok, err := tx.Reserve(ctx, sh.DestinationID, date, sh.SizeClass, capacity)
-			if err != nil {
-				return "", err
-			}
-			if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
-				return "", err
-			}
-			if !ok {
-				sh.SizeClass = ""
-				reason += " The locker has no free compartment reserved for that day."
-			}
+		reason, err := s.moveDeliveryDate(ctx, tx, sh, date)
+		if err != nil || sh.Kind != lokero.ShipmentDelivery {
+			return reason, err
 		}
-		sh.DeliveryDate = date
+		// Handed over later than booked, the parcel may now arrive on a day
+		// its point is closed: then it goes to the nearest open one.
+		dest := s.dir.Snapshot().ByID(sh.DestinationID)
+		if dest == nil || dest.OpenOn(date) {
+			return reason, nil
+		}
+		moved, err := s.moveOff(ctx, tx, dest, sh)
+		if err != nil {
+			return "", err
+		}
+		if !moved {
+			s.log.Warn("shipment stranded at a closed point", "shipment", sh.ID, "location", dest.ID, "delivery_date", date)
+			reason += fmt.Sprintf(" %s is closed that day (%s) and no open point nearby takes the parcel: the operator is told.",
+				dest.Name, dest.ClosedReason(date))
+		}
 		return reason, nil
 	})
+}
+
+// moveDeliveryDate gives a shipment handed over later than booked its new
+// delivery date, moving its compartment reservation to that day when the
+// locker has room then (otherwise giving it back: the parcel gets a
+// compartment at deposit if one is free), and returns the event's reason.
+func (s *Shipments) moveDeliveryDate(ctx context.Context, tx lokero.ShipmentTx, sh *lokero.Shipment, date string) (string, error) {
+	reason := "Handed over to the carrier; expected on " + date + "."
+	if sh.SizeClass != "" {
+		capacity := 0
+		if l := s.dir.Snapshot().ByID(sh.DestinationID); l != nil {
+			for _, c := range l.Compartments {
+				if c.Size == sh.SizeClass {
+					capacity = c.Count
+				}
+			}
+		}
+		ok, err := tx.Reserve(ctx, sh.DestinationID, date, sh.SizeClass, capacity)
+		if err != nil {
+			return "", err
+		}
+		if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
+			return "", err
+		}
+		if !ok {
+			sh.SizeClass = ""
+			reason += " The locker has no free compartment reserved for that day."
+		}
+	}
+	sh.DeliveryDate = date
+	return reason, nil
 }
 
 // release gives back a shipment's compartment reservation.
@@ -471,6 +495,7 @@ func (s *Shipments) transition(ctx context.Context, ownerID string, id string, n
 		return lokero.Shipment{}, notFoundShipment(id)
 	}
 	var out lokero.Shipment
+	var before string // the destination before the move: a handover may re-route
 	err := s.store.InTx(ctx, func(tx lokero.ShipmentTx) error {
 		sh, err := tx.Shipment(ctx, id)
 		if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && ownerID != "" && sh.RetailerID != ownerID) {
@@ -482,6 +507,7 @@ func (s *Shipments) transition(ctx context.Context, ownerID string, id string, n
 			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "illegal_transition",
 				Message: fmt.Sprintf("shipment %s is %s and cannot become %s", sh.ID, sh.Status, next)}
 		}
+		before = sh.DestinationID
 		reason, err := apply(tx, &sh)
 		if err != nil {
 			return err
@@ -497,8 +523,8 @@ func (s *Shipments) transition(ctx context.Context, ownerID string, id string, n
 	})
 	if err == nil {
 		// A cancellation gives the reservation back; a handover may move it
-		// to another day. Either way at the parcel's locker.
-		s.dir.reservationsChanged(out.DestinationID)
+		// to another day, or to another point closed that day.
+		s.dir.reservationsChanged(before, out.DestinationID)
 	}
 	return out, err
 }
