@@ -41,6 +41,7 @@ func (s *Server) EnableLockers(l *service.Lockers, opts LockerOptions) {
 	s.mux.HandleFunc("PATCH /v1/locations/{id}", s.credential(lokero.KindOperator, s.handlePatchLocation))
 	s.mux.HandleFunc("GET /v1/locations/{id}/events", s.credential(lokero.KindOperator, s.handleLocationEvents))
 	s.mux.HandleFunc("GET /v1/locations/{id}/stranded", s.credential(lokero.KindOperator, s.handleStranded))
+	s.mux.HandleFunc("GET /v1/stranded", s.credential(lokero.KindOperator, s.handleStranded))
 	s.mux.HandleFunc("POST /v1/shipments/{id}/opening-code/rotate", s.credential(lokero.KindOperator, func(w http.ResponseWriter, r *http.Request) {
 		s.answerNotice(w, r, "", true)
 	}))
@@ -111,12 +112,13 @@ type strandedJSON struct {
 	TrackingCode string `json:"tracking_code"`
 	RetailerID   string `json:"retailer_id"`
 	DeliveryDate string `json:"delivery_date"`
+	LocationID   string `json:"location_id"` // the closed point it is routed to
 }
 
 func toStranded(list []lokero.Shipment) []strandedJSON {
 	out := make([]strandedJSON, len(list))
 	for i, sh := range list {
-		out[i] = strandedJSON{sh.ID, sh.TrackingCode, sh.RetailerID, sh.DeliveryDate}
+		out[i] = strandedJSON{sh.ID, sh.TrackingCode, sh.RetailerID, sh.DeliveryDate, sh.DestinationID}
 	}
 	return out
 }
@@ -145,7 +147,13 @@ func (s *Server) handleStranded(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"stranded": []strandedJSON{}})
 		return
 	}
-	list, err := s.shipments.Stranded(r.Context(), r.PathValue("id"))
+	var list []lokero.Shipment
+	var err error
+	if id := r.PathValue("id"); id != "" {
+		list, err = s.shipments.Stranded(r.Context(), id)
+	} else {
+		list, err = s.shipments.StrandedEverywhere(r.Context())
+	}
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

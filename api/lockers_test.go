@@ -435,6 +435,12 @@ func TestPatchLocationHTTP(t *testing.T) {
 	if status, _, out := f.do(t, "GET", path+"/stranded", f.operator, nil); status != 200 {
 		t.Errorf("stranded: %d %s", status, out)
 	}
+	if status, _, out := f.do(t, "GET", "/v1/stranded", f.operator, nil); status != 200 || !strings.Contains(string(out), `"stranded":[`) {
+		t.Errorf("the network's stranded list: %d %s", status, out)
+	}
+	if status, _, _ := f.do(t, "GET", "/v1/stranded", f.courier, nil); status != 401 {
+		t.Errorf("a courier asks for the stranded list: %d; want 401", status)
+	}
 	if status, _, out := f.do(t, "GET", "/v1/locations?lat=60.1699&lon=24.9384&cod=true&available=true&functions=collect,return&wheelchair_access=false&open_now=true", "", nil); status != 200 {
 		t.Errorf("every filter at once: %d %s", status, out)
 	}

@@ -217,6 +217,10 @@ func TestClosingReroutesBookedShipments(t *testing.T) {
 		if err != nil || len(stranded) != 1 {
 			t.Errorf("stranded list: %d, %v; want 1", len(stranded), err)
 		}
+		everywhere, err := f.shipments.StrandedEverywhere(ctx)
+		if err != nil || len(everywhere) != 1 || everywhere[0].ID != res.Stranded[0].ID || everywhere[0].DestinationID != "SP-BIG" {
+			t.Errorf("the network's stranded list: %+v, %v; want the one at SP-BIG", everywhere, err)
+		}
 		// No compartment is reserved twice: the counts are the capacity.
 		_, hits := nearIDs(t, f, service.LocationQuery{DeliveryDate: "2026-11-26", IncludeClosed: true})
 		for _, h := range hits {

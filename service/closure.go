@@ -220,9 +220,51 @@ func (s *Shipments) Stranded(ctx context.Context, locationID string) ([]lokero.S
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.store.ShipmentsTo(ctx, locationID, []lokero.ShipmentStatus{lokero.StatusCreated, lokero.StatusInTransit})
+	return s.strandedAt(ctx, loc)
+}
+
+// StrandedEverywhere is Stranded over every point that may be closed on
+// some delivery date (not OPEN, with exception days, or without hours on
+// some weekday), by point id and then shipment id: the operator's list of
+// parcels to decide on.
+func (s *Shipments) StrandedEverywhere(ctx context.Context) ([]lokero.Shipment, error) {
+	out := []lokero.Shipment{}
+	locs := s.dir.Snapshot().Locations()
+	for i := range locs {
+		if l := &locs[i]; mayClose(l) {
+			list, err := s.strandedAt(ctx, l)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, list...)
+		}
+	}
+	return out, nil
+}
+
+// mayClose reports whether a location can be closed on some weekday
+// delivery date: its status, an exception day, or weekly hours that leave
+// out a weekday.
+func mayClose(l *lokero.Location) bool {
+	if l.Status != lokero.LocationOpen || len(l.ExceptionDays) > 0 {
+		return true
+	}
+	if len(l.OpeningHours) == 0 {
+		return false // hours not known: counted as open
+	}
+	for wd := 1; wd <= 5; wd++ {
+		if !slices.ContainsFunc(l.OpeningHours, func(h lokero.OpeningHours) bool { return h.Weekday == wd }) {
+			return true
+		}
+	}
+	return false
+}
+
+// strandedAt is Stranded for a location of the snapshot.
+func (s *Shipments) strandedAt(ctx context.Context, loc *lokero.Location) ([]lokero.Shipment, error) {
+	list, err := s.store.ShipmentsTo(ctx, loc.ID, []lokero.ShipmentStatus{lokero.StatusCreated, lokero.StatusInTransit})
 	if err != nil {
-		return nil, fmt.Errorf("stranded at %s: %w", locationID, err)
+		return nil, fmt.Errorf("stranded at %s: %w", loc.ID, err)
 	}
 	out := []lokero.Shipment{}
 	for _, sh := range list {

@@ -97,7 +97,7 @@ func importLocations(ctx context.Context, db, file string, stdout, stderr io.Wri
 		return fmt.Errorf("imported, but re-routing the shipments of closed points failed (import the file again to finish): %w", err)
 	}
 	if len(moved.Rerouted)+len(moved.Stranded) > 0 {
-		fmt.Fprintf(stdout, "re-routed %d shipments from points closed on their delivery date; %d stranded (GET /v1/locations/{id}/stranded)\n",
+		fmt.Fprintf(stdout, "re-routed %d shipments from points closed on their delivery date; %d stranded (GET /v1/stranded)\n",
 			len(moved.Rerouted), len(moved.Stranded))
 		for _, sh := range moved.Stranded {
 			fmt.Fprintf(stdout, "  stranded: %s (%s) at %s, delivery %s\n", sh.ID, sh.TrackingCode, sh.DestinationID, sh.DeliveryDate)
