@@ -424,9 +424,11 @@ func TestPatchLocationHTTP(t *testing.T) {
 	if in, l := posti("deliveryDate=2026-12-02&includeClosed=true&pupCode=" + demo.DemoSmartpostID); !in || l["openOnDeliveryDate"] != false {
 		t.Errorf("posti pupCode with includeClosed: listed %v as %v", in, l)
 	}
-	if status, out := postiGetFrom(t, f.server.URL, "/api/2/location?zipCode=00100&deliveryDate=2026-13-01"); status != 400 ||
-		!strings.Contains(string(out), `"status":400`) || !strings.Contains(string(out), "deliveryDate") {
-		t.Errorf("posti deliveryDate=2026-13-01: %d %s; want 400 naming it", status, out)
+	for _, date := range []string{"2026-13-01", "2020-01-01"} {
+		if status, out := postiGetFrom(t, f.server.URL, "/api/2/location?zipCode=00100&deliveryDate="+date); status != 400 ||
+			!strings.Contains(string(out), `"status":400`) || !strings.Contains(string(out), "deliveryDate") {
+			t.Errorf("posti deliveryDate=%s: %d %s; want 400 naming it", date, status, out)
+		}
 	}
 	status, _, out = f.do(t, "GET", path+"/events", f.operator, nil)
 	if status != 200 || !strings.Contains(string(out), "TEMPORARILY_CLOSED") {

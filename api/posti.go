@@ -15,6 +15,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -102,6 +103,11 @@ func (p *postiHandler) handleSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hits, err := p.find(r.Context(), q)
+	var e *lokero.Error
+	if errors.As(err, &e) && e.Code == lokero.EINVALID {
+		writePostiError(w, r, http.StatusBadRequest, strings.Replace(e.Message, "delivery_date", "deliveryDate", 1))
+		return
+	}
 	if err != nil {
 		p.s.log.Error("posti location search", "query", r.URL.RawQuery, "err", err)
 		writePostiError(w, r, http.StatusInternalServerError, "internal error")
@@ -439,6 +445,10 @@ func (p *postiHandler) find(ctx context.Context, q postiQuery) ([]postiHit, erro
 
 	results, err := dir.Search(ctx, sq)
 	if err != nil {
+		var e *lokero.Error
+		if errors.As(err, &e) && e.Field == "delivery_date" {
+			return nil, err // lokero's own parameter: answered 400 (handleSearch)
+		}
 		if code := lokero.ErrorCode(err); code == lokero.EINVALID || code == lokero.ENOTFOUND {
 			return nil, nil // an unknown postal code: nothing there
 		}

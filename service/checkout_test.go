@@ -48,8 +48,13 @@ func TestClosureAndExceptionDaysInSearch(t *testing.T) {
 		_, err = f.dir.Patch(ctx, "operator_1", "SP-NEAR", service.LocationPatch{Status: strp("TEMPORARILY_CLOSED"),
 			StatusFrom: strp("2026-12-05"), StatusUntil: strp("2026-12-01")})
 		checkInvalid(t, err, "status_until")
-		_, err = f.dir.Search(ctx, service.LocationQuery{Origin: centre, DeliveryDate: "2026-13-01"})
-		checkInvalid(t, err, "delivery_date")
+		for _, date := range []string{"2026-13-01", "2026-11-24", "2027-11-27", "26.11.2026"} {
+			_, err = f.dir.Search(ctx, service.LocationQuery{Origin: centre, DeliveryDate: date})
+			checkInvalid(t, err, "delivery_date") // malformed, yesterday, over a year ahead
+		}
+		if _, err := f.dir.Search(ctx, service.LocationQuery{Origin: centre, DeliveryDate: "2027-11-26"}); err != nil {
+			t.Errorf("a year ahead: %v", err)
+		}
 
 		if _, err := f.dir.Patch(ctx, "operator_1", "SP-NEAR", service.LocationPatch{Status: strp("TEMPORARILY_CLOSED"),
 			StatusFrom: strp("2026-11-26"), StatusUntil: strp("2026-11-30"), StatusReason: strp("renovation")}); err != nil {

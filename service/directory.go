@@ -143,6 +143,10 @@ func (d *Directory) Location(id string) (*lokero.Location, error) {
 	return nil, &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_location", Field: "id", Message: fmt.Sprintf("no location with id %q", id)}
 }
 
+// MaxDeliveryDays is how far ahead a search may ask about a delivery
+// date: a year.
+const MaxDeliveryDays = 366
+
 // LocationQuery is a search of the directory. The zero value lists the
 // first locations by id.
 type LocationQuery struct {
@@ -203,8 +207,14 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 		}
 	}
 	if q.DeliveryDate != "" {
-		if _, err := calendar.ParseDate(q.DeliveryDate); err != nil {
+		day, err := calendar.ParseDate(q.DeliveryDate)
+		if err != nil {
 			return nil, lokero.Invalid("delivery_date", "malformed", "delivery_date must be a date YYYY-MM-DD; got %q", q.DeliveryDate)
+		}
+		// A parcel is delivered from today on, and nobody books a year ahead.
+		today := calendar.DateOf(d.clock.Now())
+		if last := today.AddDays(MaxDeliveryDays); day.Before(today) || day.After(last) {
+			return nil, lokero.Invalid("delivery_date", "out_of_range", "delivery_date must be from today, %s, to %s; got %s", today, last, day)
 		}
 	}
 	for _, f := range q.Functions {
