@@ -19,7 +19,8 @@ var paramHints = map[string]string{
 // checkQuery refuses a query that names a parameter the endpoint does not
 // know (a misspelt filter would otherwise be ignored, and the answer look
 // right but be wrong) or that has a value over maxParamLen bytes. "_", the
-// cache buster browsers' libraries add, is always allowed.
+// cache buster browsers' libraries add, is always allowed, and so is a
+// nameless "=" (a query built as "?" + "&".join(...) of nothing).
 func checkQuery(v url.Values, known ...string) error {
 	names := make([]string, 0, len(v))
 	for name := range v {
@@ -27,7 +28,7 @@ func checkQuery(v url.Values, known ...string) error {
 	}
 	sort.Strings(names) // the same error for the same query
 	for _, name := range names {
-		if name != "_" && !slices.Contains(known, name) {
+		if name != "_" && name != "" && !slices.Contains(known, name) {
 			if hint, ok := paramHints[name]; ok && slices.Contains(known, hint) {
 				return lokero.Invalid(name, "unknown_parameter", "unknown parameter %q: did you mean %q?", name, hint)
 			}
