@@ -74,6 +74,10 @@ type change struct {
 // that many changes is read again whole.
 const maxChanges = 4096
 
+// maxPartial is how many changed locations a day is read again for one by
+// one; past that one read of the whole day is cheaper.
+const maxPartial = 256
+
 // dayEntry is one date's reservations as last read, and the lock held by
 // the one search that reads them again.
 type dayEntry struct {
@@ -107,7 +111,7 @@ func NewAvailability(store lokero.ShipmentStore, clock lokero.Clock, maxAge time
 }
 
 // SetBusyBelow sets the share of free compartments under which a locker is
-// busy (0 < share < 1).
+// busy (0 < share < 1). Call it before the view is used.
 func (a *Availability) SetBusyBelow(share float64) error {
 	if !(share > 0 && share < 1) {
 		return lokero.Invalid("busy_below", "out_of_range", "the busy threshold is a share between 0 and 1; got %v", share)
@@ -116,11 +120,9 @@ func (a *Availability) SetBusyBelow(share float64) error {
 	return nil
 }
 
-// Changed tells the view that reservations changed in this process: the
-// next read of any day goes to the database.
-//
-// With location ids only those locations are read again; without, the
-// whole day is.
+// Changed tells the view that this process changed the reservations of
+// these locations (after the commit): the next search of any day reads
+// them again. Without ids the whole day is read again.
 func (a *Availability) Changed(locationIDs ...string) {
 	if a == nil {
 		return
@@ -158,6 +160,9 @@ func (a *Availability) changedSince(gen uint64) ([]string, uint64, bool) {
 			return nil, 0, false
 		}
 		if !slices.Contains(ids, id) {
+			if len(ids) == maxPartial {
+				return nil, 0, false
+			}
 			ids = append(ids, id)
 		}
 	}

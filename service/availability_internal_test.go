@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -137,4 +138,48 @@ func (c *stepClock) advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
+}
+
+// TestChangedSince: the log of local changes names each changed location
+// once since a generation, and says "read it all" after a change without
+// ids, past maxPartial locations, or once the log has forgotten that far.
+func TestChangedSince(t *testing.T) {
+	t.Parallel()
+	a := NewAvailability(nil, nil, 0)
+	a.Changed("A", "B")
+	a.Changed("A")
+	ids, gen, ok := a.changedSince(0)
+	slices.Sort(ids)
+	if !ok || !slices.Equal(ids, []string{"A", "B"}) || gen != 2 {
+		t.Errorf("since 0: %v at %d, %v; want A and B at 2", ids, gen, ok)
+	}
+	if ids, _, ok := a.changedSince(1); !ok || !slices.Equal(ids, []string{"A"}) {
+		t.Errorf("since 1: %v, %v; want A", ids, ok)
+	}
+	if ids, gen, ok := a.changedSince(2); !ok || len(ids) != 0 || gen != 2 {
+		t.Errorf("since 2: %v at %d, %v; want nothing", ids, gen, ok)
+	}
+	a.Changed()
+	if _, _, ok := a.changedSince(2); ok {
+		t.Error("after a change without ids: want the whole day read")
+	}
+	b := NewAvailability(nil, nil, 0)
+	for i := range maxPartial + 1 {
+		b.Changed(fmt.Sprint("L", i))
+	}
+	if _, _, ok := b.changedSince(0); ok {
+		t.Errorf("after %d locations: want the whole day read", maxPartial+1)
+	}
+	if ids, _, ok := b.changedSince(1); !ok || len(ids) != maxPartial {
+		t.Errorf("since 1: %d ids, %v; want %d", len(ids), ok, maxPartial)
+	}
+	for i := range maxChanges {
+		b.Changed(fmt.Sprint("M", i%10))
+	}
+	if _, _, ok := b.changedSince(1); ok {
+		t.Error("since a generation the log forgot: want the whole day read")
+	}
+	if ids, _, ok := b.changedSince(b.generation.Load() - 5); !ok || len(ids) != 5 {
+		t.Errorf("the last five changes: %v, %v", ids, ok)
+	}
 }
