@@ -855,3 +855,136 @@ func TestLockerLifeEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckoutTruthEndToEnd runs the real command on SQLite and on
+// PostgreSQL through a checkout's day: a locker's free compartments count
+// a booking at once; the operator closes it, and its booked parcel moves;
+// both searches leave it out (the own one shows it with include_closed); a
+// booking for it is refused with open alternatives, or re-routed with the
+// fallback; the operator sees who changed what.
+func TestCheckoutTruthEndToEnd(t *testing.T) {
+	t.Parallel()
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			db := filepath.Join(t.TempDir(), "checkout.db")
+			args := []string{"--db", db}
+			if store == "postgres" {
+				url, err := pgtest.Require(t).CreateDatabase(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				secret := filepath.Join(t.TempDir(), "secret")
+				os.WriteFile(secret, []byte(strings.Repeat("ef", 32)), 0o600)
+				db = url
+				args = []string{"--db", url, "--code-secret-file", secret}
+			}
+			base := startServe(t, args...)
+			key := lastLine(t, "retailer", "add", "--db", db, "Kauppa")
+			operator := lastLine(t, "operator", "add", "--db", db, "Olli")
+
+			type hit struct {
+				ID           string
+				OpenOnDate   bool   `json:"open_on_date"`
+				ClosedReason string `json:"closed_reason"`
+				Availability *struct {
+					Level        string
+					Compartments []struct {
+						Size        string
+						Free, Total int
+						Level       string
+					}
+				}
+			}
+			search := func(query string) (string, []hit) {
+				t.Helper()
+				var ans struct {
+					DeliveryDate string `json:"delivery_date"`
+					Locations    []hit
+				}
+				if status := call(t, "GET", base+"/v1/locations?postcode=00100&type=SMARTPOST&"+query, "", nil, &ans); status != 200 {
+					t.Fatalf("search %s: %d", query, status)
+				}
+				return ans.DeliveryDate, ans.Locations
+			}
+			find := func(hits []hit, id string) *hit {
+				for i := range hits {
+					if hits[i].ID == id {
+						return &hits[i]
+					}
+				}
+				return nil
+			}
+			date, hits := search("limit=1&fits=30x20x5&available=true")
+			if len(hits) != 1 || hits[0].Availability == nil || hits[0].Availability.Level != "normal" {
+				t.Fatalf("the nearest SMARTPOST with room: %+v", hits)
+			}
+			sp, free := hits[0].ID, hits[0].Availability.Compartments[0].Free
+
+			body := map[string]any{
+				"pickup_point_id": sp,
+				"sender":          map[string]any{"name": "Kauppa", "street": "Tyynenmerenkatu 11", "postcode": "00220", "city": "Helsinki"},
+				"recipient":       map[string]any{"name": "Maija", "street": "Fredrikinkatu 1", "postcode": "00120", "city": "Helsinki", "phone": "0401234567"},
+				"parcel":          map[string]any{"length_cm": 30, "width_cm": 20, "height_cm": 5, "weight_kg": 1, "contents": "goods"},
+			}
+			var booked struct {
+				ID          string
+				Destination struct{ ID string }
+			}
+			if status := call(t, "POST", base+"/v1/shipments", key, body, &booked); status != 201 || booked.Destination.ID != sp {
+				t.Fatalf("booking %s: %d to %s", sp, status, booked.Destination.ID)
+			}
+			if _, hits := search("limit=5"); find(hits, sp) == nil || find(hits, sp).Availability.Compartments[0].Free != free-1 {
+				t.Fatalf("after one booking %s shows %+v; want %d free", sp, find(hits, sp), free-1)
+			}
+
+			var patched struct {
+				Rerouted []string
+				Stranded []any
+			}
+			closing := map[string]any{"status": "TEMPORARILY_CLOSED", "status_from": date, "status_until": date, "status_reason": "renovation"}
+			if status := call(t, "PATCH", base+"/v1/locations/"+sp, operator, closing, &patched); status != 200 ||
+				len(patched.Rerouted) != 1 || patched.Rerouted[0] != booked.ID {
+				t.Fatalf("closing %s: %d, %+v; want the booked parcel re-routed", sp, status, patched)
+			}
+			if _, hits := search("limit=20"); find(hits, sp) != nil {
+				t.Errorf("%s is listed on %s, the day it is closed", sp, date)
+			}
+			if _, hits := search("limit=20&include_closed=true"); find(hits, sp) == nil || find(hits, sp).OpenOnDate ||
+				!strings.Contains(find(hits, sp).ClosedReason, "renovation") {
+				t.Errorf("include_closed: %+v; want %s with its reason", find(hits, sp), sp)
+			}
+			var posti struct{ Locations []struct{ ID string } }
+			call(t, "GET", base+"/api/2/location?zipCode=00100&types=SMARTPOST&top=20", "", nil, &posti)
+			for _, l := range posti.Locations {
+				if l.ID == sp {
+					t.Errorf("the Posti interface lists %s on the day it is closed", sp)
+				}
+			}
+
+			var refusal struct {
+				Error struct {
+					Code         string
+					Alternatives []struct{ ID string }
+				}
+			}
+			if status := call(t, "POST", base+"/v1/shipments", key, body, &refusal); status != 422 ||
+				refusal.Error.Code != "pickup_point_closed" || len(refusal.Error.Alternatives) == 0 {
+				t.Fatalf("booking the closed point: %d %+v", status, refusal)
+			}
+			body["fallback"] = "nearest_open"
+			if status := call(t, "POST", base+"/v1/shipments", key, body, &booked); status != 201 || booked.Destination.ID != refusal.Error.Alternatives[0].ID {
+				t.Errorf("with the fallback: %d to %s; want %s", status, booked.Destination.ID, refusal.Error.Alternatives[0].ID)
+			}
+			var events struct{ Events []struct{ Actor string } }
+			if status := call(t, "GET", base+"/v1/locations/"+sp+"/events", operator, nil, &events); status != 200 ||
+				len(events.Events) == 0 || !strings.HasPrefix(events.Events[len(events.Events)-1].Actor, "operator") {
+				t.Errorf("events of %s: %d %+v; want the operator's change last", sp, status, events)
+			}
+			var stranded struct{ Stranded []any }
+			if status := call(t, "GET", base+"/v1/stranded", operator, nil, &stranded); status != 200 || len(stranded.Stranded) != 0 {
+				t.Errorf("stranded: %d %+v; want none (the parcel moved)", status, stranded)
+			}
+		})
+	}
+}
