@@ -43,7 +43,9 @@ func FuzzLocationQueries(f *testing.F) {
 				t.Fatalf("GET %s?%q: not JSON: %.300s", path, query, rec.Body)
 			}
 			if rec.Code == http.StatusBadRequest && path == "/v1/locations" {
-				var e struct{ Error struct{ Field, Message string } }
+				var e struct {
+					Error struct{ Field, Message string }
+				}
 				if json.Unmarshal(rec.Body.Bytes(), &e); e.Error.Field == "" || e.Error.Message == "" {
 					t.Fatalf("GET %s?%q: 400 without the field and a message: %.300s", path, query, rec.Body)
 				}

@@ -392,6 +392,11 @@ func (p *postiHandler) find(ctx context.Context, q postiQuery) ([]postiHit, erro
 		return nil, nil
 	}
 	dir := p.s.dir
+	if q.deliveryDate != "" {
+		if err := dir.CheckDeliveryDate(q.deliveryDate); err != nil {
+			return nil, err // lokero's own parameter: answered 400 (handleSearch)
+		}
+	}
 	if q.pupCode != "" {
 		snap := dir.Snapshot()
 		l := snap.ByID(q.pupCode)
@@ -445,10 +450,6 @@ func (p *postiHandler) find(ctx context.Context, q postiQuery) ([]postiHit, erro
 
 	results, err := dir.Search(ctx, sq)
 	if err != nil {
-		var e *lokero.Error
-		if errors.As(err, &e) && e.Field == "delivery_date" {
-			return nil, err // lokero's own parameter: answered 400 (handleSearch)
-		}
 		if code := lokero.ErrorCode(err); code == lokero.EINVALID || code == lokero.ENOTFOUND {
 			return nil, nil // an unknown postal code: nothing there
 		}

@@ -147,6 +147,22 @@ func (d *Directory) Location(id string) (*lokero.Location, error) {
 // date: a year.
 const MaxDeliveryDays = 366
 
+// CheckDeliveryDate checks a delivery date a search asks about: a date
+// YYYY-MM-DD from today to MaxDeliveryDays ahead (a parcel is delivered
+// from today on, and nobody books a year ahead); otherwise EINVALID naming
+// delivery_date.
+func (d *Directory) CheckDeliveryDate(date string) error {
+	day, err := calendar.ParseDate(date)
+	if err != nil {
+		return lokero.Invalid("delivery_date", "malformed", "delivery_date must be a date YYYY-MM-DD; got %q", date)
+	}
+	today := calendar.DateOf(d.clock.Now())
+	if last := today.AddDays(MaxDeliveryDays); day.Before(today) || day.After(last) {
+		return lokero.Invalid("delivery_date", "out_of_range", "delivery_date must be from today, %s, to %s; got %s", today, last, day)
+	}
+	return nil
+}
+
 // LocationQuery is a search of the directory. The zero value lists the
 // first locations by id.
 type LocationQuery struct {
@@ -207,14 +223,8 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 		}
 	}
 	if q.DeliveryDate != "" {
-		day, err := calendar.ParseDate(q.DeliveryDate)
-		if err != nil {
-			return nil, lokero.Invalid("delivery_date", "malformed", "delivery_date must be a date YYYY-MM-DD; got %q", q.DeliveryDate)
-		}
-		// A parcel is delivered from today on, and nobody books a year ahead.
-		today := calendar.DateOf(d.clock.Now())
-		if last := today.AddDays(MaxDeliveryDays); day.Before(today) || day.After(last) {
-			return nil, lokero.Invalid("delivery_date", "out_of_range", "delivery_date must be from today, %s, to %s; got %s", today, last, day)
+		if err := d.CheckDeliveryDate(q.DeliveryDate); err != nil {
+			return nil, err
 		}
 	}
 	for _, f := range q.Functions {
