@@ -988,3 +988,68 @@ func TestCheckoutTruthEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestClosedByAnotherInstance: a point closed by another instance (here
+// written straight to the database) is seen at this instance's next
+// directory reload, and the parcel this instance booked there moves.
+func TestClosedByAnotherInstance(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "two.db")
+	base := startServe(t, "--db", db, "--reload", "100ms")
+	key := lastLine(t, "retailer", "add", "--db", db, "Kauppa")
+	var hits struct{ Locations []struct{ ID string } }
+	call(t, "GET", base+"/v1/locations?postcode=00100&type=SMARTPOST&limit=1", "", nil, &hits)
+	if len(hits.Locations) != 1 {
+		t.Fatalf("no SMARTPOST near 00100: %+v", hits)
+	}
+	sp := hits.Locations[0].ID
+	var booked struct {
+		ID           string
+		DeliveryDate string `json:"estimated_delivery"`
+		Destination  struct{ ID string }
+	}
+	body := map[string]any{
+		"pickup_point_id": sp,
+		"sender":          map[string]any{"name": "Kauppa", "street": "Tyynenmerenkatu 11", "postcode": "00220", "city": "Helsinki"},
+		"recipient":       map[string]any{"name": "Maija", "street": "Fredrikinkatu 1", "postcode": "00120", "city": "Helsinki", "phone": "0401234567"},
+		"parcel":          map[string]any{"length_cm": 30, "width_cm": 20, "height_cm": 5, "weight_kg": 1, "contents": "goods"},
+	}
+	if status := call(t, "POST", base+"/v1/shipments", key, body, &booked); status != 201 || booked.Destination.ID != sp {
+		t.Fatalf("booking: %d to %s", status, booked.Destination.ID)
+	}
+
+	st, err := sqlite.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := st.Location(ctx, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Status, l.StatusFrom, l.StatusReason = lokero.LocationTemporarilyClosed, booked.DeliveryDate, "flooded"
+	err = st.UpdateLocation(ctx, l, lokero.LocationEvent{LocationID: sp, At: time.Now().UTC(), Actor: "operator_elsewhere", Change: l.Change()})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var sh struct {
+			Destination struct{ ID string }
+			Routing     struct{ Rule, Reason string }
+		}
+		call(t, "GET", base+"/v1/shipments/"+booked.ID, key, nil, &sh)
+		if sh.Destination.ID != sp {
+			if sh.Routing.Rule != "closed_point_reroute" || !strings.Contains(sh.Routing.Reason, "flooded") {
+				t.Errorf("moved to %s with routing %+v; want the closure's reason", sh.Destination.ID, sh.Routing)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after another instance closed %s the parcel is still routed there", sp)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -78,6 +78,31 @@ func (p *platform) loadDemo(ctx context.Context) (int, error) {
 	return n, p.dir.Reload(ctx)
 }
 
+// reloadDirectory reads the directory again (imports and the operator's
+// changes made through other instances or processes) and, when points
+// changed, re-routes the parcels booked to those now closed on their
+// delivery date: a booking this instance took for a point another
+// instance had just closed moves too. Each shipment moves once, whichever
+// instance gets to it.
+func (p *platform) reloadDirectory(ctx context.Context, log *slog.Logger) error {
+	before := p.dir.Snapshot()
+	if err := p.dir.Reload(ctx); err != nil {
+		return err
+	}
+	after := p.dir.Snapshot()
+	if after == before {
+		return nil
+	}
+	moved, err := p.shipments.RerouteChanged(ctx, before, after.Locations())
+	if err != nil {
+		return fmt.Errorf("re-route after the reload: %w", err)
+	}
+	if n := len(moved.Rerouted) + len(moved.Stranded); n > 0 {
+		log.Info("re-routed shipments of closed points after a directory reload", "rerouted", len(moved.Rerouted), "stranded", len(moved.Stranded))
+	}
+	return nil
+}
+
 // handler returns the API over the platform; it answers 503 until
 // SetReady.
 func (p *platform) handler(log *slog.Logger) *api.Server {

@@ -131,7 +131,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		case err := <-serveErr:
 			return fmt.Errorf("serve: %w", err)
 		case <-ticker.C:
-			if err := dir.Reload(ctx); err != nil && ctx.Err() == nil {
+			if err := p.reloadDirectory(ctx, log); err != nil && ctx.Err() == nil {
 				log.Error("reload directory", "err", err)
 			}
 		case <-ctx.Done():
