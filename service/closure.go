@@ -223,6 +223,26 @@ func (s *Shipments) Stranded(ctx context.Context, locationID string) ([]lokero.S
 	return s.strandedAt(ctx, loc)
 }
 
+// RerouteAll is RerouteClosed over every point that may be closed on some
+// delivery date (as StrandedEverywhere chooses them): what a crash between
+// an operator's change and its re-routing left behind. lokero serve runs
+// it at start.
+func (s *Shipments) RerouteAll(ctx context.Context) (RerouteResult, error) {
+	var moved RerouteResult
+	locs := s.dir.Snapshot().Locations()
+	for i := range locs {
+		if l := &locs[i]; mayClose(l) {
+			r, err := s.RerouteClosed(ctx, l.ID)
+			if err != nil {
+				return moved, err
+			}
+			moved.Rerouted = append(moved.Rerouted, r.Rerouted...)
+			moved.Stranded = append(moved.Stranded, r.Stranded...)
+		}
+	}
+	return moved, nil
+}
+
 // StrandedEverywhere is Stranded over every point that may be closed on
 // some delivery date (not OPEN, with exception days, or without hours on
 // some weekday), by point id and then shipment id: the operator's list of

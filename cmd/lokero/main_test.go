@@ -1053,3 +1053,59 @@ func TestClosedByAnotherInstance(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestRerouteAtStart: a point closed while no server re-routed its parcels
+// (a crash between the change and the re-routing; here the change is
+// written straight to the database) has them moved when lokero serve
+// starts.
+func TestRerouteAtStart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "start.db")
+	p, err := openPlatform(ctx, db, calendar.Default(), clock(), newLogger(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.loadDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	retailer, key, err := p.shipments.AddRetailer(ctx, "Kauppa", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	booked, err := p.shipments.Create(ctx, retailer, service.ShipmentRequest{Reference: "R-1", PickupPointID: "SMARTPOST-00102-1",
+		Sender:    lokero.Party{Name: "Kauppa Oy", Street: "Kauppakatu 2", Postcode: "00100", City: "Helsinki"},
+		Recipient: lokero.Party{Name: "Maija", Street: "Fredrikinkatu 1", Postcode: "00120", City: "Helsinki", Phone: "0401234567"},
+		Parcel:    &lokero.Parcel{LengthCM: 30, WidthCM: 20, HeightCM: 5, WeightKG: 1, Contents: lokero.ContentsGoods}}, "", nil)
+	if err != nil {
+		p.Close()
+		t.Fatal(err)
+	}
+	l := *p.dir.Snapshot().ByID("SMARTPOST-00102-1")
+	l.Status, l.StatusFrom, l.StatusReason = lokero.LocationClosed, "", "closed for good"
+	err = p.store.UpdateLocation(ctx, l, lokero.LocationEvent{LocationID: l.ID, At: time.Now().UTC(), Actor: "operator_1", Change: l.Change()})
+	p.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	base := startServe(t, "--db", db)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var sh struct {
+			Destination struct{ ID string }
+			Routing     struct{ Rule string }
+		}
+		call(t, "GET", base+"/v1/shipments/"+booked.Shipment.ID, key, nil, &sh)
+		if sh.Destination.ID != "SMARTPOST-00102-1" {
+			if sh.Routing.Rule != "closed_point_reroute" {
+				t.Errorf("moved to %s by rule %q; want closed_point_reroute", sh.Destination.ID, sh.Routing.Rule)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("10 s after the start the parcel is still routed to the closed point")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

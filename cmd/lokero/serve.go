@@ -123,6 +123,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv.SetReady(true)
 	log.Info("ready", "locations", dir.Snapshot().Len(), "postcodes", dir.Postcodes().Len(), "url", "http://"+ln.Addr().String()+"/v1/locations?postcode=00100")
+	// Parcels left at points closed while no instance re-routed them (a
+	// crash between the change and its re-routing): moved now, in the
+	// background; each shipment in its own transaction, so stopping halfway
+	// loses nothing.
+	go func() {
+		moved, err := p.shipments.RerouteAll(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("re-route the parcels of closed points", "err", err)
+		case len(moved.Rerouted)+len(moved.Stranded) > 0:
+			log.Info("re-routed the parcels of closed points at start", "rerouted", len(moved.Rerouted), "stranded", len(moved.Stranded))
+		}
+	}()
 
 	ticker := time.NewTicker(*reload)
 	defer ticker.Stop()
