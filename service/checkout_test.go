@@ -222,6 +222,9 @@ func TestClosingReroutesBookedShipments(t *testing.T) {
 		if err != nil || len(stranded) != 1 {
 			t.Errorf("stranded list: %d, %v; want 1", len(stranded), err)
 		}
+		if all, err := f.shipments.RerouteAll(ctx); err != nil || len(all.Rerouted) != 0 || len(all.Stranded) != 1 {
+			t.Errorf("a network-wide run after: %d rerouted, %d stranded, %v; want 0 and the same 1", len(all.Rerouted), len(all.Stranded), err)
+		}
 		everywhere, err := f.shipments.StrandedEverywhere(ctx)
 		if err != nil || len(everywhere) != 1 || everywhere[0].ID != res.Stranded[0].ID || everywhere[0].DestinationID != "SP-BIG" {
 			t.Errorf("the network's stranded list: %+v, %v; want the one at SP-BIG", everywhere, err)
