@@ -405,3 +405,34 @@ func TestLateHandoverToAClosedPoint(t *testing.T) {
 		}
 	})
 }
+
+// TestRerouteAllAfterACrash: a closure written without its re-routing (as
+// a crash between the two leaves it) is caught up by RerouteAll, once.
+func TestRerouteAllAfterACrash(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		req := request()
+		req.PickupPointID = "SP-NEAR"
+		req.Parcel.HeightCM = 8
+		res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := *f.dir.Snapshot().ByID("SP-NEAR")
+		l.Status, l.StatusReason = lokero.LocationClosed, "closed for good"
+		if err := f.store.UpdateLocation(ctx, l, lokero.LocationEvent{LocationID: l.ID, At: now, Actor: "operator_1", Change: l.Change()}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.dir.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		moved, err := f.shipments.RerouteAll(ctx)
+		if err != nil || len(moved.Rerouted) != 1 || moved.Rerouted[0].ID != res.Shipment.ID || moved.Rerouted[0].DestinationID != "SP-MID" {
+			t.Fatalf("RerouteAll: %+v, %v; want the parcel moved to SP-MID", moved, err)
+		}
+		if again, err := f.shipments.RerouteAll(ctx); err != nil || len(again.Rerouted)+len(again.Stranded) != 0 {
+			t.Errorf("a second run: %+v, %v; want nothing", again, err)
+		}
+	})
+}
