@@ -127,31 +127,6 @@ type RerouteResult struct {
 	Stranded []lokero.Shipment // no open point takes them: for the operator
 }
 
-// RerouteChanged re-routes, as RerouteClosed does, the shipments booked
-// to the locations of locs that may now be closed on their delivery dates:
-// those not OPEN or with exception days, and those whose opening hours
-// differ from what before (the directory's snapshot before an import) had.
-// A network file that closes a point moves its parcels as the operator's
-// PATCH does, and importing it again finishes what an interrupted run left.
-// Locations new since before have nothing booked yet.
-func (s *Shipments) RerouteChanged(ctx context.Context, before *Snapshot, locs []lokero.Location) (RerouteResult, error) {
-	var moved RerouteResult
-	for i := range locs {
-		l := &locs[i]
-		old := before.ByID(l.ID)
-		if old == nil || l.Status == lokero.LocationOpen && len(l.ExceptionDays) == 0 && slices.Equal(old.OpeningHours, l.OpeningHours) {
-			continue
-		}
-		r, err := s.RerouteClosed(ctx, l.ID)
-		if err != nil {
-			return moved, err
-		}
-		moved.Rerouted = append(moved.Rerouted, r.Rerouted...)
-		moved.Stranded = append(moved.Stranded, r.Stranded...)
-	}
-	return moved, nil
-}
-
 // errStranded rolls back a shipment's transaction when nothing takes it.
 var errStranded = errors.New("no open point takes the shipment")
 
@@ -196,8 +171,7 @@ func (s *Shipments) RerouteClosed(ctx context.Context, locationID string) (Rerou
 		})
 		switch {
 		case errors.Is(err, errStranded):
-			s.log.Warn("shipment stranded at a closed point", "shipment", stranded.ID, "location", locationID, "delivery_date", stranded.DeliveryDate)
-			res.Stranded = append(res.Stranded, stranded)
+			res.Stranded = append(res.Stranded, stranded) // the caller tells the operator
 		case err != nil:
 			return res, fmt.Errorf("reroute %s: %w", found.ID, err)
 		case moved.ID != "":
@@ -224,9 +198,11 @@ func (s *Shipments) Stranded(ctx context.Context, locationID string) ([]lokero.S
 }
 
 // RerouteAll is RerouteClosed over every point that may be closed on some
-// delivery date (as StrandedEverywhere chooses them): what a crash between
-// an operator's change and its re-routing left behind. lokero serve runs
-// it at start.
+// delivery date (as StrandedEverywhere chooses them). lokero serve runs it
+// at start and after every directory reload, and an import after its
+// write: it catches up points closed by a network file, by another
+// instance, or before a crash cut their re-routing short. Each shipment
+// moves once, whoever runs it.
 func (s *Shipments) RerouteAll(ctx context.Context) (RerouteResult, error) {
 	var moved RerouteResult
 	locs := s.dir.Snapshot().Locations()

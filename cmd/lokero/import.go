@@ -79,7 +79,7 @@ func importLocations(ctx context.Context, db, file string, stdout, stderr io.Wri
 	if err := p.dir.Reload(ctx); err != nil {
 		return err
 	}
-	before := p.dir.Snapshot() // to tell which points the file closes
+	before := p.dir.Snapshot()
 	for i := range locs {
 		// What the file leaves out of the operator's fields stays as set.
 		if stored := before.ByID(locs[i].ID); stored != nil {
@@ -92,7 +92,7 @@ func importLocations(ctx context.Context, db, file string, stdout, stderr io.Wri
 	}
 	fmt.Fprintf(stdout, "imported %d locations from %s in %s: %d new, %d updated\n",
 		len(locs), file, time.Since(start).Round(time.Millisecond), res.Inserted, res.Updated)
-	moved, err := p.shipments.RerouteChanged(ctx, before, locs)
+	moved, err := p.shipments.RerouteAll(ctx)
 	if err != nil {
 		return fmt.Errorf("imported, but re-routing the shipments of closed points failed (import the file again to finish): %w", err)
 	}

@@ -79,26 +79,28 @@ func (p *platform) loadDemo(ctx context.Context) (int, error) {
 }
 
 // reloadDirectory reads the directory again (imports and the operator's
-// changes made through other instances or processes) and, when points
-// changed, re-routes the parcels booked to those now closed on their
-// delivery date: a booking this instance took for a point another
-// instance had just closed moves too. Each shipment moves once, whichever
-// instance gets to it.
+// changes made through other instances or processes) and re-routes the
+// parcels booked to points closed on their delivery date that nobody has
+// moved yet: a booking this instance took for a point another instance
+// had just closed, or what a crash cut short. Each shipment moves once,
+// whichever instance gets to it.
 func (p *platform) reloadDirectory(ctx context.Context, log *slog.Logger) error {
-	before := p.dir.Snapshot()
 	if err := p.dir.Reload(ctx); err != nil {
 		return err
 	}
-	after := p.dir.Snapshot()
-	if after == before {
-		return nil
-	}
-	moved, err := p.shipments.RerouteChanged(ctx, before, after.Locations())
+	return p.rerouteClosed(ctx, log)
+}
+
+// rerouteClosed runs Shipments.RerouteAll and logs what it moved.
+func (p *platform) rerouteClosed(ctx context.Context, log *slog.Logger) error {
+	moved, err := p.shipments.RerouteAll(ctx)
 	if err != nil {
-		return fmt.Errorf("re-route after the reload: %w", err)
+		return fmt.Errorf("re-route the parcels of closed points: %w", err)
 	}
-	if n := len(moved.Rerouted) + len(moved.Stranded); n > 0 {
-		log.Info("re-routed shipments of closed points after a directory reload", "rerouted", len(moved.Rerouted), "stranded", len(moved.Stranded))
+	if len(moved.Rerouted) > 0 {
+		// Those nothing takes are listed at GET /v1/stranded, not logged
+		// again every minute.
+		log.Info("re-routed the parcels of closed points", "rerouted", len(moved.Rerouted), "stranded", len(moved.Stranded))
 	}
 	return nil
 }

@@ -128,12 +128,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// background; each shipment in its own transaction, so stopping halfway
 	// loses nothing.
 	go func() {
-		moved, err := p.shipments.RerouteAll(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Error("re-route the parcels of closed points", "err", err)
-		case len(moved.Rerouted)+len(moved.Stranded) > 0:
-			log.Info("re-routed the parcels of closed points at start", "rerouted", len(moved.Rerouted), "stranded", len(moved.Stranded))
+		if err := p.rerouteClosed(ctx, log); err != nil && ctx.Err() == nil {
+			log.Error("at start", "err", err)
 		}
 	}()
 
