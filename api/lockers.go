@@ -102,6 +102,9 @@ func (s *Server) handlePatchLocation(w http.ResponseWriter, r *http.Request) {
 			ids[i] = sh.ID
 		}
 		out["rerouted"], out["stranded"] = ids, toStranded(res.Stranded)
+		if len(res.Stranded) > 0 {
+			s.log.Warn("shipments stranded at a closed point", "location", loc.ID, "stranded", len(res.Stranded))
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
