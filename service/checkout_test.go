@@ -31,6 +31,20 @@ func nearIDs(t *testing.T, f lockersFixture, q service.LocationQuery) ([]string,
 	return ids(res), res
 }
 
+// bookSmall books a small parcel (30 × 20 × 8 cm, an S) to a point and
+// returns the shipment.
+func (f lockersFixture) bookSmall(t *testing.T, point string) lokero.Shipment {
+	t.Helper()
+	req := request()
+	req.PickupPointID = point
+	req.Parcel.HeightCM = 8
+	res, err := f.shipments.Create(context.Background(), f.retailer, req, "", nil)
+	if err != nil {
+		t.Fatalf("booking to %s: %v", point, err)
+	}
+	return res.Shipment
+}
+
 func checkInvalid(t *testing.T, err error, field string) {
 	t.Helper()
 	var e *lokero.Error
@@ -175,14 +189,11 @@ func TestClosingReroutesBookedShipments(t *testing.T) {
 		}
 		var booked []string
 		for range 21 {
-			req := request()
-			req.PickupPointID = "SP-BIG"
-			req.Parcel.HeightCM = 8
-			res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
-			if err != nil || res.Shipment.DestinationID != "SP-BIG" {
-				t.Fatalf("booking: %v", err)
+			sh := f.bookSmall(t, "SP-BIG")
+			if sh.DestinationID != "SP-BIG" {
+				t.Fatalf("booked to %s; want SP-BIG", sh.DestinationID)
 			}
-			booked = append(booked, res.Shipment.ID)
+			booked = append(booked, sh.ID)
 		}
 		if _, err := f.dir.Patch(ctx, "operator_1", "SP-BIG", service.LocationPatch{Status: strp("TEMPORARILY_CLOSED"),
 			StatusFrom: strp("2026-11-26"), StatusReason: strp("water damage")}); err != nil {
@@ -314,20 +325,9 @@ func TestCapacityViewFollowsEveryChange(t *testing.T) {
 			}
 		}
 		check("nothing")
-		book := func(point string) lokero.Shipment {
-			t.Helper()
-			req := request()
-			req.PickupPointID = point
-			req.Parcel.HeightCM = 8
-			res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return res.Shipment
-		}
 		var near []lokero.Shipment
 		for range 3 {
-			near = append(near, book("SP-NEAR"))
+			near = append(near, f.bookSmall(t, "SP-NEAR"))
 		}
 		check("three bookings at SP-NEAR")
 		if _, err := f.shipments.Cancel(ctx, f.retailer, near[0].ID); err != nil {
@@ -373,12 +373,9 @@ func TestLateHandoverToAClosedPoint(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, f lockersFixture) {
 		ctx := context.Background()
-		req := request()
-		req.PickupPointID = "SP-NEAR"
-		req.Parcel.HeightCM = 8
-		res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
-		if err != nil || res.Shipment.DeliveryDate != "2026-11-26" {
-			t.Fatalf("booking: %+v, %v", res.Shipment.DeliveryDate, err)
+		booked := f.bookSmall(t, "SP-NEAR")
+		if booked.DeliveryDate != "2026-11-26" {
+			t.Fatalf("booked for %s; want 2026-11-26", booked.DeliveryDate)
 		}
 		if _, err := f.dir.Patch(ctx, "operator_1", "SP-NEAR", service.LocationPatch{Status: strp("TEMPORARILY_CLOSED"),
 			StatusFrom: strp("2026-11-27"), StatusUntil: strp("2026-11-27"), StatusReason: strp("inventory")}); err != nil {
@@ -388,7 +385,7 @@ func TestLateHandoverToAClosedPoint(t *testing.T) {
 			t.Fatalf("closing the 27th moved %+v, %v; want nothing: the parcel comes on the 26th", moved, err)
 		}
 		f.clock.Advance(24 * time.Hour) // handed over a day late
-		sh, err := f.shipments.HandoverByCourier(ctx, f.courier, res.Shipment.ID)
+		sh, err := f.shipments.HandoverByCourier(ctx, f.courier, booked.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -412,13 +409,7 @@ func TestRerouteAllAfterACrash(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, f lockersFixture) {
 		ctx := context.Background()
-		req := request()
-		req.PickupPointID = "SP-NEAR"
-		req.Parcel.HeightCM = 8
-		res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		booked := f.bookSmall(t, "SP-NEAR")
 		l := *f.dir.Snapshot().ByID("SP-NEAR")
 		l.Status, l.StatusReason = lokero.LocationClosed, "closed for good"
 		if err := f.store.UpdateLocation(ctx, l, lokero.LocationEvent{LocationID: l.ID, At: now, Actor: "operator_1", Change: l.Change()}); err != nil {
@@ -428,7 +419,7 @@ func TestRerouteAllAfterACrash(t *testing.T) {
 			t.Fatal(err)
 		}
 		moved, err := f.shipments.RerouteAll(ctx)
-		if err != nil || len(moved.Rerouted) != 1 || moved.Rerouted[0].ID != res.Shipment.ID || moved.Rerouted[0].DestinationID != "SP-MID" {
+		if err != nil || len(moved.Rerouted) != 1 || moved.Rerouted[0].ID != booked.ID || moved.Rerouted[0].DestinationID != "SP-MID" {
 			t.Fatalf("RerouteAll: %+v, %v; want the parcel moved to SP-MID", moved, err)
 		}
 		if again, err := f.shipments.RerouteAll(ctx); err != nil || len(again.Rerouted)+len(again.Stranded) != 0 {
