@@ -407,18 +407,8 @@ func TestImportClosingAPoint(t *testing.T) {
 	if err := p.dir.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
-	retailer, _, err := p.shipments.AddRetailer(ctx, "Kauppa", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	booked, err := p.shipments.Create(ctx, retailer, service.ShipmentRequest{Reference: "R-1", PickupPointID: "SP-1",
-		Sender:    lokero.Party{Name: "Kauppa Oy", Street: "Kauppakatu 2", Postcode: "00100", City: "Helsinki"},
-		Recipient: lokero.Party{Name: "Maija", Street: "Fredrikinkatu 1", Postcode: "00120", City: "Helsinki", Phone: "0401234567"},
-		Parcel:    &lokero.Parcel{LengthCM: 30, WidthCM: 20, HeightCM: 8, WeightKG: 1, Contents: lokero.ContentsGoods}}, "", nil)
+	booked, _ := bookSmall(t, p, "SP-1")
 	p.Close()
-	if err != nil || booked.Shipment.DestinationID != "SP-1" {
-		t.Fatalf("booking to SP-1: %+v, %v", booked.Shipment.DestinationID, err)
-	}
 
 	// The file now says SP-1 is closed until further notice.
 	header, rows, _ := strings.Cut(network, "\n")
@@ -442,7 +432,7 @@ func TestImportClosingAPoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh, err := st.Shipment(ctx, booked.Shipment.ID)
+	sh, err := st.Shipment(ctx, booked.ID)
 	st.Close()
 	if err != nil || sh.DestinationID != "SP-2" || !strings.Contains(sh.Routing.Reason, "water damage") {
 		t.Fatalf("after the import the shipment goes to %s (%+v, %v); want SP-2 with the reason", sh.DestinationID, sh.Routing, err)
@@ -465,6 +455,26 @@ func TestImportClosingAPoint(t *testing.T) {
 	if l, err := st.Location(ctx, "SP-1"); err != nil || l.Status != lokero.LocationTemporarilyClosed || l.StatusReason != "water damage" {
 		t.Errorf("after a file without status columns SP-1 is %s (%q), %v; want still TEMPORARILY_CLOSED", l.Status, l.StatusReason, err)
 	}
+}
+
+// bookSmall adds a retailer to the platform's database and books a small
+// parcel (30 × 20 × 8 cm) for it to a point; it returns the shipment and
+// the retailer's API key.
+func bookSmall(t *testing.T, p *platform, point string) (lokero.Shipment, string) {
+	t.Helper()
+	ctx := context.Background()
+	retailer, key, err := p.shipments.AddRetailer(ctx, "Kauppa", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.shipments.Create(ctx, retailer, service.ShipmentRequest{Reference: "R-1", PickupPointID: point,
+		Sender:    lokero.Party{Name: "Kauppa Oy", Street: "Kauppakatu 2", Postcode: "00100", City: "Helsinki"},
+		Recipient: lokero.Party{Name: "Maija", Street: "Fredrikinkatu 1", Postcode: "00120", City: "Helsinki", Phone: "0401234567"},
+		Parcel:    &lokero.Parcel{LengthCM: 30, WidthCM: 20, HeightCM: 8, WeightKG: 1, Contents: lokero.ContentsGoods}}, "", nil)
+	if err != nil || res.Shipment.DestinationID != point {
+		t.Fatalf("booking to %s: to %q, %v", point, res.Shipment.DestinationID, err)
+	}
+	return res.Shipment, key
 }
 
 func TestImportPostcodes(t *testing.T) {
@@ -1069,18 +1079,7 @@ func TestRerouteAtStart(t *testing.T) {
 	if _, err := p.loadDemo(ctx); err != nil {
 		t.Fatal(err)
 	}
-	retailer, key, err := p.shipments.AddRetailer(ctx, "Kauppa", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	booked, err := p.shipments.Create(ctx, retailer, service.ShipmentRequest{Reference: "R-1", PickupPointID: "SMARTPOST-00102-1",
-		Sender:    lokero.Party{Name: "Kauppa Oy", Street: "Kauppakatu 2", Postcode: "00100", City: "Helsinki"},
-		Recipient: lokero.Party{Name: "Maija", Street: "Fredrikinkatu 1", Postcode: "00120", City: "Helsinki", Phone: "0401234567"},
-		Parcel:    &lokero.Parcel{LengthCM: 30, WidthCM: 20, HeightCM: 5, WeightKG: 1, Contents: lokero.ContentsGoods}}, "", nil)
-	if err != nil {
-		p.Close()
-		t.Fatal(err)
-	}
+	booked, key := bookSmall(t, p, "SMARTPOST-00102-1")
 	l := *p.dir.Snapshot().ByID("SMARTPOST-00102-1")
 	l.Status, l.StatusFrom, l.StatusReason = lokero.LocationClosed, "", "closed for good"
 	err = p.store.UpdateLocation(ctx, l, lokero.LocationEvent{LocationID: l.ID, At: time.Now().UTC(), Actor: "operator_1", Change: l.Change()})
@@ -1096,7 +1095,7 @@ func TestRerouteAtStart(t *testing.T) {
 			Destination struct{ ID string }
 			Routing     struct{ Rule string }
 		}
-		call(t, "GET", base+"/v1/shipments/"+booked.Shipment.ID, key, nil, &sh)
+		call(t, "GET", base+"/v1/shipments/"+booked.ID, key, nil, &sh)
 		if sh.Destination.ID != "SMARTPOST-00102-1" {
 			if sh.Routing.Rule != "closed_point_reroute" {
 				t.Errorf("moved to %s by rule %q; want closed_point_reroute", sh.Destination.ID, sh.Routing.Rule)
