@@ -680,6 +680,26 @@ func lastLine(t *testing.T, args ...string) string {
 	return lines[len(lines)-1]
 }
 
+// storeArgs returns a fresh database of the kind ("sqlite" or "postgres")
+// and the serve flags for it: a file, or a throwaway PostgreSQL database
+// with the code secret in a file (as several instances would share it).
+func storeArgs(t *testing.T, store string) (db string, args []string) {
+	t.Helper()
+	if store != "postgres" {
+		db = filepath.Join(t.TempDir(), "lokero.db")
+		return db, []string{"--db", db}
+	}
+	url, err := pgtest.Require(t).CreateDatabase(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte(strings.Repeat("cd", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return url, []string{"--db", url, "--code-secret-file", secret}
+}
+
 // TestLockerLifeEndToEnd runs the real command with a test clock, on
 // SQLite and on PostgreSQL: book, hand over, deposit, door closed, the
 // code in the outbox; then let the week pass: expired, on the collection
@@ -690,19 +710,8 @@ func TestLockerLifeEndToEnd(t *testing.T) {
 	for _, store := range []string{"sqlite", "postgres"} {
 		t.Run(store, func(t *testing.T) {
 			t.Parallel()
-			db := filepath.Join(t.TempDir(), "life.db")
-			args := []string{"--db", db, "--dev-clock"}
-			if store == "postgres" {
-				url, err := pgtest.Require(t).CreateDatabase(context.Background())
-				if err != nil {
-					t.Fatal(err)
-				}
-				secret := filepath.Join(t.TempDir(), "secret")
-				os.WriteFile(secret, []byte(strings.Repeat("cd", 32)), 0o600)
-				db = url
-				args = []string{"--db", url, "--dev-clock", "--code-secret-file", secret}
-			}
-			base := startServe(t, args...)
+			db, args := storeArgs(t, store)
+			base := startServe(t, append(args, "--dev-clock")...)
 			key := lastLine(t, "retailer", "add", "--db", db, "Kauppa")
 			courier := lastLine(t, "courier", "add", "--db", db, "Kuski")
 			device := lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID)
@@ -877,18 +886,7 @@ func TestCheckoutTruthEndToEnd(t *testing.T) {
 	for _, store := range []string{"sqlite", "postgres"} {
 		t.Run(store, func(t *testing.T) {
 			t.Parallel()
-			db := filepath.Join(t.TempDir(), "checkout.db")
-			args := []string{"--db", db}
-			if store == "postgres" {
-				url, err := pgtest.Require(t).CreateDatabase(context.Background())
-				if err != nil {
-					t.Fatal(err)
-				}
-				secret := filepath.Join(t.TempDir(), "secret")
-				os.WriteFile(secret, []byte(strings.Repeat("ef", 32)), 0o600)
-				db = url
-				args = []string{"--db", url, "--code-secret-file", secret}
-			}
+			db, args := storeArgs(t, store)
 			base := startServe(t, args...)
 			key := lastLine(t, "retailer", "add", "--db", db, "Kauppa")
 			operator := lastLine(t, "operator", "add", "--db", db, "Olli")
