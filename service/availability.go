@@ -331,20 +331,15 @@ func (t *freeTable) hasFree(pos int, dims *[3]float64) bool {
 	return false
 }
 
-// Of returns a locker's availability on a date from that day's
-// reservations; with dims, the overall level counts only the classes that
-// take the parcel.
-func (a *Availability) Of(l *lokero.Location, date string, reserved map[string]map[string]int, dims *[3]float64) LockerAvailability {
-	at := reserved[l.ID]
-	return a.of(l, date, dims, func(j int) int { return max(l.Compartments[j].Count-at[l.Compartments[j].Size], 0) })
-}
-
-// of is Of with the free compartments of each class j given by free.
-func (a *Availability) of(l *lokero.Location, date string, dims *[3]float64, free func(j int) int) LockerAvailability {
+// ofTable returns the availability on date of the locker at position pos
+// of the table's snapshot; with dims, the overall level counts only the
+// classes that take the parcel.
+func (a *Availability) ofTable(t *freeTable, pos int, date string, dims *[3]float64) LockerAvailability {
+	l, free := &t.snap.locs[pos], t.free[t.offset[pos]:t.offset[pos+1]]
 	out := LockerAvailability{Date: date, Classes: make([]ClassAvailability, 0, len(l.Compartments))}
 	total, sumFree := 0, 0
 	for j, c := range l.Compartments {
-		ca := ClassAvailability{Size: c.Size, Total: c.Count, Free: free(j)}
+		ca := ClassAvailability{Size: c.Size, Total: c.Count, Free: int(free[j])}
 		ca.Level = a.level(ca.Free, ca.Total)
 		out.Classes = append(out.Classes, ca)
 		if dims == nil || c.Fits(*dims) {
@@ -354,12 +349,6 @@ func (a *Availability) of(l *lokero.Location, date string, dims *[3]float64, fre
 	}
 	out.Level = a.level(sumFree, total)
 	return out
-}
-
-// ofTable is Of for the location at position pos of the table's snapshot.
-func (a *Availability) ofTable(t *freeTable, pos int, date string, dims *[3]float64) LockerAvailability {
-	free := t.free[t.offset[pos]:t.offset[pos+1]]
-	return a.of(&t.snap.locs[pos], date, dims, func(j int) int { return int(free[j]) })
 }
 
 // HasFree reports whether a locker has a free compartment on the day that
