@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"slices"
 
@@ -205,16 +206,13 @@ func (s *Shipments) Stranded(ctx context.Context, locationID string) ([]lokero.S
 // moves once, whoever runs it.
 func (s *Shipments) RerouteAll(ctx context.Context) (RerouteResult, error) {
 	var moved RerouteResult
-	locs := s.dir.Snapshot().Locations()
-	for i := range locs {
-		if l := &locs[i]; mayClose(l) {
-			r, err := s.RerouteClosed(ctx, l.ID)
-			if err != nil {
-				return moved, err
-			}
-			moved.Rerouted = append(moved.Rerouted, r.Rerouted...)
-			moved.Stranded = append(moved.Stranded, r.Stranded...)
+	for l := range mayCloseIn(s.dir.Snapshot()) {
+		r, err := s.RerouteClosed(ctx, l.ID)
+		if err != nil {
+			return moved, err
 		}
+		moved.Rerouted = append(moved.Rerouted, r.Rerouted...)
+		moved.Stranded = append(moved.Stranded, r.Stranded...)
 	}
 	return moved, nil
 }
@@ -225,17 +223,27 @@ func (s *Shipments) RerouteAll(ctx context.Context) (RerouteResult, error) {
 // parcels to decide on.
 func (s *Shipments) StrandedEverywhere(ctx context.Context) ([]lokero.Shipment, error) {
 	out := []lokero.Shipment{}
-	locs := s.dir.Snapshot().Locations()
-	for i := range locs {
-		if l := &locs[i]; mayClose(l) {
-			list, err := s.strandedAt(ctx, l)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, list...)
+	for l := range mayCloseIn(s.dir.Snapshot()) {
+		list, err := s.strandedAt(ctx, l)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, list...)
 	}
 	return out, nil
+}
+
+// mayCloseIn yields the locations of snap that may be closed on some
+// delivery date (mayClose), by id.
+func mayCloseIn(snap *Snapshot) iter.Seq[*lokero.Location] {
+	return func(yield func(*lokero.Location) bool) {
+		locs := snap.Locations()
+		for i := range locs {
+			if mayClose(&locs[i]) && !yield(&locs[i]) {
+				return
+			}
+		}
+	}
 }
 
 // mayClose reports whether a location can be closed on some weekday
