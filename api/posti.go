@@ -28,7 +28,6 @@ import (
 	"unicode"
 
 	"github.com/lokero/lokero"
-	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/geo"
 	"github.com/lokero/lokero/postcode"
 	"github.com/lokero/lokero/service"
@@ -98,13 +97,9 @@ func (e *postiSnapshot) object(l *lokero.Location) []byte {
 // handleSearch serves GET /api/2/location and GET /location.
 func (p *postiHandler) handleSearch(w http.ResponseWriter, r *http.Request) {
 	q := parsePostiQuery(r.URL.Query())
-	if q.badDate != "" {
-		writePostiError(w, r, http.StatusBadRequest, fmt.Sprintf("deliveryDate must be a date YYYY-MM-DD; got %q", q.badDate))
-		return
-	}
 	hits, err := p.find(r.Context(), q)
 	var e *lokero.Error
-	if errors.As(err, &e) && e.Code == lokero.EINVALID {
+	if errors.As(err, &e) && e.Code == lokero.EINVALID { // only a deliveryDate: see find
 		writePostiError(w, r, http.StatusBadRequest, strings.Replace(e.Message, "delivery_date", "deliveryDate", 1))
 		return
 	}
@@ -231,10 +226,9 @@ type postiQuery struct {
 	partner     string
 	top         int
 	// lokero's own: the delivery date points must be open on ("": the
-	// next), a malformed one (answered 400), and whether to list closed
-	// points too.
+	// next; checked in find, and answered 400 when it is not one), and
+	// whether to list closed points too.
 	deliveryDate  string
-	badDate       string
 	includeClosed bool
 }
 
@@ -370,15 +364,7 @@ func parsePostiQuery(v url.Values) postiQuery {
 		q.top = min(n, service.MaxLimit)
 	}
 	q.includeClosed = lenientBool(p.get("includeclosed", "include_closed"))
-	if d := p.get("deliverydate", "delivery_date"); d != "" {
-		// The one value not read leniently: a checkout that names a date
-		// must not be answered for another.
-		if _, err := calendar.ParseDate(d); err != nil {
-			q.badDate = d
-		} else {
-			q.deliveryDate = d
-		}
-	}
+	q.deliveryDate = p.get("deliverydate", "delivery_date")
 	return q
 }
 
@@ -388,14 +374,16 @@ func parsePostiQuery(v url.Values) postiQuery {
 // Like GET /v1/locations it lists only points open on the delivery date
 // (q.deliveryDate, or the next one) unless q.includeClosed.
 func (p *postiHandler) find(ctx context.Context, q postiQuery) ([]postiHit, error) {
-	if q.none || q.partner != "" && !strings.EqualFold(q.partner, postiPartnerType) {
-		return nil, nil
-	}
 	dir := p.s.dir
 	if q.deliveryDate != "" {
+		// The one value not read leniently: a checkout that names a date
+		// must not be answered for another. Answered 400 (handleSearch).
 		if err := dir.CheckDeliveryDate(q.deliveryDate); err != nil {
-			return nil, err // lokero's own parameter: answered 400 (handleSearch)
+			return nil, err
 		}
+	}
+	if q.none || q.partner != "" && !strings.EqualFold(q.partner, postiPartnerType) {
+		return nil, nil
 	}
 	if q.pupCode != "" {
 		snap := dir.Snapshot()
