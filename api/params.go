@@ -22,22 +22,39 @@ var paramHints = map[string]string{
 // cache buster browsers' libraries add, is always allowed, and so is a
 // nameless "=" (a query built as "?" + "&".join(...) of nothing).
 func checkQuery(v url.Values, known ...string) error {
+	bad := false
+	for name := range v {
+		if bad = checkParam(v, name, known) != nil; bad {
+			break
+		}
+	}
+	if !bad {
+		return nil // the usual case, without sorting
+	}
 	names := make([]string, 0, len(v))
 	for name := range v {
 		names = append(names, name)
 	}
 	sort.Strings(names) // the same error for the same query
 	for _, name := range names {
-		if name != "_" && name != "" && !slices.Contains(known, name) {
-			if hint, ok := paramHints[name]; ok && slices.Contains(known, hint) {
-				return lokero.Invalid(name, "unknown_parameter", "unknown parameter %q: did you mean %q?", name, hint)
-			}
-			return lokero.Invalid(truncate(name, 64), "unknown_parameter", "unknown parameter %q; this endpoint takes %v", truncate(name, 64), known)
+		if err := checkParam(v, name, known); err != nil {
+			return err
 		}
-		for _, value := range v[name] {
-			if len(value) > maxParamLen {
-				return lokero.Invalid(name, "too_long", "%s is %d bytes long; at most %d are allowed", name, len(value), maxParamLen)
-			}
+	}
+	return nil
+}
+
+// checkParam is checkQuery for one parameter.
+func checkParam(v url.Values, name string, known []string) error {
+	if name != "_" && name != "" && !slices.Contains(known, name) {
+		if hint, ok := paramHints[name]; ok && slices.Contains(known, hint) {
+			return lokero.Invalid(name, "unknown_parameter", "unknown parameter %q: did you mean %q?", name, hint)
+		}
+		return lokero.Invalid(truncate(name, 64), "unknown_parameter", "unknown parameter %q; this endpoint takes %v", truncate(name, 64), known)
+	}
+	for _, value := range v[name] {
+		if len(value) > maxParamLen {
+			return lokero.Invalid(name, "too_long", "%s is %d bytes long; at most %d are allowed", name, len(value), maxParamLen)
 		}
 	}
 	return nil
