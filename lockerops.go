@@ -87,38 +87,11 @@ type CredentialStore interface {
 	CredentialByTokenHash(ctx context.Context, tokenHash []byte) (Credential, error)
 }
 
-// LockerStore persists what happens at the lockers. Its writes happen in
-// ShipmentStore.InTx through LockerTx, which the store's ShipmentTx also
-// implements.
+// LockerStore reads what happens at the lockers; its writes happen in
+// ShipmentStore.InTx, through Tx.
 type LockerStore interface {
 	// Outbox lists the newest queued messages first, at most limit.
 	Outbox(ctx context.Context, limit int) ([]OutboxMessage, error)
 	// Compartments lists a locker's compartments by number (no lock).
 	Compartments(ctx context.Context, locationID string) ([]Compartment, error)
-}
-
-// LockerTx is what a locker use case may do inside one transaction.
-type LockerTx interface {
-	// Compartments returns a locker's compartments ordered by number,
-	// locked against concurrent writers until the transaction ends (so two
-	// deposits never get one compartment); none when not yet laid out.
-	Compartments(ctx context.Context, locationID string) ([]Compartment, error)
-	// PutCompartment inserts or updates one compartment (by location and
-	// number).
-	PutCompartment(ctx context.Context, c Compartment) error
-	// ShipmentByOpeningCode returns the shipment at a locker whose opening
-	// code hashes to hash, or ENOTFOUND.
-	ShipmentByOpeningCode(ctx context.Context, locationID string, hash []byte) (Shipment, error)
-	// Keypad returns the stored lockout state of a locker's keypad (nil
-	// when none yet), locked until the transaction ends.
-	Keypad(ctx context.Context, locationID string) ([]byte, error)
-	// SaveKeypad stores the keypad's lockout state.
-	SaveKeypad(ctx context.Context, locationID string, state []byte) error
-	// AddOutbox queues a message.
-	AddOutbox(ctx context.Context, m OutboxMessage) error
-	// LetterSlot returns a locker's mail slot counts (zero counts when
-	// none yet), locked until the transaction ends.
-	LetterSlot(ctx context.Context, locationID string) (LetterSlot, error)
-	// SaveLetterSlot stores a locker's mail slot counts.
-	SaveLetterSlot(ctx context.Context, s LetterSlot) error
 }

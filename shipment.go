@@ -191,7 +191,7 @@ type RetailerStore interface {
 type ShipmentStore interface {
 	// InTx runs fn in one write transaction: everything fn writes commits
 	// together when fn returns nil, and nothing when it returns an error.
-	InTx(ctx context.Context, fn func(tx ShipmentTx) error) error
+	InTx(ctx context.Context, fn func(tx Tx) error) error
 	// Shipment returns a shipment with its events, or ENOTFOUND.
 	Shipment(ctx context.Context, id string) (Shipment, error)
 	// ShipmentByTrackingCode returns a shipment (by its tracking code or
@@ -209,43 +209,6 @@ type ShipmentStore interface {
 	// ShipmentsTo lists the shipments routed to a location in any of the
 	// statuses, ordered by ID, without events.
 	ShipmentsTo(ctx context.Context, locationID string, statuses []ShipmentStatus) ([]Shipment, error)
-}
-
-// ShipmentTx is what a use case may do inside one transaction.
-type ShipmentTx interface {
-	// ShipmentByIdempotencyKey returns the shipment a retailer created
-	// with this key and the hash of that request's body, or ENOTFOUND.
-	ShipmentByIdempotencyKey(ctx context.Context, retailerID, key string) (Shipment, []byte, error)
-	// InsertShipment stores a new shipment and its events, remembering the
-	// idempotency key (when not "") and the request hash. A tracking code
-	// or return code already in use is an ECONFLICT with Reason
-	// "duplicate_tracking_code" or "duplicate_return_code".
-	InsertShipment(ctx context.Context, s *Shipment, idempotencyKey string, requestHash []byte) error
-	// Shipment reads a shipment with its events, locking it against
-	// concurrent writers until the transaction ends; ENOTFOUND if none.
-	Shipment(ctx context.Context, id string) (Shipment, error)
-	// ShipmentByReturnCode reads, locked as Shipment, the shipment whose
-	// ReturnCode is code; ENOTFOUND if none.
-	ShipmentByReturnCode(ctx context.Context, code string) (Shipment, error)
-	// ReturnOf reads, locked as Shipment, the return shipment of a
-	// delivery (the one whose ReturnOf is deliveryID); ENOTFOUND if none.
-	// A second return of one delivery is an ECONFLICT with Reason
-	// "duplicate_return" at InsertShipment.
-	ReturnOf(ctx context.Context, deliveryID string) (Shipment, error)
-	// UpdateShipment writes the shipment's mutable fields (status,
-	// destination, routing, delivery date, size class, COD, return codes,
-	// compartment, storage deadline, opening code hash, updated_at) and
-	// appends the events in s.Events beyond those stored.
-	UpdateShipment(ctx context.Context, s *Shipment) error
-	// Reserve takes one compartment of size class size at a location for a
-	// delivery date, if fewer than capacity are taken; it reports whether
-	// it did.
-	Reserve(ctx context.Context, locationID, date, size string, capacity int) (bool, error)
-	// Release gives back one reservation taken by Reserve.
-	Release(ctx context.Context, locationID, date, size string) error
-	// Reserved returns how many compartments of each size class are
-	// reserved at a location for a date.
-	Reserved(ctx context.Context, locationID, date string) (map[string]int, error)
 }
 
 // OrDefault returns the kind, ShipmentDelivery when unset.

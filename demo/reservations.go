@@ -16,7 +16,7 @@ import (
 func Reserve(ctx context.Context, st lokero.ShipmentStore, locs []lokero.Location, date string, seed uint64) (int, error) {
 	rng := rand.New(rand.NewPCG(seed, seed))
 	reserved := 0
-	err := st.InTx(ctx, func(tx lokero.ShipmentTx) error {
+	err := st.InTx(ctx, func(tx lokero.Tx) error {
 		for _, l := range locs {
 			for _, c := range l.Compartments {
 				n := rng.IntN(c.Count + 1)

@@ -3,7 +3,7 @@
 //
 // One river.Client[*sql.Tx] works over the store's own *sql.DB: the
 // riversqlite driver for SQLite, riverdatabasesql (with a pgx LISTEN/NOTIFY
-// listener) for PostgreSQL. Jobs are inserted with ScheduleTx in the
+// listener) for PostgreSQL. Jobs are inserted with InsertTx in the
 // transaction of the domain write, so they exist exactly when that write
 // commits. River locks each job row when a client fetches it, so with
 // several lokero instances on one PostgreSQL every job is worked by one of
@@ -88,7 +88,7 @@ const pollInterval = time.Second
 // start at once) and builds the River client with workers for both kinds
 // calling handler, one default queue of 4 workers, a 1 s poll interval and
 // River's time taken from clock. Call Start to work jobs; a Runner that is
-// never started can still ScheduleTx.
+// never started can still InsertTx.
 func New(ctx context.Context, db *sql.DB, dialect Dialect, clock lokero.Clock, handler Handler, log *slog.Logger) (*Runner, error) {
 	if clock == nil {
 		clock = lokero.SystemClock{}
@@ -241,7 +241,7 @@ func (r *Runner) Stop(ctx context.Context) error {
 	return nil
 }
 
-// ScheduleTx inserts a job of kind for shipmentID in the caller's
+// InsertTx inserts a job of kind for shipmentID in the caller's
 // transaction tx, so that it commits or rolls back with the domain write,
 // due at `at` (at or before the clock's now: due at once).
 //
@@ -251,7 +251,8 @@ func (r *Runner) Stop(ctx context.Context) error {
 // nothing, whatever its `at` (the first job's time stands). Once the first
 // has completed, a new one can be scheduled; the Handler's idempotence
 // makes that one harmless.
-func (r *Runner) ScheduleTx(ctx context.Context, tx *sql.Tx, kind, shipmentID string, at time.Time) error {
+func (r *Runner) InsertTx(ctx context.Context, tx *sql.Tx, j lokero.Job) error {
+	kind, shipmentID, at := j.Kind, j.ShipmentID, j.At
 	var args river.JobArgs
 	switch kind {
 	case KindReminder:

@@ -134,7 +134,7 @@ func schedule(t *testing.T, db *sql.DB, r *jobs.Runner, kind, id string, at time
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	if err := r.ScheduleTx(t.Context(), tx, kind, id, at); err != nil {
+	if err := r.InsertTx(t.Context(), tx, lokero.Job{Kind: kind, ShipmentID: id, At: at}); err != nil {
 		t.Fatal(err)
 	}
 	if commit {
@@ -288,7 +288,7 @@ func TestExactlyOnceTwoRunnersPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range n {
-		if err := r1.ScheduleTx(t.Context(), tx, jobs.KindExpiry, fmt.Sprintf("S%02d", i), clock.Now()); err != nil {
+		if err := r1.InsertTx(t.Context(), tx, lokero.Job{Kind: jobs.KindExpiry, ShipmentID: fmt.Sprintf("S%02d", i), At: clock.Now()}); err != nil {
 			t.Fatal(err)
 		}
 	}

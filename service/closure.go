@@ -85,7 +85,7 @@ func closedRefusal(l *lokero.Location, date string, alts []*lokero.Location) err
 // tx: its reservation is given back and it goes to the nearest open point
 // of the same access that takes it and has room (reserved there), with a
 // reason. It reports false, changing nothing, when there is none.
-func (s *Shipments) moveOff(ctx context.Context, tx lokero.ShipmentTx, closed *lokero.Location, sh *lokero.Shipment) (bool, error) {
+func (s *Shipments) moveOff(ctx context.Context, tx lokero.Tx, closed *lokero.Location, sh *lokero.Shipment) (bool, error) {
 	date := sh.DeliveryDate
 	req := routing.Request{Recipient: sh.Recipient, Parcel: sh.Parcel, COD: sh.COD != nil}
 	alts, err := openAlternatives(ctx, s.dir, closed, req, s.limits, date, 10)
@@ -151,7 +151,7 @@ func (s *Shipments) RerouteClosed(ctx context.Context, locationID string) (Rerou
 			continue
 		}
 		var moved, stranded lokero.Shipment
-		err := s.store.InTx(ctx, func(tx lokero.ShipmentTx) error {
+		err := s.store.InTx(ctx, func(tx lokero.Tx) error {
 			sh, err := tx.Shipment(ctx, found.ID)
 			if err != nil {
 				return err

@@ -90,8 +90,7 @@ func (s *Shipments) prepaid(sh *lokero.Shipment) error {
 // the parcel DROPPED_OFF. A refusal that tells the consumer what to do is
 // returned as the error; used codes are ENOTFOUND so that the keypad
 // counts them as wrong entries.
-func (l *Lockers) dropOff(ctx context.Context, tx lokero.ShipmentTx, loc *lokero.Location, holder lokero.Shipment, now time.Time) (KeypadResult, error) {
-	lt := tx.(lokero.LockerTx)
+func (l *Lockers) dropOff(ctx context.Context, tx lokero.Tx, loc *lokero.Location, holder lokero.Shipment, now time.Time) (KeypadResult, error) {
 	used := lokero.Errorf(lokero.ENOTFOUND, "the code was used")
 	var (
 		sh     lokero.Shipment
@@ -121,7 +120,7 @@ func (l *Lockers) dropOff(ctx context.Context, tx lokero.ShipmentTx, loc *lokero
 		return KeypadResult{}, &lokero.Error{Code: lokero.EFORBIDDEN, Reason: "residents_only",
 			Message: "this locker takes parcels from its building's residents only: drop it off at a public SMARTPOST"}
 	}
-	cs, err := compartments(ctx, lt, loc)
+	cs, err := compartments(ctx, tx, loc)
 	if err != nil {
 		return KeypadResult{}, err
 	}
@@ -136,7 +135,7 @@ func (l *Lockers) dropOff(ctx context.Context, tx lokero.ShipmentTx, loc *lokero
 		}
 	}
 	c.ShipmentID, c.DoorOpen = sh.ID, true
-	if err := lt.PutCompartment(ctx, c); err != nil {
+	if err := tx.PutCompartment(ctx, c); err != nil {
 		return KeypadResult{}, err
 	}
 	sh.Compartment, sh.UpdatedAt = c.Number, now
@@ -150,7 +149,7 @@ func (l *Lockers) dropOff(ctx context.Context, tx lokero.ShipmentTx, loc *lokero
 
 // newReturn stores the return shipment of a delivery: from its recipient
 // back to its store, under the return tracking code printed on the label.
-func (l *Lockers) newReturn(ctx context.Context, tx lokero.ShipmentTx, delivery lokero.Shipment, loc *lokero.Location, now time.Time) (lokero.Shipment, error) {
+func (l *Lockers) newReturn(ctx context.Context, tx lokero.Tx, delivery lokero.Shipment, loc *lokero.Location, now time.Time) (lokero.Shipment, error) {
 	id, err := newID(l.random, "shp_", now)
 	if err != nil {
 		return lokero.Shipment{}, err

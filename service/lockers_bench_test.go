@@ -119,8 +119,7 @@ func (e *benchEnv) parcel(dest string, status lokero.ShipmentStatus, p lokero.Pa
 // fill lays out a locker's compartments and puts a READY_FOR_PICKUP parcel
 // with a fresh opening code in each of the given compartment numbers. It
 // returns the codes in that order.
-func (e *benchEnv) fill(ctx context.Context, tx lokero.ShipmentTx, loc lokero.Location, occupied []int) ([]string, error) {
-	lt := tx.(lokero.LockerTx)
+func (e *benchEnv) fill(ctx context.Context, tx lokero.Tx, loc lokero.Location, occupied []int) ([]string, error) {
 	byNumber := map[int]bool{}
 	for _, n := range occupied {
 		byNumber[n] = true
@@ -148,7 +147,7 @@ func (e *benchEnv) fill(ctx context.Context, tx lokero.ShipmentTx, loc lokero.Lo
 			lc.ShipmentID = sh.ID
 			codes = append(codes, code)
 		}
-		if err := lt.PutCompartment(ctx, lc); err != nil {
+		if err := tx.PutCompartment(ctx, lc); err != nil {
 			return nil, err
 		}
 	}
@@ -191,7 +190,7 @@ func BenchmarkKeypad(b *testing.B) {
 	codes := make([][]string, len(locs))
 	const perTx = 100 // lockers per transaction: 10,000 parcels
 	for lo := 0; lo < len(locs); lo += perTx {
-		err := e.st.InTx(ctx, func(tx lokero.ShipmentTx) error {
+		err := e.st.InTx(ctx, func(tx lokero.Tx) error {
 			for i := lo; i < min(lo+perTx, len(locs)); i++ {
 				cs, err := e.fill(ctx, tx, locs[i], occupied)
 				if err != nil {
@@ -314,7 +313,7 @@ func BenchmarkDeposit(b *testing.B) {
 	}
 	const perTx = 100
 	for lo := 0; lo < len(locs); lo += perTx {
-		err := e.st.InTx(ctx, func(tx lokero.ShipmentTx) error {
+		err := e.st.InTx(ctx, func(tx lokero.Tx) error {
 			for i := lo; i < min(lo+perTx, len(locs)); i++ {
 				if _, err := e.fill(ctx, tx, locs[i], occupied); err != nil {
 					return fmt.Errorf("fill %s: %w", locs[i].ID, err)
@@ -341,7 +340,7 @@ func BenchmarkDeposit(b *testing.B) {
 		}
 		type job struct{ dest, code string }
 		jobs := make([]job, b.N)
-		err := e.st.InTx(ctx, func(tx lokero.ShipmentTx) error {
+		err := e.st.InTx(ctx, func(tx lokero.Tx) error {
 			for i := range jobs {
 				dest := locs[(used+i)/benchDepositsPer].ID
 				sh := e.parcel(dest, lokero.StatusInTransit, depositParcels[(used+i)%len(depositParcels)])

@@ -2,6 +2,8 @@ package service_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -18,6 +20,7 @@ import (
 	"github.com/lokero/lokero/postgres"
 	"github.com/lokero/lokero/service"
 	"github.com/lokero/lokero/sqlite"
+	"github.com/lokero/lokero/sqlstore"
 )
 
 type lockersFixture struct {
@@ -37,6 +40,8 @@ type lockerStore interface {
 	service.LockerStore
 	lokero.LocationStore
 	lokero.RetailerStore
+	SetClock(lokero.Clock)
+	SetJobQueue(sqlstore.JobQueue)
 	Close() error
 }
 
@@ -90,6 +95,7 @@ func newLockers(t *testing.T, st lockerStore) lockersFixture {
 	t.Cleanup(func() { st.Close() })
 	var err error
 	clock := lokero.NewDevClock(fixedClock{now})
+	st.SetClock(clock)
 	log := slog.New(slog.DiscardHandler)
 	dir := service.NewDirectory(st, testRegistry(t), clock, log)
 	if _, err := dir.Import(ctx, network()); err != nil {
@@ -438,16 +444,19 @@ func TestOperatorViewAndOutOfOrder(t *testing.T) {
 	})
 }
 
-// recordingScheduler records the jobs a use case queues.
-type recordingScheduler struct {
+// recordingQueue records the jobs a use case queues in its transaction.
+type recordingQueue struct {
 	mu   sync.Mutex
 	jobs map[string]time.Time // kind + " " + shipment id → due
 }
 
-func (r *recordingScheduler) Schedule(_ context.Context, _ lokero.ShipmentTx, kind, id string, at time.Time) error {
+func (r *recordingQueue) InsertTx(_ context.Context, tx *sql.Tx, j lokero.Job) error {
+	if tx == nil {
+		return errors.New("no transaction")
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.jobs[kind+" "+id] = at
+	r.jobs[j.Kind+" "+j.ShipmentID] = j.At
 	return nil
 }
 
@@ -459,8 +468,8 @@ func TestStoragePeriod(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, f lockersFixture) {
 		ctx := context.Background()
-		jobs := &recordingScheduler{jobs: map[string]time.Time{}}
-		f.lockers.SetScheduler(jobs)
+		jobs := &recordingQueue{jobs: map[string]time.Time{}}
+		f.store.SetJobQueue(jobs)
 		sh := f.inTransit(t)
 		if _, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode); err != nil {
 			t.Fatal(err)

@@ -96,7 +96,7 @@ func testCODCollected(t *testing.T, s Store) {
 	// Collected later: the update puts it in the window; one whose COD is
 	// dropped leaves it.
 	late := out[3]
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		sh, err := tx.Shipment(ctx, late.ID)
 		if err != nil {
 			return err

@@ -34,7 +34,7 @@ func testDropOffs(t *testing.T, s Store) {
 		t.Errorf("ShipmentByTrackingCode(%s) = %s, %v; want the return %s", ret.TrackingCode, got.ID, err, ret.ID)
 	}
 
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		for code, want := range map[string]string{delivery.ReturnCode: delivery.ID, prepaid.ReturnCode: prepaid.ID} {
 			got, err := tx.ShipmentByReturnCode(ctx, code)
 			if err != nil || got.ID != want {
@@ -59,7 +59,7 @@ func testDropOffs(t *testing.T, s Store) {
 
 	second := shipment("r", "s-return-2")
 	second.Kind, second.ReturnOf, second.TrackingCode = lokero.ShipmentReturn, delivery.ID, "JJ-second-return-FI"
-	err := s.InTx(ctx, func(tx lokero.ShipmentTx) error { return tx.InsertShipment(ctx, &second, "", nil) })
+	err := s.InTx(ctx, func(tx lokero.Tx) error { return tx.InsertShipment(ctx, &second, "", nil) })
 	checkError(t, err, lokero.ECONFLICT, "duplicate_return")
 	if _, err := s.Shipment(ctx, second.ID); lokero.ErrorCode(err) != lokero.ENOTFOUND {
 		t.Errorf("the refused second return was stored: %v", err)

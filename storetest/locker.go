@@ -10,7 +10,7 @@ package storetest
 //     and empty OpeningCodeHash are stored as NULL and come back as "",
 //     the zero time and nil. StorageDeadline is kept to the microsecond and
 //     comes back in UTC, as every time.
-//   - The store's ShipmentTx is also a lokero.LockerTx: compartments,
+//   - The store's ShipmentTx is also a lokero.Tx: compartments,
 //     shipments, keypads and the outbox change in one transaction.
 //   - LockerTx.Compartments serialises the transactions of one locker, also
 //     while the locker has no compartments yet: concurrent claims of a free
@@ -52,27 +52,6 @@ var lockerTests = []struct {
 	{"LayOutLockerConcurrent", testLayOutLockerConcurrent},
 	{"DropOffs", testDropOffs},
 	{"ReservedOnAndShipmentsTo", testReservedOnAndShipmentsTo},
-}
-
-// lockerTx returns tx as the LockerTx every store's ShipmentTx is.
-func lockerTx(tx lokero.ShipmentTx) (lokero.LockerTx, error) {
-	ltx, ok := tx.(lokero.LockerTx)
-	if !ok {
-		return nil, fmt.Errorf("the store's ShipmentTx %T is not a lokero.LockerTx", tx)
-	}
-	return ltx, nil
-}
-
-// mustLockerTx runs fn in one transaction as a LockerTx and ShipmentTx.
-func mustLockerTx(t *testing.T, s Store, fn func(tx lokero.ShipmentTx, ltx lokero.LockerTx) error) {
-	t.Helper()
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
-		ltx, err := lockerTx(tx)
-		if err != nil {
-			return err
-		}
-		return fn(tx, ltx)
-	})
 }
 
 func tokenHash(token string) []byte {
@@ -152,8 +131,8 @@ func testCompartments(t *testing.T, s Store) {
 			t.Fatalf("Compartments: %v", err)
 		}
 		checkCompartments(t, "Compartments", got, want)
-		mustLockerTx(t, s, func(_ lokero.ShipmentTx, ltx lokero.LockerTx) error {
-			got, err := ltx.Compartments(ctx, loc)
+		mustInTx(t, s, func(tx lokero.Tx) error {
+			got, err := tx.Compartments(ctx, loc)
 			if err != nil {
 				return err
 			}
@@ -164,18 +143,18 @@ func testCompartments(t *testing.T, s Store) {
 	check(nil)
 
 	// Put out of order (3, 1, 2), and another locker's: listed by number.
-	mustLockerTx(t, s, func(_ lokero.ShipmentTx, ltx lokero.LockerTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		for _, i := range []int{2, 0, 1} {
-			if err := ltx.PutCompartment(ctx, cs[i]); err != nil {
+			if err := tx.PutCompartment(ctx, cs[i]); err != nil {
 				return err
 			}
 		}
-		got, err := ltx.Compartments(ctx, loc) // its own writes
+		got, err := tx.Compartments(ctx, loc) // its own writes
 		if err != nil {
 			return err
 		}
 		checkCompartments(t, "Compartments in the transaction that put them", got, cs)
-		return ltx.PutCompartment(ctx, lokero.Compartment{LocationID: other, Number: 1, Size: "XL",
+		return tx.PutCompartment(ctx, lokero.Compartment{LocationID: other, Number: 1, Size: "XL",
 			LengthCM: 70, WidthCM: 40, HeightCM: 40})
 	})
 	check(cs)
@@ -184,13 +163,13 @@ func testCompartments(t *testing.T, s Store) {
 	want := slices.Clone(cs)
 	want[1] = lokero.Compartment{LocationID: loc, Number: 2, Size: "L", LengthCM: 60, WidthCM: 35, HeightCM: 41,
 		OutOfOrder: true, ShipmentID: "s-ä1", DoorOpen: true}
-	mustLockerTx(t, s, func(_ lokero.ShipmentTx, ltx lokero.LockerTx) error {
-		return ltx.PutCompartment(ctx, want[1])
+	mustInTx(t, s, func(tx lokero.Tx) error {
+		return tx.PutCompartment(ctx, want[1])
 	})
 	check(want)
 	want[1].ShipmentID, want[1].OutOfOrder, want[1].DoorOpen = "", false, false
-	mustLockerTx(t, s, func(_ lokero.ShipmentTx, ltx lokero.LockerTx) error {
-		return ltx.PutCompartment(ctx, want[1])
+	mustInTx(t, s, func(tx lokero.Tx) error {
+		return tx.PutCompartment(ctx, want[1])
 	})
 	check(want)
 
@@ -201,17 +180,13 @@ func testCompartments(t *testing.T, s Store) {
 
 	// A rolled-back put leaves nothing.
 	errRollback := errors.New("roll back")
-	err = s.InTx(ctx, func(tx lokero.ShipmentTx) error {
-		ltx, err := lockerTx(tx)
-		if err != nil {
-			return err
-		}
+	err = s.InTx(ctx, func(tx lokero.Tx) error {
 		c := want[0]
 		c.ShipmentID = "rolled-back"
-		if err := ltx.PutCompartment(ctx, c); err != nil {
+		if err := tx.PutCompartment(ctx, c); err != nil {
 			return err
 		}
-		if err := ltx.PutCompartment(ctx, lokero.Compartment{LocationID: loc, Number: 4, Size: "S"}); err != nil {
+		if err := tx.PutCompartment(ctx, lokero.Compartment{LocationID: loc, Number: 4, Size: "S"}); err != nil {
 			return err
 		}
 		return errRollback
@@ -263,7 +238,7 @@ func testShipmentLockerFields(t *testing.T, s Store) {
 			t.Fatalf("ShipmentByTrackingCode(%s): %v", sh.TrackingCode, err)
 		}
 		checkShipment(t, got, want, true)
-		mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+		mustInTx(t, s, func(tx lokero.Tx) error {
 			got, err := tx.Shipment(ctx, sh.ID)
 			if err != nil {
 				return err
@@ -296,7 +271,7 @@ func testShipmentLockerFields(t *testing.T, s Store) {
 	deposited.Status, deposited.Compartment = lokero.StatusPickedUp, 0
 	deposited.StorageDeadline, deposited.OpeningCodeHash = time.Time{}, []byte{}
 	deposited.UpdatedAt = t0.Add(2 * time.Hour)
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		if err := tx.UpdateShipment(ctx, &plain); err != nil {
 			return err
 		}
@@ -321,8 +296,8 @@ func testShipmentByOpeningCode(t *testing.T, s Store) {
 	find := func(loc string, hash []byte) (lokero.Shipment, error) {
 		var got lokero.Shipment
 		var ferr error
-		mustLockerTx(t, s, func(_ lokero.ShipmentTx, ltx lokero.LockerTx) error {
-			got, ferr = ltx.ShipmentByOpeningCode(ctx, loc, hash)
+		mustInTx(t, s, func(tx lokero.Tx) error {
+			got, ferr = tx.ShipmentByOpeningCode(ctx, loc, hash)
 			return nil
 		})
 		return got, ferr
@@ -353,7 +328,7 @@ func testShipmentByOpeningCode(t *testing.T, s Store) {
 
 	// Once its code is cleared, a shipment is not found by it.
 	a.OpeningCodeHash, a.Status = nil, lokero.StatusPickedUp
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error { return tx.UpdateShipment(ctx, &a) })
+	mustInTx(t, s, func(tx lokero.Tx) error { return tx.UpdateShipment(ctx, &a) })
 	if got, err := find("locker-a", tokenHash("opening code 111111")); lokero.ErrorCode(err) != lokero.ENOTFOUND {
 		t.Errorf("ShipmentByOpeningCode of a cleared code = %s, %v; want ENOTFOUND", got.ID, err)
 	}
@@ -364,9 +339,9 @@ func testKeypad(t *testing.T, s Store) {
 	keypad := func(loc string) []byte {
 		t.Helper()
 		var state []byte
-		mustLockerTx(t, s, func(_ lokero.ShipmentTx, ltx lokero.LockerTx) error {
+		mustInTx(t, s, func(tx lokero.Tx) error {
 			var err error
-			state, err = ltx.Keypad(ctx, loc)
+			state, err = tx.Keypad(ctx, loc)
 			return err
 		})
 		return state
@@ -376,14 +351,14 @@ func testKeypad(t *testing.T, s Store) {
 	}
 	first := []byte(`{"wrong":[1,2],"locked_until":"2025-03-01T12:00:00Z","level":1,"note":"ä"}`)
 	second := []byte(`{"wrong":[],"level":2}`)
-	mustLockerTx(t, s, func(_ lokero.ShipmentTx, ltx lokero.LockerTx) error {
-		if got, err := ltx.Keypad(ctx, "locker-1"); err != nil || got != nil {
+	mustInTx(t, s, func(tx lokero.Tx) error {
+		if got, err := tx.Keypad(ctx, "locker-1"); err != nil || got != nil {
 			return fmt.Errorf("Keypad = %q, %v; want nil", got, err)
 		}
-		if err := ltx.SaveKeypad(ctx, "locker-1", first); err != nil {
+		if err := tx.SaveKeypad(ctx, "locker-1", first); err != nil {
 			return err
 		}
-		if got, err := ltx.Keypad(ctx, "locker-1"); err != nil || !bytes.Equal(got, first) {
+		if got, err := tx.Keypad(ctx, "locker-1"); err != nil || !bytes.Equal(got, first) {
 			return fmt.Errorf("Keypad in the saving transaction = %q, %v; want %q", got, err, first)
 		}
 		return nil
@@ -394,20 +369,16 @@ func testKeypad(t *testing.T, s Store) {
 	if got := keypad("locker-2"); got != nil {
 		t.Errorf("Keypad of another locker = %q, want nil", got)
 	}
-	mustLockerTx(t, s, func(_ lokero.ShipmentTx, ltx lokero.LockerTx) error {
-		return ltx.SaveKeypad(ctx, "locker-1", second)
+	mustInTx(t, s, func(tx lokero.Tx) error {
+		return tx.SaveKeypad(ctx, "locker-1", second)
 	})
 	if got := keypad("locker-1"); !bytes.Equal(got, second) {
 		t.Errorf("Keypad after the second save = %q, want %q", got, second)
 	}
 	// A rolled-back save leaves the state as it was.
 	errRollback := errors.New("roll back")
-	err := s.InTx(ctx, func(tx lokero.ShipmentTx) error {
-		ltx, err := lockerTx(tx)
-		if err != nil {
-			return err
-		}
-		if err := ltx.SaveKeypad(ctx, "locker-1", first); err != nil {
+	err := s.InTx(ctx, func(tx lokero.Tx) error {
+		if err := tx.SaveKeypad(ctx, "locker-1", first); err != nil {
 			return err
 		}
 		return errRollback
@@ -440,9 +411,9 @@ func testOutbox(t *testing.T, s Store) {
 	}
 	// Two transactions, then a third that rolls back.
 	for _, batch := range [][]lokero.OutboxMessage{sent[:2], sent[2:]} {
-		mustLockerTx(t, s, func(_ lokero.ShipmentTx, ltx lokero.LockerTx) error {
+		mustInTx(t, s, func(tx lokero.Tx) error {
 			for _, m := range batch {
-				if err := ltx.AddOutbox(ctx, m); err != nil {
+				if err := tx.AddOutbox(ctx, m); err != nil {
 					return err
 				}
 			}
@@ -450,12 +421,8 @@ func testOutbox(t *testing.T, s Store) {
 		})
 	}
 	errRollback := errors.New("roll back")
-	err := s.InTx(ctx, func(tx lokero.ShipmentTx) error {
-		ltx, err := lockerTx(tx)
-		if err != nil {
-			return err
-		}
-		if err := ltx.AddOutbox(ctx, lokero.OutboxMessage{Channel: "sms", To: "+358", Kind: "arrival",
+	err := s.InTx(ctx, func(tx lokero.Tx) error {
+		if err := tx.AddOutbox(ctx, lokero.OutboxMessage{Channel: "sms", To: "+358", Kind: "arrival",
 			Text: "rolled back", CreatedAt: t0}); err != nil {
 			return err
 		}
@@ -496,11 +463,11 @@ func testOutbox(t *testing.T, s Store) {
 	check(100, 5)
 
 	// The default limit is 100.
-	mustLockerTx(t, s, func(_ lokero.ShipmentTx, ltx lokero.LockerTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		for i := range 101 {
 			m := sent[0]
 			m.Text = fmt.Sprintf("bulk %d", i)
-			if err := ltx.AddOutbox(ctx, m); err != nil {
+			if err := tx.AddOutbox(ctx, m); err != nil {
 				return err
 			}
 		}
@@ -522,9 +489,9 @@ func testOutbox(t *testing.T, s Store) {
 func testClaimCompartmentConcurrent(t *testing.T, s Store) {
 	ctx := t.Context()
 	const loc, workers = "locker-1", 10
-	mustLockerTx(t, s, func(_ lokero.ShipmentTx, ltx lokero.LockerTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		for _, c := range layout(loc, 2) {
-			if err := ltx.PutCompartment(ctx, c); err != nil {
+			if err := tx.PutCompartment(ctx, c); err != nil {
 				return err
 			}
 		}
@@ -541,20 +508,16 @@ func testClaimCompartmentConcurrent(t *testing.T, s Store) {
 			<-start
 			id := fmt.Sprintf("s-%02d", w)
 			var got int
-			err := s.InTx(ctx, func(tx lokero.ShipmentTx) error {
+			err := s.InTx(ctx, func(tx lokero.Tx) error {
 				got = 0 // the store may run fn again
-				ltx, err := lockerTx(tx)
-				if err != nil {
-					return err
-				}
-				cs, err := ltx.Compartments(ctx, loc)
+				cs, err := tx.Compartments(ctx, loc)
 				if err != nil {
 					return err
 				}
 				for _, c := range cs {
 					if c.ShipmentID == "" {
 						c.ShipmentID = id
-						if err := ltx.PutCompartment(ctx, c); err != nil {
+						if err := tx.PutCompartment(ctx, c); err != nil {
 							return err
 						}
 						got = c.Number
@@ -616,19 +579,15 @@ func testLayOutLockerConcurrent(t *testing.T, s Store) {
 		wg.Go(func() {
 			<-start
 			var did bool
-			err := s.InTx(ctx, func(tx lokero.ShipmentTx) error {
+			err := s.InTx(ctx, func(tx lokero.Tx) error {
 				did = false // the store may run fn again
-				ltx, err := lockerTx(tx)
-				if err != nil {
-					return err
-				}
-				cs, err := ltx.Compartments(ctx, loc)
+				cs, err := tx.Compartments(ctx, loc)
 				if err != nil || len(cs) > 0 {
 					return err
 				}
 				for _, c := range layout(loc, 3) {
 					c.Size = fmt.Sprintf("%s by worker %d", c.Size, w)
-					if err := ltx.PutCompartment(ctx, c); err != nil {
+					if err := tx.PutCompartment(ctx, c); err != nil {
 						return err
 					}
 				}
@@ -681,9 +640,9 @@ func testLetterSlot(t *testing.T, s Store) {
 	read := func(loc string) lokero.LetterSlot {
 		t.Helper()
 		var slot lokero.LetterSlot
-		mustLockerTx(t, s, func(_ lokero.ShipmentTx, ltx lokero.LockerTx) error {
+		mustInTx(t, s, func(tx lokero.Tx) error {
 			var err error
-			slot, err = ltx.LetterSlot(ctx, loc)
+			slot, err = tx.LetterSlot(ctx, loc)
 			return err
 		})
 		return slot
@@ -691,8 +650,8 @@ func testLetterSlot(t *testing.T, s Store) {
 	if got := read("locker-1"); got != (lokero.LetterSlot{LocationID: "locker-1"}) {
 		t.Fatalf("a new locker's slot = %+v; want zero counts", got)
 	}
-	mustLockerTx(t, s, func(_ lokero.ShipmentTx, ltx lokero.LockerTx) error {
-		return ltx.SaveLetterSlot(ctx, lokero.LetterSlot{LocationID: "locker-1", InSlot: 2, Dropped: 5, Emptied: 3})
+	mustInTx(t, s, func(tx lokero.Tx) error {
+		return tx.SaveLetterSlot(ctx, lokero.LetterSlot{LocationID: "locker-1", InSlot: 2, Dropped: 5, Emptied: 3})
 	})
 	if got := read("locker-1"); got.InSlot != 2 || got.Dropped != 5 || got.Emptied != 3 {
 		t.Fatalf("after saving: %+v", got)
@@ -700,15 +659,14 @@ func testLetterSlot(t *testing.T, s Store) {
 	var wg sync.WaitGroup
 	for range 10 {
 		wg.Go(func() {
-			err := s.InTx(ctx, func(tx lokero.ShipmentTx) error {
-				ltx := tx.(lokero.LockerTx)
-				slot, err := ltx.LetterSlot(ctx, "locker-2")
+			err := s.InTx(ctx, func(tx lokero.Tx) error {
+				slot, err := tx.LetterSlot(ctx, "locker-2")
 				if err != nil {
 					return err
 				}
 				slot.InSlot++
 				slot.Dropped++
-				return ltx.SaveLetterSlot(ctx, slot)
+				return tx.SaveLetterSlot(ctx, slot)
 			})
 			if err != nil {
 				t.Error(err)

@@ -14,7 +14,7 @@ import (
 // lists a location's shipments in the asked statuses only, by ID.
 func testReservedOnAndShipmentsTo(t *testing.T, s Store) {
 	ctx := t.Context()
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		for _, r := range []struct{ loc, date, size string }{
 			{"A", "2026-12-01", "S"}, {"A", "2026-12-01", "S"}, {"A", "2026-12-01", "M"},
 			{"B", "2026-12-01", "L"}, {"B", "2026-12-02", "L"}, {"C", "2026-12-01", "S"},

@@ -203,7 +203,7 @@ func checkError(t *testing.T, err error, code, reason string) {
 	}
 }
 
-func mustInTx(t *testing.T, s Store, fn func(tx lokero.ShipmentTx) error) {
+func mustInTx(t *testing.T, s Store, fn func(tx lokero.Tx) error) {
 	t.Helper()
 	if err := s.InTx(t.Context(), fn); err != nil {
 		t.Fatalf("InTx: %v", err)
@@ -214,7 +214,7 @@ func mustInTx(t *testing.T, s Store, fn func(tx lokero.ShipmentTx) error) {
 // idempotency keys.
 func mustInsert(t *testing.T, s Store, shipments ...lokero.Shipment) {
 	t.Helper()
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		for i := range shipments {
 			if err := tx.InsertShipment(t.Context(), &shipments[i], "", nil); err != nil {
 				return err
@@ -280,7 +280,7 @@ func testShipmentRoundTrip(t *testing.T, s Store) {
 	uncollected.Status, uncollected.Events = lokero.StatusReadyForPickup, uncollected.Events[:4]
 	hash := sha256.Sum256([]byte("request body"))
 
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		if err := tx.InsertShipment(ctx, &full, "idem-1", hash[:]); err != nil {
 			return err
 		}
@@ -312,7 +312,7 @@ func testShipmentRoundTrip(t *testing.T, s Store) {
 	}
 	checkShipment(t, got, full, true)
 
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		got, err := tx.Shipment(ctx, full.ID)
 		if err != nil {
 			return err
@@ -345,7 +345,7 @@ func testShipmentNotFound(t *testing.T, s Store) {
 	ctx := t.Context()
 	mustRetailer(t, s, "r")
 	present := fullShipment("r", "present")
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		return tx.InsertShipment(ctx, &present, "key", []byte{1})
 	})
 
@@ -355,7 +355,7 @@ func testShipmentNotFound(t *testing.T, s Store) {
 		_, err = s.ShipmentByTrackingCode(ctx, code)
 		checkError(t, err, lokero.ENOTFOUND, "")
 	}
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		_, err := tx.Shipment(ctx, "missing")
 		checkError(t, err, lokero.ENOTFOUND, "")
 		for _, k := range [][2]string{{"r", "missing"}, {"r", ""}, {"other", "key"}} {
@@ -380,7 +380,7 @@ func testIdempotencyKeys(t *testing.T, s Store) {
 	mustRetailer(t, s, "a")
 	mustRetailer(t, s, "b")
 	a1, b1, a2 := shipment("a", "a1"), shipment("b", "b1"), shipment("a", "a2")
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		if err := tx.InsertShipment(ctx, &a1, "k", []byte("hash a1")); err != nil {
 			return err
 		}
@@ -388,7 +388,7 @@ func testIdempotencyKeys(t *testing.T, s Store) {
 		checkError(t, err, lokero.ENOTFOUND, "")
 		return tx.InsertShipment(ctx, &b1, "k", []byte("hash b1"))
 	})
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		checkError(t, tx.InsertShipment(ctx, &a2, "k", []byte("hash a2")), lokero.ECONFLICT, "duplicate_idempotency_key")
 		for _, want := range []struct {
 			s    lokero.Shipment
@@ -410,7 +410,7 @@ func testIdempotencyKeys(t *testing.T, s Store) {
 	}
 	// Without a key, any number of shipments.
 	mustInsert(t, s, shipment("a", "n1"), shipment("a", "n2"), shipment("b", "n3"))
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		_, _, err := tx.ShipmentByIdempotencyKey(ctx, "a", "")
 		checkError(t, err, lokero.ENOTFOUND, "")
 		return nil
@@ -432,7 +432,7 @@ func testDuplicateCodes(t *testing.T, s Store) {
 	retry := fullShipment("r", "retry")
 	noCodes1, noCodes2 := shipment("r", "no-codes-1"), shipment("r", "no-codes-2")
 
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		if err := tx.InsertShipment(ctx, &first, "", nil); err != nil {
 			return err
 		}
@@ -466,7 +466,7 @@ func testDuplicateCodes(t *testing.T, s Store) {
 
 	// Issuing return codes later conflicts in the same way.
 	later := noCodes1
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		taken := later
 		taken.ReturnCode, taken.ReturnTrackingCode = first.ReturnCode, "JR-fresh-FI"
 		checkError(t, tx.UpdateShipment(ctx, &taken), lokero.ECONFLICT, "duplicate_return_code")
@@ -487,7 +487,7 @@ func testUpdateShipment(t *testing.T, s Store) {
 	mustInsert(t, s, orig)
 
 	want := orig
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		sh, err := tx.Shipment(ctx, orig.ID)
 		if err != nil {
 			return err
@@ -513,14 +513,14 @@ func testUpdateShipment(t *testing.T, s Store) {
 	checkShipment(t, mustShipment(t, s, orig.ID), want, true)
 
 	// The same events again append nothing; clearing codes stores no code.
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		collected := t0.Add(4 * time.Hour)
 		want.COD.CollectedAt = &collected
 		want.ReturnCode, want.ReturnTrackingCode = "", ""
 		return tx.UpdateShipment(ctx, &want)
 	})
 	checkShipment(t, mustShipment(t, s, orig.ID), want, true)
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		want.COD = nil
 		want.Events = append(want.Events, lokero.ShipmentEvent{Status: lokero.StatusReadyForPickup, At: t0.Add(5 * time.Hour)})
 		return tx.UpdateShipment(ctx, &want)
@@ -536,7 +536,7 @@ func testInTxRollback(t *testing.T, s Store) {
 	mustRetailer(t, s, "r")
 	sh := fullShipment("r", "s")
 	errFail := errors.New("use case failed")
-	err := s.InTx(ctx, func(tx lokero.ShipmentTx) error {
+	err := s.InTx(ctx, func(tx lokero.Tx) error {
 		if err := tx.InsertShipment(ctx, &sh, "key", []byte{1}); err != nil {
 			return err
 		}
@@ -550,7 +550,7 @@ func testInTxRollback(t *testing.T, s Store) {
 	}
 	_, err = s.Shipment(ctx, sh.ID)
 	checkError(t, err, lokero.ENOTFOUND, "")
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		if m, err := tx.Reserved(ctx, "loc", "2025-03-03"); err != nil || len(m) != 0 {
 			t.Errorf("Reserved after rollback = %v, %v; want none", m, err)
 		}
@@ -563,7 +563,7 @@ func testInTxRollback(t *testing.T, s Store) {
 	second := shipment("r", "second")
 	dup := shipment("r", "dup")
 	dup.TrackingCode = sh.TrackingCode
-	err = s.InTx(ctx, func(tx lokero.ShipmentTx) error {
+	err = s.InTx(ctx, func(tx lokero.Tx) error {
 		if err := tx.InsertShipment(ctx, &second, "", nil); err != nil {
 			return err
 		}
@@ -584,7 +584,7 @@ func testInTxPanic(t *testing.T, s Store) {
 				t.Errorf("recovered %v, want the panic of fn", r)
 			}
 		}()
-		s.InTx(ctx, func(tx lokero.ShipmentTx) error {
+		s.InTx(ctx, func(tx lokero.Tx) error {
 			if err := tx.InsertShipment(ctx, &sh, "", nil); err != nil {
 				return err
 			}
@@ -619,7 +619,7 @@ func testInTxOppositeLockOrder(t *testing.T, s Store) {
 			first, second = second, first
 		}
 		wg.Go(func() {
-			err := s.InTx(ctx, func(tx lokero.ShipmentTx) error {
+			err := s.InTx(ctx, func(tx lokero.Tx) error {
 				if _, err := tx.Reserve(ctx, first, date, "M", 10); err != nil {
 					return err
 				}
@@ -637,7 +637,7 @@ func testInTxOppositeLockOrder(t *testing.T, s Store) {
 		})
 	}
 	wg.Wait()
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		for _, loc := range []string{"a", "b"} {
 			if m, err := tx.Reserved(ctx, loc, date); err != nil || m["M"] != 2 {
 				t.Errorf("Reserved(%s) = %v, %v; want M: 2", loc, m, err)
@@ -783,33 +783,33 @@ func testListShipmentsLimits(t *testing.T, s Store) {
 func testReserve(t *testing.T, s Store) {
 	ctx := t.Context()
 	const loc, date = "smartpost-1", "2025-03-03"
-	reserve := func(tx lokero.ShipmentTx, loc, date, size string, capacity int, want bool) {
+	reserve := func(tx lokero.Tx, loc, date, size string, capacity int, want bool) {
 		t.Helper()
 		ok, err := tx.Reserve(ctx, loc, date, size, capacity)
 		if err != nil || ok != want {
 			t.Fatalf("Reserve(%s, %s, %s, %d) = %v, %v; want %v", loc, date, size, capacity, ok, err, want)
 		}
 	}
-	reserved := func(tx lokero.ShipmentTx, loc, date string, want map[string]int) {
+	reserved := func(tx lokero.Tx, loc, date string, want map[string]int) {
 		t.Helper()
 		got, err := tx.Reserved(ctx, loc, date)
 		if err != nil || len(got) != len(want) || len(want) > 0 && !reflect.DeepEqual(got, want) {
 			t.Fatalf("Reserved(%s, %s) = %v, %v; want %v", loc, date, got, err, want)
 		}
 	}
-	release := func(tx lokero.ShipmentTx, size string) {
+	release := func(tx lokero.Tx, size string) {
 		t.Helper()
 		if err := tx.Release(ctx, loc, date, size); err != nil {
 			t.Fatalf("Release(%s): %v", size, err)
 		}
 	}
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		reserved(tx, loc, date, nil)
 		reserve(tx, loc, date, "M", 0, false)
 		reserve(tx, loc, date, "M", 2, true)
 		return nil
 	})
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		reserve(tx, loc, date, "M", 2, true)
 		reserve(tx, loc, date, "M", 2, false)
 		reserve(tx, loc, date, "M", 3, true) // capacity is the caller's
@@ -819,7 +819,7 @@ func testReserve(t *testing.T, s Store) {
 		reserve(tx, "smartpost-2", date, "M", 1, true)
 		return nil
 	})
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		reserved(tx, loc, date, map[string]int{"M": 3, "S": 1})
 		reserved(tx, loc, "2025-03-04", map[string]int{"M": 1})
 		release(tx, "M")
@@ -832,7 +832,7 @@ func testReserve(t *testing.T, s Store) {
 		reserved(tx, loc, date, map[string]int{"M": 3})
 		return nil
 	})
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		reserve(tx, loc, date, "S", 1, true) // from zero, not from below it
 		reserve(tx, loc, date, "S", 1, false)
 		reserved(tx, loc, date, map[string]int{"M": 3, "S": 1})
@@ -855,7 +855,7 @@ func testReserveConcurrent(t *testing.T, s Store) {
 	for w := range workers {
 		wg.Go(func() {
 			<-start
-			err := s.InTx(ctx, func(tx lokero.ShipmentTx) error {
+			err := s.InTx(ctx, func(tx lokero.Tx) error {
 				ok, err := tx.Reserve(ctx, "loc", "2025-03-03", "M", capacity)
 				if ok {
 					mu.Lock()
@@ -874,7 +874,7 @@ func testReserveConcurrent(t *testing.T, s Store) {
 	if taken != capacity {
 		t.Errorf("%d reservations succeeded, want %d", taken, capacity)
 	}
-	mustInTx(t, s, func(tx lokero.ShipmentTx) error {
+	mustInTx(t, s, func(tx lokero.Tx) error {
 		if m, err := tx.Reserved(ctx, "loc", "2025-03-03"); err != nil || m["M"] != capacity || len(m) != 1 {
 			t.Errorf("Reserved = %v, %v; want M: %d", m, err, capacity)
 		}
@@ -896,7 +896,7 @@ func testUpdateShipmentConcurrent(t *testing.T, s Store) {
 	for w := range workers {
 		wg.Go(func() {
 			<-start
-			err := s.InTx(ctx, func(tx lokero.ShipmentTx) error {
+			err := s.InTx(ctx, func(tx lokero.Tx) error {
 				got, err := tx.Shipment(ctx, sh.ID)
 				if err != nil {
 					return err

@@ -26,6 +26,7 @@ import (
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/postgres"
 	"github.com/lokero/lokero/sqlite"
+	"github.com/lokero/lokero/sqlstore"
 )
 
 func main() {
@@ -109,6 +110,9 @@ type store interface {
 	lokero.CredentialStore
 	lokero.LockerStore
 	SQL() *sql.DB
+	Dialect() sqlstore.Dialect
+	SetClock(lokero.Clock)
+	SetJobQueue(sqlstore.JobQueue)
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,7 +13,6 @@ import (
 	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/jobs"
 	"github.com/lokero/lokero/service"
-	"github.com/lokero/lokero/sqlite"
 )
 
 // platform is what every command wires over one database: the postal code
@@ -32,6 +29,7 @@ type platform struct {
 // newPlatform wires the platform over an open store, filling an empty one
 // with the bundled postal codes.
 func newPlatform(ctx context.Context, st store, cal *calendar.Calendar, clk lokero.Clock, log *slog.Logger) (*platform, error) {
+	st.SetClock(clk)
 	reg, err := service.LoadPostcodes(ctx, st)
 	if err != nil {
 		return nil, err
@@ -42,7 +40,7 @@ func newPlatform(ctx context.Context, st store, cal *calendar.Calendar, clk loke
 	// file has one server, whose own bookings the view sees at once, so it
 	// re-reads only each minute.
 	capacityMaxAge := time.Second
-	if _, ok := st.(*sqlite.DB); ok {
+	if st.Dialect().Name() == "sqlite" {
 		capacityMaxAge = time.Minute
 	}
 	dir.SetCheckout(cal, service.NewAvailability(st, clk, capacityMaxAge))
@@ -128,8 +126,8 @@ func (p *platform) serveLoopback(log *slog.Logger) (string, func(), error) {
 }
 
 // startJobs runs the background jobs (the storage period's reminders and
-// expiries) on River over the platform's database, and has the locker
-// queue them in its transactions. Stop the runner on shutdown.
+// expiries) on River over the platform's database, and has the store
+// queue them in its transactions (lokero.Tx.ScheduleJob). Stop the runner on shutdown.
 func (p *platform) startJobs(ctx context.Context, dsn string, log *slog.Logger) (*jobs.Runner, error) {
 	dialect := jobs.SQLite
 	if isPostgres(dsn) {
@@ -142,17 +140,6 @@ func (p *platform) startJobs(ctx context.Context, dsn string, log *slog.Logger) 
 	if err := runner.Start(ctx); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	p.lockers.SetScheduler(jobScheduler{runner})
+	p.store.SetJobQueue(runner)
 	return runner, nil
-}
-
-// jobScheduler queues the locker's jobs in the store's own transaction.
-type jobScheduler struct{ runner *jobs.Runner }
-
-func (s jobScheduler) Schedule(ctx context.Context, tx lokero.ShipmentTx, kind, shipmentID string, at time.Time) error {
-	sqlTx, ok := tx.(interface{ SQLTx() *sql.Tx })
-	if !ok {
-		return errors.New("schedule a job: the store's transaction is not a database/sql one")
-	}
-	return s.runner.ScheduleTx(ctx, sqlTx.SQLTx(), kind, shipmentID, at)
 }

@@ -1,0 +1,116 @@
+package service
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/tracking"
+)
+
+// Collections lists the parcels a courier is to take out of a locker:
+// those whose storage period has ended, and the returns and pre-paid
+// parcels consumers dropped off.
+func (l *Lockers) Collections(ctx context.Context, courier lokero.Credential, locationID string) ([]lokero.Shipment, error) {
+	if courier.Kind != lokero.KindCourier {
+		return nil, lokero.Errorf(lokero.EFORBIDDEN, "the collection list is for couriers")
+	}
+	loc, err := l.lockerAt(locationID)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := l.store.Compartments(ctx, loc.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := []lokero.Shipment{}
+	for _, c := range cs {
+		if c.ShipmentID == "" {
+			continue
+		}
+		sh, err := l.store.Shipment(ctx, c.ShipmentID)
+		if err != nil {
+			return nil, err
+		}
+		if sh.Status == lokero.StatusExpired || sh.Status == lokero.StatusDroppedOff {
+			out = append(out, sh)
+		}
+	}
+	return out, nil
+}
+
+// Collect is a courier taking a parcel out of its compartment: an expired
+// one is RETURNING to its sender (its reservation is free), a dropped-off
+// return or pre-paid parcel is IN_TRANSIT to the store or its recipient.
+// The compartment is free.
+func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locationID, trackingCode string) (lokero.Shipment, error) {
+	if courier.Kind != lokero.KindCourier {
+		return lokero.Shipment{}, lokero.Errorf(lokero.EFORBIDDEN, "only a courier collects parcels")
+	}
+	loc, err := l.lockerAt(locationID)
+	if err != nil {
+		return lokero.Shipment{}, err
+	}
+	code := tracking.Normalize(trackingCode)
+	if !tracking.Valid(code) {
+		return lokero.Shipment{}, lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code", trackingCode)
+	}
+	var out lokero.Shipment
+	err = l.store.InTx(ctx, func(tx lokero.Tx) error {
+		cs, err := compartments(ctx, tx, loc)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			if c.ShipmentID == "" {
+				continue
+			}
+			sh, err := tx.Shipment(ctx, c.ShipmentID)
+			if err != nil {
+				return err
+			}
+			if sh.TrackingCode != code {
+				continue
+			}
+			if sh.Status != lokero.StatusExpired && sh.Status != lokero.StatusDroppedOff {
+				return &lokero.Error{Code: lokero.ECONFLICT, Reason: "illegal_transition", Message: fmt.Sprintf("parcel %s is %s: only expired and dropped-off parcels are collected", code, sh.Status)}
+			}
+			now := l.now()
+			// An expired parcel goes back to its sender; a dropped-off one
+			// sets out on its way to the store or its recipient.
+			next, reason := lokero.StatusReturning, "Collected by the courier: on its way back to the sender."
+			if sh.Status == lokero.StatusDroppedOff {
+				next, reason = lokero.StatusInTransit, "Collected by the courier: on its way to the store."
+				if sh.Kind == lokero.ShipmentPrepaid {
+					reason = "Collected by the courier: on its way to the recipient."
+					if d := l.dir.Snapshot().ByID(sh.DestinationID); d != nil {
+						reason = fmt.Sprintf("Collected by the courier: on its way to %s.", d.Name)
+					}
+				}
+				sh.DeliveryDate = l.calendar.DeliveryDate(now).String()
+			}
+			if sh.SizeClass != "" { // only a delivery that expired has one
+				if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
+					return err
+				}
+				sh.SizeClass = ""
+			}
+			c.ShipmentID, c.DoorOpen = "", false
+			if err := tx.PutCompartment(ctx, c); err != nil {
+				return err
+			}
+			sh.Status, sh.Compartment, sh.UpdatedAt = next, 0, now
+			sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: next, At: now, LocationID: loc.ID, Reason: reason})
+			if err := tx.UpdateShipment(ctx, &sh); err != nil {
+				return err
+			}
+			out = sh
+			return nil
+		}
+		return &lokero.Error{Code: lokero.ENOTFOUND, Reason: "not_in_locker", Field: "tracking_code", Message: fmt.Sprintf("parcel %s is not in this locker", code)}
+	})
+	if err == nil {
+		l.dir.reservationsChanged(loc.ID, out.DestinationID)
+	}
+	return out, err
+}

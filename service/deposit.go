@@ -1,0 +1,137 @@
+package service
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/routing"
+	"github.com/lokero/lokero/tracking"
+)
+
+// DepositResult is the compartment a courier is to put a parcel in.
+type DepositResult struct {
+	Shipment    lokero.Shipment
+	Compartment lokero.Compartment
+}
+
+// Deposit is a courier scanning a parcel at a locker: the best-fitting
+// free compartment is allocated and its lock opened; the deposit completes
+// when the device reports the door closed. A parcel for another locker is
+// an ECONFLICT and nothing changes. With no fitting compartment free, the
+// shipment is re-routed to the nearest locker that has one (the retailer
+// and tracking see why) and the answer is an ECONFLICT naming it.
+func (l *Lockers) Deposit(ctx context.Context, courier lokero.Credential, locationID, trackingCode string) (DepositResult, error) {
+	loc, err := l.lockerAt(locationID)
+	if err != nil {
+		return DepositResult{}, err
+	}
+	code := tracking.Normalize(trackingCode)
+	if !tracking.Valid(code) {
+		return DepositResult{}, lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code (e.g. CL123456785FI)", trackingCode)
+	}
+	found, err := l.store.ShipmentByTrackingCode(ctx, code)
+	if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && found.TrackingCode != code) {
+		return DepositResult{}, &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_tracking_code", Field: "tracking_code", Message: "no parcel with tracking code " + code}
+	} else if err != nil {
+		return DepositResult{}, err
+	}
+	var (
+		res      DepositResult
+		rerouted *routing.Decision
+	)
+	err = l.store.InTx(ctx, func(tx lokero.Tx) error {
+		res, rerouted = DepositResult{}, nil
+		sh, err := tx.Shipment(ctx, found.ID)
+		if err != nil {
+			return err
+		}
+		if sh.DestinationID != loc.ID {
+			dest := sh.DestinationID
+			if d := l.dir.Snapshot().ByID(dest); d != nil {
+				dest = fmt.Sprintf("%s (%s)", d.Name, d.ID)
+			}
+			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "wrong_locker", Field: "tracking_code",
+				Message: fmt.Sprintf("parcel %s is for %s, not this locker", code, dest)}
+		}
+		if sh.Status != lokero.StatusInTransit {
+			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "illegal_transition",
+				Message: fmt.Sprintf("parcel %s is %s: only a parcel in transit is deposited", code, sh.Status)}
+		}
+		cs, err := compartments(ctx, tx, loc)
+		if err != nil {
+			return err
+		}
+		c, ok := allocate(sh.Parcel, cs)
+		if !ok {
+			alt, err := l.alternative(ctx, tx, loc, &sh)
+			if err != nil || alt == nil {
+				return err
+			}
+			rerouted = alt
+			return l.reroute(ctx, tx, &sh, *alt)
+		}
+		now := l.now()
+		c.ShipmentID, c.DoorOpen = sh.ID, true
+		if err := tx.PutCompartment(ctx, c); err != nil {
+			return err
+		}
+		sh.Status, sh.Compartment, sh.UpdatedAt = lokero.StatusInLocker, c.Number, now
+		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusInLocker, At: now, LocationID: loc.ID,
+			Reason: fmt.Sprintf("Put in compartment %d by the courier.", c.Number)})
+		if err := tx.UpdateShipment(ctx, &sh); err != nil {
+			return err
+		}
+		res = DepositResult{Shipment: sh, Compartment: c}
+		return nil
+	})
+	if err != nil {
+		return DepositResult{}, err
+	}
+	if rerouted != nil {
+		l.dir.reservationsChanged(loc.ID, rerouted.Location.ID)
+		return DepositResult{}, &lokero.Error{Code: lokero.ECONFLICT, Reason: "no_free_compartment",
+			Message: fmt.Sprintf("no free compartment here takes parcel %s: it is re-routed to %s (%s), %s",
+				code, rerouted.Location.Name, rerouted.Location.ID, rerouted.Location.Street)}
+	}
+	if res.Compartment.Number == 0 {
+		return DepositResult{}, &lokero.Error{Code: lokero.ECONFLICT, Reason: "no_free_compartment",
+			Message: fmt.Sprintf("no free compartment here takes parcel %s, and no locker near it has one", code)}
+	}
+	return res, nil
+}
+
+// alternative finds the nearest locker of the same access with a free
+// compartment that takes the parcel now.
+func (l *Lockers) alternative(ctx context.Context, tx lokero.Tx, full *lokero.Location, sh *lokero.Shipment) (*routing.Decision, error) {
+	req := routing.Request{Recipient: sh.Recipient, Parcel: sh.Parcel, COD: sh.COD != nil}
+	rdir := routingDirectory{snap: l.dir.Snapshot(), dir: l.dir}
+	date := calendar.DateOf(l.clock.Now()).String()
+	for _, alt := range routing.Overflow(full, req, rdir, l.limits, date, map[string]bool{full.ID: true}, 10) {
+		cs, err := compartments(ctx, tx, alt.Location)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := allocate(sh.Parcel, cs); ok {
+			return &alt, nil
+		}
+	}
+	return nil, nil
+}
+
+// reroute sends a shipment in transit to another locker, moving nothing
+// but its destination: the reservation at the full locker is given back.
+func (l *Lockers) reroute(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment, d routing.Decision) error {
+	if sh.SizeClass != "" {
+		if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
+			return err
+		}
+		sh.SizeClass = ""
+	}
+	now := l.now()
+	sh.DestinationID, sh.Routing, sh.UpdatedAt = d.Location.ID, lokero.Routing{Rule: d.Rule, Reason: d.Reason}, now
+	sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusInTransit, At: now, LocationID: d.Location.ID,
+		Reason: "Re-routed at the locker: " + d.Reason})
+	return tx.UpdateShipment(ctx, sh)
+}

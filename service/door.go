@@ -1,0 +1,128 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/locker"
+)
+
+// DoorClosed is a device reporting a compartment's door closed. After a
+// deposit the parcel is ready for pickup: its storage deadline is set, an
+// opening code is made and the notice of arrival queued with it. After a
+// pickup the parcel is picked up and the compartment and its reservation
+// are free.
+func (l *Lockers) DoorClosed(ctx context.Context, device lokero.Credential, locationID string, number int) (lokero.Shipment, error) {
+	loc, err := l.deviceLocker(device, locationID)
+	if err != nil {
+		return lokero.Shipment{}, err
+	}
+	var out lokero.Shipment
+	err = l.store.InTx(ctx, func(tx lokero.Tx) error {
+		out = lokero.Shipment{}
+		cs, err := compartments(ctx, tx, loc)
+		if err != nil {
+			return err
+		}
+		i := number - 1
+		if number < 1 || i >= len(cs) {
+			return lokero.Invalid("compartment", "out_of_range", "this locker has compartments 1..%d; got %d", len(cs), number)
+		}
+		c := cs[i]
+		wasOpen := c.DoorOpen
+		c.DoorOpen = false
+		if c.ShipmentID == "" {
+			return tx.PutCompartment(ctx, c) // an empty door closed: nothing else to do
+		}
+		sh, err := tx.Shipment(ctx, c.ShipmentID)
+		if err != nil {
+			return err
+		}
+		now := l.now()
+		switch {
+		case sh.Status == lokero.StatusInLocker:
+			if err := l.ready(ctx, tx, loc, &sh, now); err != nil {
+				return err
+			}
+		case sh.Status == lokero.StatusCreated && sh.Kind.DroppedOffByConsumer() && wasOpen:
+			sh.Status = lokero.StatusDroppedOff
+			sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusDroppedOff, At: now, LocationID: loc.ID,
+				Reason: fmt.Sprintf("Dropped off in compartment %d; the courier collects it from here.", c.Number)})
+		case sh.Status == lokero.StatusReadyForPickup && wasOpen:
+			sh.Status, sh.Compartment, sh.OpeningCodeHash = lokero.StatusPickedUp, 0, nil
+			sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusPickedUp, At: now, LocationID: loc.ID, Reason: "Picked up by the recipient."})
+			if sh.SizeClass != "" {
+				if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
+					return err
+				}
+				sh.SizeClass = ""
+			}
+			c.ShipmentID = ""
+		}
+		if err := tx.PutCompartment(ctx, c); err != nil {
+			return err
+		}
+		sh.UpdatedAt = now
+		if err := tx.UpdateShipment(ctx, &sh); err != nil {
+			return err
+		}
+		out = sh
+		return nil
+	})
+	if err == nil && out.Status == lokero.StatusPickedUp {
+		l.dir.reservationsChanged(out.DestinationID)
+	}
+	return out, err
+}
+
+// ready makes a deposited parcel ready for pickup: deadline, opening code
+// (unique among the locker's active codes), notice of arrival.
+func (l *Lockers) ready(ctx context.Context, tx lokero.Tx, loc *lokero.Location, sh *lokero.Shipment, now time.Time) error {
+	if l.codes == nil {
+		return errors.New("opening code: no code secret configured")
+	}
+	deadline := l.calendar.StorageDeadline(now, calendar.StorageDays)
+	version, err := l.newCode(ctx, tx, loc, sh, 0)
+	if err != nil {
+		return err
+	}
+	sh.Status, sh.StorageDeadline = lokero.StatusReadyForPickup, deadline
+	sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusReadyForPickup, At: now, LocationID: loc.ID,
+		Reason: "Ready for pickup until " + deadline.In(calendar.Helsinki).Format("2.1.2006 15:04") + "."})
+	for _, m := range notices(loc, sh, version, deadline, now) {
+		if err := tx.AddOutbox(ctx, m); err != nil {
+			return fmt.Errorf("queue notice of arrival: %w", err)
+		}
+	}
+	if err := tx.ScheduleJob(ctx, lokero.Job{Kind: JobReminder, ShipmentID: sh.ID, At: l.calendar.ReminderAt(deadline, 2)}); err != nil {
+		return fmt.Errorf("schedule the reminder: %w", err)
+	}
+	if err := tx.ScheduleJob(ctx, lokero.Job{Kind: JobExpiry, ShipmentID: sh.ID, At: deadline}); err != nil {
+		return fmt.Errorf("schedule the expiry: %w", err)
+	}
+	return nil
+}
+
+// newCode gives a parcel the first version from "from" on of its derived
+// opening code that is unique among the locker's active codes, and
+// returns the version (the code itself is told only when a notice is sent).
+func (l *Lockers) newCode(ctx context.Context, tx lokero.Tx, loc *lokero.Location, sh *lokero.Shipment, from int) (int, error) {
+	for v := from; v <= locker.MaxVersion; v++ {
+		_, hash, err := l.codes.Derive(loc.ID, sh.ID, v, l.policy.CodeLength(loc.Type))
+		if err != nil {
+			return 0, fmt.Errorf("opening code: %w", err)
+		}
+		other, err := tx.ShipmentByOpeningCode(ctx, loc.ID, hash)
+		if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && other.ID == sh.ID) {
+			sh.OpeningCodeHash = hash
+			return v, nil
+		} else if err != nil {
+			return 0, err
+		}
+	}
+	return 0, &lokero.Error{Code: lokero.ECONFLICT, Reason: "too_many_codes", Message: fmt.Sprintf("parcel %s has had %d opening codes: no more", sh.TrackingCode, locker.MaxVersion+1)}
+}

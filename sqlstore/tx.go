@@ -1,0 +1,282 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lokero/lokero"
+)
+
+// Tx is one write transaction (DB.InTx): a lokero.Tx. Its reads lock what
+// they read until it ends (FOR UPDATE where writers overlap).
+type Tx struct {
+	db  *DB
+	tx  *sql.Tx
+	now time.Time
+}
+
+// Now is the time the transaction began, by the store's clock.
+func (t *Tx) Now() time.Time { return t.now }
+
+// savepoint runs write inside a savepoint and rolls back to it when write
+// fails, so that a refused write (a duplicate code) leaves the transaction
+// usable instead of aborting it (as PostgreSQL would).
+func (t *Tx) savepoint(ctx context.Context, write func() error) error {
+	if _, err := t.tx.ExecContext(ctx, `SAVEPOINT lokero_write`); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if err := write(); err != nil {
+		if _, rerr := t.tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT lokero_write`); rerr != nil {
+			return errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rerr))
+		}
+		return err
+	}
+	if _, err := t.tx.ExecContext(ctx, `RELEASE SAVEPOINT lokero_write`); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	return nil
+}
+
+// lockedShipment reads the shipment the rest of the query after WHERE
+// selects, locked until the transaction ends; sql.ErrNoRows when none.
+func (t *Tx) lockedShipment(ctx context.Context, rest string, args ...any) (lokero.Shipment, []byte, error) {
+	return shipmentWhere(ctx, t.tx, rest+t.db.dialect.ForUpdate(), args...)
+}
+
+// ShipmentByIdempotencyKey returns the shipment a retailer created with
+// this key, with its events, and the hash of that request; or ENOTFOUND.
+func (t *Tx) ShipmentByIdempotencyKey(ctx context.Context, retailerID, key string) (lokero.Shipment, []byte, error) {
+	s, hash, err := shipmentWhere(ctx, t.tx, `retailer_id = $1 AND idempotency_key = $2`, retailerID, key)
+	if err != nil {
+		return lokero.Shipment{}, nil, notFound(err, "shipment by idempotency key "+key,
+			"no shipment with idempotency key %q", key)
+	}
+	return s, hash, nil
+}
+
+// InsertShipment stores a new shipment and its events (numbered from 1),
+// with the idempotency key (none when "") and the request hash. A
+// duplicate ID, tracking code, return code, return tracking code or
+// idempotency key (of the same retailer) is an ECONFLICT with the reason
+// "duplicate_id", "duplicate_tracking_code", "duplicate_return_code",
+// "duplicate_return_tracking_code" or "duplicate_idempotency_key"; it
+// writes nothing and the transaction goes on. A concurrent transaction
+// inserting the same key waits for this one to end.
+func (t *Tx) InsertShipment(ctx context.Context, s *lokero.Shipment, idempotencyKey string, requestHash []byte) error {
+	var parties [3]string
+	for i, v := range []any{s.Sender, s.Recipient, s.Parcel} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("insert shipment %s: %w", s.ID, err)
+		}
+		parties[i] = string(b)
+	}
+	cod, err := encodeCOD(s.COD)
+	if err != nil {
+		return fmt.Errorf("insert shipment %s: %w", s.ID, err)
+	}
+	db := t.db
+	err = t.savepoint(ctx, func() error {
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO shipments (`+shipmentColumns+`, idempotency_key,
+			cod_collected_at) VALUES `+placeholders(1, 28),
+			s.ID, s.RetailerID, s.Reference, s.TrackingCode, string(s.Status),
+			parties[0], parties[1], parties[2], cod, s.PickupPointID, s.Fallback, s.DestinationID,
+			s.Routing.Rule, s.Routing.Reason, s.DeliveryDate, s.SizeClass,
+			nullIfEmpty(s.ReturnCode), nullIfEmpty(s.ReturnTrackingCode),
+			db.time(s.CreatedAt), db.time(s.UpdatedAt), requestHash,
+			s.Compartment, db.nullTime(s.StorageDeadline), nullBytes(s.OpeningCodeHash),
+			string(s.Kind.OrDefault()), nullIfEmpty(s.ReturnOf),
+			nullIfEmpty(idempotencyKey), db.codCollectedAt(s.COD)); err != nil {
+			return err
+		}
+		return t.insertEvents(ctx, s.ID, 0, s.Events)
+	})
+	if c := db.conflict(err); c != nil {
+		return c
+	} else if err != nil {
+		return fmt.Errorf("insert shipment %s: %w", s.ID, err)
+	}
+	return nil
+}
+
+// insertEvents stores events as the shipment's events after the first
+// stored ones, in one statement.
+func (t *Tx) insertEvents(ctx context.Context, id string, stored int, events []lokero.ShipmentEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	query := `INSERT INTO shipment_events (shipment_id, seq, status, at, location_id, reason) VALUES `
+	args := make([]any, 0, 6*len(events))
+	for i, e := range events {
+		if i > 0 {
+			query += ", "
+		}
+		query += placeholders(6*i+1, 6)
+		args = append(args, id, stored+i+1, string(e.Status), t.db.time(e.At), e.LocationID, e.Reason)
+	}
+	if _, err := t.tx.ExecContext(ctx, query, args...); err != nil {
+		return fmt.Errorf("events %d to %d: %w", stored+1, stored+len(events), err)
+	}
+	return nil
+}
+
+// Shipment reads a shipment with its events, locked until the transaction
+// ends; or returns ENOTFOUND.
+func (t *Tx) Shipment(ctx context.Context, id string) (lokero.Shipment, error) {
+	s, _, err := t.lockedShipment(ctx, `id = $1`, id)
+	if err != nil {
+		return lokero.Shipment{}, notFound(err, "shipment "+id, "shipment %q not found", id)
+	}
+	return s, nil
+}
+
+// ShipmentByReturnCode reads the shipment whose return code (a
+// delivery's, or a pre-paid parcel's own) is code, locked as Shipment.
+func (t *Tx) ShipmentByReturnCode(ctx context.Context, code string) (lokero.Shipment, error) {
+	s, _, err := t.lockedShipment(ctx, `return_code = $1`, code)
+	if err != nil {
+		return lokero.Shipment{}, notFound(err, "shipment by return code", "no shipment with that return code")
+	}
+	return s, nil
+}
+
+// ReturnOf reads the return shipment of a delivery, locked as Shipment.
+func (t *Tx) ReturnOf(ctx context.Context, deliveryID string) (lokero.Shipment, error) {
+	s, _, err := t.lockedShipment(ctx, `return_of = $1`, deliveryID)
+	if err != nil {
+		return lokero.Shipment{}, notFound(err, "return of "+deliveryID, "shipment %q has no return", deliveryID)
+	}
+	return s, nil
+}
+
+// ShipmentByOpeningCode returns the shipment destined to the locker whose
+// opening code hashes to hash (the newest by ID, should there be several),
+// with its events, locked as Shipment; or ENOTFOUND.
+func (t *Tx) ShipmentByOpeningCode(ctx context.Context, locationID string, hash []byte) (lokero.Shipment, error) {
+	s, _, err := t.lockedShipment(ctx, `destination_id = $1 AND opening_code_hash = $2
+		ORDER BY id DESC LIMIT 1`, locationID, nullBytes(hash))
+	if err != nil {
+		return lokero.Shipment{}, notFound(err, "shipment by opening code at "+locationID,
+			"no shipment at %q has this opening code", locationID)
+	}
+	return s, nil
+}
+
+// UpdateShipment writes the shipment's mutable fields (status,
+// destination, routing, delivery date, size class, COD, return codes,
+// compartment, storage deadline, opening code hash, updated_at) and
+// appends the events of s.Events beyond those stored, counted once the
+// UPDATE holds the row's lock. A return code or return tracking code in
+// use elsewhere is an ECONFLICT as in InsertShipment; no such shipment,
+// ENOTFOUND.
+func (t *Tx) UpdateShipment(ctx context.Context, s *lokero.Shipment) error {
+	cod, err := encodeCOD(s.COD)
+	if err != nil {
+		return fmt.Errorf("update shipment %s: %w", s.ID, err)
+	}
+	db := t.db
+	var found bool
+	err = t.savepoint(ctx, func() error {
+		r, err := t.tx.ExecContext(ctx, `UPDATE shipments SET status = $1, destination_id = $2,
+			routing_rule = $3, routing_reason = $4, delivery_date = $5, size_class = $6, cod = $7,
+			return_code = $8, return_tracking_code = $9, compartment = $10, storage_deadline = $11,
+			opening_code_hash = $12, updated_at = $13, cod_collected_at = $14
+			WHERE id = $15`,
+			string(s.Status), s.DestinationID, s.Routing.Rule, s.Routing.Reason, s.DeliveryDate,
+			s.SizeClass, cod, nullIfEmpty(s.ReturnCode), nullIfEmpty(s.ReturnTrackingCode),
+			s.Compartment, db.nullTime(s.StorageDeadline), nullBytes(s.OpeningCodeHash),
+			db.time(s.UpdatedAt), db.codCollectedAt(s.COD), s.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := r.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		found = true
+		var stored int
+		if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM shipment_events WHERE shipment_id = $1`,
+			s.ID).Scan(&stored); err != nil {
+			return fmt.Errorf("count events: %w", err)
+		}
+		if stored < len(s.Events) {
+			return t.insertEvents(ctx, s.ID, stored, s.Events[stored:])
+		}
+		return nil
+	})
+	if c := db.conflict(err); c != nil {
+		return c
+	} else if err != nil {
+		return fmt.Errorf("update shipment %s: %w", s.ID, err)
+	} else if !found {
+		return lokero.Errorf(lokero.ENOTFOUND, "shipment %q not found", s.ID)
+	}
+	return nil
+}
+
+// Reserve takes one compartment of size class size at a location for a
+// delivery date if fewer than capacity are taken, and reports whether it
+// did: one statement, that inserts the counter at 1 or increments it below
+// capacity, holding the counter's row lock until the transaction ends.
+func (t *Tx) Reserve(ctx context.Context, locationID, date, size string, capacity int) (bool, error) {
+	if capacity <= 0 {
+		return false, nil
+	}
+	r, err := t.tx.ExecContext(ctx, `INSERT INTO reservations (location_id, delivery_date, size, reserved)
+		VALUES ($1, $2, $3, 1)
+		ON CONFLICT (location_id, delivery_date, size) DO UPDATE
+		SET reserved = reservations.reserved + 1 WHERE reservations.reserved < $4`,
+		locationID, date, size, capacity)
+	if err != nil {
+		return false, fmt.Errorf("reserve %s %s %s: %w", locationID, date, size, err)
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("reserve %s %s %s: %w", locationID, date, size, err)
+	}
+	return n == 1, nil
+}
+
+// Release gives back one reservation taken by Reserve; the count never
+// goes below zero.
+func (t *Tx) Release(ctx context.Context, locationID, date, size string) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE reservations SET reserved = reserved - 1
+		WHERE location_id = $1 AND delivery_date = $2 AND size = $3 AND reserved > 0`,
+		locationID, date, size); err != nil {
+		return fmt.Errorf("release %s %s %s: %w", locationID, date, size, err)
+	}
+	return nil
+}
+
+// Reserved returns how many compartments of each size class are reserved
+// at a location for a date; size classes with none are absent.
+func (t *Tx) Reserved(ctx context.Context, locationID, date string) (map[string]int, error) {
+	m := map[string]int{}
+	_, err := queryAll(ctx, t.tx, func(r scanner) (struct{}, error) {
+		var size string
+		var n int
+		err := r.Scan(&size, &n)
+		m[size] = n
+		return struct{}{}, err
+	}, `SELECT size, reserved FROM reservations WHERE location_id = $1 AND delivery_date = $2 AND reserved > 0`,
+		locationID, date)
+	if err != nil {
+		return nil, fmt.Errorf("reserved %s %s: %w", locationID, date, err)
+	}
+	return m, nil
+}
+
+// ScheduleJob inserts a job in the transaction through the store's job
+// queue; with none, it schedules nothing.
+func (t *Tx) ScheduleJob(ctx context.Context, j lokero.Job) error {
+	if t.db.jobs == nil {
+		return nil
+	}
+	if err := t.db.jobs.InsertTx(ctx, t.tx, j); err != nil {
+		return fmt.Errorf("schedule %s of %s: %w", j.Kind, j.ShipmentID, err)
+	}
+	return nil
+}

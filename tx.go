@@ -1,0 +1,93 @@
+package lokero
+
+import (
+	"context"
+	"time"
+)
+
+// Tx is everything a use case may do inside one write transaction
+// (ShipmentStore.InTx): shipments and their events, the per-day
+// compartment reservations, the lockers' compartments, keypads and mail
+// slots, the outbox of messages to people, and background jobs. What it
+// writes commits together, or not at all.
+//
+// Reads inside a Tx lock what they read against concurrent writers until
+// the transaction ends, so that what a use case decides on stays true
+// until it commits.
+type Tx interface {
+	// Now is the time of the transaction: the store's clock, read once
+	// when the transaction began (UTC, to the microsecond). Every time the
+	// transaction writes and every rule it applies uses it.
+	Now() time.Time
+
+	// ShipmentByIdempotencyKey returns the shipment a retailer created
+	// with this key and the hash of that request's body, or ENOTFOUND.
+	ShipmentByIdempotencyKey(ctx context.Context, retailerID, key string) (Shipment, []byte, error)
+	// InsertShipment stores a new shipment and its events, remembering the
+	// idempotency key (when not "") and the request hash. A tracking code
+	// or return code already in use is an ECONFLICT with Reason
+	// "duplicate_tracking_code" or "duplicate_return_code"; the
+	// transaction goes on.
+	InsertShipment(ctx context.Context, s *Shipment, idempotencyKey string, requestHash []byte) error
+	// Shipment reads a shipment with its events, locking it against
+	// concurrent writers until the transaction ends; ENOTFOUND if none.
+	Shipment(ctx context.Context, id string) (Shipment, error)
+	// ShipmentByReturnCode reads, locked as Shipment, the shipment whose
+	// ReturnCode is code; ENOTFOUND if none.
+	ShipmentByReturnCode(ctx context.Context, code string) (Shipment, error)
+	// ReturnOf reads, locked as Shipment, the return shipment of a
+	// delivery (the one whose ReturnOf is deliveryID); ENOTFOUND if none.
+	// A second return of one delivery is an ECONFLICT with Reason
+	// "duplicate_return" at InsertShipment.
+	ReturnOf(ctx context.Context, deliveryID string) (Shipment, error)
+	// UpdateShipment writes the shipment's mutable fields (status,
+	// destination, routing, delivery date, size class, COD, return codes,
+	// compartment, storage deadline, opening code hash, updated_at) and
+	// appends the events in s.Events beyond those stored.
+	UpdateShipment(ctx context.Context, s *Shipment) error
+
+	// Reserve takes one compartment of size class size at a location for a
+	// delivery date, if fewer than capacity are taken; it reports whether
+	// it did.
+	Reserve(ctx context.Context, locationID, date, size string, capacity int) (bool, error)
+	// Release gives back one reservation taken by Reserve.
+	Release(ctx context.Context, locationID, date, size string) error
+	// Reserved returns how many compartments of each size class are
+	// reserved at a location for a date.
+	Reserved(ctx context.Context, locationID, date string) (map[string]int, error)
+
+	// Compartments returns a locker's compartments ordered by number,
+	// locked against concurrent writers until the transaction ends (so two
+	// deposits never get one compartment); none when not yet laid out.
+	Compartments(ctx context.Context, locationID string) ([]Compartment, error)
+	// PutCompartment inserts or updates one compartment (by location and
+	// number).
+	PutCompartment(ctx context.Context, c Compartment) error
+	// ShipmentByOpeningCode returns the shipment at a locker whose opening
+	// code hashes to hash, locked as Shipment, or ENOTFOUND.
+	ShipmentByOpeningCode(ctx context.Context, locationID string, hash []byte) (Shipment, error)
+	// Keypad returns the stored lockout state of a locker's keypad (nil
+	// when none yet), locked until the transaction ends.
+	Keypad(ctx context.Context, locationID string) ([]byte, error)
+	// SaveKeypad stores the keypad's lockout state.
+	SaveKeypad(ctx context.Context, locationID string, state []byte) error
+	// LetterSlot returns a locker's mail slot counts (zero counts when
+	// none yet), locked until the transaction ends.
+	LetterSlot(ctx context.Context, locationID string) (LetterSlot, error)
+	// SaveLetterSlot stores a locker's mail slot counts.
+	SaveLetterSlot(ctx context.Context, s LetterSlot) error
+
+	// AddOutbox queues a message to a person (a zero CreatedAt is Now).
+	AddOutbox(ctx context.Context, m OutboxMessage) error
+	// ScheduleJob queues a background job, to run at or after j.At, in
+	// this transaction: it runs only if the transaction commits.
+	ScheduleJob(ctx context.Context, j Job) error
+}
+
+// Job is a background job about one shipment, such as the reminder or the
+// expiry of its storage period.
+type Job struct {
+	Kind       string
+	ShipmentID string
+	At         time.Time
+}
