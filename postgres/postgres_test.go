@@ -23,13 +23,7 @@ func freshURL(t *testing.T) string {
 }
 
 func open(t *testing.T, url string) *postgres.DB {
-	t.Helper()
-	db, err := postgres.Open(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return storetest.Opened[*postgres.DB](t)(postgres.Open(t.Context(), url))
 }
 
 func TestStore(t *testing.T) {

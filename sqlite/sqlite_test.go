@@ -13,13 +13,7 @@ import (
 )
 
 func open(t *testing.T, path string) *sqlite.DB {
-	t.Helper()
-	db, err := sqlite.Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return storetest.Opened[*sqlite.DB](t)(sqlite.Open(t.Context(), path))
 }
 
 func TestStore(t *testing.T) {

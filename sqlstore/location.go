@@ -151,7 +151,7 @@ func (db *DB) upsertChunk(ctx context.Context, tx *sql.Tx, chunk []*lokero.Locat
 			return fmt.Errorf("encode change of %s: %w", l.ID, err)
 		}
 		args = append(append(args, row...), 1)
-		values[i] = placeholders(i*locationArgs+1, locationArgs)
+		values[i] = db.placeholders(i*locationArgs+1, locationArgs)
 		updated[l.ID], changes[l.ID] = up, string(change)
 	}
 	type seq struct {
@@ -170,7 +170,7 @@ func (db *DB) upsertChunk(ctx context.Context, tx *sql.Tx, chunk []*lokero.Locat
 			continue
 		}
 		args = append(args, s.id, s.seq, db.time(updated[s.id]), lokero.ActorImport, changes[s.id])
-		values = append(values, placeholders(len(values)*5+1, 5))
+		values = append(values, db.placeholders(len(values)*5+1, 5))
 	}
 	var firsts int
 	if len(values) > 0 {
@@ -229,7 +229,7 @@ func (db *DB) UpdateLocation(ctx context.Context, loc lokero.Location, ev lokero
 		if err := tx.QueryRowContext(ctx, updateLocationSQL, row...).Scan(&ev.Seq); err != nil {
 			return notFound(err, "update location "+loc.ID, "location %q not found", loc.ID)
 		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(insertEventsSQL, placeholders(1, 5)),
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(insertEventsSQL, db.placeholders(1, 5)),
 			ev.LocationID, ev.Seq, db.time(ev.At), ev.Actor, string(change)); err != nil {
 			return fmt.Errorf("update location %s: append event %d: %w", loc.ID, ev.Seq, err)
 		}
@@ -361,7 +361,7 @@ func (db *DB) ReplacePostcodes(ctx context.Context, codes []lokero.Postcode) err
 				args = append(args, p.Code, string(p.Kind), p.TypeCode, p.NameFI, p.NameSV,
 					p.AbbrFI, p.AbbrSV, p.ValidFrom, p.AreaCode, p.AreaFI, p.AreaSV, p.MunicipalityCode,
 					p.MunicipalityFI, p.MunicipalitySV, p.LanguageRatioCode, p.FileDate)
-				values[i] = placeholders(i*postcodeArgs+1, postcodeArgs)
+				values[i] = db.placeholders(i*postcodeArgs+1, postcodeArgs)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO postcodes (`+postcodeColumns+`) VALUES `+
 				strings.Join(values, ", "), args...); err != nil {

@@ -77,7 +77,7 @@ func (t *Tx) AddOutbox(ctx context.Context, m lokero.OutboxMessage) error {
 		codeLocation, codeVersion = m.Code.LocationID, m.Code.Version
 	}
 	if _, err := t.tx.ExecContext(ctx, `INSERT INTO outbox (channel, to_address, tracking_code, kind, text,
-		created_at, shipment_id, location_id, code_version) VALUES `+placeholders(1, 9),
+		created_at, shipment_id, location_id, code_version) VALUES `+t.db.placeholders(1, 9),
 		m.Channel, m.To, m.TrackingCode, m.Kind, m.Text, t.db.time(m.CreatedAt),
 		m.ShipmentID, codeLocation, codeVersion); err != nil {
 		return fmt.Errorf("add outbox %s %s: %w", m.Kind, m.TrackingCode, err)

@@ -171,7 +171,7 @@ func (db *DB) ReservedOn(ctx context.Context, date string, locationIDs ...string
 		for _, id := range ids {
 			args = append(args, id)
 		}
-		if err := add(query+` AND location_id IN `+placeholders(2, len(ids)), args...); err != nil {
+		if err := add(query+` AND location_id IN `+db.placeholders(2, len(ids)), args...); err != nil {
 			return nil, err
 		}
 	}
@@ -188,7 +188,7 @@ func (db *DB) ShipmentsTo(ctx context.Context, locationID string, statuses []lok
 		args = append(args, string(s))
 	}
 	list, err := queryAll(ctx, db.db, scanShipmentOnly, `SELECT `+shipmentColumns+` FROM shipments
-		WHERE destination_id = $1 AND status IN `+placeholders(2, len(statuses))+` ORDER BY id`, args...)
+		WHERE destination_id = $1 AND status IN `+db.placeholders(2, len(statuses))+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("shipments to %s: %w", locationID, err)
 	}

@@ -31,10 +31,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pressly/goose/v3"
 
 	"github.com/lokero/lokero"
 )
@@ -68,6 +70,13 @@ type Dialect interface {
 	ForUpdate() string
 	// MaxArgs is how many arguments one statement may take.
 	MaxArgs() int
+	// Param is the placeholder of the nth argument in the statements
+	// built for many rows, where the arguments come in order: "$n"
+	// (PostgreSQL), or "?" where binding a numbered or named placeholder
+	// looks it up by name, in time that grows with the square of the
+	// arguments (SQLite). Statements written out use $n, which both
+	// bind alike.
+	Param(n int) string
 }
 
 // JobQueue inserts background jobs in a store transaction (River's
@@ -94,6 +103,24 @@ var (
 	_ lokero.LockerStore     = (*DB)(nil)
 	_ lokero.Tx              = (*Tx)(nil)
 )
+
+// Migrate brings the schema of db up to date with the goose migrations in
+// the folder "migrations" of fsys, written for dialect; opts are goose's
+// (a session locker where several instances may start at once).
+func Migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, fsys fs.FS, opts ...goose.ProviderOption) error {
+	migrations, err := fs.Sub(fsys, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	p, err := goose.NewProvider(dialect, db, migrations, append(opts, goose.WithDisableGlobalRegistry(true))...)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
 
 // New returns the store over db, open and migrated, speaking dialect; its
 // clock is the wall clock until SetClock.
@@ -251,16 +278,15 @@ func (db *DB) conflict(err error) *lokero.Error {
 	return nil
 }
 
-// placeholders returns "($from, …, $from+n-1)".
-func placeholders(from, n int) string {
+// placeholders returns "($from, …, $from+n-1)" in the dialect's Param.
+func (db *DB) placeholders(from, n int) string {
 	var b strings.Builder
 	b.WriteByte('(')
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteByte('$')
-		b.WriteString(strconv.Itoa(from + i))
+		b.WriteString(db.dialect.Param(from + i))
 	}
 	b.WriteByte(')')
 	return b.String()

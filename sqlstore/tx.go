@@ -82,7 +82,7 @@ func (t *Tx) InsertShipment(ctx context.Context, s *lokero.Shipment, idempotency
 	db := t.db
 	err = t.savepoint(ctx, func() error {
 		if _, err := t.tx.ExecContext(ctx, `INSERT INTO shipments (`+shipmentColumns+`, idempotency_key,
-			cod_collected_at) VALUES `+placeholders(1, 28),
+			cod_collected_at) VALUES `+db.placeholders(1, 28),
 			s.ID, s.RetailerID, s.Reference, s.TrackingCode, string(s.Status),
 			parties[0], parties[1], parties[2], cod, s.PickupPointID, s.Fallback, s.DestinationID,
 			s.Routing.Rule, s.Routing.Reason, s.DeliveryDate, s.SizeClass,
@@ -115,7 +115,7 @@ func (t *Tx) insertEvents(ctx context.Context, id string, stored int, events []l
 		if i > 0 {
 			query += ", "
 		}
-		query += placeholders(6*i+1, 6)
+		query += t.db.placeholders(6*i+1, 6)
 		args = append(args, id, stored+i+1, string(e.Status), t.db.time(e.At), e.LocationID, e.Reason)
 	}
 	if _, err := t.tx.ExecContext(ctx, query, args...); err != nil {

@@ -52,6 +52,20 @@ type Store interface {
 	lokero.LockerStore
 }
 
+// Opened returns a function that takes what a store's Open returns and
+// gives the store, failing the test on an error and closing the store when
+// the test ends: storetest.Opened[*sqlite.DB](t)(sqlite.Open(ctx, path)).
+func Opened[S interface{ Close() error }](t testing.TB) func(S, error) S {
+	return func(s S, err error) S {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+}
+
 // Run runs the conformance suite as parallel subtests of t. newStore
 // returns a fresh, empty, migrated store for each subtest; it should
 // register its own cleanup with t.Cleanup.

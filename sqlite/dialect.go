@@ -1,0 +1,82 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/lokero/lokero/sqlstore"
+)
+
+// dialect is SQLite's sqlstore.Dialect.
+type dialect struct {
+	// writer (a one-slot semaphore) lets one write transaction of this
+	// process at a time reach SQLite, which takes one writer anyway: the
+	// others queue here instead of polling the database lock
+	// (busy_timeout), which made tail latency jump under concurrent writes;
+	// a request whose context ends leaves the queue.
+	writer chan struct{}
+}
+
+func (*dialect) Name() string { return "sqlite" }
+
+// BeginWrite takes the process's writer slot, then begins an IMMEDIATE
+// transaction (the DSN's _txlock): it holds the database's write lock, so
+// what it reads stays true until it ends.
+func (d *dialect) BeginWrite(ctx context.Context, db *sql.DB) (*sql.Tx, func(), error) {
+	select {
+	case d.writer <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		<-d.writer
+		return nil, nil, err
+	}
+	return tx, func() { <-d.writer }, nil
+}
+
+// ReadOptions begin a deferred transaction: one snapshot, no write lock.
+func (*dialect) ReadOptions() *sql.TxOptions { return &sql.TxOptions{ReadOnly: true} }
+
+// Retryable is false: the write lock is taken up front, so a transaction
+// never deadlocks; a busy database is waited for (busy_timeout).
+func (*dialect) Retryable(error) bool { return false }
+
+// UniqueViolation reads SQLite's "UNIQUE constraint failed: t.a, t.b".
+func (*dialect) UniqueViolation(err error) (table string, columns []string, ok bool) {
+	var e *msqlite.Error
+	if !errors.As(err, &e) ||
+		e.Code() != sqlite3.SQLITE_CONSTRAINT_UNIQUE && e.Code() != sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+		return "", nil, false
+	}
+	_, cols, _ := strings.Cut(e.Error(), " constraint failed: ")
+	cols, _, _ = strings.Cut(cols, " (")
+	for col := range strings.SplitSeq(cols, ", ") {
+		t, c, _ := strings.Cut(col, ".")
+		table, columns = t, append(columns, c)
+	}
+	return table, columns, true
+}
+
+// Time stores a time as text that sorts as it compares.
+func (*dialect) Time(t time.Time) any { return t.Format(sqlstore.TimeText) }
+
+// Lock is a no-op: the write transaction holds the database's write lock.
+func (*dialect) Lock(context.Context, *sql.Tx, string) error { return nil }
+
+// ForUpdate is empty: writers never overlap.
+func (*dialect) ForUpdate() string { return "" }
+
+// MaxArgs stays well below SQLite's 32,766 host parameters.
+func (*dialect) MaxArgs() int { return 12000 }
+
+// Param is "?": binding "?NNN" or "$NNN" looks the name up in a list, which
+// for the 12,000 arguments of a bulk upsert took seconds.
+func (*dialect) Param(int) string { return "?" }
