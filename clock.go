@@ -1,9 +1,30 @@
 package lokero
 
 import (
+	"fmt"
 	"sync/atomic"
 	"time"
+	// Embed the tz database so that Europe/Helsinki loads on a machine
+	// without /usr/share/zoneinfo (a scratch container, Windows): every
+	// package that uses Helsinki imports this one.
+	_ "time/tzdata"
 )
+
+// Helsinki is the Europe/Helsinki time zone: the one every calendar day,
+// opening hour, keypad day, handover cut-off and storage deadline is
+// reckoned in, whatever the location of the time.Time at hand. It is
+// loaded once, here, for the whole program (the calendar and locker
+// packages use it too). Treat it as a constant.
+var Helsinki = mustLoadLocation("Europe/Helsinki")
+
+func mustLoadLocation(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		// Cannot happen with time/tzdata embedded, short of a broken build.
+		panic(fmt.Sprintf("lokero: load time zone %s: %v", name, err))
+	}
+	return loc
+}
 
 // Clock tells the time. Domain code never calls time.Now: it is handed a
 // Clock so that deadlines and expiry can be tested.

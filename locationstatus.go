@@ -5,10 +5,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	// Embed the tz database so that Europe/Helsinki loads on a machine
-	// without /usr/share/zoneinfo (a scratch container, Windows), as the
-	// calendar and locker packages do.
-	_ "time/tzdata"
 	"unicode/utf8"
 )
 
@@ -82,19 +78,6 @@ type ExceptionDay struct {
 
 // dateLayout is the layout of the status fields' dates.
 const dateLayout = "2006-01-02"
-
-// helsinki is the zone of every location's calendar day and clock. It is
-// loaded once and never changed.
-var helsinki = mustLoadLocation("Europe/Helsinki")
-
-func mustLoadLocation(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		// Cannot happen with time/tzdata embedded, short of a broken build.
-		panic(fmt.Sprintf("lokero: load time zone %s: %v", name, err))
-	}
-	return loc
-}
 
 // validDate reports whether s is a real calendar date written YYYY-MM-DD
 // (2026-02-30 and 2026-13-01 are not).
@@ -426,7 +409,7 @@ func (l *Location) HoursOn(date string) []OpeningHours {
 // the end of the day). A location with no opening hours at all and no
 // exception that day is open all day when it is open on that day.
 func (l *Location) OpenAt(t time.Time) bool {
-	local := t.In(helsinki)
+	local := t.In(Helsinki)
 	date := local.Format(dateLayout)
 	if !l.OpenOn(date) {
 		return false

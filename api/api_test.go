@@ -56,7 +56,12 @@ func newFixture(t *testing.T) fixture {
 			return
 		}
 		d := service.NewDirectory(st, reg, lokero.SystemClock{}, slog.New(slog.DiscardHandler))
-		if _, err := d.LoadDemo(ctx); err != nil {
+		locs, err := demo.Network(reg, demo.DefaultSeed)
+		if err != nil {
+			fixtureErr = err
+			return
+		}
+		if _, err := d.Import(ctx, locs); err != nil {
 			fixtureErr = err
 			return
 		}

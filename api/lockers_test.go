@@ -38,12 +38,17 @@ func newLockerFixture(t *testing.T) lockerFixture {
 	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.DiscardHandler)
 	clock := lokero.NewDevClock(fixedClock{})
+	st.SetClock(clock)
 	reg, err := service.LoadPostcodes(ctx, st)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := service.NewDirectory(st, reg, clock, log)
-	if _, err := dir.LoadDemo(ctx); err != nil {
+	locs, err := demo.Network(reg, demo.DefaultSeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dir.Import(ctx, locs); err != nil {
 		t.Fatal(err)
 	}
 	if err := dir.Reload(ctx); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/api"
+	"github.com/lokero/lokero/demo"
 	"github.com/lokero/lokero/service"
 	"github.com/lokero/lokero/sqlite"
 )
@@ -86,7 +87,12 @@ func benchServer(b *testing.B) http.Handler {
 			return
 		}
 		d := service.NewDirectory(st, reg, lokero.SystemClock{}, slog.New(slog.DiscardHandler))
-		if _, err := d.LoadDemo(ctx); err != nil {
+		locs, err := demo.Network(reg, demo.DefaultSeed)
+		if err != nil {
+			benchErr = err
+			return
+		}
+		if _, err := d.Import(ctx, locs); err != nil {
 			benchErr = err
 			return
 		}

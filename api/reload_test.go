@@ -28,6 +28,7 @@ func TestSearchDuringReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	st.SetClock(fixedClock{})
 	reg, err := service.LoadPostcodes(ctx, st)
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/lokero/lokero/api"
 	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/demo"
 	"github.com/lokero/lokero/service"
 	"github.com/lokero/lokero/sqlite"
 )
@@ -60,13 +61,18 @@ func buildShipFixture() (shipFixture, error) {
 	if err != nil {
 		return shipFixture{}, err
 	}
+	st.SetClock(fixedClock{})
 	log := slog.New(slog.DiscardHandler)
 	reg, err := service.LoadPostcodes(ctx, st)
 	if err != nil {
 		return shipFixture{}, err
 	}
 	dir := service.NewDirectory(st, reg, fixedClock{}, log)
-	if _, err := dir.LoadDemo(ctx); err != nil {
+	locs, err := demo.Network(reg, demo.DefaultSeed)
+	if err != nil {
+		return shipFixture{}, err
+	}
+	if _, err := dir.Import(ctx, locs); err != nil {
 		return shipFixture{}, err
 	}
 	if err := dir.Reload(ctx); err != nil {

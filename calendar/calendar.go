@@ -16,32 +16,22 @@ import (
 	"fmt"
 	"sync"
 	"time"
-	// Embed the tz database so that Europe/Helsinki loads on a machine
-	// without /usr/share/zoneinfo (a scratch container, Windows).
-	_ "time/tzdata"
 
+	"github.com/lokero/lokero"
 	"github.com/rickar/cal/v2"
 	"github.com/rickar/cal/v2/aa"
 )
 
-// helsinki is the location every rule uses. It is loaded once at init and
-// never changes; Helsinki below is only a copy for callers, so that
-// reassigning it cannot change this package's answers.
-var helsinki = mustLoadLocation("Europe/Helsinki")
+// helsinki is the location every rule uses: lokero.Helsinki, copied at
+// init so that reassigning an exported variable cannot change this
+// package's answers.
+var helsinki = lokero.Helsinki
 
-// Helsinki is the Europe/Helsinki time zone, the one Finnish calendar days,
-// the handover cut-off and storage deadlines are reckoned in. Treat it as a
-// constant: the package itself uses its own copy.
+// Helsinki is lokero.Helsinki (the same *time.Location), the zone Finnish
+// calendar days, the handover cut-off and storage deadlines are reckoned
+// in; kept so that callers of this package need not import the root.
+// Treat it as a constant: the package itself uses its own copy.
 var Helsinki = helsinki
-
-func mustLoadLocation(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		// Cannot happen with time/tzdata embedded, short of a broken build.
-		panic(fmt.Sprintf("calendar: load time zone %s: %v", name, err))
-	}
-	return loc
-}
 
 // Default handover cut-off (our assumption): parcels handed over from 16:00
 // Helsinki time on count as handed over on the next business day.

@@ -18,7 +18,8 @@ func hel(y int, m time.Month, d, h, mi, s int) time.Time {
 	return time.Date(y, m, d, h, mi, s, 0, calendar.Helsinki)
 }
 
-// mustZone loads a time zone for a test (tzdata is embedded by the package).
+// mustZone loads a time zone for a test (tzdata is embedded through the
+// root package, which calendar imports).
 func mustZone(t testing.TB, name string) *time.Location {
 	t.Helper()
 	loc, err := time.LoadLocation(name)

@@ -61,7 +61,10 @@ const (
 	DemoSmartpostID = "SMARTPOST-00100-1"
 )
 
-// DefaultSeed is the seed used when Network is given 0.
+// DefaultSeed is the seed of the bundled demo network, the one `lokero
+// serve` loads into an empty database and the one Network uses when given
+// 0: the same seed gives the same network on every machine, so docs and
+// examples can name its points.
 const DefaultSeed = 1
 
 // demoLockerPoint is where the demo building stands.

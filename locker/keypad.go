@@ -1,27 +1,14 @@
 package locker
 
 import (
-	"fmt"
 	"time"
-	// Embed the tz database so that Europe/Helsinki loads on a machine
-	// without /usr/share/zoneinfo (a scratch container, Windows).
-	_ "time/tzdata"
 
 	"github.com/lokero/lokero"
 )
 
-// helsinki is the zone of the keypad's day. It is loaded once and never
-// changed.
-var helsinki = mustLoadLocation("Europe/Helsinki")
-
-func mustLoadLocation(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		// Cannot happen with time/tzdata embedded, short of a broken build.
-		panic(fmt.Sprintf("locker: load time zone %s: %v", name, err))
-	}
-	return loc
-}
+// helsinki is the zone of the keypad's day: lokero.Helsinki, copied at
+// init so that reassigning the exported variable cannot move the day.
+var helsinki = lokero.Helsinki
 
 // dayLayout is the layout of Keypad.Day.
 const dayLayout = "2006-01-02"

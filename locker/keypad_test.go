@@ -11,20 +11,10 @@ import (
 	"github.com/lokero/lokero/locker"
 )
 
-// helsinki loads Europe/Helsinki (the package embeds tzdata).
-func helsinki(t testing.TB) *time.Location {
-	t.Helper()
-	loc, err := time.LoadLocation("Europe/Helsinki")
-	if err != nil {
-		t.Fatalf("load Europe/Helsinki: %v", err)
-	}
-	return loc
-}
-
 // hel returns the wall-clock time y-m-d h:mi in Helsinki.
 func hel(t testing.TB, y int, m time.Month, d, h, mi int) time.Time {
 	t.Helper()
-	return time.Date(y, m, d, h, mi, 0, 0, helsinki(t))
+	return time.Date(y, m, d, h, mi, 0, 0, lokero.Helsinki)
 }
 
 // wrong records a wrong entry and checks the lockout it started.
@@ -245,14 +235,14 @@ func TestKeypadDailyCap(t *testing.T) {
 			k = wrong(t, p, k, now, tt.wait)
 			mustWait(t, p, k, now, tt.wait)
 			midnight := now.Add(tt.wait)
-			if h, m, s := midnight.In(helsinki(t)).Clock(); h != 0 || m != 0 || s != 0 {
-				t.Errorf("keypad locked until %s, not a Helsinki midnight", midnight.In(helsinki(t)))
+			if h, m, s := midnight.In(lokero.Helsinki).Clock(); h != 0 || m != 0 || s != 0 {
+				t.Errorf("keypad locked until %s, not a Helsinki midnight", midnight.In(lokero.Helsinki))
 			}
 			mustWait(t, p, k, midnight.Add(-time.Minute), time.Minute)
 			mustTake(t, p, k, midnight)
 			// The new day starts a new count.
 			k = wrong(t, p, k, midnight, 0)
-			if k.DayWrong != 1 || k.Day != midnight.In(helsinki(t)).Format(time.DateOnly) {
+			if k.DayWrong != 1 || k.Day != midnight.In(lokero.Helsinki).Format(time.DateOnly) {
 				t.Errorf("after midnight: Day %q, DayWrong %d; want a fresh count", k.Day, k.DayWrong)
 			}
 			mustTake(t, p, k, midnight)

@@ -22,6 +22,11 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	// Embed the tz database so that the binary runs on a minimal machine
+	// without /usr/share/zoneinfo (a scratch container, Windows). The root
+	// package embeds it too, for lokero.Helsinki; this keeps the binary
+	// self-contained whatever the packages do.
+	_ "time/tzdata"
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/postgres"

@@ -11,6 +11,7 @@ import (
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/api"
 	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/demo"
 	"github.com/lokero/lokero/jobs"
 	"github.com/lokero/lokero/service"
 )
@@ -66,14 +67,28 @@ func openPlatform(ctx context.Context, dsn string, cal *calendar.Calendar, clk l
 // Close closes the database.
 func (p *platform) Close() error { return p.store.Close() }
 
-// loadDemo fills an empty database with the demo network, then loads the
-// directory; it returns how many locations it added.
+// loadDemo fills an empty database with the bundled demo network
+// (demo.Network with demo.DefaultSeed, imported through the directory),
+// then loads the directory; it returns how many locations it added (0 when
+// the database had locations). The demo is the command's business: the
+// service knows only how to import locations.
 func (p *platform) loadDemo(ctx context.Context) (int, error) {
-	n, err := p.dir.LoadDemo(ctx)
+	n, err := p.store.CountLocations(ctx)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("load demo network: %w", err)
 	}
-	return n, p.dir.Reload(ctx)
+	if n > 0 {
+		return 0, p.dir.Reload(ctx)
+	}
+	locs, err := demo.Network(p.dir.Postcodes(), demo.DefaultSeed)
+	if err != nil {
+		return 0, fmt.Errorf("generate demo network: %w", err)
+	}
+	// Import reloads the directory.
+	if _, err := p.dir.Import(ctx, locs); err != nil {
+		return 0, fmt.Errorf("load demo network: %w", err)
+	}
+	return len(locs), nil
 }
 
 // reloadDirectory reads the directory again (imports and the operator's

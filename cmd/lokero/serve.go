@@ -106,18 +106,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go func() { serveErr <- httpServer.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(*db))
 
-	// Health answers 503 until the directory is loaded.
-	if !*noDemo {
-		n, err := dir.LoadDemo(ctx)
-		if err != nil {
-			httpServer.Close()
-			return err
-		}
-		if n > 0 {
+	// Health answers 503 until the directory is loaded (by loadDemo, which
+	// fills an empty database first, or by Reload with --no-demo).
+	if *noDemo {
+		err = dir.Reload(ctx)
+	} else {
+		var n int
+		if n, err = p.loadDemo(ctx); err == nil && n > 0 {
 			log.Info("loaded the demo network into an empty database", "locations", n)
 		}
 	}
-	if err := dir.Reload(ctx); err != nil {
+	if err != nil {
 		httpServer.Close()
 		return err
 	}
