@@ -2,6 +2,7 @@ package lokero
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -53,6 +54,56 @@ func (s ShipmentStatus) CanBecome(next ShipmentStatus) bool {
 
 // Final reports whether nothing more happens to a shipment in status s.
 func (s ShipmentStatus) Final() bool { return len(transitions[s]) == 0 }
+
+// ReasonIllegalTransition is the Reason of the ECONFLICT a shipment
+// answers a move its status does not allow.
+const ReasonIllegalTransition = "illegal_transition"
+
+// Begin starts a new shipment's life: it is CREATED at at (its CreatedAt
+// and UpdatedAt) with its first event. A shipment that has begun already
+// is an ECONFLICT (ReasonIllegalTransition), and nothing changes.
+func (s *Shipment) Begin(at time.Time, locationID, reason string) error {
+	if s.Status != "" || len(s.Events) > 0 {
+		return &Error{Code: ECONFLICT, Reason: ReasonIllegalTransition,
+			Message: fmt.Sprintf("shipment %s was created already", s.ID)}
+	}
+	s.Status, s.CreatedAt, s.UpdatedAt = StatusCreated, at, at
+	s.Events = []ShipmentEvent{{Status: StatusCreated, At: at, LocationID: locationID, Reason: reason}}
+	return nil
+}
+
+// Transition moves a shipment to status to at at, recording the event
+// with its location and reason: the only way a shipment's status changes
+// after Begin. A move the lifecycle does not allow (CanBecome) is an
+// ECONFLICT (ReasonIllegalTransition) naming both statuses, and nothing
+// changes.
+func (s *Shipment) Transition(to ShipmentStatus, at time.Time, locationID, reason string) error {
+	if err := s.CheckTransition(to); err != nil {
+		return err
+	}
+	s.Status, s.UpdatedAt = to, at
+	s.Events = append(s.Events, ShipmentEvent{Status: to, At: at, LocationID: locationID, Reason: reason})
+	return nil
+}
+
+// CheckTransition returns the error Transition would answer a move to
+// status to, changing nothing: nil when the lifecycle allows it. A use
+// case checks first when the move's own work comes before Transition.
+func (s *Shipment) CheckTransition(to ShipmentStatus) error {
+	if !s.Status.CanBecome(to) {
+		return &Error{Code: ECONFLICT, Reason: ReasonIllegalTransition,
+			Message: fmt.Sprintf("shipment %s is %s and cannot become %s", s.ID, s.Status, to)}
+	}
+	return nil
+}
+
+// Note records an event at at that changes no status (re-routed, a
+// reminder sent, cash on delivery paid...): the event carries the current
+// status, and the shipment's UpdatedAt becomes at.
+func (s *Shipment) Note(at time.Time, locationID, reason string) {
+	s.UpdatedAt = at
+	s.Events = append(s.Events, ShipmentEvent{Status: s.Status, At: at, LocationID: locationID, Reason: reason})
+}
 
 // ShipmentKind is who started a shipment and where it begins.
 type ShipmentKind string

@@ -29,6 +29,7 @@ func BenchmarkCheckoutSearch(b *testing.B) {
 	}
 	defer st.Close()
 	clock := fixedClock{time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	st.SetClock(clock)
 	reg := testRegistry(b)
 	dir := service.NewDirectory(st, reg, clock, slog.New(slog.DiscardHandler))
 	locs, err := demo.Network(reg, 1)

@@ -112,11 +112,9 @@ func (s *Shipments) moveOff(ctx context.Context, tx lokero.Tx, closed *lokero.Lo
 		d := geo.Distance(geo.Point{Lat: closed.Lat, Lon: closed.Lon}, geo.Point{Lat: alt.Lat, Lon: alt.Lon})
 		reason := fmt.Sprintf("%s is closed on %s (%s): the parcel goes to %s, %s, %.1f km away.",
 			closed.Name, date, closed.ClosedReason(date), alt.Name, alt.Street, d/1000)
-		at := s.now()
 		sh.DestinationID, sh.SizeClass = alt.ID, size
 		sh.Routing = lokero.Routing{Rule: RuleClosureReroute, Reason: reason}
-		sh.UpdatedAt = at
-		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: sh.Status, At: at, LocationID: alt.ID, Reason: "Re-routed: " + reason})
+		sh.Note(tx.Now(), alt.ID, "Re-routed: "+reason)
 		return true, tx.UpdateShipment(ctx, sh)
 	}
 	return false, nil

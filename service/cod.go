@@ -50,9 +50,9 @@ func (l *Lockers) Payment(ctx context.Context, device lokero.Credential, locatio
 			return &lokero.Error{Code: lokero.EUNPROCESSABLE, Reason: "amount_mismatch", Field: "amount_cents",
 				Message: fmt.Sprintf("the parcel's cash on delivery is %d cents; the terminal authorised %d: the door stays shut", sh.COD.AmountCents, amountCents)}
 		}
-		now := l.now()
-		sh.COD.CollectedAt, sh.COD.TerminalRef, sh.UpdatedAt = &now, terminalRef, now
-		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: sh.Status, At: now, LocationID: loc.ID, Reason: "Cash on delivery paid at the locker's terminal."})
+		now := tx.Now()
+		sh.COD.CollectedAt, sh.COD.TerminalRef = &now, terminalRef
+		sh.Note(now, loc.ID, "Cash on delivery paid at the locker's terminal.")
 		if err := tx.UpdateShipment(ctx, &sh); err != nil {
 			return err
 		}

@@ -73,9 +73,9 @@ func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locati
 				continue
 			}
 			if sh.Status != lokero.StatusExpired && sh.Status != lokero.StatusDroppedOff {
-				return &lokero.Error{Code: lokero.ECONFLICT, Reason: "illegal_transition", Message: fmt.Sprintf("parcel %s is %s: only expired and dropped-off parcels are collected", code, sh.Status)}
+				return &lokero.Error{Code: lokero.ECONFLICT, Reason: lokero.ReasonIllegalTransition, Message: fmt.Sprintf("parcel %s is %s: only expired and dropped-off parcels are collected", code, sh.Status)}
 			}
-			now := l.now()
+			now := tx.Now()
 			// An expired parcel goes back to its sender; a dropped-off one
 			// sets out on its way to the store or its recipient.
 			next, reason := lokero.StatusReturning, "Collected by the courier: on its way back to the sender."
@@ -99,8 +99,10 @@ func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locati
 			if err := tx.PutCompartment(ctx, c); err != nil {
 				return err
 			}
-			sh.Status, sh.Compartment, sh.UpdatedAt = next, 0, now
-			sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: next, At: now, LocationID: loc.ID, Reason: reason})
+			sh.Compartment = 0
+			if err := sh.Transition(next, now, loc.ID, reason); err != nil {
+				return err
+			}
 			if err := tx.UpdateShipment(ctx, &sh); err != nil {
 				return err
 			}

@@ -56,7 +56,7 @@ func (l *Lockers) Deposit(ctx context.Context, courier lokero.Credential, locati
 				Message: fmt.Sprintf("parcel %s is for %s, not this locker", code, dest)}
 		}
 		if sh.Status != lokero.StatusInTransit {
-			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "illegal_transition",
+			return &lokero.Error{Code: lokero.ECONFLICT, Reason: lokero.ReasonIllegalTransition,
 				Message: fmt.Sprintf("parcel %s is %s: only a parcel in transit is deposited", code, sh.Status)}
 		}
 		cs, err := compartments(ctx, tx, loc)
@@ -72,14 +72,14 @@ func (l *Lockers) Deposit(ctx context.Context, courier lokero.Credential, locati
 			rerouted = alt
 			return l.reroute(ctx, tx, &sh, *alt)
 		}
-		now := l.now()
 		c.ShipmentID, c.DoorOpen = sh.ID, true
 		if err := tx.PutCompartment(ctx, c); err != nil {
 			return err
 		}
-		sh.Status, sh.Compartment, sh.UpdatedAt = lokero.StatusInLocker, c.Number, now
-		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusInLocker, At: now, LocationID: loc.ID,
-			Reason: fmt.Sprintf("Put in compartment %d by the courier.", c.Number)})
+		sh.Compartment = c.Number
+		if err := sh.Transition(lokero.StatusInLocker, tx.Now(), loc.ID, fmt.Sprintf("Put in compartment %d by the courier.", c.Number)); err != nil {
+			return err
+		}
 		if err := tx.UpdateShipment(ctx, &sh); err != nil {
 			return err
 		}
@@ -107,7 +107,7 @@ func (l *Lockers) Deposit(ctx context.Context, courier lokero.Credential, locati
 func (l *Lockers) alternative(ctx context.Context, tx lokero.Tx, full *lokero.Location, sh *lokero.Shipment) (*routing.Decision, error) {
 	req := routing.Request{Recipient: sh.Recipient, Parcel: sh.Parcel, COD: sh.COD != nil}
 	rdir := routingDirectory{snap: l.dir.Snapshot(), dir: l.dir}
-	date := calendar.DateOf(l.clock.Now()).String()
+	date := calendar.DateOf(tx.Now()).String()
 	for _, alt := range routing.Overflow(full, req, rdir, l.limits, date, map[string]bool{full.ID: true}, 10) {
 		cs, err := compartments(ctx, tx, alt.Location)
 		if err != nil {
@@ -129,9 +129,7 @@ func (l *Lockers) reroute(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment
 		}
 		sh.SizeClass = ""
 	}
-	now := l.now()
-	sh.DestinationID, sh.Routing, sh.UpdatedAt = d.Location.ID, lokero.Routing{Rule: d.Rule, Reason: d.Reason}, now
-	sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusInTransit, At: now, LocationID: d.Location.ID,
-		Reason: "Re-routed at the locker: " + d.Reason})
+	sh.DestinationID, sh.Routing = d.Location.ID, lokero.Routing{Rule: d.Rule, Reason: d.Reason}
+	sh.Note(tx.Now(), d.Location.ID, "Re-routed at the locker: "+d.Reason)
 	return tx.UpdateShipment(ctx, sh)
 }

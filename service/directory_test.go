@@ -49,6 +49,7 @@ func newDirectory(t testing.TB) *service.Directory {
 	}
 	t.Cleanup(func() { st.Close() })
 	clock := fixedClock{time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	st.SetClock(clock)
 	return service.NewDirectory(st, testRegistry(t), clock, slog.New(slog.DiscardHandler))
 }
 

@@ -42,19 +42,22 @@ func (l *Lockers) DoorClosed(ctx context.Context, device lokero.Credential, loca
 		if err != nil {
 			return err
 		}
-		now := l.now()
+		now := tx.Now()
 		switch {
 		case sh.Status == lokero.StatusInLocker:
 			if err := l.ready(ctx, tx, loc, &sh, now); err != nil {
 				return err
 			}
 		case sh.Status == lokero.StatusCreated && sh.Kind.DroppedOffByConsumer() && wasOpen:
-			sh.Status = lokero.StatusDroppedOff
-			sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusDroppedOff, At: now, LocationID: loc.ID,
-				Reason: fmt.Sprintf("Dropped off in compartment %d; the courier collects it from here.", c.Number)})
+			if err := sh.Transition(lokero.StatusDroppedOff, now, loc.ID,
+				fmt.Sprintf("Dropped off in compartment %d; the courier collects it from here.", c.Number)); err != nil {
+				return err
+			}
 		case sh.Status == lokero.StatusReadyForPickup && wasOpen:
-			sh.Status, sh.Compartment, sh.OpeningCodeHash = lokero.StatusPickedUp, 0, nil
-			sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusPickedUp, At: now, LocationID: loc.ID, Reason: "Picked up by the recipient."})
+			if err := sh.Transition(lokero.StatusPickedUp, now, loc.ID, "Picked up by the recipient."); err != nil {
+				return err
+			}
+			sh.Compartment, sh.OpeningCodeHash = 0, nil
 			if sh.SizeClass != "" {
 				if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
 					return err
@@ -66,7 +69,7 @@ func (l *Lockers) DoorClosed(ctx context.Context, device lokero.Credential, loca
 		if err := tx.PutCompartment(ctx, c); err != nil {
 			return err
 		}
-		sh.UpdatedAt = now
+		sh.UpdatedAt = now // a door closed on a parcel in any other state too
 		if err := tx.UpdateShipment(ctx, &sh); err != nil {
 			return err
 		}
@@ -90,9 +93,11 @@ func (l *Lockers) ready(ctx context.Context, tx lokero.Tx, loc *lokero.Location,
 	if err != nil {
 		return err
 	}
-	sh.Status, sh.StorageDeadline = lokero.StatusReadyForPickup, deadline
-	sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusReadyForPickup, At: now, LocationID: loc.ID,
-		Reason: "Ready for pickup until " + deadline.In(calendar.Helsinki).Format("2.1.2006 15:04") + "."})
+	if err := sh.Transition(lokero.StatusReadyForPickup, now, loc.ID,
+		"Ready for pickup until "+deadline.In(calendar.Helsinki).Format("2.1.2006 15:04")+"."); err != nil {
+		return err
+	}
+	sh.StorageDeadline = deadline
 	for _, m := range notices(loc, sh, version, deadline, now) {
 		if err := tx.AddOutbox(ctx, m); err != nil {
 			return fmt.Errorf("queue notice of arrival: %w", err)

@@ -72,15 +72,13 @@ func (s *Shipments) Prepaid(ctx context.Context, retailer lokero.Retailer, req P
 	return s.create(ctx, retailer, sreq, lokero.ShipmentPrepaid, idempotencyKey, requestHash)
 }
 
-// prepaid makes a booked shipment a pre-paid parcel waiting for its
-// drop-off.
+// prepaid gives a booked pre-paid parcel the code it is dropped off with.
 func (s *Shipments) prepaid(sh *lokero.Shipment) error {
 	code, err := tracking.NewReturnCode(s.random)
 	if err != nil {
 		return fmt.Errorf("drop-off code: %w", err)
 	}
-	sh.Kind, sh.ReturnCode = lokero.ShipmentPrepaid, code
-	sh.Events[0].Reason = "Pre-paid parcel booked; the sender drops it off at a parcel locker with its code. " + sh.Routing.Reason
+	sh.ReturnCode = code
 	return nil
 }
 
@@ -138,9 +136,8 @@ func (l *Lockers) dropOff(ctx context.Context, tx lokero.Tx, loc *lokero.Locatio
 	if err := tx.PutCompartment(ctx, c); err != nil {
 		return KeypadResult{}, err
 	}
-	sh.Compartment, sh.UpdatedAt = c.Number, now
-	sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: sh.Status, At: now, LocationID: loc.ID,
-		Reason: fmt.Sprintf("Compartment %d opened for the drop-off.", c.Number)})
+	sh.Compartment = c.Number
+	sh.Note(now, loc.ID, fmt.Sprintf("Compartment %d opened for the drop-off.", c.Number))
 	if err := tx.UpdateShipment(ctx, &sh); err != nil {
 		return KeypadResult{}, err
 	}
@@ -163,20 +160,18 @@ func (l *Lockers) newReturn(ctx context.Context, tx lokero.Tx, delivery lokero.S
 	reason := fmt.Sprintf("A return of %s to the store, %s, %s %s.", delivery.TrackingCode, delivery.Sender.Street, delivery.Sender.Postcode, delivery.Sender.City)
 	ret := lokero.Shipment{
 		ID: id, Kind: lokero.ShipmentReturn, ReturnOf: delivery.ID, RetailerID: delivery.RetailerID,
-		Reference: delivery.Reference, TrackingCode: code, Status: lokero.StatusCreated,
+		Reference: delivery.Reference, TrackingCode: code,
 		Sender: delivery.Recipient, Recipient: delivery.Sender, Parcel: delivery.Parcel,
 		Routing:      lokero.Routing{Rule: "return_to_store", Reason: reason},
 		DeliveryDate: l.calendar.DeliveryDate(now).String(),
-		CreatedAt:    now, UpdatedAt: now,
-		Events: []lokero.ShipmentEvent{{Status: lokero.StatusCreated, At: now, LocationID: loc.ID,
-			Reason: "Return code entered at the parcel locker. " + reason}},
+	}
+	if err := ret.Begin(now, loc.ID, "Return code entered at the parcel locker. "+reason); err != nil {
+		return lokero.Shipment{}, err
 	}
 	if err := tx.InsertShipment(ctx, &ret, "", nil); err != nil {
 		return lokero.Shipment{}, fmt.Errorf("store the return of %s: %w", delivery.ID, err)
 	}
-	delivery.UpdatedAt = now
-	delivery.Events = append(delivery.Events, lokero.ShipmentEvent{Status: delivery.Status, At: now, LocationID: loc.ID,
-		Reason: "The recipient is returning the parcel: tracking code " + code + "."})
+	delivery.Note(now, loc.ID, "The recipient is returning the parcel: tracking code "+code+".")
 	if err := tx.UpdateShipment(ctx, &delivery); err != nil {
 		return lokero.Shipment{}, err
 	}

@@ -56,7 +56,7 @@ func (l *Lockers) Keypad(ctx context.Context, device lokero.Credential, location
 				return fmt.Errorf("keypad state of %s: %w", loc.ID, err)
 			}
 		}
-		now := l.clock.Now()
+		now := tx.Now()
 		if wait, ok := l.policy.Check(k, now); !ok {
 			refusal = lockedOut(wait)
 			return nil
@@ -75,7 +75,7 @@ func (l *Lockers) Keypad(ctx context.Context, device lokero.Credential, location
 			// an unknown or used one is a wrong entry.
 			holder, err := tx.ShipmentByReturnCode(ctx, code)
 			if err == nil {
-				res, err = l.dropOff(ctx, tx, loc, holder, l.now())
+				res, err = l.dropOff(ctx, tx, loc, holder, now)
 				if err == nil {
 					return saveKeypad(ctx, tx, loc.ID, l.policy.Right(k, now))
 				}

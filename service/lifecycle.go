@@ -80,9 +80,9 @@ func (s *Shipments) Cancel(ctx context.Context, retailer lokero.Retailer, id str
 	return s.transition(ctx, retailer.ID, id, lokero.StatusCancelled, func(tx lokero.Tx, sh *lokero.Shipment) (string, error) {
 		switch {
 		case sh.Kind == lokero.ShipmentReturn:
-			return "", &lokero.Error{Code: lokero.ECONFLICT, Reason: "illegal_transition", Message: fmt.Sprintf("shipment %s is a customer's return: it is on its way and cannot be cancelled", sh.ID)}
+			return "", &lokero.Error{Code: lokero.ECONFLICT, Reason: lokero.ReasonIllegalTransition, Message: fmt.Sprintf("shipment %s is a customer's return: it is on its way and cannot be cancelled", sh.ID)}
 		case sh.Compartment != 0:
-			return "", &lokero.Error{Code: lokero.ECONFLICT, Reason: "illegal_transition", Message: fmt.Sprintf("shipment %s is being dropped off at a locker right now", sh.ID)}
+			return "", &lokero.Error{Code: lokero.ECONFLICT, Reason: lokero.ReasonIllegalTransition, Message: fmt.Sprintf("shipment %s is being dropped off at a locker right now", sh.ID)}
 		}
 		return "Cancelled by the sender before handover.", s.release(ctx, tx, sh)
 	})
@@ -111,7 +111,7 @@ func (s *Shipments) Returned(ctx context.Context, ownerID, id string) (lokero.Sh
 		// A customer's return travels to its store in transit; any other
 		// parcel goes back to its sender only after RETURNING.
 		if (sh.Kind == lokero.ShipmentReturn) != (sh.Status == lokero.StatusInTransit) {
-			return "", &lokero.Error{Code: lokero.ECONFLICT, Reason: "illegal_transition",
+			return "", &lokero.Error{Code: lokero.ECONFLICT, Reason: lokero.ReasonIllegalTransition,
 				Message: fmt.Sprintf("shipment %s is %s and cannot become %s", sh.ID, sh.Status, lokero.StatusReturnedToSender)}
 		}
 		if sh.Kind == lokero.ShipmentReturn {
@@ -124,10 +124,10 @@ func (s *Shipments) Returned(ctx context.Context, ownerID, id string) (lokero.Sh
 func (s *Shipments) handover(ctx context.Context, ownerID, id string) (lokero.Shipment, error) {
 	return s.transition(ctx, ownerID, id, lokero.StatusInTransit, func(tx lokero.Tx, sh *lokero.Shipment) (string, error) {
 		if sh.Kind.DroppedOffByConsumer() {
-			return "", &lokero.Error{Code: lokero.ECONFLICT, Reason: "illegal_transition",
+			return "", &lokero.Error{Code: lokero.ECONFLICT, Reason: lokero.ReasonIllegalTransition,
 				Message: fmt.Sprintf("shipment %s is a %s parcel: a consumer drops it off at a parcel locker with its code, and the courier collects it there", sh.ID, sh.Kind)}
 		}
-		date := s.calendar.DeliveryDate(s.clock.Now()).String()
+		date := s.calendar.DeliveryDate(tx.Now()).String()
 		if date == sh.DeliveryDate {
 			return "Handed over to the carrier.", nil
 		}
@@ -214,18 +214,17 @@ func (s *Shipments) transition(ctx context.Context, ownerID string, id string, n
 		} else if err != nil {
 			return err
 		}
-		if !sh.Status.CanBecome(next) {
-			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "illegal_transition",
-				Message: fmt.Sprintf("shipment %s is %s and cannot become %s", sh.ID, sh.Status, next)}
+		if err := sh.CheckTransition(next); err != nil {
+			return err
 		}
 		before = sh.DestinationID
 		reason, err := apply(tx, &sh)
 		if err != nil {
 			return err
 		}
-		now := s.now()
-		sh.Status, sh.UpdatedAt = next, now
-		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: next, At: now, LocationID: sh.DestinationID, Reason: reason})
+		if err := sh.Transition(next, tx.Now(), sh.DestinationID, reason); err != nil {
+			return err
+		}
 		if err := tx.UpdateShipment(ctx, &sh); err != nil {
 			return err
 		}
@@ -284,7 +283,7 @@ func (s *Shipments) ReturnCode(ctx context.Context, trackingCode, recipientPostc
 			if err := s.issueReturnCode(&sh); err != nil {
 				return err
 			}
-			sh.UpdatedAt = s.now()
+			sh.UpdatedAt = tx.Now()
 			if err := tx.UpdateShipment(ctx, &sh); err != nil {
 				return err
 			}

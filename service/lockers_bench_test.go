@@ -55,6 +55,7 @@ func newBenchEnv(b *testing.B, name string, locs []lokero.Location) *benchEnv {
 	}
 	b.Cleanup(func() { st.Close() })
 	clock := lokero.NewDevClock(fixedClock{now})
+	st.SetClock(clock)
 	log := slog.New(slog.DiscardHandler)
 	dir := service.NewDirectory(st, testRegistry(b), clock, log)
 	if _, err := dir.Import(ctx, locs); err != nil {

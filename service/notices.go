@@ -44,7 +44,7 @@ func (l *Lockers) NoticeAgain(ctx context.Context, ownerID, id string, rotate bo
 			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "code_not_derivable",
 				Message: "this parcel's code was made before codes could be sent again (or under another secret): an operator can rotate it"}
 		}
-		now := l.now()
+		now := tx.Now()
 		reason := "The notice of arrival was sent again."
 		if rotate {
 			if v, err = l.newCode(ctx, tx, loc, &sh, v+1); err != nil {
@@ -57,8 +57,7 @@ func (l *Lockers) NoticeAgain(ctx context.Context, ownerID, id string, rotate bo
 				return fmt.Errorf("queue notice of arrival: %w", err)
 			}
 		}
-		sh.UpdatedAt = now
-		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: sh.Status, At: now, LocationID: loc.ID, Reason: reason})
+		sh.Note(now, loc.ID, reason)
 		if err := tx.UpdateShipment(ctx, &sh); err != nil {
 			return err
 		}

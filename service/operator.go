@@ -42,10 +42,10 @@ func (l *Lockers) View(ctx context.Context, operator lokero.Credential, location
 	if err != nil {
 		return LockerView{}, err
 	}
-	today := calendar.DateOf(l.clock.Now())
-	view := LockerView{Location: loc, Occupancy: map[string]Occupancy{}}
+	var view LockerView
 	err = l.store.InTx(ctx, func(tx lokero.Tx) error {
-		view.Compartments, view.ExpiringToday = nil, nil
+		view = LockerView{Location: loc, Occupancy: map[string]Occupancy{}} // afresh when the store retries
+		today := calendar.DateOf(tx.Now())
 		cs, err := compartments(ctx, tx, loc)
 		if err != nil {
 			return err

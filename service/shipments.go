@@ -105,8 +105,7 @@ func (s *Shipments) create(ctx context.Context, retailer lokero.Retailer, req Sh
 		return CreateResult{}, &lokero.Error{Code: lokero.EUNPROCESSABLE, Reason: "free_returns_disabled", Field: "return_code",
 			Message: "return codes are for retailers that offer free returns; ask the operator to enable them for your store"}
 	}
-	now := s.now()
-	date := s.calendar.DeliveryDate(now).String()
+	date := s.calendar.DeliveryDate(s.clock.Now()).String()
 	snap := s.dir.Snapshot()
 	rdir := routingDirectory{snap: snap, dir: s.dir, date: date}
 	rreq := routingRequest(&req)
@@ -153,7 +152,7 @@ func (s *Shipments) create(ctx context.Context, retailer lokero.Retailer, req Sh
 					return err
 				}
 			}
-			sh, err := s.newShipment(retailer, &req, final, size, date, now)
+			sh, err := s.newShipment(retailer, &req, kind, final, size, date, tx.Now())
 			if err != nil {
 				return err
 			}
@@ -242,7 +241,9 @@ func reserveAt(ctx context.Context, tx lokero.Tx, l *lokero.Location, p lokero.P
 	return "", false, nil
 }
 
-func (s *Shipments) newShipment(retailer lokero.Retailer, req *ShipmentRequest, d routing.Decision, size, date string, now time.Time) (lokero.Shipment, error) {
+// newShipment makes a booked shipment of a kind (a delivery or a
+// pre-paid parcel), CREATED at now with its first event.
+func (s *Shipments) newShipment(retailer lokero.Retailer, req *ShipmentRequest, kind lokero.ShipmentKind, d routing.Decision, size, date string, now time.Time) (lokero.Shipment, error) {
 	id, err := s.newID("shp_", now)
 	if err != nil {
 		return lokero.Shipment{}, err
@@ -252,12 +253,17 @@ func (s *Shipments) newShipment(retailer lokero.Retailer, req *ShipmentRequest, 
 		return lokero.Shipment{}, fmt.Errorf("tracking code: %w", err)
 	}
 	sh := lokero.Shipment{
-		ID: id, Kind: lokero.ShipmentDelivery, RetailerID: retailer.ID, Reference: req.Reference, TrackingCode: code,
-		Status: lokero.StatusCreated, Sender: req.Sender, Recipient: req.Recipient, Parcel: *req.Parcel,
+		ID: id, Kind: kind, RetailerID: retailer.ID, Reference: req.Reference, TrackingCode: code,
+		Sender: req.Sender, Recipient: req.Recipient, Parcel: *req.Parcel,
 		PickupPointID: req.PickupPointID, Fallback: req.Fallback, DestinationID: d.Location.ID,
 		Routing: lokero.Routing{Rule: d.Rule, Reason: d.Reason}, DeliveryDate: date, SizeClass: size,
-		CreatedAt: now, UpdatedAt: now,
-		Events: []lokero.ShipmentEvent{{Status: lokero.StatusCreated, At: now, LocationID: d.Location.ID, Reason: "Shipment booked: " + d.Reason}},
+	}
+	reason := "Shipment booked: " + d.Reason
+	if kind == lokero.ShipmentPrepaid {
+		reason = "Pre-paid parcel booked; the sender drops it off at a parcel locker with its code. " + d.Reason
+	}
+	if err := sh.Begin(now, d.Location.ID, reason); err != nil {
+		return lokero.Shipment{}, err
 	}
 	if req.COD != nil {
 		sh.COD = &lokero.COD{AmountCents: req.COD.AmountCents, Currency: req.COD.Currency, Reference: req.COD.Reference}

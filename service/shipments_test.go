@@ -38,6 +38,7 @@ func newShipments(t *testing.T, st lockerStore) shipmentsFixture {
 	ctx := context.Background()
 	t.Cleanup(func() { st.Close() })
 	clock := fixedClock{now}
+	st.SetClock(clock)
 	log := slog.New(slog.DiscardHandler)
 	dir := service.NewDirectory(st, testRegistry(t), clock, log)
 	if _, err := dir.Import(ctx, network()); err != nil {

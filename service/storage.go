@@ -31,7 +31,7 @@ func (l *Lockers) Remind(ctx context.Context, shipmentID string) error {
 		if err != nil {
 			return err
 		}
-		now := l.now()
+		now := tx.Now()
 		until := sh.StorageDeadline.Add(-time.Minute).In(calendar.Helsinki).Format("2.1.2006")
 		var text string
 		switch sh.Recipient.Language {
@@ -51,8 +51,7 @@ func (l *Lockers) Remind(ctx context.Context, shipmentID string) error {
 				return err
 			}
 		}
-		sh.UpdatedAt = now
-		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: sh.Status, At: now, LocationID: loc.ID, Reason: "Reminder sent: the storage period ends on " + until + "."})
+		sh.Note(now, loc.ID, "Reminder sent: the storage period ends on "+until+".")
 		return tx.UpdateShipment(ctx, &sh)
 	})
 }
@@ -66,13 +65,15 @@ func (l *Lockers) Expire(ctx context.Context, shipmentID string) error {
 		if err != nil {
 			return err
 		}
-		now := l.now()
+		now := tx.Now()
 		if sh.Status != lokero.StatusReadyForPickup || now.Before(sh.StorageDeadline) {
 			return nil
 		}
-		sh.Status, sh.OpeningCodeHash, sh.UpdatedAt = lokero.StatusExpired, nil, now
-		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusExpired, At: now, LocationID: sh.DestinationID,
-			Reason: "The 7-day storage period ended: the parcel goes back to the sender."})
+		if err := sh.Transition(lokero.StatusExpired, now, sh.DestinationID,
+			"The 7-day storage period ended: the parcel goes back to the sender."); err != nil {
+			return err
+		}
+		sh.OpeningCodeHash = nil
 		return tx.UpdateShipment(ctx, &sh)
 	})
 }
