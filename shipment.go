@@ -196,7 +196,7 @@ type Shipment struct {
 	Fallback           string // "", "nearest_outlet"
 	DestinationID      string // the location it goes to
 	Routing            Routing
-	DeliveryDate       string    // YYYY-MM-DD, Europe/Helsinki
+	DeliveryDate       Date      // Europe/Helsinki; zero: none
 	SizeClass          string    // the compartment size class reserved at a locker; "" elsewhere
 	ReturnCode         string    // the code a consumer enters at a keypad to drop a parcel off: a delivery's return code, or a pre-paid parcel's own code
 	ReturnTrackingCode string    // the return's own tracking code
@@ -256,7 +256,7 @@ type ShipmentStore interface {
 	// ReservedOn returns the compartment reservations of every location
 	// for a delivery date, or of the locations given: location ID → size
 	// class → count (counts above 0).
-	ReservedOn(ctx context.Context, date string, locationIDs ...string) (map[string]map[string]int, error)
+	ReservedOn(ctx context.Context, date Date, locationIDs ...string) (map[string]map[string]int, error)
 	// ShipmentsTo lists the shipments routed to a location in any of the
 	// statuses, ordered by ID, without events.
 	ShipmentsTo(ctx context.Context, locationID string, statuses []ShipmentStatus) ([]Shipment, error)

@@ -49,12 +49,12 @@ type Tx interface {
 	// Reserve takes one compartment of size class size at a location for a
 	// delivery date, if fewer than capacity are taken; it reports whether
 	// it did.
-	Reserve(ctx context.Context, locationID, date, size string, capacity int) (bool, error)
+	Reserve(ctx context.Context, locationID string, date Date, size string, capacity int) (bool, error)
 	// Release gives back one reservation taken by Reserve.
-	Release(ctx context.Context, locationID, date, size string) error
+	Release(ctx context.Context, locationID string, date Date, size string) error
 	// Reserved returns how many compartments of each size class are
 	// reserved at a location for a date.
-	Reserved(ctx context.Context, locationID, date string) (map[string]int, error)
+	Reserved(ctx context.Context, locationID string, date Date) (map[string]int, error)
 
 	// Compartments returns a locker's compartments ordered by number,
 	// locked against concurrent writers until the transaction ends (so two

@@ -103,7 +103,7 @@ func (s *Server) handleLocations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q.DeliveryDate == "" {
-		q.DeliveryDate = s.dir.DeliveryDate()
+		q.DeliveryDate = s.dir.DeliveryDate().String()
 	}
 	results, err := s.dir.Search(r.Context(), q)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/lokero/lokero"
-	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/service"
 )
 
@@ -111,11 +110,11 @@ func (s *Server) handlePatchLocation(w http.ResponseWriter, r *http.Request) {
 
 // strandedJSON is a shipment that no open point could take.
 type strandedJSON struct {
-	ID           string `json:"id"`
-	TrackingCode string `json:"tracking_code"`
-	RetailerID   string `json:"retailer_id"`
-	DeliveryDate string `json:"delivery_date"`
-	LocationID   string `json:"location_id"` // the closed point it is routed to
+	ID           string      `json:"id"`
+	TrackingCode string      `json:"tracking_code"`
+	RetailerID   string      `json:"retailer_id"`
+	DeliveryDate lokero.Date `json:"delivery_date"`
+	LocationID   string      `json:"location_id"` // the closed point it is routed to
 }
 
 func toStranded(list []lokero.Shipment) []strandedJSON {
@@ -339,7 +338,7 @@ func (s *Server) handlePayment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleSettlements(w http.ResponseWriter, r *http.Request) {
-	day, err := calendar.ParseDate(r.URL.Query().Get("date"))
+	day, err := lokero.ParseDate(r.URL.Query().Get("date"))
 	if err != nil {
 		var e *lokero.Error
 		if errors.As(err, &e) {
@@ -361,9 +360,9 @@ func (s *Server) handleSettlements(w http.ResponseWriter, r *http.Request) {
 		Currency     string `json:"currency"`
 	}
 	out := struct {
-		Date        string       `json:"date"`
+		Date        lokero.Date  `json:"date"`
 		Settlements []settlement `json:"settlements"`
-	}{Date: day.String(), Settlements: make([]settlement, len(list))}
+	}{Date: day, Settlements: make([]settlement, len(list))}
 	for i, st := range list {
 		out.Settlements[i] = settlement{st.RetailerID, st.RetailerName, st.Shipments, st.AmountCents, st.Currency}
 	}

@@ -396,7 +396,10 @@ func (p *postiHandler) find(ctx context.Context, q postiQuery) ([]postiHit, erro
 		if l.Type == lokero.TypeLocker && !slices.Contains(snap.LockersAt(q.postcode, q.street), l) {
 			return nil, nil
 		}
-		h := postiHit{l: l, date: cmp.Or(q.deliveryDate, dir.DeliveryDate())}
+		h := postiHit{l: l, date: q.deliveryDate}
+		if h.date == "" {
+			h.date = dir.DeliveryDate().String()
+		}
 		if h.open = l.OpenOn(h.date); !h.open {
 			if !q.includeClosed {
 				return nil, nil

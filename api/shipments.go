@@ -465,7 +465,7 @@ type shipmentJSON struct {
 	Fallback           string                 `json:"fallback,omitempty"`
 	Destination        *destinationJSON       `json:"destination"`
 	Routing            lokero.Routing         `json:"routing"`
-	EstimatedDelivery  string                 `json:"estimated_delivery"`
+	EstimatedDelivery  lokero.Date            `json:"estimated_delivery"`
 	ReturnCode         string                 `json:"return_code,omitempty"`
 	ReturnTrackingCode string                 `json:"return_tracking_code,omitempty"`
 	DropOffCode        string                 `json:"dropoff_code,omitempty"`
@@ -494,7 +494,7 @@ type destinationJSON struct {
 type trackingJSON struct {
 	TrackingCode      string                 `json:"tracking_code"`
 	Status            lokero.ShipmentStatus  `json:"status"`
-	EstimatedDelivery string                 `json:"estimated_delivery,omitempty"`
+	EstimatedDelivery lokero.Date            `json:"estimated_delivery,omitzero"`
 	Destination       *destinationJSON       `json:"destination,omitempty"`
 	Events            []lokero.ShipmentEvent `json:"events"`
 }

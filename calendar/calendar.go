@@ -49,7 +49,7 @@ const StorageDays = 7
 type Calendar struct {
 	holidays *cal.Calendar // read-only after New: Cacheable stays false, so IsHoliday never writes
 	cutoff   int           // minutes after local midnight
-	years    sync.Map      // year → map[Date]string: the holidays of a year once asked, since every search asks
+	years    sync.Map      // year → map[lokero.Date]string: the holidays of a year once asked, since every search asks
 }
 
 // New returns a calendar with the given daily cut-off for handover: hour
@@ -121,25 +121,25 @@ func finnishHolidays() []*cal.Holiday {
 // 31 Oct - 6 Nov), Independence Day (Itsenäisyyspäivä, 6 Dec), Christmas Eve
 // (Jouluaatto), Christmas Day (Joulupäivä) and Boxing Day (Tapaninpäivä).
 func (c *Calendar) Holiday(t time.Time) (name string, ok bool) {
-	return c.holiday(DateOf(t))
+	return c.holiday(lokero.DateOf(t))
 }
 
-func (c *Calendar) holiday(d Date) (string, bool) {
+func (c *Calendar) holiday(d lokero.Date) (string, bool) {
 	year, ok := c.years.Load(d.Year)
 	if !ok {
-		days := map[Date]string{}
-		for day := (Date{Year: d.Year, Month: time.January, Day: 1}); day.Year == d.Year; day = day.AddDays(1) {
+		days := map[lokero.Date]string{}
+		for day := (lokero.Date{Year: d.Year, Month: time.January, Day: 1}); day.Year == d.Year; day = day.AddDays(1) {
 			if name, ok := c.computeHoliday(day); ok {
 				days[day] = name
 			}
 		}
 		year, _ = c.years.LoadOrStore(d.Year, days)
 	}
-	name, ok := year.(map[Date]string)[d]
+	name, ok := year.(map[lokero.Date]string)[d]
 	return name, ok
 }
 
-func (c *Calendar) computeHoliday(d Date) (string, bool) {
+func (c *Calendar) computeHoliday(d lokero.Date) (string, bool) {
 	// cal.Calendar compares the year, month and day of the time it is
 	// given; noon UTC carries d's date whatever cal.DefaultLoc is.
 	act, obs, h := c.holidays.IsHoliday(time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, time.UTC))
@@ -152,10 +152,10 @@ func (c *Calendar) computeHoliday(d Date) (string, bool) {
 // IsBusinessDay reports whether t's calendar day in Helsinki is a business
 // day: not a Saturday, not a Sunday and not a public holiday.
 func (c *Calendar) IsBusinessDay(t time.Time) bool {
-	return c.isBusinessDay(DateOf(t))
+	return c.isBusinessDay(lokero.DateOf(t))
 }
 
-func (c *Calendar) isBusinessDay(d Date) bool {
+func (c *Calendar) isBusinessDay(d lokero.Date) bool {
 	if wd := d.Weekday(); wd == time.Saturday || wd == time.Sunday {
 		return false
 	}
@@ -165,11 +165,11 @@ func (c *Calendar) isBusinessDay(d Date) bool {
 
 // NextBusinessDay returns the first business day strictly after t's
 // calendar day in Helsinki: for Friday 5 Dec 2025 it is Monday 8 Dec.
-func (c *Calendar) NextBusinessDay(t time.Time) Date {
-	return c.nextBusinessDay(DateOf(t))
+func (c *Calendar) NextBusinessDay(t time.Time) lokero.Date {
+	return c.nextBusinessDay(lokero.DateOf(t))
 }
 
-func (c *Calendar) nextBusinessDay(d Date) Date {
+func (c *Calendar) nextBusinessDay(d lokero.Date) lokero.Date {
 	// Terminates within a week: no Finnish holiday run with its weekend
 	// lasts longer than four days (Easter, Christmas).
 	for {
@@ -194,9 +194,9 @@ func (c *Calendar) nextBusinessDay(d Date) Date {
 //	Sat, any time              → Tue (counts as Monday's)
 //	Fri 5 Dec 2025 12:00       → Mon 8 Dec 2025 (6 Dec is a Saturday anyway)
 //	Wed 23 Dec 2026 12:00      → Mon 28 Dec 2026 (24, 25, 26 Dec holidays, 27 Dec a Sunday)
-func (c *Calendar) DeliveryDate(handover time.Time) Date {
+func (c *Calendar) DeliveryDate(handover time.Time) lokero.Date {
 	local := handover.In(helsinki)
-	day := DateOf(local)
+	day := lokero.DateOf(local)
 	// Compare wall-clock minutes: the cut-off is a whole minute, so
 	// 15:59:59.999 is before it and 16:00:00 is not.
 	if !c.isBusinessDay(day) || local.Hour()*60+local.Minute() >= c.cutoff {
@@ -215,7 +215,7 @@ func (c *Calendar) DeliveryDate(handover time.Time) Date {
 // daylight-saving change in between does not shift the deadline by an
 // hour. The result is in UTC.
 func (c *Calendar) StorageDeadline(deposit time.Time, days int) time.Time {
-	return DateOf(deposit).AddDays(days + 1).Start().UTC()
+	return lokero.DateOf(deposit).AddDays(days + 1).Start().UTC()
 }
 
 // ReminderAt returns when to remind the recipient of a deadline: daysBefore

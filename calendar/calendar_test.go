@@ -5,12 +5,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/calendar"
 )
 
 // date returns y-m-d as a Date.
-func date(y int, m time.Month, d int) calendar.Date {
-	return calendar.Date{Year: y, Month: m, Day: d}
+func date(y int, m time.Month, d int) lokero.Date {
+	return lokero.Date{Year: y, Month: m, Day: d}
 }
 
 // hel returns the wall-clock time y-m-d h:mi:s in Helsinki.
@@ -33,7 +34,7 @@ func mustZone(t testing.TB, name string) *time.Location {
 // weekday its case claims, so that a typo in a table cannot pass silently.
 func mustWeekday(t *testing.T, tm time.Time, want time.Weekday) {
 	t.Helper()
-	if got := calendar.DateOf(tm).Weekday(); got != want {
+	if got := lokero.DateOf(tm).Weekday(); got != want {
 		t.Fatalf("test input %s is a %s in Helsinki, the case says %s", tm.In(calendar.Helsinki), got, want)
 	}
 }
@@ -41,7 +42,7 @@ func mustWeekday(t *testing.T, tm time.Time, want time.Weekday) {
 // holidays lists every Finnish public holiday of 2025-2027 by date. The
 // Easter dates come from published tables (Easter Sunday 2025-04-20,
 // 2026-04-05, 2027-03-28); the others follow from them by hand.
-var holidays = map[calendar.Date]string{
+var holidays = map[lokero.Date]string{
 	date(2025, 1, 1):   "Uudenvuodenpäivä",
 	date(2025, 1, 6):   "Loppiainen",
 	date(2025, 4, 18):  "Pitkäperjantai",
@@ -263,7 +264,7 @@ func TestNextBusinessDay(t *testing.T) {
 	tests := []struct {
 		name string
 		at   time.Time
-		want calendar.Date
+		want lokero.Date
 	}{
 		{"Mon → Tue", hel(2026, 3, 2, 9, 0, 0), date(2026, 3, 3)},
 		{"Fri → Mon", hel(2026, 3, 6, 9, 0, 0), date(2026, 3, 9)},
@@ -297,7 +298,7 @@ func TestDeliveryDate(t *testing.T) {
 		name    string
 		at      time.Time
 		weekday time.Weekday // of the handover in Helsinki, to catch typos in the table
-		want    calendar.Date
+		want    lokero.Date
 	}{
 		// The documented examples (2 March 2026 is a Monday).
 		{"Mon 10:00 → Tue", hel(2026, 3, 2, 10, 0, 0), time.Monday, date(2026, 3, 3)},
@@ -362,7 +363,7 @@ func TestDeliveryDateCustomCutoff(t *testing.T) {
 	tests := []struct {
 		hour, minute int
 		at           time.Time
-		want         calendar.Date
+		want         lokero.Date
 	}{
 		{12, 30, hel(2026, 3, 2, 12, 29, 59), date(2026, 3, 3)},
 		{12, 30, hel(2026, 3, 2, 12, 30, 0), date(2026, 3, 4)},
@@ -453,7 +454,7 @@ func TestStorageDeadlineIsNotPlain168Hours(t *testing.T) {
 	t.Parallel()
 	c := calendar.Default()
 	deposit := hel(2026, 3, 26, 10, 0, 0)
-	naive := calendar.DateOf(deposit).AddDays(1).Start().Add(7 * 24 * time.Hour)
+	naive := lokero.DateOf(deposit).AddDays(1).Start().Add(7 * 24 * time.Hour)
 	got := c.StorageDeadline(deposit, calendar.StorageDays)
 	if got.Sub(naive) != -time.Hour {
 		t.Errorf("deadline %s, 168 h from the next midnight %s: want the deadline an hour earlier (the spring-forward hour)", got, naive.UTC())
@@ -519,7 +520,7 @@ func BenchmarkDeliveryDate(b *testing.B) {
 		hel(2026, 4, 2, 16, 0, 0),
 		hel(2026, 12, 23, 12, 0, 0),
 	}
-	var sink calendar.Date
+	var sink lokero.Date
 	i := 0
 	for b.Loop() {
 		sink = c.DeliveryDate(times[i%len(times)])

@@ -13,7 +13,7 @@ import (
 // full in S, the class that runs out first. It is the load the checkout
 // benchmarks search over; seed makes it repeatable. It returns how many
 // compartments it reserved.
-func Reserve(ctx context.Context, st lokero.ShipmentStore, locs []lokero.Location, date string, seed uint64) (int, error) {
+func Reserve(ctx context.Context, st lokero.ShipmentStore, locs []lokero.Location, date lokero.Date, seed uint64) (int, error) {
 	rng := rand.New(rand.NewPCG(seed, seed))
 	reserved := 0
 	err := st.InTx(ctx, func(tx lokero.Tx) error {

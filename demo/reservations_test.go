@@ -4,7 +4,9 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/sqlite"
 )
 
@@ -27,7 +29,7 @@ func TestReserve(t *testing.T) {
 	if _, err := st.UpsertLocations(ctx, locs); err != nil {
 		t.Fatal(err)
 	}
-	const date = "2026-12-01"
+	date := lokero.Date{Year: 2026, Month: time.December, Day: 1}
 	n, err := Reserve(ctx, st, locs, date, 3)
 	if err != nil {
 		t.Fatal(err)

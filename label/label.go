@@ -40,7 +40,7 @@ type Label struct {
 	// name, type, id and address, the postcode as the location has it (a
 	// building LOCKER's own postcode ends in 4).
 	Destination  lokero.Location
-	DeliveryDate string // YYYY-MM-DD
+	DeliveryDate lokero.Date // printed YYYY-MM-DD; the zero Date prints nothing
 	Parcel       lokero.Parcel
 	COD          *lokero.COD // nil when the recipient pays nothing
 	ReturnCode   string      // "" when none was issued
@@ -290,7 +290,7 @@ func (d *drawer) draw(l Label) {
 	// Delivery date, parcel, cash on delivery.
 	p := l.Parcel
 	facts := []string{
-		"Delivery / Toimitus: " + l.DeliveryDate,
+		"Delivery / Toimitus: " + dateText(l.DeliveryDate),
 		"Weight / Paino: " + decimal(p.WeightKG, 2) + " kg",
 		"Size / Koko: " + decimal(p.LengthCM, 1) + " × " + decimal(p.WidthCM, 1) + " × " + decimal(p.HeightCM, 1) + " cm",
 	}
@@ -508,4 +508,12 @@ func money(cents int64) string {
 		b.WriteRune(r)
 	}
 	return fmt.Sprintf("%s%s,%02d", sign, b.String(), u%100)
+}
+
+// dateText writes d as YYYY-MM-DD, the zero Date (no date) as "".
+func dateText(d lokero.Date) string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.String()
 }

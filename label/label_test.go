@@ -33,7 +33,7 @@ func sample() Label {
 			ID: "HEL-00104-1", Type: lokero.TypeLocker, Name: "As Oy Mannerheimintie 5 pakettiautomaatti",
 			Street: "Mannerheimintie 5", Postcode: "00104", City: "Helsinki",
 		},
-		DeliveryDate: "2026-03-10",
+		DeliveryDate: lokero.Date{Year: 2026, Month: time.March, Day: 10},
 		Parcel:       lokero.Parcel{LengthCM: 30, WidthCM: 20.5, HeightCM: 10, WeightKG: 1.25, Contents: lokero.ContentsGoods},
 		COD:          &lokero.COD{AmountCents: 4990, Currency: "EUR", Reference: "1232"},
 		ReturnCode:   "201234567893",

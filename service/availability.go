@@ -58,7 +58,7 @@ type Availability struct {
 
 	generation atomic.Uint64 // bumped by every local change of reservations, under mu
 	mu         sync.Mutex
-	days       map[string]*dayEntry
+	days       map[lokero.Date]*dayEntry
 	changes    []change // the latest local changes, oldest first
 	forgotten  uint64   // the newest generation dropped from changes
 }
@@ -107,7 +107,7 @@ func NewAvailability(store lokero.ShipmentStore, clock lokero.Clock, maxAge time
 	if maxAge <= 0 {
 		maxAge = time.Second
 	}
-	return &Availability{store: store, clock: clock, maxAge: maxAge, busyBelow: DefaultBusyBelow, days: map[string]*dayEntry{}}
+	return &Availability{store: store, clock: clock, maxAge: maxAge, busyBelow: DefaultBusyBelow, days: map[lokero.Date]*dayEntry{}}
 }
 
 // SetBusyBelow sets the share of free compartments under which a locker is
@@ -171,7 +171,7 @@ func (a *Availability) changedSince(gen uint64) ([]string, uint64, bool) {
 
 // Day returns the reservations of a date, location → size → count, read
 // from the database when not fresh. The map must not be modified.
-func (a *Availability) Day(ctx context.Context, date string) (map[string]map[string]int, error) {
+func (a *Availability) Day(ctx context.Context, date lokero.Date) (map[string]map[string]int, error) {
 	d, err := a.day(ctx, date)
 	if err != nil {
 		return nil, err
@@ -182,7 +182,7 @@ func (a *Availability) Day(ctx context.Context, date string) (map[string]map[str
 // day returns the date's reservations: as last read when that is fresh
 // (no local change since, younger than maxAge), or while another search is
 // reading them again; otherwise read now.
-func (a *Availability) day(ctx context.Context, date string) (*reservedDay, error) {
+func (a *Availability) day(ctx context.Context, date lokero.Date) (*reservedDay, error) {
 	a.mu.Lock()
 	e := a.days[date]
 	if e == nil {
@@ -252,7 +252,7 @@ func (a *Availability) young(d *reservedDay) bool {
 // table returns a date's free compartments laid out by the positions of
 // snap, laid out again only when the day was read again or the snapshot
 // changed.
-func (a *Availability) table(ctx context.Context, snap *Snapshot, date string) (*freeTable, error) {
+func (a *Availability) table(ctx context.Context, snap *Snapshot, date lokero.Date) (*freeTable, error) {
 	d, err := a.day(ctx, date)
 	if err != nil {
 		return nil, err

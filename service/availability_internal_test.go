@@ -83,7 +83,7 @@ type slowReservations struct {
 	calls atomic.Int64
 }
 
-func (s *slowReservations) ReservedOn(ctx context.Context, date string, ids ...string) (map[string]map[string]int, error) {
+func (s *slowReservations) ReservedOn(ctx context.Context, date lokero.Date, ids ...string) (map[string]map[string]int, error) {
 	s.calls.Add(1)
 	time.Sleep(20 * time.Millisecond)
 	return map[string]map[string]int{"SP-1": {"S": int(s.calls.Load())}}, nil
@@ -104,7 +104,7 @@ func TestOneReadOfADayAtATime(t *testing.T) {
 		got := make([]int, 32)
 		for i := range got {
 			wg.Go(func() {
-				d, err := a.Day(ctx, "2026-12-01")
+				d, err := a.Day(ctx, lokero.Date{Year: 2026, Month: time.December, Day: 1})
 				if err != nil {
 					t.Error(err)
 					return
@@ -128,12 +128,12 @@ func TestOneReadOfADayAtATime(t *testing.T) {
 	if c := st.calls.Load(); c != 2 {
 		t.Fatalf("after a change, 32 searches at once made %d reads in all, want 2", c)
 	}
-	d, _ := a.Day(ctx, "2026-12-01")
+	d, _ := a.Day(ctx, lokero.Date{Year: 2026, Month: time.December, Day: 1})
 	if d["SP-1"]["S"] != 2 {
 		t.Errorf("after the re-read the day is read %d, want 2", d["SP-1"]["S"])
 	}
 	clock.advance(2 * time.Minute)
-	if d, _ := a.Day(ctx, "2026-12-01"); d["SP-1"]["S"] != 3 {
+	if d, _ := a.Day(ctx, lokero.Date{Year: 2026, Month: time.December, Day: 1}); d["SP-1"]["S"] != 3 {
 		t.Errorf("after maxAge the day is read %d, want a third read", d["SP-1"]["S"])
 	}
 }

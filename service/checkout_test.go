@@ -374,7 +374,7 @@ func TestLateHandoverToAClosedPoint(t *testing.T) {
 	eachStore(t, func(t *testing.T, f lockersFixture) {
 		ctx := context.Background()
 		booked := f.bookSmall(t, "SP-NEAR")
-		if booked.DeliveryDate != "2026-11-26" {
+		if booked.DeliveryDate != (lokero.Date{Year: 2026, Month: time.November, Day: 26}) {
 			t.Fatalf("booked for %s; want 2026-11-26", booked.DeliveryDate)
 		}
 		if _, err := f.dir.Patch(ctx, "operator_1", "SP-NEAR", service.LocationPatch{Status: strp("TEMPORARILY_CLOSED"),
@@ -389,15 +389,15 @@ func TestLateHandoverToAClosedPoint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sh.DeliveryDate != "2026-11-27" || sh.DestinationID != "SP-MID" || sh.SizeClass != "S" ||
+		if sh.DeliveryDate != (lokero.Date{Year: 2026, Month: time.November, Day: 27}) || sh.DestinationID != "SP-MID" || sh.SizeClass != "S" ||
 			sh.Routing.Rule != service.RuleClosureReroute || !strings.Contains(sh.Routing.Reason, "inventory") {
 			t.Fatalf("after a late handover: %s to %s (%s), routing %+v; want the 27th at SP-MID with the reason", sh.DeliveryDate, sh.DestinationID, sh.SizeClass, sh.Routing)
 		}
-		reserved, err := f.store.ReservedOn(ctx, "2026-11-27")
+		reserved, err := f.store.ReservedOn(ctx, lokero.Date{Year: 2026, Month: time.November, Day: 27})
 		if err != nil || !reflect.DeepEqual(reserved, map[string]map[string]int{"SP-MID": {"S": 1}}) {
 			t.Errorf("reservations on the 27th: %v, %v; want one S at SP-MID", reserved, err)
 		}
-		if before, err := f.store.ReservedOn(ctx, "2026-11-26"); err != nil || len(before) != 0 {
+		if before, err := f.store.ReservedOn(ctx, lokero.Date{Year: 2026, Month: time.November, Day: 26}); err != nil || len(before) != 0 {
 			t.Errorf("reservations left on the 26th: %v, %v", before, err)
 		}
 	})

@@ -29,7 +29,8 @@ const maxAlternatives = 3
 // points on date of the same access that take the parcel (cash on delivery
 // included) and, for lockers, have a free compartment that fits on date.
 // It reserves nothing.
-func openAlternatives(ctx context.Context, dir *Directory, closed *lokero.Location, req routing.Request, limits routing.Limits, date string, k int) ([]*lokero.Location, error) {
+func openAlternatives(ctx context.Context, dir *Directory, closed *lokero.Location, req routing.Request, limits routing.Limits, date lokero.Date, k int) ([]*lokero.Location, error) {
+	on := date.String() // as the location status fields OpenOn compares it with
 	snap := dir.Snapshot()
 	var reserved map[string]map[string]int
 	if a := dir.Availability(); a != nil {
@@ -42,8 +43,8 @@ func openAlternatives(ctx context.Context, dir *Directory, closed *lokero.Locati
 	var out []*lokero.Location
 	if closed.Type.IsLocker() {
 		// The directory shown to the rules holds only points open on date.
-		rdir := routingDirectory{snap: snap, dir: dir, date: date}
-		for _, d := range routing.Overflow(closed, req, rdir, limits, date, nil, 4*k) {
+		rdir := routingDirectory{snap: snap, dir: dir, date: on}
+		for _, d := range routing.Overflow(closed, req, rdir, limits, on, nil, 4*k) {
 			if len(out) < k && (reserved == nil || HasFree(d.Location, reserved, &dims)) {
 				out = append(out, d.Location)
 			}
@@ -52,7 +53,7 @@ func openAlternatives(ctx context.Context, dir *Directory, closed *lokero.Locati
 	}
 	// An outlet's alternatives are the nearest open outlets.
 	keep := func(l *lokero.Location) bool {
-		return !l.Type.IsLocker() && l.ID != closed.ID && l.OpenOn(date) && (!req.COD || l.TakesCOD()) &&
+		return !l.Type.IsLocker() && l.ID != closed.ID && l.OpenOn(on) && (!req.COD || l.TakesCOD()) &&
 			routing.FitsOutlet(req.Parcel, limits)
 	}
 	return snap.Nearest(geo.Point{Lat: closed.Lat, Lon: closed.Lon}, k, keep), nil
@@ -111,7 +112,7 @@ func (s *Shipments) moveOff(ctx context.Context, tx lokero.Tx, closed *lokero.Lo
 		}
 		d := geo.Distance(geo.Point{Lat: closed.Lat, Lon: closed.Lon}, geo.Point{Lat: alt.Lat, Lon: alt.Lon})
 		reason := fmt.Sprintf("%s is closed on %s (%s): the parcel goes to %s, %s, %.1f km away.",
-			closed.Name, date, closed.ClosedReason(date), alt.Name, alt.Street, d/1000)
+			closed.Name, date, closed.ClosedReason(date.String()), alt.Name, alt.Street, d/1000)
 		sh.DestinationID, sh.SizeClass = alt.ID, size
 		sh.Routing = lokero.Routing{Rule: RuleClosureReroute, Reason: reason}
 		sh.Note(tx.Now(), alt.ID, "Re-routed: "+reason)
@@ -145,7 +146,7 @@ func (s *Shipments) RerouteClosed(ctx context.Context, locationID string) (Rerou
 		return res, err
 	}
 	for _, found := range list {
-		if closed.OpenOn(found.DeliveryDate) || found.Kind == lokero.ShipmentReturn {
+		if closed.OpenOn(found.DeliveryDate.String()) || found.Kind == lokero.ShipmentReturn {
 			continue
 		}
 		var moved, stranded lokero.Shipment
@@ -270,7 +271,7 @@ func (s *Shipments) strandedAt(ctx context.Context, loc *lokero.Location) ([]lok
 	}
 	out := []lokero.Shipment{}
 	for _, sh := range list {
-		if !loc.OpenOn(sh.DeliveryDate) && sh.Compartment == 0 {
+		if !loc.OpenOn(sh.DeliveryDate.String()) && sh.Compartment == 0 {
 			out = append(out, sh)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/lokero/lokero"
-	"github.com/lokero/lokero/calendar"
 )
 
 // Payment is a locker device reporting the payment terminal's
@@ -78,7 +77,7 @@ type Settlement struct {
 
 // Settlements lists, per retailer, the cash on delivery collected on a
 // Helsinki calendar day.
-func (l *Lockers) Settlements(ctx context.Context, day calendar.Date) ([]Settlement, error) {
+func (l *Lockers) Settlements(ctx context.Context, day lokero.Date) ([]Settlement, error) {
 	list, err := l.store.CODCollected(ctx, day.Start(), day.AddDays(1).Start())
 	if err != nil {
 		return nil, fmt.Errorf("settlements of %s: %w", day, err)

@@ -87,7 +87,7 @@ func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locati
 						reason = fmt.Sprintf("Collected by the courier: on its way to %s.", d.Name)
 					}
 				}
-				sh.DeliveryDate = l.calendar.DeliveryDate(now).String()
+				sh.DeliveryDate = l.calendar.DeliveryDate(now)
 			}
 			if sh.SizeClass != "" { // only a delivery that expired has one
 				if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/lokero/lokero"
-	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/routing"
 	"github.com/lokero/lokero/tracking"
 )
@@ -107,7 +106,7 @@ func (l *Lockers) Deposit(ctx context.Context, courier lokero.Credential, locati
 func (l *Lockers) alternative(ctx context.Context, tx lokero.Tx, full *lokero.Location, sh *lokero.Shipment) (*routing.Decision, error) {
 	req := routing.Request{Recipient: sh.Recipient, Parcel: sh.Parcel, COD: sh.COD != nil}
 	rdir := routingDirectory{snap: l.dir.Snapshot(), dir: l.dir}
-	date := calendar.DateOf(tx.Now()).String()
+	date := lokero.DateOf(tx.Now()).String()
 	for _, alt := range routing.Overflow(full, req, rdir, l.limits, date, map[string]bool{full.ID: true}, 10) {
 		cs, err := compartments(ctx, tx, alt.Location)
 		if err != nil {

@@ -62,11 +62,11 @@ func (d *Directory) reservationsChanged(locationIDs ...string) {
 
 // DeliveryDate returns the date a parcel booked now is delivered: the date
 // searches check points against unless asked for another.
-func (d *Directory) DeliveryDate() string {
+func (d *Directory) DeliveryDate() lokero.Date {
 	if d.calendar == nil {
-		return calendar.DateOf(d.clock.Now()).String()
+		return lokero.DateOf(d.clock.Now())
 	}
-	return d.calendar.DeliveryDate(d.clock.Now()).String()
+	return d.calendar.DeliveryDate(d.clock.Now())
 }
 
 // NewDirectory returns a directory over store. Call Reload before the first
@@ -152,15 +152,21 @@ const MaxDeliveryDays = 366
 // from today on, and nobody books a year ahead); otherwise EINVALID naming
 // delivery_date.
 func (d *Directory) CheckDeliveryDate(date string) error {
-	day, err := calendar.ParseDate(date)
+	_, err := d.parseDeliveryDate(date)
+	return err
+}
+
+// parseDeliveryDate is CheckDeliveryDate returning the date it checked.
+func (d *Directory) parseDeliveryDate(date string) (lokero.Date, error) {
+	day, err := lokero.ParseDate(date)
 	if err != nil {
-		return lokero.Invalid("delivery_date", "malformed", "delivery_date must be a date YYYY-MM-DD; got %q", date)
+		return lokero.Date{}, lokero.Invalid("delivery_date", "malformed", "delivery_date must be a date YYYY-MM-DD; got %q", date)
 	}
-	today := calendar.DateOf(d.clock.Now())
+	today := lokero.DateOf(d.clock.Now())
 	if last := today.AddDays(MaxDeliveryDays); day.Before(today) || day.After(last) {
-		return lokero.Invalid("delivery_date", "out_of_range", "delivery_date must be from today, %s, to %s; got %s", today, last, day)
+		return lokero.Date{}, lokero.Invalid("delivery_date", "out_of_range", "delivery_date must be from today, %s, to %s; got %s", today, last, day)
 	}
-	return nil
+	return day, nil
 }
 
 // LocationQuery is a search of the directory. The zero value lists the
@@ -222,8 +228,12 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 			origin = &geo.Point{Lat: info.Point.Lat, Lon: info.Point.Lon}
 		}
 	}
-	if q.DeliveryDate != "" {
-		if err := d.CheckDeliveryDate(q.DeliveryDate); err != nil {
+	// date is the delivery date; on is the same written YYYY-MM-DD, as
+	// the location status fields OpenOn compares it with are.
+	date, on := lokero.Date{}, q.DeliveryDate
+	if on != "" {
+		var err error
+		if date, err = d.parseDeliveryDate(on); err != nil {
 			return nil, err
 		}
 	}
@@ -243,9 +253,9 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 	if q.Fits != nil || q.Available {
 		mask &= typeBit(lokero.TypeLocker) | typeBit(lokero.TypeSmartpost) // only lockers have compartments
 	}
-	date := q.DeliveryDate
-	if date == "" {
+	if on == "" {
 		date = d.DeliveryDate()
+		on = date.String()
 	}
 	var free *freeTable
 	if d.availability != nil {
@@ -268,7 +278,7 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 			(!q.Wheelchair || l.WheelchairAccess) &&
 			(q.Fits == nil || q.Available || l.Fits(*q.Fits)) &&
 			hasAll(l, q.Functions) &&
-			(q.IncludeClosed || l.OpenOn(date)) &&
+			(q.IncludeClosed || l.OpenOn(on)) &&
 			(!q.OpenNow || l.OpenAt(now)) &&
 			(!q.Available || (l.Type.IsLocker() && free.hasFree(pos, q.Fits)))
 	}
@@ -277,12 +287,12 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 		l := &snap.locs[pos]
 		r := result(l, origin)
 		// Without include_closed, keep let only open points through.
-		r.Date, r.Open = date, !q.IncludeClosed || l.OpenOn(date)
+		r.Date, r.Open = on, !q.IncludeClosed || l.OpenOn(on)
 		if !r.Open {
-			r.ClosedReason = l.ClosedReason(date)
+			r.ClosedReason = l.ClosedReason(on)
 		}
 		if l.Type.IsLocker() && d.availability != nil {
-			a := d.availability.ofTable(free, pos, date, q.Fits)
+			a := d.availability.ofTable(free, pos, on, q.Fits)
 			r.Availability = &a
 		}
 		return r

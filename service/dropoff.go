@@ -163,7 +163,7 @@ func (l *Lockers) newReturn(ctx context.Context, tx lokero.Tx, delivery lokero.S
 		Reference: delivery.Reference, TrackingCode: code,
 		Sender: delivery.Recipient, Recipient: delivery.Sender, Parcel: delivery.Parcel,
 		Routing:      lokero.Routing{Rule: "return_to_store", Reason: reason},
-		DeliveryDate: l.calendar.DeliveryDate(now).String(),
+		DeliveryDate: l.calendar.DeliveryDate(now),
 	}
 	if err := ret.Begin(now, loc.ID, "Return code entered at the parcel locker. "+reason); err != nil {
 		return lokero.Shipment{}, err

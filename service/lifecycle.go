@@ -127,7 +127,7 @@ func (s *Shipments) handover(ctx context.Context, ownerID, id string) (lokero.Sh
 			return "", &lokero.Error{Code: lokero.ECONFLICT, Reason: lokero.ReasonIllegalTransition,
 				Message: fmt.Sprintf("shipment %s is a %s parcel: a consumer drops it off at a parcel locker with its code, and the courier collects it there", sh.ID, sh.Kind)}
 		}
-		date := s.calendar.DeliveryDate(tx.Now()).String()
+		date := s.calendar.DeliveryDate(tx.Now())
 		if date == sh.DeliveryDate {
 			return "Handed over to the carrier.", nil
 		}
@@ -138,7 +138,7 @@ func (s *Shipments) handover(ctx context.Context, ownerID, id string) (lokero.Sh
 		// Handed over later than booked, the parcel may now arrive on a day
 		// its point is closed: then it goes to the nearest open one.
 		dest := s.dir.Snapshot().ByID(sh.DestinationID)
-		if dest == nil || dest.OpenOn(date) {
+		if dest == nil || dest.OpenOn(date.String()) {
 			return reason, nil
 		}
 		moved, err := s.moveOff(ctx, tx, dest, sh)
@@ -148,7 +148,7 @@ func (s *Shipments) handover(ctx context.Context, ownerID, id string) (lokero.Sh
 		if !moved {
 			s.log.Warn("shipment stranded at a closed point", "shipment", sh.ID, "location", dest.ID, "delivery_date", date)
 			reason += fmt.Sprintf(" %s is closed that day (%s) and no open point nearby takes the parcel: the operator is told.",
-				dest.Name, dest.ClosedReason(date))
+				dest.Name, dest.ClosedReason(date.String()))
 		}
 		return reason, nil
 	})
@@ -158,8 +158,8 @@ func (s *Shipments) handover(ctx context.Context, ownerID, id string) (lokero.Sh
 // delivery date, moving its compartment reservation to that day when the
 // locker has room then (otherwise giving it back: the parcel gets a
 // compartment at deposit if one is free), and returns the event's reason.
-func (s *Shipments) moveDeliveryDate(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment, date string) (string, error) {
-	reason := "Handed over to the carrier; expected on " + date + "."
+func (s *Shipments) moveDeliveryDate(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment, date lokero.Date) (string, error) {
+	reason := "Handed over to the carrier; expected on " + date.String() + "."
 	if sh.SizeClass != "" {
 		capacity := 0
 		if l := s.dir.Snapshot().ByID(sh.DestinationID); l != nil {

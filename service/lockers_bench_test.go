@@ -112,7 +112,7 @@ func (e *benchEnv) parcel(dest string, status lokero.ShipmentStatus, p lokero.Pa
 	code := e.trackingCode()
 	return lokero.Shipment{ID: "shp_bench_" + code, RetailerID: e.retailer.ID, Reference: "BENCH", TrackingCode: code,
 		Status: status, Sender: req.Sender, Recipient: req.Recipient, Parcel: p, DestinationID: dest,
-		Routing: lokero.Routing{Rule: "pickup_point", Reason: "bench"}, DeliveryDate: "2026-11-24",
+		Routing: lokero.Routing{Rule: "pickup_point", Reason: "bench"}, DeliveryDate: lokero.Date{Year: 2026, Month: time.November, Day: 24},
 		CreatedAt: at, UpdatedAt: at,
 		Events: []lokero.ShipmentEvent{{Status: status, At: at, LocationID: dest, Reason: "bench"}}}
 }

@@ -389,7 +389,7 @@ func TestCashOnDelivery(t *testing.T) {
 		if err != nil || done.Status != lokero.StatusPickedUp || done.COD.CollectedAt == nil || done.COD.TerminalRef != "T-2" {
 			t.Fatalf("after payment and pickup: %+v, %v", done, err)
 		}
-		day := calendar.DateOf(f.clock.Now())
+		day := lokero.DateOf(f.clock.Now())
 		list, err := f.lockers.Settlements(ctx, day)
 		if err != nil || len(list) != 1 || list[0].RetailerID != f.retailer.ID || list[0].AmountCents != 4990 || list[0].Shipments != 1 {
 			t.Fatalf("settlements of %s: %+v, %v", day, list, err)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/lokero/lokero"
-	"github.com/lokero/lokero/calendar"
 )
 
 // CompartmentView is one compartment as the operator sees it.
@@ -45,12 +44,12 @@ func (l *Lockers) View(ctx context.Context, operator lokero.Credential, location
 	var view LockerView
 	err = l.store.InTx(ctx, func(tx lokero.Tx) error {
 		view = LockerView{Location: loc, Occupancy: map[string]Occupancy{}} // afresh when the store retries
-		today := calendar.DateOf(tx.Now())
+		today := lokero.DateOf(tx.Now())
 		cs, err := compartments(ctx, tx, loc)
 		if err != nil {
 			return err
 		}
-		reserved, err := tx.Reserved(ctx, loc.ID, today.String())
+		reserved, err := tx.Reserved(ctx, loc.ID, today)
 		if err != nil {
 			return err
 		}
@@ -75,7 +74,7 @@ func (l *Lockers) View(ctx context.Context, operator lokero.Credential, location
 					return err
 				}
 				v.TrackingCode, v.Deadline = sh.TrackingCode, sh.StorageDeadline
-				if !sh.StorageDeadline.IsZero() && calendar.DateOf(sh.StorageDeadline.Add(-time.Nanosecond)) == today {
+				if !sh.StorageDeadline.IsZero() && lokero.DateOf(sh.StorageDeadline.Add(-time.Nanosecond)) == today {
 					view.ExpiringToday = append(view.ExpiringToday, sh.TrackingCode)
 				}
 			}

@@ -105,26 +105,27 @@ func (s *Shipments) create(ctx context.Context, retailer lokero.Retailer, req Sh
 		return CreateResult{}, &lokero.Error{Code: lokero.EUNPROCESSABLE, Reason: "free_returns_disabled", Field: "return_code",
 			Message: "return codes are for retailers that offer free returns; ask the operator to enable them for your store"}
 	}
-	date := s.calendar.DeliveryDate(s.clock.Now()).String()
+	date := s.calendar.DeliveryDate(s.clock.Now())
+	on := date.String() // as the location status fields OpenOn compares it with
 	snap := s.dir.Snapshot()
-	rdir := routingDirectory{snap: snap, dir: s.dir, date: date}
+	rdir := routingDirectory{snap: snap, dir: s.dir, date: on}
 	rreq := routingRequest(&req)
 	decision, err := routing.Route(rreq, rdir, s.limits)
 	if err != nil {
 		return s.replayOr(ctx, retailer, idempotencyKey, requestHash, err)
 	}
-	if closed := decision.Location; !closed.OpenOn(date) {
+	if closed := decision.Location; !closed.OpenOn(on) {
 		// The point asked for will be closed when the parcel arrives.
 		alts, err := openAlternatives(ctx, s.dir, closed, rreq, s.limits, date, maxAlternatives)
 		if err != nil {
 			return CreateResult{}, err
 		}
 		if req.Fallback != FallbackNearestOpen || len(alts) == 0 {
-			return s.replayOr(ctx, retailer, idempotencyKey, requestHash, closedRefusal(closed, date, alts))
+			return s.replayOr(ctx, retailer, idempotencyKey, requestHash, closedRefusal(closed, on, alts))
 		}
 		decision = routing.Decision{Location: alts[0], Rule: RuleClosureReroute,
 			Reason: fmt.Sprintf("%s is closed on %s (%s): the parcel goes to the nearest open point, %s, %s.",
-				closed.Name, date, closed.ClosedReason(date), alts[0].Name, alts[0].Street)}
+				closed.Name, on, closed.ClosedReason(on), alts[0].Name, alts[0].Street)}
 	}
 
 	var result CreateResult
@@ -209,7 +210,7 @@ func (s *Shipments) replayOr(ctx context.Context, retailer lokero.Retailer, key 
 
 // reserve takes a compartment for the delivery date at the decided locker,
 // or at the nearest alternative with room. Outlets need no reservation.
-func (s *Shipments) reserve(ctx context.Context, tx lokero.Tx, d routing.Decision, req routing.Request, rdir routingDirectory, date string) (routing.Decision, string, error) {
+func (s *Shipments) reserve(ctx context.Context, tx lokero.Tx, d routing.Decision, req routing.Request, rdir routingDirectory, date lokero.Date) (routing.Decision, string, error) {
 	if !d.Location.Type.IsLocker() {
 		return d, "", nil
 	}
@@ -217,7 +218,7 @@ func (s *Shipments) reserve(ctx context.Context, tx lokero.Tx, d routing.Decisio
 		return d, size, err
 	}
 	skip := map[string]bool{d.Location.ID: true}
-	for _, alt := range routing.Overflow(d.Location, req, rdir, s.limits, date, skip, 20) {
+	for _, alt := range routing.Overflow(d.Location, req, rdir, s.limits, rdir.date, skip, 20) {
 		if size, ok, err := reserveAt(ctx, tx, alt.Location, req.Parcel, s.limits, date); err != nil || ok {
 			return alt, size, err
 		}
@@ -228,7 +229,7 @@ func (s *Shipments) reserve(ctx context.Context, tx lokero.Tx, d routing.Decisio
 
 // reserveAt reserves the smallest free compartment class that takes the
 // parcel at a locker on a date.
-func reserveAt(ctx context.Context, tx lokero.Tx, l *lokero.Location, p lokero.Parcel, limits routing.Limits, date string) (string, bool, error) {
+func reserveAt(ctx context.Context, tx lokero.Tx, l *lokero.Location, p lokero.Parcel, limits routing.Limits, date lokero.Date) (string, bool, error) {
 	for _, c := range routing.FittingClasses(p, l, limits) {
 		ok, err := tx.Reserve(ctx, l.ID, date, c.Size, c.Count)
 		if err != nil {
@@ -243,7 +244,7 @@ func reserveAt(ctx context.Context, tx lokero.Tx, l *lokero.Location, p lokero.P
 
 // newShipment makes a booked shipment of a kind (a delivery or a
 // pre-paid parcel), CREATED at now with its first event.
-func (s *Shipments) newShipment(retailer lokero.Retailer, req *ShipmentRequest, kind lokero.ShipmentKind, d routing.Decision, size, date string, now time.Time) (lokero.Shipment, error) {
+func (s *Shipments) newShipment(retailer lokero.Retailer, req *ShipmentRequest, kind lokero.ShipmentKind, d routing.Decision, size string, date lokero.Date, now time.Time) (lokero.Shipment, error) {
 	id, err := s.newID("shp_", now)
 	if err != nil {
 		return lokero.Shipment{}, err

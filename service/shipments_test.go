@@ -90,7 +90,7 @@ func TestCreateShipment(t *testing.T) {
 			t.Errorf("tracking code %q is not a valid S10 code ending in FI", sh.TrackingCode)
 		case sh.Status != lokero.StatusCreated || len(sh.Events) != 1:
 			t.Errorf("status %s with %d events; want CREATED with one", sh.Status, len(sh.Events))
-		case sh.DeliveryDate != "2026-11-26":
+		case sh.DeliveryDate != (lokero.Date{Year: 2026, Month: time.November, Day: 26}):
 			t.Errorf("delivery date %s; want the next weekday 2026-11-26", sh.DeliveryDate)
 		case sh.SizeClass != "L":
 			t.Errorf("reserved %q; want the L class, the only one at LOCKER-M5", sh.SizeClass)

@@ -142,7 +142,7 @@ func ceilMicrosecond(t time.Time) time.Time {
 
 // ReservedOn returns the reservations of every location, or of the
 // locations given, for a delivery date.
-func (db *DB) ReservedOn(ctx context.Context, date string, locationIDs ...string) (map[string]map[string]int, error) {
+func (db *DB) ReservedOn(ctx context.Context, date lokero.Date, locationIDs ...string) (map[string]map[string]int, error) {
 	const query = `SELECT location_id, size, reserved FROM reservations WHERE delivery_date = $1 AND reserved > 0`
 	out := map[string]map[string]int{}
 	add := func(query string, args ...any) error {

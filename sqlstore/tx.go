@@ -221,7 +221,7 @@ func (t *Tx) UpdateShipment(ctx context.Context, s *lokero.Shipment) error {
 // delivery date if fewer than capacity are taken, and reports whether it
 // did: one statement, that inserts the counter at 1 or increments it below
 // capacity, holding the counter's row lock until the transaction ends.
-func (t *Tx) Reserve(ctx context.Context, locationID, date, size string, capacity int) (bool, error) {
+func (t *Tx) Reserve(ctx context.Context, locationID string, date lokero.Date, size string, capacity int) (bool, error) {
 	if capacity <= 0 {
 		return false, nil
 	}
@@ -242,7 +242,7 @@ func (t *Tx) Reserve(ctx context.Context, locationID, date, size string, capacit
 
 // Release gives back one reservation taken by Reserve; the count never
 // goes below zero.
-func (t *Tx) Release(ctx context.Context, locationID, date, size string) error {
+func (t *Tx) Release(ctx context.Context, locationID string, date lokero.Date, size string) error {
 	if _, err := t.tx.ExecContext(ctx, `UPDATE reservations SET reserved = reserved - 1
 		WHERE location_id = $1 AND delivery_date = $2 AND size = $3 AND reserved > 0`,
 		locationID, date, size); err != nil {
@@ -253,7 +253,7 @@ func (t *Tx) Release(ctx context.Context, locationID, date, size string) error {
 
 // Reserved returns how many compartments of each size class are reserved
 // at a location for a date; size classes with none are absent.
-func (t *Tx) Reserved(ctx context.Context, locationID, date string) (map[string]int, error) {
+func (t *Tx) Reserved(ctx context.Context, locationID string, date lokero.Date) (map[string]int, error) {
 	m := map[string]int{}
 	_, err := queryAll(ctx, t.tx, func(r scanner) (struct{}, error) {
 		var size string

@@ -19,13 +19,13 @@ func testReservedOnAndShipmentsTo(t *testing.T, s Store) {
 			{"A", "2026-12-01", "S"}, {"A", "2026-12-01", "S"}, {"A", "2026-12-01", "M"},
 			{"B", "2026-12-01", "L"}, {"B", "2026-12-02", "L"}, {"C", "2026-12-01", "S"},
 		} {
-			if ok, err := tx.Reserve(ctx, r.loc, r.date, r.size, 10); err != nil || !ok {
+			if ok, err := tx.Reserve(ctx, r.loc, mustDate(t, r.date), r.size, 10); err != nil || !ok {
 				t.Fatalf("Reserve %v: %v %v", r, ok, err)
 			}
 		}
-		return tx.Release(ctx, "C", "2026-12-01", "S")
+		return tx.Release(ctx, "C", mustDate(t, "2026-12-01"), "S")
 	})
-	got, err := s.ReservedOn(ctx, "2026-12-01")
+	got, err := s.ReservedOn(ctx, mustDate(t, "2026-12-01"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func testReservedOnAndShipmentsTo(t *testing.T, s Store) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ReservedOn = %v; want %v", got, want)
 	}
-	if got, err := s.ReservedOn(ctx, "2027-01-01"); err != nil || len(got) != 0 {
+	if got, err := s.ReservedOn(ctx, mustDate(t, "2027-01-01")); err != nil || len(got) != 0 {
 		t.Errorf("ReservedOn of a day without reservations = %v, %v; want none", got, err)
 	}
 	// Some locations only: those asked, with reservations that day.
@@ -45,7 +45,7 @@ func testReservedOnAndShipmentsTo(t *testing.T, s Store) {
 		{[]string{"B", "C", "nowhere"}, map[string]map[string]int{"B": {"L": 1}}},
 		{[]string{"C"}, map[string]map[string]int{}},
 	} {
-		if got, err := s.ReservedOn(ctx, "2026-12-01", tc.ids...); err != nil || !reflect.DeepEqual(got, tc.want) {
+		if got, err := s.ReservedOn(ctx, mustDate(t, "2026-12-01"), tc.ids...); err != nil || !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("ReservedOn(%v) = %v, %v; want %v", tc.ids, got, err, tc.want)
 		}
 	}
@@ -55,7 +55,7 @@ func testReservedOnAndShipmentsTo(t *testing.T, s Store) {
 		many[i] = fmt.Sprintf("X%04d", i)
 	}
 	many[1999] = "B"
-	if got, err := s.ReservedOn(ctx, "2026-12-01", many...); err != nil || !reflect.DeepEqual(got, map[string]map[string]int{"B": {"L": 1}}) {
+	if got, err := s.ReservedOn(ctx, mustDate(t, "2026-12-01"), many...); err != nil || !reflect.DeepEqual(got, map[string]map[string]int{"B": {"L": 1}}) {
 		t.Errorf("ReservedOn(2,000 ids) = %v, %v; want B alone", got, err)
 	}
 

@@ -93,7 +93,7 @@ func shipment(retailerID, id string) lokero.Shipment {
 		Parcel:        lokero.Parcel{LengthCM: 30, WidthCM: 20, HeightCM: 10, WeightKG: 1, Contents: lokero.ContentsGoods},
 		DestinationID: "smartpost-tampere",
 		Routing:       lokero.Routing{Rule: "nearest", Reason: "The nearest public parcel locker."},
-		DeliveryDate:  "2025-03-03",
+		DeliveryDate:  lokero.Date{Year: 2025, Month: time.March, Day: 3},
 		SizeClass:     "S",
 		CreatedAt:     t0,
 		UpdatedAt:     t0,
@@ -119,7 +119,7 @@ func fullShipment(retailerID, id string) lokero.Shipment {
 	s.Fallback = "nearest_outlet"
 	s.DestinationID = "smartpost-kamppi"
 	s.Routing = lokero.Routing{Rule: "pickup_point", Reason: "Sent to the pickup point chosen at checkout: Smartpost Kamppi – Urho Kekkosen katu 1."}
-	s.DeliveryDate = "2025-12-08"
+	s.DeliveryDate = lokero.Date{Year: 2025, Month: time.December, Day: 8}
 	s.SizeClass = "M"
 	s.ReturnCode = "RC-" + id
 	s.ReturnTrackingCode = "JR-" + id + "-FI"
@@ -495,7 +495,7 @@ func testUpdateShipment(t *testing.T, s Store) {
 		sh.Status = lokero.StatusInTransit
 		sh.DestinationID = "postoffice-kamppi"
 		sh.Routing = lokero.Routing{Rule: "cod_redirect", Reason: "Cash on delivery: sent to the nearest post office."}
-		sh.DeliveryDate = "2025-12-09"
+		sh.DeliveryDate = lokero.Date{Year: 2025, Month: time.December, Day: 9}
 		sh.SizeClass = ""
 		sh.COD = &lokero.COD{AmountCents: 999, Currency: "EUR"}
 		sh.ReturnCode, sh.ReturnTrackingCode = "RC-s", "JR-s-FI"
@@ -540,7 +540,7 @@ func testInTxRollback(t *testing.T, s Store) {
 		if err := tx.InsertShipment(ctx, &sh, "key", []byte{1}); err != nil {
 			return err
 		}
-		if ok, err := tx.Reserve(ctx, "loc", "2025-03-03", "M", 5); err != nil || !ok {
+		if ok, err := tx.Reserve(ctx, "loc", mustDate(t, "2025-03-03"), "M", 5); err != nil || !ok {
 			return fmt.Errorf("reserve: %v, %v", ok, err)
 		}
 		return fmt.Errorf("wrapped: %w", errFail)
@@ -551,7 +551,7 @@ func testInTxRollback(t *testing.T, s Store) {
 	_, err = s.Shipment(ctx, sh.ID)
 	checkError(t, err, lokero.ENOTFOUND, "")
 	mustInTx(t, s, func(tx lokero.Tx) error {
-		if m, err := tx.Reserved(ctx, "loc", "2025-03-03"); err != nil || len(m) != 0 {
+		if m, err := tx.Reserved(ctx, "loc", mustDate(t, "2025-03-03")); err != nil || len(m) != 0 {
 			t.Errorf("Reserved after rollback = %v, %v; want none", m, err)
 		}
 		// Nothing of it is left: not its ID, codes or idempotency key.
@@ -604,7 +604,7 @@ func testInTxPanic(t *testing.T, s Store) {
 // concurrently deadlocks and must run one again; both succeed.
 func testInTxOppositeLockOrder(t *testing.T, s Store) {
 	ctx := t.Context()
-	const date = "2025-03-03"
+	date := mustDate(t, "2025-03-03")
 	var (
 		wg      sync.WaitGroup
 		holding [2]chan struct{}
@@ -785,21 +785,21 @@ func testReserve(t *testing.T, s Store) {
 	const loc, date = "smartpost-1", "2025-03-03"
 	reserve := func(tx lokero.Tx, loc, date, size string, capacity int, want bool) {
 		t.Helper()
-		ok, err := tx.Reserve(ctx, loc, date, size, capacity)
+		ok, err := tx.Reserve(ctx, loc, mustDate(t, date), size, capacity)
 		if err != nil || ok != want {
 			t.Fatalf("Reserve(%s, %s, %s, %d) = %v, %v; want %v", loc, date, size, capacity, ok, err, want)
 		}
 	}
 	reserved := func(tx lokero.Tx, loc, date string, want map[string]int) {
 		t.Helper()
-		got, err := tx.Reserved(ctx, loc, date)
+		got, err := tx.Reserved(ctx, loc, mustDate(t, date))
 		if err != nil || len(got) != len(want) || len(want) > 0 && !reflect.DeepEqual(got, want) {
 			t.Fatalf("Reserved(%s, %s) = %v, %v; want %v", loc, date, got, err, want)
 		}
 	}
 	release := func(tx lokero.Tx, size string) {
 		t.Helper()
-		if err := tx.Release(ctx, loc, date, size); err != nil {
+		if err := tx.Release(ctx, loc, mustDate(t, date), size); err != nil {
 			t.Fatalf("Release(%s): %v", size, err)
 		}
 	}
@@ -856,7 +856,7 @@ func testReserveConcurrent(t *testing.T, s Store) {
 		wg.Go(func() {
 			<-start
 			err := s.InTx(ctx, func(tx lokero.Tx) error {
-				ok, err := tx.Reserve(ctx, "loc", "2025-03-03", "M", capacity)
+				ok, err := tx.Reserve(ctx, "loc", mustDate(t, "2025-03-03"), "M", capacity)
 				if ok {
 					mu.Lock()
 					taken++
@@ -875,7 +875,7 @@ func testReserveConcurrent(t *testing.T, s Store) {
 		t.Errorf("%d reservations succeeded, want %d", taken, capacity)
 	}
 	mustInTx(t, s, func(tx lokero.Tx) error {
-		if m, err := tx.Reserved(ctx, "loc", "2025-03-03"); err != nil || m["M"] != capacity || len(m) != 1 {
+		if m, err := tx.Reserved(ctx, "loc", mustDate(t, "2025-03-03")); err != nil || m["M"] != capacity || len(m) != 1 {
 			t.Errorf("Reserved = %v, %v; want M: %d", m, err, capacity)
 		}
 		return nil
@@ -929,4 +929,14 @@ func testUpdateShipmentConcurrent(t *testing.T, s Store) {
 			break
 		}
 	}
+}
+
+// mustDate parses a date written YYYY-MM-DD for a test.
+func mustDate(t testing.TB, s string) lokero.Date {
+	t.Helper()
+	d, err := lokero.ParseDate(s)
+	if err != nil {
+		t.Fatalf("date %q: %v", s, err)
+	}
+	return d
 }

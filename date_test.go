@@ -1,4 +1,4 @@
-package calendar_test
+package lokero_test
 
 import (
 	"encoding/json"
@@ -8,8 +8,28 @@ import (
 	"time"
 
 	"github.com/lokero/lokero"
-	"github.com/lokero/lokero/calendar"
 )
+
+// date returns y-m-d as a Date.
+func date(y int, m time.Month, d int) lokero.Date {
+	return lokero.Date{Year: y, Month: m, Day: d}
+}
+
+// hel returns the wall-clock time y-m-d h:mi:s in Helsinki.
+func hel(y int, m time.Month, d, h, mi, s int) time.Time {
+	return time.Date(y, m, d, h, mi, s, 0, lokero.Helsinki)
+}
+
+// mustZone loads a time zone for a test (tzdata is embedded through this
+// package).
+func mustZone(t testing.TB, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatalf("load %s: %v", name, err)
+	}
+	return loc
+}
 
 // wantInvalidDate fails unless err is an EINVALID *lokero.Error about the
 // field "date" whose message quotes the input.
@@ -31,7 +51,7 @@ func TestParseDate(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		in   string
-		want calendar.Date
+		want lokero.Date
 	}{
 		{"2026-12-24", date(2026, 12, 24)},
 		{"2024-02-29", date(2024, 2, 29)},
@@ -43,7 +63,7 @@ func TestParseDate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			t.Parallel()
-			got, err := calendar.ParseDate(tt.in)
+			got, err := lokero.ParseDate(tt.in)
 			if err != nil || got != tt.want {
 				t.Fatalf("ParseDate(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 			}
@@ -86,7 +106,7 @@ func TestParseDateRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			t.Parallel()
-			got, err := calendar.ParseDate(tt.in)
+			got, err := lokero.ParseDate(tt.in)
 			if err == nil {
 				t.Fatalf("ParseDate(%q) = %v, want an error", tt.in, got)
 			}
@@ -105,8 +125,8 @@ func TestParseDateRejects(t *testing.T) {
 func TestDateJSON(t *testing.T) {
 	t.Parallel()
 	type shipment struct {
-		Delivery calendar.Date `json:"delivery"`
-		Pickup   calendar.Date `json:"pickup"`
+		Delivery lokero.Date `json:"delivery"`
+		Pickup   lokero.Date `json:"pickup"`
 	}
 	in := shipment{Delivery: date(2026, 12, 28)}
 	b, err := json.Marshal(in)
@@ -125,7 +145,7 @@ func TestDateJSON(t *testing.T) {
 	}
 
 	// As a map key too (TextMarshaler).
-	m := map[calendar.Date]int{date(2026, 12, 24): 3}
+	m := map[lokero.Date]int{date(2026, 12, 24): 3}
 	b, err = json.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +181,7 @@ func TestDateOf(t *testing.T) {
 	tests := []struct {
 		name string
 		at   time.Time
-		want calendar.Date
+		want lokero.Date
 	}{
 		{"Helsinki midnight", hel(2026, 3, 2, 0, 0, 0), date(2026, 3, 2)},
 		{"Helsinki 23:59:59", hel(2026, 3, 2, 23, 59, 59), date(2026, 3, 2)},
@@ -173,7 +193,7 @@ func TestDateOf(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := calendar.DateOf(tt.at); got != tt.want {
+			if got := lokero.DateOf(tt.at); got != tt.want {
 				t.Errorf("DateOf(%s) = %s, want %s", tt.at, got, tt.want)
 			}
 		})
@@ -183,7 +203,7 @@ func TestDateOf(t *testing.T) {
 func TestDateStart(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		d    calendar.Date
+		d    lokero.Date
 		want time.Time
 	}{
 		{date(2026, 3, 2), time.Date(2026, 3, 1, 22, 0, 0, 0, time.UTC)},
@@ -199,7 +219,7 @@ func TestDateStart(t *testing.T) {
 			if !got.Equal(tt.want) {
 				t.Errorf("Start() = %s, want %s", got.UTC(), tt.want)
 			}
-			if calendar.DateOf(got) != tt.d || calendar.DateOf(got.Add(-time.Nanosecond)) != tt.d.AddDays(-1) {
+			if lokero.DateOf(got) != tt.d || lokero.DateOf(got.Add(-time.Nanosecond)) != tt.d.AddDays(-1) {
 				t.Errorf("Start() = %s is not the first instant of %s", got, tt.d)
 			}
 		})
@@ -209,9 +229,9 @@ func TestDateStart(t *testing.T) {
 func TestDateArithmetic(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		d    calendar.Date
+		d    lokero.Date
 		n    int
-		want calendar.Date
+		want lokero.Date
 	}{
 		{date(2026, 3, 26), 8, date(2026, 4, 3)},
 		{date(2026, 12, 31), 1, date(2027, 1, 1)},
@@ -244,7 +264,7 @@ func TestDateArithmetic(t *testing.T) {
 
 func TestDateOrderAcrossFields(t *testing.T) {
 	t.Parallel()
-	ordered := []calendar.Date{date(2025, 12, 31), date(2026, 1, 1), date(2026, 1, 31), date(2026, 2, 1), date(2026, 2, 2)}
+	ordered := []lokero.Date{date(2025, 12, 31), date(2026, 1, 1), date(2026, 1, 31), date(2026, 2, 1), date(2026, 2, 2)}
 	for i, a := range ordered {
 		for j, b := range ordered {
 			if got := a.Before(b); got != (i < j) {
@@ -265,12 +285,38 @@ func TestDateWeekdayAndZero(t *testing.T) {
 	if wd := date(2025, 12, 6).Weekday(); wd != time.Saturday {
 		t.Errorf("2025-12-06 is a %s, want Saturday", wd)
 	}
-	var z calendar.Date
+	var z lokero.Date
 	if !z.IsZero() || date(2026, 1, 1).IsZero() {
 		t.Errorf("IsZero wrong: zero %v, 2026-01-01 %v", z.IsZero(), date(2026, 1, 1).IsZero())
 	}
-	var d calendar.Date
+	var d lokero.Date
 	if err := d.UnmarshalText(nil); err != nil || !d.IsZero() {
 		t.Errorf("UnmarshalText(empty) = %v, %v; want the zero Date", d, err)
+	}
+}
+
+// TestDateSQL: a Date is stored as its text, the zero Date as "" (what
+// the date columns hold for no date), and read back from text.
+func TestDateSQL(t *testing.T) {
+	for _, tt := range []struct {
+		d    lokero.Date
+		text string
+	}{{date(2026, 12, 24), "2026-12-24"}, {lokero.Date{}, ""}} {
+		v, err := tt.d.Value()
+		if err != nil || v != tt.text {
+			t.Errorf("%#v.Value() = %#v, %v; want %q", tt.d, v, err, tt.text)
+		}
+		for _, src := range []any{tt.text, []byte(tt.text)} {
+			got := date(2000, 1, 1)
+			if err := got.Scan(src); err != nil || got != tt.d {
+				t.Errorf("Scan(%#v) = %v, %v; want %v", src, got, err, tt.d)
+			}
+		}
+	}
+	for _, src := range []any{"2026-02-30", []byte("24.12.2026"), nil, int64(20261224)} {
+		d := date(2000, 1, 1)
+		if err := d.Scan(src); err == nil {
+			t.Errorf("Scan(%#v) = %v, nil; want an error", src, d)
+		}
 	}
 }

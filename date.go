@@ -1,10 +1,9 @@
-package calendar
+package lokero
 
 import (
+	"database/sql/driver"
 	"fmt"
 	"time"
-
-	"github.com/lokero/lokero"
 )
 
 // Date is a calendar date without a time zone, such as a delivery date.
@@ -19,7 +18,7 @@ type Date struct {
 // DateOf returns t's calendar day in Helsinki: 2026-03-01T22:30:00Z is
 // 2026-03-02.
 func DateOf(t time.Time) Date {
-	y, m, d := t.In(helsinki).Date()
+	y, m, d := t.In(Helsinki).Date()
 	return Date{Year: y, Month: m, Day: d}
 }
 
@@ -30,7 +29,7 @@ func DateOf(t time.Time) Date {
 func ParseDate(s string) (Date, error) {
 	const layout = "YYYY-MM-DD"
 	malformed := func() (Date, error) {
-		return Date{}, lokero.Invalid("date", "malformed", "date must be written as YYYY-MM-DD, e.g. 2026-12-24; got %q", s)
+		return Date{}, Invalid("date", "malformed", "date must be written as YYYY-MM-DD, e.g. 2026-12-24; got %q", s)
 	}
 	if len(s) != len(layout) {
 		return malformed()
@@ -52,12 +51,12 @@ func ParseDate(s string) (Date, error) {
 	}
 	year, month, day := n[0], time.Month(n[1]), n[2]
 	if month < time.January || month > time.December {
-		return Date{}, lokero.Invalid("date", "out_of_range", "date %q has no month %d: months are 01-12", s, n[1])
+		return Date{}, Invalid("date", "out_of_range", "date %q has no month %d: months are 01-12", s, n[1])
 	}
 	// Day 0 of the next month is the last day of this one.
 	last := time.Date(year, month+1, 0, 12, 0, 0, 0, time.UTC).Day()
 	if day < 1 || day > last {
-		return Date{}, lokero.Invalid("date", "out_of_range", "date %q does not exist: %s %d has days 01-%02d", s, month, year, last)
+		return Date{}, Invalid("date", "out_of_range", "date %q does not exist: %s %d has days 01-%02d", s, month, year, last)
 	}
 	return Date{Year: year, Month: month, Day: day}, nil
 }
@@ -92,10 +91,33 @@ func (d *Date) UnmarshalText(text []byte) error {
 	return nil
 }
 
+// Value stores the date in a database column as the text YYYY-MM-DD; the
+// zero Date as "", which is what the date columns hold for "no date"
+// (NOT NULL, default empty text).
+func (d Date) Value() (driver.Value, error) {
+	if d.IsZero() {
+		return "", nil
+	}
+	return d.String(), nil
+}
+
+// Scan reads a date column written by Value: text (string or []byte) as
+// YYYY-MM-DD, "" as the zero Date. A malformed date is an error.
+func (d *Date) Scan(src any) error {
+	switch v := src.(type) {
+	case string:
+		return d.UnmarshalText([]byte(v))
+	case []byte:
+		return d.UnmarshalText(v)
+	default:
+		return fmt.Errorf("lokero: scan date from %T: want text YYYY-MM-DD", src)
+	}
+}
+
 // Start returns the first instant of the date in Helsinki. Finland changes
 // its clocks at 03:00 and 04:00, so midnight always exists.
 func (d Date) Start() time.Time {
-	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, helsinki)
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, Helsinki)
 }
 
 // AddDays returns the date n calendar days later (earlier for negative n).
