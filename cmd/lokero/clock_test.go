@@ -16,89 +16,79 @@ import (
 // PostgreSQL.
 func TestStoreTimesFollowTheDevClock(t *testing.T) {
 	t.Parallel()
-	for _, store := range []string{"sqlite", "postgres"} {
-		t.Run(store, func(t *testing.T) {
-			t.Parallel()
-			db, args := storeArgs(t, store)
-			base := startServe(t, append(args, "--dev-clock")...)
-			key := lastLine(t, "retailer", "add", "--db", db, "Kauppa")
-			courier := lastLine(t, "courier", "add", "--db", db, "Kuski")
-			operator := lastLine(t, "operator", "add", "--db", db, "Olli")
-			device := lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID)
+	onBothStores(t, func(t *testing.T, store string) {
+		rig := startLockerRig(t, store)
+		base, db, key, courier, device := rig.base, rig.db, rig.key, rig.courier, rig.device
+		operator := lastLine(t, "operator", "add", "--db", db, "Olli")
 
-			const ahead = 30 * 24 * time.Hour
-			if status := call(t, "POST", base+"/v1/admin/clock", "", map[string]string{"advance": ahead.String()}, nil); status != 200 {
-				t.Fatalf("advance the clock: %d", status)
+		const ahead = 30 * 24 * time.Hour
+		if status := call(t, "POST", base+"/v1/admin/clock", "", map[string]string{"advance": ahead.String()}, nil); status != 200 {
+			t.Fatalf("advance the clock: %d", status)
+		}
+		// followsClock fails unless at is the test clock's time: 30 days
+		// ahead of the wall clock, give or take the test's own run.
+		followsClock := func(what string, at time.Time) {
+			t.Helper()
+			if want := time.Now().Add(ahead); at.Before(want.Add(-5*time.Minute)) || at.After(want.Add(time.Minute)) {
+				t.Errorf("%s at %v; want the test clock's %v", what, at, want)
 			}
-			// followsClock fails unless at is the test clock's time: 30 days
-			// ahead of the wall clock, give or take the test's own run.
-			followsClock := func(what string, at time.Time) {
-				t.Helper()
-				if want := time.Now().Add(ahead); at.Before(want.Add(-5*time.Minute)) || at.After(want.Add(time.Minute)) {
-					t.Errorf("%s at %v; want the test clock's %v", what, at, want)
-				}
-			}
+		}
 
-			// A wrong code at the keypad: the keypad's state is stored.
-			var refused struct{ Error struct{ Code string } }
-			if status := call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/keypad", device,
-				map[string]string{"code": "123456789"}, &refused); status != 403 || refused.Error.Code != "wrong_code" {
-				t.Fatalf("a wrong code: %d %+v; want 403 wrong_code", status, refused)
-			}
-			followsClock("the keypad's state", keypadUpdatedAt(t, store, db))
+		// A wrong code at the keypad: the keypad's state is stored.
+		var refused struct{ Error struct{ Code string } }
+		if status := call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/keypad", device,
+			map[string]string{"code": "123456789"}, &refused); status != 403 || refused.Error.Code != "wrong_code" {
+			t.Fatalf("a wrong code: %d %+v; want 403 wrong_code", status, refused)
+		}
+		followsClock("the keypad's state", keypadUpdatedAt(t, store, db))
 
-			// A parcel deposited and its door closed: the notice is queued.
-			body := map[string]any{
-				"sender":    map[string]any{"name": "Kauppa", "street": "Tyynenmerenkatu 11", "postcode": "00220", "city": "Helsinki"},
-				"recipient": map[string]any{"name": "Maija", "street": "Mannerheimintie 5 A 1", "postcode": "00104", "city": "Helsinki", "phone": "0401234567"},
-				"parcel":    map[string]any{"length_cm": 30, "width_cm": 20, "height_cm": 10, "weight_kg": 1, "contents": "goods"},
+		// A parcel deposited and its door closed: the notice is queued.
+		body := demoBuildingParcel()
+		var sh struct {
+			ID           string
+			TrackingCode string `json:"tracking_code"`
+		}
+		if status := call(t, "POST", base+"/v1/shipments", key, body, &sh); status != 201 {
+			t.Fatalf("create: %d", status)
+		}
+		var handed struct{ Status string }
+		if status := call(t, "POST", base+"/v1/shipments/"+sh.ID+"/handover", courier, nil, &handed); status != 200 {
+			t.Fatalf("handover: %d %+v", status, handed)
+		}
+		var dep struct {
+			Compartment int
+			Error       any
+		}
+		if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/deposits", courier,
+			map[string]string{"tracking_code": sh.TrackingCode}, &dep); status != 200 {
+			t.Fatalf("deposit: %d %+v", status, dep)
+		}
+		if status := call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/events", device,
+			map[string]any{"type": "door_closed", "compartment": dep.Compartment}, nil); status != 200 {
+			t.Fatalf("door closed: %d", status)
+		}
+		var box struct {
+			Messages []struct {
+				CreatedAt time.Time `json:"created_at"`
 			}
-			var sh struct {
-				ID           string
-				TrackingCode string `json:"tracking_code"`
-			}
-			if status := call(t, "POST", base+"/v1/shipments", key, body, &sh); status != 201 {
-				t.Fatalf("create: %d", status)
-			}
-			var handed struct{ Status string }
-			if status := call(t, "POST", base+"/v1/shipments/"+sh.ID+"/handover", courier, nil, &handed); status != 200 {
-				t.Fatalf("handover: %d %+v", status, handed)
-			}
-			var dep struct {
-				Compartment int
-				Error       any
-			}
-			if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/deposits", courier,
-				map[string]string{"tracking_code": sh.TrackingCode}, &dep); status != 200 {
-				t.Fatalf("deposit: %d %+v", status, dep)
-			}
-			if status := call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/events", device,
-				map[string]any{"type": "door_closed", "compartment": dep.Compartment}, nil); status != 200 {
-				t.Fatalf("door closed: %d", status)
-			}
-			var box struct {
-				Messages []struct {
-					CreatedAt time.Time `json:"created_at"`
-				}
-			}
-			if status := call(t, "GET", base+"/dev/outbox", "", nil, &box); status != 200 || len(box.Messages) == 0 {
-				t.Fatalf("outbox: %d %+v", status, box)
-			}
-			followsClock("the notice of arrival", box.Messages[0].CreatedAt)
+		}
+		if status := call(t, "GET", base+"/dev/outbox", "", nil, &box); status != 200 || len(box.Messages) == 0 {
+			t.Fatalf("outbox: %d %+v", status, box)
+		}
+		followsClock("the notice of arrival", box.Messages[0].CreatedAt)
 
-			// The operator closes a point for a day: its event.
-			day := time.Now().Add(ahead + 7*24*time.Hour).Format(time.DateOnly)
-			closing := map[string]any{"status": "TEMPORARILY_CLOSED", "status_from": day, "status_until": day, "status_reason": "renovation"}
-			if status := call(t, "PATCH", base+"/v1/locations/"+demo.DemoLockerID, operator, closing, nil); status != 200 {
-				t.Fatalf("closing: %d", status)
-			}
-			var events struct{ Events []struct{ At time.Time } }
-			if status := call(t, "GET", base+"/v1/locations/"+demo.DemoLockerID+"/events", operator, nil, &events); status != 200 || len(events.Events) < 2 {
-				t.Fatalf("events: %d %+v", status, events)
-			}
-			followsClock("the operator's event", events.Events[len(events.Events)-1].At)
-		})
-	}
+		// The operator closes a point for a day: its event.
+		day := time.Now().Add(ahead + 7*24*time.Hour).Format(time.DateOnly)
+		closing := map[string]any{"status": "TEMPORARILY_CLOSED", "status_from": day, "status_until": day, "status_reason": "renovation"}
+		if status := call(t, "PATCH", base+"/v1/locations/"+demo.DemoLockerID, operator, closing, nil); status != 200 {
+			t.Fatalf("closing: %d", status)
+		}
+		var events struct{ Events []struct{ At time.Time } }
+		if status := call(t, "GET", base+"/v1/locations/"+demo.DemoLockerID+"/events", operator, nil, &events); status != 200 || len(events.Events) < 2 {
+			t.Fatalf("events: %d %+v", status, events)
+		}
+		followsClock("the operator's event", events.Events[len(events.Events)-1].At)
+	})
 }
 
 // keypadUpdatedAt reads, straight from the database, when the demo

@@ -700,6 +700,46 @@ func storeArgs(t *testing.T, store string) (db string, args []string) {
 	return url, []string{"--db", url, "--code-secret-file", secret}
 }
 
+// onBothStores runs test in parallel on SQLite and on PostgreSQL.
+func onBothStores(t *testing.T, test func(t *testing.T, store string)) {
+	t.Helper()
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			test(t, store)
+		})
+	}
+}
+
+// lockerRig is the real command serving the demo network with a test
+// clock, a store's key, a courier's token and the demo building's
+// LOCKER's device token.
+type lockerRig struct{ base, db, key, courier, device string }
+
+// startLockerRig starts lokero serve --dev-clock on a fresh store of the
+// kind ("sqlite" or "postgres") and adds its credentials.
+func startLockerRig(t *testing.T, store string) lockerRig {
+	t.Helper()
+	db, args := storeArgs(t, store)
+	return lockerRig{
+		base:    startServe(t, append(args, "--dev-clock")...),
+		db:      db,
+		key:     lastLine(t, "retailer", "add", "--db", db, "Kauppa"),
+		courier: lastLine(t, "courier", "add", "--db", db, "Kuski"),
+		device:  lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID),
+	}
+}
+
+// demoBuildingParcel is the body of a shipment from a store to a resident
+// of the demo building, whose LOCKER it is routed to.
+func demoBuildingParcel() map[string]any {
+	return map[string]any{
+		"sender":    map[string]any{"name": "Kauppa", "street": "Tyynenmerenkatu 11", "postcode": "00220", "city": "Helsinki"},
+		"recipient": map[string]any{"name": "Maija", "street": "Mannerheimintie 5 A 1", "postcode": "00104", "city": "Helsinki", "phone": "0401234567"},
+		"parcel":    map[string]any{"length_cm": 30, "width_cm": 20, "height_cm": 10, "weight_kg": 1, "contents": "goods"},
+	}
+}
+
 // TestLockerLifeEndToEnd runs the real command with a test clock, on
 // SQLite and on PostgreSQL: book, hand over, deposit, door closed, the
 // code in the outbox; then let the week pass: expired, on the collection
@@ -707,172 +747,161 @@ func storeArgs(t *testing.T, store string) (db string, args []string) {
 // queue.
 func TestLockerLifeEndToEnd(t *testing.T) {
 	t.Parallel()
-	for _, store := range []string{"sqlite", "postgres"} {
-		t.Run(store, func(t *testing.T) {
-			t.Parallel()
-			db, args := storeArgs(t, store)
-			base := startServe(t, append(args, "--dev-clock")...)
-			key := lastLine(t, "retailer", "add", "--db", db, "Kauppa")
-			courier := lastLine(t, "courier", "add", "--db", db, "Kuski")
-			device := lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID)
-
-			body := map[string]any{
-				"sender":    map[string]any{"name": "Kauppa", "street": "Tyynenmerenkatu 11", "postcode": "00220", "city": "Helsinki"},
-				"recipient": map[string]any{"name": "Maija", "street": "Mannerheimintie 5 A 1", "postcode": "00104", "city": "Helsinki", "phone": "0401234567"},
-				"parcel":    map[string]any{"length_cm": 30, "width_cm": 20, "height_cm": 10, "weight_kg": 1, "contents": "goods"},
-			}
-			var sh struct {
-				ID           string `json:"id"`
+	onBothStores(t, func(t *testing.T, store string) {
+		rig := startLockerRig(t, store)
+		base, db, key, courier, device := rig.base, rig.db, rig.key, rig.courier, rig.device
+		body := demoBuildingParcel()
+		var sh struct {
+			ID           string `json:"id"`
+			TrackingCode string `json:"tracking_code"`
+			Status       string `json:"status"`
+		}
+		if status := call(t, "POST", base+"/v1/shipments", key, body, &sh); status != 201 {
+			t.Fatalf("create: %d", status)
+		}
+		if status := call(t, "POST", base+"/v1/shipments/"+sh.ID+"/handover", courier, nil, &sh); status != 200 || sh.Status != "IN_TRANSIT" {
+			t.Fatalf("handover: %d %s", status, sh.Status)
+		}
+		var dep struct{ Compartment int }
+		if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/deposits", courier, map[string]string{"tracking_code": sh.TrackingCode}, &dep); status != 200 {
+			t.Fatalf("deposit: %d", status)
+		}
+		if status := call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/events", device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}, nil); status != 200 {
+			t.Fatalf("door closed: %d", status)
+		}
+		var box struct {
+			Messages []struct {
+				Text         string
 				TrackingCode string `json:"tracking_code"`
-				Status       string `json:"status"`
 			}
-			if status := call(t, "POST", base+"/v1/shipments", key, body, &sh); status != 201 {
-				t.Fatalf("create: %d", status)
-			}
-			if status := call(t, "POST", base+"/v1/shipments/"+sh.ID+"/handover", courier, nil, &sh); status != 200 || sh.Status != "IN_TRANSIT" {
-				t.Fatalf("handover: %d %s", status, sh.Status)
-			}
-			var dep struct{ Compartment int }
-			if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/deposits", courier, map[string]string{"tracking_code": sh.TrackingCode}, &dep); status != 200 {
-				t.Fatalf("deposit: %d", status)
-			}
-			if status := call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/events", device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}, nil); status != 200 {
-				t.Fatalf("door closed: %d", status)
-			}
-			var box struct {
-				Messages []struct {
-					Text         string
-					TrackingCode string `json:"tracking_code"`
-				}
-			}
+		}
+		call(t, "GET", base+"/dev/outbox", "", nil, &box)
+		if len(box.Messages) == 0 || !strings.Contains(box.Messages[0].Text, sh.TrackingCode) {
+			t.Fatalf("no notice of arrival in the outbox: %+v", box)
+		}
+		// Six days on: past the reminder (two days before the end of the
+		// 7th day), before the deadline.
+		if status := call(t, "POST", base+"/v1/admin/clock", "", map[string]string{"advance": "144h"}, nil); status != 200 {
+			t.Fatalf("advance the clock: %d", status)
+		}
+		reminders := func() int {
 			call(t, "GET", base+"/dev/outbox", "", nil, &box)
-			if len(box.Messages) == 0 || !strings.Contains(box.Messages[0].Text, sh.TrackingCode) {
-				t.Fatalf("no notice of arrival in the outbox: %+v", box)
-			}
-			// Six days on: past the reminder (two days before the end of the
-			// 7th day), before the deadline.
-			if status := call(t, "POST", base+"/v1/admin/clock", "", map[string]string{"advance": "144h"}, nil); status != 200 {
-				t.Fatalf("advance the clock: %d", status)
-			}
-			reminders := func() int {
-				call(t, "GET", base+"/dev/outbox", "", nil, &box)
-				n := 0
-				for _, m := range box.Messages {
-					if strings.HasPrefix(m.Text, "Muistutus") && m.TrackingCode == sh.TrackingCode {
-						n++
-					}
-				}
-				return n
-			}
-			for wait := time.Now().Add(30 * time.Second); reminders() == 0 && time.Now().Before(wait); {
-				time.Sleep(250 * time.Millisecond)
-			}
-			if n := reminders(); n != 1 {
-				t.Fatalf("%d reminders 30 s after the sixth day; want one SMS", n)
-			}
-			if status := call(t, "POST", base+"/v1/admin/clock", "", map[string]string{"advance": "48h"}, nil); status != 200 {
-				t.Fatalf("advance the clock: %d", status)
-			}
-			var list struct {
-				Collections []struct {
-					TrackingCode string `json:"tracking_code"`
+			n := 0
+			for _, m := range box.Messages {
+				if strings.HasPrefix(m.Text, "Muistutus") && m.TrackingCode == sh.TrackingCode {
+					n++
 				}
 			}
-			deadline := time.Now().Add(30 * time.Second)
-			for len(list.Collections) == 0 && time.Now().Before(deadline) {
-				time.Sleep(250 * time.Millisecond)
-				call(t, "GET", base+"/v1/lockers/"+demo.DemoLockerID+"/collections", courier, nil, &list)
+			return n
+		}
+		for wait := time.Now().Add(30 * time.Second); reminders() == 0 && time.Now().Before(wait); {
+			time.Sleep(250 * time.Millisecond)
+		}
+		if n := reminders(); n != 1 {
+			t.Fatalf("%d reminders 30 s after the sixth day; want one SMS", n)
+		}
+		if status := call(t, "POST", base+"/v1/admin/clock", "", map[string]string{"advance": "48h"}, nil); status != 200 {
+			t.Fatalf("advance the clock: %d", status)
+		}
+		var list struct {
+			Collections []struct {
+				TrackingCode string `json:"tracking_code"`
 			}
-			if len(list.Collections) != 1 || list.Collections[0].TrackingCode != sh.TrackingCode {
-				t.Fatalf("collection list 30 s after the week passed: %+v", list)
-			}
-			if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/collections", courier, map[string]string{"tracking_code": sh.TrackingCode}, &sh); status != 200 || sh.Status != "RETURNING" {
-				t.Fatalf("collect: %d %s", status, sh.Status)
-			}
-			if status := call(t, "POST", base+"/v1/shipments/"+sh.ID+"/returned", key, nil, &sh); status != 200 || sh.Status != "RETURNED_TO_SENDER" {
-				t.Fatalf("returned: %d %s", status, sh.Status)
-			}
-			if n := reminders(); n != 1 {
-				t.Errorf("%d reminders at the end; want still one", n)
-			}
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for len(list.Collections) == 0 && time.Now().Before(deadline) {
+			time.Sleep(250 * time.Millisecond)
+			call(t, "GET", base+"/v1/lockers/"+demo.DemoLockerID+"/collections", courier, nil, &list)
+		}
+		if len(list.Collections) != 1 || list.Collections[0].TrackingCode != sh.TrackingCode {
+			t.Fatalf("collection list 30 s after the week passed: %+v", list)
+		}
+		if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/collections", courier, map[string]string{"tracking_code": sh.TrackingCode}, &sh); status != 200 || sh.Status != "RETURNING" {
+			t.Fatalf("collect: %d %s", status, sh.Status)
+		}
+		if status := call(t, "POST", base+"/v1/shipments/"+sh.ID+"/returned", key, nil, &sh); status != 200 || sh.Status != "RETURNED_TO_SENDER" {
+			t.Fatalf("returned: %d %s", status, sh.Status)
+		}
+		if n := reminders(); n != 1 {
+			t.Errorf("%d reminders at the end; want still one", n)
+		}
 
-			// A store with free returns: its customer picks the parcel up
-			// with the code of the notice and returns it with the return
-			// code at the same LOCKER (a resident), once.
-			returnsKey := lastLine(t, "retailer", "add", "--db", db, "--free-returns", "Palautuskauppa")
-			body["return_code"] = true
-			type shipmentAnswer struct {
-				ID                 string `json:"id"`
-				TrackingCode       string `json:"tracking_code"`
-				Status             string `json:"status"`
-				Kind               string `json:"kind"`
-				ReturnOf           string `json:"return_of"`
-				ReturnCode         string `json:"return_code"`
-				ReturnTrackingCode string `json:"return_tracking_code"`
-				DropOffCode        string `json:"dropoff_code"`
-			}
-			var rs shipmentAnswer
-			if status := call(t, "POST", base+"/v1/shipments", returnsKey, body, &rs); status != 201 || rs.ReturnCode == "" {
-				t.Fatalf("create with a return code: %d %+v", status, rs)
-			}
-			delivery := rs
-			call(t, "POST", base+"/v1/shipments/"+rs.ID+"/handover", courier, nil, &rs)
-			if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/deposits", courier, map[string]string{"tracking_code": rs.TrackingCode}, &dep); status != 200 {
-				t.Fatalf("deposit: %d", status)
-			}
-			call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/events", device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}, nil)
-			call(t, "GET", base+"/dev/outbox", "", nil, &box)
-			code := regexp.MustCompile(`Avauskoodi: ([0-9]+)`).FindStringSubmatch(box.Messages[0].Text)
-			if code == nil || box.Messages[0].TrackingCode != rs.TrackingCode {
-				t.Fatalf("no opening code for %s in the outbox: %+v", rs.TrackingCode, box.Messages[0])
-			}
-			keypad := func(code string) (int, map[string]any) {
-				var out map[string]any
-				return call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/keypad", device, map[string]string{"code": code}, &out), out
-			}
-			if status, out := keypad(code[1]); status != 200 || out["purpose"] != "pick_up" {
-				t.Fatalf("pickup: %d %v", status, out)
-			}
-			call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/events", device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}, nil)
-			status, out := keypad(delivery.ReturnCode)
-			if status != 200 || out["purpose"] != "drop_off" || out["result"] != "open" {
-				t.Fatalf("return code at the keypad: %d %v; want a compartment opened for the drop-off", status, out)
-			}
-			call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/events", device, map[string]any{"type": "door_closed", "compartment": out["compartment"]}, nil)
-			if status, out := keypad(delivery.ReturnCode); status != 403 {
-				t.Fatalf("the return code again: %d %v; want 403, it works once", status, out)
-			}
-			if status := call(t, "GET", base+"/v1/tracking/"+delivery.ReturnTrackingCode, "", nil, &rs); status != 200 || rs.Status != "DROPPED_OFF" {
-				t.Fatalf("tracking the return: %d %s; want DROPPED_OFF", status, rs.Status)
-			}
-			if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/collections", courier, map[string]string{"tracking_code": delivery.ReturnTrackingCode}, &rs); status != 200 || rs.Status != "IN_TRANSIT" {
-				t.Fatalf("collect the return: %d %s", status, rs.Status)
-			}
-			var mine struct {
-				Shipments []struct{ ID, Kind, Status, ReturnOf string }
-			}
-			call(t, "GET", base+"/v1/shipments?status=IN_TRANSIT", returnsKey, nil, &mine)
-			if len(mine.Shipments) != 1 || mine.Shipments[0].Kind != "return" {
-				t.Fatalf("the store's shipments in transit: %+v; want its customer's return", mine)
-			}
-			rs.ID = mine.Shipments[0].ID
-			if status := call(t, "POST", base+"/v1/shipments/"+rs.ID+"/returned", returnsKey, nil, &rs); status != 200 || rs.Status != "RETURNED_TO_SENDER" {
-				t.Fatalf("the return at the store: %d %s", status, rs.Status)
-			}
+		// A store with free returns: its customer picks the parcel up
+		// with the code of the notice and returns it with the return
+		// code at the same LOCKER (a resident), once.
+		returnsKey := lastLine(t, "retailer", "add", "--db", db, "--free-returns", "Palautuskauppa")
+		body["return_code"] = true
+		type shipmentAnswer struct {
+			ID                 string `json:"id"`
+			TrackingCode       string `json:"tracking_code"`
+			Status             string `json:"status"`
+			Kind               string `json:"kind"`
+			ReturnOf           string `json:"return_of"`
+			ReturnCode         string `json:"return_code"`
+			ReturnTrackingCode string `json:"return_tracking_code"`
+			DropOffCode        string `json:"dropoff_code"`
+		}
+		var rs shipmentAnswer
+		if status := call(t, "POST", base+"/v1/shipments", returnsKey, body, &rs); status != 201 || rs.ReturnCode == "" {
+			t.Fatalf("create with a return code: %d %+v", status, rs)
+		}
+		delivery := rs
+		call(t, "POST", base+"/v1/shipments/"+rs.ID+"/handover", courier, nil, &rs)
+		if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/deposits", courier, map[string]string{"tracking_code": rs.TrackingCode}, &dep); status != 200 {
+			t.Fatalf("deposit: %d", status)
+		}
+		call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/events", device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}, nil)
+		call(t, "GET", base+"/dev/outbox", "", nil, &box)
+		code := regexp.MustCompile(`Avauskoodi: ([0-9]+)`).FindStringSubmatch(box.Messages[0].Text)
+		if code == nil || box.Messages[0].TrackingCode != rs.TrackingCode {
+			t.Fatalf("no opening code for %s in the outbox: %+v", rs.TrackingCode, box.Messages[0])
+		}
+		keypad := func(code string) (int, map[string]any) {
+			var out map[string]any
+			return call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/keypad", device, map[string]string{"code": code}, &out), out
+		}
+		if status, out := keypad(code[1]); status != 200 || out["purpose"] != "pick_up" {
+			t.Fatalf("pickup: %d %v", status, out)
+		}
+		call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/events", device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}, nil)
+		status, out := keypad(delivery.ReturnCode)
+		if status != 200 || out["purpose"] != "drop_off" || out["result"] != "open" {
+			t.Fatalf("return code at the keypad: %d %v; want a compartment opened for the drop-off", status, out)
+		}
+		call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/events", device, map[string]any{"type": "door_closed", "compartment": out["compartment"]}, nil)
+		if status, out := keypad(delivery.ReturnCode); status != 403 {
+			t.Fatalf("the return code again: %d %v; want 403, it works once", status, out)
+		}
+		if status := call(t, "GET", base+"/v1/tracking/"+delivery.ReturnTrackingCode, "", nil, &rs); status != 200 || rs.Status != "DROPPED_OFF" {
+			t.Fatalf("tracking the return: %d %s; want DROPPED_OFF", status, rs.Status)
+		}
+		if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/collections", courier, map[string]string{"tracking_code": delivery.ReturnTrackingCode}, &rs); status != 200 || rs.Status != "IN_TRANSIT" {
+			t.Fatalf("collect the return: %d %s", status, rs.Status)
+		}
+		var mine struct {
+			Shipments []struct{ ID, Kind, Status, ReturnOf string }
+		}
+		call(t, "GET", base+"/v1/shipments?status=IN_TRANSIT", returnsKey, nil, &mine)
+		if len(mine.Shipments) != 1 || mine.Shipments[0].Kind != "return" {
+			t.Fatalf("the store's shipments in transit: %+v; want its customer's return", mine)
+		}
+		rs.ID = mine.Shipments[0].ID
+		if status := call(t, "POST", base+"/v1/shipments/"+rs.ID+"/returned", returnsKey, nil, &rs); status != 200 || rs.Status != "RETURNED_TO_SENDER" {
+			t.Fatalf("the return at the store: %d %s", status, rs.Status)
+		}
 
-			// A pre-paid parcel: booked with a size class, it gets a code.
-			prepaid := map[string]any{"sender": body["recipient"], "recipient": body["recipient"], "size": "M"}
-			rs = shipmentAnswer{}
-			if status := call(t, "POST", base+"/v1/prepaid", key, prepaid, &rs); status != 201 || rs.Kind != "prepaid" || len(rs.DropOffCode) != 12 || rs.ReturnCode != "" {
-				t.Fatalf("pre-paid: %d %+v", status, rs)
-			}
-			prepaid["size"] = "XXL"
-			var e struct{ Error struct{ Field string } }
-			if status := call(t, "POST", base+"/v1/prepaid", key, prepaid, &e); status != 400 || e.Error.Field != "size" {
-				t.Errorf("pre-paid of size XXL: %d %+v; want 400 naming size", status, e)
-			}
-		})
-	}
+		// A pre-paid parcel: booked with a size class, it gets a code.
+		prepaid := map[string]any{"sender": body["recipient"], "recipient": body["recipient"], "size": "M"}
+		rs = shipmentAnswer{}
+		if status := call(t, "POST", base+"/v1/prepaid", key, prepaid, &rs); status != 201 || rs.Kind != "prepaid" || len(rs.DropOffCode) != 12 || rs.ReturnCode != "" {
+			t.Fatalf("pre-paid: %d %+v", status, rs)
+		}
+		prepaid["size"] = "XXL"
+		var e struct{ Error struct{ Field string } }
+		if status := call(t, "POST", base+"/v1/prepaid", key, prepaid, &e); status != 400 || e.Error.Field != "size" {
+			t.Errorf("pre-paid of size XXL: %d %+v; want 400 naming size", status, e)
+		}
+	})
 }
 
 // TestCheckoutTruthEndToEnd runs the real command on SQLite and on
