@@ -63,3 +63,7 @@ func (dialect) MaxArgs() int { return 2400 }
 
 // Param is PostgreSQL's "$n".
 func (dialect) Param(n int) string { return "$" + strconv.Itoa(n) }
+
+// AbortsOnError is true: after a failed statement PostgreSQL refuses all
+// but a rollback.
+func (dialect) AbortsOnError() bool { return true }

@@ -80,3 +80,6 @@ func (*dialect) MaxArgs() int { return 12000 }
 // Param is "?": binding "?NNN" or "$NNN" looks the name up in a list, which
 // for the 12,000 arguments of a bulk upsert took seconds.
 func (*dialect) Param(int) string { return "?" }
+
+// AbortsOnError is false: a failed statement undoes only itself.
+func (*dialect) AbortsOnError() bool { return false }

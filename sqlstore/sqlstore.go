@@ -68,6 +68,11 @@ type Dialect interface {
 	// ForUpdate ends a SELECT that locks the rows it reads until the
 	// transaction ends: " FOR UPDATE", or "" where writers never overlap.
 	ForUpdate() string
+	// AbortsOnError reports whether a failed statement aborts the whole
+	// transaction (PostgreSQL), so that a write that may be refused (a
+	// duplicate code) runs in a savepoint; where it does not (SQLite, whose
+	// failed statement undoes only itself), it needs none.
+	AbortsOnError() bool
 	// MaxArgs is how many arguments one statement may take.
 	MaxArgs() int
 	// Param is the placeholder of the nth argument in the statements

@@ -24,8 +24,12 @@ func (t *Tx) Now() time.Time { return t.now }
 
 // savepoint runs write inside a savepoint and rolls back to it when write
 // fails, so that a refused write (a duplicate code) leaves the transaction
-// usable instead of aborting it (as PostgreSQL would).
+// usable instead of aborting it (as PostgreSQL would); where a failed
+// statement undoes only itself, write runs as it is.
 func (t *Tx) savepoint(ctx context.Context, write func() error) error {
+	if !t.db.dialect.AbortsOnError() {
+		return write()
+	}
 	if _, err := t.tx.ExecContext(ctx, `SAVEPOINT lokero_write`); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
