@@ -66,14 +66,18 @@ func (d Date) String() string {
 	return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
 }
 
-// MarshalText writes the date as YYYY-MM-DD, so that JSON shows it as
-// "2026-12-24". The zero Date is written as empty text ("").
-func (d Date) MarshalText() ([]byte, error) {
+// Text returns the date as it is written out to people, files and
+// databases: YYYY-MM-DD, and the zero Date (no date) as "".
+func (d Date) Text() string {
 	if d.IsZero() {
-		return []byte{}, nil
+		return ""
 	}
-	return []byte(d.String()), nil
+	return d.String()
 }
+
+// MarshalText writes the date as Text, so that JSON shows it as
+// "2026-12-24", and the zero Date as "".
+func (d Date) MarshalText() ([]byte, error) { return []byte(d.Text()), nil }
 
 // UnmarshalText reads a date written as YYYY-MM-DD (see ParseDate); empty
 // text reads as the zero Date, the inverse of MarshalText. On error d is
@@ -94,12 +98,7 @@ func (d *Date) UnmarshalText(text []byte) error {
 // Value stores the date in a database column as the text YYYY-MM-DD; the
 // zero Date as "", which is what the date columns hold for "no date"
 // (NOT NULL, default empty text).
-func (d Date) Value() (driver.Value, error) {
-	if d.IsZero() {
-		return "", nil
-	}
-	return d.String(), nil
-}
+func (d Date) Value() (driver.Value, error) { return d.Text(), nil }
 
 // Scan reads a date column written by Value: text (string or []byte) as
 // YYYY-MM-DD, "" as the zero Date. A malformed date is an error.

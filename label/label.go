@@ -290,7 +290,7 @@ func (d *drawer) draw(l Label) {
 	// Delivery date, parcel, cash on delivery.
 	p := l.Parcel
 	facts := []string{
-		"Delivery / Toimitus: " + dateText(l.DeliveryDate),
+		"Delivery / Toimitus: " + l.DeliveryDate.Text(),
 		"Weight / Paino: " + decimal(p.WeightKG, 2) + " kg",
 		"Size / Koko: " + decimal(p.LengthCM, 1) + " × " + decimal(p.WidthCM, 1) + " × " + decimal(p.HeightCM, 1) + " cm",
 	}
@@ -508,12 +508,4 @@ func money(cents int64) string {
 		b.WriteRune(r)
 	}
 	return fmt.Sprintf("%s%s,%02d", sign, b.String(), u%100)
-}
-
-// dateText writes d as YYYY-MM-DD, the zero Date (no date) as "".
-func dateText(d lokero.Date) string {
-	if d.IsZero() {
-		return ""
-	}
-	return d.String()
 }

@@ -197,6 +197,17 @@ func (s *Shipments) release(ctx context.Context, tx lokero.Tx, sh *lokero.Shipme
 	return nil
 }
 
+// ownedShipment reads a shipment in tx, locked: one of ownerID's (any,
+// for ""). Another retailer's shipment is not found, as one that does not
+// exist, so that nobody learns of others' shipments.
+func ownedShipment(ctx context.Context, tx lokero.Tx, ownerID, id string) (lokero.Shipment, error) {
+	sh, err := tx.Shipment(ctx, id)
+	if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && ownerID != "" && sh.RetailerID != ownerID) {
+		return lokero.Shipment{}, notFoundShipment(id)
+	}
+	return sh, err
+}
+
 // transition moves a shipment (one of ownerID's; any, for "") to status
 // next in one transaction, refusing an illegal move with ECONFLICT; apply does the
 // move's own work and returns the event's reason.
@@ -208,10 +219,8 @@ func (s *Shipments) transition(ctx context.Context, ownerID string, id string, n
 	var out lokero.Shipment
 	var before string // the destination before the move: a handover may re-route
 	err := s.store.InTx(ctx, func(tx lokero.Tx) error {
-		sh, err := tx.Shipment(ctx, id)
-		if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && ownerID != "" && sh.RetailerID != ownerID) {
-			return notFoundShipment(id)
-		} else if err != nil {
+		sh, err := ownedShipment(ctx, tx, ownerID, id)
+		if err != nil {
 			return err
 		}
 		if err := sh.CheckTransition(next); err != nil {

@@ -24,10 +24,8 @@ func (l *Lockers) NoticeAgain(ctx context.Context, ownerID, id string, rotate bo
 	}
 	var out lokero.Shipment
 	err := l.store.InTx(ctx, func(tx lokero.Tx) error {
-		sh, err := tx.Shipment(ctx, id)
-		if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && ownerID != "" && sh.RetailerID != ownerID) {
-			return notFoundShipment(id)
-		} else if err != nil {
+		sh, err := ownedShipment(ctx, tx, ownerID, id)
+		if err != nil {
 			return err
 		}
 		if sh.Status != lokero.StatusReadyForPickup {
