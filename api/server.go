@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,7 +40,7 @@ type Server struct {
 	db      Pinger
 	log     *slog.Logger
 	ready   atomic.Bool
-	mux     *http.ServeMux
+	mux     *routeMux
 	handler http.Handler
 	metrics *metrics
 	cache   atomic.Pointer[encodedSnapshot]
@@ -55,7 +56,7 @@ type Server struct {
 
 // New returns a server for the directory. It answers 503 until SetReady.
 func New(dir *service.Directory, db Pinger, log *slog.Logger) *Server {
-	s := &Server{dir: dir, db: db, log: log, mux: http.NewServeMux()}
+	s := &Server{dir: dir, db: db, log: log, mux: &routeMux{ServeMux: http.NewServeMux()}}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(reg)
@@ -164,6 +165,28 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.SetEscapeHTML(false)
 	enc.Encode(v)
 }
+
+// routeMux is a ServeMux that remembers the patterns registered on it, so
+// that tests can hold every route to account (the authorisation matrix).
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+// Handle registers handler for pattern and remembers the pattern.
+func (m *routeMux) Handle(pattern string, handler http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, handler)
+}
+
+// HandleFunc registers handler for pattern and remembers the pattern.
+func (m *routeMux) HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(handler))
+}
+
+// Routes lists the patterns the server answers ("POST /v1/shipments"), in
+// the order they were registered.
+func (s *Server) Routes() []string { return slices.Clone(s.mux.patterns) }
 
 // probeWriter keeps the status and headers of an answer and drops its body.
 type probeWriter struct {

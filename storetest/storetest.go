@@ -93,6 +93,9 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	tests = append(tests, lockerTests...)         // locker.go
 	tests = append(tests, codTests...)            // cod.go
 	tests = append(tests, locationStatusTests...) // locationstatus.go
+	tests = append(tests, credentialTests...)     // credential.go
+	tests = append(tests, settingTests...)        // setting.go
+	tests = append(tests, quotaTests...)          // quota.go
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

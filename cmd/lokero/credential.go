@@ -65,3 +65,8 @@ func addCredential(ctx context.Context, db string, kind lokero.CredentialKind, n
 	fmt.Fprintln(stdout, token)
 	return nil
 }
+
+// runCredentialAdmin: `lokero credential list|revoke|rotate`.
+func runCredentialAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return fmt.Errorf("%w: credential list|revoke|rotate", errUsage)
+}

@@ -86,6 +86,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runCredential(ctx, lokero.CredentialKind(cmd), rest, stdout, stderr)
 	case "locker":
 		err = runLocker(ctx, rest, stdout, stderr)
+	case "credential":
+		err = runCredentialAdmin(ctx, rest, stdout, stderr)
+	case "secret":
+		err = runSecret(ctx, rest, stdout, stderr)
+	case "backup":
+		err = runBackup(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

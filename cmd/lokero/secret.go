@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -50,4 +52,9 @@ func codeSecret(dsn, file string) (*locker.Codes, error) {
 		return nil, fmt.Errorf("code secret: not hex: %w", err)
 	}
 	return locker.NewCodes(secret)
+}
+
+// runSecret: `lokero secret ...`.
+func runSecret(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return fmt.Errorf("%w: secret rotate", errUsage)
 }

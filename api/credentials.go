@@ -1,0 +1,5 @@
+package api
+
+// registerCredentialRoutes serves the operator's administration of
+// credentials.
+func (s *Server) registerCredentialRoutes() {}

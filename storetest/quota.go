@@ -1,0 +1,8 @@
+package storetest
+
+import "testing"
+
+var quotaTests = []struct {
+	name string
+	fn   func(t *testing.T, s Store)
+}{}
