@@ -9,6 +9,7 @@ package lokero
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes: the class of an error. The API maps each class to one HTTP
@@ -35,6 +36,9 @@ type Error struct {
 	// Alternatives are locations to use instead, nearest first, when the
 	// error is about a location (e.g. one closed on the delivery date).
 	Alternatives []Alternative
+	// RetryAfter is how long to wait before asking again, for an ETOOMANY
+	// refusal (a quota, a locked keypad); 0 when it is not known.
+	RetryAfter time.Duration
 }
 
 // Alternative is a location an error offers instead of the one it is
