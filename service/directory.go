@@ -99,13 +99,15 @@ func (d *Directory) Reload(ctx context.Context) error {
 }
 
 // Import validates locations and upserts them, then reloads the snapshot.
-// Every location's postal code must be in the registry.
+// Every location's postal code must be in the registry, and a building has
+// at most one LOCKER (ImportCheck).
 func (d *Directory) Import(ctx context.Context, locs []lokero.Location) (lokero.UpsertResult, error) {
 	now := d.clock.Now().UTC()
+	check := d.ImportCheck()
 	for i := range locs {
 		l := &locs[i]
 		l.Normalize()
-		if err := d.ValidateLocation(l); err != nil {
+		if err := check(l); err != nil {
 			return lokero.UpsertResult{}, fmt.Errorf("location %q: %w", l.ID, err)
 		}
 		l.CreatedAt, l.UpdatedAt = now, now
@@ -115,6 +117,45 @@ func (d *Directory) Import(ctx context.Context, locs []lokero.Location) (lokero.
 		return res, fmt.Errorf("import locations: %w", err)
 	}
 	return res, d.Reload(ctx)
+}
+
+// ImportCheck returns the check of one import's locations, in the order
+// the file lists them: ValidateLocation, and one LOCKER per building. A
+// second LOCKER at a building that has one (in the directory or earlier in
+// the same import) is refused, naming the first: routing would otherwise
+// switch the building's parcels to whichever it met first. (A SMARTPOST in
+// the same building is fine: it serves the public too.)
+func (d *Directory) ImportCheck() func(*lokero.Location) error {
+	snap := d.Snapshot()
+	seen := map[string]string{} // building key → the id of the file's LOCKER there
+	return func(l *lokero.Location) error {
+		if err := d.ValidateLocation(l); err != nil {
+			return err
+		}
+		if l.Type != lokero.TypeLocker {
+			return nil
+		}
+		keys := []string{buildingKey(snap.base(l.Postcode), l.Street)}
+		if l.StreetSV != "" {
+			keys = append(keys, buildingKey(snap.base(l.Postcode), l.StreetSV))
+		}
+		for _, key := range keys {
+			if first, ok := seen[key]; ok && first != l.ID {
+				return lokero.Invalid("street", "second_locker_in_building",
+					"the building at %s %s already has LOCKER %s earlier in this file: one LOCKER per building", l.Street, l.Postcode, first)
+			}
+			for _, i := range snap.buildings[key] {
+				if other := &snap.locs[i]; other.Type == lokero.TypeLocker && other.ID != l.ID {
+					return lokero.Invalid("street", "second_locker_in_building",
+						"the building at %s %s already has LOCKER %s (%s): one LOCKER per building; change that one, or remove it first", l.Street, l.Postcode, other.ID, other.Name)
+				}
+			}
+		}
+		for _, key := range keys {
+			seen[key] = l.ID
+		}
+		return nil
+	}
 }
 
 // ValidateLocation checks a (normalised) location against the directory's

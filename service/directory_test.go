@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -250,5 +251,61 @@ func TestSwedishStreetName(t *testing.T) {
 	got, err := d.Search(ctx, service.LocationQuery{Postcode: "00104", Street: "Mannerheimvägen 7", Types: []lokero.LocationType{lokero.TypeLocker}})
 	if err != nil || len(got) != 0 {
 		t.Errorf("the neighbour's Swedish address found %v (%v)", ids(got), err)
+	}
+}
+
+// TestOneLockerPerBuilding: a second LOCKER at a building that has one —
+// in the directory or earlier in the same import, by its Finnish or its
+// Swedish street name — is refused, naming the first; the same LOCKER
+// again, or a SMARTPOST in the building, is not.
+func TestOneLockerPerBuilding(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	locker := network()[3] // LOCKER-M5 at Mannerheimintie 5, 00104
+	second := locker
+	second.ID, second.Name, second.Street = "LOCKER-M5B", "As Oy Mannerheimintie 5 B", "Mannerheimintie 5 B"
+	swedish := locker
+	swedish.ID, swedish.Street, swedish.StreetSV = "LOCKER-M5SV", "Mannerheimintie 7", "Mannerheimvägen 5"
+	lockerSV := locker
+	lockerSV.StreetSV = "Mannerheimvägen 5"
+	shop := smartpost("SP-M5", "00100", 60.1699, 24.9384)
+	shop.Street = "Mannerheimintie 5"
+
+	tests := []struct {
+		name    string
+		first   []lokero.Location // imported before
+		then    []lokero.Location
+		refused string // the id named in the refusal; "" when accepted
+	}{
+		{"second in the directory", []lokero.Location{locker}, []lokero.Location{second}, "LOCKER-M5"},
+		{"second in the same file", nil, []lokero.Location{locker, second}, "LOCKER-M5"},
+		{"by its Swedish name", []lokero.Location{lockerSV}, []lokero.Location{swedish}, "LOCKER-M5"},
+		{"the same locker again", []lokero.Location{locker}, []lokero.Location{locker}, ""},
+		{"a SMARTPOST in the building", []lokero.Location{locker}, []lokero.Location{shop}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			d := newDirectory(t)
+			if tt.first != nil {
+				if _, err := d.Import(ctx, tt.first); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := d.Import(ctx, tt.then)
+			if tt.refused == "" {
+				if err != nil {
+					t.Fatalf("Import: %v; want it accepted", err)
+				}
+				return
+			}
+			var e *lokero.Error
+			if !asError(err, &e) || e.Reason != "second_locker_in_building" || e.Field != "street" || !strings.Contains(e.Message, tt.refused) {
+				t.Fatalf("Import: %v; want second_locker_in_building on street naming %s", err, tt.refused)
+			}
+			if got := d.Snapshot().LockersAt("00100", "Mannerheimintie 5"); len(got) > 1 {
+				t.Errorf("after the refusal the building has %d lockers; want at most 1", len(got))
+			}
+		})
 	}
 }

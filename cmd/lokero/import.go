@@ -69,8 +69,11 @@ func importLocations(ctx context.Context, db, file string, stdout, stderr io.Wri
 		return err
 	}
 	defer f.Close()
+	if err := p.dir.Reload(ctx); err != nil {
+		return err
+	}
 	start := time.Now()
-	locs, kept, err := locationfile.ReadKept(f, file, p.dir.ValidateLocation, func(rows int) {
+	locs, kept, err := locationfile.ReadKept(f, file, p.dir.ImportCheck(), func(rows int) {
 		fmt.Fprintf(stderr, "read %d rows…\n", rows)
 	})
 	if err != nil {
