@@ -536,11 +536,17 @@ type LocationPatch struct {
 
 // Patch applies an operator's change to a location's status fields,
 // stores it with a dated event naming the actor, and swaps in a new
-// snapshot. Bad values are EINVALID naming the field.
+// snapshot. Bad values are EINVALID naming the field; a patch that names
+// no field is EINVALID too. A patch that leaves every field as it is
+// stores nothing and writes no event: the audit trail lists changes only.
 func (d *Directory) Patch(ctx context.Context, actor, id string, p LocationPatch) (lokero.Location, error) {
 	cur, err := d.Location(id)
 	if err != nil {
 		return lokero.Location{}, err
+	}
+	if p == (LocationPatch{}) {
+		return lokero.Location{}, lokero.Invalid("body", "empty_patch",
+			"the patch changes nothing: send at least one of status, status_from, status_until, status_reason, opens_on, exception_days, wheelchair_access, functions")
 	}
 	loc := *cur
 	loc.ExceptionDays = slices.Clone(cur.ExceptionDays)
@@ -575,6 +581,9 @@ func (d *Directory) Patch(ctx context.Context, actor, id string, p LocationPatch
 	loc.Normalize()
 	if err := d.ValidateLocation(&loc); err != nil {
 		return lokero.Location{}, err
+	}
+	if reflect.DeepEqual(loc.Change(), cur.Change()) {
+		return *cur, nil
 	}
 	now := d.clock.Now().UTC().Truncate(time.Microsecond)
 	loc.UpdatedAt = now
