@@ -16,13 +16,56 @@ const (
 )
 
 // Credential is a courier's, a locker device's or an operator's identity;
-// its token is stored only as a hash.
+// its token is stored only as a hash. A credential answers only while it
+// is active: not revoked, and not past its expiry.
 type Credential struct {
 	ID         string
 	Kind       CredentialKind
 	Name       string
 	LocationID string // the device's locker; "" for couriers and operators
 	CreatedAt  time.Time
+	ExpiresAt  time.Time // when its token stops working; zero: never
+	LastUsedAt time.Time // when a request last authenticated with it (to about a minute); zero: never
+	RevokedAt  time.Time // when it was revoked, for good; zero: not revoked
+	RotatedAt  time.Time // when its current token replaced the previous one; zero: never rotated
+}
+
+// CredentialState is what a credential's token does now.
+type CredentialState string
+
+// The states of a credential.
+const (
+	CredentialActive  CredentialState = "active"  // its token authenticates
+	CredentialExpired CredentialState = "expired" // past ExpiresAt; rotating it gives a working token again
+	CredentialRevoked CredentialState = "revoked" // revoked for good
+)
+
+// State returns what the credential's token does at now: a revoked
+// credential is revoked whatever its expiry; one is expired from the
+// instant ExpiresAt on.
+func (c Credential) State(now time.Time) CredentialState {
+	switch {
+	case !c.RevokedAt.IsZero():
+		return CredentialRevoked
+	case !c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt):
+		return CredentialExpired
+	}
+	return CredentialActive
+}
+
+// IssuedAt is when the credential's current token was made: when it was
+// rotated last, else when it was created.
+func (c Credential) IssuedAt() time.Time {
+	if !c.RotatedAt.IsZero() {
+		return c.RotatedAt
+	}
+	return c.CreatedAt
+}
+
+// CredentialFilter selects credentials to list; a zero field selects all.
+type CredentialFilter struct {
+	Kind       CredentialKind
+	LocationID string
 }
 
 // Compartment is one physical compartment of a locker and what is in it.
@@ -78,13 +121,46 @@ type LetterSlot struct {
 	Emptied    int // ever taken out by couriers
 }
 
-// CredentialStore persists tokens of couriers, devices and operators.
+// CredentialStore persists tokens of couriers, devices and operators. It
+// keeps only their hashes, and never answers with one.
 type CredentialStore interface {
-	// CreateCredential stores a credential with the hash of its token.
+	// CreateCredential stores a credential (with its ExpiresAt; the times
+	// of use, revocation and rotation start empty) and the hash of its
+	// token.
 	CreateCredential(ctx context.Context, c Credential, tokenHash []byte) error
+	// ProvisionCredential is CreateCredential that also revokes at c's
+	// CreatedAt, in the same transaction, every other credential of c's
+	// kind and location not yet revoked (a locker's older device tokens),
+	// and returns those it revoked.
+	ProvisionCredential(ctx context.Context, c Credential, tokenHash []byte) ([]Credential, error)
 	// CredentialByTokenHash finds a credential by its token's hash, or
-	// returns ENOTFOUND.
+	// returns ENOTFOUND. It finds revoked and expired credentials too:
+	// whether one may act is the caller's business (Credential.State).
 	CredentialByTokenHash(ctx context.Context, tokenHash []byte) (Credential, error)
+	// CredentialByID returns a credential, or ENOTFOUND.
+	CredentialByID(ctx context.Context, id string) (Credential, error)
+	// Credentials lists the credentials the filter selects, oldest first
+	// (by CreatedAt, then ID).
+	Credentials(ctx context.Context, f CredentialFilter) ([]Credential, error)
+	// RevokeCredential revokes a credential at the time given and returns
+	// it; one already revoked keeps its RevokedAt. With keepAnOperator,
+	// revoking the last active operator credential (as of at) is refused
+	// with ECONFLICT "last_operator" and changes nothing; concurrent
+	// revocations cannot pass that check together. ENOTFOUND when there is
+	// no such credential.
+	RevokeCredential(ctx context.Context, id string, at time.Time, keepAnOperator bool) (Credential, error)
+	// RotateCredential replaces a credential's token hash, sets RotatedAt
+	// to at and ExpiresAt to expiresAt (zero: never), and returns it. A
+	// revoked credential is ECONFLICT "revoked" and keeps its old hash;
+	// ENOTFOUND when there is no such credential; ECONFLICT
+	// "duplicate_token" when the hash is in use.
+	RotateCredential(ctx context.Context, id string, tokenHash []byte, at, expiresAt time.Time) (Credential, error)
+	// TouchCredential records that a request authenticated with a
+	// credential at the time given, unless its LastUsedAt is already
+	// after notBefore (another request, perhaps on another instance, got
+	// there first): LastUsedAt only moves forward. An unknown ID is not
+	// an error.
+	TouchCredential(ctx context.Context, id string, at, notBefore time.Time) error
 }
 
 // LockerStore reads what happens at the lockers; its writes happen in

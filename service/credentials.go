@@ -6,7 +6,9 @@ import (
 	"encoding/base32"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lokero/lokero"
 )
@@ -19,46 +21,134 @@ var tokenPrefixes = map[lokero.CredentialKind]string{
 	lokero.KindOperator: "lko_",
 }
 
-// AddCredential creates a courier's, a device's or an operator's token and
-// returns it (shown once; stored as a hash). A device belongs to one
-// locker, which must exist.
+// CredentialRequest is a credential to issue.
+type CredentialRequest struct {
+	Kind       lokero.CredentialKind
+	Name       string
+	LocationID string        // a device's locker; ignored for couriers and operators
+	ValidFor   time.Duration // how long its token works (at most MaxValidFor); 0: until revoked
+	// RevokeOlder, for a device, revokes in the same transaction the
+	// locker's older device credentials: re-provisioning a locker retires
+	// the tokens it had. Couriers and operators have no locker: for them
+	// it does nothing.
+	RevokeOlder bool
+}
+
+// MaxValidFor is the longest expiry a credential can be given: ten years.
+const MaxValidFor = 3650 * 24 * time.Hour
+
+// TouchEvery is how often at most a credential's LastUsedAt is written: a
+// device polling every second writes once a minute, not every second.
+const TouchEvery = time.Minute
+
+// AddCredential creates a courier's, a device's or an operator's token
+// that never expires and returns it (shown once; stored as a hash). A
+// device belongs to one locker, which must exist; the locker's other
+// device tokens keep working (IssueCredential can revoke them).
 func (l *Lockers) AddCredential(ctx context.Context, kind lokero.CredentialKind, name, locationID string) (lokero.Credential, string, error) {
-	prefix, ok := tokenPrefixes[kind]
-	if !ok {
-		return lokero.Credential{}, "", lokero.Invalid("kind", "unknown_kind", "kind must be courier, device or operator; got %q", kind)
+	c, token, _, err := l.IssueCredential(ctx, CredentialRequest{Kind: kind, Name: name, LocationID: locationID})
+	return c, token, err
+}
+
+// IssueCredential creates a credential and returns it with its token
+// (shown once; stored as a hash) and, when asked to, the older credentials
+// of its kind and locker it revoked.
+func (l *Lockers) IssueCredential(ctx context.Context, req CredentialRequest) (lokero.Credential, string, []lokero.Credential, error) {
+	kind := req.Kind
+	if _, ok := tokenPrefixes[kind]; !ok {
+		return lokero.Credential{}, "", nil, lokero.Invalid("kind", "unknown_kind", "kind must be courier, device or operator; got %q", kind)
 	}
-	name = strings.TrimSpace(name)
+	name := strings.TrimSpace(req.Name)
 	if err := checkText("name", name, true, maxTextLen); err != nil {
-		return lokero.Credential{}, "", err
+		return lokero.Credential{}, "", nil, err
 	}
+	if err := checkValidFor(req.ValidFor); err != nil {
+		return lokero.Credential{}, "", nil, err
+	}
+	locationID := req.LocationID
 	if kind == lokero.KindDevice {
 		loc := l.dir.Snapshot().ByID(locationID)
 		if loc == nil || !loc.Type.IsLocker() {
-			return lokero.Credential{}, "", lokero.Invalid("location_id", "not_a_locker", "no locker with id %q", locationID)
+			return lokero.Credential{}, "", nil, lokero.Invalid("location_id", "not_a_locker", "no locker with id %q", locationID)
 		}
 	} else {
 		locationID = ""
 	}
-	var secret [32]byte
-	if _, err := io.ReadFull(l.random, secret[:]); err != nil {
-		return lokero.Credential{}, "", fmt.Errorf("new token: %w", err)
+	token, err := l.newToken(kind)
+	if err != nil {
+		return lokero.Credential{}, "", nil, err
 	}
 	var idb [8]byte
 	if _, err := io.ReadFull(l.random, idb[:]); err != nil {
-		return lokero.Credential{}, "", fmt.Errorf("new token: %w", err)
+		return lokero.Credential{}, "", nil, fmt.Errorf("new credential: %w", err)
 	}
-	enc := base32.StdEncoding.WithPadding(base32.NoPadding)
-	token := prefix + strings.ToLower(enc.EncodeToString(secret[:]))
-	c := lokero.Credential{ID: string(kind) + "_" + strings.ToLower(enc.EncodeToString(idb[:])), Kind: kind, Name: name,
-		LocationID: locationID, CreatedAt: l.now()}
-	if err := l.store.CreateCredential(ctx, c, HashKey(token)); err != nil {
-		return lokero.Credential{}, "", fmt.Errorf("add %s: %w", kind, err)
+	now := l.now()
+	c := lokero.Credential{ID: string(kind) + "_" + strings.ToLower(tokenEncoding.EncodeToString(idb[:])), Kind: kind, Name: name,
+		LocationID: locationID, CreatedAt: now}
+	if req.ValidFor > 0 {
+		c.ExpiresAt = now.Add(req.ValidFor)
 	}
-	return c, token, nil
+	var revoked []lokero.Credential
+	if req.RevokeOlder && kind == lokero.KindDevice {
+		revoked, err = l.store.ProvisionCredential(ctx, c, HashKey(token))
+	} else {
+		err = l.store.CreateCredential(ctx, c, HashKey(token))
+	}
+	if err != nil {
+		return lokero.Credential{}, "", nil, fmt.Errorf("add %s: %w", kind, err)
+	}
+	return c, token, revoked, nil
+}
+
+// tokenEncoding spells tokens and credential IDs (lower-cased).
+var tokenEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// newToken returns a new random token of the kind: its prefix and 256
+// random bits.
+func (l *Lockers) newToken(kind lokero.CredentialKind) (string, error) {
+	var secret [32]byte
+	if _, err := io.ReadFull(l.random, secret[:]); err != nil {
+		return "", fmt.Errorf("new token: %w", err)
+	}
+	return tokenPrefixes[kind] + strings.ToLower(tokenEncoding.EncodeToString(secret[:])), nil
+}
+
+// checkValidFor refuses a negative expiry or one past MaxValidFor.
+func checkValidFor(d time.Duration) error {
+	if d < 0 || d > MaxValidFor {
+		return lokero.Invalid("expires", "out_of_range", "a credential expires after more than 0 and at most %d days; got %s", MaxValidFor/(24*time.Hour), d)
+	}
+	return nil
+}
+
+// ParseValidFor reads how long a credential is to work: a number of days
+// ("90d") or a Go duration ("720h", "1h30m"), more than zero and at most
+// MaxValidFor (3650d).
+func ParseValidFor(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 || n > int(MaxValidFor/(24*time.Hour)) {
+			return 0, lokero.Invalid("expires", "bad_duration", "expires must be a number of days from 1 to %d (\"90d\") or a duration (\"720h\"); got %q", MaxValidFor/(24*time.Hour), s)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil || d <= 0 {
+			return 0, lokero.Invalid("expires", "bad_duration", "expires must be a number of days (\"90d\") or a positive duration (\"720h\"); got %q", s)
+		}
+	}
+	if err := checkValidFor(d); err != nil {
+		return 0, err
+	}
+	return d, nil
 }
 
 // Authenticate returns the credential of a token of the given kind, or
-// EUNAUTHORIZED: a courier token never acts as a device, nor the reverse.
+// EUNAUTHORIZED: a courier token never acts as a device, nor the reverse,
+// and a revoked or expired token answers as a wrong one. It records the
+// credential's use, at most once a minute (TouchEvery).
 func (l *Lockers) Authenticate(ctx context.Context, kind lokero.CredentialKind, token string) (lokero.Credential, error) {
 	unauthorized := &lokero.Error{Code: lokero.EUNAUTHORIZED, Reason: "invalid_token",
 		Message: fmt.Sprintf("this call needs a %s token: send Authorization: Bearer <token>", kind)}
@@ -71,7 +161,115 @@ func (l *Lockers) Authenticate(ctx context.Context, kind lokero.CredentialKind, 
 	} else if err != nil {
 		return lokero.Credential{}, err
 	}
+	now := l.now()
+	if state := c.State(now); state != lokero.CredentialActive {
+		l.log.Debug("refused a credential", "credential", c.ID, "state", state)
+		return lokero.Credential{}, unauthorized
+	}
+	if c.LastUsedAt.IsZero() || now.Sub(c.LastUsedAt) >= TouchEvery {
+		// A failure to record the use does not refuse the request.
+		if err := l.store.TouchCredential(ctx, c.ID, now, now.Add(-TouchEvery)); err != nil {
+			l.log.Warn("record a credential's use", "credential", c.ID, "err", err)
+		} else {
+			c.LastUsedAt = now
+		}
+	}
 	return c, nil
+}
+
+// Now is the time by the service's clock: the time a credential's state
+// (lokero.Credential.State) is judged at.
+func (l *Lockers) Now() time.Time { return l.now() }
+
+// Credentials lists the credentials the filter selects, oldest first. A
+// kind, when given, must be one of the three.
+func (l *Lockers) Credentials(ctx context.Context, f lokero.CredentialFilter) ([]lokero.Credential, error) {
+	if _, ok := tokenPrefixes[f.Kind]; f.Kind != "" && !ok {
+		return nil, lokero.Invalid("kind", "unknown_kind", "kind must be courier, device or operator; got %q", f.Kind)
+	}
+	if err := checkText("location_id", f.LocationID, false, maxTextLen); err != nil {
+		return nil, err
+	}
+	list, err := l.store.Credentials(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("list credentials: %w", err)
+	}
+	return list, nil
+}
+
+// Credential returns one credential, or ENOTFOUND.
+func (l *Lockers) Credential(ctx context.Context, id string) (lokero.Credential, error) {
+	if err := checkCredentialID(id); err != nil {
+		return lokero.Credential{}, err
+	}
+	return l.store.CredentialByID(ctx, id)
+}
+
+// checkCredentialID answers ENOTFOUND, without asking the store, for an
+// ID no credential can have (the IDs are "kind_" and base32): nothing
+// hostile reaches a query, and PostgreSQL never sees a NUL.
+func checkCredentialID(id string) error {
+	ok := id != "" && len(id) <= 64
+	for _, r := range id {
+		ok = ok && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.')
+	}
+	if !ok {
+		return &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_credential", Message: fmt.Sprintf("no credential with id %q", truncateText(id, 64))}
+	}
+	return nil
+}
+
+// truncateText cuts s to at most n bytes, for echoing input in an error.
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return strings.ToValidUTF8(s, "?")
+	}
+	return strings.ToValidUTF8(s[:n], "?") + "…"
+}
+
+// RevokeCredential revokes a credential for good: its token answers 401
+// from now on. Revoking one already revoked changes nothing. With
+// keepAnOperator (the operator's API), the last active operator
+// credential is not revoked (ECONFLICT "last_operator"): locking every
+// operator out takes the command line.
+func (l *Lockers) RevokeCredential(ctx context.Context, id string, keepAnOperator bool) (lokero.Credential, error) {
+	if err := checkCredentialID(id); err != nil {
+		return lokero.Credential{}, err
+	}
+	c, err := l.store.RevokeCredential(ctx, id, l.now(), keepAnOperator)
+	if err != nil {
+		return lokero.Credential{}, fmt.Errorf("revoke credential %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// RotateCredential gives a credential a new token and returns it (shown
+// once): the old token stops working at once. The new token works as long
+// as the credential was issued for, counted from now (an expired
+// credential works again); one that never expired still never does. A
+// revoked credential stays revoked (ECONFLICT "revoked").
+func (l *Lockers) RotateCredential(ctx context.Context, id string) (lokero.Credential, string, error) {
+	if err := checkCredentialID(id); err != nil {
+		return lokero.Credential{}, "", err
+	}
+	old, err := l.store.CredentialByID(ctx, id)
+	if err != nil {
+		return lokero.Credential{}, "", fmt.Errorf("rotate credential %s: %w", id, err)
+	}
+	token, err := l.newToken(old.Kind)
+	if err != nil {
+		return lokero.Credential{}, "", err
+	}
+	now := l.now()
+	var expires time.Time
+	if !old.ExpiresAt.IsZero() {
+		expires = now.Add(old.ExpiresAt.Sub(old.IssuedAt()))
+	}
+	c, err := l.store.RotateCredential(ctx, id, HashKey(token), now, expires)
+	if err != nil {
+		return lokero.Credential{}, "", fmt.Errorf("rotate credential %s: %w", id, err)
+	}
+	return c, token, nil
 }
 
 // APIKeyPrefix starts every retailer API key, so that a leaked key is

@@ -5,17 +5,40 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/lokero/lokero"
 )
 
-// CreateCredential stores a credential with the hash of its token. An ID
-// or token hash already in use is an ECONFLICT ("duplicate_id",
-// "duplicate_token").
-func (db *DB) CreateCredential(ctx context.Context, c lokero.Credential, tokenHash []byte) error {
-	if _, err := db.db.ExecContext(ctx, `INSERT INTO credentials
-		(id, kind, name, location_id, token_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		c.ID, string(c.Kind), c.Name, c.LocationID, tokenHash, db.time(c.CreatedAt)); err != nil {
+// credentialColumns are a credential's columns as scanCredential reads
+// them; never the token's hash.
+const credentialColumns = `id, kind, name, location_id, created_at, expires_at, last_used_at, revoked_at, rotated_at`
+
+// scanCredential scans the credentialColumns of a row.
+func scanCredential(r scanner) (lokero.Credential, error) {
+	var c lokero.Credential
+	err := r.Scan(&c.ID, &c.Kind, &c.Name, &c.LocationID, scanTime{&c.CreatedAt}, scanTime{&c.ExpiresAt},
+		scanTime{&c.LastUsedAt}, scanTime{&c.RevokedAt}, scanTime{&c.RotatedAt})
+	return c, err
+}
+
+// sortCredentials orders credentials oldest first, by CreatedAt then ID.
+func sortCredentials(list []lokero.Credential) {
+	slices.SortFunc(list, func(a, b lokero.Credential) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+}
+
+// insertCredential is CreateCredential's statement, on q.
+func (db *DB) insertCredential(ctx context.Context, q querier, c lokero.Credential, tokenHash []byte) error {
+	if _, err := q.ExecContext(ctx, `INSERT INTO credentials
+		(id, kind, name, location_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		c.ID, string(c.Kind), c.Name, c.LocationID, tokenHash, db.time(c.CreatedAt), db.nullTime(c.ExpiresAt)); err != nil {
 		if e := db.conflict(err); e != nil {
 			return e
 		}
@@ -24,17 +47,157 @@ func (db *DB) CreateCredential(ctx context.Context, c lokero.Credential, tokenHa
 	return nil
 }
 
+// CreateCredential stores a credential with the hash of its token. An ID
+// or token hash already in use is an ECONFLICT ("duplicate_id",
+// "duplicate_token").
+func (db *DB) CreateCredential(ctx context.Context, c lokero.Credential, tokenHash []byte) error {
+	return db.insertCredential(ctx, db.db, c, tokenHash)
+}
+
+// ProvisionCredential stores c and revokes, in the same transaction, the
+// other credentials of its kind and location not yet revoked.
+func (db *DB) ProvisionCredential(ctx context.Context, c lokero.Credential, tokenHash []byte) ([]lokero.Credential, error) {
+	var revoked []lokero.Credential
+	err := db.write(ctx, func(tx *sql.Tx, _ time.Time) error {
+		if err := db.insertCredential(ctx, tx, c, tokenHash); err != nil {
+			return err
+		}
+		var err error
+		revoked, err = queryAll(ctx, tx, scanCredential, `UPDATE credentials SET revoked_at = $1
+			WHERE kind = $2 AND location_id = $3 AND id <> $4 AND revoked_at IS NULL
+			RETURNING `+credentialColumns, db.time(c.CreatedAt), string(c.Kind), c.LocationID, c.ID)
+		if err != nil {
+			return fmt.Errorf("provision %s: revoke the older credentials: %w", c.ID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sortCredentials(revoked)
+	return revoked, nil
+}
+
 // CredentialByTokenHash finds a credential by its token's hash, or returns
 // ENOTFOUND.
 func (db *DB) CredentialByTokenHash(ctx context.Context, tokenHash []byte) (lokero.Credential, error) {
-	var c lokero.Credential
-	err := db.db.QueryRowContext(ctx, `SELECT id, kind, name, location_id, created_at
-		FROM credentials WHERE token_hash = $1`, tokenHash).
-		Scan(&c.ID, &c.Kind, &c.Name, &c.LocationID, scanTime{&c.CreatedAt})
+	c, err := scanCredential(db.db.QueryRowContext(ctx, `SELECT `+credentialColumns+`
+		FROM credentials WHERE token_hash = $1`, tokenHash))
 	if err != nil {
 		return lokero.Credential{}, notFound(err, "credential by token", "no credential has this token")
 	}
 	return c, nil
+}
+
+// CredentialByID returns a credential, or ENOTFOUND.
+func (db *DB) CredentialByID(ctx context.Context, id string) (lokero.Credential, error) {
+	c, err := scanCredential(db.db.QueryRowContext(ctx, `SELECT `+credentialColumns+`
+		FROM credentials WHERE id = $1`, id))
+	if err != nil {
+		return lokero.Credential{}, notFound(err, "credential "+id, "no credential with id %q", id)
+	}
+	return c, nil
+}
+
+// Credentials lists the credentials the filter selects, oldest first.
+func (db *DB) Credentials(ctx context.Context, f lokero.CredentialFilter) ([]lokero.Credential, error) {
+	query, args := `SELECT `+credentialColumns+` FROM credentials WHERE true`, []any{}
+	if f.Kind != "" {
+		args = append(args, string(f.Kind))
+		query += fmt.Sprintf(` AND kind = $%d`, len(args))
+	}
+	if f.LocationID != "" {
+		args = append(args, f.LocationID)
+		query += fmt.Sprintf(` AND location_id = $%d`, len(args))
+	}
+	list, err := queryAll(ctx, db.db, scanCredential, query+` ORDER BY created_at, id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("credentials: %w", err)
+	}
+	sortCredentials(list) // the same order whatever the database's collation
+	return list, nil
+}
+
+// lastOperator refuses to revoke the last active operator credential.
+var lastOperator = lokero.Error{Code: lokero.ECONFLICT, Reason: "last_operator",
+	Message: "this is the last active operator credential: revoking it would lock every operator out " +
+		"(add another with `lokero operator add NAME` first, or revoke it with `lokero credential revoke`)"}
+
+// RevokeCredential revokes a credential at the time given and returns it.
+// Revocations take one lock, so that two of them cannot each see the
+// other's operator credential as the one left.
+func (db *DB) RevokeCredential(ctx context.Context, id string, at time.Time, keepAnOperator bool) (lokero.Credential, error) {
+	var c lokero.Credential
+	err := db.write(ctx, func(tx *sql.Tx, _ time.Time) error {
+		if err := db.dialect.Lock(ctx, tx, "revoke credential"); err != nil {
+			return fmt.Errorf("revoke credential %s: lock: %w", id, err)
+		}
+		var err error
+		c, err = scanCredential(tx.QueryRowContext(ctx, `SELECT `+credentialColumns+`
+			FROM credentials WHERE id = $1`+db.dialect.ForUpdate(), id))
+		if err != nil {
+			return notFound(err, "revoke credential "+id, "no credential with id %q", id)
+		}
+		if !c.RevokedAt.IsZero() {
+			return nil
+		}
+		if keepAnOperator && c.Kind == lokero.KindOperator && c.State(at) == lokero.CredentialActive {
+			var others int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM credentials
+				WHERE kind = $1 AND id <> $2 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $3)`,
+				string(lokero.KindOperator), id, db.time(at)).Scan(&others); err != nil {
+				return fmt.Errorf("revoke credential %s: count the operators: %w", id, err)
+			}
+			if others == 0 {
+				e := lastOperator
+				return &e
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE credentials SET revoked_at = $2 WHERE id = $1`, id, db.time(at)); err != nil {
+			return fmt.Errorf("revoke credential %s: %w", id, err)
+		}
+		c.RevokedAt = storedTime(at)
+		return nil
+	})
+	if err != nil {
+		return lokero.Credential{}, err
+	}
+	return c, nil
+}
+
+// RotateCredential replaces a credential's token hash and expiry.
+func (db *DB) RotateCredential(ctx context.Context, id string, tokenHash []byte, at, expiresAt time.Time) (lokero.Credential, error) {
+	c, err := scanCredential(db.db.QueryRowContext(ctx, `UPDATE credentials
+		SET token_hash = $2, rotated_at = $3, expires_at = $4
+		WHERE id = $1 AND revoked_at IS NULL RETURNING `+credentialColumns,
+		id, tokenHash, db.time(at), db.nullTime(expiresAt)))
+	if e := db.conflict(err); e != nil {
+		return lokero.Credential{}, e
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		old, err := db.CredentialByID(ctx, id)
+		if err != nil {
+			return lokero.Credential{}, err
+		}
+		return lokero.Credential{}, &lokero.Error{Code: lokero.ECONFLICT, Reason: "revoked",
+			Message: fmt.Sprintf("credential %s was revoked at %s: a revoked credential stays revoked; add a new one",
+				id, old.RevokedAt.Format(time.RFC3339))}
+	}
+	if err != nil {
+		return lokero.Credential{}, fmt.Errorf("rotate credential %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// TouchCredential records that a request authenticated with a credential
+// at the time given, unless its last use is already after notBefore.
+func (db *DB) TouchCredential(ctx context.Context, id string, at, notBefore time.Time) error {
+	if _, err := db.db.ExecContext(ctx, `UPDATE credentials SET last_used_at = $2
+		WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)`,
+		id, db.time(at), db.time(notBefore)); err != nil {
+		return fmt.Errorf("touch credential %s: %w", id, err)
+	}
+	return nil
 }
 
 // defaultOutboxLimit is how many messages Outbox lists when asked for none.

@@ -2,22 +2,47 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/service"
 )
+
+// expiresFlag adds the --expires flag: how long a new token works.
+func expiresFlag(fs *flag.FlagSet) *string {
+	return fs.String("expires", "", "the token stops working after this long: days (\"90d\") or a duration "+
+		"(\"720h\", \"1h30m\"), at most 3650d; `lokero credential rotate` renews it for as long again (default: never expires)")
+}
+
+// parseExpires reads --expires: 0 when it is not given.
+func parseExpires(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := service.ParseValidFor(s)
+	if err != nil {
+		return 0, fmt.Errorf("%w: --expires: %s", errUsage, lokero.ErrorMessage(err))
+	}
+	return d, nil
+}
 
 // runCredential: `lokero courier add NAME` and `lokero operator add NAME`
 // print the new token as the last line of stdout.
 func runCredential(ctx context.Context, kind lokero.CredentialKind, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "add" {
-		return fmt.Errorf("%w: %s add NAME", errUsage, kind)
+		return fmt.Errorf("%w: %s add [--expires 90d] NAME", errUsage, kind)
 	}
 	fs := newFlagSet(string(kind)+" add", stderr)
 	db := dbFlag(fs)
+	expires := expiresFlag(fs)
 	names, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		return err
@@ -26,17 +51,24 @@ func runCredential(ctx context.Context, kind lokero.CredentialKind, args []strin
 	if name == "" {
 		return fmt.Errorf("%w: %s add needs a NAME", errUsage, kind)
 	}
-	return addCredential(ctx, *db, kind, name, "", stdout, stderr)
+	validFor, err := parseExpires(*expires)
+	if err != nil {
+		return err
+	}
+	return addCredential(ctx, *db, service.CredentialRequest{Kind: kind, Name: name, ValidFor: validFor}, stdout, stderr)
 }
 
 // runLocker: `lokero locker provision LOCATION_ID` prints the locker
-// device's secret as the last line of stdout.
+// device's secret as the last line of stdout. The locker's older device
+// credentials are revoked unless --keep-old is given.
 func runLocker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "provision" {
-		return fmt.Errorf("%w: locker provision LOCATION_ID", errUsage)
+		return fmt.Errorf("%w: locker provision [--expires 90d] [--keep-old] LOCATION_ID", errUsage)
 	}
 	fs := newFlagSet("locker provision", stderr)
 	db := dbFlag(fs)
+	expires := expiresFlag(fs)
+	keepOld := fs.Bool("keep-old", false, "keep the locker's older device credentials working (by default a new one revokes them)")
 	ids, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		return err
@@ -44,10 +76,15 @@ func runLocker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(ids) != 1 {
 		return fmt.Errorf("%w: locker provision takes exactly one LOCATION_ID", errUsage)
 	}
-	return addCredential(ctx, *db, lokero.KindDevice, "device of "+ids[0], ids[0], stdout, stderr)
+	validFor, err := parseExpires(*expires)
+	if err != nil {
+		return err
+	}
+	return addCredential(ctx, *db, service.CredentialRequest{Kind: lokero.KindDevice, Name: "device of " + ids[0],
+		LocationID: ids[0], ValidFor: validFor, RevokeOlder: !*keepOld}, stdout, stderr)
 }
 
-func addCredential(ctx context.Context, db string, kind lokero.CredentialKind, name, locationID string, stdout, stderr io.Writer) error {
+func addCredential(ctx context.Context, db string, req service.CredentialRequest, stdout, stderr io.Writer) error {
 	p, err := openPlatform(ctx, db, calendar.Default(), clock(), newLogger(stderr))
 	if err != nil {
 		return err
@@ -56,17 +93,209 @@ func addCredential(ctx context.Context, db string, kind lokero.CredentialKind, n
 	if err := p.dir.Reload(ctx); err != nil {
 		return err
 	}
-	c, token, err := p.lockers.AddCredential(ctx, kind, name, locationID)
+	c, token, revoked, err := p.lockers.IssueCredential(ctx, req)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s %s (%s) added\n", kind, c.Name, c.ID)
+	fmt.Fprintf(stdout, "%s %s (%s) added", c.Kind, c.Name, c.ID)
+	if !c.ExpiresAt.IsZero() {
+		fmt.Fprintf(stdout, "; expires %s", showTime(c.ExpiresAt))
+	}
+	fmt.Fprintln(stdout)
+	if c.Kind == lokero.KindDevice {
+		if req.RevokeOlder {
+			fmt.Fprintf(stdout, "revoked %d older device credential(s) of %s%s\n", len(revoked), c.LocationID, listIDs(revoked))
+		} else {
+			fmt.Fprintf(stdout, "kept the older device credentials of %s working (--keep-old)\n", c.LocationID)
+		}
+	}
 	fmt.Fprintln(stdout, "its token (shown once; send it as Authorization: Bearer <token>):")
 	fmt.Fprintln(stdout, token)
 	return nil
 }
 
+// listIDs is ": id, id" for credentials, or "" for none.
+func listIDs(list []lokero.Credential) string {
+	if len(list) == 0 {
+		return ""
+	}
+	ids := make([]string, len(list))
+	for i, c := range list {
+		ids[i] = c.ID
+	}
+	return ": " + strings.Join(ids, ", ")
+}
+
+const credentialUsage = `credential list [--db ...] [--kind KIND] [--location LOCATION_ID] [--json]
+       credential revoke [--db ...] ID
+       credential rotate [--db ...] ID   (prints the new token last)`
+
 // runCredentialAdmin: `lokero credential list|revoke|rotate`.
 func runCredentialAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return fmt.Errorf("%w: credential list|revoke|rotate", errUsage)
+	if len(args) == 0 {
+		return fmt.Errorf("%w: %s", errUsage, credentialUsage)
+	}
+	sub, args := args[0], args[1:]
+	fs := newFlagSet("credential "+sub, stderr)
+	db := dbFlag(fs)
+	var kind, location *string
+	var asJSON *bool
+	switch sub {
+	case "list":
+		kind = fs.String("kind", "", "only credentials of this kind: courier, device or operator")
+		location = fs.String("location", "", "only the devices of this locker")
+		asJSON = fs.Bool("json", false, "print JSON (for machines) instead of a table")
+	case "revoke", "rotate":
+	default:
+		return fmt.Errorf("%w: unknown credential command %q: %s", errUsage, sub, credentialUsage)
+	}
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case sub == "list" && len(rest) > 0:
+		return fmt.Errorf("%w: credential list takes no arguments (filter with --kind and --location); got %q", errUsage, rest)
+	case sub != "list" && len(rest) != 1:
+		return fmt.Errorf("%w: credential %s takes exactly one credential ID (see lokero credential list)", errUsage, sub)
+	}
+	p, err := openPlatform(ctx, *db, calendar.Default(), clock(), newLogger(stderr))
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	switch sub {
+	case "list":
+		list, err := p.lockers.Credentials(ctx, lokero.CredentialFilter{Kind: lokero.CredentialKind(*kind), LocationID: *location})
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return printCredentialsJSON(stdout, list, p.lockers.Now())
+		}
+		return printCredentials(stdout, list, p.lockers.Now())
+	case "revoke":
+		c, err := p.lockers.RevokeCredential(ctx, rest[0], false)
+		if err != nil {
+			return unknownCredential(err, rest[0], *db)
+		}
+		fmt.Fprintf(stdout, "%s %s (%s) revoked at %s: its token no longer works\n", c.Kind, c.Name, c.ID, showTime(c.RevokedAt))
+		if c.Kind == lokero.KindOperator {
+			ops, err := p.lockers.Credentials(ctx, lokero.CredentialFilter{Kind: lokero.KindOperator})
+			if err != nil {
+				return err
+			}
+			active := 0
+			for _, op := range ops {
+				if op.State(p.lockers.Now()) == lokero.CredentialActive {
+					active++
+				}
+			}
+			if active == 0 {
+				fmt.Fprintln(stderr, "lokero: warning: no active operator credential is left; `lokero operator add NAME` makes one")
+			}
+		}
+		return nil
+	default: // rotate
+		c, token, err := p.lockers.RotateCredential(ctx, rest[0])
+		if err != nil {
+			return unknownCredential(err, rest[0], *db)
+		}
+		fmt.Fprintf(stdout, "%s %s (%s) rotated: the old token no longer works", c.Kind, c.Name, c.ID)
+		if !c.ExpiresAt.IsZero() {
+			fmt.Fprintf(stdout, "; the new one expires %s", showTime(c.ExpiresAt))
+		}
+		fmt.Fprintln(stdout)
+		fmt.Fprintln(stdout, "its new token (shown once; send it as Authorization: Bearer <token>):")
+		fmt.Fprintln(stdout, token)
+		return nil
+	}
+}
+
+// unknownCredential words a credential ID that is not there so that the
+// reader knows where to look; other errors pass as they are.
+func unknownCredential(err error, id, db string) error {
+	if lokero.ErrorCode(err) == lokero.ENOTFOUND {
+		return fmt.Errorf("no credential with id %q in %s (lokero credential list shows them)", id, redactDSN(db))
+	}
+	return err
+}
+
+// showTime is how the commands print a time: UTC, to the second.
+func showTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
+
+// showOptional is showTime, or "-" for the zero time.
+func showOptional(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return showTime(t)
+}
+
+// printable replaces control characters (a tab would break the table).
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// printCredentials prints the credentials as a table, one a line.
+func printCredentials(w io.Writer, list []lokero.Credential, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tNAME\tLOCKER\tSTATE\tCREATED\tEXPIRES\tLAST USED\tREVOKED")
+	for _, c := range list {
+		locker := c.LocationID
+		if locker == "" {
+			locker = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", printable(c.ID), c.Kind, printable(c.Name), printable(locker),
+			c.State(now), showTime(c.CreatedAt), showOptional(c.ExpiresAt), showOptional(c.LastUsedAt), showOptional(c.RevokedAt))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%d credential(s)\n", len(list))
+	return err
+}
+
+// credentialJSON is a credential as `credential list --json` prints it:
+// the fields of GET /v1/credentials.
+type credentialJSON struct {
+	ID         string     `json:"id"`
+	Kind       string     `json:"kind"`
+	Name       string     `json:"name"`
+	LocationID *string    `json:"location_id"`
+	State      string     `json:"state"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	RevokedAt  *time.Time `json:"revoked_at"`
+	RotatedAt  *time.Time `json:"rotated_at"`
+}
+
+// timeOrNull is t, or nil for the zero time.
+func timeOrNull(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// printCredentialsJSON prints {"credentials": [...]}.
+func printCredentialsJSON(w io.Writer, list []lokero.Credential, now time.Time) error {
+	out := make([]credentialJSON, len(list))
+	for i, c := range list {
+		out[i] = credentialJSON{ID: c.ID, Kind: string(c.Kind), Name: c.Name, State: string(c.State(now)), CreatedAt: c.CreatedAt,
+			ExpiresAt: timeOrNull(c.ExpiresAt), LastUsedAt: timeOrNull(c.LastUsedAt), RevokedAt: timeOrNull(c.RevokedAt),
+			RotatedAt: timeOrNull(c.RotatedAt)}
+		if c.LocationID != "" {
+			out[i].LocationID = &c.LocationID
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(map[string]any{"credentials": out})
 }

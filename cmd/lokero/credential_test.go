@@ -1,0 +1,177 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lokero/lokero/demo"
+)
+
+// listedCredential is a credential as `credential list --json` prints it.
+type listedCredential struct {
+	ID         string     `json:"id"`
+	Kind       string     `json:"kind"`
+	Name       string     `json:"name"`
+	LocationID *string    `json:"location_id"`
+	State      string     `json:"state"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	RevokedAt  *time.Time `json:"revoked_at"`
+	RotatedAt  *time.Time `json:"rotated_at"`
+}
+
+// listCredentials runs `credential list --json` with the extra args.
+func listCredentials(t *testing.T, db string, args ...string) map[string]listedCredential {
+	t.Helper()
+	code, stdout, stderr := runCmd(t, append([]string{"credential", "list", "--db", db, "--json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("credential list %v: exit %d: %s", args, code, stderr)
+	}
+	var out struct{ Credentials []listedCredential }
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatalf("credential list --json: %v\n%s", err, stdout)
+	}
+	byName := map[string]listedCredential{}
+	for _, c := range out.Credentials {
+		byName[c.Name] = c
+	}
+	return byName
+}
+
+func TestCredentialAdminCommands(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "admin.db")
+	base := startServe(t, "--db", db)
+	keypad := base + "/v1/devices/" + demo.DemoLockerID + "/keypad"
+	collections := base + "/v1/lockers/" + demo.DemoLockerID + "/collections"
+	wrongCode := map[string]string{"code": "000000"}
+
+	code, stdout, stderr := runCmd(t, "courier", "add", "--db", db, "--expires", "90d", "Kalle")
+	if code != 0 || !strings.Contains(stdout, "expires 20") {
+		t.Fatalf("courier add --expires 90d: exit %d %q %q; want its expiry told", code, stdout, stderr)
+	}
+	courier := lastLine(t, "courier", "add", "--db", db, "Kalle", "Kuski")
+	_ = lastLine(t, "operator", "add", "--db", db, "--expires", "720h", "Olli")
+	operator := lastLine(t, "operator", "add", "--db", db, "Outi")
+	dev1 := lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID)
+
+	// Re-provisioning revokes the older device, unless --keep-old.
+	code, stdout, stderr = runCmd(t, "locker", "provision", "--db", db, demo.DemoLockerID)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	dev2 := lines[len(lines)-1]
+	if code != 0 || !strings.Contains(stdout, "revoked 1 older device credential(s) of "+demo.DemoLockerID) || !strings.HasPrefix(dev2, "lkd_") {
+		t.Fatalf("provision again: exit %d %q %q; want one older credential revoked, the token last", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCmd(t, "locker", "provision", "--db", db, "--keep-old", "--expires", "1d", demo.DemoLockerID)
+	lines = strings.Split(strings.TrimSpace(stdout), "\n")
+	dev3 := lines[len(lines)-1]
+	if code != 0 || !strings.Contains(stdout, "kept the older device credentials") || !strings.HasPrefix(dev3, "lkd_") {
+		t.Fatalf("provision --keep-old: exit %d %q %q", code, stdout, stderr)
+	}
+	if status := call(t, "POST", keypad, dev1, wrongCode, nil); status != 401 {
+		t.Errorf("the first device after re-provisioning: %d; want 401", status)
+	}
+	for _, token := range []string{dev2, dev3} {
+		if status := call(t, "POST", keypad, token, wrongCode, nil); status == 401 {
+			t.Errorf("a device token kept working answered 401")
+		}
+	}
+
+	// The list: a table for people, JSON for machines.
+	code, stdout, stderr = runCmd(t, "credential", "list", "--db", db)
+	if code != 0 || !strings.Contains(stdout, "LAST USED") || !strings.Contains(stdout, "REVOKED") ||
+		!strings.Contains(stdout, "Kalle Kuski") || !strings.Contains(stdout, "revoked") || !strings.Contains(stdout, "7 credential(s)") {
+		t.Errorf("credential list: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, token := range []string{courier, operator, dev1, dev2, dev3} {
+		if strings.Contains(stdout, token[4:]) {
+			t.Errorf("credential list prints a token")
+		}
+	}
+	all := listCredentials(t, db) // the three devices share a name
+	if len(all) != 5 {
+		t.Errorf("credentials by name: %+v; want Kalle, Kalle Kuski, Olli, Outi and the devices", all)
+	}
+	kalle, olli := all["Kalle"], all["Olli"]
+	if kalle.ExpiresAt == nil || kalle.ExpiresAt.Sub(kalle.CreatedAt) != 90*24*time.Hour || kalle.State != "active" {
+		t.Errorf("Kalle: %+v; want active, expiring 90 days after its creation", kalle)
+	}
+	if olli.ExpiresAt == nil || olli.ExpiresAt.Sub(olli.CreatedAt) != 720*time.Hour {
+		t.Errorf("Olli: %+v; want expiring 720 h after its creation", olli)
+	}
+	if others := listCredentials(t, db, "--location", demo.DemoSmartpostID); len(others) != 0 {
+		t.Errorf("the devices of %s: %+v; want none", demo.DemoSmartpostID, others)
+	}
+	code, stdout, _ = runCmd(t, "credential", "list", "--db", db, "--json", "--kind", "device")
+	var devs struct{ Credentials []listedCredential }
+	if err := json.Unmarshal([]byte(stdout), &devs); code != 0 || err != nil || len(devs.Credentials) != 3 ||
+		devs.Credentials[0].State != "revoked" || devs.Credentials[1].State != "active" || devs.Credentials[2].ExpiresAt == nil ||
+		devs.Credentials[0].LocationID == nil || *devs.Credentials[0].LocationID != demo.DemoLockerID {
+		t.Errorf("credential list --json --kind device: exit %d, %v\n%s", code, err, stdout)
+	}
+
+	// Last use: recorded by the server, shown by the list.
+	if status := call(t, "GET", base+"/v1/credentials?kind=operator", operator, nil, nil); status != 200 {
+		t.Errorf("GET /v1/credentials as an operator: %d", status)
+	}
+	if outi := listCredentials(t, db)["Outi"]; outi.LastUsedAt == nil || time.Since(*outi.LastUsedAt) > time.Minute {
+		t.Errorf("Outi after a request: %+v; want last used just now", outi)
+	}
+
+	// Rotation: the new token last, the old one dead.
+	code, stdout, stderr = runCmd(t, "credential", "rotate", "--db", db, all["Kalle Kuski"].ID)
+	lines = strings.Split(strings.TrimSpace(stdout), "\n")
+	rotated := lines[len(lines)-1]
+	if code != 0 || !strings.HasPrefix(rotated, "lkc_") || rotated == courier {
+		t.Fatalf("credential rotate: exit %d %q %q; want the new courier token last", code, stdout, stderr)
+	}
+	if status := call(t, "GET", collections, courier, nil, nil); status != 401 {
+		t.Errorf("the courier's old token after rotation: %d; want 401", status)
+	}
+	if status := call(t, "GET", collections, rotated, nil, nil); status != 200 {
+		t.Errorf("the courier's new token: %d; want 200", status)
+	}
+
+	// Revocation, also of the last operator: the command line may.
+	for _, name := range []string{"Olli", "Outi"} {
+		code, stdout, stderr = runCmd(t, "credential", "revoke", "--db", db, all[name].ID)
+		if code != 0 || !strings.Contains(stdout, "revoked") {
+			t.Errorf("credential revoke %s: exit %d %q %q", name, code, stdout, stderr)
+		}
+	}
+	if !strings.Contains(stderr, "no active operator credential is left") {
+		t.Errorf("revoking the last operator does not warn: %q", stderr)
+	}
+	if status := call(t, "GET", base+"/v1/credentials", operator, nil, nil); status != 401 {
+		t.Errorf("a revoked operator: %d; want 401", status)
+	}
+
+	// Unknown IDs and bad command lines.
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"credential", "revoke", "--db", db, "nobody"}, 1, `no credential with id "nobody"`},
+		{[]string{"credential", "rotate", "--db", db, "courier_nobody"}, 1, `no credential with id "courier_nobody"`},
+		{[]string{"credential", "rotate", "--db", db, all["Olli"].ID}, 1, "revoked"},
+		{[]string{"credential", "list", "--db", db, "--kind", "admin"}, 1, "kind must be courier, device or operator"},
+		{[]string{"credential"}, 2, "credential list"},
+		{[]string{"credential", "frob"}, 2, `unknown credential command "frob"`},
+		{[]string{"credential", "revoke", "--db", db}, 2, "exactly one credential ID"},
+		{[]string{"credential", "rotate", "--db", db, "a", "b"}, 2, "exactly one credential ID"},
+		{[]string{"credential", "list", "--db", db, "extra"}, 2, "takes no arguments"},
+		{[]string{"courier", "add", "--db", db, "--expires", "0d", "X"}, 2, "--expires"},
+		{[]string{"operator", "add", "--db", db, "--expires", "soon", "X"}, 2, "--expires"},
+		{[]string{"locker", "provision", "--db", db, "--expires", "9999d", demo.DemoLockerID}, 2, "--expires"},
+	} {
+		code, _, stderr := runCmd(t, tt.args...)
+		if code != tt.code || !strings.Contains(stderr, tt.want) {
+			t.Errorf("lokero %v: exit %d %q; want %d and %q", tt.args, code, stderr, tt.code, tt.want)
+		}
+	}
+}
