@@ -8,20 +8,33 @@ import (
 	"github.com/lokero/lokero"
 )
 
-// registerDevRoutes serves the development aids that opts asks for.
+// registerDevRoutes serves the development aids that opts asks for (lokero
+// serve --dev), and only to an operator's credential: the outbox shows
+// opening codes in clear and the clock can expire every parcel. Without
+// them neither route exists (404). Where the request came from (loopback,
+// a proxy) makes no difference.
 func (s *Server) registerDevRoutes(opts LockerOptions) {
 	if opts.DevOutbox {
-		s.mux.HandleFunc("GET /dev/outbox", s.handleOutbox)
+		s.mux.HandleFunc("GET /dev/outbox", s.credential(lokero.KindOperator, s.handleOutbox))
 	}
 	if opts.DevClock != nil {
 		clock := opts.DevClock
-		s.mux.HandleFunc("POST /v1/admin/clock", func(w http.ResponseWriter, r *http.Request) { s.handleClock(w, r, clock) })
+		s.mux.HandleFunc("POST /v1/admin/clock", s.credential(lokero.KindOperator, func(w http.ResponseWriter, r *http.Request) {
+			s.handleClock(w, r, clock)
+		}))
 	}
 }
 
+// handleOutbox lists the queued messages as they would be sent, newest
+// first: ?limit=1..1000 (100 by default), nothing else.
 func (s *Server) handleOutbox(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if err := checkQuery(q, "limit"); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
 	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
+	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
 			writeError(w, r, s.log, lokero.Invalid("limit", "out_of_range", "limit must be 1..1000; got %q", v))
@@ -56,6 +69,7 @@ func (s *Server) handleOutbox(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// handleClock moves the test clock forward by {"advance": "168h"}.
 func (s *Server) handleClock(w http.ResponseWriter, r *http.Request, clock *lokero.DevClock) {
 	var req struct {
 		Advance string `json:"advance"`
@@ -70,6 +84,12 @@ func (s *Server) handleClock(w http.ResponseWriter, r *http.Request, clock *loke
 		return
 	}
 	now := clock.Advance(d)
+	// Saved, so that a restart resumes the clock instead of sending time
+	// back.
+	if err := clock.Save(r.Context()); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
 	s.log.Info("test clock advanced", "by", d.String(), "now", now)
 	writeJSON(w, http.StatusOK, map[string]any{"now": now.UTC()})
 }

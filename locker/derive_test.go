@@ -2,8 +2,11 @@ package locker
 
 import (
 	"bytes"
+	"encoding/hex"
 	"strings"
 	"testing"
+
+	"github.com/lokero/lokero"
 )
 
 func TestDerive(t *testing.T) {
@@ -63,6 +66,107 @@ func TestDerive(t *testing.T) {
 	for d, n := range count {
 		if n < 1700 || n > 2300 {
 			t.Errorf("digit %d appears %d times in 20,000; want about 2,000", d, n)
+		}
+	}
+}
+
+// TestKeyringRotation: after a rotation (a new key first, the old one
+// kept) a code made under the old key still matches and is derived again
+// the same, new codes use the new key, and a code never matches under a
+// ring that lost its key.
+func TestKeyringRotation(t *testing.T) {
+	t.Parallel()
+	oldKey := []byte("0123456789abcdef0123456789abcdef")
+	newKey := []byte("fedcba9876543210fedcba9876543210")
+	single, err := NewCodes(oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := NewKeyring(Key{Generation: 1, Secret: newKey}, Key{Generation: 0, Secret: oldKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newOnly, err := NewKeyring(Key{Generation: 1, Secret: newKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const loc, ship, n = "LOCKER-1", "sh_1", 10
+
+	// A parcel's code under the old secret alone (as before keyrings).
+	oldCode, oldHash, err := single.Derive(loc, ship, 3, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if single.FirstVersion() != 0 || ring.FirstVersion() != MaxVersion+1 {
+		t.Fatalf("FirstVersion: %d, %d; want 0 and %d", single.FirstVersion(), ring.FirstVersion(), MaxVersion+1)
+	}
+	// The ring: the old code matches through Hashes and Match, not Hash.
+	if bytes.Equal(ring.Hash(loc, oldCode), oldHash) {
+		t.Error("Hash is the newest key's, yet it matched the old code")
+	}
+	if hs := ring.Hashes(loc, oldCode); len(hs) != 2 || !bytes.Equal(hs[1], oldHash) {
+		t.Errorf("Hashes of the old code: %x; want the old hash second", hs)
+	}
+	if !ring.Match(loc, oldCode, oldHash) || newOnly.Match(loc, oldCode, oldHash) {
+		t.Error("Match: the ring must match the old code, a ring without the old key must not")
+	}
+	// Found again, with its version: the notice can be sent again.
+	if v, code, ok := ring.Version(loc, ship, n, oldHash); !ok || v != 3 || code != oldCode {
+		t.Errorf("Version of the old code under the ring: %d %q %v; want 3 %q", v, code, ok, oldCode)
+	}
+	if code, hash, err := ring.Derive(loc, ship, 3, n); err != nil || code != oldCode || !bytes.Equal(hash, oldHash) {
+		t.Errorf("Derive(3) under the ring: %q %x %v; want the old code and hash", code, hash, err)
+	}
+	// New codes: under the new key, found by Hash and by Version.
+	first := ring.FirstVersion()
+	newCode, newHash, err := ring.Derive(loc, ship, first, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if newCode == oldCode || !bytes.Equal(ring.Hash(loc, newCode), newHash) || !bytes.Equal(newOnly.Hash(loc, newCode), newHash) {
+		t.Errorf("a new code %q: its hash is not the newest key's", newCode)
+	}
+	if v, code, ok := newOnly.Version(loc, ship, n, newHash); !ok || v != first || code != newCode {
+		t.Errorf("Version of the new code: %d %q %v; want %d", v, code, ok, first)
+	}
+	if _, _, ok := newOnly.Version(loc, ship, n, oldHash); ok {
+		t.Error("a ring without the old key found the old code's version")
+	}
+	// A version of a key the ring does not hold: refused.
+	if _, _, err := newOnly.Derive(loc, ship, 3, n); lokero.ErrorCode(err) != lokero.EINVALID {
+		t.Errorf("Derive of a retired key's version: %v; want EINVALID", err)
+	}
+	if _, _, err := ring.Derive(loc, ship, -1, n); lokero.ErrorCode(err) != lokero.EINVALID {
+		t.Errorf("Derive(-1): %v; want EINVALID", err)
+	}
+	// Fingerprints: one per key, stable, naming the generation, not the key.
+	fps := ring.Fingerprints()
+	if len(fps) != 2 || !strings.HasPrefix(fps[0], "1:") || fps[1] != single.Fingerprints()[0] || fps[0] != newOnly.Fingerprints()[0] {
+		t.Errorf("fingerprints %q", fps)
+	}
+	for _, fp := range fps {
+		if strings.Contains(fp, hex.EncodeToString(oldKey)) || strings.Contains(fp, hex.EncodeToString(newKey)) || strings.Contains(fp, string(oldKey)) {
+			t.Errorf("a fingerprint shows a key: %s", fp)
+		}
+	}
+}
+
+func TestNewKeyringRefuses(t *testing.T) {
+	t.Parallel()
+	key := []byte("0123456789abcdef0123456789abcdef")
+	for _, tt := range []struct {
+		name string
+		keys []Key
+	}{
+		{"none", nil},
+		{"short", []Key{{Generation: 0, Secret: key[:31]}}},
+		{"negative generation", []Key{{Generation: -1, Secret: key}}},
+		{"oldest first", []Key{{Generation: 0, Secret: key}, {Generation: 1, Secret: key}}},
+		{"same generation twice", []Key{{Generation: 2, Secret: key}, {Generation: 2, Secret: key}}},
+		{"generation too high", []Key{{Generation: MaxGeneration + 1, Secret: key}}},
+	} {
+		if _, err := NewKeyring(tt.keys...); lokero.ErrorCode(err) != lokero.EINVALID {
+			t.Errorf("%s: %v; want EINVALID", tt.name, err)
 		}
 	}
 }

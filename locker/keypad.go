@@ -16,7 +16,8 @@ const dayLayout = "2006-01-02"
 // CodePolicy is the code lengths and the keypad's lockout schedule, chosen
 // together: see the package documentation for the arithmetic. A zero
 // WrongLimit, Window or Lockouts disables the lockout after wrong entries; a
-// zero DailyCap disables the daily cap.
+// zero DailyCap disables the daily cap. A zero PaymentWindow accepts no
+// payment at all.
 type CodePolicy struct {
 	OutdoorLength int             // digits at a SMARTPOST (public, outdoors)
 	IndoorLength  int             // digits at a LOCKER (inside a residents-only building)
@@ -24,12 +25,23 @@ type CodePolicy struct {
 	Window        time.Duration   // … within 10 minutes lock the keypad
 	Lockouts      []time.Duration // growing lock periods: 1m, 5m, 15m, 60m (the last repeats)
 	DailyCap      int             // wrong entries per keypad per Helsinki day before the keypad refuses codes until the next day
+	PaymentWindow time.Duration   // how long after a code that asked for payment the terminal's payment is taken (see Session)
 }
+
+// DefaultPaymentWindow is how long a keypad's payment session lasts: from
+// the right code of a parcel with cash on delivery to the payment at the
+// terminal. Paying by card at an unattended terminal takes well under a
+// minute (present the card, perhaps a PIN, the authorisation); three
+// minutes leave room for a declined card and a second one, and are short
+// enough that a payment reported later, when the person has walked away,
+// opens nothing without the code being entered again.
+const DefaultPaymentWindow = 3 * time.Minute
 
 // DefaultPolicy returns lokero's policy: 11-digit codes at SMARTPOSTs,
 // 10-digit codes at LOCKERs, a lockout after 5 wrong entries within 10
-// minutes for 1, 5, 15, then 60 minutes, and at most 20 wrong entries per
-// keypad per Helsinki day. The package documentation shows why.
+// minutes for 1, 5, 15, then 60 minutes, at most 20 wrong entries per
+// keypad per Helsinki day, and payment sessions of DefaultPaymentWindow.
+// The package documentation shows why.
 func DefaultPolicy() CodePolicy {
 	return CodePolicy{
 		OutdoorLength: 11,
@@ -38,6 +50,7 @@ func DefaultPolicy() CodePolicy {
 		Window:        10 * time.Minute,
 		Lockouts:      []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour},
 		DailyCap:      20,
+		PaymentWindow: DefaultPaymentWindow,
 	}
 }
 
@@ -51,10 +64,10 @@ func (p CodePolicy) CodeLength(t lokero.LocationType) int {
 	return p.OutdoorLength
 }
 
-// Keypad is the lockout state of one locker's keypad, kept in the database
-// between requests (plain data; JSON-serialisable). The zero Keypad is a
-// keypad without history. Methods of CodePolicy never modify the Keypad they
-// are given: they return a new one.
+// Keypad is the state of one locker's keypad, kept in the database between
+// requests (plain data; JSON-serialisable): its lockout and its payment
+// session. The zero Keypad is a keypad without history. Methods of
+// CodePolicy never modify the Keypad they are given: they return a new one.
 type Keypad struct {
 	Wrong       []time.Time `json:"wrong,omitempty"`       // recent wrong entries (within Window)
 	Level       int         `json:"level,omitempty"`       // how many lockouts so far (resets after a day without one)
@@ -62,6 +75,20 @@ type Keypad struct {
 	Day         string      `json:"day,omitempty"`         // Helsinki date of DayWrong ("2026-11-25")
 	DayWrong    int         `json:"day_wrong,omitempty"`   // wrong entries on Day
 	LastLockout time.Time   `json:"last_lockout,omitzero"` // when the last lockout started
+	Session     Session     `json:"session,omitzero"`      // the payment awaited, if any
+}
+
+// Session is a keypad's payment session: the right code of a parcel with
+// cash on delivery was entered and answered "payment required", and the
+// terminal's payment for that compartment is taken until Until. A keypad
+// has one person at it at a time, so it has at most one session: the next
+// code entered, right or wrong, ends it, as do the payment and the end of
+// the window. Without a session no payment opens a door, and none is told
+// an amount.
+type Session struct {
+	Compartment int       `json:"compartment"` // the compartment to be paid for
+	ShipmentID  string    `json:"shipment_id"` // the parcel in it when the code was entered
+	Until       time.Time `json:"until"`       // no payment is taken from this instant on
 }
 
 // levelReset is how long without a lockout resets Keypad.Level.
@@ -96,6 +123,7 @@ func (p CodePolicy) Wrong(k Keypad, now time.Time) (Keypad, time.Duration) {
 		k.Day, k.DayWrong = day, 0
 	}
 	k.DayWrong++
+	k.Session = Session{} // the person at the keypad is someone else, or starts again
 	k.Wrong = p.recent(k.Wrong, now, 1)
 	k.Wrong = append(k.Wrong, now)
 
@@ -119,10 +147,37 @@ func (p CodePolicy) Wrong(k Keypad, now time.Time) (Keypad, time.Duration) {
 	return k, until.Sub(now)
 }
 
-// Right records a right entry (clears the recent wrong entries; keeps Level
-// and the daily count).
+// Right records a right entry: clears the recent wrong entries and ends a
+// payment session (the code may be someone else's); keeps Level and the
+// daily count.
 func (p CodePolicy) Right(k Keypad, now time.Time) Keypad {
 	k.Wrong = nil
+	k.Session = Session{}
+	return k
+}
+
+// AwaitPayment starts the keypad's payment session after a right code that
+// asks for payment: the terminal's payment for compartment, holding the
+// parcel shipmentID, is taken for PaymentWindow from now. It replaces any
+// session before it.
+func (p CodePolicy) AwaitPayment(k Keypad, compartment int, shipmentID string, now time.Time) Keypad {
+	k.Session = Session{Compartment: compartment, ShipmentID: shipmentID, Until: now.Add(p.PaymentWindow)}
+	return k
+}
+
+// Payment returns the keypad's payment session when it awaits a payment
+// for compartment at now: started, not yet ended, for that compartment.
+func (p CodePolicy) Payment(k Keypad, compartment int, now time.Time) (Session, bool) {
+	s := k.Session
+	if s.Compartment == 0 || s.Compartment != compartment || !now.Before(s.Until) {
+		return Session{}, false
+	}
+	return s, true
+}
+
+// Paid ends the keypad's payment session: the payment was taken.
+func (p CodePolicy) Paid(k Keypad) Keypad {
+	k.Session = Session{}
 	return k
 }
 

@@ -361,3 +361,86 @@ func TestKeypadJSON(t *testing.T) {
 		t.Errorf("zero Keypad marshals to %s, want {}", data)
 	}
 }
+
+// TestKeypadPaymentSession: a payment is awaited only for the compartment
+// whose code asked for it, within the window; any code entered after it,
+// the payment, or the end of the window ends the session.
+func TestKeypadPaymentSession(t *testing.T) {
+	t.Parallel()
+	p := locker.DefaultPolicy()
+	if p.PaymentWindow != locker.DefaultPaymentWindow || p.PaymentWindow < time.Minute || p.PaymentWindow > 5*time.Minute {
+		t.Fatalf("PaymentWindow = %v; want DefaultPaymentWindow, a few minutes", p.PaymentWindow)
+	}
+	t0 := hel(t, 2026, 11, 25, 8, 0)
+	started := p.AwaitPayment(p.Right(locker.Keypad{}, t0), 7, "shp_1", t0)
+	tests := []struct {
+		name        string
+		k           locker.Keypad
+		compartment int
+		at          time.Time
+		want        bool
+	}{
+		{"no session", locker.Keypad{}, 7, t0, false},
+		{"no session, compartment 0", locker.Keypad{}, 0, t0, false},
+		{"the session's compartment", started, 7, t0, true},
+		{"just before the window ends", started, 7, t0.Add(p.PaymentWindow - time.Nanosecond), true},
+		{"as the window ends", started, 7, t0.Add(p.PaymentWindow), false},
+		{"long after", started, 7, t0.Add(time.Hour), false},
+		{"another compartment", started, 8, t0, false},
+		{"after a wrong code", mustWrong(t, p, started, t0.Add(time.Second)), 7, t0.Add(2 * time.Second), false},
+		{"after another right code", p.Right(started, t0.Add(time.Second)), 7, t0.Add(2 * time.Second), false},
+		{"after the payment", p.Paid(started), 7, t0.Add(time.Second), false},
+		{"a second code that asks for payment replaces the first", p.AwaitPayment(started, 3, "shp_2", t0.Add(time.Minute)), 7, t0.Add(time.Minute), false},
+		{"the second session's compartment", p.AwaitPayment(started, 3, "shp_2", t0.Add(time.Minute)), 3, t0.Add(time.Minute + p.PaymentWindow - time.Second), true},
+		{"zero window: no payment at all", zeroWindow().AwaitPayment(locker.Keypad{}, 7, "shp_1", t0), 7, t0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, ok := p.Payment(tt.k, tt.compartment, tt.at)
+			if ok != tt.want {
+				t.Fatalf("Payment(compartment %d) at t0+%v = %+v, %v; want %v", tt.compartment, tt.at.Sub(t0), s, ok, tt.want)
+			}
+			if ok && (s.Compartment != tt.compartment || s.ShipmentID == "") {
+				t.Errorf("session %+v: want compartment %d and its parcel", s, tt.compartment)
+			}
+		})
+	}
+	if s, _ := p.Payment(started, 7, t0); s.ShipmentID != "shp_1" || !s.Until.Equal(t0.Add(p.PaymentWindow)) {
+		t.Errorf("session %+v; want shp_1 until t0+%v", s, p.PaymentWindow)
+	}
+	// The policy returns new states: the one given keeps its session.
+	p.Paid(started)
+	p.Right(started, t0)
+	p.Wrong(started, t0)
+	if _, ok := p.Payment(started, 7, t0); !ok {
+		t.Error("Paid, Right or Wrong modified the Keypad it was given")
+	}
+	// A session survives the trip through the database.
+	data, err := json.Marshal(started)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back locker.Keypad
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatalf("unmarshal %s: %v", data, err)
+	}
+	if s, ok := p.Payment(back, 7, t0.Add(time.Minute)); !ok || s.ShipmentID != "shp_1" {
+		t.Errorf("after a JSON round trip (%s): %+v, %v", data, s, ok)
+	}
+	if data, _ := json.Marshal(p.Paid(started)); string(data) != "{}" {
+		t.Errorf("a keypad whose session ended marshals to %s, want {}", data)
+	}
+}
+
+// mustWrong records a wrong entry that starts no lockout.
+func mustWrong(t *testing.T, p locker.CodePolicy, k locker.Keypad, now time.Time) locker.Keypad {
+	t.Helper()
+	return wrong(t, p, k, now, 0)
+}
+
+func zeroWindow() locker.CodePolicy {
+	p := locker.DefaultPolicy()
+	p.PaymentWindow = 0
+	return p
+}

@@ -116,17 +116,29 @@ func (l *Lockers) ready(ctx context.Context, tx lokero.Tx, loc *lokero.Location,
 // opening code that is unique among the locker's active codes, and
 // returns the version (the code itself is told only when a notice is sent).
 func (l *Lockers) newCode(ctx context.Context, tx lokero.Tx, loc *lokero.Location, sh *lokero.Shipment, from int) (int, error) {
-	for v := from; v <= locker.MaxVersion; v++ {
-		_, hash, err := l.codes.Derive(loc.ID, sh.ID, v, l.policy.CodeLength(loc.Type))
+	// New codes are made under the newest key of the secret's keyring: its
+	// versions start at FirstVersion. A code must be unique at the locker
+	// under every key still in the ring, since the keypad tries each.
+	first := l.codes.FirstVersion()
+	v := max(from, first)
+	for ; v <= first+locker.MaxVersion; v++ {
+		code, hash, err := l.codes.Derive(loc.ID, sh.ID, v, l.policy.CodeLength(loc.Type))
 		if err != nil {
 			return 0, fmt.Errorf("opening code: %w", err)
 		}
-		other, err := tx.ShipmentByOpeningCode(ctx, loc.ID, hash)
-		if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && other.ID == sh.ID) {
+		taken := false
+		for _, h := range l.codes.Hashes(loc.ID, code) {
+			other, err := tx.ShipmentByOpeningCode(ctx, loc.ID, h)
+			if err == nil && other.ID != sh.ID {
+				taken = true
+				break
+			} else if err != nil && lokero.ErrorCode(err) != lokero.ENOTFOUND {
+				return 0, err
+			}
+		}
+		if !taken {
 			sh.OpeningCodeHash = hash
 			return v, nil
-		} else if err != nil {
-			return 0, err
 		}
 	}
 	return 0, &lokero.Error{Code: lokero.ECONFLICT, Reason: "too_many_codes", Message: fmt.Sprintf("parcel %s has had %d opening codes: no more", sh.TrackingCode, locker.MaxVersion+1)}

@@ -28,10 +28,13 @@ const (
 
 // Keypad checks a code entered at a locker's keypad. A valid code of a
 // parcel ready for pickup opens its compartment (the pickup completes when
-// the door closes); cash on delivery must be paid first. Wrong codes are
-// counted, and too many lock the keypad out (ETOOMANY with the wait); a
-// used, expired or cancelled parcel's code opens nothing. Entered digits
-// are never logged.
+// the door closes); when cash on delivery is due it answers
+// "payment_required" with the amount instead and starts the keypad's
+// payment session, in which the terminal's payment for that compartment
+// opens it (Payment). Any code entered ends the session before it. Wrong
+// codes are counted, and too many lock the keypad out (ETOOMANY with the
+// wait); a used, expired or cancelled parcel's code opens nothing. Entered
+// digits are never logged.
 func (l *Lockers) Keypad(ctx context.Context, device lokero.Credential, locationID, code string) (KeypadResult, error) {
 	loc, err := l.deviceLocker(device, locationID)
 	if err != nil {
@@ -48,13 +51,9 @@ func (l *Lockers) Keypad(ctx context.Context, device lokero.Credential, location
 	)
 	err = l.store.InTx(ctx, func(tx lokero.Tx) error {
 		res, refusal, unusable, lockedOn = KeypadResult{}, nil, nil, 0
-		var k locker.Keypad
-		if raw, err := tx.Keypad(ctx, loc.ID); err != nil {
+		k, err := loadKeypad(ctx, tx, loc.ID)
+		if err != nil {
 			return err
-		} else if raw != nil {
-			if err := json.Unmarshal(raw, &k); err != nil {
-				return fmt.Errorf("keypad state of %s: %w", loc.ID, err)
-			}
 		}
 		now := tx.Now()
 		if wait, ok := l.policy.Check(k, now); !ok {
@@ -64,11 +63,19 @@ func (l *Lockers) Keypad(ctx context.Context, device lokero.Credential, location
 		if l.codes == nil {
 			return errors.New("keypad: no code secret configured")
 		}
-		sh, err := tx.ShipmentByOpeningCode(ctx, loc.ID, l.codes.Hash(loc.ID, code))
-		valid := err == nil && sh.Status == lokero.StatusReadyForPickup && now.Before(sh.StorageDeadline)
-		if err != nil && lokero.ErrorCode(err) != lokero.ENOTFOUND {
-			return err
+		// A code made under an older key of the secret still opens:
+		// try the hash under each key, the newest first.
+		var sh lokero.Shipment
+		for _, h := range l.codes.Hashes(loc.ID, code) {
+			sh, err = tx.ShipmentByOpeningCode(ctx, loc.ID, h)
+			if err != nil && lokero.ErrorCode(err) != lokero.ENOTFOUND {
+				return err
+			}
+			if err == nil && sh.Status == lokero.StatusReadyForPickup {
+				break
+			}
 		}
+		valid := err == nil && sh.Status == lokero.StatusReadyForPickup && now.Before(sh.StorageDeadline)
 		if !valid && tracking.ValidReturnCode(code) {
 			// A return or pre-paid parcel's code: a drop-off. A code
 			// that tells the consumer what to do is answered as such;
@@ -97,12 +104,14 @@ func (l *Lockers) Keypad(ctx context.Context, device lokero.Credential, location
 			return saveKeypad(ctx, tx, loc.ID, k)
 		}
 		k = l.policy.Right(k, now)
+		if sh.COD != nil && sh.COD.CollectedAt == nil {
+			// The terminal's payment for this compartment is taken
+			// from now for a few minutes (Lockers.Payment).
+			res = KeypadResult{Result: "payment_required", Compartment: sh.Compartment, AmountCents: sh.COD.AmountCents, Purpose: PurposePickUp}
+			return saveKeypad(ctx, tx, loc.ID, l.policy.AwaitPayment(k, sh.Compartment, sh.ID, now))
+		}
 		if err := saveKeypad(ctx, tx, loc.ID, k); err != nil {
 			return err
-		}
-		if sh.COD != nil && sh.COD.CollectedAt == nil {
-			res = KeypadResult{Result: "payment_required", Compartment: sh.Compartment, AmountCents: sh.COD.AmountCents, Purpose: PurposePickUp}
-			return nil
 		}
 		cs, err := compartments(ctx, tx, loc)
 		if err != nil {
@@ -139,6 +148,20 @@ func (l *Lockers) Keypad(ctx context.Context, device lokero.Credential, location
 func lockedOut(wait time.Duration) error {
 	return &lokero.Error{Code: lokero.ETOOMANY, Reason: "keypad_locked",
 		Message: fmt.Sprintf("too many wrong codes: the keypad takes codes again in %s", wait.Round(time.Second))}
+}
+
+// loadKeypad reads a locker's keypad state, locked until the transaction
+// ends (the zero Keypad when none is stored yet).
+func loadKeypad(ctx context.Context, tx lokero.Tx, locationID string) (locker.Keypad, error) {
+	var k locker.Keypad
+	raw, err := tx.Keypad(ctx, locationID)
+	if err != nil || raw == nil {
+		return k, err
+	}
+	if err := json.Unmarshal(raw, &k); err != nil {
+		return k, fmt.Errorf("keypad state of %s: %w", locationID, err)
+	}
+	return k, nil
 }
 
 func saveKeypad(ctx context.Context, tx lokero.Tx, locationID string, k locker.Keypad) error {

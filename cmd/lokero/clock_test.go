@@ -9,7 +9,7 @@ import (
 	"github.com/lokero/lokero/sqlite"
 )
 
-// TestStoreTimesFollowTheDevClock: with --dev-clock advanced by 30 days,
+// TestStoreTimesFollowTheDevClock: with --dev's test clock advanced by 30 days,
 // the times the store writes itself follow the test clock, not the wall
 // clock: a keypad's state (keypads.updated_at), a queued notice of arrival
 // (outbox.created_at) and a location's status event — on SQLite and on
@@ -18,11 +18,10 @@ func TestStoreTimesFollowTheDevClock(t *testing.T) {
 	t.Parallel()
 	onBothStores(t, func(t *testing.T, store string) {
 		rig := startLockerRig(t, store)
-		base, db, key, courier, device := rig.base, rig.db, rig.key, rig.courier, rig.device
-		operator := lastLine(t, "operator", "add", "--db", db, "Olli")
+		base, db, key, courier, operator, device := rig.base, rig.db, rig.key, rig.courier, rig.operator, rig.device
 
 		const ahead = 30 * 24 * time.Hour
-		if status := call(t, "POST", base+"/v1/admin/clock", "", map[string]string{"advance": ahead.String()}, nil); status != 200 {
+		if status := call(t, "POST", base+"/v1/admin/clock", operator, map[string]string{"advance": ahead.String()}, nil); status != 200 {
 			t.Fatalf("advance the clock: %d", status)
 		}
 		// followsClock fails unless at is the test clock's time: 30 days
@@ -72,7 +71,7 @@ func TestStoreTimesFollowTheDevClock(t *testing.T) {
 				CreatedAt time.Time `json:"created_at"`
 			}
 		}
-		if status := call(t, "GET", base+"/dev/outbox", "", nil, &box); status != 200 || len(box.Messages) == 0 {
+		if status := call(t, "GET", base+"/dev/outbox", operator, nil, &box); status != 200 || len(box.Messages) == 0 {
 			t.Fatalf("outbox: %d %+v", status, box)
 		}
 		followsClock("the notice of arrival", box.Messages[0].CreatedAt)

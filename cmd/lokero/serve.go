@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +20,7 @@ import (
 	"github.com/lokero/lokero/api"
 	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/service"
+	"github.com/lokero/lokero/sqlite"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -25,15 +29,29 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	db := dbFlag(fs)
 	noDemo := fs.Bool("no-demo", false, "do not load the demo network into an empty database")
 	reload := fs.Duration("reload", time.Minute, "how often to re-read the directory from the database (imports by other processes)")
-	devClock := fs.Bool("dev-clock", false, "enable POST /v1/admin/clock to move time forward (for integrators' tests; never in production)")
-	devOutbox := fs.String("dev-outbox", "auto", "serve GET /dev/outbox with the queued messages, opening codes in clear: on, off, or auto (on when listening on loopback)")
-	secretFile := fs.String("code-secret-file", envOr("LOKERO_CODE_SECRET_FILE", ""), "file with the secret opening codes are hashed with (hex, ≥ 32 bytes); default: LOKERO_CODE_SECRET, or for SQLite a file beside the database, made on first start")
+	dev := fs.Bool("dev", envBool("LOKERO_DEV"), "development aids, for an operator's credential only: GET /dev/outbox (queued messages, opening codes in clear) and POST /v1/admin/clock (a test clock that survives restarts); never in production (env LOKERO_DEV=1)")
+	production := fs.Bool("production", os.Getenv("LOKERO_ENV") == "production", "refuse to start with --dev, a code secret made on the fly, database or secret files others may read, or without TLS (--tls-cert/--tls-key) or --behind-proxy (env LOKERO_ENV=production)")
+	tlsCert := fs.String("tls-cert", envOr("LOKERO_TLS_CERT", ""), "serve HTTPS with this certificate (PEM; with --tls-key) (env LOKERO_TLS_CERT)")
+	tlsKey := fs.String("tls-key", envOr("LOKERO_TLS_KEY", ""), "the private key of --tls-cert (PEM) (env LOKERO_TLS_KEY)")
+	behindProxy := fs.Bool("behind-proxy", envBool("LOKERO_BEHIND_PROXY"), "a reverse proxy in front terminates TLS (for --production without --tls-cert) (env LOKERO_BEHIND_PROXY=1)")
+	trustedProxy := fs.String("trusted-proxy", envOr("LOKERO_TRUSTED_PROXY", ""), "CIDR,... of the proxies whose X-Forwarded-For / Forwarded headers are believed (a bare IP is one address) (env LOKERO_TRUSTED_PROXY)")
+	secretFile := fs.String("code-secret-file", envOr("LOKERO_CODE_SECRET_FILE", ""), "file with the secret opening codes are hashed with (hex keys, ≥ 32 bytes; see lokero secret); default: LOKERO_CODE_SECRET, or for SQLite a file beside the database, made on the first start of a new database")
 	cutoff := fs.String("cutoff", envOr("LOKERO_CUTOFF", "16:00"), "daily handover cut-off, Europe/Helsinki: parcels handed over later count from the next weekday (env LOKERO_CUTOFF)")
 	busyBelow := fs.String("busy-below", envOr("LOKERO_BUSY_BELOW", "15%"), "a locker (or size class) shows as busy at checkout below this share of free compartments, e.g. 15% or 0.15 (env LOKERO_BUSY_BELOW)")
+	retailerShare := fs.String("retailer-share", envOr("LOKERO_RETAILER_SHARE", "25%"), "the share of a locker's compartments of a size one retailer may book for one delivery day (at least 2), e.g. 25% or 1 for no cap (env LOKERO_RETAILER_SHARE)")
+	rateLimit := fs.String("rate-limit", envOr("LOKERO_RATE_LIMIT", ""), "change API rate limits: CLASS=RATE/PERIOD:BURST,... with CLASS retailer, courier, device, operator, tracking, returns or directory, e.g. retailer=50/s:200,tracking=off (env LOKERO_RATE_LIMIT); see docs/security.md for the defaults")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	busyShare, err := parseShare(*busyBelow)
+	retailerCap, err := parseShare(*retailerShare, true)
+	if err != nil {
+		return fmt.Errorf("%w: --retailer-share must be a share above 0 and at most 100%% (e.g. 25%%); got %q", errUsage, *retailerShare)
+	}
+	limits, err := parseRateLimits(*rateLimit)
+	if err != nil {
+		return fmt.Errorf("%w: --rate-limit: %v", errUsage, err)
+	}
+	busyShare, err := parseShare(*busyBelow, false)
 	if err != nil {
 		return fmt.Errorf("%w: --busy-below must be a share between 0 and 100%% (e.g. 15%%); got %q", errUsage, *busyBelow)
 	}
@@ -47,21 +65,44 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, fs.Args())
 	}
-	if *devOutbox != "auto" && *devOutbox != "on" && *devOutbox != "off" {
-		return fmt.Errorf("%w: --dev-outbox must be on, off or auto; got %q", errUsage, *devOutbox)
+	proxies, err := parseProxies(*trustedProxy)
+	if err != nil {
+		return fmt.Errorf("%w: --trusted-proxy: %v", errUsage, err)
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return fmt.Errorf("%w: --tls-cert and --tls-key go together", errUsage)
+	}
+	var tlsConfig *tls.Config
+	if *tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if *production {
+		if *dev {
+			return errors.New("--production refuses --dev (or LOKERO_DEV): the development outbox shows opening codes and the test clock can expire every parcel")
+		}
+		if tlsConfig == nil && !*behindProxy {
+			return errors.New("--production needs TLS: serve HTTPS with --tls-cert FILE --tls-key FILE, or say that a reverse proxy in front terminates it with --behind-proxy")
+		}
+	}
+	if err := checkSecretGiven(*db, *secretFile); err != nil {
+		return err
 	}
 	log := newLogger(stderr)
-	codes, err := codeSecret(*db, *secretFile)
-	if err != nil {
+	if err := checkDatabaseFiles(*db, *production, log); err != nil {
 		return err
 	}
 	var (
 		clk         = clock()
 		devClockVal *lokero.DevClock
 	)
-	if *devClock {
+	if *dev {
 		devClockVal = lokero.NewDevClock(clk)
 		clk = devClockVal
+		log.Warn("development aids on (--dev): GET /dev/outbox and POST /v1/admin/clock for operators; never in production")
 	}
 
 	ln, err := net.Listen("tcp", *addr)
@@ -74,12 +115,29 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer p.Close()
+	codes, _, _, err := loadSecret(ctx, p.store, *db, *secretFile, secretOptions{production: *production, mayCreate: true}, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if devClockVal != nil {
+		if err := resumeDevClock(ctx, p.store, devClockVal, log); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	if err := p.dir.Availability().SetBusyBelow(busyShare); err != nil {
 		ln.Close()
 		return fmt.Errorf("%w: --busy-below: %v", errUsage, err)
 	}
 	p.lockers = service.NewLockers(p.store, p.dir, p.calendar, p.clock, nil, codes, log)
+	if err := p.shipments.SetRetailerShare(retailerCap); err != nil {
+		ln.Close()
+		return fmt.Errorf("%w: --retailer-share: %v", errUsage, err)
+	}
 	dir, srv := p.dir, p.handler(log)
+	srv.SetTrustedProxies(proxies)
+	srv.SetRateLimits(limits)
 	runner, err := p.startJobs(ctx, *db, log)
 	if err != nil {
 		ln.Close()
@@ -92,19 +150,25 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			log.Error("stop jobs", "err", err)
 		}
 	}()
-	outbox := *devOutbox == "on" || *devOutbox == "auto" && isLoopback(ln.Addr())
-	srv.EnableLockers(p.lockers, api.LockerOptions{DevOutbox: outbox, DevClock: devClockVal})
+	srv.EnableLockers(p.lockers, api.LockerOptions{DevOutbox: *dev, DevClock: devClockVal})
 	httpServer := &http.Server{
 		Handler:           srv,
+		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	scheme := "http"
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpServer.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(*db))
+	if tlsConfig != nil {
+		scheme = "https"
+		go func() { serveErr <- httpServer.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { serveErr <- httpServer.Serve(ln) }()
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "db", redactDSN(*db), "production", *production)
 
 	// Health answers 503 until the directory is loaded (by loadDemo, which
 	// fills an empty database first, or by Reload with --no-demo).
@@ -121,7 +185,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	srv.SetReady(true)
-	log.Info("ready", "locations", dir.Snapshot().Len(), "postcodes", dir.Postcodes().Len(), "url", "http://"+ln.Addr().String()+"/v1/locations?postcode=00100")
+	log.Info("ready", "locations", dir.Snapshot().Len(), "postcodes", dir.Postcodes().Len(), "url", scheme+"://"+ln.Addr().String()+"/v1/locations?postcode=00100")
 	// Parcels left at points closed while no instance re-routed them (a
 	// crash between the change and its re-routing): moved now, in the
 	// background; each shipment in its own transaction, so stopping halfway
@@ -170,16 +234,40 @@ func redactDSN(dsn string) string {
 	return u.Redacted()
 }
 
-// isLoopback reports whether the server listens on a loopback address
-// only, where the development outbox may show opening codes.
-func isLoopback(addr net.Addr) bool {
-	tcp, ok := addr.(*net.TCPAddr)
-	return ok && tcp.IP.IsLoopback()
+// parseRateLimits reads --rate-limit: CLASS=LIMIT pairs, comma-separated,
+// each LIMIT as api.ParseLimit reads it, over api.DefaultRateLimits.
+func parseRateLimits(s string) (api.RateLimits, error) {
+	limits := api.DefaultRateLimits()
+	fields := map[string]*api.Limit{
+		"retailer": &limits.Retailer, "courier": &limits.Courier, "device": &limits.Device,
+		"operator": &limits.Operator, "tracking": &limits.Tracking, "returns": &limits.Returns,
+		"directory": &limits.Directory,
+	}
+	if strings.TrimSpace(s) == "" {
+		return limits, nil
+	}
+	for _, pair := range strings.Split(s, ",") {
+		class, spec, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		if !ok {
+			return limits, fmt.Errorf("%q is not CLASS=LIMIT (e.g. retailer=50/s:200)", pair)
+		}
+		field, ok := fields[class]
+		if !ok {
+			return limits, fmt.Errorf("unknown class %q: one of retailer, courier, device, operator, tracking, returns, directory", class)
+		}
+		l, err := api.ParseLimit(spec)
+		if err != nil {
+			return limits, err
+		}
+		*field = l
+	}
+	return limits, nil
 }
 
 // parseShare reads a share written as a percentage ("15%") or a fraction
-// ("0.15"); it must lie strictly between 0 and 1.
-func parseShare(s string) (float64, error) {
+// ("0.15"); it must lie strictly between 0 and 1, or be 1 ("100%") too
+// when whole is true.
+func parseShare(s string, whole bool) (float64, error) {
 	s = strings.TrimSpace(s)
 	div := 1.0
 	if t, ok := strings.CutSuffix(s, "%"); ok {
@@ -189,8 +277,83 @@ func parseShare(s string) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if v /= div; !(v > 0 && v < 1) {
+	if v /= div; !(v > 0 && (v < 1 || whole && v == 1)) {
 		return 0, fmt.Errorf("%v is not between 0 and 1", v)
 	}
 	return v, nil
+}
+
+// settingDevClock is the setting that holds the test clock's offset (a Go
+// duration) under --dev.
+const settingDevClock = "dev_clock_offset"
+
+// resumeDevClock sets the test clock to the offset saved before, so that a
+// restart does not send time back, and has each advance saved.
+func resumeDevClock(ctx context.Context, st settingStore, c *lokero.DevClock, log *slog.Logger) error {
+	saved, ok, err := st.Setting(ctx, settingDevClock)
+	if err != nil {
+		return fmt.Errorf("test clock: %w", err)
+	}
+	if ok {
+		d, err := time.ParseDuration(saved)
+		if err != nil || d < 0 {
+			return fmt.Errorf("test clock: the saved offset %q is not a duration", saved)
+		}
+		c.Resume(d)
+		log.Info("test clock resumed", "ahead", d.String(), "now", c.Now())
+	}
+	c.SetSaver(func(ctx context.Context, offset time.Duration) error {
+		return st.SetSetting(ctx, settingDevClock, offset.String())
+	})
+	return nil
+}
+
+// parseProxies reads --trusted-proxy: comma-separated CIDR prefixes or
+// bare addresses (one address: /32 or /128).
+func parseProxies(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		if strings.Contains(v, "/") {
+			p, err := netip.ParsePrefix(v)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a CIDR prefix or an IP address", v)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR prefix or an IP address", v)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// checkDatabaseFiles takes the group's and others' rights away from a
+// SQLite database's files (the database, -wal, -shm) with a warning; in
+// production it refuses instead.
+func checkDatabaseFiles(dsn string, production bool, log *slog.Logger) error {
+	if isPostgres(dsn) {
+		return nil
+	}
+	if production {
+		exposed, err := sqlite.Exposed(dsn)
+		if err != nil {
+			return err
+		}
+		if len(exposed) > 0 {
+			return fmt.Errorf("--production refuses database files others than their owner may read: %s; chmod 600 them", strings.Join(exposed, ", "))
+		}
+		return nil
+	}
+	tightened, err := sqlite.Tighten(dsn)
+	for _, f := range tightened {
+		log.Warn("a database file was readable by others than its owner: made it owner-only", "file", f)
+	}
+	return err
 }

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/lokero/lokero/demo"
+)
+
+// secretPath returns the file the serve flags take the code secret from.
+func secretPath(db string, args []string) string {
+	if i := slices.Index(args, "--code-secret-file"); i >= 0 {
+		return args[i+1]
+	}
+	return db + ".secret"
+}
+
+// TestSecretMismatchRefused: a lost secret file is not made again, and a
+// changed secret is refused, both with a message saying what to do; the
+// right secret starts again — on SQLite and on PostgreSQL.
+func TestSecretMismatchRefused(t *testing.T) {
+	t.Parallel()
+	onBothStores(t, func(t *testing.T, store string) {
+		db, args := storeArgs(t, store)
+		args = append(args, "--no-demo")
+		path := secretPath(db, args)
+		srv := startServer(t, nil, args...)
+		srv.stop()
+		good, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		serve := func() (int, string) {
+			code, _, stderr := runCmd(t, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+			return code, stderr
+		}
+		// Lost.
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+		if code, stderr := serve(); code != 1 || !strings.Contains(stderr, "is missing") || !strings.Contains(stderr, "restore") {
+			t.Errorf("without the secret file: exit %d %q; want a refusal saying to restore it", code, stderr)
+		}
+		if _, err := os.Stat(path); err == nil {
+			t.Error("a new secret was made for a database that had one")
+		}
+		// Changed.
+		if err := os.WriteFile(path, []byte(strings.Repeat("ef", 32)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if code, stderr := serve(); code != 1 || !strings.Contains(stderr, "does not match the database") {
+			t.Errorf("with another secret: exit %d %q; want a refusal", code, stderr)
+		}
+		// The right one again.
+		if err := os.WriteFile(path, good, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		startServer(t, nil, args...)
+	})
+}
+
+// TestSecretRotateKeepsWaitingCodes: `lokero secret rotate` adds a key;
+// a parcel waiting with a code made under the old key still opens and its
+// notice is sent again with the same code; a new parcel gets a code under
+// the new key; `lokero secret retire` refuses while a parcel needs the old
+// key and drops it afterwards; the old secret alone is then refused.
+func TestSecretRotateKeepsWaitingCodes(t *testing.T) {
+	t.Parallel()
+	db, args := storeArgs(t, "sqlite")
+	args = append(args, "--dev")
+	srv := startServer(t, nil, args...)
+	key := lastLine(t, "retailer", "add", "--db", db, "Kauppa")
+	courier := lastLine(t, "courier", "add", "--db", db, "Kuski")
+	operator := lastLine(t, "operator", "add", "--db", db, "Olli")
+	device := lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID)
+	locker := "/v1/lockers/" + demo.DemoLockerID
+	devices := "/v1/devices/" + demo.DemoLockerID
+
+	// park books a parcel, deposits it and returns its id, compartment
+	// and the opening code of its notice.
+	park := func(base string) (id string, compartment int, code string) {
+		t.Helper()
+		var sh struct {
+			ID           string
+			TrackingCode string `json:"tracking_code"`
+		}
+		if status := call(t, "POST", base+"/v1/shipments", key, demoBuildingParcel(), &sh); status != 201 {
+			t.Fatalf("create: %d", status)
+		}
+		call(t, "POST", base+"/v1/shipments/"+sh.ID+"/handover", courier, nil, nil)
+		var dep struct{ Compartment int }
+		if status := call(t, "POST", base+locker+"/deposits", courier, map[string]string{"tracking_code": sh.TrackingCode}, &dep); status != 200 {
+			t.Fatalf("deposit: %d", status)
+		}
+		call(t, "POST", base+devices+"/events", device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}, nil)
+		return sh.ID, dep.Compartment, noticeCode(t, base, operator, sh.TrackingCode)
+	}
+	oldID, oldCompartment, oldCode := park(srv.base)
+	srv.stop()
+
+	code, stdout, stderr := runCmd(t, "secret", "rotate", "--db", db)
+	if code != 0 || !strings.Contains(stdout, "generation 1") {
+		t.Fatalf("secret rotate: exit %d %q %q", code, stdout, stderr)
+	}
+	ring, _ := os.ReadFile(db + ".secret")
+	if lines := strings.Fields(string(ring)); len(lines) != 2 || !strings.HasPrefix(lines[0], "1:") || !strings.HasPrefix(lines[1], "0:") {
+		t.Fatalf("the secret file after rotate: %d keys; want generation 1, then 0", len(lines))
+	}
+	if info, err := os.Stat(db + ".secret"); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("the rotated secret file: %v %v; want 0600", info, err)
+	}
+	if code, _, stderr := runCmd(t, "secret", "retire", "--db", db); code != 1 || !strings.Contains(stderr, "1 parcel(s)") {
+		t.Errorf("secret retire with a parcel waiting under the old key: exit %d %q; want a refusal", code, stderr)
+	}
+
+	srv = startServer(t, nil, args...)
+	// The notice again: the same code, derived under the old key.
+	var sh struct {
+		TrackingCode string `json:"tracking_code"`
+	}
+	if status := call(t, "POST", srv.base+"/v1/shipments/"+oldID+"/notice", operator, nil, &sh); status != 200 {
+		t.Fatalf("notice again after the rotation: %d", status)
+	}
+	if again := noticeCode(t, srv.base, operator, sh.TrackingCode); again != oldCode {
+		t.Errorf("the notice sent again tells %q; want the old code", again)
+	}
+	_, newCompartment, newCode := park(srv.base)
+	keypad := func(code string) (int, map[string]any) {
+		var out map[string]any
+		return call(t, "POST", srv.base+devices+"/keypad", device, map[string]string{"code": code}, &out), out
+	}
+	for _, p := range []struct {
+		what, code  string
+		compartment int
+	}{{"the old key's code", oldCode, oldCompartment}, {"the new key's code", newCode, newCompartment}} {
+		if status, out := keypad(p.code); status != 200 || out["purpose"] != "pick_up" {
+			t.Fatalf("%s at the keypad: %d %v", p.what, status, out)
+		}
+		call(t, "POST", srv.base+devices+"/events", device, map[string]any{"type": "door_closed", "compartment": p.compartment}, nil)
+	}
+	srv.stop()
+
+	if code, stdout, stderr := runCmd(t, "secret", "retire", "--db", db); code != 0 || !strings.Contains(stdout, "retired") {
+		t.Fatalf("secret retire once nothing needs the old key: exit %d %q %q", code, stdout, stderr)
+	}
+	if lines := strings.Fields(readFile(t, db+".secret")); len(lines) != 1 || !strings.HasPrefix(lines[0], "1:") {
+		t.Errorf("the secret file after retire: %q; want generation 1 alone", lines)
+	}
+	startServer(t, nil, args...).stop()
+	// The old secret alone: refused.
+	if err := os.WriteFile(db+".secret", []byte(strings.Fields(string(ring))[1]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCmd(t, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...); code != 1 || !strings.Contains(stderr, "generation(s) 1") {
+		t.Errorf("serving with the retired key alone: exit %d %q; want a refusal naming generation 1", code, stderr)
+	}
+}
+
+// noticeCode returns the opening code of the newest notice of arrival of
+// a parcel in the development outbox.
+func noticeCode(t *testing.T, base, operator, trackingCode string) string {
+	t.Helper()
+	var box struct {
+		Messages []struct {
+			Text         string
+			TrackingCode string `json:"tracking_code"`
+		}
+	}
+	if status := call(t, "GET", base+"/dev/outbox", operator, nil, &box); status != 200 {
+		t.Fatalf("outbox: %d", status)
+	}
+	for _, m := range box.Messages {
+		if m.TrackingCode == trackingCode {
+			if c := regexp.MustCompile(`Avauskoodi: ([0-9]+)`).FindStringSubmatch(m.Text); c != nil {
+				return c[1]
+			}
+		}
+	}
+	t.Fatalf("no notice of arrival for %s in the outbox", trackingCode)
+	return ""
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
