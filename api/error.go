@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/lokero/lokero"
 )
@@ -47,7 +49,9 @@ type alternative struct {
 // writeError answers with the error's status and a JSON body
 // {"error":{"code","message","field"}}. The code is the error's specific
 // reason when it has one, else its class. Internal errors are logged and
-// their text never reaches the client.
+// their text never reaches the client. An ETOOMANY error that says how
+// long to wait (a rate limit, a quota, a locked keypad) is answered 429
+// with Retry-After in whole seconds, rounded up.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	if r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		// The client went away: nobody reads an answer, and it is not
@@ -68,6 +72,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 			detail.Code = e.Reason
 		}
 		detail.Field = e.Field
+		if e.Code == lokero.ETOOMANY && e.RetryAfter > 0 {
+			setRetryAfter(w, e.RetryAfter)
+		}
 		for _, a := range e.Alternatives {
 			detail.Alternatives = append(detail.Alternatives, alternative{ID: a.ID, Type: string(a.Type), Name: a.Name,
 				Street: a.Street, Postcode: a.Postcode, City: a.City, DistanceM: a.DistanceM})
@@ -77,4 +84,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, errorBody{Error: detail})
+}
+
+// setRetryAfter sets Retry-After to d in whole seconds, rounded up (at
+// least 1: "0" would invite the same request at once).
+func setRetryAfter(w http.ResponseWriter, d time.Duration) {
+	w.Header().Set("Retry-After", strconv.FormatInt(max(1, ceilSeconds(d)), 10))
 }

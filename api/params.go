@@ -18,9 +18,11 @@ var paramHints = map[string]string{
 
 // checkQuery refuses a query that names a parameter the endpoint does not
 // know (a misspelt filter would otherwise be ignored, and the answer look
-// right but be wrong) or that has a value over maxParamLen bytes. "_", the
+// right but be wrong), that gives a parameter more than once (which one
+// would count?), or that has a value over maxParamLen bytes. "_", the
 // cache buster browsers' libraries add, is always allowed, and so is a
-// nameless "=" (a query built as "?" + "&".join(...) of nothing).
+// nameless "=" (a query built as "?" + "&".join(...) of nothing). With no
+// known names, the endpoint takes no parameters at all.
 func checkQuery(v url.Values, known ...string) error {
 	bad := false
 	for name := range v {
@@ -46,11 +48,20 @@ func checkQuery(v url.Values, known ...string) error {
 
 // checkParam is checkQuery for one parameter.
 func checkParam(v url.Values, name string, known []string) error {
-	if name != "_" && name != "" && !slices.Contains(known, name) {
+	if name == "_" || name == "" {
+		return nil
+	}
+	if !slices.Contains(known, name) {
 		if hint, ok := paramHints[name]; ok && slices.Contains(known, hint) {
 			return lokero.Invalid(name, "unknown_parameter", "unknown parameter %q: did you mean %q?", name, hint)
 		}
+		if len(known) == 0 {
+			return lokero.Invalid(truncate(name, 64), "unknown_parameter", "unknown parameter %q; this endpoint takes no parameters", truncate(name, 64))
+		}
 		return lokero.Invalid(truncate(name, 64), "unknown_parameter", "unknown parameter %q; this endpoint takes %v", truncate(name, 64), known)
+	}
+	if n := len(v[name]); n > 1 {
+		return lokero.Invalid(name, "duplicate_parameter", "%s is given %d times; give it once (a list is one comma-separated value)", name, n)
 	}
 	for _, value := range v[name] {
 		if len(value) > maxParamLen {

@@ -96,7 +96,11 @@ func (e *postiSnapshot) object(l *lokero.Location) []byte {
 
 // handleSearch serves GET /api/2/location and GET /location.
 func (p *postiHandler) handleSearch(w http.ResponseWriter, r *http.Request) {
-	q := parsePostiQuery(r.URL.Query())
+	q, err := parsePostiQuery(r.URL.Query())
+	if err != nil {
+		writePostiError(w, r, http.StatusBadRequest, lokero.ErrorMessage(err))
+		return
+	}
 	hits, err := p.find(r.Context(), q)
 	var e *lokero.Error
 	if errors.As(err, &e) && e.Code == lokero.EINVALID { // only a deliveryDate: see find
@@ -263,9 +267,15 @@ var postiParamIDs = func() map[string]int {
 // "types[]" and "types[0]" as "types". Other parameters are dropped.
 type postiParams [len(postiParamNames)][]string
 
-// read fills p from a query.
-func (p *postiParams) read(v url.Values) {
+// read fills p from a query. It returns the name of a parameter given
+// more than once with different values, as the query spells it (of the
+// first such parameter in postiParamNames, the spelling first in sort
+// order), or "" when there is none: only types
+// may repeat (Posti's clients send types=A&types=B); a value given again
+// unchanged, or blank, is harmless.
+func (p *postiParams) read(v url.Values) (conflict string) {
 	var buf [32]byte
+	var spelt [len(postiParamNames)]string
 	for k, values := range v {
 		name := strings.TrimSpace(k)
 		if i := strings.IndexByte(name, '['); i > 0 && strings.HasSuffix(name, "]") {
@@ -283,8 +293,35 @@ func (p *postiParams) read(v url.Values) {
 		}
 		if id, ok := postiParamIDs[string(buf[:len(name)])]; ok {
 			p[id] = append(p[id], values...)
+			if spelt[id] == "" || k < spelt[id] {
+				spelt[id] = k
+			}
 		}
 	}
+	for id, values := range p {
+		if id != postiTypes && len(values) > 1 && differ(values) {
+			return spelt[id]
+		}
+	}
+	return ""
+}
+
+// postiTypes is the position of types, the one parameter that repeats.
+var postiTypes = postiParamIDs["types"]
+
+// differ reports whether values hold two different non-blank values.
+func differ(values []string) bool {
+	first := ""
+	for _, v := range values {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		} else if first == "" {
+			first = v
+		} else if v != first {
+			return true
+		}
+	}
+	return false
 }
 
 // get returns the first non-blank value of the first of names that has
@@ -304,11 +341,15 @@ func (p *postiParams) get(names ...string) string {
 // in any case, unknown parameters ignored, and values it cannot use either
 // ignored (top, coordinates, distance, the street address: the search goes
 // on without them) or, for what says where to search or what to list
-// (postal code, country, types), answered with an empty list. It never
-// fails.
-func parsePostiQuery(v url.Values) postiQuery {
+// (postal code, country, types), answered with an empty list. It fails
+// only for a parameter given twice with different values
+// (zipCode=00100&zipCode=99999): answering for either would be a guess.
+func parsePostiQuery(v url.Values) (postiQuery, error) {
 	var p postiParams
-	p.read(v)
+	if name := p.read(v); name != "" {
+		name = truncate(name, 64)
+		return postiQuery{}, lokero.Invalid(name, "duplicate_parameter", "%s is given more than once with different values; give it once", name)
+	}
 	q := postiQuery{top: service.DefaultLimit}
 
 	if c := p.get("countrycode"); c != "" && !strings.EqualFold(c, "FI") && !strings.EqualFold(c, "FIN") {
@@ -365,7 +406,7 @@ func parsePostiQuery(v url.Values) postiQuery {
 	}
 	q.includeClosed = lenientBool(p.get("includeclosed", "include_closed"))
 	q.deliveryDate = p.get("deliverydate", "delivery_date")
-	return q
+	return q, nil
 }
 
 // find answers a Posti query from the directory. Only a failure of the

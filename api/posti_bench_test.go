@@ -101,6 +101,10 @@ func benchServer(b *testing.B) http.Handler {
 		}
 		srv := api.New(d, st, slog.New(slog.DiscardHandler))
 		srv.SetReady(true)
+		// The benchmark measures the Posti face, not the per-address limit.
+		limits := api.DefaultRateLimits()
+		limits.Directory = api.Limit{Rate: 1e9, Burst: 1 << 30}
+		srv.SetRateLimits(limits)
 		benchHandler = srv
 	})
 	if benchErr != nil {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -45,10 +46,12 @@ type Server struct {
 	metrics *metrics
 	cache   atomic.Pointer[encodedSnapshot]
 
-	shipments     *service.Shipments
-	returnsLimit  *rateLimit
-	trackingLimit *rateLimit
-	lockers       *service.Lockers
+	shipments *service.Shipments
+	lockers   *service.Lockers
+	// limits are the rate limits (ratelimit.go); proxies the trusted
+	// proxies whose forwarding headers are believed.
+	limits  atomic.Pointer[limiterSet]
+	proxies atomic.Pointer[[]netip.Prefix]
 	// buffers recycles answer buffers: a search answer is several kB, and
 	// at tens of thousands of answers a second the garbage shows in p99.
 	buffers sync.Pool
@@ -60,20 +63,25 @@ func New(dir *service.Directory, db Pinger, log *slog.Logger) *Server {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(reg)
+	s.SetRateLimits(DefaultRateLimits())
+	directory := func(h http.HandlerFunc) http.HandlerFunc {
+		return s.perAddress(func(l *limiterSet) *keyedLimiter[netip.Addr] { return l.directory }, "directory requests", h)
+	}
 
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)
-	s.mux.HandleFunc("GET /v1/postcodes/{code}", s.handlePostcode)
-	s.mux.HandleFunc("GET /v1/locations", s.handleLocations)
-	s.mux.HandleFunc("GET /v1/locations/{id}", s.handleLocation)
+	s.mux.HandleFunc("GET /v1/postcodes/{code}", directory(s.handlePostcode))
+	s.mux.HandleFunc("GET /v1/locations", directory(s.handleLocations))
+	s.mux.HandleFunc("GET /v1/locations/{id}", directory(s.handleLocation))
 	posti := newPostiHandler(s) // the Posti-compatible Locations interface (posti.go)
-	s.mux.HandleFunc("GET /api/2/location", posti.handleSearch)
-	s.mux.HandleFunc("GET /api/2/location/{$}", posti.handleSearch)
-	s.mux.HandleFunc("GET /api/2/location/{id}", posti.handleLocation)
-	s.mux.HandleFunc("GET /location", posti.handleSearch)
-	s.mux.HandleFunc("GET /location/{$}", posti.handleSearch)
-	s.mux.HandleFunc("GET /location/{id}", posti.handleLocation)
+	search, one := s.perAddressPosti(posti.handleSearch), s.perAddressPosti(posti.handleLocation)
+	s.mux.HandleFunc("GET /api/2/location", search)
+	s.mux.HandleFunc("GET /api/2/location/{$}", search)
+	s.mux.HandleFunc("GET /api/2/location/{id}", one)
+	s.mux.HandleFunc("GET /location", search)
+	s.mux.HandleFunc("GET /location/{$}", search)
+	s.mux.HandleFunc("GET /location/{id}", one)
 	s.mux.HandleFunc("GET /api/2/openapi.json", handlePostiOpenAPI)
 	s.handler = s.recoverPanics(s.instrument(http.HandlerFunc(s.route)))
 	return s
@@ -83,10 +91,6 @@ func New(dir *service.Directory, db Pinger, log *slog.Logger) *Server {
 // and returns) over sh. Call it before serving.
 func (s *Server) EnableShipments(sh *service.Shipments) {
 	s.shipments = sh
-	// A consumer asking for a return code: a few tries, then one every 6 s.
-	s.returnsLimit = newRateLimit(10, 6*time.Second)
-	// Public tracking: a page that polls is fine; enumerating codes is not.
-	s.trackingLimit = newRateLimit(60, time.Second)
 	s.registerShipmentRoutes()
 }
 
