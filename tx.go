@@ -55,6 +55,16 @@ type Tx interface {
 	// Reserved returns how many compartments of each size class are
 	// reserved at a location for a date.
 	Reserved(ctx context.Context, locationID string, date Date) (map[string]int, error)
+	// RetailerReservations returns how many of a retailer's shipments hold
+	// a compartment reservation (a size class) at a location for a
+	// delivery date, by size class (counts above 0). Read after Reserve
+	// took the counter's row lock, it sees every booking of that class
+	// committed before.
+	RetailerReservations(ctx context.Context, retailerID, locationID string, date Date) (map[string]int, error)
+	// OutOfOrder returns how many of a locker's compartments are marked
+	// out of order, by size class (counts above 0; none when the locker is
+	// not laid out yet).
+	OutOfOrder(ctx context.Context, locationID string) (map[string]int, error)
 
 	// Compartments returns a locker's compartments ordered by number,
 	// locked against concurrent writers until the transaction ends (so two
@@ -66,10 +76,11 @@ type Tx interface {
 	// ShipmentByOpeningCode returns the shipment at a locker whose opening
 	// code hashes to hash, locked as Shipment, or ENOTFOUND.
 	ShipmentByOpeningCode(ctx context.Context, locationID string, hash []byte) (Shipment, error)
-	// Keypad returns the stored lockout state of a locker's keypad (nil
-	// when none yet), locked until the transaction ends.
+	// Keypad returns the stored state of a locker's keypad (its lockout
+	// and its payment session; nil when none yet), locked until the
+	// transaction ends.
 	Keypad(ctx context.Context, locationID string) ([]byte, error)
-	// SaveKeypad stores the keypad's lockout state.
+	// SaveKeypad stores the keypad's state.
 	SaveKeypad(ctx context.Context, locationID string, state []byte) error
 	// LetterSlot returns a locker's mail slot counts (zero counts when
 	// none yet), locked until the transaction ends.

@@ -27,12 +27,13 @@ const DefaultBusyBelow = 0.15
 type ClassAvailability struct {
 	Size  string
 	Total int // compartments of the class
-	Free  int // not reserved for that date
+	Free  int // neither reserved for that date nor out of order
 	Level string
 }
 
 // LockerAvailability is a locker's capacity on one delivery date: free
-// compartments per size class after the day's reservations.
+// compartments per size class after the day's reservations and those out
+// of order.
 type LockerAvailability struct {
 	Date    string
 	Classes []ClassAvailability // in the location's class order
@@ -40,10 +41,12 @@ type LockerAvailability struct {
 }
 
 // Availability tells how many compartments of each locker are still free
-// for a delivery date. It reads every reservation of a date in one query
-// and keeps it in memory: searches never touch the database. A booking in
-// this process makes the next search read again the lockers it changed
-// (exact); bookings in other instances are seen within maxAge, when the
+// for a delivery date: neither reserved for it nor out of order. It reads
+// every reservation of a date and every compartment out of order in two
+// queries and keeps them in memory: searches never touch the database. A
+// booking, or a compartment marked out of order or back, in this process
+// makes the next search read again the lockers it changed (exact, through
+// Changed); changes in other instances are seen within maxAge, when the
 // whole day is read again. Booking itself always checks the database, and
 // answers with the reason when the compartment went meanwhile.
 //
@@ -52,6 +55,7 @@ type LockerAvailability struct {
 // instead of all going to the database at once.
 type Availability struct {
 	store     lokero.ShipmentStore
+	broken    OutOfOrderCounter // nil: the store counts none
 	clock     lokero.Clock
 	maxAge    time.Duration
 	busyBelow float64
@@ -89,7 +93,9 @@ type dayEntry struct {
 type reservedDay struct {
 	generation uint64    // Availability.generation when the read began
 	loadedAt   time.Time // when the whole day was last read
-	reserved   map[string]map[string]int
+	// reserved is location → size class → compartments not free on the
+	// day: reserved for it, or out of order (see taken).
+	reserved map[string]map[string]int
 
 	// A day read again only where it changed keeps the table of the read
 	// before and the locations read again, to lay out its own table from
@@ -101,13 +107,25 @@ type reservedDay struct {
 	table    atomic.Pointer[freeTable] // the day by the positions of the latest snapshot asked
 }
 
-// NewAvailability returns the capacity view over store. maxAge bounds how
-// stale another instance's bookings may be seen (0: one second).
+// OutOfOrderCounter is a store that counts the compartments out of order
+// of every locker at once, as the SQL store does (sqlstore.DB.OutOfOrder).
+type OutOfOrderCounter interface {
+	// OutOfOrder returns how many compartments are out of order at every
+	// locker, or at the lockers given: location ID → size class → count
+	// (counts above 0).
+	OutOfOrder(ctx context.Context, locationIDs ...string) (map[string]map[string]int, error)
+}
+
+// NewAvailability returns the capacity view over store; when the store is
+// an OutOfOrderCounter (the SQL stores are), compartments out of order are
+// not free either. maxAge bounds how stale another instance's bookings may
+// be seen (0: one second).
 func NewAvailability(store lokero.ShipmentStore, clock lokero.Clock, maxAge time.Duration) *Availability {
 	if maxAge <= 0 {
 		maxAge = time.Second
 	}
-	return &Availability{store: store, clock: clock, maxAge: maxAge, busyBelow: DefaultBusyBelow, days: map[lokero.Date]*dayEntry{}}
+	broken, _ := store.(OutOfOrderCounter)
+	return &Availability{store: store, broken: broken, clock: clock, maxAge: maxAge, busyBelow: DefaultBusyBelow, days: map[lokero.Date]*dayEntry{}}
 }
 
 // SetBusyBelow sets the share of free compartments under which a locker is
@@ -121,8 +139,9 @@ func (a *Availability) SetBusyBelow(share float64) error {
 }
 
 // Changed tells the view that this process changed the reservations of
-// these locations (after the commit): the next search of any day reads
-// them again. Without ids the whole day is read again.
+// these locations, or marked a compartment of theirs out of order or back
+// (after the commit): the next search of any day reads them again. Without
+// ids the whole day is read again.
 func (a *Availability) Changed(locationIDs ...string) {
 	if a == nil {
 		return
@@ -169,7 +188,8 @@ func (a *Availability) changedSince(gen uint64) ([]string, uint64, bool) {
 	return ids, a.generation.Load(), true
 }
 
-// Day returns the reservations of a date, location → size → count, read
+// Day returns the compartments of a date that are not free, location →
+// size → count: those reserved for the date and those out of order, read
 // from the database when not fresh. The map must not be modified.
 func (a *Availability) Day(ctx context.Context, date lokero.Date) (map[string]map[string]int, error) {
 	d, err := a.day(ctx, date)
@@ -210,9 +230,9 @@ func (a *Availability) day(ctx context.Context, date lokero.Date) (*reservedDay,
 	if d != nil && a.young(d) {
 		// Only local changes since: read again the lockers they touched.
 		if ids, gen, ok := a.changedSince(d.generation); ok {
-			got, err := a.store.ReservedOn(ctx, date, ids...)
+			got, err := a.read(ctx, date, ids...)
 			if err != nil {
-				return nil, fmt.Errorf("availability on %s: %w", date, err)
+				return nil, err
 			}
 			reserved := maps.Clone(d.reserved)
 			for _, id := range ids {
@@ -228,13 +248,50 @@ func (a *Availability) day(ctx context.Context, date lokero.Date) (*reservedDay,
 		}
 	}
 	gen, now := a.generation.Load(), a.clock.Now()
-	reserved, err := a.store.ReservedOn(ctx, date)
+	reserved, err := a.read(ctx, date)
 	if err != nil {
-		return nil, fmt.Errorf("availability on %s: %w", date, err)
+		return nil, err
 	}
 	d = &reservedDay{generation: gen, loadedAt: now, reserved: reserved}
 	e.current.Store(d)
 	return d, nil
+}
+
+// read reads from the database the compartments of every location, or of
+// the locations given, not free on date: reserved for it, or out of order.
+func (a *Availability) read(ctx context.Context, date lokero.Date, locationIDs ...string) (map[string]map[string]int, error) {
+	reserved, err := a.store.ReservedOn(ctx, date, locationIDs...)
+	if err != nil {
+		return nil, fmt.Errorf("availability on %s: %w", date, err)
+	}
+	if a.broken == nil {
+		return reserved, nil
+	}
+	broken, err := a.broken.OutOfOrder(ctx, locationIDs...)
+	if err != nil {
+		return nil, fmt.Errorf("availability on %s: %w", date, err)
+	}
+	return taken(reserved, broken), nil
+}
+
+// taken adds the compartments out of order to those reserved, in
+// reserved (a map of the caller's), and returns it: neither kind is free.
+// A class's free compartments are its count less both.
+func taken(reserved, outOfOrder map[string]map[string]int) map[string]map[string]int {
+	if reserved == nil {
+		reserved = map[string]map[string]int{}
+	}
+	for loc, sizes := range outOfOrder {
+		at := reserved[loc]
+		if at == nil {
+			at = make(map[string]int, len(sizes))
+			reserved[loc] = at
+		}
+		for size, n := range sizes {
+			at[size] += n
+		}
+	}
+	return reserved
 }
 
 // fresh reports whether a read of a day may still be answered from: no
@@ -352,7 +409,8 @@ func (a *Availability) ofTable(t *freeTable, pos int, date string, dims *[3]floa
 }
 
 // HasFree reports whether a locker has a free compartment on the day that
-// takes the parcel (any compartment, without dims); it allocates nothing.
+// takes the parcel (any compartment, without dims), given the compartments
+// not free (Availability.Day); it allocates nothing.
 func HasFree(l *lokero.Location, reserved map[string]map[string]int, dims *[3]float64) bool {
 	var at map[string]int // looked up once a class fits
 	for _, c := range l.Compartments {

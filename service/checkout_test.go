@@ -187,6 +187,10 @@ func TestClosingReroutesBookedShipments(t *testing.T) {
 		if _, err := f.dir.Import(ctx, []lokero.Location{big}); err != nil {
 			t.Fatal(err)
 		}
+		// One retailer fills the locker here: lift its per-day share.
+		if err := f.shipments.SetRetailerShare(1); err != nil {
+			t.Fatal(err)
+		}
 		var booked []string
 		for range 21 {
 			sh := f.bookSmall(t, "SP-BIG")

@@ -156,8 +156,11 @@ func (s *Shipments) handover(ctx context.Context, ownerID, id string) (lokero.Sh
 
 // moveDeliveryDate gives a shipment handed over later than booked its new
 // delivery date, moving its compartment reservation to that day when the
-// locker has room then (otherwise giving it back: the parcel gets a
-// compartment at deposit if one is free), and returns the event's reason.
+// locker has room then, of its compartments not out of order (otherwise
+// giving it back: the parcel gets a compartment at deposit if one is
+// free), and returns the event's reason. The parcel was booked within its
+// retailer's share of the locker: moving it is not a new booking, and is
+// not held to the share again.
 func (s *Shipments) moveDeliveryDate(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment, date lokero.Date) (string, error) {
 	reason := "Handed over to the carrier; expected on " + date.String() + "."
 	if sh.SizeClass != "" {
@@ -169,7 +172,11 @@ func (s *Shipments) moveDeliveryDate(ctx context.Context, tx lokero.Tx, sh *loke
 				}
 			}
 		}
-		ok, err := tx.Reserve(ctx, sh.DestinationID, date, sh.SizeClass, capacity)
+		broken, err := tx.OutOfOrder(ctx, sh.DestinationID)
+		if err != nil {
+			return "", fmt.Errorf("move the reservation of %s: %w", sh.ID, err)
+		}
+		ok, err := tx.Reserve(ctx, sh.DestinationID, date, sh.SizeClass, capacity-broken[sh.SizeClass])
 		if err != nil {
 			return "", err
 		}

@@ -11,10 +11,33 @@ import (
 	"github.com/lokero/lokero/calendar"
 )
 
+// MaxNoticesAgain is how many times a day (a Helsinki calendar day) a
+// parcel's notice of arrival may be sent again, rotations of its code
+// included: a recipient who lost the first message gets it again, and
+// again, but a retailer's script or a stolen key cannot flood a phone
+// with messages (nor the operator's SMS bill).
+const MaxNoticesAgain = 3
+
+// The reasons of the events NoticeAgain records, by which the day's sends
+// are counted.
+const (
+	reasonNoticeAgain = "The notice of arrival was sent again."
+	reasonCodeRotated = "The opening code was changed by the operator and a new notice of arrival sent."
+)
+
 // NoticeAgain sends a parcel's notice of arrival again, with the same
 // opening code (for the retailer's customer service, ownerID its id, or
 // an operator, ownerID ""). With rotate (operators only) the parcel gets a
 // new code first and the old one stops working.
+//
+// A notice is sent again at most MaxNoticesAgain times a Helsinki day;
+// one more is refused with ETOOMANY "notice_limit" and a RetryAfter until
+// the next Helsinki midnight. A rotation counts as a send, but is never
+// refused: it is how an operator stops a code that leaked, which must not
+// wait for the next day, and only an operator can ask for it. The sends
+// are counted from the parcel's own events (each send records one,
+// whatever the channels), read and locked with it: no other table, and
+// two requests at once cannot both take the last send.
 func (l *Lockers) NoticeAgain(ctx context.Context, ownerID, id string, rotate bool) (lokero.Shipment, error) {
 	if !plainID(id) || len(id) > 64 {
 		return lokero.Shipment{}, notFoundShipment(id)
@@ -43,12 +66,18 @@ func (l *Lockers) NoticeAgain(ctx context.Context, ownerID, id string, rotate bo
 				Message: "this parcel's code was made before codes could be sent again (or under another secret): an operator can rotate it"}
 		}
 		now := tx.Now()
-		reason := "The notice of arrival was sent again."
+		if sent := noticesSentOn(&sh, now); sent >= MaxNoticesAgain && !rotate {
+			midnight := nextHelsinkiMidnight(now)
+			return &lokero.Error{Code: lokero.ETOOMANY, Reason: "notice_limit", RetryAfter: midnight.Sub(now),
+				Message: fmt.Sprintf("the notice of arrival of shipment %s was sent again %d times today, the most in one day; it can be sent again from %s",
+					sh.ID, sent, midnight.Format("2006-01-02 15:04 MST"))}
+		}
+		reason := reasonNoticeAgain
 		if rotate {
 			if v, err = l.newCode(ctx, tx, loc, &sh, v+1); err != nil {
 				return err
 			}
-			reason = "The opening code was changed by the operator and a new notice of arrival sent."
+			reason = reasonCodeRotated
 		}
 		for _, m := range notices(loc, &sh, v, sh.StorageDeadline, now) {
 			if err := tx.AddOutbox(ctx, m); err != nil {
@@ -66,6 +95,25 @@ func (l *Lockers) NoticeAgain(ctx context.Context, ownerID, id string, rotate bo
 		l.log.Info("opening code rotated", "shipment", id)
 	}
 	return out, err
+}
+
+// noticesSentOn counts the notices of arrival a parcel was sent again (or
+// sent with a rotated code) on now's Helsinki day.
+func noticesSentOn(sh *lokero.Shipment, now time.Time) int {
+	day := lokero.DateOf(now)
+	n := 0
+	for _, e := range sh.Events {
+		if (e.Reason == reasonNoticeAgain || e.Reason == reasonCodeRotated) && lokero.DateOf(e.At) == day {
+			n++
+		}
+	}
+	return n
+}
+
+// nextHelsinkiMidnight returns the first midnight in Helsinki after t (a
+// day is 23 or 25 hours long across a change of summer time).
+func nextHelsinkiMidnight(t time.Time) time.Time {
+	return lokero.DateOf(t).AddDays(1).Start()
 }
 
 // notices are the notices of arrival of a parcel, one per channel the

@@ -88,7 +88,9 @@ func (l *Lockers) View(ctx context.Context, operator lokero.Credential, location
 }
 
 // SetOutOfOrder marks a compartment out of order (or back in order): the
-// allocation skips it. A parcel in it stays until collected.
+// allocation skips it, and it is free neither for a booking (Tx.OutOfOrder
+// lowers the capacity Reserve is given) nor in the checkout's search. A
+// parcel in it stays until collected.
 func (l *Lockers) SetOutOfOrder(ctx context.Context, operator lokero.Credential, locationID string, number int, outOfOrder bool) (lokero.Compartment, error) {
 	if operator.Kind != lokero.KindOperator {
 		return lokero.Compartment{}, lokero.Errorf(lokero.EFORBIDDEN, "only an operator marks compartments out of order")
@@ -111,6 +113,9 @@ func (l *Lockers) SetOutOfOrder(ctx context.Context, operator lokero.Credential,
 		return tx.PutCompartment(ctx, out)
 	})
 	if err == nil {
+		// Out of order, a compartment is free for no booking: the
+		// checkout's capacity view reads the locker again.
+		l.dir.reservationsChanged(loc.ID)
 		l.log.Info("compartment out of order", "location", loc.ID, "compartment", number, "out_of_order", outOfOrder, "by", operator.ID)
 	}
 	return out, err

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -43,7 +44,31 @@ type Shipments struct {
 	random   io.Reader
 	limits   routing.Limits
 	log      *slog.Logger
+
+	retailerShare float64 // of each size class of a locker, per retailer and delivery day
 }
+
+// DefaultRetailerShare is the share of a locker's compartments that one
+// retailer may book for one delivery day, in each size class (our choice:
+// 25 %; Shipments.SetRetailerShare changes it), and RetailerFloor the
+// compartments of a class it may book however small the share:
+// min(count, max(RetailerFloor, ⌈share × count⌉)). A SMARTPOST of 10 small,
+// 6 medium and 4 large compartments takes 3, 2 and 2 parcels of one store
+// a day; a building's LOCKER of 2 large ones, 2.
+//
+// Per size class, not in total, because compartments of different sizes
+// are not interchangeable: a cap on the total (a quarter of 20 is 5) would
+// let one store of big parcels take all 4 large compartments, and every
+// other sender's large parcel would overflow elsewhere. A quarter leaves
+// three quarters of every class to the other senders even when one store
+// books as fast as it can; the probe of issue 18 saw one retailer key take
+// 65,461 of the 123,966 small compartments of all SMARTPOSTs for one day.
+// The floor keeps a small class (one or two large compartments) usable at
+// all by a store that sends two parcels there on one day.
+const (
+	DefaultRetailerShare = 0.25
+	RetailerFloor        = 2
+)
 
 // NewShipments returns the shipment use cases over store and the
 // directory. random is crypto/rand.Reader in production. A directory
@@ -57,7 +82,26 @@ func NewShipments(store ShipmentStore, dir *Directory, cal *calendar.Calendar, c
 	if dir.availability == nil {
 		dir.SetCheckout(cal, NewAvailability(store, clock, 0))
 	}
-	return &Shipments{store: store, dir: dir, calendar: cal, clock: clock, random: random, limits: routing.DefaultLimits(), log: log}
+	return &Shipments{store: store, dir: dir, calendar: cal, clock: clock, random: random, limits: routing.DefaultLimits(), log: log,
+		retailerShare: DefaultRetailerShare}
+}
+
+// SetRetailerShare sets the share of each size class of a locker's
+// compartments that one retailer may book for one delivery day (0 < share
+// ≤ 1; 1 lifts the cap; see DefaultRetailerShare). Call it before the
+// shipments are used.
+func (s *Shipments) SetRetailerShare(share float64) error {
+	if !(share > 0 && share <= 1) {
+		return lokero.Invalid("retailer_share", "out_of_range", "the retailer's share of a locker's compartments is a share above 0 and at most 1; got %v", share)
+	}
+	s.retailerShare = share
+	return nil
+}
+
+// retailerCap is how many of a size class of count compartments one
+// retailer may hold at a locker for a delivery day.
+func retailerCap(count int, share float64) int {
+	return min(count, max(RetailerFloor, int(math.Ceil(share*float64(count)-1e-9))))
 }
 
 // now is the time of the injected clock as the stores keep it: UTC, to the
@@ -149,7 +193,7 @@ func (s *Shipments) create(ctx context.Context, retailer lokero.Retailer, req Sh
 			}
 			final, size := decision, ""
 			if kind == lokero.ShipmentDelivery {
-				if final, size, err = s.reserve(ctx, tx, decision, rreq, rdir, date); err != nil {
+				if final, size, err = s.reserve(ctx, tx, retailer, decision, rreq, rdir, date); err != nil {
 					return err
 				}
 			}
@@ -209,37 +253,135 @@ func (s *Shipments) replayOr(ctx context.Context, retailer lokero.Retailer, key 
 }
 
 // reserve takes a compartment for the delivery date at the decided locker,
-// or at the nearest alternative with room. Outlets need no reservation.
-func (s *Shipments) reserve(ctx context.Context, tx lokero.Tx, d routing.Decision, req routing.Request, rdir routingDirectory, date lokero.Date) (routing.Decision, string, error) {
+// or at the nearest alternative with room, within the retailer's share of
+// each (see DefaultRetailerShare): a retailer over its share at a locker
+// overflows to the next as from a full one. Outlets need no reservation.
+//
+// When no locker near had room, and at least one of them had room but not
+// within the retailer's share, the refusal is ETOOMANY "retailer_quota"
+// with a RetryAfter until bookings count for the next delivery day (the
+// calendar's next cut-off, or the end of a weekend or holiday): that is
+// when the share is the retailer's again, at the same lockers, and the
+// honest answer to "when may I book again". Cancelling one of its own
+// bookings frees its share at once, but that is the retailer's to know.
+// Otherwise it is EUNPROCESSABLE "no_capacity", as before quotas.
+func (s *Shipments) reserve(ctx context.Context, tx lokero.Tx, retailer lokero.Retailer, d routing.Decision, req routing.Request, rdir routingDirectory, date lokero.Date) (routing.Decision, string, error) {
 	if !d.Location.Type.IsLocker() {
 		return d, "", nil
 	}
-	if size, ok, err := reserveAt(ctx, tx, d.Location, req.Parcel, s.limits, date); err != nil || ok {
+	// quota: a locker had room, but not within the retailer's share.
+	size, ok, quota, err := s.reserveWithin(ctx, tx, retailer.ID, d.Location, req.Parcel, date)
+	if err != nil || ok {
 		return d, size, err
 	}
 	skip := map[string]bool{d.Location.ID: true}
 	for _, alt := range routing.Overflow(d.Location, req, rdir, s.limits, rdir.date, skip, 20) {
-		if size, ok, err := reserveAt(ctx, tx, alt.Location, req.Parcel, s.limits, date); err != nil || ok {
+		size, ok, over, err := s.reserveWithin(ctx, tx, retailer.ID, alt.Location, req.Parcel, date)
+		if err != nil || ok {
+			if ok && quota {
+				alt.Reason += fmt.Sprintf(" %s keeps its other compartments for other senders: this store has booked its share there for the day.", d.Location.Name)
+			}
 			return alt, size, err
 		}
+		quota = quota || over
+	}
+	if quota {
+		now := s.clock.Now()
+		wait := s.untilNextDeliveryDate(now, date)
+		return d, "", &lokero.Error{Code: lokero.ETOOMANY, Reason: "retailer_quota", Field: "pickup_point_id", RetryAfter: wait,
+			Message: fmt.Sprintf("your store has booked its share of the compartments of %s (%s) and of the lockers near it for %s (at most %.0f %% of each size class per store a day); bookings made from %s count for the next delivery day",
+				d.Location.Name, d.Location.ID, date, s.retailerShare*100, now.Add(wait).In(lokero.Helsinki).Format("2006-01-02 15:04 MST"))}
 	}
 	return d, "", &lokero.Error{Code: lokero.EUNPROCESSABLE, Reason: "no_capacity", Field: "pickup_point_id",
 		Message: fmt.Sprintf("%s (%s) has no free compartment for this parcel on %s, and neither has any locker near it; choose another delivery point or try a later day", d.Location.Name, d.Location.ID, date)}
 }
 
-// reserveAt reserves the smallest free compartment class that takes the
-// parcel at a locker on a date.
-func reserveAt(ctx context.Context, tx lokero.Tx, l *lokero.Location, p lokero.Parcel, limits routing.Limits, date lokero.Date) (string, bool, error) {
-	for _, c := range routing.FittingClasses(p, l, limits) {
-		ok, err := tx.Reserve(ctx, l.ID, date, c.Size, c.Count)
-		if err != nil {
-			return "", false, fmt.Errorf("reserve a %s compartment at %s: %w", c.Size, l.ID, err)
+// reserveWithin is reserveAt within the retailer's share of each size
+// class: a class where the retailer holds its share already is passed by
+// (over reports that one was). The retailer's reservations are counted
+// after Reserve took the class's counter, whose row lock orders bookings
+// of that class at that locker: the count sees every booking of it
+// committed before, so that racing bookings never take more than the
+// share; a booking over it gives its reservation back.
+func (s *Shipments) reserveWithin(ctx context.Context, tx lokero.Tx, retailerID string, l *lokero.Location, p lokero.Parcel, date lokero.Date) (size string, ok, over bool, err error) {
+	if s.retailerShare >= 1 {
+		return reserveClass(ctx, tx, l, p, s.limits, date, nil)
+	}
+	return reserveClass(ctx, tx, l, p, s.limits, date, func(c lokero.CompartmentClass) (bool, error) {
+		mine, err := tx.RetailerReservations(ctx, retailerID, l.ID, date)
+		return mine[c.Size] < retailerCap(c.Count, s.retailerShare), err
+	})
+}
+
+// untilNextDeliveryDate returns how long from now until a booking counts
+// for a later delivery date than date: the calendar's next cut-off on a
+// business day (later over a weekend or holidays), to the second. The
+// delivery date of a booking never goes back as time goes on, so the
+// instant is found by halving.
+func (s *Shipments) untilNextDeliveryDate(now time.Time, date lokero.Date) time.Duration {
+	lo, hi := now, now.Add(24*time.Hour)
+	for s.calendar.DeliveryDate(hi) == date {
+		if hi.Sub(now) > 60*24*time.Hour {
+			return 24 * time.Hour // a calendar without business days: ask again tomorrow
 		}
-		if ok {
-			return c.Size, true, nil
+		lo, hi = hi, hi.Add(24*time.Hour)
+	}
+	for hi.Sub(lo) > time.Second {
+		mid := lo.Add(hi.Sub(lo) / 2)
+		if s.calendar.DeliveryDate(mid) == date {
+			lo = mid
+		} else {
+			hi = mid
 		}
 	}
-	return "", false, nil
+	if m := hi.Truncate(time.Minute); m.After(now) && s.calendar.DeliveryDate(m) != date {
+		hi = m // the cut-off is a whole minute
+	}
+	return hi.Sub(now)
+}
+
+// reserveAt reserves the smallest free compartment class that takes the
+// parcel at a locker on a date (see reserveClass). It knows no retailer: a
+// parcel already booked that moves (a closed point's) is not held to a
+// share again.
+func reserveAt(ctx context.Context, tx lokero.Tx, l *lokero.Location, p lokero.Parcel, limits routing.Limits, date lokero.Date) (string, bool, error) {
+	size, ok, _, err := reserveClass(ctx, tx, l, p, limits, date, nil)
+	return size, ok, err
+}
+
+// reserveClass reserves the smallest compartment class that takes the
+// parcel at a locker on a date, has one free (of its compartments not out
+// of order, fewer than that are reserved) and, when keep is not nil, that
+// keep accepts once it is reserved; a reservation keep refuses is given
+// back, and over reports that one was.
+func reserveClass(ctx context.Context, tx lokero.Tx, l *lokero.Location, p lokero.Parcel, limits routing.Limits, date lokero.Date,
+	keep func(lokero.CompartmentClass) (bool, error)) (size string, ok, over bool, err error) {
+	broken, err := tx.OutOfOrder(ctx, l.ID)
+	if err != nil {
+		return "", false, false, fmt.Errorf("reserve at %s: %w", l.ID, err)
+	}
+	for _, c := range routing.FittingClasses(p, l, limits) {
+		ok, err := tx.Reserve(ctx, l.ID, date, c.Size, c.Count-broken[c.Size])
+		if err != nil {
+			return "", false, over, fmt.Errorf("reserve a %s compartment at %s: %w", c.Size, l.ID, err)
+		}
+		if !ok {
+			continue
+		}
+		if keep == nil {
+			return c.Size, true, over, nil
+		}
+		if kept, err := keep(c); err != nil {
+			return "", false, over, fmt.Errorf("reserve a %s compartment at %s: %w", c.Size, l.ID, err)
+		} else if kept {
+			return c.Size, true, over, nil
+		}
+		if err := tx.Release(ctx, l.ID, date, c.Size); err != nil {
+			return "", false, over, fmt.Errorf("give back a %s compartment at %s: %w", c.Size, l.ID, err)
+		}
+		over = true
+	}
+	return "", false, over, nil
 }
 
 // newShipment makes a booked shipment of a kind (a delivery or a

@@ -292,11 +292,16 @@ func TestListPagination(t *testing.T) {
 	t.Parallel()
 	eachShipmentStore(t, func(t *testing.T, f shipmentsFixture) {
 		ctx := context.Background()
+		// Seven parcels of one store for one day: more than its share of
+		// the lockers near (TestRetailerQuota); pages are the point here.
+		if err := f.shipments.SetRetailerShare(1); err != nil {
+			t.Fatal(err)
+		}
 		want := map[string]bool{}
 		for i := range 7 {
 			req := request()
 			req.Reference = fmt.Sprintf("ORDER-%d", i%2)
-			req.Recipient.Postcode, req.Recipient.Street = "00100", "Kauppakatu 3" // nearest pickup point: no capacity limit
+			req.Recipient.Postcode, req.Recipient.Street = "00100", "Kauppakatu 3" // the nearest pickup point, with room for all
 			res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
 			if err != nil {
 				t.Fatal(err)
