@@ -55,7 +55,9 @@ func newFixture(t *testing.T) fixture {
 			fixtureErr = err
 			return
 		}
-		d := service.NewDirectory(st, reg, lokero.SystemClock{}, slog.New(slog.DiscardHandler))
+		// A fixed clock on a weekday: what is open "today" must not depend
+		// on the day the tests run (post offices close on Sundays).
+		d := service.NewDirectory(st, reg, fixedClock{}, slog.New(slog.DiscardHandler))
 		locs, err := demo.Network(reg, demo.DefaultSeed)
 		if err != nil {
 			fixtureErr = err
@@ -71,6 +73,12 @@ func newFixture(t *testing.T) fixture {
 		}
 		srv := api.New(d, st, slog.New(slog.DiscardHandler))
 		srv.SetReady(true)
+		// The fixture serves every search test, and fuzzing sends
+		// thousands of searches a second, all from one address: the
+		// directory's limit is tested on a server of its own.
+		limits := api.DefaultRateLimits()
+		limits.Directory = api.Limit{}
+		srv.SetRateLimits(limits)
 		doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPIDocument())
 		if err != nil {
 			fixtureErr = err

@@ -79,6 +79,13 @@ func (s *Server) handlePatchLocation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
+	if p == (service.LocationPatch{}) {
+		// {}, null, or only nulls: nothing to change, and no event to
+		// record that nothing changed.
+		writeError(w, r, s.log, lokero.Invalid("", "empty_patch", "the patch changes nothing: the request body must give at least one of "+
+			"status, status_from, status_until, status_reason, opens_on, exception_days, wheelchair_access, functions"))
+		return
+	}
 	loc, err := s.dir.Patch(r.Context(), credentialFrom(r.Context()).ID, r.PathValue("id"), p)
 	if err != nil {
 		writeError(w, r, s.log, err)
@@ -140,6 +147,10 @@ func (s *Server) handleLocationEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleStranded(w http.ResponseWriter, r *http.Request) {
+	if err := checkQuery(r.URL.Query()); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
 	if s.shipments == nil {
 		writeJSON(w, http.StatusOK, map[string]any{"stranded": []strandedJSON{}})
 		return
@@ -160,7 +171,8 @@ func (s *Server) handleStranded(w http.ResponseWriter, r *http.Request) {
 
 type credentialKey struct{}
 
-// credential authenticates the caller with a token of the given kind.
+// credential authenticates the caller with a token of the given kind and
+// spends a request of the credential's rate limit (by its kind).
 func (s *Server) credential(kind lokero.CredentialKind, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearer(r)
@@ -174,6 +186,9 @@ func (s *Server) credential(kind lokero.CredentialKind, next http.HandlerFunc) h
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lokero", error="invalid_token"`)
 			writeError(w, r, s.log, err)
+			return
+		}
+		if !s.perKey(w, r, s.limits.Load().forCredential(c.Kind), c.ID) {
 			return
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), credentialKey{}, c)))
@@ -278,7 +293,12 @@ func (s *Server) handlePayment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleSettlements(w http.ResponseWriter, r *http.Request) {
-	day, err := lokero.ParseDate(r.URL.Query().Get("date"))
+	q := r.URL.Query()
+	if err := checkQuery(q, "date"); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	day, err := lokero.ParseDate(q.Get("date"))
 	if err != nil {
 		var e *lokero.Error
 		if errors.As(err, &e) {

@@ -26,6 +26,7 @@ type lockerFixture struct {
 	shipFixture
 	courier, device    string
 	spDevice, operator string // the demo SMARTPOST's device (a payment terminal); an operator
+	srv                *api.Server
 }
 
 func newLockerFixture(t *testing.T) lockerFixture {
@@ -88,7 +89,7 @@ func newLockerFixture(t *testing.T) lockerFixture {
 	t.Cleanup(ts.Close)
 	base := newShipFixture(t) // for its OpenAPI router
 	return lockerFixture{shipFixture: shipFixture{server: ts, router: base.router, key: key},
-		courier: courier, device: device, spDevice: spDevice, operator: operator}
+		courier: courier, device: device, spDevice: spDevice, operator: operator, srv: srv}
 }
 
 var openingCode = regexp.MustCompile(`Avauskoodi: ([0-9]+)`)
@@ -143,7 +144,7 @@ func TestLockerFlowHTTP(t *testing.T) {
 	if status, _, out := f.do(t, "POST", view+"/compartments/999/out-of-order", f.operator, nil); status != 404 {
 		t.Errorf("out of order, no such compartment: %d %s", status, out)
 	}
-	status, _, out = f.do(t, "GET", "/dev/outbox", "", nil)
+	status, _, out = f.do(t, "GET", "/dev/outbox", f.operator, nil)
 	box := decode[struct {
 		Messages []struct{ Channel, To, TrackingCode, Kind, Text string }
 	}](t, out)
@@ -165,7 +166,7 @@ func TestLockerFlowHTTP(t *testing.T) {
 			t.Fatalf("wrong code %d: %d %s; want %d", i+1, status, out, want)
 		}
 	}
-	if status, _, _ := f.do(t, "POST", "/v1/admin/clock", "", map[string]string{"advance": "2m"}); status != 200 {
+	if status, _, _ := f.do(t, "POST", "/v1/admin/clock", f.operator, map[string]string{"advance": "2m"}); status != 200 {
 		t.Fatalf("advance the test clock: %d", status)
 	}
 	status, _, out = f.do(t, "POST", keypad, f.device, map[string]string{"code": m[1]})
@@ -200,7 +201,7 @@ func TestLockerFlowHTTP(t *testing.T) {
 			t.Errorf("event %v: %d %s; want 400", bad, status, out)
 		}
 	}
-	if status, _, _ := f.do(t, "POST", "/v1/admin/clock", "", map[string]string{"advance": "-1h"}); status != 400 {
+	if status, _, _ := f.do(t, "POST", "/v1/admin/clock", f.operator, map[string]string{"advance": "-1h"}); status != 400 {
 		t.Errorf("moving the test clock back: %d; want 400", status)
 	}
 }
@@ -227,7 +228,7 @@ func TestCODHTTP(t *testing.T) {
 	}
 	dev := "/v1/devices/" + demo.DemoSmartpostID
 	f.do(t, "POST", dev+"/events", f.spDevice, map[string]any{"type": "door_closed", "compartment": dep.Compartment})
-	_, _, out = f.do(t, "GET", "/dev/outbox", "", nil)
+	_, _, out = f.do(t, "GET", "/dev/outbox", f.operator, nil)
 	box := decode[struct{ Messages []struct{ Text string } }](t, out)
 	code := openingCode.FindStringSubmatch(box.Messages[0].Text)[1]
 	status, _, out = f.do(t, "POST", dev+"/keypad", f.spDevice, map[string]string{"code": code})
@@ -335,7 +336,7 @@ func TestNoticeAgainHTTP(t *testing.T) {
 	}
 	f.do(t, "POST", "/v1/devices/"+demo.DemoLockerID+"/events", f.device, map[string]any{"type": "door_closed", "compartment": dep.Compartment})
 	code := func() string {
-		_, _, out := f.do(t, "GET", "/dev/outbox", "", nil)
+		_, _, out := f.do(t, "GET", "/dev/outbox", f.operator, nil)
 		box := decode[struct{ Messages []struct{ Text string } }](t, out)
 		return openingCode.FindStringSubmatch(box.Messages[0].Text)[1]
 	}

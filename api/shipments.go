@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -31,15 +32,16 @@ func (s *Server) registerShipmentRoutes() {
 	s.mux.HandleFunc("POST /v1/shipments/{id}/cancel", s.retailer(s.handleCancel))
 	s.mux.HandleFunc("POST /v1/shipments/{id}/handover", s.handleHandover)
 	s.mux.HandleFunc("POST /v1/shipments/{id}/returned", s.handleReturned)
-	s.mux.HandleFunc("GET /v1/tracking/{code}", s.handleTracking)
-	s.mux.HandleFunc("POST /v1/returns", s.handleReturns)
+	s.mux.HandleFunc("GET /v1/tracking/{code}", s.perAddress(func(l *limiterSet) *keyedLimiter[netip.Addr] { return l.tracking }, "tracking requests", s.handleTracking))
+	s.mux.HandleFunc("POST /v1/returns", s.perAddress(func(l *limiterSet) *keyedLimiter[netip.Addr] { return l.returns }, "return code requests", s.handleReturns))
 	s.mux.HandleFunc("POST /v1/prepaid", s.retailer(s.handlePrepaid))
 }
 
 type retailerKey struct{}
 
 // retailer authenticates the caller as a retailer (Authorization: Bearer
-// KEY) before next runs; next finds the retailer with retailerFrom.
+// KEY) and spends a request of the retailer's rate limit before next
+// runs; next finds the retailer with retailerFrom.
 func (s *Server) retailer(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key, ok := bearer(r)
@@ -52,6 +54,9 @@ func (s *Server) retailer(next http.HandlerFunc) http.HandlerFunc {
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lokero", error="invalid_token"`)
 			writeError(w, r, s.log, err)
+			return
+		}
+		if !s.perKey(w, r, s.limits.Load().retailer, ret.ID) {
 			return
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), retailerKey{}, ret)))
@@ -352,9 +357,6 @@ func (s *Server) handleLabel(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleTracking(w http.ResponseWriter, r *http.Request) {
-	if !s.allow(w, r, s.trackingLimit, "tracking requests") {
-		return
-	}
 	sh, err := s.shipments.Track(r.Context(), r.PathValue("code"))
 	if err != nil {
 		writeError(w, r, s.log, err)
@@ -415,22 +417,7 @@ func (s *Server) publicDestination(id string) *destinationJSON {
 	return d
 }
 
-// allow applies a per-client rate limit, answering 429 when it is spent.
-func (s *Server) allow(w http.ResponseWriter, r *http.Request, l *rateLimit, what string) bool {
-	wait, ok := l.allow(clientIP(r), time.Now())
-	if !ok {
-		secs := int(wait.Seconds()) + 1
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		writeError(w, r, s.log, &lokero.Error{Code: lokero.ETOOMANY, Reason: "rate_limited",
-			Message: fmt.Sprintf("too many %s from this address; try again in %d s", what, secs)})
-	}
-	return ok
-}
-
 func (s *Server) handleReturns(w http.ResponseWriter, r *http.Request) {
-	if !s.allow(w, r, s.returnsLimit, "return code requests") {
-		return
-	}
 	var req struct {
 		TrackingCode string `json:"tracking_code"`
 		Postcode     string `json:"postcode"`

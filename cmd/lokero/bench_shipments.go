@@ -114,6 +114,11 @@ func runShipmentLoad(ctx context.Context, st store, n, conns int) (string, error
 	if err != nil {
 		return "", err
 	}
+	// The bench retailer is the whole network's only sender: its share of
+	// each locker is all of it.
+	if err := p.shipments.SetRetailerShare(1); err != nil {
+		return "", err
+	}
 	base, stop, err := p.serveLoopback(log)
 	if err != nil {
 		return "", err

@@ -3,10 +3,14 @@
 //	lokero serve                     start the platform (API on 127.0.0.1:8080, SQLite lokero.db)
 //	lokero import postcodes FILE     replace the postal code registry (Posti's PCF .dat or JSON)
 //	lokero import locations FILE     add or update pickup points (CSV or JSON)
+//	lokero retailer|courier|operator add, locker provision, credential list|revoke|rotate
+//	lokero secret rotate|retire      change the opening-code secret
+//	lokero backup FILE               copy the SQLite database while it serves
 //	lokero bench locations|http      measure search speed
 //
 // Every command takes --db (a file path for SQLite, a postgres:// URL for
-// PostgreSQL), also read from LOKERO_DB.
+// PostgreSQL), also read from LOKERO_DB: an admin command must name the
+// server's database. `lokero help` lists every command.
 package main
 
 import (
@@ -51,17 +55,42 @@ const usage = `lokero: a parcel-locker network platform
 
 Usage:
   lokero serve [--addr 127.0.0.1:8080] [--db lokero.db] [--no-demo]
+               [--production] [--tls-cert FILE --tls-key FILE | --behind-proxy]
+               [--trusted-proxy CIDR,...] [--code-secret-file FILE] [--dev]
+               [--retailer-share 25%] [--rate-limit CLASS=RATE/PERIOD:BURST,...]
+                                             start the platform (--help lists every flag)
   lokero import postcodes [--db ...] FILE    (Posti's PCF_*.dat or its JSON)
   lokero import locations [--db ...] FILE    (CSV or JSON; see docs/import.md)
   lokero retailer add [--db ...] [--free-returns] NAME   prints the retailer's API key
-  lokero courier add [--db ...] NAME         prints a courier token
-  lokero operator add [--db ...] NAME        prints an operator token
-  lokero locker provision [--db ...] LOCATION_ID   prints the locker device's secret
+  lokero courier add [--db ...] [--expires 90d] NAME    prints a courier token
+  lokero operator add [--db ...] [--expires 90d] NAME   prints an operator token
+  lokero locker provision [--db ...] [--expires 90d] [--keep-old] LOCATION_ID
+                                             prints the locker device's token (revokes
+                                             the locker's older ones unless --keep-old)
+  lokero credential list [--db ...] [--kind KIND] [--location ID] [--json]
+                                             every credential, when made and last used
+  lokero credential revoke [--db ...] ID     the credential stops working at once
+  lokero credential rotate [--db ...] ID     prints a new token; the old one stops working
+  lokero secret rotate [--db ...] [--code-secret-file FILE]
+                                             a new opening-code key; waiting parcels' codes keep working
+  lokero secret retire [--db ...] [--code-secret-file FILE]
+                                             drop the older keys once no waiting parcel needs them
+  lokero backup [--db lokero.db] FILE        a consistent copy of the SQLite database while it serves
+                                             (0600; never overwrites; PostgreSQL: use pg_dump)
   lokero bench locations [--n 100000]        in-memory index vs PostgreSQL's GiST
   lokero bench http [--duration 10s]         requests/s of GET /v1/locations
+  lokero help                                this text
 
---db is a SQLite file path or a postgres:// URL (env LOKERO_DB);
---addr is the listen address (env LOKERO_ADDR).
+--db is a SQLite file path or a postgres:// URL (env LOKERO_DB; default lokero.db
+in the current directory). Every admin command (import, retailer, courier, operator,
+locker, credential, secret, backup) must be given the server's database — the same
+--db or LOKERO_DB as lokero serve — or its changes land in another database (a new
+lokero.db wherever it runs) and the server never sees them: a key added there
+answers 401.
+--addr is the listen address (env LOKERO_ADDR). The code secret: LOKERO_CODE_SECRET
+or --code-secret-file, or for SQLite the file lokero.db.secret beside the database
+(0600; keep it out of the database's backups, and keep a copy: without it no waiting
+parcel can be opened).
 `
 
 // errUsage marks a command line that could not be understood.
@@ -69,6 +98,7 @@ var errUsage = errors.New("usage")
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
+		// No command: the usage, as for help, and a usage error's code.
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
@@ -126,6 +156,13 @@ type store interface {
 	SetJobQueue(sqlstore.JobQueue)
 	Ping(ctx context.Context) error
 	Close() error
+
+	// Settings (the code secret's fingerprints, the dev clock's offset).
+	Setting(ctx context.Context, name string) (string, bool, error)
+	SetSetting(ctx context.Context, name, value string) error
+	InitSetting(ctx context.Context, name, value string) (string, error)
+	// CodesInUse lists the parcels waiting with opening codes.
+	CodesInUse(ctx context.Context) ([]sqlstore.CodeInUse, error)
 }
 
 // openStore opens PostgreSQL for a postgres:// URL and SQLite otherwise.
@@ -166,6 +203,16 @@ func envOr(name, def string) string {
 	return def
 }
 
+// envBool reads a yes/no environment variable: 1, true, yes or on (any
+// case) is true.
+func envBool(name string) bool {
+	switch strings.ToLower(strings.TrimSpace(os.Getenv(name))) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
+
 // dbFlag adds the --db flag.
 func dbFlag(fs *flag.FlagSet) *string {
 	return fs.String("db", envOr("LOKERO_DB", "lokero.db"), "SQLite file path or postgres:// URL (env LOKERO_DB)")
@@ -194,5 +241,5 @@ func newLogger(w io.Writer) *slog.Logger {
 }
 
 // clock is the wall clock; commands are where time enters the program
-// (serve --dev-clock hands the platform a test clock instead).
+// (serve --dev hands the platform a test clock instead).
 func clock() lokero.Clock { return lokero.SystemClock{} }

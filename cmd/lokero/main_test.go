@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/api"
 	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/demo"
 	"github.com/lokero/lokero/pgtest"
@@ -290,13 +291,47 @@ func TestBenchHTTPSideBySide(t *testing.T) {
 func TestParseShare(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]float64{"15%": 0.15, " 15 % ": 0.15, "0.15": 0.15, "99.5%": 0.995, "0.5": 0.5} {
-		if got, err := parseShare(in); err != nil || math.Abs(got-want) > 1e-12 {
+		if got, err := parseShare(in, false); err != nil || math.Abs(got-want) > 1e-12 {
 			t.Errorf("parseShare(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"", "%", "0", "0%", "100%", "1", "-5%", "15%%", "NaN", "Inf", "1e400"} {
-		if got, err := parseShare(in); err == nil {
+		if got, err := parseShare(in, false); err == nil {
 			t.Errorf("parseShare(%q) = %v; want an error", in, got)
+		}
+	}
+	// A whole share (the retailer cap lifted) may be 1, and no more.
+	for _, in := range []string{"100%", "1"} {
+		if got, err := parseShare(in, true); err != nil || got != 1 {
+			t.Errorf("parseShare(%q, whole) = %v, %v; want 1", in, got, err)
+		}
+	}
+	for _, in := range []string{"100.5%", "1.01", "0"} {
+		if got, err := parseShare(in, true); err == nil {
+			t.Errorf("parseShare(%q, whole) = %v; want an error", in, got)
+		}
+	}
+}
+
+func TestParseRateLimits(t *testing.T) {
+	t.Parallel()
+	got, err := parseRateLimits("retailer=50/s:200, tracking=off,returns=1/m:5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := api.DefaultRateLimits()
+	want.Retailer = api.Limit{Rate: 50, Burst: 200}
+	want.Tracking = api.Limit{}
+	want.Returns = api.Limit{Rate: 1.0 / 60, Burst: 5}
+	if got != want {
+		t.Errorf("parseRateLimits = %+v; want %+v", got, want)
+	}
+	if got, err := parseRateLimits(""); err != nil || got != api.DefaultRateLimits() {
+		t.Errorf("parseRateLimits(\"\") = %+v, %v; want the defaults", got, err)
+	}
+	for _, in := range []string{"retailer", "shopper=1/s:1", "retailer=fast", "retailer=1/s"} {
+		if _, err := parseRateLimits(in); err == nil {
+			t.Errorf("parseRateLimits(%q): no error", in)
 		}
 	}
 }
@@ -323,9 +358,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"serve", "--busy-below", "0%"}, 2, "--busy-below must be a share"},
 		{[]string{"serve", "--busy-below", "1.5"}, 2, "--busy-below must be a share"},
 		{[]string{"serve", "--busy-below", "lots"}, 2, "--busy-below must be a share"},
-		{[]string{"serve", "--dev-outbox", "maybe"}, 2, "--dev-outbox must be on, off or auto"},
+		{[]string{"serve", "--dev-outbox", "on"}, 2, "flag provided but not defined: -dev-outbox"},
+		{[]string{"serve", "--dev-clock"}, 2, "flag provided but not defined: -dev-clock"},
 		{[]string{"serve", "--db", "postgres://nobody@127.0.0.1:1/x"}, 1, "LOKERO_CODE_SECRET"},
-		{[]string{"courier"}, 2, "courier add NAME"},
+		{[]string{"courier"}, 2, "courier add [--expires 90d] NAME"},
 		{[]string{"locker", "provision"}, 2, "exactly one LOCATION_ID"},
 		{[]string{"retailer", "remove", "x"}, 2, "retailer add NAME"},
 		{[]string{"serve", "--addr", "256.0.0.1:1", "--db", filepath.Join(t.TempDir(), "y.db")}, 1, "listen"},
@@ -638,9 +674,10 @@ func TestCredentialCommands(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "no locker") {
 		t.Errorf("provisioning a post office: exit %d %q", code, stderr)
 	}
-	var box struct{ Messages []any }
-	if status := getJSON(t, base+"/dev/outbox", &box); status != 200 {
-		t.Errorf("/dev/outbox on loopback: %d", status)
+	// Without --dev the development aids do not exist, not even on
+	// loopback.
+	if status := call(t, "GET", base+"/dev/outbox", "", nil, nil); status != 404 {
+		t.Errorf("/dev/outbox on loopback without --dev: %d; want 404", status)
 	}
 }
 
@@ -711,22 +748,24 @@ func onBothStores(t *testing.T, test func(t *testing.T, store string)) {
 	}
 }
 
-// lockerRig is the real command serving the demo network with a test
-// clock, a store's key, a courier's token and the demo building's
-// LOCKER's device token.
-type lockerRig struct{ base, db, key, courier, device string }
+// lockerRig is the real command serving the demo network with the
+// development aids (--dev: the test clock and the outbox), a store's key,
+// a courier's token, an operator's token (the dev routes answer only an
+// operator) and the demo building's LOCKER's device token.
+type lockerRig struct{ base, db, key, courier, operator, device string }
 
-// startLockerRig starts lokero serve --dev-clock on a fresh store of the
-// kind ("sqlite" or "postgres") and adds its credentials.
+// startLockerRig starts lokero serve --dev on a fresh store of the kind
+// ("sqlite" or "postgres") and adds its credentials.
 func startLockerRig(t *testing.T, store string) lockerRig {
 	t.Helper()
 	db, args := storeArgs(t, store)
 	return lockerRig{
-		base:    startServe(t, append(args, "--dev-clock")...),
-		db:      db,
-		key:     lastLine(t, "retailer", "add", "--db", db, "Kauppa"),
-		courier: lastLine(t, "courier", "add", "--db", db, "Kuski"),
-		device:  lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID),
+		base:     startServe(t, append(args, "--dev")...),
+		db:       db,
+		key:      lastLine(t, "retailer", "add", "--db", db, "Kauppa"),
+		courier:  lastLine(t, "courier", "add", "--db", db, "Kuski"),
+		operator: lastLine(t, "operator", "add", "--db", db, "Olli"),
+		device:   lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID),
 	}
 }
 
@@ -749,7 +788,7 @@ func TestLockerLifeEndToEnd(t *testing.T) {
 	t.Parallel()
 	onBothStores(t, func(t *testing.T, store string) {
 		rig := startLockerRig(t, store)
-		base, db, key, courier, device := rig.base, rig.db, rig.key, rig.courier, rig.device
+		base, db, key, courier, operator, device := rig.base, rig.db, rig.key, rig.courier, rig.operator, rig.device
 		body := demoBuildingParcel()
 		var sh struct {
 			ID           string `json:"id"`
@@ -775,17 +814,17 @@ func TestLockerLifeEndToEnd(t *testing.T) {
 				TrackingCode string `json:"tracking_code"`
 			}
 		}
-		call(t, "GET", base+"/dev/outbox", "", nil, &box)
+		call(t, "GET", base+"/dev/outbox", operator, nil, &box)
 		if len(box.Messages) == 0 || !strings.Contains(box.Messages[0].Text, sh.TrackingCode) {
 			t.Fatalf("no notice of arrival in the outbox: %+v", box)
 		}
 		// Six days on: past the reminder (two days before the end of the
 		// 7th day), before the deadline.
-		if status := call(t, "POST", base+"/v1/admin/clock", "", map[string]string{"advance": "144h"}, nil); status != 200 {
+		if status := call(t, "POST", base+"/v1/admin/clock", operator, map[string]string{"advance": "144h"}, nil); status != 200 {
 			t.Fatalf("advance the clock: %d", status)
 		}
 		reminders := func() int {
-			call(t, "GET", base+"/dev/outbox", "", nil, &box)
+			call(t, "GET", base+"/dev/outbox", operator, nil, &box)
 			n := 0
 			for _, m := range box.Messages {
 				if strings.HasPrefix(m.Text, "Muistutus") && m.TrackingCode == sh.TrackingCode {
@@ -800,7 +839,7 @@ func TestLockerLifeEndToEnd(t *testing.T) {
 		if n := reminders(); n != 1 {
 			t.Fatalf("%d reminders 30 s after the sixth day; want one SMS", n)
 		}
-		if status := call(t, "POST", base+"/v1/admin/clock", "", map[string]string{"advance": "48h"}, nil); status != 200 {
+		if status := call(t, "POST", base+"/v1/admin/clock", operator, map[string]string{"advance": "48h"}, nil); status != 200 {
 			t.Fatalf("advance the clock: %d", status)
 		}
 		var list struct {
@@ -851,7 +890,7 @@ func TestLockerLifeEndToEnd(t *testing.T) {
 			t.Fatalf("deposit: %d", status)
 		}
 		call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/events", device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}, nil)
-		call(t, "GET", base+"/dev/outbox", "", nil, &box)
+		call(t, "GET", base+"/dev/outbox", operator, nil, &box)
 		code := regexp.MustCompile(`Avauskoodi: ([0-9]+)`).FindStringSubmatch(box.Messages[0].Text)
 		if code == nil || box.Messages[0].TrackingCode != rs.TrackingCode {
 			t.Fatalf("no opening code for %s in the outbox: %+v", rs.TrackingCode, box.Messages[0])
