@@ -383,17 +383,40 @@ var publicRouting = map[string]string{
 	routing.RuleCODRedirect:        "Shipment booked to the nearest place where cash on delivery can be paid.",
 	routing.RuleOversizeFallback:   "The parcel is too big for a parcel locker: booked to the nearest post office.",
 	routing.RuleCapacityOverflow:   "The first-choice parcel locker is full on the delivery day: booked to the nearest locker with room.",
+	service.RuleClosureReroute:     "The pickup point is closed on the delivery day: booked to the nearest open one.",
 }
 
+// Public sentences for the events whose own reason names addresses: a
+// re-routing (the closed or full point's alternative may be a residents'
+// locker, whose address is someone's home) and a return (the store's and
+// the consumer's addresses).
+const (
+	publicBooked         = "Shipment booked."
+	publicPrepaid        = "Pre-paid parcel booked; the sender drops it off at a parcel locker with its code."
+	publicReturn         = "A return to the store: the return code was entered at a parcel locker."
+	publicClosureReroute = "Re-routed: the pickup point is closed on the delivery day; the parcel goes to the nearest open one."
+	publicLockerReroute  = "Re-routed at the locker: it is full; the parcel goes to the nearest parcel locker with room."
+)
+
 // publicEvents are a shipment's events as anyone with the tracking code
-// sees them: the booking's reason is the rule's public sentence, and a
-// residents-only locker is not named.
+// sees them: the booking's reason is its rule's public sentence, a
+// re-routing says why without addresses, and a residents-only locker is
+// not named. Other events' reasons are public as they are.
 func (s *Server) publicEvents(sh *lokero.Shipment) []lokero.ShipmentEvent {
 	out := make([]lokero.ShipmentEvent, len(sh.Events))
 	snap := s.dir.Snapshot()
+	rerouted := false
+	for _, e := range sh.Events[min(1, len(sh.Events)):] {
+		rerouted = rerouted || strings.HasPrefix(e.Reason, service.RerouteNote) || strings.HasPrefix(e.Reason, service.LockerRerouteNote)
+	}
 	for i, e := range sh.Events {
-		if e.Status == lokero.StatusCreated {
-			e.Reason = publicRouting[sh.Routing.Rule]
+		switch {
+		case i == 0:
+			e.Reason = publicBooking(sh, rerouted)
+		case strings.HasPrefix(e.Reason, service.RerouteNote):
+			e.Reason = publicClosureReroute
+		case strings.HasPrefix(e.Reason, service.LockerRerouteNote):
+			e.Reason = publicLockerReroute
 		}
 		if l := snap.ByID(e.LocationID); l != nil && l.Access == lokero.AccessResidents {
 			e.LocationID = ""
@@ -401,6 +424,24 @@ func (s *Server) publicEvents(sh *lokero.Shipment) []lokero.ShipmentEvent {
 		out[i] = e
 	}
 	return out
+}
+
+// publicBooking is the public sentence of a shipment's first event. The
+// routing rule a shipment keeps is its latest: once re-routed, the rule
+// it was booked by is no longer known, and the booking says only that.
+func publicBooking(sh *lokero.Shipment, rerouted bool) string {
+	switch {
+	case sh.Kind == lokero.ShipmentReturn:
+		return publicReturn
+	case sh.Kind == lokero.ShipmentPrepaid:
+		return publicPrepaid
+	case rerouted:
+		return publicBooked
+	}
+	if sentence, ok := publicRouting[sh.Routing.Rule]; ok {
+		return sentence
+	}
+	return publicBooked
 }
 
 // publicDestination is the destination as public tracking shows it: a

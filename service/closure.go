@@ -22,6 +22,15 @@ const FallbackNearestOpen = "nearest_open"
 // because its point is closed on its delivery date.
 const RuleClosureReroute = "closed_point_reroute"
 
+// Prefixes of the events that record a re-routing: public tracking tells
+// them in its own words, since their reasons name the points' addresses.
+const (
+	// RerouteNote begins the event of a parcel re-routed from a closed point.
+	RerouteNote = "Re-routed: "
+	// LockerRerouteNote begins the event of a parcel re-routed at a full locker.
+	LockerRerouteNote = "Re-routed at the locker: "
+)
+
 // maxAlternatives is how many open points a refusal suggests.
 const maxAlternatives = 3
 
@@ -115,7 +124,7 @@ func (s *Shipments) moveOff(ctx context.Context, tx lokero.Tx, closed *lokero.Lo
 			closed.Name, date, closed.ClosedReason(date.String()), alt.Name, alt.Street, d/1000)
 		sh.DestinationID, sh.SizeClass = alt.ID, size
 		sh.Routing = lokero.Routing{Rule: RuleClosureReroute, Reason: reason}
-		sh.Note(tx.Now(), alt.ID, "Re-routed: "+reason)
+		sh.Note(tx.Now(), alt.ID, RerouteNote+reason)
 		return true, tx.UpdateShipment(ctx, sh)
 	}
 	return false, nil

@@ -129,6 +129,6 @@ func (l *Lockers) reroute(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment
 		sh.SizeClass = ""
 	}
 	sh.DestinationID, sh.Routing = d.Location.ID, lokero.Routing{Rule: d.Rule, Reason: d.Reason}
-	sh.Note(tx.Now(), d.Location.ID, "Re-routed at the locker: "+d.Reason)
+	sh.Note(tx.Now(), d.Location.ID, LockerRerouteNote+d.Reason)
 	return tx.UpdateShipment(ctx, sh)
 }

@@ -1,0 +1,193 @@
+package api_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lokero/lokero/demo"
+)
+
+// publicEvent is an event of public tracking.
+type publicEvent struct {
+	Status, Reason string
+	LocationID     string `json:"location_id"`
+}
+
+// track answers GET /v1/tracking/{code} with no credential.
+func track(t *testing.T, f lockerFixture, code string) (status string, events []publicEvent) {
+	t.Helper()
+	st, _, out := f.do(t, "GET", "/v1/tracking/"+code, "", nil)
+	got := decode[struct {
+		Status string
+		Events []publicEvent
+	}](t, out)
+	if st != 200 {
+		t.Fatalf("tracking %s: %d %s", code, st, out)
+	}
+	return got.Status, got.Events
+}
+
+// TestReturnTrackingHTTP: a return dropped off at a SMARTPOST tells in
+// public tracking what it is and what happened, event by event, without
+// the store's or the consumer's address.
+func TestReturnTrackingHTTP(t *testing.T) {
+	t.Parallel()
+	f := newLockerFixture(t)
+	sh := f.create(t, shipmentBody("RETURN-TRACK-1"), f.key)
+	pickUp(t, f, sh)
+	status, _, out := f.do(t, "POST", "/v1/returns", "", map[string]string{"tracking_code": sh.TrackingCode, "postcode": "00104"})
+	rc := decode[map[string]string](t, out)
+	if status != 200 {
+		t.Fatalf("return code: %d %s", status, out)
+	}
+	dev := "/v1/devices/" + demo.DemoSmartpostID
+	status, _, out = f.do(t, "POST", dev+"/keypad", f.spDevice, map[string]string{"code": rc["return_code"]})
+	open := decode[struct {
+		Result, Purpose string
+		Compartment     int
+	}](t, out)
+	if status != 200 || open.Purpose != "drop_off" {
+		t.Fatalf("return code at the keypad: %d %s", status, out)
+	}
+	if status, _, out := f.do(t, "POST", dev+"/events", f.spDevice, map[string]any{"type": "door_closed", "compartment": open.Compartment}); status != 200 {
+		t.Fatalf("door closed: %d %s", status, out)
+	}
+	state, events := track(t, f, rc["return_tracking_code"])
+	if state != "DROPPED_OFF" || len(events) < 2 {
+		t.Fatalf("the return's tracking: %s %+v; want DROPPED_OFF with its events", state, events)
+	}
+	if events[0].Status != "CREATED" || !strings.Contains(events[0].Reason, "return") {
+		t.Errorf("the return's first event: %+v; want CREATED saying it is a return", events[0])
+	}
+	for _, e := range events {
+		if e.Reason == "" {
+			t.Errorf("a bare %s event in the return's tracking: %+v", e.Status, events)
+		}
+		for _, private := range []string{"Mannerheimintie", "Aleksanterinkatu", "00104", "00100"} {
+			if strings.Contains(e.Reason, private) {
+				t.Errorf("public tracking names %q: %q", private, e.Reason)
+			}
+		}
+	}
+}
+
+// pickUp takes a parcel booked to the demo LOCKER through handover,
+// deposit and pickup with the code of its notice.
+func pickUp(t *testing.T, f lockerFixture, sh shipmentAnswer) {
+	t.Helper()
+	if status, _, out := f.do(t, "POST", "/v1/shipments/"+sh.ID+"/handover", f.courier, nil); status != 200 {
+		t.Fatalf("handover: %d %s", status, out)
+	}
+	status, _, out := f.do(t, "POST", "/v1/lockers/"+demo.DemoLockerID+"/deposits", f.courier, map[string]string{"tracking_code": sh.TrackingCode})
+	dep := decode[struct{ Compartment int }](t, out)
+	if status != 200 {
+		t.Fatalf("deposit: %d %s", status, out)
+	}
+	events := "/v1/devices/" + demo.DemoLockerID + "/events"
+	closed := map[string]any{"type": "door_closed", "compartment": dep.Compartment}
+	if status, _, out := f.do(t, "POST", events, f.device, closed); status != 200 {
+		t.Fatalf("door closed: %d %s", status, out)
+	}
+	_, _, out = f.do(t, "GET", "/dev/outbox", f.operator, nil)
+	box := decode[struct {
+		Messages []struct {
+			TrackingCode string `json:"tracking_code"`
+			Text         string
+		}
+	}](t, out)
+	code := ""
+	for _, m := range box.Messages {
+		if c := openingCode.FindStringSubmatch(m.Text); c != nil && m.TrackingCode == sh.TrackingCode {
+			code = c[1]
+		}
+	}
+	if status, _, out := f.do(t, "POST", "/v1/devices/"+demo.DemoLockerID+"/keypad", f.device, map[string]string{"code": code}); status != 200 {
+		t.Fatalf("keypad: %d %s", status, out)
+	}
+	if status, _, out := f.do(t, "POST", events, f.device, closed); status != 200 {
+		t.Fatalf("door closed after pickup: %d %s", status, out)
+	}
+}
+
+// TestRerouteTrackingAndLabelHTTP: a parcel re-routed from a point closed
+// on its delivery day shows the new destination and date on its label and
+// in public tracking, which says it was re-routed and why, in its own
+// words.
+func TestRerouteTrackingAndLabelHTTP(t *testing.T) {
+	t.Parallel()
+	f := newLockerFixture(t)
+	body := shipmentBody("REROUTE-1")
+	body["pickup_point_id"] = demo.DemoSmartpostID
+	sh := f.create(t, body, f.key)
+	if sh.Destination.ID != demo.DemoSmartpostID {
+		t.Fatalf("booked to %s; want %s", sh.Destination.ID, demo.DemoSmartpostID)
+	}
+	if status, _, out := f.do(t, "PATCH", "/v1/locations/"+demo.DemoSmartpostID, f.operator, map[string]any{"status": "TEMPORARILY_CLOSED",
+		"status_from": sh.EstimatedDelivery, "status_reason": "water damage"}); status != 200 {
+		t.Fatalf("close: %d %s", status, out)
+	}
+	// Handed over after the day's cut-off: delivered a day later.
+	if status, _, _ := f.do(t, "POST", "/v1/admin/clock", f.operator, map[string]string{"advance": "3h"}); status != 200 {
+		t.Fatalf("advance the test clock: %d", status)
+	}
+	if status, _, out := f.do(t, "POST", "/v1/shipments/"+sh.ID+"/handover", f.courier, nil); status != 200 {
+		t.Fatalf("handover: %d %s", status, out)
+	}
+	_, _, out := f.do(t, "GET", "/v1/shipments/"+sh.ID, f.key, nil)
+	moved := decode[shipmentAnswer](t, out)
+	if moved.Destination.ID == demo.DemoSmartpostID || moved.Destination.ID == "" {
+		t.Fatalf("after the closure the parcel goes to %q; want another point", moved.Destination.ID)
+	}
+	if moved.EstimatedDelivery <= sh.EstimatedDelivery {
+		t.Fatalf("handed over after the cut-off, delivered on %s; want after %s", moved.EstimatedDelivery, sh.EstimatedDelivery)
+	}
+
+	status, header, pdf := f.do(t, "GET", "/v1/shipments/"+sh.ID+"/label.pdf", f.key, nil)
+	if status != 200 || header.Get("Content-Type") != "application/pdf" {
+		t.Fatalf("label: %d %s", status, header.Get("Content-Type"))
+	}
+	text := pdfText(t, pdf)
+	for _, want := range []string{moved.Destination.Name, moved.Destination.Street, "Delivery / Toimitus: " + moved.EstimatedDelivery} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the re-routed label lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, sh.Destination.Name) {
+		t.Errorf("the re-routed label still names %q:\n%s", sh.Destination.Name, text)
+	}
+
+	_, events := track(t, f, sh.TrackingCode)
+	if len(events) < 2 || events[0].Reason != "Shipment booked." || !strings.HasPrefix(events[1].Reason, "Re-routed: the pickup point is closed") {
+		t.Fatalf("tracking after the re-routing: %+v; want the booking, then the re-routing", events)
+	}
+	for _, e := range events {
+		if strings.Contains(e.Reason, moved.Destination.Street) || strings.Contains(e.Reason, "Mannerheimintie") {
+			t.Errorf("public tracking names an address: %q", e.Reason)
+		}
+	}
+}
+
+// pdfText is the text of a PDF by poppler's pdftotext. Without it the test
+// skips, except in CI, where it fails.
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	path, err := exec.LookPath("pdftotext")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("pdftotext not found: install Debian's poppler-utils")
+		}
+		t.Skip("pdftotext not found: install Debian's poppler-utils")
+	}
+	file := filepath.Join(t.TempDir(), "label.pdf")
+	if err := os.WriteFile(file, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(path, "-layout", file, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return string(out)
+}
