@@ -7,10 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -19,11 +17,8 @@ import (
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/api"
-	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/demo"
-	"github.com/lokero/lokero/locker"
 	"github.com/lokero/lokero/service"
-	"github.com/lokero/lokero/sqlite"
 )
 
 // who is one of the identities the authorisation matrix asks as.
@@ -245,35 +240,9 @@ const (
 func newProbe(t *testing.T) *probe {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "probe.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.DiscardHandler)
-	clock := lokero.NewDevClock(fixedClock{})
-	st.SetClock(clock)
-	reg, err := service.LoadPostcodes(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := service.NewDirectory(st, reg, clock, log)
-	locs, err := demo.Network(reg, demo.DefaultSeed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dir.Import(ctx, locs); err != nil {
-		t.Fatal(err)
-	}
-	if err := dir.Reload(ctx); err != nil {
-		t.Fatal(err)
-	}
-	codes, err := locker.NewCodes([]byte(strings.Repeat("k", 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	shipments := service.NewShipments(st, dir, calendar.Default(), clock, nil, log)
-	lockers := service.NewLockers(st, dir, calendar.Default(), clock, nil, codes, log)
+	plat := newDemoPlatform(t)
+	st, dir, clock, log := plat.st, plat.dir, plat.clock, plat.log
+	shipments, lockers := plat.shipments, plat.lockers
 	p := &probe{db: st.SQL(), dir: dir, cache: map[string]map[string]string{}}
 	must := func(_ any, token string, err error) string {
 		t.Helper()

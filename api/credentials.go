@@ -16,8 +16,9 @@ func (s *Server) registerCredentialRoutes() {
 	s.mux.HandleFunc("POST /v1/credentials/{id}/rotate", s.credential(lokero.KindOperator, s.handleRotateCredential))
 }
 
-// credentialJSON is a credential in an answer: never its token's hash.
-type credentialJSON struct {
+// CredentialJSON is a credential as the API (GET /v1/credentials) and
+// `lokero credential list --json` show it: never its token's hash.
+type CredentialJSON struct {
 	ID         string     `json:"id"`
 	Kind       string     `json:"kind"`
 	Name       string     `json:"name"`
@@ -38,8 +39,9 @@ func timeOrNull(t time.Time) *time.Time {
 	return &t
 }
 
-func toCredentialJSON(c lokero.Credential, now time.Time) credentialJSON {
-	out := credentialJSON{ID: c.ID, Kind: string(c.Kind), Name: c.Name, State: string(c.State(now)), CreatedAt: c.CreatedAt,
+// NewCredentialJSON is c as shown at now (its state depends on the time).
+func NewCredentialJSON(c lokero.Credential, now time.Time) CredentialJSON {
+	out := CredentialJSON{ID: c.ID, Kind: string(c.Kind), Name: c.Name, State: string(c.State(now)), CreatedAt: c.CreatedAt,
 		ExpiresAt: timeOrNull(c.ExpiresAt), LastUsedAt: timeOrNull(c.LastUsedAt), RevokedAt: timeOrNull(c.RevokedAt),
 		RotatedAt: timeOrNull(c.RotatedAt)}
 	if c.LocationID != "" {
@@ -68,9 +70,9 @@ func (s *Server) handleCredentials(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.lockers.Now()
-	out := make([]credentialJSON, len(list))
+	out := make([]CredentialJSON, len(list))
 	for i, c := range list {
-		out[i] = toCredentialJSON(c, now)
+		out[i] = NewCredentialJSON(c, now)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"credentials": out})
 }
@@ -89,7 +91,7 @@ func (s *Server) handleRevokeCredential(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	s.log.Info("credential revoked through the API", "credential", c.ID, "by", credentialFrom(r.Context()).ID)
-	writeJSON(w, http.StatusOK, map[string]any{"credential": toCredentialJSON(c, s.lockers.Now())})
+	writeJSON(w, http.StatusOK, map[string]any{"credential": NewCredentialJSON(c, s.lockers.Now())})
 }
 
 // handleRotateCredential gives a credential a new token and answers it,
@@ -106,5 +108,5 @@ func (s *Server) handleRotateCredential(w http.ResponseWriter, r *http.Request) 
 	}
 	s.log.Info("credential rotated through the API", "credential", c.ID, "by", credentialFrom(r.Context()).ID)
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]any{"credential": toCredentialJSON(c, s.lockers.Now()), "token": token})
+	writeJSON(w, http.StatusOK, map[string]any{"credential": NewCredentialJSON(c, s.lockers.Now()), "token": token})
 }

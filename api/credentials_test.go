@@ -5,19 +5,15 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/api"
-	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/demo"
 	"github.com/lokero/lokero/service"
-	"github.com/lokero/lokero/sqlite"
 )
 
 // credFixture is a server over the demo network with locker operations,
@@ -34,30 +30,9 @@ type credFixture struct {
 func newCredFixture(t *testing.T) credFixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "credentials.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.DiscardHandler)
-	clock := lokero.NewDevClock(fixedClock{})
-	st.SetClock(clock)
-	reg, err := service.LoadPostcodes(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := service.NewDirectory(st, reg, clock, log)
-	locs, err := demo.Network(reg, demo.DefaultSeed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dir.Import(ctx, locs); err != nil {
-		t.Fatal(err)
-	}
-	if err := dir.Reload(ctx); err != nil {
-		t.Fatal(err)
-	}
-	lockers := service.NewLockers(st, dir, calendar.Default(), clock, nil, nil, log)
+	p := newDemoPlatform(t)
+	st, dir, clock, log := p.st, p.dir, p.clock, p.log
+	lockers := p.lockers
 	f := credFixture{lockers: lockers, clock: clock,
 		collections: "/v1/lockers/" + demo.DemoLockerID + "/collections",
 		keypad:      "/v1/devices/" + demo.DemoLockerID + "/keypad",

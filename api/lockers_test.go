@@ -4,20 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/api"
-	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/demo"
-	"github.com/lokero/lokero/locker"
-	"github.com/lokero/lokero/service"
-	"github.com/lokero/lokero/sqlite"
 )
 
 // lockerFixture is a server over the demo network with shipments and
@@ -32,35 +26,9 @@ type lockerFixture struct {
 func newLockerFixture(t *testing.T) lockerFixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "lockers.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	log := slog.New(slog.DiscardHandler)
-	clock := lokero.NewDevClock(fixedClock{})
-	st.SetClock(clock)
-	reg, err := service.LoadPostcodes(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := service.NewDirectory(st, reg, clock, log)
-	locs, err := demo.Network(reg, demo.DefaultSeed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dir.Import(ctx, locs); err != nil {
-		t.Fatal(err)
-	}
-	if err := dir.Reload(ctx); err != nil {
-		t.Fatal(err)
-	}
-	codes, err := locker.NewCodes([]byte(strings.Repeat("k", 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	shipments := service.NewShipments(st, dir, calendar.Default(), clock, nil, log)
-	lockers := service.NewLockers(st, dir, calendar.Default(), clock, nil, codes, log)
+	p := newDemoPlatform(t)
+	st, dir, clock, log := p.st, p.dir, p.clock, p.log
+	shipments, lockers := p.shipments, p.lockers
 	_, key, err := shipments.AddRetailer(ctx, "Kauppa", true)
 	if err != nil {
 		t.Fatal(err)

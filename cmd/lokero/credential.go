@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/api"
 	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/service"
 )
@@ -261,39 +262,11 @@ func printCredentials(w io.Writer, list []lokero.Credential, now time.Time) erro
 	return err
 }
 
-// credentialJSON is a credential as `credential list --json` prints it:
-// the fields of GET /v1/credentials.
-type credentialJSON struct {
-	ID         string     `json:"id"`
-	Kind       string     `json:"kind"`
-	Name       string     `json:"name"`
-	LocationID *string    `json:"location_id"`
-	State      string     `json:"state"`
-	CreatedAt  time.Time  `json:"created_at"`
-	ExpiresAt  *time.Time `json:"expires_at"`
-	LastUsedAt *time.Time `json:"last_used_at"`
-	RevokedAt  *time.Time `json:"revoked_at"`
-	RotatedAt  *time.Time `json:"rotated_at"`
-}
-
-// timeOrNull is t, or nil for the zero time.
-func timeOrNull(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
 // printCredentialsJSON prints {"credentials": [...]}.
 func printCredentialsJSON(w io.Writer, list []lokero.Credential, now time.Time) error {
-	out := make([]credentialJSON, len(list))
+	out := make([]api.CredentialJSON, len(list))
 	for i, c := range list {
-		out[i] = credentialJSON{ID: c.ID, Kind: string(c.Kind), Name: c.Name, State: string(c.State(now)), CreatedAt: c.CreatedAt,
-			ExpiresAt: timeOrNull(c.ExpiresAt), LastUsedAt: timeOrNull(c.LastUsedAt), RevokedAt: timeOrNull(c.RevokedAt),
-			RotatedAt: timeOrNull(c.RotatedAt)}
-		if c.LocationID != "" {
-			out[i].LocationID = &c.LocationID
-		}
+		out[i] = api.NewCredentialJSON(c, now)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
