@@ -40,6 +40,81 @@ func ParseLocationType(s string) (LocationType, bool) {
 // IsLocker reports whether locations of this type have compartments.
 func (t LocationType) IsLocker() bool { return t == TypeLocker || t == TypeSmartpost }
 
+// IsOutlet reports whether locations of this type hand parcels over at a
+// counter (a post office or an agent outlet): staffed, with shelves
+// instead of compartments.
+func (t LocationType) IsOutlet() bool { return t == TypePostOffice || t == TypePickupPoint }
+
+// ParcelLimit is the biggest parcel an outlet takes: its dimensions (cm,
+// any orientation) and weight.
+type ParcelLimit struct {
+	LengthCM int     `json:"length_cm"`
+	WidthCM  int     `json:"width_cm"`
+	HeightCM int     `json:"height_cm"`
+	WeightKG float64 `json:"weight_kg"`
+}
+
+// IsZero reports whether no limit is set.
+func (p ParcelLimit) IsZero() bool { return p == ParcelLimit{} }
+
+// Takes reports whether a parcel is within the limit, turned any way.
+func (p ParcelLimit) Takes(parcel Parcel) bool {
+	return parcel.WeightKG <= p.WeightKG &&
+		FitsBox(parcel.Dimensions(), [3]float64{float64(p.LengthCM), float64(p.WidthCM), float64(p.HeightCM)})
+}
+
+// DefaultOutletLimit returns what an outlet of type t takes unless its
+// directory entry says otherwise, and how many parcels a delivery day its
+// shelves take; zero for lockers.
+//
+// A POSTOFFICE takes Posti's largest postal parcel, 120 × 60 × 60 cm and
+// 35 kg (Posti's published limits for a Postipaketti), far bigger than
+// the largest compartment (70 × 40 × 40 cm). A PICKUPPOINT, a shop's
+// counter with a back room, takes 100 × 60 × 60 cm and 35 kg (our choice:
+// Posti's parcel-point limit before 2020, and lokero's outlet limit until
+// outlets had their own). Shelves, our choice: 150 parcels a delivery day
+// at a post office, 40 at an agent outlet.
+func DefaultOutletLimit(t LocationType) (ParcelLimit, int) {
+	switch t {
+	case TypePostOffice:
+		return ParcelLimit{LengthCM: 120, WidthCM: 60, HeightCM: 60, WeightKG: 35}, 150
+	case TypePickupPoint:
+		return ParcelLimit{LengthCM: 100, WidthCM: 60, HeightCM: 60, WeightKG: 35}, 40
+	}
+	return ParcelLimit{}, 0
+}
+
+// Outlet limits a directory entry may give.
+const (
+	MaxOutletParcelCM  = 300   // no counter takes a longer parcel
+	MaxOutletWeightKG  = 1000  // nor a heavier one
+	MaxShelfCapacity   = 10000 // parcels a delivery day
+	ShelfPlacesPerDay  = 10    // shelf places laid out per parcel a day of capacity (see ShelfPlaces)
+	shelfSectionLength = 50    // places per shelf section: A-1 … A-50, B-1 …
+)
+
+// ShelfPlaces is how many numbered shelf places an outlet has: its daily
+// capacity times ShelfPlacesPerDay (our choice: the 7-day storage period,
+// the reminder's slack and the parcels waiting for the courier, with
+// room to spare).
+func (l *Location) ShelfPlaces() int { return l.ShelfCapacity * ShelfPlacesPerDay }
+
+// ShelfPlace names an outlet's shelf place number n (1, 2, …) as the
+// counter's staff find it: sections of 50 places lettered A, B, …, Z, AA,
+// AB, …, e.g. 67 is "B-17".
+func ShelfPlace(n int) string {
+	if n < 1 {
+		return ""
+	}
+	section, place := (n-1)/shelfSectionLength, (n-1)%shelfSectionLength+1
+	letters := ""
+	for section >= 0 {
+		letters = string(rune('A'+section%26)) + letters
+		section = section/26 - 1
+	}
+	return fmt.Sprintf("%s-%d", letters, place)
+}
+
 // Access says who may use a location.
 type Access string
 
@@ -139,6 +214,8 @@ type Location struct {
 	PaymentTerminal  bool
 	WheelchairAccess bool
 	Compartments     []CompartmentClass // only for LOCKER and SMARTPOST
+	MaxParcel        ParcelLimit        // only for POSTOFFICE and PICKUPPOINT: the biggest parcel it takes; Normalize fills the type's default
+	ShelfCapacity    int                // only for POSTOFFICE and PICKUPPOINT: parcels a delivery day; Normalize fills the type's default
 
 	// The status fields: the operator changes them (each change is kept as
 	// a LocationEvent), and OpenOn, OpenAt and HoursOn read them.
@@ -154,6 +231,16 @@ type Location struct {
 	UpdatedAt time.Time
 }
 
+// TakesParcel reports whether the location takes the parcel: an outlet
+// within its limit, a locker in one of its compartment classes (its weight
+// limit is the routing rules' business).
+func (l *Location) TakesParcel(p Parcel) bool {
+	if l.Type.IsOutlet() {
+		return l.MaxParcel.Takes(p)
+	}
+	return l.Fits(p.Dimensions())
+}
+
 // TakesCOD reports whether cash on delivery can be paid at the location:
 // at a POSTOFFICE, or at a SMARTPOST with a payment terminal. Never at a
 // LOCKER.
@@ -161,9 +248,14 @@ func (l *Location) TakesCOD() bool {
 	return l.Type == TypePostOffice || (l.Type == TypeSmartpost && l.PaymentTerminal)
 }
 
-// Fits reports whether the location has a compartment class that takes a
-// parcel of the given dimensions.
+// Fits reports whether the location takes a parcel of the given
+// dimensions: a locker has a compartment class that takes it, an outlet's
+// limit does (dimensions only; TakesParcel weighs it too).
 func (l *Location) Fits(dims [3]float64) bool {
+	if l.Type.IsOutlet() {
+		m := l.MaxParcel
+		return FitsBox(dims, [3]float64{float64(m.LengthCM), float64(m.WidthCM), float64(m.HeightCM)})
+	}
 	for _, c := range l.Compartments {
 		if c.Count > 0 && c.Fits(dims) {
 			return true
@@ -194,6 +286,15 @@ func (l *Location) Normalize() {
 	l.City = strings.TrimSpace(l.City)
 	if l.Type.IsLocker() && len(l.OpeningHours) == 0 {
 		l.OpeningHours = AlwaysOpen()
+	}
+	if l.Type.IsOutlet() {
+		limit, shelf := DefaultOutletLimit(l.Type)
+		if l.MaxParcel.IsZero() {
+			l.MaxParcel = limit
+		}
+		if l.ShelfCapacity == 0 {
+			l.ShelfCapacity = shelf
+		}
 	}
 	if l.Access == "" {
 		if l.Type == TypeLocker {
@@ -242,6 +343,26 @@ func (l *Location) Validate() error {
 		return Invalid("compartments", "required", "a %s needs at least one compartment class", l.Type)
 	case !l.Type.IsLocker() && len(l.Compartments) > 0:
 		return Invalid("compartments", "not_a_locker", "only LOCKER and SMARTPOST locations have compartments")
+	case !l.Type.IsOutlet() && !l.MaxParcel.IsZero():
+		return Invalid("max_parcel", "not_an_outlet", "only POSTOFFICE and PICKUPPOINT locations have a parcel limit; a locker's compartments are its limit")
+	case !l.Type.IsOutlet() && l.ShelfCapacity != 0:
+		return Invalid("shelf_capacity", "not_an_outlet", "only POSTOFFICE and PICKUPPOINT locations have shelves")
+	case l.Type.IsOutlet() && (l.ShelfCapacity < 1 || l.ShelfCapacity > MaxShelfCapacity):
+		return Invalid("shelf_capacity", "out_of_range", "shelf capacity must be 1..%d parcels a day; got %d", MaxShelfCapacity, l.ShelfCapacity)
+	}
+	if l.Type.IsOutlet() {
+		m := l.MaxParcel
+		for _, d := range []struct {
+			field string
+			cm    int
+		}{{"max_parcel.length_cm", m.LengthCM}, {"max_parcel.width_cm", m.WidthCM}, {"max_parcel.height_cm", m.HeightCM}} {
+			if d.cm < 1 || d.cm > MaxOutletParcelCM {
+				return Invalid(d.field, "out_of_range", "an outlet's parcel limit is 1..%d cm a side; got %d", MaxOutletParcelCM, d.cm)
+			}
+		}
+		if !(m.WeightKG > 0 && m.WeightKG <= MaxOutletWeightKG) {
+			return Invalid("max_parcel.weight_kg", "out_of_range", "an outlet's weight limit is above 0 and at most %d kg; got %v", MaxOutletWeightKG, m.WeightKG)
+		}
 	}
 	if err := validateOpeningHours(l.OpeningHours); err != nil {
 		return err

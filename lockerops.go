@@ -13,6 +13,7 @@ const (
 	KindCourier  CredentialKind = "courier"  // deposits and collects parcels at any locker
 	KindDevice   CredentialKind = "device"   // one locker's controller: keypad, doors
 	KindOperator CredentialKind = "operator" // runs the network
+	KindClerk    CredentialKind = "clerk"    // hands parcels over at one outlet's counter
 )
 
 // Credential is a courier's, a locker device's or an operator's identity;
@@ -22,7 +23,7 @@ type Credential struct {
 	ID         string
 	Kind       CredentialKind
 	Name       string
-	LocationID string // the device's locker; "" for couriers and operators
+	LocationID string // the device's locker or the clerk's outlet; "" for couriers and operators
 	CreatedAt  time.Time
 	ExpiresAt  time.Time // when its token stops working; zero: never
 	LastUsedAt time.Time // when a request last authenticated with it (to about a minute); zero: never
@@ -68,10 +69,12 @@ type CredentialFilter struct {
 	LocationID string
 }
 
-// Compartment is one physical compartment of a locker and what is in it.
+// Compartment is one physical compartment of a locker and what is in it,
+// or one numbered shelf place of an outlet (Size ShelfSize, no door; its
+// name is ShelfPlace(Number)).
 type Compartment struct {
 	LocationID string
-	Number     int // 1..N, as painted on the door
+	Number     int // 1..N, as painted on the door, or the shelf place's number
 	Size       string
 	LengthCM   int
 	WidthCM    int
@@ -80,6 +83,10 @@ type Compartment struct {
 	ShipmentID string // the parcel in it (or on its way in or out); "" when empty
 	DoorOpen   bool   // its lock was opened and the door has not been reported closed
 }
+
+// ShelfSize is the Size of an outlet's shelf places, and the size class of
+// an outlet's per-day reservations.
+const ShelfSize = "shelf"
 
 // OutboxMessage is a message to a person, queued in the same transaction
 // as the change it tells of (a notice of arrival, a reminder). The

@@ -162,8 +162,38 @@ type COD struct {
 	Currency    string     `json:"currency"`
 	Reference   string     `json:"reference,omitempty"`
 	CollectedAt *time.Time `json:"collected_at,omitempty"`
-	TerminalRef string     `json:"terminal_ref,omitempty"` // the payment terminal's reference of the authorisation
+	TerminalRef string     `json:"terminal_ref,omitempty"` // the payment terminal's reference of the authorisation, or the counter's receipt
+	Method      string     `json:"method,omitempty"`       // how it was paid: PaymentTerminal at a locker, PaymentCash or PaymentCard at a counter
+	LocationID  string     `json:"location_id,omitempty"`  // where it was paid
 }
+
+// How cash on delivery was paid.
+const (
+	PaymentTerminal = "terminal" // at a SMARTPOST's payment terminal
+	PaymentCash     = "cash"     // at a counter, in cash
+	PaymentCard     = "card"     // at a counter, by card
+)
+
+// Pickup records who collected a parcel, where and when.
+type Pickup struct {
+	At         time.Time `json:"at"`
+	LocationID string    `json:"location_id"`
+	// By is PickedUpByRecipient, or PickedUpByRepresentative with a
+	// power of attorney (at a counter only).
+	By string `json:"by"`
+	// Representative is the representative's name, as on their ID; ""
+	// for the recipient.
+	Representative string `json:"representative,omitempty"`
+	// ClerkID is the credential of the clerk who handed it over; "" at a
+	// locker.
+	ClerkID string `json:"clerk_id,omitempty"`
+}
+
+// Who picked a parcel up.
+const (
+	PickedUpByRecipient      = "recipient"
+	PickedUpByRepresentative = "representative"
+)
 
 // ShipmentEvent is one timestamped step of a shipment's life.
 type ShipmentEvent struct {
@@ -200,9 +230,10 @@ type Shipment struct {
 	SizeClass          string    // the compartment size class reserved at a locker; "" elsewhere
 	ReturnCode         string    // the code a consumer enters at a keypad to drop a parcel off: a delivery's return code, or a pre-paid parcel's own code
 	ReturnTrackingCode string    // the return's own tracking code
-	Compartment        int       // the compartment it is in at its locker; 0 when none
+	Compartment        int       // the compartment it is in at its locker, or its shelf place's number at an outlet; 0 when none
 	StorageDeadline    time.Time // when it expires if not picked up; zero until deposited
-	OpeningCodeHash    []byte    // keyed hash of the opening code; the code itself is never stored
+	OpeningCodeHash    []byte    // keyed hash of the opening code (at an outlet: the pickup code); the code itself is never stored
+	Pickup             *Pickup   // who collected it, where and when; nil until picked up
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 	Events             []ShipmentEvent // oldest first
