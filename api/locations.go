@@ -35,6 +35,8 @@ type locationJSON struct {
 	PaymentTerminal  bool                      `json:"payment_terminal"`
 	WheelchairAccess bool                      `json:"wheelchair_access"`
 	Compartments     []lokero.CompartmentClass `json:"compartments,omitempty"`
+	MaxParcel        *lokero.ParcelLimit       `json:"max_parcel,omitempty"`     // outlets only: the biggest parcel it takes
+	ShelfCapacity    int                       `json:"shelf_capacity,omitempty"` // outlets only: parcels a delivery day
 	Status           lokero.LocationStatus     `json:"status"`
 	StatusFrom       string                    `json:"status_from,omitempty"`
 	StatusUntil      string                    `json:"status_until,omitempty"`
@@ -49,10 +51,17 @@ func toLocationJSON(l *lokero.Location) locationJSON {
 	if hours == nil {
 		hours = []lokero.OpeningHours{}
 	}
+	var limit *lokero.ParcelLimit
+	shelf := 0
+	if l.Type.IsOutlet() {
+		m := l.MaxParcel
+		limit, shelf = &m, l.ShelfCapacity
+	}
 	return locationJSON{
 		ID: l.ID, Type: l.Type, Name: l.Name, Street: l.Street, StreetSV: l.StreetSV, Postcode: l.Postcode, City: l.City,
 		Lat: l.Lat, Lon: l.Lon, OpeningHours: hours, Access: l.Access,
 		PaymentTerminal: l.PaymentTerminal, WheelchairAccess: l.WheelchairAccess, Compartments: l.Compartments,
+		MaxParcel: limit, ShelfCapacity: shelf,
 		Status: l.Status, StatusFrom: l.StatusFrom, StatusUntil: l.StatusUntil, StatusReason: l.StatusReason,
 		OpensOn: l.OpensOn, ExceptionDays: l.ExceptionDays, Functions: emptyIfNil(l.Functions),
 	}

@@ -51,8 +51,8 @@ func readCSV(data []byte, c *collector) {
 			c.add(RowError{Line: line, Message: fmt.Sprintf("the row has %d fields; the header has %d", len(rec), len(header))})
 			continue
 		}
-		loc, errs := csvLocation(rec, cols)
-		c.row(loc, kept, position{line: line}, errs)
+		loc, limits, errs := csvLocation(rec, cols)
+		c.row(loc, kept, position{line: line}, errs, limits.csvField)
 	}
 }
 
@@ -138,9 +138,10 @@ func allBlank(rec []string) bool {
 	return true
 }
 
-// csvLocation builds a location from one CSV record, with the errors of the
-// fields it could not parse.
-func csvLocation(rec []string, cols map[string]int) (lokero.Location, []fieldErr) {
+// csvLocation builds a location from one CSV record, with the outlet
+// limits the record gives and the errors of the fields it could not
+// parse.
+func csvLocation(rec []string, cols map[string]int) (lokero.Location, *outletLimits, []fieldErr) {
 	get := func(name string) string {
 		if i, ok := cols[name]; ok {
 			return strings.TrimSpace(rec[i])
@@ -189,7 +190,9 @@ func csvLocation(rec []string, cols map[string]int) (lokero.Location, []fieldErr
 	if loc.Functions, err = ParseFunctions(get("functions")); err != nil {
 		errs = append(errs, fieldErr{"functions", err.Error()})
 	}
-	return loc, errs
+	limits, limitErrs := csvOutletLimits(get)
+	limits.apply(&loc)
+	return loc, &limits, append(errs, limitErrs...)
 }
 
 // parseCoord reads decimal degrees, with a decimal point or a decimal comma.
@@ -236,6 +239,7 @@ func Write(w io.Writer, locs []lokero.Location) error {
 			string(l.Status), l.StatusFrom, l.StatusUntil, l.StatusReason, l.OpensOn,
 			FormatExceptionDays(l.ExceptionDays), FormatFunctions(l.Functions),
 		}
+		rec = append(rec, outletCells(&l)...)
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("write location %s: %w", l.ID, err)
 		}

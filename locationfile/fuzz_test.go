@@ -16,6 +16,9 @@ func FuzzRead(f *testing.F) {
 	f.Add(`[{"id":"SP-1","type":"smartpost","name":"A","street":"Katu 1","postcode":"00100","city":"Helsinki","lat":60.17,"lon":24.94,` +
 		`"compartments":[{"size":"S","length_cm":70,"width_cm":40,"height_cm":10,"count":3}],"exception_days":"2026-12-24 10:00-14:00 Aatto",` +
 		`"status":"TEMPORARILY_CLOSED","status_from":"2026-12-20","functions":["collect"]}]`)
+	f.Add(outletCSV)
+	f.Add(`[{"id":"PO-1","type":"POSTOFFICE","name":"P","street":"Katu 1","postcode":"00100","city":"Helsinki","lat":60.17,"lon":24.94,` +
+		`"max_parcel":{"length_cm":130,"weight_kg":31.5},"shelf_capacity":60}]`)
 	f.Add("\ufeffid,type\n\"unterminated")
 	f.Fuzz(func(t *testing.T, file string) {
 		for _, name := range []string{"f.csv", "f.json"} {

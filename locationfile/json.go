@@ -112,7 +112,7 @@ func readJSONArray(dec *json.Decoder, c *collector, lines *lineCounter) bool {
 			}
 			continue
 		}
-		c.row(*loc, kept, at, errs)
+		c.row(*loc, kept, at, errs, nil)
 	}
 	if _, err := dec.Token(); err != nil { // the closing ']'
 		c.add(jsonSyntaxError(err, dec, lines))
@@ -133,8 +133,17 @@ func jsonSyntaxError(err error, dec *json.Decoder, lines *lineCounter) RowError 
 	return RowError{Line: lines.at(dec.InputOffset()), Message: "malformed JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
 }
 
-// jsonFields are the fields of a location object: the CSV columns.
-var jsonFields = Columns
+// jsonFields are the fields of a location object: the CSV columns, but
+// an outlet's parcel limit is one object, "max_parcel".
+var jsonFields = func() []string {
+	var fields []string
+	for _, c := range Columns {
+		if !strings.HasPrefix(c, "max_") {
+			fields = append(fields, c)
+		}
+	}
+	return append(fields, "max_parcel")
+}()
 
 // jsonLocation builds a location from one array element, with the errors
 // of the fields it could not decode. It returns a nil location when the
@@ -237,7 +246,9 @@ func jsonLocation(raw json.RawMessage) (*lokero.Location, Kept, []fieldErr) {
 			errs = append(errs, fieldErr{"functions", err.Error()})
 		}
 	}
-	return loc, keptOf(func(key string) bool { _, ok := obj[key]; return ok }), errs
+	limits, limitErrs := jsonOutletLimits(obj)
+	limits.apply(loc)
+	return loc, keptOf(func(key string) bool { _, ok := obj[key]; return ok }), append(errs, limitErrs...)
 }
 
 // stringOrArray reads a field given either in the CSV string syntax (parse)

@@ -13,7 +13,9 @@
 //	access, payment_terminal, wheelchair_access,
 //	opening_hours, compartments, street_sv,
 //	status, status_from, status_until, status_reason,
-//	opens_on, exception_days, functions                     (optional)
+//	opens_on, exception_days, functions,
+//	max_length_cm, max_width_cm, max_height_cm,
+//	max_weight_kg, shelf_capacity                           (optional)
 //
 // and any other column is an error. type is LOCKER, SMARTPOST, POSTOFFICE
 // or PICKUPPOINT; access is public or residents (empty: residents for a
@@ -33,6 +35,15 @@
 // of ParseExceptionDays ("2026-06-19 closed Midsummer Eve; 2026-12-24
 // 10:00-14:00 Christmas Eve"); functions that of ParseFunctions ("collect
 // send return"; empty: the type's default).
+//
+// The outlet columns say what a POSTOFFICE or PICKUPPOINT takes: the
+// biggest parcel (max_length_cm, max_width_cm, max_height_cm: whole
+// centimetres, any orientation; max_weight_kg: kilograms, a decimal
+// comma is read too) and its shelf capacity (shelf_capacity: parcels a
+// delivery day). Each one empty (or 0) is the type's default
+// (lokero.DefaultOutletLimit: a POSTOFFICE 120 × 60 × 60 cm, 35 kg, 150
+// parcels a day; a PICKUPPOINT 100 × 60 × 60 cm, 35 kg, 40 a day); a
+// LOCKER or SMARTPOST leaves them empty (its compartments are its limit).
 //
 // The operator also sets these by hand (PATCH /v1/locations/{id}), and a
 // file need not carry them: ReadKept says, for every location, which of
@@ -57,7 +68,11 @@
 // {"date": "2026-06-19", "closed": true, "reason": "Midsummer Eve"} and
 // {"date": "2026-12-24", "from": "10:00", "to": "14:00"}; functions either
 // the string syntax or an array of strings. The other status fields are
-// strings. Unknown fields are errors.
+// strings. An outlet's limits are an object "max_parcel": {"length_cm":
+// 120, "width_cm": 60, "height_cm": 60, "weight_kg": 35} (each field
+// optional, as the CSV columns) and a number "shelf_capacity"; the CSV
+// columns max_length_cm … max_weight_kg are not JSON fields. Unknown
+// fields are errors.
 //
 // # Errors
 //
@@ -86,6 +101,7 @@ var Columns = []string{
 	"id", "type", "name", "street", "postcode", "city", "lat", "lon",
 	"access", "payment_terminal", "wheelchair_access", "opening_hours", "compartments", "street_sv",
 	"status", "status_from", "status_until", "status_reason", "opens_on", "exception_days", "functions",
+	"max_length_cm", "max_width_cm", "max_height_cm", "max_weight_kg", "shelf_capacity",
 }
 
 // requiredColumns must be present in a CSV header.
@@ -306,7 +322,9 @@ type fieldErr struct{ field, msg string }
 
 // row checks one parsed location: parse errors found so far, duplicate id,
 // Validate, the caller's check. A row with no error joins the result.
-func (c *collector) row(loc lokero.Location, kept Kept, at position, parseErrs []fieldErr) {
+// field, when not nil, renames the fields of Validate's errors as the
+// file's format names them (a CSV column for "max_parcel.length_cm").
+func (c *collector) row(loc lokero.Location, kept Kept, at position, parseErrs []fieldErr, field func(string) string) {
 	ok := true
 	fail := func(field, msg string) {
 		ok = false
@@ -329,8 +347,14 @@ func (c *collector) row(loc lokero.Location, kept Kept, at position, parseErrs [
 		var le *lokero.Error
 		if !errors.As(err, &le) {
 			fail("", err.Error())
-		} else if !reported[baseField(le.Field)] {
-			fail(le.Field, le.Message)
+			return
+		}
+		f := le.Field
+		if field != nil {
+			f = field(f)
+		}
+		if !reported[baseField(f)] {
+			fail(f, le.Message)
 		}
 	}
 	if err := loc.Validate(); err != nil {

@@ -91,9 +91,11 @@ func TestStatusRoundTrip(t *testing.T) {
 		t.Errorf("round trip differs:\nwrote %+v\nread  %+v\nfile:\n%s", locs, got, buf.String())
 	}
 	for _, want := range []string{
-		",TEMPORARILY_CLOSED,2026-12-20,2027-01-06,renovation,,,collect send return\n",
-		`,OPEN,,,,,"2026-06-19 closed Juhannusaatto, kesä; 2026-06-20 closed; 2026-12-24 10:00-14:00 Christmas Eve",collect send return` + "\n",
-		",NOT_YET_OPEN,,,new shop,2027-02-01,,collect return\n",
+		// Then the outlet columns: empty for a locker, the type's defaults
+		// for an outlet whose file gave none.
+		",TEMPORARILY_CLOSED,2026-12-20,2027-01-06,renovation,,,collect send return,,,,,\n",
+		`,OPEN,,,,,"2026-06-19 closed Juhannusaatto, kesä; 2026-06-20 closed; 2026-12-24 10:00-14:00 Christmas Eve",collect send return,120,60,60,35,150` + "\n",
+		",NOT_YET_OPEN,,,new shop,2027-02-01,,collect return,100,60,60,35,40\n",
 	} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("export lacks %q:\n%s", want, buf.String())

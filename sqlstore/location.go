@@ -15,11 +15,12 @@ import (
 
 const locationColumns = `id, type, name, street, postcode, city, lat, lon, opening_hours,
 	access, payment_terminal, wheelchair_access, compartments, created_at, updated_at, street_sv,
-	status, status_from, status_until, status_reason, opens_on, exception_days, functions`
+	status, status_from, status_until, status_reason, opens_on, exception_days, functions,
+	max_length_cm, max_width_cm, max_height_cm, max_weight_kg, shelf_capacity`
 
 // locationArgs is how many arguments one location's row takes in
 // upsertLocationsSQL: locationColumns, then event_seq.
-const locationArgs = 24
+const locationArgs = 29
 
 // upsertLocationsSQL writes a chunk of rows (its VALUES follow) and
 // returns each one's event_seq: 1 for a new row; bumped by one when an
@@ -35,6 +36,9 @@ ON CONFLICT (id) DO UPDATE SET
 	status = excluded.status, status_from = excluded.status_from, status_until = excluded.status_until,
 	status_reason = excluded.status_reason, opens_on = excluded.opens_on,
 	exception_days = excluded.exception_days, functions = excluded.functions,
+	max_length_cm = excluded.max_length_cm, max_width_cm = excluded.max_width_cm,
+	max_height_cm = excluded.max_height_cm, max_weight_kg = excluded.max_weight_kg,
+	shelf_capacity = excluded.shelf_capacity,
 	event_seq = locations.event_seq + CASE WHEN
 		locations.status IS DISTINCT FROM excluded.status OR
 		locations.status_from IS DISTINCT FROM excluded.status_from OR
@@ -55,7 +59,8 @@ const updateLocationSQL = `UPDATE locations SET
 	opening_hours = $9, access = $10, payment_terminal = $11, wheelchair_access = $12,
 	compartments = $13, updated_at = $14, street_sv = $15,
 	status = $16, status_from = $17, status_until = $18, status_reason = $19, opens_on = $20,
-	exception_days = $21, functions = $22, event_seq = event_seq + 1
+	exception_days = $21, functions = $22, max_length_cm = $23, max_width_cm = $24,
+	max_height_cm = $25, max_weight_kg = $26, shelf_capacity = $27, event_seq = event_seq + 1
 WHERE id = $1
 RETURNING event_seq`
 
@@ -81,7 +86,8 @@ func (db *DB) locationRow(l *lokero.Location, created, updated time.Time) ([]any
 	return []any{l.ID, string(l.Type), l.Name, l.Street, l.Postcode, l.City, l.Lat, l.Lon,
 		enc[0], string(l.Access), l.PaymentTerminal, l.WheelchairAccess, enc[1],
 		db.time(created), db.time(updated), l.StreetSV, string(l.Status), l.StatusFrom, l.StatusUntil,
-		l.StatusReason, l.OpensOn, enc[2], enc[3]}, nil
+		l.StatusReason, l.OpensOn, enc[2], enc[3],
+		l.MaxParcel.LengthCM, l.MaxParcel.WidthCM, l.MaxParcel.HeightCM, l.MaxParcel.WeightKG, l.ShelfCapacity}, nil
 }
 
 // UpsertLocations inserts new locations and updates existing ones by ID, in
@@ -291,7 +297,9 @@ func scanLocation(row scanner) (lokero.Location, error) {
 	if err := row.Scan(&l.ID, &typ, &l.Name, &l.Street, &l.Postcode, &l.City, &l.Lat, &l.Lon,
 		&hours, &access, &l.PaymentTerminal, &l.WheelchairAccess, &comps,
 		scanTime{&l.CreatedAt}, scanTime{&l.UpdatedAt}, &l.StreetSV,
-		&status, &l.StatusFrom, &l.StatusUntil, &l.StatusReason, &l.OpensOn, &exceptions, &funs); err != nil {
+		&status, &l.StatusFrom, &l.StatusUntil, &l.StatusReason, &l.OpensOn, &exceptions, &funs,
+		&l.MaxParcel.LengthCM, &l.MaxParcel.WidthCM, &l.MaxParcel.HeightCM, &l.MaxParcel.WeightKG,
+		&l.ShelfCapacity); err != nil {
 		return l, err
 	}
 	l.Type, l.Access, l.Status = lokero.LocationType(typ), lokero.Access(access), lokero.LocationStatus(status)

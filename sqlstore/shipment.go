@@ -55,7 +55,9 @@ func scanRetailer(row scanner) (lokero.Retailer, error) {
 const shipmentColumns = `id, retailer_id, reference, tracking_code, status, sender, recipient,
 	parcel, cod, pickup_point_id, fallback, destination_id, routing_rule, routing_reason,
 	delivery_date, size_class, return_code, return_tracking_code, created_at, updated_at,
-	request_hash, compartment, storage_deadline, opening_code_hash, kind, return_of`
+	request_hash, compartment, storage_deadline, opening_code_hash, kind, return_of,
+	cod_method, cod_location_id, picked_up_at, picked_up_location, picked_up_by,
+	picked_up_representative, picked_up_clerk`
 
 // Shipment returns a shipment with its events, or ENOTFOUND.
 func (db *DB) Shipment(ctx context.Context, id string) (s lokero.Shipment, err error) {
@@ -234,12 +236,16 @@ func scanShipment(row scanner) (lokero.Shipment, []byte, error) {
 		returnCode, returnTrack   sql.NullString
 		kind, returnOf            sql.NullString
 		hash                      []byte
+		codMethod, codLocation    string
+		pickup                    lokero.Pickup
 	)
 	if err := row.Scan(&s.ID, &s.RetailerID, &s.Reference, &s.TrackingCode, &s.Status,
 		&sender, &recipient, &parcel, &cod, &s.PickupPointID, &s.Fallback, &s.DestinationID,
 		&s.Routing.Rule, &s.Routing.Reason, &s.DeliveryDate, &s.SizeClass,
 		&returnCode, &returnTrack, scanTime{&s.CreatedAt}, scanTime{&s.UpdatedAt}, &hash,
-		&s.Compartment, scanTime{&s.StorageDeadline}, &s.OpeningCodeHash, &kind, &returnOf); err != nil {
+		&s.Compartment, scanTime{&s.StorageDeadline}, &s.OpeningCodeHash, &kind, &returnOf,
+		&codMethod, &codLocation, scanTime{&pickup.At}, &pickup.LocationID, &pickup.By,
+		&pickup.Representative, &pickup.ClerkID); err != nil {
 		return s, nil, err
 	}
 	s.Kind, s.ReturnOf = lokero.ShipmentKind(kind.String), returnOf.String
@@ -258,6 +264,13 @@ func scanShipment(row scanner) (lokero.Shipment, []byte, error) {
 		if err := json.Unmarshal([]byte(cod.String), s.COD); err != nil {
 			return s, nil, fmt.Errorf("shipment %s: decode cod: %w", s.ID, err)
 		}
+		// The columns are the stored truth of how and where it was paid:
+		// migration 00015 filled them for the payments collected before
+		// the cod JSON had them.
+		s.COD.Method, s.COD.LocationID = codMethod, codLocation
+	}
+	if !pickup.At.IsZero() {
+		s.Pickup = &pickup
 	}
 	return s, hash, nil
 }
@@ -278,6 +291,26 @@ func encodeCOD(c *lokero.COD) (any, error) {
 		return nil, fmt.Errorf("encode cod: %w", err)
 	}
 	return string(b), nil
+}
+
+// codPaid returns the cod_method and cod_location_id columns: how and
+// where the cash on delivery was paid; "" when there is no cash on
+// delivery.
+func codPaid(c *lokero.COD) (method, locationID string) {
+	if c == nil {
+		return "", ""
+	}
+	return c.Method, c.LocationID
+}
+
+// pickupColumns returns the picked_up_* columns (at, location, by,
+// representative, clerk): NULL and "" when p is nil or has no time (a
+// pickup is known by its time, so one without is none).
+func (db *DB) pickupColumns(p *lokero.Pickup) []any {
+	if p == nil || p.At.IsZero() {
+		return []any{nil, "", "", "", ""}
+	}
+	return []any{db.time(p.At), p.LocationID, p.By, p.Representative, p.ClerkID}
 }
 
 // codCollectedAt returns the cod_collected_at column: NULL when there is

@@ -84,17 +84,19 @@ func (t *Tx) InsertShipment(ctx context.Context, s *lokero.Shipment, idempotency
 		return fmt.Errorf("insert shipment %s: %w", s.ID, err)
 	}
 	db := t.db
+	codMethod, codLocation := codPaid(s.COD)
+	args := append([]any{s.ID, s.RetailerID, s.Reference, s.TrackingCode, string(s.Status),
+		parties[0], parties[1], parties[2], cod, s.PickupPointID, s.Fallback, s.DestinationID,
+		s.Routing.Rule, s.Routing.Reason, s.DeliveryDate, s.SizeClass,
+		nullIfEmpty(s.ReturnCode), nullIfEmpty(s.ReturnTrackingCode),
+		db.time(s.CreatedAt), db.time(s.UpdatedAt), requestHash,
+		s.Compartment, db.nullTime(s.StorageDeadline), nullBytes(s.OpeningCodeHash),
+		string(s.Kind.OrDefault()), nullIfEmpty(s.ReturnOf), codMethod, codLocation},
+		db.pickupColumns(s.Pickup)...)
+	args = append(args, nullIfEmpty(idempotencyKey), db.codCollectedAt(s.COD))
 	err = t.savepoint(ctx, func() error {
 		if _, err := t.tx.ExecContext(ctx, `INSERT INTO shipments (`+shipmentColumns+`, idempotency_key,
-			cod_collected_at) VALUES `+db.placeholders(1, 28),
-			s.ID, s.RetailerID, s.Reference, s.TrackingCode, string(s.Status),
-			parties[0], parties[1], parties[2], cod, s.PickupPointID, s.Fallback, s.DestinationID,
-			s.Routing.Rule, s.Routing.Reason, s.DeliveryDate, s.SizeClass,
-			nullIfEmpty(s.ReturnCode), nullIfEmpty(s.ReturnTrackingCode),
-			db.time(s.CreatedAt), db.time(s.UpdatedAt), requestHash,
-			s.Compartment, db.nullTime(s.StorageDeadline), nullBytes(s.OpeningCodeHash),
-			string(s.Kind.OrDefault()), nullIfEmpty(s.ReturnOf),
-			nullIfEmpty(idempotencyKey), db.codCollectedAt(s.COD)); err != nil {
+			cod_collected_at) VALUES `+db.placeholders(1, len(args)), args...); err != nil {
 			return err
 		}
 		return t.insertEvents(ctx, s.ID, 0, s.Events)
@@ -171,8 +173,9 @@ func (t *Tx) ShipmentByOpeningCode(ctx context.Context, locationID string, hash 
 }
 
 // UpdateShipment writes the shipment's mutable fields (status,
-// destination, routing, delivery date, size class, COD, return codes,
-// compartment, storage deadline, opening code hash, updated_at) and
+// destination, routing, delivery date, size class, COD with how and where
+// it was paid, return codes, compartment, storage deadline, opening code
+// hash, pickup, updated_at) and
 // appends the events of s.Events beyond those stored, counted once the
 // UPDATE holds the row's lock. A return code or return tracking code in
 // use elsewhere is an ECONFLICT as in InsertShipment; no such shipment,
@@ -185,15 +188,19 @@ func (t *Tx) UpdateShipment(ctx context.Context, s *lokero.Shipment) error {
 	db := t.db
 	var found bool
 	err = t.savepoint(ctx, func() error {
+		codMethod, codLocation := codPaid(s.COD)
+		args := append([]any{string(s.Status), s.DestinationID, s.Routing.Rule, s.Routing.Reason,
+			s.DeliveryDate, s.SizeClass, cod, nullIfEmpty(s.ReturnCode), nullIfEmpty(s.ReturnTrackingCode),
+			s.Compartment, db.nullTime(s.StorageDeadline), nullBytes(s.OpeningCodeHash),
+			db.time(s.UpdatedAt), db.codCollectedAt(s.COD), codMethod, codLocation},
+			db.pickupColumns(s.Pickup)...)
 		r, err := t.tx.ExecContext(ctx, `UPDATE shipments SET status = $1, destination_id = $2,
 			routing_rule = $3, routing_reason = $4, delivery_date = $5, size_class = $6, cod = $7,
 			return_code = $8, return_tracking_code = $9, compartment = $10, storage_deadline = $11,
-			opening_code_hash = $12, updated_at = $13, cod_collected_at = $14
-			WHERE id = $15`,
-			string(s.Status), s.DestinationID, s.Routing.Rule, s.Routing.Reason, s.DeliveryDate,
-			s.SizeClass, cod, nullIfEmpty(s.ReturnCode), nullIfEmpty(s.ReturnTrackingCode),
-			s.Compartment, db.nullTime(s.StorageDeadline), nullBytes(s.OpeningCodeHash),
-			db.time(s.UpdatedAt), db.codCollectedAt(s.COD), s.ID)
+			opening_code_hash = $12, updated_at = $13, cod_collected_at = $14, cod_method = $15,
+			cod_location_id = $16, picked_up_at = $17, picked_up_location = $18, picked_up_by = $19,
+			picked_up_representative = $20, picked_up_clerk = $21
+			WHERE id = $22`, append(args, s.ID)...)
 		if err != nil {
 			return err
 		}
