@@ -227,7 +227,7 @@ type Shipment struct {
 	DestinationID      string // the location it goes to
 	Routing            Routing
 	DeliveryDate       Date      // Europe/Helsinki; zero: none
-	SizeClass          string    // the compartment size class reserved at a locker; "" elsewhere
+	SizeClass          string    // the compartment size class reserved at a locker, lokero.ShelfSize at an outlet; "" when none
 	ReturnCode         string    // the code a consumer enters at a keypad to drop a parcel off: a delivery's return code, or a pre-paid parcel's own code
 	ReturnTrackingCode string    // the return's own tracking code
 	Compartment        int       // the compartment it is in at its locker, or its shelf place's number at an outlet; 0 when none

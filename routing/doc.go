@@ -9,9 +9,10 @@
 //
 //  1. Food must be insulated: contents "food" without parcel.insulated is
 //     refused (food_not_insulated) before anything else is looked at.
-//  2. A parcel over the outlet limits (Limits.OutletMaxDims turned any way,
-//     Limits.OutletMaxWeightKG) is taken nowhere: parcel_too_large, even with
-//     a fallback.
+//  2. A parcel over the bound of what lokero carries (Limits.OutletMaxDims
+//     turned any way, Limits.OutletMaxWeightKG: by default 120 × 60 × 60 cm
+//     and 35 kg, the biggest any outlet type takes by default) is taken
+//     nowhere: parcel_too_large, even with a fallback.
 //  3. A pickup point chosen at checkout (pickup_point_id) is used when the
 //     parcel may go there (RulePickupPoint). An unknown id is refused
 //     (unknown_pickup_point). A LOCKER serves its building's residents only:
@@ -25,24 +26,30 @@
 //  5. Without a pickup point and with an ordinary postal code, the parcel goes
 //     to the nearest location to the postal code's point that takes it
 //     (RuleNearestPickupPoint): a SMARTPOST with a compartment that fits, or
-//     a POSTOFFICE or PICKUPPOINT; with cash on delivery only a SMARTPOST with
-//     a payment terminal (that fits) or a POSTOFFICE. Nothing within
-//     MaxDistanceM, or a postal code without a point, is no_pickup_point.
+//     a POSTOFFICE or PICKUPPOINT whose own limit takes it (OutletTakes);
+//     with cash on delivery only a SMARTPOST with a payment terminal (that
+//     fits) or a POSTOFFICE (that takes it). Nothing within MaxDistanceM, or
+//     a postal code without a point, is no_pickup_point.
 //
 // The place chosen by rule 3 or 4 is then checked, in this order:
 //
 //   - Size. A parcel that fits no compartment of the chosen locker (LOCKER or
-//     SMARTPOST), or weighs more than Limits.LockerMaxWeightKG, is refused
-//     (parcel_too_large), or, when the retailer asked for
-//     FallbackNearestOutlet, goes to the POSTOFFICE nearest to the chosen
-//     locker (RuleOversizeFallback).
+//     SMARTPOST), or weighs more than Limits.LockerMaxWeightKG, or that is
+//     more than the chosen outlet's own limit (POSTOFFICE or PICKUPPOINT:
+//     Location.MaxParcel, dimensions turned any way and weight), is refused
+//     (parcel_too_large, naming the compartment or the limit), or, when the
+//     retailer asked for FallbackNearestOutlet, goes to the POSTOFFICE
+//     nearest to the chosen place that takes it, or, when no post office
+//     within MaxDistanceM does and the parcel is not COD, to the nearest
+//     PICKUPPOINT that does (RuleOversizeFallback).
 //   - Cash on delivery. COD cannot be paid at a LOCKER, at a SMARTPOST without
 //     a payment terminal, or at a PICKUPPOINT: the shipment is redirected to
 //     the nearest SMARTPOST with a payment terminal that fits the parcel, or
-//     POSTOFFICE, nearest to the chosen place (RuleCODRedirect).
+//     POSTOFFICE that takes it, nearest to the chosen place (RuleCODRedirect).
 //
 // Overflow gives the alternatives when the chosen locker has no free
-// compartment on the delivery date (RuleCapacityOverflow).
+// compartment, or the chosen outlet no free shelf place, on the delivery
+// date (RuleCapacityOverflow).
 //
 // # Our choices where the issue is silent
 //
@@ -66,14 +73,32 @@
 //   - Searches by distance (rule 5, redirects, fallbacks, overflow) consider
 //     only public locations: never a LOCKER, nor a location whose access is
 //     "residents", whatever the Directory returns.
-//   - A PICKUPPOINT (agent outlet) takes any parcel within the outlet limits
-//     but no cash on delivery; a POSTOFFICE takes both.
+//   - An outlet takes a parcel within its own limit (Location.MaxParcel;
+//     zero, as in a location not normalised, means its type's default,
+//     lokero.DefaultOutletLimit: 120 × 60 × 60 cm at a POSTOFFICE,
+//     100 × 60 × 60 cm at a PICKUPPOINT, both 35 kg). Every rule that sends
+//     a parcel to an outlet (the chosen point, rule 5, the oversize fallback,
+//     the COD redirect, the overflow) takes only one whose limit takes it. A
+//     PICKUPPOINT (agent outlet) takes no cash on delivery; a POSTOFFICE does.
+//   - Limits.OutletMaxDims and OutletMaxWeightKG stay as one bound over
+//     every outlet: the carrier's (its vans and sorting take nothing bigger,
+//     whatever a counter's own limit says), by default the biggest any
+//     outlet type takes by default. An outlet takes what its limit allows
+//     within it.
+//   - The oversize fallback keeps its contract from before outlets had
+//     their own limits: a post office, which takes the biggest parcels and
+//     the COD, the nearest one that takes the parcel even when a pickup
+//     point is nearer; a pickup point only when no post office within
+//     MaxDistanceM takes it and the parcel is not COD. It applies to a chosen
+//     outlet too small for the parcel as to a chosen locker.
 //   - Rule 5 is plainly the nearest location that takes the parcel, whatever
 //     its type: a retailer that prefers lockers lets the recipient choose one.
 //   - A LOCKER's overflow goes first to another locker in the same building
 //     that takes the parcel (the recipient lives there), then to the nearest
 //     public SMARTPOSTs; a SMARTPOST's overflow goes to the nearest other
-//     SMARTPOSTs. With COD only lockers with a payment terminal qualify.
+//     SMARTPOSTs. With COD only lockers with a payment terminal qualify. An
+//     outlet's overflow goes to the nearest other outlets of the same type
+//     whose limit takes the parcel.
 //   - A zero field of Limits means its default (DefaultLimits).
 //   - An unknown Fallback value is an EINVALID error on field "fallback".
 //   - Distances in reasons are whole metres below 1 km and kilometres with

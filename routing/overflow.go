@@ -10,16 +10,26 @@ import (
 )
 
 // Overflow lists, nearest first (up to k), the alternatives for a shipment
-// whose locker full has no free compartment that fits on the delivery date:
-// lockers of the same access that take the parcel, honouring COD (a payment
-// terminal) and excluding full itself and the ids in skip, within
-// MaxDistanceM of full. A LOCKER's overflow goes first to the other lockers
-// of its building (nearest first), then to the nearest public SMARTPOSTs; a
-// SMARTPOST's to the nearest other SMARTPOSTs. Each Decision has Rule
-// RuleCapacityOverflow and a Reason saying that full has no free compartment
-// for the parcel on date and naming the alternative and its distance from
-// full; its DistanceM is from the recipient's postal code point. The service
-// tries them in order against the reservations.
+// whose place full has no room for it on the delivery date: a locker with
+// no free compartment that fits, or an outlet whose shelves are full.
+//
+// A locker's alternatives are lockers of the same access that take the
+// parcel, honouring COD (a payment terminal) and excluding full itself and
+// the ids in skip, within MaxDistanceM of full. A LOCKER's overflow goes
+// first to the other lockers of its building (nearest first), then to the
+// nearest public SMARTPOSTs; a SMARTPOST's to the nearest other SMARTPOSTs.
+//
+// An outlet's alternatives are the nearest other public outlets of the same
+// type (a POSTOFFICE's post offices, a PICKUPPOINT's pickup points) whose
+// own limit takes the parcel (OutletTakes), honouring COD, excluding full
+// and skip, within MaxDistanceM: the recipient expects a counter of the
+// same kind, and a post office's parcel is often one no pickup point takes.
+//
+// Each Decision has Rule RuleCapacityOverflow and a Reason saying that full
+// has no free compartment (or shelf place) for the parcel on date and
+// naming the alternative and its distance from full; its DistanceM is from
+// the recipient's postal code point. The service tries them in order
+// against the reservations.
 func Overflow(full *lokero.Location, req Request, dir Directory, limits Limits, date string, skip map[string]bool, k int) []Decision {
 	if full == nil || k <= 0 {
 		return nil
@@ -31,9 +41,19 @@ func Overflow(full *lokero.Location, req Request, dir Directory, limits Limits, 
 		return l != nil && l.ID != full.ID && !skip[l.ID] && l.Type.IsLocker() &&
 			FitsLocker(req.Parcel, l, limits) && (!req.COD || l.TakesCOD())
 	}
-	what := "with room"
+	what, room := "with room", "no free compartment"
 	if req.COD {
 		what = "with a payment terminal and room"
+	}
+	if full.Type.IsOutlet() {
+		room = "no free shelf place"
+		takes = func(l *lokero.Location) bool {
+			return l != nil && l.ID != full.ID && !skip[l.ID] && l.Type == full.Type &&
+				OutletTakes(req.Parcel, l, limits) && (!req.COD || l.TakesCOD())
+		}
+		if req.COD {
+			what = "that takes the cash on delivery and has room"
+		}
 	}
 	out := make([]Decision, 0, k)
 	seen := map[string]bool{}
@@ -45,10 +65,24 @@ func Overflow(full *lokero.Location, req Request, dir Directory, limits Limits, 
 		out = append(out, Decision{
 			Location: l,
 			Rule:     RuleCapacityOverflow,
-			Reason: fmt.Sprintf("%s has no free compartment for the parcel (%s) on %s: it goes to %s %s, %s, %s away.",
-				name(full), box(req.Parcel.Dimensions()), date, where, what, name(l), formatDistance(d)),
+			Reason: fmt.Sprintf("%s has %s for the parcel (%s) on %s: it goes to %s %s, %s, %s away.",
+				name(full), room, box(req.Parcel.Dimensions()), date, where, what, name(l), formatDistance(d)),
 			DistanceM: distanceFrom(recipient, hasRecipient, l),
 		})
+	}
+
+	if full.Type.IsOutlet() {
+		where := "the nearest other post office"
+		if full.Type == lokero.TypePickupPoint {
+			where = "the nearest other pickup point"
+		}
+		keep := func(l *lokero.Location) bool { return public(l) && takes(l) }
+		for _, l := range dir.Nearest(from, k, keep) {
+			if keep(l) {
+				add(l, geo.Distance(from, point(l)), where)
+			}
+		}
+		return out
 	}
 
 	if residentsOnly(full) {

@@ -11,8 +11,10 @@ import (
 )
 
 // FallbackNearestOutlet is the fallback a retailer may ask for: a parcel too
-// big or too heavy for the locker goes to the nearest POSTOFFICE instead of
-// being refused.
+// big or too heavy for the locker (or the outlet) it would go to goes to
+// the nearest POSTOFFICE that takes it instead of being refused; when no
+// post office near takes it, and it is not cash on delivery, to the
+// nearest PICKUPPOINT that does.
 const FallbackNearestOutlet = "nearest_outlet"
 
 // MaxDistanceM is how far (in metres) a search by distance reaches: the
@@ -54,9 +56,9 @@ const (
 	RulePickupPoint        = "pickup_point"         // the point chosen at checkout
 	RuleBuildingLocker     = "building_locker"      // postcode ending in 4: the locker in the recipient's building
 	RuleNearestPickupPoint = "nearest_pickup_point" // no point chosen, ordinary postcode: the nearest point that takes it
-	RuleCODRedirect        = "cod_redirect"         // COD cannot be paid there: the nearest SMARTPOST with a terminal or POSTOFFICE
-	RuleOversizeFallback   = "oversize_fallback"    // too big for a locker; the retailer asked for the nearest outlet
-	RuleCapacityOverflow   = "capacity_overflow"    // the locker is full that day: the nearest one of the same access with room (used by Overflow)
+	RuleCODRedirect        = "cod_redirect"         // COD cannot be paid there: the nearest SMARTPOST with a terminal that fits, or POSTOFFICE that takes the parcel
+	RuleOversizeFallback   = "oversize_fallback"    // too big for the locker or outlet; the retailer asked for the nearest outlet that takes it
+	RuleCapacityOverflow   = "capacity_overflow"    // the locker or outlet is full that day: the nearest one of the same access (an outlet: of the same type) with room (used by Overflow)
 )
 
 // Decision is where a shipment goes and why.
@@ -73,7 +75,8 @@ type Decision struct {
 // thing refused:
 //
 //	food_not_insulated (parcel.insulated)  food must be insulated; checked first
-//	parcel_too_large (parcel)              over the outlet limits, or too big or heavy for the locker it would go to and no fallback asked
+//	parcel_too_large (parcel)              over the bound of what lokero carries (Limits.OutletMaxDims, OutletMaxWeightKG),
+//	                                       or too big or heavy for the locker or outlet it would go to and no fallback asked
 //	unknown_pickup_point (pickup_point_id) no such location
 //	locker_residents_only (pickup_point_id) a LOCKER chosen for a recipient outside its building
 //	no_locker_at_address (recipient.street) a locker postcode but no locker at that building
@@ -94,7 +97,7 @@ func Route(req Request, dir Directory, limits Limits) (Decision, error) {
 	}
 	if !fitsOutlet(p, limits) {
 		return Decision{}, refuse("parcel", "parcel_too_large",
-			"The parcel (%s) is more than any pickup point takes: at most %s (turned any way) and %s kg.",
+			"The parcel (%s) is more than lokero carries to any pickup point: at most %s (turned any way) and %s kg.",
 			parcelText(p), box(limits.OutletMaxDims), num(limits.OutletMaxWeightKG))
 	}
 	r := &router{req: req, dir: dir, limits: limits}
@@ -207,30 +210,25 @@ func (r *router) pickBuildingLocker(lockers []*lokero.Location) *lokero.Location
 // reason of a redirect ("the chosen pickup point").
 func (r *router) settle(loc *lokero.Location, rule, intro, from string) (Decision, error) {
 	p := r.req.Parcel
-	if loc.Type.IsLocker() && !FitsLocker(p, loc, r.limits) {
-		why := misfit(p, loc, r.limits)
+	why := ""
+	switch {
+	case loc.Type.IsLocker() && !FitsLocker(p, loc, r.limits):
+		why = misfit(p, loc, r.limits)
+	case loc.Type.IsOutlet() && !OutletTakes(p, loc, r.limits):
+		why = outletMisfit(p, loc, r.limits)
+	}
+	if why != "" {
 		if r.req.Fallback != FallbackNearestOutlet {
 			return Decision{}, refuse("parcel", "parcel_too_large",
-				"%s; with fallback %q it would go to the nearest post office instead.", upperFirst(why), FallbackNearestOutlet)
+				"%s; with fallback %q it would go to the nearest post office that takes it instead.", upperFirst(why), FallbackNearestOutlet)
 		}
-		po, d, ok := r.nearestTo(loc, func(l *lokero.Location) bool { return l.Type == lokero.TypePostOffice })
-		if !ok {
-			return Decision{}, refuse("fallback", "no_pickup_point",
-				"%s, and there is no post office within %d km of it for the fallback %q.", upperFirst(why), MaxDistanceM/1000, FallbackNearestOutlet)
-		}
-		also := ""
-		if r.req.COD {
-			also = " (which also takes the cash on delivery)"
-		}
-		return r.decide(po, RuleOversizeFallback, fmt.Sprintf(
-			"%s But %s, so, as the retailer asked (fallback %s), it goes to the nearest post office%s, %s, %s from %s.",
-			intro, why, FallbackNearestOutlet, also, name(po), formatDistance(d), from)), nil
+		return r.fallback(loc, intro, why, from)
 	}
 	if r.req.COD && !loc.TakesCOD() {
 		alt, d, ok := r.nearestTo(loc, r.takesCODParcel)
 		if !ok {
 			return Decision{}, refuse("cod", "no_pickup_point",
-				"Cash on delivery cannot be paid at %s, %s, and there is no SMARTPOST with a payment terminal that fits the parcel, nor a post office, within %d km of it.",
+				"Cash on delivery cannot be paid at %s, %s, and there is no SMARTPOST with a payment terminal that fits the parcel, nor a post office that takes it, within %d km of it.",
 				name(loc), noCOD(loc), MaxDistanceM/1000)
 		}
 		return r.decide(alt, RuleCODRedirect, fmt.Sprintf(
@@ -249,10 +247,45 @@ func (r *router) settle(loc *lokero.Location, rule, intro, from string) (Decisio
 	return r.decide(loc, rule, reason), nil
 }
 
+// fallback applies the oversize fallback to a parcel the place loc does
+// not take (why says so): the nearest POSTOFFICE to loc that takes the
+// parcel (and so its cash on delivery), else, without cash on delivery,
+// the nearest PICKUPPOINT that does; never one whose limit is too small.
+func (r *router) fallback(loc *lokero.Location, intro, why, from string) (Decision, error) {
+	p := r.req.Parcel
+	takes := func(t lokero.LocationType) func(*lokero.Location) bool {
+		return func(l *lokero.Location) bool { return l.Type == t && OutletTakes(p, l, r.limits) }
+	}
+	po, d, ok := r.nearestTo(loc, takes(lokero.TypePostOffice))
+	if ok {
+		also := ""
+		if r.req.COD {
+			also = " (which also takes the cash on delivery)"
+		}
+		return r.decide(po, RuleOversizeFallback, fmt.Sprintf(
+			"%s But %s, so, as the retailer asked (fallback %s), it goes to the nearest post office that takes it%s, %s, %s from %s.",
+			intro, why, FallbackNearestOutlet, also, name(po), formatDistance(d), from)), nil
+	}
+	if !r.req.COD {
+		if pp, d, ok := r.nearestTo(loc, takes(lokero.TypePickupPoint)); ok {
+			return r.decide(pp, RuleOversizeFallback, fmt.Sprintf(
+				"%s But %s, and no post office within %d km takes it, so, as the retailer asked (fallback %s), it goes to the nearest pickup point that does, %s, %s from %s.",
+				intro, why, MaxDistanceM/1000, FallbackNearestOutlet, name(pp), formatDistance(d), from)), nil
+		}
+	}
+	what := "post office nor pickup point"
+	if r.req.COD {
+		what = "post office (which would also take the cash on delivery)"
+	}
+	return Decision{}, refuse("fallback", "no_pickup_point",
+		"%s, and there is no %s within %d km of it that takes the parcel for the fallback %q.", upperFirst(why), what, MaxDistanceM/1000, FallbackNearestOutlet)
+}
+
 // takesCODParcel reports whether a COD shipment with this parcel may go to
-// l: a SMARTPOST with a payment terminal that fits it, or a POSTOFFICE.
+// l: a SMARTPOST with a payment terminal that fits it, or a POSTOFFICE that
+// takes it.
 func (r *router) takesCODParcel(l *lokero.Location) bool {
-	return l.Type == lokero.TypePostOffice ||
+	return (l.Type == lokero.TypePostOffice && OutletTakes(r.req.Parcel, l, r.limits)) ||
 		(l.Type == lokero.TypeSmartpost && l.PaymentTerminal && FitsLocker(r.req.Parcel, l, r.limits))
 }
 
@@ -266,7 +299,7 @@ func (r *router) takesParcel(l *lokero.Location) bool {
 	case lokero.TypeSmartpost:
 		return FitsLocker(r.req.Parcel, l, r.limits)
 	case lokero.TypePostOffice, lokero.TypePickupPoint:
-		return true // within the outlet limits, checked first
+		return OutletTakes(r.req.Parcel, l, r.limits) // within its own limit
 	}
 	return false
 }

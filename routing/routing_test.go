@@ -95,6 +95,12 @@ func network() *fakeDir {
 			{ID: "SP-KAMPPI", Type: lokero.TypeSmartpost, Name: "Smartpost K-Market Kamppi", Street: "Urho Kekkosen katu 1", Postcode: "00100", Lat: 60.1720, Lon: 24.9400, Access: lokero.AccessPublic, PaymentTerminal: true, Compartments: sm}, // 222 m
 			{ID: "SP-BIG", Type: lokero.TypeSmartpost, Name: "Smartpost Prisma Kamppi", Street: "Runeberginkatu 2", Postcode: "00100", Lat: 60.1740, Lon: 24.9400, Access: lokero.AccessPublic, PaymentTerminal: true, Compartments: sml},         // 445 m
 			{ID: "PO-KAMPPI", Type: lokero.TypePostOffice, Name: "Posti Kamppi", Street: "Narinkka 2", Postcode: "00100", Lat: 60.1760, Lon: 24.9400, Access: lokero.AccessPublic},                                                                // 667 m
+			// Outlets with their own, smaller limits, nearer than PO-KAMPPI; the others above have none
+			// set (zero), which is their type's default: 120 × 60 × 60 cm at a post office, 100 × 60 × 60 at a pickup point.
+			{ID: "PO-SMALL", Type: lokero.TypePostOffice, Name: "Posti Kioski Simonkatu", Street: "Simonkatu 6", Postcode: "00100", Lat: 60.1750, Lon: 24.9400, Access: lokero.AccessPublic,
+				MaxParcel: lokero.ParcelLimit{LengthCM: 60, WidthCM: 40, HeightCM: 40, WeightKG: 20}}, // 556 m
+			{ID: "PP-TORI", Type: lokero.TypePickupPoint, Name: "Kukka Tori", Street: "Kampinkuja 2", Postcode: "00100", Lat: 60.1730, Lon: 24.9400, Access: lokero.AccessPublic,
+				MaxParcel: lokero.ParcelLimit{LengthCM: 40, WidthCM: 30, HeightCM: 30, WeightKG: 10}}, // 334 m
 			{ID: "LK-MANNER-2", Type: lokero.TypeLocker, Name: "As Oy Mannerheimintie 12 B", Street: "Mannerheimintie 12", Postcode: "00104", Lat: 60.17002, Lon: 24.9380, Access: lokero.AccessResidents, Compartments: sOnly},
 			{ID: "LK-MANNER-1", Type: lokero.TypeLocker, Name: "As Oy Mannerheimintie 12", Street: "Mannerheimintie 12", Postcode: "00104", Lat: 60.1700, Lon: 24.9380, Access: lokero.AccessResidents, Compartments: sml}, // 111 m
 			{ID: "LK-RUNE", Type: lokero.TypeLocker, Name: "As Oy Runeberginkatu 5", Street: "Runeberginkatu 5", Postcode: "00254", Lat: 60.1900, Lon: 24.9200, Access: lokero.AccessResidents, Compartments: sOnly},
@@ -120,7 +126,9 @@ var (
 	medium  = lokero.Parcel{LengthCM: 40, WidthCM: 70, HeightCM: 15, WeightKG: 5, Contents: lokero.ContentsGoods} // turned: fits 70 × 40 × 20
 	large   = lokero.Parcel{LengthCM: 70, WidthCM: 40, HeightCM: 30, WeightKG: 9, Contents: lokero.ContentsGoods} // L only
 	over    = lokero.Parcel{LengthCM: 80, WidthCM: 30, HeightCM: 30, WeightKG: 10, Contents: lokero.ContentsGoods}
-	huge    = lokero.Parcel{LengthCM: 110, WidthCM: 50, HeightCM: 50, WeightKG: 12, Contents: lokero.ContentsGoods}
+	huge    = lokero.Parcel{LengthCM: 110, WidthCM: 50, HeightCM: 50, WeightKG: 12, Contents: lokero.ContentsGoods} // a post office only
+	giant   = lokero.Parcel{LengthCM: 130, WidthCM: 50, HeightCM: 50, WeightKG: 12, Contents: lokero.ContentsGoods} // nowhere
+	long    = lokero.Parcel{LengthCM: 105, WidthCM: 50, HeightCM: 50, WeightKG: 12, Contents: lokero.ContentsGoods} // over a pickup point's default 100 cm
 	food    = lokero.Parcel{LengthCM: 30, WidthCM: 20, HeightCM: 10, WeightKG: 2, Contents: lokero.ContentsFood, Insulated: true}
 	rawFood = lokero.Parcel{LengthCM: 30, WidthCM: 20, HeightCM: 10, WeightKG: 2, Contents: lokero.ContentsFood}
 )
@@ -210,13 +218,15 @@ func TestRoute(t *testing.T) {
 		{name: "insulated food goes", req: routing.Request{PickupPointID: "SP-ALEPA", Recipient: stranger, Parcel: food},
 			rule: routing.RulePickupPoint, location: "SP-ALEPA"},
 
-		// 2. outlet limits
-		{name: "over outlet limits", req: routing.Request{PickupPointID: "PO-KAMPPI", Recipient: stranger, Parcel: huge},
-			refusal: "parcel_too_large", field: "parcel", message: []string{"110 × 50 × 50 cm", "100 × 60 × 60 cm", "35 kg"}},
-		{name: "over outlet limits even with fallback", req: routing.Request{Recipient: stranger, Parcel: huge, Fallback: routing.FallbackNearestOutlet},
+		// 2. the bound of what lokero carries: the biggest default outlet limit
+		{name: "over the carrier's bound", req: routing.Request{PickupPointID: "PO-KAMPPI", Recipient: stranger, Parcel: giant},
+			refusal: "parcel_too_large", field: "parcel", message: []string{"130 × 50 × 50 cm", "120 × 60 × 60 cm", "35 kg"}},
+		{name: "over the carrier's bound even with fallback", req: routing.Request{Recipient: stranger, Parcel: giant, Fallback: routing.FallbackNearestOutlet},
 			refusal: "parcel_too_large", field: "parcel"},
-		{name: "size before unknown pickup point", req: routing.Request{PickupPointID: "NOPE", Recipient: stranger, Parcel: huge},
+		{name: "size before unknown pickup point", req: routing.Request{PickupPointID: "NOPE", Recipient: stranger, Parcel: giant},
 			refusal: "parcel_too_large", field: "parcel"},
+		{name: "within the bound, to a post office", req: routing.Request{PickupPointID: "PO-KAMPPI", Recipient: stranger, Parcel: huge},
+			rule: routing.RulePickupPoint, location: "PO-KAMPPI"},
 		{name: "35 kg goes to a locker", req: routing.Request{PickupPointID: "SP-ALEPA", Recipient: stranger, Parcel: weighing(small, 35)},
 			rule: routing.RulePickupPoint, location: "SP-ALEPA"},
 		{name: "35.01 kg goes nowhere", req: routing.Request{PickupPointID: "SP-ALEPA", Recipient: stranger, Parcel: weighing(small, 35.01), Fallback: routing.FallbackNearestOutlet},
@@ -279,8 +289,50 @@ func TestRoute(t *testing.T) {
 			rule: routing.RulePickupPoint, location: "PO-KAMPPI", reason: []string{"cash on delivery is paid there"}},
 		{name: "COD with nowhere to redirect", req: routing.Request{PickupPointID: "PP-IVALO", Recipient: ivalo, Parcel: medium, COD: true},
 			refusal: "no_pickup_point", field: "cod", message: []string{"PP-IVALO", "100 km"}},
-		{name: "fallback with no post office near", req: routing.Request{PickupPointID: "SP-IVALO", Recipient: ivalo, Parcel: medium, Fallback: routing.FallbackNearestOutlet},
-			refusal: "no_pickup_point", field: "fallback", message: []string{"SP-IVALO", "post office"}},
+		{name: "fallback with no post office near goes to a pickup point", req: routing.Request{PickupPointID: "SP-IVALO", Recipient: ivalo, Parcel: medium, Fallback: routing.FallbackNearestOutlet},
+			rule: routing.RuleOversizeFallback, location: "PP-IVALO",
+			reason: []string{"SP-IVALO", "no post office within 100 km takes it", "nearest pickup point", "K-Market Ivalo (PP-IVALO)", from("SP-IVALO", "PP-IVALO") + " from the chosen pickup point"}},
+		{name: "fallback with COD and no post office near", req: routing.Request{PickupPointID: "SP-IVALO", Recipient: ivalo, Parcel: medium, COD: true, Fallback: routing.FallbackNearestOutlet},
+			refusal: "no_pickup_point", field: "fallback", message: []string{"SP-IVALO", "post office", "100 km"}},
+		{name: "fallback with nothing near that takes it", req: routing.Request{PickupPointID: "SP-IVALO", Recipient: ivalo, Parcel: long, Fallback: routing.FallbackNearestOutlet},
+			refusal: "no_pickup_point", field: "fallback", message: []string{"SP-IVALO", "post office nor pickup point", "100 km"}},
+
+		// Each outlet's own limit (MaxParcel; zero is its type's default).
+		{name: "pickup point too small", req: routing.Request{PickupPointID: "PP-R", Recipient: stranger, Parcel: huge},
+			refusal: "parcel_too_large", field: "parcel",
+			message: []string{"110 × 50 × 50 cm", "the pickup point R-kioski Lasipalatsi (PP-R)", "at most 100 × 60 × 60 cm (turned any way) and 35 kg", `"nearest_outlet"`}},
+		{name: "pickup point too small, fallback to the nearest post office that takes it", req: routing.Request{PickupPointID: "PP-R", Recipient: stranger, Parcel: huge, Fallback: routing.FallbackNearestOutlet},
+			rule: routing.RuleOversizeFallback, location: "PO-KAMPPI", // not PO-SMALL, nearer but too small
+			reason: []string{"PP-R", "100 × 60 × 60 cm", "nearest post office that takes it", "Posti Kamppi (PO-KAMPPI)", from("PP-R", "PO-KAMPPI") + " from the chosen pickup point"}},
+		{name: "post office with its own limit too small", req: routing.Request{PickupPointID: "PO-SMALL", Recipient: stranger, Parcel: over},
+			refusal: "parcel_too_large", field: "parcel", message: []string{"80 × 30 × 30 cm, 10 kg", "PO-SMALL", "at most 60 × 40 × 40 cm (turned any way) and 20 kg"}},
+		{name: "post office with its own limit too small, COD", req: routing.Request{PickupPointID: "PO-SMALL", Recipient: stranger, Parcel: over, COD: true},
+			refusal: "parcel_too_large", field: "parcel", message: []string{"PO-SMALL", "60 × 40 × 40 cm"}},
+		{name: "post office with its own weight limit", req: routing.Request{PickupPointID: "PO-SMALL", Recipient: stranger, Parcel: weighing(small, 25)},
+			refusal: "parcel_too_large", field: "parcel", message: []string{"25 kg", "PO-SMALL", "20 kg"}},
+		{name: "post office with its own limit takes a small one", req: routing.Request{PickupPointID: "PO-SMALL", Recipient: stranger, Parcel: weighing(small, 20), COD: true},
+			rule: routing.RulePickupPoint, location: "PO-SMALL", reason: []string{"cash on delivery is paid there"}},
+		{name: "pickup point with its own limit", req: routing.Request{PickupPointID: "PP-TORI", Recipient: stranger, Parcel: medium},
+			refusal: "parcel_too_large", field: "parcel", message: []string{"Kukka Tori (PP-TORI)", "40 × 30 × 30 cm (turned any way) and 10 kg"}},
+		{name: "pickup point with its own limit, fallback", req: routing.Request{PickupPointID: "PP-TORI", Recipient: stranger, Parcel: weighing(small, 15), Fallback: routing.FallbackNearestOutlet},
+			rule: routing.RuleOversizeFallback, location: "PO-SMALL", reason: []string{"PP-TORI", "15 kg", "10 kg", "PO-SMALL", from("PP-TORI", "PO-SMALL")}},
+		{name: "pickup point too small, fallback past a post office too small", req: routing.Request{PickupPointID: "PP-TORI", Recipient: stranger, Parcel: medium, Fallback: routing.FallbackNearestOutlet},
+			rule: routing.RuleOversizeFallback, location: "PO-KAMPPI", reason: []string{"PP-TORI", "PO-KAMPPI"}},
+		{name: "oversize fallback to the nearest post office that takes it", req: routing.Request{PickupPointID: "SP-ALEPA", Recipient: stranger, Parcel: weighing(small, 15), Fallback: routing.FallbackNearestOutlet},
+			limits: routing.Limits{LockerMaxWeightKG: 10}, rule: routing.RuleOversizeFallback, location: "PO-SMALL",
+			reason: []string{"15 kg", "10 kg", "Posti Kioski Simonkatu (PO-SMALL)", from("SP-ALEPA", "PO-SMALL")}},
+		{name: "oversize fallback skips a post office too small", req: routing.Request{PickupPointID: "SP-ALEPA", Recipient: stranger, Parcel: over, Fallback: routing.FallbackNearestOutlet},
+			rule: routing.RuleOversizeFallback, location: "PO-KAMPPI", reason: []string{"PO-KAMPPI", from("SP-ALEPA", "PO-KAMPPI")}},
+		{name: "oversize fallback with COD skips a post office too small", req: routing.Request{PickupPointID: "LK-MANNER-1", Recipient: resident, Parcel: weighing(small, 25), COD: true, Fallback: routing.FallbackNearestOutlet},
+			limits: lighter, rule: routing.RuleOversizeFallback, location: "PO-KAMPPI", reason: []string{"25 kg", "PO-KAMPPI", "cash on delivery"}},
+		{name: "COD to a pickup point too small: size first", req: routing.Request{PickupPointID: "PP-R", Recipient: stranger, Parcel: huge, COD: true},
+			refusal: "parcel_too_large", field: "parcel", message: []string{"PP-R", "100 × 60 × 60 cm"}},
+		{name: "COD redirect skips a post office too small", req: routing.Request{PickupPointID: "PP-R", Recipient: stranger, Parcel: weighing(over, 25), COD: true},
+			rule: routing.RuleCODRedirect, location: "PO-KAMPPI", reason: []string{"PICKUPPOINT", "a post office", "Posti Kamppi (PO-KAMPPI)", from("PP-R", "PO-KAMPPI")}},
+		{name: "COD redirect to the nearest post office that takes it", req: routing.Request{PickupPointID: "PP-TORI", Recipient: stranger, Parcel: weighing(small, 8), COD: true},
+			limits: routing.Limits{LockerMaxWeightKG: 5}, rule: routing.RuleCODRedirect, location: "PO-SMALL", reason: []string{"PP-TORI", "PO-SMALL", from("PP-TORI", "PO-SMALL")}},
+		{name: "COD redirect finds no post office that takes it", req: routing.Request{PickupPointID: "PP-IVALO", Recipient: ivalo, Parcel: weighing(small, 8), COD: true},
+			limits: routing.Limits{LockerMaxWeightKG: 5}, refusal: "no_pickup_point", field: "cod", message: []string{"PP-IVALO", "nor a post office that takes it"}},
 
 		// 4. building locker
 		{name: "building locker", req: routing.Request{Recipient: resident104, Parcel: medium},
@@ -317,6 +369,12 @@ func TestRoute(t *testing.T) {
 		{name: "nearest with COD, oversize", req: routing.Request{Recipient: stranger, Parcel: over, COD: true},
 			rule: routing.RuleNearestPickupPoint, location: "PO-KAMPPI"},
 		{name: "nearest, oversize", req: routing.Request{Recipient: stranger, Parcel: over},
+			rule: routing.RuleNearestPickupPoint, location: "PP-R"},
+		{name: "nearest, bigger than any pickup point takes", req: routing.Request{Recipient: stranger, Parcel: huge},
+			rule: routing.RuleNearestPickupPoint, location: "PO-KAMPPI", reason: []string{"Posti Kamppi (PO-KAMPPI)"}}, // past PP-R, PP-TORI and PO-SMALL
+		{name: "nearest with COD skips a post office too small", req: routing.Request{Recipient: stranger, Parcel: weighing(over, 25), COD: true},
+			rule: routing.RuleNearestPickupPoint, location: "PO-KAMPPI"},
+		{name: "nearest skips a pickup point too small", req: routing.Request{Recipient: stranger, Parcel: weighing(small, 12)}, limits: routing.Limits{LockerMaxWeightKG: 10},
 			rule: routing.RuleNearestPickupPoint, location: "PP-R"},
 		{name: "nearest in km", req: routing.Request{Recipient: oulu, Parcel: small},
 			rule: routing.RuleNearestPickupPoint, location: "PO-OULU", reason: []string{"Posti Oulu keskusta (PO-OULU)", "2.0 km", "90100"}},
@@ -366,7 +424,8 @@ func TestRoute(t *testing.T) {
 // TestRouteInvariants routes every combination of the test network's
 // points, recipients, parcels, COD and fallback, and checks what must hold
 // of every decision: a LOCKER only for its building's residents, COD only
-// where it can be paid, a locker only for a parcel that fits it.
+// where it can be paid, a locker only for a parcel that fits it, an outlet
+// only for a parcel its own limit takes.
 func TestRouteInvariants(t *testing.T) {
 	t.Parallel()
 	dir := network()
@@ -375,7 +434,7 @@ func TestRouteInvariants(t *testing.T) {
 		ids = append(ids, l.ID)
 	}
 	recipients := []lokero.Party{resident, residentAlt, resident104, spaced104, stranger, stranger104, noStreet104, noStreet, rune, tower, oulu, rovaniemi, ivalo, nowhere}
-	parcels := []lokero.Parcel{small, medium, large, over, huge, food, rawFood, weighing(small, 35), weighing(small, 35.01)}
+	parcels := []lokero.Parcel{small, medium, large, over, huge, giant, long, food, rawFood, weighing(small, 15), weighing(small, 25), weighing(small, 35), weighing(small, 35.01)}
 	decisions := 0
 	for _, id := range ids {
 		for _, rcpt := range recipients {
@@ -406,6 +465,9 @@ func TestRouteInvariants(t *testing.T) {
 						}
 						if l.Type.IsLocker() && !routing.FitsLocker(p, l, routing.DefaultLimits()) {
 							t.Errorf("%+v: routed to %s, which does not fit the parcel", req, l.ID)
+						}
+						if l.Type.IsOutlet() && !routing.OutletLimit(l).Takes(p) {
+							t.Errorf("%+v: routed to %s, whose limit %+v does not take the parcel", req, l.ID, routing.OutletLimit(l))
 						}
 						if id != "" && l.ID != id && d.Rule != routing.RuleCODRedirect && d.Rule != routing.RuleOversizeFallback {
 							t.Errorf("%+v: chosen point replaced under rule %s", req, d.Rule)
@@ -478,23 +540,31 @@ func TestFittingClasses(t *testing.T) {
 func TestDefaultLimits(t *testing.T) {
 	t.Parallel()
 	got := routing.DefaultLimits()
-	want := routing.Limits{LockerMaxWeightKG: 35, OutletMaxWeightKG: 35, OutletMaxDims: [3]float64{100, 60, 60}}
+	// The bound of what lokero carries is the biggest default outlet
+	// limit: a POSTOFFICE's.
+	want := routing.Limits{LockerMaxWeightKG: 35, OutletMaxWeightKG: 35, OutletMaxDims: [3]float64{120, 60, 60}}
 	if got != want {
 		t.Errorf("DefaultLimits = %+v, want %+v", got, want)
 	}
-	// The outlet limit takes any orientation: 60 × 100 × 60 is within it, 101 is not.
+	// An outlet's limit takes any orientation: 60 × 120 × 60 is within a
+	// post office's, 121 is not; 60 × 100 × 60 within a pickup point's, 101
+	// is not.
 	dir := network()
 	for _, c := range []struct {
+		to     string
 		parcel lokero.Parcel
 		ok     bool
 	}{
-		{lokero.Parcel{LengthCM: 60, WidthCM: 100, HeightCM: 60, WeightKG: 10, Contents: "goods"}, true},
-		{lokero.Parcel{LengthCM: 60, WidthCM: 101, HeightCM: 60, WeightKG: 10, Contents: "goods"}, false},
-		{lokero.Parcel{LengthCM: 61, WidthCM: 61, HeightCM: 50, WeightKG: 10, Contents: "goods"}, false},
+		{"PO-KAMPPI", lokero.Parcel{LengthCM: 60, WidthCM: 120, HeightCM: 60, WeightKG: 10, Contents: "goods"}, true},
+		{"PO-KAMPPI", lokero.Parcel{LengthCM: 60, WidthCM: 121, HeightCM: 60, WeightKG: 10, Contents: "goods"}, false},
+		{"PO-KAMPPI", lokero.Parcel{LengthCM: 61, WidthCM: 61, HeightCM: 50, WeightKG: 10, Contents: "goods"}, false},
+		{"PO-KAMPPI", lokero.Parcel{LengthCM: 60, WidthCM: 60, HeightCM: 60, WeightKG: 35.01, Contents: "goods"}, false},
+		{"PP-R", lokero.Parcel{LengthCM: 60, WidthCM: 100, HeightCM: 60, WeightKG: 35, Contents: "goods"}, true},
+		{"PP-R", lokero.Parcel{LengthCM: 60, WidthCM: 101, HeightCM: 60, WeightKG: 10, Contents: "goods"}, false},
 	} {
-		_, err := routing.Route(routing.Request{PickupPointID: "PO-KAMPPI", Recipient: stranger, Parcel: c.parcel}, dir, routing.Limits{})
+		_, err := routing.Route(routing.Request{PickupPointID: c.to, Recipient: stranger, Parcel: c.parcel}, dir, routing.Limits{})
 		if (err == nil) != c.ok {
-			t.Errorf("parcel %v × %v × %v to a post office: err = %v, want ok = %v", c.parcel.LengthCM, c.parcel.WidthCM, c.parcel.HeightCM, err, c.ok)
+			t.Errorf("parcel %v × %v × %v, %v kg to %s: err = %v, want ok = %v", c.parcel.LengthCM, c.parcel.WidthCM, c.parcel.HeightCM, c.parcel.WeightKG, c.to, err, c.ok)
 		}
 	}
 }
@@ -525,6 +595,13 @@ func TestOverflow(t *testing.T) {
 		{"smartpost: large", "SP-BIG", req(large, false), nil, 10, []string{"SP-ALEPA"}},
 		{"smartpost: COD large", "SP-BIG", req(large, true), nil, 10, nil},
 		{"nothing within 100 km", "SP-IVALO", req(small, false), nil, 10, nil},
+		{"post office: other post offices that take it", "PO-KAMPPI", req(small, false), nil, 10, []string{"PO-SMALL"}},
+		{"post office: COD", "PO-KAMPPI", req(small, true), nil, 10, []string{"PO-SMALL"}},
+		{"post office: none takes it", "PO-KAMPPI", req(over, false), nil, 10, nil},
+		{"post office: back to the bigger one", "PO-SMALL", req(small, false), nil, 10, []string{"PO-KAMPPI"}},
+		{"pickup point: other pickup points only", "PP-R", req(small, false), nil, 10, []string{"PP-TORI"}},
+		{"pickup point: skips one too small", "PP-R", req(medium, false), nil, 10, nil},
+		{"pickup point: skip", "PP-TORI", req(small, false), map[string]bool{"PP-R": true}, 10, nil},
 		{"k = 0", "LK-MANNER-1", req(small, false), nil, 0, nil},
 	}
 	for _, c := range cases {
@@ -544,10 +621,18 @@ func TestOverflow(t *testing.T) {
 				if d.Rule != routing.RuleCapacityOverflow {
 					t.Errorf("%s: rule %s, want %s", d.Location.ID, d.Rule, routing.RuleCapacityOverflow)
 				}
-				wantContains(t, "reason", d.Reason, full.Name, c.full, "no free compartment", date, d.Location.Name, d.Location.ID,
+				room, cod := "no free compartment", "payment terminal"
+				if full.Type.IsOutlet() {
+					room, cod = "no free shelf place", "takes the cash on delivery"
+					if d.Location.Type != full.Type || !routing.OutletTakes(c.req.Parcel, d.Location, routing.DefaultLimits()) {
+						t.Errorf("%s: a %s that takes the parcel: %v; want the same type as %s", d.Location.ID, d.Location.Type,
+							routing.OutletTakes(c.req.Parcel, d.Location, routing.DefaultLimits()), full.Type)
+					}
+				}
+				wantContains(t, "reason", d.Reason, full.Name, c.full, room, date, d.Location.Name, d.Location.ID,
 					routing.FormatDistance(distance(t, dir, pointOf(t, dir, c.full), d.Location.ID)))
 				if c.req.COD {
-					wantContains(t, "reason", d.Reason, "payment terminal")
+					wantContains(t, "reason", d.Reason, cod)
 				}
 				if want := distance(t, dir, rp, d.Location.ID); d.DistanceM != want {
 					t.Errorf("%s: DistanceM %v, want %v", d.Location.ID, d.DistanceM, want)
@@ -557,6 +642,56 @@ func TestOverflow(t *testing.T) {
 	}
 	if got := routing.Overflow(nil, req(small, false), dir, routing.DefaultLimits(), date, nil, 3); got != nil {
 		t.Errorf("Overflow(nil) = %v, want nil", got)
+	}
+}
+
+func TestOutletTakes(t *testing.T) {
+	t.Parallel()
+	parcel := func(l, w, h, kg float64) lokero.Parcel {
+		return lokero.Parcel{LengthCM: l, WidthCM: w, HeightCM: h, WeightKG: kg, Contents: lokero.ContentsGoods}
+	}
+	po := &lokero.Location{ID: "PO", Type: lokero.TypePostOffice}  // no limit set: the type's default
+	pp := &lokero.Location{ID: "PP", Type: lokero.TypePickupPoint} // likewise
+	own := &lokero.Location{ID: "PP-OWN", Type: lokero.TypePickupPoint, MaxParcel: lokero.ParcelLimit{LengthCM: 50, WidthCM: 40, HeightCM: 30, WeightKG: 10}}
+	roomy := &lokero.Location{ID: "PO-ROOMY", Type: lokero.TypePostOffice, MaxParcel: lokero.ParcelLimit{LengthCM: 200, WidthCM: 100, HeightCM: 100, WeightKG: 100}}
+	sp := &lokero.Location{ID: "SP", Type: lokero.TypeSmartpost, Compartments: sml}
+	cases := []struct {
+		name   string
+		loc    *lokero.Location
+		parcel lokero.Parcel
+		limits routing.Limits
+		want   bool
+	}{
+		{"post office default, turned", po, parcel(60, 120, 60, 35), routing.Limits{}, true},
+		{"post office default, too long", po, parcel(121, 10, 10, 1), routing.Limits{}, false},
+		{"post office default, too heavy", po, parcel(10, 10, 10, 35.5), routing.Limits{}, false},
+		{"pickup point default", pp, parcel(100, 60, 60, 35), routing.Limits{}, true},
+		{"pickup point default, too long", pp, parcel(101, 10, 10, 1), routing.Limits{}, false},
+		{"own limit, turned", own, parcel(30, 50, 40, 10), routing.Limits{}, true},
+		{"own limit, too big", own, parcel(31, 50, 40, 1), routing.Limits{}, false},
+		{"own limit, too heavy", own, parcel(10, 10, 10, 10.5), routing.Limits{}, false},
+		{"a roomy outlet takes no more than lokero carries", roomy, parcel(130, 50, 50, 10), routing.Limits{}, false},
+		{"a roomy outlet within the bound", roomy, parcel(120, 60, 60, 35), routing.Limits{}, true},
+		{"a custom bound", roomy, parcel(150, 50, 50, 50), routing.Limits{OutletMaxDims: [3]float64{150, 80, 80}, OutletMaxWeightKG: 60}, true},
+		{"not an outlet", sp, parcel(10, 10, 10, 1), routing.Limits{}, false},
+		{"no location", nil, parcel(10, 10, 10, 1), routing.Limits{}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			if got := routing.OutletTakes(c.parcel, c.loc, c.limits); got != c.want {
+				t.Errorf("OutletTakes = %v, want %v (limit %+v)", got, c.want, routing.OutletLimit(c.loc))
+			}
+		})
+	}
+	if got := routing.OutletLimit(pp); got != (lokero.ParcelLimit{LengthCM: 100, WidthCM: 60, HeightCM: 60, WeightKG: 35}) {
+		t.Errorf("OutletLimit of a pickup point without its own = %+v, want the type's default", got)
+	}
+	if got := routing.OutletLimit(own); got != own.MaxParcel {
+		t.Errorf("OutletLimit = %+v, want its own %+v", got, own.MaxParcel)
+	}
+	if got := routing.OutletLimit(sp); !got.IsZero() {
+		t.Errorf("OutletLimit of a SMARTPOST = %+v, want zero", got)
 	}
 }
 

@@ -98,6 +98,24 @@ func misfit(p lokero.Parcel, l *lokero.Location, limits Limits) string {
 	return fmt.Sprintf("%s has no compartments to take the parcel (%s)", name(l), box(p.Dimensions()))
 }
 
+// limitText writes an outlet's limit: "100 × 60 × 60 cm (turned any way)
+// and 35 kg".
+func limitText(m lokero.ParcelLimit) string {
+	return fmt.Sprintf("%d × %d × %d cm (turned any way) and %s kg", m.LengthCM, m.WidthCM, m.HeightCM, num(m.WeightKG))
+}
+
+// outletMisfit says why the parcel may not go to the outlet l, naming the
+// outlet's limit (or the bound of what lokero carries, when that is the
+// smaller).
+func outletMisfit(p lokero.Parcel, l *lokero.Location, limits Limits) string {
+	m := OutletLimit(l)
+	if !fitsOutlet(p, limits) && m.Takes(p) {
+		return fmt.Sprintf("the parcel (%s) is more than lokero carries to %s %s: at most %s (turned any way) and %s kg",
+			parcelText(p), kind(l), name(l), box(limits.OutletMaxDims), num(limits.OutletMaxWeightKG))
+	}
+	return fmt.Sprintf("the parcel (%s) is more than %s %s takes: at most %s", parcelText(p), kind(l), name(l), limitText(m))
+}
+
 // upperFirst capitalises the first letter of a sentence.
 func upperFirst(s string) string {
 	if s == "" {

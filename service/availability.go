@@ -12,36 +12,43 @@ import (
 	"github.com/lokero/lokero"
 )
 
-// Availability levels of a locker (or one of its size classes) on a day.
+// Availability levels of a locker (or one of its size classes), or of an
+// outlet's shelves, on a day.
 const (
 	LevelNormal = "normal"
-	LevelBusy   = "busy" // fewer than the busy share of compartments free
+	LevelBusy   = "busy" // fewer than the busy share of compartments (shelf places) free
 	LevelFull   = "full" // none free
 )
 
-// DefaultBusyBelow is the share of free compartments under which a locker
-// is busy (our choice: 15 %).
+// DefaultBusyBelow is the share of free compartments (an outlet's: of its
+// shelf places for the day) under which a point is busy (our choice: 15 %).
 const DefaultBusyBelow = 0.15
 
-// ClassAvailability is one size class of a locker on one delivery date.
+// ClassAvailability is one size class of a locker on one delivery date, or
+// an outlet's shelves (Size lokero.ShelfSize).
 type ClassAvailability struct {
 	Size  string
-	Total int // compartments of the class
+	Total int // compartments of the class; an outlet's shelf capacity for the day
 	Free  int // neither reserved for that date nor out of order
 	Level string
 }
 
-// LockerAvailability is a locker's capacity on one delivery date: free
-// compartments per size class after the day's reservations and those out
-// of order.
+// LockerAvailability is a point's capacity on one delivery date: a
+// locker's free compartments per size class after the day's reservations
+// and those out of order; an outlet's free shelf places, one class of Size
+// lokero.ShelfSize whose Total is its ShelfCapacity (parcels a delivery
+// day) and Free that less the day's reservations.
 type LockerAvailability struct {
 	Date    string
-	Classes []ClassAvailability // in the location's class order
-	Level   string              // over all classes (or those that fit, when asked with a parcel)
+	Classes []ClassAvailability // in the location's class order; an outlet's one shelf class
+	Level   string              // over all classes (or those that fit, when asked with a parcel; an outlet whose limit does not take it is full)
 }
 
-// Availability tells how many compartments of each locker are still free
-// for a delivery date: neither reserved for it nor out of order. It reads
+// Availability tells how many compartments of each locker, and shelf
+// places of each outlet, are still free for a delivery date: neither
+// reserved for it nor (a compartment) out of order. An outlet's shelves
+// take ShelfCapacity parcels a delivery day, reserved as the lockers' size
+// classes are, under the size class lokero.ShelfSize. It reads
 // every reservation of a date and every compartment out of order in two
 // queries and keeps them in memory: searches never touch the database. A
 // booking, or a compartment marked out of order or back, in this process
@@ -276,7 +283,9 @@ func (a *Availability) read(ctx context.Context, date lokero.Date, locationIDs .
 
 // taken adds the compartments out of order to those reserved, in
 // reserved (a map of the caller's), and returns it: neither kind is free.
-// A class's free compartments are its count less both.
+// A class's free compartments are its count less both. An outlet's shelf
+// place out of order is not counted: its shelves have ShelfPlacesPerDay
+// places per parcel a day, and the day's capacity is what it takes in.
 func taken(reserved, outOfOrder map[string]map[string]int) map[string]map[string]int {
 	if reserved == nil {
 		reserved = map[string]map[string]int{}
@@ -288,7 +297,9 @@ func taken(reserved, outOfOrder map[string]map[string]int) map[string]map[string
 			reserved[loc] = at
 		}
 		for size, n := range sizes {
-			at[size] += n
+			if size != lokero.ShelfSize {
+				at[size] += n
+			}
 		}
 	}
 	return reserved
@@ -334,11 +345,21 @@ func (a *Availability) table(ctx context.Context, snap *Snapshot, date lokero.Da
 
 // freeTable is one date's free compartments of every location of a
 // snapshot, by position and class: a search reads it for every candidate
-// it passes, where a lookup by id in the day's map would hash each id.
+// it passes, where a lookup by id in the day's map would hash each id. An
+// outlet has one class, its shelves.
 type freeTable struct {
 	snap   *Snapshot
 	offset []int32 // position → index of its first class in free; one more entry than locations
-	free   []int32 // free compartments per location, per class in the location's order
+	free   []int32 // free compartments per location, per class in the location's order; an outlet's free shelf places
+}
+
+// classes is how many classes the table keeps for a location: a locker's
+// compartment classes, an outlet's one shelf class.
+func classes(l *lokero.Location) int {
+	if l.Type.IsOutlet() {
+		return 1
+	}
+	return len(l.Compartments)
 }
 
 func newFreeTable(snap *Snapshot, d *reservedDay) *freeTable {
@@ -346,7 +367,7 @@ func newFreeTable(snap *Snapshot, d *reservedDay) *freeTable {
 	n := 0
 	for i := range snap.locs {
 		t.offset[i] = int32(n)
-		n += len(snap.locs[i].Compartments)
+		n += classes(&snap.locs[i])
 	}
 	t.offset[len(snap.locs)] = int32(n)
 	t.free = make([]int32, n)
@@ -368,10 +389,15 @@ func (t *freeTable) withChanges(d *reservedDay, ids []string) *freeTable {
 	return next
 }
 
-// fill lays out the free compartments of the location at pos from d.
+// fill lays out the free compartments (shelf places) of the location at
+// pos from d.
 func (t *freeTable) fill(pos int, d *reservedDay) {
 	l := &t.snap.locs[pos]
 	at := d.reserved[l.ID]
+	if l.Type.IsOutlet() {
+		t.free[t.offset[pos]] = int32(max(l.ShelfCapacity-at[lokero.ShelfSize], 0))
+		return
+	}
 	for j, c := range l.Compartments {
 		t.free[int(t.offset[pos])+j] = int32(max(c.Count-at[c.Size], 0))
 	}
@@ -380,7 +406,11 @@ func (t *freeTable) fill(pos int, d *reservedDay) {
 // hasFree is HasFree for the location at position pos of the snapshot.
 func (t *freeTable) hasFree(pos int, dims *[3]float64) bool {
 	free := t.free[t.offset[pos]:t.offset[pos+1]]
-	for j, c := range t.snap.locs[pos].Compartments {
+	l := &t.snap.locs[pos]
+	if l.Type.IsOutlet() {
+		return free[0] > 0 && (dims == nil || l.Fits(*dims))
+	}
+	for j, c := range l.Compartments {
 		if free[j] > 0 && (dims == nil || c.Fits(*dims)) {
 			return true
 		}
@@ -388,11 +418,21 @@ func (t *freeTable) hasFree(pos int, dims *[3]float64) bool {
 	return false
 }
 
-// ofTable returns the availability on date of the locker at position pos
-// of the table's snapshot; with dims, the overall level counts only the
-// classes that take the parcel.
+// ofTable returns the availability on date of the locker or outlet at
+// position pos of the table's snapshot; with dims, the overall level
+// counts only the classes that take the parcel (an outlet's shelves when
+// its limit takes it).
 func (a *Availability) ofTable(t *freeTable, pos int, date string, dims *[3]float64) LockerAvailability {
 	l, free := &t.snap.locs[pos], t.free[t.offset[pos]:t.offset[pos+1]]
+	if l.Type.IsOutlet() {
+		c := ClassAvailability{Size: lokero.ShelfSize, Total: l.ShelfCapacity, Free: int(free[0])}
+		c.Level = a.level(c.Free, c.Total)
+		out := LockerAvailability{Date: date, Classes: []ClassAvailability{c}, Level: c.Level}
+		if dims != nil && !l.Fits(*dims) {
+			out.Level = LevelFull // nothing there takes the parcel
+		}
+		return out
+	}
 	out := LockerAvailability{Date: date, Classes: make([]ClassAvailability, 0, len(l.Compartments))}
 	total, sumFree := 0, 0
 	for j, c := range l.Compartments {
@@ -409,9 +449,13 @@ func (a *Availability) ofTable(t *freeTable, pos int, date string, dims *[3]floa
 }
 
 // HasFree reports whether a locker has a free compartment on the day that
-// takes the parcel (any compartment, without dims), given the compartments
-// not free (Availability.Day); it allocates nothing.
+// takes the parcel (any compartment, without dims), or an outlet whose
+// limit takes it a free shelf place for the day, given the compartments
+// and shelf places not free (Availability.Day); it allocates nothing.
 func HasFree(l *lokero.Location, reserved map[string]map[string]int, dims *[3]float64) bool {
+	if l.Type.IsOutlet() {
+		return (dims == nil || l.Fits(*dims)) && l.ShelfCapacity > reserved[l.ID][lokero.ShelfSize]
+	}
 	var at map[string]int // looked up once a class fits
 	for _, c := range l.Compartments {
 		if c.Count == 0 || dims != nil && !c.Fits(*dims) {

@@ -28,6 +28,14 @@ func TestFreeTableAgreesWithTheDay(t *testing.T) {
 		switch i % 5 {
 		case 0:
 			l.Type = lokero.TypePostOffice
+			if i%10 == 0 {
+				l.Type = lokero.TypePickupPoint
+			}
+			l.Normalize() // the type's parcel limit
+			l.ShelfCapacity = rng.IntN(4)
+			if i%3 != 0 {
+				reserved[l.ID] = map[string]int{lokero.ShelfSize: rng.IntN(l.ShelfCapacity + 2)} // may exceed the capacity
+			}
 		default:
 			l.Compartments = slices.Clone(lokero.StandardCompartmentClasses)
 			for j := range l.Compartments {
@@ -46,7 +54,7 @@ func TestFreeTableAgreesWithTheDay(t *testing.T) {
 	snap := NewSnapshot(locs, func(code string) string { return code })
 	table := newFreeTable(snap, &reservedDay{reserved: reserved})
 	a := NewAvailability(nil, nil, 0)
-	parcels := []*[3]float64{nil, {30, 20, 5}, {30, 20, 15}, {60, 35, 30}, {80, 10, 10}}
+	parcels := []*[3]float64{nil, {30, 20, 5}, {30, 20, 15}, {60, 35, 30}, {80, 10, 10}, {110, 50, 50}, {130, 10, 10}}
 	for pos := range snap.locs {
 		l := &snap.locs[pos]
 		for _, dims := range parcels {
@@ -64,6 +72,15 @@ func TestFreeTableAgreesWithTheDay(t *testing.T) {
 // day's map of reservations instead of the table.
 func availabilityFromMap(a *Availability, l *lokero.Location, reserved map[string]map[string]int, dims *[3]float64) LockerAvailability {
 	out := LockerAvailability{Date: "2026-12-01", Classes: []ClassAvailability{}}
+	if l.Type.IsOutlet() {
+		f := max(l.ShelfCapacity-reserved[l.ID][lokero.ShelfSize], 0)
+		out.Classes = append(out.Classes, ClassAvailability{Size: lokero.ShelfSize, Total: l.ShelfCapacity, Free: f, Level: a.level(f, l.ShelfCapacity)})
+		out.Level = out.Classes[0].Level
+		if dims != nil && !l.MaxParcel.Takes(lokero.Parcel{LengthCM: dims[0], WidthCM: dims[1], HeightCM: dims[2]}) {
+			out.Level = LevelFull
+		}
+		return out
+	}
 	total, free := 0, 0
 	for _, c := range l.Compartments {
 		f := max(c.Count-reserved[l.ID][c.Size], 0)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/demo"
 	"github.com/lokero/lokero/geo"
@@ -18,8 +19,8 @@ import (
 // BenchmarkCheckoutSearch: the nearest 10 over the demo network (8,350
 // points) with realistic reservations for the delivery date (every locker
 // 0-100 % booked per class, a tenth of them full in S), plain as the
-// foundation issue's query and with fits=30x20x15&available=true, in the
-// same run. The availability is the in-memory view a checkout search
+// foundation issue's query and with fits=30x20x15&available=true (lockers
+// and outlets; and SMARTPOSTs only), in the same run. The availability is the in-memory view a checkout search
 // reads (fresh: no booking between the searches).
 func BenchmarkCheckoutSearch(b *testing.B) {
 	ctx := context.Background()
@@ -60,6 +61,9 @@ func BenchmarkCheckoutSearch(b *testing.B) {
 	}{
 		{"plain", service.LocationQuery{Limit: 10}},
 		{"fits_available", service.LocationQuery{Limit: 10, Fits: &fits, Available: true}},
+		// The lockers alone, as fits_available was before outlets had
+		// limits and shelves: the locker path, on the SMARTPOST index.
+		{"fits_available_smartposts", service.LocationQuery{Limit: 10, Fits: &fits, Available: true, Types: []lokero.LocationType{lokero.TypeSmartpost}}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()

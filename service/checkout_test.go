@@ -321,8 +321,9 @@ func TestCapacityViewFollowsEveryChange(t *testing.T) {
 				if h.Availability == nil {
 					continue
 				}
-				for i, c := range h.Availability.Classes {
-					if wantFree := h.Location.Compartments[i].Count - want[h.Location.ID][c.Size]; c.Free != wantFree {
+				for _, c := range h.Availability.Classes {
+					// A locker's compartments of the class, an outlet's shelf places of the day.
+					if wantFree := service.ReservationCapacity(h.Location, c.Size) - want[h.Location.ID][c.Size]; c.Free != wantFree {
 						t.Fatalf("after %s %s shows %d %s free; the database leaves %d", step, h.Location.ID, c.Free, c.Size, wantFree)
 					}
 				}

@@ -15,7 +15,8 @@ import (
 
 // FallbackNearestOpen is the fallback a retailer may ask for when the
 // chosen pickup point will be closed on the delivery date: the nearest open
-// point of the same access where the parcel fits and a compartment is free.
+// point of the same access where the parcel fits and a compartment (at an
+// outlet: a shelf place of the day) is free.
 const FallbackNearestOpen = "nearest_open"
 
 // RuleClosureReroute is the routing rule of a shipment sent elsewhere
@@ -36,8 +37,9 @@ const maxAlternatives = 3
 
 // openAlternatives lists, nearest to the closed point first, up to k open
 // points on date of the same access that take the parcel (cash on delivery
-// included) and, for lockers, have a free compartment that fits on date.
-// It reserves nothing.
+// included) and have room on date: a locker a free compartment that fits,
+// an outlet (whose own limit takes the parcel) a free shelf place. It
+// reserves nothing.
 func openAlternatives(ctx context.Context, dir *Directory, closed *lokero.Location, req routing.Request, limits routing.Limits, date lokero.Date, k int) ([]*lokero.Location, error) {
 	on := date.String() // as the location status fields OpenOn compares it with
 	snap := dir.Snapshot()
@@ -60,10 +62,11 @@ func openAlternatives(ctx context.Context, dir *Directory, closed *lokero.Locati
 		}
 		return out, nil
 	}
-	// An outlet's alternatives are the nearest open outlets.
+	// An outlet's alternatives are the nearest open outlets that take the
+	// parcel and have a shelf place that day.
 	keep := func(l *lokero.Location) bool {
-		return !l.Type.IsLocker() && l.ID != closed.ID && l.OpenOn(on) && (!req.COD || l.TakesCOD()) &&
-			routing.FitsOutlet(req.Parcel, limits)
+		return l.Type.IsOutlet() && l.ID != closed.ID && l.OpenOn(on) && (!req.COD || l.TakesCOD()) &&
+			routing.OutletTakes(req.Parcel, l, limits) && (reserved == nil || HasFree(l, reserved, nil))
 	}
 	return snap.Nearest(geo.Point{Lat: closed.Lat, Lon: closed.Lon}, k, keep), nil
 }
@@ -93,8 +96,9 @@ func closedRefusal(l *lokero.Location, date string, alts []*lokero.Location) err
 
 // moveOff takes a shipment off a point closed on its delivery date inside
 // tx: its reservation is given back and it goes to the nearest open point
-// of the same access that takes it and has room (reserved there), with a
-// reason. It reports false, changing nothing, when there is none.
+// of the same access that takes it and has room (a compartment or a shelf
+// place reserved there), with a reason. It reports false, changing
+// nothing, when there is none.
 func (s *Shipments) moveOff(ctx context.Context, tx lokero.Tx, closed *lokero.Location, sh *lokero.Shipment) (bool, error) {
 	date := sh.DeliveryDate
 	req := routing.Request{Recipient: sh.Recipient, Parcel: sh.Parcel, COD: sh.COD != nil}
@@ -103,16 +107,13 @@ func (s *Shipments) moveOff(ctx context.Context, tx lokero.Tx, closed *lokero.Lo
 		return false, err
 	}
 	for _, alt := range alts {
-		size := ""
-		if alt.Type.IsLocker() {
-			got, ok, err := reserveAt(ctx, tx, alt, req.Parcel, s.limits, date)
-			if err != nil {
-				return false, err
-			}
-			if !ok {
-				continue // taken since the availability was read
-			}
-			size = got
+		// A compartment at a locker, a shelf place at an outlet.
+		size, ok, err := reserveAt(ctx, tx, alt, req.Parcel, s.limits, date)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			continue // taken since the availability was read
 		}
 		if sh.SizeClass != "" {
 			if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {

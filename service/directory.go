@@ -40,17 +40,17 @@ type Directory struct {
 	reloadMu sync.Mutex
 
 	calendar     *calendar.Calendar // the next delivery date; nil: today
-	availability *Availability      // lockers' free compartments; nil: not shown
+	availability *Availability      // lockers' free compartments and outlets' free shelf places; nil: not shown
 }
 
 // SetCheckout gives the directory what checkout searches need: the
 // delivery calendar (the default date a point must be open on) and the
-// lockers' availability.
+// capacity view (lockers' compartments, outlets' shelf places).
 func (d *Directory) SetCheckout(cal *calendar.Calendar, a *Availability) {
 	d.calendar, d.availability = cal, a
 }
 
-// Availability returns the lockers' capacity view, or nil.
+// Availability returns the capacity view of lockers and outlets, or nil.
 func (d *Directory) Availability() *Availability { return d.availability }
 
 // reservationsChanged tells the capacity view that this process changed
@@ -84,6 +84,8 @@ func (d *Directory) Postcodes() *postcode.Registry { return d.postcodes }
 func (d *Directory) Snapshot() *Snapshot { return d.snap.Load() }
 
 // Reload reads every location from the store and swaps in a new snapshot.
+// An outlet read without its own parcel limit or shelf capacity gets its
+// type's defaults (outletDefaults).
 func (d *Directory) Reload(ctx context.Context) error {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
@@ -91,11 +93,32 @@ func (d *Directory) Reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reload directory: %w", err)
 	}
+	for i := range locs {
+		outletDefaults(&locs[i])
+	}
 	if reflect.DeepEqual(locs, d.Snapshot().locs) {
 		return nil // unchanged: keep the snapshot and the caches built on it
 	}
 	d.snap.Store(NewSnapshot(locs, d.postcodes.BaseCode))
 	return nil
+}
+
+// outletDefaults gives an outlet without its own parcel limit or shelf
+// capacity its type's defaults (lokero.DefaultOutletLimit), as Normalize
+// does on import: a store that does not keep them, or a row written before
+// it did, must not leave an outlet that takes nothing. Validate refuses a
+// zero limit or capacity, so a zero is never the operator's choice.
+func outletDefaults(l *lokero.Location) {
+	if !l.Type.IsOutlet() {
+		return
+	}
+	limit, shelf := lokero.DefaultOutletLimit(l.Type)
+	if l.MaxParcel.IsZero() {
+		l.MaxParcel = limit
+	}
+	if l.ShelfCapacity == 0 {
+		l.ShelfCapacity = shelf
+	}
 }
 
 // Import validates locations and upserts them, then reloads the snapshot.
@@ -218,7 +241,7 @@ type LocationQuery struct {
 	Origin          *geo.Point            // nearest first from here
 	Types           []lokero.LocationType // empty: every type
 	PaymentTerminal bool                  // only locations with a payment terminal
-	Fits            *[3]float64           // only lockers with a compartment class that takes this parcel (cm)
+	Fits            *[3]float64           // only points that take this parcel (cm, any orientation): a locker's compartment class, an outlet's limit
 	Limit           int                   // 0: DefaultLimit
 
 	DeliveryDate  string   // YYYY-MM-DD the point must be open on; "": the next delivery date
@@ -227,7 +250,7 @@ type LocationQuery struct {
 	Wheelchair    bool     // only points with wheelchair access
 	OpenNow       bool     // only points open at this moment
 	Functions     []string // only points offering all of these (collect, send, return)
-	Available     bool     // only lockers with a free compartment (that takes Fits) on the date
+	Available     bool     // only lockers with a free compartment (that takes Fits), and outlets (that take Fits) with a free shelf place, on the date
 }
 
 // LocationResult is one search hit.
@@ -238,7 +261,7 @@ type LocationResult struct {
 	Date         string              // the delivery date the result was checked against
 	Open         bool                // open on that date
 	ClosedReason string              // why not, when not
-	Availability *LockerAvailability // a locker's capacity on that date (nil for outlets)
+	Availability *LockerAvailability // a locker's or an outlet's capacity on that date (nil without a capacity view)
 }
 
 // Search finds locations, nearest first when the query has an origin (its
@@ -291,9 +314,6 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 	if mask == 0 {
 		mask = allTypes
 	}
-	if q.Fits != nil || q.Available {
-		mask &= typeBit(lokero.TypeLocker) | typeBit(lokero.TypeSmartpost) // only lockers have compartments
-	}
 	if on == "" {
 		date = d.DeliveryDate()
 		on = date.String()
@@ -306,13 +326,14 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 		}
 	}
 	if q.Available && d.availability == nil {
-		return nil, lokero.Invalid("available", "unsupported", "this server does not track compartments")
+		return nil, lokero.Invalid("available", "unsupported", "this server does not track compartments and shelf places")
 	}
 	now := d.clock.Now()
 	// keep says whether the location at position pos answers the query.
 	keep := func(pos int) bool {
 		l := &snap.locs[pos]
-		// Cheap tests first; with available, HasFree checks the fit too.
+		// Cheap tests first; with available, hasFree checks the fit too
+		// (an outlet's by its limit, a locker's by its classes).
 		return mask&typeBit(l.Type) != 0 &&
 			(!q.PaymentTerminal || l.PaymentTerminal) &&
 			(!q.COD || l.TakesCOD()) &&
@@ -321,7 +342,7 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 			hasAll(l, q.Functions) &&
 			(q.IncludeClosed || l.OpenOn(on)) &&
 			(!q.OpenNow || l.OpenAt(now)) &&
-			(!q.Available || (l.Type.IsLocker() && free.hasFree(pos, q.Fits)))
+			(!q.Available || free.hasFree(pos, q.Fits))
 	}
 	// result describes a hit: its status and capacity on the date.
 	result := func(pos int, origin *geo.Point) LocationResult {
@@ -332,7 +353,7 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 		if !r.Open {
 			r.ClosedReason = l.ClosedReason(on)
 		}
-		if l.Type.IsLocker() && d.availability != nil {
+		if d.availability != nil {
 			a := d.availability.ofTable(free, pos, on, q.Fits)
 			r.Availability = &a
 		}
@@ -426,8 +447,8 @@ func newPointIndex(locs []lokero.Location, keep func(*lokero.Location) bool) *po
 }
 
 // indexFor returns the smallest index holding every type of mask: a
-// query that can only match SMARTPOSTs (one with a parcel to fit, or one
-// asking for free compartments) walks past no post office.
+// query that can only match SMARTPOSTs (type=SMARTPOST) walks past no post
+// office.
 func (s *Snapshot) indexFor(mask uint8) *pointIndex {
 	if px, ok := s.byType[mask&publicTypes]; ok {
 		return px

@@ -142,8 +142,13 @@ func TestSearch(t *testing.T) {
 		{"limit", service.LocationQuery{Origin: origin, Limit: 1}, []string{"SP-NEAR"}},
 		{"type", service.LocationQuery{Origin: origin, Types: []lokero.LocationType{lokero.TypePostOffice}}, []string{"PO-FAR"}},
 		{"payment terminal", service.LocationQuery{Origin: origin, PaymentTerminal: true}, []string{"PO-FAR"}},
-		{"fits", service.LocationQuery{Origin: origin, Fits: &[3]float64{10, 30, 60}}, []string{"SP-NEAR", "SP-MID"}},
-		{"fits nowhere", service.LocationQuery{Origin: origin, Fits: &[3]float64{11, 41, 60}}, []string{}},
+		// fits lists the lockers with a class that takes the parcel and the
+		// outlets whose limit does (PO-FAR: a POSTOFFICE's default, 120 × 60 × 60 cm).
+		{"fits", service.LocationQuery{Origin: origin, Fits: &[3]float64{10, 30, 60}}, []string{"SP-NEAR", "SP-MID", "PO-FAR"}},
+		{"fits lockers only", service.LocationQuery{Origin: origin, Fits: &[3]float64{10, 30, 60}, Types: []lokero.LocationType{lokero.TypeSmartpost}}, []string{"SP-NEAR", "SP-MID"}},
+		{"fits no locker: the post office", service.LocationQuery{Origin: origin, Fits: &[3]float64{11, 41, 60}}, []string{"PO-FAR"}},
+		{"fits a post office turned", service.LocationQuery{Origin: origin, Fits: &[3]float64{60, 120, 60}}, []string{"PO-FAR"}},
+		{"fits nowhere", service.LocationQuery{Origin: origin, Fits: &[3]float64{60, 121, 60}}, []string{}},
 		{"by postcode area", service.LocationQuery{Postcode: "00520", Limit: 1}, []string{"PO-FAR"}},
 		{"no origin: by id", service.LocationQuery{}, []string{"PO-FAR", "SP-MID", "SP-NEAR"}},
 		{"resident at the building", service.LocationQuery{Postcode: "00100", Street: "Mannerheimintie 5 A 3", Limit: 2}, []string{"LOCKER-M5", "SP-NEAR"}},

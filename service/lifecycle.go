@@ -164,19 +164,15 @@ func (s *Shipments) handover(ctx context.Context, ownerID, id string) (lokero.Sh
 func (s *Shipments) moveDeliveryDate(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment, date lokero.Date) (string, error) {
 	reason := "Handed over to the carrier; expected on " + date.String() + "."
 	if sh.SizeClass != "" {
-		capacity := 0
-		if l := s.dir.Snapshot().ByID(sh.DestinationID); l != nil {
-			for _, c := range l.Compartments {
-				if c.Size == sh.SizeClass {
-					capacity = c.Count
-				}
+		capacity := ReservationCapacity(s.dir.Snapshot().ByID(sh.DestinationID), sh.SizeClass)
+		if sh.SizeClass != lokero.ShelfSize { // an outlet's day's intake does not shrink with its shelf places
+			broken, err := tx.OutOfOrder(ctx, sh.DestinationID)
+			if err != nil {
+				return "", fmt.Errorf("move the reservation of %s: %w", sh.ID, err)
 			}
+			capacity -= broken[sh.SizeClass]
 		}
-		broken, err := tx.OutOfOrder(ctx, sh.DestinationID)
-		if err != nil {
-			return "", fmt.Errorf("move the reservation of %s: %w", sh.ID, err)
-		}
-		ok, err := tx.Reserve(ctx, sh.DestinationID, date, sh.SizeClass, capacity-broken[sh.SizeClass])
+		ok, err := tx.Reserve(ctx, sh.DestinationID, date, sh.SizeClass, capacity)
 		if err != nil {
 			return "", err
 		}
@@ -184,8 +180,12 @@ func (s *Shipments) moveDeliveryDate(ctx context.Context, tx lokero.Tx, sh *loke
 			return "", err
 		}
 		if !ok {
+			if sh.SizeClass == lokero.ShelfSize {
+				reason += " The outlet's shelves are full for that day."
+			} else {
+				reason += " The locker has no free compartment reserved for that day."
+			}
 			sh.SizeClass = ""
-			reason += " The locker has no free compartment reserved for that day."
 		}
 	}
 	sh.DeliveryDate = date

@@ -158,4 +158,8 @@ func TestTaken(t *testing.T) {
 	if got := taken(nil, map[string]map[string]int{"B": {"L": 1}}); got["B"]["L"] != 1 {
 		t.Errorf("taken(nil, B) = %v", got)
 	}
+	// An outlet's shelf places out of order do not cut the day's intake.
+	if got := taken(map[string]map[string]int{"PO": {lokero.ShelfSize: 2}}, map[string]map[string]int{"PO": {lokero.ShelfSize: 5}}); got["PO"][lokero.ShelfSize] != 2 {
+		t.Errorf("taken with shelf places out of order = %v; want the 2 reserved", got)
+	}
 }

@@ -65,6 +65,11 @@ type Shipments struct {
 // 65,461 of the 123,966 small compartments of all SMARTPOSTs for one day.
 // The floor keeps a small class (one or two large compartments) usable at
 // all by a store that sends two parcels there on one day.
+//
+// The share is a locker rule only: an outlet's shelves are not held to it.
+// A counter's day is 40 to 150 parcels in a back room that grows with a
+// busy day (the staff stack and shelve), not a fixed set of boxes that one
+// store could empty for everyone else; its ShelfCapacity is the only cap.
 const (
 	DefaultRetailerShare = 0.25
 	RetailerFloor        = 2
@@ -125,7 +130,9 @@ type CreateResult struct {
 // Create books a shipment for a retailer: validates the request, routes it
 // (with a reason), reserves a compartment for the delivery date when the
 // destination is a locker (overflowing to the nearest locker with room),
-// and stores it with a tracking code, all in one transaction. With an
+// or a shelf place of the day when it is an outlet (overflowing to the
+// nearest outlet of the same type that takes the parcel and has room), and
+// stores it with a tracking code, all in one transaction. With an
 // idempotency key, the same key and the same request hash give back the
 // same shipment; the same key with another request is an ECONFLICT.
 func (s *Shipments) Create(ctx context.Context, retailer lokero.Retailer, req ShipmentRequest, idempotencyKey string, requestHash []byte) (CreateResult, error) {
@@ -255,7 +262,8 @@ func (s *Shipments) replayOr(ctx context.Context, retailer lokero.Retailer, key 
 // reserve takes a compartment for the delivery date at the decided locker,
 // or at the nearest alternative with room, within the retailer's share of
 // each (see DefaultRetailerShare): a retailer over its share at a locker
-// overflows to the next as from a full one. Outlets need no reservation.
+// overflows to the next as from a full one. At an outlet it takes a shelf
+// place of the day instead (reserveOutlet), with no share.
 //
 // When no locker near had room, and at least one of them had room but not
 // within the retailer's share, the refusal is ETOOMANY "retailer_quota"
@@ -266,6 +274,9 @@ func (s *Shipments) replayOr(ctx context.Context, retailer lokero.Retailer, key 
 // bookings frees its share at once, but that is the retailer's to know.
 // Otherwise it is EUNPROCESSABLE "no_capacity", as before quotas.
 func (s *Shipments) reserve(ctx context.Context, tx lokero.Tx, retailer lokero.Retailer, d routing.Decision, req routing.Request, rdir routingDirectory, date lokero.Date) (routing.Decision, string, error) {
+	if d.Location.Type.IsOutlet() {
+		return s.reserveOutlet(ctx, tx, d, req, rdir, date)
+	}
 	if !d.Location.Type.IsLocker() {
 		return d, "", nil
 	}
@@ -294,6 +305,65 @@ func (s *Shipments) reserve(ctx context.Context, tx lokero.Tx, retailer lokero.R
 	}
 	return d, "", &lokero.Error{Code: lokero.EUNPROCESSABLE, Reason: "no_capacity", Field: "pickup_point_id",
 		Message: fmt.Sprintf("%s (%s) has no free compartment for this parcel on %s, and neither has any locker near it; choose another delivery point or try a later day", d.Location.Name, d.Location.ID, date)}
+}
+
+// reserveOutlet takes a shelf place of the delivery date (size class
+// lokero.ShelfSize, ShelfCapacity of them a day) at the decided outlet, or
+// when its shelves are full at the nearest outlet of the same type that
+// takes the parcel and has room (routing.Overflow, with its reason);
+// otherwise EUNPROCESSABLE "no_capacity" as for lockers. The retailer's
+// share (DefaultRetailerShare) is a locker rule and does not apply.
+func (s *Shipments) reserveOutlet(ctx context.Context, tx lokero.Tx, d routing.Decision, req routing.Request, rdir routingDirectory, date lokero.Date) (routing.Decision, string, error) {
+	if ok, err := reserveShelf(ctx, tx, d.Location, date); err != nil || ok {
+		return d, lokero.ShelfSize, err
+	}
+	skip := map[string]bool{d.Location.ID: true}
+	for _, alt := range routing.Overflow(d.Location, req, rdir, s.limits, rdir.date, skip, 20) {
+		if ok, err := reserveShelf(ctx, tx, alt.Location, date); err != nil || ok {
+			return alt, lokero.ShelfSize, err
+		}
+	}
+	what := "post office"
+	if d.Location.Type == lokero.TypePickupPoint {
+		what = "pickup point"
+	}
+	return d, "", &lokero.Error{Code: lokero.EUNPROCESSABLE, Reason: "no_capacity", Field: "pickup_point_id",
+		Message: fmt.Sprintf("%s (%s) has no free shelf place on %s (it takes %d parcels a delivery day), and neither has any %s near it that takes this parcel; choose another delivery point or try a later day",
+			d.Location.Name, d.Location.ID, date, d.Location.ShelfCapacity, what)}
+}
+
+// reserveShelf takes one of an outlet's shelf places for a delivery date:
+// one of its ShelfCapacity a day, under the size class lokero.ShelfSize.
+// It reports false when the day's shelves are full.
+func reserveShelf(ctx context.Context, tx lokero.Tx, l *lokero.Location, date lokero.Date) (bool, error) {
+	ok, err := tx.Reserve(ctx, l.ID, date, lokero.ShelfSize, l.ShelfCapacity)
+	if err != nil {
+		return false, fmt.Errorf("reserve a shelf place at %s: %w", l.ID, err)
+	}
+	return ok, nil
+}
+
+// ReservationCapacity is how many reservations of size class size a
+// location takes a delivery day: an outlet's ShelfCapacity for
+// lokero.ShelfSize, a locker's count of compartments of the class (before
+// those out of order), 0 for a class it does not have. Moving a
+// reservation to another day (a late handover) reserves against it.
+func ReservationCapacity(l *lokero.Location, size string) int {
+	if l == nil {
+		return 0
+	}
+	if l.Type.IsOutlet() {
+		if size == lokero.ShelfSize {
+			return l.ShelfCapacity
+		}
+		return 0
+	}
+	for _, c := range l.Compartments {
+		if c.Size == size {
+			return c.Count
+		}
+	}
+	return 0
 }
 
 // reserveWithin is reserveAt within the retailer's share of each size
@@ -341,10 +411,21 @@ func (s *Shipments) untilNextDeliveryDate(now time.Time, date lokero.Date) time.
 }
 
 // reserveAt reserves the smallest free compartment class that takes the
-// parcel at a locker on a date (see reserveClass). It knows no retailer: a
-// parcel already booked that moves (a closed point's) is not held to a
-// share again.
+// parcel at a locker on a date (see reserveClass), or a shelf place of the
+// date at an outlet whose limit takes the parcel (size lokero.ShelfSize).
+// It knows no retailer: a parcel already booked that moves (a closed
+// point's) is not held to a share again.
 func reserveAt(ctx context.Context, tx lokero.Tx, l *lokero.Location, p lokero.Parcel, limits routing.Limits, date lokero.Date) (string, bool, error) {
+	if l.Type.IsOutlet() {
+		if !routing.OutletTakes(p, l, limits) {
+			return "", false, nil
+		}
+		ok, err := reserveShelf(ctx, tx, l, date)
+		if !ok || err != nil {
+			return "", false, err
+		}
+		return lokero.ShelfSize, true, nil
+	}
 	size, ok, _, err := reserveClass(ctx, tx, l, p, limits, date, nil)
 	return size, ok, err
 }
