@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,6 +69,7 @@ func (l *Lockers) Payment(ctx context.Context, device lokero.Credential, locatio
 				Message: fmt.Sprintf("the parcel's cash on delivery is %d cents; the terminal authorised %d: the door stays shut", sh.COD.AmountCents, amountCents)}
 		}
 		sh.COD.CollectedAt, sh.COD.TerminalRef = &now, terminalRef
+		sh.COD.Method, sh.COD.LocationID = lokero.PaymentTerminal, loc.ID
 		sh.Note(now, loc.ID, "Cash on delivery paid at the locker's terminal.")
 		if err := tx.UpdateShipment(ctx, &sh); err != nil {
 			return err
@@ -95,22 +97,43 @@ func noKeypadSession(number int, window time.Duration) error {
 }
 
 // Settlement is what lokero owes one retailer for the cash on delivery
-// collected on one day.
+// collected on one day, in all and by the place it was paid.
 type Settlement struct {
 	RetailerID   string
 	RetailerName string
 	Shipments    int
 	AmountCents  int64
 	Currency     string
+	// Locations splits the day by where the cash on delivery was paid: a
+	// locker's terminal or an outlet's counter (in cash or by card),
+	// sorted by LocationID.
+	Locations []LocationSettlement
+}
+
+// LocationSettlement is the part of a retailer's settlement paid at one
+// place: in all, and by how it was paid.
+type LocationSettlement struct {
+	LocationID    string
+	Name          string // the place's name in the directory; "" when it is no longer there
+	Type          lokero.LocationType
+	Shipments     int
+	AmountCents   int64
+	CashCents     int64 // paid in cash at a counter
+	CardCents     int64 // paid by card at a counter
+	TerminalCents int64 // paid at a locker's payment terminal
 }
 
 // Settlements lists, per retailer, the cash on delivery collected on a
-// Helsinki calendar day.
+// Helsinki calendar day, with each retailer's day split by the place it
+// was paid. A payment recorded before the place and the method were kept
+// counts as its parcel's destination's, at the terminal (only lockers
+// took payments then).
 func (l *Lockers) Settlements(ctx context.Context, day lokero.Date) ([]Settlement, error) {
 	list, err := l.store.CODCollected(ctx, day.Start(), day.AddDays(1).Start())
 	if err != nil {
 		return nil, fmt.Errorf("settlements of %s: %w", day, err)
 	}
+	snap := l.dir.Snapshot()
 	var out []Settlement
 	for _, sh := range list {
 		if len(out) == 0 || out[len(out)-1].RetailerID != sh.RetailerID {
@@ -123,6 +146,36 @@ func (l *Lockers) Settlements(ctx context.Context, day lokero.Date) ([]Settlemen
 		s := &out[len(out)-1]
 		s.Shipments++
 		s.AmountCents += sh.COD.AmountCents
+		where, method := sh.COD.LocationID, sh.COD.Method
+		if where == "" {
+			where = sh.DestinationID
+		}
+		if method == "" {
+			method = lokero.PaymentTerminal
+		}
+		i := slices.IndexFunc(s.Locations, func(p LocationSettlement) bool { return p.LocationID == where })
+		if i < 0 {
+			p := LocationSettlement{LocationID: where}
+			if loc := snap.ByID(where); loc != nil {
+				p.Name, p.Type = loc.Name, loc.Type
+			}
+			s.Locations = append(s.Locations, p)
+			i = len(s.Locations) - 1
+		}
+		p := &s.Locations[i]
+		p.Shipments++
+		p.AmountCents += sh.COD.AmountCents
+		switch method {
+		case lokero.PaymentCash:
+			p.CashCents += sh.COD.AmountCents
+		case lokero.PaymentCard:
+			p.CardCents += sh.COD.AmountCents
+		default:
+			p.TerminalCents += sh.COD.AmountCents
+		}
+	}
+	for i := range out {
+		slices.SortFunc(out[i].Locations, func(a, b LocationSettlement) int { return strings.Compare(a.LocationID, b.LocationID) })
 	}
 	return out, nil
 }

@@ -8,14 +8,15 @@ import (
 	"github.com/lokero/lokero/tracking"
 )
 
-// Collections lists the parcels a courier is to take out of a locker:
-// those whose storage period has ended, and the returns and pre-paid
-// parcels consumers dropped off.
+// Collections lists the parcels a courier is to take out of a locker, or
+// from an outlet's shelves: those whose storage period has ended, and the
+// returns and pre-paid parcels consumers dropped off (at the keypad or
+// the counter), by compartment or shelf place number.
 func (l *Lockers) Collections(ctx context.Context, courier lokero.Credential, locationID string) ([]lokero.Shipment, error) {
 	if courier.Kind != lokero.KindCourier {
 		return nil, lokero.Errorf(lokero.EFORBIDDEN, "the collection list is for couriers")
 	}
-	loc, err := l.lockerAt(locationID)
+	loc, err := l.pointAt(locationID)
 	if err != nil {
 		return nil, err
 	}
@@ -23,31 +24,30 @@ func (l *Lockers) Collections(ctx context.Context, courier lokero.Credential, lo
 	if err != nil {
 		return nil, err
 	}
+	shipments, err := l.placed(ctx, loc, cs)
+	if err != nil {
+		return nil, err
+	}
 	out := []lokero.Shipment{}
 	for _, c := range cs {
-		if c.ShipmentID == "" {
-			continue
-		}
-		sh, err := l.store.Shipment(ctx, c.ShipmentID)
-		if err != nil {
-			return nil, err
-		}
-		if sh.Status == lokero.StatusExpired || sh.Status == lokero.StatusDroppedOff {
+		if sh, ok := shipments[c.ShipmentID]; ok && (sh.Status == lokero.StatusExpired || sh.Status == lokero.StatusDroppedOff) {
 			out = append(out, sh)
 		}
 	}
 	return out, nil
 }
 
-// Collect is a courier taking a parcel out of its compartment: an expired
-// one is RETURNING to its sender (its reservation is free), a dropped-off
-// return or pre-paid parcel is IN_TRANSIT to the store or its recipient.
-// The compartment is free.
+// Collect is a courier taking a parcel out of its compartment, or from an
+// outlet's shelf place: an expired one is RETURNING to its sender (its
+// reservation is free), a dropped-off return or pre-paid parcel is
+// IN_TRANSIT to the store or its recipient. The compartment or shelf
+// place is free. A parcel that is not there is ENOTFOUND "not_in_locker"
+// at a locker, "not_on_shelf" at an outlet.
 func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locationID, trackingCode string) (lokero.Shipment, error) {
 	if courier.Kind != lokero.KindCourier {
 		return lokero.Shipment{}, lokero.Errorf(lokero.EFORBIDDEN, "only a courier collects parcels")
 	}
-	loc, err := l.lockerAt(locationID)
+	loc, err := l.pointAt(locationID)
 	if err != nil {
 		return lokero.Shipment{}, err
 	}
@@ -55,22 +55,38 @@ func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locati
 	if !tracking.Valid(code) {
 		return lokero.Shipment{}, lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code", trackingCode)
 	}
+	notThere := &lokero.Error{Code: lokero.ENOTFOUND, Reason: "not_in_locker", Field: "tracking_code", Message: fmt.Sprintf("parcel %s is not in this locker", code)}
+	if loc.Type.IsOutlet() {
+		notThere = &lokero.Error{Code: lokero.ENOTFOUND, Reason: "not_on_shelf", Field: "tracking_code", Message: fmt.Sprintf("parcel %s is not on this outlet's shelves", code)}
+	}
+	// The parcel is found by its code first, and then only its own
+	// compartment's row is read: not every parcel of a big shelf, locked.
+	found, err := l.store.ShipmentByTrackingCode(ctx, code)
+	if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && found.TrackingCode != code) {
+		return lokero.Shipment{}, notThere
+	} else if err != nil {
+		return lokero.Shipment{}, err
+	}
 	var out lokero.Shipment
 	err = l.store.InTx(ctx, func(tx lokero.Tx) error {
-		cs, err := compartments(ctx, tx, loc)
+		// An outlet's shelf places are laid out as parcels arrive: there
+		// is nothing to lay out for a collection.
+		var cs []lokero.Compartment
+		if loc.Type.IsLocker() {
+			cs, err = compartments(ctx, tx, loc)
+		} else {
+			cs, err = tx.Compartments(ctx, loc.ID)
+		}
 		if err != nil {
 			return err
 		}
 		for _, c := range cs {
-			if c.ShipmentID == "" {
+			if c.ShipmentID != found.ID {
 				continue
 			}
 			sh, err := tx.Shipment(ctx, c.ShipmentID)
 			if err != nil {
 				return err
-			}
-			if sh.TrackingCode != code {
-				continue
 			}
 			if sh.Status != lokero.StatusExpired && sh.Status != lokero.StatusDroppedOff {
 				return &lokero.Error{Code: lokero.ECONFLICT, Reason: lokero.ReasonIllegalTransition, Message: fmt.Sprintf("parcel %s is %s: only expired and dropped-off parcels are collected", code, sh.Status)}
@@ -109,7 +125,7 @@ func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locati
 			out = sh
 			return nil
 		}
-		return &lokero.Error{Code: lokero.ENOTFOUND, Reason: "not_in_locker", Field: "tracking_code", Message: fmt.Sprintf("parcel %s is not in this locker", code)}
+		return notThere
 	})
 	if err == nil {
 		l.dir.reservationsChanged(loc.ID, out.DestinationID)

@@ -19,13 +19,17 @@ var tokenPrefixes = map[lokero.CredentialKind]string{
 	lokero.KindCourier:  "lkc_",
 	lokero.KindDevice:   "lkd_",
 	lokero.KindOperator: "lko_",
+	lokero.KindClerk:    "lkk_", // counter staff ("kassa")
 }
+
+// kindNames lists the credential kinds for messages.
+const kindNames = "courier, device, operator or clerk"
 
 // CredentialRequest is a credential to issue.
 type CredentialRequest struct {
 	Kind       lokero.CredentialKind
 	Name       string
-	LocationID string        // a device's locker; ignored for couriers and operators
+	LocationID string        // a device's locker or a clerk's outlet; ignored for couriers and operators
 	ValidFor   time.Duration // how long its token works (at most MaxValidFor); 0: until revoked
 	// RevokeOlder, for a device, revokes in the same transaction the
 	// locker's older device credentials: re-provisioning a locker retires
@@ -41,10 +45,12 @@ const MaxValidFor = 3650 * 24 * time.Hour
 // device polling every second writes once a minute, not every second.
 const TouchEvery = time.Minute
 
-// AddCredential creates a courier's, a device's or an operator's token
-// that never expires and returns it (shown once; stored as a hash). A
-// device belongs to one locker, which must exist; the locker's other
-// device tokens keep working (IssueCredential can revoke them).
+// AddCredential creates a courier's, a device's, an operator's or a
+// clerk's token that never expires and returns it (shown once; stored as a
+// hash). A device belongs to one locker, which must exist; the locker's
+// other device tokens keep working (IssueCredential can revoke them). A
+// clerk belongs to one outlet (a POSTOFFICE or a PICKUPPOINT), which must
+// exist.
 func (l *Lockers) AddCredential(ctx context.Context, kind lokero.CredentialKind, name, locationID string) (lokero.Credential, string, error) {
 	c, token, _, err := l.IssueCredential(ctx, CredentialRequest{Kind: kind, Name: name, LocationID: locationID})
 	return c, token, err
@@ -52,11 +58,14 @@ func (l *Lockers) AddCredential(ctx context.Context, kind lokero.CredentialKind,
 
 // IssueCredential creates a credential and returns it with its token
 // (shown once; stored as a hash) and, when asked to, the older credentials
-// of its kind and locker it revoked.
+// of its kind and locker it revoked. A device's LocationID must be a
+// locker in the directory (EINVALID field "location_id"), a clerk's an
+// outlet, a POSTOFFICE or a PICKUPPOINT (EINVALID field "outlet": a clerk
+// acts only at the counter it is bound to).
 func (l *Lockers) IssueCredential(ctx context.Context, req CredentialRequest) (lokero.Credential, string, []lokero.Credential, error) {
 	kind := req.Kind
 	if _, ok := tokenPrefixes[kind]; !ok {
-		return lokero.Credential{}, "", nil, lokero.Invalid("kind", "unknown_kind", "kind must be courier, device or operator; got %q", kind)
+		return lokero.Credential{}, "", nil, lokero.Invalid("kind", "unknown_kind", "kind must be %s; got %q", kindNames, kind)
 	}
 	name := strings.TrimSpace(req.Name)
 	if err := checkText("name", name, true, maxTextLen); err != nil {
@@ -66,12 +75,17 @@ func (l *Lockers) IssueCredential(ctx context.Context, req CredentialRequest) (l
 		return lokero.Credential{}, "", nil, err
 	}
 	locationID := req.LocationID
-	if kind == lokero.KindDevice {
+	switch kind {
+	case lokero.KindDevice:
 		loc := l.dir.Snapshot().ByID(locationID)
 		if loc == nil || !loc.Type.IsLocker() {
 			return lokero.Credential{}, "", nil, lokero.Invalid("location_id", "not_a_locker", "no locker with id %q", locationID)
 		}
-	} else {
+	case lokero.KindClerk:
+		if err := l.checkClerkOutlet(locationID); err != nil {
+			return lokero.Credential{}, "", nil, err
+		}
+	default:
 		locationID = ""
 	}
 	token, err := l.newToken(kind)
@@ -98,6 +112,22 @@ func (l *Lockers) IssueCredential(ctx context.Context, req CredentialRequest) (l
 		return lokero.Credential{}, "", nil, fmt.Errorf("add %s: %w", kind, err)
 	}
 	return c, token, revoked, nil
+}
+
+// checkClerkOutlet refuses a clerk's outlet that is missing, unknown or
+// not an outlet (EINVALID field "outlet").
+func (l *Lockers) checkClerkOutlet(id string) error {
+	if strings.TrimSpace(id) == "" {
+		return lokero.Invalid("outlet", "required", "a clerk belongs to one outlet: give the id of a POSTOFFICE or a PICKUPPOINT")
+	}
+	loc := l.dir.Snapshot().ByID(id)
+	switch {
+	case loc == nil:
+		return lokero.Invalid("outlet", "unknown_outlet", "no post office or pickup point with id %q", truncateText(id, 64))
+	case !loc.Type.IsOutlet():
+		return lokero.Invalid("outlet", "not_an_outlet", "%s (%s) is a %s: clerks work at a POSTOFFICE or a PICKUPPOINT, where parcels are handed over at a counter", loc.Name, loc.ID, loc.Type)
+	}
+	return nil
 }
 
 // tokenEncoding spells tokens and credential IDs (lower-cased).
@@ -182,10 +212,10 @@ func (l *Lockers) Authenticate(ctx context.Context, kind lokero.CredentialKind, 
 func (l *Lockers) Now() time.Time { return l.now() }
 
 // Credentials lists the credentials the filter selects, oldest first. A
-// kind, when given, must be one of the three.
+// kind, when given, must be one of the four.
 func (l *Lockers) Credentials(ctx context.Context, f lokero.CredentialFilter) ([]lokero.Credential, error) {
 	if _, ok := tokenPrefixes[f.Kind]; f.Kind != "" && !ok {
-		return nil, lokero.Invalid("kind", "unknown_kind", "kind must be courier, device or operator; got %q", f.Kind)
+		return nil, lokero.Invalid("kind", "unknown_kind", "kind must be %s; got %q", kindNames, f.Kind)
 	}
 	if err := checkText("location_id", f.LocationID, false, maxTextLen); err != nil {
 		return nil, err

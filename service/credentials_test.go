@@ -306,6 +306,7 @@ func TestCredentialTokensNeverStored(t *testing.T) {
 		{Kind: lokero.KindCourier, Name: "K"},
 		{Kind: lokero.KindOperator, Name: "O", ValidFor: time.Hour},
 		{Kind: lokero.KindDevice, Name: "D", LocationID: "LOCKER-M5", RevokeOlder: true},
+		{Kind: lokero.KindClerk, Name: "C", LocationID: "PO-FAR"},
 	} {
 		c, token, _, err := f.lockers.IssueCredential(ctx, req)
 		if err != nil {
@@ -338,4 +339,58 @@ func TestCredentialTokensNeverStored(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestClerkCredential: a clerk belongs to one outlet, which must be a
+// POSTOFFICE or a PICKUPPOINT; its token authenticates as a clerk only,
+// and is listed, revoked and rotated like any other.
+func TestClerkCredential(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		for _, tt := range []struct{ name, location, reason string }{
+			{"no outlet", "", "required"},
+			{"an unknown outlet", "PO-NOWHERE", "unknown_outlet"},
+			{"a LOCKER", "LOCKER-M5", "not_an_outlet"},
+			{"a SMARTPOST", "SP-NEAR", "not_an_outlet"},
+		} {
+			_, _, _, err := f.lockers.IssueCredential(ctx, service.CredentialRequest{Kind: lokero.KindClerk, Name: "Kaisa", LocationID: tt.location})
+			var e *lokero.Error
+			if !asError(err, &e) || e.Code != lokero.EINVALID || e.Field != "outlet" || e.Reason != tt.reason {
+				t.Errorf("a clerk at %s: %v; want EINVALID %s naming outlet", tt.name, err, tt.reason)
+			}
+		}
+		clerk, token, _, err := f.lockers.IssueCredential(ctx, service.CredentialRequest{Kind: lokero.KindClerk, Name: "Kaisa", LocationID: "PO-FAR"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if clerk.Kind != lokero.KindClerk || clerk.LocationID != "PO-FAR" || !strings.HasPrefix(clerk.ID, "clerk_") || !strings.HasPrefix(token, "lkk_") {
+			t.Errorf("clerk credential %+v; want a clerk of PO-FAR", clerk)
+		}
+		if got := mustAuthenticate(t, f.lockers, lokero.KindClerk, token, "a clerk's token"); got.ID != clerk.ID || got.LocationID != "PO-FAR" {
+			t.Errorf("authenticated as %+v; want the clerk of PO-FAR", got)
+		}
+		for _, kind := range []lokero.CredentialKind{lokero.KindCourier, lokero.KindDevice, lokero.KindOperator} {
+			if _, err := f.lockers.Authenticate(ctx, kind, token); lokero.ErrorCode(err) != lokero.EUNAUTHORIZED {
+				t.Errorf("a clerk's token as a %s: %v; want EUNAUTHORIZED", kind, err)
+			}
+		}
+		if _, err := f.lockers.Authenticate(ctx, lokero.KindClerk, "lkk_"+strings.Repeat("a", 52)); lokero.ErrorCode(err) != lokero.EUNAUTHORIZED {
+			t.Errorf("a wrong clerk token: %v; want EUNAUTHORIZED", err)
+		}
+		list, err := f.lockers.Credentials(ctx, lokero.CredentialFilter{Kind: lokero.KindClerk})
+		if err != nil || len(list) != 1 || list[0].ID != clerk.ID {
+			t.Errorf("clerks listed: %+v, %v; want the one", list, err)
+		}
+		_, rotated, err := f.lockers.RotateCredential(ctx, clerk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRefused(t, f.lockers, lokero.KindClerk, token, "a clerk's token after rotation")
+		mustAuthenticate(t, f.lockers, lokero.KindClerk, rotated, "a clerk's rotated token")
+		if _, err := f.lockers.RevokeCredential(ctx, clerk.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		checkRefused(t, f.lockers, lokero.KindClerk, rotated, "a revoked clerk's token")
+	})
 }

@@ -14,8 +14,9 @@ import (
 // DoorClosed is a device reporting a compartment's door closed. After a
 // deposit the parcel is ready for pickup: its storage deadline is set, an
 // opening code is made and the notice of arrival queued with it. After a
-// pickup the parcel is picked up and the compartment and its reservation
-// are free.
+// pickup the parcel is picked up (by its recipient, at this locker: the
+// shipment's Pickup says so) and the compartment and its reservation are
+// free.
 func (l *Lockers) DoorClosed(ctx context.Context, device lokero.Credential, locationID string, number int) (lokero.Shipment, error) {
 	loc, err := l.deviceLocker(device, locationID)
 	if err != nil {
@@ -58,6 +59,7 @@ func (l *Lockers) DoorClosed(ctx context.Context, device lokero.Credential, loca
 				return err
 			}
 			sh.Compartment, sh.OpeningCodeHash = 0, nil
+			sh.Pickup = &lokero.Pickup{At: now, LocationID: loc.ID, By: lokero.PickedUpByRecipient}
 			if sh.SizeClass != "" {
 				if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
 					return err

@@ -89,30 +89,9 @@ func (s *Shipments) prepaid(sh *lokero.Shipment) error {
 // returned as the error; used codes are ENOTFOUND so that the keypad
 // counts them as wrong entries.
 func (l *Lockers) dropOff(ctx context.Context, tx lokero.Tx, loc *lokero.Location, holder lokero.Shipment, now time.Time) (KeypadResult, error) {
-	used := lokero.Errorf(lokero.ENOTFOUND, "the code was used")
-	var (
-		sh     lokero.Shipment
-		dropBy lokero.Party // who drops it: must live in the building at a LOCKER
-	)
-	switch holder.Kind.OrDefault() {
-	case lokero.ShipmentPrepaid:
-		if holder.Status != lokero.StatusCreated || holder.Compartment != 0 {
-			return KeypadResult{}, used
-		}
-		sh, dropBy = holder, holder.Sender
-	case lokero.ShipmentDelivery:
-		if holder.Status != lokero.StatusPickedUp {
-			return KeypadResult{}, &lokero.Error{Code: lokero.ECONFLICT, Reason: "not_delivered_yet",
-				Message: "this return code works once the parcel has been picked up"}
-		}
-		if _, err := tx.ReturnOf(ctx, holder.ID); err == nil {
-			return KeypadResult{}, used
-		} else if lokero.ErrorCode(err) != lokero.ENOTFOUND {
-			return KeypadResult{}, err
-		}
-		dropBy = holder.Recipient
-	default:
-		return KeypadResult{}, used
+	dropBy, err := dropHolder(ctx, tx, holder)
+	if err != nil {
+		return KeypadResult{}, err
 	}
 	if loc.Type == lokero.TypeLocker && !l.livesAt(dropBy, holder.DestinationID, loc) {
 		return KeypadResult{}, &lokero.Error{Code: lokero.EFORBIDDEN, Reason: "residents_only",
@@ -127,8 +106,9 @@ func (l *Lockers) dropOff(ctx context.Context, tx lokero.Tx, loc *lokero.Locatio
 		return KeypadResult{}, &lokero.Error{Code: lokero.ECONFLICT, Reason: "no_free_compartment",
 			Message: "no free compartment here takes this parcel now: try another parcel locker"}
 	}
+	sh := holder
 	if holder.Kind.OrDefault() == lokero.ShipmentDelivery {
-		if sh, err = l.newReturn(ctx, tx, holder, loc, now); err != nil {
+		if sh, err = l.newReturn(ctx, tx, holder, loc, now, "Return code entered at the parcel locker."); err != nil {
 			return KeypadResult{}, err
 		}
 	}
@@ -144,9 +124,44 @@ func (l *Lockers) dropOff(ctx context.Context, tx lokero.Tx, loc *lokero.Locatio
 	return KeypadResult{Result: "open", Compartment: c.Number, Purpose: PurposeDropOff}, nil
 }
 
+// reasonCodeUsed is the Reason of the ENOTFOUND dropHolder answers a
+// return or drop-off code that was used already.
+const reasonCodeUsed = "code_used"
+
+// dropHolder checks that the parcel whose code a consumer gave (holder,
+// locked) can be dropped off now, at a keypad or a counter, and returns
+// who drops it: a pre-paid parcel not yet dropped off (its sender), or a
+// delivery its recipient has picked up and not yet returned (its
+// recipient, returning it). A delivery not yet picked up is ECONFLICT
+// "not_delivered_yet"; a used code, or one of a parcel of another kind,
+// is ENOTFOUND reasonCodeUsed.
+func dropHolder(ctx context.Context, tx lokero.Tx, holder lokero.Shipment) (lokero.Party, error) {
+	used := &lokero.Error{Code: lokero.ENOTFOUND, Reason: reasonCodeUsed, Message: "the code was used"}
+	switch holder.Kind.OrDefault() {
+	case lokero.ShipmentPrepaid:
+		if holder.Status != lokero.StatusCreated || holder.Compartment != 0 {
+			return lokero.Party{}, used
+		}
+		return holder.Sender, nil
+	case lokero.ShipmentDelivery:
+		if holder.Status != lokero.StatusPickedUp {
+			return lokero.Party{}, &lokero.Error{Code: lokero.ECONFLICT, Reason: "not_delivered_yet",
+				Message: "this return code works once the parcel has been picked up"}
+		}
+		if _, err := tx.ReturnOf(ctx, holder.ID); err == nil {
+			return lokero.Party{}, used
+		} else if lokero.ErrorCode(err) != lokero.ENOTFOUND {
+			return lokero.Party{}, err
+		}
+		return holder.Recipient, nil
+	}
+	return lokero.Party{}, used
+}
+
 // newReturn stores the return shipment of a delivery: from its recipient
 // back to its store, under the return tracking code printed on the label.
-func (l *Lockers) newReturn(ctx context.Context, tx lokero.Tx, delivery lokero.Shipment, loc *lokero.Location, now time.Time) (lokero.Shipment, error) {
+// how opens its first event: how it was handed in.
+func (l *Lockers) newReturn(ctx context.Context, tx lokero.Tx, delivery lokero.Shipment, loc *lokero.Location, now time.Time, how string) (lokero.Shipment, error) {
 	id, err := newID(l.random, "shp_", now)
 	if err != nil {
 		return lokero.Shipment{}, err
@@ -165,7 +180,7 @@ func (l *Lockers) newReturn(ctx context.Context, tx lokero.Tx, delivery lokero.S
 		Routing:      lokero.Routing{Rule: "return_to_store", Reason: reason},
 		DeliveryDate: l.calendar.DeliveryDate(now),
 	}
-	if err := ret.Begin(now, loc.ID, "Return code entered at the parcel locker. "+reason); err != nil {
+	if err := ret.Begin(now, loc.ID, how+" "+reason); err != nil {
 		return lokero.Shipment{}, err
 	}
 	if err := tx.InsertShipment(ctx, &ret, "", nil); err != nil {

@@ -22,9 +22,11 @@ type LockerStore interface {
 	lokero.LockerStore
 }
 
-// Lockers are the use cases at the locker: couriers deposit, devices
-// report doors and keypad entries, and the opening code travels only in
-// the notice of arrival.
+// Lockers are the use cases where parcels wait for their recipients: at
+// the locker couriers deposit, devices report doors and keypad entries;
+// at an outlet's counter clerks scan parcels in, hand them over and take
+// returns in (outlet.go); at both couriers collect. The opening or pickup
+// code travels only in the notice of arrival.
 type Lockers struct {
 	store    LockerStore
 	dir      *Directory
@@ -61,9 +63,33 @@ func (l *Lockers) now() time.Time { return l.clock.Now().UTC().Truncate(time.Mic
 func (l *Lockers) lockerAt(id string) (*lokero.Location, error) {
 	loc := l.dir.Snapshot().ByID(id)
 	if loc == nil || !loc.Type.IsLocker() {
-		return nil, &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_locker", Message: fmt.Sprintf("no locker with id %q", id)}
+		msg := fmt.Sprintf("no locker with id %q", id)
+		if loc != nil && loc.Type.IsOutlet() {
+			msg = fmt.Sprintf("%s (%s) is a %s, not a locker: its clerks take parcels in and hand them over at the counter", loc.Name, loc.ID, loc.Type)
+		}
+		return nil, &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_locker", Message: msg}
 	}
 	return loc, nil
+}
+
+// outletAt returns the outlet (a POSTOFFICE or a PICKUPPOINT) with the
+// id, or ENOTFOUND "unknown_outlet".
+func (l *Lockers) outletAt(id string) (*lokero.Location, error) {
+	loc := l.dir.Snapshot().ByID(id)
+	if loc == nil || !loc.Type.IsOutlet() {
+		return nil, &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_outlet", Message: fmt.Sprintf("no post office or pickup point with id %q", truncateText(id, 64))}
+	}
+	return loc, nil
+}
+
+// pointAt returns the locker or the outlet with the id, where parcels wait
+// for their recipients and couriers collect; an id of neither is
+// ENOTFOUND as lockerAt answers it.
+func (l *Lockers) pointAt(id string) (*lokero.Location, error) {
+	if loc := l.dir.Snapshot().ByID(id); loc != nil && loc.Type.IsOutlet() {
+		return loc, nil
+	}
+	return l.lockerAt(id)
 }
 
 // compartments returns a locker's compartments, laying them out from its

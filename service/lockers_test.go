@@ -138,7 +138,9 @@ func (f lockersFixture) inTransit(t *testing.T) lokero.Shipment {
 	return sh
 }
 
-var codePattern = regexp.MustCompile(`(?:Avauskoodi|Opening code|Öppningskod): ([0-9]+)`)
+// codePattern finds the code in a notice of arrival: a locker's opening
+// code, or an outlet's pickup code.
+var codePattern = regexp.MustCompile(`(?:Avauskoodi|Opening code|Öppningskod|Noutokoodi|Pickup code|Avhämtningskod): ([0-9]+)`)
 
 // sentMessages lists the queued messages, newest first, as they are sent
 // (Lockers.Render), after checking that each was stored without its
@@ -233,6 +235,13 @@ func TestLockerPickupEndToEnd(t *testing.T) {
 		done, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", 1)
 		if err != nil || done.Status != lokero.StatusPickedUp || done.SizeClass != "" {
 			t.Fatalf("door closed after pickup: %+v, %v", done, err)
+		}
+		want := lokero.Pickup{At: f.clock.Now().UTC().Truncate(time.Microsecond), LocationID: "LOCKER-M5", By: lokero.PickedUpByRecipient}
+		if done.Pickup == nil || !done.Pickup.At.Equal(want.At) || done.Pickup.LocationID != want.LocationID || done.Pickup.By != want.By || done.Pickup.ClerkID != "" {
+			t.Errorf("pickup recorded %+v; want %+v", done.Pickup, want)
+		}
+		if stored, err := f.shipments.Get(ctx, f.retailer, done.ID); err != nil || stored.Pickup == nil || stored.Pickup.LocationID != "LOCKER-M5" {
+			t.Errorf("the stored pickup: %+v, %v; want the one recorded", stored.Pickup, err)
 		}
 		if _, err := f.lockers.Keypad(ctx, f.device, "LOCKER-M5", code); lokero.ErrorCode(err) != lokero.EFORBIDDEN {
 			t.Errorf("a used code: %v; want wrong code", err)
@@ -389,10 +398,17 @@ func TestCashOnDelivery(t *testing.T) {
 		if err != nil || done.Status != lokero.StatusPickedUp || done.COD.CollectedAt == nil || done.COD.TerminalRef != "T-2" {
 			t.Fatalf("after payment and pickup: %+v, %v", done, err)
 		}
+		if done.COD.Method != lokero.PaymentTerminal || done.COD.LocationID != "SP-PAY" {
+			t.Errorf("paid by %q at %q; want the terminal at SP-PAY", done.COD.Method, done.COD.LocationID)
+		}
 		day := lokero.DateOf(f.clock.Now())
 		list, err := f.lockers.Settlements(ctx, day)
 		if err != nil || len(list) != 1 || list[0].RetailerID != f.retailer.ID || list[0].AmountCents != 4990 || list[0].Shipments != 1 {
 			t.Fatalf("settlements of %s: %+v, %v", day, list, err)
+		}
+		wantAt := service.LocationSettlement{LocationID: "SP-PAY", Name: pay.Name, Type: lokero.TypeSmartpost, Shipments: 1, AmountCents: 4990, TerminalCents: 4990}
+		if len(list[0].Locations) != 1 || list[0].Locations[0] != wantAt {
+			t.Errorf("settlement by place: %+v; want %+v", list[0].Locations, wantAt)
 		}
 		if list, err := f.lockers.Settlements(ctx, day.AddDays(1)); err != nil || len(list) != 0 {
 			t.Errorf("the next day's settlements: %+v, %v; want none", list, err)

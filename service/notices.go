@@ -55,7 +55,7 @@ func (l *Lockers) NoticeAgain(ctx context.Context, ownerID, id string, rotate bo
 			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "not_ready_for_pickup",
 				Message: fmt.Sprintf("shipment %s is %s: a notice of arrival is sent only for a parcel ready for pickup", sh.ID, sh.Status)}
 		}
-		loc, err := l.lockerAt(sh.DestinationID)
+		loc, err := l.pointAt(sh.DestinationID)
 		if err != nil {
 			return err
 		}
@@ -118,17 +118,21 @@ func nextHelsinkiMidnight(t time.Time) time.Time {
 
 // notices are the notices of arrival of a parcel, one per channel the
 // recipient gave, in the recipient's language. They tell the opening code
-// of that version, filled in only when sent (Lockers.Render).
+// (at an outlet, the pickup code) of that version, filled in only when
+// sent (Lockers.Render). An outlet's notice also tells its opening hours
+// for the days from now on (outletNoticeText).
 func notices(loc *lokero.Location, sh *lokero.Shipment, version int, deadline, now time.Time) []lokero.OutboxMessage {
 	code := lokero.CodePlaceholder
 	ref := &lokero.CodeRef{LocationID: loc.ID, Version: version}
 	until := deadline.Add(-time.Minute).In(calendar.Helsinki).Format("2.1.2006")
 	place := fmt.Sprintf("%s, %s, %s %s", loc.Name, loc.Street, loc.Postcode, loc.City)
 	var text string
-	switch sh.Recipient.Language {
-	case "sv":
+	switch {
+	case loc.Type.IsOutlet():
+		text = outletNoticeText(loc, sh, until, lokero.DateOf(now))
+	case sh.Recipient.Language == "sv":
 		text = fmt.Sprintf("Ditt paket %s finns i paketautomaten %s. Öppningskod: %s. Hämta det senast %s.", sh.TrackingCode, place, code, until)
-	case "en":
+	case sh.Recipient.Language == "en":
 		text = fmt.Sprintf("Your parcel %s is in the parcel locker %s. Opening code: %s. Collect it by %s.", sh.TrackingCode, place, code, until)
 	default:
 		text = fmt.Sprintf("Pakettisi %s on noudettavissa pakettiautomaatista %s. Avauskoodi: %s. Nouda viimeistään %s.", sh.TrackingCode, place, code, until)
@@ -143,6 +147,104 @@ func notices(loc *lokero.Location, sh *lokero.Shipment, version int, deadline, n
 			Text: text, CreatedAt: now, ShipmentID: sh.ID, Code: ref})
 	}
 	return out
+}
+
+// NoticeHoursDays is how many days of an outlet's opening hours its
+// notice of arrival tells: the day of the notice and the six after it.
+const NoticeHoursDays = 7
+
+// outletNoticeText is an outlet's notice of arrival in the recipient's
+// language: the outlet's name and address, the pickup code (its
+// placeholder), the last day, a reminder to bring an ID (the clerk checks
+// it) and the opening hours of the NoticeHoursDays days from day on, as
+// they stand that day: exception days and closures included.
+func outletNoticeText(loc *lokero.Location, sh *lokero.Shipment, until string, day lokero.Date) string {
+	lang := sh.Recipient.Language
+	street := loc.Street
+	if lang == "sv" && loc.StreetSV != "" {
+		street = loc.StreetSV
+	}
+	place := fmt.Sprintf("%s, %s, %s %s", loc.Name, street, loc.Postcode, loc.City)
+	from := outletWords(loc.Type, lang).from
+	hours := hoursText(loc, day, NoticeHoursDays, lang)
+	code := lokero.CodePlaceholder
+	switch lang {
+	case "sv":
+		return fmt.Sprintf("Ditt paket %s kan hämtas %s %s. Avhämtningskod: %s. Hämta det senast %s och ta med legitimation. Öppettider: %s.", sh.TrackingCode, from, place, code, until, hours)
+	case "en":
+		return fmt.Sprintf("Your parcel %s is ready for pickup %s %s. Pickup code: %s. Collect it by %s and bring an ID. Opening hours: %s.", sh.TrackingCode, from, place, code, until, hours)
+	default:
+		return fmt.Sprintf("Pakettisi %s on noudettavissa %s %s. Noutokoodi: %s. Nouda viimeistään %s ja ota mukaan henkilöllisyystodistus. Aukioloajat: %s.", sh.TrackingCode, from, place, code, until, hours)
+	}
+}
+
+// outletWords name an outlet of a type in a language: where a parcel is
+// collected from, and where it waits.
+func outletWords(t lokero.LocationType, lang string) struct{ from, at string } {
+	post := t == lokero.TypePostOffice
+	switch {
+	case lang == "sv" && post:
+		return struct{ from, at string }{"på postkontoret", "på postkontoret"}
+	case lang == "sv":
+		return struct{ from, at string }{"på utlämningsstället", "på utlämningsstället"}
+	case lang == "en" && post:
+		return struct{ from, at string }{"at the post office", "at the post office"}
+	case lang == "en":
+		return struct{ from, at string }{"at the pickup point", "at the pickup point"}
+	case post:
+		return struct{ from, at string }{"postista", "postissa"}
+	}
+	return struct{ from, at string }{"noutopisteestä", "noutopisteessä"}
+}
+
+// hoursWords are the words of hoursText in each language.
+var hoursWords = map[string]struct {
+	weekdays     [8]string // 1 Monday … 7 Sunday
+	closed, open string    // a closed day; a day open at hours not known
+	and, clock   string    // between two ranges of a day; between hours and minutes
+}{
+	"fi": {[8]string{1: "ma", "ti", "ke", "to", "pe", "la", "su"}, "suljettu", "avoinna", " ja ", "."},
+	"sv": {[8]string{1: "mån", "tis", "ons", "tors", "fre", "lör", "sön"}, "stängt", "öppet", " och ", "."},
+	"en": {[8]string{1: "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}, "closed", "open", " and ", ":"},
+}
+
+// hoursText tells a location's opening hours on the days from day on, one
+// after the other ("to 26.11. 9.00–18.00, pe 27.11. 9.00–18.00, la 28.11.
+// suljettu, …"), as Location.OpenOn and HoursOn read them: weekly hours,
+// exception days, a temporary closure.
+func hoursText(loc *lokero.Location, day lokero.Date, days int, lang string) string {
+	w, ok := hoursWords[lang]
+	if !ok {
+		w = hoursWords["fi"]
+	}
+	clock := func(hhmm string) string { // "09:00" → "9.00"
+		return strings.TrimPrefix(strings.Replace(hhmm, ":", w.clock, 1), "0")
+	}
+	parts := make([]string, 0, days)
+	for i := range days {
+		d := day.AddDays(i)
+		date := d.String()
+		wd := int(d.Weekday())
+		if wd == 0 {
+			wd = 7
+		}
+		text := fmt.Sprintf("%s %d.%d.", w.weekdays[wd], d.Day, int(d.Month))
+		hours := loc.HoursOn(date)
+		switch {
+		case !loc.OpenOn(date):
+			text += " " + w.closed
+		case len(hours) == 0:
+			text += " " + w.open
+		default:
+			ranges := make([]string, len(hours))
+			for j, h := range hours {
+				ranges[j] = clock(h.From) + "–" + clock(h.To)
+			}
+			text += " " + strings.Join(ranges, w.and)
+		}
+		parts = append(parts, text)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Outbox lists the queued messages, newest first, as stored: an opening

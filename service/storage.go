@@ -11,8 +11,9 @@ import (
 )
 
 // Remind queues the reminder of a parcel still waiting two days before its
-// deadline (a job; idempotent: a parcel picked up meanwhile gets none, and
-// a second run finds the reminder event and does nothing).
+// deadline, at a locker or an outlet's counter (a job; idempotent: a
+// parcel picked up meanwhile gets none, and a second run finds the
+// reminder event and does nothing).
 func (l *Lockers) Remind(ctx context.Context, shipmentID string) error {
 	return l.store.InTx(ctx, func(tx lokero.Tx) error {
 		sh, err := tx.Shipment(ctx, shipmentID)
@@ -27,21 +28,13 @@ func (l *Lockers) Remind(ctx context.Context, shipmentID string) error {
 				return nil
 			}
 		}
-		loc, err := l.lockerAt(sh.DestinationID)
+		loc, err := l.pointAt(sh.DestinationID)
 		if err != nil {
 			return err
 		}
 		now := tx.Now()
 		until := sh.StorageDeadline.Add(-time.Minute).In(calendar.Helsinki).Format("2.1.2006")
-		var text string
-		switch sh.Recipient.Language {
-		case "sv":
-			text = fmt.Sprintf("Påminnelse: ditt paket %s väntar i paketautomaten %s, %s. Hämta det senast %s; öppningskoden finns i ankomstaviseringen.", sh.TrackingCode, loc.Name, loc.Street, until)
-		case "en":
-			text = fmt.Sprintf("Reminder: your parcel %s is waiting in the parcel locker %s, %s. Collect it by %s; the opening code is in the notice of arrival.", sh.TrackingCode, loc.Name, loc.Street, until)
-		default:
-			text = fmt.Sprintf("Muistutus: pakettisi %s odottaa pakettiautomaatissa %s, %s. Nouda viimeistään %s; avauskoodi on saapumisilmoituksessa.", sh.TrackingCode, loc.Name, loc.Street, until)
-		}
+		text := reminderText(loc, &sh, until)
 		for _, ch := range []struct{ channel, to string }{{"sms", sh.Recipient.Phone}, {"email", sh.Recipient.Email}} {
 			if ch.to == "" {
 				continue
@@ -57,8 +50,10 @@ func (l *Lockers) Remind(ctx context.Context, shipmentID string) error {
 }
 
 // Expire ends the storage period of a parcel not picked up (a job; a
-// no-op for a parcel picked up or already expired, or run early): its code
-// stops working and it joins the locker's collection list.
+// no-op for a parcel picked up or already expired, or run early): its
+// opening or pickup code stops working and it joins the collection list of
+// its locker or outlet, where it stays in its compartment or on its shelf
+// place until the courier takes it.
 func (l *Lockers) Expire(ctx context.Context, shipmentID string) error {
 	return l.store.InTx(ctx, func(tx lokero.Tx) error {
 		sh, err := tx.Shipment(ctx, shipmentID)
@@ -76,4 +71,35 @@ func (l *Lockers) Expire(ctx context.Context, shipmentID string) error {
 		sh.OpeningCodeHash = nil
 		return tx.UpdateShipment(ctx, &sh)
 	})
+}
+
+// reminderText is a reminder in the recipient's language: where the
+// parcel waits (a parcel locker, or a post office's or pickup point's
+// counter, with its address) and until when; the code is the one in the
+// notice of arrival, never told again here.
+func reminderText(loc *lokero.Location, sh *lokero.Shipment, until string) string {
+	lang := sh.Recipient.Language
+	if loc.Type.IsOutlet() {
+		street := loc.Street
+		if lang == "sv" && loc.StreetSV != "" {
+			street = loc.StreetSV
+		}
+		at := outletWords(loc.Type, lang).at
+		switch lang {
+		case "sv":
+			return fmt.Sprintf("Påminnelse: ditt paket %s väntar %s %s, %s. Hämta det senast %s; avhämtningskoden finns i ankomstaviseringen. Ta med legitimation.", sh.TrackingCode, at, loc.Name, street, until)
+		case "en":
+			return fmt.Sprintf("Reminder: your parcel %s is waiting %s %s, %s. Collect it by %s; the pickup code is in the notice of arrival. Bring an ID.", sh.TrackingCode, at, loc.Name, street, until)
+		default:
+			return fmt.Sprintf("Muistutus: pakettisi %s odottaa %s %s, %s. Nouda viimeistään %s; noutokoodi on saapumisilmoituksessa. Ota mukaan henkilöllisyystodistus.", sh.TrackingCode, at, loc.Name, street, until)
+		}
+	}
+	switch lang {
+	case "sv":
+		return fmt.Sprintf("Påminnelse: ditt paket %s väntar i paketautomaten %s, %s. Hämta det senast %s; öppningskoden finns i ankomstaviseringen.", sh.TrackingCode, loc.Name, loc.Street, until)
+	case "en":
+		return fmt.Sprintf("Reminder: your parcel %s is waiting in the parcel locker %s, %s. Collect it by %s; the opening code is in the notice of arrival.", sh.TrackingCode, loc.Name, loc.Street, until)
+	default:
+		return fmt.Sprintf("Muistutus: pakettisi %s odottaa pakettiautomaatissa %s, %s. Nouda viimeistään %s; avauskoodi on saapumisilmoituksessa.", sh.TrackingCode, loc.Name, loc.Street, until)
+	}
 }
