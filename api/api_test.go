@@ -364,7 +364,7 @@ func TestSearchFilters(t *testing.T) {
 			t.Errorf("%s (%s): payment_terminal %v", l.ID, l.Type, l.PaymentTerminal)
 		}
 	}
-	_, body = f.get(t, "/v1/locations?lat=60.45&lon=22.26&fits=35x65x30&limit=20")
+	_, body = f.get(t, "/v1/locations?lat=60.45&lon=22.26&fits=35x65x30&type=SMARTPOST,LOCKER&limit=20")
 	ans = decode[locationsAnswer](t, body)
 	if len(ans.Locations) == 0 {
 		t.Fatal("no locker takes a 65 × 35 × 30 cm parcel near Turku")
@@ -378,9 +378,31 @@ func TestSearchFilters(t *testing.T) {
 			t.Errorf("%s: no compartment takes 35x65x30: %+v", l.ID, l.Compartments)
 		}
 	}
-	status, body := f.get(t, "/v1/locations?lat=60.45&lon=22.26&fits=71x40x40")
+	status, body := f.get(t, "/v1/locations?lat=60.45&lon=22.26&fits=71x40x40&type=SMARTPOST,LOCKER")
 	if status != 200 || len(decode[locationsAnswer](t, body).Locations) != 0 {
-		t.Errorf("a 71 cm parcel fits nowhere; got %d %s", status, body)
+		t.Errorf("a 71 cm parcel fits no locker; got %d %s", status, body)
+	}
+	// Outlets take bigger parcels than any compartment: a post office up
+	// to 120 cm, a pickup point up to 100 cm.
+	_, body = f.get(t, "/v1/locations?lat=60.45&lon=22.26&fits=71x40x40&limit=20")
+	outlets := decode[locationsAnswer](t, body).Locations
+	if len(outlets) == 0 {
+		t.Fatal("no outlet takes a 71 cm parcel near Turku")
+	}
+	for _, l := range outlets {
+		if l.Type != "POSTOFFICE" && l.Type != "PICKUPPOINT" {
+			t.Errorf("%s (%s) listed for a 71 cm parcel", l.ID, l.Type)
+		}
+	}
+	_, body = f.get(t, "/v1/locations?lat=60.45&lon=22.26&fits=110x40x40&limit=20")
+	for _, l := range decode[locationsAnswer](t, body).Locations {
+		if l.Type != "POSTOFFICE" {
+			t.Errorf("%s (%s) listed for a 110 cm parcel: only post offices take it", l.ID, l.Type)
+		}
+	}
+	status, body = f.get(t, "/v1/locations?lat=60.45&lon=22.26&fits=121x40x40")
+	if status != 200 || len(decode[locationsAnswer](t, body).Locations) != 0 {
+		t.Errorf("a 121 cm parcel fits nowhere; got %d %s", status, body)
 	}
 	_, body = f.get(t, "/v1/locations?postcode=33100&limit=5")
 	ans = decode[locationsAnswer](t, body)

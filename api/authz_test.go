@@ -32,11 +32,13 @@ const (
 	operator              // an operator's token
 	deviceX               // the device of locker X (the demo SMARTPOST, with a payment terminal)
 	deviceY               // the device of locker Y (the demo building's LOCKER)
+	clerkP                // a clerk of the post office P the matrix's parcels go to
+	clerkQ                // a clerk of another post office
 	identities            // how many there are
 )
 
 func (w who) String() string {
-	return [...]string{"anonymous", "retailer A", "retailer B", "courier", "operator", "device of X", "device of Y"}[w]
+	return [...]string{"anonymous", "retailer A", "retailer B", "courier", "operator", "device of X", "device of Y", "clerk of P", "clerk of Q"}[w]
 }
 
 // expect is a row's expected status for each identity, in the order of
@@ -65,9 +67,11 @@ type authzRow struct {
 
 // authzTable is the authorisation matrix: every route × every identity,
 // each row's expected statuses in the order anonymous, retailer A,
-// retailer B, courier, operator, device of X, device of Y.
+// retailer B, courier, operator, device of X, device of Y, clerk of P,
+// clerk of Q.
 // 401: no credential, or one of the wrong kind (a retailer's key where a
-// courier's token is needed); 403: a device of another locker; 404: a
+// courier's token is needed); 403: a device of another locker, a clerk
+// of another outlet; 404: a
 // retailer asking about another retailer's shipment (existence is
 // private). The allowed identity gets a 2xx, or a 409 where the fixture's
 // shipment is in a state the call refuses (which shows the identity got
@@ -87,39 +91,46 @@ var authzTable = []authzRow{
 	{"GET /location/{id}", "/location/$X", "", everyone(200)},
 	{"GET /api/2/openapi.json", "/api/2/openapi.json", "", everyone(200)},
 
-	{"POST /v1/shipments", "/v1/shipments", bookingJSON, expect{401, 201, 201, 401, 401, 401, 401}},
-	{"GET /v1/shipments", "/v1/shipments?limit=5", "", expect{401, 200, 200, 401, 401, 401, 401}},
-	{"GET /v1/shipments/{id}", "/v1/shipments/$created", "", expect{401, 200, 404, 401, 401, 401, 401}},
-	{"GET /v1/shipments/{id}/label.pdf", "/v1/shipments/$created/label.pdf", "", expect{401, 200, 404, 401, 401, 401, 401}},
-	{"POST /v1/shipments/{id}/cancel", "/v1/shipments/$fresh/cancel", "", expect{401, 200, 404, 401, 401, 401, 401}},
-	{"POST /v1/shipments/{id}/handover", "/v1/shipments/$fresh/handover", "", expect{401, 200, 404, 200, 401, 401, 401}},
-	{"POST /v1/shipments/{id}/returned", "/v1/shipments/$created/returned", "", expect{401, 409, 404, 409, 401, 401, 401}},
+	{"POST /v1/shipments", "/v1/shipments", bookingJSON, expect{401, 201, 201, 401, 401, 401, 401, 401, 401}},
+	{"GET /v1/shipments", "/v1/shipments?limit=5", "", expect{401, 200, 200, 401, 401, 401, 401, 401, 401}},
+	{"GET /v1/shipments/{id}", "/v1/shipments/$created", "", expect{401, 200, 404, 401, 401, 401, 401, 401, 401}},
+	{"GET /v1/shipments/{id}/label.pdf", "/v1/shipments/$created/label.pdf", "", expect{401, 200, 404, 401, 401, 401, 401, 401, 401}},
+	{"POST /v1/shipments/{id}/cancel", "/v1/shipments/$fresh/cancel", "", expect{401, 200, 404, 401, 401, 401, 401, 401, 401}},
+	{"POST /v1/shipments/{id}/handover", "/v1/shipments/$fresh/handover", "", expect{401, 200, 404, 200, 401, 401, 401, 401, 401}},
+	{"POST /v1/shipments/{id}/returned", "/v1/shipments/$created/returned", "", expect{401, 409, 404, 409, 401, 401, 401, 401, 401}},
 	{"GET /v1/tracking/{code}", "/v1/tracking/$created.tracking", "", everyone(200)},
 	{"POST /v1/returns", "/v1/returns", `{"tracking_code":"$created.tracking","postcode":"$created.postcode"}`, everyone(200)},
-	{"POST /v1/prepaid", "/v1/prepaid", prepaidJSON, expect{401, 201, 201, 401, 401, 401, 401}},
+	{"POST /v1/prepaid", "/v1/prepaid", prepaidJSON, expect{401, 201, 201, 401, 401, 401, 401, 401, 401}},
 
-	{"POST /v1/lockers/{location_id}/deposits", "/v1/lockers/$X/deposits", `{"tracking_code":"$transitX.tracking"}`, expect{401, 401, 401, 200, 401, 401, 401}},
-	{"POST /v1/devices/{location_id}/events", "/v1/devices/$X/events", `{"type":"letter_dropped","count":1}`, expect{401, 401, 401, 401, 401, 200, 403}},
-	{"POST /v1/devices/{location_id}/keypad", "/v1/devices/$X/keypad", `{"code":"$codeX"}`, expect{401, 401, 401, 401, 401, 200, 403}},
-	{"POST /v1/devices/{location_id}/payments", "/v1/devices/$X/payments", `{"compartment":$codX.compartment,"amount_cents":$codX.amount,"terminal_ref":"T-1"}`, expect{401, 401, 401, 401, 401, 200, 403}},
-	{"GET /v1/cod/settlements", "/v1/cod/settlements?date=2026-11-25", "", expect{401, 401, 401, 401, 200, 401, 401}},
-	{"GET /v1/lockers/{location_id}", "/v1/lockers/$X", "", expect{401, 401, 401, 401, 200, 401, 401}},
-	{"GET /v1/lockers/{location_id}/collections", "/v1/lockers/$X/collections", "", expect{401, 401, 401, 200, 401, 401, 401}},
-	{"POST /v1/lockers/{location_id}/collections", "/v1/lockers/$X/collections", `{"tracking_code":"$droppedX.tracking"}`, expect{401, 401, 401, 200, 401, 401, 401}},
-	{"POST /v1/lockers/{location_id}/compartments/{n}/out-of-order", "/v1/lockers/$X/compartments/$spareX/out-of-order", "", expect{401, 401, 401, 401, 200, 401, 401}},
-	{"DELETE /v1/lockers/{location_id}/compartments/{n}/out-of-order", "/v1/lockers/$X/compartments/$spareX/out-of-order", "", expect{401, 401, 401, 401, 200, 401, 401}},
-	{"POST /v1/shipments/{id}/notice", "/v1/shipments/$readyY/notice", "", expect{401, 200, 404, 401, 200, 401, 401}},
-	{"PATCH /v1/locations/{id}", "/v1/locations/$patch", `{"wheelchair_access":$patch.wheelchair}`, expect{401, 401, 401, 401, 200, 401, 401}},
-	{"GET /v1/locations/{id}/events", "/v1/locations/$X/events", "", expect{401, 401, 401, 401, 200, 401, 401}},
-	{"GET /v1/locations/{id}/stranded", "/v1/locations/$X/stranded", "", expect{401, 401, 401, 401, 200, 401, 401}},
-	{"GET /v1/stranded", "/v1/stranded", "", expect{401, 401, 401, 401, 200, 401, 401}},
-	{"POST /v1/shipments/{id}/opening-code/rotate", "/v1/shipments/$readyX/opening-code/rotate", "", expect{401, 401, 401, 401, 200, 401, 401}},
+	{"POST /v1/lockers/{location_id}/deposits", "/v1/lockers/$X/deposits", `{"tracking_code":"$transitX.tracking"}`, expect{401, 401, 401, 200, 401, 401, 401, 401, 401}},
+	{"POST /v1/devices/{location_id}/events", "/v1/devices/$X/events", `{"type":"letter_dropped","count":1}`, expect{401, 401, 401, 401, 401, 200, 403, 401, 401}},
+	{"POST /v1/devices/{location_id}/keypad", "/v1/devices/$X/keypad", `{"code":"$codeX"}`, expect{401, 401, 401, 401, 401, 200, 403, 401, 401}},
+	{"POST /v1/devices/{location_id}/payments", "/v1/devices/$X/payments", `{"compartment":$codX.compartment,"amount_cents":$codX.amount,"terminal_ref":"T-1"}`, expect{401, 401, 401, 401, 401, 200, 403, 401, 401}},
+	{"GET /v1/cod/settlements", "/v1/cod/settlements?date=2026-11-25", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
+	{"GET /v1/lockers/{location_id}", "/v1/lockers/$X", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
+	{"GET /v1/lockers/{location_id}/collections", "/v1/lockers/$X/collections", "", expect{401, 401, 401, 200, 401, 401, 401, 401, 401}},
+	{"POST /v1/lockers/{location_id}/collections", "/v1/lockers/$X/collections", `{"tracking_code":"$droppedX.tracking"}`, expect{401, 401, 401, 200, 401, 401, 401, 401, 401}},
+	{"POST /v1/lockers/{location_id}/compartments/{n}/out-of-order", "/v1/lockers/$X/compartments/$spareX/out-of-order", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
+	{"DELETE /v1/lockers/{location_id}/compartments/{n}/out-of-order", "/v1/lockers/$X/compartments/$spareX/out-of-order", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
+	{"POST /v1/shipments/{id}/notice", "/v1/shipments/$readyY/notice", "", expect{401, 200, 404, 401, 200, 401, 401, 401, 401}},
+	{"PATCH /v1/locations/{id}", "/v1/locations/$patch", `{"wheelchair_access":$patch.wheelchair}`, expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
+	{"GET /v1/locations/{id}/events", "/v1/locations/$X/events", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
+	{"GET /v1/locations/{id}/stranded", "/v1/locations/$X/stranded", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
+	{"GET /v1/stranded", "/v1/stranded", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
+	{"POST /v1/shipments/{id}/opening-code/rotate", "/v1/shipments/$readyX/opening-code/rotate", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
 
-	{"GET /v1/credentials", "/v1/credentials", "", expect{401, 401, 401, 401, 200, 401, 401}},
-	{"POST /v1/credentials/{id}/revoke", "/v1/credentials/$spare1/revoke", `{}`, expect{401, 401, 401, 401, 200, 401, 401}},
-	{"POST /v1/credentials/{id}/rotate", "/v1/credentials/$spare2/rotate", `{}`, expect{401, 401, 401, 401, 200, 401, 401}},
-	{"GET /dev/outbox", "/dev/outbox?limit=5", "", expect{401, 401, 401, 401, 200, 401, 401}},
-	{"POST /v1/admin/clock", "/v1/admin/clock", `{"advance":"1s"}`, expect{401, 401, 401, 401, 200, 401, 401}},
+	{"POST /v1/outlets/{location_id}/arrivals", "/v1/outlets/$postOffice/arrivals", `{"tracking_code":"$transitP.tracking"}`, expect{401, 401, 401, 401, 401, 401, 401, 200, 403}},
+	{"POST /v1/outlets/{location_id}/pickups", "/v1/outlets/$postOffice/pickups", `{"tracking_code":"$arrivedP.tracking","identity_checked":true}`, expect{401, 401, 401, 401, 401, 401, 401, 200, 403}},
+	{"POST /v1/outlets/{location_id}/dropoffs", "/v1/outlets/$postOffice/dropoffs", `{"code":"$prepaidP.code"}`, expect{401, 401, 401, 401, 401, 401, 401, 200, 403}},
+	{"GET /v1/outlets/{location_id}/collections", "/v1/outlets/$postOffice/collections", "", expect{401, 401, 401, 200, 401, 401, 401, 401, 401}},
+	{"POST /v1/outlets/{location_id}/collections", "/v1/outlets/$postOffice/collections", `{"tracking_code":"$droppedP.tracking"}`, expect{401, 401, 401, 200, 401, 401, 401, 401, 401}},
+	{"GET /v1/outlets/{location_id}", "/v1/outlets/$postOffice", "", expect{401, 401, 401, 401, 200, 401, 401, 200, 403}},
+
+	{"GET /v1/credentials", "/v1/credentials", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
+	{"POST /v1/credentials/{id}/revoke", "/v1/credentials/$spare1/revoke", `{}`, expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
+	{"POST /v1/credentials/{id}/rotate", "/v1/credentials/$spare2/rotate", `{}`, expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
+	{"GET /dev/outbox", "/dev/outbox?limit=5", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
+	{"POST /v1/admin/clock", "/v1/admin/clock", `{"advance":"1s"}`, expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
 }
 
 // bookingJSON is a parcel of retailer A or B to a post office (no locker
@@ -208,10 +219,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 // leaks reports whether an answer to w shows retailer A's customer though
 // w has no business seeing them: anyone but A, an operator (who reads the
-// outbox) and a courier (who carries the parcel, its label printed with
-// the recipient).
+// outbox), a courier (who carries the parcel, its label printed with
+// the recipient) and the clerk of the outlet it waits at (who compares
+// the name with the recipient's ID).
 func leaks(w who, out []byte) bool {
-	if w == retailerA || w == operator || w == courier {
+	if w == retailerA || w == operator || w == courier || w == clerkP {
 		return false
 	}
 	// The phone without its trunk 0: stored as +358409990001.
@@ -268,6 +280,8 @@ func newProbe(t *testing.T) *probe {
 	p.srv.EnableShipments(shipments)
 	p.srv.EnableLockers(lockers, api.LockerOptions{DevOutbox: true, DevClock: clock})
 	p.srv.SetReady(true)
+	p.token[clerkP] = must(lockers.AddCredential(ctx, lokero.KindClerk, "Kaisa", p.postOffice(t)))
+	p.token[clerkQ] = must(lockers.AddCredential(ctx, lokero.KindClerk, "Kalle", "POSTOFFICE-33100"))
 	return p
 }
 
@@ -388,6 +402,24 @@ func (p *probe) make(t *testing.T, name string) map[string]string {
 		kp := p.call(t, 200, "POST", "/v1/devices/"+lockerX+"/keypad", deviceX, map[string]string{"code": pp["dropoff_code"].(string)})
 		p.call(t, 200, "POST", "/v1/devices/"+lockerX+"/events", deviceX, map[string]any{"type": "door_closed", "compartment": kp["compartment"]})
 		return map[string]string{"": pp["id"].(string), "tracking": pp["tracking_code"].(string)}
+	case "transitP": // A's parcel for the post office P, handed over
+		sh := p.book(t, retailerA, p.postOfficeBody(t, "TRANSIT-P", "S"))
+		p.call(t, 200, "POST", "/v1/shipments/"+sh["id"].(string)+"/handover", courier, nil)
+		return map[string]string{"": sh["id"].(string), "tracking": sh["tracking_code"].(string)}
+	case "arrivedP": // A's parcel on P's shelf, ready for pickup
+		sh := p.book(t, retailerA, p.postOfficeBody(t, "ARRIVED-P", "S"))
+		p.call(t, 200, "POST", "/v1/shipments/"+sh["id"].(string)+"/handover", courier, nil)
+		p.call(t, 200, "POST", "/v1/outlets/"+p.value(t, "postOffice", "")+"/arrivals", clerkP, map[string]string{"tracking_code": sh["tracking_code"].(string)})
+		return map[string]string{"": sh["id"].(string), "tracking": sh["tracking_code"].(string)}
+	case "prepaidP", "droppedP": // A's pre-paid parcel; dropped off at P's counter
+		body := map[string]any{}
+		json.Unmarshal([]byte(p.fill(t, prepaidJSON, nil)), &body)
+		body["reference"] = strings.ToUpper(name)
+		pp := p.call(t, 201, "POST", "/v1/prepaid", retailerA, body)
+		if name == "droppedP" {
+			p.call(t, 200, "POST", "/v1/outlets/"+p.value(t, "postOffice", "")+"/dropoffs", clerkP, map[string]string{"code": pp["dropoff_code"].(string)})
+		}
+		return map[string]string{"": pp["id"].(string), "tracking": pp["tracking_code"].(string), "code": pp["dropoff_code"].(string)}
 	case "spareX": // X's last compartment (the biggest), which no parcel here takes
 		view := p.call(t, 200, "GET", "/v1/lockers/"+lockerX, operator, nil)
 		cs := view["compartments"].([]any)

@@ -45,6 +45,7 @@ func (s *Server) EnableLockers(l *service.Lockers, opts LockerOptions) {
 		s.answerNotice(w, r, "", true)
 	}))
 	s.registerCredentialRoutes() // credentials.go
+	s.registerOutletRoutes()     // outlets.go
 	s.registerDevRoutes(opts)    // dev.go
 }
 
@@ -171,18 +172,36 @@ func (s *Server) handleStranded(w http.ResponseWriter, r *http.Request) {
 
 type credentialKey struct{}
 
-// credential authenticates the caller with a token of the given kind and
-// spends a request of the credential's rate limit (by its kind).
+// credential authenticates a token of kind (Authorization: Bearer) and
+// limits its rate before next runs with it (credentialFrom).
 func (s *Server) credential(kind lokero.CredentialKind, next http.HandlerFunc) http.HandlerFunc {
+	return s.credentialOf([]lokero.CredentialKind{kind}, next)
+}
+
+// credentialOf is credential for a call that a token of any of kinds may
+// make; a token's prefix says its kind, so trying each costs nothing.
+func (s *Server) credentialOf(kinds []lokero.CredentialKind, next http.HandlerFunc) http.HandlerFunc {
+	names := string(kinds[0])
+	for _, k := range kinds[1:] {
+		names += " or " + string(k)
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearer(r)
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lokero"`)
 			writeError(w, r, s.log, &lokero.Error{Code: lokero.EUNAUTHORIZED, Reason: "missing_token",
-				Message: "this call needs a " + string(kind) + " token: send Authorization: Bearer <token>"})
+				Message: "this call needs a " + names + " token: send Authorization: Bearer <token>"})
 			return
 		}
-		c, err := s.lockers.Authenticate(r.Context(), kind, token)
+		var (
+			c   lokero.Credential
+			err error
+		)
+		for _, kind := range kinds {
+			if c, err = s.lockers.Authenticate(r.Context(), kind, token); err == nil {
+				break
+			}
+		}
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lokero", error="invalid_token"`)
 			writeError(w, r, s.log, err)
@@ -312,19 +331,34 @@ func (s *Server) handleSettlements(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
+	type place struct {
+		LocationID    string              `json:"location_id"`
+		Name          string              `json:"name"`
+		Type          lokero.LocationType `json:"type"`
+		Shipments     int                 `json:"shipments"`
+		AmountCents   int64               `json:"amount_cents"`
+		CashCents     int64               `json:"cash_cents"`
+		CardCents     int64               `json:"card_cents"`
+		TerminalCents int64               `json:"terminal_cents"`
+	}
 	type settlement struct {
-		RetailerID   string `json:"retailer_id"`
-		RetailerName string `json:"retailer_name"`
-		Shipments    int    `json:"shipments"`
-		AmountCents  int64  `json:"amount_cents"`
-		Currency     string `json:"currency"`
+		RetailerID   string  `json:"retailer_id"`
+		RetailerName string  `json:"retailer_name"`
+		Shipments    int     `json:"shipments"`
+		AmountCents  int64   `json:"amount_cents"`
+		Currency     string  `json:"currency"`
+		Locations    []place `json:"locations"` // where it was paid: terminals and counters
 	}
 	out := struct {
 		Date        lokero.Date  `json:"date"`
 		Settlements []settlement `json:"settlements"`
 	}{Date: day, Settlements: make([]settlement, len(list))}
 	for i, st := range list {
-		out.Settlements[i] = settlement{st.RetailerID, st.RetailerName, st.Shipments, st.AmountCents, st.Currency}
+		places := make([]place, len(st.Locations))
+		for j, l := range st.Locations {
+			places[j] = place{l.LocationID, l.Name, l.Type, l.Shipments, l.AmountCents, l.CashCents, l.CardCents, l.TerminalCents}
+		}
+		out.Settlements[i] = settlement{st.RetailerID, st.RetailerName, st.Shipments, st.AmountCents, st.Currency, places}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/api"
 	"github.com/lokero/lokero/demo"
+	"github.com/lokero/lokero/service"
 )
 
 // lockerFixture is a server over the demo network with shipments and
@@ -21,6 +22,7 @@ type lockerFixture struct {
 	courier, device    string
 	spDevice, operator string // the demo SMARTPOST's device (a payment terminal); an operator
 	srv                *api.Server
+	lockers            *service.Lockers // for credentials a test adds (clerks)
 }
 
 func newLockerFixture(t *testing.T) lockerFixture {
@@ -57,7 +59,7 @@ func newLockerFixture(t *testing.T) lockerFixture {
 	t.Cleanup(ts.Close)
 	base := newShipFixture(t) // for its OpenAPI router
 	return lockerFixture{shipFixture: shipFixture{server: ts, router: base.router, key: key},
-		courier: courier, device: device, spDevice: spDevice, operator: operator, srv: srv}
+		courier: courier, device: device, spDevice: spDevice, operator: operator, srv: srv, lockers: lockers}
 }
 
 var openingCode = regexp.MustCompile(`Avauskoodi: ([0-9]+)`)

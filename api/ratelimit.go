@@ -126,6 +126,11 @@ type RateLimits struct {
 	// bursts of 500: generous, for dashboards and scripts that go through
 	// every point of the network.
 	Operator Limit
+	// Clerk limits an outlet clerk's credential: arrivals, pickups and
+	// drop-offs at the counter. Default 5 a second in bursts of 100: a
+	// clerk scans the day's delivery cage in at about one parcel a second,
+	// and serves one customer at a time.
+	Clerk Limit
 	// Tracking limits public tracking (GET /v1/tracking/{code}) per client
 	// address. Default 1 a second in bursts of 60: a page that polls is
 	// fine, enumerating tracking codes is not.
@@ -152,6 +157,7 @@ func DefaultRateLimits() RateLimits {
 		Courier:   Limit{Rate: 5, Burst: 60},
 		Device:    Limit{Rate: 10, Burst: 100},
 		Operator:  Limit{Rate: 50, Burst: 500},
+		Clerk:     Limit{Rate: 5, Burst: 100},
 		Tracking:  Limit{Rate: 1, Burst: 60},
 		Returns:   Limit{Rate: 1.0 / 6, Burst: 10},
 		Directory: Limit{Rate: 100, Burst: 1000},
@@ -170,8 +176,8 @@ const defaultMaxKeys = 1 << 16
 
 // limiterSet is the limiters of one RateLimits; nil where off.
 type limiterSet struct {
-	retailer, courier, device, operator *keyedLimiter[string]
-	tracking, returns, directory        *keyedLimiter[netip.Addr]
+	retailer, courier, device, operator, clerk *keyedLimiter[string]
+	tracking, returns, directory               *keyedLimiter[netip.Addr]
 }
 
 func newLimiterSet(l RateLimits, maxKeys int) *limiterSet {
@@ -180,6 +186,7 @@ func newLimiterSet(l RateLimits, maxKeys int) *limiterSet {
 		courier:   newKeyedLimiter[string]("courier", l.Courier, maxKeys, hashString()),
 		device:    newKeyedLimiter[string]("device", l.Device, maxKeys, hashString()),
 		operator:  newKeyedLimiter[string]("operator", l.Operator, maxKeys, hashString()),
+		clerk:     newKeyedLimiter[string]("clerk", l.Clerk, maxKeys, hashString()),
 		tracking:  newKeyedLimiter[netip.Addr]("tracking", l.Tracking, maxKeys, hashAddr),
 		returns:   newKeyedLimiter[netip.Addr]("returns", l.Returns, maxKeys, hashAddr),
 		directory: newKeyedLimiter[netip.Addr]("directory", l.Directory, maxKeys, hashAddr),
@@ -193,6 +200,8 @@ func (ls *limiterSet) forCredential(kind lokero.CredentialKind) *keyedLimiter[st
 		return ls.courier
 	case lokero.KindDevice:
 		return ls.device
+	case lokero.KindClerk:
+		return ls.clerk
 	}
 	return ls.operator
 }

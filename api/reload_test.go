@@ -43,6 +43,9 @@ func TestSearchDuringReload(t *testing.T) {
 	}
 	srv := api.New(dir, st, slog.New(slog.DiscardHandler))
 	srv.SetReady(true)
+	// The test searches as fast as it can from one address while the
+	// imports run: it is about reloads, not the directory's rate limit.
+	srv.SetRateLimits(api.RateLimits{})
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
 	done := make(chan struct{})

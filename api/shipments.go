@@ -497,6 +497,7 @@ type shipmentJSON struct {
 	ReturnCode         string                 `json:"return_code,omitempty"`
 	ReturnTrackingCode string                 `json:"return_tracking_code,omitempty"`
 	DropOffCode        string                 `json:"dropoff_code,omitempty"`
+	PickedUp           *lokero.Pickup         `json:"picked_up,omitempty"` // where, when and by whom it was collected
 	LabelURL           string                 `json:"label_url"`
 	TrackingURL        string                 `json:"tracking_url"`
 	Events             []lokero.ShipmentEvent `json:"events"`
@@ -515,6 +516,10 @@ type destinationJSON struct {
 	City     string              `json:"city"`
 	Lat      float64             `json:"lat,omitempty"`
 	Lon      float64             `json:"lon,omitempty"`
+	// An outlet's weekly opening hours and dated exceptions: when the
+	// parcel can be collected there (a locker is open round the clock).
+	OpeningHours  []lokero.OpeningHours `json:"opening_hours,omitempty"`
+	ExceptionDays []lokero.ExceptionDay `json:"exception_days,omitempty"`
 }
 
 // trackingJSON is what anyone with the tracking code sees: no names, no
@@ -532,7 +537,11 @@ func (s *Server) destinationJSON(id string) *destinationJSON {
 	if l == nil {
 		return nil
 	}
-	return &destinationJSON{ID: l.ID, Type: l.Type, Name: l.Name, Street: l.Street, Postcode: l.Postcode, City: l.City, Lat: l.Lat, Lon: l.Lon}
+	d := &destinationJSON{ID: l.ID, Type: l.Type, Name: l.Name, Street: l.Street, Postcode: l.Postcode, City: l.City, Lat: l.Lat, Lon: l.Lon}
+	if l.Type.IsOutlet() {
+		d.OpeningHours, d.ExceptionDays = l.OpeningHours, l.ExceptionDays
+	}
+	return d
 }
 
 func (s *Server) shipmentJSON(sh *lokero.Shipment) shipmentJSON {
@@ -546,7 +555,7 @@ func (s *Server) shipmentJSON(sh *lokero.Shipment) shipmentJSON {
 		PickupPointID: sh.PickupPointID, Fallback: sh.Fallback, Destination: s.destinationJSON(sh.DestinationID),
 		Routing: sh.Routing, EstimatedDelivery: sh.DeliveryDate, ReturnCode: sh.ReturnCode, ReturnTrackingCode: sh.ReturnTrackingCode,
 		LabelURL: "/v1/shipments/" + sh.ID + "/label.pdf", TrackingURL: "/v1/tracking/" + sh.TrackingCode,
-		Events: events, CreatedAt: sh.CreatedAt, UpdatedAt: sh.UpdatedAt,
+		Events: events, CreatedAt: sh.CreatedAt, UpdatedAt: sh.UpdatedAt, PickedUp: sh.Pickup,
 	}
 	if sh.Kind != lokero.ShipmentDelivery && sh.Kind != "" {
 		// A pre-paid parcel's code drops it off; a return has none.

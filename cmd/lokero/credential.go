@@ -59,6 +59,34 @@ func runCredential(ctx context.Context, kind lokero.CredentialKind, args []strin
 	return addCredential(ctx, *db, service.CredentialRequest{Kind: kind, Name: name, ValidFor: validFor}, stdout, stderr)
 }
 
+// runClerk: `lokero clerk add --outlet LOCATION_ID NAME` prints the
+// clerk's token, bound to that outlet (a POSTOFFICE or PICKUPPOINT), as
+// the last line of stdout.
+func runClerk(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const use = "clerk add --outlet LOCATION_ID [--expires 90d] NAME"
+	if len(args) == 0 || args[0] != "add" {
+		return fmt.Errorf("%w: %s", errUsage, use)
+	}
+	fs := newFlagSet("clerk add", stderr)
+	db := dbFlag(fs)
+	expires := expiresFlag(fs)
+	outlet := fs.String("outlet", "", "the outlet (a POSTOFFICE or PICKUPPOINT) the clerk works at; the token acts there only")
+	names, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	name := strings.TrimSpace(strings.Join(names, " "))
+	if name == "" || strings.TrimSpace(*outlet) == "" {
+		return fmt.Errorf("%w: %s (both --outlet and NAME are needed)", errUsage, use)
+	}
+	validFor, err := parseExpires(*expires)
+	if err != nil {
+		return err
+	}
+	return addCredential(ctx, *db, service.CredentialRequest{Kind: lokero.KindClerk, Name: name,
+		LocationID: strings.TrimSpace(*outlet), ValidFor: validFor}, stdout, stderr)
+}
+
 // runLocker: `lokero locker provision LOCATION_ID` prints the locker
 // device's secret as the last line of stdout. The locker's older device
 // credentials are revoked unless --keep-old is given.
@@ -99,6 +127,9 @@ func addCredential(ctx context.Context, db string, req service.CredentialRequest
 		return err
 	}
 	fmt.Fprintf(stdout, "%s %s (%s) added", c.Kind, c.Name, c.ID)
+	if c.Kind == lokero.KindClerk {
+		fmt.Fprintf(stdout, " at %s", c.LocationID)
+	}
 	if !c.ExpiresAt.IsZero() {
 		fmt.Fprintf(stdout, "; expires %s", showTime(c.ExpiresAt))
 	}
@@ -143,8 +174,8 @@ func runCredentialAdmin(ctx context.Context, args []string, stdout, stderr io.Wr
 	var asJSON *bool
 	switch sub {
 	case "list":
-		kind = fs.String("kind", "", "only credentials of this kind: courier, device or operator")
-		location = fs.String("location", "", "only the devices of this locker")
+		kind = fs.String("kind", "", "only credentials of this kind: courier, device, operator or clerk")
+		location = fs.String("location", "", "only the devices of this locker, or the clerks of this outlet")
 		asJSON = fs.Bool("json", false, "print JSON (for machines) instead of a table")
 	case "revoke", "rotate":
 	default:

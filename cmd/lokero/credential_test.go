@@ -159,7 +159,7 @@ func TestCredentialAdminCommands(t *testing.T) {
 		{[]string{"credential", "revoke", "--db", db, "nobody"}, 1, `no credential with id "nobody"`},
 		{[]string{"credential", "rotate", "--db", db, "courier_nobody"}, 1, `no credential with id "courier_nobody"`},
 		{[]string{"credential", "rotate", "--db", db, all["Olli"].ID}, 1, "revoked"},
-		{[]string{"credential", "list", "--db", db, "--kind", "admin"}, 1, "kind must be courier, device or operator"},
+		{[]string{"credential", "list", "--db", db, "--kind", "admin"}, 1, "kind must be courier, device, operator or clerk"},
 		{[]string{"credential"}, 2, "credential list"},
 		{[]string{"credential", "frob"}, 2, `unknown credential command "frob"`},
 		{[]string{"credential", "revoke", "--db", db}, 2, "exactly one credential ID"},
@@ -172,6 +172,44 @@ func TestCredentialAdminCommands(t *testing.T) {
 		code, _, stderr := runCmd(t, tt.args...)
 		if code != tt.code || !strings.Contains(stderr, tt.want) {
 			t.Errorf("lokero %v: exit %d %q; want %d and %q", tt.args, code, stderr, tt.code, tt.want)
+		}
+	}
+}
+
+// TestClerkAdd: `lokero clerk add --outlet ID NAME` makes a clerk's token
+// that acts at that outlet only; a locker or an unknown outlet is refused
+// naming the outlet, and the command needs both --outlet and NAME.
+func TestClerkAdd(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "clerk.db")
+	base := startServe(t, "--db", db)
+	code, stdout, stderr := runCmd(t, "clerk", "add", "--db", db, "--outlet", "POSTOFFICE-00100", "Kaisa", "Kassa")
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	token := lines[len(lines)-1]
+	if code != 0 || !strings.HasPrefix(token, "lkk_") || !strings.Contains(stdout, "at POSTOFFICE-00100") {
+		t.Fatalf("clerk add: exit %d %q %q", code, stdout, stderr)
+	}
+	if status := call(t, "GET", base+"/v1/outlets/POSTOFFICE-00100", token, nil, nil); status != 200 {
+		t.Errorf("the clerk's view of their outlet: %d; want 200", status)
+	}
+	if status := call(t, "GET", base+"/v1/outlets/POSTOFFICE-33100", token, nil, nil); status != 403 {
+		t.Errorf("the clerk's view of another outlet: %d; want 403", status)
+	}
+	if c := listCredentials(t, db, "--kind", "clerk")["Kaisa Kassa"]; c.Kind != "clerk" || c.LocationID == nil || *c.LocationID != "POSTOFFICE-00100" {
+		t.Errorf("credential list --kind clerk: %+v", c)
+	}
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"clerk", "add", "--db", db, "--outlet", demo.DemoSmartpostID, "Kalle"}, 1, "outlet"},
+		{[]string{"clerk", "add", "--db", db, "--outlet", "POSTOFFICE-NOWHERE", "Kalle"}, 1, "outlet"},
+		{[]string{"clerk", "add", "--db", db, "Kalle"}, 2, "--outlet"},
+		{[]string{"clerk"}, 2, "clerk add --outlet"},
+	} {
+		if code, _, stderr := runCmd(t, tt.args...); code != tt.code || !strings.Contains(stderr, tt.want) {
+			t.Errorf("lokero %q: exit %d %q; want exit %d mentioning %q", tt.args, code, stderr, tt.code, tt.want)
 		}
 	}
 }

@@ -250,6 +250,18 @@ func setUpKillRig(t *testing.T, db, store string) *killRig {
 	if len(k.lockers) < 4 || len(k.offices) == 0 {
 		t.Fatalf("the demo network has %d SMARTPOSTs and %d post offices in Helsinki", len(k.lockers), len(k.offices))
 	}
+	// The bookings under load go to these post offices, far more than a
+	// post office's shelves take in a day: give them the most an outlet may
+	// have, so that every booking is taken and can be checked afterwards.
+	var big []lokero.Location
+	for _, id := range k.offices {
+		l := *p.dir.Snapshot().ByID(id)
+		l.ShelfCapacity = lokero.MaxShelfCapacity
+		big = append(big, l)
+	}
+	if _, err := p.dir.Import(ctx, big); err != nil {
+		t.Fatal(err)
+	}
 	return k
 }
 

@@ -64,6 +64,8 @@ Usage:
   lokero retailer add [--db ...] [--free-returns] NAME   prints the retailer's API key
   lokero courier add [--db ...] [--expires 90d] NAME    prints a courier token
   lokero operator add [--db ...] [--expires 90d] NAME   prints an operator token
+  lokero clerk add [--db ...] --outlet LOCATION_ID [--expires 90d] NAME
+                                             prints a counter clerk's token, for that outlet only
   lokero locker provision [--db ...] [--expires 90d] [--keep-old] LOCATION_ID
                                              prints the locker device's token (revokes
                                              the locker's older ones unless --keep-old)
@@ -83,7 +85,7 @@ Usage:
 
 --db is a SQLite file path or a postgres:// URL (env LOKERO_DB; default lokero.db
 in the current directory). Every admin command (import, retailer, courier, operator,
-locker, credential, secret, backup) must be given the server's database — the same
+clerk, locker, credential, secret, backup) must be given the server's database — the same
 --db or LOKERO_DB as lokero serve — or its changes land in another database (a new
 lokero.db wherever it runs) and the server never sees them: a key added there
 answers 401.
@@ -114,6 +116,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runRetailer(ctx, rest, stdout, stderr)
 	case "courier", "operator":
 		err = runCredential(ctx, lokero.CredentialKind(cmd), rest, stdout, stderr)
+	case "clerk":
+		err = runClerk(ctx, rest, stdout, stderr)
 	case "locker":
 		err = runLocker(ctx, rest, stdout, stderr)
 	case "credential":

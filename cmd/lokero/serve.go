@@ -39,7 +39,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cutoff := fs.String("cutoff", envOr("LOKERO_CUTOFF", "16:00"), "daily handover cut-off, Europe/Helsinki: parcels handed over later count from the next weekday (env LOKERO_CUTOFF)")
 	busyBelow := fs.String("busy-below", envOr("LOKERO_BUSY_BELOW", "15%"), "a locker (or size class) shows as busy at checkout below this share of free compartments, e.g. 15% or 0.15 (env LOKERO_BUSY_BELOW)")
 	retailerShare := fs.String("retailer-share", envOr("LOKERO_RETAILER_SHARE", "25%"), "the share of a locker's compartments of a size one retailer may book for one delivery day (at least 2), e.g. 25% or 1 for no cap (env LOKERO_RETAILER_SHARE)")
-	rateLimit := fs.String("rate-limit", envOr("LOKERO_RATE_LIMIT", ""), "change API rate limits: CLASS=RATE/PERIOD:BURST,... with CLASS retailer, courier, device, operator, tracking, returns or directory, e.g. retailer=50/s:200,tracking=off (env LOKERO_RATE_LIMIT); see docs/security.md for the defaults")
+	rateLimit := fs.String("rate-limit", envOr("LOKERO_RATE_LIMIT", ""), "change API rate limits: CLASS=RATE/PERIOD:BURST,... with CLASS retailer, courier, device, operator, clerk, tracking, returns or directory, e.g. retailer=50/s:200,tracking=off (env LOKERO_RATE_LIMIT); see docs/security.md for the defaults")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -240,7 +240,7 @@ func parseRateLimits(s string) (api.RateLimits, error) {
 	limits := api.DefaultRateLimits()
 	fields := map[string]*api.Limit{
 		"retailer": &limits.Retailer, "courier": &limits.Courier, "device": &limits.Device,
-		"operator": &limits.Operator, "tracking": &limits.Tracking, "returns": &limits.Returns,
+		"operator": &limits.Operator, "clerk": &limits.Clerk, "tracking": &limits.Tracking, "returns": &limits.Returns,
 		"directory": &limits.Directory,
 	}
 	if strings.TrimSpace(s) == "" {
@@ -253,7 +253,7 @@ func parseRateLimits(s string) (api.RateLimits, error) {
 		}
 		field, ok := fields[class]
 		if !ok {
-			return limits, fmt.Errorf("unknown class %q: one of retailer, courier, device, operator, tracking, returns, directory", class)
+			return limits, fmt.Errorf("unknown class %q: one of retailer, courier, device, operator, clerk, tracking, returns, directory", class)
 		}
 		l, err := api.ParseLimit(spec)
 		if err != nil {
