@@ -17,7 +17,7 @@ func (s *Server) registerOutletRoutes() {
 	s.mux.HandleFunc("POST /v1/outlets/{location_id}/pickups", s.credential(lokero.KindClerk, s.handleCounterPickup))
 	s.mux.HandleFunc("POST /v1/outlets/{location_id}/dropoffs", s.credential(lokero.KindClerk, s.handleCounterDropOff))
 	s.mux.HandleFunc("GET /v1/outlets/{location_id}/collections", s.credential(lokero.KindCourier, s.handleOutletCollections))
-	s.mux.HandleFunc("POST /v1/outlets/{location_id}/collections", s.credential(lokero.KindCourier, s.handleOutletCollect))
+	s.mux.HandleFunc("POST /v1/outlets/{location_id}/collections", s.credential(lokero.KindCourier, s.handleCollect)) // as at a locker
 	s.mux.HandleFunc("GET /v1/outlets/{location_id}", s.credentialOf([]lokero.CredentialKind{lokero.KindOperator, lokero.KindClerk}, s.handleOutletView))
 }
 
@@ -131,23 +131,6 @@ func (s *Server) handleOutletCollections(w http.ResponseWriter, r *http.Request)
 		out.Collections[i].Recipient = "" // the courier needs where it goes, not who
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// handleOutletCollect is a courier taking a parcel from the shelf.
-func (s *Server) handleOutletCollect(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		TrackingCode string `json:"tracking_code"`
-	}
-	if _, err := readJSON(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	sh, err := s.lockers.Collect(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"), req.TrackingCode)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"tracking_code": sh.TrackingCode, "status": sh.Status, "kind": sh.Kind.OrDefault()})
 }
 
 // handleOutletView is the outlet's shelves: what is on them, what expires

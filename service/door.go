@@ -87,16 +87,24 @@ func (l *Lockers) DoorClosed(ctx context.Context, device lokero.Credential, loca
 // ready makes a deposited parcel ready for pickup: deadline, opening code
 // (unique among the locker's active codes), notice of arrival.
 func (l *Lockers) ready(ctx context.Context, tx lokero.Tx, loc *lokero.Location, sh *lokero.Shipment, now time.Time) error {
+	deadline := l.calendar.StorageDeadline(now, calendar.StorageDays)
+	return l.waitForPickup(ctx, tx, loc, sh, now, deadline,
+		"Ready for pickup until "+deadline.In(calendar.Helsinki).Format("2.1.2006 15:04")+".")
+}
+
+// waitForPickup makes a parcel at a locker or on an outlet's shelf ready
+// for pickup until deadline: its code (unique at loc), the notice of
+// arrival telling it, and the jobs of the storage period — the reminder
+// two days before the deadline and the expiry at it.
+func (l *Lockers) waitForPickup(ctx context.Context, tx lokero.Tx, loc *lokero.Location, sh *lokero.Shipment, now, deadline time.Time, reason string) error {
 	if l.codes == nil {
 		return errors.New("opening code: no code secret configured")
 	}
-	deadline := l.calendar.StorageDeadline(now, calendar.StorageDays)
 	version, err := l.newCode(ctx, tx, loc, sh, 0)
 	if err != nil {
 		return err
 	}
-	if err := sh.Transition(lokero.StatusReadyForPickup, now, loc.ID,
-		"Ready for pickup until "+deadline.In(calendar.Helsinki).Format("2.1.2006 15:04")+"."); err != nil {
+	if err := sh.Transition(lokero.StatusReadyForPickup, now, loc.ID, reason); err != nil {
 		return err
 	}
 	sh.StorageDeadline = deadline

@@ -234,27 +234,8 @@ func wrongOutlet(snap *Snapshot, sh *lokero.Shipment) error {
 // of arrival, reminder and expiry, as Lockers.ready does at a locker.
 func (l *Lockers) counterReady(ctx context.Context, tx lokero.Tx, loc *lokero.Location, sh *lokero.Shipment, now time.Time) error {
 	deadline := CounterDeadline(loc, now)
-	version, err := l.newCode(ctx, tx, loc, sh, 0)
-	if err != nil {
-		return err
-	}
-	if err := sh.Transition(lokero.StatusReadyForPickup, now, loc.ID,
-		fmt.Sprintf("Arrived at %s: ready for pickup at the counter until %s.", loc.Name, deadline.In(calendar.Helsinki).Format("2.1.2006 15:04"))); err != nil {
-		return err
-	}
-	sh.StorageDeadline = deadline
-	for _, m := range notices(loc, sh, version, deadline, now) {
-		if err := tx.AddOutbox(ctx, m); err != nil {
-			return fmt.Errorf("queue notice of arrival: %w", err)
-		}
-	}
-	if err := tx.ScheduleJob(ctx, lokero.Job{Kind: JobReminder, ShipmentID: sh.ID, At: l.calendar.ReminderAt(deadline, 2)}); err != nil {
-		return fmt.Errorf("schedule the reminder: %w", err)
-	}
-	if err := tx.ScheduleJob(ctx, lokero.Job{Kind: JobExpiry, ShipmentID: sh.ID, At: deadline}); err != nil {
-		return fmt.Errorf("schedule the expiry: %w", err)
-	}
-	return nil
+	return l.waitForPickup(ctx, tx, loc, sh, now, deadline,
+		fmt.Sprintf("Arrived at %s: ready for pickup at the counter until %s.", loc.Name, deadline.In(calendar.Helsinki).Format("2.1.2006 15:04")))
 }
 
 // CounterPayment is how the clerk took a parcel's cash on delivery.
