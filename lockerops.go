@@ -89,8 +89,10 @@ type Compartment struct {
 const ShelfSize = "shelf"
 
 // OutboxMessage is a message to a person, queued in the same transaction
-// as the change it tells of (a notice of arrival, a reminder). The
-// notifications issue delivers them; until then GET /dev/outbox shows them.
+// as the change it tells of (a notice of arrival, a reminder), with a
+// delivery job queued beside it (Tx.AddOutbox). The job sends it through
+// its channel's provider and records how that went in the delivery fields
+// (State and after); GET /v1/notifications lists them.
 //
 // A message that tells an opening code is stored without it: Text holds
 // CodePlaceholder where the code goes, and Code names the code (the
@@ -107,6 +109,56 @@ type OutboxMessage struct {
 	CreatedAt    time.Time
 	ShipmentID   string   // the parcel the message is about; "" for none
 	Code         *CodeRef // the code CodePlaceholder stands for; nil when the text tells none
+
+	// State is where the message's delivery stands: DeliveryQueued until
+	// its job sent it (DeliverySent), gave up on it (DeliveryFailed) or
+	// found no provider for its channel (DeliveryLocal).
+	State string
+	// Attempts counts the tries to hand the message to its provider.
+	Attempts int
+	// LastError is why the last try failed, or why the message failed for
+	// good; "" when none did.
+	LastError string
+	// ProviderID is the provider's id of the accepted message (the SMTP
+	// Message-ID, the SMS gateway's id); "" before, or when it gives none.
+	ProviderID string
+	// SentAt is when the provider accepted the message (DeliverySent), or
+	// when it was kept for the local outbox (DeliveryLocal); zero
+	// otherwise.
+	SentAt time.Time
+	// Report is the latest delivery report about the message (an SMS
+	// gateway's DLR); "" when none came.
+	Report string
+	// UpdatedAt is when the delivery fields last changed (an attempt, the
+	// end of the delivery, a report); zero while nothing happened since
+	// the message was queued.
+	UpdatedAt time.Time
+}
+
+// The delivery states of an OutboxMessage.
+const (
+	// DeliveryQueued: waiting for its delivery job (or for its retry).
+	DeliveryQueued = "queued"
+	// DeliverySent: the channel's provider accepted it.
+	DeliverySent = "sent"
+	// DeliveryFailed: it will not be sent: the provider refused it for
+	// good, a delivery report said it failed, or retrying gave up.
+	DeliveryFailed = "failed"
+	// DeliveryLocal: no provider is configured for its channel; it is kept
+	// for the local outbox viewer (GET /dev/outbox), the embedded default.
+	DeliveryLocal = "local"
+)
+
+// DeliveryStates lists the delivery states, in the order a message goes
+// through them.
+var DeliveryStates = []string{DeliveryQueued, DeliverySent, DeliveryFailed, DeliveryLocal}
+
+// NotificationFilter selects messages to list (NotificationStore.
+// Notifications); a zero field selects all.
+type NotificationFilter struct {
+	State   string // one of DeliveryStates
+	Channel string // "sms", "email", "push"
+	Limit   int    // at most this many; 100 when <= 0
 }
 
 // CodeRef names a parcel's opening code without telling it: the locker it
@@ -171,10 +223,42 @@ type CredentialStore interface {
 }
 
 // LockerStore reads what happens at the lockers; its writes happen in
-// ShipmentStore.InTx, through Tx.
+// ShipmentStore.InTx, through Tx. The delivery of the outbox's messages
+// is recorded outside those transactions (NotificationStore).
 type LockerStore interface {
-	// Outbox lists the newest queued messages first, at most limit.
+	// Outbox lists the newest queued messages first, at most limit,
+	// whatever their delivery state.
 	Outbox(ctx context.Context, limit int) ([]OutboxMessage, error)
 	// Compartments lists a locker's compartments by number (no lock).
 	Compartments(ctx context.Context, locationID string) ([]Compartment, error)
+	NotificationStore
+}
+
+// NotificationStore reads the outbox's messages and records their
+// delivery: each write is a statement of its own, outside any Tx, so that
+// a delivery job records what its provider did at once.
+type NotificationStore interface {
+	// OutboxMessage returns one message, or ENOTFOUND.
+	OutboxMessage(ctx context.Context, id int64) (OutboxMessage, error)
+	// RecordAttempt records a failed try of a message still queued: its
+	// Attempts (the job's attempt number) and LastError, UpdatedAt now. A
+	// message no longer queued is left as it is (not an error); ENOTFOUND
+	// when there is none.
+	RecordAttempt(ctx context.Context, id int64, attempts int, lastError string) error
+	// RecordDelivery ends a queued message's delivery at the time given:
+	// state DeliverySent (with the provider's id; SentAt at), DeliveryFailed
+	// (with lastError) or DeliveryLocal (SentAt at). Sent and failed count
+	// one more attempt. A message moves out of DeliveryQueued only once: for
+	// a message no longer queued it changes nothing and returns ECONFLICT
+	// "not_queued", so that of two workers recording one message only one
+	// does. ENOTFOUND when there is none; EINVALID for another state.
+	RecordDelivery(ctx context.Context, id int64, state, providerID, lastError string, at time.Time) error
+	// RecordReport stores the latest delivery report of a message (Report,
+	// UpdatedAt at). With failed, a message queued or sent becomes
+	// DeliveryFailed with the report as its LastError; a failed one stays
+	// failed and a local one local. ENOTFOUND when there is none.
+	RecordReport(ctx context.Context, id int64, report string, failed bool, at time.Time) error
+	// Notifications lists the messages the filter selects, newest first
+	// (by ID).
+	Notifications(ctx context.Context, f NotificationFilter) ([]OutboxMessage, error)
 }

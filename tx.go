@@ -88,7 +88,11 @@ type Tx interface {
 	// SaveLetterSlot stores a locker's mail slot counts.
 	SaveLetterSlot(ctx context.Context, s LetterSlot) error
 
-	// AddOutbox queues a message to a person (a zero CreatedAt is Now).
+	// AddOutbox queues a message to a person (a zero CreatedAt is Now) in
+	// DeliveryQueued, and schedules its delivery (a Job of kind JobDeliver,
+	// through ScheduleJob) in the same transaction: the message and its job
+	// commit together, or neither does. Its delivery fields beyond State
+	// are ignored.
 	AddOutbox(ctx context.Context, m OutboxMessage) error
 	// ScheduleJob queues a background job, to run at or after j.At, in
 	// this transaction: it runs only if the transaction commits.
@@ -96,9 +100,19 @@ type Tx interface {
 }
 
 // Job is a background job about one shipment, such as the reminder or the
-// expiry of its storage period.
+// expiry of its storage period, or about one message of the outbox (its
+// delivery, JobDeliver).
 type Job struct {
 	Kind       string
-	ShipmentID string
+	ShipmentID string // the shipment of a shipment's job; "" for a message's
+	MessageID  int64  // the OutboxMessage of a JobDeliver; 0 for the others
 	At         time.Time
 }
+
+// JobDeliver is the kind of the job that delivers one OutboxMessage
+// (Job.MessageID), scheduled by Tx.AddOutbox.
+const JobDeliver = "deliver"
+
+// MaxDeliveryAttempts is how many times a delivery job runs at most: a
+// message still failing on the last is given up as DeliveryFailed.
+const MaxDeliveryAttempts = 25

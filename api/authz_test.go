@@ -129,6 +129,8 @@ var authzTable = []authzRow{
 	{"GET /v1/credentials", "/v1/credentials", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
 	{"POST /v1/credentials/{id}/revoke", "/v1/credentials/$spare1/revoke", `{}`, expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
 	{"POST /v1/credentials/{id}/rotate", "/v1/credentials/$spare2/rotate", `{}`, expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
+	{"GET /v1/notifications", "/v1/notifications?state=queued&limit=5", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
+	{"GET /v1/sms/dlr", "$dlr", "", everyone(200)}, // the gateway's report at lokero's signed URL: whoever brings it
 	{"GET /dev/outbox", "/dev/outbox?limit=5", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
 	{"POST /v1/admin/clock", "/v1/admin/clock", `{"advance":"1s"}`, expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
 }
@@ -427,6 +429,15 @@ func (p *probe) make(t *testing.T, name string) map[string]string {
 	case "patch": // a post office, and the opposite of its wheelchair access
 		id := p.postOffice(t)
 		return map[string]string{"": id, "wheelchair": strconv.FormatBool(!p.dir.Snapshot().ByID(id).WheelchairAccess)}
+	case "dlr": // a delivery report at the signed URL of an SMS of A's parcel at Y
+		p.value(t, "readyY", "")
+		list := p.call(t, 200, "GET", "/v1/notifications?channel=sms&limit=1", operator, nil)
+		msgs, _ := list["notifications"].([]any)
+		if len(msgs) == 0 {
+			t.Fatal("fixture: no SMS queued")
+		}
+		id := int64(msgs[0].(map[string]any)["id"].(float64))
+		return map[string]string{"": p.srv.SMSReportURL("")(id) + "&status=1&answer=ACK"}
 	case "spare1":
 		return map[string]string{"": p.spare[0]}
 	case "spare2":

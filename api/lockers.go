@@ -47,6 +47,7 @@ func (s *Server) EnableLockers(l *service.Lockers, opts LockerOptions) {
 	s.registerCredentialRoutes() // credentials.go
 	s.registerOutletRoutes()     // outlets.go
 	s.registerDevRoutes(opts)    // dev.go
+	s.registerNotificationRoutes()
 }
 
 // handleNotice sends a parcel's notice of arrival again, with the same

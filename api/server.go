@@ -63,6 +63,7 @@ func New(dir *service.Directory, db Pinger, log *slog.Logger) *Server {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(reg)
+	reg.MustRegister(s.NotificationMetrics())
 	s.SetRateLimits(DefaultRateLimits())
 	directory := func(h http.HandlerFunc) http.HandlerFunc {
 		return s.perAddress(func(l *limiterSet) *keyedLimiter[netip.Addr] { return l.directory }, "directory requests", h)

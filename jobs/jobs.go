@@ -1,5 +1,6 @@
 // Package jobs runs lokero's background jobs on River: the storage
-// period's reminder and expiry, exactly once across instances.
+// period's reminder and expiry, and the delivery of each message of the
+// outbox, exactly once across instances.
 //
 // One river.Client[*sql.Tx] works over the store's own *sql.DB: the
 // riversqlite driver for SQLite, riverdatabasesql (with a pgx LISTEN/NOTIFY
@@ -46,15 +47,27 @@ const (
 	KindReminder = "storage_reminder"
 	// KindExpiry ends the storage period: the shipment expires.
 	KindExpiry = "storage_expiry"
+	// KindDeliver sends one message of the outbox (lokero.JobDeliver).
+	KindDeliver = lokero.JobDeliver
 )
 
-// Handler does the work of a job; the service implements it. Both methods
-// must be idempotent (the service checks the shipment's state in its own
-// transaction): River runs a job once, but retries it after an error, and
-// a job scheduled again after the first one finished runs again.
+// DeliverMaxAttempts is how many times River runs a delivery job at most
+// (lokero.MaxDeliveryAttempts), retrying a failed one with its default
+// backoff of about attempt⁴ seconds: the 13th try comes about 17 hours
+// after the first and the 14th about 25, when the service gives up on a
+// message older than a day (service.MaxDeliveryAge), well before the 25th.
+const DeliverMaxAttempts = lokero.MaxDeliveryAttempts
+
+// Handler does the work of a job; the service implements it. Every method
+// must be idempotent (the service checks the shipment's or the message's
+// state): River runs a job once, but retries it after an error, and a job
+// scheduled again after the first one finished runs again.
 type Handler interface {
 	Remind(ctx context.Context, shipmentID string) error
 	Expire(ctx context.Context, shipmentID string) error
+	// Deliver sends one message of the outbox; attempt is River's attempt
+	// number of the job, from 1. An error has River retry it later.
+	Deliver(ctx context.Context, messageID int64, attempt int) error
 }
 
 // Dialect names the database.
@@ -85,7 +98,7 @@ const pollInterval = time.Second
 
 // New migrates River's own tables (every start: a no-op when up to date;
 // on PostgreSQL under a session advisory lock, as several instances may
-// start at once) and builds the River client with workers for both kinds
+// start at once) and builds the River client with workers for every kind
 // calling handler, one default queue of 4 workers, a 1 s poll interval and
 // River's time taken from clock. Call Start to work jobs; a Runner that is
 // never started can still InsertTx.
@@ -127,6 +140,12 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, clock lokero.Clock, h
 	}
 	if err := river.AddWorkerSafely(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[expiryArgs]) error {
 		return handler.Expire(ctx, job.Args.ShipmentID)
+	})); err != nil {
+		r.closeListener()
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	if err := river.AddWorkerSafely(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[deliverArgs]) error {
+		return handler.Deliver(ctx, job.Args.MessageID, job.Attempt)
 	})); err != nil {
 		r.closeListener()
 		return nil, fmt.Errorf("jobs: %w", err)
@@ -241,28 +260,36 @@ func (r *Runner) Stop(ctx context.Context) error {
 	return nil
 }
 
-// InsertTx inserts a job of kind for shipmentID in the caller's
-// transaction tx, so that it commits or rolls back with the domain write,
-// due at `at` (at or before the clock's now: due at once).
+// InsertTx inserts a job of kind for shipmentID (or, for KindDeliver, for
+// the message j.MessageID) in the caller's transaction tx, so that it
+// commits or rolls back with the domain write, due at `at` (at or before
+// the clock's now: due at once). A delivery job runs at most
+// DeliverMaxAttempts times.
 //
-// Duplicates: the job is unique by kind and shipment ID among the jobs not
-// yet finished (available, pending, running, retryable, scheduled): while
-// one is pending, scheduling the same (kind, shipmentID) again inserts
-// nothing, whatever its `at` (the first job's time stands). Once the first
-// has completed, a new one can be scheduled; the Handler's idempotence
-// makes that one harmless.
+// Duplicates: the job is unique by kind and shipment ID (message ID) among
+// the jobs not yet finished (available, pending, running, retryable,
+// scheduled): while one is pending, scheduling the same (kind, shipmentID)
+// again inserts nothing, whatever its `at` (the first job's time stands).
+// Once the first has completed, a new one can be scheduled; the Handler's
+// idempotence makes that one harmless.
 func (r *Runner) InsertTx(ctx context.Context, tx *sql.Tx, j lokero.Job) error {
 	kind, shipmentID, at := j.Kind, j.ShipmentID, j.At
 	var args river.JobArgs
+	maxAttempts := 0 // River's default
 	switch kind {
 	case KindReminder:
 		args = reminderArgs{ShipmentID: shipmentID}
 	case KindExpiry:
 		args = expiryArgs{ShipmentID: shipmentID}
+	case KindDeliver:
+		if j.MessageID <= 0 {
+			return fmt.Errorf("jobs: %s without a message id", kind)
+		}
+		args, maxAttempts, shipmentID = deliverArgs{MessageID: j.MessageID}, DeliverMaxAttempts, fmt.Sprintf("message %d", j.MessageID)
 	default:
 		return fmt.Errorf("jobs: unknown kind %q", kind)
 	}
-	opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{
+	opts := &river.InsertOpts{MaxAttempts: maxAttempts, UniqueOpts: river.UniqueOpts{
 		ByArgs: true,
 		ByState: []rivertype.JobState{
 			rivertype.JobStateAvailable,
@@ -298,6 +325,14 @@ type expiryArgs struct {
 
 // Kind returns KindExpiry.
 func (expiryArgs) Kind() string { return KindExpiry }
+
+// deliverArgs are the arguments of a KindDeliver job.
+type deliverArgs struct {
+	MessageID int64 `json:"message_id" river:"unique"`
+}
+
+// Kind returns KindDeliver.
+func (deliverArgs) Kind() string { return KindDeliver }
 
 // clockTime is River's time generator backed by a lokero.Clock. NowOrNil
 // always returns the clock's time (never nil), so that River's queries

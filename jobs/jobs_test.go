@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -21,9 +23,11 @@ func TestMain(m *testing.M) { pgtest.ForTest(m) }
 
 // calls counts handled jobs, shared by the recorders of several runners.
 type calls struct {
-	mu    sync.Mutex
-	calls map[string]int // "kind/shipmentID" -> calls
-	by    map[string]int // runner name -> calls
+	mu        sync.Mutex
+	calls     map[string]int  // "kind/shipmentID" (or "deliver/messageID") -> calls
+	by        map[string]int  // runner name -> calls
+	attempts  map[int64][]int // message ID -> the attempts Deliver was called with
+	failFirst map[int64]int   // message ID -> how many attempts fail
 }
 
 // recorder is a Handler counting calls per kind and shipment.
@@ -54,6 +58,31 @@ func (h *recorder) Remind(ctx context.Context, id string) error {
 func (h *recorder) Expire(ctx context.Context, id string) error {
 	h.record(jobs.KindExpiry, id)
 	return nil
+}
+
+// Deliver records the call and its attempt; the first failFirst[id]
+// attempts of a message fail.
+func (h *recorder) Deliver(ctx context.Context, id int64, attempt int) error {
+	key := strconv.FormatInt(id, 10)
+	h.record(jobs.KindDeliver, key)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.attempts == nil {
+		h.attempts = map[int64][]int{}
+	}
+	h.attempts[id] = append(h.attempts[id], attempt)
+	if attempt <= h.failFirst[id] {
+		return fmt.Errorf("provider down (attempt %d)", attempt)
+	}
+	return nil
+}
+
+// deliveries returns the attempt numbers a message's deliveries were
+// called with.
+func (h *recorder) deliveries(id int64) []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.attempts[id])
 }
 
 func (h *recorder) count(kind, id string) int {
@@ -314,4 +343,93 @@ func TestExactlyOnceTwoRunnersPostgres(t *testing.T) {
 		t.Errorf("%d calls for %d keys, want %d each", total, len(h.calls.calls), n)
 	}
 	t.Logf("calls per runner: %v", h.by)
+}
+
+// deliver inserts the delivery job of a message in its own committed
+// transaction.
+func deliver(t *testing.T, db *sql.DB, r *jobs.Runner, id int64) {
+	t.Helper()
+	tx, err := db.BeginTx(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if err := r.InsertTx(t.Context(), tx, lokero.Job{Kind: jobs.KindDeliver, MessageID: id}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDeliverRetriesWithBackoff: a delivery job calls Deliver with its
+// message id and River's attempt number; a failed attempt is retried
+// after River's backoff (attempt⁴ s, by the runner's clock: advancing a
+// DevClock brings the retry on), up to DeliverMaxAttempts; a job for a
+// message pending already is not inserted twice; a job without a message
+// id is refused.
+func TestDeliverRetriesWithBackoff(t *testing.T) {
+	for _, dc := range dialects() {
+		t.Run(string(dc.dialect), func(t *testing.T) {
+			t.Parallel()
+			db := dc.open(t)
+			clock := lokero.NewDevClock(lokero.SystemClock{})
+			h := newRecorder("a")
+			h.failFirst = map[int64]int{7: 2}
+			r := startRunner(t, db, dc.dialect, clock, h)
+
+			tx, err := db.BeginTx(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := r.InsertTx(t.Context(), tx, lokero.Job{Kind: jobs.KindDeliver}); err == nil {
+				t.Error("a delivery job without a message id was inserted")
+			}
+			tx.Rollback()
+
+			deliver(t, db, r, 7)
+			deliver(t, db, r, 7) // pending: unique by message
+			deliver(t, db, r, 8)
+			waitFor(t, 10*time.Second, "message 8 delivered and message 7 tried once", func() bool {
+				return h.count(jobs.KindDeliver, "8") == 1 && len(h.deliveries(7)) >= 1
+			})
+			var maxAttempts []int
+			rows, err := db.QueryContext(t.Context(), `SELECT max_attempts FROM river_job WHERE kind = $1`, jobs.KindDeliver)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var n int
+				if err := rows.Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				maxAttempts = append(maxAttempts, n)
+			}
+			rows.Close()
+			if len(maxAttempts) != 2 || maxAttempts[0] != jobs.DeliverMaxAttempts || maxAttempts[1] != jobs.DeliverMaxAttempts {
+				t.Errorf("delivery jobs' max attempts %v; want two jobs of %d", maxAttempts, jobs.DeliverMaxAttempts)
+			}
+			// The second try is due 1 s after the first, the third 16 s
+			// after the second: the clock moves on instead of the test
+			// waiting.
+			for want := 2; want <= 3; want++ {
+				waitFor(t, 20*time.Second, fmt.Sprintf("attempt %d of message 7", want), func() bool {
+					if len(h.deliveries(7)) >= want {
+						return true
+					}
+					clock.Advance(20 * time.Second)
+					return false
+				})
+			}
+			waitFor(t, 10*time.Second, "both delivery jobs completed", func() bool {
+				return jobStates(t, db)["completed"] == 2
+			})
+			if got := h.deliveries(7); !slices.Equal(got, []int{1, 2, 3}) {
+				t.Errorf("message 7 delivered with attempts %v; want [1 2 3]", got)
+			}
+			if got := h.deliveries(8); !slices.Equal(got, []int{1}) {
+				t.Errorf("message 8 delivered with attempts %v; want [1]", got)
+			}
+		})
+	}
 }

@@ -37,6 +37,9 @@ type Lockers struct {
 	policy   locker.CodePolicy
 	limits   routing.Limits
 	log      *slog.Logger
+
+	// delivery sends the outbox's messages (delivery.go).
+	delivery delivery
 }
 
 // Job kinds the locker schedules (Tx.ScheduleJob), in the transaction

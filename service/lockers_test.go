@@ -43,6 +43,9 @@ type lockerStore interface {
 	SetClock(lokero.Clock)
 	SetJobQueue(sqlstore.JobQueue)
 	Close() error
+	// For the job runner (delivery_test.go).
+	SQL() *sql.DB
+	Dialect() sqlstore.Dialect
 }
 
 // stores opens a fresh store of each kind: the locker's life is tested on

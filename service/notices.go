@@ -210,9 +210,16 @@ var hoursWords = map[string]struct {
 
 // hoursText tells a location's opening hours on the days from day on, one
 // after the other ("to 26.11. 9.00–18.00, pe 27.11. 9.00–18.00, la 28.11.
-// suljettu, …"), as Location.OpenOn and HoursOn read them: weekly hours,
-// exception days, a temporary closure.
+// suljettu, …"): hoursLines joined.
 func hoursText(loc *lokero.Location, day lokero.Date, days int, lang string) string {
+	return strings.Join(hoursLines(loc, day, days, lang), ", ")
+}
+
+// hoursLines tells a location's opening hours on the days from day on,
+// one line a day ("to 26.11. 9.00–18.00", "la 28.11. suljettu"), as
+// Location.OpenOn and HoursOn read them: weekly hours, exception days, a
+// temporary closure.
+func hoursLines(loc *lokero.Location, day lokero.Date, days int, lang string) []string {
 	w, ok := hoursWords[lang]
 	if !ok {
 		w = hoursWords["fi"]
@@ -244,7 +251,7 @@ func hoursText(loc *lokero.Location, day lokero.Date, days int, lang string) str
 		}
 		parts = append(parts, text)
 	}
-	return strings.Join(parts, ", ")
+	return parts
 }
 
 // Outbox lists the queued messages, newest first, as stored: an opening
@@ -258,20 +265,30 @@ func (l *Lockers) Outbox(ctx context.Context, limit int) ([]lokero.OutboxMessage
 // (and the development outbox) calls it; the result is never stored or
 // logged.
 func (l *Lockers) Render(m lokero.OutboxMessage) (lokero.OutboxMessage, error) {
+	text, _, err := l.render(m)
+	if err != nil {
+		return m, err
+	}
+	m.Text = text
+	return m, nil
+}
+
+// render returns a message's text with its opening code filled in, and
+// the code ("" when the message tells none).
+func (l *Lockers) render(m lokero.OutboxMessage) (text, code string, err error) {
 	if m.Code == nil {
-		return m, nil
+		return m.Text, "", nil
 	}
 	if l.codes == nil {
-		return m, errors.New("render message: no code secret configured")
+		return "", "", errors.New("render message: no code secret configured")
 	}
 	loc, err := l.dir.Location(m.Code.LocationID)
 	if err != nil {
-		return m, fmt.Errorf("render message %d: %w", m.ID, err)
+		return "", "", fmt.Errorf("render message %d: %w", m.ID, err)
 	}
-	code, _, err := l.codes.Derive(loc.ID, m.ShipmentID, m.Code.Version, l.policy.CodeLength(loc.Type))
+	code, _, err = l.codes.Derive(loc.ID, m.ShipmentID, m.Code.Version, l.policy.CodeLength(loc.Type))
 	if err != nil {
-		return m, fmt.Errorf("render message %d: %w", m.ID, err)
+		return "", "", fmt.Errorf("render message %d: %w", m.ID, err)
 	}
-	m.Text = strings.ReplaceAll(m.Text, lokero.CodePlaceholder, code)
-	return m, nil
+	return strings.ReplaceAll(m.Text, lokero.CodePlaceholder, code), code, nil
 }

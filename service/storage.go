@@ -39,7 +39,7 @@ func (l *Lockers) Remind(ctx context.Context, shipmentID string) error {
 			if ch.to == "" {
 				continue
 			}
-			m := lokero.OutboxMessage{Channel: ch.channel, To: ch.to, TrackingCode: sh.TrackingCode, Kind: "reminder", Text: text, CreatedAt: now}
+			m := lokero.OutboxMessage{Channel: ch.channel, To: ch.to, TrackingCode: sh.TrackingCode, Kind: "reminder", Text: text, CreatedAt: now, ShipmentID: sh.ID}
 			if err := tx.AddOutbox(ctx, m); err != nil {
 				return err
 			}

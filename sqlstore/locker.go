@@ -200,29 +200,37 @@ func (db *DB) TouchCredential(ctx context.Context, id string, at, notBefore time
 	return nil
 }
 
-// defaultOutboxLimit is how many messages Outbox lists when asked for none.
+// defaultOutboxLimit is how many messages Outbox and Notifications list
+// when asked for none.
 const defaultOutboxLimit = 100
 
-// Outbox lists the newest queued messages first (by ID), at most limit
-// (100 when limit <= 0).
+// outboxColumns are a message's columns as scanOutbox reads them.
+const outboxColumns = `id, channel, to_address, tracking_code, kind, text, created_at, shipment_id, location_id,
+	code_version, state, attempts, last_error, provider_id, sent_at, report, updated_at`
+
+// scanOutbox scans the outboxColumns of a row.
+func scanOutbox(r scanner) (lokero.OutboxMessage, error) {
+	var m lokero.OutboxMessage
+	var codeLocation string
+	var codeVersion int
+	if err := r.Scan(&m.ID, &m.Channel, &m.To, &m.TrackingCode, &m.Kind, &m.Text, scanTime{&m.CreatedAt},
+		&m.ShipmentID, &codeLocation, &codeVersion, &m.State, &m.Attempts, &m.LastError, &m.ProviderID,
+		scanTime{&m.SentAt}, &m.Report, scanTime{&m.UpdatedAt}); err != nil {
+		return m, err
+	}
+	if codeVersion >= 0 {
+		m.Code = &lokero.CodeRef{LocationID: codeLocation, Version: codeVersion}
+	}
+	return m, nil
+}
+
+// Outbox lists the newest messages first (by ID), at most limit (100 when
+// limit <= 0), whatever their delivery state.
 func (db *DB) Outbox(ctx context.Context, limit int) ([]lokero.OutboxMessage, error) {
 	if limit <= 0 {
 		limit = defaultOutboxLimit
 	}
-	list, err := queryAll(ctx, db.db, func(r scanner) (lokero.OutboxMessage, error) {
-		var m lokero.OutboxMessage
-		var codeLocation string
-		var codeVersion int
-		if err := r.Scan(&m.ID, &m.Channel, &m.To, &m.TrackingCode, &m.Kind, &m.Text, scanTime{&m.CreatedAt},
-			&m.ShipmentID, &codeLocation, &codeVersion); err != nil {
-			return m, err
-		}
-		if codeVersion >= 0 {
-			m.Code = &lokero.CodeRef{LocationID: codeLocation, Version: codeVersion}
-		}
-		return m, nil
-	}, `SELECT id, channel, to_address, tracking_code, kind, text, created_at, shipment_id, location_id, code_version
-		FROM outbox ORDER BY id DESC LIMIT $1`, limit)
+	list, err := queryAll(ctx, db.db, scanOutbox, `SELECT `+outboxColumns+` FROM outbox ORDER BY id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
@@ -230,7 +238,9 @@ func (db *DB) Outbox(ctx context.Context, limit int) ([]lokero.OutboxMessage, er
 }
 
 // AddOutbox queues a message (its ID is assigned; a zero CreatedAt is the
-// transaction's time).
+// transaction's time) in state queued, and schedules its delivery job
+// (lokero.JobDeliver) in the same transaction; with no job queue
+// (SetJobQueue) the message stays queued.
 func (t *Tx) AddOutbox(ctx context.Context, m lokero.OutboxMessage) error {
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = t.now
@@ -239,13 +249,139 @@ func (t *Tx) AddOutbox(ctx context.Context, m lokero.OutboxMessage) error {
 	if m.Code != nil {
 		codeLocation, codeVersion = m.Code.LocationID, m.Code.Version
 	}
-	if _, err := t.tx.ExecContext(ctx, `INSERT INTO outbox (channel, to_address, tracking_code, kind, text,
-		created_at, shipment_id, location_id, code_version) VALUES `+t.db.placeholders(1, 9),
+	var id int64
+	if err := t.tx.QueryRowContext(ctx, `INSERT INTO outbox (channel, to_address, tracking_code, kind, text,
+		created_at, shipment_id, location_id, code_version, state) VALUES `+t.db.placeholders(1, 10)+` RETURNING id`,
 		m.Channel, m.To, m.TrackingCode, m.Kind, m.Text, t.db.time(m.CreatedAt),
-		m.ShipmentID, codeLocation, codeVersion); err != nil {
+		m.ShipmentID, codeLocation, codeVersion, lokero.DeliveryQueued).Scan(&id); err != nil {
+		return fmt.Errorf("add outbox %s %s: %w", m.Kind, m.TrackingCode, err)
+	}
+	if err := t.ScheduleJob(ctx, lokero.Job{Kind: lokero.JobDeliver, MessageID: id, At: t.now}); err != nil {
 		return fmt.Errorf("add outbox %s %s: %w", m.Kind, m.TrackingCode, err)
 	}
 	return nil
+}
+
+// Every store interface of the notifications.
+var _ lokero.NotificationStore = (*DB)(nil)
+
+// OutboxMessage returns one message, or ENOTFOUND.
+func (db *DB) OutboxMessage(ctx context.Context, id int64) (lokero.OutboxMessage, error) {
+	m, err := scanOutbox(db.db.QueryRowContext(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = $1`, id))
+	if err != nil {
+		return lokero.OutboxMessage{}, notFound(err, fmt.Sprintf("outbox message %d", id), "no message with id %d", id)
+	}
+	return m, nil
+}
+
+// messageExists returns nil when the message exists, else ENOTFOUND (or
+// the error reading it): what a write that changed no row says.
+func (db *DB) messageExists(ctx context.Context, id int64) error {
+	var one int
+	if err := db.db.QueryRowContext(ctx, `SELECT 1 FROM outbox WHERE id = $1`, id).Scan(&one); err != nil {
+		return notFound(err, fmt.Sprintf("outbox message %d", id), "no message with id %d", id)
+	}
+	return nil
+}
+
+// RecordAttempt records a failed try of a queued message; one no longer
+// queued is left as it is.
+func (db *DB) RecordAttempt(ctx context.Context, id int64, attempts int, lastError string) error {
+	r, err := db.db.ExecContext(ctx, `UPDATE outbox SET attempts = $2, last_error = $3, updated_at = $4
+		WHERE id = $1 AND state = $5`, id, max(attempts, 0), lastError, db.time(db.now()), lokero.DeliveryQueued)
+	if err != nil {
+		return fmt.Errorf("record attempt of message %d: %w", id, err)
+	}
+	if n, err := r.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	return db.messageExists(ctx, id)
+}
+
+// notQueued is RecordDelivery's answer for a message no longer queued.
+func notQueued(id int64, state string) error {
+	return &lokero.Error{Code: lokero.ECONFLICT, Reason: "not_queued",
+		Message: fmt.Sprintf("message %d is %s, no longer queued: its delivery was recorded already", id, state)}
+}
+
+// RecordDelivery ends a queued message's delivery, in one conditional
+// UPDATE: of two workers recording one message, the database lets one
+// change the row, and the other finds it no longer queued.
+func (db *DB) RecordDelivery(ctx context.Context, id int64, state, providerID, lastError string, at time.Time) error {
+	var query string
+	switch state {
+	case lokero.DeliverySent:
+		query = `UPDATE outbox SET state = $2, provider_id = $3, last_error = $4, sent_at = $5, updated_at = $5,
+			attempts = attempts + 1 WHERE id = $1 AND state = $6`
+	case lokero.DeliveryFailed:
+		query = `UPDATE outbox SET state = $2, provider_id = $3, last_error = $4, updated_at = $5,
+			attempts = attempts + 1 WHERE id = $1 AND state = $6`
+	case lokero.DeliveryLocal:
+		query = `UPDATE outbox SET state = $2, provider_id = $3, last_error = $4, sent_at = $5, updated_at = $5
+			WHERE id = $1 AND state = $6`
+	default:
+		return lokero.Invalid("state", "unknown_state", "a delivery ends as sent, failed or local; got %q", state)
+	}
+	r, err := db.db.ExecContext(ctx, query, id, state, providerID, lastError, db.time(at), lokero.DeliveryQueued)
+	if err != nil {
+		return fmt.Errorf("record delivery of message %d: %w", id, err)
+	}
+	if n, err := r.RowsAffected(); err != nil {
+		return fmt.Errorf("record delivery of message %d: %w", id, err)
+	} else if n > 0 {
+		return nil
+	}
+	m, err := db.OutboxMessage(ctx, id)
+	if err != nil {
+		return err
+	}
+	return notQueued(id, m.State)
+}
+
+// RecordReport stores a message's latest delivery report; with failed, a
+// queued or sent message fails with the report as its reason.
+func (db *DB) RecordReport(ctx context.Context, id int64, report string, failed bool, at time.Time) error {
+	query := `UPDATE outbox SET report = $2, updated_at = $3 WHERE id = $1`
+	args := []any{id, report, db.time(at)}
+	if failed {
+		query = `UPDATE outbox SET report = $2, updated_at = $3,
+			state = CASE WHEN state IN ($4, $5) THEN $6 ELSE state END,
+			last_error = CASE WHEN state IN ($4, $5) THEN $2 ELSE last_error END
+			WHERE id = $1`
+		args = append(args, lokero.DeliveryQueued, lokero.DeliverySent, lokero.DeliveryFailed)
+	}
+	r, err := db.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("record report of message %d: %w", id, err)
+	}
+	if n, err := r.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	return db.messageExists(ctx, id)
+}
+
+// Notifications lists the messages the filter selects, newest first (by
+// ID), at most f.Limit (100 when <= 0).
+func (db *DB) Notifications(ctx context.Context, f lokero.NotificationFilter) ([]lokero.OutboxMessage, error) {
+	query, args := `SELECT `+outboxColumns+` FROM outbox WHERE true`, []any{}
+	if f.State != "" {
+		args = append(args, f.State)
+		query += fmt.Sprintf(` AND state = $%d`, len(args))
+	}
+	if f.Channel != "" {
+		args = append(args, f.Channel)
+		query += fmt.Sprintf(` AND channel = $%d`, len(args))
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultOutboxLimit
+	}
+	args = append(args, limit)
+	list, err := queryAll(ctx, db.db, scanOutbox, query+fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("notifications: %w", err)
+	}
+	return list, nil
 }
 
 const compartmentsSQL = `SELECT location_id, number, size, length_cm, width_cm, height_cm,

@@ -287,7 +287,11 @@ func (t *Tx) ScheduleJob(ctx context.Context, j lokero.Job) error {
 		return nil
 	}
 	if err := t.db.jobs.InsertTx(ctx, t.tx, j); err != nil {
-		return fmt.Errorf("schedule %s of %s: %w", j.Kind, j.ShipmentID, err)
+		of := j.ShipmentID
+		if j.MessageID != 0 {
+			of = fmt.Sprintf("message %d", j.MessageID)
+		}
+		return fmt.Errorf("schedule %s of %s: %w", j.Kind, of, err)
 	}
 	return nil
 }

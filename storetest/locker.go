@@ -450,6 +450,7 @@ func testOutbox(t *testing.T, s Store) {
 				t.Errorf("Outbox: CreatedAt %v not in UTC", got.CreatedAt)
 			}
 			want.ID = got.ID
+			want.State = lokero.DeliveryQueued // a new message waits for delivery
 			want.CreatedAt = want.CreatedAt.UTC().Truncate(time.Microsecond)
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("Outbox(%d)[%d]:\n got %+v\nwant %+v", limit, i, got, want)

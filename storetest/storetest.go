@@ -97,6 +97,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	tests = append(tests, settingTests...)        // setting.go
 	tests = append(tests, quotaTests...)          // quota.go
 	tests = append(tests, outletTests...)         // outlet.go
+	tests = append(tests, notificationTests...)   // notification.go
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -58,6 +58,8 @@ Usage:
                [--production] [--tls-cert FILE --tls-key FILE | --behind-proxy]
                [--trusted-proxy CIDR,...] [--code-secret-file FILE] [--dev]
                [--retailer-share 25%] [--rate-limit CLASS=RATE/PERIOD:BURST,...]
+               [--smtp smtp://user:pass@host:587] [--mail-from ADDRESS]
+               [--sms kannel://user:pass@host:13013] [--public-url URL]
                                              start the platform (--help lists every flag)
   lokero import postcodes [--db ...] FILE    (Posti's PCF_*.dat or its JSON)
   lokero import locations [--db ...] FILE    (CSV or JSON; see docs/import.md)

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/api"
 	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/locker"
 	"github.com/lokero/lokero/service"
 	"github.com/lokero/lokero/sqlite"
 )
@@ -40,6 +42,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	busyBelow := fs.String("busy-below", envOr("LOKERO_BUSY_BELOW", "15%"), "a locker (or size class) shows as busy at checkout below this share of free compartments, e.g. 15% or 0.15 (env LOKERO_BUSY_BELOW)")
 	retailerShare := fs.String("retailer-share", envOr("LOKERO_RETAILER_SHARE", "25%"), "the share of a locker's compartments of a size one retailer may book for one delivery day (at least 2), e.g. 25% or 1 for no cap (env LOKERO_RETAILER_SHARE)")
 	rateLimit := fs.String("rate-limit", envOr("LOKERO_RATE_LIMIT", ""), "change API rate limits: CLASS=RATE/PERIOD:BURST,... with CLASS retailer, courier, device, operator, clerk, tracking, returns or directory, e.g. retailer=50/s:200,tracking=off (env LOKERO_RATE_LIMIT); see docs/security.md for the defaults")
+	var notices senderFlags
+	fs.StringVar(&notices.smtp, "smtp", envOr("LOKERO_SMTP", ""), "send e-mail notices through this SMTP server: smtp://user:pass@host:587 (STARTTLS when offered; ?starttls=required to insist), smtps://… for implicit TLS; none: e-mail notices stay in the local outbox (env LOKERO_SMTP)")
+	fs.StringVar(&notices.mailFrom, "mail-from", envOr("LOKERO_MAIL_FROM", "lokero <noreply@localhost>"), "the From of e-mail notices (env LOKERO_MAIL_FROM)")
+	fs.StringVar(&notices.sms, "sms", envOr("LOKERO_SMS", ""), "send SMS notices through Kannel's smsbox: kannel://user:pass@host:13013 (?from=SENDER, ?smsc=ID); its delivery reports come back to --public-url; none: SMS notices stay in the local outbox (env LOKERO_SMS)")
+	publicURL := fs.String("public-url", envOr("LOKERO_PUBLIC_URL", ""), "lokero's URL as recipients' browsers and the SMS gateway reach it, for the tracking links in notices and Kannel's delivery reports (default: http(s)://the listen address) (env LOKERO_PUBLIC_URL)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -80,12 +87,28 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	if *publicURL != "" {
+		if err := checkPublicURL(*publicURL); err != nil {
+			return err
+		}
+	}
+	// The providers are built now, so that a bad URL stops serve before
+	// anything starts; their delivery reports are signed by the API server
+	// made later (reportURL).
+	var reportURL func(messageID int64) string
+	senders, err := newSenders(notices, func(id int64) string { return reportURL(id) })
+	if err != nil {
+		return err
+	}
 	if *production {
 		if *dev {
 			return errors.New("--production refuses --dev (or LOKERO_DEV): the development outbox shows opening codes and the test clock can expire every parcel")
 		}
 		if tlsConfig == nil && !*behindProxy {
 			return errors.New("--production needs TLS: serve HTTPS with --tls-cert FILE --tls-key FILE, or say that a reverse proxy in front terminates it with --behind-proxy")
+		}
+		if len(senders) == 0 {
+			return errors.New("--production needs a real channel for the notices of arrival: --smtp smtp://user:pass@host:587 (e-mail) or --sms kannel://user:pass@host:13013 (SMS); without one they would only reach the local outbox")
 		}
 	}
 	if err := checkSecretGiven(*db, *secretFile); err != nil {
@@ -115,7 +138,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer p.Close()
-	codes, _, _, err := loadSecret(ctx, p.store, *db, *secretFile, secretOptions{production: *production, mayCreate: true}, log)
+	codes, keys, _, err := loadSecret(ctx, p.store, *db, *secretFile, secretOptions{production: *production, mayCreate: true}, log)
 	if err != nil {
 		ln.Close()
 		return err
@@ -138,6 +161,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dir, srv := p.dir, p.handler(log)
 	srv.SetTrustedProxies(proxies)
 	srv.SetRateLimits(limits)
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+	}
+	// Delivery is set up before the jobs start: the first job may run at
+	// once, and reads the senders, the report keys and the API's locker
+	// service.
+	if *publicURL == "" {
+		*publicURL = defaultPublicURL(ln.Addr().String(), tlsConfig != nil)
+	}
+	p.lockers.SetPublicURL(*publicURL)
+	p.lockers.SetReportKeys(reportKeys(keys)...)
+	p.lockers.SetSenders(senders)
+	srv.EnableLockers(p.lockers, api.LockerOptions{DevOutbox: *dev, DevClock: devClockVal})
+	reportURL = srv.SMSReportURL(*publicURL)
+	if channels := notices.channels(); channels != "" {
+		log.Info("notifications", "channels", channels, "public_url", *publicURL)
+	} else {
+		log.Warn("notifications: no provider (--smtp, --sms): notices stay in the local outbox, for an operator at GET /dev/outbox with --dev")
+	}
 	runner, err := p.startJobs(ctx, *db, log)
 	if err != nil {
 		ln.Close()
@@ -150,7 +193,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			log.Error("stop jobs", "err", err)
 		}
 	}()
-	srv.EnableLockers(p.lockers, api.LockerOptions{DevOutbox: *dev, DevClock: devClockVal})
 	httpServer := &http.Server{
 		Handler:           srv,
 		TLSConfig:         tlsConfig,
@@ -160,10 +202,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	scheme := "http"
 	serveErr := make(chan error, 1)
 	if tlsConfig != nil {
-		scheme = "https"
 		go func() { serveErr <- httpServer.ServeTLS(ln, "", "") }()
 	} else {
 		go func() { serveErr <- httpServer.Serve(ln) }()
@@ -218,6 +258,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return nil
 		}
 	}
+}
+
+// reportKeys are the secrets that sign the SMS gateway's delivery-report
+// URLs: the opening-code secret's keys, newest first (the service derives
+// its own keys from them), so that every instance signs alike and a report
+// signed before a rotation still counts.
+func reportKeys(keys []locker.Key) [][]byte {
+	sorted := slices.Clone(keys)
+	slices.SortFunc(sorted, func(a, b locker.Key) int { return b.Generation - a.Generation })
+	out := make([][]byte, len(sorted))
+	for i, k := range sorted {
+		out[i] = k.Secret
+	}
+	return out
 }
 
 // redactDSN hides a password in a database URL (in its user part or as a

@@ -9,16 +9,32 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
+	"fmt"
+	"io"
 	"math/big"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/mail"
+	"net/textproto"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/lokero/lokero/demo"
 )
 
 // server is a `lokero serve` run in-process that a test stops (and may
@@ -241,6 +257,7 @@ func TestProductionRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	fresh := func() string { return filepath.Join(t.TempDir(), "lokero.db") }
+	const kannelURL = "kannel://lokero:pw@127.0.0.1:13013" // a real channel, never reached here
 	for _, tt := range []struct {
 		name string
 		args []string
@@ -248,10 +265,11 @@ func TestProductionRefuses(t *testing.T) {
 	}{
 		{"dev", []string{"--production", "--dev", "--behind-proxy", "--db", fresh(), "--code-secret-file", secret}, "--production refuses --dev"},
 		{"no TLS", []string{"--production", "--db", fresh(), "--code-secret-file", secret}, "--behind-proxy"},
-		{"secret on the fly", []string{"--production", "--behind-proxy", "--db", fresh()}, "does not make one on the fly"},
-		{"readable database", []string{"--production", "--behind-proxy", "--db", readable, "--code-secret-file", secret}, "readable.db; chmod 600"},
-		{"readable secret", []string{"--production", "--behind-proxy", "--db", fresh(), "--code-secret-file", openSecret}, "chmod 600"},
+		{"secret on the fly", []string{"--production", "--behind-proxy", "--sms", kannelURL, "--db", fresh()}, "does not make one on the fly"},
+		{"readable database", []string{"--production", "--behind-proxy", "--sms", kannelURL, "--db", readable, "--code-secret-file", secret}, "readable.db; chmod 600"},
+		{"readable secret", []string{"--production", "--behind-proxy", "--sms", kannelURL, "--db", fresh(), "--code-secret-file", openSecret}, "chmod 600"},
 		{"tls cert without key", []string{"--production", "--tls-cert", secret, "--db", fresh()}, "--tls-cert and --tls-key go together"},
+		{"no channel", []string{"--production", "--behind-proxy", "--db", fresh(), "--code-secret-file", secret}, "--production needs a real channel"},
 	} {
 		code, _, stderr := runCmd(t, append([]string{"serve", "--addr", "127.0.0.1:0"}, tt.args...)...)
 		if code == 0 || !strings.Contains(stderr, tt.want) {
@@ -284,7 +302,8 @@ func TestProductionServesHTTPS(t *testing.T) {
 	}
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 10 * time.Second}
 	srv := startServer(t, client, "--production", "--tls-cert", certFile, "--tls-key", keyFile,
-		"--db", filepath.Join(dir, "lokero.db"), "--code-secret-file", secret, "--no-demo")
+		"--db", filepath.Join(dir, "lokero.db"), "--code-secret-file", secret, "--no-demo",
+		"--sms", "kannel://lokero:secret@127.0.0.1:13013")
 	resp, err := client.Get(srv.base + "/healthz")
 	if err != nil {
 		t.Fatalf("HTTPS: %v", err)
@@ -392,6 +411,7 @@ func TestHelpListsEveryCommand(t *testing.T) {
 			t.Errorf("lokero %v: exit %d", args, code)
 		}
 		for _, want := range []string{"serve", "--production", "--tls-cert", "--behind-proxy", "--trusted-proxy", "--dev",
+			"--smtp", "--mail-from", "--sms", "--public-url",
 			"import postcodes", "import locations", "retailer add", "courier add", "operator add", "locker provision",
 			"credential list", "credential revoke", "credential rotate", "secret rotate", "secret retire", "backup",
 			"bench", "LOKERO_DB", "the server's database"} {
@@ -399,5 +419,326 @@ func TestHelpListsEveryCommand(t *testing.T) {
 				t.Errorf("lokero %v does not mention %q", args, want)
 			}
 		}
+	}
+}
+
+// TestServeNotificationFlags: a bad --smtp, --sms or --public-url stops
+// serve before it starts, as a usage error naming the flag and never
+// repeating a password; --production with neither --smtp nor --sms is
+// refused (TestProductionRefuses), and starts with one
+// (TestProductionServesHTTPS).
+func TestServeNotificationFlags(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "lokero.db")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--public-url", "ftp://lokero.example.fi"}, "--public-url must be an absolute http(s) URL"},
+		{[]string{"--public-url", "lokero.example.fi"}, "--public-url must be"},
+		{[]string{"--public-url", "https://lokero.example.fi/?x=1"}, "--public-url must be"},
+		{[]string{"--public-url", "https://admin:hunter2@lokero.example.fi"}, "--public-url must be"},
+		{[]string{"--sms", "http://127.0.0.1:13013"}, "--sms: "},
+		{[]string{"--sms", "kannel://lokero:hunter2@"}, "--sms: "},
+		{[]string{"--sms", "kannel://127.0.0.1:13013"}, "--sms: "},
+		{[]string{"--smtp", "ftp://lokero:hunter2@127.0.0.1"}, "--smtp: "},
+	} {
+		code, _, stderr := runCmd(t, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, tt.args...)...)
+		if code != 2 || !strings.Contains(stderr, tt.want) {
+			t.Errorf("serve %q: exit %d, %q; want a usage error mentioning %q", tt.args, code, stderr, tt.want)
+		}
+		if strings.Contains(stderr, "hunter2") {
+			t.Errorf("serve %q: the error repeats the password: %q", tt.args, stderr)
+		}
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Errorf("a refused serve created the database")
+	}
+}
+
+// TestServeNotificationEnvironment: LOKERO_SMS, LOKERO_SMTP and
+// LOKERO_PUBLIC_URL are the flags.
+func TestServeNotificationEnvironment(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "lokero.db")
+	for _, env := range []string{"LOKERO_SMS", "LOKERO_SMTP", "LOKERO_PUBLIC_URL"} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, "gopher://not-a-provider")
+			flag := map[string]string{"LOKERO_SMS": "--sms", "LOKERO_SMTP": "--smtp", "LOKERO_PUBLIC_URL": "--public-url"}[env]
+			if code, _, stderr := runCmd(t, "serve", "--addr", "127.0.0.1:0", "--db", db); code != 2 || !strings.Contains(stderr, flag) {
+				t.Errorf("%s=gopher://…: exit %d, %q; want the %s usage error", env, code, stderr, flag)
+			}
+		})
+	}
+}
+
+// TestServeDefaultPublicURL: without --public-url, links go to the
+// listen address (localhost for an unspecified host), over https with TLS.
+func TestServeDefaultPublicURL(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		addr string
+		tls  bool
+		want string
+	}{
+		{"127.0.0.1:8080", false, "http://127.0.0.1:8080"},
+		{"0.0.0.0:8443", true, "https://localhost:8443"},
+		{"[::]:80", false, "http://localhost:80"},
+		{":8080", false, "http://localhost:8080"},
+		{"[::1]:8080", false, "http://[::1]:8080"},
+	} {
+		if got := defaultPublicURL(tt.addr, tt.tls); got != tt.want {
+			t.Errorf("defaultPublicURL(%q, %v) = %q; want %q", tt.addr, tt.tls, got, tt.want)
+		}
+		if err := checkPublicURL(defaultPublicURL(tt.addr, tt.tls)); err != nil {
+			t.Errorf("the default %q is refused: %v", defaultPublicURL(tt.addr, tt.tls), err)
+		}
+	}
+}
+
+// fakeKannel is Kannel's smsbox as lokero sees it: sendsms takes a
+// message and answers "0: Accepted for delivery".
+type fakeKannel struct {
+	mu   sync.Mutex
+	sent []http.Header // with "Text" the body
+}
+
+func (k *fakeKannel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/cgi-bin/sendsms" || r.Header.Get("X-Kannel-Username") != "lokero" || r.Header.Get("X-Kannel-Password") != "pw" {
+		http.Error(w, "Authorization failed for sendsms", http.StatusForbidden)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	h := r.Header.Clone()
+	h.Set("Text", string(body))
+	k.mu.Lock()
+	k.sent = append(k.sent, h)
+	k.mu.Unlock()
+	w.WriteHeader(http.StatusAccepted)
+	io.WriteString(w, "0: Accepted for delivery")
+}
+
+func (k *fakeKannel) messages() []http.Header {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return slices.Clone(k.sent)
+}
+
+// smtpSink is a real SMTP server (go-smtp) on a loopback port that keeps
+// the messages it accepts.
+type smtpSink struct {
+	addr string
+	mu   sync.Mutex
+	msgs []smtpMessage
+}
+
+type smtpMessage struct {
+	from string
+	to   []string
+	data []byte
+}
+
+type smtpSession struct {
+	sink *smtpSink
+	m    smtpMessage
+}
+
+func (s *smtpSession) Reset()        { s.m = smtpMessage{} }
+func (s *smtpSession) Logout() error { return nil }
+func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
+	s.m.from = from
+	return nil
+}
+func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.m.to = append(s.m.to, to)
+	return nil
+}
+func (s *smtpSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.m.data = b
+	s.sink.mu.Lock()
+	s.sink.msgs = append(s.sink.msgs, s.m)
+	s.sink.mu.Unlock()
+	return nil
+}
+
+func startSMTPSink(t *testing.T) *smtpSink {
+	t.Helper()
+	sink := &smtpSink{}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{sink: sink}, nil }))
+	srv.Domain = "localhost"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink.addr = ln.Addr().String()
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return sink
+}
+
+func (s *smtpSink) messages() []smtpMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.msgs)
+}
+
+// mimeParts returns the decoded bodies of a message's leaf parts by media
+// type (text/plain, text/html).
+func mimeParts(t *testing.T, header textproto.MIMEHeader, body io.Reader, into map[string]string) {
+	t.Helper()
+	media, params, err := mime.ParseMediaType(header.Get("Content-Type"))
+	if err != nil {
+		t.Fatalf("Content-Type %q: %v", header.Get("Content-Type"), err)
+	}
+	if strings.HasPrefix(media, "multipart/") {
+		mr := multipart.NewReader(body, params["boundary"])
+		for {
+			part, err := mr.NextPart()
+			if err == io.EOF {
+				return
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			mimeParts(t, part.Header, part, into)
+		}
+	}
+	switch strings.ToLower(header.Get("Content-Transfer-Encoding")) {
+	case "base64":
+		body = base64.NewDecoder(base64.StdEncoding, body)
+	case "quoted-printable":
+		body = quotedprintable.NewReader(body)
+	}
+	b, err := io.ReadAll(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	into[media] += string(b)
+}
+
+// TestServeSendsEmailAndSMS: with --smtp and --sms, closing a locker's
+// door sends the notice of arrival once to the SMTP server (both parts,
+// the opening code, From as --mail-from) and once to Kannel (with the
+// same code and a delivery-report URL back to lokero); the report Kannel
+// makes of it is recorded, and the operator sees both messages sent.
+func TestServeSendsEmailAndSMS(t *testing.T) {
+	t.Parallel()
+	kannel := &fakeKannel{}
+	gw := httptest.NewServer(kannel)
+	t.Cleanup(gw.Close)
+	mailServer := startSMTPSink(t)
+	db := filepath.Join(t.TempDir(), "lokero.db")
+	base := startServe(t, "--db", db, "--sms", "kannel://lokero:pw@"+strings.TrimPrefix(gw.URL, "http://"),
+		"--smtp", "smtp://"+mailServer.addr, "--mail-from", "Posti-lokero <noreply@lokero.test>")
+	key := lastLine(t, "retailer", "add", "--db", db, "Kauppa")
+	courier := lastLine(t, "courier", "add", "--db", db, "Kuski")
+	operator := lastLine(t, "operator", "add", "--db", db, "Olli")
+	device := lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID)
+
+	var sh struct {
+		ID           string `json:"id"`
+		TrackingCode string `json:"tracking_code"`
+	}
+	parcel := demoBuildingParcel()
+	parcel["recipient"].(map[string]any)["email"] = "maija@example.fi"
+	if status := call(t, "POST", base+"/v1/shipments", key, parcel, &sh); status != 201 {
+		t.Fatalf("create: %d", status)
+	}
+	if status := call(t, "POST", base+"/v1/shipments/"+sh.ID+"/handover", courier, nil, nil); status != 200 {
+		t.Fatalf("handover: %d", status)
+	}
+	var dep struct{ Compartment int }
+	if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/deposits", courier, map[string]string{"tracking_code": sh.TrackingCode}, &dep); status != 200 {
+		t.Fatalf("deposit: %d", status)
+	}
+	if status := call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/events", device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}, nil); status != 200 {
+		t.Fatalf("door closed: %d", status)
+	}
+	type notification struct {
+		ID         int64
+		Channel    string
+		State      string
+		ProviderID string `json:"provider_id"`
+		Report     string
+		Text       string
+		LastError  string `json:"last_error"`
+	}
+	var list struct{ Notifications []notification }
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		call(t, "GET", base+"/v1/notifications?state=sent", operator, nil, &list)
+		if len(list.Notifications) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			call(t, "GET", base+"/v1/notifications", operator, nil, &list)
+			t.Fatalf("not both recorded sent within 30 s: %+v", list)
+		}
+	}
+	byChannel := map[string]notification{}
+	for _, n := range list.Notifications {
+		byChannel[n.Channel] = n
+		if strings.Contains(n.Text, "Avauskoodi: 0") || !strings.Contains(n.Text, "{opening_code}") || n.ProviderID == "" {
+			t.Errorf("the operator sees %+v", n)
+		}
+	}
+
+	// The SMS, with its code.
+	sent := kannel.messages()
+	if len(sent) != 1 {
+		t.Fatalf("Kannel got %d messages; want 1", len(sent))
+	}
+	m := sent[0]
+	code := regexp.MustCompile(`Avauskoodi: ([0-9]{6,})`).FindStringSubmatch(m.Get("Text"))
+	if m.Get("X-Kannel-To") != "+358401234567" || code == nil || !strings.Contains(m.Get("Text"), sh.TrackingCode) {
+		t.Fatalf("the SMS Kannel got: to %q, %q", m.Get("X-Kannel-To"), m.Get("Text"))
+	}
+
+	// The e-mail, with the same code in both parts.
+	mails := mailServer.messages()
+	if len(mails) != 1 || len(mails[0].to) != 1 || mails[0].to[0] != "maija@example.fi" || mails[0].from != "noreply@lokero.test" {
+		t.Fatalf("the SMTP server got %d messages: %+v", len(mails), mails)
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(mails[0].data))
+	if err != nil {
+		t.Fatalf("the e-mail is not a message: %v", err)
+	}
+	if from := msg.Header.Get("From"); !strings.Contains(from, "noreply@lokero.test") || !strings.Contains(from, "Posti-lokero") {
+		t.Errorf("From %q; want --mail-from", from)
+	}
+	if msg.Header.Get("Message-Id") == "" {
+		t.Error("no Message-ID")
+	}
+	parts := map[string]string{}
+	mimeParts(t, textproto.MIMEHeader(msg.Header), msg.Body, parts)
+	for _, media := range []string{"text/plain", "text/html"} {
+		if !strings.Contains(parts[media], code[1]) || !strings.Contains(parts[media], sh.TrackingCode) {
+			t.Errorf("the e-mail's %s part lacks the code or the tracking code: %.500q", media, parts[media])
+		}
+	}
+
+	// Kannel's delivery report of the SMS.
+	dlr := m.Get("X-Kannel-DLR-URL")
+	prefix := fmt.Sprintf("%s/v1/sms/dlr?msg=%d&sig=", base, byChannel["sms"].ID)
+	if !strings.HasPrefix(dlr, prefix) || !strings.HasSuffix(dlr, "&status=%d&answer=%A") {
+		t.Fatalf("delivery-report URL %q; want %s…&status=%%d&answer=%%A", dlr, prefix)
+	}
+	report := strings.NewReplacer("%d", "1", "%A", url.QueryEscape("id:7 sub:001 dlvrd:001 stat:DELIVRD err:000")).Replace(dlr)
+	resp, err := http.Get(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("the delivery report: %d", resp.StatusCode)
+	}
+	call(t, "GET", base+"/v1/notifications?channel=sms", operator, nil, &list)
+	if n := list.Notifications[0]; n.State != "sent" || n.Report != "dlr 1: id:7 sub:001 dlvrd:001 stat:DELIVRD err:000" {
+		t.Errorf("after the report: %+v", n)
+	}
+	time.Sleep(200 * time.Millisecond) // a repeat would show by now
+	if len(kannel.messages()) != 1 || len(mailServer.messages()) != 1 {
+		t.Errorf("Kannel got %d messages and the SMTP server %d; want 1 each", len(kannel.messages()), len(mailServer.messages()))
 	}
 }
