@@ -75,6 +75,7 @@ func New(dir *service.Directory, db Pinger, log *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /v1/postcodes/{code}", directory(s.handlePostcode))
 	s.mux.HandleFunc("GET /v1/locations", directory(s.handleLocations))
 	s.mux.HandleFunc("GET /v1/locations/{id}", directory(s.handleLocation))
+	s.mux.HandleFunc("GET /v1/statuses", directory(s.handleStatuses))
 	posti := newPostiHandler(s) // the Posti-compatible Locations interface (posti.go)
 	search, one := s.perAddressPosti(posti.handleSearch), s.perAddressPosti(posti.handleLocation)
 	s.mux.HandleFunc("GET /api/2/location", search)

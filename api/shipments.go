@@ -16,7 +16,6 @@ import (
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/label"
-	"github.com/lokero/lokero/routing"
 	"github.com/lokero/lokero/service"
 	"github.com/lokero/lokero/tracking"
 )
@@ -357,71 +356,80 @@ func (s *Server) handleLabel(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleTracking(w http.ResponseWriter, r *http.Request) {
+	lang, err := negotiateLanguage(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
 	sh, err := s.shipments.Track(r.Context(), r.PathValue("code"))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
+	setLanguage(w, lang)
 	if tracking.Normalize(r.PathValue("code")) == sh.ReturnTrackingCode {
 		// The return's own tracking: its life starts when it is dropped
 		// off, and it says nothing of the original parcel.
-		writeJSON(w, http.StatusOK, trackingJSON{TrackingCode: sh.ReturnTrackingCode, Status: lokero.StatusCreated, Events: []lokero.ShipmentEvent{}})
+		writeJSON(w, http.StatusOK, trackingJSON{TrackingCode: sh.ReturnTrackingCode, Status: lokero.StatusCreated,
+			StatusName: statusName(lokero.StatusCreated, lang), Events: []publicEventJSON{}})
 		return
 	}
-	out := trackingJSON{TrackingCode: sh.TrackingCode, Status: sh.Status, EstimatedDelivery: sh.DeliveryDate,
-		Destination: s.publicDestination(sh.DestinationID), Events: s.publicEvents(&sh)}
+	out := trackingJSON{TrackingCode: sh.TrackingCode, Status: sh.Status, StatusName: statusName(sh.Status, lang),
+		EstimatedDelivery: sh.DeliveryDate, Destination: s.publicDestination(sh.DestinationID), Events: s.publicEvents(&sh, lang)}
 	writeJSON(w, http.StatusOK, out)
 }
 
-// publicRouting says in public why a parcel goes where it goes, without
-// the addresses the retailer's reason names (a building locker's address
-// is where the recipient lives).
-var publicRouting = map[string]string{
-	routing.RulePickupPoint:        "Shipment booked to the pickup point chosen at checkout.",
-	routing.RuleBuildingLocker:     "Shipment booked to the parcel locker in the recipient's building.",
-	routing.RuleNearestPickupPoint: "Shipment booked to the pickup point nearest to the recipient.",
-	routing.RuleCODRedirect:        "Shipment booked to the nearest place where cash on delivery can be paid.",
-	routing.RuleOversizeFallback:   "The parcel is too big for a parcel locker: booked to the nearest post office.",
-	routing.RuleCapacityOverflow:   "The first-choice parcel locker is full on the delivery day: booked to the nearest locker with room.",
-	service.RuleClosureReroute:     "The pickup point is closed on the delivery day: booked to the nearest open one.",
+// publicEventJSON is an event as public tracking shows it: reason is its
+// public English sentence (as before localisation), text the same in the
+// answer's language and status_name its status's name.
+type publicEventJSON struct {
+	Status     lokero.ShipmentStatus `json:"status"`
+	StatusName string                `json:"status_name"`
+	At         time.Time             `json:"at"`
+	LocationID string                `json:"location_id,omitempty"`
+	Reason     string                `json:"reason,omitempty"`
+	Text       string                `json:"text,omitempty"`
 }
 
-// Public sentences for the events whose own reason names addresses: a
-// re-routing (the closed or full point's alternative may be a residents'
-// locker, whose address is someone's home) and a return (the store's and
-// the consumer's addresses).
-const (
-	publicBooked         = "Shipment booked."
-	publicPrepaid        = "Pre-paid parcel booked; the sender drops it off at a parcel locker with its code."
-	publicReturn         = "A return to the store: the return code was entered at a parcel locker."
-	publicClosureReroute = "Re-routed: the pickup point is closed on the delivery day; the parcel goes to the nearest open one."
-	publicLockerReroute  = "Re-routed at the locker: it is full; the parcel goes to the nearest parcel locker with room."
-)
-
 // publicEvents are a shipment's events as anyone with the tracking code
-// sees them: the booking's reason is its rule's public sentence, a
-// re-routing says why without addresses, and a residents-only locker is
-// not named. Other events' reasons are public as they are.
-func (s *Server) publicEvents(sh *lokero.Shipment) []lokero.ShipmentEvent {
-	out := make([]lokero.ShipmentEvent, len(sh.Events))
-	snap := s.dir.Snapshot()
+// sees them, in lang: the booking's reason is its rule's public sentence,
+// a re-routing says why without addresses, a notice that reached nobody
+// says so without the channels' answers, and a residents-only locker is
+// not named. Other events' reasons are public as they are; their text is
+// the reason in lang when eventText classifies it, else the reason.
+func (s *Server) publicEvents(sh *lokero.Shipment, lang language) []publicEventJSON {
+	return publicEventsOf(sh, lang, s.dir.Snapshot().ByID)
+}
+
+// publicEventsOf is publicEvents with byID finding places.
+func publicEventsOf(sh *lokero.Shipment, lang language, byID func(string) *lokero.Location) []publicEventJSON {
+	out := make([]publicEventJSON, len(sh.Events))
 	rerouted := false
 	for _, e := range sh.Events[min(1, len(sh.Events)):] {
 		rerouted = rerouted || strings.HasPrefix(e.Reason, service.RerouteNote) || strings.HasPrefix(e.Reason, service.LockerRerouteNote)
 	}
 	for i, e := range sh.Events {
+		var t text
 		switch {
 		case i == 0:
-			e.Reason = publicBooking(sh, rerouted)
+			t = text{{publicBooking(sh, rerouted), nil}}
 		case strings.HasPrefix(e.Reason, service.RerouteNote):
-			e.Reason = publicClosureReroute
+			t = text{{pubClosureReroute, nil}}
 		case strings.HasPrefix(e.Reason, service.LockerRerouteNote):
-			e.Reason = publicLockerReroute
+			t = text{{pubLockerReroute, nil}}
+		case strings.HasPrefix(e.Reason, service.UnreachableNote):
+			t = text{{pubUnreachable, nil}} // the channels' failures are the operator's to read
+		default:
+			t, _ = eventText(sh, e, byID)
 		}
-		if l := snap.ByID(e.LocationID); l != nil && l.Access == lokero.AccessResidents {
-			e.LocationID = ""
+		pe := publicEventJSON{Status: e.Status, StatusName: statusName(e.Status, lang), At: e.At, LocationID: e.LocationID, Reason: e.Reason, Text: e.Reason}
+		if t != nil {
+			pe.Reason, pe.Text = t.in(langEN), t.in(lang)
 		}
-		out[i] = e
+		if l := byID(e.LocationID); l != nil && l.Access == lokero.AccessResidents {
+			pe.LocationID = ""
+		}
+		out[i] = pe
 	}
 	return out
 }
@@ -429,19 +437,19 @@ func (s *Server) publicEvents(sh *lokero.Shipment) []lokero.ShipmentEvent {
 // publicBooking is the public sentence of a shipment's first event. The
 // routing rule a shipment keeps is its latest: once re-routed, the rule
 // it was booked by is no longer known, and the booking says only that.
-func publicBooking(sh *lokero.Shipment, rerouted bool) string {
+func publicBooking(sh *lokero.Shipment, rerouted bool) phrase {
 	switch {
 	case sh.Kind == lokero.ShipmentReturn:
-		return publicReturn
+		return pubReturn
 	case sh.Kind == lokero.ShipmentPrepaid:
-		return publicPrepaid
+		return pubPrepaid
 	case rerouted:
-		return publicBooked
+		return pubBooked
 	}
-	if sentence, ok := publicRouting[sh.Routing.Rule]; ok {
-		return sentence
+	if p, ok := pubRouting[sh.Routing.Rule]; ok {
+		return p
 	}
-	return publicBooked
+	return pubBooked
 }
 
 // publicDestination is the destination as public tracking shows it: a
@@ -525,11 +533,12 @@ type destinationJSON struct {
 // trackingJSON is what anyone with the tracking code sees: no names, no
 // addresses of people, no codes.
 type trackingJSON struct {
-	TrackingCode      string                 `json:"tracking_code"`
-	Status            lokero.ShipmentStatus  `json:"status"`
-	EstimatedDelivery lokero.Date            `json:"estimated_delivery,omitzero"`
-	Destination       *destinationJSON       `json:"destination,omitempty"`
-	Events            []lokero.ShipmentEvent `json:"events"`
+	TrackingCode      string                `json:"tracking_code"`
+	Status            lokero.ShipmentStatus `json:"status"`
+	StatusName        string                `json:"status_name"`
+	EstimatedDelivery lokero.Date           `json:"estimated_delivery,omitzero"`
+	Destination       *destinationJSON      `json:"destination,omitempty"`
+	Events            []publicEventJSON     `json:"events"`
 }
 
 func (s *Server) destinationJSON(id string) *destinationJSON {

@@ -1,9 +1,11 @@
 package api_test
 
 import (
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -12,8 +14,9 @@ import (
 
 // publicEvent is an event of public tracking.
 type publicEvent struct {
-	Status, Reason string
-	LocationID     string `json:"location_id"`
+	Status, Reason, Text string
+	StatusName           string `json:"status_name"`
+	LocationID           string `json:"location_id"`
 }
 
 // track answers GET /v1/tracking/{code} with no credential.
@@ -190,4 +193,89 @@ func pdfText(t *testing.T, pdf []byte) string {
 		t.Fatalf("pdftotext: %v", err)
 	}
 	return string(out)
+}
+
+// localTracking is public tracking in a language asked for with headers.
+type localTracking struct {
+	Status     string
+	StatusName string `json:"status_name"`
+	Events     []publicEvent
+}
+
+// TestLocalisedTrackingHTTP: a parcel's life — booking, handover, deposit,
+// pickup, its return dropped off at a SMARTPOST and collected — in public
+// tracking in Finnish has a Finnish sentence for every event and no
+// English left, in Swedish a Swedish one, in English the reasons as they
+// were; the language is told in Content-Language and Vary, and still no
+// personal data shows.
+func TestLocalisedTrackingHTTP(t *testing.T) {
+	t.Parallel()
+	f := newLockerFixture(t)
+	sh := f.create(t, shipmentBody("LOCALISED-1"), f.key)
+	pickUp(t, f, sh)
+	status, _, out := f.do(t, "POST", "/v1/returns", "", map[string]string{"tracking_code": sh.TrackingCode, "postcode": "00104"})
+	rc := decode[map[string]string](t, out)
+	if status != 200 {
+		t.Fatalf("return code: %d %s", status, out)
+	}
+	dev := "/v1/devices/" + demo.DemoSmartpostID
+	status, _, out = f.do(t, "POST", dev+"/keypad", f.spDevice, map[string]string{"code": rc["return_code"]})
+	open := decode[struct{ Compartment int }](t, out)
+	if status != 200 {
+		t.Fatalf("return code at the keypad: %d %s", status, out)
+	}
+	if status, _, out := f.do(t, "POST", dev+"/events", f.spDevice, map[string]any{"type": "door_closed", "compartment": open.Compartment}); status != 200 {
+		t.Fatalf("door closed: %d %s", status, out)
+	}
+	if status, _, out := f.do(t, "POST", "/v1/lockers/"+demo.DemoSmartpostID+"/collections", f.courier, map[string]string{"tracking_code": rc["return_tracking_code"]}); status != 200 {
+		t.Fatalf("collect the return: %d %s", status, out)
+	}
+
+	get := func(code string, headers ...string) (localTracking, http.Header) {
+		t.Helper()
+		status, header, out := f.do(t, "GET", "/v1/tracking/"+code, "", nil, headers...)
+		if status != 200 {
+			t.Fatalf("tracking %s %v: %d %s", code, headers, status, out)
+		}
+		return decode[localTracking](t, out), header
+	}
+	english := regexp.MustCompile(`(?i)\b(the|parcel|shipment|courier|booked|picked|handed|compartment|ready|return)\b`)
+	private := []string{"Maija", "Meikäläinen", "Mannerheimintie", "00104", "0401234567", "maija@", "Tyynenmerenkatu", "00220", "Verkkokauppa"}
+	for _, code := range []string{sh.TrackingCode, rc["return_tracking_code"]} {
+		en, _ := get(code)
+		fi, header := get(code, "Accept-Language", "fi-FI,fi;q=0.9,en;q=0.5")
+		sv, svHeader := get(code+"?lang=sv", "Accept-Language", "fi")
+		if header.Get("Content-Language") != "fi" || svHeader.Get("Content-Language") != "sv" || !strings.Contains(strings.Join(header.Values("Vary"), ","), "Accept-Language") {
+			t.Errorf("%s: Content-Language %q and %q, Vary %q; want fi, sv and Accept-Language", code,
+				header.Get("Content-Language"), svHeader.Get("Content-Language"), header.Values("Vary"))
+		}
+		if len(fi.Events) < 3 || len(fi.Events) != len(en.Events) || len(sv.Events) != len(en.Events) {
+			t.Fatalf("%s: %d, %d and %d events", code, len(en.Events), len(fi.Events), len(sv.Events))
+		}
+		wantName := map[string]string{"PICKED_UP": "Noudettu", "IN_TRANSIT": "Kuljetuksessa"}[fi.Status]
+		if wantName == "" || fi.StatusName != wantName || en.StatusName == fi.StatusName || sv.StatusName == fi.StatusName {
+			t.Errorf("%s: %s named %q in Finnish, %q in Swedish, %q in English; want %q", code, fi.Status, fi.StatusName, sv.StatusName, en.StatusName, wantName)
+		}
+		for i, e := range fi.Events {
+			if e.Reason != en.Events[i].Reason || en.Events[i].Text != en.Events[i].Reason {
+				t.Errorf("%s event %d: reason %q in Finnish, %q in English, English text %q; want the reason unchanged", code, i, e.Reason, en.Events[i].Reason, en.Events[i].Text)
+			}
+			if e.Text == "" || e.Text == e.Reason || english.MatchString(e.Text) {
+				t.Errorf("%s event %d (%s): %q in Finnish; reason %q", code, i, e.Status, e.Text, e.Reason)
+			}
+			if s := sv.Events[i]; s.Text == "" || s.Text == s.Reason || s.Text == e.Text || s.StatusName == e.StatusName {
+				t.Errorf("%s event %d (%s): %q (%s) in Swedish", code, i, s.Status, s.Text, s.StatusName)
+			}
+			for _, p := range private {
+				for _, words := range []string{e.Text, e.Reason, sv.Events[i].Text} {
+					if strings.Contains(words, p) {
+						t.Errorf("%s: public tracking names %q: %q", code, p, words)
+					}
+				}
+			}
+		}
+	}
+	if status, _, out := f.do(t, "GET", "/v1/tracking/"+sh.TrackingCode+"?lang=ru", "", nil); status != 400 || !strings.Contains(string(out), `"lang"`) {
+		t.Errorf("tracking ?lang=ru: %d %s; want 400 naming lang", status, out)
+	}
 }
