@@ -23,6 +23,15 @@ const (
 const (
 	KindArrival  = "arrival"  // the notice of arrival: where, the code, until when
 	KindReminder = "reminder" // the storage period ends in two days
+	// KindRerouted: the parcel goes to another place than the one chosen
+	// (its point closed, or its locker full), which the text names.
+	KindRerouted = "rerouted"
+	// KindExpired: the storage period ended and the parcel goes back to
+	// its sender.
+	KindExpired = "expired"
+	// KindDropOffReceipt: a return or pre-paid parcel was dropped off;
+	// the text tells where, when and its tracking code.
+	KindDropOffReceipt = "dropoff_receipt"
 )
 
 // Message is one message to one person over one channel, ready to send.

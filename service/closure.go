@@ -97,8 +97,9 @@ func closedRefusal(l *lokero.Location, date string, alts []*lokero.Location) err
 // moveOff takes a shipment off a point closed on its delivery date inside
 // tx: its reservation is given back and it goes to the nearest open point
 // of the same access that takes it and has room (a compartment or a shelf
-// place reserved there), with a reason. It reports false, changing
-// nothing, when there is none.
+// place reserved there), with a reason; the recipient of a parcel in
+// transit is told of its new place (queueRerouted). It reports false,
+// changing nothing, when there is none.
 func (s *Shipments) moveOff(ctx context.Context, tx lokero.Tx, closed *lokero.Location, sh *lokero.Shipment) (bool, error) {
 	date := sh.DeliveryDate
 	req := routing.Request{Recipient: sh.Recipient, Parcel: sh.Parcel, COD: sh.COD != nil}
@@ -126,7 +127,11 @@ func (s *Shipments) moveOff(ctx context.Context, tx lokero.Tx, closed *lokero.Lo
 		sh.DestinationID, sh.SizeClass = alt.ID, size
 		sh.Routing = lokero.Routing{Rule: RuleClosureReroute, Reason: reason}
 		sh.Note(tx.Now(), alt.ID, RerouteNote+reason)
-		return true, tx.UpdateShipment(ctx, sh)
+		if err := tx.UpdateShipment(ctx, sh); err != nil {
+			return false, err
+		}
+		// The recipient of a parcel handed over hears of its new place.
+		return true, queueRerouted(ctx, tx, sh, alt)
 	}
 	return false, nil
 }

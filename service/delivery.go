@@ -99,6 +99,11 @@ func (l *Lockers) Deliver(ctx context.Context, messageID int64, attempt int) err
 	} else if err != nil {
 		return fmt.Errorf("deliver message %d: %w", messageID, err)
 	}
+	if m.State == lokero.DeliveryFailed {
+		// Done already; a run after a failure whose unreachable check
+		// could not be made makes it now.
+		return l.checkUnreachable(ctx, m)
+	}
 	if m.State != lokero.DeliveryQueued {
 		return nil
 	}
@@ -156,8 +161,102 @@ func (l *Lockers) endDelivery(ctx context.Context, m lokero.OutboxMessage, state
 	switch state {
 	case lokero.DeliveryFailed:
 		l.log.Warn("notification failed", "message", m.ID, "channel", m.Channel, "kind", m.Kind, "reason", lastError)
+		// An error here has the job run again: Deliver then finds the
+		// message failed and checks again.
+		return l.checkUnreachable(ctx, m)
 	default:
 		l.log.Info("notification "+state, "message", m.ID, "channel", m.Channel, "kind", m.Kind, "provider_id", providerID)
+	}
+	return nil
+}
+
+// UnreachableNote begins the event recorded on a parcel ready for pickup
+// whose notice of arrival failed on every channel its recipient gave: the
+// operator sees the parcel as unreachable (and GET
+// /v1/notifications?state=failed lists the messages). The reasons follow,
+// by channel, with the recipient's address left out.
+const UnreachableNote = "Notice of arrival could not be delivered: "
+
+// maxFailedScan is how many of the newest failed messages
+// checkUnreachable reads to find a notice's other messages.
+const maxFailedScan = 1000
+
+// checkUnreachable notes a parcel unreachable (UnreachableNote) when m, a
+// notice of arrival just recorded failed, was the last of its notice to
+// fail: every message of that notice (the parcel's arrival messages
+// queued with m, in one transaction) failed, and the recipient gave no
+// channel it did not go to. The note is made once per notice, and only
+// for a parcel still ready for pickup.
+//
+// The note cannot join the failure's record, which is a statement of its
+// own outside any transaction (lokero.NotificationStore); it follows it.
+// Two channels failing at once are both recorded before either check, so
+// that the later check sees both; the shipment's lock and the search for
+// an earlier note keep the note single.
+func (l *Lockers) checkUnreachable(ctx context.Context, m lokero.OutboxMessage) error {
+	if m.Kind != notify.KindArrival || m.ShipmentID == "" {
+		return nil
+	}
+	// The notice's failed messages. NotificationStore lists by state, not
+	// by shipment: the notice's messages are among the newest failed ones
+	// unless maxFailedScan messages queued after them failed first.
+	failed, err := l.store.Notifications(ctx, lokero.NotificationFilter{State: lokero.DeliveryFailed, Limit: maxFailedScan})
+	if err != nil {
+		return fmt.Errorf("unreachable check of message %d: %w", m.ID, err)
+	}
+	reasons := map[string]string{} // by channel
+	for _, f := range failed {
+		if f.ShipmentID == m.ShipmentID && f.Kind == notify.KindArrival && f.CreatedAt.Equal(m.CreatedAt) {
+			reason := f.LastError
+			if f.To != "" {
+				reason = strings.ReplaceAll(reason, f.To, "<"+f.Channel+">")
+			}
+			reasons[f.Channel] = reason
+		}
+	}
+	if len(reasons) == 0 {
+		return nil
+	}
+	noted := false
+	err = l.store.InTx(ctx, func(tx lokero.Tx) error {
+		noted = false
+		sh, err := tx.Shipment(ctx, m.ShipmentID)
+		if lokero.ErrorCode(err) == lokero.ENOTFOUND {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if sh.Status != lokero.StatusReadyForPickup {
+			return nil // picked up, or over: nothing for the operator to do
+		}
+		var parts []string
+		for _, ch := range [...]struct{ channel, to string }{{notify.ChannelSMS, sh.Recipient.Phone}, {notify.ChannelEmail, sh.Recipient.Email}} {
+			if ch.to == "" {
+				continue
+			}
+			reason, ok := reasons[ch.channel]
+			if !ok {
+				return nil // this channel's message is not failed (yet)
+			}
+			parts = append(parts, ch.channel+": "+reason)
+		}
+		if len(parts) == 0 {
+			return nil
+		}
+		for _, e := range sh.Events {
+			if strings.HasPrefix(e.Reason, UnreachableNote) && !e.At.Before(m.CreatedAt) {
+				return nil // noted already
+			}
+		}
+		sh.Note(tx.Now(), sh.DestinationID, cleanText(UnreachableNote+strings.Join(parts, "; ")))
+		noted = true
+		return tx.UpdateShipment(ctx, &sh)
+	})
+	if err != nil {
+		return fmt.Errorf("unreachable check of message %d: %w", m.ID, err)
+	}
+	if noted {
+		l.log.Warn("recipient unreachable: every message of the notice of arrival failed", "shipment", m.ShipmentID, "message", m.ID)
 	}
 	return nil
 }
@@ -368,6 +467,11 @@ func (l *Lockers) RecordSMSReport(ctx context.Context, messageID int64, status i
 	if failed && (m.State == lokero.DeliveryQueued || m.State == lokero.DeliverySent) {
 		l.delivery.count(m.Channel, lokero.DeliveryFailed)
 		l.log.Warn("notification failed: the SMS gateway reported it", "message", m.ID, "report", report)
+		// The report is recorded: an error of the check is logged, not
+		// answered (a repeated report finds the message failed already).
+		if err := l.checkUnreachable(ctx, m); err != nil {
+			l.log.Error("unreachable check after a delivery report", "message", m.ID, "err", err)
+		}
 	}
 	return nil
 }

@@ -120,7 +120,8 @@ func (l *Lockers) alternative(ctx context.Context, tx lokero.Tx, full *lokero.Lo
 }
 
 // reroute sends a shipment in transit to another locker, moving nothing
-// but its destination: the reservation at the full locker is given back.
+// but its destination: the reservation at the full locker is given back,
+// and the recipient is told of the new locker (queueRerouted).
 func (l *Lockers) reroute(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment, d routing.Decision) error {
 	if sh.SizeClass != "" {
 		if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
@@ -130,5 +131,8 @@ func (l *Lockers) reroute(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment
 	}
 	sh.DestinationID, sh.Routing = d.Location.ID, lokero.Routing{Rule: d.Rule, Reason: d.Reason}
 	sh.Note(tx.Now(), d.Location.ID, LockerRerouteNote+d.Reason)
-	return tx.UpdateShipment(ctx, sh)
+	if err := tx.UpdateShipment(ctx, sh); err != nil {
+		return err
+	}
+	return queueRerouted(ctx, tx, sh, d.Location)
 }

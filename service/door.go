@@ -54,6 +54,9 @@ func (l *Lockers) DoorClosed(ctx context.Context, device lokero.Credential, loca
 				fmt.Sprintf("Dropped off in compartment %d; the courier collects it from here.", c.Number)); err != nil {
 				return err
 			}
+			if err := queueDropOffReceipt(ctx, tx, &sh, loc); err != nil {
+				return err
+			}
 		case sh.Status == lokero.StatusReadyForPickup && wasOpen:
 			if err := sh.Transition(lokero.StatusPickedUp, now, loc.ID, "Picked up by the recipient."); err != nil {
 				return err

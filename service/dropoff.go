@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/notify"
 	"github.com/lokero/lokero/tracking"
 )
 
@@ -205,4 +207,43 @@ func (l *Lockers) livesAt(p lokero.Party, deliveredTo string, loc *lokero.Locati
 		}
 	}
 	return false
+}
+
+// queueDropOffReceipt queues the receipt of a return or a pre-paid parcel
+// dropped off at loc (sh, now DROPPED_OFF) to the consumer who dropped it,
+// the shipment's sender (a return's sender is the delivery's recipient):
+// where and when, and the tracking code to follow it by.
+func queueDropOffReceipt(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment, loc *lokero.Location) error {
+	return queueTo(ctx, tx, sh.Sender, lokero.OutboxMessage{TrackingCode: sh.TrackingCode, Kind: notify.KindDropOffReceipt,
+		Text: dropOffReceiptText(sh, loc, tx.Now()), CreatedAt: tx.Now(), ShipmentID: sh.ID})
+}
+
+// dropOffReceiptText is a drop-off receipt in the sender's language: the
+// day and time, the place, the tracking code and where the parcel goes (a
+// return to the store, a pre-paid parcel to its recipient, by name).
+func dropOffReceiptText(sh *lokero.Shipment, loc *lokero.Location, at time.Time) string {
+	lang := messageLanguage(sh.Sender)
+	place := placeText(loc, lang)
+	at = at.In(calendar.Helsinki)
+	day := at.Format("2.1.2006")
+	clock := fmt.Sprintf("%d.%02d", at.Hour(), at.Minute()) // as a Finn writes it: 9.41
+	if lang == "en" {
+		clock = at.Format("15:04")
+	}
+	to := clip(sh.Recipient.Name, maxPartyText)
+	ret := sh.Kind == lokero.ShipmentReturn
+	switch {
+	case lang == "sv" && ret:
+		return fmt.Sprintf("Kvitto: din retur lämnades in %s kl. %s, %s. Spårningskod: %s. Den skickas till säljaren %s.", day, clock, place, sh.TrackingCode, to)
+	case lang == "sv":
+		return fmt.Sprintf("Kvitto: ditt paket lämnades in %s kl. %s, %s. Spårningskod: %s. Det skickas till mottagaren %s.", day, clock, place, sh.TrackingCode, to)
+	case lang == "en" && ret:
+		return fmt.Sprintf("Receipt: your return was dropped off on %s at %s, %s. Tracking code: %s. It goes to the seller, %s.", day, clock, place, sh.TrackingCode, to)
+	case lang == "en":
+		return fmt.Sprintf("Receipt: your parcel was dropped off on %s at %s, %s. Tracking code: %s. It goes to the recipient, %s.", day, clock, place, sh.TrackingCode, to)
+	case ret:
+		return fmt.Sprintf("Kuitti: palautuksesi on jätetty %s klo %s, %s. Seurantatunnus: %s. Paketti toimitetaan myyjälle %s.", day, clock, place, sh.TrackingCode, to)
+	default:
+		return fmt.Sprintf("Kuitti: pakettisi on jätetty %s klo %s, %s. Seurantatunnus: %s. Paketti toimitetaan vastaanottajalle %s.", day, clock, place, sh.TrackingCode, to)
+	}
 }

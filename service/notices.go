@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/notify"
 )
 
 // MaxNoticesAgain is how many times a day (a Helsinki calendar day) a
@@ -80,6 +82,9 @@ func (l *Lockers) NoticeAgain(ctx context.Context, ownerID, id string, rotate bo
 			reason = reasonCodeRotated
 		}
 		for _, m := range notices(loc, &sh, v, sh.StorageDeadline, now) {
+			if rotate {
+				m.Text += " " + codeChangedText(sh.Recipient)
+			}
 			if err := tx.AddOutbox(ctx, m); err != nil {
 				return fmt.Errorf("queue notice of arrival: %w", err)
 			}
@@ -95,6 +100,19 @@ func (l *Lockers) NoticeAgain(ctx context.Context, ownerID, id string, rotate bo
 		l.log.Info("opening code rotated", "shipment", id)
 	}
 	return out, err
+}
+
+// codeChangedText ends the notice of arrival of a rotated code, in the
+// recipient's language: the code of the earlier notice no longer works.
+// (The SMS is this text; the arrival e-mail's template does not read it.)
+func codeChangedText(p lokero.Party) string {
+	switch messageLanguage(p) {
+	case "sv":
+		return "Koden har bytts: den tidigare koden fungerar inte längre."
+	case "en":
+		return "The code has been changed: the earlier code no longer works."
+	}
+	return "Koodi on vaihdettu: aiempi koodi ei enää toimi."
 }
 
 // noticesSentOn counts the notices of arrival a parcel was sent again (or
@@ -291,4 +309,116 @@ func (l *Lockers) render(m lokero.OutboxMessage) (text, code string, err error) 
 		return "", "", fmt.Errorf("render message %d: %w", m.ID, err)
 	}
 	return strings.ReplaceAll(m.Text, lokero.CodePlaceholder, code), code, nil
+}
+
+// The messages below tell of changes other than the parcel's arrival: a
+// re-routing, the end of the storage period, a drop-off. Each is queued in
+// the transaction of its change, in its person's language, on every
+// channel they gave (queueTo). Their texts tell no code, and are short
+// enough for two SMS segments (GSM-7) however long the place's name:
+// names and streets are clipped to maxNameText and maxStreetText.
+const (
+	maxNameText   = 50 // runes of a place's name in a message
+	maxPartyText  = 40 // runes of a person's or a company's name in a message
+	maxStreetText = 35 // runes of a street address in a message
+)
+
+// messageLanguage is the language of a party's messages: "sv" or "en"
+// when they asked for it, else "fi".
+func messageLanguage(p lokero.Party) string {
+	if p.Language == "sv" || p.Language == "en" {
+		return p.Language
+	}
+	return "fi"
+}
+
+// queueTo queues m to a person on every channel they gave: an SMS to
+// their phone, an e-mail to their address (m's Channel and To are set for
+// each). A person who gave neither gets nothing.
+func queueTo(ctx context.Context, tx lokero.Tx, p lokero.Party, m lokero.OutboxMessage) error {
+	for _, ch := range [...]struct{ channel, to string }{{notify.ChannelSMS, p.Phone}, {notify.ChannelEmail, p.Email}} {
+		if ch.to == "" {
+			continue
+		}
+		m.Channel, m.To = ch.channel, ch.to
+		if err := tx.AddOutbox(ctx, m); err != nil {
+			return fmt.Errorf("queue %s message of %s over %s: %w", m.Kind, m.TrackingCode, ch.channel, err)
+		}
+	}
+	return nil
+}
+
+// clip cuts s to at most n runes, at a space where there is one in its
+// second half, without the punctuation the cut leaves at its end.
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	cut := string([]rune(s)[:n])
+	if i := strings.LastIndexByte(cut, ' '); i > len(cut)/2 {
+		cut = cut[:i]
+	}
+	return strings.TrimRight(cut, " ,;:-–")
+}
+
+// placeText names a place as a message in lang tells it: its name, street
+// (the Swedish name in sv, where there is one), postcode and city.
+func placeText(loc *lokero.Location, lang string) string {
+	street := loc.Street
+	if lang == "sv" && loc.StreetSV != "" {
+		street = loc.StreetSV
+	}
+	return fmt.Sprintf("%s, %s, %s %s", clip(loc.Name, maxNameText), clip(street, maxStreetText), loc.Postcode, clip(loc.City, 20))
+}
+
+// queueRerouted queues the notice that a parcel goes to another place,
+// loc (sh already re-routed there), to its recipient: only for a parcel
+// handed over to the carrier (IN_TRANSIT). One still CREATED, re-routed as
+// it is booked or before its handover, has told its recipient nothing yet
+// (what the checkout showed is the retailer's word), and its notice of
+// arrival will name the place it waits at.
+func queueRerouted(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment, loc *lokero.Location) error {
+	if sh.Status != lokero.StatusInTransit {
+		return nil
+	}
+	return queueTo(ctx, tx, sh.Recipient, lokero.OutboxMessage{TrackingCode: sh.TrackingCode, Kind: notify.KindRerouted,
+		Text: reroutedText(sh, loc), CreatedAt: tx.Now(), ShipmentID: sh.ID})
+}
+
+// reroutedText is the notice of a re-routing in the recipient's language:
+// the new place, and that the notice of arrival follows.
+func reroutedText(sh *lokero.Shipment, loc *lokero.Location) string {
+	lang := messageLanguage(sh.Recipient)
+	place := placeText(loc, lang)
+	switch lang {
+	case "sv":
+		return fmt.Sprintf("Ditt paket %s har styrts om till ett nytt utlämningsställe: %s. Du får en ankomstavisering när det kan hämtas.", sh.TrackingCode, place)
+	case "en":
+		return fmt.Sprintf("Your parcel %s has been redirected to a new pickup point: %s. You will get a notice of arrival when it is ready for pickup.", sh.TrackingCode, place)
+	default:
+		return fmt.Sprintf("Pakettisi %s on ohjattu uuteen noutopaikkaan: %s. Saat saapumisilmoituksen, kun paketti on noudettavissa.", sh.TrackingCode, place)
+	}
+}
+
+// queueExpired queues the notice of a parcel's expiry to its recipient:
+// it was not collected, and goes back to its sender. (The retailer hears
+// of it through its webhooks, the shipment's "expired" event, not here.)
+func queueExpired(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment) error {
+	return queueTo(ctx, tx, sh.Recipient, lokero.OutboxMessage{TrackingCode: sh.TrackingCode, Kind: notify.KindExpired,
+		Text: expiredText(sh), CreatedAt: tx.Now(), ShipmentID: sh.ID})
+}
+
+// expiredText is the notice of expiry in the recipient's language, naming
+// the sender the parcel goes back to.
+func expiredText(sh *lokero.Shipment) string {
+	sender := clip(sh.Sender.Name, maxPartyText)
+	switch messageLanguage(sh.Recipient) {
+	case "sv":
+		return fmt.Sprintf("Ditt paket %s hämtades inte inom förvaringstiden och returneras till avsändaren %s. Paketets kod fungerar inte längre.", sh.TrackingCode, sender)
+	case "en":
+		return fmt.Sprintf("Your parcel %s was not collected within the storage period and goes back to the sender, %s. Its code no longer works.", sh.TrackingCode, sender)
+	default:
+		return fmt.Sprintf("Pakettiasi %s ei noudettu säilytysajan kuluessa, joten se palautetaan lähettäjälle %s. Paketin koodi ei enää toimi.", sh.TrackingCode, sender)
+	}
 }

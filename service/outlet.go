@@ -505,7 +505,8 @@ type CounterDropOffRequest struct {
 // or to its recipient as from a locker. A return is created as at a
 // locker's keypad (a return shipment of the delivery, for its store to
 // see); the answer's shipment is the dropped-off one, whose tracking code
-// is the consumer's receipt.
+// is the consumer's receipt, also sent to them by SMS and e-mail
+// (queueDropOffReceipt) in the same transaction.
 //
 // A return is taken only at an outlet with the "return" function, a
 // pre-paid parcel only at one with "send" (ECONFLICT "not_offered_here").
@@ -590,6 +591,9 @@ func (l *Lockers) CounterDropOff(ctx context.Context, clerk lokero.Credential, o
 			return err
 		}
 		if err := tx.UpdateShipment(ctx, &sh); err != nil {
+			return err
+		}
+		if err := queueDropOffReceipt(ctx, tx, &sh, loc); err != nil {
 			return err
 		}
 		out = CounterParcel{Shipment: sh, ShelfPlace: lokero.ShelfPlace(sh.Compartment)}

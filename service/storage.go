@@ -53,7 +53,8 @@ func (l *Lockers) Remind(ctx context.Context, shipmentID string) error {
 // no-op for a parcel picked up or already expired, or run early): its
 // opening or pickup code stops working and it joins the collection list of
 // its locker or outlet, where it stays in its compartment or on its shelf
-// place until the courier takes it.
+// place until the courier takes it. Its recipient is told that it goes
+// back to the sender (queueExpired), in the same transaction.
 func (l *Lockers) Expire(ctx context.Context, shipmentID string) error {
 	return l.store.InTx(ctx, func(tx lokero.Tx) error {
 		sh, err := tx.Shipment(ctx, shipmentID)
@@ -69,7 +70,13 @@ func (l *Lockers) Expire(ctx context.Context, shipmentID string) error {
 			return err
 		}
 		sh.OpeningCodeHash = nil
-		return tx.UpdateShipment(ctx, &sh)
+		if err := tx.UpdateShipment(ctx, &sh); err != nil {
+			return err
+		}
+		// The recipient is told here; the retailer will be told by the
+		// shipment's "expired" webhook event (issue 20, item 5), not by a
+		// message of the outbox.
+		return queueExpired(ctx, tx, &sh)
 	})
 }
 
