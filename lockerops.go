@@ -158,7 +158,9 @@ var DeliveryStates = []string{DeliveryQueued, DeliverySent, DeliveryFailed, Deli
 type NotificationFilter struct {
 	State   string // one of DeliveryStates
 	Channel string // "sms", "email", "push"
-	Limit   int    // at most this many; 100 when <= 0
+	// ShipmentID selects the messages about one shipment.
+	ShipmentID string
+	Limit      int // at most this many; 100 when <= 0
 }
 
 // CodeRef names a parcel's opening code without telling it: the locker it

@@ -94,6 +94,16 @@ type Tx interface {
 	// commit together, or neither does. Its delivery fields beyond State
 	// are ignored.
 	AddOutbox(ctx context.Context, m OutboxMessage) error
+	// PushSubscriptions returns a shipment's push subscriptions, oldest
+	// first (none when it has none).
+	PushSubscriptions(ctx context.Context, shipmentID string) ([]PushSubscription, error)
+	// WebhooksFor returns a retailer's enabled webhooks, oldest first.
+	WebhooksFor(ctx context.Context, retailerID string) ([]Webhook, error)
+	// AddWebhookDelivery stores a delivery in WebhookPending (its ID and
+	// the rest given; a zero CreatedAt is Now, NextAttemptAt is CreatedAt)
+	// and schedules its job (JobWebhook with DeliveryID) in the same
+	// transaction.
+	AddWebhookDelivery(ctx context.Context, d WebhookDelivery) error
 	// ScheduleJob queues a background job, to run at or after j.At, in
 	// this transaction: it runs only if the transaction commits.
 	ScheduleJob(ctx context.Context, j Job) error
@@ -106,6 +116,7 @@ type Job struct {
 	Kind       string
 	ShipmentID string // the shipment of a shipment's job; "" for a message's
 	MessageID  int64  // the OutboxMessage of a JobDeliver; 0 for the others
+	DeliveryID string // the WebhookDelivery of a JobWebhook; "" for the others
 	At         time.Time
 }
 

@@ -14,9 +14,14 @@
 // clockTime), so that a lokero.DevClock advanced by 168h makes the jobs
 // scheduled 7 days ahead due at once. Scheduled jobs are made available by
 // River's scheduler (on the leader, every 5 s, not configurable in River
-// v0.51.2) and then fetched within the 1 s poll interval, so a job runs
-// about 6 s at most after it falls due; a job due already when inserted is
-// available at once. Advancing a DevClock makes River's leader see its
+// v0.51.2) and then fetched within the poll interval (100 ms on SQLite,
+// 1 s on PostgreSQL), so a job runs about 6 s at most after it falls due;
+// a job due already when inserted is available at once, and fetched at the
+// next poll (SQLite) or at once (PostgreSQL's NOTIFY).
+//
+// A job whose process died while running it (a crash, a kill) is rescued
+// by River after rescueAfter (2 minutes) and run again: this is the one
+// way a notice can be sent twice (service.Lockers.Deliver). Advancing a DevClock makes River's leader see its
 // reelection deadline passed: it steps down and is elected again, which
 // can add a few seconds once (tests saw 4-7 s from the advance to the run).
 package jobs
@@ -49,6 +54,8 @@ const (
 	KindExpiry = "storage_expiry"
 	// KindDeliver sends one message of the outbox (lokero.JobDeliver).
 	KindDeliver = lokero.JobDeliver
+	// KindWebhook sends one webhook delivery (lokero.JobWebhook).
+	KindWebhook = lokero.JobWebhook
 )
 
 // DeliverMaxAttempts is how many times River runs a delivery job at most
@@ -68,6 +75,13 @@ type Handler interface {
 	// Deliver sends one message of the outbox; attempt is River's attempt
 	// number of the job, from 1. An error has River retry it later.
 	Deliver(ctx context.Context, messageID int64, attempt int) error
+	// DeliverWebhook sends one webhook delivery; attempt is River's
+	// attempt number of the job, from 1. An error has River retry it
+	// after WebhookRetry(attempt).
+	DeliverWebhook(ctx context.Context, deliveryID string, attempt int) error
+	// WebhookRetry is how long to wait after the attempt-th failed try of
+	// a webhook delivery (the Standard Webhooks schedule).
+	WebhookRetry(attempt int) time.Duration
 }
 
 // Dialect names the database.
@@ -92,15 +106,36 @@ type Runner struct {
 // migrate River's tables one after the other (rivermigrate takes no lock).
 const migrateLockKey int64 = 0x6c6f6b65726f7276 // "lokerorv"
 
-// pollInterval is how often a client looks for available jobs when no
-// notification arrives.
-const pollInterval = time.Second
+// Polling and concurrency. SQLite has no LISTEN/NOTIFY, and a job inserted
+// in a transaction wakes no producer, so a job committed with a door's
+// closing waits for the next poll: 100 ms there keeps a notice's way to
+// its provider short. PostgreSQL is woken by NOTIFY and polls only as a
+// fallback. River's default fetch cooldown (100 ms) with 4 workers capped
+// delivery at 40 jobs/s (docs/benchmarks.md); delivery jobs mostly wait
+// on a provider, so more workers and a short cooldown cost little.
+const (
+	pollIntervalSQLite   = 100 * time.Millisecond
+	pollIntervalPostgres = time.Second
+	fetchCooldown        = 5 * time.Millisecond
+	maxWorkers           = 32
+)
+
+// jobTimeout bounds one run of a job; rescueAfter is when River's rescuer
+// takes a job still "running" (its worker's process died) to be run
+// again. It must exceed jobTimeout, so that a job still running
+// somewhere is never run twice at once; a crash delays its jobs by about
+// that much.
+const (
+	jobTimeout  = time.Minute
+	rescueAfter = 2 * time.Minute
+)
 
 // New migrates River's own tables (every start: a no-op when up to date;
 // on PostgreSQL under a session advisory lock, as several instances may
 // start at once) and builds the River client with workers for every kind
-// calling handler, one default queue of 4 workers, a 1 s poll interval and
-// River's time taken from clock. Call Start to work jobs; a Runner that is
+// calling handler, one default queue of 32 workers, a poll interval of
+// 100 ms on SQLite and 1 s on PostgreSQL (woken by NOTIFY before that),
+// and River's time taken from clock. Call Start to work jobs; a Runner that is
 // never started can still InsertTx.
 func New(ctx context.Context, db *sql.DB, dialect Dialect, clock lokero.Clock, handler Handler, log *slog.Logger) (*Runner, error) {
 	if clock == nil {
@@ -150,12 +185,23 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, clock lokero.Clock, h
 		r.closeListener()
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
+	if err := river.AddWorkerSafely(workers, &webhookWorker{handler: handler, clock: clock}); err != nil {
+		r.closeListener()
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	poll := pollIntervalSQLite
+	if dialect == Postgres {
+		poll = pollIntervalPostgres
+	}
 	client, err := river.NewClient(driver, &river.Config{
-		FetchPollInterval: pollInterval,
-		Logger:            log,
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
-		Workers:           workers,
-		Test:              river.TestConfig{Time: clockTime{clock}},
+		FetchCooldown:        fetchCooldown,
+		FetchPollInterval:    poll,
+		JobTimeout:           jobTimeout,
+		RescueStuckJobsAfter: rescueAfter,
+		Logger:               log,
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
+		Workers:              workers,
+		Test:                 river.TestConfig{Time: clockTime{clock}},
 	})
 	if err != nil {
 		r.closeListener()
@@ -286,6 +332,11 @@ func (r *Runner) InsertTx(ctx context.Context, tx *sql.Tx, j lokero.Job) error {
 			return fmt.Errorf("jobs: %s without a message id", kind)
 		}
 		args, maxAttempts, shipmentID = deliverArgs{MessageID: j.MessageID}, DeliverMaxAttempts, fmt.Sprintf("message %d", j.MessageID)
+	case KindWebhook:
+		if j.DeliveryID == "" {
+			return fmt.Errorf("jobs: %s without a delivery id", kind)
+		}
+		args, maxAttempts, shipmentID = webhookArgs{DeliveryID: j.DeliveryID}, DeliverMaxAttempts, "webhook delivery "+j.DeliveryID
 	default:
 		return fmt.Errorf("jobs: unknown kind %q", kind)
 	}
@@ -333,6 +384,32 @@ type deliverArgs struct {
 
 // Kind returns KindDeliver.
 func (deliverArgs) Kind() string { return KindDeliver }
+
+// webhookArgs are the arguments of a KindWebhook job.
+type webhookArgs struct {
+	DeliveryID string `json:"delivery_id" river:"unique"`
+}
+
+// Kind returns KindWebhook.
+func (webhookArgs) Kind() string { return KindWebhook }
+
+// webhookWorker sends webhook deliveries, retried on the Standard Webhooks
+// schedule (Handler.WebhookRetry) instead of River's default backoff.
+type webhookWorker struct {
+	river.WorkerDefaults[webhookArgs]
+	handler Handler
+	clock   lokero.Clock
+}
+
+// Work sends the delivery.
+func (w *webhookWorker) Work(ctx context.Context, job *river.Job[webhookArgs]) error {
+	return w.handler.DeliverWebhook(ctx, job.Args.DeliveryID, job.Attempt)
+}
+
+// NextRetry is when a failed delivery is tried again.
+func (w *webhookWorker) NextRetry(job *river.Job[webhookArgs]) time.Time {
+	return w.clock.Now().Add(w.handler.WebhookRetry(job.Attempt))
+}
 
 // clockTime is River's time generator backed by a lokero.Clock. NowOrNil
 // always returns the clock's time (never nil), so that River's queries

@@ -28,6 +28,10 @@ type calls struct {
 	by        map[string]int  // runner name -> calls
 	attempts  map[int64][]int // message ID -> the attempts Deliver was called with
 	failFirst map[int64]int   // message ID -> how many attempts fail
+
+	hookAttempts  map[string][]int       // webhook delivery ID -> attempts
+	hookFailFirst map[string]int         // webhook delivery ID -> how many attempts fail
+	hookRetry     func(int) time.Duration // WebhookRetry
 }
 
 // recorder is a Handler counting calls per kind and shipment.
@@ -75,6 +79,38 @@ func (h *recorder) Deliver(ctx context.Context, id int64, attempt int) error {
 		return fmt.Errorf("provider down (attempt %d)", attempt)
 	}
 	return nil
+}
+
+// DeliverWebhook records the call and its attempt; the first
+// hookFailFirst[id] attempts fail.
+func (h *recorder) DeliverWebhook(ctx context.Context, id string, attempt int) error {
+	h.record(jobs.KindWebhook, id)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.hookAttempts == nil {
+		h.hookAttempts = map[string][]int{}
+	}
+	h.hookAttempts[id] = append(h.hookAttempts[id], attempt)
+	if attempt <= h.hookFailFirst[id] {
+		return fmt.Errorf("endpoint down (attempt %d)", attempt)
+	}
+	return nil
+}
+
+// WebhookRetry is hookRetry, or an hour.
+func (h *recorder) WebhookRetry(attempt int) time.Duration {
+	if h.hookRetry != nil {
+		return h.hookRetry(attempt)
+	}
+	return time.Hour
+}
+
+// webhookDeliveries returns the attempt numbers a webhook delivery was
+// sent with.
+func (h *recorder) webhookDeliveries(id string) []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.hookAttempts[id])
 }
 
 // deliveries returns the attempt numbers a message's deliveries were
@@ -429,6 +465,68 @@ func TestDeliverRetriesWithBackoff(t *testing.T) {
 			}
 			if got := h.deliveries(8); !slices.Equal(got, []int{1}) {
 				t.Errorf("message 8 delivered with attempts %v; want [1]", got)
+			}
+		})
+	}
+}
+
+// TestWebhookRetriesOnItsSchedule: a webhook job calls DeliverWebhook with
+// its delivery id and attempt; a failed attempt is retried after
+// WebhookRetry(attempt), by the runner's clock (not River's backoff: the
+// wait asked here is a day, and only advancing the clock by that day
+// brings the retry on); a job without a delivery id is refused.
+func TestWebhookRetriesOnItsSchedule(t *testing.T) {
+	for _, dc := range dialects() {
+		t.Run(string(dc.dialect), func(t *testing.T) {
+			t.Parallel()
+			db := dc.open(t)
+			clock := lokero.NewDevClock(lokero.SystemClock{})
+			h := newRecorder("a")
+			h.hookFailFirst = map[string]int{"msg_a": 1}
+			var asked []int
+			var mu sync.Mutex
+			h.hookRetry = func(attempt int) time.Duration {
+				mu.Lock()
+				defer mu.Unlock()
+				asked = append(asked, attempt)
+				return 24 * time.Hour
+			}
+			r := startRunner(t, db, dc.dialect, clock, h)
+
+			tx, err := db.BeginTx(t.Context(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := r.InsertTx(t.Context(), tx, lokero.Job{Kind: jobs.KindWebhook}); err == nil {
+				t.Error("a webhook job without a delivery id was inserted")
+			}
+			if err := r.InsertTx(t.Context(), tx, lokero.Job{Kind: jobs.KindWebhook, DeliveryID: "msg_a", At: clock.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 10*time.Second, "the first try", func() bool { return len(h.webhookDeliveries("msg_a")) == 1 })
+			// An hour on, the retry a day after is not due.
+			clock.Advance(time.Hour)
+			time.Sleep(1500 * time.Millisecond)
+			if got := h.webhookDeliveries("msg_a"); len(got) != 1 {
+				t.Fatalf("tried %v within an hour of a failure whose retry is a day away", got)
+			}
+			waitFor(t, 20*time.Second, "the second try, a day on", func() bool {
+				if len(h.webhookDeliveries("msg_a")) >= 2 {
+					return true
+				}
+				clock.Advance(24 * time.Hour)
+				return false
+			})
+			if got := h.webhookDeliveries("msg_a"); !slices.Equal(got, []int{1, 2}) {
+				t.Errorf("tries %v; want [1 2]", got)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !slices.Equal(asked, []int{1}) {
+				t.Errorf("WebhookRetry asked for attempts %v; want [1]", asked)
 			}
 		})
 	}

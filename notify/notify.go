@@ -51,6 +51,18 @@ type Message struct {
 	// the body of an SMS, and what any channel may fall back to.
 	Text   string
 	Parcel Parcel
+	// Push is the subscription a push message goes to (ChannelPush, where
+	// To is the subscription's id); nil for the other channels.
+	Push *PushTarget
+}
+
+// PushTarget is a Web Push subscription as the push sender needs it: the
+// push service's endpoint and the keys (base64url, RFC 8291) the payload
+// is encrypted to.
+type PushTarget struct {
+	Endpoint string
+	P256dh   string
+	Auth     string
 }
 
 // Parcel is what a message tells of the parcel it is about.
@@ -61,6 +73,9 @@ type Parcel struct {
 	// Code is the opening code at a locker, or the pickup code at a
 	// counter; "" when the message tells none (a reminder).
 	Code string
+	// CodeChanged: Code replaces the code of an earlier notice, which no
+	// longer works (the operator rotated it).
+	CodeChanged bool
 	// Deadline is the end of the storage period: the parcel can be
 	// collected until just before it.
 	Deadline time.Time
@@ -112,3 +127,8 @@ func IsPermanent(err error) bool {
 	var p permanent
 	return errors.As(err, &p)
 }
+
+// ErrGone is what a Sender's error wraps when the address is gone for
+// good: a push subscription the push service answers 404 or 410. The
+// service forgets the address. Such an error is also Permanent.
+var ErrGone = errors.New("the address is gone")

@@ -360,8 +360,9 @@ func (db *DB) RecordReport(ctx context.Context, id int64, report string, failed 
 	return db.messageExists(ctx, id)
 }
 
-// Notifications lists the messages the filter selects, newest first (by
-// ID), at most f.Limit (100 when <= 0).
+// Notifications lists the messages the filter selects (by state,
+// channel and shipment, each when given), newest first (by ID), at most
+// f.Limit (100 when <= 0).
 func (db *DB) Notifications(ctx context.Context, f lokero.NotificationFilter) ([]lokero.OutboxMessage, error) {
 	query, args := `SELECT `+outboxColumns+` FROM outbox WHERE true`, []any{}
 	if f.State != "" {
@@ -371,6 +372,10 @@ func (db *DB) Notifications(ctx context.Context, f lokero.NotificationFilter) ([
 	if f.Channel != "" {
 		args = append(args, f.Channel)
 		query += fmt.Sprintf(` AND channel = $%d`, len(args))
+	}
+	if f.ShipmentID != "" {
+		args = append(args, f.ShipmentID)
+		query += fmt.Sprintf(` AND shipment_id = $%d`, len(args))
 	}
 	limit := f.Limit
 	if limit <= 0 {

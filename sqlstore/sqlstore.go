@@ -96,6 +96,7 @@ type DB struct {
 	dialect Dialect
 	clock   lokero.Clock
 	jobs    JobQueue
+	hook    lokero.EventHook
 }
 
 // Every store interface of package lokero.
@@ -106,6 +107,8 @@ var (
 	_ lokero.ShipmentStore   = (*DB)(nil)
 	_ lokero.CredentialStore = (*DB)(nil)
 	_ lokero.LockerStore     = (*DB)(nil)
+	_ lokero.PushStore       = (*DB)(nil)
+	_ lokero.WebhookStore    = (*DB)(nil)
 	_ lokero.Tx              = (*Tx)(nil)
 )
 
@@ -141,6 +144,11 @@ func (db *DB) SetClock(c lokero.Clock) { db.clock = c }
 // use). Without one, as in the commands and tests that run no background
 // jobs, ScheduleJob schedules nothing.
 func (db *DB) SetJobQueue(q JobQueue) { db.jobs = q }
+
+// SetEventHook sets the hook a Tx calls, in its transaction, whenever
+// InsertShipment or UpdateShipment stored new events of a shipment (call
+// it before use); nil, the default, calls none.
+func (db *DB) SetEventHook(h lokero.EventHook) { db.hook = h }
 
 // Dialect returns the store's dialect.
 func (db *DB) Dialect() Dialect { return db.dialect }
@@ -267,6 +275,9 @@ var conflicts = map[string]*lokero.Error{
 	"shipments(retailer_id,idempotency_key)": {Code: lokero.ECONFLICT, Reason: "duplicate_idempotency_key", Message: "the retailer already used this idempotency key"},
 	"credentials(id)":                        {Code: lokero.ECONFLICT, Reason: "duplicate_id", Message: "a credential with this ID already exists"},
 	"credentials(token_hash)":                {Code: lokero.ECONFLICT, Reason: "duplicate_token", Message: "this token is already in use"},
+	"push_subscriptions(id)":                 {Code: lokero.ECONFLICT, Reason: "duplicate_id", Message: "a push subscription with this ID already exists"},
+	"webhooks(id)":                           {Code: lokero.ECONFLICT, Reason: "duplicate_id", Message: "a webhook with this ID already exists"},
+	"webhook_deliveries(id)":                 {Code: lokero.ECONFLICT, Reason: "duplicate_id", Message: "a webhook delivery with this ID already exists"},
 }
 
 // conflict returns the ECONFLICT error for a uniqueness violation (a copy,

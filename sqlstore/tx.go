@@ -69,7 +69,10 @@ func (t *Tx) ShipmentByIdempotencyKey(ctx context.Context, retailerID, key strin
 // "duplicate_id", "duplicate_tracking_code", "duplicate_return_code",
 // "duplicate_return_tracking_code" or "duplicate_idempotency_key"; it
 // writes nothing and the transaction goes on. A concurrent transaction
-// inserting the same key waits for this one to end.
+// inserting the same key waits for this one to end. Once the shipment and
+// its events are written, the store's EventHook (SetEventHook), if any,
+// is called with first 0 (when there are events); its error fails the
+// insert (returned wrapped, the transaction to be rolled back).
 func (t *Tx) InsertShipment(ctx context.Context, s *lokero.Shipment, idempotencyKey string, requestHash []byte) error {
 	var parties [3]string
 	for i, v := range []any{s.Sender, s.Recipient, s.Parcel} {
@@ -105,6 +108,23 @@ func (t *Tx) InsertShipment(ctx context.Context, s *lokero.Shipment, idempotency
 		return c
 	} else if err != nil {
 		return fmt.Errorf("insert shipment %s: %w", s.ID, err)
+	}
+	if len(s.Events) > 0 {
+		if err := t.eventHook(ctx, s, 0); err != nil {
+			return fmt.Errorf("insert shipment %s: %w", s.ID, err)
+		}
+	}
+	return nil
+}
+
+// eventHook calls the store's EventHook, if any, with the events of s
+// from first on, which the transaction just stored.
+func (t *Tx) eventHook(ctx context.Context, s *lokero.Shipment, first int) error {
+	if t.db.hook == nil {
+		return nil
+	}
+	if err := t.db.hook(ctx, t, s, first); err != nil {
+		return fmt.Errorf("event hook (events from %d): %w", first+1, err)
 	}
 	return nil
 }
@@ -179,7 +199,10 @@ func (t *Tx) ShipmentByOpeningCode(ctx context.Context, locationID string, hash 
 // appends the events of s.Events beyond those stored, counted once the
 // UPDATE holds the row's lock. A return code or return tracking code in
 // use elsewhere is an ECONFLICT as in InsertShipment; no such shipment,
-// ENOTFOUND.
+// ENOTFOUND. When it appended events, it then calls the store's EventHook
+// (SetEventHook), if any, with first the number of events stored before;
+// its error fails the update (returned wrapped, the transaction to be
+// rolled back).
 func (t *Tx) UpdateShipment(ctx context.Context, s *lokero.Shipment) error {
 	cod, err := encodeCOD(s.COD)
 	if err != nil {
@@ -187,6 +210,7 @@ func (t *Tx) UpdateShipment(ctx context.Context, s *lokero.Shipment) error {
 	}
 	db := t.db
 	var found bool
+	appended := -1 // the index of the first event appended; -1: none
 	err = t.savepoint(ctx, func() error {
 		codMethod, codLocation := codPaid(s.COD)
 		args := append([]any{string(s.Status), s.DestinationID, s.Routing.Rule, s.Routing.Reason,
@@ -214,6 +238,7 @@ func (t *Tx) UpdateShipment(ctx context.Context, s *lokero.Shipment) error {
 			return fmt.Errorf("count events: %w", err)
 		}
 		if stored < len(s.Events) {
+			appended = stored
 			return t.insertEvents(ctx, s.ID, stored, s.Events[stored:])
 		}
 		return nil
@@ -224,6 +249,11 @@ func (t *Tx) UpdateShipment(ctx context.Context, s *lokero.Shipment) error {
 		return fmt.Errorf("update shipment %s: %w", s.ID, err)
 	} else if !found {
 		return lokero.Errorf(lokero.ENOTFOUND, "shipment %q not found", s.ID)
+	}
+	if appended >= 0 {
+		if err := t.eventHook(ctx, s, appended); err != nil {
+			return fmt.Errorf("update shipment %s: %w", s.ID, err)
+		}
 	}
 	return nil
 }
@@ -290,6 +320,8 @@ func (t *Tx) ScheduleJob(ctx context.Context, j lokero.Job) error {
 		of := j.ShipmentID
 		if j.MessageID != 0 {
 			of = fmt.Sprintf("message %d", j.MessageID)
+		} else if j.DeliveryID != "" {
+			of = "webhook delivery " + j.DeliveryID
 		}
 		return fmt.Errorf("schedule %s of %s: %w", j.Kind, of, err)
 	}

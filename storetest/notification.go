@@ -12,8 +12,13 @@ package storetest
 //     changes nothing.
 //   - RecordReport keeps the latest report; a failed report fails a
 //     queued or sent message with the report as its reason.
-//   - Notifications lists newest first (by ID), filtered by state and
-//     channel, at most Limit (100 when none is given).
+//   - Notifications lists newest first (by ID), filtered by state,
+//     channel and shipment, at most Limit (100 when none is given).
+//   - The store's EventHook (SetEventHook) is called in the transaction of
+//     every InsertShipment and UpdateShipment that stored new events, after
+//     they were written, with the index of the first new one; what it
+//     writes with its Tx commits with the shipment; its error fails the
+//     write and the transaction rolls back whole.
 
 import (
 	"context"
@@ -39,6 +44,9 @@ var notificationTests = []struct {
 	{"NotificationRecordAttempt", testNotificationRecordAttempt},
 	{"NotificationRecordReport", testNotificationRecordReport},
 	{"NotificationList", testNotificationList},
+	{"NotificationListByShipment", testNotificationListByShipment},
+	{"EventHook", testEventHook},
+	{"EventHookError", testEventHookError},
 }
 
 // jobQueue records the jobs a store schedules, by the transaction they
@@ -397,5 +405,210 @@ func testNotificationList(t *testing.T, s Store) {
 	queueMessages(t, s, many...)
 	if list, err := s.Notifications(ctx, lokero.NotificationFilter{State: lokero.DeliveryQueued}); err != nil || len(list) != 100 {
 		t.Errorf("Notifications of 106 queued messages: %d, %v; want the newest 100", len(list), err)
+	}
+}
+
+func testNotificationListByShipment(t *testing.T, s Store) {
+	ctx := t.Context()
+	var batch []lokero.OutboxMessage
+	for i := range 8 {
+		m := message(i)
+		m.ShipmentID = []string{"shp_a", "shp_b"}[min(i%3, 1)] // 0, 3, 6: shp_a
+		batch = append(batch, m)
+	}
+	batch[7].ShipmentID = "" // a message of no shipment
+	msgs := queueMessages(t, s, batch...)
+	if err := s.RecordDelivery(ctx, msgs[3].ID, lokero.DeliverySent, "", "", t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		f    lokero.NotificationFilter
+		want []int
+	}{
+		{lokero.NotificationFilter{ShipmentID: "shp_a"}, []int{6, 3, 0}},
+		{lokero.NotificationFilter{ShipmentID: "shp_b"}, []int{5, 4, 2, 1}},
+		{lokero.NotificationFilter{ShipmentID: "shp_a", Limit: 2}, []int{6, 3}},
+		{lokero.NotificationFilter{ShipmentID: "shp_a", State: lokero.DeliveryQueued}, []int{6, 0}},
+		{lokero.NotificationFilter{ShipmentID: "shp_a", State: lokero.DeliverySent}, []int{3}},
+		{lokero.NotificationFilter{ShipmentID: "shp_b", Channel: "email"}, []int{5, 1}},
+		{lokero.NotificationFilter{ShipmentID: "shp_none"}, []int{}},
+		{lokero.NotificationFilter{}, []int{7, 6, 5, 4, 3, 2, 1, 0}},
+	} {
+		list, err := s.Notifications(ctx, tt.f)
+		if err != nil {
+			t.Fatalf("Notifications(%+v): %v", tt.f, err)
+		}
+		got := []int{}
+		for _, m := range list {
+			got = append(got, int(m.ID-msgs[0].ID))
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Notifications(%+v) = %v; want %v", tt.f, got, tt.want)
+		}
+	}
+}
+
+// hookCall is one call of an EventHook, as a test hook records it.
+type hookCall struct {
+	ShipmentID string
+	First      int
+	Events     int                   // len(s.Events)
+	New        lokero.ShipmentStatus // s.Events[first].Status
+}
+
+// setEventHook sets the store's EventHook, or fails t.
+func setEventHook(t *testing.T, s Store, h lokero.EventHook) {
+	t.Helper()
+	setter, ok := s.(interface{ SetEventHook(lokero.EventHook) })
+	if !ok {
+		t.Fatalf("the store (%T) takes no event hook (SetEventHook)", s)
+	}
+	setter.SetEventHook(h)
+}
+
+// recordingHook returns an EventHook that records its calls and queues
+// an outbox message with its Tx for each.
+func recordingHook(calls *[]hookCall) lokero.EventHook {
+	return func(ctx context.Context, tx lokero.Tx, s *lokero.Shipment, first int) error {
+		c := hookCall{ShipmentID: s.ID, First: first, Events: len(s.Events)}
+		if first >= 0 && first < len(s.Events) {
+			c.New = s.Events[first].Status
+		}
+		*calls = append(*calls, c)
+		return tx.AddOutbox(ctx, lokero.OutboxMessage{Channel: "sms", To: "+358401234567",
+			TrackingCode: s.TrackingCode, Kind: "event", Text: string(c.New), ShipmentID: s.ID})
+	}
+}
+
+// updateEvents reads a shipment in a transaction, lets change change it,
+// and writes it back.
+func updateEvents(t *testing.T, s Store, id string, change func(sh *lokero.Shipment)) error {
+	t.Helper()
+	ctx := t.Context()
+	return s.InTx(ctx, func(tx lokero.Tx) error {
+		sh, err := tx.Shipment(ctx, id)
+		if err != nil {
+			return err
+		}
+		change(&sh)
+		return tx.UpdateShipment(ctx, &sh)
+	})
+}
+
+func testEventHook(t *testing.T, s Store) {
+	ctx := t.Context()
+	var calls []hookCall
+	setEventHook(t, s, recordingHook(&calls))
+	mustRetailer(t, s, "r")
+	mustInsert(t, s, shipment("r", "s1"), fullShipment("r", "s2"))
+	want := []hookCall{
+		{"s1", 0, 1, lokero.StatusCreated},
+		{"s2", 0, 5, lokero.StatusCreated},
+	}
+	if !reflect.DeepEqual(calls, want) {
+		t.Fatalf("hook calls on insert:\n got %+v\nwant %+v", calls, want)
+	}
+	// Two events appended: the first new one is the second of three.
+	calls = nil
+	if err := updateEvents(t, s, "s1", func(sh *lokero.Shipment) {
+		sh.Status = lokero.StatusInTransit
+		sh.Events = append(sh.Events,
+			lokero.ShipmentEvent{Status: lokero.StatusInTransit, At: t0.Add(time.Hour)},
+			lokero.ShipmentEvent{Status: lokero.StatusInLocker, At: t0.Add(2 * time.Hour)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []hookCall{{"s1", 1, 3, lokero.StatusInTransit}}; !reflect.DeepEqual(calls, want) {
+		t.Errorf("hook calls on update:\n got %+v\nwant %+v", calls, want)
+	}
+	// No event appended: no call.
+	calls = nil
+	if err := updateEvents(t, s, "s1", func(sh *lokero.Shipment) { sh.SizeClass = "L" }); err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 0 {
+		t.Errorf("hook called on an update that appended no event: %+v", calls)
+	}
+	// No event at all on insert: no call.
+	bare := shipment("r", "s3")
+	bare.Events = nil
+	mustInsert(t, s, bare)
+	if len(calls) != 0 {
+		t.Errorf("hook called on an insert of no event: %+v", calls)
+	}
+	// What the hook wrote with its Tx committed with the shipments.
+	list, err := s.Notifications(ctx, lokero.NotificationFilter{ShipmentID: "s1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, m := range list {
+		texts = append(texts, m.Text)
+	}
+	if want := []string{string(lokero.StatusInTransit), string(lokero.StatusCreated)}; !reflect.DeepEqual(texts, want) {
+		t.Errorf("messages the hook queued for s1: %v; want %v", texts, want)
+	}
+	if got := mustShipment(t, s, "s1"); got.SizeClass != "L" || len(got.Events) != 3 {
+		t.Errorf("s1 after the updates: %s", dump(got))
+	}
+}
+
+func testEventHookError(t *testing.T, s Store) {
+	ctx := t.Context()
+	errHook := errors.New("webhook fan-out failed")
+	var calls []hookCall
+	record := recordingHook(&calls)
+	failOn := ""
+	setEventHook(t, s, func(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment, first int) error {
+		if err := record(ctx, tx, sh, first); err != nil { // writes, then fails
+			return err
+		}
+		if sh.ID == failOn {
+			return fmt.Errorf("hook: %w", errHook)
+		}
+		return nil
+	})
+	mustRetailer(t, s, "r")
+
+	// On insert: the shipment and what the hook wrote are rolled back.
+	failOn = "s1"
+	err := s.InTx(ctx, func(tx lokero.Tx) error {
+		sh := shipment("r", "s1")
+		return tx.InsertShipment(ctx, &sh, "key-1", []byte{1})
+	})
+	if !errors.Is(err, errHook) {
+		t.Fatalf("InsertShipment with a failing hook: %v; want the hook's error", err)
+	}
+	var e *lokero.Error
+	if errors.As(err, &e) {
+		t.Errorf("a hook's error taken for a store error: %v", e)
+	}
+	_, err = s.Shipment(ctx, "s1")
+	checkError(t, err, lokero.ENOTFOUND, "")
+	if list, err := s.Notifications(ctx, lokero.NotificationFilter{}); err != nil || len(list) != 0 {
+		t.Errorf("messages after a failed hook: %+v, %v; want none", list, err)
+	}
+	// Nothing is left: the same shipment and key insert now.
+	failOn = ""
+	mustInTx(t, s, func(tx lokero.Tx) error {
+		sh := shipment("r", "s1")
+		return tx.InsertShipment(ctx, &sh, "key-1", []byte{1})
+	})
+
+	// On update: the update is rolled back too.
+	failOn = "s1"
+	err = updateEvents(t, s, "s1", func(sh *lokero.Shipment) {
+		sh.Status = lokero.StatusInTransit
+		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusInTransit, At: t0.Add(time.Hour)})
+	})
+	if !errors.Is(err, errHook) {
+		t.Fatalf("UpdateShipment with a failing hook: %v; want the hook's error", err)
+	}
+	checkShipment(t, mustShipment(t, s, "s1"), shipment("r", "s1"), true)
+	if list, err := s.Notifications(ctx, lokero.NotificationFilter{ShipmentID: "s1"}); err != nil || len(list) != 1 {
+		t.Errorf("messages after a failed hook on update: %+v, %v; want the insert's one", list, err)
+	}
+	if len(calls) != 3 || calls[2].First != 1 {
+		t.Errorf("hook calls: %+v; want 3, the last from event 1", calls)
 	}
 }

@@ -98,6 +98,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	tests = append(tests, quotaTests...)          // quota.go
 	tests = append(tests, outletTests...)         // outlet.go
 	tests = append(tests, notificationTests...)   // notification.go
+	tests = append(tests, pushTests...)           // push.go
+	tests = append(tests, webhookTests...)        // webhook.go
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

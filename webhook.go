@@ -1,0 +1,125 @@
+package lokero
+
+import (
+	"context"
+	"time"
+)
+
+// Webhook is a retailer's endpoint that lokero tells of its shipments'
+// events, signed by the Standard Webhooks specification with Secret (and,
+// while a rotation overlaps, PreviousSecret as well).
+type Webhook struct {
+	ID         string // "wh_" and 26 random base32 characters
+	RetailerID string
+	URL        string
+	// Events are the event types it wants ("shipment.ready_for_pickup",
+	// …); empty: every one.
+	Events []string
+	// Secret signs every delivery: "whsec_" and base64 of 32 random bytes.
+	Secret string
+	// PreviousSecret signs too until PreviousUntil, after a rotation, so
+	// that the retailer can switch its verification without losing a
+	// delivery; "" when none.
+	PreviousSecret string
+	PreviousUntil  time.Time
+	// ContactEmail is who is told when the webhook is disabled; "" for
+	// nobody.
+	ContactEmail string
+	// FailingSince is when the first of the deliveries failing since the
+	// last success failed; zero while the endpoint answers.
+	FailingSince time.Time
+	// DisabledAt is when lokero stopped sending to it (an endpoint failing
+	// for days), with why; zero while it is enabled.
+	DisabledAt     time.Time
+	DisabledReason string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// The states of a WebhookDelivery.
+const (
+	// WebhookPending: waiting for its first try, or for a retry at
+	// NextAttemptAt.
+	WebhookPending = "pending"
+	// WebhookSucceeded: the endpoint answered 2xx.
+	WebhookSucceeded = "succeeded"
+	// WebhookFailed: retries gave up, or the webhook was disabled or
+	// deleted before it succeeded.
+	WebhookFailed = "failed"
+)
+
+// WebhookDelivery is one event on its way to one webhook: its body is
+// fixed when the event happens, and every retry sends the same body under
+// the same ID (the webhook-id header).
+type WebhookDelivery struct {
+	ID         string // "msg_" and 26 random base32 characters
+	WebhookID  string
+	RetailerID string
+	ShipmentID string
+	Event      string // "shipment.ready_for_pickup", …
+	// Sequence numbers a shipment's events from 1, oldest first: a
+	// receiver keeps the highest it has seen and ignores lower ones.
+	Sequence int
+	Payload  []byte // the JSON body
+	State    string // WebhookPending, WebhookSucceeded or WebhookFailed
+	Attempts int
+	// ResponseCode is the HTTP status of the last try (0: no answer, as
+	// when the connection failed), LastError why it failed.
+	ResponseCode  int
+	LastError     string
+	NextAttemptAt time.Time // zero unless pending
+	CreatedAt     time.Time
+	DeliveredAt   time.Time // when it succeeded; zero otherwise
+}
+
+// JobWebhook is the kind of the job that sends one WebhookDelivery
+// (Job.DeliveryID), scheduled by Tx.AddWebhookDelivery.
+const JobWebhook = "webhook"
+
+// EventHook is called by a Tx in its transaction whenever InsertShipment
+// or UpdateShipment stored new events of a shipment: s as written, and
+// first, the index in s.Events of the first new one (its Sequence is
+// first+1). An error from it fails the write. It may use tx.
+type EventHook func(ctx context.Context, tx Tx, s *Shipment, first int) error
+
+// WebhookStore keeps retailers' webhooks and their deliveries. Deliveries
+// are added in the transaction of their event (Tx.AddWebhookDelivery); the
+// rest are statements of their own.
+type WebhookStore interface {
+	// CreateWebhook stores a new webhook.
+	CreateWebhook(ctx context.Context, w Webhook) error
+	// Webhook returns one, or ENOTFOUND.
+	Webhook(ctx context.Context, id string) (Webhook, error)
+	// WebhooksOf lists a retailer's webhooks, disabled ones too, oldest
+	// first (by CreatedAt, then ID).
+	WebhooksOf(ctx context.Context, retailerID string) ([]Webhook, error)
+	// UpdateWebhook writes a webhook's mutable fields (URL, Events,
+	// Secret, PreviousSecret, PreviousUntil, ContactEmail, FailingSince,
+	// DisabledAt, DisabledReason, UpdatedAt); ENOTFOUND when there is none.
+	UpdateWebhook(ctx context.Context, w Webhook) error
+	// DeleteWebhook removes a webhook; its pending deliveries become
+	// WebhookFailed ("webhook deleted"); ENOTFOUND when there is none.
+	DeleteWebhook(ctx context.Context, id string, at time.Time) error
+	// WebhookResult records how a delivery to the webhook went at at, in
+	// one statement: ok clears FailingSince; a failure sets it to at
+	// unless it is set already. It returns the webhook as it is after;
+	// ENOTFOUND when there is none.
+	WebhookResult(ctx context.Context, id string, ok bool, at time.Time) (Webhook, error)
+	// DisableWebhook disables an enabled webhook at at with a reason and
+	// reports whether it did (false: disabled already, by another worker
+	// perhaps); ENOTFOUND when there is none.
+	DisableWebhook(ctx context.Context, id, reason string, at time.Time) (bool, error)
+
+	// WebhookDelivery returns one delivery, or ENOTFOUND.
+	WebhookDelivery(ctx context.Context, id string) (WebhookDelivery, error)
+	// WebhookDeliveries lists a webhook's deliveries, newest first (by
+	// CreatedAt, then ID), at most limit (100 when <= 0); with state, only
+	// those in it.
+	WebhookDeliveries(ctx context.Context, webhookID, state string, limit int) ([]WebhookDelivery, error)
+	// RecordWebhookAttempt records a try of a pending delivery: its state
+	// after (pending again, succeeded or failed), Attempts, ResponseCode,
+	// LastError, NextAttemptAt (pending only) and, when it succeeded,
+	// DeliveredAt at. A delivery no longer pending is left as it is and
+	// ECONFLICT "not_pending" returned; ENOTFOUND when there is none.
+	RecordWebhookAttempt(ctx context.Context, d WebhookDelivery, at time.Time) error
+}
