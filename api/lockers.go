@@ -19,6 +19,8 @@ type LockerOptions struct {
 	DevOutbox bool
 	// DevClock, when set, serves POST /v1/admin/clock to move time on.
 	DevClock *lokero.DevClock
+	// Push configures the Web Push subscriptions of parcels.
+	Push PushOptions
 }
 
 // EnableLockers serves the locker operations over l: courier deposits,
@@ -48,6 +50,7 @@ func (s *Server) EnableLockers(l *service.Lockers, opts LockerOptions) {
 	s.registerOutletRoutes()     // outlets.go
 	s.registerDevRoutes(opts)    // dev.go
 	s.registerNotificationRoutes()
+	s.registerPushRoutes(opts.Push)
 }
 
 // handleNotice sends a parcel's notice of arrival again, with the same

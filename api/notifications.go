@@ -146,24 +146,38 @@ func (headerSink) WriteHeader(int)             {}
 
 // notificationsDesc describes lokero_notifications_total.
 var notificationsDesc = prometheus.NewDesc("lokero_notifications_total",
-	"Messages of the outbox this instance saw reach an outcome, by channel and state: sent, failed, local (kept for the local outbox, no provider), retried (a failed attempt to be tried again), repeated (sent again after another worker recorded it).",
+	"Messages of the outbox this instance saw reach an outcome, by channel and state: sent, failed, local (kept for the local outbox, no provider), retried (a failed attempt to be tried again), repeated (sent again after another worker recorded it), resent (sent again after a run that died without a record: the provider may have it twice).",
 	[]string{"channel", "state"}, nil)
 
+// webhooksDesc describes lokero_webhook_deliveries_total.
+var webhooksDesc = prometheus.NewDesc("lokero_webhook_deliveries_total",
+	"Webhook deliveries this instance saw reach an outcome: succeeded, failed (for good), retried (a failed try to be tried again), disabled (webhooks disabled).",
+	[]string{"outcome"}, nil)
+
 // notificationCollector exposes the locker service's notification counts
-// (service.Lockers.NotificationCounts) as lokero_notifications_total:
+// (service.Lockers.NotificationCounts) as lokero_notifications_total, and
+// the webhooks' (service.Webhooks.WebhookCounts) as
+// lokero_webhook_deliveries_total:
 // the service keeps no Prometheus state of its own.
 type notificationCollector struct{ s *Server }
 
 // Describe implements prometheus.Collector.
-func (c notificationCollector) Describe(ch chan<- *prometheus.Desc) { ch <- notificationsDesc }
+func (c notificationCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- notificationsDesc
+	ch <- webhooksDesc
+}
 
 // Collect implements prometheus.Collector.
 func (c notificationCollector) Collect(ch chan<- prometheus.Metric) {
-	if c.s.lockers == nil {
-		return
+	if c.s.lockers != nil {
+		for _, n := range c.s.lockers.NotificationCounts() {
+			ch <- prometheus.MustNewConstMetric(notificationsDesc, prometheus.CounterValue, float64(n.N), n.Channel, n.State)
+		}
 	}
-	for _, n := range c.s.lockers.NotificationCounts() {
-		ch <- prometheus.MustNewConstMetric(notificationsDesc, prometheus.CounterValue, float64(n.N), n.Channel, n.State)
+	if c.s.webhooks != nil {
+		for outcome, n := range c.s.webhooks.WebhookCounts() {
+			ch <- prometheus.MustNewConstMetric(webhooksDesc, prometheus.CounterValue, float64(n), outcome)
+		}
 	}
 }
 

@@ -48,6 +48,7 @@ type Server struct {
 
 	shipments *service.Shipments
 	lockers   *service.Lockers
+	webhooks  *service.Webhooks
 	// limits are the rate limits (ratelimit.go); proxies the trusted
 	// proxies whose forwarding headers are believed.
 	limits  atomic.Pointer[limiterSet]

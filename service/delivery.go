@@ -111,11 +111,37 @@ func (l *Lockers) Deliver(ctx context.Context, messageID int64, attempt int) err
 	if sender == nil {
 		return l.endDelivery(ctx, m, lokero.DeliveryLocal, "", "")
 	}
+	if attempt > m.Attempts+1 {
+		// An earlier run of this job left no record: its process died
+		// (River rescued the job), perhaps after the provider had
+		// accepted the message. This send may be a repeat.
+		l.delivery.count(m.Channel, "resent")
+		l.log.Warn("notification sent again after a run that left no record: the provider may have it twice",
+			"message", m.ID, "channel", m.Channel, "attempt", attempt, "recorded_attempts", m.Attempts)
+	}
 	out, err := l.outgoing(ctx, m)
 	if err != nil {
 		return l.failedAttempt(ctx, m, attempt, err)
 	}
+	if m.Channel == notify.ChannelPush {
+		sub, err := l.store.PushSubscription(ctx, m.To)
+		if lokero.ErrorCode(err) == lokero.ENOTFOUND {
+			return l.endDelivery(ctx, m, lokero.DeliveryFailed, "", "the push subscription was removed")
+		} else if err != nil {
+			return l.failedAttempt(ctx, m, attempt, err)
+		}
+		out.Push = &notify.PushTarget{Endpoint: sub.Endpoint, P256dh: sub.P256dh, Auth: sub.Auth}
+	}
 	providerID, err := sender.Send(ctx, out)
+	if errors.Is(err, notify.ErrGone) && m.Channel == notify.ChannelPush {
+		// The browser unsubscribed, or the push service forgot it: no
+		// notice goes there again.
+		if derr := l.store.DeletePushSubscription(ctx, m.To); derr != nil && lokero.ErrorCode(derr) != lokero.ENOTFOUND {
+			l.log.Error("drop a push subscription that is gone", "subscription", m.To, "err", derr)
+		} else {
+			l.log.Info("push subscription gone: dropped", "subscription", m.To)
+		}
+	}
 	if err != nil {
 		return l.failedAttempt(ctx, m, attempt, err)
 	}
@@ -177,7 +203,7 @@ func (l *Lockers) endDelivery(ctx context.Context, m lokero.OutboxMessage, state
 // by channel, with the recipient's address left out.
 const UnreachableNote = "Notice of arrival could not be delivered: "
 
-// maxFailedScan is how many of the newest failed messages
+// maxFailedScan is how many of a parcel's newest failed messages
 // checkUnreachable reads to find a notice's other messages.
 const maxFailedScan = 1000
 
@@ -197,10 +223,9 @@ func (l *Lockers) checkUnreachable(ctx context.Context, m lokero.OutboxMessage) 
 	if m.Kind != notify.KindArrival || m.ShipmentID == "" {
 		return nil
 	}
-	// The notice's failed messages. NotificationStore lists by state, not
-	// by shipment: the notice's messages are among the newest failed ones
-	// unless maxFailedScan messages queued after them failed first.
-	failed, err := l.store.Notifications(ctx, lokero.NotificationFilter{State: lokero.DeliveryFailed, Limit: maxFailedScan})
+	// The notice's failed messages, among the parcel's.
+	failed, err := l.store.Notifications(ctx, lokero.NotificationFilter{State: lokero.DeliveryFailed,
+		ShipmentID: m.ShipmentID, Limit: maxFailedScan})
 	if err != nil {
 		return fmt.Errorf("unreachable check of message %d: %w", m.ID, err)
 	}
@@ -339,6 +364,9 @@ func (l *Lockers) outgoing(ctx context.Context, m lokero.OutboxMessage) (notify.
 	out := notify.Message{ID: m.ID, Channel: m.Channel, To: m.To, Kind: m.Kind, Language: lang, Text: text,
 		Parcel: notify.Parcel{TrackingCode: m.TrackingCode, TrackingURL: l.trackingURL(m.TrackingCode), Code: code,
 			Deadline: sh.StorageDeadline}}
+	if m.Kind == notify.KindArrival && strings.HasSuffix(m.Text, codeChangedText(sh.Recipient)) {
+		out.Parcel.CodeChanged = true
+	}
 	if cod := sh.COD; cod != nil && cod.CollectedAt == nil && cod.AmountCents > 0 {
 		out.Parcel.CODCents, out.Parcel.Currency = cod.AmountCents, cod.Currency
 	}
@@ -545,8 +573,9 @@ func (l *Lockers) ValidReportSignature(messageID int64, sig string) bool {
 
 // NotificationCount is how many messages of a channel this process saw
 // reach an outcome: a delivery state (sent, failed, local), "retried" (a
-// failed attempt to be tried again) or "repeated" (sent again after
-// another worker recorded it).
+// failed attempt to be tried again), "repeated" (sent again after
+// another worker recorded it) or "resent" (sent again after a run that
+// died leaving no record, so perhaps a repeat).
 type NotificationCount struct {
 	Channel, State string
 	N              uint64

@@ -201,6 +201,12 @@ func (h timedHandler) Deliver(ctx context.Context, id int64, attempt int) error 
 	return err
 }
 
+// DeliverWebhook: the benchmark's retailer has no webhooks.
+func (h timedHandler) DeliverWebhook(ctx context.Context, id string, attempt int) error { return nil }
+
+// WebhookRetry: never asked (no webhooks).
+func (h timedHandler) WebhookRetry(attempt int) time.Duration { return time.Hour }
+
 // benchSMTPSession is a session of the benchmark's SMTP server: it notes
 // the time each message's DATA is read, by its Message-ID.
 type benchSMTPSession struct {

@@ -366,7 +366,8 @@ func TestDeliverThroughJobs(t *testing.T) {
 		if f.store.Dialect().Name() == "postgres" {
 			dialect = jobs.Postgres
 		}
-		runner, err := jobs.New(ctx, f.store.SQL(), dialect, f.clock, f.lockers, slog.New(slog.DiscardHandler))
+		hooks := service.NewWebhooks(f.store, f.clock, nil, nil, nil, nil, slog.New(slog.DiscardHandler))
+		runner, err := jobs.New(ctx, f.store.SQL(), dialect, f.clock, jobHandler{f.lockers, hooks}, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -546,4 +547,11 @@ func TestDeliverReportSignature(t *testing.T) {
 			t.Error("another process's random key matches")
 		}
 	})
+}
+
+// jobHandler is the jobs' handler as lokero serve wires it: the locker
+// service's jobs and the webhooks'.
+type jobHandler struct {
+	*service.Lockers
+	*service.Webhooks
 }

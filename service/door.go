@@ -111,9 +111,15 @@ func (l *Lockers) waitForPickup(ctx context.Context, tx lokero.Tx, loc *lokero.L
 		return err
 	}
 	sh.StorageDeadline = deadline
-	for _, m := range notices(loc, sh, version, deadline, now) {
+	ms := notices(loc, sh, version, deadline, now)
+	for _, m := range ms {
 		if err := tx.AddOutbox(ctx, m); err != nil {
 			return fmt.Errorf("queue notice of arrival: %w", err)
+		}
+	}
+	if len(ms) > 0 {
+		if err := pushAlong(ctx, tx, ms[0]); err != nil {
+			return err
 		}
 	}
 	if err := tx.ScheduleJob(ctx, lokero.Job{Kind: JobReminder, ShipmentID: sh.ID, At: l.calendar.ReminderAt(deadline, 2)}); err != nil {

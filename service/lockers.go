@@ -20,6 +20,7 @@ type LockerStore interface {
 	lokero.RetailerStore
 	lokero.CredentialStore
 	lokero.LockerStore
+	lokero.PushStore
 }
 
 // Lockers are the use cases where parcels wait for their recipients: at

@@ -38,6 +38,7 @@ type lockersFixture struct {
 // lockerStore is what the locker tests need of a store.
 type lockerStore interface {
 	service.LockerStore
+	lokero.WebhookStore
 	lokero.LocationStore
 	lokero.RetailerStore
 	SetClock(lokero.Clock)

@@ -81,12 +81,18 @@ func (l *Lockers) NoticeAgain(ctx context.Context, ownerID, id string, rotate bo
 			}
 			reason = reasonCodeRotated
 		}
-		for _, m := range notices(loc, &sh, v, sh.StorageDeadline, now) {
+		ms := notices(loc, &sh, v, sh.StorageDeadline, now)
+		for i := range ms {
 			if rotate {
-				m.Text += " " + codeChangedText(sh.Recipient)
+				ms[i].Text += " " + codeChangedText(sh.Recipient)
 			}
-			if err := tx.AddOutbox(ctx, m); err != nil {
+			if err := tx.AddOutbox(ctx, ms[i]); err != nil {
 				return fmt.Errorf("queue notice of arrival: %w", err)
+			}
+		}
+		if len(ms) > 0 {
+			if err := pushAlong(ctx, tx, ms[0]); err != nil {
+				return err
 			}
 		}
 		sh.Note(now, loc.ID, reason)
@@ -104,7 +110,8 @@ func (l *Lockers) NoticeAgain(ctx context.Context, ownerID, id string, rotate bo
 
 // codeChangedText ends the notice of arrival of a rotated code, in the
 // recipient's language: the code of the earlier notice no longer works.
-// (The SMS is this text; the arrival e-mail's template does not read it.)
+// (The SMS is this text; the arrival e-mail says it from its own
+// template, by notify.Parcel.CodeChanged.)
 func codeChangedText(p lokero.Party) string {
 	switch messageLanguage(p) {
 	case "sv":
@@ -334,7 +341,8 @@ func messageLanguage(p lokero.Party) string {
 
 // queueTo queues m to a person on every channel they gave: an SMS to
 // their phone, an e-mail to their address (m's Channel and To are set for
-// each). A person who gave neither gets nothing.
+// each). A person who gave neither gets nothing. A message to a parcel's
+// recipient goes to the parcel's push subscriptions too (pushAlong).
 func queueTo(ctx context.Context, tx lokero.Tx, p lokero.Party, m lokero.OutboxMessage) error {
 	for _, ch := range [...]struct{ channel, to string }{{notify.ChannelSMS, p.Phone}, {notify.ChannelEmail, p.Email}} {
 		if ch.to == "" {
@@ -345,7 +353,7 @@ func queueTo(ctx context.Context, tx lokero.Tx, p lokero.Party, m lokero.OutboxM
 			return fmt.Errorf("queue %s message of %s over %s: %w", m.Kind, m.TrackingCode, ch.channel, err)
 		}
 	}
-	return nil
+	return pushAlong(ctx, tx, m)
 }
 
 // clip cuts s to at most n runes, at a space where there is one in its

@@ -8,6 +8,7 @@ import (
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/notify"
 )
 
 // Remind queues the reminder of a parcel still waiting two days before its
@@ -35,14 +36,9 @@ func (l *Lockers) Remind(ctx context.Context, shipmentID string) error {
 		now := tx.Now()
 		until := sh.StorageDeadline.Add(-time.Minute).In(calendar.Helsinki).Format("2.1.2006")
 		text := reminderText(loc, &sh, until)
-		for _, ch := range []struct{ channel, to string }{{"sms", sh.Recipient.Phone}, {"email", sh.Recipient.Email}} {
-			if ch.to == "" {
-				continue
-			}
-			m := lokero.OutboxMessage{Channel: ch.channel, To: ch.to, TrackingCode: sh.TrackingCode, Kind: "reminder", Text: text, CreatedAt: now, ShipmentID: sh.ID}
-			if err := tx.AddOutbox(ctx, m); err != nil {
-				return err
-			}
+		if err := queueTo(ctx, tx, sh.Recipient, lokero.OutboxMessage{TrackingCode: sh.TrackingCode, Kind: notify.KindReminder,
+			Text: text, CreatedAt: now, ShipmentID: sh.ID}); err != nil {
+			return err
 		}
 		sh.Note(now, loc.ID, "Reminder sent: the storage period ends on "+until+".")
 		return tx.UpdateShipment(ctx, &sh)

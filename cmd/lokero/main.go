@@ -156,7 +156,10 @@ type store interface {
 	lokero.RetailerStore
 	lokero.CredentialStore
 	lokero.LockerStore
+	lokero.PushStore
+	lokero.WebhookStore
 	SQL() *sql.DB
+	SetEventHook(lokero.EventHook)
 	Dialect() sqlstore.Dialect
 	SetClock(lokero.Clock)
 	SetJobQueue(sqlstore.JobQueue)

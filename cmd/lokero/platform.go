@@ -13,6 +13,7 @@ import (
 	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/demo"
 	"github.com/lokero/lokero/jobs"
+	"github.com/lokero/lokero/notify/webhook"
 	"github.com/lokero/lokero/service"
 )
 
@@ -23,6 +24,7 @@ type platform struct {
 	dir       *service.Directory
 	shipments *service.Shipments
 	lockers   *service.Lockers
+	webhooks  *service.Webhooks
 	calendar  *calendar.Calendar
 	clock     lokero.Clock
 }
@@ -45,8 +47,20 @@ func newPlatform(ctx context.Context, st store, cal *calendar.Calendar, clk loke
 		capacityMaxAge = time.Minute
 	}
 	dir.SetCheckout(cal, service.NewAvailability(st, clk, capacityMaxAge))
+	// Every command that writes shipments queues their webhook deliveries
+	// in the same transaction (serve's jobs send them).
+	poster, validURL := newWebhookPoster(false)
+	hooks := service.NewWebhooks(st, clk, nil, poster, webhook.NextRetry, validURL, log)
+	st.SetEventHook(hooks.Publish)
 	return &platform{store: st, dir: dir, shipments: service.NewShipments(st, dir, cal, clk, nil, log),
-		lockers: service.NewLockers(st, dir, cal, clk, nil, nil, log), calendar: cal, clock: clk}, nil
+		lockers: service.NewLockers(st, dir, cal, clk, nil, nil, log), webhooks: hooks, calendar: cal, clock: clk}, nil
+}
+
+// jobHandler does the work of the background jobs: the locker service's
+// (storage period, notices) and the webhooks'.
+type jobHandler struct {
+	*service.Lockers
+	*service.Webhooks
 }
 
 // openPlatform opens the database named by dsn (a postgres:// URL or a
@@ -151,7 +165,7 @@ func (p *platform) startJobs(ctx context.Context, dsn string, log *slog.Logger) 
 	if isPostgres(dsn) {
 		dialect = jobs.Postgres
 	}
-	runner, err := jobs.New(ctx, p.store.SQL(), dialect, p.clock, p.lockers, log)
+	runner, err := jobs.New(ctx, p.store.SQL(), dialect, p.clock, jobHandler{p.lockers, p.webhooks}, log)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}

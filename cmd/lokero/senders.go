@@ -1,10 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"strings"
+	"time"
+
+	"github.com/lokero/lokero/notify/webhook"
+	"github.com/lokero/lokero/notify/webpush"
+	"github.com/lokero/lokero/service"
 
 	"github.com/lokero/lokero/notify"
 	"github.com/lokero/lokero/notify/email"
@@ -85,4 +92,58 @@ func checkPublicURL(s string) error {
 		return fmt.Errorf("%w: --public-url must be an absolute http(s) URL without credentials or a query, as the recipients' browsers and the SMS gateway reach lokero (e.g. https://lokero.example.fi); got %q", errUsage, got)
 	}
 	return nil
+}
+
+// settingVAPIDKey names the setting that holds the VAPID private key
+// (base64url) every instance signs Web Push requests with: made by the
+// first instance to start, read by the others, and never changed, since a
+// browser's subscription is bound to the public key it subscribed with.
+const settingVAPIDKey = "vapid_private_key"
+
+// pushKeys returns the network's VAPID key pair, making it on the first
+// start (InitSetting keeps the first of several instances' keys).
+func pushKeys(ctx context.Context, st store) (webpush.Keys, error) {
+	fresh, err := webpush.GenerateKeys(nil)
+	if err != nil {
+		return webpush.Keys{}, fmt.Errorf("push keys: %w", err)
+	}
+	stored, err := st.InitSetting(ctx, settingVAPIDKey, fresh.PrivateKey())
+	if err != nil {
+		return webpush.Keys{}, fmt.Errorf("push keys: %w", err)
+	}
+	keys, err := webpush.ParseKeys(stored)
+	if err != nil {
+		return webpush.Keys{}, fmt.Errorf("push keys: the stored key: %w", err)
+	}
+	return keys, nil
+}
+
+// pushSubject is the VAPID "sub" claim: how a push service reaches the
+// operator, the From address of --mail-from as a mailto: URL, or else
+// lokero's public URL.
+func pushSubject(mailFrom, publicURL string) string {
+	if a, err := mail.ParseAddress(mailFrom); err == nil && !strings.HasSuffix(a.Address, "@localhost") {
+		return "mailto:" + a.Address
+	}
+	if strings.HasPrefix(publicURL, "https://") {
+		return publicURL
+	}
+	return "mailto:noreply@lokero.invalid"
+}
+
+// webhookPoster sends webhooks with the Standard Webhooks client: the
+// service's WebhookPoster.
+type webhookPoster struct{ client *webhook.Client }
+
+// Post implements service.WebhookPoster.
+func (p webhookPoster) Post(ctx context.Context, url, id string, at time.Time, payload []byte, secrets []string) (int, error) {
+	return p.client.Send(ctx, webhook.Request{ID: id, Timestamp: at, Payload: payload, Secrets: secrets, URL: url})
+}
+
+// newWebhookPoster returns the webhook client and its URL check; with
+// allowPrivate, endpoints on loopback and private addresses are allowed
+// (a retailer's test endpoint on the same machine, --dev).
+func newWebhookPoster(allowPrivate bool) (service.WebhookPoster, func(string) error) {
+	return webhookPoster{webhook.New(webhook.Options{AllowPrivate: allowPrivate})},
+		func(raw string) error { return webhook.ValidateURL(raw, allowPrivate) }
 }

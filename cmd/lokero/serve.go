@@ -21,6 +21,8 @@ import (
 	"github.com/lokero/lokero/api"
 	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/locker"
+	"github.com/lokero/lokero/notify"
+	"github.com/lokero/lokero/notify/webpush"
 	"github.com/lokero/lokero/service"
 	"github.com/lokero/lokero/sqlite"
 )
@@ -46,6 +48,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&notices.smtp, "smtp", envOr("LOKERO_SMTP", ""), "send e-mail notices through this SMTP server: smtp://user:pass@host:587 (STARTTLS when offered; ?starttls=required to insist), smtps://… for implicit TLS; none: e-mail notices stay in the local outbox (env LOKERO_SMTP)")
 	fs.StringVar(&notices.mailFrom, "mail-from", envOr("LOKERO_MAIL_FROM", "lokero <noreply@localhost>"), "the From of e-mail notices (env LOKERO_MAIL_FROM)")
 	fs.StringVar(&notices.sms, "sms", envOr("LOKERO_SMS", ""), "send SMS notices through Kannel's smsbox: kannel://user:pass@host:13013 (?from=SENDER, ?smsc=ID); its delivery reports come back to --public-url; none: SMS notices stay in the local outbox (env LOKERO_SMS)")
+	allowPrivate := fs.Bool("allow-private-endpoints", envBool("LOKERO_ALLOW_PRIVATE_ENDPOINTS"), "let webhooks and push subscriptions use http and loopback or private addresses (a retailer's test endpoint on this machine); on with --dev; refused by --production (env LOKERO_ALLOW_PRIVATE_ENDPOINTS=1)")
 	publicURL := fs.String("public-url", envOr("LOKERO_PUBLIC_URL", ""), "lokero's URL as recipients' browsers and the SMS gateway reach it, for the tracking links in notices and Kannel's delivery reports (default: http(s)://the listen address) (env LOKERO_PUBLIC_URL)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -106,6 +109,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		if tlsConfig == nil && !*behindProxy {
 			return errors.New("--production needs TLS: serve HTTPS with --tls-cert FILE --tls-key FILE, or say that a reverse proxy in front terminates it with --behind-proxy")
+		}
+		if *allowPrivate {
+			return errors.New("--production refuses --allow-private-endpoints: webhooks to loopback and private addresses reach what the internet must not")
 		}
 		if len(senders) == 0 {
 			return errors.New("--production needs a real channel for the notices of arrival: --smtp smtp://user:pass@host:587 (e-mail) or --sms kannel://user:pass@host:13013 (SMS); without one they would only reach the local outbox")
@@ -173,8 +179,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	p.lockers.SetPublicURL(*publicURL)
 	p.lockers.SetReportKeys(reportKeys(keys)...)
+	private := *allowPrivate || *dev
+	pushKeys, err := pushKeys(ctx, p.store)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	// Push needs no provider of the operator's: each subscription names its
+	// push service (the browser's vendor's).
+	senders[notify.ChannelPush] = webpush.New(pushKeys, pushSubject(notices.mailFrom, *publicURL), nil)
 	p.lockers.SetSenders(senders)
-	srv.EnableLockers(p.lockers, api.LockerOptions{DevOutbox: *dev, DevClock: devClockVal})
+	srv.EnableLockers(p.lockers, api.LockerOptions{DevOutbox: *dev, DevClock: devClockVal,
+		Push: api.PushOptions{PublicKey: pushKeys.PublicKey(), AllowInsecure: private}})
+	p.webhooks.SetPoster(newWebhookPoster(private))
+	srv.EnableWebhooks(p.webhooks)
 	reportURL = srv.SMSReportURL(*publicURL)
 	if channels := notices.channels(); channels != "" {
 		log.Info("notifications", "channels", channels, "public_url", *publicURL)

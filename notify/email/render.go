@@ -106,6 +106,7 @@ type view struct {
 	PostOffice  bool   // Place is a post office (fi "postissa", not "noutopisteessä")
 	AllHours    bool   // a locker open round the clock: no Hours
 	Code        string // the opening or pickup code ("" in a reminder)
+	CodeChanged bool   // the code replaces one sent before, which no longer works
 	LastDay     string // the last day to collect, d.m.yyyy in Helsinki; "" when not known
 	COD         string // cash on delivery to pay, "49,90 €"; "" when none
 	Text        string // the message as queued (KindOther)
@@ -131,6 +132,7 @@ func Render(m notify.Message) (subject, text, html string, err error) {
 		PostOffice:  p.Place.Type == "POSTOFFICE",
 		AllHours:    !p.Place.Counter && len(p.Place.Hours) == 0,
 		Code:        p.Code,
+		CodeChanged: p.CodeChanged,
 		LastDay:     lastDay(p.Deadline),
 		COD:         money(p.CODCents, p.Currency, lang),
 		Text:        m.Text,

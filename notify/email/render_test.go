@@ -258,3 +258,32 @@ func TestRenderOtherKinds(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderCodeChanged: the notice of a rotated code says, in both parts
+// and in each language, that the earlier code no longer works; a first
+// notice does not.
+func TestRenderCodeChanged(t *testing.T) {
+	t.Parallel()
+	for lang, want := range map[string]string{
+		"fi": "Koodi on vaihdettu: aiempi koodi ei enää toimi.",
+		"sv": "Koden har bytts: den tidigare koden fungerar inte längre.",
+		"en": "The code has been changed: the earlier code no longer works.",
+	} {
+		m := counterArrival(lang)
+		_, text, html, err := Render(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(text, want) || strings.Contains(html, want) {
+			t.Errorf("%s: a first notice says the code changed", lang)
+		}
+		m.Parcel.CodeChanged = true
+		_, text, html, err = Render(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(text, want) || !strings.Contains(html, want) {
+			t.Errorf("%s: a rotated code's notice does not say %q:\n%s", lang, want, text)
+		}
+	}
+}

@@ -1,0 +1,149 @@
+package service
+
+import (
+	"context"
+	"crypto/hmac"
+	"fmt"
+	"strings"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/notify"
+	"github.com/lokero/lokero/tracking"
+)
+
+// PushSubscriptionRequest asks for a parcel's notices by Web Push: the
+// parcel's tracking code, the recipient's postcode or phone number as
+// proof, and the browser's subscription (its endpoint and keys, checked
+// by the caller: see webpush.ValidateSubscription).
+type PushSubscriptionRequest struct {
+	TrackingCode string
+	Postcode     string // the recipient's postcode, or
+	Phone        string // the recipient's phone number, in any usual form
+	Endpoint     string
+	P256dh       string
+	Auth         string
+	Language     string // "fi", "sv", "en" or "" (the recipient's)
+}
+
+// notSubscribable is the answer to a subscription whose tracking code and
+// proof do not match: the same whichever is wrong, so that it confirms
+// nothing to a guesser.
+var notSubscribable = &lokero.Error{Code: lokero.ENOTFOUND, Reason: "no_such_shipment",
+	Message: "no parcel with that tracking code is addressed to that postcode or phone number"}
+
+// Subscribe registers a push subscription for a parcel's notices, proven
+// with the recipient's postcode or phone. The same browser subscribing
+// again gets its subscription back (keys updated). A parcel whose journey
+// is over (picked up, returned, cancelled) takes none: 409
+// "tracking_ended". The answer tells nothing of the parcel: tracking it
+// is GET /v1/tracking's business.
+func (l *Lockers) Subscribe(ctx context.Context, req PushSubscriptionRequest) (lokero.PushSubscription, error) {
+	code := tracking.Normalize(req.TrackingCode)
+	if !tracking.Valid(code) {
+		return lokero.PushSubscription{}, lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code (e.g. CL123456785FI)", truncateText(req.TrackingCode, 32))
+	}
+	switch {
+	case req.Postcode == "" && req.Phone == "":
+		return lokero.PushSubscription{}, lokero.Invalid("postcode", "required", "give the recipient's postcode (or phone) to prove the parcel is yours")
+	case req.Postcode != "" && (len(req.Postcode) != 5 || strings.Trim(req.Postcode, "0123456789") != ""):
+		return lokero.PushSubscription{}, lokero.Invalid("postcode", "malformed", "postcode must be five digits; got %q", truncateText(req.Postcode, 16))
+	case req.Phone != "" && len(phoneDigits(req.Phone)) < 6:
+		return lokero.PushSubscription{}, lokero.Invalid("phone", "malformed", "phone must be a phone number; got %q", truncateText(req.Phone, 32))
+	}
+	switch req.Language {
+	case "", "fi", "sv", "en":
+	default:
+		return lokero.PushSubscription{}, lokero.Invalid("language", "unknown_language", "language must be fi, sv or en; got %q", truncateText(req.Language, 16))
+	}
+	sh, err := l.store.ShipmentByTrackingCode(ctx, code)
+	if lokero.ErrorCode(err) == lokero.ENOTFOUND {
+		return lokero.PushSubscription{}, notSubscribable
+	} else if err != nil {
+		return lokero.PushSubscription{}, err
+	}
+	if sh.TrackingCode != code || !proves(sh.Recipient, req.Postcode, req.Phone) {
+		return lokero.PushSubscription{}, notSubscribable
+	}
+	switch sh.Status {
+	case lokero.StatusPickedUp, lokero.StatusReturnedToSender, lokero.StatusCancelled:
+		return lokero.PushSubscription{}, &lokero.Error{Code: lokero.ECONFLICT, Reason: "tracking_ended",
+			Message: fmt.Sprintf("parcel %s is %s: no more notices will be sent about it", sh.TrackingCode, sh.Status)}
+	}
+	id, err := newID(l.random, "psub_", l.now())
+	if err != nil {
+		return lokero.PushSubscription{}, err
+	}
+	return l.store.AddPushSubscription(ctx, lokero.PushSubscription{ID: id, ShipmentID: sh.ID, TrackingCode: sh.TrackingCode,
+		Endpoint: req.Endpoint, P256dh: req.P256dh, Auth: req.Auth, Language: req.Language, CreatedAt: l.now()})
+}
+
+// Unsubscribe removes a push subscription by its ID (which only its
+// subscriber was told); ENOTFOUND when there is none.
+func (l *Lockers) Unsubscribe(ctx context.Context, id string) error {
+	if !strings.HasPrefix(id, "psub_") || len(id) > 64 || !plainID(id) {
+		return &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_subscription", Message: fmt.Sprintf("no push subscription %q", truncateText(id, 64))}
+	}
+	err := l.store.DeletePushSubscription(ctx, id)
+	if lokero.ErrorCode(err) == lokero.ENOTFOUND {
+		return &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_subscription", Message: fmt.Sprintf("no push subscription %q", id)}
+	}
+	return err
+}
+
+// proves reports whether a postcode or phone number given as proof is
+// the recipient's, compared in constant time.
+func proves(r lokero.Party, postcode, phone string) bool {
+	ok := false
+	if postcode != "" && r.Postcode != "" && hmac.Equal([]byte(postcode), []byte(r.Postcode)) {
+		ok = true
+	}
+	if phone != "" && r.Phone != "" && hmac.Equal([]byte(phoneDigits(phone)), []byte(phoneDigits(r.Phone))) {
+		ok = true
+	}
+	return ok
+}
+
+// phoneDigits is a phone number as its international digits, as people
+// write Finnish numbers: "040 123 4567", "+358 40 1234567" and
+// "00358401234567" are all "358401234567".
+func phoneDigits(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	d := b.String()
+	switch {
+	case strings.HasPrefix(d, "00"):
+		return d[2:]
+	case strings.HasPrefix(d, "0"):
+		return "358" + d[1:]
+	}
+	return d
+}
+
+// pushKinds are the kinds of message that go to a parcel's push
+// subscriptions as well: those to its recipient.
+var pushKinds = map[string]bool{notify.KindArrival: true, notify.KindReminder: true, notify.KindRerouted: true, notify.KindExpired: true}
+
+// pushAlong queues m (a message to a parcel's recipient, already queued
+// to their phone or e-mail) once more for each of the parcel's push
+// subscriptions, in the same transaction.
+func pushAlong(ctx context.Context, tx lokero.Tx, m lokero.OutboxMessage) error {
+	if m.ShipmentID == "" || !pushKinds[m.Kind] {
+		return nil
+	}
+	subs, err := tx.PushSubscriptions(ctx, m.ShipmentID)
+	if err != nil {
+		return fmt.Errorf("push subscriptions of %s: %w", m.TrackingCode, err)
+	}
+	for _, s := range subs {
+		p := m
+		p.Channel, p.To = notify.ChannelPush, s.ID
+		if err := tx.AddOutbox(ctx, p); err != nil {
+			return fmt.Errorf("queue %s push of %s: %w", m.Kind, m.TrackingCode, err)
+		}
+	}
+	return nil
+}
