@@ -64,6 +64,12 @@ func importLocations(ctx context.Context, db, file string, stdout, stderr io.Wri
 		return err
 	}
 	defer p.Close()
+	// An import that closes points re-routes their parcels: the notices
+	// and webhook deliveries it queues get their jobs in the same
+	// transactions, for lokero serve to work.
+	if _, err := p.queueJobs(ctx, db, newLogger(io.Discard)); err != nil {
+		return err
+	}
 	f, err := os.Open(file)
 	if err != nil {
 		return err

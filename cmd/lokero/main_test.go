@@ -444,6 +444,10 @@ func TestImportClosingAPoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	booked, _ := bookSmall(t, p, "SP-1")
+	hook, err := p.webhooks.Create(ctx, booked.RetailerID, service.WebhookRequest{URL: "https://shop.example.fi/hooks/lokero"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	p.Close()
 
 	// The file now says SP-1 is closed until further notice.
@@ -472,6 +476,31 @@ func TestImportClosingAPoint(t *testing.T) {
 	st.Close()
 	if err != nil || sh.DestinationID != "SP-2" || !strings.Contains(sh.Routing.Reason, "water damage") {
 		t.Fatalf("after the import the shipment goes to %s (%+v, %v); want SP-2 with the reason", sh.DestinationID, sh.Routing, err)
+	}
+	// The re-routing's webhook delivery was queued with its job, for
+	// lokero serve to send.
+	rerouted := 0
+	if st, err = sqlite.Open(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	deliveries, err := st.WebhookDeliveries(ctx, hook.ID, lokero.WebhookPending, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range deliveries {
+		if d.Event != service.EventRerouted {
+			continue
+		}
+		rerouted++
+		var jobs int
+		if err := st.SQL().QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE kind = 'webhook' AND json_extract(args, '$.delivery_id') = $1`,
+			d.ID).Scan(&jobs); err != nil || jobs != 1 {
+			t.Errorf("the import's webhook delivery %s has %d jobs (%v); want 1", d.ID, jobs, err)
+		}
+	}
+	st.Close()
+	if rerouted != 1 {
+		t.Errorf("%d shipment.rerouted deliveries pending after the import; want 1 (of %d)", rerouted, len(deliveries))
 	}
 	if code, stdout, _ := runCmd(t, "import", "locations", "--db", db, file); code != 0 || strings.Contains(stdout, "re-routed") {
 		t.Errorf("the same file again: exit %d, %q; want nothing re-routed", code, stdout)

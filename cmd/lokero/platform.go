@@ -158,18 +158,30 @@ func (p *platform) serveLoopback(log *slog.Logger) (string, func(), error) {
 }
 
 // startJobs runs the background jobs (the storage period's reminders and
-// expiries) on River over the platform's database, and has the store
-// queue them in its transactions (lokero.Tx.ScheduleJob). Stop the runner on shutdown.
+// expiries, the delivery of notices and webhooks) on River over the
+// platform's database, and has the store queue them in its transactions
+// (lokero.Tx.ScheduleJob). Stop the runner on shutdown.
 func (p *platform) startJobs(ctx context.Context, dsn string, log *slog.Logger) (*jobs.Runner, error) {
+	runner, err := p.queueJobs(ctx, dsn, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := runner.Start(ctx); err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return runner, nil
+}
+
+// queueJobs has the store queue the jobs of its transactions in River,
+// without working them: a command other than serve (an import) queues
+// them for serve to work.
+func (p *platform) queueJobs(ctx context.Context, dsn string, log *slog.Logger) (*jobs.Runner, error) {
 	dialect := jobs.SQLite
 	if isPostgres(dsn) {
 		dialect = jobs.Postgres
 	}
 	runner, err := jobs.New(ctx, p.store.SQL(), dialect, p.clock, jobHandler{p.lockers, p.webhooks}, log)
 	if err != nil {
-		return nil, fmt.Errorf("jobs: %w", err)
-	}
-	if err := runner.Start(ctx); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	p.store.SetJobQueue(runner)
