@@ -21,7 +21,10 @@
 //
 // A job whose process died while running it (a crash, a kill) is rescued
 // by River after rescueAfter (2 minutes) and run again: this is the one
-// way a notice can be sent twice (service.Lockers.Deliver). Advancing a DevClock makes River's leader see its
+// way a notice can be sent twice (service.Lockers.Deliver). River's
+// rescuer compares the job's start (stamped by the clock) with the wall
+// clock, so under a DevClock advanced by X a stuck job is rescued only
+// after 2 minutes + X of real time. Advancing a DevClock makes River's leader see its
 // reelection deadline passed: it steps down and is elected again, which
 // can add a few seconds once (tests saw 4-7 s from the advance to the run).
 package jobs
