@@ -29,8 +29,8 @@ type calls struct {
 	attempts  map[int64][]int // message ID -> the attempts Deliver was called with
 	failFirst map[int64]int   // message ID -> how many attempts fail
 
-	hookAttempts  map[string][]int       // webhook delivery ID -> attempts
-	hookFailFirst map[string]int         // webhook delivery ID -> how many attempts fail
+	hookAttempts  map[string][]int        // webhook delivery ID -> attempts
+	hookFailFirst map[string]int          // webhook delivery ID -> how many attempts fail
 	hookRetry     func(int) time.Duration // WebhookRetry
 }
 
