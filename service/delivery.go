@@ -242,6 +242,20 @@ func (l *Lockers) checkUnreachable(ctx context.Context, m lokero.OutboxMessage) 
 	if len(reasons) == 0 {
 		return nil
 	}
+	// A push of the notice that was sent, or may still be, reaches the
+	// recipient: the parcel is not unreachable (yet); the push's own
+	// failure checks again. (One kept for the local viewer reaches nobody.)
+	pushes, err := l.store.Notifications(ctx, lokero.NotificationFilter{Channel: notify.ChannelPush,
+		ShipmentID: m.ShipmentID, Limit: maxFailedScan})
+	if err != nil {
+		return fmt.Errorf("unreachable check of message %d: %w", m.ID, err)
+	}
+	for _, p := range pushes {
+		if p.Kind == notify.KindArrival && p.CreatedAt.Equal(m.CreatedAt) &&
+			(p.State == lokero.DeliveryQueued || p.State == lokero.DeliverySent) {
+			return nil
+		}
+	}
 	noted := false
 	err = l.store.InTx(ctx, func(tx lokero.Tx) error {
 		noted = false
@@ -346,7 +360,10 @@ func (l *Lockers) outgoing(ctx context.Context, m lokero.OutboxMessage) (notify.
 		return notify.Message{}, err
 	}
 	lang := sh.Recipient.Language
-	if lang != "sv" && lang != "en" {
+	switch {
+	case m.ShipmentID == "" && m.TrackingCode == "":
+		lang = "en" // to a retailer's contact (a webhook disabled), not a recipient
+	case lang != "sv" && lang != "en":
 		lang = "fi"
 	}
 	if m.Code != nil && l.codes == nil {
