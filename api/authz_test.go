@@ -15,9 +15,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/api"
 	"github.com/lokero/lokero/demo"
+	"github.com/lokero/lokero/notify/webhook"
+	"github.com/lokero/lokero/notify/webpush"
+	"github.com/lokero/lokero/notify/webpush/webpushtest"
 	"github.com/lokero/lokero/service"
 )
 
@@ -132,6 +137,17 @@ var authzTable = []authzRow{
 	{"POST /v1/credentials/{id}/rotate", "/v1/credentials/$spare2/rotate", `{}`, expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
 	{"GET /v1/notifications", "/v1/notifications?state=queued&limit=5", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
 	{"GET /v1/sms/dlr", "$dlr", "", everyone(200)}, // the gateway's report at lokero's signed URL: whoever brings it
+
+	{"GET /v1/push-subscriptions/public-key", "/v1/push-subscriptions/public-key", "", everyone(200)},
+	{"POST /v1/push-subscriptions", "/v1/push-subscriptions", subscribeJSON, everyone(201)},       // proven by postcode: whoever knows it
+	{"DELETE /v1/push-subscriptions/{id}", "/v1/push-subscriptions/$freshSub", "", everyone(204)}, // the id is the secret
+	{"POST /v1/webhooks", "/v1/webhooks", webhookJSON, expect{401, 201, 201, 401, 401, 401, 401, 401, 401}},
+	{"GET /v1/webhooks", "/v1/webhooks", "", expect{401, 200, 200, 401, 401, 401, 401, 401, 401}},
+	{"GET /v1/webhooks/{id}", "/v1/webhooks/$hookA", "", expect{401, 200, 404, 401, 401, 401, 401, 401, 401}},
+	{"PATCH /v1/webhooks/{id}", "/v1/webhooks/$hookA", `{"events":["shipment.ready_for_pickup"],"enabled":true}`, expect{401, 200, 404, 401, 401, 401, 401, 401, 401}},
+	{"DELETE /v1/webhooks/{id}", "/v1/webhooks/$doomedHook", "", expect{401, 204, 404, 401, 401, 401, 401, 401, 401}},
+	{"POST /v1/webhooks/{id}/rotate-secret", "/v1/webhooks/$hookA/rotate-secret", `{"overlap_seconds":3600}`, expect{401, 200, 404, 401, 401, 401, 401, 401, 401}},
+	{"GET /v1/webhooks/{id}/deliveries", "/v1/webhooks/$hookA/deliveries?state=pending&limit=5", "", expect{401, 200, 404, 401, 401, 401, 401, 401, 401}},
 	{"GET /dev/outbox", "/dev/outbox?limit=5", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
 	{"POST /v1/admin/clock", "/v1/admin/clock", `{"advance":"1s"}`, expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
 }
@@ -142,6 +158,16 @@ const bookingJSON = `{"reference":"MATRIX","pickup_point_id":"$postOffice",
 	"sender":{"name":"Kauppa","street":"Tyynenmerenkatu 11","postcode":"00220","city":"Helsinki"},
 	"recipient":{"name":"Matti Matriisi","street":"Fredrikinkatu 1","postcode":"00120","city":"Helsinki","phone":"0409990009"},
 	"parcel":{"length_cm":30,"width_cm":20,"height_cm":10,"weight_kg":1,"contents":"goods"}}`
+
+// subscribeJSON is a browser's push subscription (webpushtest's) for A's
+// parcel, proven with the recipient's postcode (TestPushSubscribeHTTP
+// sends the browser's expirationTime too).
+const subscribeJSON = `{"tracking_code":"$created.tracking","postcode":"$created.postcode","language":"fi",
+	"subscription":{"endpoint":"$sub.endpoint","keys":{"p256dh":"$sub.key","auth":"$sub.auth"}}}`
+
+// webhookJSON is a retailer's webhook for two event types.
+const webhookJSON = `{"url":"https://hooks.example.com/lokero","events":["shipment.created","shipment.ready_for_pickup"],
+	"contact_email":"ops@example.com"}`
 
 // prepaidJSON is a pre-paid parcel to somebody in Tampere.
 const prepaidJSON = `{"sender":{"name":"Maija","street":"Aleksanterinkatu 1","postcode":"00100","city":"Helsinki"},
@@ -180,7 +206,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 
 	cells := 0
-	for _, row := range authzTable {
+	for i, row := range authzTable {
 		if !slices.Contains(routes, row.route) {
 			continue
 		}
@@ -198,10 +224,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 				order = append(order, w)
 			}
 		}
+		// Each row from a client address of its own: the per-address
+		// limits (returns, push subscriptions) allow a row's nine cells,
+		// not the whole matrix's.
+		addr := fmt.Sprintf("192.0.2.%d:1234", i%250+1)
 		for _, w := range order {
 			cell := map[string]string{}
 			path, body := p.fill(t, row.path, cell), p.fill(t, row.body, cell)
-			status, header, out := p.do(method, path, p.token[w], body)
+			status, header, out := p.doFrom(addr, method, path, p.token[w], body)
 			cells++
 			if status != row.want[w] {
 				t.Errorf("%s as %s (%s %s): %d %.300s; want %d", row.route, w, method, path, status, out, row.want[w])
@@ -237,11 +267,13 @@ func leaks(w who, out []byte) bool {
 // network: shipments, lockers, the development aids, two retailers, a
 // courier, an operator and the devices of two lockers.
 type probe struct {
-	srv   *api.Server
-	db    *sql.DB
-	dir   *service.Directory
-	token [identities]string
-	spare [2]string // credential IDs for the operator to revoke and rotate
+	srv     *api.Server
+	db      *sql.DB
+	dir     *service.Directory
+	lockers *service.Lockers
+	push    *webpushtest.Server // the push service of the matrix's subscriptions
+	token   [identities]string
+	spare   [2]string // credential IDs for the operator to revoke and rotate
 
 	cache map[string]map[string]string // fixture values by name, then field
 }
@@ -258,7 +290,15 @@ func newProbe(t *testing.T) *probe {
 	plat := newDemoPlatform(t)
 	st, dir, clock, log := plat.st, plat.dir, plat.clock, plat.log
 	shipments, lockers := plat.shipments, plat.lockers
-	p := &probe{db: st.SQL(), dir: dir, cache: map[string]map[string]string{}}
+	// Every shipment event is queued for the retailer's webhooks in its
+	// transaction, as serve wires it; nothing here sends them.
+	hooks := service.NewWebhooks(st, clock, nil, nil, webhook.NextRetry, func(raw string) error { return webhook.ValidateURL(raw, false) }, log)
+	st.SetEventHook(hooks.Publish)
+	pushKeys, err := webpush.GenerateKeys(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &probe{db: st.SQL(), dir: dir, lockers: lockers, push: webpushtest.NewServer(t), cache: map[string]map[string]string{}}
 	must := func(_ any, token string, err error) string {
 		t.Helper()
 		if err != nil {
@@ -281,7 +321,10 @@ func newProbe(t *testing.T) *probe {
 	}
 	p.srv = api.New(dir, st, log)
 	p.srv.EnableShipments(shipments)
-	p.srv.EnableLockers(lockers, api.LockerOptions{DevOutbox: true, DevClock: clock})
+	// webpushtest's endpoints are http on loopback: allowed as under --dev.
+	p.srv.EnableLockers(lockers, api.LockerOptions{DevOutbox: true, DevClock: clock,
+		Push: api.PushOptions{PublicKey: pushKeys.PublicKey(), AllowInsecure: true}})
+	p.srv.EnableWebhooks(hooks)
 	p.srv.SetReady(true)
 	p.token[clerkP] = must(lockers.AddCredential(ctx, lokero.KindClerk, "Kaisa", p.postOffice(t)))
 	p.token[clerkQ] = must(lockers.AddCredential(ctx, lokero.KindClerk, "Kalle", "POSTOFFICE-33100"))
@@ -290,11 +333,19 @@ func newProbe(t *testing.T) *probe {
 
 // do serves one request in-process and returns the answer.
 func (p *probe) do(method, target, token, body string, headers ...string) (int, http.Header, []byte) {
+	return p.doFrom("", method, target, token, body, headers...)
+}
+
+// doFrom is do from the client address addr ("": httptest's).
+func (p *probe) doFrom(addr, method, target, token, body string, headers ...string) (int, http.Header, []byte) {
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
 	}
 	req := httptest.NewRequest(method, target, r)
+	if addr != "" {
+		req.RemoteAddr = addr
+	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -337,11 +388,17 @@ func (p *probe) fill(t *testing.T, s string, cell map[string]string) string {
 	t.Helper()
 	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
 		name, field, _ := strings.Cut(m[1:], ".")
-		if name == "fresh" {
+		switch name {
+		case "fresh":
 			if cell["fresh"] == "" {
 				cell["fresh"] = p.book(t, retailerA, p.postOfficeBody(t, "FRESH", "S"))["id"].(string)
 			}
 			return cell["fresh"]
+		case "freshSub": // a push subscription to A's $created parcel
+			if cell["freshSub"] == "" {
+				cell["freshSub"] = p.subscribe(t)
+			}
+			return cell["freshSub"]
 		}
 		return p.value(t, name, field)
 	})
@@ -439,6 +496,12 @@ func (p *probe) make(t *testing.T, name string) map[string]string {
 		}
 		id := int64(msgs[0].(map[string]any)["id"].(float64))
 		return map[string]string{"": p.srv.SMSReportURL("")(id) + "&status=1&answer=ACK"}
+	case "sub": // a browser's subscription at the test push service
+		sub := p.push.Subscribe()
+		return map[string]string{"endpoint": sub.Endpoint, "key": sub.P256dh, "auth": sub.Auth}
+	case "hookA", "doomedHook": // webhooks of A's
+		h := p.call(t, 201, "POST", "/v1/webhooks", retailerA, map[string]any{"url": "https://hooks.example.com/" + name})
+		return map[string]string{"": h["id"].(string)}
 	case "spare1":
 		return map[string]string{"": p.spare[0]}
 	case "spare2":
@@ -446,6 +509,21 @@ func (p *probe) make(t *testing.T, name string) map[string]string {
 	}
 	t.Fatalf("no fixture value $%s", name)
 	return nil
+}
+
+// subscribe subscribes a new browser to A's $created parcel, through the
+// service (the API's per-address limit is the matrix's to test), and
+// returns the subscription's id.
+func (p *probe) subscribe(t *testing.T) string {
+	t.Helper()
+	sub := p.push.Subscribe()
+	got, err := p.lockers.Subscribe(context.Background(), service.PushSubscriptionRequest{
+		TrackingCode: p.value(t, "created", "tracking"), Postcode: p.value(t, "created", "postcode"),
+		Endpoint: sub.Endpoint, P256dh: sub.P256dh, Auth: sub.Auth})
+	if err != nil {
+		t.Fatalf("fixture: subscribe: %v", err)
+	}
+	return got.ID
 }
 
 // postOffice returns the id of a post office in Helsinki.
@@ -532,4 +610,34 @@ func (p *probe) ready(t *testing.T, w who, body map[string]any, lockerID string,
 	}
 	t.Fatalf("fixture: no opening code for %s in the outbox", r.tracking)
 	return r
+}
+
+// TestOpenAPICoversEveryRoute: every route of lokero's own API that the
+// whole server serves is in openapi.json, with its method (the Posti
+// face, health, metrics and the documents themselves are not).
+func TestOpenAPICoversEveryRoute(t *testing.T) {
+	t.Parallel()
+	p := newProbe(t)
+	doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPIDocument())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("openapi.json is not a valid OpenAPI document: %v", err)
+	}
+	n := 0
+	for _, route := range p.srv.Routes() {
+		method, pattern, _ := strings.Cut(route, " ")
+		if !strings.HasPrefix(pattern, "/v1/") && !strings.HasPrefix(pattern, "/dev/") {
+			continue
+		}
+		n++
+		item := doc.Paths.Find(pattern)
+		if item == nil || item.GetOperation(method) == nil {
+			t.Errorf("%s is served but not in openapi.json", route)
+		}
+	}
+	if n < 50 {
+		t.Errorf("only %d routes of lokero's own API; want them all", n)
+	}
 }

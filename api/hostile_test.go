@@ -30,8 +30,9 @@ type hostileRequest struct {
 // headers, hostile path parameters and query strings (SQL metacharacters,
 // path traversal, invalid UTF-8, duplicates, NaN and huge numbers), and
 // bad bodies (malformed, deeply nested, huge, wrong types in every
-// field). No answer may be a 5xx; every error is JSON; and no refused
-// request may add or remove a row in any table of the database.
+// field). No answer may be a 5xx; every error is JSON, and one to a bad
+// field names it; and no refused request may add or remove a row in any
+// table of the database.
 func TestHostileCorpus(t *testing.T) {
 	t.Parallel()
 	p := newProbe(t)
@@ -58,8 +59,21 @@ func TestHostileCorpus(t *testing.T) {
 			fivexx++
 			t.Errorf("%s: %d %.300s", what, status, out)
 		}
+		// 204 No Content (a DELETE taken) has no body to be JSON.
 		jsonAnswer := hr.method != http.MethodHead && (status >= 400 ||
-			(status < 300 && !strings.HasSuffix(hr.path, ".pdf") && hr.path != "/metrics"))
+			(status < 300 && status != http.StatusNoContent && !strings.HasSuffix(hr.path, ".pdf") && hr.path != "/metrics"))
+		// A bad value in a field is named (a body over the limit, or a
+		// patch whose only field is null, is the whole body's fault).
+		if hr.family == "field" && status == http.StatusBadRequest {
+			var e apiError
+			if json.Unmarshal(out, &e) != nil || e.Error.Message == "" ||
+				(e.Error.Field == "" && e.Error.Code != "body_too_large" && e.Error.Code != "empty_patch") {
+				t.Errorf("%s: 400 %.300s; want an error naming the field", what, out)
+			}
+		}
+		if status == http.StatusNoContent && len(out) > 0 {
+			t.Errorf("%s: 204 with a body %.200q", what, out)
+		}
 		if jsonAnswer && (!json.Valid(out) || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json")) {
 			t.Errorf("%s: %d answered %q %.200q; want JSON", what, status, rec.Header().Get("Content-Type"), out)
 		}

@@ -143,7 +143,7 @@ func checkKeys(body []byte) error {
 			continue
 		}
 		key, _ := tok.(string)
-		if strings.ToLower(key) != key {
+		if strings.ToLower(key) != key && !camelKeys[key] {
 			return lokero.Invalid(key, "unknown_field", "unknown field %q (field names are lower case, e.g. %q)", key, strings.ToLower(key))
 		}
 		if top.keys[key] {
@@ -153,6 +153,11 @@ func checkKeys(body []byte) error {
 		top.atKey = false
 	}
 }
+
+// camelKeys are the keys a body may carry outside lower snake_case: those
+// of objects the API takes as a browser gives them (expirationTime of
+// PushSubscription.toJSON()).
+var camelKeys = map[string]bool{"expirationTime": true}
 
 // jsonError turns a decoding error into a 400 naming the field.
 func jsonError(err error) error {
