@@ -3,10 +3,11 @@ package service_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/mail"
 	"slices"
@@ -16,8 +17,6 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/jobs"
@@ -30,127 +29,56 @@ import (
 // SMTP server, p50 and p99 over 10,000 deposits, and notifications/s
 // sustained, on SQLite; target p99 ≤ 1 s and ≥ 1,000 notifications/s.
 //
-//	go test ./service -run '^$' -bench Delivery -benchtime 10000x
+//	go test ./service -run '^$' -bench Delivery -benchtime 10000x -timeout 40m
 //
 // Each round is a fresh SQLite store with lockers enough for b.N parcels
 // (benchDeliveryPerLocker each), b.N parcels in transit written straight
 // through the store (recipients with an e-mail address only: one message
-// each), and a real jobs.Runner (River, as lokero serve runs it). The
-// timed part: one courier deposits the parcels one after the other and the
-// locker's device reports each door closed, as fast as SQLite takes them;
-// the delivery jobs run meanwhile. Each e-mail's latency runs from the
-// return of DoorClosed (its transaction, with the delivery job, committed)
-// to its acceptance: for "smtp", the in-process go-smtp server's Data
-// handler has read the message (keyed by its Message-ID); for "local"
-// (the baseline: no sender, the message kept for the local outbox viewer)
-// Lockers.Deliver has returned. notif/s is b.N over the time from the
-// first door closed to the last acceptance; deposits/s is the offered
-// load (deposit and door closed, per second).
+// each), and the job runner lokero serve uses (jobs.New, River). The timed
+// part: couriers deposit the parcels and each locker's device reports the
+// door closed, as fast as SQLite takes them; the delivery jobs run
+// meanwhile. One courier works one locker after the other; with several
+// (the "-cN" runs, a peak day's many couriers at many lockers), each works
+// its own share of the lockers in a goroutine of its own. Each e-mail's
+// latency runs from the return of DoorClosed (its transaction, with the
+// delivery job, committed) to its acceptance: for "smtp", the in-process
+// go-smtp server's Data handler has read the message (keyed by its
+// Message-ID); for "local" (the baseline: no sender, the message kept for
+// the local outbox viewer) Lockers.Deliver has returned. notif/s is b.N
+// over the time from the first door closed to the last acceptance;
+// deposits/s is the offered load (deposit and door closed, per second).
+//
+// Honesty: a round fails when an e-mail is accepted twice, when one is
+// missing, or when the outbox does not end with every message recorded
+// (sent, or local for the baseline) exactly once.
 
 // benchDeliveryPerLocker is how many parcels go to each locker of 60
 // compartments (10 of each size class).
 const benchDeliveryPerLocker = 30
 
-// BenchmarkDelivery compares delivery over SMTP with the local baseline,
-// both with the job runner lokero serve uses (jobs.New), and then over
-// SMTP with River tuned as benchTunedRiver says (a client built here, the
-// same worker calling Lockers.Deliver): what a change to jobs.New gives.
+// BenchmarkDelivery compares delivery over SMTP with the local baseline
+// (no sender), offered by one courier and by eight at once, and the
+// delivery's own capacity (drain).
 func BenchmarkDelivery(b *testing.B) {
-	b.Run("smtp", func(b *testing.B) { benchDelivery(b, true, false, false) })
-	b.Run("local", func(b *testing.B) { benchDelivery(b, false, false, false) })
-	b.Run("smtp-tuned", func(b *testing.B) { benchDelivery(b, true, true, false) })
-	b.Run("local-tuned", func(b *testing.B) { benchDelivery(b, false, true, false) })
-	// The drain runs deposit every parcel first and start the jobs after:
-	// notif/s is then the delivery's own capacity, from the start of the
-	// jobs to the last acceptance (the latencies include the wait for
-	// the deposits to end, and mean nothing).
-	b.Run("smtp-drain", func(b *testing.B) { benchDelivery(b, true, false, true) })
-	b.Run("smtp-tuned-drain", func(b *testing.B) { benchDelivery(b, true, true, true) })
-}
-
-// benchTunedRiver is the queue configuration the tuned runs use, against
-// jobs.New's 4 workers, River's default FetchCooldown of 100 ms and a 1 s
-// FetchPollInterval. On SQLite River is poll-only and InsertTx wakes no
-// producer, so a job committed with the door waits for the next poll;
-// and a producer fetches at most MaxWorkers minus its running jobs at
-// most once per FetchCooldown, which caps it at 4 / 100 ms = 40 jobs/s.
-var benchTunedRiver = struct {
-	workers                int
-	cooldown, pollInterval time.Duration
-}{workers: 32, cooldown: 5 * time.Millisecond, pollInterval: 100 * time.Millisecond}
-
-// tunedDeliverArgs are jobs' delivery arguments (kind and JSON alike).
-type tunedDeliverArgs struct {
-	MessageID int64 `json:"message_id" river:"unique"`
-}
-
-func (tunedDeliverArgs) Kind() string { return jobs.KindDeliver }
-
-// tunedQueue is a River client on SQLite that works delivery jobs as
-// jobs.Runner does, with benchTunedRiver's configuration. Reminders and
-// expiries are inserted but never worked (the bench's clock stands still,
-// so they never fall due).
-type tunedQueue struct {
-	client *river.Client[*sql.Tx]
-	clock  lokero.Clock
-}
-
-func newTunedQueue(b *testing.B, db *sql.DB, clock lokero.Clock, h jobs.Handler) *tunedQueue {
-	b.Helper()
-	workers := river.NewWorkers()
-	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[tunedDeliverArgs]) error {
-		return h.Deliver(ctx, job.Args.MessageID, job.Attempt)
-	}))
-	client, err := river.NewClient(riversqlite.New(db), &river.Config{
-		FetchCooldown:       benchTunedRiver.cooldown,
-		FetchPollInterval:   benchTunedRiver.pollInterval,
-		Logger:              slog.New(slog.DiscardHandler),
-		Queues:              map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: benchTunedRiver.workers}},
-		Workers:             workers,
-		SkipUnknownJobCheck: true,
-		Test:                river.TestConfig{Time: benchClockTime{clock}},
-	})
-	if err != nil {
-		b.Fatal(err)
+	for _, r := range []struct {
+		name     string
+		overSMTP bool
+		couriers int
+		drain    bool
+	}{
+		{"smtp", true, 1, false},
+		{"local", false, 1, false},
+		{"smtp-c8", true, 8, false},
+		{"local-c8", false, 8, false},
+		// The drain runs deposit every parcel first and start the jobs
+		// after: notif/s is then the delivery's own capacity, from the
+		// start of the jobs to the last acceptance (the latencies include
+		// the wait for the deposits to end, and mean nothing).
+		{"smtp-drain", true, 1, true},
+		{"local-drain", false, 1, true},
+	} {
+		b.Run(r.name, func(b *testing.B) { benchDelivery(b, r.overSMTP, r.couriers, r.drain) })
 	}
-	return &tunedQueue{client: client, clock: clock}
-}
-
-// InsertTx inserts a job as jobs.Runner.InsertTx does (unique by its
-// arguments while unfinished).
-func (q *tunedQueue) InsertTx(ctx context.Context, tx *sql.Tx, j lokero.Job) error {
-	var args river.JobArgs
-	switch j.Kind {
-	case jobs.KindDeliver:
-		args = tunedDeliverArgs{MessageID: j.MessageID}
-	case jobs.KindReminder, jobs.KindExpiry:
-		args = otherJobArgs{kind: j.Kind, ShipmentID: j.ShipmentID}
-	default:
-		return fmt.Errorf("unknown job kind %q", j.Kind)
-	}
-	opts := &river.InsertOpts{MaxAttempts: jobs.DeliverMaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
-	if j.At.After(q.clock.Now()) {
-		opts.ScheduledAt = j.At
-	}
-	_, err := q.client.InsertTx(ctx, tx, args, opts)
-	return err
-}
-
-// otherJobArgs are a reminder's or an expiry's arguments.
-type otherJobArgs struct {
-	kind       string
-	ShipmentID string `json:"shipment_id"`
-}
-
-func (a otherJobArgs) Kind() string { return a.kind }
-
-// benchClockTime is River's time from the bench's clock, as jobs gives it.
-type benchClockTime struct{ clock lokero.Clock }
-
-func (c benchClockTime) Now() time.Time { return c.clock.Now() }
-func (c benchClockTime) NowOrNil() *time.Time {
-	t := c.clock.Now()
-	return &t
 }
 
 // acceptLog records when each message was accepted, by its key (the
@@ -187,16 +115,61 @@ func (a *acceptLog) count() int {
 }
 
 // timedHandler is the Lockers as the jobs' handler, noting when each
-// delivery returns without error.
+// delivery starts (runs) and when it returns without error (done).
 type timedHandler struct {
 	*service.Lockers
+	runs *runLog
 	done func(key string, at time.Time)
 }
 
+// runLog notes, by outbox id, when a delivery job started to run and how
+// long its run took: the way from the door to the provider is the wait
+// for River to fetch the job, then the run.
+type runLog struct {
+	mu      sync.Mutex
+	started map[int64]time.Time
+	took    map[int64]time.Duration
+	sending map[int64][2]time.Time // the Send call's start and return
+}
+
+func newRunLog(n int) *runLog {
+	return &runLog{started: make(map[int64]time.Time, n), took: make(map[int64]time.Duration, n),
+		sending: make(map[int64][2]time.Time, n)}
+}
+
+// timedSender is a notify.Sender noting when each Send starts and returns
+// in a runLog: a run is reading and rendering, then the send, then the
+// record.
+type timedSender struct {
+	notify.Sender
+	runs *runLog
+}
+
+func (s timedSender) Send(ctx context.Context, m notify.Message) (string, error) {
+	t0 := time.Now()
+	id, err := s.Sender.Send(ctx, m)
+	t1 := time.Now()
+	s.runs.mu.Lock()
+	if _, ok := s.runs.sending[m.ID]; !ok {
+		s.runs.sending[m.ID] = [2]time.Time{t0, t1}
+	}
+	s.runs.mu.Unlock()
+	return id, err
+}
+
 func (h timedHandler) Deliver(ctx context.Context, id int64, attempt int) error {
+	t0 := time.Now()
 	err := h.Lockers.Deliver(ctx, id, attempt)
+	t1 := time.Now()
 	if err == nil && h.done != nil {
-		h.done(strconv.FormatInt(id, 10), time.Now())
+		h.done(strconv.FormatInt(id, 10), t1)
+	}
+	if h.runs != nil {
+		h.runs.mu.Lock()
+		if _, ok := h.runs.started[id]; !ok {
+			h.runs.started[id], h.runs.took[id] = t0, t1.Sub(t0)
+		}
+		h.runs.mu.Unlock()
 	}
 	return err
 }
@@ -249,17 +222,15 @@ func startBenchSMTP(b *testing.B, accepted func(messageID string, at time.Time))
 	return ln.Addr().String()
 }
 
-func benchDelivery(b *testing.B, overSMTP, tuned, drain bool) {
+func benchDelivery(b *testing.B, overSMTP bool, couriers int, drain bool) {
 	ctx := context.Background()
 	n := b.N
-	locs := benchLockers("DLV", n/benchDeliveryPerLocker+1, 20, 20, 20)
+	nLockers := (n + benchDeliveryPerLocker - 1) / benchDeliveryPerLocker
+	locs := benchLockers("DLV", nLockers, 20, 20, 20)
 	e := newBenchEnv(b, "delivery", slices.Clone(locs))
-	courier, _, err := e.lockers.AddCredential(ctx, lokero.KindCourier, "Bench Kuski", "")
-	if err != nil {
-		b.Fatal(err)
-	}
 
-	// The parcels in transit, e-mail only.
+	// The parcels in transit, e-mail only; parcel i goes to locker
+	// i/benchDeliveryPerLocker.
 	type parcel struct{ dest, code string }
 	parcels := make([]parcel, n)
 	const perTx = 500
@@ -280,96 +251,115 @@ func benchDelivery(b *testing.B, overSMTP, tuned, drain bool) {
 			b.Fatal(err)
 		}
 	}
+	// Courier k works the lockers k, k+couriers, k+2·couriers...
+	shares := make([][]int, couriers) // parcel indexes, in order
+	creds := make([]lokero.Credential, couriers)
+	for k := range couriers {
+		var err error
+		if creds[k], _, err = e.lockers.AddCredential(ctx, lokero.KindCourier, fmt.Sprintf("Bench Kuski %d", k), ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range parcels {
+		k := (i / benchDeliveryPerLocker) % couriers
+		shares[k] = append(shares[k], i)
+	}
 
 	accepted := newAcceptLog(n)
-	h := timedHandler{Lockers: e.lockers}
+	h := timedHandler{Lockers: e.lockers, runs: newRunLog(n)}
 	var sender *email.Sender
 	if overSMTP {
 		addr := startBenchSMTP(b, accepted.accept)
+		var err error
 		if sender, err = email.New("smtp://"+addr, "lokero <noreply@lokero.test>"); err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { sender.Close() })
-		e.lockers.SetSenders(map[string]notify.Sender{notify.ChannelEmail: sender})
+		e.lockers.SetSenders(map[string]notify.Sender{notify.ChannelEmail: timedSender{sender, h.runs}})
 	} else {
 		h.done = accepted.accept
 	}
-	// jobs.New migrates River's tables; the tuned runs then use their own
-	// client instead of starting this one.
 	runner, err := jobs.New(ctx, e.st.SQL(), jobs.SQLite, e.clock, h, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
-	var startJobs func()
-	if tuned {
-		q := newTunedQueue(b, e.st.SQL(), e.clock, h)
-		startJobs = func() {
-			if err := q.client.Start(ctx); err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() {
-				stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				q.client.Stop(stop)
-			})
+	e.st.SetJobQueue(runner)
+	startJobs := func() {
+		if err := runner.Start(ctx); err != nil {
+			b.Fatal(err)
 		}
-		e.st.SetJobQueue(q)
-	} else {
-		startJobs = func() {
-			if err := runner.Start(ctx); err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() {
-				stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				runner.Stop(stop)
-			})
-		}
-		e.st.SetJobQueue(runner)
+		b.Cleanup(func() {
+			stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			runner.Stop(stop)
+		})
 	}
 	if !drain {
 		startJobs()
 	}
 
-	closedAt := make(map[string]time.Time, n) // by tracking code
+	closedAt := make([]time.Time, n) // by parcel index
+	errs := make([]error, couriers)
+	var wg sync.WaitGroup
 	b.ResetTimer()
 	start := time.Now()
-	for _, p := range parcels {
-		dep, err := e.lockers.Deposit(ctx, courier, p.dest, p.code)
-		if err != nil {
-			b.Fatalf("deposit %s at %s: %v", p.code, p.dest, err)
-		}
-		device := lokero.Credential{ID: "cred_bench_" + p.dest, Kind: lokero.KindDevice, Name: p.dest, LocationID: p.dest}
-		if _, err := e.lockers.DoorClosed(ctx, device, p.dest, dep.Compartment.Number); err != nil {
-			b.Fatalf("door closed %s: %v", p.code, err)
-		}
-		closedAt[p.code] = time.Now()
+	for k, share := range shares {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, i := range share {
+				p := parcels[i]
+				dep, err := e.lockers.Deposit(ctx, creds[k], p.dest, p.code)
+				if err != nil {
+					errs[k] = fmt.Errorf("deposit %s at %s: %w", p.code, p.dest, err)
+					return
+				}
+				device := lokero.Credential{ID: "cred_bench_" + p.dest, Kind: lokero.KindDevice, Name: p.dest, LocationID: p.dest}
+				if _, err := e.lockers.DoorClosed(ctx, device, p.dest, dep.Compartment.Number); err != nil {
+					errs[k] = fmt.Errorf("door closed %s: %w", p.code, err)
+					return
+				}
+				closedAt[i] = time.Now()
+			}
+		}()
 	}
+	wg.Wait()
 	offered := time.Since(start)
+	if err := errors.Join(errs...); err != nil {
+		b.Fatal(err)
+	}
 	if drain {
 		start = time.Now()
 		startJobs()
 	}
 
 	// Which message is whose: the outbox ids of the e-mails by tracking code.
+	index := make(map[string]int, n)
+	for i, p := range parcels {
+		index[p.code] = i
+	}
 	rows, err := e.st.SQL().QueryContext(ctx, `SELECT id, tracking_code FROM outbox WHERE channel = 'email'`)
 	if err != nil {
 		b.Fatal(err)
 	}
-	codeOf := make(map[int64]string, n)
+	parcelOf := make(map[int64]int, n)
 	for rows.Next() {
 		var id int64
 		var code string
 		if err := rows.Scan(&id, &code); err != nil {
 			b.Fatal(err)
 		}
-		codeOf[id] = code
+		i, ok := index[code]
+		if !ok {
+			b.Fatalf("an e-mail for %s, not a parcel of the round", code)
+		}
+		parcelOf[id] = i
 	}
 	if err := rows.Close(); err != nil {
 		b.Fatal(err)
 	}
-	if len(codeOf) != n {
-		b.Fatalf("%d e-mails queued for %d parcels", len(codeOf), n)
+	if len(parcelOf) != n {
+		b.Fatalf("%d e-mails queued for %d parcels", len(parcelOf), n)
 	}
 
 	wait := 2*time.Minute + time.Duration(n)*100*time.Millisecond
@@ -380,30 +370,153 @@ func benchDelivery(b *testing.B, overSMTP, tuned, drain bool) {
 	}
 	b.StopTimer()
 	accepted.mu.Lock()
-	defer accepted.mu.Unlock()
-	if accepted.dups != 0 {
-		b.Errorf("%d e-mails accepted twice", accepted.dups)
-	}
+	dups := accepted.dups
 	durs := make(timings, 0, n)
 	var last time.Time
-	for id, code := range codeOf {
+	for id, i := range parcelOf {
 		key := strconv.FormatInt(id, 10)
 		if sender != nil {
 			key = sender.MessageID(id)
 		}
 		at, ok := accepted.at[key]
-		closed, closedOK := closedAt[code]
-		if !ok || !closedOK {
-			b.Fatalf("message %d (%s): accepted %v, door closed %v", id, code, ok, closedOK)
+		if !ok || closedAt[i].IsZero() {
+			b.Fatalf("message %d (%s): accepted %v, door closed %v", id, parcels[i].code, ok, !closedAt[i].IsZero())
 		}
-		durs = append(durs, at.Sub(closed))
+		durs = append(durs, at.Sub(closedAt[i]))
 		if at.After(last) {
 			last = at
 		}
+	}
+	accepted.mu.Unlock()
+	if dups != 0 {
+		b.Errorf("%d e-mails accepted twice", dups)
+	}
+	// Every message recorded once as the channel ends it: sent over SMTP
+	// (with one attempt), local without a sender. The record follows the
+	// acceptance: give the last ones a moment.
+	want := lokero.DeliveryLocal
+	if overSMTP {
+		want = lokero.DeliverySent
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var done, repeated int
+		err := e.st.SQL().QueryRowContext(ctx, `SELECT count(*), coalesce(sum(attempts > 1), 0) FROM outbox
+			WHERE channel = 'email' AND state = ?`, want).Scan(&done, &repeated)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if done == n {
+			if repeated != 0 {
+				b.Errorf("%d e-mails sent after more than one attempt", repeated)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d e-mails recorded %s (%d after more than one attempt)", done, n, want, repeated)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var resent uint64
+	for _, c := range e.lockers.NotificationCounts() {
+		if c.State == "resent" || c.State == "repeated" || c.State == "retried" {
+			resent += c.N
+		}
+	}
+	if resent != 0 {
+		b.Errorf("%d deliveries retried, resent or repeated (NotificationCounts)", resent)
+	}
+	// The two parts of the way: door closed → the job's run starts
+	// (River's poll and fetch, and any backlog), and the run itself
+	// (read, render, send, record).
+	h.runs.mu.Lock()
+	fetch, run, send, record := make(timings, 0, n), make(timings, 0, n), make(timings, 0, n), make(timings, 0, n)
+	for id, i := range parcelOf {
+		started := h.runs.started[id]
+		fetch = append(fetch, started.Sub(closedAt[i]))
+		run = append(run, h.runs.took[id])
+		if sent, ok := h.runs.sending[id]; ok {
+			send = append(send, sent[1].Sub(sent[0]))
+			record = append(record, started.Add(h.runs.took[id]).Sub(sent[1]))
+		}
+	}
+	h.runs.mu.Unlock()
+	fetch.reportAs(b, "wait")
+	run.reportAs(b, "run")
+	if overSMTP {
+		send.reportAs(b, "send")
+		record.reportAs(b, "record")
 	}
 	durs.report(b)
 	slices.Sort(durs)
 	b.ReportMetric(float64(durs[len(durs)-1])/1e6, "max-ms")
 	b.ReportMetric(float64(n)/last.Sub(start).Seconds(), "notif/s")
 	b.ReportMetric(float64(n)/offered.Seconds(), "deposits/s")
+}
+
+// reportAs reports the p50 and p99 of t in ms as "<name>-p50-ms" and
+// "<name>-p99-ms".
+func (t timings) reportAs(b *testing.B, name string) {
+	b.Helper()
+	s := slices.Clone(t)
+	slices.Sort(s)
+	at := func(p float64) time.Duration {
+		return s[max(0, min(int(math.Ceil(p*float64(len(s))))-1, len(s)-1))]
+	}
+	b.ReportMetric(float64(at(0.50))/1e6, name+"-p50-ms")
+	b.ReportMetric(float64(at(0.99))/1e6, name+"-p99-ms")
+}
+
+// BenchmarkDeliverySend is the SMTP exchange alone: email.Sender.Send of
+// a notice of arrival to the in-process go-smtp server, by one goroutine
+// after the other ("serial") and by 32 at once (jobs.New's workers),
+// without the store or River: what the "smtp" runs of BenchmarkDelivery
+// spend on the wire.
+func BenchmarkDeliverySend(b *testing.B) {
+	for _, workers := range []int{1, 32} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			accepted := newAcceptLog(b.N)
+			sender, err := email.New("smtp://"+startBenchSMTP(b, accepted.accept), "lokero <noreply@lokero.test>")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { sender.Close() })
+			next := make(chan int64)
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			durs := make(timings, 0, b.N)
+			b.ResetTimer()
+			for range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for id := range next {
+						m := notify.Message{ID: id, Channel: notify.ChannelEmail, To: fmt.Sprintf("r%d@example.fi", id),
+							Kind: notify.KindArrival, Language: "fi", Text: "Paketti noudettavissa",
+							Parcel: notify.Parcel{TrackingCode: "JJFI12345678901234", Code: "123456",
+								Deadline: now.Add(7 * 24 * time.Hour),
+								Place:    notify.Place{ID: "DLV-0000", Type: "SMARTPOST", Name: "Bench Smartpost", Street: "Testikatu 1", Postcode: "00100", City: "Helsinki"}}}
+						t0 := time.Now()
+						if _, err := sender.Send(context.Background(), m); err != nil {
+							b.Error(err)
+						}
+						d := time.Since(t0)
+						mu.Lock()
+						durs = append(durs, d)
+						mu.Unlock()
+					}
+				}()
+			}
+			for i := range b.N {
+				next <- int64(i + 1)
+			}
+			close(next)
+			wg.Wait()
+			b.StopTimer()
+			if accepted.count() != b.N || accepted.dups != 0 {
+				b.Fatalf("%d of %d accepted, %d twice", accepted.count(), b.N, accepted.dups)
+			}
+			durs.report(b)
+		})
+	}
 }
