@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/lokero/lokero"
@@ -33,14 +32,10 @@ func (s *Server) handleOutbox(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	limit := 100
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, r, s.log, lokero.Invalid("limit", "out_of_range", "limit must be 1..1000; got %q", v))
-			return
-		}
-		limit = n
+	limit, err := listLimit(q, 100)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
 	}
 	msgs, err := s.lockers.Outbox(r.Context(), limit)
 	if err != nil {

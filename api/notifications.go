@@ -54,15 +54,12 @@ func (s *Server) handleNotifications(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	f := lokero.NotificationFilter{State: q.Get("state"), Channel: q.Get("channel")}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, r, s.log, lokero.Invalid("limit", "out_of_range", "limit must be 1..1000; got %q", v))
-			return
-		}
-		f.Limit = n
+	limit, err := listLimit(q, 0)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
 	}
+	f := lokero.NotificationFilter{State: q.Get("state"), Channel: q.Get("channel"), Limit: limit}
 	list, err := s.lockers.Notifications(r.Context(), f)
 	if err != nil {
 		writeError(w, r, s.log, err)

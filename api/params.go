@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 
 	"github.com/lokero/lokero"
 )
@@ -77,4 +78,18 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// listLimit reads the ?limit= of a list of at most 1000: 1..1000, or
+// byDefault when absent; anything else is a 400 naming "limit".
+func listLimit(q url.Values, byDefault int) (int, error) {
+	v := q.Get("limit")
+	if v == "" {
+		return byDefault, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, lokero.Invalid("limit", "out_of_range", "limit must be 1..1000; got %q", v)
+	}
+	return n, nil
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/lokero/lokero"
@@ -177,14 +176,10 @@ func (s *Server) handleWebhookDeliveries(w http.ResponseWriter, r *http.Request)
 		writeError(w, r, s.log, err)
 		return
 	}
-	limit := 0
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, r, s.log, lokero.Invalid("limit", "out_of_range", "limit must be 1..1000; got %q", v))
-			return
-		}
-		limit = n
+	limit, err := listLimit(q, 0)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
 	}
 	list, err := s.webhooks.Deliveries(r.Context(), retailerFrom(r.Context()).ID, r.PathValue("id"), q.Get("state"), limit)
 	if err != nil {
