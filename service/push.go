@@ -47,7 +47,7 @@ func (l *Lockers) Subscribe(ctx context.Context, req PushSubscriptionRequest) (l
 		return lokero.PushSubscription{}, lokero.Invalid("postcode", "required", "give the recipient's postcode (or phone) to prove the parcel is yours")
 	case req.Postcode != "" && (len(req.Postcode) != 5 || strings.Trim(req.Postcode, "0123456789") != ""):
 		return lokero.PushSubscription{}, lokero.Invalid("postcode", "malformed", "postcode must be five digits; got %q", truncateText(req.Postcode, 16))
-	case req.Phone != "" && len(phoneDigits(req.Phone)) < 6:
+	case req.Phone != "" && phoneDigits(req.Phone) < 6:
 		return lokero.PushSubscription{}, lokero.Invalid("phone", "malformed", "phone must be a phone number; got %q", truncateText(req.Phone, 32))
 	}
 	switch req.Language {
@@ -91,36 +91,29 @@ func (l *Lockers) Unsubscribe(ctx context.Context, id string) error {
 }
 
 // proves reports whether a postcode or phone number given as proof is
-// the recipient's, compared in constant time.
+// the recipient's, compared in constant time. The phone is normalised as
+// the booking normalised the recipient's (normalizePhone, E.164), so
+// "040 123 4567", "+358 40 1234567" and "00358401234567" all match.
 func proves(r lokero.Party, postcode, phone string) bool {
 	ok := false
 	if postcode != "" && r.Postcode != "" && hmac.Equal([]byte(postcode), []byte(r.Postcode)) {
 		ok = true
 	}
-	if phone != "" && r.Phone != "" && hmac.Equal([]byte(phoneDigits(phone)), []byte(phoneDigits(r.Phone))) {
+	if e164, err := normalizePhone(phone); phone != "" && r.Phone != "" && err == nil && hmac.Equal([]byte(e164), []byte(r.Phone)) {
 		ok = true
 	}
 	return ok
 }
 
-// phoneDigits is a phone number as its international digits, as people
-// write Finnish numbers: "040 123 4567", "+358 40 1234567" and
-// "00358401234567" are all "358401234567".
-func phoneDigits(s string) string {
-	var b strings.Builder
+// phoneDigits counts the digits of a phone number as given.
+func phoneDigits(s string) int {
+	n := 0
 	for _, r := range s {
 		if r >= '0' && r <= '9' {
-			b.WriteRune(r)
+			n++
 		}
 	}
-	d := b.String()
-	switch {
-	case strings.HasPrefix(d, "00"):
-		return d[2:]
-	case strings.HasPrefix(d, "0"):
-		return "358" + d[1:]
-	}
-	return d
+	return n
 }
 
 // pushKinds are the kinds of message that go to a parcel's push
