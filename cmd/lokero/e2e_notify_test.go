@@ -213,18 +213,7 @@ func TestNotifyEndToEnd(t *testing.T) {
 	}
 	deliver := func(p *e2eParcel) {
 		t.Helper()
-		if status := call(t, "POST", base+"/v1/shipments/"+p.id+"/handover", courier, nil, nil); status != 200 {
-			t.Fatalf("hand the %s parcel over: %d", p.name, status)
-		}
-		var dep struct{ Compartment int }
-		if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/deposits", courier,
-			map[string]string{"tracking_code": p.tracking}, &dep); status != 200 {
-			t.Fatalf("deposit the %s parcel: %d", p.name, status)
-		}
-		if status := call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/events", device,
-			map[string]any{"type": "door_closed", "compartment": dep.Compartment}, nil); status != 200 {
-			t.Fatalf("close the %s parcel's door: %d", p.name, status)
-		}
+		depositAtDemoLocker(t, base, courier, device, p.id, p.tracking)
 	}
 	for _, p := range append(slices.Clone(parcels), landline) {
 		create(p)

@@ -254,28 +254,9 @@ func TestNotifyKillBetweenAcceptAndRecord(t *testing.T) {
 
 	tracking := map[string]bool{}
 	for i := range killNotifyMessages {
-		parcel := demoBuildingParcel()
-		recipient := parcel["recipient"].(map[string]any)
-		delete(recipient, "phone") // e-mail only: one message per parcel
-		recipient["email"] = fmt.Sprintf("vastaanottaja%d@example.fi", i)
-		var sh struct {
-			ID           string `json:"id"`
-			TrackingCode string `json:"tracking_code"`
-		}
-		if status := call(t, "POST", base+"/v1/shipments", key, parcel, &sh); status != 201 {
-			t.Fatalf("create %d: %d", i, status)
-		}
-		if status := call(t, "POST", base+"/v1/shipments/"+sh.ID+"/handover", courier, nil, nil); status != 200 {
-			t.Fatalf("handover %d: %d", i, status)
-		}
-		var dep struct{ Compartment int }
-		if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/deposits", courier, map[string]string{"tracking_code": sh.TrackingCode}, &dep); status != 200 {
-			t.Fatalf("deposit %d: %d", i, status)
-		}
-		if status := call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/events", device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}, nil); status != 200 {
-			t.Fatalf("door closed %d: %d", i, status)
-		}
-		tracking[sh.TrackingCode] = true
+		id, code := emailOnlyParcel(t, base, key, fmt.Sprintf("vastaanottaja%d@example.fi", i))
+		depositAtDemoLocker(t, base, courier, device, id, code)
+		tracking[code] = true
 
 		if i < killNotifyKills {
 			// The SMTP server takes the e-mail and kills lokero.
@@ -298,7 +279,7 @@ func TestNotifyKillBetweenAcceptAndRecord(t *testing.T) {
 		// No kill: sent and recorded before the next parcel.
 		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 			sent := e2eNotifications(t, base, operator, "?state=sent")
-			if hasTracking(sent, sh.TrackingCode) {
+			if hasTracking(sent, code) {
 				break
 			}
 			if time.Now().After(deadline) {

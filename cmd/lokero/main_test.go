@@ -808,6 +808,45 @@ func demoBuildingParcel() map[string]any {
 	}
 }
 
+// depositAtDemoLocker hands a booked parcel over, deposits it at the demo
+// building's LOCKER and has the device report its door closed: the parcel
+// is READY_FOR_PICKUP and its notice queued. It returns the compartment.
+func depositAtDemoLocker(t *testing.T, base, courier, device, id, tracking string) int {
+	t.Helper()
+	if status := call(t, "POST", base+"/v1/shipments/"+id+"/handover", courier, nil, nil); status != 200 {
+		t.Fatalf("hand %s over: %d", tracking, status)
+	}
+	var dep struct{ Compartment int }
+	if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/deposits", courier,
+		map[string]string{"tracking_code": tracking}, &dep); status != 200 {
+		t.Fatalf("deposit %s: %d", tracking, status)
+	}
+	if status := call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/events", device,
+		map[string]any{"type": "door_closed", "compartment": dep.Compartment}, nil); status != 200 {
+		t.Fatalf("close %s's door: %d", tracking, status)
+	}
+	return dep.Compartment
+}
+
+// emailOnlyParcel books a demo building parcel whose recipient gave only
+// an e-mail address (one message a notice) and returns its id and
+// tracking code.
+func emailOnlyParcel(t *testing.T, base, key, email string) (id, tracking string) {
+	t.Helper()
+	parcel := demoBuildingParcel()
+	recipient := parcel["recipient"].(map[string]any)
+	delete(recipient, "phone")
+	recipient["email"] = email
+	var sh struct {
+		ID           string `json:"id"`
+		TrackingCode string `json:"tracking_code"`
+	}
+	if status := call(t, "POST", base+"/v1/shipments", key, parcel, &sh); status != 201 {
+		t.Fatalf("create a parcel for %s: %d", email, status)
+	}
+	return sh.ID, sh.TrackingCode
+}
+
 // TestLockerLifeEndToEnd runs the real command with a test clock, on
 // SQLite and on PostgreSQL: book, hand over, deposit, door closed, the
 // code in the outbox; then let the week pass: expired, on the collection

@@ -36,28 +36,9 @@ func TestNotifySMTPOutage(t *testing.T) {
 
 	tracking := map[string]bool{}
 	for i := range outageParcels {
-		parcel := demoBuildingParcel()
-		recipient := parcel["recipient"].(map[string]any)
-		delete(recipient, "phone") // e-mail only: one message per parcel
-		recipient["email"] = "maija" + string(rune('a'+i)) + "@example.fi"
-		var sh struct {
-			ID           string `json:"id"`
-			TrackingCode string `json:"tracking_code"`
-		}
-		if status := call(t, "POST", base+"/v1/shipments", key, parcel, &sh); status != 201 {
-			t.Fatalf("create %d: %d", i, status)
-		}
-		if status := call(t, "POST", base+"/v1/shipments/"+sh.ID+"/handover", courier, nil, nil); status != 200 {
-			t.Fatalf("handover %d: %d", i, status)
-		}
-		var dep struct{ Compartment int }
-		if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/deposits", courier, map[string]string{"tracking_code": sh.TrackingCode}, &dep); status != 200 {
-			t.Fatalf("deposit %d: %d", i, status)
-		}
-		if status := call(t, "POST", base+"/v1/devices/"+demo.DemoLockerID+"/events", device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}, nil); status != 200 {
-			t.Fatalf("door closed %d: %d", i, status)
-		}
-		tracking[sh.TrackingCode] = true
+		id, code := emailOnlyParcel(t, base, key, "maija"+string(rune('a'+i))+"@example.fi")
+		depositAtDemoLocker(t, base, courier, device, id, code)
+		tracking[code] = true
 	}
 
 	type notification struct {
