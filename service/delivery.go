@@ -203,7 +203,7 @@ func (l *Lockers) endDelivery(ctx context.Context, m lokero.OutboxMessage, state
 // by channel, with the recipient's address left out.
 const UnreachableNote = "Notice of arrival could not be delivered: "
 
-// maxFailedScan is how many of a parcel's newest failed messages
+// maxFailedScan is how many of a parcel's newest messages
 // checkUnreachable reads to find a notice's other messages.
 const maxFailedScan = 1000
 
@@ -223,15 +223,24 @@ func (l *Lockers) checkUnreachable(ctx context.Context, m lokero.OutboxMessage) 
 	if m.Kind != notify.KindArrival || m.ShipmentID == "" {
 		return nil
 	}
-	// The notice's failed messages, among the parcel's.
-	failed, err := l.store.Notifications(ctx, lokero.NotificationFilter{State: lokero.DeliveryFailed,
-		ShipmentID: m.ShipmentID, Limit: maxFailedScan})
+	// The notice's messages, among the parcel's: the failed ones' reasons
+	// by channel. A push of the notice that was sent, or may still be,
+	// reaches the recipient: the parcel is not unreachable (yet); the
+	// push's own failure checks again. (One kept for the local viewer
+	// reaches nobody.)
+	msgs, err := l.store.Notifications(ctx, lokero.NotificationFilter{ShipmentID: m.ShipmentID, Limit: maxFailedScan})
 	if err != nil {
 		return fmt.Errorf("unreachable check of message %d: %w", m.ID, err)
 	}
 	reasons := map[string]string{} // by channel
-	for _, f := range failed {
-		if f.ShipmentID == m.ShipmentID && f.Kind == notify.KindArrival && f.CreatedAt.Equal(m.CreatedAt) {
+	for _, f := range msgs {
+		if f.Kind != notify.KindArrival || !f.CreatedAt.Equal(m.CreatedAt) {
+			continue
+		}
+		switch {
+		case f.Channel == notify.ChannelPush && (f.State == lokero.DeliveryQueued || f.State == lokero.DeliverySent):
+			return nil
+		case f.State == lokero.DeliveryFailed:
 			reason := f.LastError
 			if f.To != "" {
 				reason = strings.ReplaceAll(reason, f.To, "<"+f.Channel+">")
@@ -241,20 +250,6 @@ func (l *Lockers) checkUnreachable(ctx context.Context, m lokero.OutboxMessage) 
 	}
 	if len(reasons) == 0 {
 		return nil
-	}
-	// A push of the notice that was sent, or may still be, reaches the
-	// recipient: the parcel is not unreachable (yet); the push's own
-	// failure checks again. (One kept for the local viewer reaches nobody.)
-	pushes, err := l.store.Notifications(ctx, lokero.NotificationFilter{Channel: notify.ChannelPush,
-		ShipmentID: m.ShipmentID, Limit: maxFailedScan})
-	if err != nil {
-		return fmt.Errorf("unreachable check of message %d: %w", m.ID, err)
-	}
-	for _, p := range pushes {
-		if p.Kind == notify.KindArrival && p.CreatedAt.Equal(m.CreatedAt) &&
-			(p.State == lokero.DeliveryQueued || p.State == lokero.DeliverySent) {
-			return nil
-		}
 	}
 	noted := false
 	err = l.store.InTx(ctx, func(tx lokero.Tx) error {
