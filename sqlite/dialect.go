@@ -14,32 +14,21 @@ import (
 )
 
 // dialect is SQLite's sqlstore.Dialect.
-type dialect struct {
-	// writer (a one-slot semaphore) lets one write transaction of this
-	// process at a time reach SQLite, which takes one writer anyway: the
-	// others queue here instead of polling the database lock
-	// (busy_timeout), which made tail latency jump under concurrent writes;
-	// a request whose context ends leaves the queue.
-	writer chan struct{}
-}
+type dialect struct{}
 
 func (*dialect) Name() string { return "sqlite" }
 
-// BeginWrite takes the process's writer slot, then begins an IMMEDIATE
-// transaction (the DSN's _txlock): it holds the database's write lock, so
-// what it reads stays true until it ends.
-func (d *dialect) BeginWrite(ctx context.Context, db *sql.DB) (*sql.Tx, func(), error) {
-	select {
-	case d.writer <- struct{}{}:
-	case <-ctx.Done():
-		return nil, nil, ctx.Err()
-	}
+// BeginWrite begins an IMMEDIATE transaction (the DSN's _txlock) once the
+// connection has the database's writer slot (conn.go: writers queue in Go,
+// not in SQLite's busy handler; a request whose context ends leaves the
+// queue): it holds the database's write lock, so what it reads stays true
+// until it ends.
+func (*dialect) BeginWrite(ctx context.Context, db *sql.DB) (*sql.Tx, func(), error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		<-d.writer
 		return nil, nil, err
 	}
-	return tx, func() { <-d.writer }, nil
+	return tx, func() {}, nil
 }
 
 // ReadOptions begin a deferred transaction: one snapshot, no write lock.

@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
-	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 
 	"github.com/lokero/lokero/sqlstore"
 )
@@ -74,10 +73,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	} else if !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("sqlite: create %s: %w", path, err)
 	}
-	sqldb, err := sql.Open("sqlite", DSN(path))
+	connector, err := newConnector(DSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	sqldb := sql.OpenDB(connector)
 	// Connections are cheap; WAL lets readers run beside the one writer.
 	sqldb.SetMaxOpenConns(16)
 	sqldb.SetMaxIdleConns(16)
@@ -86,7 +86,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &DB{sqlstore.New(sqldb, &dialect{writer: make(chan struct{}, 1)})}, nil
+	return &DB{sqlstore.New(sqldb, &dialect{})}, nil
 }
 
 // Exposed returns those of the database's files at path that exist and that
