@@ -107,6 +107,14 @@ type Tx interface {
 	// ScheduleJob queues a background job, to run at or after j.At, in
 	// this transaction: it runs only if the transaction commits.
 	ScheduleJob(ctx context.Context, j Job) error
+	// DeviceSequence returns the sequence number of the last event applied
+	// from a device credential (0 when none yet), locked until the
+	// transaction ends: of two deliveries of one event, only one applies
+	// it (a lock of its own covers the first time, when there is no row).
+	DeviceSequence(ctx context.Context, credentialID string) (int64, error)
+	// SetDeviceSequence records seq as the last event applied from a
+	// device credential of the locker locationID (updated_at: Now).
+	SetDeviceSequence(ctx context.Context, credentialID, locationID string, seq int64) error
 }
 
 // Job is a background job about one shipment, such as the reminder or the

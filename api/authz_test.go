@@ -114,6 +114,7 @@ var authzTable = []authzRow{
 	{"POST /v1/devices/{location_id}/payments", "/v1/devices/$X/payments", `{"compartment":$codX.compartment,"amount_cents":$codX.amount,"terminal_ref":"T-1"}`, expect{401, 401, 401, 401, 401, 200, 403, 401, 401}},
 	{"GET /v1/cod/settlements", "/v1/cod/settlements?date=2026-11-25", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
 	{"GET /v1/lockers/{location_id}", "/v1/lockers/$X", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
+	{"GET /v1/devices", "/v1/devices", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
 	{"GET /v1/lockers/{location_id}/collections", "/v1/lockers/$X/collections", "", expect{401, 401, 401, 200, 401, 401, 401, 401, 401}},
 	{"POST /v1/lockers/{location_id}/collections", "/v1/lockers/$X/collections", `{"tracking_code":"$droppedX.tracking"}`, expect{401, 401, 401, 200, 401, 401, 401, 401, 401}},
 	{"POST /v1/lockers/{location_id}/compartments/{n}/out-of-order", "/v1/lockers/$X/compartments/$spareX/out-of-order", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},

@@ -32,6 +32,7 @@ func (s *Server) EnableLockers(l *service.Lockers, opts LockerOptions) {
 	s.mux.HandleFunc("POST /v1/devices/{location_id}/events", s.credential(lokero.KindDevice, s.handleDeviceEvent))
 	s.mux.HandleFunc("POST /v1/devices/{location_id}/keypad", s.credential(lokero.KindDevice, s.handleKeypad))
 	s.mux.HandleFunc("POST /v1/devices/{location_id}/payments", s.credential(lokero.KindDevice, s.handlePayment))
+	s.mux.HandleFunc("GET /v1/devices", s.credential(lokero.KindOperator, s.handleDevices))
 	s.mux.HandleFunc("GET /v1/cod/settlements", s.credential(lokero.KindOperator, s.handleSettlements))
 	s.mux.HandleFunc("GET /v1/lockers/{location_id}", s.credential(lokero.KindOperator, s.handleLockerView))
 	s.mux.HandleFunc("GET /v1/lockers/{location_id}/collections", s.credential(lokero.KindCourier, s.handleCollections))
@@ -243,13 +244,13 @@ func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleDeviceEvent(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Type        string `json:"type"`
-		Compartment int    `json:"compartment"`
-		Count       int    `json:"count"`
-	}
+	var req deviceEventRequest
 	if _, err := readJSON(w, r, &req); err != nil {
 		writeError(w, r, s.log, err)
+		return
+	}
+	if req.Seq != nil {
+		s.handleSequencedEvent(w, r, req)
 		return
 	}
 	if req.Type == service.LetterDropped || req.Type == service.SlotEmptied {
@@ -394,8 +395,16 @@ func (s *Server) handleLockerView(w http.ResponseWriter, r *http.Request) {
 		Occupancy     map[string]occupancy `json:"occupancy"`
 		ExpiringToday []string             `json:"expiring_today"`
 		Letters       map[string]int       `json:"letters"`
+		Link          *linkJSON            `json:"link"` // null: its controller never reported over MQTT
 	}{Location: toLocationJSON(v.Location), Compartments: []compartment{}, Occupancy: map[string]occupancy{}, ExpiringToday: []string{},
 		Letters: lettersJSON(v.Letters)}
+	if link, err := s.lockers.Link(r.Context(), v.Location.ID); err == nil {
+		lj := toLinkJSON(link)
+		out.Link = &lj
+	} else if lokero.ErrorCode(err) != lokero.ENOTFOUND {
+		writeError(w, r, s.log, err)
+		return
+	}
 	for _, c := range v.Compartments {
 		cj := compartment{Number: c.Number, Size: c.Size, State: c.State, DoorOpen: c.DoorOpen, TrackingCode: c.TrackingCode}
 		if !c.Deadline.IsZero() {

@@ -33,7 +33,7 @@ func (l *Lockers) Payment(ctx context.Context, device lokero.Credential, locatio
 		return KeypadResult{}, &lokero.Error{Code: lokero.EUNPROCESSABLE, Reason: "no_payment_terminal", Message: fmt.Sprintf("%s has no payment terminal", loc.ID)}
 	}
 	var res KeypadResult
-	err = l.store.InTx(ctx, func(tx lokero.Tx) error {
+	err = l.deviceTx(ctx, func(tx lokero.Tx) error {
 		k, err := loadKeypad(ctx, tx, loc.ID)
 		if err != nil {
 			return err

@@ -23,7 +23,7 @@ func (l *Lockers) DoorClosed(ctx context.Context, device lokero.Credential, loca
 		return lokero.Shipment{}, err
 	}
 	var out lokero.Shipment
-	err = l.store.InTx(ctx, func(tx lokero.Tx) error {
+	err = l.deviceTx(ctx, func(tx lokero.Tx) error {
 		out = lokero.Shipment{}
 		cs, err := compartments(ctx, tx, loc)
 		if err != nil {

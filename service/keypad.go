@@ -49,7 +49,7 @@ func (l *Lockers) Keypad(ctx context.Context, device lokero.Credential, location
 		unusable error // a right code that cannot be used here now
 		lockedOn time.Duration
 	)
-	err = l.store.InTx(ctx, func(tx lokero.Tx) error {
+	err = l.deviceTx(ctx, func(tx lokero.Tx) error {
 		res, refusal, unusable, lockedOn = KeypadResult{}, nil, nil, 0
 		k, err := loadKeypad(ctx, tx, loc.ID)
 		if err != nil {

@@ -27,7 +27,7 @@ func (l *Lockers) Letters(ctx context.Context, device lokero.Credential, locatio
 		return lokero.LetterSlot{}, lokero.Invalid("count", "out_of_range", "count must be 1..1000 letters; got %d", count)
 	}
 	var slot lokero.LetterSlot
-	err = l.store.InTx(ctx, func(tx lokero.Tx) error {
+	err = l.deviceTx(ctx, func(tx lokero.Tx) error {
 		var err error
 		if slot, err = tx.LetterSlot(ctx, loc.ID); err != nil {
 			return err

@@ -21,6 +21,7 @@ type LockerStore interface {
 	lokero.CredentialStore
 	lokero.LockerStore
 	lokero.PushStore
+	lokero.DeviceStore
 }
 
 // Lockers are the use cases where parcels wait for their recipients: at

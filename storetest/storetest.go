@@ -50,6 +50,7 @@ type Store interface {
 	lokero.ShipmentStore
 	lokero.CredentialStore
 	lokero.LockerStore
+	lokero.DeviceStore
 }
 
 // Opened returns a function that takes what a store's Open returns and
@@ -100,6 +101,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	tests = append(tests, notificationTests...)   // notification.go
 	tests = append(tests, pushTests...)           // push.go
 	tests = append(tests, webhookTests...)        // webhook.go
+	tests = append(tests, deviceTests...)         // device.go
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

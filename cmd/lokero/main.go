@@ -157,6 +157,7 @@ type store interface {
 	lokero.CredentialStore
 	lokero.LockerStore
 	lokero.PushStore
+	lokero.DeviceStore
 	lokero.WebhookStore
 	SQL() *sql.DB
 	SetEventHook(lokero.EventHook)

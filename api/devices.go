@@ -1,0 +1,117 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/service"
+)
+
+// deviceEventRequest is an event of the device protocol as a locker that
+// speaks HTTP sends it (docs/device-protocol.md).
+type deviceEventRequest struct {
+	Seq         *int64 `json:"seq"`
+	Type        string `json:"type"`
+	Compartment int    `json:"compartment"`
+	Count       int    `json:"count"`
+	Code        string `json:"code"`
+	AmountCents int64  `json:"amount_cents"`
+	TerminalRef string `json:"terminal_ref"`
+}
+
+// handleSequencedEvent applies an event numbered in its device's sequence,
+// exactly once, and answers as the MQTT ack does: 200 with the result,
+// a refusal included ("rejected" with its error: the number is taken).
+func (s *Server) handleSequencedEvent(w http.ResponseWriter, r *http.Request, req deviceEventRequest) {
+	if *req.Seq < 1 {
+		writeError(w, r, s.log, lokero.Invalid("seq", "out_of_range", "seq must be 1 or more; got %d", *req.Seq))
+		return
+	}
+	out, err := s.lockers.ApplyEvent(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"), service.DeviceEvent{
+		Seq: *req.Seq, Type: req.Type, Compartment: req.Compartment, Count: req.Count,
+		Code: req.Code, AmountCents: req.AmountCents, TerminalRef: req.TerminalRef})
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ackJSON(*req.Seq, out))
+}
+
+// ackJSON is the answer to one sequenced event, the fields of the MQTT ack.
+func ackJSON(seq int64, out service.DeviceOutcome) map[string]any {
+	ack := map[string]any{"seq": seq, "result": out.Result}
+	if out.Expect > 0 {
+		ack["expect"] = out.Expect
+	}
+	if k := out.Keypad; k.Compartment > 0 {
+		ack["purpose"] = k.Purpose
+		if k.Result == "payment_required" {
+			ack["amount_cents"], ack["currency"] = k.AmountCents, "EUR"
+		} else {
+			ack["open"] = k.Compartment
+		}
+	}
+	if out.Shipment.ID != "" {
+		ack["status"] = out.Shipment.Status
+	}
+	var e *lokero.Error
+	if errors.As(out.Err, &e) {
+		ack["error"] = map[string]string{"code": e.Code, "reason": e.Reason, "message": e.Message}
+	}
+	return ack
+}
+
+// linkJSON is a locker's link to the centre as the operator sees it.
+type linkJSON struct {
+	LocationID     string          `json:"location_id"`
+	Online         bool            `json:"online"`
+	ChangedAt      *time.Time      `json:"changed_at,omitempty"`
+	HeartbeatAt    *time.Time      `json:"heartbeat_at,omitempty"`
+	Firmware       string          `json:"firmware,omitempty"`
+	OfflineSeconds int64           `json:"offline_seconds"`
+	Compartments   json.RawMessage `json:"compartments,omitempty"`
+}
+
+func toLinkJSON(v service.LockerLinkView) linkJSON {
+	out := linkJSON{LocationID: v.LocationID, Online: v.Online && v.Offline == 0, Firmware: v.Firmware,
+		OfflineSeconds: int64(v.Offline / time.Second), Compartments: v.Compartments}
+	if !v.ChangedAt.IsZero() {
+		out.ChangedAt = &v.ChangedAt
+	}
+	if !v.HeartbeatAt.IsZero() {
+		out.HeartbeatAt = &v.HeartbeatAt
+	}
+	return out
+}
+
+// handleDevices lists the lockers' links: GET /v1/devices, with
+// ?offline_for=15m only those offline (or silent) at least that long.
+func (s *Server) handleDevices(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if err := checkQuery(q, "offline_for"); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	var offlineFor time.Duration
+	if v := q.Get("offline_for"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			writeError(w, r, s.log, lokero.Invalid("offline_for", "bad_duration", "offline_for must be a positive duration such as 15m or 2h; got %q", v))
+			return
+		}
+		offlineFor = d
+	}
+	links, err := s.lockers.Links(r.Context(), offlineFor)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	out := make([]linkJSON, 0, len(links))
+	for _, v := range links {
+		out = append(out, toLinkJSON(v))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"devices": out})
+}

@@ -1,0 +1,41 @@
+package lokero
+
+import (
+	"context"
+	"time"
+)
+
+// LockerLink is what the centre knows of a locker controller's link to it
+// over the device protocol (docs/device-protocol.md): whether it is
+// connected, as its retained status (or its broker's will) last said, and
+// its last heartbeat.
+type LockerLink struct {
+	LocationID string
+	Online     bool      // connected, as the last status said
+	ChangedAt  time.Time // when the last status was reported; zero: never
+	// HeartbeatAt is the time of the last heartbeat (a status with
+	// Online); zero: none yet.
+	HeartbeatAt time.Time
+	Firmware    string // as the last heartbeat reported it
+	// Compartments are the last heartbeat's compartment states, the JSON
+	// the locker sent (nil: none reported).
+	Compartments []byte
+}
+
+// DeviceStore keeps the lockers' links. Each write is a statement of its
+// own, outside any Tx: a status or heartbeat is state, not an event, and a
+// late one never overwrites a newer one.
+type DeviceStore interface {
+	// RecordLockerStatus records that a locker went online or offline at
+	// the time given (Online, ChangedAt), unless a status at a later time
+	// is stored already. With online, the status is also a heartbeat:
+	// HeartbeatAt at, Firmware firmware (kept when ""), Compartments
+	// compartments (kept when nil), unless a later heartbeat is stored.
+	RecordLockerStatus(ctx context.Context, locationID string, online bool, at time.Time, firmware string, compartments []byte) error
+	// LockerLink returns one locker's link, or ENOTFOUND when it never
+	// reported.
+	LockerLink(ctx context.Context, locationID string) (LockerLink, error)
+	// LockerLinks lists the links of every locker that reported, by
+	// location ID.
+	LockerLinks(ctx context.Context) ([]LockerLink, error)
+}

@@ -1,0 +1,334 @@
+package device
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/service"
+)
+
+// Lockers is what the centre needs of the locker use cases (the same the
+// HTTP device endpoints call).
+type Lockers interface {
+	ApplyEvent(ctx context.Context, device lokero.Credential, locationID string, ev service.DeviceEvent) (service.DeviceOutcome, error)
+	RecordStatus(ctx context.Context, device lokero.Credential, locationID string, s service.LockerStatus) error
+	LockerDevice(ctx context.Context, locationID string) (lokero.Credential, error)
+}
+
+// CentreConfig configures the centre's MQTT client.
+type CentreConfig struct {
+	// Broker is the broker's URL: tcp://host:port, or tls://host:port for
+	// TLS (system roots); user and password in the URL, if any, are the
+	// centre's credentials at the broker.
+	Broker string
+	// Username and Password, when set, are used instead of the URL's.
+	Username, Password string
+	// ClientID is the instance's client ID; it must start with
+	// CentreClientIDPrefix. Each instance needs its own.
+	ClientID string
+	// SharedGroup, when set, subscribes to the events as an MQTT shared
+	// subscription ($share/<group>/…), so that of many instances each
+	// event reaches one (the sequence makes a second one harmless anyway).
+	SharedGroup string
+	// Workers apply events; one locker's events always go to the same
+	// worker, in the order they arrived. Default 16.
+	Workers int
+	Lockers Lockers
+	Log     *slog.Logger
+}
+
+// ParseBrokerURL splits a broker URL (tcp://user:pass@host:1883 or
+// tls://…) into the address paho dials and the credentials it holds.
+func ParseBrokerURL(raw string) (broker, username, password string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", "", "", fmt.Errorf("mqtt broker URL: %w", err)
+	}
+	if u.Scheme != "tcp" && u.Scheme != "tls" {
+		return "", "", "", fmt.Errorf("mqtt broker URL %q: the scheme must be tcp:// or tls://", u.Redacted())
+	}
+	if u.Host == "" || u.Port() == "" {
+		return "", "", "", fmt.Errorf("mqtt broker URL %q: need host:port", u.Redacted())
+	}
+	if u.Path != "" && u.Path != "/" {
+		return "", "", "", fmt.Errorf("mqtt broker URL %q: no path expected", u.Redacted())
+	}
+	if u.User != nil {
+		username = u.User.Username()
+		password, _ = u.User.Password()
+	}
+	return u.Scheme + "://" + u.Host, username, password, nil
+}
+
+// Centre applies the lockers' events and records their statuses as they
+// arrive from the broker, and answers each event on the locker's acks
+// topic.
+type Centre struct {
+	cfg    CentreConfig
+	client mqtt.Client
+	log    *slog.Logger
+	queues []chan mqtt.Message
+	wg     sync.WaitGroup
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	devices sync.Map // location ID → cachedDevice
+
+	applied, duplicates, gaps, rejected, failed atomic.Int64
+}
+
+// deviceTTL is how long the centre trusts its copy of a locker's device
+// credential (revoking one also drops the locker at the embedded broker).
+const deviceTTL = 30 * time.Second
+
+type cachedDevice struct {
+	cred lokero.Credential
+	at   time.Time
+}
+
+// CentreStats counts what the centre did with the events since it started.
+type CentreStats struct {
+	Applied, Duplicates, Gaps, Rejected, Failed int64
+}
+
+// StartCentre connects to the broker and subscribes to every locker's
+// events and status; it reconnects (and subscribes again) by itself. It
+// waits up to 10 s for the first connection: an error then means the
+// broker refused the centre or cannot be reached.
+func StartCentre(ctx context.Context, cfg CentreConfig) (*Centre, error) {
+	broker, user, pass, err := ParseBrokerURL(cfg.Broker)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Username != "" || cfg.Password != "" {
+		user, pass = cfg.Username, cfg.Password
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 16
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if len(cfg.ClientID) <= len(CentreClientIDPrefix) || cfg.ClientID[:len(CentreClientIDPrefix)] != CentreClientIDPrefix {
+		return nil, fmt.Errorf("mqtt: the centre's client ID %q must start with %q", cfg.ClientID, CentreClientIDPrefix)
+	}
+	c := &Centre{cfg: cfg, log: cfg.Log}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.queues = make([]chan mqtt.Message, cfg.Workers)
+	for i := range c.queues {
+		c.queues[i] = make(chan mqtt.Message, 256)
+		c.wg.Go(func() { c.work(c.queues[i]) })
+	}
+	opts := mqtt.NewClientOptions().
+		AddBroker(broker).
+		SetClientID(cfg.ClientID).
+		SetUsername(user).
+		SetPassword(pass).
+		SetCleanSession(false).
+		SetKeepAlive(30 * time.Second).
+		SetAutoReconnect(true).
+		SetMaxReconnectInterval(10 * time.Second).
+		SetConnectTimeout(10 * time.Second).
+		SetOrderMatters(true).
+		SetOnConnectHandler(c.subscribe).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			c.log.Warn("mqtt: lost the broker; reconnecting", "err", err)
+		})
+	if broker[:3] == "tls" {
+		opts.SetTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12})
+	}
+	c.client = mqtt.NewClient(opts)
+	tok := c.client.Connect()
+	select {
+	case <-tok.Done():
+	case <-time.After(10 * time.Second):
+	case <-ctx.Done():
+	}
+	if err := tok.Error(); err != nil || !c.client.IsConnected() {
+		c.Close()
+		if err == nil {
+			err = errors.New("no connection in 10 s")
+		}
+		return nil, fmt.Errorf("mqtt: connect to %s: %w", broker, err)
+	}
+	return c, nil
+}
+
+// subscribe (again, after each connection) to the events and statuses.
+func (c *Centre) subscribe(client mqtt.Client) {
+	events := Prefix + "+/" + KindEvents
+	if c.cfg.SharedGroup != "" {
+		events = "$share/" + c.cfg.SharedGroup + "/" + events
+	}
+	filters := map[string]byte{events: 1, Prefix + "+/" + KindStatus: 1}
+	tok := client.SubscribeMultiple(filters, c.route)
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		c.log.Error("mqtt: subscribe to the lockers' events", "err", tok.Error())
+		return
+	}
+	c.log.Info("mqtt: connected; applying the lockers' events", "client", c.cfg.ClientID)
+}
+
+// route hands a message to its locker's worker: one locker's messages are
+// applied one after the other, in order; different lockers' in parallel.
+func (c *Centre) route(_ mqtt.Client, m mqtt.Message) {
+	id, _, ok := ParseTopic(m.Topic())
+	if !ok {
+		return
+	}
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	select {
+	case c.queues[h.Sum32()%uint32(len(c.queues))] <- m:
+	case <-c.ctx.Done():
+	}
+}
+
+func (c *Centre) work(q chan mqtt.Message) {
+	for {
+		select {
+		case m := <-q:
+			c.handle(m)
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+func (c *Centre) handle(m mqtt.Message) {
+	id, kind, _ := ParseTopic(m.Topic())
+	dev, err := c.device(id)
+	if err != nil {
+		c.log.Warn("mqtt: a message of a locker without a device credential", "location", id, "err", err)
+		return
+	}
+	switch kind {
+	case KindEvents:
+		c.event(dev, id, m.Payload())
+	case KindStatus:
+		var s Status
+		if err := json.Unmarshal(m.Payload(), &s); err != nil {
+			c.log.Warn("mqtt: unreadable status", "location", id, "err", err)
+			return
+		}
+		if err := c.cfg.Lockers.RecordStatus(c.ctx, dev, id, service.LockerStatus{
+			Online: s.Online, At: s.At, Firmware: s.Firmware, Compartments: s.Compartments}); err != nil {
+			c.log.Warn("mqtt: record status", "location", id, "err", err)
+		}
+	}
+}
+
+// event applies one event and answers it.
+func (c *Centre) event(dev lokero.Credential, id string, payload []byte) {
+	var ev Event
+	if err := json.Unmarshal(payload, &ev); err != nil || ev.Seq < 1 {
+		// Without a readable number there is nothing to acknowledge: the
+		// controller resends it, and a controller that sends it wrong
+		// needs mending, which the log says.
+		c.log.Warn("mqtt: unreadable event", "location", id, "err", err, "seq", ev.Seq)
+		c.failed.Add(1)
+		return
+	}
+	out, err := c.cfg.Lockers.ApplyEvent(c.ctx, dev, id, service.DeviceEvent{
+		Seq: ev.Seq, Type: ev.Type, Compartment: ev.Compartment, Count: ev.Count,
+		Code: ev.Code, AmountCents: ev.AmountCents, TerminalRef: ev.TerminalRef})
+	if err != nil {
+		// Not applied (the store failed, or the credential changed): no
+		// answer, so the controller sends it again.
+		c.log.Error("mqtt: apply an event", "location", id, "seq", ev.Seq, "type", ev.Type, "err", err)
+		c.failed.Add(1)
+		return
+	}
+	ack := AckOf(ev.Seq, out)
+	switch out.Result {
+	case service.EventApplied:
+		c.applied.Add(1)
+	case service.EventDuplicate:
+		c.duplicates.Add(1)
+	case service.EventGap:
+		c.gaps.Add(1)
+	case service.EventRejected:
+		c.rejected.Add(1)
+	}
+	raw, err := json.Marshal(ack)
+	if err != nil {
+		c.log.Error("mqtt: encode an ack", "err", err)
+		return
+	}
+	tok := c.client.Publish(Topic(id, KindAcks), 1, false, raw)
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		// The event is applied; the controller, without its ack, sends
+		// it again and gets "duplicate".
+		c.log.Warn("mqtt: publish an ack", "location", id, "seq", ev.Seq, "err", tok.Error())
+	}
+}
+
+// AckOf is the answer to the event numbered seq that gave out.
+func AckOf(seq int64, out service.DeviceOutcome) Ack {
+	ack := Ack{Seq: seq, Result: out.Result, Expect: out.Expect}
+	if out.Keypad.Compartment > 0 {
+		ack.Purpose = out.Keypad.Purpose
+		if out.Keypad.Result == "payment_required" {
+			ack.AmountCents = out.Keypad.AmountCents
+		} else {
+			ack.Open = out.Keypad.Compartment
+		}
+	}
+	if out.Shipment.ID != "" {
+		ack.Status = string(out.Shipment.Status)
+	}
+	var e *lokero.Error
+	if errors.As(out.Err, &e) {
+		ack.Error = &Error{Code: e.Code, Reason: e.Reason, Message: e.Message}
+	}
+	return ack
+}
+
+// device returns the locker's device credential, from a copy kept for
+// deviceTTL.
+func (c *Centre) device(id string) (lokero.Credential, error) {
+	if v, ok := c.devices.Load(id); ok && time.Since(v.(cachedDevice).at) < deviceTTL {
+		return v.(cachedDevice).cred, nil
+	}
+	cred, err := c.cfg.Lockers.LockerDevice(c.ctx, id)
+	if err != nil {
+		return lokero.Credential{}, err
+	}
+	c.devices.Store(id, cachedDevice{cred: cred, at: time.Now()})
+	return cred, nil
+}
+
+// Forget drops the centre's copy of a locker's device credential (after it
+// was revoked or a new one provisioned).
+func (c *Centre) Forget(locationID string) { c.devices.Delete(locationID) }
+
+// Stats returns the counts since the centre started.
+func (c *Centre) Stats() CentreStats {
+	return CentreStats{Applied: c.applied.Load(), Duplicates: c.duplicates.Load(), Gaps: c.gaps.Load(),
+		Rejected: c.rejected.Load(), Failed: c.failed.Load()}
+}
+
+// Connected reports whether the centre is connected to the broker now.
+func (c *Centre) Connected() bool { return c.client != nil && c.client.IsConnectionOpen() }
+
+// Close disconnects and stops the workers (an event being applied is
+// finished first).
+func (c *Centre) Close() {
+	if c.client != nil {
+		c.client.Disconnect(250)
+	}
+	c.cancel()
+	c.wg.Wait()
+}

@@ -1,0 +1,111 @@
+// Package device is the centre's side of the locker device protocol
+// (docs/device-protocol.md): the topics and messages of version 1, the
+// embedded MQTT broker with its authentication and per-locker ACL, the
+// files that give Mosquitto the same rules, and the centre's client that
+// applies the lockers' events exactly once through package service.
+package device
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// Prefix is the root of every topic of version 1 of the protocol: a
+// locker's topics are Prefix + its location ID + "/" + a Kind.
+const Prefix = "lokero/v1/lockers/"
+
+// The kinds of topic each locker has.
+const (
+	KindEvents   = "events"   // locker → centre: DeviceEvent, QoS 1
+	KindAcks     = "acks"     // centre → locker: Ack, QoS 1
+	KindCommands = "commands" // centre → locker: Command, QoS 1
+	KindStatus   = "status"   // locker (or its will) → centre: Status, QoS 1, retained
+)
+
+// Topic returns the topic of one kind of a locker.
+func Topic(locationID, kind string) string { return Prefix + locationID + "/" + kind }
+
+// ParseTopic splits a topic of version 1 into the locker's location ID and
+// the kind; ok is false for any other topic (wildcards included).
+func ParseTopic(topic string) (locationID, kind string, ok bool) {
+	rest, found := strings.CutPrefix(topic, Prefix)
+	if !found {
+		return "", "", false
+	}
+	locationID, kind, found = strings.Cut(rest, "/")
+	if !found || locationID == "" || strings.ContainsAny(locationID, "+#/") {
+		return "", "", false
+	}
+	switch kind {
+	case KindEvents, KindAcks, KindCommands, KindStatus:
+		return locationID, kind, true
+	}
+	return "", "", false
+}
+
+// LockerClientID is the MQTT client ID a locker connects with: its
+// persistent session is bound to it, so no locker may take another's.
+func LockerClientID(locationID string) string { return "locker-" + locationID }
+
+// CentreClientIDPrefix starts the client ID of each lokero serve instance.
+const CentreClientIDPrefix = "lokero-centre-"
+
+// Event is one event a locker reports on its events topic.
+type Event struct {
+	// Seq is the locker's sequence number: 1 for the first event a
+	// controller sends with its credential, then one more for each.
+	Seq int64 `json:"seq"`
+	// At is when it happened at the locker (its clock).
+	At   time.Time `json:"at"`
+	Type string    `json:"type"`
+	// The fields of the types that have them.
+	Compartment int    `json:"compartment,omitempty"`
+	Count       int    `json:"count,omitempty"`
+	Code        string `json:"code,omitempty"`
+	AmountCents int64  `json:"amount_cents,omitempty"`
+	TerminalRef string `json:"terminal_ref,omitempty"`
+}
+
+// Ack is the centre's answer to one event, on the locker's acks topic.
+type Ack struct {
+	Seq int64 `json:"seq"`
+	// Result is "applied", "duplicate" (applied before: nothing done),
+	// "rejected" (applied as a refusal: Error says why; the sequence
+	// moves on) or "gap" (not applied: Expect is the next sequence the
+	// centre takes, resend from there).
+	Result string `json:"result"`
+	Expect int64  `json:"expect,omitempty"`
+	// What an applied event gives the locker: the compartment to open and
+	// why, or a payment to take first.
+	Open        int    `json:"open,omitempty"`
+	Purpose     string `json:"purpose,omitempty"`
+	AmountCents int64  `json:"amount_cents,omitempty"`
+	Status      string `json:"status,omitempty"` // the shipment's status after a door closed
+	Error       *Error `json:"error,omitempty"`
+}
+
+// Error is why the centre rejected an event.
+type Error struct {
+	Code    string `json:"code"`
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message"`
+}
+
+// The results of an Ack.
+const (
+	ResultApplied   = "applied"
+	ResultDuplicate = "duplicate"
+	ResultRejected  = "rejected"
+	ResultGap       = "gap"
+)
+
+// Status is a locker's retained status: published on connect and as its
+// heartbeat with Online true, and as its will (set at connect, sent by
+// the broker when the connection drops) with Online false.
+type Status struct {
+	Online       bool            `json:"online"`
+	At           time.Time       `json:"at,omitzero"`
+	Firmware     string          `json:"firmware,omitempty"`
+	Compartments json.RawMessage `json:"compartments,omitempty"`
+}

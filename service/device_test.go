@@ -1,0 +1,272 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/service"
+)
+
+// apply applies one event of LOCKER-M5's device and fails on an error.
+func (f lockersFixture) apply(t *testing.T, ev service.DeviceEvent) service.DeviceOutcome {
+	t.Helper()
+	out, err := f.lockers.ApplyEvent(context.Background(), f.device, "LOCKER-M5", ev)
+	if err != nil {
+		t.Fatalf("event %d %s: %v", ev.Seq, ev.Type, err)
+	}
+	return out
+}
+
+// wantOutcome checks an outcome's result, the next number and, for a
+// rejection, the reason.
+func wantOutcome(t *testing.T, what string, out service.DeviceOutcome, result string, expect int64, reason string) {
+	t.Helper()
+	if out.Result != result || out.Expect != expect {
+		t.Errorf("%s: %s expect %d (err %v); want %s expect %d", what, out.Result, out.Expect, out.Err, result, expect)
+	}
+	if reason != "" {
+		if e, ok := out.Err.(*lokero.Error); !ok || e.Reason != reason {
+			t.Errorf("%s: refusal %v; want reason %s", what, out.Err, reason)
+		}
+	} else if out.Err != nil {
+		t.Errorf("%s: refusal %v; want none", what, out.Err)
+	}
+}
+
+func TestApplyEventExactlyOnce(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		sh := f.inTransit(t)
+		dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := dep.Compartment.Number
+		closed := service.DeviceEvent{Seq: 1, Type: service.DeviceEventDoorClosed, Compartment: n}
+
+		out := f.apply(t, closed)
+		wantOutcome(t, "door closed", out, service.EventApplied, 2, "")
+		if out.Shipment.Status != lokero.StatusReadyForPickup {
+			t.Fatalf("door closed: parcel %s; want READY_FOR_PICKUP", out.Shipment.Status)
+		}
+		// The same event again (its ack was lost): nothing happens again.
+		wantOutcome(t, "door closed again", f.apply(t, closed), service.EventDuplicate, 2, "")
+		msgs := oneNoticePerChannel(t, f.lockers)
+		code := codePattern.FindStringSubmatch(msgs[0].Text)[1]
+
+		// A gap: event 3 before 2 is not applied.
+		letters3 := service.DeviceEvent{Seq: 3, Type: service.LetterDropped, Count: 2}
+		wantOutcome(t, "event after a gap", f.apply(t, letters3), service.EventGap, 2, "")
+		slot := f.apply(t, service.DeviceEvent{Seq: 2, Type: service.LetterDropped, Count: 1})
+		wantOutcome(t, "the missing event", slot, service.EventApplied, 3, "")
+		if got := f.apply(t, letters3); got.Result != service.EventApplied || got.Letters.InSlot != 3 {
+			t.Errorf("event 3 resent: %s with %d letters in the slot; want applied, 3", got.Result, got.Letters.InSlot)
+		}
+
+		// Refusals take their number: a wrong code (counted for the
+		// lockout), a door that does not exist (undone), a bad field.
+		wantOutcome(t, "wrong code", f.apply(t, service.DeviceEvent{Seq: 4, Type: service.DeviceEventKeypad, Code: "000000000"}),
+			service.EventRejected, 5, "wrong_code")
+		wantOutcome(t, "wrong code again", f.apply(t, service.DeviceEvent{Seq: 4, Type: service.DeviceEventKeypad, Code: "000000000"}),
+			service.EventDuplicate, 5, "")
+		wantOutcome(t, "no such door", f.apply(t, service.DeviceEvent{Seq: 5, Type: service.DeviceEventDoorClosed, Compartment: 999}),
+			service.EventRejected, 6, "out_of_range")
+		wantOutcome(t, "too many letters", f.apply(t, service.DeviceEvent{Seq: 6, Type: service.LetterDropped, Count: 5000}),
+			service.EventRejected, 7, "out_of_range")
+		wantOutcome(t, "unknown type", f.apply(t, service.DeviceEvent{Seq: 7, Type: "door_slammed"}),
+			service.EventRejected, 8, "unknown_event")
+
+		// The right code opens the parcel's door; closing it completes the pickup.
+		open := f.apply(t, service.DeviceEvent{Seq: 8, Type: service.DeviceEventKeypad, Code: code})
+		wantOutcome(t, "right code", open, service.EventApplied, 9, "")
+		if open.Keypad.Result != "open" || open.Keypad.Compartment != n {
+			t.Fatalf("right code: %+v; want compartment %d open", open.Keypad, n)
+		}
+		picked := f.apply(t, service.DeviceEvent{Seq: 9, Type: service.DeviceEventDoorClosed, Compartment: n})
+		if picked.Result != service.EventApplied || picked.Shipment.Status != lokero.StatusPickedUp {
+			t.Fatalf("door closed after the pickup: %s %s", picked.Result, picked.Shipment.Status)
+		}
+		// The door event resent after the pickup changes nothing.
+		wantOutcome(t, "pickup's door again", f.apply(t, service.DeviceEvent{Seq: 9, Type: service.DeviceEventDoorClosed, Compartment: n}),
+			service.EventDuplicate, 10, "")
+		got, err := f.shipments.Get(ctx, f.retailer, sh.ID)
+		if err != nil || got.Status != lokero.StatusPickedUp {
+			t.Fatalf("parcel after the events: %s, %v", got.Status, err)
+		}
+
+		// Another locker's device is refused outright, its number untouched.
+		if _, err := f.lockers.ApplyEvent(ctx, f.other, "LOCKER-M5", service.DeviceEvent{Seq: 10, Type: service.LetterDropped}); lokero.ErrorCode(err) != lokero.EFORBIDDEN {
+			t.Errorf("another locker's device: %v; want EFORBIDDEN", err)
+		}
+		wantOutcome(t, "after the foreign event", f.apply(t, service.DeviceEvent{Seq: 10, Type: service.SlotEmptied}), service.EventApplied, 11, "")
+
+		// A new controller (a new credential) numbers from 1 again.
+		fresh, _, err := f.lockers.AddCredential(ctx, lokero.KindDevice, "M5 new", "LOCKER-M5")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err = f.lockers.ApplyEvent(ctx, fresh, "LOCKER-M5", service.DeviceEvent{Seq: 1, Type: service.LetterDropped})
+		if err != nil || out.Result != service.EventApplied {
+			t.Errorf("first event of a new credential: %+v, %v; want applied", out, err)
+		}
+	})
+}
+
+func TestApplyEventConcurrentRepeats(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		sh := f.inTransit(t)
+		dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The broker delivers one event to several instances at once.
+		const copies = 6
+		results := make(chan string, copies)
+		var wg sync.WaitGroup
+		for range copies {
+			wg.Go(func() {
+				out, err := f.lockers.ApplyEvent(ctx, f.device, "LOCKER-M5",
+					service.DeviceEvent{Seq: 1, Type: service.DeviceEventDoorClosed, Compartment: dep.Compartment.Number})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				results <- out.Result
+			})
+		}
+		wg.Wait()
+		close(results)
+		count := map[string]int{}
+		for r := range results {
+			count[r]++
+		}
+		if count[service.EventApplied] != 1 || count[service.EventDuplicate] != copies-1 {
+			t.Errorf("%d copies of one event: %v; want 1 applied, the rest duplicates", copies, count)
+		}
+		oneNoticePerChannel(t, f.lockers)
+	})
+}
+
+// oneNoticePerChannel checks that the outbox holds one notice of arrival
+// on each channel (e-mail, SMS), not two on any, and returns them.
+func oneNoticePerChannel(t *testing.T, l *service.Lockers) []lokero.OutboxMessage {
+	t.Helper()
+	msgs, err := sentMessages(context.Background(), l, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, m := range msgs {
+		seen[m.Channel]++
+	}
+	for ch, n := range seen {
+		if n != 1 {
+			t.Fatalf("%d notices on %s after one deposit; want 1 (all: %v)", n, ch, seen)
+		}
+	}
+	if len(msgs) == 0 {
+		t.Fatal("no notice of arrival")
+	}
+	return msgs
+}
+
+func TestUnnumberedEventsApplyEachTime(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		for i := 1; i <= 2; i++ {
+			out := f.apply(t, service.DeviceEvent{Type: service.LetterDropped})
+			if out.Result != service.EventApplied || out.Letters.InSlot != i {
+				t.Errorf("unnumbered letter %d: %s, %d in the slot", i, out.Result, out.Letters.InSlot)
+			}
+		}
+	})
+}
+
+func TestLockerLinks(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		start := f.lockers.Now()
+		if _, err := f.lockers.Link(ctx, "LOCKER-M5"); lokero.ErrorCode(err) != lokero.ENOTFOUND {
+			t.Fatalf("link of a locker that never reported: %v; want ENOTFOUND", err)
+		}
+		comps := json.RawMessage(`[{"n":1,"door_open":false}]`)
+		if err := f.lockers.RecordStatus(ctx, f.device, "LOCKER-M5", service.LockerStatus{Online: true, At: start, Firmware: "1.0", Compartments: comps}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.lockers.RecordStatus(ctx, f.other, "SP-NEAR", service.LockerStatus{Online: true, At: start, Firmware: "0.9"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.lockers.RecordStatus(ctx, f.other, "LOCKER-M5", service.LockerStatus{Online: false}); lokero.ErrorCode(err) != lokero.EFORBIDDEN {
+			t.Errorf("status for another locker: %v; want EFORBIDDEN", err)
+		}
+		if err := f.lockers.RecordStatus(ctx, f.device, "LOCKER-M5", service.LockerStatus{Online: true, Compartments: json.RawMessage(`{`)}); lokero.ErrorCode(err) != lokero.EINVALID {
+			t.Errorf("status with broken JSON: %v; want EINVALID", err)
+		}
+		links, err := f.lockers.Links(ctx, 0)
+		if err != nil || len(links) != 2 || links[0].LocationID != "LOCKER-M5" || links[0].Offline != 0 || links[0].Firmware != "1.0" {
+			t.Fatalf("links: %+v, %v", links, err)
+		}
+		if string(links[0].Compartments) != string(comps) {
+			t.Errorf("compartments %s; want %s", links[0].Compartments, comps)
+		}
+
+		// LOCKER-M5's connection drops (the will); SP-NEAR goes silent.
+		f.clock.Advance(10 * time.Minute)
+		if err := f.lockers.RecordStatus(ctx, f.device, "LOCKER-M5", service.LockerStatus{Online: false}); err != nil {
+			t.Fatal(err)
+		}
+		// A heartbeat from before the drop, delivered late: newer than the
+		// last heartbeat (its firmware counts) but not than the drop.
+		if err := f.lockers.RecordStatus(ctx, f.device, "LOCKER-M5", service.LockerStatus{Online: true, At: start.Add(time.Minute), Firmware: "1.1"}); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(20 * time.Minute)
+		m5, err := f.lockers.Link(ctx, "LOCKER-M5")
+		if err != nil || m5.Online || m5.Offline != 20*time.Minute || m5.Firmware != "1.1" {
+			t.Errorf("LOCKER-M5 after its will and a late heartbeat: online %v offline %s firmware %s, %v; want offline 20m, firmware 1.1",
+				m5.Online, m5.Offline, m5.Firmware, err)
+		}
+		off, err := f.lockers.Links(ctx, 25*time.Minute)
+		if err != nil || len(off) != 1 || off[0].LocationID != "SP-NEAR" || off[0].Offline != 30*time.Minute {
+			t.Errorf("offline for 25 minutes or more: %+v, %v; want SP-NEAR (silent 30 minutes)", off, err)
+		}
+		off, err = f.lockers.Links(ctx, 15*time.Minute)
+		if err != nil || len(off) != 2 {
+			t.Errorf("offline for 15 minutes or more: %d links, %v; want both", len(off), err)
+		}
+	})
+}
+
+func TestLockerDevice(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		got, err := f.lockers.LockerDevice(ctx, "LOCKER-M5")
+		if err != nil || got.ID != f.device.ID {
+			t.Fatalf("LOCKER-M5's device: %v, %v; want %s", got.ID, err, f.device.ID)
+		}
+		newer, _, err := f.lockers.AddCredential(ctx, lokero.KindDevice, "M5 b", "LOCKER-M5")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err = f.lockers.LockerDevice(ctx, "LOCKER-M5"); err != nil || got.ID != newer.ID {
+			t.Errorf("with two: %v, %v; want the newer %s", got.ID, err, newer.ID)
+		}
+		for _, c := range []lokero.Credential{f.device, newer} {
+			if _, err := f.lockers.RevokeCredential(ctx, c.ID, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := f.lockers.LockerDevice(ctx, "LOCKER-M5"); lokero.ErrorCode(err) != lokero.EUNAUTHORIZED {
+			t.Errorf("all revoked: %v; want EUNAUTHORIZED", err)
+		}
+	})
+}
