@@ -1,0 +1,314 @@
+package device
+
+import (
+	"bytes"
+	"crypto/pbkdf2"
+	"crypto/sha512"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// findMosquitto returns the mosquitto binary, skipping the test if there
+// is none (failing it under CI).
+func findMosquitto(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("mosquitto"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/sbin/mosquitto"); err == nil {
+		return "/usr/sbin/mosquitto"
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("mosquitto not found (apt-get install mosquitto)")
+	}
+	t.Skip("mosquitto not found (apt-get install mosquitto)")
+	return ""
+}
+
+// lockedBuffer collects mosquitto's log.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startMosquitto starts mosquitto on a free port with a password file and
+// the ACL file of MosquittoACL, both written by this package, and kills
+// it at cleanup.
+func startMosquitto(t *testing.T) *brokerEnv {
+	t.Helper()
+	bin := findMosquitto(t)
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "passwd")
+	aclFile := filepath.Join(dir, "acl")
+	e := &brokerEnv{
+		centreUser: "lokero-centre", centrePass: "centre-secret",
+		lockers: make(chan lockerCred, numLockers),
+	}
+	if err := SetMosquittoPassword(pwFile, e.centreUser, e.centrePass); err != nil {
+		t.Fatal(err)
+	}
+	for i := range numLockers {
+		l := lockerCred{id: fmt.Sprintf("loc-%02d", i), token: fmt.Sprintf("token-%02d", i)}
+		if err := SetMosquittoPassword(pwFile, l.id, l.token); err != nil {
+			t.Fatal(err)
+		}
+		e.lockers <- l
+	}
+	if err := os.WriteFile(aclFile, []byte(MosquittoACL(e.centreUser)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	conf := fmt.Sprintf(`listener %d 127.0.0.1
+allow_anonymous false
+password_file %s
+acl_file %s
+persistence false
+log_dest stderr
+log_type error
+log_type warning
+log_type notice
+log_type information
+`, port, pwFile, aclFile)
+	if os.Geteuid() == 0 {
+		// As root, mosquitto would switch to user mosquitto, which cannot
+		// read the test's files (nor reread them on SIGHUP).
+		conf += "user root\n"
+	}
+	confFile := filepath.Join(dir, "mosquitto.conf")
+	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var log lockedBuffer
+	cmd := exec.Command(bin, "-c", confFile)
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start mosquitto: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("mosquitto log:\n%s", log.String())
+		}
+	})
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = c.Close()
+			break
+		}
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("mosquitto exited: %v\n%s", err, log.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mosquitto not accepting on %s: %v\n%s", addr, err, log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.url = "tcp://" + addr
+	var reload sync.Mutex
+	e.revoke = func(t *testing.T, id string) {
+		t.Helper()
+		reload.Lock()
+		defer reload.Unlock()
+		if err := RemoveMosquittoUser(pwFile, id); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		// Mosquitto rereads its files asynchronously: wait for it.
+		deadline := time.Now().Add(waitFor)
+		for !strings.Contains(log.String(), "Reloading config") && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return e
+}
+
+func TestMosquittoACL(t *testing.T) {
+	t.Parallel()
+	e := startMosquitto(t)
+	runACLChecks(t, e)
+}
+
+func TestSetMosquittoPassword(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "passwd")
+	if err := RemoveMosquittoUser(path, "a"); err != nil {
+		t.Fatalf("remove from a missing file: %v", err)
+	}
+	steps := []struct {
+		name string
+		do   func() error
+		want map[string]string // user → password
+	}{
+		{"create", func() error { return SetMosquittoPassword(path, "a", "pa") }, map[string]string{"a": "pa"}},
+		{"add", func() error { return SetMosquittoPassword(path, "b", "pb") }, map[string]string{"a": "pa", "b": "pb"}},
+		{"replace", func() error { return SetMosquittoPassword(path, "a", "pa2") }, map[string]string{"a": "pa2", "b": "pb"}},
+		{"remove", func() error { return RemoveMosquittoUser(path, "a") }, map[string]string{"b": "pb"}},
+		{"remove absent", func() error { return RemoveMosquittoUser(path, "a") }, map[string]string{"b": "pb"}},
+		{"prefix is another user", func() error { return SetMosquittoPassword(path, "bb", "pbb") }, map[string]string{"b": "pb", "bb": "pbb"}},
+	}
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		got := readPasswordFile(t, path)
+		if len(got) != len(s.want) {
+			t.Fatalf("%s: users %v, want %v", s.name, got, s.want)
+		}
+		for user, pw := range s.want {
+			if !mosquittoHashMatches(t, got[user], pw) {
+				t.Errorf("%s: %q's line %q does not match its password", s.name, user, got[user])
+			}
+		}
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 {
+		t.Errorf("temporary files left: %v", entries)
+	}
+	for _, bad := range []string{"", "a:b", "a\nb"} {
+		if err := SetMosquittoPassword(path, bad, "p"); err == nil {
+			t.Errorf("username %q accepted", bad)
+		}
+	}
+	if err := SetMosquittoPassword(path, "c", ""); err == nil {
+		t.Error("empty password accepted")
+	}
+	if err := SetMosquittoPassword(filepath.Join(path, "x"), "a", "p"); err == nil {
+		t.Error("password file under a file: no error")
+	}
+}
+
+// readPasswordFile returns a password file's lines by user, checking
+// their format.
+func readPasswordFile(t *testing.T, path string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := map[string]string{}
+	for line := range strings.Lines(string(data)) {
+		user, hash, ok := strings.Cut(strings.TrimSuffix(line, "\n"), ":")
+		if !ok {
+			t.Fatalf("line %q has no ':'", line)
+		}
+		if _, dup := users[user]; dup {
+			t.Fatalf("user %q twice", user)
+		}
+		users[user] = hash
+	}
+	return users
+}
+
+// mosquittoHashMatches checks a "$7$iterations$salt$hash" entry as
+// mosquitto does.
+func mosquittoHashMatches(t *testing.T, entry, password string) bool {
+	t.Helper()
+	parts := strings.Split(entry, "$")
+	if len(parts) != 5 || parts[0] != "" || parts[1] != "7" {
+		t.Fatalf("entry %q is not $7$iterations$salt$hash", entry)
+	}
+	iter, err := strconv.Atoi(parts[2])
+	if err != nil || iter != mosquittoIterations {
+		t.Fatalf("entry %q: iterations %q", entry, parts[2])
+	}
+	salt, err := base64.StdEncoding.DecodeString(parts[3])
+	if err != nil || len(salt) != mosquittoSaltLen {
+		t.Fatalf("entry %q: salt %q: %v", entry, parts[3], err)
+	}
+	hash, err := base64.StdEncoding.DecodeString(parts[4])
+	if err != nil || len(hash) != mosquittoHashLen {
+		t.Fatalf("entry %q: hash %q: %v", entry, parts[4], err)
+	}
+	want, err := pbkdf2.Key(sha512.New, password, salt, iter, len(hash))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Equal(hash, want)
+}
+
+func TestMosquittoACLText(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		centre string
+		want   []string
+		absent []string
+	}{
+		{"lokero-centre", []string{
+			"pattern write lokero/v1/lockers/%u/events\n",
+			"pattern write lokero/v1/lockers/%u/status\n",
+			"pattern read lokero/v1/lockers/%u/commands\n",
+			"pattern read lokero/v1/lockers/%u/acks\n",
+			"user lokero-centre\ntopic readwrite lokero/v1/lockers/#\n",
+		}, []string{"readwrite lokero/v1/lockers/%u", "topic readwrite #"}},
+		{"bad\nuser", []string{"pattern read lokero/v1/lockers/%u/acks\n"}, []string{"\nuser ", "topic readwrite"}},
+		{"has space", nil, []string{"\nuser ", "topic readwrite"}},
+	}
+	for _, c := range cases {
+		acl := MosquittoACL(c.centre)
+		for _, w := range c.want {
+			if !strings.Contains(acl, w) {
+				t.Errorf("MosquittoACL(%q) lacks %q:\n%s", c.centre, w, acl)
+			}
+		}
+		for _, a := range c.absent {
+			if strings.Contains(acl, a) {
+				t.Errorf("MosquittoACL(%q) has %q:\n%s", c.centre, a, acl)
+			}
+		}
+	}
+}
