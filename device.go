@@ -38,4 +38,28 @@ type DeviceStore interface {
 	// LockerLinks lists the links of every locker that reported, by
 	// location ID.
 	LockerLinks(ctx context.Context) ([]LockerLink, error)
+	// Verifiers returns the stored verifiers of the shipments given (those
+	// that have one), by shipment ID.
+	Verifiers(ctx context.Context, shipmentIDs []string) (map[string]Verifier, error)
+	// PutVerifier stores a shipment's verifier (a zero CreatedAt is the
+	// time of the call), replacing the one it had.
+	PutVerifier(ctx context.Context, v Verifier) error
+}
+
+// Verifier is what a locker's controller checks a parcel's opening code
+// against while offline: a slow, salted hash of the code (argon2id), so
+// that a stolen controller does not give codes away cheaply. The centre
+// makes it once per code and keeps it, as deriving it costs what it is
+// meant to cost.
+type Verifier struct {
+	ShipmentID string
+	LocationID string
+	// CodeHash is the shipment's OpeningCodeHash the verifier was made
+	// for: a rotated code has another, and needs a new verifier.
+	CodeHash []byte
+	// Salt is the locker's salt the verifier was made with (a new salt
+	// needs new verifiers).
+	Salt      []byte
+	Hash      []byte // the verifier itself
+	CreatedAt time.Time
 }

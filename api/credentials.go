@@ -91,6 +91,9 @@ func (s *Server) handleRevokeCredential(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	s.log.Info("credential revoked through the API", "credential", c.ID, "by", credentialFrom(r.Context()).ID)
+	if s.credentialChanged != nil {
+		s.credentialChanged(c)
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"credential": NewCredentialJSON(c, s.lockers.Now())})
 }
 
@@ -108,5 +111,8 @@ func (s *Server) handleRotateCredential(w http.ResponseWriter, r *http.Request) 
 	}
 	s.log.Info("credential rotated through the API", "credential", c.ID, "by", credentialFrom(r.Context()).ID)
 	w.Header().Set("Cache-Control", "no-store")
+	if s.credentialChanged != nil {
+		s.credentialChanged(c)
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"credential": NewCredentialJSON(c, s.lockers.Now()), "token": token})
 }

@@ -21,6 +21,10 @@ type LockerOptions struct {
 	DevClock *lokero.DevClock
 	// Push configures the Web Push subscriptions of parcels.
 	Push PushOptions
+	// CredentialChanged, when set, is told of a credential revoked or
+	// rotated through the API (serve drops a revoked locker from its MQTT
+	// broker at once).
+	CredentialChanged func(lokero.Credential)
 }
 
 // EnableLockers serves the locker operations over l: courier deposits,
@@ -28,6 +32,7 @@ type LockerOptions struct {
 // EnableShipments and before serving.
 func (s *Server) EnableLockers(l *service.Lockers, opts LockerOptions) {
 	s.lockers = l
+	s.credentialChanged = opts.CredentialChanged
 	s.mux.HandleFunc("POST /v1/lockers/{location_id}/deposits", s.credential(lokero.KindCourier, s.handleDeposit))
 	s.mux.HandleFunc("POST /v1/devices/{location_id}/events", s.credential(lokero.KindDevice, s.handleDeviceEvent))
 	s.mux.HandleFunc("POST /v1/devices/{location_id}/keypad", s.credential(lokero.KindDevice, s.handleKeypad))

@@ -49,6 +49,8 @@ type Server struct {
 	shipments *service.Shipments
 	lockers   *service.Lockers
 	webhooks  *service.Webhooks
+	// credentialChanged is LockerOptions.CredentialChanged.
+	credentialChanged func(lokero.Credential)
 	// limits are the rate limits (ratelimit.go); proxies the trusted
 	// proxies whose forwarding headers are believed.
 	limits  atomic.Pointer[limiterSet]

@@ -13,6 +13,10 @@ type Identity struct {
 	// subscribe under Prefix, shared subscriptions
 	// "$share/<group>/lokero/v1/lockers/..." included.
 	Centre bool
+	// CredentialID is the device credential a locker connected with, for
+	// the sweep that drops lockers whose credential was revoked since
+	// (Broker.Lockers).
+	CredentialID string
 }
 
 // Authenticator checks the username and password a client connects with.

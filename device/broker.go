@@ -129,6 +129,19 @@ func (b *Broker) Disconnect(locationID string) bool {
 	return true
 }
 
+// Lockers returns the identities of the lockers connected now.
+func (b *Broker) Lockers() []Identity {
+	b.hook.mu.Lock()
+	defer b.hook.mu.Unlock()
+	var out []Identity
+	for _, e := range b.hook.ids {
+		if !e.id.Centre && !e.cl.Closed() {
+			out = append(out, e.id)
+		}
+	}
+	return out
+}
+
 // Close stops the broker and drops every client. It may be called more
 // than once.
 func (b *Broker) Close() error {

@@ -136,7 +136,11 @@ func StartCentre(ctx context.Context, cfg CentreConfig) (*Centre, error) {
 		SetClientID(cfg.ClientID).
 		SetUsername(user).
 		SetPassword(pass).
-		SetCleanSession(false).
+		// A clean session: events published while no centre is connected
+		// are not kept for this instance (the controllers send them again
+		// until answered), and no dead instance's session holds a share
+		// of them.
+		SetCleanSession(true).
 		SetKeepAlive(30 * time.Second).
 		SetAutoReconnect(true).
 		SetMaxReconnectInterval(10 * time.Second).

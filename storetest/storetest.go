@@ -102,6 +102,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	tests = append(tests, pushTests...)           // push.go
 	tests = append(tests, webhookTests...)        // webhook.go
 	tests = append(tests, deviceTests...)         // device.go
+	tests = append(tests, verifierTests...)       // verifier.go
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,6 +18,7 @@ import (
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/api"
 	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/device"
 	"github.com/lokero/lokero/service"
 )
 
@@ -56,7 +61,7 @@ func runCredential(ctx context.Context, kind lokero.CredentialKind, args []strin
 	if err != nil {
 		return err
 	}
-	return addCredential(ctx, *db, service.CredentialRequest{Kind: kind, Name: name, ValidFor: validFor}, stdout, stderr)
+	return addCredential(ctx, *db, service.CredentialRequest{Kind: kind, Name: name, ValidFor: validFor}, stdout, stderr, nil)
 }
 
 // runClerk: `lokero clerk add --outlet LOCATION_ID NAME` prints the
@@ -84,23 +89,34 @@ func runClerk(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	return addCredential(ctx, *db, service.CredentialRequest{Kind: lokero.KindClerk, Name: name,
-		LocationID: strings.TrimSpace(*outlet), ValidFor: validFor}, stdout, stderr)
+		LocationID: strings.TrimSpace(*outlet), ValidFor: validFor}, stdout, stderr, nil)
 }
 
 // runLocker: `lokero locker provision LOCATION_ID` prints the locker
 // device's secret as the last line of stdout. The locker's older device
-// credentials are revoked unless --keep-old is given.
+// credentials are revoked unless --keep-old is given. With --mosquitto DIR
+// it also writes the locker's line of DIR/passwd and the rules of DIR/acl
+// for a Mosquitto broker; with --centre (and no LOCATION_ID) it adds the
+// centre's user there instead.
 func runLocker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "provision" {
-		return fmt.Errorf("%w: locker provision [--expires 90d] [--keep-old] LOCATION_ID", errUsage)
+		return fmt.Errorf("%w: locker provision [--expires 90d] [--keep-old] [--mosquitto DIR] LOCATION_ID | locker provision --mosquitto DIR --centre", errUsage)
 	}
 	fs := newFlagSet("locker provision", stderr)
 	db := dbFlag(fs)
 	expires := expiresFlag(fs)
 	keepOld := fs.Bool("keep-old", false, "keep the locker's older device credentials working (by default a new one revokes them)")
+	mosquittoDir := fs.String("mosquitto", "", "also give a Mosquitto broker the locker: its password line in DIR/passwd (replacing an older one) and the device protocol's rules in DIR/acl; send Mosquitto SIGHUP after")
+	centre := fs.Bool("centre", false, "with --mosquitto: add the centre's user ("+centreUser+") to DIR/passwd with a new password, printed last, for lokero serve --mqtt tcp://"+centreUser+":PASSWORD@host:1883 (no LOCATION_ID)")
 	ids, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		return err
+	}
+	if *centre {
+		if *mosquittoDir == "" || len(ids) != 0 {
+			return fmt.Errorf("%w: locker provision --mosquitto DIR --centre takes no LOCATION_ID", errUsage)
+		}
+		return provisionMosquittoCentre(*mosquittoDir, stdout)
 	}
 	if len(ids) != 1 {
 		return fmt.Errorf("%w: locker provision takes exactly one LOCATION_ID", errUsage)
@@ -109,11 +125,62 @@ func runLocker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	var withToken func(string) error
+	if *mosquittoDir != "" {
+		withToken = func(token string) error { return provisionMosquittoLocker(*mosquittoDir, ids[0], token, stdout) }
+	}
 	return addCredential(ctx, *db, service.CredentialRequest{Kind: lokero.KindDevice, Name: "device of " + ids[0],
-		LocationID: ids[0], ValidFor: validFor, RevokeOlder: !*keepOld}, stdout, stderr)
+		LocationID: ids[0], ValidFor: validFor, RevokeOlder: !*keepOld}, stdout, stderr, withToken)
 }
 
-func addCredential(ctx context.Context, db string, req service.CredentialRequest, stdout, stderr io.Writer) error {
+// provisionMosquittoLocker writes a locker's password line and the ACL.
+func provisionMosquittoLocker(dir, locationID, token string, stdout io.Writer) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("mosquitto: %w", err)
+	}
+	if err := device.SetMosquittoPassword(filepath.Join(dir, "passwd"), locationID, token); err != nil {
+		return fmt.Errorf("mosquitto: %w", err)
+	}
+	if err := writeMosquittoACL(dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "mosquitto: %s in %s and %s (send mosquitto SIGHUP to read them)\n", locationID,
+		filepath.Join(dir, "passwd"), filepath.Join(dir, "acl"))
+	return nil
+}
+
+// provisionMosquittoCentre gives the centre's user a new password at
+// Mosquitto and prints it last.
+func provisionMosquittoCentre(dir string, stdout io.Writer) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("mosquitto: %w", err)
+	}
+	var secret [24]byte
+	if _, err := rand.Read(secret[:]); err != nil {
+		return err
+	}
+	pass := hex.EncodeToString(secret[:])
+	if err := device.SetMosquittoPassword(filepath.Join(dir, "passwd"), centreUser, pass); err != nil {
+		return fmt.Errorf("mosquitto: %w", err)
+	}
+	if err := writeMosquittoACL(dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "mosquitto: %s in %s (send mosquitto SIGHUP to read it); lokero serve --mqtt tcp://%s:PASSWORD@HOST:PORT with the password (shown once):\n%s\n",
+		centreUser, filepath.Join(dir, "passwd"), centreUser, pass)
+	return nil
+}
+
+func writeMosquittoACL(dir string) error {
+	if err := os.WriteFile(filepath.Join(dir, "acl"), []byte(device.MosquittoACL(centreUser)), 0o600); err != nil {
+		return fmt.Errorf("mosquitto: %w", err)
+	}
+	return nil
+}
+
+// addCredential issues a credential and prints it, its token last;
+// withToken, when not nil, is given the token before it is printed.
+func addCredential(ctx context.Context, db string, req service.CredentialRequest, stdout, stderr io.Writer, withToken func(token string) error) error {
 	p, err := openPlatform(ctx, db, calendar.Default(), clock(), newLogger(stderr))
 	if err != nil {
 		return err
@@ -139,6 +206,11 @@ func addCredential(ctx context.Context, db string, req service.CredentialRequest
 			fmt.Fprintf(stdout, "revoked %d older device credential(s) of %s%s\n", len(revoked), c.LocationID, listIDs(revoked))
 		} else {
 			fmt.Fprintf(stdout, "kept the older device credentials of %s working (--keep-old)\n", c.LocationID)
+		}
+	}
+	if withToken != nil {
+		if err := withToken(token); err != nil {
+			return err
 		}
 	}
 	fmt.Fprintln(stdout, "its token (shown once; send it as Authorization: Bearer <token>):")

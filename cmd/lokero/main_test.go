@@ -34,6 +34,9 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
+	// Every serve of the tests runs its embedded MQTT broker on a port of
+	// its own.
+	os.Setenv("LOKERO_MQTT_LISTEN", "127.0.0.1:0")
 	pgtest.ForTest(m)
 }
 

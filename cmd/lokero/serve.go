@@ -49,6 +49,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&notices.mailFrom, "mail-from", envOr("LOKERO_MAIL_FROM", "lokero <noreply@localhost>"), "the From of e-mail notices (env LOKERO_MAIL_FROM)")
 	fs.StringVar(&notices.sms, "sms", envOr("LOKERO_SMS", ""), "send SMS notices through Kannel's smsbox: kannel://user:pass@host:13013 (?from=SENDER, ?smsc=ID); its delivery reports come back to --public-url; none: SMS notices stay in the local outbox (env LOKERO_SMS)")
 	allowPrivate := fs.Bool("allow-private-endpoints", envBool("LOKERO_ALLOW_PRIVATE_ENDPOINTS"), "let webhooks and push subscriptions use http and loopback or private addresses (a retailer's test endpoint on this machine); on with --dev; refused by --production (env LOKERO_ALLOW_PRIVATE_ENDPOINTS=1)")
+	mqttURL := fs.String("mqtt", envOr("LOKERO_MQTT", ""), "connect to this MQTT broker for the lockers' device protocol instead of running one: tcp://user:pass@host:1883 or tls://… (the centre's user at the broker; see docs/device-protocol.md) (env LOKERO_MQTT)")
+	mqttListen := fs.String("mqtt-listen", envOr("LOKERO_MQTT_LISTEN", "127.0.0.1:1883"), "where the embedded MQTT broker listens for the lockers' controllers, when --mqtt is not given; off: no MQTT, the HTTP device endpoints only (env LOKERO_MQTT_LISTEN)")
 	publicURL := fs.String("public-url", envOr("LOKERO_PUBLIC_URL", ""), "lokero's URL as recipients' browsers and the SMS gateway reach it, for the tracking links in notices and Kannel's delivery reports (default: http(s)://the listen address) (env LOKERO_PUBLIC_URL)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -189,8 +191,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// push service (the browser's vendor's).
 	senders[notify.ChannelPush] = webpush.New(pushKeys, pushSubject(notices.mailFrom, *publicURL), nil)
 	p.lockers.SetSenders(senders)
+	// A device credential revoked or rotated through the API drops its
+	// locker from the embedded broker at once (the sweep below does it
+	// within sweepEvery for other ways of revoking).
+	sweepNow := make(chan struct{}, 1)
 	srv.EnableLockers(p.lockers, api.LockerOptions{DevOutbox: *dev, DevClock: devClockVal,
-		Push: api.PushOptions{PublicKey: pushKeys.PublicKey(), AllowInsecure: private}})
+		Push: api.PushOptions{PublicKey: pushKeys.PublicKey(), AllowInsecure: private},
+		CredentialChanged: func(c lokero.Credential) {
+			if c.Kind == lokero.KindDevice {
+				select {
+				case sweepNow <- struct{}{}:
+				default:
+				}
+			}
+		}})
 	p.webhooks.SetPoster(newWebhookPoster(private))
 	srv.EnableWebhooks(p.webhooks)
 	reportURL = srv.SMSReportURL(*publicURL)
@@ -211,6 +225,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			log.Error("stop jobs", "err", err)
 		}
 	}()
+	devs, err := startDevices(ctx, p.lockers, *mqttURL, *mqttListen, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer devs.Close()
 	httpServer := &http.Server{
 		Handler:           srv,
 		TLSConfig:         tlsConfig,
@@ -256,10 +276,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	ticker := time.NewTicker(*reload)
 	defer ticker.Stop()
+	sweep := time.NewTicker(sweepEvery)
+	defer sweep.Stop()
 	for {
 		select {
 		case err := <-serveErr:
 			return fmt.Errorf("serve: %w", err)
+		case <-sweep.C:
+			devs.sweep(ctx, p.lockers)
+		case <-sweepNow:
+			devs.sweep(ctx, p.lockers)
 		case <-ticker.C:
 			if err := p.reloadDirectory(ctx, log); err != nil && ctx.Err() == nil {
 				log.Error("reload directory", "err", err)

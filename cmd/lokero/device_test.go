@@ -1,0 +1,232 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/lokero/lokero/demo"
+	"github.com/lokero/lokero/device"
+	"github.com/lokero/lokero/mqtttest"
+)
+
+// mqttLocker is a test's locker on the device protocol: a paho client
+// with the demo locker's credential, its acks collected by sequence.
+type mqttLocker struct {
+	t      *testing.T
+	client mqtt.Client
+	acks   chan device.Ack
+}
+
+// connectLocker connects as the demo locker; it returns the error of a
+// refused connection.
+func connectLocker(t *testing.T, broker, token string) (*mqttLocker, error) {
+	t.Helper()
+	l := &mqttLocker{t: t, acks: make(chan device.Ack, 64)}
+	opts := mqtt.NewClientOptions().AddBroker(broker).
+		SetClientID(device.LockerClientID(demo.DemoLockerID)).
+		SetUsername(demo.DemoLockerID).SetPassword(token).
+		SetCleanSession(false).SetAutoReconnect(false).SetConnectRetry(false).
+		SetConnectTimeout(5*time.Second).
+		SetWill(device.Topic(demo.DemoLockerID, device.KindStatus), `{"online":false}`, 1, true)
+	l.client = mqtt.NewClient(opts)
+	tok := l.client.Connect()
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		return nil, fmt.Errorf("connect: %v", tok.Error())
+	}
+	t.Cleanup(func() { l.client.Disconnect(100) })
+	sub := l.client.Subscribe(device.Topic(demo.DemoLockerID, device.KindAcks), 1, func(_ mqtt.Client, m mqtt.Message) {
+		var a device.Ack
+		if err := json.Unmarshal(m.Payload(), &a); err != nil {
+			t.Errorf("ack %q: %v", m.Payload(), err)
+			return
+		}
+		l.acks <- a
+	})
+	if !sub.WaitTimeout(10*time.Second) || sub.Error() != nil {
+		return nil, fmt.Errorf("subscribe to acks: %v", sub.Error())
+	}
+	return l, nil
+}
+
+// send publishes an event and waits for its ack.
+func (l *mqttLocker) send(ev device.Event) device.Ack {
+	l.t.Helper()
+	ev.At = time.Now().UTC()
+	raw, _ := json.Marshal(ev)
+	tok := l.client.Publish(device.Topic(demo.DemoLockerID, device.KindEvents), 1, false, raw)
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		l.t.Fatalf("publish event %d: %v", ev.Seq, tok.Error())
+	}
+	select {
+	case a := <-l.acks:
+		if a.Seq != ev.Seq {
+			l.t.Fatalf("ack for %d while waiting for %d's", a.Seq, ev.Seq)
+		}
+		return a
+	case <-time.After(15 * time.Second):
+		l.t.Fatalf("no ack for event %d (%s) in 15 s", ev.Seq, ev.Type)
+	}
+	return device.Ack{}
+}
+
+// status publishes the locker's retained status.
+func (l *mqttLocker) status(s device.Status) {
+	l.t.Helper()
+	raw, _ := json.Marshal(s)
+	tok := l.client.Publish(device.Topic(demo.DemoLockerID, device.KindStatus), 1, true, raw)
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		l.t.Fatalf("publish status: %v", tok.Error())
+	}
+}
+
+var outboxCode = regexp.MustCompile(`(?:Avauskoodi|Opening code|Öppningskod): ([0-9]+)`)
+
+func TestDeviceProtocolEndToEnd(t *testing.T) {
+	t.Parallel()
+	for _, broker := range []string{"embedded", "mosquitto"} {
+		t.Run(broker, func(t *testing.T) {
+			t.Parallel()
+			db := filepath.Join(t.TempDir(), "lokero.db")
+			args := []string{"--db", db, "--dev"}
+			var (
+				mosq      *mqtttest.Mosquitto
+				mosqDir   string
+				brokerURL string
+			)
+			if broker == "mosquitto" {
+				mqtttest.Find(t)
+				mosqDir = t.TempDir()
+				centrePass := lastLine(t, "locker", "provision", "--mosquitto", mosqDir, "--centre")
+				mosq = mqtttest.Start(t, mosqDir)
+				args = append(args, "--mqtt", "tcp://lokero-centre:"+centrePass+"@"+mosq.Addr)
+				brokerURL = "tcp://" + mosq.Addr
+			} else {
+				listen := freeAddr(t)
+				args = append(args, "--mqtt-listen", listen)
+				brokerURL = "tcp://" + listen
+			}
+			base := startServe(t, args...)
+			key := lastLine(t, "retailer", "add", "--db", db, "Kauppa")
+			courier := lastLine(t, "courier", "add", "--db", db, "Kuski")
+			operator := lastLine(t, "operator", "add", "--db", db, "Olli")
+			provision := []string{"locker", "provision", "--db", db, demo.DemoLockerID}
+			if mosq != nil {
+				provision = append(provision, "--mosquitto", mosqDir)
+			}
+			token := lastLine(t, provision...)
+			if mosq != nil {
+				mosq.Reload(t)
+			}
+
+			if _, err := connectLocker(t, brokerURL, token+"x"); err == nil {
+				t.Fatal("a wrong token connected")
+			}
+			l, err := connectLocker(t, brokerURL, token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.status(device.Status{Online: true, At: time.Now().UTC(), Firmware: "test-1.0", Compartments: json.RawMessage(`[{"n":1}]`)})
+
+			// A parcel deposited by the courier; the door reported over MQTT.
+			id, tracking := emailOnlyParcel(t, base, key, "maija@example.fi")
+			if status := call(t, "POST", base+"/v1/shipments/"+id+"/handover", courier, nil, nil); status != 200 {
+				t.Fatalf("handover: %d", status)
+			}
+			var dep struct{ Compartment int }
+			if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/deposits", courier,
+				map[string]string{"tracking_code": tracking}, &dep); status != 200 {
+				t.Fatalf("deposit: %d", status)
+			}
+			closed := device.Event{Seq: 1, Type: "door_closed", Compartment: dep.Compartment}
+			if a := l.send(closed); a.Result != "applied" || a.Status != "READY_FOR_PICKUP" {
+				t.Fatalf("door closed over MQTT: %+v", a)
+			}
+			if a := l.send(closed); a.Result != "duplicate" {
+				t.Errorf("the same event again: %+v; want duplicate", a)
+			}
+			if a := l.send(device.Event{Seq: 4, Type: "letter_dropped"}); a.Result != "gap" || a.Expect != 2 {
+				t.Errorf("event 4 after 1: %+v; want gap, expect 2", a)
+			}
+			if a := l.send(device.Event{Seq: 2, Type: "keypad", Code: "00000000000"}); a.Result != "rejected" || a.Error == nil || a.Error.Reason != "wrong_code" {
+				t.Errorf("a wrong code: %+v; want rejected wrong_code", a)
+			}
+
+			// The code from the notice (one notice, though the door event came twice).
+			var box struct {
+				Messages []struct {
+					TrackingCode string `json:"tracking_code"`
+					Channel      string `json:"channel"`
+					Text         string `json:"text"`
+				}
+			}
+			if status := call(t, "GET", base+"/dev/outbox", operator, nil, &box); status != 200 {
+				t.Fatalf("outbox: %d", status)
+			}
+			var code string
+			notices := 0
+			for _, m := range box.Messages {
+				if m.TrackingCode == tracking && m.Channel == "email" {
+					notices++
+					if c := outboxCode.FindStringSubmatch(m.Text); c != nil {
+						code = c[1]
+					}
+				}
+			}
+			if notices != 1 || code == "" {
+				t.Fatalf("%d e-mail notices for %s (code %q); want 1 with a code", notices, tracking, code)
+			}
+			if a := l.send(device.Event{Seq: 3, Type: "keypad", Code: code}); a.Result != "applied" || a.Open != dep.Compartment {
+				t.Fatalf("the right code: %+v; want compartment %d open", a, dep.Compartment)
+			}
+			if a := l.send(device.Event{Seq: 4, Type: "door_closed", Compartment: dep.Compartment}); a.Result != "applied" || a.Status != "PICKED_UP" {
+				t.Fatalf("door closed after the pickup: %+v", a)
+			}
+			var sh struct{ Status string }
+			if status := call(t, "GET", base+"/v1/shipments/"+id, key, nil, &sh); status != 200 || sh.Status != "PICKED_UP" {
+				t.Errorf("the parcel at the retailer: %d %s; want PICKED_UP", status, sh.Status)
+			}
+
+			// The operator sees the locker online with its firmware.
+			var links struct {
+				Devices []struct {
+					LocationID string `json:"location_id"`
+					Online     bool
+					Firmware   string
+				}
+			}
+			if status := call(t, "GET", base+"/v1/devices", operator, nil, &links); status != 200 ||
+				len(links.Devices) != 1 || links.Devices[0].LocationID != demo.DemoLockerID || !links.Devices[0].Online || links.Devices[0].Firmware != "test-1.0" {
+				t.Errorf("GET /v1/devices: %d %+v; want the demo locker online, firmware test-1.0", status, links)
+			}
+
+			if mosq != nil {
+				return // revoking at Mosquitto is its files' business (device tests)
+			}
+			// The operator revokes the locker's credential: the broker drops
+			// it at once, and it cannot connect again.
+			var creds struct{ Credentials []struct{ ID string } }
+			if status := call(t, "GET", base+"/v1/credentials?kind=device", operator, nil, &creds); status != 200 || len(creds.Credentials) != 1 {
+				t.Fatalf("device credentials: %d %+v", status, creds)
+			}
+			if status := call(t, "POST", base+"/v1/credentials/"+creds.Credentials[0].ID+"/revoke", operator, nil, nil); status != 200 {
+				t.Fatalf("revoke: %d", status)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for l.client.IsConnectionOpen() {
+				if time.Now().After(deadline) {
+					t.Fatal("the revoked locker is still connected 10 s after its credential was revoked")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if _, err := connectLocker(t, brokerURL, token); err == nil {
+				t.Error("a revoked locker connected again")
+			}
+		})
+	}
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/device"
+	"github.com/lokero/lokero/service"
+)
+
+// centreUser is the embedded broker's user for lokero serve itself, and
+// the default for an external broker's (lokero locker provision --centre).
+const centreUser = "lokero-centre"
+
+// devices is the locker device protocol's side of lokero serve: the
+// embedded broker (unless an external one is used) and the centre's client.
+type devices struct {
+	broker *device.Broker // nil with an external broker
+	centre *device.Centre
+	log    *slog.Logger
+}
+
+// startDevices starts the device protocol: with mqttURL, the centre
+// connects to that broker (several instances share its events); without,
+// an embedded broker listens on listen ("off": no MQTT at all, only the
+// HTTP device endpoints) and the centre connects to it.
+func startDevices(ctx context.Context, lockers *service.Lockers, mqttURL, listen string, log *slog.Logger) (*devices, error) {
+	d := &devices{log: log}
+	host, _ := os.Hostname()
+	cfg := device.CentreConfig{Lockers: lockers, Log: log,
+		ClientID: device.CentreClientIDPrefix + strings.NewReplacer(".", "-", " ", "-").Replace(host) + fmt.Sprintf("-%d", os.Getpid())}
+	switch {
+	case mqttURL != "":
+		if _, _, _, err := device.ParseBrokerURL(mqttURL); err != nil {
+			return nil, fmt.Errorf("%w: --mqtt: %v", errUsage, err)
+		}
+		cfg.Broker, cfg.SharedGroup = mqttURL, "lokero"
+	case listen == "off":
+		log.Info("mqtt: off (--mqtt-listen off): lockers use the HTTP device endpoints only")
+		return d, nil
+	default:
+		var secret [24]byte
+		if _, err := rand.Read(secret[:]); err != nil {
+			return nil, err
+		}
+		pass := hex.EncodeToString(secret[:])
+		b, err := device.StartBroker(ctx, device.BrokerConfig{Addr: listen, Log: log.With("component", "mqtt"),
+			Auth: brokerAuth{lockers: lockers, centrePassword: pass}})
+		if err != nil {
+			return nil, fmt.Errorf("%w (another broker on that port? connect to it with --mqtt tcp://…, or move this one with --mqtt-listen)", err)
+		}
+		d.broker = b
+		cfg.Broker, cfg.Username, cfg.Password = "tcp://"+b.Addr(), centreUser, pass
+		log.Info("mqtt: embedded broker", "addr", b.Addr())
+	}
+	c, err := device.StartCentre(ctx, cfg)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	d.centre = c
+	return d, nil
+}
+
+// sweep drops from the embedded broker every locker whose credential was
+// revoked (or expired) since it connected: it cannot connect again.
+func (d *devices) sweep(ctx context.Context, lockers *service.Lockers) {
+	if d.broker == nil {
+		return
+	}
+	for _, id := range d.broker.Lockers() {
+		c, err := lockers.Credential(ctx, id.CredentialID)
+		if err == nil && c.State(lockers.Now()) == lokero.CredentialActive {
+			continue
+		}
+		if err != nil && lokero.ErrorCode(err) != lokero.ENOTFOUND {
+			d.log.Warn("mqtt: check a connected locker's credential", "location", id.LocationID, "err", err)
+			continue
+		}
+		if d.broker.Disconnect(id.LocationID) {
+			d.log.Info("mqtt: dropped a locker whose credential no longer works", "location", id.LocationID)
+		}
+		if d.centre != nil {
+			d.centre.Forget(id.LocationID)
+		}
+	}
+}
+
+// sweepEvery is how often serve drops lockers whose credential was
+// revoked.
+const sweepEvery = 15 * time.Second
+
+// Close stops the centre's client, then the broker.
+func (d *devices) Close() {
+	if d.centre != nil {
+		d.centre.Close()
+	}
+	if d.broker != nil {
+		if err := d.broker.Close(); err != nil {
+			d.log.Warn("mqtt: close the broker", "err", err)
+		}
+	}
+}
+
+// brokerAuth authenticates the embedded broker's clients: the centre by
+// the password made at start, a locker by its device token, with its
+// location ID as username.
+type brokerAuth struct {
+	lockers        *service.Lockers
+	centrePassword string
+}
+
+func (a brokerAuth) AuthenticateClient(ctx context.Context, username, password string) (device.Identity, error) {
+	if username == centreUser {
+		if subtle.ConstantTimeCompare([]byte(password), []byte(a.centrePassword)) != 1 {
+			return device.Identity{}, errors.New("wrong password for the centre")
+		}
+		return device.Identity{Centre: true}, nil
+	}
+	c, err := a.lockers.Authenticate(ctx, lokero.KindDevice, password)
+	if err != nil {
+		return device.Identity{}, err
+	}
+	if c.LocationID != username {
+		return device.Identity{}, fmt.Errorf("a device token of %s used as %s", c.LocationID, username)
+	}
+	return device.Identity{LocationID: c.LocationID, CredentialID: c.ID}, nil
+}
