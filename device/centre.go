@@ -25,7 +25,15 @@ type Lockers interface {
 	ApplyEvent(ctx context.Context, device lokero.Credential, locationID string, ev service.DeviceEvent) (service.DeviceOutcome, error)
 	RecordStatus(ctx context.Context, device lokero.Credential, locationID string, s service.LockerStatus) error
 	LockerDevice(ctx context.Context, locationID string) (lokero.Credential, error)
+	Sync(ctx context.Context, device lokero.Credential, locationID string) (service.DeviceSync, error)
+	Expected(ctx context.Context, device lokero.Credential, locationID, shipmentID string) (service.ExpectedPickup, bool, error)
 }
+
+// SyncEvery is how often the centre sends a connected locker a full sync
+// (on a heartbeat at least this long after the last), besides when the
+// controller asks (Status.Sync): it corrects whatever an expect_pickup or
+// cancel lost, or what changed without one (an expiry, a rotated code).
+const SyncEvery = 15 * time.Minute
 
 // CentreConfig configures the centre's MQTT client.
 type CentreConfig struct {
@@ -85,6 +93,7 @@ type Centre struct {
 	cancel context.CancelFunc
 
 	devices sync.Map // location ID → cachedDevice
+	synced  sync.Map // location ID → time.Time of the last sync sent
 
 	applied, duplicates, gaps, rejected, failed atomic.Int64
 }
@@ -231,6 +240,12 @@ func (c *Centre) handle(m mqtt.Message) {
 			Online: s.Online, At: s.At, Firmware: s.Firmware, Compartments: s.Compartments}); err != nil {
 			c.log.Warn("mqtt: record status", "location", id, "err", err)
 		}
+		if s.Online {
+			last, ok := c.synced.Load(id)
+			if s.Sync || !ok || time.Since(last.(time.Time)) >= SyncEvery {
+				c.sync(dev, id)
+			}
+		}
 	}
 }
 
@@ -247,7 +262,7 @@ func (c *Centre) event(dev lokero.Credential, id string, payload []byte) {
 	}
 	out, err := c.cfg.Lockers.ApplyEvent(c.ctx, dev, id, service.DeviceEvent{
 		Seq: ev.Seq, Type: ev.Type, Compartment: ev.Compartment, Count: ev.Count,
-		Code: ev.Code, AmountCents: ev.AmountCents, TerminalRef: ev.TerminalRef})
+		Code: ev.Code, AmountCents: ev.AmountCents, TerminalRef: ev.TerminalRef, ShipmentID: ev.ShipmentID})
 	if err != nil {
 		// Not applied (the store failed, or the credential changed): no
 		// answer, so the controller sends it again.
@@ -266,17 +281,64 @@ func (c *Centre) event(dev lokero.Credential, id string, payload []byte) {
 	case service.EventRejected:
 		c.rejected.Add(1)
 	}
-	raw, err := json.Marshal(ack)
-	if err != nil {
-		c.log.Error("mqtt: encode an ack", "err", err)
+	// The event is applied even if its ack is lost: the controller, without
+	// it, sends the event again and gets "duplicate".
+	c.publish(id, KindAcks, ack)
+	if out.Result != service.EventApplied || out.Shipment.ID == "" {
 		return
 	}
-	tok := c.client.Publish(Topic(id, KindAcks), 1, false, raw)
-	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		// The event is applied; the controller, without its ack, sends
-		// it again and gets "duplicate".
-		c.log.Warn("mqtt: publish an ack", "location", id, "seq", ev.Seq, "err", tok.Error())
+	// A door closed on a deposit: the parcel is to be expected; on a
+	// pickup: no longer.
+	switch out.Shipment.Status {
+	case lokero.StatusReadyForPickup:
+		p, ok, err := c.cfg.Lockers.Expected(c.ctx, dev, id, out.Shipment.ID)
+		if err != nil {
+			c.log.Warn("mqtt: expect a pickup", "location", id, "shipment", out.Shipment.ID, "err", err)
+		} else if ok {
+			c.publish(id, KindCommands, Command{Type: CommandExpectPickup, Pickup: ptr(pickupOf(p))})
+		}
+	case lokero.StatusPickedUp:
+		c.publish(id, KindCommands, Command{Type: CommandCancel, ShipmentID: out.Shipment.ID})
 	}
+}
+
+// sync sends a locker everything its controller should know.
+func (c *Centre) sync(dev lokero.Credential, id string) {
+	s, err := c.cfg.Lockers.Sync(c.ctx, dev, id)
+	if err != nil {
+		c.log.Warn("mqtt: sync", "location", id, "err", err)
+		return
+	}
+	cmd := Command{Type: CommandSync, At: s.At, Pickups: make([]Pickup, 0, len(s.Pickups)),
+		KDF: &KDF{Alg: s.KDF.Alg, Salt: s.Salt, Time: s.KDF.Time, MemoryKiB: s.KDF.MemoryKiB, Threads: s.KDF.Threads, KeyLen: s.KDF.KeyLen}}
+	for _, p := range s.Pickups {
+		cmd.Pickups = append(cmd.Pickups, pickupOf(p))
+	}
+	if c.publish(id, KindCommands, cmd) {
+		c.synced.Store(id, time.Now())
+	}
+}
+
+func pickupOf(p service.ExpectedPickup) Pickup {
+	return Pickup{ShipmentID: p.ShipmentID, Compartment: p.Compartment, Verifier: p.Verifier, Deadline: p.Deadline, CODCents: p.CODCents}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// publish sends a message to one of a locker's topics (QoS 1, not
+// retained) and reports whether the broker took it.
+func (c *Centre) publish(id, kind string, msg any) bool {
+	raw, err := json.Marshal(msg)
+	if err != nil {
+		c.log.Error("mqtt: encode a message", "kind", kind, "err", err)
+		return false
+	}
+	tok := c.client.Publish(Topic(id, kind), 1, false, raw)
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		c.log.Warn("mqtt: publish", "location", id, "kind", kind, "err", tok.Error())
+		return false
+	}
+	return true
 }
 
 // AckOf is the answer to the event numbered seq that gave out.

@@ -65,6 +65,7 @@ type Event struct {
 	Code        string `json:"code,omitempty"`
 	AmountCents int64  `json:"amount_cents,omitempty"`
 	TerminalRef string `json:"terminal_ref,omitempty"`
+	ShipmentID  string `json:"shipment_id,omitempty"` // pickup
 }
 
 // Ack is the centre's answer to one event, on the locker's acks topic.
@@ -100,11 +101,54 @@ const (
 	ResultGap       = "gap"
 )
 
+// The commands the centre sends on a locker's commands topic.
+const (
+	CommandSync         = "sync"          // everything the locker should know: replaces its pickups
+	CommandExpectPickup = "expect_pickup" // one more parcel waiting
+	CommandCancel       = "cancel"        // a parcel no longer to be handed out
+)
+
+// Command is one command from the centre.
+type Command struct {
+	Type string `json:"type"`
+	// sync
+	At      time.Time `json:"at,omitzero"`
+	KDF     *KDF      `json:"kdf,omitempty"`
+	Pickups []Pickup  `json:"pickups,omitempty"`
+	// expect_pickup
+	Pickup *Pickup `json:"pickup,omitempty"`
+	// cancel
+	ShipmentID string `json:"shipment_id,omitempty"`
+}
+
+// KDF is how the controller derives an entered code to compare it with
+// the verifiers: argon2id with these parameters, under Salt.
+type KDF struct {
+	Alg       string `json:"alg"`
+	Salt      []byte `json:"salt"` // base64 in JSON
+	Time      uint32 `json:"time"`
+	MemoryKiB uint32 `json:"memory_kib"`
+	Threads   uint8  `json:"threads"`
+	KeyLen    uint32 `json:"key_len"`
+}
+
+// Pickup is a parcel waiting in the locker.
+type Pickup struct {
+	ShipmentID  string    `json:"shipment_id"`
+	Compartment int       `json:"compartment"`
+	Verifier    []byte    `json:"verifier"` // base64 in JSON
+	Deadline    time.Time `json:"deadline"`
+	CODCents    int64     `json:"cod_cents"` // cash on delivery to pay first; 0: none
+}
+
 // Status is a locker's retained status: published on connect and as its
 // heartbeat with Online true, and as its will (set at connect, sent by
 // the broker when the connection drops) with Online false.
 type Status struct {
-	Online       bool            `json:"online"`
+	Online bool `json:"online"`
+	// Sync asks the centre for a sync command (a controller sets it when
+	// it connects); the centre also sends one every SyncEvery.
+	Sync         bool            `json:"sync,omitempty"`
 	At           time.Time       `json:"at,omitzero"`
 	Firmware     string          `json:"firmware,omitempty"`
 	Compartments json.RawMessage `json:"compartments,omitempty"`

@@ -28,6 +28,7 @@ type DeviceEvent struct {
 	Code        string // keypad: the digits entered, never logged
 	AmountCents int64  // payment
 	TerminalRef string // payment
+	ShipmentID  string // pickup
 }
 
 // The types of DeviceEvent.
@@ -35,6 +36,9 @@ const (
 	DeviceEventDoorClosed = "door_closed"
 	DeviceEventKeypad     = "keypad"
 	DeviceEventPayment    = "payment"
+	// DeviceEventPickup: the controller opened a compartment itself, for
+	// a code it checked offline (OfflinePickup).
+	DeviceEventPickup = "pickup"
 	// LetterDropped and SlotEmptied (letters.go) are device events too.
 )
 
@@ -104,11 +108,13 @@ func (l *Lockers) ApplyEvent(ctx context.Context, device lokero.Credential, loca
 		out.Keypad, err = l.Keypad(ctx, device, locationID, ev.Code)
 	case DeviceEventPayment:
 		out.Keypad, err = l.Payment(ctx, device, locationID, ev.Compartment, ev.AmountCents, ev.TerminalRef)
+	case DeviceEventPickup:
+		err = l.OfflinePickup(ctx, device, locationID, ev.Compartment, ev.ShipmentID)
 	case LetterDropped, SlotEmptied:
 		out.Letters, err = l.Letters(ctx, device, locationID, ev.Type, ev.Count)
 	default:
-		err = lokero.Invalid("type", "unknown_event", "type must be %s, %s, %s, %s or %s; got %q",
-			DeviceEventDoorClosed, DeviceEventKeypad, DeviceEventPayment, LetterDropped, SlotEmptied, ev.Type)
+		err = lokero.Invalid("type", "unknown_event", "type must be %s, %s, %s, %s, %s or %s; got %q",
+			DeviceEventDoorClosed, DeviceEventKeypad, DeviceEventPayment, DeviceEventPickup, LetterDropped, SlotEmptied, ev.Type)
 	}
 	if ev.Seq == 0 {
 		// Not numbered: applied or not, as the use case says.

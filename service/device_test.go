@@ -270,3 +270,70 @@ func TestLockerDevice(t *testing.T) {
 		}
 	})
 }
+
+func TestSyncAndOfflinePickup(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		empty, err := f.lockers.Sync(ctx, f.device, "LOCKER-M5")
+		if err != nil || len(empty.Pickups) != 0 || len(empty.Salt) != 16 || empty.KDF.Check() != nil {
+			t.Fatalf("sync of an empty locker: %+v, %v", empty, err)
+		}
+		if _, err := f.lockers.Sync(ctx, f.other, "LOCKER-M5"); lokero.ErrorCode(err) != lokero.EFORBIDDEN {
+			t.Errorf("another locker's device asks for the sync: %v; want EFORBIDDEN", err)
+		}
+		sh := f.inTransit(t)
+		dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.apply(t, service.DeviceEvent{Seq: 1, Type: service.DeviceEventDoorClosed, Compartment: dep.Compartment.Number})
+		code := codePattern.FindStringSubmatch(oneNoticePerChannel(t, f.lockers)[0].Text)[1]
+
+		s, err := f.lockers.Sync(ctx, f.device, "LOCKER-M5")
+		if err != nil || len(s.Pickups) != 1 {
+			t.Fatalf("sync: %+v, %v; want one pickup", s, err)
+		}
+		p := s.Pickups[0]
+		if p.ShipmentID != sh.ID || p.Compartment != dep.Compartment.Number || p.Deadline.IsZero() || p.CODCents != 0 {
+			t.Errorf("pickup %+v; want %s in %d", p, sh.ID, dep.Compartment.Number)
+		}
+		// The controller's check: one derivation of the entered code.
+		if string(s.KDF.Verifier(code, s.Salt)) != string(p.Verifier) {
+			t.Error("the verifier does not match the code of the notice")
+		}
+		if string(s.KDF.Verifier("00000000000", s.Salt)) == string(p.Verifier) {
+			t.Error("a wrong code matches the verifier")
+		}
+		if near, err := f.lockers.Sync(ctx, f.other, "SP-NEAR"); err != nil || string(near.Salt) == string(s.Salt) {
+			t.Errorf("SP-NEAR's salt: %x, %v; want its own", near.Salt, err)
+		}
+		// Kept: the second sync gives the same verifier (no new derivation
+		// needed), and so does Expected.
+		again, err := f.lockers.Sync(ctx, f.device, "LOCKER-M5")
+		if err != nil || len(again.Pickups) != 1 || string(again.Pickups[0].Verifier) != string(p.Verifier) {
+			t.Errorf("second sync: %+v, %v", again, err)
+		}
+		e, ok, err := f.lockers.Expected(ctx, f.device, "LOCKER-M5", sh.ID)
+		if err != nil || !ok || string(e.Verifier) != string(p.Verifier) {
+			t.Errorf("expected: %+v %v %v", e, ok, err)
+		}
+
+		// Offline, the controller opened the door itself and says so; the
+		// door's closing completes the pickup, which the sync then drops.
+		wantOutcome(t, "pickup of another parcel", f.apply(t, service.DeviceEvent{Seq: 2, Type: service.DeviceEventPickup,
+			Compartment: dep.Compartment.Number, ShipmentID: "SH-NOPE"}), service.EventRejected, 3, "not_in_compartment")
+		wantOutcome(t, "offline pickup", f.apply(t, service.DeviceEvent{Seq: 3, Type: service.DeviceEventPickup,
+			Compartment: dep.Compartment.Number, ShipmentID: sh.ID}), service.EventApplied, 4, "")
+		done := f.apply(t, service.DeviceEvent{Seq: 4, Type: service.DeviceEventDoorClosed, Compartment: dep.Compartment.Number})
+		if done.Shipment.Status != lokero.StatusPickedUp {
+			t.Fatalf("door closed after the offline pickup: %s", done.Shipment.Status)
+		}
+		if s, err := f.lockers.Sync(ctx, f.device, "LOCKER-M5"); err != nil || len(s.Pickups) != 0 {
+			t.Errorf("sync after the pickup: %+v, %v; want none", s.Pickups, err)
+		}
+		if _, ok, err := f.lockers.Expected(ctx, f.device, "LOCKER-M5", sh.ID); ok || err != nil {
+			t.Errorf("expected after the pickup: %v, %v; want not", ok, err)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -12,22 +13,24 @@ import (
 
 	"github.com/lokero/lokero/demo"
 	"github.com/lokero/lokero/device"
+	"github.com/lokero/lokero/locker"
 	"github.com/lokero/lokero/mqtttest"
 )
 
 // mqttLocker is a test's locker on the device protocol: a paho client
 // with the demo locker's credential, its acks collected by sequence.
 type mqttLocker struct {
-	t      *testing.T
-	client mqtt.Client
-	acks   chan device.Ack
+	t        *testing.T
+	client   mqtt.Client
+	acks     chan device.Ack
+	commands chan device.Command
 }
 
 // connectLocker connects as the demo locker; it returns the error of a
 // refused connection.
 func connectLocker(t *testing.T, broker, token string) (*mqttLocker, error) {
 	t.Helper()
-	l := &mqttLocker{t: t, acks: make(chan device.Ack, 64)}
+	l := &mqttLocker{t: t, acks: make(chan device.Ack, 64), commands: make(chan device.Command, 64)}
 	opts := mqtt.NewClientOptions().AddBroker(broker).
 		SetClientID(device.LockerClientID(demo.DemoLockerID)).
 		SetUsername(demo.DemoLockerID).SetPassword(token).
@@ -51,7 +54,30 @@ func connectLocker(t *testing.T, broker, token string) (*mqttLocker, error) {
 	if !sub.WaitTimeout(10*time.Second) || sub.Error() != nil {
 		return nil, fmt.Errorf("subscribe to acks: %v", sub.Error())
 	}
+	sub = l.client.Subscribe(device.Topic(demo.DemoLockerID, device.KindCommands), 1, func(_ mqtt.Client, m mqtt.Message) {
+		var c device.Command
+		if err := json.Unmarshal(m.Payload(), &c); err != nil {
+			t.Errorf("command %q: %v", m.Payload(), err)
+			return
+		}
+		l.commands <- c
+	})
+	if !sub.WaitTimeout(10*time.Second) || sub.Error() != nil {
+		return nil, fmt.Errorf("subscribe to commands: %v", sub.Error())
+	}
 	return l, nil
+}
+
+// command waits for the next command.
+func (l *mqttLocker) command() device.Command {
+	l.t.Helper()
+	select {
+	case c := <-l.commands:
+		return c
+	case <-time.After(15 * time.Second):
+		l.t.Fatal("no command from the centre in 15 s")
+	}
+	return device.Command{}
 }
 
 // send publishes an event and waits for its ack.
@@ -131,7 +157,12 @@ func TestDeviceProtocolEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			l.status(device.Status{Online: true, At: time.Now().UTC(), Firmware: "test-1.0", Compartments: json.RawMessage(`[{"n":1}]`)})
+			l.status(device.Status{Online: true, Sync: true, At: time.Now().UTC(), Firmware: "test-1.0", Compartments: json.RawMessage(`[{"n":1}]`)})
+			sync := l.command()
+			if sync.Type != device.CommandSync || sync.KDF == nil || sync.KDF.Alg != "argon2id" || len(sync.KDF.Salt) != 16 || len(sync.Pickups) != 0 {
+				t.Fatalf("the centre's answer to a connecting locker: %+v; want a sync with the KDF and no pickups", sync)
+			}
+			kdf := locker.KDF{Alg: sync.KDF.Alg, Time: sync.KDF.Time, MemoryKiB: sync.KDF.MemoryKiB, Threads: sync.KDF.Threads, KeyLen: sync.KDF.KeyLen}
 
 			// A parcel deposited by the courier; the door reported over MQTT.
 			id, tracking := emailOnlyParcel(t, base, key, "maija@example.fi")
@@ -146,6 +177,10 @@ func TestDeviceProtocolEndToEnd(t *testing.T) {
 			closed := device.Event{Seq: 1, Type: "door_closed", Compartment: dep.Compartment}
 			if a := l.send(closed); a.Result != "applied" || a.Status != "READY_FOR_PICKUP" {
 				t.Fatalf("door closed over MQTT: %+v", a)
+			}
+			expect := l.command()
+			if expect.Type != device.CommandExpectPickup || expect.Pickup == nil || expect.Pickup.ShipmentID != id || expect.Pickup.Compartment != dep.Compartment {
+				t.Fatalf("after the door closed on the deposit: %+v; want expect_pickup of %s in %d", expect, id, dep.Compartment)
 			}
 			if a := l.send(closed); a.Result != "duplicate" {
 				t.Errorf("the same event again: %+v; want duplicate", a)
@@ -181,11 +216,17 @@ func TestDeviceProtocolEndToEnd(t *testing.T) {
 			if notices != 1 || code == "" {
 				t.Fatalf("%d e-mail notices for %s (code %q); want 1 with a code", notices, tracking, code)
 			}
+			if !bytes.Equal(kdf.Verifier(code, sync.KDF.Salt), expect.Pickup.Verifier) {
+				t.Error("the expected pickup's verifier does not match the code of the notice")
+			}
 			if a := l.send(device.Event{Seq: 3, Type: "keypad", Code: code}); a.Result != "applied" || a.Open != dep.Compartment {
 				t.Fatalf("the right code: %+v; want compartment %d open", a, dep.Compartment)
 			}
 			if a := l.send(device.Event{Seq: 4, Type: "door_closed", Compartment: dep.Compartment}); a.Result != "applied" || a.Status != "PICKED_UP" {
 				t.Fatalf("door closed after the pickup: %+v", a)
+			}
+			if c := l.command(); c.Type != device.CommandCancel || c.ShipmentID != id {
+				t.Errorf("after the pickup: %+v; want cancel of %s", c, id)
 			}
 			var sh struct{ Status string }
 			if status := call(t, "GET", base+"/v1/shipments/"+id, key, nil, &sh); status != 200 || sh.Status != "PICKED_UP" {

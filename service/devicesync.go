@@ -1,0 +1,173 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/locker"
+)
+
+// What a locker's controller keeps so that it opens the right doors with
+// the network down (docs/device-protocol.md, commands): the parcels
+// waiting in it, each with its code's verifier, and the derivation that
+// checks an entered code against them.
+
+// ExpectedPickup is a parcel waiting in a locker, as its controller knows
+// it.
+type ExpectedPickup struct {
+	ShipmentID  string
+	Compartment int
+	Verifier    []byte // locker.KDF.Verifier of its opening code under the locker's salt
+	Deadline    time.Time
+	// CODCents is the cash on delivery still to pay (0: none): the
+	// controller hands such a parcel out only with the centre, after the
+	// payment.
+	CODCents int64
+}
+
+// DeviceSync is everything a locker's controller needs to hand parcels
+// out offline.
+type DeviceSync struct {
+	At      time.Time
+	KDF     locker.KDF
+	Salt    []byte
+	Pickups []ExpectedPickup
+}
+
+// Sync returns what the controller of a locker should know now: every
+// parcel ready for pickup in it, with its code's verifier. A verifier is
+// derived once per code and kept (the derivation is slow on purpose); a
+// rotated code, or a new key of the secret, gets a new one.
+func (l *Lockers) Sync(ctx context.Context, device lokero.Credential, locationID string) (DeviceSync, error) {
+	loc, err := l.deviceLocker(device, locationID)
+	if err != nil {
+		return DeviceSync{}, err
+	}
+	if l.codes == nil {
+		return DeviceSync{}, fmt.Errorf("sync: no code secret configured")
+	}
+	list, err := l.store.ShipmentsTo(ctx, loc.ID, []lokero.ShipmentStatus{lokero.StatusReadyForPickup})
+	if err != nil {
+		return DeviceSync{}, fmt.Errorf("sync %s: %w", loc.ID, err)
+	}
+	ids := make([]string, 0, len(list))
+	for _, sh := range list {
+		ids = append(ids, sh.ID)
+	}
+	kept, err := l.store.Verifiers(ctx, ids)
+	if err != nil {
+		return DeviceSync{}, fmt.Errorf("sync %s: %w", loc.ID, err)
+	}
+	out := DeviceSync{At: l.now(), KDF: locker.DefaultKDF, Salt: l.codes.Salt(loc.ID), Pickups: []ExpectedPickup{}}
+	for _, sh := range list {
+		// A parcel ready here is in one of its compartments, with a code.
+		if sh.Compartment < 1 || len(sh.OpeningCodeHash) == 0 {
+			continue
+		}
+		p, err := l.expected(ctx, loc, sh, kept[sh.ID], out.Salt)
+		if err != nil {
+			return DeviceSync{}, err
+		}
+		if p.Verifier != nil {
+			out.Pickups = append(out.Pickups, p)
+		}
+	}
+	return out, nil
+}
+
+// Expected returns one parcel as its locker's controller should expect
+// it (Sync's entry for it); ok is false when it is not waiting there.
+func (l *Lockers) Expected(ctx context.Context, device lokero.Credential, locationID, shipmentID string) (ExpectedPickup, bool, error) {
+	loc, err := l.deviceLocker(device, locationID)
+	if err != nil {
+		return ExpectedPickup{}, false, err
+	}
+	sh, err := l.store.Shipment(ctx, shipmentID)
+	if err != nil {
+		return ExpectedPickup{}, false, err
+	}
+	if sh.Status != lokero.StatusReadyForPickup || sh.DestinationID != loc.ID || sh.Compartment < 1 || len(sh.OpeningCodeHash) == 0 {
+		return ExpectedPickup{}, false, nil
+	}
+	kept, err := l.store.Verifiers(ctx, []string{sh.ID})
+	if err != nil {
+		return ExpectedPickup{}, false, err
+	}
+	p, err := l.expected(ctx, loc, sh, kept[sh.ID], l.codes.Salt(loc.ID))
+	return p, err == nil && p.Verifier != nil, err
+}
+
+// expected is a ready parcel with its verifier: the one kept when it was
+// made for this code and salt, else a new one (kept for next time).
+func (l *Lockers) expected(ctx context.Context, loc *lokero.Location, sh lokero.Shipment, v lokero.Verifier, salt []byte) (ExpectedPickup, error) {
+	p := ExpectedPickup{ShipmentID: sh.ID, Compartment: sh.Compartment, Deadline: sh.StorageDeadline}
+	if sh.COD != nil && sh.COD.CollectedAt == nil {
+		p.CODCents = sh.COD.AmountCents
+	}
+	if bytes.Equal(v.CodeHash, sh.OpeningCodeHash) && bytes.Equal(v.Salt, salt) && len(v.Hash) > 0 {
+		p.Verifier = v.Hash
+		return p, nil
+	}
+	_, code, ok := l.codes.Version(loc.ID, sh.ID, l.policy.CodeLength(loc.Type), sh.OpeningCodeHash)
+	if !ok {
+		// A code made under a key the secret no longer holds: it cannot be
+		// told, so the controller cannot check it; the centre still can.
+		l.log.Warn("sync: a parcel's code is under a retired key; left to the centre", "shipment", sh.ID)
+		return p, nil
+	}
+	p.Verifier = locker.DefaultKDF.Verifier(code, salt)
+	if err := l.store.PutVerifier(ctx, lokero.Verifier{ShipmentID: sh.ID, LocationID: loc.ID,
+		CodeHash: sh.OpeningCodeHash, Salt: salt, Hash: p.Verifier}); err != nil {
+		return p, fmt.Errorf("keep the verifier of %s: %w", sh.ID, err)
+	}
+	return p, nil
+}
+
+// OfflinePickup is a controller reporting that it opened a compartment
+// itself, for a code it checked offline against the parcel's verifier: the
+// door is open as after a right code at the keypad, and its closing
+// completes the pickup (DoorClosed). The parcel must be the one in that
+// compartment and ready for pickup; a parcel that is not is refused, and
+// the operator reconciles it (the door opened all the same).
+func (l *Lockers) OfflinePickup(ctx context.Context, device lokero.Credential, locationID string, number int, shipmentID string) error {
+	loc, err := l.deviceLocker(device, locationID)
+	if err != nil {
+		return err
+	}
+	return l.deviceTx(ctx, func(tx lokero.Tx) error {
+		cs, err := compartments(ctx, tx, loc)
+		if err != nil {
+			return err
+		}
+		if number < 1 || number > len(cs) {
+			return lokero.Invalid("compartment", "out_of_range", "this locker has compartments 1..%d; got %d", len(cs), number)
+		}
+		c := cs[number-1]
+		if c.ShipmentID == "" || c.ShipmentID != shipmentID {
+			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "not_in_compartment",
+				Message: fmt.Sprintf("compartment %d does not hold parcel %s", number, shipmentID)}
+		}
+		sh, err := tx.Shipment(ctx, shipmentID)
+		if err != nil {
+			return err
+		}
+		if sh.Status != lokero.StatusReadyForPickup {
+			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "not_ready",
+				Message: fmt.Sprintf("parcel %s is %s, not ready for pickup", sh.TrackingCode, sh.Status)}
+		}
+		if sh.COD != nil && sh.COD.CollectedAt == nil {
+			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "payment_due",
+				Message: fmt.Sprintf("parcel %s has cash on delivery to pay: a controller does not hand it out offline", sh.TrackingCode)}
+		}
+		now := tx.Now()
+		sh.Note(now, loc.ID, fmt.Sprintf("Compartment %d opened by the locker for the opening code, checked while offline.", number))
+		if err := tx.UpdateShipment(ctx, &sh); err != nil {
+			return err
+		}
+		c.DoorOpen = true
+		return tx.PutCompartment(ctx, c)
+	})
+}
