@@ -99,8 +99,11 @@ func runClerk(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // for a Mosquitto broker; with --centre (and no LOCATION_ID) it adds the
 // centre's user there instead.
 func runLocker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "run" {
+		return runLockerRun(ctx, args[1:], os.Stdin, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "provision" {
-		return fmt.Errorf("%w: locker provision [--expires 90d] [--keep-old] [--mosquitto DIR] LOCATION_ID | locker provision --mosquitto DIR --centre", errUsage)
+		return fmt.Errorf("%w: locker provision [--expires 90d] [--keep-old] [--mosquitto DIR] LOCATION_ID | locker provision --mosquitto DIR --centre | %s", errUsage, lockerRunUsage)
 	}
 	fs := newFlagSet("locker provision", stderr)
 	db := dbFlag(fs)

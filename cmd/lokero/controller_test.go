@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lokero/lokero/controller"
+	"github.com/lokero/lokero/demo"
+)
+
+// eventually waits up to 20 s for cond, failing with what when it never
+// holds.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 20 s: %s", what)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// netCut forwards TCP connections to a target until Cut, which drops
+// them and refuses new ones (the locker's network gone) until Restore.
+type netCut struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	down   bool
+	conns  []net.Conn
+}
+
+func newNetCut(t *testing.T, target string) *netCut {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &netCut{ln: ln, target: target}
+	t.Cleanup(func() { ln.Close(); n.Cut() })
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n.mu.Lock()
+			down := n.down
+			n.mu.Unlock()
+			if down {
+				in.Close()
+				continue
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			n.mu.Lock()
+			n.conns = append(n.conns, in, out)
+			n.mu.Unlock()
+			go func() { io.Copy(out, in); out.Close() }()
+			go func() { io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return n
+}
+
+func (n *netCut) Addr() string { return n.ln.Addr().String() }
+
+// Cut drops every connection and refuses new ones.
+func (n *netCut) Cut() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.down = true
+	for _, c := range n.conns {
+		c.Close()
+	}
+	n.conns = nil
+}
+
+// Restore lets connections through again.
+func (n *netCut) Restore() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.down = false
+}
+
+// TestControllerOffline runs the locker's controller against lokero serve
+// and its embedded broker: parcels deposited while it is online, then the
+// network cut; offline it hands parcels out for their codes (checked
+// against the verifiers the centre gave it), refuses a wrong code and a
+// used one, counts letters; reconnected, it sends every event in order,
+// and the centre ends in the state of the locker's history, with one
+// notice of arrival per parcel.
+func TestControllerOffline(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "lokero.db")
+	listen := freeAddr(t)
+	base := startServe(t, "--db", db, "--dev", "--mqtt-listen", listen)
+	key := lastLine(t, "retailer", "add", "--db", db, "Kauppa")
+	courier := lastLine(t, "courier", "add", "--db", db, "Kuski")
+	operator := lastLine(t, "operator", "add", "--db", db, "Olli")
+	token := lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID)
+
+	network := newNetCut(t, listen)
+	driver := controller.NewSimDriver(60)
+	c, err := controller.Open(controller.Config{LocationID: demo.DemoLockerID, Broker: "tcp://" + network.Addr(), Token: token,
+		StatePath: filepath.Join(t.TempDir(), "controller.db"), Driver: driver,
+		Heartbeat: time.Second, ResendAfter: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("controller run: %v", err)
+		}
+	}()
+	eventually(t, "the controller connected", c.Connected)
+
+	// Four parcels, deposited by the courier: the door opened, the parcel
+	// in, the door shut (the controller reports it; the centre makes the
+	// parcel ready and tells the controller to expect it).
+	type parcel struct{ id, tracking, code string }
+	var parcels []*parcel
+	compartment := map[string]int{}
+	for i := range 4 {
+		id, tracking := emailOnlyParcel(t, base, key, fmt.Sprintf("p%d@example.fi", i))
+		if status := call(t, "POST", base+"/v1/shipments/"+id+"/handover", courier, nil, nil); status != 200 {
+			t.Fatalf("handover: %d", status)
+		}
+		var dep struct{ Compartment int }
+		if status := call(t, "POST", base+"/v1/lockers/"+demo.DemoLockerID+"/deposits", courier,
+			map[string]string{"tracking_code": tracking}, &dep); status != 200 {
+			t.Fatalf("deposit: %d", status)
+		}
+		if err := driver.Open(context.Background(), dep.Compartment); err != nil {
+			t.Fatal(err)
+		}
+		driver.Close(dep.Compartment)
+		parcels = append(parcels, &parcel{id: id, tracking: tracking})
+		compartment[id] = dep.Compartment
+	}
+	eventually(t, "the controller expects the 4 parcels and has no event unanswered", func() bool {
+		return c.Expecting() == 4 && c.Pending() == 0
+	})
+	var box struct {
+		Messages []struct {
+			TrackingCode string `json:"tracking_code"`
+			Channel      string `json:"channel"`
+			Kind         string `json:"kind"`
+			Text         string `json:"text"`
+		}
+	}
+	if status := call(t, "GET", base+"/dev/outbox?limit=100", operator, nil, &box); status != 200 {
+		t.Fatalf("outbox: %d", status)
+	}
+	for _, m := range box.Messages {
+		for _, p := range parcels {
+			if m.TrackingCode == p.tracking && m.Channel == "email" {
+				if code := outboxCode.FindStringSubmatch(m.Text); code != nil {
+					p.code = code[1]
+				}
+			}
+		}
+	}
+	for _, p := range parcels {
+		if p.code == "" {
+			t.Fatalf("no code in the outbox for %s", p.tracking)
+		}
+	}
+
+	// The network goes; the locker works on.
+	network.Cut()
+	eventually(t, "the operator sees the locker offline", func() bool {
+		var links struct{ Devices []struct{ Online bool } }
+		return call(t, "GET", base+"/v1/devices", operator, nil, &links) == 200 && len(links.Devices) == 1 && !links.Devices[0].Online
+	})
+	for _, p := range parcels[:3] {
+		res, err := c.Keypad(ctx, p.code)
+		if err != nil || res.Result != controller.ResultOpen || res.Compartment != compartment[p.id] {
+			t.Fatalf("offline, %s's code: %+v, %v; want compartment %d open", p.tracking, res, err, compartment[p.id])
+		}
+		driver.Close(res.Compartment)
+	}
+	if res, err := c.Keypad(ctx, "00000000000"); err != nil || res.Result != controller.ResultWrongCode {
+		t.Errorf("offline, a wrong code: %+v, %v", res, err)
+	}
+	if res, err := c.Keypad(ctx, parcels[0].code); err != nil || res.Result == controller.ResultOpen {
+		t.Errorf("offline, a code used already: %+v, %v; want the door shut", res, err)
+	}
+	if err := c.Letters(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "7 events queued offline (3 pickups, 3 doors shut, letters)", func() bool { return c.Pending() == 7 })
+	var sh struct{ Status string }
+	if status := call(t, "GET", base+"/v1/shipments/"+parcels[0].id, key, nil, &sh); status != 200 || sh.Status != "READY_FOR_PICKUP" {
+		t.Errorf("while the locker is offline the centre has %s as %s; want READY_FOR_PICKUP still", parcels[0].tracking, sh.Status)
+	}
+
+	// Back online: everything queued arrives, in order, once.
+	network.Restore()
+	eventually(t, "every queued event answered", func() bool { return c.Connected() && c.Pending() == 0 })
+	for i, p := range parcels {
+		want := "PICKED_UP"
+		if i == 3 {
+			want = "READY_FOR_PICKUP"
+		}
+		if status := call(t, "GET", base+"/v1/shipments/"+p.id, key, nil, &sh); status != 200 || sh.Status != want {
+			t.Errorf("after reconnecting, %s is %s; want %s", p.tracking, sh.Status, want)
+		}
+	}
+	var view struct {
+		Letters map[string]int
+	}
+	if status := call(t, "GET", base+"/v1/lockers/"+demo.DemoLockerID, operator, nil, &view); status != 200 || view.Letters["in_slot"] != 2 {
+		t.Errorf("locker view after reconnecting: %d, letters %v; want 2 in the slot", status, view.Letters)
+	}
+	eventually(t, "the controller expects only the parcel still waiting", func() bool { return c.Expecting() == 1 })
+	// One notice of arrival per parcel and channel, however the events
+	// came.
+	if status := call(t, "GET", base+"/dev/outbox?limit=100", operator, nil, &box); status != 200 {
+		t.Fatalf("outbox: %d", status)
+	}
+	arrivals := map[string]int{}
+	for _, m := range box.Messages {
+		if m.Kind == "arrival" {
+			arrivals[m.TrackingCode+"/"+m.Channel]++
+		}
+	}
+	for _, p := range parcels {
+		if arrivals[p.tracking+"/email"] != 1 {
+			t.Errorf("%s: %d notices of arrival by e-mail; want 1", p.tracking, arrivals[p.tracking+"/email"])
+		}
+	}
+}

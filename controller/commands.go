@@ -1,0 +1,144 @@
+package controller
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/lokero/lokero/device"
+	bolt "go.etcd.io/bbolt"
+)
+
+// The commands the controller takes on its commands topic (device.Command).
+const (
+	CommandSync         = device.CommandSync
+	CommandExpectPickup = device.CommandExpectPickup
+	CommandCancel       = device.CommandCancel
+)
+
+// Command is a command from the centre.
+type Command = device.Command
+
+// handleCommand applies one command from the centre.
+func (c *Controller) handleCommand(payload []byte) error {
+	var cmd Command
+	if err := json.Unmarshal(payload, &cmd); err != nil {
+		return fmt.Errorf("decode command: %w", err)
+	}
+	switch cmd.Type {
+	case CommandSync:
+		return c.applySync(cmd)
+	case CommandExpectPickup:
+		if cmd.Pickup == nil {
+			return fmt.Errorf("expect_pickup without pickup")
+		}
+		return c.expectPickup(*cmd.Pickup)
+	case CommandCancel:
+		return c.cancel(cmd.ShipmentID)
+	}
+	return fmt.Errorf("unknown command %q", cmd.Type)
+}
+
+// applySync replaces the KDF and the pickups. A sync older than the last
+// one applied changes nothing; a parcel the controller handed out stays
+// handed out whatever the sync says.
+func (c *Controller) applySync(cmd Command) error {
+	if cmd.KDF == nil {
+		return fmt.Errorf("sync without kdf")
+	}
+	if err := validateKDF(*cmd.KDF); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	var pickups []Pickup
+	for _, p := range cmd.Pickups {
+		if err := validatePickup(p); err != nil {
+			c.log.Warn("controller: sync: pickup skipped", "err", err)
+			continue
+		}
+		pickups = append(pickups, p)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return fmt.Errorf("sync: controller closed")
+	}
+	if !cmd.At.IsZero() && cmd.At.Before(c.syncAt) {
+		c.log.Warn("controller: stale sync ignored", "at", cmd.At, "last", c.syncAt)
+		return nil
+	}
+	now := c.cfg.Clock.Now()
+	err := c.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bucketPickups); err != nil {
+			return fmt.Errorf("clear pickups: %w", err)
+		}
+		if _, err := tx.CreateBucket(bucketPickups); err != nil {
+			return fmt.Errorf("create pickups: %w", err)
+		}
+		for _, p := range pickups {
+			if err := putJSON(tx, bucketPickups, []byte(p.ShipmentID), p); err != nil {
+				return err
+			}
+		}
+		if err := putJSON(tx, bucketMeta, keyKDF, cmd.KDF); err != nil {
+			return err
+		}
+		if !cmd.At.IsZero() {
+			at, _ := cmd.At.MarshalText()
+			if err := tx.Bucket(bucketMeta).Put(keySyncAt, at); err != nil {
+				return fmt.Errorf("store sync_at: %w", err)
+			}
+		}
+		return c.prunePicked(tx, now)
+	})
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	c.kdf = cmd.KDF
+	if !cmd.At.IsZero() {
+		c.syncAt = cmd.At
+	}
+	c.pickups = map[string]Pickup{}
+	c.byVerifier = map[string][]string{}
+	for _, p := range pickups {
+		c.addPickup(p)
+	}
+	c.log.Info("controller: synced", "pickups", len(pickups))
+	return nil
+}
+
+// expectPickup adds (or replaces) one parcel.
+func (c *Controller) expectPickup(p Pickup) error {
+	if err := validatePickup(p); err != nil {
+		return fmt.Errorf("expect_pickup: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return fmt.Errorf("expect_pickup: controller closed")
+	}
+	if err := c.db.Update(func(tx *bolt.Tx) error {
+		return putJSON(tx, bucketPickups, []byte(p.ShipmentID), p)
+	}); err != nil {
+		return fmt.Errorf("expect_pickup: %w", err)
+	}
+	c.addPickup(p)
+	return nil
+}
+
+// cancel forgets one parcel.
+func (c *Controller) cancel(id string) error {
+	if id == "" {
+		return fmt.Errorf("cancel without shipment_id")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return fmt.Errorf("cancel: controller closed")
+	}
+	if err := c.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPickups).Delete([]byte(id))
+	}); err != nil {
+		return fmt.Errorf("cancel %s: %w", id, err)
+	}
+	c.removePickup(id)
+	return nil
+}

@@ -1,0 +1,662 @@
+// Package controller is the program that runs inside a locker (`lokero
+// locker run`): it keeps its state in a local bbolt file, drives the locks
+// through a LockDriver, checks opening codes offline against the
+// verifiers the centre sent, and reports every event to the centre over
+// MQTT (docs/device-protocol.md) exactly once and in order, queueing them
+// while it is disconnected.
+//
+// The centre never sends codes: a pickup carries the verifier of its code,
+// argon2id(code, salt) with the parameters of the last sync, so that one
+// keypad entry costs one slow derivation and a stolen state file does not
+// give the codes away cheaply.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/device"
+	"github.com/lokero/lokero/locker"
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/crypto/argon2"
+)
+
+// Defaults of Config.
+const (
+	DefaultHeartbeat   = time.Minute
+	DefaultResendAfter = 10 * time.Second
+	DefaultOnlineWait  = 5 * time.Second
+	DefaultFirmware    = "lokero-controller 1.0"
+)
+
+// Config is how a controller runs.
+type Config struct {
+	// LocationID is the locker's location ID: the MQTT username, and its
+	// client ID is device.LockerClientID(LocationID).
+	LocationID string
+	// Broker is the MQTT broker, tcp://host:port (or tls://host:port).
+	Broker string
+	// Token is the locker's device token (lkd_…): the MQTT password.
+	Token string
+	// StatePath is the bbolt file of the controller's state: created when
+	// missing, kept across restarts.
+	StatePath string
+	// Firmware is reported in the status (DefaultFirmware when empty).
+	Firmware string
+	// Driver opens the locks and reports the doors.
+	Driver LockDriver
+	// Clock times events, deadlines and the keypad's lockout
+	// (lokero.SystemClock when nil).
+	Clock lokero.Clock
+	// Log takes the controller's log (discarded when nil). Codes are
+	// never logged.
+	Log *slog.Logger
+	// Heartbeat is how often the status is published (DefaultHeartbeat).
+	Heartbeat time.Duration
+	// ResendAfter is how long an event goes unanswered before the
+	// unanswered ones are sent again (DefaultResendAfter).
+	ResendAfter time.Duration
+	// OnlineWait is how long Keypad waits for the centre's answer to a
+	// code it does not know itself (DefaultOnlineWait).
+	OnlineWait time.Duration
+
+	// dial, when set, opens the network connection (tests cut it).
+	dial func(addr string) (net.Conn, error)
+	// maxReconnect caps the wait between reconnections (10 s when 0).
+	maxReconnect time.Duration
+}
+
+// The results of Keypad.
+const (
+	ResultOpen            = "open"             // the door of Compartment is open
+	ResultWrongCode       = "wrong_code"       // the code opens nothing; Wait > 0 when it locked the keypad
+	ResultLocked          = "locked"           // the keypad takes no code for Wait
+	ResultPaymentRequired = "payment_required" // AmountCents to pay first
+	ResultUnknown         = "unknown"          // no answer from the centre in time: try again
+)
+
+// KeypadResult is what the keypad's screen shows after a code.
+type KeypadResult struct {
+	Result      string
+	Compartment int
+	Wait        time.Duration
+	AmountCents int64
+}
+
+// Controller is one locker's controller. Its methods are safe for
+// concurrent use; Keypad entries are taken one at a time.
+type Controller struct {
+	cfg    Config
+	db     *bolt.DB
+	log    *slog.Logger
+	policy locker.CodePolicy
+	topics struct{ events, acks, commands, status string }
+	kick   chan struct{} // wakes Run's sender
+
+	kmu sync.Mutex // one keypad entry at a time
+
+	mu         sync.Mutex
+	kdf        *KDF
+	pickups    map[string]Pickup   // by shipment ID
+	byVerifier map[string][]string // verifier → shipment IDs
+	picked     map[string]pickedMark
+	keypad     locker.Keypad
+	syncAt     time.Time
+	waiters    map[int64]chan device.Ack // keypad events awaiting their answer
+	doors      map[int]bool              // door open, as last known
+	cursor     int64                     // the next sequence number to publish on this connection
+	sentAt     map[int64]time.Time       // when each unanswered event was last published
+	gapFrom    int64                     // the last gap's expect …
+	gapAt      time.Time                 // … and when it was honoured
+	client     mqtt.Client
+	ready      bool // connected, subscribed, status published, cursor reset
+	closed     bool
+}
+
+// Open opens (or creates) the controller's state file. Call Run to
+// connect, Close when done.
+func Open(cfg Config) (*Controller, error) {
+	switch {
+	case cfg.LocationID == "" || strings.ContainsAny(cfg.LocationID, "+#/"):
+		return nil, fmt.Errorf("controller: invalid location ID %q", cfg.LocationID)
+	case cfg.StatePath == "":
+		return nil, errors.New("controller: no state path")
+	case cfg.Driver == nil:
+		return nil, errors.New("controller: no lock driver")
+	}
+	if cfg.Firmware == "" {
+		cfg.Firmware = DefaultFirmware
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = lokero.SystemClock{}
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = DefaultHeartbeat
+	}
+	if cfg.ResendAfter <= 0 {
+		cfg.ResendAfter = DefaultResendAfter
+	}
+	if cfg.OnlineWait <= 0 {
+		cfg.OnlineWait = DefaultOnlineWait
+	}
+	if cfg.maxReconnect <= 0 {
+		cfg.maxReconnect = 10 * time.Second
+	}
+	db, err := bolt.Open(cfg.StatePath, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("controller: open state %s: %w", cfg.StatePath, err)
+	}
+	c := &Controller{
+		cfg: cfg, db: db, log: cfg.Log, policy: locker.DefaultPolicy(),
+		kick:       make(chan struct{}, 1),
+		pickups:    map[string]Pickup{},
+		byVerifier: map[string][]string{},
+		picked:     map[string]pickedMark{},
+		waiters:    map[int64]chan device.Ack{},
+		doors:      map[int]bool{},
+		sentAt:     map[int64]time.Time{},
+	}
+	c.topics.events = device.Topic(cfg.LocationID, device.KindEvents)
+	c.topics.acks = device.Topic(cfg.LocationID, device.KindAcks)
+	c.topics.commands = device.Topic(cfg.LocationID, device.KindCommands)
+	c.topics.status = device.Topic(cfg.LocationID, device.KindStatus)
+	if err := c.load(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("controller: load state %s: %w", cfg.StatePath, err)
+	}
+	return c, nil
+}
+
+// load reads the state file into memory, creating its buckets.
+func (c *Controller) load() error {
+	now := c.cfg.Clock.Now()
+	return c.db.Update(func(tx *bolt.Tx) error {
+		if err := initBuckets(tx); err != nil {
+			return err
+		}
+		k, err := loadKeypad(tx)
+		if err != nil {
+			return err
+		}
+		c.keypad = k
+		var kdf KDF
+		if found, err := getJSON(tx, bucketMeta, keyKDF, &kdf); err != nil {
+			return err
+		} else if found {
+			c.kdf = &kdf
+		}
+		if v := tx.Bucket(bucketMeta).Get(keySyncAt); v != nil {
+			if err := c.syncAt.UnmarshalText(v); err != nil {
+				return fmt.Errorf("decode sync_at: %w", err)
+			}
+		}
+		err = tx.Bucket(bucketPickups).ForEach(func(k, v []byte) error {
+			var p Pickup
+			if _, err := getJSON(tx, bucketPickups, k, &p); err != nil {
+				return err
+			}
+			c.addPickup(p)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		err = tx.Bucket(bucketPicked).ForEach(func(k, v []byte) error {
+			var m pickedMark
+			if _, err := getJSON(tx, bucketPicked, k, &m); err != nil {
+				return err
+			}
+			c.picked[string(k)] = m
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return c.prunePicked(tx, now)
+	})
+}
+
+// prunePicked forgets the parcels handed out over pickedKeep ago. c.mu
+// held (or c not yet shared).
+func (c *Controller) prunePicked(tx *bolt.Tx, now time.Time) error {
+	for id, m := range c.picked {
+		if now.Sub(m.At) > pickedKeep {
+			if err := tx.Bucket(bucketPicked).Delete([]byte(id)); err != nil {
+				return fmt.Errorf("forget picked %s: %w", id, err)
+			}
+			delete(c.picked, id)
+		}
+	}
+	return nil
+}
+
+// addPickup adds p to the in-memory pickups, replacing one of the same
+// shipment. c.mu held.
+func (c *Controller) addPickup(p Pickup) {
+	c.removePickup(p.ShipmentID)
+	c.pickups[p.ShipmentID] = p
+	k := verifierKey(p.Verifier)
+	c.byVerifier[k] = append(c.byVerifier[k], p.ShipmentID)
+}
+
+// removePickup forgets a pickup in memory. c.mu held.
+func (c *Controller) removePickup(id string) {
+	old, ok := c.pickups[id]
+	if !ok {
+		return
+	}
+	delete(c.pickups, id)
+	k := verifierKey(old.Verifier)
+	ids := c.byVerifier[k][:0]
+	for _, x := range c.byVerifier[k] {
+		if x != id {
+			ids = append(ids, x)
+		}
+	}
+	if len(ids) == 0 {
+		delete(c.byVerifier, k)
+	} else {
+		c.byVerifier[k] = ids
+	}
+}
+
+// Close closes the state file. Call it after Run has returned.
+func (c *Controller) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	if err := c.db.Close(); err != nil {
+		return fmt.Errorf("controller: close state: %w", err)
+	}
+	return nil
+}
+
+// Pending returns how many events have no answer from the centre yet.
+func (c *Controller) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return 0
+	}
+	n := 0
+	_ = c.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketOutbox).Stats().KeyN
+		return nil
+	})
+	return n
+}
+
+// Expecting returns how many parcels the controller can hand out itself
+// now (known from the centre, not yet handed out).
+func (c *Controller) Expecting() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for id := range c.pickups {
+		if _, done := c.picked[id]; !done {
+			n++
+		}
+	}
+	return n
+}
+
+// Connected reports whether the controller is connected to the broker.
+func (c *Controller) Connected() bool {
+	c.mu.Lock()
+	client, ready := c.client, c.ready
+	c.mu.Unlock()
+	return ready && client != nil && client.IsConnectionOpen()
+}
+
+// Letters reports count letters dropped into the mail slot.
+func (c *Controller) Letters(ctx context.Context, count int) error {
+	if count < 1 {
+		return fmt.Errorf("controller: letters: count %d, want at least 1", count)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("controller: letters: %w", err)
+	}
+	_, err := c.queueEvent(Event{Type: TypeLetterDropped, Count: count})
+	return err
+}
+
+// queueEvent numbers e, times it and keeps it in the outbox, then wakes
+// the sender. It returns e's sequence number.
+func (c *Controller) queueEvent(e Event) (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.queueLocked(&e, nil); err != nil {
+		return 0, err
+	}
+	c.wake()
+	return e.Seq, nil
+}
+
+// queueLocked queues e in one transaction with more (which may be nil).
+// c.mu held.
+func (c *Controller) queueLocked(e *Event, more func(tx *bolt.Tx) error) error {
+	if c.closed {
+		return errors.New("controller: closed")
+	}
+	if e.At.IsZero() {
+		e.At = c.cfg.Clock.Now().UTC()
+	}
+	err := c.db.Update(func(tx *bolt.Tx) error {
+		if err := queue(tx, e); err != nil {
+			return err
+		}
+		if more != nil {
+			return more(tx)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("controller: queue %s event: %w", e.Type, err)
+	}
+	return nil
+}
+
+// wake wakes Run's sender (without blocking).
+func (c *Controller) wake() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// door records a door event from the driver; a door shut is a
+// door_closed event.
+func (c *Controller) door(ev DoorEvent) {
+	c.mu.Lock()
+	c.doors[ev.Compartment] = ev.Open
+	c.mu.Unlock()
+	if ev.Open {
+		return
+	}
+	if _, err := c.queueEvent(Event{Type: TypeDoorClosed, Compartment: ev.Compartment}); err != nil {
+		c.log.Error("controller: door closed, event not queued", "compartment", ev.Compartment, "err", err)
+	}
+}
+
+// normalise strips white space from an entered code.
+func normalise(code string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, code)
+}
+
+// Keypad takes a code entered at the keypad and says what the screen
+// shows. It checks the keypad's lockout first. With a sync's KDF it
+// derives the code's verifier once and opens the compartment of a known
+// parcel itself (queueing a "pickup" event), connected or not. A code it
+// does not know goes to the centre as a "keypad" event when connected
+// (waiting up to OnlineWait for the answer), and counts as wrong when not.
+// An error means the state file or the lock failed.
+func (c *Controller) Keypad(ctx context.Context, code string) (KeypadResult, error) {
+	code = normalise(code)
+	c.kmu.Lock()
+	defer c.kmu.Unlock()
+	now := c.cfg.Clock.Now()
+
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return KeypadResult{}, errors.New("controller: closed")
+	}
+	wait, ok := c.policy.Check(c.keypad, now)
+	kdf := c.kdf
+	c.mu.Unlock()
+	if !ok {
+		return KeypadResult{Result: ResultLocked, Wait: wait}, nil
+	}
+
+	var hit *Pickup
+	if kdf != nil && code != "" {
+		key := argon2.IDKey([]byte(code), kdf.Salt, kdf.Time, kdf.MemoryKiB, kdf.Threads, kdf.KeyLen)
+		c.mu.Lock()
+		hit = c.lookup(key, now)
+		c.mu.Unlock()
+	}
+	switch {
+	case hit != nil && hit.CODCents == 0:
+		return c.openPickup(ctx, *hit, now)
+	case code == "":
+		return c.wrong(now)
+	case c.Connected():
+		return c.online(ctx, code, hit, now)
+	case hit != nil: // cash on delivery, offline: no payment here
+		if err := c.right(now); err != nil {
+			return KeypadResult{}, err
+		}
+		return KeypadResult{Result: ResultPaymentRequired, Compartment: hit.Compartment, AmountCents: hit.CODCents}, nil
+	default:
+		return c.wrong(now)
+	}
+}
+
+// lookup returns the pickup whose verifier is key, not handed out yet,
+// before its deadline; nil when none. c.mu held.
+func (c *Controller) lookup(key []byte, now time.Time) *Pickup {
+	for _, id := range c.byVerifier[verifierKey(key)] {
+		if _, done := c.picked[id]; done {
+			continue
+		}
+		p := c.pickups[id]
+		if !p.Deadline.IsZero() && !now.Before(p.Deadline) {
+			continue
+		}
+		return &p
+	}
+	return nil
+}
+
+// openPickup hands out parcel p: in one transaction it records the right
+// code, marks p picked and queues its pickup event; then it opens the
+// door. Should the lock fail, the transaction is undone (nothing was sent:
+// c.mu is held throughout, and the sender reads under it). A crash between
+// the two leaves p picked and its event queued: the door probably opened,
+// and a parcel must never open twice.
+func (c *Controller) openPickup(ctx context.Context, p Pickup, now time.Time) (KeypadResult, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, still := c.pickups[p.ShipmentID]; !still { // cancelled meanwhile
+		return c.wrongLocked(now)
+	}
+	kp := c.policy.Right(c.keypad, now)
+	mark := pickedMark{At: now}
+	e := Event{At: now.UTC(), Type: TypePickup, Compartment: p.Compartment, ShipmentID: p.ShipmentID}
+	err := c.queueLocked(&e, func(tx *bolt.Tx) error {
+		mark.Seq = e.Seq
+		if err := putJSON(tx, bucketPicked, []byte(p.ShipmentID), mark); err != nil {
+			return err
+		}
+		return putJSON(tx, bucketMeta, keyKeypad, kp)
+	})
+	if err != nil {
+		return KeypadResult{}, err
+	}
+	c.keypad = kp
+	c.picked[p.ShipmentID] = mark
+	if oerr := c.cfg.Driver.Open(ctx, p.Compartment); oerr != nil {
+		uerr := c.db.Update(func(tx *bolt.Tx) error {
+			if err := tx.Bucket(bucketOutbox).Delete(seqKey(e.Seq)); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketMeta).Put(keySeq, seqKey(e.Seq-1)); err != nil {
+				return err
+			}
+			return tx.Bucket(bucketPicked).Delete([]byte(p.ShipmentID))
+		})
+		if uerr == nil {
+			delete(c.picked, p.ShipmentID)
+		} else {
+			c.log.Error("controller: lock failed and its pickup could not be undone", "shipment", p.ShipmentID, "err", uerr)
+		}
+		return KeypadResult{}, fmt.Errorf("controller: open compartment %d: %w", p.Compartment, oerr)
+	}
+	c.doors[p.Compartment] = true
+	c.wake()
+	c.log.Info("controller: parcel handed out offline", "shipment", p.ShipmentID, "compartment", p.Compartment, "seq", e.Seq)
+	return KeypadResult{Result: ResultOpen, Compartment: p.Compartment}, nil
+}
+
+// right records a right code.
+func (c *Controller) right(now time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	kp := c.policy.Right(c.keypad, now)
+	if err := c.saveKeypad(kp); err != nil {
+		return err
+	}
+	return nil
+}
+
+// wrong records a wrong code and answers it.
+func (c *Controller) wrong(now time.Time) (KeypadResult, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.wrongLocked(now)
+}
+
+// wrongLocked is wrong with c.mu held.
+func (c *Controller) wrongLocked(now time.Time) (KeypadResult, error) {
+	kp, lock := c.policy.Wrong(c.keypad, now)
+	if err := c.saveKeypad(kp); err != nil {
+		return KeypadResult{}, err
+	}
+	return KeypadResult{Result: ResultWrongCode, Wait: lock}, nil
+}
+
+// saveKeypad stores the keypad's state. c.mu held.
+func (c *Controller) saveKeypad(kp locker.Keypad) error {
+	if c.closed {
+		return errors.New("controller: closed")
+	}
+	err := c.db.Update(func(tx *bolt.Tx) error { return putJSON(tx, bucketMeta, keyKeypad, kp) })
+	if err != nil {
+		return fmt.Errorf("controller: save keypad: %w", err)
+	}
+	c.keypad = kp
+	return nil
+}
+
+// online asks the centre about a code: it queues a "keypad" event and
+// waits up to OnlineWait for its answer. hit is the parcel with cash on
+// delivery the code is known to open locally, if any.
+func (c *Controller) online(ctx context.Context, code string, hit *Pickup, now time.Time) (KeypadResult, error) {
+	answer := make(chan device.Ack, 1)
+	c.mu.Lock()
+	e := Event{At: now.UTC(), Type: TypeKeypad, Code: code}
+	if err := c.queueLocked(&e, nil); err != nil {
+		c.mu.Unlock()
+		return KeypadResult{}, err
+	}
+	c.waiters[e.Seq] = answer
+	c.wake()
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.waiters, e.Seq)
+		c.mu.Unlock()
+	}()
+
+	timer := time.NewTimer(c.cfg.OnlineWait)
+	defer timer.Stop()
+	var ack device.Ack
+	select {
+	case ack = <-answer:
+	case <-timer.C:
+		return KeypadResult{Result: ResultUnknown}, nil
+	case <-ctx.Done():
+		return KeypadResult{Result: ResultUnknown}, nil
+	}
+	switch {
+	case ack.Result == device.ResultRejected:
+		return c.wrong(now)
+	case ack.Open > 0:
+		if err := c.right(now); err != nil {
+			return KeypadResult{}, err
+		}
+		if err := c.cfg.Driver.Open(ctx, ack.Open); err != nil {
+			return KeypadResult{}, fmt.Errorf("controller: open compartment %d: %w", ack.Open, err)
+		}
+		c.mu.Lock()
+		c.doors[ack.Open] = true
+		if hit != nil && hit.Compartment == ack.Open {
+			mark := pickedMark{At: now, Seq: e.Seq}
+			if err := c.db.Update(func(tx *bolt.Tx) error {
+				return putJSON(tx, bucketPicked, []byte(hit.ShipmentID), mark)
+			}); err != nil {
+				c.log.Error("controller: parcel opened by the centre not marked picked", "shipment", hit.ShipmentID, "err", err)
+			} else {
+				c.picked[hit.ShipmentID] = mark
+			}
+		}
+		c.mu.Unlock()
+		return KeypadResult{Result: ResultOpen, Compartment: ack.Open}, nil
+	case ack.AmountCents > 0:
+		if err := c.right(now); err != nil {
+			return KeypadResult{}, err
+		}
+		r := KeypadResult{Result: ResultPaymentRequired, AmountCents: ack.AmountCents}
+		if hit != nil {
+			r.Compartment = hit.Compartment
+		}
+		return r, nil
+	}
+	return KeypadResult{Result: ResultUnknown}, nil
+}
+
+// compartmentStatus is one compartment in the status.
+type compartmentStatus struct {
+	N        int  `json:"n"`
+	DoorOpen bool `json:"door_open"`
+	Occupied bool `json:"occupied"`
+}
+
+// compartments lists the compartments the controller knows of: those with
+// a parcel waiting and those whose door it saw. c.mu held.
+func (c *Controller) compartments() []compartmentStatus {
+	seen := map[int]*compartmentStatus{}
+	get := func(n int) *compartmentStatus {
+		s, ok := seen[n]
+		if !ok {
+			s = &compartmentStatus{N: n}
+			seen[n] = s
+		}
+		return s
+	}
+	for n, open := range c.doors {
+		get(n).DoorOpen = open
+	}
+	for id, p := range c.pickups {
+		if _, done := c.picked[id]; !done {
+			get(p.Compartment).Occupied = true
+		}
+	}
+	out := make([]compartmentStatus, 0, len(seen))
+	for _, s := range seen {
+		out = append(out, *s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].N < out[j].N })
+	return out
+}

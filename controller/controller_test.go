@@ -1,0 +1,416 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/lokero/lokero/device"
+)
+
+func TestEventsArriveInOrder(t *testing.T) {
+	t.Parallel()
+	broker := startBroker(t)
+	ce := newCentre(t, broker)
+	h := newHarness(t, broker, nil)
+	h.run()
+	ctx := context.Background()
+	for i := 1; i <= 5; i++ {
+		if err := h.c.Letters(ctx, i); err != nil {
+			t.Fatalf("Letters: %v", err)
+		}
+	}
+	if err := h.driver.Open(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	h.driver.Close(3)
+	applied := ce.waitApplied(t, h.c, 6)
+	wantSeqs(t, applied)
+	for i, e := range applied[:5] {
+		if e.Type != TypeLetterDropped || e.Count != i+1 {
+			t.Errorf("event %d = %+v, want letter_dropped count %d", i+1, e, i+1)
+		}
+	}
+	if e := applied[5]; e.Type != TypeDoorClosed || e.Compartment != 3 {
+		t.Errorf("event 6 = %+v, want door_closed 3", e)
+	}
+	if err := h.c.Letters(ctx, 0); err == nil {
+		t.Error("Letters(0) succeeded, want an error")
+	}
+}
+
+func TestUnansweredEventIsResentAndAnsweredOneIsNot(t *testing.T) {
+	t.Parallel()
+	broker := startBroker(t)
+	ce := newCentre(t, broker)
+	ce.setSilent(true)
+	h := newHarness(t, broker, func(c *Config) { c.ResendAfter = 200 * time.Millisecond })
+	h.run()
+	if err := h.c.Letters(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "event 1 sent again", func() bool {
+		received, _, _ := ce.snapshot()
+		return count(received, 1) >= 3
+	})
+	if h.c.Pending() != 1 {
+		t.Errorf("Pending = %d, want 1", h.c.Pending())
+	}
+	ce.setSilent(false)
+	ce.waitApplied(t, h.c, 1)
+	received, _, _ := ce.snapshot()
+	before := count(received, 1)
+	time.Sleep(quietPeriod)
+	received, _, _ = ce.snapshot()
+	if after := count(received, 1); after != before {
+		t.Errorf("an answered event was sent again: %d times before, %d after", before, after)
+	}
+}
+
+func TestGapAnswerResendsFromExpect(t *testing.T) {
+	t.Parallel()
+	broker := startBroker(t)
+	ce := newCentre(t, broker)
+	dropped := false
+	ce.drop = func(e Event) bool { // lose event 2 once on the way
+		if e.Seq == 2 && !dropped {
+			dropped = true
+			return true
+		}
+		return false
+	}
+	// ResendAfter is long: only the gap can bring event 2 back in time.
+	h := newHarness(t, broker, func(c *Config) { c.ResendAfter = time.Hour })
+	h.run()
+	for range 3 {
+		if err := h.c.Letters(context.Background(), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	applied := ce.waitApplied(t, h.c, 3)
+	wantSeqs(t, applied)
+	received, _, _ := ce.snapshot()
+	if count(received, 2) != 2 {
+		t.Errorf("event 2 received %d times, want 2 (lost, then resent after the gap)", count(received, 2))
+	}
+}
+
+func TestRestartContinuesSequenceAndResendsPending(t *testing.T) {
+	t.Parallel()
+	broker := startBroker(t)
+	ce := newCentre(t, broker)
+	ce.setSilent(true)
+	h := newHarness(t, broker, nil)
+	h.run()
+	ctx := context.Background()
+	for range 3 {
+		if err := h.c.Letters(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "3 events sent", func() bool {
+		received, _, _ := ce.snapshot()
+		return len(received) >= 3
+	})
+	h.restart()
+	if n := h.c.Pending(); n != 3 {
+		t.Fatalf("after restart Pending = %d, want 3", n)
+	}
+	if err := h.c.Letters(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	ce.setSilent(false)
+	h.run()
+	applied := ce.waitApplied(t, h.c, 4)
+	wantSeqs(t, applied)
+	if applied[3].Count != 2 {
+		t.Errorf("event 4 = %+v, want the one queued after the restart", applied[3])
+	}
+}
+
+func TestWillOnDroppedConnection(t *testing.T) {
+	t.Parallel()
+	broker := startBroker(t)
+	ce := newCentre(t, broker)
+	h := newHarness(t, broker, nil)
+	h.run()
+	lastOnline := func(want bool) func() bool {
+		return func() bool {
+			_, _, st := ce.snapshot()
+			return len(st) > 0 && st[len(st)-1].Online == want
+		}
+	}
+	eventually(t, "status online", lastOnline(true))
+	h.net.cut()
+	eventually(t, "will: status offline", lastOnline(false))
+	_, _, st := ce.snapshot()
+	if w := st[len(st)-1]; !w.At.IsZero() || w.Firmware != "" {
+		t.Errorf("will = %+v, want just online:false", w)
+	}
+	h.net.restore()
+	eventually(t, "status online again", lastOnline(true))
+	_, _, st = ce.snapshot()
+	if st[len(st)-1].Firmware != DefaultFirmware {
+		t.Errorf("status firmware %q, want %q", st[len(st)-1].Firmware, DefaultFirmware)
+	}
+}
+
+// TestOffline enters codes at a locker cut off from the centre, then
+// reconnects it.
+func TestOffline(t *testing.T) {
+	t.Parallel()
+	broker := startBroker(t)
+	ce := newCentre(t, broker)
+	h := newHarness(t, broker, nil)
+	h.run()
+	k := testKDF(t)
+	deadline := h.clock.Now().Add(7 * 24 * time.Hour)
+	pickups := []Pickup{
+		pickupFor(k, "SH-A", 7, "11111111111", deadline, 0),
+		pickupFor(k, "SH-B", 2, "22222222222", deadline, 0),
+		pickupFor(k, "SH-COD", 4, "33333333333", deadline, 1250),
+		pickupFor(k, "SH-LATE", 5, "44444444444", h.clock.Now().Add(time.Hour), 0),
+	}
+	h.syncNow(ce, k, pickups...)
+	h.net.cut()
+	eventually(t, "disconnected", func() bool { return !h.c.Connected() })
+
+	steps := []struct {
+		name    string
+		code    string
+		advance time.Duration // clock moves before the entry
+		close   int           // door shut before the entry
+		want    KeypadResult
+		locked  bool // want Wait > 0
+	}{
+		{name: "valid code opens its compartment", code: "111 111 111 11", want: KeypadResult{Result: ResultOpen, Compartment: 7}},
+		{name: "the same code again opens nothing", code: "11111111111", close: 7, want: KeypadResult{Result: ResultWrongCode}},
+		{name: "a wrong code counts (2nd)", code: "99999999999", want: KeypadResult{Result: ResultWrongCode}},
+		{name: "cash on delivery asks for payment (a right code: the count starts again)", code: "33333333333", want: KeypadResult{Result: ResultPaymentRequired, Compartment: 4, AmountCents: 1250}},
+		{name: "wrong 1 of 5", code: "99999999998", want: KeypadResult{Result: ResultWrongCode}},
+		{name: "wrong 2 of 5", code: "99999999997", want: KeypadResult{Result: ResultWrongCode}},
+		{name: "wrong 3 of 5", code: "99999999996", want: KeypadResult{Result: ResultWrongCode}},
+		{name: "wrong 4 of 5", code: "99999999995", want: KeypadResult{Result: ResultWrongCode}},
+		{name: "wrong 5 of 5 locks the keypad", code: "99999999994", want: KeypadResult{Result: ResultWrongCode}, locked: true},
+		{name: "locked: even a valid code is refused", code: "22222222222", want: KeypadResult{Result: ResultLocked}, locked: true},
+		{name: "after the lockout a valid code opens", code: "22222222222", advance: 61 * time.Second, want: KeypadResult{Result: ResultOpen, Compartment: 2}},
+		{name: "past its deadline a code opens nothing", code: "44444444444", advance: 2 * time.Hour, close: 2, want: KeypadResult{Result: ResultWrongCode}},
+	}
+	for _, s := range steps {
+		h.clock.Advance(s.advance)
+		if s.close > 0 && !h.driver.Close(s.close) {
+			t.Fatalf("%s: door %d was not open", s.name, s.close)
+		}
+		got := h.keypad(s.code)
+		if (got.Wait > 0) != s.locked {
+			t.Errorf("%s: Wait = %v, want locked %v", s.name, got.Wait, s.locked)
+		}
+		got.Wait = 0
+		if got != s.want {
+			t.Errorf("%s: Keypad = %+v, want %+v", s.name, got, s.want)
+		}
+	}
+	if opened := h.driver.Opened(); opened[6] != 1 || opened[1] != 1 || opened[3] != 0 || opened[4] != 0 {
+		t.Errorf("opened per compartment %v, want 7 and 2 once each, nothing else", opened)
+	}
+	// door_closed events reach Run's queue asynchronously.
+	eventually(t, "4 events queued", func() bool { return h.c.Pending() == 4 })
+	received, _, _ := ce.snapshot()
+	if len(received) != 0 {
+		t.Fatalf("centre received %d events while the locker was offline", len(received))
+	}
+
+	h.net.restore()
+	applied := ce.waitApplied(t, h.c, 4)
+	wantSeqs(t, applied)
+	want := []Event{
+		{Type: TypePickup, Compartment: 7, ShipmentID: "SH-A"},
+		{Type: TypeDoorClosed, Compartment: 7},
+		{Type: TypePickup, Compartment: 2, ShipmentID: "SH-B"},
+		{Type: TypeDoorClosed, Compartment: 2},
+	}
+	for i, e := range applied {
+		if e.Type != want[i].Type || e.Compartment != want[i].Compartment || e.ShipmentID != want[i].ShipmentID {
+			t.Errorf("event %d = %+v, want %+v", i+1, e, want[i])
+		}
+	}
+	time.Sleep(quietPeriod)
+	received, _, _ = ce.snapshot()
+	for seq := int64(1); seq <= 4; seq++ {
+		if n := count(received, seq); n != 1 {
+			t.Errorf("event %d received %d times, want exactly once", seq, n)
+		}
+	}
+
+	// A stale sync still lists SH-A: it stays picked, also after a restart.
+	h.clock.Advance(time.Hour)
+	h.syncNow(ce, k, pickups...)
+	if got := h.keypad("11111111111"); got.Result == ResultOpen {
+		t.Errorf("after a stale sync the picked parcel's code = %+v, want not open", got)
+	}
+	h.restart()
+	if got := h.keypad("11111111111"); got.Result == ResultOpen {
+		t.Errorf("after a restart the picked parcel's code = %+v, want not open", got)
+	}
+	if opened := h.driver.Opened(); opened[6] != 1 {
+		t.Errorf("compartment 7 opened %d times, want 1", opened[6])
+	}
+}
+
+func TestLockoutPersistsAcrossRestart(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "tcp://127.0.0.1:1", nil) // never run: offline
+	for i := range 5 {
+		if got := h.keypad("12345678901"); got.Result != ResultWrongCode {
+			t.Fatalf("entry %d = %+v, want wrong_code", i+1, got)
+		}
+	}
+	h.restart()
+	if got := h.keypad("12345678901"); got.Result != ResultLocked || got.Wait <= 0 {
+		t.Errorf("after a restart = %+v, want locked with a wait", got)
+	}
+}
+
+func TestKeypadOnline(t *testing.T) {
+	t.Parallel()
+	broker := startBroker(t)
+	ce := newCentre(t, broker)
+	ce.answer = func(e Event) device.Ack {
+		if e.Type != TypeKeypad {
+			return device.Ack{Result: device.ResultApplied}
+		}
+		switch e.Code {
+		case "55555555555":
+			return device.Ack{Result: device.ResultApplied, Open: 9, Purpose: "pick_up"}
+		case "66666666666":
+			return device.Ack{Result: device.ResultApplied, AmountCents: 990}
+		}
+		return device.Ack{Result: device.ResultRejected, Error: &device.Error{Code: "forbidden", Reason: "wrong_code"}}
+	}
+	h := newHarness(t, broker, func(c *Config) { c.OnlineWait = 500 * time.Millisecond })
+	h.run()
+	tests := []struct {
+		name   string
+		code   string
+		silent bool
+		want   KeypadResult
+		wrong  int // the keypad's recent wrong entries after it
+	}{
+		{"the centre opens what it says", "5555 5555 555", false, KeypadResult{Result: ResultOpen, Compartment: 9}, 0},
+		{"the centre asks for payment", "66666666666", false, KeypadResult{Result: ResultPaymentRequired, AmountCents: 990}, 0},
+		{"the centre rejects: wrong, counted", "77777777777", false, KeypadResult{Result: ResultWrongCode}, 1},
+		{"no answer in time: unknown, not counted", "88888888888", true, KeypadResult{Result: ResultUnknown}, 1},
+	}
+	for _, tt := range tests {
+		ce.setSilent(tt.silent)
+		got := h.keypad(tt.code)
+		if got != tt.want {
+			t.Errorf("%s: Keypad = %+v, want %+v", tt.name, got, tt.want)
+		}
+		h.c.mu.Lock()
+		wrong := len(h.c.keypad.Wrong)
+		h.c.mu.Unlock()
+		if wrong != tt.wrong {
+			t.Errorf("%s: %d recent wrong entries, want %d", tt.name, wrong, tt.wrong)
+		}
+	}
+	if opened := h.driver.Opened(); opened[8] != 1 {
+		t.Errorf("compartment 9 opened %d times, want 1", opened[8])
+	}
+	ce.setSilent(false)
+	received, _, _ := ce.snapshot()
+	for _, e := range received {
+		if e.Type != TypeKeypad || e.Code == "" {
+			t.Errorf("event %+v, want a keypad event with its code", e)
+		}
+	}
+	if len(received) < 4 || received[0].Code != "55555555555" {
+		t.Errorf("received %d events, the first %+v; want 4 keypad events, the first with the code stripped of spaces", len(received), received)
+	}
+}
+
+func TestLockFailureUndoesPickup(t *testing.T) {
+	t.Parallel()
+	broker := startBroker(t)
+	ce := newCentre(t, broker)
+	h := newHarness(t, broker, nil)
+	h.run()
+	k := testKDF(t)
+	h.syncNow(ce, k, pickupFor(k, "SH-1", 3, "12121212121", h.clock.Now().Add(time.Hour), 0))
+	h.net.cut()
+	eventually(t, "disconnected", func() bool { return !h.c.Connected() })
+	boom := errors.New("board does not answer")
+	h.driver.SetFail(boom)
+	if _, err := h.c.Keypad(context.Background(), "12121212121"); !errors.Is(err, boom) {
+		t.Fatalf("Keypad with a failing lock: err %v, want %v", err, boom)
+	}
+	if n := h.c.Pending(); n != 0 {
+		t.Errorf("Pending = %d after a failed open, want 0", n)
+	}
+	h.driver.SetFail(nil)
+	if got := h.keypad("12121212121"); got.Result != ResultOpen || got.Compartment != 3 {
+		t.Errorf("after the lock recovered = %+v, want open 3", got)
+	}
+	h.net.restore()
+	applied := ce.waitApplied(t, h.c, 1)
+	if applied[0].Seq != 1 || applied[0].Type != TypePickup {
+		t.Errorf("event %+v, want the pickup as seq 1 (the failed one's number not taken)", applied[0])
+	}
+}
+
+func TestCommands(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "tcp://127.0.0.1:1", nil)
+	k := testKDF(t)
+	deadline := h.clock.Now().Add(time.Hour)
+	cmd := func(v any) []byte {
+		data, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	p1 := pickupFor(k, "SH-1", 1, "10101010101", deadline, 0)
+	p2 := pickupFor(k, "SH-2", 2, "20202020202", deadline, 0)
+	steps := []struct {
+		name    string
+		payload []byte
+		wantErr bool
+		want    []string // shipment IDs known after it
+	}{
+		{"sync", syncJSON(t, h.clock.Now(), k, p1), false, []string{"SH-1"}},
+		{"expect_pickup", cmd(map[string]any{"type": "expect_pickup", "pickup": p2}), false, []string{"SH-1", "SH-2"}},
+		{"cancel", cmd(map[string]any{"type": "cancel", "shipment_id": "SH-1"}), false, []string{"SH-2"}},
+		{"stale sync ignored", syncJSON(t, h.clock.Now().Add(-time.Minute), k, p1), false, []string{"SH-2"}},
+		{"sync without kdf refused", cmd(map[string]any{"type": "sync", "pickups": []Pickup{p1}}), true, []string{"SH-2"}},
+		{"weak kdf refused", syncJSON(t, h.clock.Now(), &KDF{Alg: "argon2i", Salt: k.Salt, Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32}), true, []string{"SH-2"}},
+		{"unknown command", cmd(map[string]any{"type": "self_destruct"}), true, []string{"SH-2"}},
+		{"sync replaces", syncJSON(t, h.clock.Now(), k, p1), false, []string{"SH-1"}},
+	}
+	for _, s := range steps {
+		err := h.c.handleCommand(s.payload)
+		if (err != nil) != s.wantErr {
+			t.Errorf("%s: err %v, want error %v", s.name, err, s.wantErr)
+		}
+		h.c.mu.Lock()
+		var ids []string
+		for id := range h.c.pickups {
+			ids = append(ids, id)
+		}
+		h.c.mu.Unlock()
+		slices.Sort(ids)
+		if !slices.Equal(ids, s.want) {
+			t.Errorf("%s: pickups %v, want %v", s.name, ids, s.want)
+		}
+	}
+	h.restart()
+	if got := h.keypad("10101010101"); got.Result != ResultOpen || got.Compartment != 1 {
+		t.Errorf("after a restart the synced code = %+v, want open 1", got)
+	}
+	if got := h.keypad("20202020202"); got.Result != ResultWrongCode {
+		t.Errorf("the replaced pickup's code = %+v, want wrong_code", got)
+	}
+}

@@ -1,0 +1,279 @@
+package controller
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/lokero/lokero/device"
+	bolt "go.etcd.io/bbolt"
+)
+
+// mqttTimeout bounds each wait on the broker.
+const mqttTimeout = 10 * time.Second
+
+// willPayload is the status the broker publishes when the controller's
+// connection drops without a goodbye.
+const willPayload = `{"online":false}`
+
+// Run connects to the broker and keeps the controller's side of the
+// protocol until ctx ends: it subscribes to its commands and acks, and on
+// every connection publishes its status (retained) and sends again every
+// unanswered event, oldest first; it publishes its status every
+// Heartbeat, sends the unanswered events again when one has waited
+// ResendAfter, and reports the doors the driver sees shut. Disconnected,
+// it keeps retrying and queues meanwhile. It returns nil when ctx ends,
+// after publishing itself offline.
+func (c *Controller) Run(ctx context.Context) error {
+	u, err := url.Parse(c.cfg.Broker)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("controller: broker %q is not scheme://host:port", c.cfg.Broker)
+	}
+	opts := mqtt.NewClientOptions().
+		AddBroker(c.cfg.Broker).
+		SetClientID(device.LockerClientID(c.cfg.LocationID)).
+		SetUsername(c.cfg.LocationID).
+		SetPassword(c.cfg.Token).
+		SetCleanSession(false).
+		SetProtocolVersion(4).
+		SetKeepAlive(30*time.Second).
+		SetPingTimeout(10*time.Second).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(min(c.cfg.maxReconnect, time.Second)).
+		SetMaxReconnectInterval(c.cfg.maxReconnect).
+		SetConnectTimeout(mqttTimeout).
+		SetWill(c.topics.status, willPayload, 1, true).
+		SetOrderMatters(true).
+		SetOnConnectHandler(c.onConnect).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			c.mu.Lock()
+			c.ready = false
+			c.mu.Unlock()
+			c.log.Warn("controller: lost the broker; reconnecting", "err", err)
+		})
+	if s := strings.ToLower(u.Scheme); s == "tls" || s == "ssl" || s == "mqtts" {
+		opts.SetTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12})
+	}
+	if c.cfg.dial != nil {
+		dial := c.cfg.dial
+		opts.SetCustomOpenConnectionFn(func(u *url.URL, _ mqtt.ClientOptions) (net.Conn, error) {
+			return dial(u.Host)
+		})
+	}
+	client := mqtt.NewClient(opts)
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return fmt.Errorf("controller: closed")
+	}
+	c.client = client
+	c.cursor = 0
+	c.mu.Unlock()
+	client.Connect() // with ConnectRetry it keeps trying; onConnect takes over
+
+	heartbeat := time.NewTicker(c.cfg.Heartbeat)
+	defer heartbeat.Stop()
+	resend := time.NewTicker(max(c.cfg.ResendAfter/4, 10*time.Millisecond))
+	defer resend.Stop()
+	events := c.cfg.Driver.Events()
+	for {
+		select {
+		case <-ctx.Done():
+			if client.IsConnectionOpen() {
+				tok := client.Publish(c.topics.status, 1, true, willPayload)
+				tok.WaitTimeout(2 * time.Second)
+			}
+			client.Disconnect(250)
+			c.mu.Lock()
+			c.client = nil
+			c.ready = false
+			c.mu.Unlock()
+			return nil
+		case <-c.kick:
+			c.send(client)
+		case <-heartbeat.C:
+			c.publishStatus(client, false)
+		case <-resend.C:
+			c.checkResend()
+			c.send(client)
+		case ev, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			c.door(ev)
+			c.send(client)
+		}
+	}
+}
+
+// onConnect subscribes, publishes the status, and has every unanswered
+// event sent again from the oldest. paho runs it in its own goroutine.
+func (c *Controller) onConnect(client mqtt.Client) {
+	tok := client.SubscribeMultiple(map[string]byte{c.topics.acks: 1, c.topics.commands: 1}, c.route)
+	if !tok.WaitTimeout(mqttTimeout) || tok.Error() != nil {
+		c.log.Error("controller: subscribe to acks and commands", "err", tok.Error())
+	}
+	c.publishStatus(client, true) // a new connection: ask for a sync
+	c.mu.Lock()
+	c.cursor = 0
+	c.ready = true
+	c.mu.Unlock()
+	c.wake()
+	c.log.Info("controller: connected", "broker", c.cfg.Broker)
+}
+
+// publishStatus publishes the status, online, retained; with sync it asks
+// the centre for a sync command.
+func (c *Controller) publishStatus(client mqtt.Client, sync bool) {
+	if !client.IsConnectionOpen() {
+		return
+	}
+	c.mu.Lock()
+	comps, err := json.Marshal(c.compartments())
+	c.mu.Unlock()
+	if err != nil {
+		c.log.Error("controller: encode compartments", "err", err)
+		return
+	}
+	st := device.Status{Online: true, Sync: sync, At: c.cfg.Clock.Now().UTC(), Firmware: c.cfg.Firmware, Compartments: comps}
+	data, err := json.Marshal(st)
+	if err != nil {
+		c.log.Error("controller: encode status", "err", err)
+		return
+	}
+	client.Publish(c.topics.status, 1, true, data)
+}
+
+// send publishes, in order, the queued events from the cursor on.
+func (c *Controller) send(client mqtt.Client) {
+	if !client.IsConnectionOpen() {
+		return
+	}
+	type out struct {
+		seq  int64
+		data []byte
+	}
+	var batch []out
+	c.mu.Lock()
+	if c.closed || !c.ready {
+		c.mu.Unlock()
+		return
+	}
+	err := c.db.View(func(tx *bolt.Tx) error {
+		cur := tx.Bucket(bucketOutbox).Cursor()
+		for k, v := cur.Seek(seqKey(max(c.cursor, 1))); k != nil; k, v = cur.Next() {
+			batch = append(batch, out{seq: int64FromKey(k), data: append([]byte(nil), v...)})
+		}
+		return nil
+	})
+	now := time.Now()
+	for _, o := range batch {
+		c.sentAt[o.seq] = now
+	}
+	if len(batch) > 0 {
+		c.cursor = batch[len(batch)-1].seq + 1
+	}
+	c.mu.Unlock()
+	if err != nil {
+		c.log.Error("controller: read the outbox", "err", err)
+		return
+	}
+	for _, o := range batch {
+		client.Publish(c.topics.events, 1, false, o.data)
+	}
+}
+
+// checkResend moves the cursor back to the oldest unanswered event when
+// one has waited ResendAfter since it was last sent.
+func (c *Controller) checkResend() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	oldest := int64(0)
+	due := false
+	for seq, at := range c.sentAt {
+		if oldest == 0 || seq < oldest {
+			oldest = seq
+		}
+		if now.Sub(at) >= c.cfg.ResendAfter {
+			due = true
+		}
+	}
+	if due {
+		c.cursor = oldest
+	}
+}
+
+// int64FromKey decodes an outbox key.
+func int64FromKey(k []byte) int64 {
+	var n int64
+	for _, b := range k {
+		n = n<<8 | int64(b)
+	}
+	return n
+}
+
+// route dispatches a message on the acks or commands topic.
+func (c *Controller) route(_ mqtt.Client, m mqtt.Message) {
+	switch m.Topic() {
+	case c.topics.acks:
+		c.handleAck(m.Payload())
+	case c.topics.commands:
+		if err := c.handleCommand(m.Payload()); err != nil {
+			c.log.Error("controller: command refused", "err", err)
+		}
+	}
+}
+
+// handleAck applies the centre's answer to one event.
+func (c *Controller) handleAck(payload []byte) {
+	var a device.Ack
+	if err := json.Unmarshal(payload, &a); err != nil || a.Seq < 1 {
+		c.log.Warn("controller: malformed ack", "err", err)
+		return
+	}
+	switch a.Result {
+	case device.ResultApplied, device.ResultDuplicate, device.ResultRejected:
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return
+		}
+		err := c.db.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketOutbox).Delete(seqKey(a.Seq))
+		})
+		if err != nil {
+			c.mu.Unlock()
+			c.log.Error("controller: forget an answered event", "seq", a.Seq, "err", err)
+			return
+		}
+		delete(c.sentAt, a.Seq)
+		answer := c.waiters[a.Seq]
+		c.mu.Unlock()
+		if answer != nil {
+			select {
+			case answer <- a:
+			default:
+			}
+		}
+	case device.ResultGap:
+		c.mu.Lock()
+		now := time.Now()
+		if a.Expect > 0 && a.Expect < c.cursor && (a.Expect != c.gapFrom || now.Sub(c.gapAt) >= c.cfg.ResendAfter) {
+			c.cursor = a.Expect
+			c.gapFrom, c.gapAt = a.Expect, now
+		}
+		c.mu.Unlock()
+		c.wake()
+	default:
+		c.log.Warn("controller: ack with unknown result", "seq", a.Seq, "result", a.Result)
+	}
+}
