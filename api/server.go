@@ -58,12 +58,19 @@ type Server struct {
 	// buffers recycles answer buffers: a search answer is several kB, and
 	// at tens of thousands of answers a second the garbage shows in p99.
 	buffers sync.Pool
+	// registry serves /metrics; RegisterMetrics adds to it.
+	registry *prometheus.Registry
 }
+
+// RegisterMetrics adds a collector to the metrics served at /metrics (the
+// device protocol's, say, which the command wires).
+func (s *Server) RegisterMetrics(c prometheus.Collector) error { return s.registry.Register(c) }
 
 // New returns a server for the directory. It answers 503 until SetReady.
 func New(dir *service.Directory, db Pinger, log *slog.Logger) *Server {
 	s := &Server{dir: dir, db: db, log: log, mux: &routeMux{ServeMux: http.NewServeMux()}}
 	reg := prometheus.NewRegistry()
+	s.registry = reg
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(reg)
 	reg.MustRegister(s.NotificationMetrics())

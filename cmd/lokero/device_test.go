@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -244,6 +247,23 @@ func TestDeviceProtocolEndToEnd(t *testing.T) {
 			if status := call(t, "GET", base+"/v1/devices", operator, nil, &links); status != 200 ||
 				len(links.Devices) != 1 || links.Devices[0].LocationID != demo.DemoLockerID || !links.Devices[0].Online || links.Devices[0].Firmware != "test-1.0" {
 				t.Errorf("GET /v1/devices: %d %+v; want the demo locker online, firmware test-1.0", status, links)
+			}
+
+			// The centre's counts, for the operator's dashboards.
+			resp, err := http.Get(base + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			metrics, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, want := range []string{`lokero_device_events_total{result="applied"} 3`, `lokero_device_events_total{result="duplicate"} 1`,
+				`lokero_device_events_total{result="gap"} 1`, `lokero_device_events_total{result="rejected"} 1`} {
+				if !strings.Contains(string(metrics), want) {
+					t.Errorf("/metrics lacks %s", want)
+				}
+			}
+			if connected := `lokero_device_lockers_connected 1`; mosq == nil && !strings.Contains(string(metrics), connected) {
+				t.Errorf("/metrics lacks %s", connected)
 			}
 
 			if mosq != nil {

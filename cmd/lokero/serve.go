@@ -20,6 +20,7 @@ import (
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/api"
 	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/device"
 	"github.com/lokero/lokero/locker"
 	"github.com/lokero/lokero/notify"
 	"github.com/lokero/lokero/notify/webpush"
@@ -231,6 +232,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer devs.Close()
+	if devs.centre != nil {
+		if err := srv.RegisterMetrics(device.Collector(devs.centre, devs.broker)); err != nil {
+			return fmt.Errorf("device metrics: %w", err)
+		}
+	}
 	httpServer := &http.Server{
 		Handler:           srv,
 		TLSConfig:         tlsConfig,
