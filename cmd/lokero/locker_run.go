@@ -10,10 +10,11 @@ import (
 	"strconv"
 	"strings"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/lokero/lokero/controller"
 )
 
-const lockerRunUsage = "locker run --id LOCATION_ID [--broker tcp://host:1883] [--token-file FILE] [--state FILE] [--compartments 60]"
+const lockerRunUsage = "locker run --id LOCATION_ID [--broker tcp://host:1883] [--token-file FILE] [--state FILE] [--compartments 60] [--keypad] [--log FILE]"
 
 // runLockerRun: `lokero locker run`, the program inside a locker: its
 // controller on the device protocol, with the simulated lock board. The
@@ -24,6 +25,13 @@ const lockerRunUsage = "locker run --id LOCATION_ID [--broker tcp://host:1883] [
 //	C 12345678901 OK   a code entered at the keypad ("C…OK" as on Posti's keypads)
 //	close 7            the door of compartment 7 shut
 //	letters 2          two letters through the mail slot
+//
+// With --keypad it shows the locker's face in the terminal instead
+// (controller.Screen): the doors, the keypad ("C", the code, Enter as OK),
+// a courier mode for deposits (Tab), a QR scanner (Q or F3: paste the QR
+// code's text) and "S n Enter" to shut door n; Esc or ctrl+c quits. The
+// log, which would tear the face, goes to --log (default: the state file's
+// path with ".log" added).
 func runLockerRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("locker run", stderr)
 	id := fs.String("id", "", "the locker's location ID (its MQTT username)")
@@ -31,6 +39,8 @@ func runLockerRun(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	tokenFile := fs.String("token-file", "", "file holding the locker's device token (from lokero locker provision); default: env LOKERO_DEVICE_TOKEN")
 	state := fs.String("state", "", "the controller's state file (bbolt; default locker-LOCATION_ID.db in the current directory)")
 	compartments := fs.Int("compartments", 60, "compartments of the simulated lock board")
+	keypad := fs.Bool("keypad", false, "show the locker's face and keypad in the terminal instead of reading lines from stdin")
+	logFile := fs.String("log", "", "append the log to FILE (default: stderr; with --keypad, the state file's path + .log)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -54,7 +64,19 @@ func runLockerRun(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if *state == "" {
 		*state = "locker-" + *id + ".db"
 	}
-	log := newLogger(stderr)
+	if *logFile == "" && *keypad {
+		*logFile = *state + ".log"
+	}
+	logTo := stderr
+	if *logFile != "" {
+		f, err := os.OpenFile(*logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("locker run: log: %w", err)
+		}
+		defer f.Close()
+		logTo = f
+	}
+	log := newLogger(logTo)
 	driver := controller.NewSimDriver(*compartments)
 	c, err := controller.Open(controller.Config{LocationID: *id, Broker: *broker, Token: token, StatePath: *state,
 		Driver: driver, Clock: clock(), Log: log})
@@ -66,9 +88,51 @@ func runLockerRun(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
+	if *keypad {
+		err := runKeypad(ctx, *id, c, driver, *compartments, stdin, stdout)
+		cancel()
+		if runErr := <-done; runErr != nil {
+			return runErr
+		}
+		return err
+	}
 	go console(ctx, c, driver, stdin, stdout)
 	fmt.Fprintf(stdout, "locker %s: controller running against %s; state %s\n", *id, *broker, *state)
 	return <-done
+}
+
+// runKeypad shows the locker's face on the terminal until the person at
+// it quits (Esc, ctrl+c) or ctx ends.
+func runKeypad(ctx context.Context, id string, c *controller.Controller, d *controller.SimDriver, compartments int,
+	stdin io.Reader, stdout io.Writer) error {
+	screen := controller.NewScreen(ctx, id, screenLocker(c), d, compartments)
+	p := tea.NewProgram(screen, tea.WithContext(ctx), tea.WithInput(stdin), tea.WithOutput(stdout), tea.WithAltScreen())
+	if _, err := p.Run(); err != nil && ctx.Err() == nil && !errors.Is(err, tea.ErrInterrupted) {
+		return fmt.Errorf("locker run: keypad: %w", err)
+	}
+	return nil
+}
+
+// screenLocker is c as the screen's Locker. A controller without deposits
+// or the QR scanner yet answers those with an error.
+func screenLocker(c *controller.Controller) controller.Locker {
+	if l, ok := any(c).(controller.Locker); ok {
+		return l
+	}
+	return partialLocker{c}
+}
+
+// partialLocker is a controller that takes only codes at the keypad.
+type partialLocker struct{ *controller.Controller }
+
+// Deposit answers that this controller takes no deposits.
+func (partialLocker) Deposit(context.Context, string) (controller.KeypadResult, error) {
+	return controller.KeypadResult{}, errors.New("this locker takes no deposits at its keypad yet")
+}
+
+// ScanQR answers that this controller has no QR scanner.
+func (partialLocker) ScanQR(context.Context, string) (controller.KeypadResult, error) {
+	return controller.KeypadResult{}, errors.New("this locker has no QR scanner yet")
 }
 
 // console reads what happens at the locker from r (see runLockerRun) and
