@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -137,7 +138,8 @@ var authzTable = []authzRow{
 	{"POST /v1/credentials/{id}/revoke", "/v1/credentials/$spare1/revoke", `{}`, expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
 	{"POST /v1/credentials/{id}/rotate", "/v1/credentials/$spare2/rotate", `{}`, expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
 	{"GET /v1/notifications", "/v1/notifications?state=queued&limit=5", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
-	{"GET /v1/sms/dlr", "$dlr", "", everyone(200)}, // the gateway's report at lokero's signed URL: whoever brings it
+	{"GET /v1/sms/dlr", "$dlr", "", everyone(200)},  // the gateway's report at lokero's signed URL: whoever brings it
+	{"GET /q/{link}", "/q/$qrY", "", everyone(200)}, // the QR page of a notice of arrival: the link is the secret
 
 	{"GET /v1/push-subscriptions/public-key", "/v1/push-subscriptions/public-key", "", everyone(200)},
 	{"POST /v1/push-subscriptions", "/v1/push-subscriptions", subscribeJSON, everyone(201)},       // proven by postcode: whoever knows it
@@ -320,6 +322,7 @@ func newProbe(t *testing.T) *probe {
 		}
 		p.spare[i] = c.ID
 	}
+	lockers.SetQRKey(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, ed25519.SeedSize)))
 	p.srv = api.New(dir, st, log)
 	p.srv.EnableShipments(shipments)
 	// webpushtest's endpoints are http on loopback: allowed as under --dev.
@@ -445,6 +448,12 @@ func (p *probe) make(t *testing.T, name string) map[string]string {
 	case "readyY": // A's parcel ready for pickup at Y
 		r := p.ready(t, retailerA, p.lockerYBody("READY-Y"), lockerY, deviceY)
 		return map[string]string{"": r.id}
+	case "qrY": // the QR link of A's parcel ready at Y
+		link, _, err := p.lockers.QRLinkOf(context.Background(), p.value(t, "readyY", ""))
+		if err != nil {
+			t.Fatalf("fixture: the QR link: %v", err)
+		}
+		return map[string]string{"": link}
 	case "codeX": // the opening code of B's parcel ready at X
 		r := p.ready(t, retailerB, p.lockerXBody("CODE-X", "S", nil), lockerX, deviceX)
 		return map[string]string{"": r.code}
@@ -629,7 +638,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	n := 0
 	for _, route := range p.srv.Routes() {
 		method, pattern, _ := strings.Cut(route, " ")
-		if !strings.HasPrefix(pattern, "/v1/") && !strings.HasPrefix(pattern, "/dev/") {
+		if !strings.HasPrefix(pattern, "/v1/") && !strings.HasPrefix(pattern, "/dev/") && !strings.HasPrefix(pattern, "/q/") {
 			continue
 		}
 		n++

@@ -20,6 +20,7 @@ type deviceEventRequest struct {
 	Code        string `json:"code"`
 	AmountCents int64  `json:"amount_cents"`
 	TerminalRef string `json:"terminal_ref"`
+	Token       string `json:"token"` // qr: the QR code the scanner read
 }
 
 // handleSequencedEvent applies an event numbered in its device's sequence,
@@ -32,7 +33,7 @@ func (s *Server) handleSequencedEvent(w http.ResponseWriter, r *http.Request, re
 	}
 	out, err := s.lockers.ApplyEvent(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"), service.DeviceEvent{
 		Seq: *req.Seq, Type: req.Type, Compartment: req.Compartment, Count: req.Count,
-		Code: req.Code, AmountCents: req.AmountCents, TerminalRef: req.TerminalRef})
+		Code: req.Code, AmountCents: req.AmountCents, TerminalRef: req.TerminalRef, Token: req.Token})
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

@@ -57,6 +57,7 @@ func (s *Server) EnableLockers(l *service.Lockers, opts LockerOptions) {
 	s.registerDevRoutes(opts)    // dev.go
 	s.registerNotificationRoutes()
 	s.registerPushRoutes(opts.Push)
+	s.enableQR() // qr.go
 }
 
 // handleNotice sends a parcel's notice of arrival again, with the same

@@ -66,6 +66,7 @@ type Event struct {
 	AmountCents int64  `json:"amount_cents,omitempty"`
 	TerminalRef string `json:"terminal_ref,omitempty"`
 	ShipmentID  string `json:"shipment_id,omitempty"` // pickup
+	Token       string `json:"token,omitempty"`       // qr: the QR code the scanner read
 }
 
 // Ack is the centre's answer to one event, on the locker's acks topic.

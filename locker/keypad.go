@@ -147,11 +147,14 @@ func (p CodePolicy) Wrong(k Keypad, now time.Time) (Keypad, time.Duration) {
 	return k, until.Sub(now)
 }
 
-// Right records a right entry: clears the recent wrong entries and ends a
-// payment session (the code may be someone else's); keeps Level and the
-// daily count.
+// Right records a right entry: it ends a payment session (the code may be
+// someone else's) and changes nothing else. In particular it does not
+// forget the recent wrong entries: an attacker who has one valid code (a
+// return code, a parcel of their own) and typed it between guesses would
+// otherwise start every window afresh and never reach a lockout, guessing
+// without end below WrongLimit. Only time clears a wrong entry (Window),
+// and only a day clears the daily count and Level.
 func (p CodePolicy) Right(k Keypad, now time.Time) Keypad {
-	k.Wrong = nil
 	k.Session = Session{}
 	return k
 }

@@ -100,6 +100,18 @@ func TestDefaultPolicyArithmetic(t *testing.T) {
 			t.Errorf("%s: %.3f compartments a year, want < %v", tt.name, got, tt.max)
 		}
 	}
+	// Issue 21's network (docs/security.md): 2,300 lockers with 100 active
+	// codes each, every one attacked to its cap every day, even were they
+	// all indoor LOCKERs with the shorter code.
+	for _, tt := range []struct {
+		length int
+		want   float64
+	}{{p.IndoorLength, 0.1679}, {p.OutdoorLength, 0.01679}} {
+		got := 2300 * perLockerYear(100, tt.length)
+		if math.Abs(got-tt.want) > 1e-3*tt.want || got >= 1 {
+			t.Errorf("2,300 lockers × 100 codes of %d digits: %.5f a year, want %.5f (< 1)", tt.length, got, tt.want)
+		}
+	}
 }
 
 func TestKeypadLockout(t *testing.T) {
@@ -296,22 +308,68 @@ func TestKeypadRight(t *testing.T) {
 		now = now.Add(time.Second)
 	}
 	before := k
+	k = p.AwaitPayment(k, 7, "shp_1", now)
 	k = p.Right(k, now)
-	if len(k.Wrong) != 0 {
-		t.Errorf("Right kept %d recent wrong entries", len(k.Wrong))
+	if _, ok := p.Payment(k, 7, now); ok {
+		t.Error("Right kept the payment session")
 	}
-	if k.Level != before.Level || k.DayWrong != before.DayWrong || k.Day != before.Day || !k.LastLockout.Equal(before.LastLockout) {
-		t.Errorf("Right changed more than the window: %+v → %+v", before, k)
+	if len(k.Wrong) != 4 || k.Level != before.Level || k.DayWrong != before.DayWrong || k.Day != before.Day ||
+		!k.LastLockout.Equal(before.LastLockout) || !k.LockedUntil.Equal(before.LockedUntil) {
+		t.Errorf("Right changed the count of wrong entries: %+v → %+v", before, k)
 	}
-	if len(before.Wrong) != 4 {
-		t.Errorf("Right modified the Keypad it was given")
-	}
-	// The window starts afresh: 4 more wrong entries lock nothing, the
-	// 5th starts the next lockout of the schedule.
-	for range 4 {
-		k = wrong(t, p, k, now, 0)
-	}
+	// The window goes on: the 5th wrong entry after the right one starts
+	// the next lockout of the schedule.
 	wrong(t, p, k, now, 5*time.Minute)
+}
+
+// TestKeypadInterleavedRightCodes: an attacker who holds one valid code
+// (a return code, a parcel of their own) and types it between guesses
+// gets no more guesses than one who only guesses, under the default
+// policy (the daily cap) and under the schedule alone.
+func TestKeypadInterleavedRightCodes(t *testing.T) {
+	t.Parallel()
+	// guesses plays an attacker at full speed (an entry every 2 s) for a
+	// day from t0, typing the valid code after every `every` wrong ones
+	// (0: never), and counts the wrong entries the keypad took.
+	guesses := func(p locker.CodePolicy, every int) int {
+		t0 := hel(t, 2026, 11, 25, 0, 0)
+		var k locker.Keypad
+		n, run := 0, 0
+		for now := t0; now.Before(t0.Add(24 * time.Hour)); now = now.Add(2 * time.Second) {
+			if _, ok := p.Check(k, now); !ok {
+				continue
+			}
+			if every > 0 && run == every {
+				k, run = p.Right(k, now), 0
+				continue
+			}
+			k, _ = p.Wrong(k, now)
+			n++
+			run++
+		}
+		return n
+	}
+	for _, tt := range []struct {
+		name string
+		p    locker.CodePolicy
+		max  int // wrong entries a day at most
+	}{
+		{"default policy", locker.DefaultPolicy(), 20},
+		{"schedule alone", uncapped(), 5 * (4 + 23)}, // 1+5+15 min, then 60 min lockouts: about 27 rounds of 5
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			alone := guesses(tt.p, 0)
+			if alone > tt.max {
+				t.Errorf("guessing alone: %d wrong entries a day, want at most %d", alone, tt.max)
+			}
+			for _, every := range []int{1, 2, 3, 4} {
+				if got := guesses(tt.p, every); got > alone {
+					t.Errorf("a right code after every %d wrong: %d wrong entries a day, more than %d guessing alone", every, got, alone)
+				}
+			}
+		})
+	}
 }
 
 func TestKeypadWrongDoesNotAlias(t *testing.T) {

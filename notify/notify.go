@@ -82,6 +82,17 @@ type Parcel struct {
 	// CODCents is cash on delivery still to pay (0: none), in Currency.
 	CODCents int64
 	Currency string
+	// QRToken is the content of the QR code the locker's scanner opens
+	// the compartment for, whatever the keypad's lockout (a notice of
+	// arrival at a locker, when the centre has a QR key; "" otherwise). An
+	// e-mail shows it as an image. Like Code, it opens the compartment:
+	// never logged or stored.
+	QRToken string
+	// QRURL is the page that shows the QR code (public URL + "/q/" + a
+	// short key), for a channel that cannot carry the image: the SMS
+	// (when it fits), the e-mail's text part, push. "" with QRToken "" or
+	// without a public URL.
+	QRURL string
 }
 
 // Place is where the parcel waits.

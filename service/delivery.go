@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -44,7 +45,9 @@ type delivery struct {
 	publicURL string
 
 	keysOnce   sync.Once
-	reportKeys [][]byte // the newest first; made at first use when none are set
+	reportKeys [][]byte // the newest first; made at first use when none are set; they sign the QR links too (qr.go)
+
+	qrKey ed25519.PrivateKey // signs the QR tokens of parcels ready in lockers (qr.go); nil: none
 
 	mu     sync.Mutex
 	counts map[[2]string]uint64 // by channel and state
@@ -385,6 +388,21 @@ func (l *Lockers) outgoing(ctx context.Context, m lokero.OutboxMessage) (notify.
 	placeID := sh.DestinationID
 	if m.Code != nil {
 		placeID = m.Code.LocationID
+	}
+	if m.Kind == notify.KindArrival && m.Code != nil && m.Code.LocationID == sh.DestinationID {
+		// The QR code that opens the compartment whatever the keypad's
+		// lockout (qr.go): made now, for the parcel as it is now (none
+		// once it is picked up or expired), never stored.
+		if tok := l.qrToken(&sh, l.now()); tok != "" {
+			out.Parcel.QRToken, out.Parcel.QRURL = tok, l.qrURL(&sh)
+			switch {
+			case m.Channel == notify.ChannelSMS:
+				// Only when it fits two segments; else e-mail and push carry it.
+				out.Text, _ = withQRLink(out.Text, out.Parcel.QRURL, lang)
+			case m.Channel == notify.ChannelPush && out.Parcel.QRURL != "":
+				out.Text += " " + qrLinkText(lang) + " " + out.Parcel.QRURL
+			}
+		}
 	}
 	if placeID != "" {
 		// The text tells the place already: a place gone from the

@@ -29,6 +29,7 @@ type DeviceEvent struct {
 	AmountCents int64  // payment
 	TerminalRef string // payment
 	ShipmentID  string // pickup
+	Token       string // qr: the QR code the scanner read (ScanQR), never logged
 }
 
 // The types of DeviceEvent.
@@ -110,11 +111,13 @@ func (l *Lockers) ApplyEvent(ctx context.Context, device lokero.Credential, loca
 		out.Keypad, err = l.Payment(ctx, device, locationID, ev.Compartment, ev.AmountCents, ev.TerminalRef)
 	case DeviceEventPickup:
 		err = l.OfflinePickup(ctx, device, locationID, ev.Compartment, ev.ShipmentID)
+	case DeviceEventQR:
+		out.Keypad, err = l.ScanQR(ctx, device, locationID, ev.Token)
 	case LetterDropped, SlotEmptied:
 		out.Letters, err = l.Letters(ctx, device, locationID, ev.Type, ev.Count)
 	default:
-		err = lokero.Invalid("type", "unknown_event", "type must be %s, %s, %s, %s, %s or %s; got %q",
-			DeviceEventDoorClosed, DeviceEventKeypad, DeviceEventPayment, DeviceEventPickup, LetterDropped, SlotEmptied, ev.Type)
+		err = lokero.Invalid("type", "unknown_event", "type must be %s, %s, %s, %s, %s, %s or %s; got %q",
+			DeviceEventDoorClosed, DeviceEventKeypad, DeviceEventQR, DeviceEventPayment, DeviceEventPickup, LetterDropped, SlotEmptied, truncateText(ev.Type, 32))
 	}
 	if ev.Seq == 0 {
 		// Not numbered: applied or not, as the use case says.

@@ -253,6 +253,7 @@ func TestLockerDevice(t *testing.T) {
 		if err != nil || got.ID != f.device.ID {
 			t.Fatalf("LOCKER-M5's device: %v, %v; want %s", got.ID, err, f.device.ID)
 		}
+		f.clock.Advance(time.Second) // the newer one is later
 		newer, _, err := f.lockers.AddCredential(ctx, lokero.KindDevice, "M5 b", "LOCKER-M5")
 		if err != nil {
 			t.Fatal(err)

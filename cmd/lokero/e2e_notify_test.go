@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -116,7 +117,12 @@ type e2eParcel struct {
 	tracking  string
 	code      string // from the development outbox
 	smsText   string // from the development outbox, code filled in
+	qrLabel   string // what the SMS says before the link to the parcel's QR code
 }
+
+// qrLinkKey is the length of the key after the tracking code in a QR link
+// (a 96-bit MAC in base64url).
+const qrLinkKey = 16
 
 // TestNotifyEndToEnd runs the real `lokero serve` in a child process with
 // --smtp to an SMTP server in this test, --sms to a real Kannel (bearerbox
@@ -187,9 +193,9 @@ func TestNotifyEndToEnd(t *testing.T) {
 
 	parcels := []*e2eParcel{
 		{name: "Finnish", phone: "040 123 4567", e164: "+358401234567", email: "maija@example.fi", language: "fi",
-			codeLabel: "Avauskoodi", subject: "Pakettisi on noudettavissa"},
+			codeLabel: "Avauskoodi", subject: "Pakettisi on noudettavissa", qrLabel: "QR-koodi automaatille"},
 		{name: "Swedish", phone: "050 765 4321", e164: "+358507654321", email: "stina@example.fi", language: "sv",
-			codeLabel: "Öppningskod", subject: "Ditt paket kan hämtas"},
+			codeLabel: "Öppningskod", subject: "Ditt paket kan hämtas", qrLabel: "QR-kod för automaten"},
 	}
 	// A landline: a valid number, so booked, but it takes no SMS.
 	landline := &e2eParcel{name: "landline", phone: "09 310 1691", e164: "+35893101691", language: "fi"}
@@ -340,8 +346,9 @@ func TestNotifyEndToEnd(t *testing.T) {
 		if err != nil || !strings.HasPrefix(subject, p.subject) {
 			t.Errorf("%s parcel: Subject %q (%v); want it to begin %q", p.name, subject, err, p.subject)
 		}
-		if tree := mimeTree(t, textproto.MIMEHeader(msg.Header), bytes.NewReader(mustBody(t, got[0].data))); tree != "multipart/alternative[text/plain text/html]" {
-			t.Errorf("%s parcel: the e-mail's MIME structure is %s; want multipart/alternative[text/plain text/html]", p.name, tree)
+		const wantTree = "multipart/related[multipart/alternative[text/plain text/html] image/png]" // the QR code inline
+		if tree := mimeTree(t, textproto.MIMEHeader(msg.Header), bytes.NewReader(mustBody(t, got[0].data))); tree != wantTree {
+			t.Errorf("%s parcel: the e-mail's MIME structure is %s; want %s", p.name, tree, wantTree)
 		}
 		parts := map[string]string{}
 		msg, _ = mail.ReadMessage(bytes.NewReader(got[0].data))
@@ -363,14 +370,20 @@ func TestNotifyEndToEnd(t *testing.T) {
 		parts  int
 	}
 	expect := map[string]expectation{}
+	// The SMS is the outbox's text and, as it fits in two segments, the
+	// link to the parcel's QR code (made as it is sent, never stored).
+	qrLink := func(p *e2eParcel) *regexp.Regexp {
+		return regexp.MustCompile("^" + regexp.QuoteMeta(p.smsText+" "+p.qrLabel+": "+base+"/q/"+p.tracking+".") + "[A-Za-z0-9_-]{" + strconv.Itoa(qrLinkKey) + "}$")
+	}
 	for _, p := range parcels {
-		coding, segs := kannel.Segments(p.smsText)
+		sent := p.smsText + " " + p.qrLabel + ": " + base + "/q/" + p.tracking + "." + strings.Repeat("x", qrLinkKey)
+		coding, segs := kannel.Segments(sent)
 		if coding != kannel.CodingGSM7 {
 			t.Errorf("%s parcel: the SMS %q is %s; want GSM-7 (å, ä and ö are in it)", p.name, p.smsText, coding)
 		}
 		expect[p.e164] = expectation{coding, segs}
 		expectParts += segs
-		t.Logf("%s parcel: SMS of %d characters, %s, %d segment(s): %q", p.name, len([]rune(p.smsText)), coding, segs, p.smsText)
+		t.Logf("%s parcel: SMS of %d characters, %s, %d segment(s): %q", p.name, len([]rune(sent)), coding, segs, sent)
 	}
 	got := gw.Receive(t, expectParts, 30*time.Second)
 	got = append(got, gw.More(time.Second)...) // a repeat, or a part too many
@@ -410,8 +423,19 @@ func TestNotifyEndToEnd(t *testing.T) {
 				t.Errorf("%s parcel: sender %q; want Posti", p.name, m.Sender)
 			}
 		}
-		if text := kanneltest.Text(msgs, want.coding == kannel.CodingUCS2); text != p.smsText {
-			t.Errorf("%s parcel: fakesmsc got %q; want %q", p.name, text, p.smsText)
+		text := kanneltest.Text(msgs, want.coding == kannel.CodingUCS2)
+		if !qrLink(p).MatchString(text) {
+			t.Errorf("%s parcel: fakesmsc got %q; want %q with the QR link", p.name, text, p.smsText)
+			continue
+		}
+		// The link shows the parcel's QR code: its page names the locker.
+		link := text[strings.LastIndex(text, " ")+1:]
+		var page struct {
+			LocationID  string `json:"location_id"`
+			Compartment int    `json:"compartment"`
+		}
+		if status := call(t, "GET", link, "", nil, &page); status != 200 || page.LocationID != demo.DemoLockerID || page.Compartment < 1 {
+			t.Errorf("%s parcel: GET %s: %d %+v; want the demo locker and a compartment", p.name, link, status, page)
 		}
 	}
 	// Kannel's delivery reports come back to lokero and are recorded.

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/mail"
@@ -146,4 +149,27 @@ func (p webhookPoster) Post(ctx context.Context, url, id string, at time.Time, p
 func newWebhookPoster(allowPrivate bool) (service.WebhookPoster, func(string) error) {
 	return webhookPoster{webhook.New(webhook.Options{AllowPrivate: allowPrivate})},
 		func(raw string) error { return webhook.ValidateURL(raw, allowPrivate) }
+}
+
+// settingQRKey names the setting that holds the Ed25519 key (its 32-byte
+// seed, base64url) the QR codes of the notices of arrival are signed with:
+// made by the first instance to start, read by the others; the lockers'
+// controllers get its public key with every sync.
+const settingQRKey = "qr_signing_key"
+
+// qrKey returns the network's QR signing key, making it on the first start.
+func qrKey(ctx context.Context, st store) (ed25519.PrivateKey, error) {
+	seed := make([]byte, ed25519.SeedSize)
+	if _, err := rand.Read(seed); err != nil {
+		return nil, fmt.Errorf("qr key: %w", err)
+	}
+	stored, err := st.InitSetting(ctx, settingQRKey, base64.RawURLEncoding.EncodeToString(seed))
+	if err != nil {
+		return nil, fmt.Errorf("qr key: %w", err)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(stored)
+	if err != nil || len(raw) != ed25519.SeedSize {
+		return nil, fmt.Errorf("qr key: the stored key is not a %d-byte seed", ed25519.SeedSize)
+	}
+	return ed25519.NewKeyFromSeed(raw), nil
 }

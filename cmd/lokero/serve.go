@@ -192,6 +192,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// push service (the browser's vendor's).
 	senders[notify.ChannelPush] = webpush.New(pushKeys, pushSubject(notices.mailFrom, *publicURL), nil)
 	p.lockers.SetSenders(senders)
+	qr, err := qrKey(ctx, p.store)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	p.lockers.SetQRKey(qr)
 	// A device credential revoked or rotated through the API drops its
 	// locker from the embedded broker at once (the sweep below does it
 	// within sweepEvery for other ways of revoking).

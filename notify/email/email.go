@@ -17,6 +17,7 @@
 package email
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -247,6 +248,17 @@ func (s *Sender) Send(ctx context.Context, m notify.Message) (string, error) {
 	msg.SetBodyString(mail.TypeTextPlain, text)
 	if html != "" {
 		msg.AddAlternativeString(mail.TypeTextHTML, html)
+		if m.Kind == notify.KindArrival && m.Parcel.QRToken != "" {
+			// The QR code the HTML part shows (cid:QRContentID), inline.
+			img, err := QRCodePNG(m.Parcel.QRToken, 6)
+			if err != nil {
+				return "", notify.Permanent(fmt.Errorf("email: message %d: %w", m.ID, err))
+			}
+			if err := msg.EmbedReader("qr.png", bytes.NewReader(img), mail.WithFileContentID("<"+QRContentID+">"),
+				mail.WithFileContentType(mail.ContentType("image/png"))); err != nil {
+				return "", fmt.Errorf("email: message %d: %w", m.ID, err)
+			}
+		}
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)

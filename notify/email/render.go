@@ -47,6 +47,7 @@ var styles = map[string]htmltemplate.CSS{
 	"box":   "margin:16px 0;padding:12px 16px;border-left:4px solid #8a8a8a;",
 	"link":  "font-weight:bold;",
 	"small": "margin:24px 0 0 0;font-size:13px;",
+	"qr":    "display:block;margin:0 0 12px 0;width:240px;height:240px;border:0;",
 }
 
 // set is one language's templates.
@@ -110,6 +111,11 @@ type view struct {
 	LastDay     string // the last day to collect, d.m.yyyy in Helsinki; "" when not known
 	COD         string // cash on delivery to pay, "49,90 €"; "" when none
 	Text        string // the message as queued (KindOther)
+	// QR is the image source of the QR code that opens the compartment
+	// ("cid:" + QRContentID), "" when the message carries none; QRURL the
+	// page that shows it (the text part's link).
+	QR    htmltemplate.URL
+	QRURL string
 }
 
 // Render renders m as Send sends it: the subject, the text part and the
@@ -139,6 +145,9 @@ func Render(m notify.Message) (subject, text, html string, err error) {
 	}
 	if kind == notify.KindReminder {
 		v.Code = "" // a reminder never repeats the code, whatever it is given
+	}
+	if kind == notify.KindArrival && p.QRToken != "" {
+		v.QR, v.QRURL = htmltemplate.URL("cid:"+QRContentID), p.QRURL
 	}
 	var b bytes.Buffer
 	t := st.text[kind]

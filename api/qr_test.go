@@ -1,0 +1,125 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/lokero/lokero/locker"
+)
+
+// TestQRPage: the link of a parcel ready at a locker shows a page with
+// its locker and compartment and the QR image, whose code is the parcel's
+// token (VerifyQR accepts it at that locker); the scanner's event with
+// that token opens the compartment over HTTP; once the parcel is picked
+// up, and for any link that is wrong, the answer is the same 404.
+func TestQRPage(t *testing.T) {
+	t.Parallel()
+	p := newProbe(t)
+	r := p.ready(t, retailerA, p.lockerYBody("QR-PAGE"), lockerY, deviceY)
+	link, pageURL, err := p.lockers.QRLinkOf(context.Background(), r.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(link, r.tracking+".") || len(link) != len(r.tracking)+17 {
+		t.Errorf("link %q: want the tracking code, '.', 16 characters", link)
+	}
+	_ = pageURL
+
+	status, h, page := p.do("GET", "/q/"+link+"?lang=fi", "", "", "Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+	if status != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /q/{link}: %d %s %.300s", status, h.Get("Content-Type"), page)
+	}
+	for _, want := range []string{`src="` + link + `.png"`, "Lokero: <strong>" + strconv.Itoa(r.compartment) + "</strong>", r.tracking, `lang="fi"`} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("page lacks %q:\n%s", want, page)
+		}
+	}
+	if h.Get("Cache-Control") != "no-store" || h.Get("Referrer-Policy") != "no-referrer" || h.Get("RateLimit-Policy") == "" ||
+		!strings.Contains(h.Get("RateLimit-Policy"), `"tracking"`) {
+		t.Errorf("headers %v: want no-store, no-referrer and the tracking rate limit", h)
+	}
+
+	// Without text/html in Accept: the same as data.
+	var data struct {
+		TrackingCode string `json:"tracking_code"`
+		LocationID   string `json:"location_id"`
+		Compartment  int    `json:"compartment"`
+		Token        string `json:"qr_token"`
+		Image        string `json:"qr_image"`
+	}
+	status, h, out := p.do("GET", "/q/"+link, "", "")
+	if status != 200 || !strings.HasPrefix(h.Get("Content-Type"), "application/json") || json.Unmarshal(out, &data) != nil ||
+		data.TrackingCode != r.tracking || data.LocationID != lockerY || data.Compartment != r.compartment || data.Image != link+".png" {
+		t.Errorf("GET /q/{link} as JSON: %d %s %.300s", status, h.Get("Content-Type"), out)
+	}
+
+	status, h, img := p.do("GET", "/q/"+link+".png", "", "")
+	if status != 200 || h.Get("Content-Type") != "image/png" {
+		t.Fatalf("GET /q/{link}.png: %d %s", status, h.Get("Content-Type"))
+	}
+	if _, err := png.Decode(bytes.NewReader(img)); err != nil {
+		t.Fatalf("not a PNG: %v", err)
+	}
+	token := scanPNG(t, img)
+	if token != data.Token {
+		t.Errorf("the image reads %q, the JSON says %q", token, data.Token)
+	}
+	c, err := locker.VerifyQR(p.lockers.QRPublicKey(), token, lockerY, p.lockers.Now())
+	if err != nil || c.ShipmentID != r.id || c.Compartment != r.compartment {
+		t.Fatalf("the image's token: %+v, %v", c, err)
+	}
+
+	// The scanner's event over HTTP opens the compartment.
+	ev := p.call(t, 200, "POST", "/v1/devices/"+lockerY+"/events", deviceY, map[string]any{"seq": 1, "type": "qr", "token": token})
+	if ev["result"] != "applied" || ev["open"] != float64(r.compartment) {
+		t.Fatalf("qr event: %v; want applied, open %d", ev, r.compartment)
+	}
+	// Another locker's device: refused, naming the locker mismatch.
+	ev = p.call(t, 200, "POST", "/v1/devices/"+lockerX+"/events", deviceX, map[string]any{"seq": 1, "type": "qr", "token": token})
+	if e, _ := ev["error"].(map[string]any); ev["result"] != "rejected" || e["reason"] != "qr_wrong_locker" {
+		t.Errorf("the token at another locker: %v; want rejected qr_wrong_locker", ev)
+	}
+	p.call(t, 200, "POST", "/v1/devices/"+lockerY+"/events", deviceY, map[string]any{"type": "door_closed", "compartment": r.compartment})
+
+	// Picked up: the link shows nothing any more.
+	wrongMAC := r.tracking + "." + strings.Repeat("A", 16)
+	for _, path := range []string{"/q/" + link, "/q/" + link + ".png", "/q/" + wrongMAC, "/q/" + wrongMAC + ".png",
+		"/q/XX000000000FI." + strings.Repeat("A", 16), "/q/nothing", "/q/.png", "/q/x.", "/q/" + strings.Repeat("x", 300)} {
+		status, _, out := p.do("GET", path, "", "")
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		if status != 404 || json.Unmarshal(out, &e) != nil || e.Error.Message != "not found" {
+			t.Errorf("GET %s: %d %.200s; want the same bare 404", path, status, out)
+		}
+	}
+}
+
+// scanPNG reads a QR code with zbarimg: t.Skip without it (t.Fatal in CI).
+func scanPNG(t *testing.T, img []byte) string {
+	t.Helper()
+	bin, err := exec.LookPath("zbarimg")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("zbarimg is required in CI (package zbar-tools)")
+		}
+		t.Skip("zbarimg not installed (apt-get install zbar-tools)")
+	}
+	file := filepath.Join(t.TempDir(), "qr.png")
+	if err := os.WriteFile(file, img, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "--quiet", "--raw", "-Sbinary", file).Output()
+	if err != nil {
+		t.Fatalf("zbarimg: %v", err)
+	}
+	return strings.TrimRight(string(out), "\r\n")
+}
