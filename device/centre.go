@@ -262,7 +262,7 @@ func (c *Centre) event(dev lokero.Credential, id string, payload []byte) {
 	}
 	out, err := c.cfg.Lockers.ApplyEvent(c.ctx, dev, id, service.DeviceEvent{
 		Seq: ev.Seq, Type: ev.Type, Compartment: ev.Compartment, Count: ev.Count,
-		Code: ev.Code, AmountCents: ev.AmountCents, TerminalRef: ev.TerminalRef, ShipmentID: ev.ShipmentID, Token: ev.Token})
+		Code: ev.Code, AmountCents: ev.AmountCents, TerminalRef: ev.TerminalRef, ShipmentID: ev.ShipmentID, Token: ev.Token, TrackingCode: ev.TrackingCode})
 	if err != nil {
 		// Not applied (the store failed, or the credential changed): no
 		// answer, so the controller sends it again.
@@ -309,7 +309,7 @@ func (c *Centre) sync(dev lokero.Credential, id string) {
 		c.log.Warn("mqtt: sync", "location", id, "err", err)
 		return
 	}
-	cmd := Command{Type: CommandSync, At: s.At, Pickups: make([]Pickup, 0, len(s.Pickups)),
+	cmd := Command{Type: CommandSync, At: s.At, Pickups: make([]Pickup, 0, len(s.Pickups)), QRKey: s.QRKey,
 		KDF: &KDF{Alg: s.KDF.Alg, Salt: s.Salt, Time: s.KDF.Time, MemoryKiB: s.KDF.MemoryKiB, Threads: s.KDF.Threads, KeyLen: s.KDF.KeyLen}}
 	for _, p := range s.Pickups {
 		cmd.Pickups = append(cmd.Pickups, pickupOf(p))

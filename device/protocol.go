@@ -66,7 +66,9 @@ type Event struct {
 	AmountCents int64  `json:"amount_cents,omitempty"`
 	TerminalRef string `json:"terminal_ref,omitempty"`
 	ShipmentID  string `json:"shipment_id,omitempty"` // pickup
-	Token       string `json:"token,omitempty"`       // qr: the QR code the scanner read
+	// TrackingCode is the parcel a courier scanned (deposit).
+	TrackingCode string `json:"tracking_code,omitempty"`
+	Token        string `json:"token,omitempty"` // qr: the QR code the scanner read
 }
 
 // Ack is the centre's answer to one event, on the locker's acks topic.
@@ -116,6 +118,8 @@ type Command struct {
 	At      time.Time `json:"at,omitzero"`
 	KDF     *KDF      `json:"kdf,omitempty"`
 	Pickups []Pickup  `json:"pickups,omitempty"`
+	// QRKey is the Ed25519 public key of the QR tokens (base64 in JSON).
+	QRKey []byte `json:"qr_key,omitempty"`
 	// expect_pickup
 	Pickup *Pickup `json:"pickup,omitempty"`
 	// cancel

@@ -15,7 +15,9 @@ type DepositResult struct {
 	Compartment lokero.Compartment
 }
 
-// Deposit is a courier scanning a parcel at a locker: the best-fitting
+// Deposit is a courier scanning a parcel at a locker (with the courier's
+// handheld, or at the locker's own keypad in courier mode: a device
+// event, DeviceEventDeposit): the best-fitting
 // free compartment is allocated and its lock opened; the deposit completes
 // when the device reports the door closed. A parcel for another locker is
 // an ECONFLICT and nothing changes. With no fitting compartment free, the
@@ -40,7 +42,7 @@ func (l *Lockers) Deposit(ctx context.Context, courier lokero.Credential, locati
 		res      DepositResult
 		rerouted *routing.Decision
 	)
-	err = l.store.InTx(ctx, func(tx lokero.Tx) error {
+	err = l.deviceTx(ctx, func(tx lokero.Tx) error {
 		res, rerouted = DepositResult{}, nil
 		sh, err := tx.Shipment(ctx, found.ID)
 		if err != nil {

@@ -29,7 +29,10 @@ type DeviceEvent struct {
 	AmountCents int64  // payment
 	TerminalRef string // payment
 	ShipmentID  string // pickup
-	Token       string // qr: the QR code the scanner read (ScanQR), never logged
+	// TrackingCode is the parcel a courier scanned at the locker's keypad
+	// (deposit).
+	TrackingCode string
+	Token        string // qr: the QR code the scanner read (ScanQR), never logged
 }
 
 // The types of DeviceEvent.
@@ -37,6 +40,10 @@ const (
 	DeviceEventDoorClosed = "door_closed"
 	DeviceEventKeypad     = "keypad"
 	DeviceEventPayment    = "payment"
+	// DeviceEventDeposit: a courier scanned a parcel at the locker (its
+	// keypad in courier mode); the centre allocates the compartment, as
+	// for the courier's own handheld (Deposit), and the ack opens it.
+	DeviceEventDeposit = "deposit"
 	// DeviceEventPickup: the controller opened a compartment itself, for
 	// a code it checked offline (OfflinePickup).
 	DeviceEventPickup = "pickup"
@@ -109,6 +116,12 @@ func (l *Lockers) ApplyEvent(ctx context.Context, device lokero.Credential, loca
 		out.Keypad, err = l.Keypad(ctx, device, locationID, ev.Code)
 	case DeviceEventPayment:
 		out.Keypad, err = l.Payment(ctx, device, locationID, ev.Compartment, ev.AmountCents, ev.TerminalRef)
+	case DeviceEventDeposit:
+		var res DepositResult
+		if res, err = l.Deposit(ctx, device, locationID, ev.TrackingCode); err == nil {
+			out.Keypad = KeypadResult{Result: "open", Compartment: res.Compartment.Number, Purpose: PurposeDeposit}
+			out.Shipment = res.Shipment
+		}
 	case DeviceEventPickup:
 		err = l.OfflinePickup(ctx, device, locationID, ev.Compartment, ev.ShipmentID)
 	case DeviceEventQR:
@@ -116,8 +129,8 @@ func (l *Lockers) ApplyEvent(ctx context.Context, device lokero.Credential, loca
 	case LetterDropped, SlotEmptied:
 		out.Letters, err = l.Letters(ctx, device, locationID, ev.Type, ev.Count)
 	default:
-		err = lokero.Invalid("type", "unknown_event", "type must be %s, %s, %s, %s, %s, %s or %s; got %q",
-			DeviceEventDoorClosed, DeviceEventKeypad, DeviceEventQR, DeviceEventPayment, DeviceEventPickup, LetterDropped, SlotEmptied, truncateText(ev.Type, 32))
+		err = lokero.Invalid("type", "unknown_event", "type must be %s, %s, %s, %s, %s, %s, %s or %s; got %q",
+			DeviceEventDoorClosed, DeviceEventKeypad, DeviceEventQR, DeviceEventPayment, DeviceEventDeposit, DeviceEventPickup, LetterDropped, SlotEmptied, truncateText(ev.Type, 32))
 	}
 	if ev.Seq == 0 {
 		// Not numbered: applied or not, as the use case says.

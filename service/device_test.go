@@ -1,8 +1,11 @@
 package service_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -335,6 +338,39 @@ func TestSyncAndOfflinePickup(t *testing.T) {
 		}
 		if _, ok, err := f.lockers.Expected(ctx, f.device, "LOCKER-M5", sh.ID); ok || err != nil {
 			t.Errorf("expected after the pickup: %v, %v; want not", ok, err)
+		}
+	})
+}
+
+func TestDepositAtTheKeypad(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		sh := f.inTransit(t)
+		dep := service.DeviceEvent{Seq: 1, Type: service.DeviceEventDeposit, TrackingCode: strings.ToLower(sh.TrackingCode)}
+		out := f.apply(t, dep)
+		wantOutcome(t, "deposit", out, service.EventApplied, 2, "")
+		if out.Keypad.Compartment < 1 || out.Keypad.Purpose != service.PurposeDeposit || out.Shipment.Status != lokero.StatusInLocker {
+			t.Fatalf("deposit at the keypad: %+v, parcel %s; want a compartment to open, IN_LOCKER", out.Keypad, out.Shipment.Status)
+		}
+		wantOutcome(t, "the same scan again", f.apply(t, dep), service.EventDuplicate, 2, "")
+		wantOutcome(t, "a scan of a parcel deposited already", f.apply(t, service.DeviceEvent{Seq: 2, Type: service.DeviceEventDeposit, TrackingCode: sh.TrackingCode}),
+			service.EventRejected, 3, lokero.ReasonIllegalTransition)
+		wantOutcome(t, "a scan of garbage", f.apply(t, service.DeviceEvent{Seq: 3, Type: service.DeviceEventDeposit, TrackingCode: "nonsense"}),
+			service.EventRejected, 4, "malformed")
+		ready := f.apply(t, service.DeviceEvent{Seq: 4, Type: service.DeviceEventDoorClosed, Compartment: out.Keypad.Compartment})
+		if ready.Shipment.Status != lokero.StatusReadyForPickup {
+			t.Errorf("door shut after the deposit: %s; want READY_FOR_PICKUP", ready.Shipment.Status)
+		}
+
+		// The sync tells the scanner the QR key.
+		_, key, err := ed25519.GenerateKey(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.lockers.SetQRKey(key)
+		s, err := f.lockers.Sync(context.Background(), f.device, "LOCKER-M5")
+		if err != nil || !bytes.Equal(s.QRKey, key.Public().(ed25519.PublicKey)) || len(s.Pickups) != 1 {
+			t.Errorf("sync with a QR key: key %x, %d pickups, %v", s.QRKey, len(s.Pickups), err)
 		}
 	})
 }

@@ -31,9 +31,12 @@ type ExpectedPickup struct {
 // DeviceSync is everything a locker's controller needs to hand parcels
 // out offline.
 type DeviceSync struct {
-	At      time.Time
-	KDF     locker.KDF
-	Salt    []byte
+	At   time.Time
+	KDF  locker.KDF
+	Salt []byte
+	// QRKey is the public key the locker's scanner checks QR tokens with
+	// (nil: no QR codes).
+	QRKey   []byte
 	Pickups []ExpectedPickup
 }
 
@@ -61,7 +64,7 @@ func (l *Lockers) Sync(ctx context.Context, device lokero.Credential, locationID
 	if err != nil {
 		return DeviceSync{}, fmt.Errorf("sync %s: %w", loc.ID, err)
 	}
-	out := DeviceSync{At: l.now(), KDF: locker.DefaultKDF, Salt: l.codes.Salt(loc.ID), Pickups: []ExpectedPickup{}}
+	out := DeviceSync{At: l.now(), KDF: locker.DefaultKDF, Salt: l.codes.Salt(loc.ID), Pickups: []ExpectedPickup{}, QRKey: l.QRPublicKey()}
 	for _, sh := range list {
 		// A parcel ready here is in one of its compartments, with a code.
 		if sh.Compartment < 1 || len(sh.OpeningCodeHash) == 0 {

@@ -24,6 +24,7 @@ type KeypadResult struct {
 const (
 	PurposePickUp  = "pick_up"  // take a parcel out
 	PurposeDropOff = "drop_off" // put a return or a pre-paid parcel in
+	PurposeDeposit = "deposit"  // the courier puts a parcel in (DeviceEventDeposit)
 )
 
 // Keypad checks a code entered at a locker's keypad. A valid code of a
