@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 
@@ -81,6 +82,11 @@ func (c *Controller) applySync(cmd Command) error {
 		if err := putJSON(tx, bucketMeta, keyKDF, cmd.KDF); err != nil {
 			return err
 		}
+		if len(cmd.QRKey) == ed25519.PublicKeySize {
+			if err := tx.Bucket(bucketMeta).Put(keyQRKey, cmd.QRKey); err != nil {
+				return fmt.Errorf("store qr_key: %w", err)
+			}
+		}
 		if !cmd.At.IsZero() {
 			at, _ := cmd.At.MarshalText()
 			if err := tx.Bucket(bucketMeta).Put(keySyncAt, at); err != nil {
@@ -93,6 +99,9 @@ func (c *Controller) applySync(cmd Command) error {
 		return fmt.Errorf("sync: %w", err)
 	}
 	c.kdf = cmd.KDF
+	if len(cmd.QRKey) == ed25519.PublicKeySize {
+		c.qrKey = ed25519.PublicKey(cmd.QRKey)
+	}
 	if !cmd.At.IsZero() {
 		c.syncAt = cmd.At
 	}

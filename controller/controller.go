@@ -13,6 +13,7 @@ package controller
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -102,11 +103,13 @@ type Controller struct {
 	policy locker.CodePolicy
 	topics struct{ events, acks, commands, status string }
 	kick   chan struct{} // wakes Run's sender
+	counts ackCounters   // Stats
 
 	kmu sync.Mutex // one keypad entry at a time
 
 	mu         sync.Mutex
 	kdf        *KDF
+	qrKey      ed25519.PublicKey   // the centre's QR key, from the last sync (nil: none)
 	pickups    map[string]Pickup   // by shipment ID
 	byVerifier map[string][]string // verifier → shipment IDs
 	picked     map[string]pickedMark
@@ -197,6 +200,9 @@ func (c *Controller) load() error {
 			return err
 		} else if found {
 			c.kdf = &kdf
+		}
+		if v := tx.Bucket(bucketMeta).Get(keyQRKey); len(v) == ed25519.PublicKeySize {
+			c.qrKey = ed25519.PublicKey(append([]byte(nil), v...))
 		}
 		if v := tx.Bucket(bucketMeta).Get(keySyncAt); v != nil {
 			if err := c.syncAt.UnmarshalText(v); err != nil {
@@ -563,32 +569,15 @@ func (c *Controller) saveKeypad(kp locker.Keypad) error {
 // waits up to OnlineWait for its answer. hit is the parcel with cash on
 // delivery the code is known to open locally, if any.
 func (c *Controller) online(ctx context.Context, code string, hit *Pickup, now time.Time) (KeypadResult, error) {
-	answer := make(chan device.Ack, 1)
-	c.mu.Lock()
 	e := Event{At: now.UTC(), Type: TypeKeypad, Code: code}
-	if err := c.queueLocked(&e, nil); err != nil {
-		c.mu.Unlock()
+	ack, ok, err := c.ask(ctx, e)
+	if err != nil {
 		return KeypadResult{}, err
 	}
-	c.waiters[e.Seq] = answer
-	c.wake()
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		delete(c.waiters, e.Seq)
-		c.mu.Unlock()
-	}()
-
-	timer := time.NewTimer(c.cfg.OnlineWait)
-	defer timer.Stop()
-	var ack device.Ack
-	select {
-	case ack = <-answer:
-	case <-timer.C:
-		return KeypadResult{Result: ResultUnknown}, nil
-	case <-ctx.Done():
+	if !ok {
 		return KeypadResult{Result: ResultUnknown}, nil
 	}
+	e.Seq = ack.Seq
 	switch {
 	case ack.Result == device.ResultRejected:
 		return c.wrong(now)

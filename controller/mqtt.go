@@ -189,6 +189,7 @@ func (c *Controller) send(client mqtt.Client) {
 	for _, o := range batch {
 		client.Publish(c.topics.events, 1, false, o.data)
 	}
+	c.counts.sent.Add(int64(len(batch)))
 }
 
 // checkResend moves the cursor back to the oldest unanswered event when
@@ -240,6 +241,7 @@ func (c *Controller) handleAck(payload []byte) {
 		c.log.Warn("controller: malformed ack", "err", err)
 		return
 	}
+	c.countAck(a.Result)
 	switch a.Result {
 	case device.ResultApplied, device.ResultDuplicate, device.ResultRejected:
 		c.mu.Lock()

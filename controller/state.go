@@ -27,6 +27,7 @@ var (
 	keyKeypad = []byte("keypad")  // locker.Keypad JSON
 	keyKDF    = []byte("kdf")     // KDF JSON
 	keySyncAt = []byte("sync_at") // the "at" of the last sync applied, RFC 3339
+	keyQRKey  = []byte("qr_key")  // the centre's Ed25519 public key of the QR tokens
 )
 
 // pickedKeep is how long the controller remembers a parcel it handed out:
@@ -42,6 +43,8 @@ const (
 	TypeKeypad        = "keypad"
 	TypeLetterDropped = "letter_dropped"
 	TypePickup        = "pickup"
+	TypeDeposit       = "deposit"
+	TypeQR            = "qr"
 )
 
 // KDF is the key derivation of the verifiers a sync gives (device.KDF):

@@ -1,0 +1,147 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lokero/lokero/device"
+	"github.com/lokero/lokero/locker"
+)
+
+// ScanQR is a recipient showing the QR code of their notice of arrival to
+// the locker's scanner (or pasting its text at the keypad's screen). The
+// controller verifies the token itself with the centre's public key (from
+// the last sync): the locker, the window, the signature; a token of a
+// parcel it expects opens that parcel's door at once, offline too, and
+// whatever the keypad's lockout, which a token neither checks nor counts
+// towards. A token it cannot decide on (no key yet, a parcel it does not
+// know) goes to the centre when connected. A bad token opens nothing.
+func (c *Controller) ScanQR(ctx context.Context, token string) (KeypadResult, error) {
+	c.kmu.Lock()
+	defer c.kmu.Unlock()
+	token = strings.TrimSpace(token)
+	now := c.cfg.Clock.Now()
+	c.mu.Lock()
+	key := c.qrKey
+	c.mu.Unlock()
+	if key != nil {
+		claims, err := locker.VerifyQR(key, token, c.cfg.LocationID, now)
+		if err != nil {
+			return KeypadResult{Result: ResultWrongCode}, nil
+		}
+		c.mu.Lock()
+		p, known := c.pickups[claims.ShipmentID]
+		_, picked := c.picked[claims.ShipmentID]
+		c.mu.Unlock()
+		switch {
+		case known && picked:
+			return KeypadResult{Result: ResultWrongCode}, nil // handed out already: never again
+		case known && p.Compartment == claims.Compartment && p.CODCents == 0:
+			return c.openPickup(ctx, p, now)
+		case known && p.CODCents > 0 && !c.Connected():
+			return KeypadResult{Result: ResultPaymentRequired, Compartment: p.Compartment, AmountCents: p.CODCents}, nil
+		}
+	}
+	if !c.Connected() {
+		return KeypadResult{Result: ResultWrongCode}, nil
+	}
+	ack, ok, err := c.ask(ctx, Event{At: now.UTC(), Type: TypeQR, Token: token})
+	if err != nil || !ok {
+		return KeypadResult{Result: ResultUnknown}, err
+	}
+	switch {
+	case ack.Result == device.ResultRejected:
+		return KeypadResult{Result: ResultWrongCode}, nil
+	case ack.Open > 0:
+		if err := c.openDoor(ctx, ack.Open); err != nil {
+			return KeypadResult{}, err
+		}
+		return KeypadResult{Result: ResultOpen, Compartment: ack.Open}, nil
+	case ack.AmountCents > 0:
+		return KeypadResult{Result: ResultPaymentRequired, AmountCents: ack.AmountCents}, nil
+	}
+	return KeypadResult{Result: ResultUnknown}, nil
+}
+
+// Deposit is a courier scanning a parcel at the locker's keypad (courier
+// mode): the centre allocates the compartment and the controller opens
+// it; shutting the door completes the deposit. It needs the centre: a
+// locker offline answers so at once. A refusal (a parcel for another
+// locker, none free) is an error with the centre's words.
+//
+// A deposit the centre applies after OnlineWait, when the courier has
+// gone, leaves the parcel booked into a compartment it is not in: the
+// operator's view shows it (its door open), to put right by hand.
+func (c *Controller) Deposit(ctx context.Context, trackingCode string) (KeypadResult, error) {
+	c.kmu.Lock()
+	defer c.kmu.Unlock()
+	trackingCode = strings.ToUpper(strings.Join(strings.Fields(trackingCode), ""))
+	if trackingCode == "" {
+		return KeypadResult{}, errors.New("scan the parcel's tracking code")
+	}
+	if !c.Connected() {
+		return KeypadResult{}, errors.New("the locker is offline: a deposit needs the centre, try again when it is back")
+	}
+	ack, ok, err := c.ask(ctx, Event{At: c.cfg.Clock.Now().UTC(), Type: TypeDeposit, TrackingCode: trackingCode})
+	if err != nil || !ok {
+		return KeypadResult{Result: ResultUnknown}, err
+	}
+	if ack.Result == device.ResultRejected {
+		msg := "the centre refused the deposit"
+		if ack.Error != nil && ack.Error.Message != "" {
+			msg = ack.Error.Message
+		}
+		return KeypadResult{}, errors.New(msg)
+	}
+	if ack.Open < 1 {
+		return KeypadResult{Result: ResultUnknown}, nil
+	}
+	if err := c.openDoor(ctx, ack.Open); err != nil {
+		return KeypadResult{}, err
+	}
+	return KeypadResult{Result: ResultOpen, Compartment: ack.Open}, nil
+}
+
+// ask queues e and waits up to OnlineWait for the centre's answer; ok is
+// false when none came in time (the event stays queued and is applied
+// when it arrives).
+func (c *Controller) ask(ctx context.Context, e Event) (device.Ack, bool, error) {
+	answer := make(chan device.Ack, 1)
+	c.mu.Lock()
+	if err := c.queueLocked(&e, nil); err != nil {
+		c.mu.Unlock()
+		return device.Ack{}, false, err
+	}
+	c.waiters[e.Seq] = answer
+	c.wake()
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.waiters, e.Seq)
+		c.mu.Unlock()
+	}()
+	timer := time.NewTimer(c.cfg.OnlineWait)
+	defer timer.Stop()
+	select {
+	case ack := <-answer:
+		return ack, true, nil
+	case <-timer.C:
+		return device.Ack{}, false, nil
+	case <-ctx.Done():
+		return device.Ack{}, false, nil
+	}
+}
+
+// openDoor pulses a compartment's lock and records the door open.
+func (c *Controller) openDoor(ctx context.Context, n int) error {
+	if err := c.cfg.Driver.Open(ctx, n); err != nil {
+		return fmt.Errorf("controller: open compartment %d: %w", n, err)
+	}
+	c.mu.Lock()
+	c.doors[n] = true
+	c.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,142 @@
+package controller
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lokero/lokero/device"
+	"github.com/lokero/lokero/locker"
+)
+
+// TestScanQROffline: with the network down and the keypad locked by
+// someone typing wrong codes, the recipient's QR code opens their door at
+// once; a forged token, another locker's, an expired one and a parcel's
+// second scan open nothing, and none of them counts towards the lockout.
+func TestScanQROffline(t *testing.T) {
+	t.Parallel()
+	broker := startBroker(t)
+	ce := newCentre(t, broker)
+	h := newHarness(t, broker, nil)
+	h.run()
+	eventually(t, "connected", h.c.Connected)
+
+	pub, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, forger, _ := ed25519.GenerateKey(nil)
+	k := testKDF(t)
+	now := h.clock.Now()
+	deadline := now.Add(7 * 24 * time.Hour)
+	pickups := []Pickup{pickupFor(k, "SH-A", 7, "11111111111", deadline, 0), pickupFor(k, "SH-B", 3, "22222222222", deadline, 0)}
+	data, err := json.Marshal(Command{Type: CommandSync, At: now, KDF: k, Pickups: pickups, QRKey: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ce.command(h.id, data)
+	eventually(t, "sync with the QR key applied", func() bool {
+		h.c.mu.Lock()
+		defer h.c.mu.Unlock()
+		return h.c.qrKey != nil && len(h.c.pickups) == 2
+	})
+	h.net.cut()
+	eventually(t, "disconnected", func() bool { return !h.c.Connected() })
+
+	// Someone hammers the keypad until it is locked.
+	for range 5 {
+		h.keypad("99999999999")
+	}
+	if got := h.keypad("22222222222"); got.Result != ResultLocked {
+		t.Fatalf("after 5 wrong codes: %+v; want the keypad locked", got)
+	}
+	h.c.mu.Lock()
+	wrongBefore := h.c.keypad.DayWrong
+	h.c.mu.Unlock()
+
+	claims := func(id string, compartment int) locker.QRClaims {
+		return locker.QRClaims{LocationID: h.id, ShipmentID: id, Compartment: compartment, NotBefore: now.Add(-time.Minute), NotAfter: deadline}
+	}
+	other := claims("SH-A", 7)
+	other.LocationID = "SOMEWHERE-ELSE"
+	old := claims("SH-A", 7)
+	old.NotBefore, old.NotAfter = now.Add(-48*time.Hour), now.Add(-24*time.Hour)
+	scans := []struct {
+		name  string
+		token string
+		want  KeypadResult
+	}{
+		{"a forged token", locker.SignQR(forger, claims("SH-A", 7)), KeypadResult{Result: ResultWrongCode}},
+		{"another locker's token", locker.SignQR(key, other), KeypadResult{Result: ResultWrongCode}},
+		{"an expired token", locker.SignQR(key, old), KeypadResult{Result: ResultWrongCode}},
+		{"garbage", "not a token", KeypadResult{Result: ResultWrongCode}},
+		{"the recipient's QR, keypad locked and offline", "  " + locker.SignQR(key, claims("SH-A", 7)) + "\n", KeypadResult{Result: ResultOpen, Compartment: 7}},
+		{"the same QR again", locker.SignQR(key, claims("SH-A", 7)), KeypadResult{Result: ResultWrongCode}},
+		{"a token naming the wrong compartment", locker.SignQR(key, claims("SH-B", 9)), KeypadResult{Result: ResultWrongCode}},
+	}
+	for _, s := range scans {
+		got, err := h.c.ScanQR(context.Background(), s.token)
+		if err != nil || got != s.want {
+			t.Errorf("%s: %+v, %v; want %+v", s.name, got, err, s.want)
+		}
+	}
+	if opened := h.driver.Opened(); opened[6] != 1 || opened[2] != 0 {
+		t.Errorf("opened %v; want compartment 7 once, 3 never", opened)
+	}
+	h.c.mu.Lock()
+	wrongAfter := h.c.keypad.DayWrong
+	h.c.mu.Unlock()
+	if wrongAfter != wrongBefore {
+		t.Errorf("QR scans counted %d wrong entries; want none", wrongAfter-wrongBefore)
+	}
+	// The pickup is reported when the network is back.
+	h.net.restore()
+	applied := ce.waitApplied(t, h.c, 1)
+	found := false
+	for _, e := range applied {
+		found = found || (e.Type == TypePickup && e.ShipmentID == "SH-A" && e.Compartment == 7)
+	}
+	if !found {
+		t.Errorf("applied %+v; want the pickup of SH-A in 7", applied)
+	}
+}
+
+// TestDepositAtKeypad: the courier's scan goes to the centre, whose answer
+// opens the door; a refusal comes back as the centre's words; offline
+// there is no deposit.
+func TestDepositAtKeypad(t *testing.T) {
+	t.Parallel()
+	broker := startBroker(t)
+	ce := newCentre(t, broker)
+	ce.answer = func(e Event) device.Ack {
+		if e.Type == TypeDeposit && e.TrackingCode == "CL123456785FI" {
+			return device.Ack{Result: device.ResultApplied, Open: 12, Purpose: "deposit"}
+		}
+		return device.Ack{Result: device.ResultRejected, Error: &device.Error{Code: "conflict", Reason: "wrong_locker", Message: "parcel X is for another locker"}}
+	}
+	h := newHarness(t, broker, func(c *Config) { c.OnlineWait = time.Second })
+	h.run()
+	eventually(t, "connected", h.c.Connected)
+	got, err := h.c.Deposit(context.Background(), " cl123456785fi ")
+	if err != nil || got != (KeypadResult{Result: ResultOpen, Compartment: 12}) || !h.driver.IsOpen(12) {
+		t.Fatalf("deposit: %+v, %v; want door 12 open", got, err)
+	}
+	if _, err := h.c.Deposit(context.Background(), "CL000000000FI"); err == nil || !strings.Contains(err.Error(), "another locker") {
+		t.Errorf("refused deposit: %v; want the centre's words", err)
+	}
+	if _, err := h.c.Deposit(context.Background(), ""); err == nil {
+		t.Error("a deposit of nothing was taken")
+	}
+	h.net.cut()
+	eventually(t, "disconnected", func() bool { return !h.c.Connected() })
+	if _, err := h.c.Deposit(context.Background(), "CL123456785FI"); err == nil || !strings.Contains(err.Error(), "offline") {
+		t.Errorf("deposit offline: %v; want refused as offline", err)
+	}
+	received, _, _ := ce.snapshot()
+	if len(received) != 2 || received[0].TrackingCode != "CL123456785FI" {
+		t.Errorf("the centre got %+v; want two deposit events, the first CL123456785FI", received)
+	}
+}

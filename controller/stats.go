@@ -1,0 +1,49 @@
+package controller
+
+import (
+	"sync/atomic"
+
+	"github.com/lokero/lokero/device"
+)
+
+// ControllerStats counts what a controller sent and what the centre
+// answered, since Open: for `lokero sim` and for a locker's diagnostics.
+type ControllerStats struct {
+	// Sent is how many events were published, resends included.
+	Sent int64
+	// Applied, Duplicates, Rejected and Gaps count the centre's answers
+	// by result (device.ResultApplied, …). An event sent twice can be
+	// answered twice: applied once, then duplicate.
+	Applied, Duplicates, Rejected, Gaps int64
+}
+
+// ackCounters are a controller's counts, updated without its lock.
+type ackCounters struct {
+	sent, applied, duplicates, rejected, gaps atomic.Int64
+}
+
+// Stats returns the controller's counts of events sent and answers
+// received.
+func (c *Controller) Stats() ControllerStats {
+	return ControllerStats{
+		Sent:       c.counts.sent.Load(),
+		Applied:    c.counts.applied.Load(),
+		Duplicates: c.counts.duplicates.Load(),
+		Rejected:   c.counts.rejected.Load(),
+		Gaps:       c.counts.gaps.Load(),
+	}
+}
+
+// countAck counts one answer from the centre by its result.
+func (c *Controller) countAck(result string) {
+	switch result {
+	case device.ResultApplied:
+		c.counts.applied.Add(1)
+	case device.ResultDuplicate:
+		c.counts.duplicates.Add(1)
+	case device.ResultRejected:
+		c.counts.rejected.Add(1)
+	case device.ResultGap:
+		c.counts.gaps.Add(1)
+	}
+}
