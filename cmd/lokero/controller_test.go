@@ -156,30 +156,8 @@ func TestControllerOffline(t *testing.T) {
 	eventually(t, "the controller expects the 4 parcels and has no event unanswered", func() bool {
 		return c.Expecting() == 4 && c.Pending() == 0
 	})
-	var box struct {
-		Messages []struct {
-			TrackingCode string `json:"tracking_code"`
-			Channel      string `json:"channel"`
-			Kind         string `json:"kind"`
-			Text         string `json:"text"`
-		}
-	}
-	if status := call(t, "GET", base+"/dev/outbox?limit=100", operator, nil, &box); status != 200 {
-		t.Fatalf("outbox: %d", status)
-	}
-	for _, m := range box.Messages {
-		for _, p := range parcels {
-			if m.TrackingCode == p.tracking && m.Channel == "email" {
-				if code := outboxCode.FindStringSubmatch(m.Text); code != nil {
-					p.code = code[1]
-				}
-			}
-		}
-	}
 	for _, p := range parcels {
-		if p.code == "" {
-			t.Fatalf("no code in the outbox for %s", p.tracking)
-		}
+		p.code = noticeCode(t, base, operator, p.tracking)
 	}
 
 	// The network goes; the locker works on.
@@ -231,6 +209,13 @@ func TestControllerOffline(t *testing.T) {
 	eventually(t, "the controller expects only the parcel still waiting", func() bool { return c.Expecting() == 1 })
 	// One notice of arrival per parcel and channel, however the events
 	// came.
+	var box struct {
+		Messages []struct {
+			TrackingCode string `json:"tracking_code"`
+			Channel      string `json:"channel"`
+			Kind         string `json:"kind"`
+		}
+	}
 	if status := call(t, "GET", base+"/dev/outbox?limit=100", operator, nil, &box); status != 200 {
 		t.Fatalf("outbox: %d", status)
 	}

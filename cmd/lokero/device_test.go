@@ -291,3 +291,30 @@ func TestDeviceProtocolEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// noticeCode waits for a notice of arrival of the parcel with tracking
+// code in the development outbox and returns the opening code of the
+// newest.
+func noticeCode(t *testing.T, base, operator, tracking string) string {
+	t.Helper()
+	var code string
+	eventually(t, "the notice of arrival of "+tracking+" with its code in the outbox", func() bool {
+		var box struct {
+			Messages []struct {
+				TrackingCode string `json:"tracking_code"`
+				Text         string `json:"text"`
+			}
+		}
+		if call(t, "GET", base+"/dev/outbox?limit=1000", operator, nil, &box) != 200 {
+			return false
+		}
+		for _, m := range box.Messages { // newest first
+			if c := outboxCode.FindStringSubmatch(m.Text); m.TrackingCode == tracking && c != nil {
+				code = c[1]
+				return true
+			}
+		}
+		return false
+	})
+	return code
+}

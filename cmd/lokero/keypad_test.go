@@ -72,27 +72,7 @@ func TestKeypadOnTerminal(t *testing.T) {
 
 	id, tracking := emailOnlyParcel(t, base, key, "maija@example.fi")
 	compartment := depositAtDemoLocker(t, base, courier, device, id, tracking)
-	var code string
-	eventually(t, "the notice of arrival with its code in the outbox", func() bool {
-		var box struct {
-			Messages []struct {
-				TrackingCode string `json:"tracking_code"`
-				Channel      string `json:"channel"`
-				Text         string `json:"text"`
-			}
-		}
-		if call(t, "GET", base+"/dev/outbox", operator, nil, &box) != 200 {
-			return false
-		}
-		for _, m := range box.Messages {
-			if m.TrackingCode == tracking && m.Channel == "email" {
-				if c := outboxCode.FindStringSubmatch(m.Text); c != nil {
-					code = c[1]
-				}
-			}
-		}
-		return code != ""
-	})
+	code := noticeCode(t, base, operator, tracking)
 
 	tokenFile := filepath.Join(dir, "token")
 	if err := os.WriteFile(tokenFile, []byte(device+"\n"), 0o600); err != nil {

@@ -23,6 +23,8 @@ const lockerRunUsage = "locker run --id LOCATION_ID [--broker tcp://host:1883] [
 // the locker, a line each:
 //
 //	C 12345678901 OK   a code entered at the keypad ("C…OK" as on Posti's keypads)
+//	qr TOKEN           a QR code shown to the scanner
+//	deposit CL…FI      a courier's scan of a parcel
 //	close 7            the door of compartment 7 shut
 //	letters 2          two letters through the mail slot
 //
@@ -105,7 +107,7 @@ func runLockerRun(ctx context.Context, args []string, stdin io.Reader, stdout, s
 // it quits (Esc, ctrl+c) or ctx ends.
 func runKeypad(ctx context.Context, id string, c *controller.Controller, d *controller.SimDriver, compartments int,
 	stdin io.Reader, stdout io.Writer) error {
-	screen := controller.NewScreen(ctx, id, screenLocker(c), d, compartments)
+	screen := controller.NewScreen(ctx, id, c, d, compartments)
 	p := tea.NewProgram(screen, tea.WithContext(ctx), tea.WithInput(stdin), tea.WithOutput(stdout), tea.WithAltScreen())
 	if _, err := p.Run(); err != nil && ctx.Err() == nil && !errors.Is(err, tea.ErrInterrupted) {
 		return fmt.Errorf("locker run: keypad: %w", err)
@@ -113,38 +115,36 @@ func runKeypad(ctx context.Context, id string, c *controller.Controller, d *cont
 	return nil
 }
 
-// screenLocker is c as the screen's Locker. A controller without deposits
-// or the QR scanner yet answers those with an error.
-func screenLocker(c *controller.Controller) controller.Locker {
-	if l, ok := any(c).(controller.Locker); ok {
-		return l
-	}
-	return partialLocker{c}
-}
-
-// partialLocker is a controller that takes only codes at the keypad.
-type partialLocker struct{ *controller.Controller }
-
-// Deposit answers that this controller takes no deposits.
-func (partialLocker) Deposit(context.Context, string) (controller.KeypadResult, error) {
-	return controller.KeypadResult{}, errors.New("this locker takes no deposits at its keypad yet")
-}
-
-// ScanQR answers that this controller has no QR scanner.
-func (partialLocker) ScanQR(context.Context, string) (controller.KeypadResult, error) {
-	return controller.KeypadResult{}, errors.New("this locker has no QR scanner yet")
-}
-
 // console reads what happens at the locker from r (see runLockerRun) and
 // writes what the locker does to w.
 func console(ctx context.Context, c *controller.Controller, d *controller.SimDriver, r io.Reader, w io.Writer) {
 	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), 64<<10)
 	for sc.Scan() {
-		fields := strings.Fields(strings.ToUpper(sc.Text()))
-		if len(fields) == 0 {
+		raw := strings.Fields(sc.Text())
+		if len(raw) == 0 {
 			continue
 		}
+		fields := strings.Fields(strings.ToUpper(sc.Text()))
 		switch {
+		case fields[0] == "QR" && len(raw) == 2:
+			res, err := c.ScanQR(ctx, raw[1]) // a token is case-sensitive
+			if err != nil && !errors.Is(err, context.Canceled) {
+				fmt.Fprintf(w, "qr: %v\n", err)
+				continue
+			}
+			fmt.Fprintln(w, keypadScreen(res))
+		case fields[0] == "DEPOSIT" && len(fields) == 2:
+			res, err := c.Deposit(ctx, fields[1])
+			if err != nil {
+				fmt.Fprintf(w, "deposit: %v\n", err)
+				continue
+			}
+			if res.Result == controller.ResultOpen {
+				fmt.Fprintf(w, "put the parcel in door %d\n", res.Compartment)
+				continue
+			}
+			fmt.Fprintln(w, keypadScreen(res))
 		case fields[0] == "CLOSE" && len(fields) == 2:
 			n, err := strconv.Atoi(fields[1])
 			if err != nil {
@@ -175,7 +175,7 @@ func console(ctx context.Context, c *controller.Controller, d *controller.SimDri
 			}
 			fmt.Fprintln(w, keypadScreen(res))
 		default:
-			fmt.Fprintln(w, `say "C <code> OK", "close <n>" or "letters <n>"`)
+			fmt.Fprintln(w, `say "C <code> OK", "qr <token>", "deposit <tracking code>", "close <n>" or "letters <n>"`)
 		}
 	}
 }

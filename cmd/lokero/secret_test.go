@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -157,30 +156,6 @@ func TestSecretRotateKeepsWaitingCodes(t *testing.T) {
 	if code, _, stderr := runCmd(t, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...); code != 1 || !strings.Contains(stderr, "generation(s) 1") {
 		t.Errorf("serving with the retired key alone: exit %d %q; want a refusal naming generation 1", code, stderr)
 	}
-}
-
-// noticeCode returns the opening code of the newest notice of arrival of
-// a parcel in the development outbox.
-func noticeCode(t *testing.T, base, operator, trackingCode string) string {
-	t.Helper()
-	var box struct {
-		Messages []struct {
-			Text         string
-			TrackingCode string `json:"tracking_code"`
-		}
-	}
-	if status := call(t, "GET", base+"/dev/outbox", operator, nil, &box); status != 200 {
-		t.Fatalf("outbox: %d", status)
-	}
-	for _, m := range box.Messages {
-		if m.TrackingCode == trackingCode {
-			if c := regexp.MustCompile(`Avauskoodi: ([0-9]+)`).FindStringSubmatch(m.Text); c != nil {
-				return c[1]
-			}
-		}
-	}
-	t.Fatalf("no notice of arrival for %s in the outbox", trackingCode)
-	return ""
 }
 
 func readFile(t *testing.T, path string) string {
