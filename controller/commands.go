@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/lokero/lokero/device"
 	bolt "go.etcd.io/bbolt"
@@ -87,6 +88,21 @@ func (c *Controller) applySync(cmd Command) error {
 				return fmt.Errorf("store qr_key: %w", err)
 			}
 		}
+		if err := putJSON(tx, bucketMeta, keyDeliveries, cmd.Deliveries); err != nil {
+			return err
+		}
+		if err := putJSON(tx, bucketMeta, keyCompartments, cmd.Compartments); err != nil {
+			return err
+		}
+		// A parcel deposited offline that the centre no longer lists as on
+		// its way here is in its compartment at the centre too.
+		for code := range c.deposited {
+			if !onTheWay(cmd.Deliveries, code) {
+				if err := tx.Bucket(bucketDeposited).Delete([]byte(code)); err != nil {
+					return err
+				}
+			}
+		}
 		if !cmd.At.IsZero() {
 			at, _ := cmd.At.MarshalText()
 			if err := tx.Bucket(bucketMeta).Put(keySyncAt, at); err != nil {
@@ -101,6 +117,13 @@ func (c *Controller) applySync(cmd Command) error {
 	c.kdf = cmd.KDF
 	if len(cmd.QRKey) == ed25519.PublicKeySize {
 		c.qrKey = ed25519.PublicKey(cmd.QRKey)
+	}
+	c.setDeliveries(cmd.Deliveries)
+	c.known = cmd.Compartments
+	for code := range c.deposited {
+		if !onTheWay(cmd.Deliveries, code) {
+			delete(c.deposited, code)
+		}
 	}
 	if !cmd.At.IsZero() {
 		c.syncAt = cmd.At
@@ -150,4 +173,14 @@ func (c *Controller) cancel(id string) error {
 	}
 	c.removePickup(id)
 	return nil
+}
+
+// onTheWay reports whether the parcel with tracking code is among ds.
+func onTheWay(ds []device.Delivery, code string) bool {
+	for _, d := range ds {
+		if strings.EqualFold(d.TrackingCode, code) {
+			return true
+		}
+	}
+	return false
 }

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -107,9 +108,15 @@ type Controller struct {
 
 	kmu sync.Mutex // one keypad entry at a time
 
-	mu         sync.Mutex
-	kdf        *KDF
-	qrKey      ed25519.PublicKey   // the centre's QR key, from the last sync (nil: none)
+	mu    sync.Mutex
+	kdf   *KDF
+	qrKey ed25519.PublicKey // the centre's QR key, from the last sync (nil: none)
+	// deliveries (by tracking code) and known are the last sync's parcels
+	// on their way here and compartments; deposited the parcels taken
+	// from couriers offline (tracking code → compartment).
+	deliveries map[string]device.Delivery
+	known      []device.Compartment
+	deposited  map[string]int
 	pickups    map[string]Pickup   // by shipment ID
 	byVerifier map[string][]string // verifier → shipment IDs
 	picked     map[string]pickedMark
@@ -168,6 +175,8 @@ func Open(cfg Config) (*Controller, error) {
 		pickups:    map[string]Pickup{},
 		byVerifier: map[string][]string{},
 		picked:     map[string]pickedMark{},
+		deliveries: map[string]device.Delivery{},
+		deposited:  map[string]int{},
 		waiters:    map[int64]chan device.Ack{},
 		doors:      map[int]bool{},
 		sentAt:     map[int64]time.Time{},
@@ -200,6 +209,21 @@ func (c *Controller) load() error {
 			return err
 		} else if found {
 			c.kdf = &kdf
+		}
+		var deliveries []device.Delivery
+		if _, err := getJSON(tx, bucketMeta, keyDeliveries, &deliveries); err != nil {
+			return err
+		}
+		c.setDeliveries(deliveries)
+		if _, err := getJSON(tx, bucketMeta, keyCompartments, &c.known); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketDeposited).ForEach(func(k, v []byte) error {
+			n, _ := strconv.Atoi(string(v))
+			c.deposited[string(k)] = n
+			return nil
+		}); err != nil {
+			return err
 		}
 		if v := tx.Bucket(bucketMeta).Get(keyQRKey); len(v) == ed25519.PublicKeySize {
 			c.qrKey = ed25519.PublicKey(append([]byte(nil), v...))

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lokero/lokero/device"
 	"github.com/lokero/lokero/locker"
+	bolt "go.etcd.io/bbolt"
 )
 
 // ScanQR is a recipient showing the QR code of their notice of arrival to
@@ -68,9 +70,12 @@ func (c *Controller) ScanQR(ctx context.Context, token string) (KeypadResult, er
 
 // Deposit is a courier scanning a parcel at the locker's keypad (courier
 // mode): the centre allocates the compartment and the controller opens
-// it; shutting the door completes the deposit. It needs the centre: a
-// locker offline answers so at once. A refusal (a parcel for another
-// locker, none free) is an error with the centre's words.
+// it; shutting the door completes the deposit. A refusal (a parcel for
+// another locker, none free) is an error with the centre's words. Offline,
+// the controller takes a parcel the last sync said is on its way here: it
+// picks the compartment as the centre would (the smallest free one that
+// takes it), opens it and reports the deposit with the compartment when it
+// is back; a parcel it does not know of is refused.
 //
 // A deposit the centre applies after OnlineWait, when the courier has
 // gone, leaves the parcel booked into a compartment it is not in: the
@@ -83,7 +88,7 @@ func (c *Controller) Deposit(ctx context.Context, trackingCode string) (KeypadRe
 		return KeypadResult{}, errors.New("scan the parcel's tracking code")
 	}
 	if !c.Connected() {
-		return KeypadResult{}, errors.New("the locker is offline: a deposit needs the centre, try again when it is back")
+		return c.depositOffline(ctx, trackingCode)
 	}
 	ack, ok, err := c.ask(ctx, Event{At: c.cfg.Clock.Now().UTC(), Type: TypeDeposit, TrackingCode: trackingCode})
 	if err != nil || !ok {
@@ -144,4 +149,72 @@ func (c *Controller) openDoor(ctx context.Context, n int) error {
 	c.doors[n] = true
 	c.mu.Unlock()
 	return nil
+}
+
+// setDeliveries replaces the parcels on their way here. c.mu held (or
+// the controller not yet shared).
+func (c *Controller) setDeliveries(ds []device.Delivery) {
+	c.deliveries = make(map[string]device.Delivery, len(ds))
+	for _, d := range ds {
+		c.deliveries[strings.ToUpper(d.TrackingCode)] = d
+	}
+}
+
+// depositOffline takes a courier's parcel with the locker offline.
+func (c *Controller) depositOffline(ctx context.Context, trackingCode string) (KeypadResult, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, expected := c.deliveries[trackingCode]
+	if n, done := c.deposited[trackingCode]; done {
+		return KeypadResult{}, fmt.Errorf("parcel %s is in door %d already", trackingCode, n)
+	}
+	if !expected {
+		return KeypadResult{}, fmt.Errorf("the locker is offline and does not expect parcel %s: deposit it when the locker is back online", trackingCode)
+	}
+	used := map[int]bool{}
+	for _, n := range c.deposited {
+		used[n] = true
+	}
+	for _, p := range c.pickups {
+		used[p.Compartment] = true
+	}
+	cs := make([]locker.Compartment, 0, len(c.known))
+	for _, k := range c.known {
+		cs = append(cs, locker.Compartment{Number: k.N, Size: k.Size, LengthCM: k.LengthCM, WidthCM: k.WidthCM, HeightCM: k.HeightCM,
+			OutOfOrder: k.OutOfOrder, Occupied: k.Occupied || used[k.N] || c.doors[k.N]})
+	}
+	best, ok := locker.Allocate([3]float64{d.LengthCM, d.WidthCM, d.HeightCM}, cs)
+	if !ok {
+		return KeypadResult{}, fmt.Errorf("no free compartment here takes parcel %s", trackingCode)
+	}
+	e := Event{At: c.cfg.Clock.Now().UTC(), Type: TypeDeposit, TrackingCode: trackingCode, Compartment: best.Number}
+	if err := c.queueLocked(&e, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketDeposited).Put([]byte(trackingCode), []byte(strconv.Itoa(best.Number)))
+	}); err != nil {
+		return KeypadResult{}, err
+	}
+	c.deposited[trackingCode] = best.Number
+	if err := c.cfg.Driver.Open(ctx, best.Number); err != nil {
+		// The parcel did not go in: take back the event (never sent: the
+		// locker is offline and the sender waits for the connection) and
+		// the mark.
+		if uerr := c.db.Update(func(tx *bolt.Tx) error {
+			if err := tx.Bucket(bucketOutbox).Delete(seqKey(e.Seq)); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketMeta).Put(keySeq, seqKey(e.Seq-1)); err != nil {
+				return err
+			}
+			return tx.Bucket(bucketDeposited).Delete([]byte(trackingCode))
+		}); uerr == nil {
+			delete(c.deposited, trackingCode)
+		} else {
+			c.log.Error("controller: lock failed and the deposit could not be undone", "tracking_code", trackingCode, "err", uerr)
+		}
+		return KeypadResult{}, fmt.Errorf("controller: open compartment %d: %w", best.Number, err)
+	}
+	c.doors[best.Number] = true
+	c.wake()
+	c.log.Info("controller: parcel deposited offline", "tracking_code", trackingCode, "compartment", best.Number, "seq", e.Seq)
+	return KeypadResult{Result: ResultOpen, Compartment: best.Number}, nil
 }

@@ -19,6 +19,9 @@ var (
 	bucketOutbox  = []byte("outbox")  // big-endian seq → Event JSON, until answered
 	bucketPickups = []byte("pickups") // shipment ID → Pickup JSON
 	bucketPicked  = []byte("picked")  // shipment ID → pickedMark JSON
+	// bucketDeposited: tracking code → compartment (decimal) of a parcel
+	// a courier deposited while the locker was offline.
+	bucketDeposited = []byte("deposited")
 )
 
 // The keys of bucketMeta.
@@ -28,6 +31,10 @@ var (
 	keyKDF    = []byte("kdf")     // KDF JSON
 	keySyncAt = []byte("sync_at") // the "at" of the last sync applied, RFC 3339
 	keyQRKey  = []byte("qr_key")  // the centre's Ed25519 public key of the QR tokens
+	// keyDeliveries and keyCompartments: the last sync's parcels on their
+	// way here and compartments (JSON), for deposits taken offline.
+	keyDeliveries   = []byte("deliveries")
+	keyCompartments = []byte("compartments")
 )
 
 // pickedKeep is how long the controller remembers a parcel it handed out:
@@ -115,7 +122,7 @@ func seqKey(seq int64) []byte {
 
 // initBuckets creates the buckets of a new state file.
 func initBuckets(tx *bolt.Tx) error {
-	for _, b := range [][]byte{bucketMeta, bucketOutbox, bucketPickups, bucketPicked} {
+	for _, b := range [][]byte{bucketMeta, bucketOutbox, bucketPickups, bucketPicked, bucketDeposited} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return fmt.Errorf("create bucket %s: %w", b, err)
 		}

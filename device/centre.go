@@ -314,6 +314,13 @@ func (c *Centre) sync(dev lokero.Credential, id string) {
 	for _, p := range s.Pickups {
 		cmd.Pickups = append(cmd.Pickups, pickupOf(p))
 	}
+	for _, d := range s.Deliveries {
+		cmd.Deliveries = append(cmd.Deliveries, Delivery{TrackingCode: d.TrackingCode, LengthCM: d.Parcel[0], WidthCM: d.Parcel[1], HeightCM: d.Parcel[2]})
+	}
+	for _, c := range s.Compartments {
+		cmd.Compartments = append(cmd.Compartments, Compartment{N: c.Number, Size: c.Size, LengthCM: c.LengthCM, WidthCM: c.WidthCM,
+			HeightCM: c.HeightCM, OutOfOrder: c.OutOfOrder, Occupied: c.Occupied})
+	}
 	if c.publish(id, KindCommands, cmd) {
 		c.synced.Store(id, time.Now())
 	}

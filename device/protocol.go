@@ -120,6 +120,10 @@ type Command struct {
 	Pickups []Pickup  `json:"pickups,omitempty"`
 	// QRKey is the Ed25519 public key of the QR tokens (base64 in JSON).
 	QRKey []byte `json:"qr_key,omitempty"`
+	// Deliveries are the parcels on their way to the locker and
+	// Compartments its compartments, for deposits taken offline.
+	Deliveries   []Delivery    `json:"deliveries,omitempty"`
+	Compartments []Compartment `json:"compartments,omitempty"`
 	// expect_pickup
 	Pickup *Pickup `json:"pickup,omitempty"`
 	// cancel
@@ -144,6 +148,26 @@ type Pickup struct {
 	Verifier    []byte    `json:"verifier"` // base64 in JSON
 	Deadline    time.Time `json:"deadline"`
 	CODCents    int64     `json:"cod_cents"` // cash on delivery to pay first; 0: none
+}
+
+// Delivery is a parcel on its way to the locker: a courier may deposit it
+// while the locker is offline.
+type Delivery struct {
+	TrackingCode string  `json:"tracking_code"`
+	LengthCM     float64 `json:"length_cm"`
+	WidthCM      float64 `json:"width_cm"`
+	HeightCM     float64 `json:"height_cm"`
+}
+
+// Compartment is one compartment of the locker as the centre knows it.
+type Compartment struct {
+	N          int    `json:"n"`
+	Size       string `json:"size"`
+	LengthCM   int    `json:"length_cm"`
+	WidthCM    int    `json:"width_cm"`
+	HeightCM   int    `json:"height_cm"`
+	OutOfOrder bool   `json:"out_of_order,omitempty"`
+	Occupied   bool   `json:"occupied,omitempty"`
 }
 
 // Status is a locker's retained status: published on connect and as its

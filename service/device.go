@@ -118,7 +118,12 @@ func (l *Lockers) ApplyEvent(ctx context.Context, device lokero.Credential, loca
 		out.Keypad, err = l.Payment(ctx, device, locationID, ev.Compartment, ev.AmountCents, ev.TerminalRef)
 	case DeviceEventDeposit:
 		var res DepositResult
-		if res, err = l.Deposit(ctx, device, locationID, ev.TrackingCode); err == nil {
+		if ev.Compartment > 0 { // taken by the controller while offline
+			res, err = l.OfflineDeposit(ctx, device, locationID, ev.TrackingCode, ev.Compartment)
+		} else {
+			res, err = l.Deposit(ctx, device, locationID, ev.TrackingCode)
+		}
+		if err == nil {
 			out.Keypad = KeypadResult{Result: "open", Compartment: res.Compartment.Number, Purpose: PurposeDeposit}
 			out.Shipment = res.Shipment
 		}

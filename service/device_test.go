@@ -374,3 +374,35 @@ func TestDepositAtTheKeypad(t *testing.T) {
 		}
 	})
 }
+
+func TestOfflineDeposit(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		a, b := f.inTransit(t), f.inTransit(t)
+		s, err := f.lockers.Sync(ctx, f.device, "LOCKER-M5")
+		if err != nil || len(s.Deliveries) != 2 || len(s.Compartments) == 0 {
+			t.Fatalf("sync: %d deliveries, %d compartments, %v; want 2 and the locker's", len(s.Deliveries), len(s.Compartments), err)
+		}
+		if d := s.Deliveries[0]; d.Parcel[0] <= 0 || (d.TrackingCode != a.TrackingCode && d.TrackingCode != b.TrackingCode) {
+			t.Errorf("delivery %+v; want one of the two with its size", d)
+		}
+		n := s.Compartments[len(s.Compartments)-1].Number // the controller's pick: any free one that fits
+		out := f.apply(t, service.DeviceEvent{Seq: 1, Type: service.DeviceEventDeposit, TrackingCode: a.TrackingCode, Compartment: n})
+		wantOutcome(t, "deposit taken offline", out, service.EventApplied, 2, "")
+		if out.Shipment.Status != lokero.StatusInLocker || out.Shipment.Compartment != n || out.Keypad.Compartment != n {
+			t.Fatalf("deposit taken offline: parcel %s in %d (ack %d); want IN_LOCKER in %d", out.Shipment.Status, out.Shipment.Compartment, out.Keypad.Compartment, n)
+		}
+		wantOutcome(t, "another parcel into the same compartment", f.apply(t, service.DeviceEvent{Seq: 2, Type: service.DeviceEventDeposit, TrackingCode: b.TrackingCode, Compartment: n}),
+			service.EventRejected, 3, "compartment_taken")
+		wantOutcome(t, "a parcel not on its way", f.apply(t, service.DeviceEvent{Seq: 3, Type: service.DeviceEventDeposit, TrackingCode: a.TrackingCode, Compartment: n - 1}),
+			service.EventRejected, 4, "not_expected")
+		ready := f.apply(t, service.DeviceEvent{Seq: 4, Type: service.DeviceEventDoorClosed, Compartment: n})
+		if ready.Shipment.ID != a.ID || ready.Shipment.Status != lokero.StatusReadyForPickup {
+			t.Errorf("door shut on the offline deposit: %s %s; want %s ready", ready.Shipment.ID, ready.Shipment.Status, a.ID)
+		}
+		if s, err = f.lockers.Sync(ctx, f.device, "LOCKER-M5"); err != nil || len(s.Deliveries) != 1 || !s.Compartments[n-1].Occupied {
+			t.Errorf("sync after: %d deliveries, compartment %d occupied %v, %v", len(s.Deliveries), n, s.Compartments[n-1].Occupied, err)
+		}
+	})
+}

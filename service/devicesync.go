@@ -36,8 +36,13 @@ type DeviceSync struct {
 	Salt []byte
 	// QRKey is the public key the locker's scanner checks QR tokens with
 	// (nil: no QR codes).
-	QRKey   []byte
-	Pickups []ExpectedPickup
+	QRKey []byte
+	// Deliveries are the parcels on their way to the locker, and
+	// Compartments its compartments: what a controller needs to take a
+	// courier's deposit offline (offlinedeposit.go).
+	Deliveries   []ExpectedDelivery
+	Compartments []CompartmentState
+	Pickups      []ExpectedPickup
 }
 
 // Sync returns what the controller of a locker should know now: every
@@ -77,6 +82,9 @@ func (l *Lockers) Sync(ctx context.Context, device lokero.Credential, locationID
 		if p.Verifier != nil {
 			out.Pickups = append(out.Pickups, p)
 		}
+	}
+	if err := l.deliveriesAndCompartments(ctx, loc, &out); err != nil {
+		return DeviceSync{}, err
 	}
 	return out, nil
 }

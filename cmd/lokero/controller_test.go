@@ -110,6 +110,20 @@ func TestControllerOffline(t *testing.T) {
 	operator := lastLine(t, "operator", "add", "--db", db, "Olli")
 	token := lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID)
 
+	// Two parcels on their way before the controller starts: the sync it
+	// gets on connecting lists them, so it takes them from the courier
+	// offline.
+	var onTheWay []string
+	onTheWayID := map[string]string{}
+	for i := range 2 {
+		id, tracking := emailOnlyParcel(t, base, key, fmt.Sprintf("later%d@example.fi", i))
+		if status := call(t, "POST", base+"/v1/shipments/"+id+"/handover", courier, nil, nil); status != 200 {
+			t.Fatalf("handover: %d", status)
+		}
+		onTheWay = append(onTheWay, tracking)
+		onTheWayID[tracking] = id
+	}
+
 	network := newNetCut(t, listen)
 	driver := controller.NewSimDriver(60)
 	c, err := controller.Open(controller.Config{LocationID: demo.DemoLockerID, Broker: "tcp://" + network.Addr(), Token: token,
@@ -182,7 +196,26 @@ func TestControllerOffline(t *testing.T) {
 	if err := c.Letters(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "7 events queued offline (3 pickups, 3 doors shut, letters)", func() bool { return c.Pending() == 7 })
+	// The courier comes by: the two parcels the locker expects go in,
+	// one it does not know of is turned away.
+	depositedIn := map[string]int{}
+	for _, tracking := range onTheWay {
+		res, err := c.Deposit(ctx, tracking)
+		if err != nil || res.Result != controller.ResultOpen || res.Compartment < 1 {
+			t.Fatalf("offline deposit of %s: %+v, %v", tracking, res, err)
+		}
+		for _, p := range parcels {
+			if compartment[p.id] == res.Compartment && p != parcels[0] && p != parcels[1] && p != parcels[2] {
+				t.Fatalf("offline deposit of %s into compartment %d, which holds %s", tracking, res.Compartment, p.tracking)
+			}
+		}
+		depositedIn[tracking] = res.Compartment
+		driver.Close(res.Compartment)
+	}
+	if _, err := c.Deposit(ctx, parcels[3].tracking); err == nil {
+		t.Error("offline, a parcel the locker does not expect was taken")
+	}
+	eventually(t, "11 events queued offline (3 pickups, 2 deposits, 5 doors shut, letters)", func() bool { return c.Pending() == 11 })
 	var sh struct{ Status string }
 	if status := call(t, "GET", base+"/v1/shipments/"+parcels[0].id, key, nil, &sh); status != 200 || sh.Status != "READY_FOR_PICKUP" {
 		t.Errorf("while the locker is offline the centre has %s as %s; want READY_FOR_PICKUP still", parcels[0].tracking, sh.Status)
@@ -200,13 +233,35 @@ func TestControllerOffline(t *testing.T) {
 			t.Errorf("after reconnecting, %s is %s; want %s", p.tracking, sh.Status, want)
 		}
 	}
+	for _, tracking := range onTheWay {
+		var got struct{ Status string }
+		if status := call(t, "GET", base+"/v1/shipments/"+onTheWayID[tracking], key, nil, &got); status != 200 || got.Status != "READY_FOR_PICKUP" {
+			t.Errorf("after reconnecting, %s (deposited offline) is %s; want READY_FOR_PICKUP", tracking, got.Status)
+		}
+	}
 	var view struct {
-		Letters map[string]int
+		Letters      map[string]int
+		Compartments []struct {
+			Number       int
+			TrackingCode string `json:"tracking_code"`
+		}
 	}
 	if status := call(t, "GET", base+"/v1/lockers/"+demo.DemoLockerID, operator, nil, &view); status != 200 || view.Letters["in_slot"] != 2 {
 		t.Errorf("locker view after reconnecting: %d, letters %v; want 2 in the slot", status, view.Letters)
 	}
-	eventually(t, "the controller expects only the parcel still waiting", func() bool { return c.Expecting() == 1 })
+	seen := 0
+	for _, cj := range view.Compartments {
+		if want, ok := depositedIn[cj.TrackingCode]; ok {
+			seen++
+			if cj.Number != want {
+				t.Errorf("the centre has %s in compartment %d; the locker put it in %d", cj.TrackingCode, cj.Number, want)
+			}
+		}
+	}
+	if seen != len(depositedIn) {
+		t.Errorf("the locker view shows %d of the %d parcels deposited offline", seen, len(depositedIn))
+	}
+	eventually(t, "the controller expects the parcel still waiting and the two deposited offline", func() bool { return c.Expecting() == 3 })
 	// One notice of arrival per parcel and channel, however the events
 	// came.
 	var box struct {
@@ -225,9 +280,9 @@ func TestControllerOffline(t *testing.T) {
 			arrivals[m.TrackingCode+"/"+m.Channel]++
 		}
 	}
-	for _, p := range parcels {
-		if arrivals[p.tracking+"/email"] != 1 {
-			t.Errorf("%s: %d notices of arrival by e-mail; want 1", p.tracking, arrivals[p.tracking+"/email"])
+	for _, tracking := range append(onTheWay, parcels[0].tracking, parcels[1].tracking, parcels[2].tracking, parcels[3].tracking) {
+		if arrivals[tracking+"/email"] != 1 {
+			t.Errorf("%s: %d notices of arrival by e-mail; want 1", tracking, arrivals[tracking+"/email"])
 		}
 	}
 }

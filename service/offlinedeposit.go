@@ -1,0 +1,125 @@
+package service
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/locker"
+	"github.com/lokero/lokero/tracking"
+)
+
+// A courier deposits at a locker that is offline: the controller knows the
+// parcels on their way to it and its compartments from the last sync
+// (ExpectedDelivery, CompartmentState), picks the compartment itself as
+// the centre would (locker.Allocate), opens it, and reports the deposit
+// with the compartment when it is back (OfflineDeposit).
+
+// ExpectedDelivery is a parcel on its way to a locker, as its controller
+// knows it: enough to take it from a courier offline.
+type ExpectedDelivery struct {
+	TrackingCode string
+	Parcel       [3]float64 // length, width, height in cm
+}
+
+// CompartmentState is a compartment of a locker as its controller knows it.
+type CompartmentState struct {
+	Number                      int
+	Size                        string
+	LengthCM, WidthCM, HeightCM int
+	OutOfOrder                  bool
+	Occupied                    bool
+}
+
+// deliveriesAndCompartments fills a sync's deliveries (parcels in transit
+// to the locker) and compartments.
+func (l *Lockers) deliveriesAndCompartments(ctx context.Context, loc *lokero.Location, s *DeviceSync) error {
+	list, err := l.store.ShipmentsTo(ctx, loc.ID, []lokero.ShipmentStatus{lokero.StatusInTransit})
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", loc.ID, err)
+	}
+	s.Deliveries = make([]ExpectedDelivery, 0, len(list))
+	for _, sh := range list {
+		s.Deliveries = append(s.Deliveries, ExpectedDelivery{TrackingCode: sh.TrackingCode, Parcel: sh.Parcel.Dimensions()})
+	}
+	cs, err := l.store.Compartments(ctx, loc.ID)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", loc.ID, err)
+	}
+	if len(cs) == 0 { // never laid out: all free
+		for _, c := range locker.Layout(loc.Compartments) {
+			s.Compartments = append(s.Compartments, CompartmentState{Number: c.Number, Size: c.Size,
+				LengthCM: c.LengthCM, WidthCM: c.WidthCM, HeightCM: c.HeightCM})
+		}
+		return nil
+	}
+	for _, c := range cs {
+		s.Compartments = append(s.Compartments, CompartmentState{Number: c.Number, Size: c.Size,
+			LengthCM: c.LengthCM, WidthCM: c.WidthCM, HeightCM: c.HeightCM,
+			OutOfOrder: c.OutOfOrder, Occupied: c.ShipmentID != ""})
+	}
+	return nil
+}
+
+// OfflineDeposit is a controller reporting a deposit it took while
+// offline: the courier scanned the parcel and the controller put it in
+// compartment number. The parcel goes into that compartment as a
+// courier's deposit would (its door open: the door's closing makes it
+// ready). A parcel that is no longer on its way here, or a compartment
+// the centre has given to another parcel meanwhile, is refused, and the
+// operator reconciles it (the parcel is in the locker all the same).
+func (l *Lockers) OfflineDeposit(ctx context.Context, device lokero.Credential, locationID, trackingCode string, number int) (DepositResult, error) {
+	loc, err := l.deviceLocker(device, locationID)
+	if err != nil {
+		return DepositResult{}, err
+	}
+	code := tracking.Normalize(trackingCode)
+	if !tracking.Valid(code) {
+		return DepositResult{}, lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code (e.g. CL123456785FI)", trackingCode)
+	}
+	found, err := l.store.ShipmentByTrackingCode(ctx, code)
+	if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && found.TrackingCode != code) {
+		return DepositResult{}, &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_tracking_code", Field: "tracking_code", Message: "no parcel with tracking code " + code}
+	} else if err != nil {
+		return DepositResult{}, err
+	}
+	var res DepositResult
+	err = l.deviceTx(ctx, func(tx lokero.Tx) error {
+		res = DepositResult{}
+		sh, err := tx.Shipment(ctx, found.ID)
+		if err != nil {
+			return err
+		}
+		if sh.DestinationID != loc.ID || sh.Status != lokero.StatusInTransit {
+			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "not_expected",
+				Message: fmt.Sprintf("parcel %s is %s for %s, not on its way here: the operator reconciles it", code, sh.Status, sh.DestinationID)}
+		}
+		cs, err := compartments(ctx, tx, loc)
+		if err != nil {
+			return err
+		}
+		if number < 1 || number > len(cs) {
+			return lokero.Invalid("compartment", "out_of_range", "this locker has compartments 1..%d; got %d", len(cs), number)
+		}
+		c := cs[number-1]
+		if c.ShipmentID != "" {
+			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "compartment_taken",
+				Message: fmt.Sprintf("compartment %d holds another parcel at the centre: the operator reconciles it", number)}
+		}
+		c.ShipmentID, c.DoorOpen = sh.ID, true
+		if err := tx.PutCompartment(ctx, c); err != nil {
+			return err
+		}
+		sh.Compartment = c.Number
+		if err := sh.Transition(lokero.StatusInLocker, tx.Now(), loc.ID,
+			fmt.Sprintf("Put in compartment %d by the courier (taken by the locker while offline).", c.Number)); err != nil {
+			return err
+		}
+		if err := tx.UpdateShipment(ctx, &sh); err != nil {
+			return err
+		}
+		res = DepositResult{Shipment: sh, Compartment: c}
+		return nil
+	})
+	return res, err
+}
