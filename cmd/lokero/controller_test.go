@@ -12,6 +12,7 @@ import (
 
 	"github.com/lokero/lokero/controller"
 	"github.com/lokero/lokero/demo"
+	"github.com/lokero/lokero/mqtttest"
 )
 
 // eventually waits up to 20 s for cond, failing with what when it never
@@ -93,8 +94,9 @@ func (n *netCut) Restore() {
 	n.down = false
 }
 
-// TestControllerOffline runs the locker's controller against lokero serve
-// and its embedded broker: parcels deposited while it is online, then the
+// TestControllerOffline runs the locker's controller against lokero serve,
+// with its embedded broker and with Mosquitto: parcels deposited while it
+// is online, then the
 // network cut; offline it hands parcels out for their codes (checked
 // against the verifiers the centre gave it), refuses a wrong code and a
 // used one, counts letters; reconnected, it sends every event in order,
@@ -102,13 +104,34 @@ func (n *netCut) Restore() {
 // notice of arrival per parcel.
 func TestControllerOffline(t *testing.T) {
 	t.Parallel()
+	for _, broker := range []string{"embedded", "mosquitto"} {
+		t.Run(broker, func(t *testing.T) {
+			t.Parallel()
+			controllerOffline(t, broker == "mosquitto")
+		})
+	}
+}
+
+func controllerOffline(t *testing.T, mosquitto bool) {
 	db := filepath.Join(t.TempDir(), "lokero.db")
-	listen := freeAddr(t)
-	base := startServe(t, "--db", db, "--dev", "--mqtt-listen", listen)
+	var base, listen, token string
+	if mosquitto {
+		mqtttest.Find(t)
+		dir := t.TempDir()
+		centrePass := lastLine(t, "locker", "provision", "--mosquitto", dir, "--centre")
+		m := mqtttest.Start(t, dir)
+		listen = m.Addr
+		base = startServe(t, "--db", db, "--dev", "--mqtt", "tcp://lokero-centre:"+centrePass+"@"+m.Addr)
+		token = lastLine(t, "locker", "provision", "--db", db, "--mosquitto", dir, demo.DemoLockerID)
+		m.Reload(t)
+	} else {
+		listen = freeAddr(t)
+		base = startServe(t, "--db", db, "--dev", "--mqtt-listen", listen)
+		token = lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID)
+	}
 	key := lastLine(t, "retailer", "add", "--db", db, "Kauppa")
 	courier := lastLine(t, "courier", "add", "--db", db, "Kuski")
 	operator := lastLine(t, "operator", "add", "--db", db, "Olli")
-	token := lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID)
 
 	// Two parcels on their way before the controller starts: the sync it
 	// gets on connecting lists them, so it takes them from the courier
