@@ -9,7 +9,9 @@ import (
 // ControllerStats counts what a controller sent and what the centre
 // answered, since Open: for `lokero sim` and for a locker's diagnostics.
 type ControllerStats struct {
-	// Sent is how many events were published, resends included.
+	// Sent is how many events were published, resends included (not
+	// paho's own redelivery of an unacknowledged publish on reconnecting,
+	// which can draw one more answer).
 	Sent int64
 	// Applied, Duplicates, Rejected and Gaps count the centre's answers
 	// by result (device.ResultApplied, …). An event sent twice can be

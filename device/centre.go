@@ -87,7 +87,7 @@ type Centre struct {
 	cfg    CentreConfig
 	client mqtt.Client
 	log    *slog.Logger
-	queues []chan mqtt.Message
+	queues []*queue
 	wg     sync.WaitGroup
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -135,9 +135,9 @@ func StartCentre(ctx context.Context, cfg CentreConfig) (*Centre, error) {
 	}
 	c := &Centre{cfg: cfg, log: cfg.Log}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	c.queues = make([]chan mqtt.Message, cfg.Workers)
+	c.queues = make([]*queue, cfg.Workers)
 	for i := range c.queues {
-		c.queues[i] = make(chan mqtt.Message, 256)
+		c.queues[i] = newQueue()
 		c.wg.Go(func() { c.work(c.queues[i]) })
 	}
 	opts := mqtt.NewClientOptions().
@@ -196,6 +196,10 @@ func (c *Centre) subscribe(client mqtt.Client) {
 
 // route hands a message to its locker's worker: one locker's messages are
 // applied one after the other, in order; different lockers' in parallel.
+// It never blocks: it runs on the MQTT client's own goroutine, which must
+// go on reading the broker's acknowledgements of what the workers publish
+// (blocking it stalled the centre once a few thousand lockers connected at
+// once). A queue grows as the broker's inflight window allows.
 func (c *Centre) route(_ mqtt.Client, m mqtt.Message) {
 	id, _, ok := ParseTopic(m.Topic())
 	if !ok {
@@ -203,19 +207,62 @@ func (c *Centre) route(_ mqtt.Client, m mqtt.Message) {
 	}
 	h := fnv.New32a()
 	h.Write([]byte(id))
-	select {
-	case c.queues[h.Sum32()%uint32(len(c.queues))] <- m:
-	case <-c.ctx.Done():
+	c.queues[h.Sum32()%uint32(len(c.queues))].push(m)
+}
+
+func (c *Centre) work(q *queue) {
+	for {
+		m, ok := q.pop(c.ctx)
+		if !ok {
+			return
+		}
+		c.handle(m)
 	}
 }
 
-func (c *Centre) work(q chan mqtt.Message) {
+// queue is a worker's queue of messages: unbounded, so that pushing never
+// blocks.
+type queue struct {
+	mu    sync.Mutex
+	items []mqtt.Message
+	ready chan struct{} // has a token while items is not empty
+}
+
+func newQueue() *queue { return &queue{ready: make(chan struct{}, 1)} }
+
+func (q *queue) push(m mqtt.Message) {
+	q.mu.Lock()
+	q.items = append(q.items, m)
+	q.mu.Unlock()
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+// pop waits for the next message until ctx ends.
+func (q *queue) pop(ctx context.Context) (mqtt.Message, bool) {
 	for {
+		q.mu.Lock()
+		if len(q.items) > 0 {
+			m := q.items[0]
+			q.items[0] = nil
+			q.items = q.items[1:]
+			more := len(q.items) > 0
+			q.mu.Unlock()
+			if more {
+				select {
+				case q.ready <- struct{}{}:
+				default:
+				}
+			}
+			return m, true
+		}
+		q.mu.Unlock()
 		select {
-		case m := <-q:
-			c.handle(m)
-		case <-c.ctx.Done():
-			return
+		case <-q.ready:
+		case <-ctx.Done():
+			return nil, false
 		}
 	}
 }
@@ -333,7 +380,9 @@ func pickupOf(p service.ExpectedPickup) Pickup {
 func ptr[T any](v T) *T { return &v }
 
 // publish sends a message to one of a locker's topics (QoS 1, not
-// retained) and reports whether the broker took it.
+// retained) and reports whether the client took it. It does not wait for
+// the broker's acknowledgement: the client resends until it comes, and a
+// worker waiting for it would hold up the locker's next events.
 func (c *Centre) publish(id, kind string, msg any) bool {
 	raw, err := json.Marshal(msg)
 	if err != nil {
@@ -341,8 +390,8 @@ func (c *Centre) publish(id, kind string, msg any) bool {
 		return false
 	}
 	tok := c.client.Publish(Topic(id, kind), 1, false, raw)
-	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		c.log.Warn("mqtt: publish", "location", id, "kind", kind, "err", tok.Error())
+	if err := tok.Error(); err != nil { // set at once when the client is not connected
+		c.log.Warn("mqtt: publish", "location", id, "kind", kind, "err", err)
 		return false
 	}
 	return true

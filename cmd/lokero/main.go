@@ -83,6 +83,7 @@ Usage:
                                              (0600; never overwrites; PostgreSQL: use pg_dump)
   lokero bench locations [--n 100000]        in-memory index vs PostgreSQL's GiST
   lokero bench http [--duration 10s]         requests/s of GET /v1/locations
+  lokero sim [--lockers N] [--parcels M] [--offline 10%] ...  a fleet of simulated lockers against serve --dev
   lokero help                                this text
 
 --db is a SQLite file path or a postgres:// URL (env LOKERO_DB; default lokero.db
@@ -128,6 +129,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runSecret(ctx, rest, stdout, stderr)
 	case "backup":
 		err = runBackup(ctx, rest, stdout, stderr)
+	case "sim":
+		err = runSim(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
