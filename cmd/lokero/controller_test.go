@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,72 +23,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-}
-
-// netCut forwards TCP connections to a target until Cut, which drops
-// them and refuses new ones (the locker's network gone) until Restore.
-type netCut struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
-}
-
-func newNetCut(t *testing.T, target string) *netCut {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &netCut{ln: ln, target: target}
-	t.Cleanup(func() { ln.Close(); n.Cut() })
-	go func() {
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			n.mu.Lock()
-			down := n.down
-			n.mu.Unlock()
-			if down {
-				in.Close()
-				continue
-			}
-			out, err := net.Dial("tcp", target)
-			if err != nil {
-				in.Close()
-				continue
-			}
-			n.mu.Lock()
-			n.conns = append(n.conns, in, out)
-			n.mu.Unlock()
-			go func() { io.Copy(out, in); out.Close() }()
-			go func() { io.Copy(in, out); in.Close() }()
-		}
-	}()
-	return n
-}
-
-func (n *netCut) Addr() string { return n.ln.Addr().String() }
-
-// Cut drops every connection and refuses new ones.
-func (n *netCut) Cut() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.down = true
-	for _, c := range n.conns {
-		c.Close()
-	}
-	n.conns = nil
-}
-
-// Restore lets connections through again.
-func (n *netCut) Restore() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.down = false
 }
 
 // TestControllerOffline runs the locker's controller against lokero serve,
@@ -147,7 +78,11 @@ func controllerOffline(t *testing.T, mosquitto bool) {
 		onTheWayID[tracking] = id
 	}
 
-	network := newNetCut(t, listen)
+	network, err := newSimRelay(listen) // the locker's network, which the test cuts
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(network.Close)
 	driver := controller.NewSimDriver(60)
 	c, err := controller.Open(controller.Config{LocationID: demo.DemoLockerID, Broker: "tcp://" + network.Addr(), Token: token,
 		StatePath: filepath.Join(t.TempDir(), "controller.db"), Driver: driver,
