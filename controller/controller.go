@@ -199,6 +199,9 @@ func (c *Controller) load() error {
 		if err := initBuckets(tx); err != nil {
 			return err
 		}
+		if err := c.newCredential(tx); err != nil {
+			return err
+		}
 		k, err := loadKeypad(tx)
 		if err != nil {
 			return err

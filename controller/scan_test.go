@@ -1,15 +1,18 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lokero/lokero/device"
 	"github.com/lokero/lokero/locker"
+	bolt "go.etcd.io/bbolt"
 )
 
 // TestScanQROffline: with the network down and the keypad locked by
@@ -138,5 +141,82 @@ func TestDepositAtKeypad(t *testing.T) {
 	received, _, _ := ce.snapshot()
 	if len(received) != 2 || received[0].TrackingCode != "CL123456785FI" {
 		t.Errorf("the centre got %+v; want two deposit events, the first CL123456785FI", received)
+	}
+}
+
+// TestNewTokenRestartsSequence: a controller provisioned anew (another
+// device token) keeps its unanswered events and numbers them from 1, as
+// the centre counts a new credential's events; with its token unchanged a
+// restart goes on with the sequence.
+func TestNewTokenRestartsSequence(t *testing.T) {
+	t.Parallel()
+	path := t.TempDir() + "/state.db"
+	open := func(token string) *Controller {
+		t.Helper()
+		c, err := Open(Config{LocationID: "LOCKER-1", Broker: "tcp://127.0.0.1:1", Token: token, StatePath: path,
+			Driver: NewSimDriver(4), Clock: newFakeClock()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	seqs := func(c *Controller) []int64 {
+		t.Helper()
+		var out []int64
+		if err := c.db.View(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
+				var e Event
+				if err := json.Unmarshal(v, &e); err != nil {
+					return err
+				}
+				if !bytes.Equal(k, seqKey(e.Seq)) {
+					t.Errorf("event %d stored under key %x", e.Seq, k)
+				}
+				out = append(out, e.Seq)
+				return nil
+			})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	c := open("lkd_first")
+	for range 3 {
+		if err := c.Letters(context.Background(), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+	c = open("lkd_first")
+	if err := c.Letters(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := seqs(c); !slices.Equal(got, []int64{1, 2, 3, 4}) {
+		t.Errorf("same token after a restart: %v; want 1..4", got)
+	}
+	c.Close()
+	// Say the centre answered 1 and 2 under the old token.
+	c = open("lkd_first")
+	if err := c.db.Update(func(tx *bolt.Tx) error {
+		for _, s := range []int64{1, 2} {
+			if err := tx.Bucket(bucketOutbox).Delete(seqKey(s)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	c = open("lkd_second")
+	defer c.Close()
+	if got := seqs(c); !slices.Equal(got, []int64{1, 2}) {
+		t.Errorf("a new token with events 3 and 4 unanswered: %v; want them as 1, 2", got)
+	}
+	if err := c.Letters(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := seqs(c); !slices.Equal(got, []int64{1, 2, 3}) {
+		t.Errorf("the next event under the new token: %v; want 1..3", got)
 	}
 }

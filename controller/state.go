@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -31,6 +33,9 @@ var (
 	keyKDF    = []byte("kdf")     // KDF JSON
 	keySyncAt = []byte("sync_at") // the "at" of the last sync applied, RFC 3339
 	keyQRKey  = []byte("qr_key")  // the centre's Ed25519 public key of the QR tokens
+	// keyToken is a fingerprint of the device token the sequence belongs
+	// to (SHA-256, 8 bytes): the centre numbers events per credential.
+	keyToken = []byte("token")
 	// keyDeliveries and keyCompartments: the last sync's parcels on their
 	// way here and compartments (JSON), for deposits taken offline.
 	keyDeliveries   = []byte("deliveries")
@@ -190,3 +195,56 @@ func loadKeypad(tx *bolt.Tx) (locker.Keypad, error) {
 
 // verifierKey is the map key of a verifier.
 func verifierKey(v []byte) string { return base64.RawStdEncoding.EncodeToString(v) }
+
+// newCredential starts the sequence again when the controller runs with
+// another device token than the one its events were numbered under (the
+// locker was provisioned anew, keeping its state file): the centre counts
+// a new credential's events from 1, so the events still waiting for an
+// answer are numbered 1, 2, … in their order. (An event of the old token
+// that the centre applied but whose answer was lost is then applied once
+// more: provision a controller anew when its queue is empty.)
+func (c *Controller) newCredential(tx *bolt.Tx) error {
+	sum := sha256.Sum256([]byte(c.cfg.Token))
+	fp := sum[:8]
+	meta := tx.Bucket(bucketMeta)
+	old := meta.Get(keyToken)
+	if old != nil && bytes.Equal(old, fp) {
+		return nil
+	}
+	if old != nil { // another token: renumber
+		var pending [][]byte
+		out := tx.Bucket(bucketOutbox)
+		if err := out.ForEach(func(_, v []byte) error {
+			pending = append(pending, append([]byte(nil), v...))
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := tx.DeleteBucket(bucketOutbox); err != nil {
+			return fmt.Errorf("renumber: %w", err)
+		}
+		out, err := tx.CreateBucket(bucketOutbox)
+		if err != nil {
+			return fmt.Errorf("renumber: %w", err)
+		}
+		for i, v := range pending {
+			var e Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("renumber: decode a queued event: %w", err)
+			}
+			e.Seq = int64(i + 1)
+			data, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			if err := out.Put(seqKey(e.Seq), data); err != nil {
+				return err
+			}
+		}
+		if err := meta.Put(keySeq, seqKey(int64(len(pending)))); err != nil {
+			return err
+		}
+		c.log.Info("controller: a new device token: the sequence starts again", "pending", len(pending))
+	}
+	return meta.Put(keyToken, fp)
+}
