@@ -50,13 +50,14 @@ func (k KDF) Verifier(code string, salt []byte) []byte {
 // tagSalt separates the verifier salts from the codes' other derivations.
 const tagSalt = "lokero/verifier-salt/v1"
 
-// Salt returns the salt of a locker's verifiers: 16 bytes derived from the
-// newest key of the secret, so that every instance of the centre makes
-// the same verifiers, and a new key makes new ones.
-func (c *Codes) Salt(locationID string) []byte {
+// Salt returns the salt of a locker's verifiers made with k: 16 bytes
+// derived from the newest key of the secret, the locker and k's
+// parameters, so that every instance of the centre makes the same
+// verifiers, and a new key or new parameters make new ones (a verifier
+// kept with the salt it was made under is remade when the salt changes).
+func (c *Codes) Salt(locationID string, k KDF) []byte {
 	m := hmac.New(sha256.New, c.keys[0].Secret)
-	m.Write([]byte(tagSalt))
-	m.Write([]byte{0})
+	fmt.Fprintf(m, "%s\x00%s\x00%d\x00%d\x00%d\x00%d\x00", tagSalt, k.Alg, k.Time, k.MemoryKiB, k.Threads, k.KeyLen)
 	m.Write([]byte(locationID))
 	return m.Sum(nil)[:16]
 }

@@ -69,7 +69,7 @@ func (l *Lockers) Sync(ctx context.Context, device lokero.Credential, locationID
 	if err != nil {
 		return DeviceSync{}, fmt.Errorf("sync %s: %w", loc.ID, err)
 	}
-	out := DeviceSync{At: l.now(), KDF: locker.DefaultKDF, Salt: l.codes.Salt(loc.ID), Pickups: []ExpectedPickup{}, QRKey: l.QRPublicKey()}
+	out := DeviceSync{At: l.now(), KDF: locker.DefaultKDF, Salt: l.codes.Salt(loc.ID, locker.DefaultKDF), Pickups: []ExpectedPickup{}, QRKey: l.QRPublicKey()}
 	for _, sh := range list {
 		// A parcel ready here is in one of its compartments, with a code.
 		if sh.Compartment < 1 || len(sh.OpeningCodeHash) == 0 {
@@ -107,7 +107,7 @@ func (l *Lockers) Expected(ctx context.Context, device lokero.Credential, locati
 	if err != nil {
 		return ExpectedPickup{}, false, err
 	}
-	p, err := l.expected(ctx, loc, sh, kept[sh.ID], l.codes.Salt(loc.ID))
+	p, err := l.expected(ctx, loc, sh, kept[sh.ID], l.codes.Salt(loc.ID, locker.DefaultKDF))
 	return p, err == nil && p.Verifier != nil, err
 }
 
