@@ -12,9 +12,10 @@ import (
 
 // The commands the controller takes on its commands topic (device.Command).
 const (
-	CommandSync         = device.CommandSync
-	CommandExpectPickup = device.CommandExpectPickup
-	CommandCancel       = device.CommandCancel
+	CommandSync          = device.CommandSync
+	CommandExpectPickup  = device.CommandExpectPickup
+	CommandCancel        = device.CommandCancel
+	CommandExpectDropOff = device.CommandExpectDropOff
 )
 
 // Command is a command from the centre.
@@ -36,6 +37,11 @@ func (c *Controller) handleCommand(payload []byte) error {
 		return c.expectPickup(*cmd.Pickup)
 	case CommandCancel:
 		return c.cancel(cmd.ShipmentID)
+	case CommandExpectDropOff:
+		if cmd.DropOff == nil || cmd.DropOff.ShipmentID == "" || len(cmd.DropOff.Verifier) == 0 {
+			return fmt.Errorf("expect_drop_off without drop_off")
+		}
+		return c.expectDropOff(*cmd.DropOff)
 	}
 	return fmt.Errorf("unknown command %q", cmd.Type)
 }

@@ -117,8 +117,9 @@ type Controller struct {
 	deliveries map[string]device.Delivery
 	known      []device.Compartment
 	deposited  map[string]int
-	pickups    map[string]Pickup   // by shipment ID
-	byVerifier map[string][]string // verifier → shipment IDs
+	dropOffs   map[string]device.DropOff // by shipment ID
+	pickups    map[string]Pickup         // by shipment ID
+	byVerifier map[string][]string       // verifier → shipment IDs
 	picked     map[string]pickedMark
 	keypad     locker.Keypad
 	syncAt     time.Time
@@ -177,6 +178,7 @@ func Open(cfg Config) (*Controller, error) {
 		picked:     map[string]pickedMark{},
 		deliveries: map[string]device.Delivery{},
 		deposited:  map[string]int{},
+		dropOffs:   map[string]device.DropOff{},
 		waiters:    map[int64]chan device.Ack{},
 		doors:      map[int]bool{},
 		sentAt:     map[int64]time.Time{},
@@ -219,6 +221,16 @@ func (c *Controller) load() error {
 		}
 		c.setDeliveries(deliveries)
 		if _, err := getJSON(tx, bucketMeta, keyCompartments, &c.known); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketDropOffs).ForEach(func(k, _ []byte) error {
+			var d device.DropOff
+			if _, err := getJSON(tx, bucketDropOffs, k, &d); err != nil {
+				return err
+			}
+			c.dropOffs[d.ShipmentID] = d
+			return nil
+		}); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketDeposited).ForEach(func(k, v []byte) error {
@@ -463,15 +475,27 @@ func (c *Controller) Keypad(ctx context.Context, code string) (KeypadResult, err
 	}
 
 	var hit *Pickup
+	var drop *device.DropOff
 	if kdf != nil && code != "" {
 		key := argon2.IDKey([]byte(code), kdf.Salt, kdf.Time, kdf.MemoryKiB, kdf.Threads, kdf.KeyLen)
 		c.mu.Lock()
 		hit = c.lookup(key, now)
+		if hit == nil {
+			drop = c.lookupDropOff(key, now)
+		}
 		c.mu.Unlock()
 	}
 	switch {
 	case hit != nil && hit.CODCents == 0:
 		return c.openPickup(ctx, *hit, now)
+	case drop != nil && !c.Connected():
+		return c.dropOffOffline(ctx, *drop, now)
+	case drop != nil:
+		res, err := c.online(ctx, code, nil, now)
+		if err == nil && res.Result == ResultOpen {
+			c.forgetDropOff(drop.ShipmentID) // the centre took the return
+		}
+		return res, err
 	case code == "":
 		return c.wrong(now)
 	case c.Connected():

@@ -2,6 +2,8 @@ package controller
 
 import (
 	"context"
+	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -171,19 +173,7 @@ func (c *Controller) depositOffline(ctx context.Context, trackingCode string) (K
 	if !expected {
 		return KeypadResult{}, fmt.Errorf("the locker is offline and does not expect parcel %s: deposit it when the locker is back online", trackingCode)
 	}
-	used := map[int]bool{}
-	for _, n := range c.deposited {
-		used[n] = true
-	}
-	for _, p := range c.pickups {
-		used[p.Compartment] = true
-	}
-	cs := make([]locker.Compartment, 0, len(c.known))
-	for _, k := range c.known {
-		cs = append(cs, locker.Compartment{Number: k.N, Size: k.Size, LengthCM: k.LengthCM, WidthCM: k.WidthCM, HeightCM: k.HeightCM,
-			OutOfOrder: k.OutOfOrder, Occupied: k.Occupied || used[k.N] || c.doors[k.N]})
-	}
-	best, ok := locker.Allocate([3]float64{d.LengthCM, d.WidthCM, d.HeightCM}, cs)
+	best, ok := locker.Allocate([3]float64{d.LengthCM, d.WidthCM, d.HeightCM}, c.freeCompartments())
 	if !ok {
 		return KeypadResult{}, fmt.Errorf("no free compartment here takes parcel %s", trackingCode)
 	}
@@ -217,4 +207,113 @@ func (c *Controller) depositOffline(ctx context.Context, trackingCode string) (K
 	c.wake()
 	c.log.Info("controller: parcel deposited offline", "tracking_code", trackingCode, "compartment", best.Number, "seq", e.Seq)
 	return KeypadResult{Result: ResultOpen, Compartment: best.Number}, nil
+}
+
+// expectDropOff keeps a return the locker may take offline.
+func (c *Controller) expectDropOff(d device.DropOff) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return errors.New("expect_drop_off: controller closed")
+	}
+	if err := c.db.Update(func(tx *bolt.Tx) error {
+		return putJSON(tx, bucketDropOffs, []byte(d.ShipmentID), d)
+	}); err != nil {
+		return fmt.Errorf("expect_drop_off: %w", err)
+	}
+	c.dropOffs[d.ShipmentID] = d
+	return nil
+}
+
+// forgetDropOff drops a return taken (or no longer expected).
+func (c *Controller) forgetDropOff(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketDropOffs).Delete([]byte(id)) }); err != nil {
+		c.log.Error("controller: forget a drop-off", "shipment", id, "err", err)
+		return
+	}
+	delete(c.dropOffs, id)
+}
+
+// lookupDropOff returns the return whose code's verifier is key, within
+// its window; nil when none. c.mu held.
+func (c *Controller) lookupDropOff(key []byte, now time.Time) *device.DropOff {
+	for _, d := range c.dropOffs {
+		if subtle.ConstantTimeCompare(d.Verifier, key) == 1 && now.Before(d.Until) {
+			return &d
+		}
+	}
+	return nil
+}
+
+// freeCompartments lists the compartments as the last sync told them,
+// those the controller has filled or opened since, or expects a parcel
+// in, counted occupied. c.mu held.
+func (c *Controller) freeCompartments() []locker.Compartment {
+	used := map[int]bool{}
+	for _, n := range c.deposited {
+		used[n] = true
+	}
+	for _, p := range c.pickups {
+		used[p.Compartment] = true
+	}
+	cs := make([]locker.Compartment, 0, len(c.known))
+	for _, k := range c.known {
+		cs = append(cs, locker.Compartment{Number: k.N, Size: k.Size, LengthCM: k.LengthCM, WidthCM: k.WidthCM, HeightCM: k.HeightCM,
+			OutOfOrder: k.OutOfOrder, Occupied: k.Occupied || used[k.N] || c.doors[k.N]})
+	}
+	return cs
+}
+
+// dropOffOffline takes a return with the locker offline: the smallest
+// free compartment that takes the parcel opens, the return is reported
+// with it when the locker is back, and the code opens nothing again.
+func (c *Controller) dropOffOffline(ctx context.Context, d device.DropOff, now time.Time) (KeypadResult, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	best, ok := locker.Allocate([3]float64{d.LengthCM, d.WidthCM, d.HeightCM}, c.freeCompartments())
+	if !ok {
+		return KeypadResult{Result: ResultUnknown}, errors.New("no free compartment here takes the parcel: try another parcel locker")
+	}
+	e := Event{At: now.UTC(), Type: TypeDropOff, ShipmentID: d.ShipmentID, Compartment: best.Number}
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return KeypadResult{}, err
+	}
+	if err := c.queueLocked(&e, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketDropOffs).Delete([]byte(d.ShipmentID))
+	}); err != nil {
+		return KeypadResult{}, err
+	}
+	delete(c.dropOffs, d.ShipmentID)
+	if err := c.cfg.Driver.Open(ctx, best.Number); err != nil {
+		if uerr := c.db.Update(func(tx *bolt.Tx) error {
+			if err := tx.Bucket(bucketOutbox).Delete(seqKey(e.Seq)); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketMeta).Put(keySeq, seqKey(e.Seq-1)); err != nil {
+				return err
+			}
+			return tx.Bucket(bucketDropOffs).Put([]byte(d.ShipmentID), raw)
+		}); uerr == nil {
+			c.dropOffs[d.ShipmentID] = d
+		} else {
+			c.log.Error("controller: lock failed and the drop-off could not be undone", "shipment", d.ShipmentID, "err", uerr)
+		}
+		return KeypadResult{}, fmt.Errorf("controller: open compartment %d: %w", best.Number, err)
+	}
+	c.deposited["return:"+d.ShipmentID] = best.Number // the compartment is taken
+	c.doors[best.Number] = true
+	c.wake()
+	c.log.Info("controller: return taken offline", "shipment", d.ShipmentID, "compartment", best.Number, "seq", e.Seq)
+	return KeypadResult{Result: ResultOpen, Compartment: best.Number}, nil
+}
+
+// ExpectingReturns returns how many returns the controller can take
+// itself now.
+func (c *Controller) ExpectingReturns() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.dropOffs)
 }

@@ -24,6 +24,9 @@ var (
 	// bucketDeposited: tracking code → compartment (decimal) of a parcel
 	// a courier deposited while the locker was offline.
 	bucketDeposited = []byte("deposited")
+	// bucketDropOffs: shipment ID → device.DropOff JSON, the returns the
+	// locker may take offline.
+	bucketDropOffs = []byte("drop_offs")
 )
 
 // The keys of bucketMeta.
@@ -57,6 +60,7 @@ const (
 	TypePickup        = "pickup"
 	TypeDeposit       = "deposit"
 	TypeQR            = "qr"
+	TypeDropOff       = "drop_off"
 )
 
 // KDF is the key derivation of the verifiers a sync gives (device.KDF):
@@ -127,7 +131,7 @@ func seqKey(seq int64) []byte {
 
 // initBuckets creates the buckets of a new state file.
 func initBuckets(tx *bolt.Tx) error {
-	for _, b := range [][]byte{bucketMeta, bucketOutbox, bucketPickups, bucketPicked, bucketDeposited} {
+	for _, b := range [][]byte{bucketMeta, bucketOutbox, bucketPickups, bucketPicked, bucketDeposited, bucketDropOffs} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return fmt.Errorf("create bucket %s: %w", b, err)
 		}

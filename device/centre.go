@@ -27,6 +27,7 @@ type Lockers interface {
 	LockerDevice(ctx context.Context, locationID string) (lokero.Credential, error)
 	Sync(ctx context.Context, device lokero.Credential, locationID string) (service.DeviceSync, error)
 	Expected(ctx context.Context, device lokero.Credential, locationID, shipmentID string) (service.ExpectedPickup, bool, error)
+	ExpectedDropOff(ctx context.Context, device lokero.Credential, locationID, shipmentID string) (service.ExpectedDropOff, bool, error)
 }
 
 // SyncEvery is how often the centre sends a connected locker a full sync
@@ -346,6 +347,14 @@ func (c *Centre) event(dev lokero.Credential, id string, payload []byte) {
 		}
 	case lokero.StatusPickedUp:
 		c.publish(id, KindCommands, Command{Type: CommandCancel, ShipmentID: out.Shipment.ID})
+		// Its return may come here, with the locker offline.
+		d, ok, err := c.cfg.Lockers.ExpectedDropOff(c.ctx, dev, id, out.Shipment.ID)
+		if err != nil {
+			c.log.Warn("mqtt: expect a drop-off", "location", id, "shipment", out.Shipment.ID, "err", err)
+		} else if ok {
+			c.publish(id, KindCommands, Command{Type: CommandExpectDropOff, DropOff: &DropOff{ShipmentID: d.ShipmentID,
+				Verifier: d.Verifier, LengthCM: d.Parcel[0], WidthCM: d.Parcel[1], HeightCM: d.Parcel[2], Until: d.Until}})
+		}
 	}
 }
 

@@ -109,6 +109,9 @@ const (
 	CommandSync         = "sync"          // everything the locker should know: replaces its pickups
 	CommandExpectPickup = "expect_pickup" // one more parcel waiting
 	CommandCancel       = "cancel"        // a parcel no longer to be handed out
+	// CommandExpectDropOff: a parcel picked up here may come back, with
+	// its return code (until the return window ends).
+	CommandExpectDropOff = "expect_drop_off"
 )
 
 // Command is one command from the centre.
@@ -126,8 +129,21 @@ type Command struct {
 	Compartments []Compartment `json:"compartments,omitempty"`
 	// expect_pickup
 	Pickup *Pickup `json:"pickup,omitempty"`
+	// expect_drop_off
+	DropOff *DropOff `json:"drop_off,omitempty"`
 	// cancel
 	ShipmentID string `json:"shipment_id,omitempty"`
+}
+
+// DropOff is a return the locker may take offline: the verifier of the
+// return code of a parcel picked up here, its size, and until when.
+type DropOff struct {
+	ShipmentID string    `json:"shipment_id"`
+	Verifier   []byte    `json:"verifier"` // base64 in JSON
+	LengthCM   float64   `json:"length_cm"`
+	WidthCM    float64   `json:"width_cm"`
+	HeightCM   float64   `json:"height_cm"`
+	Until      time.Time `json:"until"`
 }
 
 // KDF is how the controller derives an entered code to compare it with

@@ -47,6 +47,9 @@ const (
 	// DeviceEventPickup: the controller opened a compartment itself, for
 	// a code it checked offline (OfflinePickup).
 	DeviceEventPickup = "pickup"
+	// DeviceEventDropOff: the controller opened a compartment itself for
+	// a return code it checked offline (OfflineDropOff).
+	DeviceEventDropOff = "drop_off"
 	// LetterDropped and SlotEmptied (letters.go) are device events too.
 )
 
@@ -127,6 +130,8 @@ func (l *Lockers) ApplyEvent(ctx context.Context, device lokero.Credential, loca
 			out.Keypad = KeypadResult{Result: "open", Compartment: res.Compartment.Number, Purpose: PurposeDeposit}
 			out.Shipment = res.Shipment
 		}
+	case DeviceEventDropOff:
+		out.Keypad, err = l.OfflineDropOff(ctx, device, locationID, ev.ShipmentID, ev.Compartment)
 	case DeviceEventPickup:
 		err = l.OfflinePickup(ctx, device, locationID, ev.Compartment, ev.ShipmentID)
 	case DeviceEventQR:
@@ -134,8 +139,8 @@ func (l *Lockers) ApplyEvent(ctx context.Context, device lokero.Credential, loca
 	case LetterDropped, SlotEmptied:
 		out.Letters, err = l.Letters(ctx, device, locationID, ev.Type, ev.Count)
 	default:
-		err = lokero.Invalid("type", "unknown_event", "type must be %s, %s, %s, %s, %s, %s, %s or %s; got %q",
-			DeviceEventDoorClosed, DeviceEventKeypad, DeviceEventQR, DeviceEventPayment, DeviceEventDeposit, DeviceEventPickup, LetterDropped, SlotEmptied, truncateText(ev.Type, 32))
+		err = lokero.Invalid("type", "unknown_event", "type must be %s, %s, %s, %s, %s, %s, %s, %s or %s; got %q",
+			DeviceEventDoorClosed, DeviceEventKeypad, DeviceEventQR, DeviceEventPayment, DeviceEventDeposit, DeviceEventPickup, DeviceEventDropOff, LetterDropped, SlotEmptied, truncateText(ev.Type, 32))
 	}
 	if ev.Seq == 0 {
 		// Not numbered: applied or not, as the use case says.

@@ -91,6 +91,12 @@ func (s *Shipments) prepaid(sh *lokero.Shipment) error {
 // returned as the error; used codes are ENOTFOUND so that the keypad
 // counts them as wrong entries.
 func (l *Lockers) dropOff(ctx context.Context, tx lokero.Tx, loc *lokero.Location, holder lokero.Shipment, now time.Time) (KeypadResult, error) {
+	return l.dropOffInto(ctx, tx, loc, holder, now, 0)
+}
+
+// dropOffInto is dropOff into compartment number (0: the best free one;
+// a number: the one a controller chose offline, which must be free).
+func (l *Lockers) dropOffInto(ctx context.Context, tx lokero.Tx, loc *lokero.Location, holder lokero.Shipment, now time.Time, number int) (KeypadResult, error) {
 	dropBy, err := dropHolder(ctx, tx, holder)
 	if err != nil {
 		return KeypadResult{}, err
@@ -104,6 +110,15 @@ func (l *Lockers) dropOff(ctx context.Context, tx lokero.Tx, loc *lokero.Locatio
 		return KeypadResult{}, err
 	}
 	c, ok := allocate(holder.Parcel, cs)
+	if number != 0 {
+		if number < 1 || number > len(cs) {
+			return KeypadResult{}, lokero.Invalid("compartment", "out_of_range", "this locker has compartments 1..%d; got %d", len(cs), number)
+		}
+		if c, ok = cs[number-1], cs[number-1].ShipmentID == ""; !ok {
+			return KeypadResult{}, &lokero.Error{Code: lokero.ECONFLICT, Reason: "compartment_taken",
+				Message: fmt.Sprintf("compartment %d holds another parcel at the centre: the operator reconciles it", number)}
+		}
+	}
 	if !ok {
 		return KeypadResult{}, &lokero.Error{Code: lokero.ECONFLICT, Reason: "no_free_compartment",
 			Message: "no free compartment here takes this parcel now: try another parcel locker"}

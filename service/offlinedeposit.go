@@ -1,8 +1,11 @@
 package service
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"time"
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/locker"
@@ -120,6 +123,80 @@ func (l *Lockers) OfflineDeposit(ctx context.Context, device lokero.Credential, 
 		}
 		res = DepositResult{Shipment: sh, Compartment: c}
 		return nil
+	})
+	return res, err
+}
+
+// ReturnWindow is how long after a pickup the locker where it was picked
+// up expects the parcel's return offline (the consumer's 14 days to
+// withdraw from a distance sale); online, a return code works as long as
+// the centre takes it.
+const ReturnWindow = 14 * 24 * time.Hour
+
+// ExpectedDropOff is the return of a parcel picked up at a locker, as its
+// controller knows it: the verifier of the return code (the same
+// derivation as the opening codes', so one derivation checks both) and
+// the parcel's size.
+type ExpectedDropOff struct {
+	ShipmentID string // the delivery whose return code it is
+	Verifier   []byte
+	Parcel     [3]float64
+	Until      time.Time
+}
+
+// ExpectedDropOff returns the return a locker's controller should expect
+// after a parcel was picked up there; ok is false when there is none (no
+// return code, picked up elsewhere, returned already).
+func (l *Lockers) ExpectedDropOff(ctx context.Context, device lokero.Credential, locationID, shipmentID string) (ExpectedDropOff, bool, error) {
+	loc, err := l.deviceLocker(device, locationID)
+	if err != nil {
+		return ExpectedDropOff{}, false, err
+	}
+	sh, err := l.store.Shipment(ctx, shipmentID)
+	if err != nil {
+		return ExpectedDropOff{}, false, err
+	}
+	if sh.Status != lokero.StatusPickedUp || sh.ReturnCode == "" || sh.Pickup == nil || sh.Pickup.LocationID != loc.ID {
+		return ExpectedDropOff{}, false, nil
+	}
+	salt := l.codes.Salt(loc.ID, locker.DefaultKDF)
+	codeHash := sha256.Sum256([]byte("lokero/return-code\x00" + sh.ReturnCode))
+	kept, err := l.store.Verifiers(ctx, []string{sh.ID})
+	if err != nil {
+		return ExpectedDropOff{}, false, err
+	}
+	d := ExpectedDropOff{ShipmentID: sh.ID, Parcel: sh.Parcel.Dimensions(), Until: sh.Pickup.At.Add(ReturnWindow)}
+	if v := kept[sh.ID]; bytes.Equal(v.CodeHash, codeHash[:]) && bytes.Equal(v.Salt, salt) && len(v.Hash) > 0 {
+		d.Verifier = v.Hash
+		return d, true, nil
+	}
+	d.Verifier = locker.DefaultKDF.Verifier(sh.ReturnCode, salt)
+	if err := l.store.PutVerifier(ctx, lokero.Verifier{ShipmentID: sh.ID, LocationID: loc.ID,
+		CodeHash: codeHash[:], Salt: salt, Hash: d.Verifier}); err != nil {
+		return ExpectedDropOff{}, false, fmt.Errorf("keep the return code's verifier of %s: %w", sh.ID, err)
+	}
+	return d, true, nil
+}
+
+// OfflineDropOff is a controller reporting a return it took while
+// offline: the consumer entered the return code of a parcel picked up
+// there, and the controller opened compartment number for it. The return
+// is made as at the keypad (its door open: the door's closing makes it
+// DROPPED_OFF); a code used meanwhile, or a compartment given to another
+// parcel, is refused for the operator to reconcile.
+func (l *Lockers) OfflineDropOff(ctx context.Context, device lokero.Credential, locationID, shipmentID string, number int) (KeypadResult, error) {
+	loc, err := l.deviceLocker(device, locationID)
+	if err != nil {
+		return KeypadResult{}, err
+	}
+	var res KeypadResult
+	err = l.deviceTx(ctx, func(tx lokero.Tx) error {
+		holder, err := tx.Shipment(ctx, shipmentID)
+		if err != nil {
+			return err
+		}
+		res, err = l.dropOffInto(ctx, tx, loc, holder, tx.Now(), number)
+		return err
 	})
 	return res, err
 }

@@ -60,7 +60,7 @@ func controllerOffline(t *testing.T, mosquitto bool) {
 		base = startServe(t, "--db", db, "--dev", "--mqtt-listen", listen)
 		token = lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID)
 	}
-	key := lastLine(t, "retailer", "add", "--db", db, "Kauppa")
+	key := lastLine(t, "retailer", "add", "--db", db, "--free-returns", "Kauppa")
 	courier := lastLine(t, "courier", "add", "--db", db, "Kuski")
 	operator := lastLine(t, "operator", "add", "--db", db, "Olli")
 
@@ -109,7 +109,23 @@ func controllerOffline(t *testing.T, mosquitto bool) {
 	var parcels []*parcel
 	compartment := map[string]int{}
 	for i := range 4 {
-		id, tracking := emailOnlyParcel(t, base, key, fmt.Sprintf("p%d@example.fi", i))
+		var id, tracking string
+		if i == 0 { // its recipient will send it back: a return code
+			var sh struct {
+				ID           string `json:"id"`
+				TrackingCode string `json:"tracking_code"`
+			}
+			body := demoBuildingParcel()
+			delete(body["recipient"].(map[string]any), "phone")
+			body["recipient"].(map[string]any)["email"] = "returner@example.fi"
+			body["return_code"] = true
+			if status := call(t, "POST", base+"/v1/shipments", key, body, &sh); status != 201 {
+				t.Fatalf("book a parcel with a return code: %d", status)
+			}
+			id, tracking = sh.ID, sh.TrackingCode
+		} else {
+			id, tracking = emailOnlyParcel(t, base, key, fmt.Sprintf("p%d@example.fi", i))
+		}
 		if status := call(t, "POST", base+"/v1/shipments/"+id+"/handover", courier, nil, nil); status != 200 {
 			t.Fatalf("handover: %d", status)
 		}
@@ -220,6 +236,46 @@ func controllerOffline(t *testing.T, mosquitto bool) {
 		t.Errorf("the locker view shows %d of the %d parcels deposited offline", seen, len(depositedIn))
 	}
 	eventually(t, "the controller expects the parcel still waiting and the two deposited offline", func() bool { return c.Expecting() == 3 })
+	// The first parcel's recipient returns it with the locker offline
+	// again: the centre told the controller to expect that return when the
+	// pickup's door event arrived.
+	var picked struct {
+		ReturnCode         string `json:"return_code"`
+		ReturnTrackingCode string `json:"return_tracking_code"`
+	}
+	if status := call(t, "GET", base+"/v1/shipments/"+parcels[0].id, key, nil, &picked); status != 200 || picked.ReturnCode == "" {
+		t.Fatalf("the returner's parcel: %d %+v; want a return code", status, picked)
+	}
+	eventually(t, "the controller expects the return", func() bool { return c.ExpectingReturns() == 1 })
+	network.Cut()
+	eventually(t, "offline again", func() bool { return !c.Connected() })
+	res, err := c.Keypad(ctx, picked.ReturnCode)
+	if err != nil || res.Result != controller.ResultOpen {
+		t.Fatalf("offline, the return code: %+v, %v; want a door open", res, err)
+	}
+	driver.Close(res.Compartment)
+	if again, err := c.Keypad(ctx, picked.ReturnCode); err != nil || again.Result == controller.ResultOpen {
+		t.Errorf("offline, the return code again: %+v, %v; want nothing open", again, err)
+	}
+	network.Restore()
+	eventually(t, "the return reported", func() bool { return c.Connected() && c.Pending() == 0 })
+	var after struct {
+		Compartments []struct {
+			Number       int
+			TrackingCode string `json:"tracking_code"`
+		}
+	}
+	if status := call(t, "GET", base+"/v1/lockers/"+demo.DemoLockerID, operator, nil, &after); status != 200 {
+		t.Fatalf("locker view: %d", status)
+	}
+	returned := false
+	for _, cj := range after.Compartments {
+		returned = returned || (cj.Number == res.Compartment && cj.TrackingCode != "" && cj.TrackingCode != parcels[0].tracking)
+	}
+	if !returned {
+		t.Errorf("the centre has no return in compartment %d after the offline drop-off: %+v", res.Compartment, after.Compartments)
+	}
+
 	// One notice of arrival per parcel and channel, however the events
 	// came.
 	var box struct {
