@@ -406,3 +406,64 @@ func TestOfflineDeposit(t *testing.T) {
 		}
 	})
 }
+
+func TestOfflineDropOff(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		store, _, err := f.shipments.AddRetailer(ctx, "Palautukset", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := request()
+		req.ReturnCode = true
+		res, err := f.shipments.Create(ctx, store, req, "", nil)
+		if err != nil || res.Shipment.ReturnCode == "" {
+			t.Fatalf("book with a return code: %+v, %v", res.Shipment.ReturnCode, err)
+		}
+		sh, err := f.shipments.HandoverByCourier(ctx, f.courier, res.Shipment.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := dep.Compartment.Number
+		f.apply(t, service.DeviceEvent{Seq: 1, Type: service.DeviceEventDoorClosed, Compartment: n})
+		if _, ok, err := f.lockers.ExpectedDropOff(ctx, f.device, "LOCKER-M5", sh.ID); ok || err != nil {
+			t.Errorf("a return expected before the pickup: %v, %v", ok, err)
+		}
+		code := codePattern.FindStringSubmatch(oneNoticePerChannel(t, f.lockers)[0].Text)[1]
+		f.apply(t, service.DeviceEvent{Seq: 2, Type: service.DeviceEventKeypad, Code: code})
+		f.apply(t, service.DeviceEvent{Seq: 3, Type: service.DeviceEventDoorClosed, Compartment: n})
+
+		d, ok, err := f.lockers.ExpectedDropOff(ctx, f.device, "LOCKER-M5", sh.ID)
+		if err != nil || !ok || d.Until.IsZero() || d.Parcel[0] != 30 {
+			t.Fatalf("the return to expect after the pickup: %+v, %v, %v", d, ok, err)
+		}
+		s, err := f.lockers.Sync(ctx, f.device, "LOCKER-M5")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(s.KDF.Verifier(res.Shipment.ReturnCode, s.Salt), d.Verifier) {
+			t.Error("the return verifier does not match the return code under the sync's KDF and salt")
+		}
+		if _, ok, _ := f.lockers.ExpectedDropOff(ctx, f.other, "SP-NEAR", sh.ID); ok {
+			t.Error("another locker is told to expect the return")
+		}
+		// Offline, the controller opened a compartment for the return code.
+		into := s.Compartments[len(s.Compartments)-1].Number
+		out := f.apply(t, service.DeviceEvent{Seq: 4, Type: service.DeviceEventDropOff, ShipmentID: sh.ID, Compartment: into})
+		wantOutcome(t, "offline drop-off", out, service.EventApplied, 5, "")
+		if out.Keypad.Compartment != into || out.Keypad.Purpose != service.PurposeDropOff {
+			t.Errorf("drop-off: %+v; want compartment %d, drop_off", out.Keypad, into)
+		}
+		wantOutcome(t, "the same return again", f.apply(t, service.DeviceEvent{Seq: 5, Type: service.DeviceEventDropOff, ShipmentID: sh.ID, Compartment: into - 1}),
+			service.EventRejected, 6, "code_used")
+		closed := f.apply(t, service.DeviceEvent{Seq: 6, Type: service.DeviceEventDoorClosed, Compartment: into})
+		if closed.Shipment.Kind != lokero.ShipmentReturn || closed.Shipment.Status != lokero.StatusDroppedOff || closed.Shipment.ReturnOf != sh.ID {
+			t.Errorf("door shut on the return: %s %s of %s; want the return of %s DROPPED_OFF", closed.Shipment.Kind, closed.Shipment.Status, closed.Shipment.ReturnOf, sh.ID)
+		}
+	})
+}
