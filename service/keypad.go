@@ -104,30 +104,8 @@ func (l *Lockers) Keypad(ctx context.Context, device lokero.Credential, location
 			}
 			return saveKeypad(ctx, tx, loc.ID, k)
 		}
-		k = l.policy.Right(k, now)
-		if sh.COD != nil && sh.COD.CollectedAt == nil {
-			// The terminal's payment for this compartment is taken
-			// from now for a few minutes (Lockers.Payment).
-			res = KeypadResult{Result: "payment_required", Compartment: sh.Compartment, AmountCents: sh.COD.AmountCents, Purpose: PurposePickUp}
-			return saveKeypad(ctx, tx, loc.ID, l.policy.AwaitPayment(k, sh.Compartment, sh.ID, now))
-		}
-		if err := saveKeypad(ctx, tx, loc.ID, k); err != nil {
-			return err
-		}
-		cs, err := compartments(ctx, tx, loc)
-		if err != nil {
-			return err
-		}
-		if sh.Compartment < 1 || sh.Compartment > len(cs) {
-			return fmt.Errorf("shipment %s is in compartment %d of %d", sh.ID, sh.Compartment, len(cs))
-		}
-		c := cs[sh.Compartment-1]
-		c.DoorOpen = true
-		if err := tx.PutCompartment(ctx, c); err != nil {
-			return err
-		}
-		res = KeypadResult{Result: "open", Compartment: c.Number, Purpose: PurposePickUp}
-		return nil
+		res, err = l.handOut(ctx, tx, loc, sh, l.policy.Right(k, now), now)
+		return err
 	})
 	if err != nil {
 		return KeypadResult{}, err
@@ -144,6 +122,33 @@ func (l *Lockers) Keypad(ctx context.Context, device lokero.Credential, location
 		return KeypadResult{}, refusal
 	}
 	return res, nil
+}
+
+// handOut hands a ready parcel out after a right code or QR token (k is
+// the keypad's state after it): its door opens, or with cash on delivery
+// due the keypad's payment session starts (Lockers.Payment takes the
+// terminal's payment for this compartment for a few minutes).
+func (l *Lockers) handOut(ctx context.Context, tx lokero.Tx, loc *lokero.Location, sh lokero.Shipment, k locker.Keypad, now time.Time) (KeypadResult, error) {
+	if sh.COD != nil && sh.COD.CollectedAt == nil {
+		res := KeypadResult{Result: "payment_required", Compartment: sh.Compartment, AmountCents: sh.COD.AmountCents, Purpose: PurposePickUp}
+		return res, saveKeypad(ctx, tx, loc.ID, l.policy.AwaitPayment(k, sh.Compartment, sh.ID, now))
+	}
+	if err := saveKeypad(ctx, tx, loc.ID, k); err != nil {
+		return KeypadResult{}, err
+	}
+	cs, err := compartments(ctx, tx, loc)
+	if err != nil {
+		return KeypadResult{}, err
+	}
+	if sh.Compartment < 1 || sh.Compartment > len(cs) {
+		return KeypadResult{}, fmt.Errorf("shipment %s is in compartment %d of %d", sh.ID, sh.Compartment, len(cs))
+	}
+	c := cs[sh.Compartment-1]
+	c.DoorOpen = true
+	if err := tx.PutCompartment(ctx, c); err != nil {
+		return KeypadResult{}, err
+	}
+	return KeypadResult{Result: "open", Compartment: c.Number, Purpose: PurposePickUp}, nil
 }
 
 func lockedOut(wait time.Duration) error {

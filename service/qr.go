@@ -264,28 +264,8 @@ func (l *Lockers) ScanQR(ctx context.Context, device lokero.Credential, location
 		}
 		// No l.policy.Check: the lockout is for guessed codes, and a token
 		// is not guessed. Right ends any payment session, as any entry does.
-		k = l.policy.Right(k, now)
-		if sh.COD != nil && sh.COD.CollectedAt == nil {
-			res = KeypadResult{Result: "payment_required", Compartment: sh.Compartment, AmountCents: sh.COD.AmountCents, Purpose: PurposePickUp}
-			return saveKeypad(ctx, tx, loc.ID, l.policy.AwaitPayment(k, sh.Compartment, sh.ID, now))
-		}
-		if err := saveKeypad(ctx, tx, loc.ID, k); err != nil {
-			return err
-		}
-		cs, err := compartments(ctx, tx, loc)
-		if err != nil {
-			return err
-		}
-		if sh.Compartment < 1 || sh.Compartment > len(cs) {
-			return fmt.Errorf("shipment %s is in compartment %d of %d", sh.ID, sh.Compartment, len(cs))
-		}
-		c := cs[sh.Compartment-1]
-		c.DoorOpen = true
-		if err := tx.PutCompartment(ctx, c); err != nil {
-			return err
-		}
-		res = KeypadResult{Result: "open", Compartment: c.Number, Purpose: PurposePickUp}
-		return nil
+		res, err = l.handOut(ctx, tx, loc, sh, l.policy.Right(k, now), now)
+		return err
 	})
 	if err != nil {
 		return KeypadResult{}, err
