@@ -194,7 +194,7 @@ func testDeviceSequenceNeedsCredential(t *testing.T, s Store) {
 
 	raw, ok := s.(interface{ SQL() *sql.DB })
 	if !ok {
-		t.Skipf("the store (%T) does not give its SQL handle: the cascade cannot be checked", s)
+		t.Fatalf("the store (%T) does not give its SQL handle (SQL() *sql.DB), which this suite needs to check the cascade", s)
 	}
 	mustCreateCredentials(t, s, deviceCredential("d-1", "locker-1"))
 	mustInTx(t, s, func(tx lokero.Tx) error { return tx.SetDeviceSequence(ctx, "d-1", "locker-1", 3) })

@@ -256,11 +256,11 @@ func testVerifierNeedsShipment(t *testing.T, s Store) {
 	mustPutVerifier(t, s, v1)
 	mustPutVerifier(t, s, v2)
 
-	// No store deletes shipments; where the store gives its SQL handle,
+	// No store deletes shipments; through the store's SQL handle
 	// delete one there (its events first, which do not go with it).
 	raw, ok := s.(interface{ SQL() *sql.DB })
 	if !ok {
-		t.Skipf("the store (%T) does not give its SQL handle: the cascade cannot be checked", s)
+		t.Fatalf("the store (%T) does not give its SQL handle (SQL() *sql.DB), which this suite needs to check the cascade", s)
 	}
 	for _, q := range []string{`DELETE FROM shipment_events WHERE shipment_id = 's-1'`, `DELETE FROM shipments WHERE id = 's-1'`} {
 		if _, err := raw.SQL().ExecContext(ctx, q); err != nil {
