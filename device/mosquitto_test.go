@@ -6,70 +6,22 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/lokero/lokero/mqtttest"
 )
-
-// findMosquitto returns the mosquitto binary, skipping the test if there
-// is none (failing it under CI).
-func findMosquitto(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("mosquitto"); err == nil {
-		return p
-	}
-	if _, err := os.Stat("/usr/sbin/mosquitto"); err == nil {
-		return "/usr/sbin/mosquitto"
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("mosquitto not found (apt-get install mosquitto)")
-	}
-	t.Skip("mosquitto not found (apt-get install mosquitto)")
-	return ""
-}
-
-// lockedBuffer collects mosquitto's log.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // startMosquitto starts mosquitto on a free port with a password file and
 // the ACL file of MosquittoACL, both written by this package, and kills
 // it at cleanup.
 func startMosquitto(t *testing.T) *brokerEnv {
 	t.Helper()
-	bin := findMosquitto(t)
+	mqtttest.Find(t)
 	dir := t.TempDir()
 	pwFile := filepath.Join(dir, "passwd")
 	aclFile := filepath.Join(dir, "acl")
@@ -90,62 +42,8 @@ func startMosquitto(t *testing.T) *brokerEnv {
 	if err := os.WriteFile(aclFile, []byte(MosquittoACL(e.centreUser)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
-	conf := fmt.Sprintf(`listener %d 127.0.0.1
-allow_anonymous false
-password_file %s
-acl_file %s
-persistence false
-log_dest stderr
-log_type error
-log_type warning
-log_type notice
-log_type information
-`, port, pwFile, aclFile)
-	if os.Geteuid() == 0 {
-		// As root, mosquitto would switch to user mosquitto, which cannot
-		// read the test's files (nor reread them on SIGHUP).
-		conf += "user root\n"
-	}
-	confFile := filepath.Join(dir, "mosquitto.conf")
-	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var log lockedBuffer
-	cmd := exec.Command(bin, "-c", confFile)
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start mosquitto: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("mosquitto log:\n%s", log.String())
-		}
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			_ = c.Close()
-			break
-		}
-		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("mosquitto exited: %v\n%s", err, log.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mosquitto not accepting on %s: %v\n%s", addr, err, log.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	e.url = "tcp://" + addr
+	m := mqtttest.Start(t, dir)
+	e.url = "tcp://" + m.Addr
 	var reload sync.Mutex
 	e.revoke = func(t *testing.T, id string) {
 		t.Helper()
@@ -154,15 +52,7 @@ log_type information
 		if err := RemoveMosquittoUser(pwFile, id); err != nil {
 			t.Fatal(err)
 		}
-		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
-			t.Fatal(err)
-		}
-		// Mosquitto rereads its files asynchronously: wait for it.
-		deadline := time.Now().Add(waitFor)
-		for !strings.Contains(log.String(), "Reloading config") && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		time.Sleep(100 * time.Millisecond)
+		m.Reload(t)
 	}
 	return e
 }

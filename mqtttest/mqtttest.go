@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -54,7 +55,7 @@ func Start(t testing.TB, dir string) *Mosquitto {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous false\npassword_file %s\nacl_file %s\npersistence false\n"+
-		"log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n",
+		"log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n",
 		port, filepath.Join(dir, "passwd"), filepath.Join(dir, "acl"))
 	if os.Geteuid() == 0 {
 		// As root, mosquitto would switch to user mosquitto, which cannot
@@ -100,14 +101,23 @@ func Start(t testing.TB, dir string) *Mosquitto {
 	}
 }
 
-// Reload has mosquitto read its password and ACL files again (SIGHUP).
+// Reload has mosquitto read its password and ACL files again (SIGHUP)
+// and waits until it has (its log says so).
 func (m *Mosquitto) Reload(t testing.TB) {
 	t.Helper()
+	before := strings.Count(m.log.String(), "Reloading config")
 	if err := m.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatalf("SIGHUP mosquitto: %v", err)
 	}
-	// mosquitto reloads asynchronously; give it a moment.
-	time.Sleep(200 * time.Millisecond)
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(m.log.String(), "Reloading config") == before {
+		if time.Now().After(deadline) {
+			t.Fatalf("mosquitto did not reload within 10 s:\n%s", m.log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The reload is logged as it begins: give it a moment to finish.
+	time.Sleep(100 * time.Millisecond)
 }
 
 // Log returns what mosquitto logged so far.

@@ -256,8 +256,8 @@ func testVerifierNeedsShipment(t *testing.T, s Store) {
 	mustPutVerifier(t, s, v1)
 	mustPutVerifier(t, s, v2)
 
-	// No store deletes shipments; through the store's SQL handle
-	// delete one there (its events first, which do not go with it).
+	// No store deletes shipments: delete one through the store's SQL handle
+	// (its events first, which do not go with it).
 	raw, ok := s.(interface{ SQL() *sql.DB })
 	if !ok {
 		t.Fatalf("the store (%T) does not give its SQL handle (SQL() *sql.DB), which this suite needs to check the cascade", s)
