@@ -318,3 +318,29 @@ func noticeCode(t *testing.T, base, operator, tracking string) string {
 	})
 	return code
 }
+
+// parcelAtLocker is lokero serve (SQLite in dir, --dev, the embedded
+// broker on listen) with a retailer, a courier, an operator and the demo
+// locker's device, and one parcel ready in the locker: deposited, its door
+// reported shut over HTTP, its code read from the development outbox.
+type parcelAtLocker struct {
+	dir, listen, base              string
+	key, courier, operator, device string
+	id, tracking, code             string
+	compartment                    int
+}
+
+func newParcelAtLocker(t *testing.T) parcelAtLocker {
+	t.Helper()
+	p := parcelAtLocker{dir: t.TempDir(), listen: freeAddr(t)}
+	db := filepath.Join(p.dir, "lokero.db")
+	p.base = startServe(t, "--db", db, "--dev", "--mqtt-listen", p.listen)
+	p.key = lastLine(t, "retailer", "add", "--db", db, "Kauppa")
+	p.courier = lastLine(t, "courier", "add", "--db", db, "Kuski")
+	p.operator = lastLine(t, "operator", "add", "--db", db, "Olli")
+	p.device = lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID)
+	p.id, p.tracking = emailOnlyParcel(t, p.base, p.key, "maija@example.fi")
+	p.compartment = depositAtDemoLocker(t, p.base, p.courier, p.device, p.id, p.tracking)
+	p.code = noticeCode(t, p.base, p.operator, p.tracking)
+	return p
+}

@@ -61,26 +61,15 @@ func (o *ptyOutput) waitFor(t *testing.T, re *regexp.Regexp, what string) []stri
 // wrong code shows "Wrong code"; ctrl+c ends the program with 0.
 func TestKeypadOnTerminal(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "lokero.db")
-	listen := freeAddr(t)
-	base := startServe(t, "--db", db, "--dev", "--mqtt-listen", listen)
-	key := lastLine(t, "retailer", "add", "--db", db, "Kauppa")
-	courier := lastLine(t, "courier", "add", "--db", db, "Kuski")
-	operator := lastLine(t, "operator", "add", "--db", db, "Olli")
-	device := lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID)
+	p := newParcelAtLocker(t)
 
-	id, tracking := emailOnlyParcel(t, base, key, "maija@example.fi")
-	compartment := depositAtDemoLocker(t, base, courier, device, id, tracking)
-	code := noticeCode(t, base, operator, tracking)
-
-	tokenFile := filepath.Join(dir, "token")
-	if err := os.WriteFile(tokenFile, []byte(device+"\n"), 0o600); err != nil {
+	tokenFile := filepath.Join(p.dir, "token")
+	if err := os.WriteFile(tokenFile, []byte(p.device+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	state := filepath.Join(dir, "controller.db")
+	state := filepath.Join(p.dir, "controller.db")
 	cmd := exec.Command(os.Args[0], "locker", "run", "--keypad", "--id", demo.DemoLockerID,
-		"--broker", "tcp://"+listen, "--token-file", tokenFile, "--state", state)
+		"--broker", "tcp://"+p.listen, "--token-file", tokenFile, "--state", state)
 	cmd.Env = append(os.Environ(), "LOKERO_TEST_AS_MAIN=1", "TERM=xterm-256color")
 	term, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
 	if err != nil {
@@ -125,21 +114,21 @@ func TestKeypadOnTerminal(t *testing.T) {
 
 	out.waitFor(t, regexp.MustCompile(`locker `+regexp.QuoteMeta(demo.DemoLockerID)+`\s+· online`), "the locker online on its screen")
 	type_("C")
-	for _, r := range code { // a key at a time, as at the keypad
+	for _, r := range p.code { // a key at a time, as at the keypad
 		type_(string(r))
 		time.Sleep(5 * time.Millisecond)
 	}
-	out.waitFor(t, regexp.MustCompile(`Code: •{`+fmt.Sprint(len(code))+`}_`), "the code typed, masked")
-	if strings.Contains(out.text(), code) {
-		t.Errorf("the screen shows the code %s", code)
+	out.waitFor(t, regexp.MustCompile(`Code: •{`+fmt.Sprint(len(p.code))+`}_`), "the code typed, masked")
+	if strings.Contains(out.text(), p.code) {
+		t.Errorf("the screen shows the code %s", p.code)
 	}
 	type_("\r")
 	// The grid is drawn above the display line: the door opens in it, then
 	// the display says which.
 	grid := out.waitFor(t, regexp.MustCompile(`\[\s*(\d+)\]`), "a door shown open in the grid")
 	opened := out.waitFor(t, regexp.MustCompile(`Door (\d+) is open`), "the door open")
-	if want := fmt.Sprint(compartment); grid[1] != want || opened[1] != want {
-		t.Errorf("the screen shows door %s open and says door %s is open; the parcel is in %d", grid[1], opened[1], compartment)
+	if want := fmt.Sprint(p.compartment); grid[1] != want || opened[1] != want {
+		t.Errorf("the screen shows door %s open and says door %s is open; the parcel is in %d", grid[1], opened[1], p.compartment)
 	}
 
 	type_("C0000000000\r")

@@ -20,24 +20,14 @@ import (
 // pickup at the centre, a wrong code opens nothing.
 func TestLockerRunConsole(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "lokero.db")
-	listen := freeAddr(t)
-	base := startServe(t, "--db", db, "--dev", "--mqtt-listen", listen)
-	key := lastLine(t, "retailer", "add", "--db", db, "Kauppa")
-	courier := lastLine(t, "courier", "add", "--db", db, "Kuski")
-	operator := lastLine(t, "operator", "add", "--db", db, "Olli")
-	device := lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID)
-	id, tracking := emailOnlyParcel(t, base, key, "maija@example.fi")
-	compartment := depositAtDemoLocker(t, base, courier, device, id, tracking)
-	code := noticeCode(t, base, operator, tracking)
+	p := newParcelAtLocker(t)
 
-	if code, _, stderr := runCmd(t, "locker", "run", "--id", demo.DemoLockerID, "--broker", "tcp://"+listen); code != 2 || !strings.Contains(stderr, "device token") {
+	if code, _, stderr := runCmd(t, "locker", "run", "--id", demo.DemoLockerID, "--broker", "tcp://"+p.listen); code != 2 || !strings.Contains(stderr, "device token") {
 		t.Errorf("locker run without a token: exit %d, %q; want 2 naming the device token", code, stderr)
 	}
-	cmd := exec.Command(os.Args[0], "locker", "run", "--id", demo.DemoLockerID, "--broker", "tcp://"+listen,
-		"--state", filepath.Join(dir, "controller.db"))
-	cmd.Env = append(os.Environ(), "LOKERO_TEST_AS_MAIN=1", "LOKERO_DEVICE_TOKEN="+device)
+	cmd := exec.Command(os.Args[0], "locker", "run", "--id", demo.DemoLockerID, "--broker", "tcp://"+p.listen,
+		"--state", filepath.Join(p.dir, "controller.db"))
+	cmd.Env = append(os.Environ(), "LOKERO_TEST_AS_MAIN=1", "LOKERO_DEVICE_TOKEN="+p.device)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -81,15 +71,16 @@ func TestLockerRunConsole(t *testing.T) {
 	expect("", "controller running")
 	eventually(t, "the controller connected", func() bool {
 		var links struct{ Devices []struct{ Online bool } }
-		return call(t, "GET", base+"/v1/devices", operator, nil, &links) == 200 && len(links.Devices) == 1 && links.Devices[0].Online
+		return call(t, "GET", p.base+"/v1/devices", p.operator, nil, &links) == 200 && len(links.Devices) == 1 && links.Devices[0].Online
 	})
 	expect("C 00000000000 OK", "wrong code")
-	expect("C "+code+" OK", "door "+strconv.Itoa(compartment)+" is open")
-	expect("close "+strconv.Itoa(compartment), "door "+strconv.Itoa(compartment)+" shut")
+	door := strconv.Itoa(p.compartment)
+	expect("C "+p.code+" OK", "door "+door+" is open")
+	expect("close "+door, "door "+door+" shut")
 	expect("bogus", `say "C <code> OK"`)
 	eventually(t, "the centre has the parcel picked up", func() bool {
 		var sh struct{ Status string }
-		return call(t, "GET", base+"/v1/shipments/"+id, key, nil, &sh) == 200 && sh.Status == "PICKED_UP"
+		return call(t, "GET", p.base+"/v1/shipments/"+p.id, p.key, nil, &sh) == 200 && sh.Status == "PICKED_UP"
 	})
 	stdin.Close()
 	cmd.Process.Signal(os.Interrupt)
