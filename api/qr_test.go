@@ -5,12 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"image/png"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/lokero/lokero/zbartest"
 
 	"github.com/lokero/lokero/locker"
 )
@@ -68,7 +67,7 @@ func TestQRPage(t *testing.T) {
 	if _, err := png.Decode(bytes.NewReader(img)); err != nil {
 		t.Fatalf("not a PNG: %v", err)
 	}
-	token := scanPNG(t, img)
+	token := zbartest.Scan(t, img)
 	if token != data.Token {
 		t.Errorf("the image reads %q, the JSON says %q", token, data.Token)
 	}
@@ -101,25 +100,4 @@ func TestQRPage(t *testing.T) {
 			t.Errorf("GET %s: %d %.200s; want the same bare 404", path, status, out)
 		}
 	}
-}
-
-// scanPNG reads a QR code with zbarimg: t.Skip without it (t.Fatal in CI).
-func scanPNG(t *testing.T, img []byte) string {
-	t.Helper()
-	bin, err := exec.LookPath("zbarimg")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("zbarimg is required in CI (package zbar-tools)")
-		}
-		t.Skip("zbarimg not installed (apt-get install zbar-tools)")
-	}
-	file := filepath.Join(t.TempDir(), "qr.png")
-	if err := os.WriteFile(file, img, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(bin, "--quiet", "--raw", "-Sbinary", file).Output()
-	if err != nil {
-		t.Fatalf("zbarimg: %v", err)
-	}
-	return strings.TrimRight(string(out), "\r\n")
 }

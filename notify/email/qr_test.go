@@ -11,12 +11,11 @@ import (
 	"mime/multipart"
 	stdmail "net/mail"
 	"net/textproto"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lokero/lokero/zbartest"
 
 	"github.com/lokero/lokero/locker"
 )
@@ -67,28 +66,6 @@ func mimeLeaves(t *testing.T, h textproto.MIMEHeader, body io.Reader) ([]mimeLea
 		kids = append(kids, tree)
 	}
 	return leaves, mt + "[" + strings.Join(kids, " ") + "]"
-}
-
-// readQR decodes the QR code of a PNG with zbarimg: t.Skip when it is not
-// installed (t.Fatal in CI, where it is).
-func readQR(t *testing.T, img []byte) string {
-	t.Helper()
-	bin, err := exec.LookPath("zbarimg")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("zbarimg is required in CI (package zbar-tools)")
-		}
-		t.Skip("zbarimg not installed (apt-get install zbar-tools)")
-	}
-	file := filepath.Join(t.TempDir(), "qr.png")
-	if err := os.WriteFile(file, img, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(bin, "--quiet", "--raw", "-Sbinary", file).Output()
-	if err != nil {
-		t.Fatalf("zbarimg: %v (%s)", err, out)
-	}
-	return strings.TrimRight(string(out), "\r\n")
 }
 
 // TestSendArrivalWithQR: an arrival with a QR token carries it as an
@@ -157,7 +134,7 @@ func TestSendArrivalWithQR(t *testing.T) {
 	if b := pic.Bounds(); b.Dx() < 150 || b.Dx() != b.Dy() {
 		t.Errorf("QR image %v: want a square of at least 150 pixels", b)
 	}
-	read := readQR(t, img)
+	read := zbartest.Scan(t, img)
 	if read != token {
 		t.Fatalf("zbarimg read %q, want the token %q", read, token)
 	}
@@ -209,7 +186,7 @@ func TestQRCodePNG(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := readQR(t, img); got != "hello" {
+	if got := zbartest.Scan(t, img); got != "hello" {
 		t.Errorf("read back %q", got)
 	}
 }
