@@ -156,26 +156,23 @@ func (l *Lockers) ApplyEvent(ctx context.Context, device lokero.Credential, loca
 	if err != nil && !refusal(err) {
 		return DeviceOutcome{}, err
 	}
-	if err != nil && (es.result == "" || es.result == EventApplied) {
+	if err != nil && es.result == "" {
 		// Refused before its transaction (a bad field) or inside it with
-		// its effects rolled back: the refusal takes the number, so
+		// its writes rolled back: the refusal takes the number alone, so
 		// that the controller's next events are not held up behind it.
-		// (A refusal inside the transaction with its effects kept, a
-		// wrong code counted against the lockout, is already EventApplied.)
-		if es.result == "" {
-			if err := l.consumeSeq(ctx, es); err != nil {
-				return DeviceOutcome{}, err
-			}
-			if es.result != EventApplied {
-				return DeviceOutcome{Result: es.result, Expect: es.expect}, nil
-			}
+		// (A refusal whose writes stand, a wrong code counted against the
+		// lockout, has taken it already.)
+		if err := l.seqTx(ctx, es, nil); err != nil {
+			return DeviceOutcome{}, err
 		}
+	}
+	switch {
+	case es.result != EventApplied: // a duplicate or after a gap: nothing done
+		return DeviceOutcome{Result: es.result, Expect: es.expect}, nil
+	case err != nil:
 		return DeviceOutcome{Result: EventRejected, Err: err, Expect: es.seq + 1}, nil
 	}
-	out.Result, out.Expect = es.result, es.expect
-	if es.result == EventApplied {
-		out.Expect = es.seq + 1
-	}
+	out.Result, out.Expect = EventApplied, es.seq+1
 	return out, nil
 }
 
@@ -187,22 +184,31 @@ func refusal(err error) bool {
 }
 
 // deviceTx runs fn in one write transaction, as store.InTx does. For an
-// event numbered in its device's sequence (ApplyEvent), it first checks
-// the number in the same transaction: fn runs only for the next one, and
-// the number is recorded with fn's writes. A refusal fn returns rolls its
-// writes back; ApplyEvent then records the number alone (consumeSeq).
+// event numbered in its device's sequence (ApplyEvent), the number is
+// checked and recorded in the same transaction (seqTx).
 func (l *Lockers) deviceTx(ctx context.Context, fn func(tx lokero.Tx) error) error {
 	es, _ := ctx.Value(eventSeqKey{}).(*eventSeq)
 	if es == nil {
 		return l.store.InTx(ctx, fn)
 	}
+	return l.seqTx(ctx, es, fn)
+}
+
+// seqTx runs fn (nil: nothing) in one write transaction if es is the
+// device's next event, and records its number with fn's writes; otherwise
+// es.result says duplicate or gap and nothing is written. A refusal fn
+// returns rolls its writes back; ApplyEvent then records the number alone
+// (seqTx with no fn).
+func (l *Lockers) seqTx(ctx context.Context, es *eventSeq, fn func(tx lokero.Tx) error) error {
 	return l.store.InTx(ctx, func(tx lokero.Tx) error {
 		es.result, es.expect = "", 0
 		if ok, err := es.check(ctx, tx); err != nil || !ok {
 			return err
 		}
-		if err := fn(tx); err != nil {
-			return err
+		if fn != nil {
+			if err := fn(tx); err != nil {
+				return err
+			}
 		}
 		es.result = EventApplied
 		return tx.SetDeviceSequence(ctx, es.credentialID, es.locationID, es.seq)
@@ -225,18 +231,6 @@ func (es *eventSeq) check(ctx context.Context, tx lokero.Tx) (bool, error) {
 		return false, nil
 	}
 	return true, nil
-}
-
-// consumeSeq records a refused event's number, if it is still the next.
-func (l *Lockers) consumeSeq(ctx context.Context, es *eventSeq) error {
-	return l.store.InTx(ctx, func(tx lokero.Tx) error {
-		es.result, es.expect = "", 0
-		if ok, err := es.check(ctx, tx); err != nil || !ok {
-			return err
-		}
-		es.result = EventApplied
-		return tx.SetDeviceSequence(ctx, es.credentialID, es.locationID, es.seq)
-	})
 }
 
 // LockerStatus is a locker's status as its controller (or its broker's
