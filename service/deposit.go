@@ -28,14 +28,8 @@ func (l *Lockers) Deposit(ctx context.Context, courier lokero.Credential, locati
 	if err != nil {
 		return DepositResult{}, err
 	}
-	code := tracking.Normalize(trackingCode)
-	if !tracking.Valid(code) {
-		return DepositResult{}, lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code (e.g. CL123456785FI)", trackingCode)
-	}
-	found, err := l.store.ShipmentByTrackingCode(ctx, code)
-	if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && found.TrackingCode != code) {
-		return DepositResult{}, &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_tracking_code", Field: "tracking_code", Message: "no parcel with tracking code " + code}
-	} else if err != nil {
+	found, code, err := l.scanned(ctx, trackingCode)
+	if err != nil {
 		return DepositResult{}, err
 	}
 	var (
@@ -101,6 +95,21 @@ func (l *Lockers) Deposit(ctx context.Context, courier lokero.Credential, locati
 			Message: fmt.Sprintf("no free compartment here takes parcel %s, and no locker near it has one", code)}
 	}
 	return res, nil
+}
+
+// scanned finds the parcel a courier scanned at a locker by its tracking
+// code (normalised, returned as code); a malformed code is EINVALID, an
+// unknown one, or a return's tracking code, ENOTFOUND.
+func (l *Lockers) scanned(ctx context.Context, trackingCode string) (lokero.Shipment, string, error) {
+	code := tracking.Normalize(trackingCode)
+	if !tracking.Valid(code) {
+		return lokero.Shipment{}, code, lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code (e.g. CL123456785FI)", trackingCode)
+	}
+	found, err := l.store.ShipmentByTrackingCode(ctx, code)
+	if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && found.TrackingCode != code) {
+		return lokero.Shipment{}, code, &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_tracking_code", Field: "tracking_code", Message: "no parcel with tracking code " + code}
+	}
+	return found, code, err
 }
 
 // alternative finds the nearest locker of the same access with a free

@@ -118,23 +118,38 @@ func (l *Lockers) expected(ctx context.Context, loc *lokero.Location, sh lokero.
 	if sh.COD != nil && sh.COD.CollectedAt == nil {
 		p.CODCents = sh.COD.AmountCents
 	}
-	if bytes.Equal(v.CodeHash, sh.OpeningCodeHash) && bytes.Equal(v.Salt, salt) && len(v.Hash) > 0 {
-		p.Verifier = v.Hash
-		return p, nil
+	var err error
+	p.Verifier, err = l.verifier(ctx, loc, sh.ID, sh.OpeningCodeHash, salt, v, func() (string, bool) {
+		_, code, ok := l.codes.Version(loc.ID, sh.ID, l.policy.CodeLength(loc.Type), sh.OpeningCodeHash)
+		if !ok {
+			// A code made under a key the secret no longer holds: it cannot
+			// be told, so the controller cannot check it; the centre still can.
+			l.log.Warn("sync: a parcel's code is under a retired key; left to the centre", "shipment", sh.ID)
+		}
+		return code, ok
+	})
+	return p, err
+}
+
+// verifier returns the verifier of a shipment's code (the one codeHash
+// names): kept, when it was made for this code and salt, else derived from
+// code() and kept for next time (the derivation is slow on purpose). nil
+// when code() cannot tell the code.
+func (l *Lockers) verifier(ctx context.Context, loc *lokero.Location, shipmentID string, codeHash, salt []byte,
+	kept lokero.Verifier, code func() (string, bool)) ([]byte, error) {
+	if bytes.Equal(kept.CodeHash, codeHash) && bytes.Equal(kept.Salt, salt) && len(kept.Hash) > 0 {
+		return kept.Hash, nil
 	}
-	_, code, ok := l.codes.Version(loc.ID, sh.ID, l.policy.CodeLength(loc.Type), sh.OpeningCodeHash)
+	c, ok := code()
 	if !ok {
-		// A code made under a key the secret no longer holds: it cannot be
-		// told, so the controller cannot check it; the centre still can.
-		l.log.Warn("sync: a parcel's code is under a retired key; left to the centre", "shipment", sh.ID)
-		return p, nil
+		return nil, nil
 	}
-	p.Verifier = locker.DefaultKDF.Verifier(code, salt)
-	if err := l.store.PutVerifier(ctx, lokero.Verifier{ShipmentID: sh.ID, LocationID: loc.ID,
-		CodeHash: sh.OpeningCodeHash, Salt: salt, Hash: p.Verifier}); err != nil {
-		return p, fmt.Errorf("keep the verifier of %s: %w", sh.ID, err)
+	v := locker.DefaultKDF.Verifier(c, salt)
+	if err := l.store.PutVerifier(ctx, lokero.Verifier{ShipmentID: shipmentID, LocationID: loc.ID,
+		CodeHash: codeHash, Salt: salt, Hash: v}); err != nil {
+		return nil, fmt.Errorf("keep the verifier of %s: %w", shipmentID, err)
 	}
-	return p, nil
+	return v, nil
 }
 
 // OfflinePickup is a controller reporting that it opened a compartment

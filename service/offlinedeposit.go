@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/locker"
-	"github.com/lokero/lokero/tracking"
 )
 
 // A courier deposits at a locker that is offline: the controller knows the
@@ -76,14 +74,8 @@ func (l *Lockers) OfflineDeposit(ctx context.Context, device lokero.Credential, 
 	if err != nil {
 		return DepositResult{}, err
 	}
-	code := tracking.Normalize(trackingCode)
-	if !tracking.Valid(code) {
-		return DepositResult{}, lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code (e.g. CL123456785FI)", trackingCode)
-	}
-	found, err := l.store.ShipmentByTrackingCode(ctx, code)
-	if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && found.TrackingCode != code) {
-		return DepositResult{}, &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_tracking_code", Field: "tracking_code", Message: "no parcel with tracking code " + code}
-	} else if err != nil {
+	found, code, err := l.scanned(ctx, trackingCode)
+	if err != nil {
 		return DepositResult{}, err
 	}
 	var res DepositResult
@@ -166,14 +158,9 @@ func (l *Lockers) ExpectedDropOff(ctx context.Context, device lokero.Credential,
 		return ExpectedDropOff{}, false, err
 	}
 	d := ExpectedDropOff{ShipmentID: sh.ID, Parcel: sh.Parcel.Dimensions(), Until: sh.Pickup.At.Add(ReturnWindow)}
-	if v := kept[sh.ID]; bytes.Equal(v.CodeHash, codeHash[:]) && bytes.Equal(v.Salt, salt) && len(v.Hash) > 0 {
-		d.Verifier = v.Hash
-		return d, true, nil
-	}
-	d.Verifier = locker.DefaultKDF.Verifier(sh.ReturnCode, salt)
-	if err := l.store.PutVerifier(ctx, lokero.Verifier{ShipmentID: sh.ID, LocationID: loc.ID,
-		CodeHash: codeHash[:], Salt: salt, Hash: d.Verifier}); err != nil {
-		return ExpectedDropOff{}, false, fmt.Errorf("keep the return code's verifier of %s: %w", sh.ID, err)
+	d.Verifier, err = l.verifier(ctx, loc, sh.ID, codeHash[:], salt, kept[sh.ID], func() (string, bool) { return sh.ReturnCode, true })
+	if err != nil {
+		return ExpectedDropOff{}, false, err
 	}
 	return d, true, nil
 }
