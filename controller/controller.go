@@ -417,6 +417,21 @@ func (c *Controller) queueLocked(e *Event, more func(tx *bolt.Tx) error) error {
 	return nil
 }
 
+// unqueue takes back the last event queued, seq, never sent (c.mu held
+// since it was queued: the sender reads under it), with what undo undoes
+// in the same state transaction: the lock its event was for failed.
+func (c *Controller) unqueue(seq int64, undo func(tx *bolt.Tx) error) error {
+	return c.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketOutbox).Delete(seqKey(seq)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketMeta).Put(keySeq, seqKey(seq-1)); err != nil {
+			return err
+		}
+		return undo(tx)
+	})
+}
+
 // wake wakes Run's sender (without blocking).
 func (c *Controller) wake() {
 	select {
@@ -554,15 +569,7 @@ func (c *Controller) openPickup(ctx context.Context, p Pickup, now time.Time) (K
 	c.keypad = kp
 	c.picked[p.ShipmentID] = mark
 	if oerr := c.cfg.Driver.Open(ctx, p.Compartment); oerr != nil {
-		uerr := c.db.Update(func(tx *bolt.Tx) error {
-			if err := tx.Bucket(bucketOutbox).Delete(seqKey(e.Seq)); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bucketMeta).Put(keySeq, seqKey(e.Seq-1)); err != nil {
-				return err
-			}
-			return tx.Bucket(bucketPicked).Delete([]byte(p.ShipmentID))
-		})
+		uerr := c.unqueue(e.Seq, func(tx *bolt.Tx) error { return tx.Bucket(bucketPicked).Delete([]byte(p.ShipmentID)) })
 		if uerr == nil {
 			delete(c.picked, p.ShipmentID)
 		} else {

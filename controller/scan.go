@@ -188,15 +188,7 @@ func (c *Controller) depositOffline(ctx context.Context, trackingCode string) (K
 		// The parcel did not go in: take back the event (never sent: the
 		// locker is offline and the sender waits for the connection) and
 		// the mark.
-		if uerr := c.db.Update(func(tx *bolt.Tx) error {
-			if err := tx.Bucket(bucketOutbox).Delete(seqKey(e.Seq)); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bucketMeta).Put(keySeq, seqKey(e.Seq-1)); err != nil {
-				return err
-			}
-			return tx.Bucket(bucketDeposited).Delete([]byte(trackingCode))
-		}); uerr == nil {
+		if uerr := c.unqueue(e.Seq, func(tx *bolt.Tx) error { return tx.Bucket(bucketDeposited).Delete([]byte(trackingCode)) }); uerr == nil {
 			delete(c.deposited, trackingCode)
 		} else {
 			c.log.Error("controller: lock failed and the deposit could not be undone", "tracking_code", trackingCode, "err", uerr)
@@ -288,15 +280,7 @@ func (c *Controller) dropOffOffline(ctx context.Context, d device.DropOff, now t
 	}
 	delete(c.dropOffs, d.ShipmentID)
 	if err := c.cfg.Driver.Open(ctx, best.Number); err != nil {
-		if uerr := c.db.Update(func(tx *bolt.Tx) error {
-			if err := tx.Bucket(bucketOutbox).Delete(seqKey(e.Seq)); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bucketMeta).Put(keySeq, seqKey(e.Seq-1)); err != nil {
-				return err
-			}
-			return tx.Bucket(bucketDropOffs).Put([]byte(d.ShipmentID), raw)
-		}); uerr == nil {
+		if uerr := c.unqueue(e.Seq, func(tx *bolt.Tx) error { return tx.Bucket(bucketDropOffs).Put([]byte(d.ShipmentID), raw) }); uerr == nil {
 			c.dropOffs[d.ShipmentID] = d
 		} else {
 			c.log.Error("controller: lock failed and the drop-off could not be undone", "shipment", d.ShipmentID, "err", uerr)
