@@ -2,11 +2,11 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"time"
 
 	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/device"
 	"github.com/lokero/lokero/service"
 )
 
@@ -41,31 +41,7 @@ func (s *Server) handleSequencedEvent(w http.ResponseWriter, r *http.Request, re
 		writeError(w, r, s.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ackJSON(*req.Seq, out))
-}
-
-// ackJSON is the answer to one sequenced event, the fields of the MQTT ack.
-func ackJSON(seq int64, out service.DeviceOutcome) map[string]any {
-	ack := map[string]any{"seq": seq, "result": out.Result}
-	if out.Expect > 0 {
-		ack["expect"] = out.Expect
-	}
-	if k := out.Keypad; k.Compartment > 0 {
-		ack["purpose"] = k.Purpose
-		if k.Result == "payment_required" {
-			ack["amount_cents"], ack["currency"] = k.AmountCents, "EUR"
-		} else {
-			ack["open"] = k.Compartment
-		}
-	}
-	if out.Shipment.ID != "" {
-		ack["status"] = out.Shipment.Status
-	}
-	var e *lokero.Error
-	if errors.As(out.Err, &e) {
-		ack["error"] = map[string]string{"code": e.Code, "reason": e.Reason, "message": e.Message}
-	}
-	return ack
+	writeJSON(w, http.StatusOK, device.AckOf(*req.Seq, out)) // the MQTT ack's very fields
 }
 
 // linkJSON is a locker's link to the centre as the operator sees it.

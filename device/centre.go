@@ -412,7 +412,7 @@ func AckOf(seq int64, out service.DeviceOutcome) Ack {
 	if out.Keypad.Compartment > 0 {
 		ack.Purpose = out.Keypad.Purpose
 		if out.Keypad.Result == "payment_required" {
-			ack.AmountCents = out.Keypad.AmountCents
+			ack.AmountCents, ack.Currency = out.Keypad.AmountCents, "EUR"
 		} else {
 			ack.Open = out.Keypad.Compartment
 		}

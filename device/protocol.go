@@ -85,7 +85,8 @@ type Ack struct {
 	Open        int    `json:"open,omitempty"`
 	Purpose     string `json:"purpose,omitempty"`
 	AmountCents int64  `json:"amount_cents,omitempty"`
-	Status      string `json:"status,omitempty"` // the shipment's status after a door closed
+	Currency    string `json:"currency,omitempty"` // of AmountCents: EUR
+	Status      string `json:"status,omitempty"`   // the shipment's status after a door closed
 	Error       *Error `json:"error,omitempty"`
 }
 
