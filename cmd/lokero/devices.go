@@ -77,13 +77,23 @@ func (d *devices) sweep(ctx context.Context, lockers *service.Lockers) {
 	if d.broker == nil {
 		return
 	}
-	for _, id := range d.broker.Lockers() {
-		c, err := lockers.Credential(ctx, id.CredentialID)
-		if err == nil && c.State(lockers.Now()) == lokero.CredentialActive {
-			continue
-		}
-		if err != nil && lokero.ErrorCode(err) != lokero.ENOTFOUND {
-			d.log.Warn("mqtt: check a connected locker's credential", "location", id.LocationID, "err", err)
+	connected := d.broker.Lockers()
+	if len(connected) == 0 {
+		return
+	}
+	// One read of every device credential, not one a connected locker.
+	creds, err := lockers.Credentials(ctx, lokero.CredentialFilter{Kind: lokero.KindDevice})
+	if err != nil {
+		d.log.Warn("mqtt: check the connected lockers' credentials", "err", err)
+		return
+	}
+	now := lockers.Now()
+	active := make(map[string]bool, len(creds))
+	for _, c := range creds {
+		active[c.ID] = c.State(now) == lokero.CredentialActive
+	}
+	for _, id := range connected {
+		if active[id.CredentialID] {
 			continue
 		}
 		if d.broker.Disconnect(id.LocationID) {
