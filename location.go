@@ -425,6 +425,11 @@ type LocationStore interface {
 	Locations(ctx context.Context) ([]Location, error)
 	// CountLocations returns how many locations there are.
 	CountLocations(ctx context.Context) (int, error)
+	// DirectoryVersion returns a number that changes whenever a location
+	// is inserted, updated or deleted, by any process: a reader that read
+	// it before Locations need not read them again while it stays the
+	// same.
+	DirectoryVersion(ctx context.Context) (int64, error)
 	// UpdateLocation writes one location (which must exist: ENOTFOUND
 	// otherwise; its stored created_at is kept) and appends ev in one
 	// transaction. The store assigns ev.Seq (the location's next) and sets

@@ -38,6 +38,10 @@ type Directory struct {
 
 	snap     atomic.Pointer[Snapshot]
 	reloadMu sync.Mutex
+	// version is the store's DirectoryVersion the snapshot was read at;
+	// loaded, whether one was (under reloadMu).
+	version int64
+	loaded  bool
 
 	calendar     *calendar.Calendar // the next delivery date; nil: today
 	availability *Availability      // lockers' free compartments and outlets' free shelf places; nil: not shown
@@ -83,16 +87,28 @@ func (d *Directory) Postcodes() *postcode.Registry { return d.postcodes }
 // Snapshot returns the current immutable view of the directory.
 func (d *Directory) Snapshot() *Snapshot { return d.snap.Load() }
 
-// Reload reads every location from the store and swaps in a new snapshot.
-// An outlet read without its own parcel limit or shelf capacity gets its
+// Reload reads every location from the store and swaps in a new snapshot,
+// unless the store's DirectoryVersion says nothing changed since the last
+// read (then it costs one small query, however often serve reloads). An
+// outlet read without its own parcel limit or shelf capacity gets its
 // type's defaults (outletDefaults).
 func (d *Directory) Reload(ctx context.Context) error {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
+	// Read before the locations: a write between the two makes the next
+	// reload read them again, never miss them.
+	version, err := d.store.DirectoryVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("reload directory: %w", err)
+	}
+	if d.loaded && version == d.version {
+		return nil
+	}
 	locs, err := d.store.Locations(ctx)
 	if err != nil {
 		return fmt.Errorf("reload directory: %w", err)
 	}
+	d.version, d.loaded = version, true
 	for i := range locs {
 		outletDefaults(&locs[i])
 	}

@@ -314,3 +314,60 @@ func TestOneLockerPerBuilding(t *testing.T) {
 		})
 	}
 }
+
+// countingStore counts the full reads of the directory.
+type countingStore struct {
+	lokero.LocationStore
+	reads int
+}
+
+func (s *countingStore) Locations(ctx context.Context) ([]lokero.Location, error) {
+	s.reads++
+	return s.LocationStore.Locations(ctx)
+}
+
+// TestReloadReadsOnlyChanges: a reload with nothing changed costs no read
+// of the directory; a write by another process (another handle on the
+// same database) is seen on the next reload.
+func TestReloadReadsOnlyChanges(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "reload.db")
+	open := func() *sqlite.DB {
+		st, err := sqlite.Open(ctx, path)
+		if err != nil {
+			t.Fatalf("open store: %v", err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	store, other := &countingStore{LocationStore: open()}, open()
+	clock := fixedClock{time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	d := service.NewDirectory(store, testRegistry(t), clock, slog.New(slog.DiscardHandler))
+	if _, err := d.Import(ctx, network()); err != nil {
+		t.Fatal(err)
+	}
+	before := store.reads
+	for range 3 {
+		if err := d.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if store.reads != before {
+		t.Errorf("3 reloads of an unchanged directory read it %d times; want 0", store.reads-before)
+	}
+	moved := network()[0]
+	moved.Name = "Smartpost moved"
+	if _, err := other.UpsertLocations(ctx, []lokero.Location{moved}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if store.reads != before+1 {
+		t.Errorf("a reload after another process's write read the directory %d times; want 1", store.reads-before)
+	}
+	if got := d.Snapshot().ByID(moved.ID); got == nil || got.Name != moved.Name {
+		t.Errorf("after the reload %s is %+v; want the name %q", moved.ID, got, moved.Name)
+	}
+}

@@ -117,6 +117,9 @@ func (db *DB) UpsertLocations(ctx context.Context, locs []lokero.Location) (res 
 
 	err = db.write(ctx, func(tx *sql.Tx, now time.Time) error {
 		res = lokero.UpsertResult{}
+		if err := bumpDirectory(ctx, tx); err != nil {
+			return err
+		}
 		var chunk []*lokero.Location
 		for k, i := range order {
 			l := &locs[i]
@@ -218,6 +221,9 @@ func rowTimes(l *lokero.Location, now time.Time) (created, updated time.Time) {
 // loc.UpdatedAt, or ev.At, or the store's time.
 func (db *DB) UpdateLocation(ctx context.Context, loc lokero.Location, ev lokero.LocationEvent) error {
 	return db.write(ctx, func(tx *sql.Tx, now time.Time) error {
+		if err := bumpDirectory(ctx, tx); err != nil {
+			return err
+		}
 		updated := cmp.Or(loc.UpdatedAt, ev.At, now)
 		row, err := db.locationRow(&loc, time.Time{}, updated)
 		if err != nil {
@@ -342,6 +348,29 @@ func (db *DB) CountLocations(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("count locations: %w", err)
 	}
 	return n, nil
+}
+
+// bumpDirectory raises the directory's version first thing in a
+// transaction that writes locations. The triggers raise it again with
+// every write (and alone for writers other than this store), but on
+// PostgreSQL a trigger takes the version's row after the locations' rows:
+// two transactions each holding rows the other wants next would deadlock.
+// Taken first, it makes the store's writers of locations queue instead.
+func bumpDirectory(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE directory_version SET version = version + 1 WHERE id = 1`); err != nil {
+		return fmt.Errorf("directory version: %w", err)
+	}
+	return nil
+}
+
+// DirectoryVersion returns the directory's version, which the triggers of
+// migration 00020 raise on every write to locations.
+func (db *DB) DirectoryVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := db.db.QueryRowContext(ctx, `SELECT version FROM directory_version WHERE id = 1`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("directory version: %w", err)
+	}
+	return v, nil
 }
 
 const postcodeColumns = `code, kind, type_code, name_fi, name_sv, abbr_fi, abbr_sv, valid_from,

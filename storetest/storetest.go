@@ -86,6 +86,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"UpsertConcurrent", testUpsertConcurrent},
 		{"LocationNotFound", testLocationNotFound},
 		{"LocationsOrderedByID", testLocationsOrderedByID},
+		{"DirectoryVersion", testDirectoryVersion},
 		{"ReplacePostcodes", testReplacePostcodes},
 		{"ReplacePostcodesIsAtomic", testReplacePostcodesIsAtomic},
 		{"ReplacePostcodesConcurrent", testReplacePostcodesConcurrent},
@@ -502,6 +503,59 @@ func testLocationNotFound(t *testing.T, s Store) {
 		if !strings.Contains(e.Message, "missing") {
 			t.Errorf("not-found message %q does not name the location", e.Message)
 		}
+	}
+}
+
+// testDirectoryVersion: every write of a location changes the version;
+// reads and a failed write leave it.
+func testDirectoryVersion(t *testing.T, s Store) {
+	ctx := t.Context()
+	version := func() int64 {
+		t.Helper()
+		v, err := s.DirectoryVersion(ctx)
+		if err != nil {
+			t.Fatalf("DirectoryVersion: %v", err)
+		}
+		return v
+	}
+	changed := func(step string, before int64) int64 {
+		t.Helper()
+		after := version()
+		if after == before {
+			t.Errorf("%s: DirectoryVersion stayed %d", step, after)
+		}
+		return after
+	}
+	v := version()
+	mustUpsert(t, s, []lokero.Location{locker("dv-1"), postOffice("dv-2")}, lokero.UpsertResult{Inserted: 2})
+	v = changed("insert", v)
+	if _, err := s.Locations(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Location(ctx, "dv-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := version(); got != v {
+		t.Errorf("reads changed DirectoryVersion from %d to %d", v, got)
+	}
+	moved := postOffice("dv-2")
+	moved.Name = "Moved post office"
+	mustUpsert(t, s, []lokero.Location{moved}, lokero.UpsertResult{Updated: 1})
+	v = changed("upsert of a changed location", v)
+	closed := locker("dv-1")
+	closed.Status = lokero.LocationClosed
+	if err := s.UpdateLocation(ctx, closed, lokero.LocationEvent{Actor: "op"}); err != nil {
+		t.Fatal(err)
+	}
+	v = changed("UpdateLocation", v)
+	if err := s.UpdateLocation(ctx, locker("dv-missing"), lokero.LocationEvent{Actor: "op"}); err == nil {
+		t.Fatal("UpdateLocation of a missing location: no error")
+	}
+	if _, err := s.UpsertLocations(ctx, []lokero.Location{locker("dv-3"), locker("")}); err == nil {
+		t.Fatal("UpsertLocations with an empty ID: no error")
+	}
+	if got := version(); got != v {
+		t.Errorf("failed writes changed DirectoryVersion from %d to %d", v, got)
 	}
 }
 
