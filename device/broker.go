@@ -89,10 +89,21 @@ func StartBroker(ctx context.Context, cfg BrokerConfig) (*Broker, error) {
 	// 8 KB a connection; none was dropped in a burst of 10,000 lockers'
 	// events (docs/benchmarks.md, issue 21).
 	caps.MaximumClientWritesPending = maxWritesPending
+	// The most QoS 1 messages a client may have unacknowledged (default
+	// 8,192): the centre takes every locker's events, and a burst of
+	// 20,000 from 2,000 lockers overran 8,192 ("client store quota
+	// reached": the rest dropped, and sent again by the controllers only
+	// after their ResendAfter). 65,535 is MQTT's limit (packet IDs are 16
+	// bits); the map grows only with what is in flight.
+	caps.MaximumInflight = 65535
 	srv := mqtt.New(&mqtt.Options{
 		Capabilities:           caps,
 		Logger:                 log,
 		SysTopicResendInterval: sysInterval,
+		// The centre of the serve that embeds the broker subscribes and
+		// publishes through mochi's inline client (StartCentre with
+		// CentreConfig.Embedded): no connection of its own.
+		InlineClient: true,
 	})
 
 	base, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -153,6 +164,27 @@ func (b *Broker) Lockers() []Identity {
 		}
 	}
 	return out
+}
+
+// inlineSubscribe calls handle, in the publishing client's goroutine (so
+// in its order), with every message published on a topic filter matches;
+// id numbers the subscription for inlineUnsubscribe. Only the centre uses
+// it: mochi's inline client passes no ACL check.
+func (b *Broker) inlineSubscribe(filter string, id int, handle func(topic string, payload []byte)) error {
+	return b.srv.Subscribe(filter, id, func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {
+		// The payload may share the reader's buffer: keep a copy.
+		handle(pk.TopicName, bytes.Clone(pk.Payload))
+	})
+}
+
+// inlineUnsubscribe ends an inlineSubscribe.
+func (b *Broker) inlineUnsubscribe(filter string, id int) error { return b.srv.Unsubscribe(filter, id) }
+
+// inlinePublish delivers a message (QoS 1 to the subscribers, not
+// retained) as the centre. It does not wait for the subscribers'
+// acknowledgements: the broker resends until they come.
+func (b *Broker) inlinePublish(topic string, payload []byte) error {
+	return b.srv.Publish(topic, payload, false, 1)
 }
 
 // Close stops the broker and drops every client. It may be called more

@@ -42,6 +42,13 @@ type CentreConfig struct {
 	// TLS (system roots); user and password in the URL, if any, are the
 	// centre's credentials at the broker.
 	Broker string
+	// Embedded, instead of Broker, runs the centre inside this process's
+	// embedded broker, through its inline client: no connection, no
+	// credentials, no client ID, and nothing between the lockers'
+	// connections and the workers' queues that could drop a message (a
+	// client connection has a bounded write queue at the broker, which a
+	// burst of every locker's events overran).
+	Embedded *Broker
 	// Username and Password, when set, are used instead of the URL's.
 	Username, Password string
 	// ClientID is the instance's client ID; it must start with
@@ -86,7 +93,8 @@ func ParseBrokerURL(raw string) (broker, username, password string, err error) {
 // topic.
 type Centre struct {
 	cfg    CentreConfig
-	client mqtt.Client
+	client mqtt.Client // nil inside an embedded broker
+	broker *Broker     // the embedded broker it runs inside, or nil
 	log    *slog.Logger
 	queues []*queue
 	wg     sync.WaitGroup
@@ -118,6 +126,24 @@ type CentreStats struct {
 // waits up to 10 s for the first connection: an error then means the
 // broker refused the centre or cannot be reached.
 func StartCentre(ctx context.Context, cfg CentreConfig) (*Centre, error) {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 16
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Embedded != nil {
+		c := newCentre(cfg)
+		c.broker = cfg.Embedded
+		for i, filter := range c.filters() {
+			if err := c.broker.inlineSubscribe(filter, i+1, c.enqueue); err != nil {
+				c.Close()
+				return nil, fmt.Errorf("mqtt: subscribe inside the embedded broker to %s: %w", filter, err)
+			}
+		}
+		c.log.Info("mqtt: applying the lockers' events inside the embedded broker")
+		return c, nil
+	}
 	broker, user, pass, err := ParseBrokerURL(cfg.Broker)
 	if err != nil {
 		return nil, err
@@ -125,22 +151,10 @@ func StartCentre(ctx context.Context, cfg CentreConfig) (*Centre, error) {
 	if cfg.Username != "" || cfg.Password != "" {
 		user, pass = cfg.Username, cfg.Password
 	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = 16
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
 	if len(cfg.ClientID) <= len(CentreClientIDPrefix) || cfg.ClientID[:len(CentreClientIDPrefix)] != CentreClientIDPrefix {
 		return nil, fmt.Errorf("mqtt: the centre's client ID %q must start with %q", cfg.ClientID, CentreClientIDPrefix)
 	}
-	c := &Centre{cfg: cfg, log: cfg.Log}
-	c.ctx, c.cancel = context.WithCancel(context.Background())
-	c.queues = make([]*queue, cfg.Workers)
-	for i := range c.queues {
-		c.queues[i] = newQueue()
-		c.wg.Go(func() { c.work(c.queues[i]) })
-	}
+	c := newCentre(cfg)
 	opts := mqtt.NewClientOptions().
 		AddBroker(broker).
 		SetClientID(cfg.ClientID).
@@ -180,14 +194,34 @@ func StartCentre(ctx context.Context, cfg CentreConfig) (*Centre, error) {
 	return c, nil
 }
 
-// subscribe (again, after each connection) to the events and statuses.
-func (c *Centre) subscribe(client mqtt.Client) {
+// newCentre returns a centre with its workers started.
+func newCentre(cfg CentreConfig) *Centre {
+	c := &Centre{cfg: cfg, log: cfg.Log}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.queues = make([]*queue, cfg.Workers)
+	for i := range c.queues {
+		c.queues[i] = newQueue()
+		c.wg.Go(func() { c.work(c.queues[i]) })
+	}
+	return c
+}
+
+// filters are the topic filters of every locker's events and statuses.
+func (c *Centre) filters() []string {
 	events := Prefix + "+/" + KindEvents
-	if c.cfg.SharedGroup != "" {
+	if c.cfg.SharedGroup != "" && c.broker == nil {
 		events = "$share/" + c.cfg.SharedGroup + "/" + events
 	}
-	filters := map[string]byte{events: 1, Prefix + "+/" + KindStatus: 1}
-	tok := client.SubscribeMultiple(filters, c.route)
+	return []string{events, Prefix + "+/" + KindStatus}
+}
+
+// subscribe (again, after each connection) to the events and statuses.
+func (c *Centre) subscribe(client mqtt.Client) {
+	filters := map[string]byte{}
+	for _, f := range c.filters() {
+		filters[f] = 1
+	}
+	tok := client.SubscribeMultiple(filters, func(_ mqtt.Client, m mqtt.Message) { c.enqueue(m.Topic(), m.Payload()) })
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		c.log.Error("mqtt: subscribe to the lockers' events", "err", tok.Error())
 		return
@@ -195,20 +229,28 @@ func (c *Centre) subscribe(client mqtt.Client) {
 	c.log.Info("mqtt: connected; applying the lockers' events", "client", c.cfg.ClientID)
 }
 
-// route hands a message to its locker's worker: one locker's messages are
-// applied one after the other, in order; different lockers' in parallel.
-// It never blocks: it runs on the MQTT client's own goroutine, which must
-// go on reading the broker's acknowledgements of what the workers publish
-// (blocking it stalled the centre once a few thousand lockers connected at
-// once). A queue grows as the broker's inflight window allows.
-func (c *Centre) route(_ mqtt.Client, m mqtt.Message) {
-	id, _, ok := ParseTopic(m.Topic())
+// message is a message from a locker, as the broker delivered it.
+type message struct {
+	topic   string
+	payload []byte
+}
+
+// enqueue hands a message to its locker's worker: one locker's messages
+// are applied one after the other, in order; different lockers' in
+// parallel. It never blocks: it runs on the MQTT client's own goroutine,
+// which must go on reading the broker's acknowledgements of what the
+// workers publish (blocking it stalled the centre once a few thousand
+// lockers connected at once), or inside the embedded broker on the
+// publishing locker's connection. A queue grows as the broker's inflight
+// window allows.
+func (c *Centre) enqueue(topic string, payload []byte) {
+	id, _, ok := ParseTopic(topic)
 	if !ok {
 		return
 	}
 	h := fnv.New32a()
 	h.Write([]byte(id))
-	c.queues[h.Sum32()%uint32(len(c.queues))].push(m)
+	c.queues[h.Sum32()%uint32(len(c.queues))].push(message{topic: topic, payload: payload})
 }
 
 func (c *Centre) work(q *queue) {
@@ -225,13 +267,13 @@ func (c *Centre) work(q *queue) {
 // blocks.
 type queue struct {
 	mu    sync.Mutex
-	items []mqtt.Message
+	items []message
 	ready chan struct{} // has a token while items is not empty
 }
 
 func newQueue() *queue { return &queue{ready: make(chan struct{}, 1)} }
 
-func (q *queue) push(m mqtt.Message) {
+func (q *queue) push(m message) {
 	q.mu.Lock()
 	q.items = append(q.items, m)
 	q.mu.Unlock()
@@ -242,12 +284,12 @@ func (q *queue) push(m mqtt.Message) {
 }
 
 // pop waits for the next message until ctx ends.
-func (q *queue) pop(ctx context.Context) (mqtt.Message, bool) {
+func (q *queue) pop(ctx context.Context) (message, bool) {
 	for {
 		q.mu.Lock()
 		if len(q.items) > 0 {
 			m := q.items[0]
-			q.items[0] = nil
+			q.items[0] = message{}
 			q.items = q.items[1:]
 			more := len(q.items) > 0
 			q.mu.Unlock()
@@ -263,13 +305,13 @@ func (q *queue) pop(ctx context.Context) (mqtt.Message, bool) {
 		select {
 		case <-q.ready:
 		case <-ctx.Done():
-			return nil, false
+			return message{}, false
 		}
 	}
 }
 
-func (c *Centre) handle(m mqtt.Message) {
-	id, kind, _ := ParseTopic(m.Topic())
+func (c *Centre) handle(m message) {
+	id, kind, _ := ParseTopic(m.topic)
 	dev, err := c.device(id)
 	if err != nil {
 		c.log.Warn("mqtt: a message of a locker without a device credential", "location", id, "err", err)
@@ -277,10 +319,10 @@ func (c *Centre) handle(m mqtt.Message) {
 	}
 	switch kind {
 	case KindEvents:
-		c.event(dev, id, m.Payload())
+		c.event(dev, id, m.payload)
 	case KindStatus:
 		var s Status
-		if err := json.Unmarshal(m.Payload(), &s); err != nil {
+		if err := json.Unmarshal(m.payload, &s); err != nil {
 			c.log.Warn("mqtt: unreadable status", "location", id, "err", err)
 			return
 		}
@@ -398,6 +440,13 @@ func (c *Centre) publish(id, kind string, msg any) bool {
 		c.log.Error("mqtt: encode a message", "kind", kind, "err", err)
 		return false
 	}
+	if c.broker != nil {
+		if err := c.broker.inlinePublish(Topic(id, kind), raw); err != nil {
+			c.log.Warn("mqtt: publish", "location", id, "kind", kind, "err", err)
+			return false
+		}
+		return true
+	}
 	tok := c.client.Publish(Topic(id, kind), 1, false, raw)
 	if err := tok.Error(); err != nil { // set at once when the client is not connected
 		c.log.Warn("mqtt: publish", "location", id, "kind", kind, "err", err)
@@ -451,14 +500,25 @@ func (c *Centre) Stats() CentreStats {
 		Rejected: c.rejected.Load(), Failed: c.failed.Load()}
 }
 
-// Connected reports whether the centre is connected to the broker now.
-func (c *Centre) Connected() bool { return c.client != nil && c.client.IsConnectionOpen() }
+// Connected reports whether the centre is connected to the broker now
+// (inside an embedded broker: until Close).
+func (c *Centre) Connected() bool {
+	if c.broker != nil {
+		return c.ctx.Err() == nil
+	}
+	return c.client != nil && c.client.IsConnectionOpen()
+}
 
-// Close disconnects and stops the workers (an event being applied is
-// finished first).
+// Close disconnects (unsubscribes, inside an embedded broker) and stops
+// the workers (an event being applied is finished first).
 func (c *Centre) Close() {
 	if c.client != nil {
 		c.client.Disconnect(250)
+	}
+	if c.broker != nil {
+		for i, filter := range c.filters() {
+			_ = c.broker.inlineUnsubscribe(filter, i+1) // only fails for a filter Subscribe took
+		}
 	}
 	c.cancel()
 	c.wg.Wait()

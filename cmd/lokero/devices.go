@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -17,8 +13,8 @@ import (
 	"github.com/lokero/lokero/service"
 )
 
-// centreUser is the embedded broker's user for lokero serve itself, and
-// the default for an external broker's (lokero locker provision --centre).
+// centreUser is the default user of lokero serve's centre at an external
+// broker (lokero locker provision --centre).
 const centreUser = "lokero-centre"
 
 // devices is the locker device protocol's side of lokero serve: the
@@ -48,18 +44,13 @@ func startDevices(ctx context.Context, lockers *service.Lockers, mqttURL, listen
 		log.Info("mqtt: off (--mqtt-listen off): lockers use the HTTP device endpoints only")
 		return d, nil
 	default:
-		var secret [24]byte
-		if _, err := rand.Read(secret[:]); err != nil {
-			return nil, err
-		}
-		pass := hex.EncodeToString(secret[:])
 		b, err := device.StartBroker(ctx, device.BrokerConfig{Addr: listen, Log: log.With("component", "mqtt"),
-			Auth: brokerAuth{lockers: lockers, centrePassword: pass}})
+			Auth: brokerAuth{lockers: lockers}})
 		if err != nil {
 			return nil, fmt.Errorf("%w (another broker on that port? connect to it with --mqtt tcp://…, or move this one with --mqtt-listen)", err)
 		}
 		d.broker = b
-		cfg.Broker, cfg.Username, cfg.Password = "tcp://"+b.Addr(), centreUser, pass
+		cfg.Embedded = b
 		log.Info("mqtt: embedded broker", "addr", b.Addr())
 	}
 	c, err := device.StartCentre(ctx, cfg)
@@ -121,21 +112,14 @@ func (d *devices) Close() {
 	}
 }
 
-// brokerAuth authenticates the embedded broker's clients: the centre by
-// the password made at start, a locker by its device token, with its
-// location ID as username.
+// brokerAuth authenticates the embedded broker's clients: a locker by its
+// device token, with its location ID as username. The centre runs inside
+// the broker (device.CentreConfig.Embedded) and needs no login.
 type brokerAuth struct {
-	lockers        *service.Lockers
-	centrePassword string
+	lockers *service.Lockers
 }
 
 func (a brokerAuth) AuthenticateClient(ctx context.Context, username, password string) (device.Identity, error) {
-	if username == centreUser {
-		if subtle.ConstantTimeCompare([]byte(password), []byte(a.centrePassword)) != 1 {
-			return device.Identity{}, errors.New("wrong password for the centre")
-		}
-		return device.Identity{Centre: true}, nil
-	}
 	c, err := a.lockers.Authenticate(ctx, lokero.KindDevice, password)
 	if err != nil {
 		return device.Identity{}, err
