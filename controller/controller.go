@@ -127,6 +127,7 @@ type Controller struct {
 	doors      map[int]bool              // door open, as last known
 	cursor     int64                     // the next sequence number to publish on this connection
 	sentAt     map[int64]time.Time       // when each unanswered event was last published
+	outboxN    int                       // events in the outbox (Pending), kept with it
 	gapFrom    int64                     // the last gap's expect …
 	gapAt      time.Time                 // … and when it was honoured
 	client     mqtt.Client
@@ -166,7 +167,12 @@ func Open(cfg Config) (*Controller, error) {
 	if cfg.maxReconnect <= 0 {
 		cfg.maxReconnect = 10 * time.Second
 	}
-	db, err := bolt.Open(cfg.StatePath, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	// NoFreelistSync: a commit does not write the free pages' list too
+	// (bbolt rebuilds it by a scan when it opens the file after a crash,
+	// quick for a state file this small): one page less to write a
+	// commit, for every event queued and answered, and less wear on a
+	// locker's flash.
+	db, err := bolt.Open(cfg.StatePath, 0o600, &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true})
 	if err != nil {
 		return nil, fmt.Errorf("controller: open state %s: %w", cfg.StatePath, err)
 	}
@@ -204,6 +210,7 @@ func (c *Controller) load() error {
 		if err := c.newCredential(tx); err != nil {
 			return err
 		}
+		c.outboxN = tx.Bucket(bucketOutbox).Stats().KeyN
 		k, err := loadKeypad(tx)
 		if err != nil {
 			return err
@@ -339,12 +346,7 @@ func (c *Controller) Pending() int {
 	if c.closed {
 		return 0
 	}
-	n := 0
-	_ = c.db.View(func(tx *bolt.Tx) error {
-		n = tx.Bucket(bucketOutbox).Stats().KeyN
-		return nil
-	})
-	return n
+	return c.outboxN
 }
 
 // Expecting returns how many parcels the controller can hand out itself
@@ -414,6 +416,7 @@ func (c *Controller) queueLocked(e *Event, more func(tx *bolt.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("controller: queue %s event: %w", e.Type, err)
 	}
+	c.outboxN++
 	return nil
 }
 
@@ -421,7 +424,7 @@ func (c *Controller) queueLocked(e *Event, more func(tx *bolt.Tx) error) error {
 // since it was queued: the sender reads under it), with what undo undoes
 // in the same state transaction: the lock its event was for failed.
 func (c *Controller) unqueue(seq int64, undo func(tx *bolt.Tx) error) error {
-	return c.db.Update(func(tx *bolt.Tx) error {
+	err := c.db.Update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketOutbox).Delete(seqKey(seq)); err != nil {
 			return err
 		}
@@ -430,6 +433,10 @@ func (c *Controller) unqueue(seq int64, undo func(tx *bolt.Tx) error) error {
 		}
 		return undo(tx)
 	})
+	if err == nil {
+		c.outboxN--
+	}
+	return err
 }
 
 // wake wakes Run's sender (without blocking).

@@ -249,13 +249,19 @@ func (c *Controller) handleAck(payload []byte) {
 			c.mu.Unlock()
 			return
 		}
+		var queued bool // not yet forgotten: a repeated ack finds nothing
 		err := c.db.Update(func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketOutbox).Delete(seqKey(a.Seq))
+			out := tx.Bucket(bucketOutbox)
+			queued = out.Get(seqKey(a.Seq)) != nil
+			return out.Delete(seqKey(a.Seq))
 		})
 		if err != nil {
 			c.mu.Unlock()
 			c.log.Error("controller: forget an answered event", "seq", a.Seq, "err", err)
 			return
+		}
+		if queued {
+			c.outboxN--
 		}
 		delete(c.sentAt, a.Seq)
 		answer := c.waiters[a.Seq]
