@@ -27,6 +27,23 @@ type LockerOptions struct {
 	CredentialChanged func(lokero.Credential)
 }
 
+// LockerCommands reaches lockers' controllers directly (serve's MQTT
+// centre, device.Centre): the API tells a locker to open the compartment
+// a courier's handheld deposits into or collects from, and passes on a
+// compartment put out of order or back and a parcel's rotated code. Each
+// is sent after the change is committed; one lost on the way is made good
+// by the controller's next sync (the courier opens with the locker's
+// keypad meanwhile).
+type LockerCommands interface {
+	Open(locationID string, compartment int, purpose, shipmentID string) bool
+	SetOutOfOrder(locationID string, compartment int, outOfOrder bool) bool
+	Expect(ctx context.Context, locationID, shipmentID string)
+}
+
+// SetLockerCommands makes the locker operations tell lockers' controllers
+// directly what changed for them. Call it before serving.
+func (s *Server) SetLockerCommands(c LockerCommands) { s.commands = c }
+
 // EnableLockers serves the locker operations over l: courier deposits,
 // device doors and keypad, courier handover. Call it after
 // EnableShipments and before serving.
@@ -77,6 +94,11 @@ func (s *Server) answerNotice(w http.ResponseWriter, r *http.Request, ownerID st
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
+	}
+	if rotate && s.commands != nil && sh.Status == lokero.StatusReadyForPickup {
+		// The locker's controller gets the new code's verifier: the old
+		// code no longer opens, offline either.
+		s.commands.Expect(r.Context(), sh.DestinationID, sh.ID)
 	}
 	writeJSON(w, http.StatusOK, s.shipmentJSON(&sh))
 }
@@ -242,6 +264,9 @@ func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
+	}
+	if s.commands != nil {
+		s.commands.Open(r.PathValue("location_id"), res.Compartment.Number, service.PurposeDeposit, res.Shipment.ID)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"tracking_code": res.Shipment.TrackingCode, "compartment": res.Compartment.Number, "size": res.Compartment.Size,
@@ -438,6 +463,9 @@ func (s *Server) handleOutOfOrder(outOfOrder bool) http.HandlerFunc {
 			writeError(w, r, s.log, err)
 			return
 		}
+		if s.commands != nil {
+			s.commands.SetOutOfOrder(r.PathValue("location_id"), c.Number, c.OutOfOrder)
+		}
 		writeJSON(w, http.StatusOK, map[string]any{"number": c.Number, "size": c.Size, "out_of_order": c.OutOfOrder})
 	}
 }
@@ -471,10 +499,25 @@ func (s *Server) handleCollect(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
+	// The compartment it is in, to open at a locker on MQTT (Collect
+	// empties it).
+	compartment := 0
+	if s.commands != nil {
+		if list, err := s.lockers.Collections(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id")); err == nil {
+			for _, c := range list {
+				if c.TrackingCode == req.TrackingCode {
+					compartment = c.Compartment
+				}
+			}
+		}
+	}
 	sh, err := s.lockers.Collect(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"), req.TrackingCode)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
+	}
+	if compartment > 0 {
+		s.commands.Open(r.PathValue("location_id"), compartment, "collect", sh.ID)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"tracking_code": sh.TrackingCode, "status": sh.Status, "kind": sh.Kind.OrDefault()})
 }

@@ -49,6 +49,9 @@ type Server struct {
 	shipments *service.Shipments
 	lockers   *service.Lockers
 	webhooks  *service.Webhooks
+	// commands reaches lockers' controllers directly (SetLockerCommands);
+	// nil without.
+	commands LockerCommands
 	// credentialChanged is LockerOptions.CredentialChanged.
 	credentialChanged func(lokero.Credential)
 	// limits are the rate limits (ratelimit.go); proxies the trusted

@@ -1,10 +1,13 @@
 package controller
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/lokero/lokero/device"
 	bolt "go.etcd.io/bbolt"
@@ -16,6 +19,8 @@ const (
 	CommandExpectPickup  = device.CommandExpectPickup
 	CommandCancel        = device.CommandCancel
 	CommandExpectDropOff = device.CommandExpectDropOff
+	CommandOpen          = device.CommandOpen
+	CommandOutOfOrder    = device.CommandOutOfOrder
 )
 
 // Command is a command from the centre.
@@ -42,6 +47,13 @@ func (c *Controller) handleCommand(payload []byte) error {
 			return fmt.Errorf("expect_drop_off without drop_off")
 		}
 		return c.expectDropOff(*cmd.DropOff)
+	case CommandOpen:
+		return c.openFor(cmd)
+	case CommandOutOfOrder:
+		if cmd.Compartment < 1 || cmd.OutOfOrder == nil {
+			return fmt.Errorf("out_of_order without compartment or out_of_order")
+		}
+		return c.setOutOfOrder(cmd.Compartment, *cmd.OutOfOrder)
 	}
 	return fmt.Errorf("unknown command %q", cmd.Type)
 }
@@ -189,4 +201,59 @@ func onTheWay(ds []device.Delivery, code string) bool {
 		}
 	}
 	return false
+}
+
+// commandOpenTimeout bounds the lock pulse of an open command.
+const commandOpenTimeout = 5 * time.Second
+
+// openFor opens the compartment the centre names, for someone it let in
+// (a courier's handheld deposit or collection, an operator). Only the
+// centre can publish on the locker's commands topic (the broker's ACL),
+// so the command is trusted as the keypad's answers are; the door's
+// closing is reported as any door_closed.
+func (c *Controller) openFor(cmd Command) error {
+	if cmd.Compartment < 1 || cmd.At.IsZero() {
+		return fmt.Errorf("open without compartment or at")
+	}
+	// A broker keeps a command for a locker that is offline: the courier
+	// it was for has long gone when the locker comes back.
+	if age := c.cfg.Clock.Now().Sub(cmd.At); age > OpenCommandValidFor {
+		return fmt.Errorf("open compartment %d: the command is %s old (valid %s): ignored", cmd.Compartment, age.Round(time.Second), OpenCommandValidFor)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), commandOpenTimeout)
+	defer cancel()
+	if err := c.cfg.Driver.Open(ctx, cmd.Compartment); err != nil {
+		return fmt.Errorf("open compartment %d (%s): %w", cmd.Compartment, cmd.Purpose, err)
+	}
+	c.mu.Lock()
+	c.doors[cmd.Compartment] = true
+	c.mu.Unlock()
+	c.log.Info("controller: opened for the centre", "compartment", cmd.Compartment, "purpose", cmd.Purpose, "shipment", cmd.ShipmentID)
+	return nil
+}
+
+// OpenCommandValidFor is how old (by the locker's clock) an open command
+// may be and still open its compartment.
+const OpenCommandValidFor = time.Minute
+
+// setOutOfOrder marks a compartment out of order (or back in order) in
+// the compartments the last sync listed, kept in the state file: a deposit
+// taken offline never goes into one out of order.
+func (c *Controller) setOutOfOrder(n int, outOfOrder bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return fmt.Errorf("out_of_order: controller closed")
+	}
+	known := slices.Clone(c.known)
+	i := slices.IndexFunc(known, func(k device.Compartment) bool { return k.N == n })
+	if i < 0 {
+		return fmt.Errorf("out_of_order: no compartment %d in the last sync", n)
+	}
+	known[i].OutOfOrder = outOfOrder
+	if err := c.db.Update(func(tx *bolt.Tx) error { return putJSON(tx, bucketMeta, keyCompartments, known) }); err != nil {
+		return fmt.Errorf("out_of_order: %w", err)
+	}
+	c.known = known
+	return nil
 }

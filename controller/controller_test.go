@@ -412,3 +412,77 @@ func TestCommands(t *testing.T) {
 		t.Errorf("the replaced pickup's code = %+v, want wrong_code", got)
 	}
 }
+
+// TestCommandOpenAndOutOfOrder: the centre opens a compartment for a
+// courier; an open the broker held while the locker was offline is not
+// obeyed when it arrives; a compartment out of order stays so across a
+// restart and gets no deposit taken offline.
+func TestCommandOpenAndOutOfOrder(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "tcp://127.0.0.1:1", nil)
+	cmd := func(v Command) []byte {
+		data, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	yes, no := true, false
+	sync := Command{Type: CommandSync, At: h.clock.Now(), KDF: testKDF(t),
+		Deliveries: []device.Delivery{{TrackingCode: "JJFI00000000000001", LengthCM: 30, WidthCM: 20, HeightCM: 5}},
+		Compartments: []device.Compartment{
+			{N: 1, Size: "S", LengthCM: 70, WidthCM: 40, HeightCM: 10},
+			{N: 2, Size: "S", LengthCM: 70, WidthCM: 40, HeightCM: 10},
+			{N: 3, Size: "M", LengthCM: 70, WidthCM: 40, HeightCM: 20}}}
+	if err := h.c.handleCommand(cmd(sync)); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name    string
+		cmd     Command
+		wantErr bool
+		open    int // the door open after it (0: none newly)
+	}{
+		{"open for a deposit", Command{Type: CommandOpen, At: h.clock.Now(), Compartment: 5, Purpose: "deposit", ShipmentID: "SH-1"}, false, 5},
+		{"open held for an hour", Command{Type: CommandOpen, At: h.clock.Now().Add(-time.Hour), Compartment: 6, Purpose: "deposit"}, true, 0},
+		{"open without a time", Command{Type: CommandOpen, Compartment: 7}, true, 0},
+		{"open without a compartment", Command{Type: CommandOpen, At: h.clock.Now()}, true, 0},
+		{"out of order", Command{Type: CommandOutOfOrder, Compartment: 1, OutOfOrder: &yes}, false, 0},
+		{"another out of order", Command{Type: CommandOutOfOrder, Compartment: 2, OutOfOrder: &yes}, false, 0},
+		{"back in order", Command{Type: CommandOutOfOrder, Compartment: 2, OutOfOrder: &no}, false, 0},
+		{"out of order of no compartment", Command{Type: CommandOutOfOrder, Compartment: 99, OutOfOrder: &yes}, true, 0},
+		{"out of order without the flag", Command{Type: CommandOutOfOrder, Compartment: 1}, true, 0},
+	}
+	for _, s := range steps {
+		before := h.driver.Opened()
+		err := h.c.handleCommand(cmd(s.cmd))
+		if (err != nil) != s.wantErr {
+			t.Errorf("%s: err %v, want error %v", s.name, err, s.wantErr)
+		}
+		after := h.driver.Opened()
+		for n := range after {
+			opened := after[n] > before[n]
+			if opened != (n+1 == s.open) {
+				t.Errorf("%s: compartment %d opened %v", s.name, n+1, opened)
+			}
+		}
+	}
+	h.restart()
+	h.c.mu.Lock()
+	var out []int
+	for _, k := range h.c.known {
+		if k.OutOfOrder {
+			out = append(out, k.N)
+		}
+	}
+	h.c.mu.Unlock()
+	if !slices.Equal(out, []int{1}) {
+		t.Errorf("after a restart compartments out of order %v, want [1]", out)
+	}
+	// Offline, a courier's deposit takes the smallest fitting compartment
+	// in order: 2, not 1.
+	got, err := h.c.Deposit(t.Context(), "JJFI00000000000001")
+	if err != nil || got.Result != ResultOpen || got.Compartment != 2 {
+		t.Errorf("offline deposit = %+v, %v; want open 2 (1 is out of order)", got, err)
+	}
+}

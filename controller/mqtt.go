@@ -230,6 +230,9 @@ func (c *Controller) route(_ mqtt.Client, m mqtt.Message) {
 	case c.topics.commands:
 		if err := c.handleCommand(m.Payload()); err != nil {
 			c.log.Error("controller: command refused", "err", err)
+			c.counts.commandsRefused.Add(1)
+		} else {
+			c.counts.commands.Add(1)
 		}
 	}
 }

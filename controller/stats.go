@@ -17,11 +17,15 @@ type ControllerStats struct {
 	// by result (device.ResultApplied, …). An event sent twice can be
 	// answered twice: applied once, then duplicate.
 	Applied, Duplicates, Rejected, Gaps int64
+	// Commands and CommandsRefused count the centre's commands taken and
+	// refused (malformed, or an open command too old).
+	Commands, CommandsRefused int64
 }
 
 // ackCounters are a controller's counts, updated without its lock.
 type ackCounters struct {
 	sent, applied, duplicates, rejected, gaps atomic.Int64
+	commands, commandsRefused                 atomic.Int64
 }
 
 // Stats returns the controller's counts of events sent and answers
@@ -33,6 +37,9 @@ func (c *Controller) Stats() ControllerStats {
 		Duplicates: c.counts.duplicates.Load(),
 		Rejected:   c.counts.rejected.Load(),
 		Gaps:       c.counts.gaps.Load(),
+
+		Commands:        c.counts.commands.Load(),
+		CommandsRefused: c.counts.commandsRefused.Load(),
 	}
 }
 

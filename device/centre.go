@@ -490,6 +490,44 @@ func (c *Centre) device(id string) (lokero.Credential, error) {
 	return cred, nil
 }
 
+// Open tells a locker's controller to open a compartment now, for whom
+// the centre let in (purpose "deposit" or "collect" for a courier's
+// handheld, "service" for an operator); the command carries the time it
+// was sent, and a controller obeys it only within
+// controller.OpenCommandValidFor. It reports whether the command was
+// handed to the broker (a locker not connected may never see it: the
+// courier then opens with the locker's own keypad).
+func (c *Centre) Open(locationID string, compartment int, purpose, shipmentID string) bool {
+	return c.publish(locationID, KindCommands, Command{Type: CommandOpen, At: time.Now().UTC(),
+		Compartment: compartment, Purpose: purpose, ShipmentID: shipmentID})
+}
+
+// SetOutOfOrder tells a locker's controller that a compartment is out of
+// order (or back in order). A command lost on the way is corrected by
+// the next sync, which lists the compartments.
+func (c *Centre) SetOutOfOrder(locationID string, compartment int, outOfOrder bool) bool {
+	return c.publish(locationID, KindCommands, Command{Type: CommandOutOfOrder, Compartment: compartment, OutOfOrder: &outOfOrder})
+}
+
+// Expect sends a locker's controller a parcel's pickup again, after what
+// changed it at the centre (its opening code rotated: a new verifier), or
+// cancels it when the parcel no longer waits there.
+func (c *Centre) Expect(ctx context.Context, locationID, shipmentID string) {
+	dev, err := c.device(locationID)
+	if err != nil {
+		return // a locker without a device credential has no controller
+	}
+	p, ok, err := c.cfg.Lockers.Expected(ctx, dev, locationID, shipmentID)
+	switch {
+	case err != nil:
+		c.log.Warn("mqtt: expect a pickup", "location", locationID, "shipment", shipmentID, "err", err)
+	case ok:
+		c.publish(locationID, KindCommands, Command{Type: CommandExpectPickup, Pickup: ptr(pickupOf(p))})
+	default:
+		c.publish(locationID, KindCommands, Command{Type: CommandCancel, ShipmentID: shipmentID})
+	}
+}
+
 // Forget drops the centre's copy of a locker's device credential (after it
 // was revoked or a new one provisioned).
 func (c *Centre) Forget(locationID string) { c.devices.Delete(locationID) }

@@ -113,6 +113,13 @@ const (
 	// CommandExpectDropOff: a parcel picked up here may come back, with
 	// its return code (until the return window ends).
 	CommandExpectDropOff = "expect_drop_off"
+	// CommandOpen: open a compartment now, for someone the centre let in
+	// (a courier's handheld deposit or collection, an operator): its
+	// door's closing comes back as a door_closed event.
+	CommandOpen = "open"
+	// CommandOutOfOrder: a compartment is out of order (or back in
+	// order): the controller uses it for no deposit taken offline.
+	CommandOutOfOrder = "out_of_order"
 )
 
 // Command is one command from the centre.
@@ -132,8 +139,15 @@ type Command struct {
 	Pickup *Pickup `json:"pickup,omitempty"`
 	// expect_drop_off
 	DropOff *DropOff `json:"drop_off,omitempty"`
-	// cancel
+	// cancel; open (the parcel it is opened for, if any)
 	ShipmentID string `json:"shipment_id,omitempty"`
+	// open, out_of_order: the compartment (from 1)
+	Compartment int `json:"compartment,omitempty"`
+	// open: why: "deposit", "collect" (a courier taking parcels away) or
+	// "service" (an operator)
+	Purpose string `json:"purpose,omitempty"`
+	// out_of_order: true to take it out of use, false to put it back
+	OutOfOrder *bool `json:"out_of_order,omitempty"`
 }
 
 // DropOff is a return the locker may take offline: the verifier of the

@@ -134,9 +134,10 @@ func controllerOffline(t *testing.T, mosquitto bool) {
 			map[string]string{"tracking_code": tracking}, &dep); status != 200 {
 			t.Fatalf("deposit: %d", status)
 		}
-		if err := driver.Open(context.Background(), dep.Compartment); err != nil {
-			t.Fatal(err)
-		}
+		// The centre tells the controller to open it (an open command).
+		eventually(t, fmt.Sprintf("compartment %d opened for the courier's handheld", dep.Compartment), func() bool {
+			return driver.IsOpen(dep.Compartment)
+		})
 		driver.Close(dep.Compartment)
 		parcels = append(parcels, &parcel{id: id, tracking: tracking})
 		compartment[id] = dep.Compartment
@@ -147,6 +148,14 @@ func controllerOffline(t *testing.T, mosquitto bool) {
 	for _, p := range parcels {
 		p.code = noticeCode(t, base, operator, p.tracking)
 	}
+	// The operator rotates the last parcel's code: the controller gets the
+	// new code's verifier, and the old code no longer opens, offline either.
+	oldCode := parcels[3].code
+	commands := c.Stats().Commands
+	if status := call(t, "POST", base+"/v1/shipments/"+parcels[3].id+"/opening-code/rotate", operator, nil, nil); status != 200 {
+		t.Fatalf("rotate the code: %d", status)
+	}
+	eventually(t, "the controller took the rotated code's pickup", func() bool { return c.Stats().Commands > commands })
 
 	// The network goes; the locker works on.
 	network.Cut()
@@ -163,6 +172,9 @@ func controllerOffline(t *testing.T, mosquitto bool) {
 	}
 	if res, err := c.Keypad(ctx, "00000000000"); err != nil || res.Result != controller.ResultWrongCode {
 		t.Errorf("offline, a wrong code: %+v, %v", res, err)
+	}
+	if res, err := c.Keypad(ctx, oldCode); err != nil || res.Result != controller.ResultWrongCode {
+		t.Errorf("offline, a rotated parcel's old code: %+v, %v; want wrong_code", res, err)
 	}
 	if res, err := c.Keypad(ctx, parcels[0].code); err != nil || res.Result == controller.ResultOpen {
 		t.Errorf("offline, a code used already: %+v, %v; want the door shut", res, err)
@@ -295,8 +307,12 @@ func controllerOffline(t *testing.T, mosquitto bool) {
 		}
 	}
 	for _, tracking := range append(onTheWay, parcels[0].tracking, parcels[1].tracking, parcels[2].tracking, parcels[3].tracking) {
-		if arrivals[tracking+"/email"] != 1 {
-			t.Errorf("%s: %d notices of arrival by e-mail; want 1", tracking, arrivals[tracking+"/email"])
+		want := 1
+		if tracking == parcels[3].tracking {
+			want = 2 // the rotated code's notice too
+		}
+		if arrivals[tracking+"/email"] != want {
+			t.Errorf("%s: %d notices of arrival by e-mail; want %d", tracking, arrivals[tracking+"/email"], want)
 		}
 	}
 }

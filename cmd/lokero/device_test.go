@@ -177,6 +177,11 @@ func TestDeviceProtocolEndToEnd(t *testing.T) {
 				map[string]string{"tracking_code": tracking}, &dep); status != 200 {
 				t.Fatalf("deposit: %d", status)
 			}
+			// The centre opens the compartment for the courier's handheld.
+			if open := l.command(); open.Type != device.CommandOpen || open.Compartment != dep.Compartment || open.ShipmentID != id ||
+				open.Purpose != "deposit" || time.Since(open.At) > time.Minute {
+				t.Fatalf("after the courier's handheld deposit: %+v; want open %d for %s, now", open, dep.Compartment, id)
+			}
 			closed := device.Event{Seq: 1, Type: "door_closed", Compartment: dep.Compartment}
 			if a := l.send(closed); a.Result != "applied" || a.Status != "READY_FOR_PICKUP" {
 				t.Fatalf("door closed over MQTT: %+v", a)

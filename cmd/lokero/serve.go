@@ -239,6 +239,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer devs.Close()
 	if devs.centre != nil {
+		srv.SetLockerCommands(devs.centre)
 		if err := srv.RegisterMetrics(device.Collector(devs.centre, devs.broker)); err != nil {
 			return fmt.Errorf("device metrics: %w", err)
 		}
