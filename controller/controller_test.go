@@ -70,6 +70,68 @@ func TestUnansweredEventIsResentAndAnsweredOneIsNot(t *testing.T) {
 	}
 }
 
+// TestProbeRecoversLostEvents: every event lost on its first way (a
+// centre that restarted with them in its queue): after ResendAfter of
+// silence the controller sends the oldest again; its answer, applied,
+// says the centre never had it, and the rest go again, once each.
+func TestProbeRecoversLostEvents(t *testing.T) {
+	t.Parallel()
+	broker := startBroker(t)
+	ce := newCentre(t, broker)
+	seen := map[int64]bool{}
+	ce.drop = func(e Event) bool { // ce.mu held
+		first := !seen[e.Seq]
+		seen[e.Seq] = true
+		return first
+	}
+	h := newHarness(t, broker, func(c *Config) { c.ResendAfter = 300 * time.Millisecond })
+	h.run()
+	for range 4 {
+		if err := h.c.Letters(context.Background(), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	applied := ce.waitApplied(t, h.c, 4)
+	wantSeqs(t, applied)
+	received, _, _ := ce.snapshot()
+	for seq := int64(1); seq <= 4; seq++ {
+		if n := count(received, seq); n != 2 {
+			t.Errorf("event %d received %d times, want 2 (lost, then sent again once)", seq, n)
+		}
+	}
+}
+
+// TestSlowCentreGetsProbesNotAllEvents: a centre that receives but does
+// not answer yet (a backlog) gets the oldest event again every
+// ResendAfter, not every unanswered one; once it answers, each event is
+// applied once.
+func TestSlowCentreGetsProbesNotAllEvents(t *testing.T) {
+	t.Parallel()
+	broker := startBroker(t)
+	ce := newCentre(t, broker)
+	h := newHarness(t, broker, func(c *Config) { c.ResendAfter = 200 * time.Millisecond })
+	h.run()
+	ce.setSilent(true)
+	for range 5 {
+		if err := h.c.Letters(context.Background(), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "event 1 sent again twice", func() bool {
+		received, _, _ := ce.snapshot()
+		return count(received, 1) >= 3
+	})
+	received, _, _ := ce.snapshot()
+	for seq := int64(2); seq <= 5; seq++ {
+		if n := count(received, seq); n != 1 {
+			t.Errorf("while the centre was silent event %d was received %d times, want 1 (only the oldest is sent again)", seq, n)
+		}
+	}
+	ce.setSilent(false)
+	applied := ce.waitApplied(t, h.c, 5)
+	wantSeqs(t, applied)
+}
+
 func TestGapAnswerResendsFromExpect(t *testing.T) {
 	t.Parallel()
 	broker := startBroker(t)

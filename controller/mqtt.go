@@ -101,7 +101,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		case <-heartbeat.C:
 			c.publishStatus(client, false)
 		case <-resend.C:
-			c.checkResend()
+			c.sendProbe(client)
 			c.send(client)
 		case ev, ok := <-events:
 			if !ok {
@@ -180,6 +180,7 @@ func (c *Controller) send(client mqtt.Client) {
 	}
 	if len(batch) > 0 {
 		c.cursor = batch[len(batch)-1].seq + 1
+		c.heard = now
 	}
 	c.mu.Unlock()
 	if err != nil {
@@ -192,25 +193,45 @@ func (c *Controller) send(client mqtt.Client) {
 	c.counts.sent.Add(int64(len(batch)))
 }
 
-// checkResend moves the cursor back to the oldest unanswered event when
-// one has waited ResendAfter since it was last sent.
-func (c *Controller) checkResend() {
+// sendProbe sends the oldest unanswered event again when the centre has
+// answered nothing for ResendAfter (nor was anything sent meanwhile): one
+// message, a probe, not every unanswered event. Under a backlog at the
+// centre (every locker's events at once), resending all of them fed the
+// backlog they were waiting in. The probe's answer decides (handleAck):
+// applied, the centre never had it, so the events sent after it were
+// lost too and go again; duplicate, the centre has them queued and
+// answers them in order. A new connection sends every unanswered event
+// again anyway (onConnect), and a gap answer from where it is missing.
+func (c *Controller) sendProbe(client mqtt.Client) {
+	if !client.IsConnectionOpen() {
+		return
+	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	now := time.Now()
+	if c.closed || !c.ready || len(c.sentAt) == 0 || now.Sub(c.heard) < c.cfg.ResendAfter {
+		c.mu.Unlock()
+		return
+	}
 	oldest := int64(0)
-	due := false
-	for seq, at := range c.sentAt {
+	for seq := range c.sentAt {
 		if oldest == 0 || seq < oldest {
 			oldest = seq
 		}
-		if now.Sub(at) >= c.cfg.ResendAfter {
-			due = true
-		}
 	}
-	if due {
-		c.cursor = oldest
+	var data []byte
+	err := c.db.View(func(tx *bolt.Tx) error {
+		data = append([]byte(nil), tx.Bucket(bucketOutbox).Get(seqKey(oldest))...)
+		return nil
+	})
+	if err != nil || len(data) == 0 {
+		delete(c.sentAt, oldest) // answered meanwhile
+		c.mu.Unlock()
+		return
 	}
+	c.sentAt[oldest], c.heard, c.probe = now, now, oldest
+	c.mu.Unlock()
+	client.Publish(c.topics.events, 1, false, data)
+	c.counts.sent.Add(1)
 }
 
 // int64FromKey decodes an outbox key.
@@ -267,6 +288,16 @@ func (c *Controller) handleAck(payload []byte) {
 			c.outboxN--
 		}
 		delete(c.sentAt, a.Seq)
+		c.heard = time.Now()
+		if a.Seq == c.probe {
+			c.probe = 0
+			// Applied (or refused) now: the centre had not had it, nor,
+			// likely, what was sent after it.
+			if a.Result != device.ResultDuplicate && a.Seq+1 < c.cursor {
+				c.cursor = a.Seq + 1
+				defer c.wake()
+			}
+		}
 		answer := c.waiters[a.Seq]
 		c.mu.Unlock()
 		if answer != nil {
@@ -278,6 +309,7 @@ func (c *Controller) handleAck(payload []byte) {
 	case device.ResultGap:
 		c.mu.Lock()
 		now := time.Now()
+		c.heard = now
 		if a.Expect > 0 && a.Expect < c.cursor && (a.Expect != c.gapFrom || now.Sub(c.gapAt) >= c.cfg.ResendAfter) {
 			c.cursor = a.Expect
 			c.gapFrom, c.gapAt = a.Expect, now
