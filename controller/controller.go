@@ -128,7 +128,6 @@ type Controller struct {
 	cursor     int64                     // the next sequence number to publish on this connection
 	sentAt     map[int64]time.Time       // when each unanswered event was last published
 	heard      time.Time                 // the last answer from the centre, or the last send
-	probe      int64                     // the event sent again as a probe (checkResend), 0: none
 	outboxN    int                       // events in the outbox (Pending), kept with it
 	gapFrom    int64                     // the last gap's expect …
 	gapAt      time.Time                 // … and when it was honoured

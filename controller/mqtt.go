@@ -193,15 +193,16 @@ func (c *Controller) send(client mqtt.Client) {
 	c.counts.sent.Add(int64(len(batch)))
 }
 
-// sendProbe sends the oldest unanswered event again when the centre has
+// sendProbe sends the newest unanswered event again when the centre has
 // answered nothing for ResendAfter (nor was anything sent meanwhile): one
 // message, a probe, not every unanswered event. Under a backlog at the
 // centre (every locker's events at once), resending all of them fed the
-// backlog they were waiting in. The probe's answer decides (handleAck):
-// applied, the centre never had it, so the events sent after it were
-// lost too and go again; duplicate, the centre has them queued and
-// answers them in order. A new connection sends every unanswered event
-// again anyway (onConnect), and a gap answer from where it is missing.
+// backlog they were waiting in. The centre applies a locker's events in
+// order, so the probe's answer says it all: duplicate, the centre has
+// them all and answers them in order; gap, it lost some, and the
+// controller sends again from the first missing (handleAck); applied, it
+// had lost only that one. A new connection sends every unanswered event
+// again anyway (onConnect).
 func (c *Controller) sendProbe(client mqtt.Client) {
 	if !client.IsConnectionOpen() {
 		return
@@ -212,23 +213,21 @@ func (c *Controller) sendProbe(client mqtt.Client) {
 		c.mu.Unlock()
 		return
 	}
-	oldest := int64(0)
+	newest := int64(0)
 	for seq := range c.sentAt {
-		if oldest == 0 || seq < oldest {
-			oldest = seq
-		}
+		newest = max(newest, seq)
 	}
 	var data []byte
 	err := c.db.View(func(tx *bolt.Tx) error {
-		data = append([]byte(nil), tx.Bucket(bucketOutbox).Get(seqKey(oldest))...)
+		data = append([]byte(nil), tx.Bucket(bucketOutbox).Get(seqKey(newest))...)
 		return nil
 	})
 	if err != nil || len(data) == 0 {
-		delete(c.sentAt, oldest) // answered meanwhile
+		delete(c.sentAt, newest) // answered meanwhile
 		c.mu.Unlock()
 		return
 	}
-	c.sentAt[oldest], c.heard, c.probe = now, now, oldest
+	c.sentAt[newest], c.heard = now, now
 	c.mu.Unlock()
 	client.Publish(c.topics.events, 1, false, data)
 	c.counts.sent.Add(1)
@@ -289,15 +288,6 @@ func (c *Controller) handleAck(payload []byte) {
 		}
 		delete(c.sentAt, a.Seq)
 		c.heard = time.Now()
-		if a.Seq == c.probe {
-			c.probe = 0
-			// Applied (or refused) now: the centre had not had it, nor,
-			// likely, what was sent after it.
-			if a.Result != device.ResultDuplicate && a.Seq+1 < c.cursor {
-				c.cursor = a.Seq + 1
-				defer c.wake()
-			}
-		}
 		answer := c.waiters[a.Seq]
 		c.mu.Unlock()
 		if answer != nil {
