@@ -493,3 +493,79 @@ func TestNotReady(t *testing.T) {
 		}
 	}
 }
+
+// TestPlaces: GET /v1/places finds places by name for "near another
+// place", in the language asked for, and refuses bad input by field.
+func TestPlaces(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tests := []struct {
+		query     string
+		status    int
+		first     string // "postcode name"
+		field     string
+		maxPlaces int
+	}{
+		{"q=sysm%C3%A4", 200, "19700 Sysmä", "", 5},
+		{"q=turku&limit=1", 200, "20100 Turku", "", 1},
+		{"q=turku&lang=sv", 200, "20100 Åbo", "", 5},
+		{"q=xyzzy", 200, "", "", 0},
+		{"q=a", 400, "", "q", 0},
+		{"q=turku&limit=0", 400, "", "limit", 0},
+		{"q=turku&lang=de", 400, "", "lang", 0},
+	}
+	for _, tt := range tests {
+		status, body := f.get(t, "/v1/places?"+tt.query)
+		if status != tt.status {
+			t.Errorf("%s: status %d, want %d: %s", tt.query, status, tt.status, body)
+			continue
+		}
+		if status != 200 {
+			var e struct{ Error struct{ Field string } }
+			if err := json.Unmarshal(body, &e); err != nil || e.Error.Field != tt.field {
+				t.Errorf("%s: error %s; want one on field %s", tt.query, body, tt.field)
+			}
+			continue
+		}
+		var got struct {
+			Places []struct {
+				Postcode, Name string
+				Lat, Lon       float64
+			}
+		}
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Places) > tt.maxPlaces || (tt.first == "") != (len(got.Places) == 0) {
+			t.Errorf("%s: %d places %s; want at most %d, first %q", tt.query, len(got.Places), body, tt.maxPlaces, tt.first)
+			continue
+		}
+		if tt.first != "" {
+			if p := got.Places[0]; p.Postcode+" "+p.Name != tt.first || p.Lat < 59 || p.Lon < 19 {
+				t.Errorf("%s: first %+v; want %s with its point", tt.query, p, tt.first)
+			}
+		}
+	}
+}
+
+// TestDirectoryAnyOrigin: a shop's checkout on its own origin may read
+// the directory (the pickup-point selector), without credentials.
+func TestDirectoryAnyOrigin(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for _, path := range []string{"/v1/locations?postcode=00100&limit=1", "/v1/places?q=turku", "/v1/postcodes/00100"} {
+		req, _ := http.NewRequest("GET", f.server.URL+path, nil)
+		req.Header.Set("Origin", "https://shop.example")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); resp.StatusCode != 200 || got != "*" {
+			t.Errorf("GET %s from another origin: %d, Access-Control-Allow-Origin %q; want 200 and *", path, resp.StatusCode, got)
+		}
+		if resp.Header.Get("Access-Control-Allow-Credentials") != "" {
+			t.Errorf("GET %s: credentials allowed", path)
+		}
+	}
+}

@@ -87,6 +87,7 @@ var authzTable = []authzRow{
 	{"GET /metrics", "/metrics", "", everyone(200)},
 	{"GET /openapi.json", "/openapi.json", "", everyone(200)},
 	{"GET /v1/postcodes/{code}", "/v1/postcodes/00100", "", everyone(200)},
+	{"GET /v1/places", "/v1/places?q=helsinki", "", everyone(200)},
 	{"GET /v1/locations", "/v1/locations?postcode=00100&limit=3", "", everyone(200)},
 	{"GET /v1/locations/{id}", "/v1/locations/$X", "", everyone(200)},
 	{"GET /v1/statuses", "/v1/statuses", "", everyone(200)},

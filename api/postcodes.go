@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/postcode"
@@ -52,4 +53,59 @@ func toPostcodeJSON(reg *postcode.Registry, info postcode.Info) postcodeJSON {
 		p.Lat, p.Lon = &info.Point.Lat, &info.Point.Lon
 	}
 	return p
+}
+
+// anyOrigin lets any web page read a public answer (the directory's): a
+// shop's checkout, on the shop's own origin, runs the pickup-point
+// selector against lokero. No credentials are sent or allowed with it.
+func anyOrigin(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		h(w, r)
+	}
+}
+
+// placeJSON is a place to search near (GET /v1/places).
+type placeJSON struct {
+	Postcode     string  `json:"postcode"`
+	Name         string  `json:"name"`
+	Municipality string  `json:"municipality"`
+	Lat          float64 `json:"lat"`
+	Lon          float64 `json:"lon"`
+}
+
+// handlePlaces finds places by name for "search near another place":
+// ?q= (at least 2 characters), &limit= (1–20, default 5), &lang=fi|sv|en
+// (the names' language; en gets the Finnish ones).
+func (s *Server) handlePlaces(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	q := v.Get("q")
+	if n := len([]rune(q)); n < 2 || n > 64 {
+		writeError(w, r, s.log, lokero.Invalid("q", "out_of_range", "q must be 2 to 64 characters; got %d", n))
+		return
+	}
+	limit := 5
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 20 {
+			writeError(w, r, s.log, lokero.Invalid("limit", "out_of_range", "limit must be 1 to 20; got %q", l))
+			return
+		}
+		limit = n
+	}
+	lang := v.Get("lang")
+	switch lang {
+	case "", "fi", "sv", "en":
+	default:
+		writeError(w, r, s.log, lokero.Invalid("lang", "unknown_lang", "lang must be fi, sv or en; got %q", lang))
+		return
+	}
+	places := s.dir.Postcodes().Search(q, limit, lang == "sv")
+	out := struct {
+		Places []placeJSON `json:"places"`
+	}{Places: make([]placeJSON, 0, len(places))}
+	for _, p := range places {
+		out.Places = append(out.Places, placeJSON{Postcode: p.Code, Name: p.Name, Municipality: p.Municipality, Lat: p.Point.Lat, Lon: p.Point.Lon})
+	}
+	writeJSON(w, http.StatusOK, out)
 }

@@ -79,13 +79,14 @@ func New(dir *service.Directory, db Pinger, log *slog.Logger) *Server {
 	reg.MustRegister(s.NotificationMetrics())
 	s.SetRateLimits(DefaultRateLimits())
 	directory := func(h http.HandlerFunc) http.HandlerFunc {
-		return s.perAddress(func(l *limiterSet) *keyedLimiter[netip.Addr] { return l.directory }, "directory requests", h)
+		return s.perAddress(func(l *limiterSet) *keyedLimiter[netip.Addr] { return l.directory }, "directory requests", anyOrigin(h))
 	}
 
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)
 	s.mux.HandleFunc("GET /v1/postcodes/{code}", directory(s.handlePostcode))
+	s.mux.HandleFunc("GET /v1/places", directory(s.handlePlaces))
 	s.mux.HandleFunc("GET /v1/locations", directory(s.handleLocations))
 	s.mux.HandleFunc("GET /v1/locations/{id}", directory(s.handleLocation))
 	s.mux.HandleFunc("GET /v1/statuses", directory(s.handleStatuses))
