@@ -26,6 +26,7 @@ import (
 	"github.com/lokero/lokero/notify/webpush"
 	"github.com/lokero/lokero/service"
 	"github.com/lokero/lokero/sqlite"
+	"github.com/lokero/lokero/web"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -244,8 +245,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("device metrics: %w", err)
 		}
 	}
+	// The pages (web) beside the API: their own routes, the API's for
+	// everything else.
+	pages, err := web.New(log)
+	if err != nil {
+		return err
+	}
+	root := http.NewServeMux()
+	pages.Register(root)
+	root.Handle("/", srv)
 	httpServer := &http.Server{
-		Handler:           srv,
+		Handler:           root,
 		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
