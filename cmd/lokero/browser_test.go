@@ -40,6 +40,23 @@ func waitReady(t *testing.T, ctx context.Context) {
 	}
 }
 
+// TestHomePage: the home page explains the platform and links to the demo
+// checkout; it passes the accessibility audit.
+func TestHomePage(t *testing.T) {
+	t.Parallel()
+	ctx := browsertest.New(t, 60*time.Second)
+	base := startServe(t, "--db", t.TempDir()+"/lokero.db", "--mqtt-listen", "off")
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
+		t.Fatal(err)
+	}
+	link, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('main a[href="/demo/checkout"]') || {}).textContent || ''`))
+	if err != nil || link == "" {
+		t.Errorf("the home page has no link to the demo checkout (%v)", err)
+	}
+	browsertest.Screenshots(t, ctx, "home")
+	browsertest.Audit(t, ctx, "/")
+}
+
 // TestCheckoutSelector: the demo shop's checkout embeds the selector,
 // which lists the points near 00100 (nearest first, with distances); a
 // shopper with a keyboard alone picks one: the selector fires its event
@@ -67,6 +84,7 @@ func TestCheckoutSelector(t *testing.T) {
 		}
 	}
 	browsertest.Screenshots(t, ctx, "checkout-listed")
+	browsertest.Audit(t, ctx, "/demo/checkout")
 
 	// Keyboard only: Tab until the list has the focus, then the second
 	// point, then Enter.
@@ -109,6 +127,7 @@ func TestCheckoutSelector(t *testing.T) {
 		t.Errorf("the page's lokero-select listener saw %q (%v); want %q", shown, err, field)
 	}
 	browsertest.Screenshots(t, ctx, "checkout-chosen")
+	browsertest.Audit(t, ctx, "/demo/checkout, a point chosen")
 
 	// The order carries the field.
 	if err := chromedp.Do(ctx, chromedp.Focus("#place-order"), chromedp.KeyEvent(kb.Enter)); err != nil {
