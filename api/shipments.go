@@ -381,6 +381,9 @@ func (s *Server) handleTracking(w http.ResponseWriter, r *http.Request) {
 	}
 	out := trackingJSON{TrackingCode: sh.TrackingCode, Status: sh.Status, StatusName: statusName(sh.Status, lang),
 		EstimatedDelivery: sh.DeliveryDate, Destination: s.publicDestination(sh.DestinationID), Events: s.publicEvents(&sh, lang)}
+	if sh.Status == lokero.StatusReadyForPickup && !sh.StorageDeadline.IsZero() {
+		out.PickupBy = &sh.StorageDeadline
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -542,8 +545,11 @@ type trackingJSON struct {
 	Status            lokero.ShipmentStatus `json:"status"`
 	StatusName        string                `json:"status_name"`
 	EstimatedDelivery lokero.Date           `json:"estimated_delivery,omitzero"`
-	Destination       *destinationJSON      `json:"destination,omitempty"`
-	Events            []publicEventJSON     `json:"events"`
+	// PickupBy is the end of the storage period while the parcel waits
+	// for its recipient (READY_FOR_PICKUP): after it, it goes back.
+	PickupBy    *time.Time        `json:"pickup_by,omitempty"`
+	Destination *destinationJSON  `json:"destination,omitempty"`
+	Events      []publicEventJSON `json:"events"`
 }
 
 func (s *Server) destinationJSON(id string) *destinationJSON {

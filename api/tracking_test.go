@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lokero/lokero/demo"
 )
@@ -277,5 +278,53 @@ func TestLocalisedTrackingHTTP(t *testing.T) {
 	}
 	if status, _, out := f.do(t, "GET", "/v1/tracking/"+sh.TrackingCode+"?lang=ru", "", nil); status != 400 || !strings.Contains(string(out), `"lang"`) {
 		t.Errorf("tracking ?lang=ru: %d %s; want 400 naming lang", status, out)
+	}
+}
+
+// TestTrackingPickupBy: public tracking says until when a parcel waits,
+// only while it waits.
+func TestTrackingPickupBy(t *testing.T) {
+	t.Parallel()
+	f := newLockerFixture(t)
+	sh := f.create(t, shipmentBody("PICKUP-BY-1"), f.key)
+	type answer struct {
+		PickupBy *time.Time `json:"pickup_by"`
+		Events   []struct {
+			Status string
+			At     time.Time
+		}
+	}
+	track := func() answer {
+		t.Helper()
+		status, _, out := f.do(t, "GET", "/v1/tracking/"+sh.TrackingCode, "", nil)
+		if status != 200 {
+			t.Fatalf("tracking: %d %s", status, out)
+		}
+		return decode[answer](t, out)
+	}
+	pickupBy := func() *time.Time { return track().PickupBy }
+	if got := pickupBy(); got != nil {
+		t.Errorf("booked: pickup_by %v; want none", got)
+	}
+	if status, _, out := f.do(t, "POST", "/v1/shipments/"+sh.ID+"/handover", f.courier, nil); status != 200 {
+		t.Fatalf("handover: %d %s", status, out)
+	}
+	status, _, out := f.do(t, "POST", "/v1/lockers/"+demo.DemoLockerID+"/deposits", f.courier, map[string]string{"tracking_code": sh.TrackingCode})
+	if status != 200 {
+		t.Fatalf("deposit: %d %s", status, out)
+	}
+	dep := decode[struct{ Compartment int }](t, out)
+	if status, _, out := f.do(t, "POST", "/v1/devices/"+demo.DemoLockerID+"/events", f.device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}); status != 200 {
+		t.Fatalf("door closed: %d %s", status, out)
+	}
+	ready := track()
+	var readyAt time.Time
+	for _, e := range ready.Events {
+		if e.Status == "READY_FOR_PICKUP" {
+			readyAt = e.At
+		}
+	}
+	if got := ready.PickupBy; got == nil || readyAt.IsZero() || got.Sub(readyAt) < 6*24*time.Hour || got.Sub(readyAt) > 8*24*time.Hour {
+		t.Errorf("ready for pickup at %v: pickup_by %v; want about 7 days later", readyAt, got)
 	}
 }

@@ -148,6 +148,13 @@ func dict(kv ...any) (map[string]any, error) {
 func (p *Pages) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /static/{file}", p.serveAsset)
 	mux.HandleFunc("GET /{$}", p.page("home.html", nil))
+	mux.HandleFunc("GET /t/{code}", p.page("tracking.html", func(r *http.Request) any {
+		code := r.PathValue("code")
+		if len(code) > 40 { // no tracking code is longer; the API says it is unknown
+			code = code[:40]
+		}
+		return map[string]any{"Lang": language(r), "Code": code, "Title": code}
+	}))
 	mux.HandleFunc("GET /demo/checkout", p.page("checkout.html", func(r *http.Request) any {
 		q := r.URL.Query()
 		lang := q.Get("lang")
@@ -160,6 +167,23 @@ func (p *Pages) Register(mux *http.ServeMux) {
 		}
 		return map[string]any{"Lang": lang, "Postcode": postcode, "Chosen": q.Get("pickup_point"), "Name": q.Get("name")}
 	}))
+}
+
+// language is the page's language: ?lang= (fi, sv or en), else the first
+// of them in Accept-Language, else Finnish.
+func language(r *http.Request) string {
+	langs := []string{"fi", "sv", "en"}
+	if l := r.URL.Query().Get("lang"); slices.Contains(langs, l) {
+		return l
+	}
+	for part := range strings.SplitSeq(r.Header.Get("Accept-Language"), ",") {
+		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
+		if slices.Contains(langs, base) {
+			return base
+		}
+	}
+	return "fi"
 }
 
 // serveAsset serves one asset, gzipped when the client takes it, with

@@ -154,3 +154,62 @@ func TestCheckoutSelector(t *testing.T) {
 		t.Errorf("on the next visit the field is %q (%v); want the remembered %q", again, err, field)
 	}
 }
+
+// TestTrackingPage: /t/{code} shows the parcel's journey in the reader's
+// language and nothing personal (no recipient's name, address, phone or
+// e-mail, no opening code); it turns to "ready for pickup", with the date
+// to pick up by, when the parcel arrives, without a reload.
+func TestTrackingPage(t *testing.T) {
+	t.Parallel()
+	rig := startLockerRig(t, "sqlite")
+	id, tracking := emailOnlyParcel(t, rig.base, rig.key, "maija.meikalainen@example.fi")
+	ctx := browsertest.New(t, 90*time.Second)
+
+	state := func(want string) string {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('tracking').dataset.status === '`+want+`'`,
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+			t.Fatalf("the tracking page never showed %s: %v", want, err)
+		}
+		text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('tracking').innerText`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return text
+	}
+	private := []string{"Maija", "maija", "Mannerheimintie 5 A", "0401234567", "Meikäläinen", "meikalainen"}
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(rig.base+"/t/"+tracking+"?lang=fi")); err != nil {
+		t.Fatal(err)
+	}
+	text := state("CREATED")
+	if !strings.Contains(text, tracking) || !strings.Contains(text, "Vaiheet") {
+		t.Errorf("the booked parcel's page in Finnish: %q", text)
+	}
+	browsertest.Screenshots(t, ctx, "tracking-created")
+	browsertest.Audit(t, ctx, "/t/{code}, booked")
+
+	depositAtDemoLocker(t, rig.base, rig.courier, rig.device, id, tracking)
+	// The page polls every 30 s while visible; a return to the tab asks at once.
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.dispatchEvent(new Event('visibilitychange'))`)); err != nil {
+		t.Fatal(err)
+	}
+	text = state("READY_FOR_PICKUP")
+	if !strings.Contains(text, "Nouda viimeistään") || !strings.Contains(text, "Helsinki") {
+		t.Errorf("the ready parcel's page: %q; want the date to pick up by and the place's city", text)
+	}
+	html, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range private {
+		if strings.Contains(html, p) {
+			t.Errorf("the tracking page shows %q", p)
+		}
+	}
+	if code := noticeCode(t, rig.base, rig.operator, tracking); strings.Contains(html, code) {
+		t.Errorf("the tracking page shows the opening code %s", code)
+	}
+	browsertest.Screenshots(t, ctx, "tracking-ready")
+	browsertest.Audit(t, ctx, "/t/{code}, ready for pickup")
+}
