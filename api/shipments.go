@@ -33,6 +33,7 @@ func (s *Server) registerShipmentRoutes() {
 	s.mux.HandleFunc("POST /v1/shipments/{id}/returned", s.handleReturned)
 	s.mux.HandleFunc("GET /v1/tracking/{code}", s.perAddress(func(l *limiterSet) *keyedLimiter[netip.Addr] { return l.tracking }, "tracking requests", s.handleTracking))
 	s.mux.HandleFunc("POST /v1/returns", s.perAddress(func(l *limiterSet) *keyedLimiter[netip.Addr] { return l.returns }, "return code requests", s.handleReturns))
+	s.mux.HandleFunc("POST /v1/returns/label.pdf", s.perAddress(func(l *limiterSet) *keyedLimiter[netip.Addr] { return l.returns }, "return label requests", s.handleReturnLabel))
 	s.mux.HandleFunc("POST /v1/prepaid", s.retailer(s.handlePrepaid))
 }
 
@@ -491,6 +492,48 @@ func (s *Server) handleReturns(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{
 		"tracking_code": sh.TrackingCode, "return_code": sh.ReturnCode, "return_tracking_code": sh.ReturnTrackingCode,
 	})
+}
+
+// handleReturnLabel prints the label of a consumer's return, for the
+// same proof as its code (POST /v1/returns): the original tracking code and
+// the recipient's postcode, as JSON or as a plain HTML form's fields (the
+// returns page posts its form here, so that the browser opens the PDF).
+// The label goes from the consumer back to the store, under the return's
+// own tracking code, with the return code to enter at the locker.
+func (s *Server) handleReturnLabel(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		TrackingCode string `json:"tracking_code"`
+		Postcode     string `json:"postcode"`
+	}
+	if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); strings.TrimSpace(ct) == "application/x-www-form-urlencoded" {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		if err := r.ParseForm(); err != nil {
+			writeError(w, r, s.log, lokero.Invalid("", "malformed_form", "could not read the form: %v", err))
+			return
+		}
+		req.TrackingCode, req.Postcode = r.PostForm.Get("tracking_code"), r.PostForm.Get("postcode")
+	} else if _, err := readJSON(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	sh, err := s.shipments.ReturnCode(r.Context(), req.TrackingCode, req.Postcode)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	store := sh.Sender
+	l := label.Label{TrackingCode: sh.ReturnTrackingCode, Reference: sh.Reference, Sender: sh.Recipient, Recipient: store,
+		Destination: lokero.Location{Name: store.Name, Street: store.Street, Postcode: store.Postcode, City: store.City},
+		Parcel: sh.Parcel, ReturnCode: sh.ReturnCode, CreatedAt: sh.CreatedAt}
+	var buf bytes.Buffer
+	if err := label.Write(&buf, l); err != nil {
+		writeError(w, r, s.log, fmt.Errorf("return label of %s: %w", sh.ID, err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s.pdf"`, sh.ReturnTrackingCode))
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(buf.Bytes())
 }
 
 // shipmentJSON is a shipment as its retailer sees it.

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"net/http"
 	"os"
 	"os/exec"
@@ -326,5 +327,33 @@ func TestTrackingPickupBy(t *testing.T) {
 	}
 	if got := ready.PickupBy; got == nil || readyAt.IsZero() || got.Sub(readyAt) < 6*24*time.Hour || got.Sub(readyAt) > 8*24*time.Hour {
 		t.Errorf("ready for pickup at %v: pickup_by %v; want about 7 days later", readyAt, got)
+	}
+}
+
+// TestReturnLabelHTTP: the consumer's return label, for the same proof as
+// the return code, as JSON or as a plain form's fields; the wrong postcode
+// gets nothing.
+func TestReturnLabelHTTP(t *testing.T) {
+	t.Parallel()
+	f := newLockerFixture(t)
+	sh := f.create(t, shipmentBody("RETURN-LABEL-1"), f.key)
+	tests := []struct {
+		name, body, contentType string
+		status                  int
+	}{
+		{"json", `{"tracking_code":"` + sh.TrackingCode + `","postcode":"00104"}`, "application/json", 200},
+		{"form", "tracking_code=" + sh.TrackingCode + "&postcode=00104", "application/x-www-form-urlencoded", 200},
+		{"wrong postcode", `{"tracking_code":"` + sh.TrackingCode + `","postcode":"00100"}`, "application/json", 404},
+		{"malformed postcode", "tracking_code=" + sh.TrackingCode + "&postcode=1", "application/x-www-form-urlencoded", 400},
+	}
+	for _, tt := range tests {
+		status, header, out := f.do(t, "POST", "/v1/returns/label.pdf", "", tt.body, "Content-Type", tt.contentType)
+		if status != tt.status {
+			t.Errorf("%s: %d %s; want %d", tt.name, status, out, tt.status)
+			continue
+		}
+		if status == 200 && (header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(out, []byte("%PDF-"))) {
+			t.Errorf("%s: %s, %q…; want a PDF", tt.name, header.Get("Content-Type"), out[:min(8, len(out))])
+		}
 	}
 }

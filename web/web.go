@@ -155,6 +155,10 @@ func (p *Pages) Register(mux *http.ServeMux) {
 		}
 		return map[string]any{"Lang": language(r), "Code": code, "Title": code}
 	}))
+	mux.HandleFunc("GET /returns", p.page("returns.html", func(r *http.Request) any {
+		lang := language(r)
+		return map[string]any{"Lang": lang, "T": returnsText[lang]}
+	}))
 	mux.HandleFunc("GET /demo/checkout", p.page("checkout.html", func(r *http.Request) any {
 		q := r.URL.Query()
 		lang := q.Get("lang")
@@ -167,6 +171,34 @@ func (p *Pages) Register(mux *http.ServeMux) {
 		}
 		return map[string]any{"Lang": lang, "Postcode": postcode, "Chosen": q.Get("pickup_point"), "Name": q.Get("name")}
 	}))
+}
+
+// returnsText is the returns page's text in each language.
+var returnsText = map[string]map[string]string{
+	"fi": {
+		"title": "Palauta lähetys", "intro": "Kirjoita lähetyksen seurantakoodi ja postinumerosi: saat palautuskoodin, palautustarran ja lähimmät palautuspaikat.",
+		"tracking": "Seurantakoodi", "postcode": "Postinumero", "submit": "Hae palautuskoodi", "yourCode": "Palautuskoodisi",
+		"howTo": "Näppäile koodi pakettiautomaatin näppäimistöllä tai näytä se postin tiskillä. Kiinnitä tarra pakettiin.",
+		"returnTracking": "Palautuksen seurantakoodi:", "label": "Tulosta palautustarra (PDF)", "points": "Palautuspaikat lähelläsi",
+		"notFound": "Lähetystä ei löytynyt tällä seurantakoodilla ja postinumerolla, tai verkkokauppa ei ota palautuksia tätä kautta.",
+		"tooMany": "Liian monta yritystä. Odota hetki ja yritä uudelleen.", "failed": "Palautuskoodia ei saatu juuri nyt. Yritä uudelleen.", "asking": "Haetaan…",
+	},
+	"sv": {
+		"title": "Returnera en försändelse", "intro": "Skriv försändelsens spårningskod och ditt postnummer: du får returkoden, returetiketten och de närmaste returställena.",
+		"tracking": "Spårningskod", "postcode": "Postnummer", "submit": "Hämta returkoden", "yourCode": "Din returkod",
+		"howTo": "Slå in koden på paketautomatens knappsats eller visa den vid postens disk. Fäst etiketten på paketet.",
+		"returnTracking": "Returens spårningskod:", "label": "Skriv ut returetiketten (PDF)", "points": "Returställen nära dig",
+		"notFound": "Ingen försändelse med den spårningskoden och det postnumret, eller så tar nätbutiken inte emot returer den här vägen.",
+		"tooMany": "För många försök. Vänta en stund och försök igen.", "failed": "Returkoden kunde inte hämtas just nu. Försök igen.", "asking": "Hämtar…",
+	},
+	"en": {
+		"title": "Return a parcel", "intro": "Enter the parcel's tracking code and your postcode: you get the return code, the return label and the nearest points that take returns.",
+		"tracking": "Tracking code", "postcode": "Postcode", "submit": "Get the return code", "yourCode": "Your return code",
+		"howTo": "Type the code at a parcel locker's keypad or show it at a post office counter. Stick the label on the parcel.",
+		"returnTracking": "The return's tracking code:", "label": "Print the return label (PDF)", "points": "Points near you that take returns",
+		"notFound": "No parcel with this tracking code and postcode, or its shop takes no returns this way.",
+		"tooMany": "Too many tries. Wait a moment and try again.", "failed": "The return code could not be fetched just now. Try again.", "asking": "Asking…",
+	},
 }
 
 // language is the page's language: ?lang= (fi, sv or en), else the first

@@ -213,3 +213,61 @@ func TestTrackingPage(t *testing.T) {
 	browsertest.Screenshots(t, ctx, "tracking-ready")
 	browsertest.Audit(t, ctx, "/t/{code}, ready for pickup")
 }
+
+// TestReturnsPage: a consumer with the tracking code and their postcode
+// gets the return code, the label (a PDF) and the points near them; a
+// wrong postcode gets a plain answer and nothing else.
+func TestReturnsPage(t *testing.T) {
+	t.Parallel()
+	rig := startLockerRig(t, "sqlite")
+	key := lastLine(t, "retailer", "add", "--db", rig.db, "--free-returns", "Palautuskauppa")
+	_, tracking := emailOnlyParcel(t, rig.base, key, "returner@example.fi")
+	var want struct {
+		ReturnCode         string `json:"return_code"`
+		ReturnTrackingCode string `json:"return_tracking_code"`
+	}
+	ctx := browsertest.New(t, 90*time.Second)
+	if err := chromedp.Do(ctx, chromedp.Navigate(rig.base+"/returns?lang=en")); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Audit(t, ctx, "/returns")
+	ask := func(postcode string) {
+		t.Helper()
+		if err := chromedp.Do(ctx,
+			chromedp.Evaluate[chromedp.Void](`document.getElementById('tracking_code').value = ''; document.getElementById('postcode').value = ''`),
+			chromedp.SendKeys("#tracking_code", tracking), chromedp.SendKeys("#postcode", postcode+kb.Enter)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ask("00100") // not the recipient's
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('return-message').textContent.includes('No parcel')`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("a wrong postcode: no plain answer: %v", err)
+	}
+	if hidden, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById('return-result').hidden`)); !hidden {
+		t.Error("a wrong postcode showed a result")
+	}
+	ask("00104")
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!document.getElementById('return-result').hidden`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("no return code shown: %v", err)
+	}
+	if status := call(t, "POST", rig.base+"/v1/returns", "", map[string]string{"tracking_code": tracking, "postcode": "00104"}, &want); status != 200 {
+		t.Fatalf("the return code from the API: %d", status)
+	}
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[document.getElementById('return-code').textContent, document.getElementById('return-tracking').textContent]`))
+	if err != nil || len(shown) != 2 || shown[0] != want.ReturnCode || shown[1] != want.ReturnTrackingCode {
+		t.Errorf("the page shows %v (%v); want %s and %s", shown, err, want.ReturnCode, want.ReturnTrackingCode)
+	}
+	// The label form posts the same proof and gets a PDF.
+	pdf, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch('/v1/returns/label.pdf', {method: 'POST',
+		body: new URLSearchParams(new FormData(document.getElementById('label-form')))}).then(r => r.headers.get('Content-Type') + ' ' + r.status)`, chromedp.EvalAwaitPromise))
+	if err != nil || pdf != "application/pdf 200" {
+		t.Errorf("the label form's answer: %q (%v); want a PDF", pdf, err)
+	}
+	waitReady(t, ctx) // the points near 00104
+	if opts := options(t, ctx); len(opts) == 0 {
+		t.Error("no points near the consumer")
+	}
+	browsertest.Screenshots(t, ctx, "returns")
+	browsertest.Audit(t, ctx, "/returns, a return code shown")
+}
