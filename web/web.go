@@ -178,26 +178,26 @@ var returnsText = map[string]map[string]string{
 	"fi": {
 		"title": "Palauta lähetys", "intro": "Kirjoita lähetyksen seurantakoodi ja postinumerosi: saat palautuskoodin, palautustarran ja lähimmät palautuspaikat.",
 		"tracking": "Seurantakoodi", "postcode": "Postinumero", "submit": "Hae palautuskoodi", "yourCode": "Palautuskoodisi",
-		"howTo": "Näppäile koodi pakettiautomaatin näppäimistöllä tai näytä se postin tiskillä. Kiinnitä tarra pakettiin.",
+		"howTo":          "Näppäile koodi pakettiautomaatin näppäimistöllä tai näytä se postin tiskillä. Kiinnitä tarra pakettiin.",
 		"returnTracking": "Palautuksen seurantakoodi:", "label": "Tulosta palautustarra (PDF)", "points": "Palautuspaikat lähelläsi",
 		"notFound": "Lähetystä ei löytynyt tällä seurantakoodilla ja postinumerolla, tai verkkokauppa ei ota palautuksia tätä kautta.",
-		"tooMany": "Liian monta yritystä. Odota hetki ja yritä uudelleen.", "failed": "Palautuskoodia ei saatu juuri nyt. Yritä uudelleen.", "asking": "Haetaan…",
+		"tooMany":  "Liian monta yritystä. Odota hetki ja yritä uudelleen.", "failed": "Palautuskoodia ei saatu juuri nyt. Yritä uudelleen.", "asking": "Haetaan…",
 	},
 	"sv": {
 		"title": "Returnera en försändelse", "intro": "Skriv försändelsens spårningskod och ditt postnummer: du får returkoden, returetiketten och de närmaste returställena.",
 		"tracking": "Spårningskod", "postcode": "Postnummer", "submit": "Hämta returkoden", "yourCode": "Din returkod",
-		"howTo": "Slå in koden på paketautomatens knappsats eller visa den vid postens disk. Fäst etiketten på paketet.",
+		"howTo":          "Slå in koden på paketautomatens knappsats eller visa den vid postens disk. Fäst etiketten på paketet.",
 		"returnTracking": "Returens spårningskod:", "label": "Skriv ut returetiketten (PDF)", "points": "Returställen nära dig",
 		"notFound": "Ingen försändelse med den spårningskoden och det postnumret, eller så tar nätbutiken inte emot returer den här vägen.",
-		"tooMany": "För många försök. Vänta en stund och försök igen.", "failed": "Returkoden kunde inte hämtas just nu. Försök igen.", "asking": "Hämtar…",
+		"tooMany":  "För många försök. Vänta en stund och försök igen.", "failed": "Returkoden kunde inte hämtas just nu. Försök igen.", "asking": "Hämtar…",
 	},
 	"en": {
 		"title": "Return a parcel", "intro": "Enter the parcel's tracking code and your postcode: you get the return code, the return label and the nearest points that take returns.",
 		"tracking": "Tracking code", "postcode": "Postcode", "submit": "Get the return code", "yourCode": "Your return code",
-		"howTo": "Type the code at a parcel locker's keypad or show it at a post office counter. Stick the label on the parcel.",
+		"howTo":          "Type the code at a parcel locker's keypad or show it at a post office counter. Stick the label on the parcel.",
 		"returnTracking": "The return's tracking code:", "label": "Print the return label (PDF)", "points": "Points near you that take returns",
 		"notFound": "No parcel with this tracking code and postcode, or its shop takes no returns this way.",
-		"tooMany": "Too many tries. Wait a moment and try again.", "failed": "The return code could not be fetched just now. Try again.", "asking": "Asking…",
+		"tooMany":  "Too many tries. Wait a moment and try again.", "failed": "The return code could not be fetched just now. Try again.", "asking": "Asking…",
 	},
 }
 
