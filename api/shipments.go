@@ -522,9 +522,16 @@ func (s *Server) handleReturnLabel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	store := sh.Sender
-	l := label.Label{TrackingCode: sh.ReturnTrackingCode, Reference: sh.Reference, Sender: sh.Recipient, Recipient: store,
-		Destination: lokero.Location{Name: store.Name, Street: store.Street, Postcode: store.Postcode, City: store.City},
-		Parcel:      sh.Parcel, ReturnCode: sh.ReturnCode, CreatedAt: sh.CreatedAt}
+	l := label.Label{
+		TrackingCode: sh.ReturnTrackingCode,
+		Reference:    sh.Reference,
+		Sender:       sh.Recipient,
+		Recipient:    store,
+		Destination:  lokero.Location{Name: store.Name, Street: store.Street, Postcode: store.Postcode, City: store.City},
+		Parcel:       sh.Parcel,
+		ReturnCode:   sh.ReturnCode,
+		CreatedAt:    sh.CreatedAt,
+	}
 	var buf bytes.Buffer
 	if err := label.Write(&buf, l); err != nil {
 		writeError(w, r, s.log, fmt.Errorf("return label of %s: %w", sh.ID, err))
