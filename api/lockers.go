@@ -293,8 +293,16 @@ func (s *Server) handleDeviceEvent(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, lettersJSON(slot))
 		return
 	}
+	if req.Type == service.DeviceEventDoorOpened {
+		if err := s.lockers.DoorOpened(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"), req.Compartment); err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"compartment": req.Compartment, "door": "open"})
+		return
+	}
 	if req.Type != "door_closed" {
-		writeError(w, r, s.log, lokero.Invalid("type", "unknown_event", "type must be door_closed, letter_dropped or slot_emptied; got %q", req.Type))
+		writeError(w, r, s.log, lokero.Invalid("type", "unknown_event", "type must be door_closed, door_opened, letter_dropped or slot_emptied; got %q", req.Type))
 		return
 	}
 	sh, err := s.lockers.DoorClosed(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"), req.Compartment)

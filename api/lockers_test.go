@@ -166,7 +166,21 @@ func TestLockerFlowHTTP(t *testing.T) {
 	if lv := decode[struct{ Letters map[string]int }](t, out); lv.Letters["dropped"] != 3 {
 		t.Errorf("operator view letters: %s", out)
 	}
-	for _, bad := range []any{map[string]any{"type": "door_opened", "compartment": 1}, map[string]any{"type": "door_closed", "compartment": 999}} {
+	// A door the device did not open: recorded open, for the operator.
+	if status, _, out := f.do(t, "POST", events, f.device, map[string]any{"type": "door_opened", "compartment": 2}); status != 200 {
+		t.Errorf("door opened by force: %d %s", status, out)
+	}
+	_, _, out = f.do(t, "GET", view, f.operator, nil)
+	if lv := decode[struct {
+		Compartments []struct {
+			Number   int  `json:"number"`
+			DoorOpen bool `json:"door_open"`
+		}
+	}](t, out); len(lv.Compartments) < 2 || lv.Compartments[1].Number != 2 || !lv.Compartments[1].DoorOpen {
+		t.Errorf("operator view after door 2 was forced: %s", out)
+	}
+	for _, bad := range []any{map[string]any{"type": "door_slammed", "compartment": 1}, map[string]any{"type": "door_closed", "compartment": 999},
+		map[string]any{"type": "door_opened", "compartment": 999}} {
 		if status, _, out := f.do(t, "POST", events, f.device, bad); status != 400 {
 			t.Errorf("event %v: %d %s; want 400", bad, status, out)
 		}

@@ -102,6 +102,7 @@ type Controller struct {
 	db     *bolt.DB
 	log    *slog.Logger
 	policy locker.CodePolicy
+	driver *pulsedDriver // cfg.Driver, wrapped
 	topics struct{ events, acks, commands, status string }
 	kick   chan struct{} // wakes Run's sender
 	counts ackCounters   // Stats
@@ -177,8 +178,11 @@ func Open(cfg Config) (*Controller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("controller: open state %s: %w", cfg.StatePath, err)
 	}
+	// Every pulse goes through the wrapper, which remembers it (door).
+	pulsed := &pulsedDriver{LockDriver: cfg.Driver}
+	cfg.Driver = pulsed
 	c := &Controller{
-		cfg: cfg, db: db, log: cfg.Log, policy: locker.DefaultPolicy(),
+		cfg: cfg, db: db, log: cfg.Log, policy: locker.DefaultPolicy(), driver: pulsed,
 		kick:       make(chan struct{}, 1),
 		pickups:    map[string]Pickup{},
 		byVerifier: map[string][]string{},
@@ -448,13 +452,27 @@ func (c *Controller) wake() {
 	}
 }
 
+// forcedAfter is how long after its lock's pulse a door's opening still
+// counts as the controller's: a board reports it a moment after.
+const forcedAfter = 10 * time.Second
+
 // door records a door event from the driver; a door shut is a
-// door_closed event.
+// door_closed event, a door opened that the controller did not open (no
+// pulse of its lock within forcedAfter, not already open) a door_opened
+// one: forced, or a lock failed open.
 func (c *Controller) door(ev DoorEvent) {
 	c.mu.Lock()
+	wasOpen := c.doors[ev.Compartment]
 	c.doors[ev.Compartment] = ev.Open
 	c.mu.Unlock()
 	if ev.Open {
+		if wasOpen || c.driver.pulsedWithin(ev.Compartment, forcedAfter) {
+			return
+		}
+		c.log.Warn("controller: a door opened without its lock's pulse", "compartment", ev.Compartment)
+		if _, err := c.queueEvent(Event{Type: TypeDoorOpened, Compartment: ev.Compartment}); err != nil {
+			c.log.Error("controller: door opened, event not queued", "compartment", ev.Compartment, "err", err)
+		}
 		return
 	}
 	if _, err := c.queueEvent(Event{Type: TypeDoorClosed, Compartment: ev.Compartment}); err != nil {

@@ -552,3 +552,38 @@ func TestCommandOpenAndOutOfOrder(t *testing.T) {
 		t.Errorf("offline deposit = %+v, %v; want open 2 (1 is out of order)", got, err)
 	}
 }
+
+// TestForcedDoorReported: a door that opens without its lock's pulse is
+// reported (door_opened) and the centre gets it; one the controller just
+// opened, reported by the board a moment later, is not.
+func TestForcedDoorReported(t *testing.T) {
+	t.Parallel()
+	broker := startBroker(t)
+	ce := newCentre(t, broker)
+	h := newHarness(t, broker, nil)
+	h.run()
+	if !h.driver.Force(4) {
+		t.Fatal("door 4 was open")
+	}
+	eventually(t, "door_opened 4 at the centre", func() bool {
+		_, applied, _ := ce.snapshot()
+		for _, e := range applied {
+			if e.Type == TypeDoorOpened && e.Compartment == 4 {
+				return true
+			}
+		}
+		return false
+	})
+	ce.waitApplied(t, h.c, 1)
+	// The controller opens 5 for the centre; the board reports it open.
+	if err := h.c.handleCommand([]byte(`{"type":"open","compartment":5,"at":"` + h.clock.Now().UTC().Format(time.RFC3339Nano) + `"}`)); err != nil {
+		t.Fatal(err)
+	}
+	h.c.mu.Lock()
+	h.c.doors[5] = false // as if the board's report came before the controller noted it
+	h.c.mu.Unlock()
+	h.c.door(DoorEvent{Compartment: 5, Open: true})
+	if n := h.c.Pending(); n != 0 {
+		t.Errorf("a door the controller opened was reported: %d events pending", n)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // LockDriver drives a locker's locks and reads its door sensors. It is the
@@ -92,6 +93,41 @@ func (d *SimDriver) Close(n int) bool {
 	d.mu.Unlock()
 	d.events <- DoorEvent{Compartment: n, Open: false}
 	return true
+}
+
+// Force simulates door n opened without its lock (forced, or a lock
+// failed open): it reports DoorEvent{n, true}. It reports whether the door
+// was shut.
+func (d *SimDriver) Force(n int) bool {
+	d.mu.Lock()
+	if n < 1 || n > d.n || d.open[n-1] {
+		d.mu.Unlock()
+		return false
+	}
+	d.open[n-1] = true
+	d.mu.Unlock()
+	d.events <- DoorEvent{Compartment: n, Open: true}
+	return true
+}
+
+// pulsedDriver remembers when the controller last pulsed each lock, so
+// that a door's opening can be told from a forced one (door): a board
+// reports the door it opened, a moment after the pulse.
+type pulsedDriver struct {
+	LockDriver
+	at sync.Map // compartment → time.Time of its last pulse
+}
+
+// Open records the pulse, then pulses the lock.
+func (d *pulsedDriver) Open(ctx context.Context, compartment int) error {
+	d.at.Store(compartment, time.Now())
+	return d.LockDriver.Open(ctx, compartment)
+}
+
+// pulsedWithin reports whether compartment's lock was pulsed within d.
+func (d *pulsedDriver) pulsedWithin(compartment int, within time.Duration) bool {
+	v, ok := d.at.Load(compartment)
+	return ok && time.Since(v.(time.Time)) <= within
 }
 
 // IsOpen reports whether door n is open.

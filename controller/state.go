@@ -55,6 +55,7 @@ type Event = device.Event
 // The event types the controller sends.
 const (
 	TypeDoorClosed    = "door_closed"
+	TypeDoorOpened    = "door_opened" // a door opened without the controller: forced
 	TypeKeypad        = "keypad"
 	TypeLetterDropped = "letter_dropped"
 	TypePickup        = "pickup"

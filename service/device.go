@@ -38,6 +38,10 @@ type DeviceEvent struct {
 // The types of DeviceEvent.
 const (
 	DeviceEventDoorClosed = "door_closed"
+	// DeviceEventDoorOpened: a door opened that the controller did not
+	// open (DoorOpened); the openings it makes are reported by the events
+	// that caused them.
+	DeviceEventDoorOpened = "door_opened"
 	DeviceEventKeypad     = "keypad"
 	DeviceEventPayment    = "payment"
 	// DeviceEventDeposit: a courier scanned a parcel at the locker (its
@@ -115,6 +119,8 @@ func (l *Lockers) ApplyEvent(ctx context.Context, device lokero.Credential, loca
 	switch ev.Type {
 	case DeviceEventDoorClosed:
 		out.Shipment, err = l.DoorClosed(ctx, device, locationID, ev.Compartment)
+	case DeviceEventDoorOpened:
+		err = l.DoorOpened(ctx, device, locationID, ev.Compartment)
 	case DeviceEventKeypad:
 		out.Keypad, err = l.Keypad(ctx, device, locationID, ev.Code)
 	case DeviceEventPayment:
@@ -139,8 +145,8 @@ func (l *Lockers) ApplyEvent(ctx context.Context, device lokero.Credential, loca
 	case LetterDropped, SlotEmptied:
 		out.Letters, err = l.Letters(ctx, device, locationID, ev.Type, ev.Count)
 	default:
-		err = lokero.Invalid("type", "unknown_event", "type must be %s, %s, %s, %s, %s, %s, %s, %s or %s; got %q",
-			DeviceEventDoorClosed, DeviceEventKeypad, DeviceEventQR, DeviceEventPayment, DeviceEventDeposit, DeviceEventPickup, DeviceEventDropOff, LetterDropped, SlotEmptied, truncateText(ev.Type, 32))
+		err = lokero.Invalid("type", "unknown_event", "type must be %s, %s, %s, %s, %s, %s, %s, %s, %s or %s; got %q",
+			DeviceEventDoorClosed, DeviceEventDoorOpened, DeviceEventKeypad, DeviceEventQR, DeviceEventPayment, DeviceEventDeposit, DeviceEventPickup, DeviceEventDropOff, LetterDropped, SlotEmptied, truncateText(ev.Type, 32))
 	}
 	if ev.Seq == 0 {
 		// Not numbered: applied or not, as the use case says.

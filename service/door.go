@@ -162,3 +162,35 @@ func (l *Lockers) newCode(ctx context.Context, tx lokero.Tx, loc *lokero.Locatio
 	}
 	return 0, &lokero.Error{Code: lokero.ECONFLICT, Reason: "too_many_codes", Message: fmt.Sprintf("parcel %s has had %d opening codes: no more", sh.TrackingCode, locker.MaxVersion+1)}
 }
+
+// DoorOpened is a device reporting a compartment's door open that it did
+// not open itself: forced, or a lock that failed open. The compartment is
+// recorded open (the operator's view of the locker shows it) and the
+// opening is logged as a warning, for the operator on call: whatever was
+// inside may be gone. The door's closing is reported as any door_closed.
+func (l *Lockers) DoorOpened(ctx context.Context, device lokero.Credential, locationID string, number int) error {
+	loc, err := l.deviceLocker(device, locationID)
+	if err != nil {
+		return err
+	}
+	var parcel string
+	err = l.deviceTx(ctx, func(tx lokero.Tx) error {
+		cs, err := compartments(ctx, tx, loc)
+		if err != nil {
+			return err
+		}
+		if number < 1 || number > len(cs) {
+			return lokero.Invalid("compartment", "out_of_range", "this locker has compartments 1..%d; got %d", len(cs), number)
+		}
+		c := cs[number-1]
+		parcel = c.ShipmentID
+		c.DoorOpen = true
+		return tx.PutCompartment(ctx, c)
+	})
+	if err != nil {
+		return err
+	}
+	l.log.Warn("locker: a door opened that its controller did not open (forced, or a lock failed open)",
+		"location", locationID, "compartment", number, "shipment", parcel)
+	return nil
+}
