@@ -101,3 +101,40 @@ func TestQRPage(t *testing.T) {
 		}
 	}
 }
+
+// TestTrackingQR: the tracking page's QR code, for the recipient's
+// postcode only, and only while the parcel waits in its locker.
+func TestTrackingQR(t *testing.T) {
+	t.Parallel()
+	p := newProbe(t)
+	r := p.ready(t, retailerA, p.lockerYBody("TRACKING-QR"), lockerY, deviceY)
+	link, _, err := p.lockers.QRLinkOf(context.Background(), r.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, body string
+		status     int
+	}{
+		{"the recipient's postcode", `{"postcode":"00104"}`, 200},
+		{"another postcode", `{"postcode":"00100"}`, 404},
+		{"a malformed postcode", `{"postcode":"104"}`, 400},
+	}
+	for _, tt := range tests {
+		status, h, out := p.do("POST", "/v1/tracking/"+r.tracking+"/qr", "", tt.body)
+		if status != tt.status {
+			t.Errorf("%s: %d %s; want %d", tt.name, status, out, tt.status)
+			continue
+		}
+		if status != 200 {
+			continue
+		}
+		var got struct{ Page, Image string }
+		if err := json.Unmarshal(out, &got); err != nil || got.Page != "/q/"+link || got.Image != "/q/"+link+".png" || h.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: %s (%v), Cache-Control %q; want the notice's link /q/%s, not stored", tt.name, out, err, h.Get("Cache-Control"), link)
+		}
+	}
+	if status, _, out := p.do("POST", "/v1/tracking/NOTACODE/qr", "", `{"postcode":"00104"}`); status != 400 {
+		t.Errorf("a malformed tracking code: %d %s; want 400", status, out)
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/locker"
+	"github.com/lokero/lokero/tracking"
 )
 
 // A parcel ready in a locker has, beside its opening code, a QR token
@@ -329,4 +330,30 @@ func withQRLink(text, link, lang string) (string, bool) {
 		return text, false
 	}
 	return out, true
+}
+
+// QRLinkByPostcode is the QR link (QRLink) of a parcel ready in a locker,
+// for a visitor of its tracking page who proves the recipient's postcode:
+// the code that opens its compartment at the scanner, as the notice of
+// arrival links it. A malformed tracking code or postcode is EINVALID;
+// every other miss (unknown, another postcode, not ready in a locker, no
+// QR key) is the same ENOTFOUND, which tells a guesser nothing.
+func (l *Lockers) QRLinkByPostcode(ctx context.Context, trackingCode, postcode string) (string, error) {
+	norm := tracking.Normalize(trackingCode)
+	if !tracking.Valid(norm) {
+		return "", lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code (e.g. JJ123456785FI)", trackingCode)
+	}
+	if len(postcode) != 5 || strings.Trim(postcode, "0123456789") != "" {
+		return "", lokero.Invalid("postcode", "malformed", "postcode must be five digits; got %q", postcode)
+	}
+	sh, err := l.store.ShipmentByTrackingCode(ctx, norm)
+	if lokero.ErrorCode(err) == lokero.ENOTFOUND {
+		return "", notFoundQR()
+	} else if err != nil {
+		return "", err
+	}
+	if sh.TrackingCode != norm || sh.Recipient.Postcode != postcode || l.qrToken(&sh, l.now()) == "" {
+		return "", notFoundQR()
+	}
+	return l.QRLink(&sh), nil
 }

@@ -198,6 +198,27 @@ func TestTrackingPage(t *testing.T) {
 	if !strings.Contains(text, "Nouda viimeistään") || !strings.Contains(text, "Helsinki") {
 		t.Errorf("the ready parcel's page: %q; want the date to pick up by and the place's city", text)
 	}
+	// The QR code that opens the compartment, for the recipient's postcode only.
+	qr := func(postcode string) string {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById('qr-postcode').value = ''`),
+			chromedp.SendKeys("#qr-postcode", postcode+kb.Enter)); err != nil {
+			t.Fatal(err)
+		}
+		out, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => { const o = document.querySelector('.qr-out'); const img = o.querySelector('img');
+			return img ? (img.complete && img.naturalWidth > 0 ? 'image ' + img.naturalWidth : '') : o.textContent; })()`,
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
+		if err != nil {
+			t.Fatalf("QR for %s: %v", postcode, err)
+		}
+		return out
+	}
+	if got := qr("00100"); !strings.Contains(got, "ei ole vastaanottajan") {
+		t.Errorf("the QR for another postcode: %q; want refused", got)
+	}
+	if got := qr("00104"); !strings.HasPrefix(got, "image ") {
+		t.Errorf("the QR for the recipient's postcode: %q; want the image", got)
+	}
 	html, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
 	if err != nil {
 		t.Fatal(err)

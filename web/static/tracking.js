@@ -14,17 +14,23 @@
       failed: "Seurantatietoja ei saatu juuri nyt. Yritetään uudelleen hetken kuluttua.", pickupBy: "Nouda viimeistään",
       estimated: "Arvioitu toimituspäivä", where: "Noutopaikka", journey: "Vaiheet", updated: "Päivitetty",
       types: { LOCKER: "Taloyhtiön pakettiautomaatti", SMARTPOST: "Pakettiautomaatti", POSTOFFICE: "Posti", PICKUPPOINT: "Noutopiste" },
-      days: ["ma", "ti", "ke", "to", "pe", "la", "su"], closed: "suljettu", allDay: "avoinna ympäri vuorokauden", map: "Noutopaikka kartalla" },
+      days: ["ma", "ti", "ke", "to", "pe", "la", "su"], closed: "suljettu", allDay: "avoinna ympäri vuorokauden", map: "Noutopaikka kartalla",
+      qrTitle: "Avaa QR-koodilla", qrPostcode: "Postinumerosi", qrShow: "Näytä QR-koodi", qrAlt: "QR-koodi automaatin lukijalle",
+      qrHint: "Näytä koodi automaatin lukijalle: luukku aukeaa.", qrWrong: "Postinumero ei ole vastaanottajan.", qrTooMany: "Liian monta yritystä. Odota hetki." },
     sv: { title: "Försändelse", loading: "Hämtar…", notFound: "Försändelsen hittades inte. Kontrollera spårningskoden.",
       failed: "Spårningen kunde inte hämtas just nu. Vi försöker igen om en stund.", pickupBy: "Hämta senast",
       estimated: "Beräknad leveransdag", where: "Utlämningsställe", journey: "Händelser", updated: "Uppdaterad",
       types: { LOCKER: "Husbolagets paketautomat", SMARTPOST: "Paketautomat", POSTOFFICE: "Posten", PICKUPPOINT: "Utlämningsställe" },
-      days: ["mån", "tis", "ons", "tor", "fre", "lör", "sön"], closed: "stängt", allDay: "öppet dygnet runt", map: "Utlämningsstället på kartan" },
+      days: ["mån", "tis", "ons", "tor", "fre", "lör", "sön"], closed: "stängt", allDay: "öppet dygnet runt", map: "Utlämningsstället på kartan",
+      qrTitle: "Öppna med QR-kod", qrPostcode: "Ditt postnummer", qrShow: "Visa QR-koden", qrAlt: "QR-kod för automatens läsare",
+      qrHint: "Visa koden för automatens läsare: luckan öppnas.", qrWrong: "Postnumret är inte mottagarens.", qrTooMany: "För många försök. Vänta en stund." },
     en: { title: "Parcel", loading: "Loading…", notFound: "No parcel with this tracking code. Check the code.",
       failed: "Tracking could not be fetched just now. Trying again shortly.", pickupBy: "Pick up by",
       estimated: "Estimated delivery", where: "Pickup point", journey: "Journey", updated: "Updated",
       types: { LOCKER: "Building's parcel locker", SMARTPOST: "Parcel locker", POSTOFFICE: "Post office", PICKUPPOINT: "Pickup point" },
-      days: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], closed: "closed", allDay: "open 24 h", map: "The pickup point on a map" }
+      days: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], closed: "closed", allDay: "open 24 h", map: "The pickup point on a map",
+      qrTitle: "Open with a QR code", qrPostcode: "Your postcode", qrShow: "Show the QR code", qrAlt: "QR code for the locker's scanner",
+      qrHint: "Show the code to the locker's scanner: the door opens.", qrWrong: "That postcode is not the recipient's.", qrTooMany: "Too many tries. Wait a moment." }
   }[lang] || null;
   var locale = { fi: "fi-FI", sv: "sv-FI", en: "en-GB" }[lang];
   var dateTime = new Intl.DateTimeFormat(locale, { timeZone: "Europe/Helsinki", weekday: "short", day: "numeric", month: "numeric", hour: "2-digit", minute: "2-digit" });
@@ -101,6 +107,7 @@
       if (typeof d.lat === "number" && typeof d.lon === "number" && d.lat) card.append(map(d.lat, d.lon));
       frag.append(card);
     }
+    if (t.status === "READY_FOR_PICKUP" && d && (d.type === "LOCKER" || d.type === "SMARTPOST")) frag.append(qrSection());
     var journey = el("section", "journey");
     journey.setAttribute("aria-labelledby", "journey");
     var jh = el("h2", null, T.journey);
@@ -120,6 +127,50 @@
     root.replaceChildren(frag);
     root.dataset.state = "ready";
     root.dataset.status = t.status;
+  }
+
+  // qrSection asks the recipient's postcode and shows the QR code that
+  // opens the compartment at the locker's scanner (POST …/qr).
+  function qrSection() {
+    var sec = el("section", "qr");
+    sec.setAttribute("aria-labelledby", "qr-title");
+    var h = el("h2", null, T.qrTitle);
+    h.id = "qr-title";
+    var form = el("form", "qr-form");
+    var label = el("label", null, T.qrPostcode);
+    label.setAttribute("for", "qr-postcode");
+    var input = el("input");
+    input.id = "qr-postcode";
+    input.setAttribute("inputmode", "numeric");
+    input.setAttribute("maxlength", "5");
+    input.setAttribute("autocomplete", "postal-code");
+    input.required = true;
+    var button = el("button", null, T.qrShow);
+    button.type = "submit";
+    var out = el("div", "qr-out");
+    out.setAttribute("role", "status");
+    form.append(label, input, button);
+    sec.append(h, form, out);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      out.replaceChildren(); // the last answer goes
+      fetch("/v1/tracking/" + encodeURIComponent(code) + "/qr", {
+        method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ postcode: input.value.trim() })
+      }).then(function (res) {
+        if (res.status === 429) { out.replaceChildren(el("p", null, T.qrTooMany)); return; }
+        if (!res.ok) { out.replaceChildren(el("p", null, T.qrWrong)); return; }
+        return res.json().then(function (q) {
+          var img = el("img", "qr-image");
+          img.src = q.image;
+          img.alt = T.qrAlt;
+          img.width = 264;
+          img.height = 264;
+          out.replaceChildren(img, el("p", null, T.qrHint));
+        });
+      }, function () { out.replaceChildren(el("p", null, T.failed)); });
+    });
+    return sec;
   }
 
   function message(text, state) {
