@@ -168,10 +168,10 @@ func (l *Lockers) OfflinePickup(ctx context.Context, device lokero.Credential, l
 		if err != nil {
 			return err
 		}
-		if number < 1 || number > len(cs) {
-			return lokero.Invalid("compartment", "out_of_range", "this locker has compartments 1..%d; got %d", len(cs), number)
+		c, err := numbered(cs, number)
+		if err != nil {
+			return err
 		}
-		c := cs[number-1]
 		if c.ShipmentID == "" || c.ShipmentID != shipmentID {
 			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "not_in_compartment",
 				Message: fmt.Sprintf("compartment %d does not hold parcel %s", number, shipmentID)}

@@ -29,11 +29,10 @@ func (l *Lockers) DoorClosed(ctx context.Context, device lokero.Credential, loca
 		if err != nil {
 			return err
 		}
-		i := number - 1
-		if number < 1 || i >= len(cs) {
-			return lokero.Invalid("compartment", "out_of_range", "this locker has compartments 1..%d; got %d", len(cs), number)
+		c, err := numbered(cs, number)
+		if err != nil {
+			return err
 		}
-		c := cs[i]
 		wasOpen := c.DoorOpen
 		c.DoorOpen = false
 		if c.ShipmentID == "" {
@@ -179,10 +178,10 @@ func (l *Lockers) DoorOpened(ctx context.Context, device lokero.Credential, loca
 		if err != nil {
 			return err
 		}
-		if number < 1 || number > len(cs) {
-			return lokero.Invalid("compartment", "out_of_range", "this locker has compartments 1..%d; got %d", len(cs), number)
+		c, err := numbered(cs, number)
+		if err != nil {
+			return err
 		}
-		c := cs[number-1]
 		parcel = c.ShipmentID
 		c.DoorOpen = true
 		return tx.PutCompartment(ctx, c)

@@ -111,10 +111,10 @@ func (l *Lockers) dropOffInto(ctx context.Context, tx lokero.Tx, loc *lokero.Loc
 	}
 	c, ok := allocate(holder.Parcel, cs)
 	if number != 0 {
-		if number < 1 || number > len(cs) {
-			return KeypadResult{}, lokero.Invalid("compartment", "out_of_range", "this locker has compartments 1..%d; got %d", len(cs), number)
+		if c, err = numbered(cs, number); err != nil {
+			return KeypadResult{}, err
 		}
-		if c, ok = cs[number-1], cs[number-1].ShipmentID == ""; !ok {
+		if ok = c.ShipmentID == ""; !ok {
 			return KeypadResult{}, &lokero.Error{Code: lokero.ECONFLICT, Reason: "compartment_taken",
 				Message: fmt.Sprintf("compartment %d holds another parcel at the centre: the operator reconciles it", number)}
 		}

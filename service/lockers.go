@@ -99,6 +99,15 @@ func (l *Lockers) pointAt(id string) (*lokero.Location, error) {
 
 // compartments returns a locker's compartments, laying them out from its
 // size classes the first time.
+// numbered is compartment number (from 1) of cs, or EINVALID on the
+// field compartment when the locker has no such compartment.
+func numbered(cs []lokero.Compartment, number int) (lokero.Compartment, error) {
+	if number < 1 || number > len(cs) {
+		return lokero.Compartment{}, lokero.Invalid("compartment", "out_of_range", "this locker has compartments 1..%d; got %d", len(cs), number)
+	}
+	return cs[number-1], nil
+}
+
 func compartments(ctx context.Context, tx lokero.Tx, loc *lokero.Location) ([]lokero.Compartment, error) {
 	cs, err := tx.Compartments(ctx, loc.ID)
 	if err != nil || len(cs) > 0 {

@@ -93,10 +93,10 @@ func (l *Lockers) OfflineDeposit(ctx context.Context, device lokero.Credential, 
 		if err != nil {
 			return err
 		}
-		if number < 1 || number > len(cs) {
-			return lokero.Invalid("compartment", "out_of_range", "this locker has compartments 1..%d; got %d", len(cs), number)
+		c, err := numbered(cs, number)
+		if err != nil {
+			return err
 		}
-		c := cs[number-1]
 		if c.ShipmentID != "" {
 			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "compartment_taken",
 				Message: fmt.Sprintf("compartment %d holds another parcel at the centre: the operator reconciles it", number)}
