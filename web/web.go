@@ -55,6 +55,7 @@ type Pages struct {
 	assets map[string]*asset // by plain and by hashed name
 	tmpl   *template.Template
 	log    *slog.Logger
+	demo   DemoLockers // the demo's web keypad (EnableDemoLockers); nil: none
 }
 
 // New loads the embedded assets and templates.
@@ -147,6 +148,7 @@ func dict(kv ...any) (map[string]any, error) {
 // Register adds the pages and assets to mux.
 func (p *Pages) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /static/{file}", p.serveAsset)
+	p.registerDemo(mux)
 	mux.HandleFunc("GET /{$}", p.page("home.html", nil))
 	mux.HandleFunc("GET /t/{code}", p.page("tracking.html", func(r *http.Request) any {
 		code := r.PathValue("code")

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/web"
 )
 
@@ -147,5 +149,68 @@ func TestPagesCSP(t *testing.T) {
 	}
 	if resp, _ := get(t, srv.URL+"/nowhere", nil); resp.StatusCode != 404 {
 		t.Errorf("GET /nowhere: %d; want 404 (the pages' mux serves only its routes)", resp.StatusCode)
+	}
+}
+
+// fakeLockers is a DemoLockers that opens compartment 7 for code 1234.
+type fakeLockers struct{}
+
+func (fakeLockers) Keypad(_ context.Context, id, code string) (int, int64, error) {
+	if code != "1234" {
+		return 0, 0, &lokero.Error{Code: lokero.EUNAUTHORIZED, Reason: "wrong_code", Message: "wrong code"}
+	}
+	return 7, 0, nil
+}
+
+func (fakeLockers) CloseDoor(context.Context, string, int) (string, error) { return "PICKED_UP", nil }
+
+// TestDemoKeypadCalls: the web keypad's calls take JSON from this origin
+// only, and answer a refusal with its status; without EnableDemoLockers
+// (not a loopback --dev start) there is no web keypad at all.
+func TestDemoKeypadCalls(t *testing.T) {
+	t.Parallel()
+	plain := newServer(t)
+	if resp, _ := get(t, plain.URL+"/demo/lockers/L1", nil); resp.StatusCode != 404 {
+		t.Errorf("the web keypad without the demo: %d; want 404", resp.StatusCode)
+	}
+	p, err := web.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.EnableDemoLockers(fakeLockers{})
+	mux := http.NewServeMux()
+	p.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	tests := []struct {
+		name, contentType, origin, body string
+		status                          int
+		want                            string
+	}{
+		{"the code", "application/json", "", `{"code":"1234"}`, 200, `"compartment":7`},
+		{"from this origin", "application/json", srv.URL, `{"code":"1234"}`, 200, `"compartment":7`},
+		{"a wrong code", "application/json", "", `{"code":"9"}`, 401, `"wrong code"`},
+		{"a form from anywhere", "application/x-www-form-urlencoded", "", `code=1234`, 415, `"invalid"`},
+		{"another origin", "application/json", "https://evil.example", `{"code":"1234"}`, 403, `"forbidden"`},
+		{"not JSON", "application/json", "", `{"code":`, 400, `"invalid"`},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest("POST", srv.URL+"/demo/lockers/L1/keypad", strings.NewReader(tt.body))
+		req.Header.Set("Content-Type", tt.contentType)
+		if tt.origin != "" {
+			req.Header.Set("Origin", tt.origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || !strings.Contains(string(body), tt.want) {
+			t.Errorf("%s: %d %s; want %d with %s", tt.name, resp.StatusCode, body, tt.status, tt.want)
+		}
+	}
+	if resp, page := get(t, srv.URL+"/demo/lockers/L1", nil); resp.StatusCode != 200 || resp.Header.Get("Content-Security-Policy") != web.CSP || !bytes.Contains(page, []byte(`data-id="L1"`)) {
+		t.Errorf("the web keypad's page: %d %v", resp.StatusCode, resp.Header)
 	}
 }

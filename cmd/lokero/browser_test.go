@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/lokero/lokero/browsertest"
+	"github.com/lokero/lokero/demo"
 )
 
 // pickedOption is an option of the pickup-point selector as the page
@@ -291,4 +293,52 @@ func TestReturnsPage(t *testing.T) {
 	}
 	browsertest.Screenshots(t, ctx, "returns")
 	browsertest.Audit(t, ctx, "/returns, a return code shown")
+}
+
+// TestDemoKeypad: on a loopback --dev start, the web keypad of the demo
+// building's locker opens the parcel's compartment for its code (typed on
+// the keyboard, C + code + OK as at the locker) and its door's closing
+// completes the pickup; a wrong code opens nothing.
+func TestDemoKeypad(t *testing.T) {
+	t.Parallel()
+	rig := startLockerRig(t, "sqlite")
+	id, tracking := emailOnlyParcel(t, rig.base, rig.key, "keypad@example.fi")
+	compartment := depositAtDemoLocker(t, rig.base, rig.courier, rig.device, id, tracking)
+	code := noticeCode(t, rig.base, rig.operator, tracking)
+	ctx := browsertest.New(t, 90*time.Second)
+	if err := chromedp.Do(ctx, chromedp.Navigate(rig.base+"/demo/lockers/"+demo.DemoLockerID)); err != nil {
+		t.Fatal(err)
+	}
+	enter := func(digits string) string {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById('keypad-result').textContent = ''`),
+			chromedp.KeyEvent("C"), chromedp.KeyEvent(digits), chromedp.KeyEvent(kb.Enter)); err != nil {
+			t.Fatal(err)
+		}
+		out, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => { const t = document.getElementById('keypad-result').textContent; return t && t !== '…' ? t : ''; })()`,
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
+		if err != nil {
+			t.Fatalf("the keypad never answered %s: %v", digits, err)
+		}
+		return out
+	}
+	if got := enter("12345678901"); strings.Contains(got, "opened") {
+		t.Errorf("a wrong code: %q", got)
+	}
+	if got := enter(code); got != fmt.Sprintf("Door %d opened.", compartment) {
+		t.Fatalf("the parcel's code: %q; want door %d opened", got, compartment)
+	}
+	browsertest.Screenshots(t, ctx, "demo-keypad-open")
+	browsertest.Audit(t, ctx, "/demo/lockers/{id}")
+	if err := chromedp.Do(ctx, chromedp.Click("#close-door")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('keypad').dataset.closed === 'PICKED_UP'`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("closing the door did not complete the pickup: %v", err)
+	}
+	var sh struct{ Status string }
+	if status := call(t, "GET", rig.base+"/v1/tracking/"+tracking, "", nil, &sh); status != 200 || sh.Status != "PICKED_UP" {
+		t.Errorf("tracking after the web keypad: %d %s; want PICKED_UP", status, sh.Status)
+	}
 }

@@ -251,6 +251,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if *dev && loopback(ln.Addr()) {
+		pages.EnableDemoLockers(demoLockers{lockers: p.lockers}) // /demo/lockers/{id}
+	}
 	root := http.NewServeMux()
 	pages.Register(root)
 	root.Handle("/", srv)
