@@ -475,16 +475,34 @@ func (s *Server) publicDestination(id string) *destinationJSON {
 	return d
 }
 
-func (s *Server) handleReturns(w http.ResponseWriter, r *http.Request) {
+// returnProof reads what proves a consumer's return: the original
+// tracking code and the recipient's postcode, as JSON, or (form) as a
+// plain HTML form's fields.
+func returnProof(w http.ResponseWriter, r *http.Request, form bool) (trackingCode, postcode string, err error) {
 	var req struct {
 		TrackingCode string `json:"tracking_code"`
 		Postcode     string `json:"postcode"`
 	}
+	if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); form && strings.TrimSpace(ct) == "application/x-www-form-urlencoded" {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		if err := r.ParseForm(); err != nil {
+			return "", "", lokero.Invalid("", "malformed_form", "could not read the form: %v", err)
+		}
+		return r.PostForm.Get("tracking_code"), r.PostForm.Get("postcode"), nil
+	}
 	if _, err := readJSON(w, r, &req); err != nil {
+		return "", "", err
+	}
+	return req.TrackingCode, req.Postcode, nil
+}
+
+func (s *Server) handleReturns(w http.ResponseWriter, r *http.Request) {
+	code, postcode, err := returnProof(w, r, false)
+	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	sh, err := s.shipments.ReturnCode(r.Context(), req.TrackingCode, req.Postcode)
+	sh, err := s.shipments.ReturnCode(r.Context(), code, postcode)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -501,22 +519,12 @@ func (s *Server) handleReturns(w http.ResponseWriter, r *http.Request) {
 // The label goes from the consumer back to the store, under the return's
 // own tracking code, with the return code to enter at the locker.
 func (s *Server) handleReturnLabel(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		TrackingCode string `json:"tracking_code"`
-		Postcode     string `json:"postcode"`
-	}
-	if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); strings.TrimSpace(ct) == "application/x-www-form-urlencoded" {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-		if err := r.ParseForm(); err != nil {
-			writeError(w, r, s.log, lokero.Invalid("", "malformed_form", "could not read the form: %v", err))
-			return
-		}
-		req.TrackingCode, req.Postcode = r.PostForm.Get("tracking_code"), r.PostForm.Get("postcode")
-	} else if _, err := readJSON(w, r, &req); err != nil {
+	code, postcode, err := returnProof(w, r, true)
+	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	sh, err := s.shipments.ReturnCode(r.Context(), req.TrackingCode, req.Postcode)
+	sh, err := s.shipments.ReturnCode(r.Context(), code, postcode)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
