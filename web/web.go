@@ -171,7 +171,11 @@ func (p *Pages) Register(mux *http.ServeMux) {
 		if len(postcode) != 5 || strings.Trim(postcode, "0123456789") != "" {
 			postcode = "00100"
 		}
-		return map[string]any{"Lang": lang, "Postcode": postcode, "Chosen": q.Get("pickup_point"), "Name": q.Get("name")}
+		street := q.Get("street")
+		if len(street) > 100 {
+			street = ""
+		}
+		return map[string]any{"Lang": lang, "Postcode": postcode, "Street": street, "Chosen": q.Get("pickup_point"), "Name": q.Get("name")}
 	}))
 }
 

@@ -342,3 +342,31 @@ func TestDemoKeypad(t *testing.T) {
 		t.Errorf("tracking after the web keypad: %d %s; want PICKED_UP", status, sh.Status)
 	}
 }
+
+// TestCheckoutResidentsLocker: a building's own locker is offered to its
+// residents only: with the shopper's street in that building, not without.
+func TestCheckoutResidentsLocker(t *testing.T) {
+	t.Parallel()
+	ctx := browsertest.New(t, 90*time.Second)
+	base := startServe(t, "--db", t.TempDir()+"/lokero.db", "--mqtt-listen", "off")
+	offered := func(query string) bool {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/demo/checkout?lang=en&"+query)); err != nil {
+			t.Fatal(err)
+		}
+		waitReady(t, ctx)
+		for _, o := range options(t, ctx) {
+			if o.ID == demo.DemoLockerID {
+				return true
+			}
+		}
+		return false
+	}
+	if !offered("postcode=00104&street=Mannerheimintie+5+A+1") {
+		t.Error("a resident of the demo building is not offered its locker")
+	}
+	browsertest.Screenshots(t, ctx, "checkout-resident")
+	if offered("postcode=00104") || offered("postcode=00100&street=Mannerheimintie+7") {
+		t.Error("the demo building's locker is offered to a shopper who does not live there")
+	}
+}

@@ -16,4 +16,10 @@
       if (/^[0-9]{5}$/.test(postcode.value)) picker.setAttribute("postcode", postcode.value);
     });
   }
+  // The street decides whether a building's own locker is offered (to its
+  // residents only): searched again when the shopper leaves the field.
+  var street = document.getElementById("street");
+  if (street) {
+    street.addEventListener("change", function () { picker.setAttribute("street", street.value.trim()); });
+  }
 })();
