@@ -351,13 +351,19 @@ func (s *Server) handleLabel(w http.ResponseWriter, r *http.Request) {
 	if dest := s.dir.Snapshot().ByID(sh.DestinationID); dest != nil {
 		l.Destination = *dest
 	}
+	s.writeLabel(w, r, l, "label of "+sh.ID)
+}
+
+// writeLabel answers with l as a PDF, shown inline under its tracking
+// code; what names it in an error, if the label cannot be drawn.
+func (s *Server) writeLabel(w http.ResponseWriter, r *http.Request, l label.Label, what string) {
 	var buf bytes.Buffer
 	if err := label.Write(&buf, l); err != nil {
-		writeError(w, r, s.log, fmt.Errorf("label of %s: %w", sh.ID, err))
+		writeError(w, r, s.log, fmt.Errorf("%s: %w", what, err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/pdf")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s.pdf"`, sh.TrackingCode))
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s.pdf"`, l.TrackingCode))
 	w.Write(buf.Bytes())
 }
 
@@ -475,10 +481,10 @@ func (s *Server) publicDestination(id string) *destinationJSON {
 	return d
 }
 
-// returnProof reads what proves a consumer's return: the original
-// tracking code and the recipient's postcode, as JSON, or (form) as a
-// plain HTML form's fields.
-func returnProof(w http.ResponseWriter, r *http.Request, form bool) (trackingCode, postcode string, err error) {
+// returnOf is the shipment a consumer returns, found by what proves it:
+// the original tracking code and the recipient's postcode, as JSON, or
+// (form) as a plain HTML form's fields (Shipments.ReturnCode).
+func (s *Server) returnOf(w http.ResponseWriter, r *http.Request, form bool) (lokero.Shipment, error) {
 	var req struct {
 		TrackingCode string `json:"tracking_code"`
 		Postcode     string `json:"postcode"`
@@ -486,23 +492,17 @@ func returnProof(w http.ResponseWriter, r *http.Request, form bool) (trackingCod
 	if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); form && strings.TrimSpace(ct) == "application/x-www-form-urlencoded" {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 		if err := r.ParseForm(); err != nil {
-			return "", "", lokero.Invalid("", "malformed_form", "could not read the form: %v", err)
+			return lokero.Shipment{}, lokero.Invalid("", "malformed_form", "could not read the form: %v", err)
 		}
-		return r.PostForm.Get("tracking_code"), r.PostForm.Get("postcode"), nil
+		req.TrackingCode, req.Postcode = r.PostForm.Get("tracking_code"), r.PostForm.Get("postcode")
+	} else if _, err := readJSON(w, r, &req); err != nil {
+		return lokero.Shipment{}, err
 	}
-	if _, err := readJSON(w, r, &req); err != nil {
-		return "", "", err
-	}
-	return req.TrackingCode, req.Postcode, nil
+	return s.shipments.ReturnCode(r.Context(), req.TrackingCode, req.Postcode)
 }
 
 func (s *Server) handleReturns(w http.ResponseWriter, r *http.Request) {
-	code, postcode, err := returnProof(w, r, false)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	sh, err := s.shipments.ReturnCode(r.Context(), code, postcode)
+	sh, err := s.returnOf(w, r, false)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -519,12 +519,7 @@ func (s *Server) handleReturns(w http.ResponseWriter, r *http.Request) {
 // The label goes from the consumer back to the store, under the return's
 // own tracking code, with the return code to enter at the locker.
 func (s *Server) handleReturnLabel(w http.ResponseWriter, r *http.Request) {
-	code, postcode, err := returnProof(w, r, true)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	sh, err := s.shipments.ReturnCode(r.Context(), code, postcode)
+	sh, err := s.returnOf(w, r, true)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -540,15 +535,8 @@ func (s *Server) handleReturnLabel(w http.ResponseWriter, r *http.Request) {
 		ReturnCode:   sh.ReturnCode,
 		CreatedAt:    sh.CreatedAt,
 	}
-	var buf bytes.Buffer
-	if err := label.Write(&buf, l); err != nil {
-		writeError(w, r, s.log, fmt.Errorf("return label of %s: %w", sh.ID, err))
-		return
-	}
-	w.Header().Set("Content-Type", "application/pdf")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s.pdf"`, sh.ReturnTrackingCode))
-	w.Header().Set("Cache-Control", "no-store")
-	w.Write(buf.Bytes())
+	w.Header().Set("Cache-Control", "no-store") // a consumer's addresses
+	s.writeLabel(w, r, l, "return label of "+sh.ID)
 }
 
 // shipmentJSON is a shipment as its retailer sees it.
