@@ -222,12 +222,9 @@ func (c *Controller) openFor(cmd Command) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), commandOpenTimeout)
 	defer cancel()
-	if err := c.cfg.Driver.Open(ctx, cmd.Compartment); err != nil {
-		return fmt.Errorf("open compartment %d (%s): %w", cmd.Compartment, cmd.Purpose, err)
+	if err := c.openDoor(ctx, cmd.Compartment); err != nil {
+		return fmt.Errorf("%s: %w", cmd.Purpose, err)
 	}
-	c.mu.Lock()
-	c.doors[cmd.Compartment] = true
-	c.mu.Unlock()
 	c.log.Info("controller: opened for the centre", "compartment", cmd.Compartment, "purpose", cmd.Purpose, "shipment", cmd.ShipmentID)
 	return nil
 }
