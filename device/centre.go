@@ -381,12 +381,7 @@ func (c *Centre) event(dev lokero.Credential, id string, payload []byte) {
 	// pickup: no longer.
 	switch out.Shipment.Status {
 	case lokero.StatusReadyForPickup:
-		p, ok, err := c.cfg.Lockers.Expected(c.ctx, dev, id, out.Shipment.ID)
-		if err != nil {
-			c.log.Warn("mqtt: expect a pickup", "location", id, "shipment", out.Shipment.ID, "err", err)
-		} else if ok {
-			c.publish(id, KindCommands, Command{Type: CommandExpectPickup, Pickup: ptr(pickupOf(p))})
-		}
+		c.expectPickup(c.ctx, dev, id, out.Shipment.ID)
 	case lokero.StatusPickedUp:
 		c.publish(id, KindCommands, Command{Type: CommandCancel, ShipmentID: out.Shipment.ID})
 		// Its return may come here, with the locker offline.
@@ -517,15 +512,24 @@ func (c *Centre) Expect(ctx context.Context, locationID, shipmentID string) {
 	if err != nil {
 		return // a locker without a device credential has no controller
 	}
-	p, ok, err := c.cfg.Lockers.Expected(ctx, dev, locationID, shipmentID)
-	switch {
-	case err != nil:
-		c.log.Warn("mqtt: expect a pickup", "location", locationID, "shipment", shipmentID, "err", err)
-	case ok:
-		c.publish(locationID, KindCommands, Command{Type: CommandExpectPickup, Pickup: ptr(pickupOf(p))})
-	default:
+	if waits, err := c.expectPickup(ctx, dev, locationID, shipmentID); err == nil && !waits {
 		c.publish(locationID, KindCommands, Command{Type: CommandCancel, ShipmentID: shipmentID})
 	}
+}
+
+// expectPickup sends the locker a parcel waiting there (expect_pickup,
+// its verifier made or kept) and reports whether it waits there; an error
+// (logged) when the centre could not tell.
+func (c *Centre) expectPickup(ctx context.Context, dev lokero.Credential, locationID, shipmentID string) (bool, error) {
+	p, ok, err := c.cfg.Lockers.Expected(ctx, dev, locationID, shipmentID)
+	if err != nil {
+		c.log.Warn("mqtt: expect a pickup", "location", locationID, "shipment", shipmentID, "err", err)
+		return false, err
+	}
+	if ok {
+		c.publish(locationID, KindCommands, Command{Type: CommandExpectPickup, Pickup: ptr(pickupOf(p))})
+	}
+	return ok, nil
 }
 
 // Forget drops the centre's copy of a locker's device credential (after it
