@@ -507,25 +507,13 @@ func (s *Server) handleCollect(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	// The compartment it is in, to open at a locker on MQTT (Collect
-	// empties it).
-	compartment := 0
-	if s.commands != nil {
-		if list, err := s.lockers.Collections(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id")); err == nil {
-			for _, c := range list {
-				if c.TrackingCode == req.TrackingCode {
-					compartment = c.Compartment
-				}
-			}
-		}
-	}
-	sh, err := s.lockers.Collect(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"), req.TrackingCode)
+	sh, compartment, err := s.lockers.Collect(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"), req.TrackingCode)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	if compartment > 0 {
-		s.commands.Open(r.PathValue("location_id"), compartment, "collect", sh.ID)
+	if l := s.dir.Snapshot().ByID(r.PathValue("location_id")); s.commands != nil && l != nil && l.Type.IsLocker() {
+		s.commands.Open(l.ID, compartment, "collect", sh.ID) // an outlet's shelf place has no lock
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"tracking_code": sh.TrackingCode, "status": sh.Status, "kind": sh.Kind.OrDefault()})
 }

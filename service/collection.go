@@ -41,19 +41,20 @@ func (l *Lockers) Collections(ctx context.Context, courier lokero.Credential, lo
 // outlet's shelf place: an expired one is RETURNING to its sender (its
 // reservation is free), a dropped-off return or pre-paid parcel is
 // IN_TRANSIT to the store or its recipient. The compartment or shelf
-// place is free. A parcel that is not there is ENOTFOUND "not_in_locker"
-// at a locker, "not_on_shelf" at an outlet.
-func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locationID, trackingCode string) (lokero.Shipment, error) {
+// place is free; its number is returned with the parcel (a locker's
+// controller opens it). A parcel that is not there is ENOTFOUND
+// "not_in_locker" at a locker, "not_on_shelf" at an outlet.
+func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locationID, trackingCode string) (lokero.Shipment, int, error) {
 	if courier.Kind != lokero.KindCourier {
-		return lokero.Shipment{}, lokero.Errorf(lokero.EFORBIDDEN, "only a courier collects parcels")
+		return lokero.Shipment{}, 0, lokero.Errorf(lokero.EFORBIDDEN, "only a courier collects parcels")
 	}
 	loc, err := l.pointAt(locationID)
 	if err != nil {
-		return lokero.Shipment{}, err
+		return lokero.Shipment{}, 0, err
 	}
 	code := tracking.Normalize(trackingCode)
 	if !tracking.Valid(code) {
-		return lokero.Shipment{}, lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code", trackingCode)
+		return lokero.Shipment{}, 0, lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code", trackingCode)
 	}
 	notThere := &lokero.Error{Code: lokero.ENOTFOUND, Reason: "not_in_locker", Field: "tracking_code", Message: fmt.Sprintf("parcel %s is not in this locker", code)}
 	if loc.Type.IsOutlet() {
@@ -63,11 +64,12 @@ func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locati
 	// compartment's row is read: not every parcel of a big shelf, locked.
 	found, err := l.store.ShipmentByTrackingCode(ctx, code)
 	if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && found.TrackingCode != code) {
-		return lokero.Shipment{}, notThere
+		return lokero.Shipment{}, 0, notThere
 	} else if err != nil {
-		return lokero.Shipment{}, err
+		return lokero.Shipment{}, 0, err
 	}
 	var out lokero.Shipment
+	var number int
 	err = l.store.InTx(ctx, func(tx lokero.Tx) error {
 		// An outlet's shelf places are laid out as parcels arrive: there
 		// is nothing to lay out for a collection.
@@ -122,7 +124,7 @@ func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locati
 			if err := tx.UpdateShipment(ctx, &sh); err != nil {
 				return err
 			}
-			out = sh
+			out, number = sh, c.Number
 			return nil
 		}
 		return notThere
@@ -130,5 +132,5 @@ func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locati
 	if err == nil {
 		l.dir.reservationsChanged(loc.ID, out.DestinationID)
 	}
-	return out, err
+	return out, number, err
 }

@@ -129,7 +129,7 @@ func TestReturnDropOff(t *testing.T) {
 		if err != nil || len(list) != 1 || list[0].ID != ret.ID {
 			t.Fatalf("collection list %v, %v; want the return", list, err)
 		}
-		collected, err := f.lockers.Collect(ctx, f.courier, "SP-NEAR", ret.TrackingCode)
+		collected, _, err := f.lockers.Collect(ctx, f.courier, "SP-NEAR", ret.TrackingCode)
 		if err != nil || collected.Status != lokero.StatusInTransit || collected.Compartment != 0 {
 			t.Fatalf("collect: %s in %d, %v; want IN_TRANSIT", collected.Status, collected.Compartment, err)
 		}
@@ -231,7 +231,7 @@ func TestPrepaidDropOff(t *testing.T) {
 		_, err = f.lockers.Keypad(ctx, f.device, "LOCKER-M5", pp.ReturnCode)
 		checkKeypadRefused(t, err, lokero.EFORBIDDEN, "wrong_code")
 
-		moving, err := f.lockers.Collect(ctx, f.courier, "LOCKER-M5", pp.TrackingCode)
+		moving, _, err := f.lockers.Collect(ctx, f.courier, "LOCKER-M5", pp.TrackingCode)
 		if err != nil || moving.Status != lokero.StatusInTransit {
 			t.Fatalf("collect: %s, %v", moving.Status, err)
 		}

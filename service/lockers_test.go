@@ -548,9 +548,9 @@ func TestStoragePeriod(t *testing.T) {
 		if err != nil || len(list) != 1 || list[0].ID != sh.ID {
 			t.Fatalf("collection list: %v, %v", list, err)
 		}
-		back, err := f.lockers.Collect(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
-		if err != nil || back.Status != lokero.StatusReturning {
-			t.Fatalf("collect: %+v, %v", back.Status, err)
+		back, from, err := f.lockers.Collect(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
+		if err != nil || back.Status != lokero.StatusReturning || from != list[0].Compartment || from < 1 {
+			t.Fatalf("collect: %+v from %d, %v; want RETURNING from compartment %d", back.Status, from, err, list[0].Compartment)
 		}
 		if list, _ := f.lockers.Collections(ctx, f.courier, "LOCKER-M5"); len(list) != 0 {
 			t.Errorf("still on the collection list after collection: %v", list)

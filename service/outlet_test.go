@@ -563,9 +563,9 @@ func TestCounterStoragePeriod(t *testing.T) {
 		if err != nil || len(list) != 1 || list[0].ID != sh.ID || list[0].Compartment != ready.Shipment.Compartment {
 			t.Fatalf("collection list: %+v, %v; want the expired parcel on its place", list, err)
 		}
-		_, err = f.lockers.Collect(ctx, f.courier, "PP-KIOSK", f.toOutlet(t, "PP-KIOSK", 0).TrackingCode)
+		_, _, err = f.lockers.Collect(ctx, f.courier, "PP-KIOSK", f.toOutlet(t, "PP-KIOSK", 0).TrackingCode)
 		checkError(t, "collecting a parcel not on the shelf", err, lokero.ENOTFOUND, "not_on_shelf", "tracking_code")
-		back, err := f.lockers.Collect(ctx, f.courier, "PP-KIOSK", sh.TrackingCode)
+		back, _, err := f.lockers.Collect(ctx, f.courier, "PP-KIOSK", sh.TrackingCode)
 		if err != nil || back.Status != lokero.StatusReturning || back.Compartment != 0 {
 			t.Fatalf("collect: %s on %d, %v", back.Status, back.Compartment, err)
 		}
@@ -656,7 +656,7 @@ func TestCounterReturnDropOff(t *testing.T) {
 		if err != nil || len(list) != 1 || list[0].ID != ret.ID {
 			t.Fatalf("collection list: %+v, %v; want the return", list, err)
 		}
-		moving, err := f.lockers.Collect(ctx, f.courier, "PP-KIOSK", ret.TrackingCode)
+		moving, _, err := f.lockers.Collect(ctx, f.courier, "PP-KIOSK", ret.TrackingCode)
 		if err != nil || moving.Status != lokero.StatusInTransit {
 			t.Fatalf("collect the return: %s, %v", moving.Status, err)
 		}
