@@ -69,6 +69,34 @@ type CredentialFilter struct {
 	LocationID string
 }
 
+// CompartmentCount counts one locker's compartments of one size class.
+type CompartmentCount struct {
+	LocationID string
+	Size       string
+	Total      int
+	Occupied   int // a parcel in it, and in order
+	OutOfOrder int
+}
+
+// WaitingParcel is a parcel in a locker's compartment.
+type WaitingParcel struct {
+	LocationID      string
+	Compartment     int
+	ShipmentID      string
+	TrackingCode    string
+	StorageDeadline time.Time
+}
+
+// OccupancySample is the network's occupancy of one size class at one
+// time (sampled every hour; the operator's dashboard draws them).
+type OccupancySample struct {
+	At         time.Time
+	Size       string
+	Total      int
+	Occupied   int
+	OutOfOrder int
+}
+
 // Compartment is one physical compartment of a locker and what is in it,
 // or one numbered shelf place of an outlet (Size ShelfSize, no door; its
 // name is ShelfPlace(Number)).
@@ -233,6 +261,19 @@ type LockerStore interface {
 	Outbox(ctx context.Context, limit int) ([]OutboxMessage, error)
 	// Compartments lists a locker's compartments by number (no lock).
 	Compartments(ctx context.Context, locationID string) ([]Compartment, error)
+	// CompartmentCounts counts every laid-out locker's compartments by
+	// size class, ordered by locker and size.
+	CompartmentCounts(ctx context.Context) ([]CompartmentCount, error)
+	// ExpiringParcels lists the parcels in lockers' compartments whose
+	// storage deadline is before the time given, soonest first.
+	ExpiringParcels(ctx context.Context, before time.Time) ([]WaitingParcel, error)
+	// RecordOccupancy stores a sample of the network's occupancy, a row a
+	// size class, all at one time; a time sampled already is kept as it
+	// was (false). Samples at different times are EINVALID.
+	RecordOccupancy(ctx context.Context, samples []OccupancySample) (bool, error)
+	// OccupancySamples lists the samples taken at or after since, oldest
+	// first, by size within a time.
+	OccupancySamples(ctx context.Context, since time.Time) ([]OccupancySample, error)
 	NotificationStore
 }
 

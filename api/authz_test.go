@@ -119,7 +119,9 @@ var authzTable = []authzRow{
 	{"GET /v1/cod/settlements", "/v1/cod/settlements?date=2026-11-25", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
 	{"GET /v1/lockers/{location_id}", "/v1/lockers/$X", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
 	{"GET /v1/devices", "/v1/devices", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
-	{"GET /v1/lockers/{location_id}/collections", "/v1/lockers/$X/collections", "", expect{401, 401, 401, 200, 401, 401, 401, 401, 401}},
+	{"GET /v1/lockers/{location_id}/collections", "/v1/lockers/$X/collections", "", expect{401, 401, 401, 200, 200, 401, 401, 401, 401}},
+	{"GET /v1/network", "/v1/network", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
+	{"GET /v1/network/occupancy", "/v1/network/occupancy?days=2", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
 	{"POST /v1/lockers/{location_id}/collections", "/v1/lockers/$X/collections", `{"tracking_code":"$droppedX.tracking"}`, expect{401, 401, 401, 200, 401, 401, 401, 401, 401}},
 	{"POST /v1/lockers/{location_id}/compartments/{n}/out-of-order", "/v1/lockers/$X/compartments/$spareX/out-of-order", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
 	{"DELETE /v1/lockers/{location_id}/compartments/{n}/out-of-order", "/v1/lockers/$X/compartments/$spareX/out-of-order", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
@@ -154,6 +156,9 @@ var authzTable = []authzRow{
 	{"DELETE /v1/webhooks/{id}", "/v1/webhooks/$doomedHook", "", expect{401, 204, 404, 401, 401, 401, 401, 401, 401}},
 	{"POST /v1/webhooks/{id}/rotate-secret", "/v1/webhooks/$hookA/rotate-secret", `{"overlap_seconds":3600}`, expect{401, 200, 404, 401, 401, 401, 401, 401, 401}},
 	{"GET /v1/webhooks/{id}/deliveries", "/v1/webhooks/$hookA/deliveries?state=pending&limit=5", "", expect{401, 200, 404, 401, 401, 401, 401, 401, 401}},
+	{"POST /v1/session", "/v1/session", `{"token":"$operatorToken"}`, everyone(200)}, // the token in the body signs in, whoever sends it
+	{"GET /v1/session", "/v1/session", "", expect{401, 401, 401, 401, 200, 401, 401, 200, 200}},
+	{"DELETE /v1/session", "/v1/session", "", everyone(204)}, // forgets the cookie, if any
 	{"GET /dev/outbox", "/dev/outbox?limit=5", "", expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
 	{"POST /v1/admin/clock", "/v1/admin/clock", `{"advance":"1s"}`, expect{401, 401, 401, 401, 200, 401, 401, 401, 401}},
 }
@@ -332,6 +337,9 @@ func newProbe(t *testing.T) *probe {
 	p.srv.EnableLockers(lockers, api.LockerOptions{DevOutbox: true, DevClock: clock,
 		Push: api.PushOptions{PublicKey: pushKeys.PublicKey(), AllowInsecure: true}})
 	p.srv.EnableWebhooks(hooks)
+	if err := p.srv.EnableSessions(bytes.Repeat([]byte{7}, 32)); err != nil {
+		t.Fatal(err)
+	}
 	p.srv.SetReady(true)
 	p.token[clerkP] = must(lockers.AddCredential(ctx, lokero.KindClerk, "Kaisa", p.postOffice(t)))
 	p.token[clerkQ] = must(lockers.AddCredential(ctx, lokero.KindClerk, "Kalle", "POSTOFFICE-33100"))
@@ -432,6 +440,8 @@ func (p *probe) make(t *testing.T, name string) map[string]string {
 	switch name {
 	case "X":
 		return map[string]string{"": lockerX}
+	case "operatorToken": // signs in at a page: the token is in the body, whoever asks
+		return map[string]string{"": p.token[operator]}
 	case "Y":
 		return map[string]string{"": lockerY}
 	case "postOffice":

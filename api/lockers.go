@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,7 +58,9 @@ func (s *Server) EnableLockers(l *service.Lockers, opts LockerOptions) {
 	s.mux.HandleFunc("GET /v1/devices", s.credential(lokero.KindOperator, s.handleDevices))
 	s.mux.HandleFunc("GET /v1/cod/settlements", s.credential(lokero.KindOperator, s.handleSettlements))
 	s.mux.HandleFunc("GET /v1/lockers/{location_id}", s.credential(lokero.KindOperator, s.handleLockerView))
-	s.mux.HandleFunc("GET /v1/lockers/{location_id}/collections", s.credential(lokero.KindCourier, s.handleCollections))
+	s.mux.HandleFunc("GET /v1/lockers/{location_id}/collections", s.credentialOf([]lokero.CredentialKind{lokero.KindCourier, lokero.KindOperator}, s.handleCollections))
+	s.mux.HandleFunc("GET /v1/network", s.credential(lokero.KindOperator, s.handleNetwork))
+	s.mux.HandleFunc("GET /v1/network/occupancy", s.credential(lokero.KindOperator, s.handleOccupancyHistory))
 	s.mux.HandleFunc("POST /v1/lockers/{location_id}/collections", s.credential(lokero.KindCourier, s.handleCollect))
 	s.mux.HandleFunc("POST /v1/lockers/{location_id}/compartments/{n}/out-of-order", s.credential(lokero.KindOperator, s.handleOutOfOrder(true)))
 	s.mux.HandleFunc("DELETE /v1/lockers/{location_id}/compartments/{n}/out-of-order", s.credential(lokero.KindOperator, s.handleOutOfOrder(false)))
@@ -221,6 +224,10 @@ func (s *Server) credentialOf(kinds []lokero.CredentialKind, next http.HandlerFu
 	return func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearer(r)
 		if !ok {
+			if c, expires, ok := s.sessionCredential(r); ok && slices.Contains(kinds, c.Kind) {
+				s.sessionRequest(w, r, c, expires, next)
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lokero"`)
 			writeError(w, r, s.log, &lokero.Error{Code: lokero.EUNAUTHORIZED, Reason: "missing_token",
 				Message: "this call needs a " + names + " token: send Authorization: Bearer <token>"})
@@ -245,6 +252,21 @@ func (s *Server) credentialOf(kinds []lokero.CredentialKind, next http.HandlerFu
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), credentialKey{}, c)))
 	}
+}
+
+// sessionRequest runs next for a request authenticated by a web session's
+// cookie: one that changes anything must come from the platform's own
+// pages.
+func (s *Server) sessionRequest(w http.ResponseWriter, r *http.Request, c lokero.Credential, expires time.Time, next http.HandlerFunc) {
+	if err := s.crossOrigin.Check(r); err != nil {
+		writeError(w, r, s.log, crossOriginError())
+		return
+	}
+	if !s.perKey(w, r, s.limits.Load().forCredential(c.Kind), c.ID) {
+		return
+	}
+	ctx := context.WithValue(withSession(r.Context(), expires), credentialKey{}, c)
+	next(w, r.WithContext(ctx))
 }
 
 func credentialFrom(ctx context.Context) lokero.Credential {

@@ -49,6 +49,10 @@ type Server struct {
 	shipments *service.Shipments
 	lockers   *service.Lockers
 	webhooks  *service.Webhooks
+
+	// sessionKey signs web sessions' cookies (session.go); nil: none.
+	sessionKey  []byte
+	crossOrigin *http.CrossOriginProtection
 	// commands reaches lockers' controllers directly (SetLockerCommands);
 	// nil without.
 	commands LockerCommands

@@ -240,3 +240,16 @@ func isDigits(s string) bool {
 	}
 	return true
 }
+
+// tagSubKey labels a key derived from the secret for another purpose.
+const tagSubKey = "lokero/sub-key/v1/"
+
+// SubKey derives a key for purpose (a web session's signature, say) from
+// the newest key: every instance served with one secret derives the same
+// key, and a key for one purpose tells nothing of the secret or of another
+// purpose's key. Rotating the secret changes it.
+func (c *Codes) SubKey(purpose string) []byte {
+	m := hmac.New(sha256.New, c.keys[0].Secret)
+	io.WriteString(m, tagSubKey+purpose)
+	return m.Sum(nil)
+}

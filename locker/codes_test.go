@@ -322,3 +322,35 @@ func TestCodesCopiesSecretAndHidesIt(t *testing.T) {
 		}
 	}
 }
+
+// TestSubKey: a sub-key depends on the purpose and the newest key only,
+// and is none of the keys nor a fingerprint.
+func TestSubKey(t *testing.T) {
+	t.Parallel()
+	a := mustCodes(t, bytes.Repeat([]byte{1}, 32))
+	again := mustCodes(t, bytes.Repeat([]byte{1}, 32))
+	other := mustCodes(t, bytes.Repeat([]byte{2}, 32))
+	rotated, err := locker.NewKeyring(locker.Key{Generation: 1, Secret: bytes.Repeat([]byte{2}, 32)}, locker.Key{Generation: 0, Secret: bytes.Repeat([]byte{1}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	session := a.SubKey("session")
+	if len(session) != 32 {
+		t.Fatalf("sub-key of %d bytes; want 32", len(session))
+	}
+	if !bytes.Equal(session, again.SubKey("session")) {
+		t.Error("one secret derives two session keys")
+	}
+	if bytes.Equal(session, a.SubKey("other")) {
+		t.Error("two purposes derive one key")
+	}
+	if bytes.Equal(session, other.SubKey("session")) {
+		t.Error("two secrets derive one key")
+	}
+	if !bytes.Equal(rotated.SubKey("session"), other.SubKey("session")) {
+		t.Error("a keyring's sub-key is not its newest key's")
+	}
+	if bytes.Equal(session, bytes.Repeat([]byte{1}, 32)) || strings.Contains(a.Fingerprints()[0], fmt.Sprintf("%x", session)) {
+		t.Error("the sub-key is the secret or its fingerprint")
+	}
+}

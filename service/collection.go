@@ -13,8 +13,8 @@ import (
 // returns and pre-paid parcels consumers dropped off (at the keypad or
 // the counter), by compartment or shelf place number.
 func (l *Lockers) Collections(ctx context.Context, courier lokero.Credential, locationID string) ([]lokero.Shipment, error) {
-	if courier.Kind != lokero.KindCourier {
-		return nil, lokero.Errorf(lokero.EFORBIDDEN, "the collection list is for couriers")
+	if courier.Kind != lokero.KindCourier && courier.Kind != lokero.KindOperator {
+		return nil, lokero.Errorf(lokero.EFORBIDDEN, "the collection list is for couriers and operators")
 	}
 	loc, err := l.pointAt(locationID)
 	if err != nil {

@@ -104,6 +104,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	tests = append(tests, webhookTests...)        // webhook.go
 	tests = append(tests, deviceTests...)         // device.go
 	tests = append(tests, verifierTests...)       // verifier.go
+	tests = append(tests, occupancyTests...)      // occupancy.go
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -51,6 +51,26 @@ func (d demoLockers) CloseDoor(ctx context.Context, locationID string, compartme
 	return string(sh.Status), err
 }
 
+// demoOperatorName names the operator credential the demo signs a
+// visitor in with.
+const demoOperatorName = "demo operator"
+
+// operator returns the demo's operator credential, made on first use.
+func (d demoLockers) operator(ctx context.Context) (lokero.Credential, error) {
+	list, err := d.lockers.Credentials(ctx, lokero.CredentialFilter{Kind: lokero.KindOperator})
+	if err != nil {
+		return lokero.Credential{}, err
+	}
+	now := d.lockers.Now()
+	for _, c := range list {
+		if c.Name == demoOperatorName && c.State(now) == lokero.CredentialActive {
+			return c, nil
+		}
+	}
+	c, _, err := d.lockers.AddCredential(ctx, lokero.KindOperator, demoOperatorName, "")
+	return c, err
+}
+
 // loopback reports whether addr is a loopback TCP address.
 func loopback(addr net.Addr) bool {
 	tcp, ok := addr.(*net.TCPAddr)

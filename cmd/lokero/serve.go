@@ -213,6 +213,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				}
 			}
 		}})
+	if err := srv.EnableSessions(codes.SubKey("web-session")); err != nil {
+		ln.Close()
+		return err
+	}
+	if *dev && loopback(ln.Addr()) {
+		srv.EnableDemoSignIn(demoLockers{lockers: p.lockers}.operator) // POST /demo/session
+	}
 	p.webhooks.SetPoster(newWebhookPoster(private))
 	srv.EnableWebhooks(p.webhooks)
 	reportURL = srv.SMSReportURL(*publicURL)
@@ -304,10 +311,29 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer ticker.Stop()
 	sweep := time.NewTicker(sweepEvery)
 	defer sweep.Stop()
+	// The dashboard's occupancy history: a sample an hour of the service's
+	// clock, taken by whichever instance comes first.
+	sampled := time.Time{}
+	sampleOccupancy := func() {
+		if hour := p.lockers.Now().Truncate(service.SampleEvery); !hour.Equal(sampled) {
+			if _, err := p.lockers.SampleOccupancy(ctx); err != nil {
+				if ctx.Err() == nil {
+					log.Error("occupancy sample", "err", err)
+				}
+				return
+			}
+			sampled = hour
+		}
+	}
+	sampleOccupancy()
+	sample := time.NewTicker(time.Minute)
+	defer sample.Stop()
 	for {
 		select {
 		case err := <-serveErr:
 			return fmt.Errorf("serve: %w", err)
+		case <-sample.C:
+			sampleOccupancy()
 		case <-sweep.C:
 			devs.sweep(ctx, p.lockers)
 		case <-sweepNow:

@@ -1,0 +1,92 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/lokero/lokero"
+)
+
+// CompartmentCounts counts every laid-out locker's compartments by size
+// class, ordered by locker and size: all of them, those with a parcel (and
+// in order) and those out of order.
+func (db *DB) CompartmentCounts(ctx context.Context) ([]lokero.CompartmentCount, error) {
+	list, err := queryAll(ctx, db.db, func(r scanner) (lokero.CompartmentCount, error) {
+		var c lokero.CompartmentCount
+		err := r.Scan(&c.LocationID, &c.Size, &c.Total, &c.Occupied, &c.OutOfOrder)
+		return c, err
+	}, `SELECT location_id, size, COUNT(*),
+		COALESCE(SUM(CASE WHEN shipment_id IS NOT NULL AND NOT out_of_order THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN out_of_order THEN 1 ELSE 0 END), 0)
+		FROM compartments GROUP BY location_id, size ORDER BY location_id, size`)
+	if err != nil {
+		return nil, fmt.Errorf("count compartments: %w", err)
+	}
+	return list, nil
+}
+
+// ExpiringParcels lists the parcels in lockers' compartments whose storage
+// deadline is before the time given, soonest first.
+func (db *DB) ExpiringParcels(ctx context.Context, before time.Time) ([]lokero.WaitingParcel, error) {
+	list, err := queryAll(ctx, db.db, func(r scanner) (lokero.WaitingParcel, error) {
+		var p lokero.WaitingParcel
+		err := r.Scan(&p.LocationID, &p.Compartment, &p.ShipmentID, &p.TrackingCode, scanTime{&p.StorageDeadline})
+		return p, err
+	}, `SELECT c.location_id, c.number, s.id, s.tracking_code, s.storage_deadline
+		FROM compartments c JOIN shipments s ON s.id = c.shipment_id
+		WHERE s.storage_deadline IS NOT NULL AND s.storage_deadline < $1
+		ORDER BY s.storage_deadline, s.id`, db.time(before))
+	if err != nil {
+		return nil, fmt.Errorf("expiring parcels: %w", err)
+	}
+	return list, nil
+}
+
+// RecordOccupancy stores a sample of the network's occupancy, one row a
+// size class, all at one time. A time sampled already is kept as it was
+// (false): of several instances sampling one hour, one sample counts.
+func (db *DB) RecordOccupancy(ctx context.Context, samples []lokero.OccupancySample) (bool, error) {
+	if len(samples) == 0 {
+		return false, nil
+	}
+	stored := false
+	err := db.write(ctx, func(tx *sql.Tx, _ time.Time) error {
+		stored = false
+		for _, s := range samples {
+			if !s.At.Equal(samples[0].At) {
+				return lokero.Invalid("at", "mixed_times", "one occupancy sample is taken at one time; got %s and %s", samples[0].At, s.At)
+			}
+			res, err := tx.ExecContext(ctx, `INSERT INTO occupancy_samples (taken_at, size, total, occupied, out_of_order)
+				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (taken_at, size) DO NOTHING`,
+				db.time(s.At), s.Size, s.Total, s.Occupied, s.OutOfOrder)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err == nil && n > 0 {
+				stored = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("record occupancy: %w", err)
+	}
+	return stored, nil
+}
+
+// OccupancySamples lists the samples taken at or after since, oldest
+// first, by size class within a time.
+func (db *DB) OccupancySamples(ctx context.Context, since time.Time) ([]lokero.OccupancySample, error) {
+	list, err := queryAll(ctx, db.db, func(r scanner) (lokero.OccupancySample, error) {
+		var s lokero.OccupancySample
+		err := r.Scan(scanTime{&s.At}, &s.Size, &s.Total, &s.Occupied, &s.OutOfOrder)
+		return s, err
+	}, `SELECT taken_at, size, total, occupied, out_of_order FROM occupancy_samples
+		WHERE taken_at >= $1 ORDER BY taken_at, size`, db.time(since))
+	if err != nil {
+		return nil, fmt.Errorf("occupancy samples: %w", err)
+	}
+	return list, nil
+}

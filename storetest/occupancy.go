@@ -1,0 +1,143 @@
+package storetest
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/lokero/lokero"
+)
+
+// What the stores agree on about the operator's network view: compartments
+// are counted by locker and size class (a parcel behind an out-of-order
+// door counts as out of order, not occupied); the parcels expiring are
+// those in compartments, soonest first; an occupancy sample is kept once a
+// time, whoever records it again.
+var occupancyTests = []struct {
+	name string
+	fn   func(t *testing.T, s Store)
+}{
+	{"CompartmentCounts", testCompartmentCounts},
+	{"ExpiringParcels", testExpiringParcels},
+	{"OccupancySamples", testOccupancySamples},
+}
+
+// putCompartments lays out compartments in one transaction.
+func putCompartments(t *testing.T, s Store, cs ...lokero.Compartment) {
+	t.Helper()
+	mustInTx(t, s, func(tx lokero.Tx) error {
+		for _, c := range cs {
+			if err := tx.PutCompartment(t.Context(), c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func testCompartmentCounts(t *testing.T, s Store) {
+	got, err := s.CompartmentCounts(t.Context())
+	if err != nil || len(got) != 0 {
+		t.Fatalf("counts of no compartments: %v, %v; want none", got, err)
+	}
+	mustRetailer(t, s, "r")
+	mustInsert(t, s, lockerShipment("r", "s-1", "b", 1, "111111"), lockerShipment("r", "s-2", "b", 3, "222222"),
+		lockerShipment("r", "s-3", "a", 2, "333333"))
+	putCompartments(t, s,
+		lokero.Compartment{LocationID: "b", Number: 1, Size: "S", ShipmentID: "s-1"},
+		lokero.Compartment{LocationID: "b", Number: 2, Size: "S", OutOfOrder: true},
+		lokero.Compartment{LocationID: "b", Number: 3, Size: "S", ShipmentID: "s-2", OutOfOrder: true},
+		lokero.Compartment{LocationID: "b", Number: 4, Size: "L"},
+		lokero.Compartment{LocationID: "a", Number: 1, Size: "M"},
+		lokero.Compartment{LocationID: "a", Number: 2, Size: "M", ShipmentID: "s-3"},
+	)
+	got, err = s.CompartmentCounts(t.Context())
+	want := []lokero.CompartmentCount{
+		{LocationID: "a", Size: "M", Total: 2, Occupied: 1},
+		{LocationID: "b", Size: "L", Total: 1},
+		{LocationID: "b", Size: "S", Total: 3, Occupied: 1, OutOfOrder: 2},
+	}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("CompartmentCounts = %+v, %v;\nwant %+v", got, err, want)
+	}
+}
+
+func testExpiringParcels(t *testing.T, s Store) {
+	ctx := t.Context()
+	mustRetailer(t, s, "r")
+	late := lockerShipment("r", "s-late", "a", 1, "111111")
+	soon := lockerShipment("r", "s-soon", "b", 2, "222222")
+	soon.StorageDeadline = t0.Add(time.Hour)
+	gone := lockerShipment("r", "s-gone", "a", 2, "333333") // picked up: in no compartment
+	gone.StorageDeadline = t0
+	mustInsert(t, s, late, soon, gone)
+	putCompartments(t, s,
+		lokero.Compartment{LocationID: "a", Number: 1, Size: "S", ShipmentID: "s-late"},
+		lokero.Compartment{LocationID: "a", Number: 2, Size: "S"},
+		lokero.Compartment{LocationID: "b", Number: 2, Size: "M", ShipmentID: "s-soon"},
+	)
+	cases := []struct {
+		before time.Time
+		want   []string
+	}{
+		{t0, nil},
+		{t0.Add(time.Hour), nil}, // before, not at
+		{t0.Add(time.Hour + time.Microsecond), []string{"s-soon"}},
+		{t0.Add(8 * 24 * time.Hour), []string{"s-soon", "s-late"}},
+	}
+	for _, c := range cases {
+		got, err := s.ExpiringParcels(ctx, c.before.In(helsinki))
+		if err != nil {
+			t.Fatalf("ExpiringParcels(%v): %v", c.before, err)
+		}
+		var ids []string
+		for _, p := range got {
+			ids = append(ids, p.ShipmentID)
+		}
+		if !reflect.DeepEqual(ids, c.want) {
+			t.Errorf("ExpiringParcels(%v) = %v; want %v", c.before, ids, c.want)
+		}
+	}
+	got, err := s.ExpiringParcels(ctx, t0.Add(2*time.Hour))
+	want := lokero.WaitingParcel{LocationID: "b", Compartment: 2, ShipmentID: "s-soon", TrackingCode: soon.TrackingCode,
+		StorageDeadline: t0.Add(time.Hour)}
+	if err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], want) {
+		t.Errorf("ExpiringParcels = %+v, %v; want [%+v]", got, err, want)
+	}
+}
+
+func testOccupancySamples(t *testing.T, s Store) {
+	ctx := t.Context()
+	at := t0.Truncate(time.Hour)
+	first := []lokero.OccupancySample{
+		{At: at, Size: "S", Total: 10, Occupied: 4},
+		{At: at, Size: "M", Total: 5, Occupied: 5, OutOfOrder: 1},
+	}
+	if stored, err := s.RecordOccupancy(ctx, first); err != nil || !stored {
+		t.Fatalf("RecordOccupancy = %v, %v; want stored", stored, err)
+	}
+	// Another instance samples the same hour: the first sample stays.
+	again := []lokero.OccupancySample{{At: at.In(helsinki), Size: "S", Total: 10, Occupied: 9}}
+	if stored, err := s.RecordOccupancy(ctx, again); err != nil || stored {
+		t.Errorf("RecordOccupancy of a time sampled already = %v, %v; want not stored", stored, err)
+	}
+	next := []lokero.OccupancySample{{At: at.Add(time.Hour), Size: "S", Total: 10, Occupied: 6}}
+	if _, err := s.RecordOccupancy(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	mixed := []lokero.OccupancySample{{At: at.Add(2 * time.Hour), Size: "S"}, {At: at.Add(3 * time.Hour), Size: "M"}}
+	if _, err := s.RecordOccupancy(ctx, mixed); lokero.ErrorCode(err) != lokero.EINVALID {
+		t.Errorf("RecordOccupancy of two times: %v; want EINVALID", err)
+	}
+	got, err := s.OccupancySamples(ctx, at)
+	want := []lokero.OccupancySample{first[1], first[0], next[0]} // by time, then size
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("OccupancySamples = %+v, %v;\nwant %+v", got, err, want)
+	}
+	if got, err := s.OccupancySamples(ctx, at.Add(time.Minute)); err != nil || len(got) != 1 || !got[0].At.Equal(at.Add(time.Hour)) {
+		t.Errorf("OccupancySamples since a later time = %+v, %v; want the second sample", got, err)
+	}
+	if got[0].At.Location() != time.UTC {
+		t.Errorf("a sample's time %v is not in UTC", got[0].At)
+	}
+}
