@@ -22,6 +22,29 @@ type DemoLockers interface {
 	// CloseDoor shuts a compartment's door: the status of the parcel
 	// behind it, if any ("" for none).
 	CloseDoor(ctx context.Context, locationID string, compartment int) (status string, err error)
+	// Order books the demo shop's parcel for a shopper and has a courier
+	// deliver it at once: handed over, and at a locker deposited with its
+	// door closed, so that its notice of arrival is queued.
+	Order(ctx context.Context, o DemoOrder) (DemoDelivery, error)
+}
+
+// DemoOrder is a shopper's order at the demo shop's checkout.
+type DemoOrder struct {
+	Name        string `json:"name"`
+	Email       string `json:"email"`
+	Street      string `json:"street"`
+	Postcode    string `json:"postcode"`
+	City        string `json:"city"`
+	PickupPoint string `json:"pickup_point"`
+}
+
+// DemoDelivery is what became of a demo order.
+type DemoDelivery struct {
+	TrackingCode string `json:"tracking_code"`
+	LocationID   string `json:"location_id"`
+	Locker       bool   `json:"locker"`      // delivered into a compartment: the web keypad opens it
+	Compartment  int    `json:"compartment"` // 0 at a counter
+	Status       string `json:"status"`
 }
 
 // EnableDemoLockers serves the demo's web keypad of every locker over d.
@@ -37,13 +60,16 @@ func (p *Pages) registerDemo(mux *http.ServeMux) {
 		id := r.PathValue("id")
 		return map[string]any{"Lang": "en", "Title": "Web keypad of " + id, "ID": id}
 	}))
-	mux.HandleFunc("POST /demo/lockers/{id}/keypad", p.demoCall(func(ctx context.Context, id string, body demoRequest) (any, error) {
+	mux.HandleFunc("POST /demo/lockers/{id}/keypad", demoCall(p, func(ctx context.Context, id string, body demoRequest) (any, error) {
 		n, amount, err := p.demo.Keypad(ctx, id, body.Code)
 		return map[string]any{"compartment": n, "amount_cents": amount}, err
 	}))
-	mux.HandleFunc("POST /demo/lockers/{id}/close", p.demoCall(func(ctx context.Context, id string, body demoRequest) (any, error) {
+	mux.HandleFunc("POST /demo/lockers/{id}/close", demoCall(p, func(ctx context.Context, id string, body demoRequest) (any, error) {
 		status, err := p.demo.CloseDoor(ctx, id, body.Compartment)
 		return map[string]any{"compartment": body.Compartment, "status": status}, err
+	}))
+	mux.HandleFunc("POST /demo/orders", demoCall(p, func(ctx context.Context, _ string, o DemoOrder) (any, error) {
+		return p.demo.Order(ctx, o)
 	}))
 }
 
@@ -56,7 +82,7 @@ type demoRequest struct {
 // demoCall answers one of the web keypad's calls: JSON in (so that no
 // other site's form can post it), from this origin, JSON out; a refusal
 // as {"error": {"code", "message"}} with its HTTP status.
-func (p *Pages) demoCall(call func(ctx context.Context, id string, body demoRequest) (any, error)) http.HandlerFunc {
+func demoCall[T any](p *Pages, call func(ctx context.Context, id string, body T) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "application/json" {
 			demoJSON(w, http.StatusUnsupportedMediaType, demoError("invalid", "send JSON"))
@@ -68,7 +94,7 @@ func (p *Pages) demoCall(call func(ctx context.Context, id string, body demoRequ
 				return
 			}
 		}
-		var body demoRequest
+		var body T
 		if err := json.NewDecoder(io.LimitReader(r.Body, 4<<10)).Decode(&body); err != nil {
 			demoJSON(w, http.StatusBadRequest, demoError("invalid", "the body must be JSON: "+err.Error()))
 			return
@@ -77,8 +103,8 @@ func (p *Pages) demoCall(call func(ctx context.Context, id string, body demoRequ
 		if err != nil {
 			var e *lokero.Error
 			if !errors.As(err, &e) || e.Code == lokero.EINTERNAL {
-				p.log.Error("web: demo keypad", "err", err)
-				demoJSON(w, http.StatusInternalServerError, demoError("internal", "the locker could not answer"))
+				p.log.Error("web: demo call", "path", r.URL.Path, "err", err)
+				demoJSON(w, http.StatusInternalServerError, demoError("internal", "the demo could not answer"))
 				return
 			}
 			status := demoStatus[e.Code]

@@ -164,6 +164,13 @@ func (fakeLockers) Keypad(_ context.Context, id, code string) (int, int64, error
 
 func (fakeLockers) CloseDoor(context.Context, string, int) (string, error) { return "PICKED_UP", nil }
 
+func (fakeLockers) Order(_ context.Context, o web.DemoOrder) (web.DemoDelivery, error) {
+	if o.PickupPoint == "" {
+		return web.DemoDelivery{}, lokero.Invalid("pickup_point_id", "missing", "choose a pickup point")
+	}
+	return web.DemoDelivery{TrackingCode: "JJFI1", LocationID: o.PickupPoint, Locker: true, Compartment: 3, Status: "READY_FOR_PICKUP"}, nil
+}
+
 // TestDemoKeypadCalls: the web keypad's calls take JSON from this origin
 // only, and answer a refusal with its status; without EnableDemoLockers
 // (not a loopback --dev start) there is no web keypad at all.
@@ -193,6 +200,28 @@ func TestDemoKeypadCalls(t *testing.T) {
 		{"a form from anywhere", "application/x-www-form-urlencoded", "", `code=1234`, 415, `"invalid"`},
 		{"another origin", "application/json", "https://evil.example", `{"code":"1234"}`, 403, `"forbidden"`},
 		{"not JSON", "application/json", "", `{"code":`, 400, `"invalid"`},
+	}
+	order := []struct {
+		body   string
+		status int
+		want   string
+	}{
+		{`{"name":"Maija","pickup_point":"L1"}`, 200, `"compartment":3`},
+		{`{"name":"Maija"}`, 400, `choose a pickup point`},
+		{`{"name":5}`, 400, `"invalid"`},
+	}
+	for _, tt := range order {
+		req, _ := http.NewRequest("POST", srv.URL+"/demo/orders", strings.NewReader(tt.body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || !strings.Contains(string(body), tt.want) {
+			t.Errorf("order %s: %d %s; want %d with %s", tt.body, resp.StatusCode, body, tt.status, tt.want)
+		}
 	}
 	for _, tt := range tests {
 		req, _ := http.NewRequest("POST", srv.URL+"/demo/lockers/L1/keypad", strings.NewReader(tt.body))

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -369,4 +370,75 @@ func TestCheckoutResidentsLocker(t *testing.T) {
 	if offered("postcode=00104") || offered("postcode=00100&street=Mannerheimintie+7") {
 		t.Error("the demo building's locker is offered to a shopper who does not live there")
 	}
+}
+
+// TestDemoFlow: the newcomer's demo on a loopback --dev start, through the
+// pages alone: the demo shop's checkout books a real parcel to the locker
+// chosen in the selector, a courier delivers it at once, the order's page
+// shows the notice of arrival from the local outbox (the visitor signed in
+// as the demo operator), the locker's web keypad opens the compartment with
+// its code, and the tracking page shows the parcel picked up.
+func TestDemoFlow(t *testing.T) {
+	t.Parallel()
+	ctx := browsertest.New(t, 120*time.Second)
+	base := startServe(t, "--db", t.TempDir()+"/lokero.db", "--mqtt-listen", "off", "--dev")
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/demo/checkout?lang=en&postcode=00104&street=Mannerheimintie+5+A+1")); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, ctx)
+	if err := chromedp.Do(ctx, chromedp.Click(`lokero-pickup-point [role=option][data-id="`+demo.DemoLockerID+`"]`),
+		chromedp.SendKeys("#name", "Maija Meikäläinen"), chromedp.Click("#place-order")); err != nil {
+		t.Fatal(err)
+	}
+	notice, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => { const r = document.getElementById('order-result');
+		return r && r.dataset.notice ? r.dataset.notice + '|' + r.dataset.tracking + '|' + document.getElementById('order-notice').textContent : ''; })()`,
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil {
+		msg, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('order-message').textContent`))
+		t.Fatalf("the order's page never showed its notice (%q): %v", msg, err)
+	}
+	parts := strings.SplitN(notice, "|", 3)
+	if parts[0] != "shown" {
+		t.Fatalf("the order's page: %q", notice)
+	}
+	tracking := parts[1]
+	m := regexp.MustCompile(`Opening code: ([0-9]+)`).FindStringSubmatch(parts[2])
+	if m == nil || !strings.Contains(parts[2], tracking) || !strings.Contains(parts[2], "shopper@example.com") {
+		t.Fatalf("the notice on the order's page: %q; want the opening code, the tracking code and the address", parts[2])
+	}
+	browsertest.Screenshots(t, ctx, "demo-ordered")
+	browsertest.Audit(t, ctx, "/demo/checkout, ordered")
+
+	keypad, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('order-keypad').href`))
+	if err != nil || !strings.HasSuffix(keypad, "/demo/lockers/"+demo.DemoLockerID) {
+		t.Fatalf("the link to the web keypad: %q %v", keypad, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(keypad), chromedp.KeyEvent(m[1]), chromedp.KeyEvent(kb.Enter)); err != nil {
+		t.Fatal(err)
+	}
+	opened, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => { const t = document.getElementById('keypad-result').textContent; return t && t !== '…' ? t : ''; })()`,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil || !strings.Contains(opened, "opened") {
+		t.Fatalf("the web keypad with the notice's code: %q %v", opened, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click("#close-door")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('keypad').dataset.closed === 'PICKED_UP'`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("closing the door did not complete the pickup: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/t/"+tracking+"?lang=en")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('tracking').dataset.status === 'PICKED_UP'`,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		t.Fatalf("the tracking page never showed the parcel picked up: %v", err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('tracking').innerText`))
+	if err != nil || strings.Contains(text, "Maija") || strings.Contains(text, m[1]) || strings.Contains(text, "shopper@example.com") {
+		t.Errorf("the tracking page shows something personal: %q %v", text, err)
+	}
+	browsertest.Screenshots(t, ctx, "demo-picked-up")
 }

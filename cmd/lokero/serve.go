@@ -218,7 +218,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if *dev && loopback(ln.Addr()) {
-		srv.EnableDemoSignIn(demoLockers{lockers: p.lockers}.operator) // POST /demo/session
+		srv.EnableDemoSignIn(p.demoLockers().operator) // POST /demo/session
 	}
 	p.webhooks.SetPoster(newWebhookPoster(private))
 	srv.EnableWebhooks(p.webhooks)
@@ -259,7 +259,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if *dev && loopback(ln.Addr()) {
-		pages.EnableDemoLockers(demoLockers{lockers: p.lockers}) // /demo/lockers/{id}
+		pages.EnableDemoLockers(p.demoLockers()) // /demo/lockers/{id}, /demo/orders
 	}
 	root := http.NewServeMux()
 	pages.Register(root)
