@@ -148,6 +148,7 @@ func dict(kv ...any) (map[string]any, error) {
 // Register adds the pages and assets to mux.
 func (p *Pages) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /static/{file}", p.serveAsset)
+	mux.HandleFunc("GET /sw.js", p.serveServiceWorker)
 	p.registerDemo(mux)
 	mux.HandleFunc("GET /{$}", p.page("home.html", nil))
 	mux.HandleFunc("GET /t/{code}", p.page("tracking.html", func(r *http.Request) any {
@@ -175,7 +176,8 @@ func (p *Pages) Register(mux *http.ServeMux) {
 		if len(street) > 100 {
 			street = ""
 		}
-		return map[string]any{"Lang": lang, "Postcode": postcode, "Street": street, "Chosen": q.Get("pickup_point"), "Name": q.Get("name")}
+		return map[string]any{"Lang": lang, "Postcode": postcode, "Street": street, "Chosen": q.Get("pickup_point"), "Name": q.Get("name"),
+			"Live": p.demo != nil}
 	}))
 }
 
@@ -222,6 +224,23 @@ func language(r *http.Request) string {
 		}
 	}
 	return "fi"
+}
+
+// serveServiceWorker serves the service worker at the root, so that its
+// scope is every page; the browser checks it for a new version on every
+// navigation (no-cache), and it works only from this origin.
+func (p *Pages) serveServiceWorker(w http.ResponseWriter, r *http.Request) {
+	a := p.assets["sw.js"]
+	h := w.Header()
+	h.Set("Content-Type", a.ctype)
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Service-Worker-Allowed", "/")
+	h.Set("Content-Length", fmt.Sprint(len(a.body)))
+	if r.Method == http.MethodHead {
+		return
+	}
+	_, _ = w.Write(a.body)
 }
 
 // serveAsset serves one asset, gzipped when the client takes it, with

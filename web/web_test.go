@@ -243,3 +243,24 @@ func TestDemoKeypadCalls(t *testing.T) {
 		t.Errorf("the web keypad's page: %d %v", resp.StatusCode, resp.Header)
 	}
 }
+
+// TestServiceWorker: the service worker is served at the root (its scope
+// is every page), checked for a new version on every navigation, and it
+// shows a push's title and text and tells the open pages.
+func TestServiceWorker(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	resp, body := get(t, srv.URL+"/sw.js", nil)
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "javascript") ||
+		resp.Header.Get("Cache-Control") != "no-cache" || resp.Header.Get("Service-Worker-Allowed") != "/" {
+		t.Fatalf("GET /sw.js: %d %v", resp.StatusCode, resp.Header)
+	}
+	for _, want := range []string{`addEventListener("push"`, "showNotification", `addEventListener("notificationclick"`, "lokero-push"} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("the service worker lacks %s", want)
+		}
+	}
+	if resp, _ := get(t, srv.URL+"/static/sw.js", nil); resp.StatusCode != 200 {
+		t.Errorf("GET /static/sw.js: %d", resp.StatusCode)
+	}
+}

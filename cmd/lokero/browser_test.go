@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/serviceworker"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -441,4 +443,113 @@ func TestDemoFlow(t *testing.T) {
 		t.Errorf("the tracking page shows something personal: %q %v", text, err)
 	}
 	browsertest.Screenshots(t, ctx, "demo-picked-up")
+}
+
+// TestTrackingPush: the tracking page offers push notices while the
+// parcel is on its way: its button asks the browser's permission and
+// registers lokero's service worker (/sw.js, scope /); the service worker
+// shows a pushed notice (delivered here by DevTools, as a push service
+// would) with its title and text. Whether the browser reaches a push
+// service to subscribe depends on the machine; the page says so either
+// way.
+func TestTrackingPush(t *testing.T) {
+	t.Parallel()
+	rig := startLockerRig(t, "sqlite")
+	id, tracking := emailOnlyParcel(t, rig.base, rig.key, "push@example.fi")
+	depositAtDemoLocker(t, rig.base, rig.courier, rig.device, id, tracking)
+	ctx := browsertest.New(t, 90*time.Second)
+	if err := chromedp.FromContext(ctx).Browser.Call(ctx, "Browser.grantPermissions",
+		map[string]any{"permissions": []string{"notifications"}, "origin": rig.base}, nil); err != nil {
+		t.Fatalf("grant notifications: %v", err)
+	}
+	// The service worker's registration, as DevTools reports it.
+	registrations := make(chan serviceworker.RegistrationID, 8)
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
+		events := cdp.Events(ctx, tab, serviceworker.WorkerRegistrationUpdated)
+		go func() {
+			for ev, err := range events {
+				if err != nil {
+					return
+				}
+				for _, r := range ev.Registrations {
+					if r.ScopeURL == rig.base+"/" && !r.IsDeleted {
+						select {
+						case registrations <- r.RegistrationID:
+						default:
+						}
+					}
+				}
+			}
+		}()
+		_, err := cdp.Call(ctx, tab, serviceworker.Enable, cdp.Empty{})
+		return err
+	})); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(rig.base+"/t/"+tracking+"?lang=en")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('tracking').dataset.status === 'READY_FOR_PICKUP'`,
+		chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		t.Fatalf("the tracking page never showed the parcel ready: %v", err)
+	}
+	browsertest.Screenshots(t, ctx, "tracking-push")
+	browsertest.Audit(t, ctx, "/t/{code}, push notices offered")
+	if err := chromedp.Do(ctx, chromedp.SendKeys("#push-postcode", "00104"), chromedp.Click("#push-subscribe")); err != nil {
+		t.Fatal(err)
+	}
+	outcome, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => { const s = document.querySelector('.push');
+		return s && s.dataset.push ? s.dataset.push + '|' + s.innerText : ''; })()`,
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		t.Fatalf("the push button never finished: %v", err)
+	}
+	state, text, _ := strings.Cut(outcome, "|")
+	switch state {
+	case "on":
+		if !strings.Contains(text, "Notices will come to this device") {
+			t.Errorf("subscribed, the section says %q", text)
+		}
+	case "error":
+		// No push service reachable (a headless browser without one): the
+		// page says what failed.
+		if !strings.Contains(text, "The notices could not be turned on:") {
+			t.Errorf("a failed subscription says %q", text)
+		}
+		t.Logf("no push service for this browser: %q", text)
+	default:
+		t.Fatalf("the push button ended %q: %q", state, text)
+	}
+	script, err := chromedp.Run(ctx, chromedp.Evaluate[string](`navigator.serviceWorker.getRegistration('/').then(r => r && r.active ? r.active.scriptURL + ' ' + r.scope : '')`,
+		chromedp.EvalAwaitPromise))
+	if err != nil || script != rig.base+"/sw.js "+rig.base+"/" {
+		t.Fatalf("the service worker: %q %v; want /sw.js at scope /", script, err)
+	}
+
+	var reg serviceworker.RegistrationID
+	select {
+	case reg = <-registrations:
+	case <-time.After(10 * time.Second):
+		t.Fatal("DevTools never reported the service worker's registration")
+	}
+	payload := `{"id":7,"kind":"arrival","title":"Your parcel has arrived","body":"Opening code: 123456.","url":"/t/` + tracking + `","tracking_code":"` + tracking + `","lang":"en"}`
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tab *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tab, serviceworker.DeliverPushMessage, serviceworker.DeliverPushMessageParams{Origin: rig.base, RegistrationID: reg, Data: payload})
+		return err
+	})); err != nil {
+		t.Fatalf("deliver a push: %v", err)
+	}
+	// The service worker tells the parcel's open page, which reads its
+	// tracking again; the notice itself it shows where the browser allows
+	// notices (chromium-headless-shell denies them whatever DevTools
+	// grants, so that is not checked here).
+	shown, err := chromedp.Run(ctx, chromedp.Poll[string](`document.getElementById('tracking').dataset.pushed || ''`,
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		t.Fatalf("the service worker never passed the push on to the page: %v", err)
+	}
+	if want := "lokero:" + tracking + ":arrival Your parcel has arrived: Opening code: 123456."; shown != want {
+		t.Errorf("the notice shown: %q; want %q", shown, want)
+	}
 }

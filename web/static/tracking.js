@@ -16,21 +16,33 @@
       types: { LOCKER: "Taloyhtiön pakettiautomaatti", SMARTPOST: "Pakettiautomaatti", POSTOFFICE: "Posti", PICKUPPOINT: "Noutopiste" },
       days: ["ma", "ti", "ke", "to", "pe", "la", "su"], closed: "suljettu", allDay: "avoinna ympäri vuorokauden", map: "Noutopaikka kartalla",
       qrTitle: "Avaa QR-koodilla", qrPostcode: "Postinumerosi", qrShow: "Näytä QR-koodi", qrAlt: "QR-koodi automaatin lukijalle",
-      qrHint: "Näytä koodi automaatin lukijalle: luukku aukeaa.", qrWrong: "Postinumero ei ole vastaanottajan.", qrTooMany: "Liian monta yritystä. Odota hetki." },
+      qrHint: "Näytä koodi automaatin lukijalle: luukku aukeaa.", qrWrong: "Postinumero ei ole vastaanottajan.", qrTooMany: "Liian monta yritystä. Odota hetki.",
+      pushTitle: "Ilmoitukset tälle laitteelle", pushHint: "Saat ilmoituksen, kun lähetys on noudettavissa ja ennen kuin säilytysaika päättyy.",
+      pushPostcode: "Postinumerosi", pushOn: "Tilaa ilmoitukset", pushOff: "Lopeta ilmoitukset", pushDone: "Ilmoitukset tulevat tälle laitteelle.",
+      pushDenied: "Selain ei salli ilmoituksia tältä sivulta.", pushUnsupported: "Tämä selain ei vastaanota ilmoituksia.",
+      pushFailed: "Ilmoituksia ei saatu päälle:", pushStopped: "Ilmoitukset on lopetettu." },
     sv: { title: "Försändelse", loading: "Hämtar…", notFound: "Försändelsen hittades inte. Kontrollera spårningskoden.",
       failed: "Spårningen kunde inte hämtas just nu. Vi försöker igen om en stund.", pickupBy: "Hämta senast",
       estimated: "Beräknad leveransdag", where: "Utlämningsställe", journey: "Händelser", updated: "Uppdaterad",
       types: { LOCKER: "Husbolagets paketautomat", SMARTPOST: "Paketautomat", POSTOFFICE: "Posten", PICKUPPOINT: "Utlämningsställe" },
       days: ["mån", "tis", "ons", "tor", "fre", "lör", "sön"], closed: "stängt", allDay: "öppet dygnet runt", map: "Utlämningsstället på kartan",
       qrTitle: "Öppna med QR-kod", qrPostcode: "Ditt postnummer", qrShow: "Visa QR-koden", qrAlt: "QR-kod för automatens läsare",
-      qrHint: "Visa koden för automatens läsare: luckan öppnas.", qrWrong: "Postnumret är inte mottagarens.", qrTooMany: "För många försök. Vänta en stund." },
+      qrHint: "Visa koden för automatens läsare: luckan öppnas.", qrWrong: "Postnumret är inte mottagarens.", qrTooMany: "För många försök. Vänta en stund.",
+      pushTitle: "Aviseringar till den här enheten", pushHint: "Du får en avisering när försändelsen kan hämtas och innan förvaringstiden går ut.",
+      pushPostcode: "Ditt postnummer", pushOn: "Få aviseringar", pushOff: "Sluta få aviseringar", pushDone: "Aviseringarna kommer till den här enheten.",
+      pushDenied: "Webbläsaren tillåter inte aviseringar från den här sidan.", pushUnsupported: "Den här webbläsaren tar inte emot aviseringar.",
+      pushFailed: "Aviseringarna kunde inte slås på:", pushStopped: "Aviseringarna har stoppats." },
     en: { title: "Parcel", loading: "Loading…", notFound: "No parcel with this tracking code. Check the code.",
       failed: "Tracking could not be fetched just now. Trying again shortly.", pickupBy: "Pick up by",
       estimated: "Estimated delivery", where: "Pickup point", journey: "Journey", updated: "Updated",
       types: { LOCKER: "Building's parcel locker", SMARTPOST: "Parcel locker", POSTOFFICE: "Post office", PICKUPPOINT: "Pickup point" },
       days: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], closed: "closed", allDay: "open 24 h", map: "The pickup point on a map",
       qrTitle: "Open with a QR code", qrPostcode: "Your postcode", qrShow: "Show the QR code", qrAlt: "QR code for the locker's scanner",
-      qrHint: "Show the code to the locker's scanner: the door opens.", qrWrong: "That postcode is not the recipient's.", qrTooMany: "Too many tries. Wait a moment." }
+      qrHint: "Show the code to the locker's scanner: the door opens.", qrWrong: "That postcode is not the recipient's.", qrTooMany: "Too many tries. Wait a moment.",
+      pushTitle: "Notices on this device", pushHint: "Get a notice when the parcel is ready for pickup and before its storage period ends.",
+      pushPostcode: "Your postcode", pushOn: "Get push notices", pushOff: "Stop the notices", pushDone: "Notices will come to this device.",
+      pushDenied: "The browser does not allow notices from this page.", pushUnsupported: "This browser cannot receive push notices.",
+      pushFailed: "The notices could not be turned on:", pushStopped: "The notices are off." }
   }[lang] || null;
   var locale = { fi: "fi-FI", sv: "sv-FI", en: "en-GB" }[lang];
   var dateTime = new Intl.DateTimeFormat(locale, { timeZone: "Europe/Helsinki", weekday: "short", day: "numeric", month: "numeric", hour: "2-digit", minute: "2-digit" });
@@ -108,6 +120,7 @@
       frag.append(card);
     }
     if (t.status === "READY_FOR_PICKUP" && d && (d.type === "LOCKER" || d.type === "SMARTPOST")) frag.append(qrSection());
+    if (["PICKED_UP", "RETURNED_TO_SENDER", "CANCELLED"].indexOf(t.status) < 0) frag.append(pushSection());
     var journey = el("section", "journey");
     journey.setAttribute("aria-labelledby", "journey");
     var jh = el("h2", null, T.journey);
@@ -173,6 +186,102 @@
     return sec;
   }
 
+  // pushSection subscribes this browser to the parcel's notices (Web
+  // Push), proven with the recipient's postcode as the QR code is; the
+  // subscription's id, which is what stops it, stays in this browser.
+  function pushSection() {
+    var sec = el("section", "push");
+    sec.setAttribute("aria-labelledby", "push-title");
+    var h = el("h2", null, T.pushTitle);
+    h.id = "push-title";
+    var out = el("p", "push-out");
+    out.setAttribute("role", "status");
+    sec.append(h, el("p", null, T.pushHint));
+    var key = "lokero.push." + code;
+    var saved = null;
+    try { saved = localStorage.getItem(key); } catch (e) { saved = null; }
+    if (saved) {
+      var stop = el("button", null, T.pushOff);
+      stop.type = "button";
+      stop.id = "push-stop";
+      stop.addEventListener("click", function () {
+        fetch("/v1/push-subscriptions/" + encodeURIComponent(saved), { method: "DELETE" }).then(function (res) {
+          if (!res.ok && res.status !== 404) throw new Error("HTTP " + res.status);
+          try { localStorage.removeItem(key); } catch (e) { /* private mode */ }
+          sec.replaceWith(pushSection());
+          var again = document.querySelector(".push .push-out");
+          if (again) again.textContent = T.pushStopped;
+        }).catch(function (err) { out.textContent = T.pushFailed + " " + err.message; });
+      });
+      sec.append(el("p", null, T.pushDone), stop, out);
+      sec.dataset.push = "on";
+      return sec;
+    }
+    if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) {
+      sec.append(el("p", null, T.pushUnsupported));
+      sec.dataset.push = "unsupported";
+      return sec;
+    }
+    var form = el("form", "push-form");
+    var label = el("label", null, T.pushPostcode);
+    label.setAttribute("for", "push-postcode");
+    var input = el("input");
+    input.id = "push-postcode";
+    input.required = true;
+    input.inputMode = "numeric";
+    input.pattern = "[0-9]{5}";
+    input.maxLength = 5;
+    input.autocomplete = "postal-code";
+    var button = el("button", null, T.pushOn);
+    button.type = "submit";
+    button.id = "push-subscribe";
+    form.append(label, input, button);
+    sec.append(form, out);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      out.textContent = "…";
+      button.disabled = true;
+      Notification.requestPermission().then(function (permission) {
+        if (permission !== "granted") { var d = new Error(T.pushDenied); d.denied = true; throw d; }
+        return navigator.serviceWorker.register("/sw.js");
+      }).then(function () {
+        return navigator.serviceWorker.ready;
+      }).then(function (reg) {
+        return fetch("/v1/push-subscriptions/public-key").then(function (r) { return r.json(); }).then(function (k) {
+          return reg.pushManager.getSubscription().then(function (sub) {
+            return sub || reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: base64url(k.public_key) });
+          });
+        });
+      }).then(function (sub) {
+        return fetch("/v1/push-subscriptions", {
+          method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ tracking_code: code, postcode: input.value.trim(), language: lang, subscription: sub.toJSON() })
+        });
+      }).then(function (res) {
+        if (res.status === 404) throw new Error(T.qrWrong);
+        if (res.status === 429) throw new Error(T.qrTooMany);
+        if (!res.ok) return res.json().then(function (j) { throw new Error((j.error && j.error.message) || ("HTTP " + res.status)); });
+        return res.json().then(function (s) {
+          try { localStorage.setItem(key, s.id); } catch (e) { /* private mode: on until the browser forgets */ }
+          sec.replaceWith(pushSection());
+        });
+      }).catch(function (err) {
+        button.disabled = false;
+        sec.dataset.push = err.denied ? "denied" : "error";
+        out.textContent = err.denied ? T.pushDenied : T.pushFailed + " " + (err.message || err.name);
+      });
+    });
+    return sec;
+  }
+
+  // base64url decodes the VAPID public key for pushManager.subscribe.
+  function base64url(s) {
+    var b = atob(s.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((s.length + 3) % 4));
+    var out = new Uint8Array(b.length);
+    for (var i = 0; i < b.length; i++) out[i] = b.charCodeAt(i);
+    return out;
+  }
+
   function message(text, state) {
     root.replaceChildren(el("h1", null, T.title + " " + code), el("p", "message", text));
     root.dataset.state = state;
@@ -201,4 +310,14 @@
     .then(load);
   setInterval(function () { if (document.visibilityState === "visible") load(); }, POLL_MS);
   document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") load(); });
+  // A push notice of this parcel (the service worker tells its open pages)
+  // means its state changed: read it now.
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.addEventListener("message", function (e) {
+      var m = e.data || {};
+      if (m.type !== "lokero-push" || m.tracking_code !== code) return;
+      root.dataset.pushed = m.tag + " " + m.title + ": " + m.body;
+      load();
+    });
+  }
 })();
