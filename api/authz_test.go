@@ -91,6 +91,7 @@ var authzTable = []authzRow{
 	{"GET /v1/locations", "/v1/locations?postcode=00100&limit=3", "", everyone(200)},
 	{"GET /v1/locations/{id}", "/v1/locations/$X", "", everyone(200)},
 	{"GET /v1/statuses", "/v1/statuses", "", everyone(200)},
+	{"GET /v1/map", "/v1/map", "", everyone(200)},
 	{"GET /api/2/location", "/api/2/location?zipCode=00100&top=3", "", everyone(200)},
 	{"GET /api/2/location/{$}", "/api/2/location/?zipCode=00100&top=3", "", everyone(200)},
 	{"GET /api/2/location/{id}", "/api/2/location/$X", "", everyone(200)},

@@ -50,6 +50,9 @@ type Server struct {
 	lockers   *service.Lockers
 	webhooks  *service.Webhooks
 
+	// tiles is the operator's tile server for the pages' maps (maptiles.go).
+	tiles mapTiles
+
 	// sessionKey signs web sessions' cookies (session.go); nil: none.
 	sessionKey  []byte
 	crossOrigin *http.CrossOriginProtection
@@ -94,6 +97,7 @@ func New(dir *service.Directory, db Pinger, log *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /v1/locations", directory(s.handleLocations))
 	s.mux.HandleFunc("GET /v1/locations/{id}", directory(s.handleLocation))
 	s.mux.HandleFunc("GET /v1/statuses", directory(s.handleStatuses))
+	s.mux.HandleFunc("GET /v1/map", directory(s.handleMap))
 	posti := newPostiHandler(s) // the Posti-compatible Locations interface (posti.go)
 	search, one := s.perAddressPosti(posti.handleSearch), s.perAddressPosti(posti.handleLocation)
 	s.mux.HandleFunc("GET /api/2/location", search)

@@ -56,6 +56,14 @@ type Pages struct {
 	tmpl   *template.Template
 	log    *slog.Logger
 	demo   DemoLockers // the demo's web keypad (EnableDemoLockers); nil: none
+	csp    string      // CSP, with the image origins AllowImagesFrom added
+}
+
+// AllowImagesFrom lets the pages load images from origin (scheme://host,
+// the operator's tile server for the maps) besides their own. Call it
+// before serving.
+func (p *Pages) AllowImagesFrom(origin string) {
+	p.csp = strings.Replace(p.csp, "img-src 'self' data:", "img-src 'self' data: "+origin, 1)
 }
 
 // New loads the embedded assets and templates.
@@ -63,7 +71,7 @@ func New(log *slog.Logger) (*Pages, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Pages{assets: map[string]*asset{}, log: log}
+	p := &Pages{assets: map[string]*asset{}, log: log, csp: CSP}
 	entries, err := fs.ReadDir(files, "static")
 	if err != nil {
 		return nil, fmt.Errorf("web: assets: %w", err)
@@ -162,6 +170,7 @@ func (p *Pages) Register(mux *http.ServeMux) {
 		lang := language(r)
 		return map[string]any{"Lang": lang, "T": returnsText[lang]}
 	}))
+	mux.HandleFunc("GET /counter", p.page("counter.html", counterData)) // counter.go
 	mux.HandleFunc("GET /demo/checkout", p.page("checkout.html", func(r *http.Request) any {
 		q := r.URL.Query()
 		lang := q.Get("lang")
@@ -309,7 +318,7 @@ func (p *Pages) page(name string, data func(*http.Request) any) http.HandlerFunc
 		}
 		h := w.Header()
 		h.Set("Content-Type", "text/html; charset=utf-8")
-		h.Set("Content-Security-Policy", CSP)
+		h.Set("Content-Security-Policy", p.csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-cache")

@@ -1,10 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -552,4 +560,68 @@ func TestTrackingPush(t *testing.T) {
 	if want := "lokero:" + tracking + ":arrival Your parcel has arrived: Opening code: 123456."; shown != want {
 		t.Errorf("the notice shown: %q; want %q", shown, want)
 	}
+}
+
+// TestMapTiles: with the operator's own tile server (--map-tiles), the
+// selector's map draws its tiles under the points, with the attribution,
+// and the pages' policy lets the browser fetch them from there only.
+func TestMapTiles(t *testing.T) {
+	t.Parallel()
+	var tile bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 256, 256))
+	draw.Draw(img, img.Bounds(), &image.Uniform{color.RGBA{0xcc, 0xe5, 0xcc, 0xff}}, image.Point{}, draw.Src)
+	if err := png.Encode(&tile, img); err != nil {
+		t.Fatal(err)
+	}
+	var hits atomic.Int64
+	tiles := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var z, x, y int
+		if _, err := fmt.Sscanf(r.URL.Path, "/%d/%d/%d.png", &z, &x, &y); err != nil || z < 10 || z > 19 {
+			http.Error(w, "no such tile", http.StatusNotFound)
+			return
+		}
+		hits.Add(1)
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(tile.Bytes())
+	}))
+	t.Cleanup(tiles.Close)
+	base := startServe(t, "--db", t.TempDir()+"/lokero.db", "--mqtt-listen", "off", "--dev",
+		"--map-tiles", tiles.URL+"/{z}/{x}/{y}.png", "--map-attribution", "© Test tiles")
+
+	resp, err := http.Get(base + "/demo/checkout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "img-src 'self' data: "+tiles.URL+";") {
+		t.Errorf("the pages' policy with a tile server: %q", csp)
+	}
+	ctx := browsertest.New(t, 60*time.Second)
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/demo/checkout?lang=en&postcode=00100")); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, ctx)
+	drawn, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => {
+		const imgs = document.querySelectorAll('lokero-pickup-point .lokero-pp-tiles image');
+		const a = document.querySelector('lokero-pickup-point .lokero-pp-attribution');
+		return imgs.length && a && !a.hidden ? imgs.length + ' ' + a.textContent : ''; })()`,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		t.Fatalf("the selector drew no tiles: %v", err)
+	}
+	if !strings.HasSuffix(drawn, " © Test tiles") {
+		t.Errorf("tiles and attribution: %q", drawn)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`Array.from(document.querySelectorAll('lokero-pickup-point .lokero-pp-tiles image'))
+		.every(i => i.getBBox().width > 0)`, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		t.Errorf("the tiles have no size: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for hits.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if hits.Load() == 0 {
+		t.Error("the browser fetched no tile from the tile server")
+	}
+	browsertest.Screenshots(t, ctx, "checkout-tiles")
 }

@@ -54,8 +54,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mqttURL := fs.String("mqtt", envOr("LOKERO_MQTT", ""), "connect to this MQTT broker for the lockers' device protocol instead of running one: tcp://user:pass@host:1883 or tls://… (the centre's user at the broker; see docs/device-protocol.md) (env LOKERO_MQTT)")
 	mqttListen := fs.String("mqtt-listen", envOr("LOKERO_MQTT_LISTEN", "127.0.0.1:1883"), "where the embedded MQTT broker listens for the lockers' controllers, when --mqtt is not given; off: no MQTT, the HTTP device endpoints only (env LOKERO_MQTT_LISTEN)")
 	publicURL := fs.String("public-url", envOr("LOKERO_PUBLIC_URL", ""), "lokero's URL as recipients' browsers and the SMS gateway reach it, for the tracking links in notices and Kannel's delivery reports (default: http(s)://the listen address) (env LOKERO_PUBLIC_URL)")
+	tileURL := fs.String("map-tiles", envOr("LOKERO_MAP_TILES", ""), "the operator's own raster tile server for the pages' maps, an XYZ template such as https://tiles.example.fi/{z}/{x}/{y}.png; default: none, the bundled outline of Finland (env LOKERO_MAP_TILES)")
+	tileAttribution := fs.String("map-attribution", envOr("LOKERO_MAP_ATTRIBUTION", ""), "the attribution the tiles' licence asks for, shown under the maps, e.g. \"© OpenStreetMap contributors\" (env LOKERO_MAP_ATTRIBUTION)")
+	tileMaxZoom := fs.Int("map-max-zoom", 19, "the tile server's deepest zoom level (0–22)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	var tiles *api.MapTiles
+	tileOrigin := ""
+	if *tileURL != "" {
+		var err error
+		if tiles, tileOrigin, err = api.ParseMapTiles(*tileURL, *tileAttribution, *tileMaxZoom, *dev); err != nil {
+			return err
+		}
 	}
 	retailerCap, err := parseShare(*retailerShare, true)
 	if err != nil {
@@ -257,6 +268,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	pages, err := web.New(log)
 	if err != nil {
 		return err
+	}
+	if tiles != nil {
+		srv.SetMapTiles(tiles) // GET /v1/map
+		pages.AllowImagesFrom(tileOrigin)
 	}
 	if *dev && loopback(ln.Addr()) {
 		pages.EnableDemoLockers(p.demoLockers()) // /demo/lockers/{id}, /demo/orders

@@ -31,6 +31,7 @@
   // latitude), in units of 1/100 degree latitude. y grows southwards.
   const COS64 = Math.cos((64 * Math.PI) / 180);
   const project = (lon, lat) => [lon * COS64 * 100, -lat * 100];
+  const unproject = (x, y) => [x / (COS64 * 100), -y / 100];
   const FINLAND = { minLon: 19, maxLon: 32, minLat: 59.5, maxLat: 70.1 };
   const MIN_VIEW = 3; // smallest map view: 0.03° latitude, about 3.3 km
 
@@ -253,6 +254,60 @@
     return outlines.get(base);
   }
 
+  // The operator's own tile server, if one is configured (GET /v1/map:
+  // {"tiles": null} or {"tiles": {"url", "attribution", "max_zoom"}}),
+  // asked once per API base.
+  const tileConfigs = new Map();
+  function loadTiles(base) {
+    if (!tileConfigs.has(base)) {
+      tileConfigs.set(
+        base,
+        fetch(`${base}/v1/map`)
+          .then((r) => (r.ok ? r.json() : null))
+          .then((m) => (m && m.tiles && typeof m.tiles.url === 'string' ? m.tiles : null))
+          .catch(() => null)
+      );
+    }
+    return tileConfigs.get(base);
+  }
+
+  // drawTiles fills the SVG group g with the raster tiles (XYZ, Web
+  // Mercator) that cover view [x, y, width, height] of a map whose
+  // project(lon, lat) gives [x, y] and unproject(x, y) gives [lon, lat]
+  // (equirectangular, y southwards). A Mercator tile's edges are meridians
+  // and parallels, so each is an axis-aligned rectangle here, stretched
+  // imperceptibly inside at a town's scale.
+  function drawTiles(g, tiles, view, project, unproject) {
+    g.replaceChildren();
+    if (!tiles) return;
+    const [west, north] = unproject(view[0], view[1]);
+    const [east, south] = unproject(view[0] + view[2], view[1] + view[3]);
+    const n0 = Math.log2((3 * 360) / Math.max(east - west, 1e-6)); // about three tiles across
+    const z = Math.max(0, Math.min(Number(tiles.max_zoom) || 19, Math.floor(n0)));
+    const n = 2 ** z;
+    const tileX = (lon) => Math.floor(((lon + 180) / 360) * n);
+    const tileY = (lat) => {
+      const r = (Math.max(-85, Math.min(85, lat)) * Math.PI) / 180;
+      return Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n);
+    };
+    const lonOf = (x) => (x / n) * 360 - 180;
+    const latOf = (y) => (Math.atan(Math.sinh(Math.PI * (1 - (2 * y) / n))) * 180) / Math.PI;
+    const x0 = tileX(west), x1 = tileX(east);
+    const y0 = Math.max(0, tileY(north)), y1 = Math.min(n - 1, tileY(south));
+    if ((x1 - x0 + 1) * (y1 - y0 + 1) > 36) return; // never a flood of requests
+    for (let x = x0; x <= x1; x++) {
+      for (let y = y0; y <= y1; y++) {
+        const [ax, ay] = project(lonOf(x), latOf(y));
+        const [bx, by] = project(lonOf(x + 1), latOf(y + 1));
+        const href = tiles.url.replace('{z}', z).replace('{x}', ((x % n) + n) % n).replace('{y}', y);
+        g.append(svgEl('image', { href, x: ax.toFixed(3), y: ay.toFixed(3), width: (bx - ax).toFixed(3),
+          height: (by - ay).toFixed(3), preserveAspectRatio: 'none' }));
+      }
+    }
+  }
+  // Other pages of lokero (the tracking page) draw their maps alike.
+  window.LokeroMapTiles = { load: loadTiles, draw: drawTiles };
+
   function outlinePath(data) {
     if (!data || !Array.isArray(data.rings)) return '';
     const parts = [];
@@ -412,7 +467,17 @@
       document.head.append(el('link', null, { rel: 'stylesheet', href }));
     }
 
+    _loadTiles() {
+      const base = this._base();
+      loadTiles(base).then((tiles) => {
+        if (base !== this._base()) return;
+        this._tileConfig = tiles;
+        if (this._svg) this._renderMap();
+      });
+    }
+
     _loadOutline() {
+      this._loadTiles();
       const base = this._base();
       loadOutline(base).then((d) => {
         if (base !== this._base() || !d) return;
@@ -511,12 +576,14 @@
       this._land = svgEl('path', { class: 'lokero-pp-land', 'fill-rule': 'evenodd', 'vector-effect': 'non-scaling-stroke' });
       if (this._outlineD) this._land.setAttribute('d', this._outlineD);
       this._dots = svgEl('g', { class: 'lokero-pp-dots' });
-      this._svg.append(this._land, this._dots);
+      this._tiles = svgEl('g', { class: 'lokero-pp-tiles' });
+      this._svg.append(this._land, this._tiles, this._dots);
+      this._attribution = el('p', 'lokero-pp-attribution');
       this._svg.addEventListener('click', (e) => {
         const dot = e.target.closest('[data-index]');
         if (dot) this._select(Number(dot.getAttribute('data-index')));
       });
-      mapWrap.append(this._svg);
+      mapWrap.append(this._svg, this._attribution);
       body.append(this._list, mapWrap);
 
       root.append(this._input, filters, form, actions, statusRow, body);
@@ -909,6 +976,10 @@
       const cx = (x0 + x1) / 2;
       const cy = (y0 + y1) / 2;
       this._svg.setAttribute('viewBox', [cx - size / 2, cy - size / 2, size, size].map((v) => v.toFixed(2)).join(' '));
+      const tiles = pts.length ? this._tileConfig : null; // the whole country stays an outline
+      drawTiles(this._tiles, tiles, [cx - size / 2, cy - size / 2, size, size], project, unproject);
+      this._attribution.textContent = tiles ? tiles.attribution || '' : '';
+      this._attribution.hidden = !tiles || !tiles.attribution;
 
       const r = size * 0.022;
       const selected = this._selectedIndex();

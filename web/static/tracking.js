@@ -49,6 +49,7 @@
   var dateOnly = new Intl.DateTimeFormat(locale, { timeZone: "UTC", weekday: "long", day: "numeric", month: "numeric", year: "numeric" });
   var last = "";
   var outline = null;
+  var tiles = null; // the operator's tile server (GET /v1/map), if any
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -87,6 +88,19 @@
       s.append(svg("path", { d: d, class: "land" }));
     });
     var q = px(lon, lat);
+    if (tiles && window.LokeroMapTiles) {
+      // The operator's tiles: the neighbourhood, about 2 km across.
+      var size = 2;
+      var view = [q[0] - size / 2, q[1] - size / 2, size, size];
+      s.setAttribute("viewBox", view.map(function (v) { return v.toFixed(3); }).join(" "));
+      var g = svg("g", { class: "tiles" });
+      window.LokeroMapTiles.draw(g, tiles, view, px, function (x, y) { return [x / (k * 100) + 19, 70.1 - y / 100]; });
+      s.replaceChildren(g, svg("circle", { cx: q[0].toFixed(3), cy: q[1].toFixed(3), r: (size * 0.03).toFixed(3), class: "point" }));
+      var fig = el("figure", "map-figure");
+      fig.append(s);
+      if (tiles.attribution) fig.append(el("figcaption", "attribution", tiles.attribution));
+      return fig;
+    }
     s.append(svg("circle", { cx: q[0].toFixed(1), cy: q[1].toFixed(1), r: "14", class: "point" }));
     return s;
   }
@@ -307,6 +321,8 @@
   message(T.loading, "loading");
   fetch("/static/finland-outline.json").then(function (r) { return r.ok ? r.json() : null; })
     .then(function (o) { outline = o && o.rings; }, function () {})
+    .then(function () { return window.LokeroMapTiles ? window.LokeroMapTiles.load("") : null; })
+    .then(function (c) { tiles = c; }, function () {})
     .then(load);
   setInterval(function () { if (document.visibilityState === "visible") load(); }, POLL_MS);
   document.addEventListener("visibilitychange", function () { if (document.visibilityState === "visible") load(); });
