@@ -84,7 +84,8 @@ type WaitingParcel struct {
 	Compartment     int
 	ShipmentID      string
 	TrackingCode    string
-	StorageDeadline time.Time
+	Status          ShipmentStatus
+	StorageDeadline time.Time // zero: none (a dropped-off parcel)
 }
 
 // OccupancySample is the network's occupancy of one size class at one
@@ -267,6 +268,10 @@ type LockerStore interface {
 	// ExpiringParcels lists the parcels in lockers' compartments whose
 	// storage deadline is before the time given, soonest first.
 	ExpiringParcels(ctx context.Context, before time.Time) ([]WaitingParcel, error)
+	// ParcelsToCollect lists the parcels in compartments and on shelf
+	// places that wait for a courier (EXPIRED, DROPPED_OFF), by location
+	// and compartment.
+	ParcelsToCollect(ctx context.Context) ([]WaitingParcel, error)
 	// RecordOccupancy stores a sample of the network's occupancy, a row a
 	// size class, all at one time; a time sampled already is kept as it
 	// was (false). Samples at different times are EINVALID.

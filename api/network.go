@@ -1,8 +1,11 @@
 package api
 
 import (
+	"compress/gzip"
+	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lokero/lokero"
@@ -46,7 +49,8 @@ type networkLockerJSON struct {
 	Occupancy     float64             `json:"occupancy"` // occupied share of the compartments in order, 0..1
 	Sizes         map[string]sizeJSON `json:"sizes"`
 	ExpiringToday int                 `json:"expiring_today"`
-	Online        *bool               `json:"online"` // null: its controller never reported over MQTT
+	ToCollect     int                 `json:"to_collect"` // parcels waiting for a courier (its collection list)
+	Online        *bool               `json:"online"`     // null: its controller never reported over MQTT
 }
 
 // handleNetwork answers the operator's view of every locker at once (GET
@@ -68,6 +72,12 @@ func (s *Server) handleNetwork(w http.ResponseWriter, r *http.Request) {
 		Compartment     int       `json:"compartment"`
 		StorageDeadline time.Time `json:"storage_deadline"`
 	}
+	type collectJSON struct {
+		TrackingCode string                `json:"tracking_code"`
+		LocationID   string                `json:"location_id"`
+		Compartment  int                   `json:"compartment"` // a locker's compartment, an outlet's shelf place
+		Status       lokero.ShipmentStatus `json:"status"`      // EXPIRED (back to its sender) or DROPPED_OFF (a return or pre-paid parcel)
+	}
 	type totalsJSON struct {
 		Lockers       int `json:"lockers"`
 		Compartments  int `json:"compartments"`
@@ -76,6 +86,7 @@ func (s *Server) handleNetwork(w http.ResponseWriter, r *http.Request) {
 		Full          int `json:"full"`    // lockers with no compartment free
 		Offline       int `json:"offline"` // lockers whose controller is offline or silent
 		ExpiringToday int `json:"expiring_today"`
+		ToCollect     int `json:"to_collect"`
 	}
 	out := struct {
 		At            time.Time           `json:"at"`
@@ -83,13 +94,14 @@ func (s *Server) handleNetwork(w http.ResponseWriter, r *http.Request) {
 		Sizes         map[string]sizeJSON `json:"sizes"`
 		Lockers       []networkLockerJSON `json:"lockers"`
 		ExpiringToday []expiringJSON      `json:"expiring_today"`
+		ToCollect     []collectJSON       `json:"to_collect"`
 	}{At: v.At, Sizes: toSizesJSON(v.Sizes), Lockers: make([]networkLockerJSON, 0, len(v.Lockers)),
-		ExpiringToday: make([]expiringJSON, 0, len(v.ExpiringToday))}
+		ExpiringToday: make([]expiringJSON, 0, len(v.ExpiringToday)), ToCollect: make([]collectJSON, 0, len(v.ToCollect))}
 	for _, o := range v.Lockers {
 		lj := networkLockerJSON{ID: o.Location.ID, Name: o.Location.Name, Type: o.Location.Type, Postcode: o.Location.Postcode,
 			City: o.Location.City, Lat: o.Location.Lat, Lon: o.Location.Lon, Status: string(o.Location.Status),
 			Total: o.Total, Occupied: o.Occupied, OutOfOrder: o.OutOfOrder, Free: o.Total - o.Occupied - o.OutOfOrder,
-			Occupancy: float64(int(o.Share()*1000+0.5)) / 1000, Sizes: toSizesJSON(o.Sizes), ExpiringToday: o.ExpiringToday}
+			Occupancy: float64(int(o.Share()*1000+0.5)) / 1000, Sizes: toSizesJSON(o.Sizes), ExpiringToday: o.ExpiringToday, ToCollect: o.ToCollect}
 		if lj.Status == "" {
 			lj.Status = string(lokero.LocationOpen)
 		}
@@ -110,10 +122,46 @@ func (s *Server) handleNetwork(w http.ResponseWriter, r *http.Request) {
 	}
 	out.Totals.Lockers = len(v.Lockers)
 	out.Totals.ExpiringToday = len(v.ExpiringToday)
+	out.Totals.ToCollect = len(v.ToCollect)
+	for _, p := range v.ToCollect {
+		out.ToCollect = append(out.ToCollect, collectJSON{p.TrackingCode, p.LocationID, p.Compartment, p.Status})
+	}
 	for _, p := range v.ExpiringToday {
 		out.ExpiringToday = append(out.ExpiringToday, expiringJSON{p.TrackingCode, p.LocationID, p.Compartment, p.StorageDeadline})
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSONGzip(w, r, http.StatusOK, out)
+}
+
+// writeJSONGzip is writeJSON for a large answer, gzipped for a client
+// that takes it: the network view of thousands of lockers is megabytes of
+// JSON, a tenth of that gzipped.
+func writeJSONGzip(w http.ResponseWriter, r *http.Request, status int, v any) {
+	w.Header().Add("Vary", "Accept-Encoding")
+	if !acceptsGzip(r) {
+		writeJSON(w, status, v)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Encoding", "gzip")
+	w.WriteHeader(status)
+	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed) // a valid level: no error
+	enc := json.NewEncoder(zw)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+	zw.Close()
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding takes gzip
+// (with a q above 0).
+func acceptsGzip(r *http.Request) bool {
+	for part := range strings.SplitSeq(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
 }
 
 // handleOccupancyHistory answers the network's occupancy by size class as

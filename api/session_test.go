@@ -2,6 +2,9 @@ package api_test
 
 import (
 	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -238,6 +241,28 @@ func TestNetworkHTTP(t *testing.T) {
 		t.Fatalf("locker %s not in the network view", id)
 		return 0, 0
 	}
+	// Megabytes of JSON go gzipped to a client that takes it.
+	for _, enc := range []string{"gzip", "gzip;q=0", ""} {
+		req, _ := http.NewRequest("GET", f.server.URL+"/v1/network", nil)
+		req.Header.Set("Authorization", "Bearer "+f.operator)
+		req.Header.Set("Accept-Encoding", enc)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body io.Reader = resp.Body
+		if resp.Header.Get("Content-Encoding") == "gzip" {
+			if body, err = gzip.NewReader(resp.Body); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var n network
+		err = json.NewDecoder(body).Decode(&n)
+		resp.Body.Close()
+		if gz := resp.Header.Get("Content-Encoding") == "gzip"; err != nil || gz != (enc == "gzip") || len(n.Lockers) == 0 {
+			t.Errorf("GET /v1/network with Accept-Encoding %q: gzipped %v, %d lockers, %v", enc, gz, len(n.Lockers), err)
+		}
+	}
 	before := read()
 	if before.Totals.Lockers < 10 || before.Totals.Occupied != 0 || len(before.Lockers) != before.Totals.Lockers {
 		t.Fatalf("an empty demo network: %+v", before.Totals)
@@ -286,6 +311,39 @@ func TestNetworkHTTP(t *testing.T) {
 	}
 	if len(later.ExpiringToday) != 1 || later.ExpiringToday[0].TrackingCode != sh.TrackingCode || later.Totals.ExpiringToday != 1 {
 		t.Errorf("on its last day: %+v (%d); want %s", later.ExpiringToday, later.Totals.ExpiringToday, sh.TrackingCode)
+	}
+
+	// Past its deadline it expires (the storage job) and waits in the
+	// locker's collection list, which the network view lists too.
+	if status, _, out := f.do(t, "POST", "/v1/admin/clock", f.operator, map[string]string{"advance": "48h"}); status != 200 {
+		t.Fatalf("advance the clock: %d %s", status, out)
+	}
+	if err := f.lockers.Expire(t.Context(), sh.ID); err != nil {
+		t.Fatalf("expire: %v", err)
+	}
+	status, _, out = f.do(t, "GET", "/v1/network", f.operator, nil)
+	collect := decode[struct {
+		Totals struct {
+			ToCollect int `json:"to_collect"`
+		}
+		Lockers []struct {
+			ID        string
+			ToCollect int `json:"to_collect"`
+		}
+		ToCollect []struct {
+			TrackingCode string `json:"tracking_code"`
+			LocationID   string `json:"location_id"`
+			Status       string
+		} `json:"to_collect"`
+	}](t, out)
+	if status != 200 || collect.Totals.ToCollect != 1 || len(collect.ToCollect) != 1 || collect.ToCollect[0].TrackingCode != sh.TrackingCode ||
+		collect.ToCollect[0].LocationID != demo.DemoLockerID || collect.ToCollect[0].Status != "EXPIRED" {
+		t.Errorf("the collection lists after the expiry: %d %s", status, out)
+	}
+	for _, l := range collect.Lockers {
+		if (l.ID == demo.DemoLockerID) != (l.ToCollect == 1) {
+			t.Errorf("locker %s has %d to collect", l.ID, l.ToCollect)
+		}
 	}
 
 	// The hourly samples: one now.

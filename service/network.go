@@ -20,6 +20,7 @@ type LockerOccupancy struct {
 	Occupied      int
 	OutOfOrder    int
 	ExpiringToday int
+	ToCollect     int             // parcels waiting for a courier: expired, dropped off
 	Link          *LockerLinkView // nil: its controller never reported over MQTT
 }
 
@@ -37,6 +38,9 @@ type NetworkView struct {
 	Lockers       []LockerOccupancy    // fullest first, then by ID
 	Sizes         map[string]Occupancy // the network's compartments by size class
 	ExpiringToday []lokero.WaitingParcel
+	// ToCollect are the collection lists of every point, lockers' and
+	// outlets', by location and compartment (or shelf place).
+	ToCollect []lokero.WaitingParcel
 }
 
 // Network returns the operator's view of the network: every locker's
@@ -57,11 +61,15 @@ func (l *Lockers) Network(ctx context.Context, operator lokero.Credential) (Netw
 	if err != nil {
 		return NetworkView{}, err
 	}
+	toCollect, err := l.store.ParcelsToCollect(ctx)
+	if err != nil {
+		return NetworkView{}, err
+	}
 	links, err := l.Links(ctx, 0)
 	if err != nil {
 		return NetworkView{}, err
 	}
-	view := NetworkView{At: now, Sizes: map[string]Occupancy{}, ExpiringToday: expiring}
+	view := NetworkView{At: now, Sizes: map[string]Occupancy{}, ExpiringToday: expiring, ToCollect: toCollect}
 	counted := map[string][]lokero.CompartmentCount{}
 	for _, c := range counts {
 		counted[c.LocationID] = append(counted[c.LocationID], c)
@@ -69,6 +77,10 @@ func (l *Lockers) Network(ctx context.Context, operator lokero.Credential) (Netw
 	expiringAt := map[string]int{}
 	for _, p := range expiring {
 		expiringAt[p.LocationID]++
+	}
+	collectAt := map[string]int{}
+	for _, p := range toCollect {
+		collectAt[p.LocationID]++
 	}
 	linkOf := map[string]*LockerLinkView{}
 	for i := range links {
@@ -80,7 +92,8 @@ func (l *Lockers) Network(ctx context.Context, operator lokero.Credential) (Netw
 		if !loc.Type.IsLocker() {
 			continue
 		}
-		o := LockerOccupancy{Location: loc, Sizes: map[string]Occupancy{}, ExpiringToday: expiringAt[loc.ID], Link: linkOf[loc.ID]}
+		o := LockerOccupancy{Location: loc, Sizes: map[string]Occupancy{}, ExpiringToday: expiringAt[loc.ID],
+			ToCollect: collectAt[loc.ID], Link: linkOf[loc.ID]}
 		if cs, ok := counted[loc.ID]; ok {
 			for _, c := range cs {
 				o.Sizes[c.Size] = Occupancy{Total: c.Total, Occupied: c.Occupied, OutOfOrder: c.OutOfOrder}

@@ -30,11 +30,7 @@ func (db *DB) CompartmentCounts(ctx context.Context) ([]lokero.CompartmentCount,
 // ExpiringParcels lists the parcels in lockers' compartments whose storage
 // deadline is before the time given, soonest first.
 func (db *DB) ExpiringParcels(ctx context.Context, before time.Time) ([]lokero.WaitingParcel, error) {
-	list, err := queryAll(ctx, db.db, func(r scanner) (lokero.WaitingParcel, error) {
-		var p lokero.WaitingParcel
-		err := r.Scan(&p.LocationID, &p.Compartment, &p.ShipmentID, &p.TrackingCode, scanTime{&p.StorageDeadline})
-		return p, err
-	}, `SELECT c.location_id, c.number, s.id, s.tracking_code, s.storage_deadline
+	list, err := queryAll(ctx, db.db, scanWaiting, `SELECT `+waitingColumns+`
 		FROM compartments c JOIN shipments s ON s.id = c.shipment_id
 		WHERE s.storage_deadline IS NOT NULL AND s.storage_deadline < $1
 		ORDER BY s.storage_deadline, s.id`, db.time(before))
@@ -42,6 +38,29 @@ func (db *DB) ExpiringParcels(ctx context.Context, before time.Time) ([]lokero.W
 		return nil, fmt.Errorf("expiring parcels: %w", err)
 	}
 	return list, nil
+}
+
+// ParcelsToCollect lists the parcels in compartments and on shelf places
+// that wait for a courier (EXPIRED, DROPPED_OFF), by location and
+// compartment.
+func (db *DB) ParcelsToCollect(ctx context.Context) ([]lokero.WaitingParcel, error) {
+	list, err := queryAll(ctx, db.db, scanWaiting, `SELECT `+waitingColumns+`
+		FROM compartments c JOIN shipments s ON s.id = c.shipment_id
+		WHERE s.status IN ($1, $2)
+		ORDER BY c.location_id, c.number`, lokero.StatusExpired, lokero.StatusDroppedOff)
+	if err != nil {
+		return nil, fmt.Errorf("parcels to collect: %w", err)
+	}
+	return list, nil
+}
+
+// waitingColumns are the columns scanWaiting reads.
+const waitingColumns = `c.location_id, c.number, s.id, s.tracking_code, s.status, s.storage_deadline`
+
+func scanWaiting(r scanner) (lokero.WaitingParcel, error) {
+	var p lokero.WaitingParcel
+	err := r.Scan(&p.LocationID, &p.Compartment, &p.ShipmentID, &p.TrackingCode, &p.Status, scanTime{&p.StorageDeadline})
+	return p, err
 }
 
 // RecordOccupancy stores a sample of the network's occupancy, one row a

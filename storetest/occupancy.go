@@ -19,6 +19,7 @@ var occupancyTests = []struct {
 }{
 	{"CompartmentCounts", testCompartmentCounts},
 	{"ExpiringParcels", testExpiringParcels},
+	{"ParcelsToCollect", testParcelsToCollect},
 	{"OccupancySamples", testOccupancySamples},
 }
 
@@ -100,7 +101,7 @@ func testExpiringParcels(t *testing.T, s Store) {
 	}
 	got, err := s.ExpiringParcels(ctx, t0.Add(2*time.Hour))
 	want := lokero.WaitingParcel{LocationID: "b", Compartment: 2, ShipmentID: "s-soon", TrackingCode: soon.TrackingCode,
-		StorageDeadline: t0.Add(time.Hour)}
+		Status: lokero.StatusReadyForPickup, StorageDeadline: t0.Add(time.Hour)}
 	if err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], want) {
 		t.Errorf("ExpiringParcels = %+v, %v; want [%+v]", got, err, want)
 	}
@@ -139,5 +140,32 @@ func testOccupancySamples(t *testing.T, s Store) {
 	}
 	if got[0].At.Location() != time.UTC {
 		t.Errorf("a sample's time %v is not in UTC", got[0].At)
+	}
+}
+
+func testParcelsToCollect(t *testing.T, s Store) {
+	mustRetailer(t, s, "r")
+	expired := lockerShipment("r", "s-expired", "b", 2, "111111")
+	expired.Status = lokero.StatusExpired
+	dropped := lockerShipment("r", "s-dropped", "a", 5, "222222")
+	dropped.Status, dropped.StorageDeadline = lokero.StatusDroppedOff, time.Time{}
+	waiting := lockerShipment("r", "s-waiting", "a", 1, "333333") // its recipient's, not a courier's
+	gone := lockerShipment("r", "s-gone", "c", 1, "444444")       // expired, already collected: in no compartment
+	gone.Status = lokero.StatusExpired
+	mustInsert(t, s, expired, dropped, waiting, gone)
+	putCompartments(t, s,
+		lokero.Compartment{LocationID: "a", Number: 1, Size: "S", ShipmentID: "s-waiting"},
+		lokero.Compartment{LocationID: "a", Number: 5, Size: "S", ShipmentID: "s-dropped"},
+		lokero.Compartment{LocationID: "b", Number: 2, Size: "M", ShipmentID: "s-expired", OutOfOrder: true},
+		lokero.Compartment{LocationID: "c", Number: 1, Size: "M"},
+	)
+	got, err := s.ParcelsToCollect(t.Context())
+	want := []lokero.WaitingParcel{
+		{LocationID: "a", Compartment: 5, ShipmentID: "s-dropped", TrackingCode: dropped.TrackingCode, Status: lokero.StatusDroppedOff},
+		{LocationID: "b", Compartment: 2, ShipmentID: "s-expired", TrackingCode: expired.TrackingCode, Status: lokero.StatusExpired,
+			StorageDeadline: expired.StorageDeadline.UTC().Truncate(time.Microsecond)},
+	}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("ParcelsToCollect = %+v, %v;\nwant %+v", got, err, want)
 	}
 }

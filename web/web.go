@@ -171,6 +171,7 @@ func (p *Pages) Register(mux *http.ServeMux) {
 		return map[string]any{"Lang": lang, "T": returnsText[lang]}
 	}))
 	mux.HandleFunc("GET /counter", p.page("counter.html", counterData)) // counter.go
+	mux.HandleFunc("GET /ops", p.page("ops.html", opsData))             // ops.go
 	mux.HandleFunc("GET /demo/checkout", p.page("checkout.html", func(r *http.Request) any {
 		q := r.URL.Query()
 		lang := q.Get("lang")
