@@ -88,6 +88,31 @@ type WaitingParcel struct {
 	StorageDeadline time.Time // zero: none (a dropped-off parcel)
 }
 
+// Occupants counts the parcels in one size class of one location's
+// compartments (or shelf places) that arrived on one day and have one
+// status.
+type Occupants struct {
+	LocationID string
+	Size       string // the compartment's size class
+	Status     ShipmentStatus
+	ArrivedOn  Date // zero: not known (put there before arrival days were kept)
+	// ReservedSize and DeliveryDate are the reservation the parcels still
+	// hold (Tx.Reserve, given back at pickup); ReservedSize "" for none.
+	ReservedSize string
+	DeliveryDate Date
+	Count        int
+}
+
+// Departures counts the parcels that left the compartments of one type of
+// location on one day, having arrived on another: the network's record of
+// how long parcels wait (package occupancy learns from it).
+type Departures struct {
+	Type      LocationType
+	ArrivedOn Date
+	LeftOn    Date
+	Count     int
+}
+
 // OccupancySample is the network's occupancy of one size class at one
 // time (sampled every hour; the operator's dashboard draws them).
 type OccupancySample struct {
@@ -272,6 +297,17 @@ type LockerStore interface {
 	// places that wait for a courier (EXPIRED, DROPPED_OFF), by location
 	// and compartment.
 	ParcelsToCollect(ctx context.Context) ([]WaitingParcel, error)
+	// Occupants counts the parcels in the compartments of every location,
+	// or of the locations given, by location, size class, status and the
+	// day they arrived.
+	Occupants(ctx context.Context, locationIDs ...string) ([]Occupants, error)
+	// Departures counts the parcels that left lockers' compartments on
+	// since or later (shelf places not counted), by location type, arrival
+	// day and departure day.
+	Departures(ctx context.Context, since Date) ([]Departures, error)
+	// PruneDepartures forgets the departures before a day; it returns how
+	// many it forgot.
+	PruneDepartures(ctx context.Context, before Date) (int64, error)
 	// RecordOccupancy stores a sample of the network's occupancy, a row a
 	// size class, all at one time; a time sampled already is kept as it
 	// was (false). Samples at different times are EINVALID.

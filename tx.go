@@ -66,6 +66,11 @@ type Tx interface {
 	// not laid out yet).
 	OutOfOrder(ctx context.Context, locationID string) (map[string]int, error)
 
+	// Occupants counts the parcels in a location's compartments by size
+	// class, status and arrival day (as LockerStore.Occupants, read in the
+	// transaction).
+	Occupants(ctx context.Context, locationID string) ([]Occupants, error)
+
 	// Compartments returns a locker's compartments ordered by number,
 	// locked against concurrent writers until the transaction ends (so two
 	// deposits never get one compartment); none when not yet laid out.

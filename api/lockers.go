@@ -51,6 +51,7 @@ func (s *Server) SetLockerCommands(c LockerCommands) { s.commands = c }
 func (s *Server) EnableLockers(l *service.Lockers, opts LockerOptions) {
 	s.lockers = l
 	s.credentialChanged = opts.CredentialChanged
+	s.registry.MustRegister(turnedAway("door", "rerouted", l.DoorReroutes))
 	s.mux.HandleFunc("POST /v1/lockers/{location_id}/deposits", s.credential(lokero.KindCourier, s.handleDeposit))
 	s.mux.HandleFunc("POST /v1/devices/{location_id}/events", s.credential(lokero.KindDevice, s.handleDeviceEvent))
 	s.mux.HandleFunc("POST /v1/devices/{location_id}/keypad", s.credential(lokero.KindDevice, s.handleKeypad))

@@ -66,3 +66,13 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		s.metrics.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
 	})
 }
+
+// turnedAway counts parcels a point had no room for: at booking
+// (overflowed to another point, or refused) or at the door (re-routed).
+func turnedAway(at, outcome string, count func() int64) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name:        "lokero_turned_away_total",
+		Help:        "Parcels their point had no room for, by where it was decided (booking or door) and what became of them.",
+		ConstLabels: prometheus.Labels{"at": at, "outcome": outcome},
+	}, func() float64 { return float64(count()) })
+}

@@ -116,6 +116,12 @@ func New(dir *service.Directory, db Pinger, log *slog.Logger) *Server {
 func (s *Server) EnableShipments(sh *service.Shipments) {
 	s.shipments = sh
 	s.registerShipmentRoutes()
+	for outcome, count := range map[string]func() int64{
+		"overflowed": func() int64 { n, _ := sh.TurnedAway(); return n },
+		"refused":    func() int64 { _, n := sh.TurnedAway(); return n },
+	} {
+		s.registry.MustRegister(turnedAway("booking", outcome, count))
+	}
 }
 
 // SetReady marks the server ready (or not) to answer API calls.

@@ -346,6 +346,21 @@ func TestNetworkHTTP(t *testing.T) {
 		}
 	}
 
+	// Turn-aways, at booking and at the door, are counted for /metrics.
+	resp, err := http.Get(f.server.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	status = resp.StatusCode
+	for _, series := range []string{`lokero_turned_away_total{at="booking",outcome="overflowed"} 0`,
+		`lokero_turned_away_total{at="booking",outcome="refused"} 0`, `lokero_turned_away_total{at="door",outcome="rerouted"} 0`} {
+		if status != 200 || !strings.Contains(string(out), series) {
+			t.Errorf("/metrics lacks %s", series)
+		}
+	}
+
 	// The hourly samples: one now.
 	if stored, err := f.lockers.SampleOccupancy(t.Context()); err != nil || !stored {
 		t.Fatalf("sample: %v %v", stored, err)

@@ -66,6 +66,9 @@ type Availability struct {
 	clock     lokero.Clock
 	maxAge    time.Duration
 	busyBelow float64
+	occupants OccupantCounter                     // nil: the store counts none, and nothing is carried between days
+	typeOf    func(id string) lokero.LocationType // a location's type (SetCheckout), for its dwell
+	dwell     dwellStore                          // the learnt dwell by locker type (LearnDwell); nil: the prior
 
 	generation atomic.Uint64 // bumped by every local change of reservations, under mu
 	mu         sync.Mutex
@@ -132,7 +135,9 @@ func NewAvailability(store lokero.ShipmentStore, clock lokero.Clock, maxAge time
 		maxAge = time.Second
 	}
 	broken, _ := store.(OutOfOrderCounter)
-	return &Availability{store: store, broken: broken, clock: clock, maxAge: maxAge, busyBelow: DefaultBusyBelow, days: map[lokero.Date]*dayEntry{}}
+	occupants, _ := store.(OccupantCounter)
+	return &Availability{store: store, broken: broken, occupants: occupants, clock: clock, maxAge: maxAge, busyBelow: DefaultBusyBelow,
+		typeOf: func(string) lokero.LocationType { return lokero.TypeSmartpost }, days: map[lokero.Date]*dayEntry{}}
 }
 
 // SetBusyBelow sets the share of free compartments under which a locker is
@@ -265,20 +270,50 @@ func (a *Availability) day(ctx context.Context, date lokero.Date) (*reservedDay,
 }
 
 // read reads from the database the compartments of every location, or of
-// the locations given, not free on date: reserved for it, or out of order.
+// the locations given, not free on date: reserved for it, out of order, or
+// expected to be still taken by the parcels of earlier days (capacity.go).
 func (a *Availability) read(ctx context.Context, date lokero.Date, locationIDs ...string) (map[string]map[string]int, error) {
 	reserved, err := a.store.ReservedOn(ctx, date, locationIDs...)
 	if err != nil {
 		return nil, fmt.Errorf("availability on %s: %w", date, err)
 	}
+	carried, err := a.readCarried(ctx, date, locationIDs...)
+	if err != nil {
+		return nil, fmt.Errorf("availability on %s: %w", date, err)
+	}
 	if a.broken == nil {
-		return reserved, nil
+		return taken(reserved, carried), nil
 	}
 	broken, err := a.broken.OutOfOrder(ctx, locationIDs...)
 	if err != nil {
 		return nil, fmt.Errorf("availability on %s: %w", date, err)
 	}
-	return taken(reserved, broken), nil
+	return taken(taken(reserved, broken), carried), nil
+}
+
+// readCarried reads the parcels in the lockers' compartments and the
+// reservations of the days from today to before date, and returns how many
+// of them each locker's size classes are expected to hold at the start of
+// date.
+func (a *Availability) readCarried(ctx context.Context, date lokero.Date, locationIDs ...string) (map[string]map[string]int, error) {
+	today := lokero.DateOf(a.clock.Now())
+	if a.occupants == nil || date.Before(today) {
+		return nil, nil
+	}
+	occ, err := a.occupants.Occupants(ctx, locationIDs...)
+	if err != nil {
+		return nil, err
+	}
+	cs := sizeClasses{}
+	cs.addOccupants(occ, today)
+	for d := today; d.Before(date); d = d.AddDays(1) {
+		r, err := a.store.ReservedOn(ctx, d, locationIDs...)
+		if err != nil {
+			return nil, err
+		}
+		cs.addReserved(d, r)
+	}
+	return a.carried(cs, today, date, a.typeOf), nil
 }
 
 // taken adds the compartments out of order to those reserved, in

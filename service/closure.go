@@ -109,7 +109,7 @@ func (s *Shipments) moveOff(ctx context.Context, tx lokero.Tx, closed *lokero.Lo
 	}
 	for _, alt := range alts {
 		// A compartment at a locker, a shelf place at an outlet.
-		size, ok, err := reserveAt(ctx, tx, alt, req.Parcel, s.limits, date)
+		size, ok, err := reserveAt(ctx, tx, s.dir.availability, alt, req.Parcel, s.limits, date)
 		if err != nil {
 			return false, err
 		}

@@ -85,6 +85,7 @@ func (l *Lockers) Deposit(ctx context.Context, courier lokero.Credential, locati
 		return DepositResult{}, err
 	}
 	if rerouted != nil {
+		l.doorReroutes.Add(1)
 		l.dir.reservationsChanged(loc.ID, rerouted.Location.ID)
 		return DepositResult{}, &lokero.Error{Code: lokero.ECONFLICT, Reason: "no_free_compartment",
 			Message: fmt.Sprintf("no free compartment here takes parcel %s: it is re-routed to %s (%s), %s",

@@ -52,6 +52,14 @@ type Directory struct {
 // capacity view (lockers' compartments, outlets' shelf places).
 func (d *Directory) SetCheckout(cal *calendar.Calendar, a *Availability) {
 	d.calendar, d.availability = cal, a
+	if a != nil {
+		a.typeOf = func(id string) lokero.LocationType {
+			if l := d.Snapshot().ByID(id); l != nil {
+				return l.Type
+			}
+			return ""
+		}
+	}
 }
 
 // Availability returns the capacity view of lockers and outlets, or nil.

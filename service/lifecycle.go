@@ -164,19 +164,26 @@ func (s *Shipments) handover(ctx context.Context, ownerID, id string) (lokero.Sh
 func (s *Shipments) moveDeliveryDate(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment, date lokero.Date) (string, error) {
 	reason := "Handed over to the carrier; expected on " + date.String() + "."
 	if sh.SizeClass != "" {
-		capacity := ReservationCapacity(s.dir.Snapshot().ByID(sh.DestinationID), sh.SizeClass)
-		if sh.SizeClass != lokero.ShelfSize { // an outlet's day's intake does not shrink with its shelf places
+		// Given back first, so that the parcel's own reservation does not
+		// count as carried into its new day.
+		if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
+			return "", err
+		}
+		dest := s.dir.Snapshot().ByID(sh.DestinationID)
+		capacity := ReservationCapacity(dest, sh.SizeClass)
+		if sh.SizeClass != lokero.ShelfSize && dest != nil { // an outlet's day's intake does not shrink with its shelf places
 			broken, err := tx.OutOfOrder(ctx, sh.DestinationID)
 			if err != nil {
 				return "", fmt.Errorf("move the reservation of %s: %w", sh.ID, err)
 			}
-			capacity -= broken[sh.SizeClass]
+			carried, err := s.dir.availability.carriedIn(ctx, tx, dest, date)
+			if err != nil {
+				return "", fmt.Errorf("move the reservation of %s: %w", sh.ID, err)
+			}
+			capacity -= broken[sh.SizeClass] + carried[sh.SizeClass]
 		}
 		ok, err := tx.Reserve(ctx, sh.DestinationID, date, sh.SizeClass, capacity)
 		if err != nil {
-			return "", err
-		}
-		if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
 			return "", err
 		}
 		if !ok {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/lokero/lokero"
@@ -42,7 +43,16 @@ type Lockers struct {
 
 	// delivery sends the outbox's messages (delivery.go).
 	delivery delivery
+
+	// doorReroutes counts the parcels that found no free compartment at
+	// their locker's door and were re-routed (DoorReroutes).
+	doorReroutes atomic.Int64
 }
+
+// DoorReroutes counts the parcels of this process that found no free
+// compartment at the door and went on to another locker: the turn-aways
+// that capacity over time exists to decide at booking instead.
+func (l *Lockers) DoorReroutes() int64 { return l.doorReroutes.Load() }
 
 // Job kinds the locker schedules (Tx.ScheduleJob), in the transaction
 // of the deposit: the storage period's reminder and expiry.

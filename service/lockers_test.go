@@ -321,6 +321,9 @@ func TestConcurrentDepositsAndOverflow(t *testing.T) {
 		if !strings.Contains(last.Reason, "Re-routed") {
 			t.Errorf("no reason for the re-route: %+v", last)
 		}
+		if n := f.lockers.DoorReroutes(); n != 1 {
+			t.Errorf("%d turned away at the door; want 1, counted", n)
+		}
 	})
 }
 

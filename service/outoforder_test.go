@@ -111,12 +111,14 @@ func TestOutOfOrderAndLateHandover(t *testing.T) {
 	onEveryStore(t, newOutOfOrderFixture, func(t *testing.T, f outOfOrderFixture) {
 		ctx := context.Background()
 		late := f.bookSmall(t, "SP-OOO") // for Thursday
-		f.mark(t, 2, true)
 		f.clock.Advance(24 * time.Hour)
-		friday := f.bookSmall(t, "SP-OOO") // takes Friday's one compartment in order
+		// Friday's booking: of the two compartments, the late parcel is
+		// expected to hold one still on Friday (occupancy over time).
+		friday := f.bookSmall(t, "SP-OOO")
 		if friday.DestinationID != "SP-OOO" || friday.DeliveryDate != (lokero.Date{Year: 2026, Month: time.November, Day: 27}) {
 			t.Fatalf("Friday's booking: %s on %s", friday.DestinationID, friday.DeliveryDate)
 		}
+		f.mark(t, 2, true) // now Friday's one compartment in order is the booking's
 		moved, err := f.shipments.HandoverByCourier(ctx, f.courier, late.ID)
 		if err != nil {
 			t.Fatal(err)

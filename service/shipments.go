@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -46,6 +47,17 @@ type Shipments struct {
 	log      *slog.Logger
 
 	retailerShare float64 // of each size class of a locker, per retailer and delivery day
+
+	turnedAway struct{ overflowed, refused atomic.Int64 } // bookings the chosen point had no room for (TurnedAway)
+}
+
+// TurnedAway counts the bookings of this process that the chosen point
+// had no room for on the delivery date: sent to another point
+// (overflowed, rule capacity_overflow) or refused (no point near has
+// room). Either is decided at booking; DoorReroutes counts the parcels
+// turned away at the door instead.
+func (s *Shipments) TurnedAway() (overflowed, refused int64) {
+	return s.turnedAway.overflowed.Load(), s.turnedAway.refused.Load()
 }
 
 // DefaultRetailerShare is the share of a locker's compartments that one
@@ -224,10 +236,16 @@ func (s *Shipments) create(ctx context.Context, retailer lokero.Retailer, req Sh
 			continue
 		}
 		if err != nil {
+			if e := (*lokero.Error)(nil); errors.As(err, &e) && e.Reason == "no_capacity" {
+				s.turnedAway.refused.Add(1)
+			}
 			return CreateResult{}, err
 		}
 		if !result.Replayed && result.Shipment.SizeClass != "" {
 			s.dir.reservationsChanged(result.Shipment.DestinationID)
+		}
+		if !result.Replayed && result.Shipment.Routing.Rule == routing.RuleCapacityOverflow {
+			s.turnedAway.overflowed.Add(1)
 		}
 		return result, nil
 	}
@@ -375,9 +393,9 @@ func ReservationCapacity(l *lokero.Location, size string) int {
 // share; a booking over it gives its reservation back.
 func (s *Shipments) reserveWithin(ctx context.Context, tx lokero.Tx, retailerID string, l *lokero.Location, p lokero.Parcel, date lokero.Date) (size string, ok, over bool, err error) {
 	if s.retailerShare >= 1 {
-		return reserveClass(ctx, tx, l, p, s.limits, date, nil)
+		return reserveClass(ctx, tx, s.dir.availability, l, p, s.limits, date, nil)
 	}
-	return reserveClass(ctx, tx, l, p, s.limits, date, func(c lokero.CompartmentClass) (bool, error) {
+	return reserveClass(ctx, tx, s.dir.availability, l, p, s.limits, date, func(c lokero.CompartmentClass) (bool, error) {
 		mine, err := tx.RetailerReservations(ctx, retailerID, l.ID, date)
 		return mine[c.Size] < retailerCap(c.Count, s.retailerShare), err
 	})
@@ -415,7 +433,7 @@ func (s *Shipments) untilNextDeliveryDate(now time.Time, date lokero.Date) time.
 // date at an outlet whose limit takes the parcel (size lokero.ShelfSize).
 // It knows no retailer: a parcel already booked that moves (a closed
 // point's) is not held to a share again.
-func reserveAt(ctx context.Context, tx lokero.Tx, l *lokero.Location, p lokero.Parcel, limits routing.Limits, date lokero.Date) (string, bool, error) {
+func reserveAt(ctx context.Context, tx lokero.Tx, avail *Availability, l *lokero.Location, p lokero.Parcel, limits routing.Limits, date lokero.Date) (string, bool, error) {
 	if l.Type.IsOutlet() {
 		if !routing.OutletTakes(p, l, limits) {
 			return "", false, nil
@@ -426,23 +444,32 @@ func reserveAt(ctx context.Context, tx lokero.Tx, l *lokero.Location, p lokero.P
 		}
 		return lokero.ShelfSize, true, nil
 	}
-	size, ok, _, err := reserveClass(ctx, tx, l, p, limits, date, nil)
+	size, ok, _, err := reserveClass(ctx, tx, avail, l, p, limits, date, nil)
 	return size, ok, err
 }
 
 // reserveClass reserves the smallest compartment class that takes the
 // parcel at a locker on a date, has one free (of its compartments not out
-// of order, fewer than that are reserved) and, when keep is not nil, that
-// keep accepts once it is reserved; a reservation keep refuses is given
-// back, and over reports that one was.
-func reserveClass(ctx context.Context, tx lokero.Tx, l *lokero.Location, p lokero.Parcel, limits routing.Limits, date lokero.Date,
+// of order and not expected to hold a parcel of an earlier day then
+// (capacity.go), fewer than that are reserved) and, when keep is not nil,
+// that keep accepts once it is reserved; a reservation keep refuses is
+// given back, and over reports that one was.
+func reserveClass(ctx context.Context, tx lokero.Tx, avail *Availability, l *lokero.Location, p lokero.Parcel, limits routing.Limits, date lokero.Date,
 	keep func(lokero.CompartmentClass) (bool, error)) (size string, ok, over bool, err error) {
 	broken, err := tx.OutOfOrder(ctx, l.ID)
 	if err != nil {
 		return "", false, false, fmt.Errorf("reserve at %s: %w", l.ID, err)
 	}
-	for _, c := range routing.FittingClasses(p, l, limits) {
-		ok, err := tx.Reserve(ctx, l.ID, date, c.Size, c.Count-broken[c.Size])
+	classes := routing.FittingClasses(p, l, limits)
+	if len(classes) == 0 {
+		return "", false, false, nil
+	}
+	carried, err := avail.carriedIn(ctx, tx, l, date)
+	if err != nil {
+		return "", false, false, fmt.Errorf("reserve at %s: %w", l.ID, err)
+	}
+	for _, c := range classes {
+		ok, err := tx.Reserve(ctx, l.ID, date, c.Size, c.Count-broken[c.Size]-carried[c.Size])
 		if err != nil {
 			return "", false, over, fmt.Errorf("reserve a %s compartment at %s: %w", c.Size, l.ID, err)
 		}

@@ -426,17 +426,35 @@ func compartments(ctx context.Context, q querier, locationID, query string) ([]l
 }
 
 // PutCompartment inserts or updates one compartment (by location and
-// number); an empty ShipmentID is stored as NULL.
+// number); an empty ShipmentID is stored as NULL. A parcel put into it
+// arrives today (the transaction's day in Helsinki, arrived_on); one that
+// leaves it (for none or for another) is recorded as a departure, with
+// the day it arrived and today, for the dwell the network learns
+// (Departures).
 func (t *Tx) PutCompartment(ctx context.Context, c lokero.Compartment) error {
+	today := lokero.DateOf(t.now)
+	var arrived any
+	if c.ShipmentID != "" {
+		arrived = today
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO compartment_departures (location_id, size, arrived_on, left_on)
+		SELECT location_id, size, COALESCE(arrived_on, $3), $3 FROM compartments
+		WHERE location_id = $1 AND number = $2 AND shipment_id IS NOT NULL AND shipment_id IS DISTINCT FROM $4`,
+		c.LocationID, c.Number, today, nullIfEmpty(c.ShipmentID)); err != nil {
+		return fmt.Errorf("record the departure from compartment %s/%d: %w", c.LocationID, c.Number, err)
+	}
 	if _, err := t.tx.ExecContext(ctx, `INSERT INTO compartments
-		(location_id, number, size, length_cm, width_cm, height_cm, out_of_order, shipment_id, door_open)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		(location_id, number, size, length_cm, width_cm, height_cm, out_of_order, shipment_id, door_open, arrived_on)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (location_id, number) DO UPDATE SET
 		size = excluded.size, length_cm = excluded.length_cm, width_cm = excluded.width_cm,
 		height_cm = excluded.height_cm, out_of_order = excluded.out_of_order,
-		shipment_id = excluded.shipment_id, door_open = excluded.door_open`,
+		door_open = excluded.door_open,
+		arrived_on = CASE WHEN compartments.shipment_id IS NOT DISTINCT FROM excluded.shipment_id
+			THEN compartments.arrived_on ELSE excluded.arrived_on END,
+		shipment_id = excluded.shipment_id`,
 		c.LocationID, c.Number, c.Size, c.LengthCM, c.WidthCM, c.HeightCM, c.OutOfOrder,
-		nullIfEmpty(c.ShipmentID), c.DoorOpen); err != nil {
+		nullIfEmpty(c.ShipmentID), c.DoorOpen, arrived); err != nil {
 		return fmt.Errorf("put compartment %s/%d: %w", c.LocationID, c.Number, err)
 	}
 	return nil

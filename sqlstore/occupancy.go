@@ -109,3 +109,78 @@ func (db *DB) OccupancySamples(ctx context.Context, since time.Time) ([]lokero.O
 	}
 	return list, nil
 }
+
+// occupantsSQL counts the parcels in compartments by location, size,
+// status, arrival day and the reservation they hold; the caller adds its
+// WHERE between the join and the grouping.
+const occupantsSQL = `SELECT c.location_id, c.size, s.status, COALESCE(c.arrived_on, ''), s.size_class, s.delivery_date, COUNT(*)
+	FROM compartments c JOIN shipments s ON s.id = c.shipment_id`
+
+const occupantsGroup = ` GROUP BY c.location_id, c.size, s.status, c.arrived_on, s.size_class, s.delivery_date
+	ORDER BY c.location_id, c.size, s.status, c.arrived_on, s.size_class, s.delivery_date`
+
+func scanOccupants(r scanner) (lokero.Occupants, error) {
+	var o lokero.Occupants
+	err := r.Scan(&o.LocationID, &o.Size, &o.Status, &o.ArrivedOn, &o.ReservedSize, &o.DeliveryDate, &o.Count)
+	return o, err
+}
+
+// Occupants counts the parcels in the compartments of every location, or
+// of those given, by location, size class, status and arrival day.
+func (db *DB) Occupants(ctx context.Context, locationIDs ...string) ([]lokero.Occupants, error) {
+	query, args := occupantsSQL, []any{}
+	if len(locationIDs) > 0 {
+		query += ` WHERE c.location_id IN ` + db.placeholders(1, len(locationIDs))
+		for _, id := range locationIDs {
+			args = append(args, id)
+		}
+	}
+	list, err := queryAll(ctx, db.db, scanOccupants, query+occupantsGroup, args...)
+	if err != nil {
+		return nil, fmt.Errorf("occupants: %w", err)
+	}
+	return list, nil
+}
+
+// Occupants counts the parcels in a location's compartments, read in the
+// transaction.
+func (t *Tx) Occupants(ctx context.Context, locationID string) ([]lokero.Occupants, error) {
+	list, err := queryAll(ctx, t.tx, scanOccupants, occupantsSQL+` WHERE c.location_id = $1`+occupantsGroup, locationID)
+	if err != nil {
+		return nil, fmt.Errorf("occupants of %s: %w", locationID, err)
+	}
+	return list, nil
+}
+
+// Departures counts the parcels that left lockers' compartments on since
+// or later, by location type, arrival day and departure day.
+func (db *DB) Departures(ctx context.Context, since lokero.Date) ([]lokero.Departures, error) {
+	list, err := queryAll(ctx, db.db, func(r scanner) (lokero.Departures, error) {
+		var d lokero.Departures
+		err := r.Scan(&d.Type, &d.ArrivedOn, &d.LeftOn, &d.Count)
+		return d, err
+	}, `SELECT l.type, d.arrived_on, d.left_on, COUNT(*) FROM compartment_departures d JOIN locations l ON l.id = d.location_id
+		WHERE d.left_on >= $1 AND d.size <> $2
+		GROUP BY l.type, d.arrived_on, d.left_on ORDER BY l.type, d.arrived_on, d.left_on`, since, lokero.ShelfSize)
+	if err != nil {
+		return nil, fmt.Errorf("departures: %w", err)
+	}
+	return list, nil
+}
+
+// PruneDepartures forgets the departures before a day.
+func (db *DB) PruneDepartures(ctx context.Context, before lokero.Date) (int64, error) {
+	var n int64
+	err := db.write(ctx, func(tx *sql.Tx, _ time.Time) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM compartment_departures WHERE left_on < $1`, before)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune departures: %w", err)
+	}
+	return n, nil
+}

@@ -20,6 +20,7 @@ var occupancyTests = []struct {
 	{"CompartmentCounts", testCompartmentCounts},
 	{"ExpiringParcels", testExpiringParcels},
 	{"ParcelsToCollect", testParcelsToCollect},
+	{"OccupantsAndDepartures", testOccupantsAndDepartures},
 	{"OccupancySamples", testOccupancySamples},
 }
 
@@ -167,5 +168,93 @@ func testParcelsToCollect(t *testing.T, s Store) {
 	}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("ParcelsToCollect = %+v, %v;\nwant %+v", got, err, want)
+	}
+}
+
+// clocked is a store whose clock a test may set (the SQL stores).
+type clocked interface{ SetClock(lokero.Clock) }
+
+func testOccupantsAndDepartures(t *testing.T, s Store) {
+	ctx := t.Context()
+	cs, ok := s.(clocked)
+	if !ok {
+		t.Skip("the store has no settable clock")
+	}
+	clock := lokero.NewDevClock(lokero.SystemClock{})
+	cs.SetClock(clock)
+	today := lokero.DateOf(clock.Now())
+	mustRetailer(t, s, "r")
+	a := lockerShipment("r", "s-a", "L1", 1, "111111")
+	b := lockerShipment("r", "s-b", "L1", 2, "222222")
+	e := lockerShipment("r", "s-e", "L1", 3, "333333")
+	e.Status = lokero.StatusExpired
+	p := lockerShipment("r", "s-p", "P1", 1, "444444")
+	mustInsert(t, s, a, b, e, p)
+	mustUpsert(t, s, []lokero.Location{locker("L1"), postOffice("P1")}, lokero.UpsertResult{Inserted: 2})
+	// Today a and e arrive at L1; the shelf place of P1 takes p.
+	putCompartments(t, s,
+		lokero.Compartment{LocationID: "L1", Number: 1, Size: "S", ShipmentID: "s-a"},
+		lokero.Compartment{LocationID: "L1", Number: 2, Size: "S"},
+		lokero.Compartment{LocationID: "L1", Number: 3, Size: "M", ShipmentID: "s-e"},
+		lokero.Compartment{LocationID: "P1", Number: 1, Size: lokero.ShelfSize, ShipmentID: "s-p"},
+	)
+	// Two days on, b arrives; a's door is opened and closed again (the
+	// same parcel: it keeps its arrival day) and compartment 3 goes out of
+	// order with its parcel in it.
+	clock.Advance(48 * time.Hour)
+	later := lokero.DateOf(clock.Now())
+	putCompartments(t, s,
+		lokero.Compartment{LocationID: "L1", Number: 2, Size: "S", ShipmentID: "s-b"},
+		lokero.Compartment{LocationID: "L1", Number: 1, Size: "S", ShipmentID: "s-a", DoorOpen: true},
+		lokero.Compartment{LocationID: "L1", Number: 3, Size: "M", ShipmentID: "s-e", OutOfOrder: true},
+	)
+	got, err := s.Occupants(ctx, "L1")
+	want := []lokero.Occupants{
+		{LocationID: "L1", Size: "M", Status: lokero.StatusExpired, ArrivedOn: today, Count: 1},
+		{LocationID: "L1", Size: "S", Status: lokero.StatusReadyForPickup, ArrivedOn: today, Count: 1},
+		{LocationID: "L1", Size: "S", Status: lokero.StatusReadyForPickup, ArrivedOn: later, Count: 1},
+	}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Occupants(L1) = %+v, %v;\nwant %+v", got, err, want)
+	}
+	all, err := s.Occupants(ctx)
+	if err != nil || len(all) != 4 || all[3].LocationID != "P1" {
+		t.Errorf("Occupants() = %+v, %v; want L1's three and P1's shelf", all, err)
+	}
+	mustInTx(t, s, func(tx lokero.Tx) error {
+		got, err := tx.Occupants(ctx, "L1")
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("Tx.Occupants(L1) = %+v, %v", got, err)
+		}
+		return nil
+	})
+	if d, err := s.Departures(ctx, today); err != nil || len(d) != 0 {
+		t.Errorf("departures before any parcel left: %+v, %v", d, err)
+	}
+	// A day later a is picked up (its compartment emptied), e collected,
+	// and p handed over at the counter (a shelf place: not a locker's).
+	clock.Advance(24 * time.Hour)
+	left := lokero.DateOf(clock.Now())
+	putCompartments(t, s,
+		lokero.Compartment{LocationID: "L1", Number: 1, Size: "S"},
+		lokero.Compartment{LocationID: "L1", Number: 3, Size: "M", OutOfOrder: true},
+		lokero.Compartment{LocationID: "P1", Number: 1, Size: lokero.ShelfSize},
+	)
+	deps, err := s.Departures(ctx, today)
+	wantDeps := []lokero.Departures{{Type: lokero.TypeLocker, ArrivedOn: today, LeftOn: left, Count: 2}}
+	if err != nil || !reflect.DeepEqual(deps, wantDeps) {
+		t.Errorf("Departures = %+v, %v;\nwant %+v", deps, err, wantDeps)
+	}
+	if deps, err := s.Departures(ctx, left.AddDays(1)); err != nil || len(deps) != 0 {
+		t.Errorf("Departures since tomorrow = %+v, %v; want none", deps, err)
+	}
+	if n, err := s.PruneDepartures(ctx, left); err != nil || n != 0 {
+		t.Errorf("PruneDepartures before the day they left = %d, %v; want 0", n, err)
+	}
+	if n, err := s.PruneDepartures(ctx, left.AddDays(1)); err != nil || n != 3 {
+		t.Errorf("PruneDepartures = %d, %v; want 3 (the shelf's too)", n, err)
+	}
+	if got, err := s.Occupants(ctx, "L1"); err != nil || len(got) != 1 || got[0].ArrivedOn != later {
+		t.Errorf("Occupants(L1) after the pickup = %+v, %v; want b", got, err)
 	}
 }

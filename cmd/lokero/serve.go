@@ -326,8 +326,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer ticker.Stop()
 	sweep := time.NewTicker(sweepEvery)
 	defer sweep.Stop()
-	// The dashboard's occupancy history: a sample an hour of the service's
-	// clock, taken by whichever instance comes first.
+	// Every hour of the service's clock: the dashboard's occupancy sample
+	// (taken by whichever instance comes first), and the dwell the capacity
+	// model learns from the network's pickups (by every instance, from the
+	// one database).
 	sampled := time.Time{}
 	sampleOccupancy := func() {
 		if hour := p.lockers.Now().Truncate(service.SampleEvery); !hour.Equal(sampled) {
@@ -336,6 +338,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 					log.Error("occupancy sample", "err", err)
 				}
 				return
+			}
+			if outcomes, err := p.dir.Availability().LearnDwell(ctx); err != nil {
+				if ctx.Err() == nil {
+					log.Error("learn the dwell", "err", err)
+				}
+			} else {
+				for typ, o := range outcomes {
+					log.Info("dwell learnt", "type", typ, "departures", o.Total(), "mean_days", fmt.Sprintf("%.2f", p.dir.Availability().Dwell(typ).MeanDays()))
+				}
 			}
 			sampled = hour
 		}

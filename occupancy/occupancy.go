@@ -1,0 +1,221 @@
+// Package occupancy is lokero's model of what will really be in a locker
+// on a day: the parcels in its compartments now that will not have been
+// collected by then, and those booked for earlier days that will still be
+// waiting, besides the day's own bookings. A parcel occupies its
+// compartment from its delivery until its pickup (up to the 7-day storage
+// period, then until a courier collects it), so capacity counted per
+// delivery day alone shows a locker full of earlier parcels as free, and
+// the parcel is turned away at the door instead of at the booking.
+//
+// How long parcels wait is learnt from the network's own pickups (Learn):
+// the share of parcels still in their compartment k days after the day
+// they arrived, per kind of locker. Where there is no history yet, Prior
+// stands in: pickups about 24 hours after the arrival on average, and a few
+// parcels never collected.
+//
+// The checkout's free compartments, busy and full, the booking's
+// reservation and so the routing's overflow all ask Free of one Dwell. The
+// package imports no adapter: it is rules and arithmetic.
+package occupancy
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/lokero/lokero"
+)
+
+// StorageDays is the storage period: a parcel not picked up within it
+// expires and waits for the courier's next round.
+const StorageDays = 7
+
+// Horizon is how many days after its arrival a parcel may still be in its
+// compartment: the storage period and the day the courier collects it.
+const Horizon = StorageDays + 1
+
+// Dwell is how long parcels wait in their compartments: Waiting[k] is the
+// share of the parcels that arrived on a day still in their compartment at
+// the start of the k-th day after (before that day's deliveries, which
+// come in the morning). Waiting[0] is 1; it never grows with k; past
+// Horizon it is 0.
+type Dwell struct {
+	Waiting [Horizon + 1]float64
+}
+
+// Prior's assumptions: parcels are delivered at about ArrivalHour in the
+// morning and picked up after an exponentially distributed time with a mean
+// of PriorMeanPickup, except a share PriorNeverPicked that is never picked up
+// and leaves with the courier after the storage period.
+const (
+	ArrivalHour      = 10
+	PriorMeanPickup  = 24 * time.Hour
+	PriorNeverPicked = 0.03
+)
+
+// Prior is the dwell of a network without history: mean pickup about 24
+// hours after the arrival.
+func Prior() Dwell {
+	var d Dwell
+	d.Waiting[0] = 1
+	mean := PriorMeanPickup.Hours()
+	for k := 1; k <= StorageDays; k++ {
+		hours := float64(24*k - ArrivalHour) // from the arrival to the start of day k
+		d.Waiting[k] = (1-PriorNeverPicked)*math.Exp(-hours/mean) + PriorNeverPicked
+	}
+	// On the day after the storage period the expired ones are still there
+	// until the courier comes: counted as there at the start of the day.
+	d.Waiting[Horizon] = PriorNeverPicked
+	return d
+}
+
+// Outcomes counts how parcels left their compartments: Left[k] the parcels
+// that left k days after the day they arrived (k = 0: the same day),
+// picked up or, for k = Horizon, collected by a courier after the storage
+// period.
+type Outcomes struct {
+	Left [Horizon + 1]int
+}
+
+// Add counts one parcel that arrived at arrived and left at left.
+func (o *Outcomes) Add(arrived, left time.Time) {
+	o.Left[DaysAfter(arrived, left)]++
+}
+
+// DaysAfter is how many calendar days (in Helsinki) after arrived left is,
+// 0..Horizon (a later one counts as Horizon, an earlier one as 0).
+func DaysAfter(arrived, left time.Time) int {
+	k := Days(lokero.DateOf(arrived), lokero.DateOf(left))
+	return max(0, min(k, Horizon))
+}
+
+// Total is how many parcels the outcomes count.
+func (o Outcomes) Total() int {
+	n := 0
+	for _, c := range o.Left {
+		n += c
+	}
+	return n
+}
+
+// PriorWeight is how many parcels' worth of belief Learn gives the prior:
+// a locker type with a few hundred pickups is mostly its own history.
+const PriorWeight = 100
+
+// Learn is the dwell the outcomes show, blended with prior as PriorWeight
+// parcels: with no outcomes it is the prior, with thousands it is theirs.
+func Learn(o Outcomes, prior Dwell) Dwell {
+	n := float64(o.Total())
+	var d Dwell
+	d.Waiting[0] = 1
+	left := 0 // parcels gone before the start of day k
+	for k := 1; k <= Horizon; k++ {
+		left += o.Left[k-1]
+		observed := 0.0
+		if n > 0 {
+			observed = (n - float64(left)) / n
+		}
+		d.Waiting[k] = (n*observed + PriorWeight*prior.Waiting[k]) / (n + PriorWeight)
+	}
+	return d
+}
+
+// MeanDays is the mean number of day starts a parcel is still there for:
+// the expected days it occupies a compartment after its arrival day.
+func (d Dwell) MeanDays() float64 {
+	sum := 0.0
+	for k := 1; k <= Horizon; k++ {
+		sum += d.Waiting[k]
+	}
+	return sum
+}
+
+// Stay is the chance that a parcel there at the start of the from-th day
+// after its arrival is still there at the start of the to-th (from ≤ to).
+func (d Dwell) Stay(from, to int) float64 {
+	if to > Horizon || from > to {
+		return 0
+	}
+	from = max(from, 0)
+	if d.Waiting[from] <= 0 {
+		return 0
+	}
+	return min(1, d.Waiting[to]/d.Waiting[from])
+}
+
+// Class is what one size class of one locker holds and expects: the
+// parcels waiting for their recipients by the day they arrived, those
+// waiting for a courier (expired, or dropped off by a consumer), and the
+// parcels booked for delivery, by delivery date.
+type Class struct {
+	Waiting    map[lokero.Date]int // READY_FOR_PICKUP (or in the locker, door not yet closed), by arrival day
+	ForCourier int                 // EXPIRED or DROPPED_OFF: gone with the courier's next round
+	Reserved   map[lokero.Date]int // booked, not yet delivered, by delivery date
+}
+
+// Carried is how many parcels the class's compartments are expected to
+// hold at the start of day on (today being today), before on's own
+// deliveries: the waiting parcels that will not have been picked up by
+// then, those waiting for a courier while on is today, and the parcels
+// booked for days from today to before on that will still be there. A
+// booking for a day before today not yet delivered counts as arriving
+// today. Reservations for on itself are not counted here.
+func (d Dwell) Carried(c Class, today, on lokero.Date) float64 {
+	if on.Before(today) {
+		return 0
+	}
+	ahead := Days(today, on)
+	sum := 0.0
+	for arrived, n := range c.Waiting {
+		if ahead == 0 { // there now, however old
+			sum += float64(n)
+			continue
+		}
+		age := Days(arrived, today) // day starts it has been there for
+		sum += float64(n) * d.Stay(age, age+ahead)
+	}
+	if ahead == 0 {
+		sum += float64(c.ForCourier)
+	}
+	for date, n := range c.Reserved {
+		if !date.Before(on) {
+			continue
+		}
+		arrives := date
+		if arrives.Before(today) {
+			arrives = today
+		}
+		sum += float64(n) * d.Stay(0, Days(arrives, on))
+	}
+	return sum
+}
+
+// Free is how many of a class's total compartments are free for one more
+// parcel delivered on on: the total less those out of order, the day's
+// reservations and the parcels expected to be carried into the day
+// (rounded to the nearest whole parcel). Never below 0.
+func (d Dwell) Free(total, outOfOrder int, c Class, today, on lokero.Date) int {
+	carried := int(math.Round(d.Carried(c, today, on)))
+	return max(0, total-outOfOrder-c.Reserved[on]-carried)
+}
+
+// Capacity is how many reservations for on the class takes in all: its
+// compartments in order less the parcels expected to be carried into the
+// day. A booking reserves while the day's reservations are below it.
+func (d Dwell) Capacity(total, outOfOrder int, c Class, today, on lokero.Date) int {
+	carried := int(math.Round(d.Carried(c, today, on)))
+	return max(0, total-outOfOrder-carried)
+}
+
+// Days is the number of calendar days from a to b (negative when b is
+// before a).
+func Days(a, b lokero.Date) int {
+	ta := time.Date(a.Year, a.Month, a.Day, 12, 0, 0, 0, time.UTC)
+	tb := time.Date(b.Year, b.Month, b.Day, 12, 0, 0, 0, time.UTC)
+	return int(math.Round(tb.Sub(ta).Hours() / 24))
+}
+
+// String describes the dwell: the share still waiting at each day's start.
+func (d Dwell) String() string {
+	return fmt.Sprintf("dwell %.3f (mean %.2f days)", d.Waiting, d.MeanDays())
+}

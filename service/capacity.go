@@ -1,0 +1,215 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync/atomic"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/occupancy"
+)
+
+// Capacity over time: a locker's compartment is taken from the parcel's
+// delivery until its pickup, so what is free for a delivery date is the
+// class's compartments less those out of order, the date's reservations
+// and the parcels expected to be carried into the date (package
+// occupancy): those in the compartments now that will not have been
+// picked up by then, and those booked for earlier days that will still be
+// waiting. The checkout's view (Availability.read) and the booking's
+// reservation (reserveClass) count alike, with the dwell the network
+// learns from its own pickups (LearnDwell). An outlet's shelves take
+// ShelfCapacity parcels a delivery day and are counted per day as before.
+
+// OccupantCounter is a store that counts the parcels in the compartments
+// of every location at once, by size class, status and arrival day (the
+// SQL stores are).
+type OccupantCounter interface {
+	Occupants(ctx context.Context, locationIDs ...string) ([]lokero.Occupants, error)
+}
+
+// DepartureCounter is a store that keeps the parcels' departures from
+// compartments, to learn the dwell from (the SQL stores are).
+type DepartureCounter interface {
+	Departures(ctx context.Context, since lokero.Date) ([]lokero.Departures, error)
+	PruneDepartures(ctx context.Context, before lokero.Date) (int64, error)
+}
+
+// LearnDays is how far back the dwell is learnt from: four weeks of
+// pickups, so that a change of habits shows within a month.
+const LearnDays = 28
+
+// KeepDepartureDays is how long departures are kept.
+const KeepDepartureDays = 90
+
+// dwells is the dwell of each locker type; a type without one has the
+// prior.
+type dwells map[lokero.LocationType]occupancy.Dwell
+
+// dwellOf returns the dwell of a type of locker.
+func (a *Availability) dwellOf(t lokero.LocationType) occupancy.Dwell {
+	if m := a.dwell.Load(); m != nil {
+		if d, ok := (*m)[t]; ok {
+			return d
+		}
+	}
+	return occupancy.Prior()
+}
+
+// Dwell returns the dwell the capacity model uses for a type of locker.
+func (a *Availability) Dwell(t lokero.LocationType) occupancy.Dwell { return a.dwellOf(t) }
+
+// LearnDwell learns each locker type's dwell from the departures of the
+// last LearnDays days (blended with the prior: occupancy.Learn) and forgets
+// departures older than KeepDepartureDays. It returns the outcomes it
+// learnt from, by type. A store that keeps no departures learns nothing.
+func (a *Availability) LearnDwell(ctx context.Context) (map[lokero.LocationType]occupancy.Outcomes, error) {
+	store, ok := a.store.(DepartureCounter)
+	if !ok {
+		return nil, nil
+	}
+	today := lokero.DateOf(a.clock.Now())
+	deps, err := store.Departures(ctx, today.AddDays(-LearnDays))
+	if err != nil {
+		return nil, fmt.Errorf("learn the dwell: %w", err)
+	}
+	outcomes := map[lokero.LocationType]occupancy.Outcomes{}
+	for _, d := range deps {
+		o := outcomes[d.Type]
+		k := max(0, min(occupancy.Days(d.ArrivedOn, d.LeftOn), occupancy.Horizon))
+		o.Left[k] += d.Count
+		outcomes[d.Type] = o
+	}
+	learnt := dwells{}
+	for t, o := range outcomes {
+		learnt[t] = occupancy.Learn(o, occupancy.Prior())
+	}
+	a.dwell.Store(&learnt)
+	if _, err := store.PruneDepartures(ctx, today.AddDays(-KeepDepartureDays)); err != nil {
+		return outcomes, fmt.Errorf("learn the dwell: %w", err)
+	}
+	return outcomes, nil
+}
+
+// sizeClasses are what each size class of each locker holds and expects:
+// location → size → class.
+type sizeClasses map[string]map[string]*classAt
+
+// classAt is one size class of one locker: what package occupancy models,
+// and how many of the parcels in the locker's compartments still hold a
+// reservation of this class, by delivery date. A reservation is given
+// back at pickup, so the store's count of a date's reservations includes
+// the parcels already delivered for it: those are counted once, in the
+// compartments.
+type classAt struct {
+	occupancy.Class
+	holding map[lokero.Date]int
+}
+
+func (cs sizeClasses) class(locationID, size string) *classAt {
+	at := cs[locationID]
+	if at == nil {
+		at = map[string]*classAt{}
+		cs[locationID] = at
+	}
+	c := at[size]
+	if c == nil {
+		c = &classAt{Class: occupancy.Class{Waiting: map[lokero.Date]int{}, Reserved: map[lokero.Date]int{}}, holding: map[lokero.Date]int{}}
+		at[size] = c
+	}
+	return c
+}
+
+// addOccupants counts the parcels in compartments into their classes: one
+// waiting for its recipient by its arrival day (today when not known),
+// one waiting for a courier apart, and the reservation each still holds.
+// An outlet's shelf places are not counted (its shelves take a number of
+// parcels a day). Call it before addReserved.
+func (cs sizeClasses) addOccupants(occ []lokero.Occupants, today lokero.Date) {
+	for _, o := range occ {
+		if o.Size == lokero.ShelfSize {
+			continue
+		}
+		c := cs.class(o.LocationID, o.Size)
+		switch o.Status {
+		case lokero.StatusExpired, lokero.StatusDroppedOff:
+			c.ForCourier += o.Count
+		default:
+			arrived := o.ArrivedOn
+			if arrived.IsZero() {
+				arrived = today
+			}
+			c.Waiting[arrived] += o.Count
+		}
+		if o.ReservedSize != "" && o.ReservedSize != lokero.ShelfSize {
+			cs.class(o.LocationID, o.ReservedSize).holding[o.DeliveryDate] += o.Count
+		}
+	}
+}
+
+// addReserved counts one date's reservations not yet delivered into the
+// classes: the store's count less the parcels holding one in the
+// compartments.
+func (cs sizeClasses) addReserved(date lokero.Date, reserved map[string]map[string]int) {
+	for loc, sizes := range reserved {
+		for size, n := range sizes {
+			if size == lokero.ShelfSize {
+				continue
+			}
+			c := cs.class(loc, size)
+			if n -= c.holding[date]; n > 0 {
+				c.Reserved[date] += n
+			}
+		}
+	}
+}
+
+// carried is how many compartments each locker's size classes have taken
+// at the start of on beyond the store's count of on's reservations: the
+// parcels expected to be there then from the compartments now and the
+// bookings of earlier days (rounded), less those that hold a reservation
+// for on (counted by the store already). Location → size → count, which
+// may be below 0 (a parcel delivered early for on that is likely picked
+// up by then).
+func (a *Availability) carried(cs sizeClasses, today, on lokero.Date, typeOf func(string) lokero.LocationType) map[string]map[string]int {
+	out := map[string]map[string]int{}
+	for loc, sizes := range cs {
+		dwell := a.dwellOf(typeOf(loc))
+		for size, c := range sizes {
+			if n := int(math.Round(dwell.Carried(c.Class, today, on))) - c.holding[on]; n != 0 {
+				if out[loc] == nil {
+					out[loc] = map[string]int{}
+				}
+				out[loc][size] = n
+			}
+		}
+	}
+	return out
+}
+
+// carriedIn reads, in a booking's transaction, what a locker's size
+// classes are expected to hold at the start of date: size → count. A nil
+// Availability (no capacity view) carries nothing.
+func (a *Availability) carriedIn(ctx context.Context, tx lokero.Tx, l *lokero.Location, date lokero.Date) (map[string]int, error) {
+	today := lokero.DateOf(tx.Now())
+	if a == nil || a.occupants == nil || date.Before(today) {
+		return nil, nil
+	}
+	occ, err := tx.Occupants(ctx, l.ID)
+	if err != nil {
+		return nil, err
+	}
+	cs := sizeClasses{}
+	cs.addOccupants(occ, today)
+	for d := today; d.Before(date); d = d.AddDays(1) {
+		r, err := tx.Reserved(ctx, l.ID, d)
+		if err != nil {
+			return nil, err
+		}
+		cs.addReserved(d, map[string]map[string]int{l.ID: r})
+	}
+	return a.carried(cs, today, date, func(string) lokero.LocationType { return l.Type })[l.ID], nil
+}
+
+// dwellStore is the atomic dwell per locker type of an Availability.
+type dwellStore = atomic.Pointer[dwells]
