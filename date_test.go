@@ -3,6 +3,7 @@ package lokero_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -317,6 +318,17 @@ func TestDateSQL(t *testing.T) {
 		d := date(2000, 1, 1)
 		if err := d.Scan(src); err == nil {
 			t.Errorf("Scan(%#v) = %v, nil; want an error", src, d)
+		}
+	}
+}
+
+// TestDateStringByHand: String writes every date as the format verb would.
+func TestDateStringByHand(t *testing.T) {
+	t.Parallel()
+	for _, d := range []lokero.Date{{}, {Year: 2026, Month: time.December, Day: 7}, {Year: 999, Month: 1, Day: 2},
+		{Year: 9999, Month: 12, Day: 31}, {Year: 10000, Month: 1, Day: 1}, {Year: -1, Month: 1, Day: 1}, {Year: 2026, Month: 13, Day: 99}} {
+		if got, want := d.String(), fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day); got != want {
+			t.Errorf("%#v.String() = %q; want %q", d, got, want)
 		}
 	}
 }

@@ -512,3 +512,34 @@ func TestLocationChange(t *testing.T) {
 		t.Error("IsZero wrong")
 	}
 }
+
+// TestOpenWeekdays: for a plain point the precomputed weekdays answer as
+// OpenOn does on every day of a year; a point with a status or exception
+// days is not plain.
+func TestOpenWeekdays(t *testing.T) {
+	t.Parallel()
+	weekdays := lokero.Location{ID: "a", OpeningHours: []lokero.OpeningHours{{Weekday: 1, From: "08:00", To: "16:00"}, {Weekday: 5, From: "08:00", To: "12:00"}}}
+	always := lokero.Location{ID: "b", Status: lokero.LocationOpen}
+	for _, l := range []lokero.Location{weekdays, always} {
+		days, plain := l.OpenWeekdays()
+		if !plain {
+			t.Fatalf("%s is not plain", l.ID)
+		}
+		for d := (lokero.Date{Year: 2026, Month: time.January, Day: 1}); d.Year == 2026; d = d.AddDays(1) {
+			on := d.String()
+			if got := days&(1<<lokero.WeekdayOn(on)) != 0; got != l.OpenOn(on) {
+				t.Errorf("%s on %s: weekdays say %v, OpenOn %v", l.ID, on, got, l.OpenOn(on))
+			}
+		}
+	}
+	closed := lokero.Location{ID: "c", Status: lokero.LocationTemporarilyClosed, StatusFrom: "2026-12-01"}
+	exception := lokero.Location{ID: "d", ExceptionDays: []lokero.ExceptionDay{{Date: "2026-12-24", Closed: true}}}
+	for _, l := range []lokero.Location{closed, exception} {
+		if _, plain := l.OpenWeekdays(); plain {
+			t.Errorf("%s is plain", l.ID)
+		}
+	}
+	if lokero.WeekdayOn("2026-12-07") != 1 || lokero.WeekdayOn("2026-12-06") != 7 || lokero.WeekdayOn("bad") != 0 {
+		t.Error("WeekdayOn")
+	}
+}

@@ -493,3 +493,27 @@ func (c LocationChange) Equal(d LocationChange) bool {
 func (c LocationChange) IsZero() bool {
 	return c.Equal(LocationChange{})
 }
+
+// OpenWeekdays is OpenOn precomputed for a point whose status is OPEN and
+// that has no exception days (plain): bit d of days (1 = Monday … 7 =
+// Sunday) is set when it is open on that weekday, every bit when it has no
+// opening hours. For a plain point, OpenOn(date) is days&(1<<WeekdayOn(date))
+// != 0; for any other, ask OpenOn.
+func (l *Location) OpenWeekdays() (days uint8, plain bool) {
+	if (l.Status != "" && l.Status != LocationOpen) || len(l.ExceptionDays) > 0 {
+		return 0, false
+	}
+	if len(l.OpeningHours) == 0 {
+		return 0xFE, true
+	}
+	for _, h := range l.OpeningHours {
+		if h.Weekday >= 1 && h.Weekday <= 7 {
+			days |= 1 << h.Weekday
+		}
+	}
+	return days, true
+}
+
+// WeekdayOn is the weekday of a date "YYYY-MM-DD", 1 = Monday … 7 =
+// Sunday, 0 for a malformed date.
+func WeekdayOn(date string) int { return weekdayOf(date) }

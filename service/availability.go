@@ -459,7 +459,7 @@ func (t *freeTable) hasFree(pos int, dims *[3]float64) bool {
 // its limit takes it).
 func (a *Availability) ofTable(t *freeTable, pos int, date string, dims *[3]float64) LockerAvailability {
 	l, free := &t.snap.locs[pos], t.free[t.offset[pos]:t.offset[pos+1]]
-	if l.Type.IsOutlet() {
+	if t.snap.bits[pos]&outletTypes != 0 {
 		c := ClassAvailability{Size: lokero.ShelfSize, Total: l.ShelfCapacity, Free: int(free[0])}
 		c.Level = a.level(c.Free, c.Total)
 		out := LockerAvailability{Date: date, Classes: []ClassAvailability{c}, Level: c.Level}

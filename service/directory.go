@@ -45,6 +45,8 @@ type Directory struct {
 
 	calendar     *calendar.Calendar // the next delivery date; nil: today
 	availability *Availability      // lockers' free compartments and outlets' free shelf places; nil: not shown
+
+	neighbors sync.Pool // *[]geo.Neighbor: the searches' buffers, so that a search allocates only its answer
 }
 
 // SetCheckout gives the directory what checkout searches need: the
@@ -353,18 +355,30 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 		return nil, lokero.Invalid("available", "unsupported", "this server does not track compartments and shelf places")
 	}
 	now := d.clock.Now()
+	weekday := uint8(1) << lokero.WeekdayOn(on)
 	// keep says whether the location at position pos answers the query.
 	keep := func(pos int) bool {
+		// Cheap tests first, from the snapshot's tables; with available,
+		// hasFree checks the fit too (an outlet's by its limit, a
+		// locker's by its classes).
+		if mask&snap.bits[pos] == 0 {
+			return false
+		}
+		if !q.IncludeClosed {
+			if snap.plain[pos] {
+				if snap.days[pos]&weekday == 0 {
+					return false
+				}
+			} else if !snap.locs[pos].OpenOn(on) {
+				return false
+			}
+		}
 		l := &snap.locs[pos]
-		// Cheap tests first; with available, hasFree checks the fit too
-		// (an outlet's by its limit, a locker's by its classes).
-		return mask&typeBit(l.Type) != 0 &&
-			(!q.PaymentTerminal || l.PaymentTerminal) &&
+		return (!q.PaymentTerminal || l.PaymentTerminal) &&
 			(!q.COD || l.TakesCOD()) &&
 			(!q.Wheelchair || l.WheelchairAccess) &&
 			(q.Fits == nil || q.Available || l.Fits(*q.Fits)) &&
-			hasAll(l, q.Functions) &&
-			(q.IncludeClosed || l.OpenOn(on)) &&
+			(len(q.Functions) == 0 || hasAll(l, q.Functions)) &&
 			(!q.OpenNow || l.OpenAt(now)) &&
 			(!q.Available || free.hasFree(pos, q.Fits))
 	}
@@ -411,11 +425,17 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 	keepItem := func(i int) bool {
 		return mask&px.types[i] != 0 && keep(px.pos[i])
 	}
-	for _, n := range px.index.Nearest(*origin, q.Limit-len(results), keepItem, 0, nil) {
+	nbrs, _ := d.neighbors.Get().(*[]geo.Neighbor)
+	if nbrs == nil {
+		nbrs = &[]geo.Neighbor{}
+	}
+	*nbrs = px.index.Nearest(*origin, q.Limit-len(results), keepItem, 0, (*nbrs)[:0])
+	for _, n := range *nbrs {
 		r := result(px.pos[n.Item], nil)
 		r.DistanceM, r.HasDistance = n.DistanceM, true
 		results = append(results, r)
 	}
+	d.neighbors.Put(nbrs)
 	return results, nil
 }
 
@@ -446,6 +466,12 @@ type Snapshot struct {
 	byType    map[uint8]*pointIndex // one public type bit → its points alone
 	buildings map[string][]int      // base postcode + building key → positions of the lockers (LOCKER, SMARTPOST) there
 	base      func(string) string
+	// By position, so that a search's filter reads no string: the type
+	// bit, and the weekdays open of a plain point (lokero.Location.
+	// OpenWeekdays; plain false: ask OpenOn).
+	bits  []uint8
+	days  []uint8
+	plain []bool
 }
 
 // pointIndex is a nearest-neighbour index over some of a snapshot's
@@ -484,10 +510,13 @@ func (s *Snapshot) indexFor(mask uint8) *pointIndex {
 // base maps a postal code to its ordinary area code (00104 → 00100), the
 // postal area of a LOCKER's building.
 func NewSnapshot(locs []lokero.Location, base func(code string) string) *Snapshot {
-	s := &Snapshot{locs: locs, byID: make(map[string]int, len(locs)), buildings: map[string][]int{}, base: base}
+	s := &Snapshot{locs: locs, byID: make(map[string]int, len(locs)), buildings: map[string][]int{}, base: base,
+		bits: make([]uint8, len(locs)), days: make([]uint8, len(locs)), plain: make([]bool, len(locs))}
 	for i := range locs {
 		l := &locs[i]
 		s.byID[l.ID] = i
+		s.bits[i] = typeBit(l.Type)
+		s.days[i], s.plain[i] = l.OpenWeekdays()
 		if l.Type.IsLocker() {
 			// A building is found by its Finnish or its Swedish address.
 			key := buildingKey(base(l.Postcode), l.Street)
@@ -542,6 +571,9 @@ const (
 	allTypes    uint8 = 1<<4 - 1
 	publicTypes       = allTypes &^ 1 // every type but LOCKER
 )
+
+// outletTypes are the type bits of POSTOFFICE and PICKUPPOINT.
+var outletTypes = typeBit(lokero.TypePostOffice) | typeBit(lokero.TypePickupPoint)
 
 func typeBit(t lokero.LocationType) uint8 {
 	if i := slices.Index(lokero.LocationTypes, t); i >= 0 {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -59,6 +60,7 @@ func benchLocations(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := newFlagSet("bench locations", stderr)
 	n := fs.Int("n", 100_000, "number of locations")
 	queries := fs.Int("queries", 2000, "PostgreSQL queries to time (lokero runs 100× as many)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of lokero's queries to this file (go tool pprof)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -85,6 +87,16 @@ func benchLocations(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	lokeroRuns := *queries * 100
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	for i := range lokeroRuns {
 		o := origins[i%len(origins)]
@@ -93,6 +105,24 @@ func benchLocations(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	lokeroPer := time.Since(start) / time.Duration(lokeroRuns)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	// The limit: the k-d tree of the type's points alone, walked with no
+	// filter and no answer built.
+	var points []geo.Point
+	for _, l := range locs {
+		if l.Type == types[0] {
+			points = append(points, geo.Point{Lat: l.Lat, Lon: l.Lon})
+		}
+	}
+	ix := geo.NewIndex(points)
+	nbrs := make([]geo.Neighbor, 0, 10)
+	start = time.Now()
+	for i := range lokeroRuns {
+		nbrs = ix.Nearest(origins[i%len(origins)], 10, nil, 0, nbrs[:0])
+	}
+	limitPer := time.Since(start) / time.Duration(lokeroRuns)
 
 	// PostgreSQL: a throwaway cluster from the local install.
 	fmt.Fprintln(stdout, "starting a throwaway PostgreSQL cluster…")
@@ -141,6 +171,8 @@ func benchLocations(ctx context.Context, args []string, stdout, stderr io.Writer
 	fmt.Fprintf(stdout, "\nnearest 10 POSTOFFICEs among %d locations (the type filter keeps 1 in 4), one query at a time:\n", *n)
 	fmt.Fprintf(stdout, "  %-44s %12s\n", "engine", "per query")
 	fmt.Fprintf(stdout, "  %-44s %12s  (%d queries)\n", "lokero in-memory index (service.Directory)", lokeroPer, lokeroRuns)
+	fmt.Fprintf(stdout, "  %-44s %12s  (%d queries; lokero is %.2f× it)\n", "the limit: the type's k-d tree alone (geo)", limitPer, lokeroRuns,
+		float64(lokeroPer)/float64(limitPer))
 	fmt.Fprintf(stdout, "  %-44s %12s  (%d queries)\n", "PostgreSQL GiST cube/earthdistance <-> LIMIT", pgPer, *queries)
 	fmt.Fprintf(stdout, "  ratio: lokero is %.0f× faster\n", float64(pgPer)/float64(lokeroPer))
 	fmt.Fprintf(stdout, "  answers compared on %d origins: %d differ\n", min(*queries, len(origins)), mismatches)
