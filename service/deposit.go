@@ -95,6 +95,8 @@ func (l *Lockers) Deposit(ctx context.Context, courier lokero.Credential, locati
 		return DepositResult{}, &lokero.Error{Code: lokero.ECONFLICT, Reason: "no_free_compartment",
 			Message: fmt.Sprintf("no free compartment here takes parcel %s, and no locker near it has one", code)}
 	}
+	// The parcel now counts in the compartments (capacity over time).
+	l.dir.reservationsChanged(loc.ID)
 	return res, nil
 }
 
