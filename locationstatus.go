@@ -387,20 +387,25 @@ var weekdayPlurals = [8]string{1: "Mondays", 2: "Tuesdays", 3: "Wednesdays", 4: 
 // empty for a location with no opening hours at all, which OpenOn counts
 // as open: its hours are not known.
 func (l *Location) HoursOn(date string) []OpeningHours {
+	return l.AppendHoursOn(nil, date)
+}
+
+// AppendHoursOn appends HoursOn(date) to dst and returns it: a caller
+// with a buffer of its own allocates nothing (the API's answers).
+func (l *Location) AppendHoursOn(dst []OpeningHours, date string) []OpeningHours {
 	if !l.OpenOn(date) {
-		return nil
+		return dst
 	}
 	wd := weekdayOf(date)
 	if d, ok := l.exceptionOn(date); ok {
-		return []OpeningHours{{Weekday: wd, From: d.From, To: d.To}}
+		return append(dst, OpeningHours{Weekday: wd, From: d.From, To: d.To})
 	}
-	var hours []OpeningHours
 	for _, h := range l.OpeningHours {
 		if h.Weekday == wd {
-			hours = append(hours, h)
+			dst = append(dst, h)
 		}
 	}
-	return hours
+	return dst
 }
 
 // OpenAt reports whether the point is open at the instant t: OpenOn its

@@ -149,6 +149,21 @@ func (s *Server) handleLocations(w http.ResponseWriter, r *http.Request) {
 // writeOnDate appends what a result is on the delivery date: open or why
 // not, its hours that day, a locker's free compartments. Written by hand:
 // it is on every search's hot path.
+// writeJSONString writes s as a JSON string: as it is when it needs no
+// escaping (a size class: "S", "XL"), through encoding/json otherwise.
+func writeJSONString(buf *bytes.Buffer, s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s)
+			buf.Write(b)
+			return
+		}
+	}
+	buf.WriteByte('"')
+	buf.WriteString(s)
+	buf.WriteByte('"')
+}
+
 func writeOnDate(buf *bytes.Buffer, res *service.LocationResult) {
 	buf.WriteString(`,"open_on_date":`)
 	buf.WriteString(strconv.FormatBool(res.Open))
@@ -158,7 +173,8 @@ func writeOnDate(buf *bytes.Buffer, res *service.LocationResult) {
 		buf.Write(reason)
 	}
 	buf.WriteString(`,"hours_on_date":[`)
-	for i, h := range res.Location.HoursOn(res.Date) {
+	var hours [8]lokero.OpeningHours
+	for i, h := range res.Location.AppendHoursOn(hours[:0], res.Date) {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
@@ -179,9 +195,8 @@ func writeOnDate(buf *bytes.Buffer, res *service.LocationResult) {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
-			size, _ := json.Marshal(c.Size)
 			buf.WriteString(`{"size":`)
-			buf.Write(size)
+			writeJSONString(buf, c.Size)
 			buf.WriteString(`,"total":`)
 			buf.WriteString(strconv.Itoa(c.Total))
 			buf.WriteString(`,"free":`)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -261,6 +262,7 @@ func benchHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	conns := fs.Int("conns", 16, "concurrent connections")
 	rate := fs.Int("rate", 0, "send at this fixed rate (requests/s) and measure latency from each request's scheduled time (open loop); 0: each connection sends back to back")
 	target := fs.String("url", "", "benchmark a running server at this base URL instead of starting one (e.g. http://127.0.0.1:8080)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the plain query's run (server and load generator: one process) to this file")
 	queries := []string{""}
 	fs.Func("query", "also run the nearest query with these parameters added, after the plain one (repeatable; e.g. 'fits=30x20x15&available=true')", func(v string) error {
 		v = strings.TrimLeft(v, "&?")
@@ -315,7 +317,21 @@ func benchHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "  %-40s %10s %8s %10s %10s %10s %10s\n", "query", "req/s", "failed", "p50", "p90", "p99", "max")
 	var plain float64
 	for _, query := range queries {
+		profiling := *cpuProfile != "" && query == ""
+		if profiling {
+			f, err := os.Create(*cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+		}
 		r, err := loadLocations(ctx, base, query, *duration, *conns, *rate)
+		if profiling {
+			pprof.StopCPUProfile()
+		}
 		if err != nil {
 			return err
 		}
@@ -327,8 +343,79 @@ func benchHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		fmt.Fprintf(stdout, "  %-40s %10.0f %8d %10s %10s %10s %10s%s\n", name, r.perSecond, r.failed,
 			r.pct(0.50), r.pct(0.90), r.pct(0.99), r.latencies[len(r.latencies)-1], versus)
+		if *target != "" {
+			continue
+		}
+		// The baseline: a bare net/http handler answering each of the same
+		// requests with the bytes lokero answered, from a map.
+		bare, stop, size, err := bareLocations(ctx, base, query)
+		if err != nil {
+			return err
+		}
+		b, err := loadLocations(ctx, bare, query, *duration, *conns, *rate)
+		stop()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "  %-40s %10.0f %8d %10s %10s %10s %10s  (lokero: %.0f %% of its requests/s; answers of %d B on average)\n",
+			"  bare net/http, the same bytes", b.perSecond, b.failed, b.pct(0.50), b.pct(0.90), b.pct(0.99), b.latencies[len(b.latencies)-1],
+			100*r.perSecond/b.perSecond, size)
 	}
 	return nil
+}
+
+// bareLocations records lokero's answers at base to the requests
+// loadLocations sends with query, and serves them from a bare net/http
+// handler on another loopback port: the most any server could do with the
+// same bytes. It returns that server's base URL, how to stop it, and the
+// answers' mean size.
+func bareLocations(ctx context.Context, base, query string) (string, func(), int, error) {
+	answers := map[string][]byte{}
+	total := 0
+	for _, u := range locationURLs(base, query) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return "", nil, 0, fmt.Errorf("record %s: %w", u, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return "", nil, 0, fmt.Errorf("record %s: %d %v", u, resp.StatusCode, err)
+		}
+		answers[strings.TrimPrefix(u, base)] = body
+		total += len(body)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, 0, err
+	}
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, ok := answers[r.URL.RequestURI()]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	})}
+	go hs.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { hs.Close() }, total / len(answers), nil
+}
+
+// locationURLs are the requests loadLocations sends: the nearest query
+// (with query's parameters added) from origins spread over southern and
+// central Finland, where most points are.
+func locationURLs(base, query string) []string {
+	rng := rand.New(rand.NewPCG(1, 2))
+	urls := make([]string, 1024)
+	for i := range urls {
+		urls[i] = fmt.Sprintf("%s/v1/locations?lat=%.5f&lon=%.5f&limit=10", base, 60+rng.Float64()*5, 21.5+rng.Float64()*7)
+		if query != "" {
+			urls[i] += "&" + query
+		}
+	}
+	return urls
 }
 
 // loadResult is what one run of the load generator measured.
@@ -347,14 +434,7 @@ func (r loadResult) pct(p float64) time.Duration {
 // are, for duration over conns connections: back to back, or at a fixed
 // rate when rate > 0.
 func loadLocations(ctx context.Context, base, query string, duration time.Duration, conns, rate int) (loadResult, error) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	urls := make([]string, 1024)
-	for i := range urls {
-		urls[i] = fmt.Sprintf("%s/v1/locations?lat=%.5f&lon=%.5f&limit=10", base, 60+rng.Float64()*5, 21.5+rng.Float64()*7)
-		if query != "" {
-			urls[i] += "&" + query
-		}
-	}
+	urls := locationURLs(base, query)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}}
 	defer client.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(ctx, duration)
