@@ -161,21 +161,34 @@ type Class struct {
 // booking for a day before today not yet delivered counts as arriving
 // today. Reservations for on itself are not counted here.
 func (d Dwell) Carried(c Class, today, on lokero.Date) float64 {
+	mean, _, _ := d.carried(c, today, on)
+	return mean
+}
+
+// carried is Carried's expected count, its variance and the most it could
+// be (every parcel that may still be there).
+func (d Dwell) carried(c Class, today, on lokero.Date) (mean, variance, most float64) {
 	if on.Before(today) {
-		return 0
+		return 0, 0, 0
 	}
 	ahead := Days(today, on)
-	sum := 0.0
+	add := func(n int, p float64) {
+		mean += float64(n) * p
+		variance += float64(n) * p * (1 - p)
+		if p > 0 {
+			most += float64(n)
+		}
+	}
 	for arrived, n := range c.Waiting {
 		if ahead == 0 { // there now, however old
-			sum += float64(n)
+			add(n, 1)
 			continue
 		}
 		age := Days(arrived, today) // day starts it has been there for
-		sum += float64(n) * d.Stay(age, age+ahead)
+		add(n, d.Stay(age, age+ahead))
 	}
 	if ahead == 0 {
-		sum += float64(c.ForCourier)
+		add(c.ForCourier, 1)
 	}
 	for date, n := range c.Reserved {
 		if !date.Before(on) {
@@ -185,9 +198,19 @@ func (d Dwell) Carried(c Class, today, on lokero.Date) float64 {
 		if arrives.Before(today) {
 			arrives = today
 		}
-		sum += float64(n) * d.Stay(0, Days(arrives, on))
+		add(n, d.Stay(0, Days(arrives, on)))
 	}
-	return sum
+	return mean, variance, most
+}
+
+// CarriedBound is Carried with a margin for chance: the expected count
+// plus z standard deviations of it (each parcel stays or goes on its own,
+// a sum of Bernoulli trials), so that a locker filled to the bound
+// overflows at the door only rarely (z = 1.65: about one day in twenty at
+// a locker filled to it). z = 0 is the expected count.
+func (d Dwell) CarriedBound(c Class, today, on lokero.Date, z float64) float64 {
+	mean, variance, most := d.carried(c, today, on)
+	return min(mean+z*math.Sqrt(variance), most) // never more parcels than could be there
 }
 
 // Free is how many of a class's total compartments are free for one more

@@ -173,3 +173,22 @@ func TestDays(t *testing.T) {
 		}
 	}
 }
+
+// TestCarriedBound: the margin is z standard deviations of a sum of
+// independent stays; parcels sure to be there add no spread.
+func TestCarriedBound(t *testing.T) {
+	t.Parallel()
+	d := occupancy.Prior()
+	today := lokero.Date{Year: 2026, Month: time.December, Day: 7}
+	c := occupancy.Class{Waiting: map[lokero.Date]int{today: 10}, ForCourier: 2}
+	p := d.Waiting[1]
+	if got, want := d.CarriedBound(c, today, today.AddDays(1), 1.65), 10*p+1.65*math.Sqrt(10*p*(1-p)); !near(got, want) {
+		t.Errorf("bound tomorrow = %v; want %v", got, want)
+	}
+	if got := d.CarriedBound(c, today, today, 3); !near(got, 12) {
+		t.Errorf("bound today = %v; want 12, all there for sure", got)
+	}
+	if got := d.CarriedBound(c, today, today.AddDays(1), 0); !near(got, d.Carried(c, today, today.AddDays(1))) {
+		t.Errorf("bound with no margin = %v; want the expected count", got)
+	}
+}

@@ -69,6 +69,7 @@ type Availability struct {
 	occupants OccupantCounter                     // nil: the store counts none, and nothing is carried between days
 	typeOf    func(id string) lokero.LocationType // a location's type (SetCheckout), for its dwell
 	dwell     dwellStore                          // the learnt dwell by locker type (LearnDwell); nil: the prior
+	margin    float64                             // standard deviations of the carried count counted on top of it (SetMargin)
 
 	generation atomic.Uint64 // bumped by every local change of reservations, under mu
 	mu         sync.Mutex
@@ -137,7 +138,7 @@ func NewAvailability(store lokero.ShipmentStore, clock lokero.Clock, maxAge time
 	broken, _ := store.(OutOfOrderCounter)
 	occupants, _ := store.(OccupantCounter)
 	return &Availability{store: store, broken: broken, occupants: occupants, clock: clock, maxAge: maxAge, busyBelow: DefaultBusyBelow,
-		typeOf: func(string) lokero.LocationType { return lokero.TypeSmartpost }, days: map[lokero.Date]*dayEntry{}}
+		typeOf: func(string) lokero.LocationType { return lokero.TypeSmartpost }, days: map[lokero.Date]*dayEntry{}, margin: DefaultMargin}
 }
 
 // SetBusyBelow sets the share of free compartments under which a locker is

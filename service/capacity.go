@@ -35,6 +35,23 @@ type DepartureCounter interface {
 	PruneDepartures(ctx context.Context, before lokero.Date) (int64, error)
 }
 
+// DefaultMargin is how many standard deviations of the parcels expected
+// to be carried into a day the capacity model counts on top of them (our
+// choice, measured with lokero bench peak: docs/capacity.md): a locker
+// booked to its bound turns a parcel away at the door about one day in
+// twenty, the rest of the turn-aways happen at booking.
+const DefaultMargin = 1.65
+
+// SetMargin sets the margin (0: the expected count alone; at most 4).
+// Call it before the view is used.
+func (a *Availability) SetMargin(z float64) error {
+	if !(z >= 0 && z <= 4) {
+		return lokero.Invalid("margin", "out_of_range", "the capacity margin is 0 to 4 standard deviations; got %v", z)
+	}
+	a.margin = z
+	return nil
+}
+
 // LearnDays is how far back the dwell is learnt from: four weeks of
 // pickups, so that a change of habits shows within a month.
 const LearnDays = 28
@@ -176,7 +193,7 @@ func (a *Availability) carried(cs sizeClasses, today, on lokero.Date, typeOf fun
 	for loc, sizes := range cs {
 		dwell := a.dwellOf(typeOf(loc))
 		for size, c := range sizes {
-			if n := int(math.Round(dwell.Carried(c.Class, today, on))) - c.holding[on]; n != 0 {
+			if n := int(math.Round(dwell.CarriedBound(c.Class, today, on, a.margin))) - c.holding[on]; n != 0 {
 				if out[loc] == nil {
 					out[loc] = map[string]int{}
 				}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/occupancy"
+	"github.com/lokero/lokero/service"
 )
 
 // freeL is how many of LOCKER-M5's two L compartments the checkout's
@@ -37,6 +38,11 @@ func TestCapacityOverTime(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, f lockersFixture) {
 		ctx := context.Background()
+		// The expected count alone, without the margin for chance (which
+		// TestCapacityMargin covers), so that the figures are the prior's.
+		if err := f.dir.Availability().SetMargin(0); err != nil {
+			t.Fatal(err)
+		}
 		// Wednesday: two parcels arrive in LOCKER-M5's two L compartments.
 		a, queued := f.readyWith(t, request())
 		req := request()
@@ -138,6 +144,40 @@ func TestCapacityOverTime(t *testing.T) {
 		}
 		if f.dir.Availability().Dwell(lokero.TypeSmartpost) != prior {
 			t.Error("a SMARTPOST learnt from a LOCKER's departures")
+		}
+	})
+}
+
+// TestCapacityMargin: a locker whose two parcels each have about a 40 %
+// chance of still being there counts one as there by the expected count
+// (0.8), both with the default margin for chance (0.8 + 1.65 × 0.69), and
+// never more than the two however wide the margin; a margin outside 0..4
+// is refused.
+func TestCapacityMargin(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		f.readyWith(t, request())
+		req := request()
+		req.Reference = "ORDER-2"
+		f.readyWith(t, req)
+		f.clock.Advance(24 * time.Hour)
+		friday := f.dir.DeliveryDate()
+		a := f.dir.Availability()
+		for _, tc := range []struct {
+			margin float64
+			free   int
+		}{{0, 1}, {service.DefaultMargin, 0}, {4, 0}} {
+			if err := a.SetMargin(tc.margin); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.freeL(t, friday); got != tc.free {
+				t.Errorf("margin %v: %d free on Friday; want %d", tc.margin, got, tc.free)
+			}
+		}
+		for _, bad := range []float64{-1, 4.5, math.NaN()} {
+			if err := a.SetMargin(bad); lokero.ErrorCode(err) != lokero.EINVALID {
+				t.Errorf("SetMargin(%v): %v; want EINVALID", bad, err)
+			}
 		}
 	})
 }

@@ -29,17 +29,19 @@ import (
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: bench what? locations, http or shipments", errUsage)
+		return fmt.Errorf("%w: bench what? locations, http, peak or shipments", errUsage)
 	}
 	switch args[0] {
 	case "locations":
 		return benchLocations(ctx, args[1:], stdout, stderr)
 	case "http":
 		return benchHTTP(ctx, args[1:], stdout, stderr)
+	case "peak":
+		return benchPeak(ctx, args[1:], stdout, stderr)
 	case "shipments":
 		return benchShipments(ctx, args[1:], stdout, stderr)
 	default:
-		return fmt.Errorf("%w: unknown benchmark %q: locations, http or shipments", errUsage, args[0])
+		return fmt.Errorf("%w: unknown benchmark %q: locations, http, peak or shipments", errUsage, args[0])
 	}
 }
 

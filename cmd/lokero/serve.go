@@ -43,6 +43,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	trustedProxy := fs.String("trusted-proxy", envOr("LOKERO_TRUSTED_PROXY", ""), "CIDR,... of the proxies whose X-Forwarded-For / Forwarded headers are believed (a bare IP is one address) (env LOKERO_TRUSTED_PROXY)")
 	secretFile := fs.String("code-secret-file", envOr("LOKERO_CODE_SECRET_FILE", ""), "file with the secret opening codes are hashed with (hex keys, ≥ 32 bytes; see lokero secret); default: LOKERO_CODE_SECRET, or for SQLite a file beside the database, made on the first start of a new database")
 	cutoff := fs.String("cutoff", envOr("LOKERO_CUTOFF", "16:00"), "daily handover cut-off, Europe/Helsinki: parcels handed over later count from the next weekday (env LOKERO_CUTOFF)")
+	margin := fs.Float64("capacity-margin", service.DefaultMargin, "standard deviations of the parcels expected to be still in a locker on a delivery day that booking counts on top of them: higher turns more away at booking and fewer at the door (0–4; docs/capacity.md)")
 	busyBelow := fs.String("busy-below", envOr("LOKERO_BUSY_BELOW", "15%"), "a locker (or size class) shows as busy at checkout below this share of free compartments, e.g. 15% or 0.15 (env LOKERO_BUSY_BELOW)")
 	retailerShare := fs.String("retailer-share", envOr("LOKERO_RETAILER_SHARE", "25%"), "the share of a locker's compartments of a size one retailer may book for one delivery day (at least 2), e.g. 25% or 1 for no cap (env LOKERO_RETAILER_SHARE)")
 	rateLimit := fs.String("rate-limit", envOr("LOKERO_RATE_LIMIT", ""), "change API rate limits: CLASS=RATE/PERIOD:BURST,... with CLASS retailer, courier, device, operator, clerk, tracking, returns or directory, e.g. retailer=50/s:200,tracking=off (env LOKERO_RATE_LIMIT); see docs/security.md for the defaults")
@@ -82,6 +83,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *reload <= 0 {
 		return fmt.Errorf("%w: --reload must be a positive duration (e.g. 1m); got %s", errUsage, *reload)
+	}
+	if !(*margin >= 0 && *margin <= 4) {
+		return fmt.Errorf("%w: --capacity-margin must be 0 to 4 standard deviations; got %v", errUsage, *margin)
 	}
 	cutoffTime, err := time.Parse("15:04", *cutoff)
 	if err != nil {
@@ -169,6 +173,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			ln.Close()
 			return err
 		}
+	}
+	if err := p.dir.Availability().SetMargin(*margin); err != nil {
+		return err
 	}
 	if err := p.dir.Availability().SetBusyBelow(busyShare); err != nil {
 		ln.Close()

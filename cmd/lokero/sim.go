@@ -40,8 +40,10 @@ var simCodeRE = regexp.MustCompile(`(?:Avauskoodi|Opening code|Öppningskod): ([
 type simOptions struct {
 	url, broker, db, stateDir string
 	lockers, parcels, burst   int
-	first                     int       // the number of the first locker
-	burstAt                   time.Time // when the burst starts (zero: at once)
+	compartments              int           // each locker's; 0: enough for the parcels (simCompartments)
+	validFor                  time.Duration // the credentials' life; 0: a week
+	first                     int           // the number of the first locker
+	burstAt                   time.Time     // when the burst starts (zero: at once)
 	rate, offline, picked     float64
 	offlineFor, wait, timeout time.Duration
 	resendAfter, progress     time.Duration
@@ -420,7 +422,10 @@ func (s *sim) setup(ctx context.Context) error {
 	if err := p.dir.Reload(ctx); err != nil {
 		return fmt.Errorf("sim: %w", err)
 	}
-	comps := simCompartments(s.o.parcels, s.o.lockers)
+	comps := s.o.compartments
+	if comps == 0 {
+		comps = simCompartments(s.o.parcels, s.o.lockers)
+	}
 	locs := simLocations(p.dir.Postcodes(), s.o.first, s.o.lockers, comps, s.o.seed)
 	res, err := p.dir.Import(ctx, locs)
 	if err != nil {
@@ -443,6 +448,9 @@ func (s *sim) setup(ctx context.Context) error {
 	}
 	issue := func(req service.CredentialRequest) (string, error) {
 		req.ValidFor = 7 * 24 * time.Hour
+		if s.o.validFor > 0 {
+			req.ValidFor = s.o.validFor
+		}
 		_, token, _, err := p.lockers.IssueCredential(ctx, req)
 		if err != nil {
 			return "", fmt.Errorf("sim: issue a %s credential: %w", req.Kind, err)

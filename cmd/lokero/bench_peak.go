@@ -1,0 +1,797 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/controller"
+	"github.com/lokero/lokero/geo"
+	"github.com/lokero/lokero/service"
+)
+
+// benchPeak: `lokero bench peak`, a peak period in compressed time through
+// the real server. It starts `lokero serve --dev` in this process on a
+// fresh database (SQLite; the embedded MQTT broker), writes --lockers
+// SMARTPOSTs with --compartments each and runs a controller per locker
+// (the device protocol's, as `lokero sim` does), and then lives --days of
+// bookings shaped like a peak week and every parcel's life after them, a
+// day at a time on the server's test clock: each morning the shoppers'
+// bookings (each choosing among the lockers nearest their home, weighted
+// by distance), the couriers' handovers, the day's deliveries (deposit
+// over HTTP, the door opened by the controller on the centre's command,
+// shut on the simulated board: the notice of arrival queued), the day's
+// pickups (the code from the local outbox typed at the locker's keypad,
+// after a dwell drawn from a realistic distribution; some never come) and
+// the couriers' collection of the expired parcels. At the end it prints
+// parcels/s, p50 and p99 of each operation, the process's resident
+// memory, the database's size and the turn-aways at booking and at the
+// door, and checks that every parcel ended in the one state its life led
+// to and that no compartment held two parcels at once; anything wrong
+// exits 1.
+func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench peak", stderr)
+	var o peakOptions
+	fs.IntVar(&o.lockers, "lockers", 200, "SMARTPOSTs in the network (SIM-000001…), each with a controller over MQTT")
+	fs.IntVar(&o.compartments, "compartments", 0, "compartments of each locker (default: the peak day's parcels per locker × 1.5, at least 4)")
+	fs.IntVar(&o.parcels, "parcels", 4000, "parcels booked over the peak")
+	fs.IntVar(&o.days, "days", 5, "days of bookings (shaped like a peak week); the parcels' lives go on for the storage period after")
+	fs.IntVar(&o.conns, "conns", 16, "concurrent clients (shoppers' checkouts, couriers, recipients)")
+	never := fs.String("never", "3%", "the share of recipients who never come: their parcels expire and go back")
+	fs.Float64Var(&o.margin, "margin", service.DefaultMargin, "the server's --capacity-margin")
+	fs.Uint64Var(&o.seed, "seed", 1, "the seed of the lockers' places and the shoppers' choices")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var err error
+	if o.never, err = simShare(*never); err != nil {
+		return fmt.Errorf("%w: --never: %v", errUsage, err)
+	}
+	switch {
+	case o.lockers < 2 || o.lockers > 100_000:
+		return fmt.Errorf("%w: --lockers must be 2..100000; got %d", errUsage, o.lockers)
+	case o.parcels < 1 || o.parcels > 10_000_000:
+		return fmt.Errorf("%w: --parcels must be 1..10000000; got %d", errUsage, o.parcels)
+	case o.days < 1 || o.days > 60:
+		return fmt.Errorf("%w: --days must be 1..60; got %d", errUsage, o.days)
+	case o.conns < 1 || o.conns > 512:
+		return fmt.Errorf("%w: --conns must be 1..512; got %d", errUsage, o.conns)
+	case o.compartments < 0 || o.compartments > 500:
+		return fmt.Errorf("%w: --compartments must be 0..500; got %d", errUsage, o.compartments)
+	}
+	shape := peakShape(o.days)
+	if o.compartments == 0 {
+		peakDay := slices.Max(shape) * float64(o.parcels)
+		o.compartments = max(4, int(math.Ceil(1.5*peakDay/float64(o.lockers))))
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	tmp, err := os.MkdirTemp("", "lokero-peak-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	db := filepath.Join(tmp, "peak.db")
+	base, broker, stop, err := peakServe(ctx, db, o.margin, stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	s := &sim{o: simOptions{url: base, broker: broker, db: db, lockers: o.lockers, parcels: o.parcels, compartments: o.compartments,
+		// The credentials live a year: the test clock runs weeks on.
+		first: 1, rate: float64(o.conns) * 20, validFor: 365 * 24 * time.Hour, wait: 2 * time.Minute, resendAfter: controller.DefaultResendAfter,
+		progress: 2 * time.Second, seed: o.seed, stateDir: filepath.Join(tmp, "controllers")},
+		out: stdout, log: &simWriter{w: stderr}, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+			MaxIdleConns: 2 * o.conns, MaxIdleConnsPerHost: 2 * o.conns, IdleConnTimeout: 30 * time.Second}}}
+	s.codes.waiting = map[string]chan string{}
+	if err := os.MkdirAll(s.o.stateDir, 0o700); err != nil {
+		return err
+	}
+	if err := s.setup(ctx); err != nil {
+		return err
+	}
+	if err := s.waitDirectory(ctx); err != nil {
+		return err
+	}
+	runCtx, stopControllers := context.WithCancel(context.WithoutCancel(ctx))
+	var running sync.WaitGroup
+	defer func() {
+		stopControllers()
+		running.Wait()
+		for _, l := range s.lockers {
+			if l.ctl != nil {
+				l.ctl.Close()
+			}
+		}
+	}()
+	if err := s.startControllers(ctx, runCtx, &running); err != nil {
+		return err
+	}
+	pk := &peak{sim: s, o: o, shape: shape, db: db, ops: map[string]*peakOp{}}
+	return pk.run(ctx)
+}
+
+// peakOptions are the flags of `lokero bench peak`.
+type peakOptions struct {
+	lockers, compartments, parcels, days, conns int
+	never, margin                               float64
+	seed                                        uint64
+	timeout                                     time.Duration
+}
+
+// peakShape is each booking day's share of the parcels: a peak week
+// (rising to Black Friday and Cyber Monday, then falling), stretched or
+// cut to days.
+func peakShape(days int) []float64 {
+	week := []float64{0.8, 0.9, 1.0, 1.3, 1.9, 1.2, 1.0, 1.6, 1.1, 0.9}
+	out := make([]float64, days)
+	sum := 0.0
+	for i := range out {
+		out[i] = week[i*len(week)/days]
+		sum += out[i]
+	}
+	for i := range out {
+		out[i] /= sum
+	}
+	return out
+}
+
+// peakServe starts `lokero serve --dev` in this process on db, with the
+// embedded broker on a free port, every rate limit off (the bench is all
+// the platform's retailers, couriers and lockers at once) and one
+// retailer allowed every compartment. It returns the API's base URL, the
+// broker's and a func that stops the server.
+func peakServe(ctx context.Context, db string, margin float64, stderr io.Writer) (base, broker string, stop func(), err error) {
+	free := func() (string, error) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		defer ln.Close()
+		return ln.Addr().String(), nil
+	}
+	addr, err := free()
+	if err != nil {
+		return "", "", nil, err
+	}
+	mqtt, err := free()
+	if err != nil {
+		return "", "", nil, err
+	}
+	serveCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan int, 1)
+	var log lockedBuffer
+	go func() {
+		done <- run(serveCtx, []string{"serve", "--addr", addr, "--db", db, "--dev", "--no-demo", "--mqtt-listen", mqtt,
+			"--reload", "1s", "--retailer-share", "100%", "--capacity-margin", strconv.FormatFloat(margin, 'f', -1, 64),
+			"--rate-limit", "retailer=off,courier=off,device=off,operator=off,tracking=off"}, io.Discard, &log)
+	}()
+	stop = func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+		}
+	}
+	base = "http://" + addr
+	for start := time.Now(); ; {
+		if resp, err := http.Get(base + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return base, "tcp://" + mqtt, stop, nil
+			}
+		}
+		select {
+		case code := <-done:
+			return "", "", nil, fmt.Errorf("bench peak: serve exited with %d: %s", code, log.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Since(start) > time.Minute {
+			stop()
+			return "", "", nil, fmt.Errorf("bench peak: serve did not answer within a minute: %s", log.String())
+		}
+	}
+}
+
+// peak is one run of the peak bench.
+type peak struct {
+	*sim
+	o     peakOptions
+	shape []float64
+	db    string
+
+	parcels []*peakParcel
+	index   *geo.Index // the lockers' places
+	points  []geo.Point
+	today   lokero.Date // the server's date (Helsinki)
+
+	mu  sync.Mutex
+	ops map[string]*peakOp // latencies by operation
+
+	// occupied is what the bench knows to be in each compartment:
+	// locker → compartment → tracking code; two parcels in one at once is
+	// a violation.
+	occupied   map[string]map[int]string
+	violations []string
+
+	n struct {
+		booked, overflowed, refused, doorTurned, undeliverable, deposited, picked, expired, collected atomic.Int64
+		detourM                                                                                       atomic.Int64 // summed over the overflowed, metres
+	}
+}
+
+// peakParcel is one parcel of the peak and its life.
+type peakParcel struct {
+	simParcel
+	chosen        string      // the shopper's choice of locker
+	delivery      lokero.Date // the delivery date the server gave it
+	pickupIn      int         // days after its arrival its recipient comes; -1: never
+	arrived       lokero.Date
+	code          string
+	expired       bool
+	refused       bool
+	turnedAtDoor  bool
+	undeliverable bool // turned away at three doors in a row
+}
+
+// peakOp is one operation's latencies.
+type peakOp struct {
+	mu  sync.Mutex
+	lat []time.Duration
+}
+
+// timed runs call and records its latency under op.
+func (pk *peak) timed(op string, call func() error) error {
+	t0 := time.Now()
+	err := call()
+	took := time.Since(t0)
+	pk.mu.Lock()
+	r := pk.ops[op]
+	if r == nil {
+		r = &peakOp{}
+		pk.ops[op] = r
+	}
+	pk.mu.Unlock()
+	r.mu.Lock()
+	r.lat = append(r.lat, took)
+	r.mu.Unlock()
+	return err
+}
+
+// each runs f for every item over --conns workers.
+func each[T any](pk *peak, ctx context.Context, items []T, f func(T)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range pk.o.conns {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= len(items) {
+					return
+				}
+				f(items[i])
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// advance moves the server's test clock on by d (0: not at all) and
+// returns its time.
+func (pk *peak) advance(ctx context.Context, d time.Duration) (time.Time, error) {
+	if d <= 0 {
+		d = time.Nanosecond
+	}
+	var out struct{ Now time.Time }
+	if _, err := pk.call(ctx, "POST", "/v1/admin/clock", pk.operator, map[string]string{"advance": d.String()}, &out); err != nil {
+		return time.Time{}, fmt.Errorf("bench peak: move the clock: %w", err)
+	}
+	pk.today = lokero.DateOf(out.Now)
+	return out.Now, nil
+}
+
+func (pk *peak) run(ctx context.Context) error {
+	rng := rand.New(rand.NewPCG(pk.o.seed, 0x7e4c))
+	for _, l := range pk.lockers {
+		var loc struct{ Lat, Lon float64 }
+		if _, err := pk.call(ctx, "GET", "/v1/locations/"+l.id, "", nil, &loc); err != nil {
+			return err
+		}
+		pk.points = append(pk.points, geo.Point{Lat: loc.Lat, Lon: loc.Lon})
+	}
+	pk.index = geo.NewIndex(pk.points)
+	pk.occupied = map[string]map[int]string{}
+	// Every parcel: the shopper's home near a locker, the choice among
+	// the five lockers nearest it weighted by 1/(distance + 300 m), and
+	// when its recipient comes.
+	for i := range pk.o.parcels {
+		home := pk.points[rng.IntN(len(pk.points))]
+		home.Lat += rng.NormFloat64() * 0.01
+		home.Lon += rng.NormFloat64() * 0.02
+		near := pk.index.Nearest(home, 5, nil, 0, nil)
+		weights := make([]float64, len(near))
+		sum := 0.0
+		for j, n := range near {
+			weights[j] = 1 / (n.DistanceM + 300)
+			sum += weights[j]
+		}
+		pick, x := near[0], rng.Float64()*sum
+		for j, n := range near {
+			if x -= weights[j]; x <= 0 {
+				pick = n
+				break
+			}
+		}
+		p := &peakParcel{simParcel: simParcel{n: i, retailer: pk.retailers[i%len(pk.retailers)]}, chosen: pk.lockers[pick.Item].id, pickupIn: dwellDays(rng, pk.o.never)}
+		pk.parcels = append(pk.parcels, p)
+	}
+	// The first morning: 10:00 in Helsinki, before the handover cut-off.
+	now, err := pk.advance(ctx, 0)
+	if err != nil {
+		return err
+	}
+	local := now.In(lokero.Helsinki)
+	next := time.Date(local.Year(), local.Month(), local.Day(), 10, 0, 0, 0, lokero.Helsinki)
+	if !next.After(local) {
+		next = next.AddDate(0, 0, 1)
+	}
+	if _, err := pk.advance(ctx, next.Sub(now)); err != nil {
+		return err
+	}
+	pollCtx, stopPoll := context.WithCancel(ctx)
+	defer stopPoll()
+	go pk.pollCodes(pollCtx)
+
+	start := time.Now()
+	booked := 0
+	totalDays := pk.o.days + 14 // the last deliveries, the storage period, the collection and a weekend
+	for day := 0; day < totalDays && ctx.Err() == nil; day++ {
+		if day < pk.o.days {
+			n := int(math.Round(pk.shape[day] * float64(pk.o.parcels)))
+			if day == pk.o.days-1 {
+				n = pk.o.parcels - booked
+			}
+			pk.book(ctx, pk.parcels[booked:booked+n])
+			booked += n
+		}
+		pk.deliver(ctx)
+		pk.pickups(ctx)
+		if err := pk.collectExpired(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(pk.log, "peak: day %d (%s): booked %d (%d overflowed, %d refused), deposited %d (%d turned away at the door), picked up %d, expired %d, collected %d\n",
+			day+1, pk.today, pk.n.booked.Load(), pk.n.overflowed.Load(), pk.n.refused.Load(), pk.n.deposited.Load(), pk.n.doorTurned.Load(),
+			pk.n.picked.Load(), pk.n.expired.Load(), pk.n.collected.Load())
+		if pk.done() {
+			break
+		}
+		if _, err := pk.advance(ctx, 24*time.Hour); err != nil {
+			return err
+		}
+	}
+	took := time.Since(start)
+	if _, err := pk.settle(ctx); err != nil {
+		return err
+	}
+	pk.verifyPeak(ctx)
+	return pk.report(took)
+}
+
+// dwellDays draws the days after its arrival day a recipient comes: about
+// half the same day, most within two, a few later, a share never.
+func dwellDays(rng *rand.Rand, never float64) int {
+	if rng.Float64() < never {
+		return -1
+	}
+	cum := []float64{0.45, 0.75, 0.87, 0.93, 0.965, 0.985, 0.995, 1}
+	x := rng.Float64()
+	for k, c := range cum {
+		if x < c {
+			return k
+		}
+	}
+	return len(cum) - 1
+}
+
+// done reports whether every parcel's life is over.
+func (pk *peak) done() bool {
+	for _, p := range pk.parcels {
+		if !p.refused && !p.undeliverable && !p.picked.Load() && !(p.expired && p.deposited.Load() && p.compartment == 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// book books the parcels (with the shopper's choice) and hands them over.
+func (pk *peak) book(ctx context.Context, parcels []*peakParcel) {
+	each(pk, ctx, parcels, func(p *peakParcel) {
+		body := map[string]any{
+			"pickup_point_id": p.chosen,
+			"reference":       fmt.Sprintf("peak-%d", p.n+1),
+			"sender":          map[string]any{"name": "Huippukauppa", "street": "Tyynenmerenkatu 11", "postcode": "00220", "city": "Helsinki"},
+			"recipient": map[string]any{"name": fmt.Sprintf("Vastaanottaja %d", p.n+1), "street": "Fredrikinkatu 1", "postcode": "00120",
+				"city": "Helsinki", "email": fmt.Sprintf("peak-%d@example.fi", p.n+1)},
+			"parcel": map[string]any{"length_cm": 30, "width_cm": 20, "height_cm": 10, "weight_kg": 1, "contents": "goods"},
+		}
+		var res struct {
+			ID           string `json:"id"`
+			TrackingCode string `json:"tracking_code"`
+			DeliveryDate string `json:"estimated_delivery"`
+			Destination  struct {
+				ID string `json:"id"`
+			} `json:"destination"`
+			Routing struct {
+				Rule string `json:"rule"`
+			} `json:"routing"`
+		}
+		var status int
+		err := pk.timed("book", func() (err error) {
+			status, err = pk.call(ctx, "POST", "/v1/shipments", p.retailer, body, &res)
+			return err
+		})
+		if status == http.StatusUnprocessableEntity {
+			p.refused = true
+			pk.n.refused.Add(1)
+			return
+		}
+		if err != nil {
+			pk.fail("book %d: %v", p.n+1, err)
+			p.refused = true
+			return
+		}
+		p.id, p.tracking = res.ID, res.TrackingCode
+		pk.n.booked.Add(1)
+		if p.delivery, err = lokero.ParseDate(res.DeliveryDate); err != nil || p.delivery.IsZero() {
+			pk.fail("%s: delivery date %q: %v", p.tracking, res.DeliveryDate, err)
+		}
+		if p.locker = pk.byID[res.Destination.ID]; p.locker == nil {
+			pk.fail("%s was routed to %s, not to a locker of the bench", p.tracking, res.Destination.ID)
+			p.refused = true
+			return
+		}
+		if res.Destination.ID != p.chosen {
+			pk.n.overflowed.Add(1)
+			pk.n.detourM.Add(int64(geo.Distance(pk.pointOf(p.chosen), pk.pointOf(res.Destination.ID))))
+		}
+		courier := pk.couriers[p.n%len(pk.couriers)]
+		if err := pk.timed("handover", func() error {
+			_, err := pk.call(ctx, "POST", "/v1/shipments/"+p.id+"/handover", courier, nil, nil)
+			return err
+		}); err != nil {
+			pk.fail("hand %s over: %v", p.tracking, err)
+		}
+	})
+}
+
+// pointOf is a bench locker's place.
+func (pk *peak) pointOf(id string) geo.Point {
+	n, _ := strconv.Atoi(strings.TrimPrefix(id, "SIM-"))
+	if n < 1 || n > len(pk.points) {
+		return geo.Point{}
+	}
+	return pk.points[n-1]
+}
+
+// deliver deposits the parcels due today: over HTTP, the door opened at
+// the locker (the controller, on the centre's command) and shut on the
+// simulated board; a locker with no compartment free re-routes the parcel,
+// which is then deposited at its new locker.
+func (pk *peak) deliver(ctx context.Context) {
+	var due []*peakParcel
+	for _, p := range pk.parcels {
+		if !p.refused && !p.undeliverable && p.locker != nil && !p.deposited.Load() && !p.delivery.After(pk.today) {
+			due = append(due, p)
+		}
+	}
+	each(pk, ctx, due, func(p *peakParcel) {
+		courier := pk.couriers[p.n%len(pk.couriers)]
+		for attempt := 0; attempt < 3; attempt++ {
+			waitCode := pk.expectCode(p.tracking)
+			var dep struct {
+				Compartment int `json:"compartment"`
+			}
+			var status int
+			err := pk.timed("deposit", func() (err error) {
+				status, err = pk.call(ctx, "POST", "/v1/lockers/"+p.locker.id+"/deposits", courier, map[string]string{"tracking_code": p.tracking}, &dep)
+				return err
+			})
+			if status == http.StatusConflict && strings.Contains(err.Error(), "no_free_compartment") {
+				pk.forgetCode(p.tracking)
+				p.turnedAtDoor = true
+				pk.n.doorTurned.Add(1)
+				var sh struct {
+					Destination struct {
+						ID string `json:"id"`
+					} `json:"destination"`
+				}
+				if _, err := pk.call(ctx, "GET", "/v1/shipments/"+p.id, p.retailer, nil, &sh); err != nil {
+					pk.fail("%s after the full locker: %v", p.tracking, err)
+					return
+				}
+				if p.locker = pk.byID[sh.Destination.ID]; p.locker == nil {
+					pk.fail("%s was re-routed to %s, not a bench locker", p.tracking, sh.Destination.ID)
+					return
+				}
+				continue
+			}
+			if err != nil {
+				pk.forgetCode(p.tracking)
+				pk.fail("deposit %s: %v", p.tracking, err)
+				return
+			}
+			p.compartment = dep.Compartment
+			pk.take(p)
+			if err := p.locker.driver.Open(ctx, dep.Compartment); err != nil {
+				pk.fail("open %s's door %d at %s: %v", p.tracking, dep.Compartment, p.locker.id, err)
+				return
+			}
+			t0 := time.Now()
+			p.locker.driver.Close(dep.Compartment)
+			p.deposited.Store(true)
+			p.arrived = pk.today
+			pk.n.deposited.Add(1)
+			select {
+			case p.code = <-waitCode:
+				pk.timed("door closed to notice", func() error { return nil })
+				pk.mu.Lock()
+				r := pk.ops["door closed to notice"]
+				r.lat[len(r.lat)-1] = time.Since(t0)
+				pk.mu.Unlock()
+			case <-ctx.Done():
+				pk.fail("%s: no code in the outbox: %v", p.tracking, ctx.Err())
+			}
+			return
+		}
+		// Re-routed three times and still no compartment: the courier
+		// takes it back to the depot (the server keeps it in transit).
+		p.undeliverable = true
+		pk.n.undeliverable.Add(1)
+	})
+}
+
+// take records that p is in its compartment; another parcel there is a
+// violation.
+func (pk *peak) take(p *peakParcel) {
+	pk.mu.Lock()
+	defer pk.mu.Unlock()
+	at := pk.occupied[p.locker.id]
+	if at == nil {
+		at = map[int]string{}
+		pk.occupied[p.locker.id] = at
+	}
+	if other, ok := at[p.compartment]; ok {
+		pk.violations = append(pk.violations, fmt.Sprintf("%s compartment %d given to %s while %s is in it", p.locker.id, p.compartment, p.tracking, other))
+	}
+	at[p.compartment] = p.tracking
+}
+
+// leave records that p left its compartment.
+func (pk *peak) leave(p *peakParcel) {
+	pk.mu.Lock()
+	defer pk.mu.Unlock()
+	if pk.occupied[p.locker.id][p.compartment] == p.tracking {
+		delete(pk.occupied[p.locker.id], p.compartment)
+	}
+}
+
+// pickups: the recipients who come today type their codes at the keypad.
+func (pk *peak) pickups(ctx context.Context) {
+	var due []*peakParcel
+	for _, p := range pk.parcels {
+		if p.deposited.Load() && !p.picked.Load() && !p.expired && p.code != "" && p.pickupIn >= 0 &&
+			!p.arrived.AddDays(p.pickupIn).After(pk.today) {
+			due = append(due, p)
+		}
+	}
+	each(pk, ctx, due, func(p *peakParcel) {
+		pk.timed("keypad pickup", func() error {
+			pk.pickup(ctx, &p.simParcel, p.code)
+			return nil
+		})
+		if p.picked.Load() {
+			pk.leave(p)
+			pk.n.picked.Add(1)
+		}
+	})
+}
+
+// collectExpired waits for the storage period's expiry of the parcels
+// whose deadline passed (the server's job) and has couriers collect them.
+func (pk *peak) collectExpired(ctx context.Context) error {
+	var due []*peakParcel
+	for _, p := range pk.parcels {
+		if p.deposited.Load() && !p.picked.Load() && p.compartment != 0 && !p.arrived.AddDays(8).After(pk.today) {
+			due = append(due, p)
+		}
+	}
+	if len(due) == 0 {
+		return nil
+	}
+	each(pk, ctx, due, func(p *peakParcel) {
+		// The expiry job runs within seconds of the clock passing the
+		// deadline (River's scheduler).
+		deadline := time.Now().Add(time.Minute)
+		for {
+			var t struct{ Status string }
+			if _, err := pk.call(ctx, "GET", "/v1/tracking/"+p.tracking, "", nil, &t); err != nil {
+				pk.fail("%s: tracking: %v", p.tracking, err)
+				return
+			}
+			if t.Status == string(lokero.StatusExpired) {
+				break
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				pk.fail("%s: still %s a day after its storage period", p.tracking, t.Status)
+				return
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		if !p.expired {
+			p.expired = true
+			pk.n.expired.Add(1)
+		}
+		courier := pk.couriers[p.n%len(pk.couriers)]
+		if err := pk.timed("collect", func() error {
+			_, err := pk.call(ctx, "POST", "/v1/lockers/"+p.locker.id+"/collections", courier, map[string]string{"tracking_code": p.tracking}, nil)
+			return err
+		}); err != nil {
+			pk.fail("collect %s: %v", p.tracking, err)
+			return
+		}
+		if err := p.locker.driver.Open(ctx, p.compartment); err == nil {
+			p.locker.driver.Close(p.compartment)
+		}
+		pk.leave(p)
+		p.compartment = 0
+		pk.n.collected.Add(1)
+	})
+	return nil
+}
+
+// verifyPeak checks every parcel's end at the centre against its life
+// here: picked up, or back on its way to the sender.
+func (pk *peak) verifyPeak(ctx context.Context) {
+	var mismatches atomic.Int64
+	each(pk, ctx, pk.parcels, func(p *peakParcel) {
+		if p.refused {
+			return
+		}
+		var sh struct{ Status string }
+		if _, err := pk.call(ctx, "GET", "/v1/shipments/"+p.id, p.retailer, nil, &sh); err != nil {
+			pk.fail("%s: %v", p.tracking, err)
+			return
+		}
+		want := []string{string(lokero.StatusPickedUp)}
+		if p.undeliverable {
+			want = []string{string(lokero.StatusInTransit)}
+		} else if p.expired {
+			want = []string{string(lokero.StatusReturning), string(lokero.StatusReturnedToSender)}
+		}
+		if !slices.Contains(want, sh.Status) {
+			if mismatches.Add(1) <= 5 {
+				pk.fail("%s ended %s at the centre; its life here says %v", p.tracking, sh.Status, want)
+			}
+		}
+	})
+	// Codes: two parcels waiting at one locker at once never share one
+	// (the bench typed them: a shared code would have opened the wrong door,
+	// which pickup reports).
+}
+
+// report prints the run's figures and fails when anything went wrong.
+func (pk *peak) report(took time.Duration) error {
+	n := pk.o.parcels
+	lived := pk.n.picked.Load() + pk.n.collected.Load()
+	fmt.Fprintf(pk.out, "\nlokero bench peak: %d lockers of %d compartments (SMARTPOSTs, controllers over MQTT), %d parcels booked over %d days, %d clients, capacity margin %.2f\n",
+		pk.o.lockers, pk.o.compartments, n, pk.o.days, pk.o.conns, pk.o.margin)
+	fmt.Fprintf(pk.out, "  whole lives: %d parcels in %s: %.0f parcels/s end to end (each: book, hand over, deposit, door, notice, pickup or expiry and collection)\n",
+		lived, took.Round(time.Millisecond), float64(lived)/took.Seconds())
+	names := make([]string, 0, len(pk.ops))
+	for name := range pk.ops {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	fmt.Fprintf(pk.out, "  %-24s %8s %12s %12s\n", "operation", "count", "p50", "p99")
+	for _, name := range names {
+		r := pk.ops[name]
+		slices.Sort(r.lat)
+		pct := func(p float64) time.Duration { return r.lat[min(len(r.lat)-1, int(p*float64(len(r.lat))))] }
+		fmt.Fprintf(pk.out, "  %-24s %8d %12s %12s\n", name, len(r.lat), pct(0.5).Round(time.Microsecond), pct(0.99).Round(time.Microsecond))
+	}
+	overflowed, refused, door := pk.n.overflowed.Load(), pk.n.refused.Load(), pk.n.doorTurned.Load()
+	detour := 0.0
+	if overflowed > 0 {
+		detour = float64(pk.n.detourM.Load()) / float64(overflowed) / 1000
+	}
+	fmt.Fprintf(pk.out, "  turned away at booking: %d of %d (%.1f %%): %d to another locker (mean detour %.2f km), %d refused\n",
+		overflowed+refused, n, 100*float64(overflowed+refused)/float64(n), overflowed, detour, refused)
+	fmt.Fprintf(pk.out, "  turned away at the door: %d (%.1f %%); no compartment at three doors in a row: %d\n", door, 100*float64(door)/float64(n),
+		pk.n.undeliverable.Load())
+	fmt.Fprintf(pk.out, "  picked up %d, expired and collected %d\n", pk.n.picked.Load(), pk.n.collected.Load())
+	rss, hwm := procMemory()
+	fmt.Fprintf(pk.out, "  memory of this process (server, broker, controllers and the bench): %d MiB resident, %d MiB at most\n", rss>>20, hwm>>20)
+	size := int64(0)
+	for _, suffix := range []string{"", "-wal"} {
+		if fi, err := os.Stat(pk.db + suffix); err == nil {
+			size += fi.Size()
+		}
+	}
+	fmt.Fprintf(pk.out, "  database: %d MiB (SQLite file and WAL)\n", size>>20)
+	for _, v := range pk.violations {
+		pk.fail("%s", v)
+	}
+	if f := pk.sim.n.failed.Load(); f > 0 {
+		fmt.Fprintf(pk.out, "  FAILED: %d problems; the first:\n", f)
+		for _, m := range pk.failures {
+			fmt.Fprintf(pk.out, "    %s\n", m)
+		}
+		return errors.New("bench peak: the run went wrong")
+	}
+	fmt.Fprintf(pk.out, "  invariants: every parcel ended as its life led (picked up, returning to its sender, or in transit after three full doors); no compartment held two parcels at once\n")
+	return nil
+}
+
+// procMemory returns this process's resident memory now and at its peak
+// (VmRSS, VmHWM), in bytes; 0 where /proc is not there.
+func procMemory() (rss, hwm int64) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch name {
+		case "VmRSS":
+			rss = kb << 10
+		case "VmHWM":
+			hwm = kb << 10
+		}
+	}
+	return rss, hwm
+}
+
+// lockedBuffer is a bytes.Buffer for one writer and one reader at once
+// (the server's log, shown when it fails to start).
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
