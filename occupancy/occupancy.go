@@ -206,8 +206,9 @@ func (d Dwell) carried(c Class, today, on lokero.Date) (mean, variance, most flo
 // CarriedBound is Carried with a margin for chance: the expected count
 // plus z standard deviations of it (each parcel stays or goes on its own,
 // a sum of Bernoulli trials), so that a locker filled to the bound
-// overflows at the door only rarely (z = 1.65: about one day in twenty at
-// a locker filled to it). z = 0 is the expected count.
+// overflows at the door only rarely (z = 1.2: about one day in nine at a
+// locker filled to it, z = 1.65 one in twenty). z = 0 is the expected
+// count.
 func (d Dwell) CarriedBound(c Class, today, on lokero.Date, z float64) float64 {
 	mean, variance, most := d.carried(c, today, on)
 	return min(mean+z*math.Sqrt(variance), most) // never more parcels than could be there

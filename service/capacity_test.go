@@ -150,7 +150,7 @@ func TestCapacityOverTime(t *testing.T) {
 
 // TestCapacityMargin: a locker whose two parcels each have about a 40 %
 // chance of still being there counts one as there by the expected count
-// (0.8), both with the default margin for chance (0.8 + 1.65 × 0.69), and
+// (0.8), both with the default margin for chance (0.8 + 1.2 × 0.69), and
 // never more than the two however wide the margin; a margin outside 0..4
 // is refused.
 func TestCapacityMargin(t *testing.T) {

@@ -376,9 +376,10 @@ func (pk *peak) run(ctx context.Context) error {
 		if err := pk.collectExpired(ctx); err != nil {
 			return err
 		}
-		fmt.Fprintf(pk.log, "peak: day %d (%s): booked %d (%d overflowed, %d refused), deposited %d (%d turned away at the door), picked up %d, expired %d, collected %d\n",
-			day+1, pk.today, pk.n.booked.Load(), pk.n.overflowed.Load(), pk.n.refused.Load(), pk.n.deposited.Load(), pk.n.doorTurned.Load(),
-			pk.n.picked.Load(), pk.n.expired.Load(), pk.n.collected.Load())
+		ended := pk.n.picked.Load() + pk.n.collected.Load() + pk.n.refused.Load() + pk.n.undeliverable.Load()
+		fmt.Fprintf(pk.log, "peak: %s day %d (%s): booked %d (%d overflowed, %d refused), deposited %d (%d turned away at the door), picked up %d, expired %d, collected %d\n",
+			progressBar(float64(ended)/float64(pk.o.parcels), 20), day+1, pk.today, pk.n.booked.Load(), pk.n.overflowed.Load(), pk.n.refused.Load(),
+			pk.n.deposited.Load(), pk.n.doorTurned.Load(), pk.n.picked.Load(), pk.n.expired.Load(), pk.n.collected.Load())
 		if pk.done() {
 			break
 		}
@@ -794,4 +795,11 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// progressBar draws a share 0..1 as a bar of width cells and a percentage.
+func progressBar(share float64, width int) string {
+	share = max(0, min(1, share))
+	filled := int(math.Round(share * float64(width)))
+	return "[" + strings.Repeat("#", filled) + strings.Repeat(".", width-filled) + fmt.Sprintf("] %3.0f %%", 100*share)
 }

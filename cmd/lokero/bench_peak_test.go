@@ -15,6 +15,9 @@ func TestBenchPeak(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s\n%s", code, stdout, stderr)
 	}
+	if !regexp.MustCompile(`(?m)^peak: \[#+\] 100 % day \d+`).MatchString(stderr) {
+		t.Errorf("no progress bar reaching 100 %% in:\n%s", stderr)
+	}
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^  whole lives: \d+ parcels in .*: \d+ parcels/s end to end`),
 		regexp.MustCompile(`(?m)^  book +90 +\S+ +\S+$`),
