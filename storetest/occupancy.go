@@ -209,10 +209,19 @@ func testOccupantsAndDepartures(t *testing.T, s Store) {
 		lokero.Compartment{LocationID: "L1", Number: 3, Size: "M", ShipmentID: "s-e", OutOfOrder: true},
 	)
 	got, err := s.Occupants(ctx, "L1")
+	// Each parcel still holds the reservation it was booked with (a size
+	// class and a delivery date), whatever compartment it is in.
+	held := func(o lokero.Occupants, sh lokero.Shipment) lokero.Occupants {
+		o.ReservedSize, o.DeliveryDate = sh.SizeClass, sh.DeliveryDate
+		return o
+	}
+	if a.SizeClass == "" || a.DeliveryDate.IsZero() {
+		t.Fatalf("the fixture's shipment holds no reservation: %q %v", a.SizeClass, a.DeliveryDate)
+	}
 	want := []lokero.Occupants{
-		{LocationID: "L1", Size: "M", Status: lokero.StatusExpired, ArrivedOn: today, Count: 1},
-		{LocationID: "L1", Size: "S", Status: lokero.StatusReadyForPickup, ArrivedOn: today, Count: 1},
-		{LocationID: "L1", Size: "S", Status: lokero.StatusReadyForPickup, ArrivedOn: later, Count: 1},
+		held(lokero.Occupants{LocationID: "L1", Size: "M", Status: lokero.StatusExpired, ArrivedOn: today, Count: 1}, e),
+		held(lokero.Occupants{LocationID: "L1", Size: "S", Status: lokero.StatusReadyForPickup, ArrivedOn: today, Count: 1}, a),
+		held(lokero.Occupants{LocationID: "L1", Size: "S", Status: lokero.StatusReadyForPickup, ArrivedOn: later, Count: 1}, b),
 	}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("Occupants(L1) = %+v, %v;\nwant %+v", got, err, want)

@@ -110,18 +110,9 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := s.waitDirectory(ctx); err != nil {
 		return err
 	}
-	runCtx, stopControllers := context.WithCancel(context.WithoutCancel(ctx))
-	var running sync.WaitGroup
-	defer func() {
-		stopControllers()
-		running.Wait()
-		for _, l := range s.lockers {
-			if l.ctl != nil {
-				l.ctl.Close()
-			}
-		}
-	}()
-	if err := s.startControllers(ctx, runCtx, &running); err != nil {
+	stopFleet, err := s.startFleet(ctx)
+	defer stopFleet()
+	if err != nil {
 		return err
 	}
 	pk := &peak{sim: s, o: o, shape: shape, db: db, ops: map[string]*peakOp{}}

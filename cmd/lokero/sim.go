@@ -229,21 +229,9 @@ func (s *sim) run(ctx context.Context) error {
 	if err := s.waitDirectory(ctx); err != nil {
 		return err
 	}
-	runCtx, stopControllers := context.WithCancel(context.WithoutCancel(ctx))
-	var running sync.WaitGroup
-	defer func() {
-		stopControllers()
-		running.Wait()
-		for _, l := range s.lockers {
-			if l.ctl != nil {
-				l.ctl.Close()
-			}
-			if l.relay != nil {
-				l.relay.Close()
-			}
-		}
-	}()
-	if err := s.startControllers(ctx, runCtx, &running); err != nil {
+	stopFleet, err := s.startFleet(ctx)
+	defer stopFleet()
+	if err != nil {
 		return err
 	}
 	progressCtx, stopProgress := context.WithCancel(ctx)
@@ -525,6 +513,27 @@ func offlineLocker(i, n int, share float64) bool {
 		return false
 	}
 	return math.Floor(float64(i+1)*share) > math.Floor(float64(i)*share)
+}
+
+// startFleet starts a controller per locker (startControllers), running
+// until the returned func stops them and closes them and their relays;
+// call it even when startFleet fails.
+func (s *sim) startFleet(ctx context.Context) (stop func(), err error) {
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var running sync.WaitGroup
+	stop = func() {
+		cancel()
+		running.Wait()
+		for _, l := range s.lockers {
+			if l.ctl != nil {
+				l.ctl.Close()
+			}
+			if l.relay != nil {
+				l.relay.Close()
+			}
+		}
+	}
+	return stop, s.startControllers(ctx, runCtx, &running)
 }
 
 // startControllers opens and runs a controller per locker, the ones to be
