@@ -22,6 +22,7 @@ import (
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/controller"
 	"github.com/lokero/lokero/geo"
+	"github.com/lokero/lokero/occupancy"
 	"github.com/lokero/lokero/service"
 )
 
@@ -240,6 +241,12 @@ type peakParcel struct {
 	refused       bool
 	turnedAtDoor  bool
 	undeliverable bool // turned away at three doors in a row
+
+	// For the offline bound: the day it was booked (0: the first), the
+	// shopper's locker and the five nearest the home (by position).
+	bookDay    int
+	choice     int
+	candidates []int
 }
 
 // peakOp is one operation's latencies.
@@ -331,6 +338,10 @@ func (pk *peak) run(ctx context.Context) error {
 			}
 		}
 		p := &peakParcel{simParcel: simParcel{n: i, retailer: pk.retailers[i%len(pk.retailers)]}, chosen: pk.lockers[pick.Item].id, pickupIn: dwellDays(rng, pk.o.never)}
+		p.choice = pick.Item
+		for _, n := range near {
+			p.candidates = append(p.candidates, n.Item)
+		}
 		pk.parcels = append(pk.parcels, p)
 	}
 	// The first morning: 10:00 in Helsinki, before the handover cut-off.
@@ -358,6 +369,9 @@ func (pk *peak) run(ctx context.Context) error {
 			n := int(math.Round(pk.shape[day] * float64(pk.o.parcels)))
 			if day == pk.o.days-1 {
 				n = pk.o.parcels - booked
+			}
+			for _, p := range pk.parcels[booked : booked+n] {
+				p.bookDay = day
 			}
 			pk.book(ctx, pk.parcels[booked:booked+n])
 			booked += n
@@ -718,6 +732,9 @@ func (pk *peak) report(took time.Duration) error {
 	fmt.Fprintf(pk.out, "  turned away at the door: %d (%.1f %%); no compartment at three doors in a row: %d\n", door, 100*float64(door)/float64(n),
 		pk.n.undeliverable.Load())
 	fmt.Fprintf(pk.out, "  picked up %d, expired and collected %d\n", pk.n.picked.Load(), pk.n.collected.Load())
+	moved, noRoom, offlineDetour := pk.offlineBound()
+	fmt.Fprintf(pk.out, "  offline bound, knowing every arrival and pickup in advance: %.1f %% not in the shopper's locker (%.1f %% to another, mean detour %.2f km; %.1f %% no room at any of the five nearest)\n",
+		100*(moved+noRoom), 100*moved, offlineDetour/1000, 100*noRoom)
 	rss, hwm := procMemory()
 	fmt.Fprintf(pk.out, "  memory of this process (server, broker, controllers and the bench): %d MiB resident, %d MiB at most\n", rss>>20, hwm>>20)
 	size := int64(0)
@@ -793,4 +810,90 @@ func progressBar(share float64, width int) string {
 	share = max(0, min(1, share))
 	filled := int(math.Round(share * float64(width)))
 	return "[" + strings.Repeat("#", filled) + strings.Repeat(".", width-filled) + fmt.Sprintf("] %3.0f %%", 100*share)
+}
+
+// offlineBound places the same parcels as a planner that knew every
+// arrival and every pickup in advance would: by earliest departure first
+// (optimal for one locker, interval scheduling on identical
+// compartments), each in the shopper's own locker if it has a compartment
+// free every day of the parcel's stay, else the nearest of the five
+// lockers nearest the shopper's home that has. It returns the shares
+// placed in another locker and placed nowhere, and the mean detour of
+// those placed elsewhere. A refused parcel's
+// arrival is the day its booking day's other parcels arrived; a parcel
+// never picked up stays the storage period and a day. It is a bound to
+// measure lokero's online decisions against, not the exact optimum (which
+// could move some parcels further to fit more).
+func (pk *peak) offlineBound() (moved, noRoom, detourM float64) {
+	arrival := map[int]lokero.Date{}
+	for _, p := range pk.parcels {
+		if !p.delivery.IsZero() {
+			if a, ok := arrival[p.bookDay]; !ok || p.delivery.Before(a) {
+				arrival[p.bookDay] = p.delivery
+			}
+		}
+	}
+	type stay struct {
+		p             *peakParcel
+		from, through int // day numbers since the first arrival
+	}
+	var first lokero.Date
+	for _, a := range arrival {
+		if first.IsZero() || a.Before(first) {
+			first = a
+		}
+	}
+	stays := make([]stay, 0, len(pk.parcels))
+	for _, p := range pk.parcels {
+		a, ok := arrival[p.bookDay]
+		if !ok {
+			continue
+		}
+		from := occupancy.Days(first, a)
+		days := p.pickupIn
+		if days < 0 {
+			days = occupancy.Horizon
+		}
+		stays = append(stays, stay{p, from, from + days})
+	}
+	slices.SortStableFunc(stays, func(a, b stay) int { return a.through - b.through })
+	used := map[[2]int]int{} // locker position, day → compartments taken
+	fits := func(l int, st stay) bool {
+		for d := st.from; d <= st.through; d++ {
+			if used[[2]int{l, d}] >= pk.o.compartments {
+				return false
+			}
+		}
+		return true
+	}
+	turned, elsewhere, detour := 0, 0, 0.0
+	for _, st := range stays {
+		placed := -1
+		if fits(st.p.choice, st) {
+			placed = st.p.choice
+		} else {
+			for _, l := range st.p.candidates {
+				if fits(l, st) {
+					placed = l
+					break
+				}
+			}
+		}
+		if placed < 0 {
+			turned++
+			continue
+		}
+		if placed != st.p.choice {
+			elsewhere++
+			detour += geo.Distance(pk.points[st.p.choice], pk.points[placed])
+		}
+		for d := st.from; d <= st.through; d++ {
+			used[[2]int{placed, d}]++
+		}
+	}
+	if elsewhere > 0 {
+		detour /= float64(elsewhere)
+	}
+	n := float64(max(1, len(stays)))
+	return float64(elsewhere) / n, float64(turned) / n, detour
 }

@@ -24,6 +24,7 @@ func TestBenchPeak(t *testing.T) {
 		regexp.MustCompile(`(?m)^  keypad pickup +[1-9]\d* `),
 		regexp.MustCompile(`(?m)^  turned away at booking: \d+ of 90 `),
 		regexp.MustCompile(`(?m)^  turned away at the door: \d+ `),
+		regexp.MustCompile(`(?m)^  offline bound, knowing every arrival and pickup in advance: \d+\.\d % not in the shopper.s locker`),
 		regexp.MustCompile(`(?m)^  memory of this process .*: [1-9]\d* MiB resident`),
 		regexp.MustCompile(`(?m)^  invariants: every parcel ended as its life led`),
 	} {
