@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"github.com/lokero/lokero/controller"
 	"github.com/lokero/lokero/geo"
 	"github.com/lokero/lokero/occupancy"
+	"github.com/lokero/lokero/pgtest"
 	"github.com/lokero/lokero/service"
 )
 
@@ -55,6 +57,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.IntVar(&o.conns, "conns", 16, "concurrent clients (shoppers' checkouts, couriers, recipients)")
 	never := fs.String("never", "3%", "the share of recipients who never come: their parcels expire and go back")
 	fs.Float64Var(&o.margin, "margin", service.DefaultMargin, "the server's --capacity-margin")
+	fs.BoolVar(&o.postgres, "postgres", false, "run the server on a throwaway PostgreSQL cluster (the local install) instead of SQLite")
 	fs.Uint64Var(&o.seed, "seed", 1, "the seed of the lockers' places and the shoppers' choices")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long")
 	if err := parseFlags(fs, args); err != nil {
@@ -88,8 +91,25 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	db := filepath.Join(tmp, "peak.db")
-	base, broker, stop, err := peakServe(ctx, db, o.margin, stderr)
+	db, extra := filepath.Join(tmp, "peak.db"), []string(nil)
+	if o.postgres {
+		// A throwaway cluster from the local PostgreSQL install, and the
+		// one secret its instances share.
+		cluster, err := pgtest.Start(ctx)
+		if err != nil {
+			return fmt.Errorf("bench peak: PostgreSQL: %w", err)
+		}
+		defer cluster.Stop()
+		if db, err = cluster.CreateDatabase(ctx); err != nil {
+			return fmt.Errorf("bench peak: PostgreSQL: %w", err)
+		}
+		secret := filepath.Join(tmp, "code-secret")
+		if err := os.WriteFile(secret, []byte(strings.Repeat("5a", 32)), 0o600); err != nil {
+			return err
+		}
+		extra = []string{"--code-secret-file", secret}
+	}
+	base, broker, stop, err := peakServe(ctx, db, o.margin, extra, stderr)
 	if err != nil {
 		return err
 	}
@@ -124,6 +144,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 type peakOptions struct {
 	lockers, compartments, parcels, days, conns int
 	never, margin                               float64
+	postgres                                    bool
 	seed                                        uint64
 	timeout                                     time.Duration
 }
@@ -150,7 +171,7 @@ func peakShape(days int) []float64 {
 // the platform's retailers, couriers and lockers at once) and one
 // retailer allowed every compartment. It returns the API's base URL, the
 // broker's and a func that stops the server.
-func peakServe(ctx context.Context, db string, margin float64, stderr io.Writer) (base, broker string, stop func(), err error) {
+func peakServe(ctx context.Context, db string, margin float64, extra []string, stderr io.Writer) (base, broker string, stop func(), err error) {
 	free := func() (string, error) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -171,9 +192,10 @@ func peakServe(ctx context.Context, db string, margin float64, stderr io.Writer)
 	done := make(chan int, 1)
 	var log lockedBuffer
 	go func() {
-		done <- run(serveCtx, []string{"serve", "--addr", addr, "--db", db, "--dev", "--no-demo", "--mqtt-listen", mqtt,
+		args := append([]string{"serve", "--addr", addr, "--db", db, "--dev", "--no-demo", "--mqtt-listen", mqtt,
 			"--reload", "1s", "--retailer-share", "100%", "--capacity-margin", strconv.FormatFloat(margin, 'f', -1, 64),
-			"--rate-limit", "retailer=off,courier=off,device=off,operator=off,tracking=off"}, io.Discard, &log)
+			"--rate-limit", "retailer=off,courier=off,device=off,operator=off,tracking=off"}, extra...)
+		done <- run(serveCtx, args, io.Discard, &log)
 	}()
 	stop = func() {
 		cancel()
@@ -706,8 +728,12 @@ func (pk *peak) verifyPeak(ctx context.Context) {
 func (pk *peak) report(took time.Duration) error {
 	n := pk.o.parcels
 	lived := pk.n.picked.Load() + pk.n.collected.Load()
-	fmt.Fprintf(pk.out, "\nlokero bench peak: %d lockers of %d compartments (SMARTPOSTs, controllers over MQTT), %d parcels booked over %d days, %d clients, capacity margin %.2f\n",
-		pk.o.lockers, pk.o.compartments, n, pk.o.days, pk.o.conns, pk.o.margin)
+	store := "SQLite"
+	if pk.o.postgres {
+		store = "PostgreSQL"
+	}
+	fmt.Fprintf(pk.out, "\nlokero bench peak on %s: %d lockers of %d compartments (SMARTPOSTs, controllers over MQTT), %d parcels booked over %d days, %d clients, capacity margin %.2f\n",
+		store, pk.o.lockers, pk.o.compartments, n, pk.o.days, pk.o.conns, pk.o.margin)
 	fmt.Fprintf(pk.out, "  whole lives: %d parcels in %s: %.0f parcels/s end to end (each: book, hand over, deposit, door, notice, pickup or expiry and collection)\n",
 		lived, took.Round(time.Millisecond), float64(lived)/took.Seconds())
 	names := make([]string, 0, len(pk.ops))
@@ -737,13 +763,22 @@ func (pk *peak) report(took time.Duration) error {
 		100*(moved+noRoom), 100*moved, offlineDetour/1000, 100*noRoom)
 	rss, hwm := procMemory()
 	fmt.Fprintf(pk.out, "  memory of this process (server, broker, controllers and the bench): %d MiB resident, %d MiB at most\n", rss>>20, hwm>>20)
-	size := int64(0)
-	for _, suffix := range []string{"", "-wal"} {
-		if fi, err := os.Stat(pk.db + suffix); err == nil {
-			size += fi.Size()
+	if isPostgres(pk.db) {
+		var size int64
+		if db, err := sql.Open("pgx", pk.db); err == nil {
+			db.QueryRow("SELECT pg_database_size(current_database())").Scan(&size)
+			db.Close()
 		}
+		fmt.Fprintf(pk.out, "  database: %d MiB (PostgreSQL, pg_database_size)\n", size>>20)
+	} else {
+		size := int64(0)
+		for _, suffix := range []string{"", "-wal"} {
+			if fi, err := os.Stat(pk.db + suffix); err == nil {
+				size += fi.Size()
+			}
+		}
+		fmt.Fprintf(pk.out, "  database: %d MiB (SQLite file and WAL)\n", size>>20)
 	}
-	fmt.Fprintf(pk.out, "  database: %d MiB (SQLite file and WAL)\n", size>>20)
 	for _, v := range pk.violations {
 		pk.fail("%s", v)
 	}

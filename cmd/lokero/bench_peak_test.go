@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+
+	"github.com/lokero/lokero/pgtest"
 )
 
 // TestBenchPeak runs a small peak through the real server: a few lockers
@@ -48,4 +50,23 @@ func TestBenchPeak(t *testing.T) {
 func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
+}
+
+// TestBenchPeakPostgres runs a smaller peak with the server on a
+// throwaway PostgreSQL cluster: the same invariants hold.
+func TestBenchPeakPostgres(t *testing.T) {
+	pgtest.Require(t) // PostgreSQL is installed (fails with CI=true when not)
+	code, stdout, stderr := runCmd(t, "bench", "peak", "--postgres", "--lockers", "4", "--parcels", "50", "--days", "2", "--conns", "4")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^lokero bench peak on PostgreSQL: 4 lockers`),
+		regexp.MustCompile(`(?m)^  database: [0-9]+ MiB \(PostgreSQL`),
+		regexp.MustCompile(`(?m)^  invariants: every parcel ended as its life led`),
+	} {
+		if !want.MatchString(stdout) {
+			t.Errorf("no line matching %s in:\n%s", want, stdout)
+		}
+	}
 }
