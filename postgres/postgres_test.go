@@ -1,8 +1,10 @@
 package postgres_test
 
 import (
+	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/pgtest"
@@ -99,5 +101,49 @@ func TestOpenBadURL(t *testing.T) {
 	if db, err := postgres.Open(t.Context(), c.URL("no_such_database")); err == nil {
 		db.Close()
 		t.Fatal("Open of a missing database succeeded")
+	}
+}
+
+// TestReserveFullLocksNothing: a booking that finds a class full holds no
+// lock on its counter, so that bookings overflowing between two full
+// lockers in opposite directions do not deadlock: while one transaction
+// that found the class full is still open, another changes the counter at
+// once.
+func TestReserveFullLocksNothing(t *testing.T) {
+	db := open(t, freshURL(t))
+	ctx := t.Context()
+	date := lokero.Date{Year: 2026, Month: 12, Day: 8}
+	if err := db.InTx(ctx, func(tx lokero.Tx) error {
+		ok, err := tx.Reserve(ctx, "A", date, "M", 1)
+		if err == nil && !ok {
+			t.Error("the first reservation of an empty class was refused")
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	found, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- db.InTx(ctx, func(tx lokero.Tx) error {
+			ok, err := tx.Reserve(ctx, "A", date, "M", 1)
+			if err == nil && ok {
+				t.Error("a full class took one more")
+			}
+			close(found)
+			<-release // still open
+			return err
+		})
+	}()
+	<-found
+	quick, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	err := db.InTx(quick, func(tx lokero.Tx) error { return tx.Release(quick, "A", date, "M") })
+	close(release)
+	if err != nil {
+		t.Errorf("releasing while another transaction found the class full: %v; want no wait", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -260,25 +260,45 @@ func (t *Tx) UpdateShipment(ctx context.Context, s *lokero.Shipment) error {
 
 // Reserve takes one compartment of size class size at a location for a
 // delivery date if fewer than capacity are taken, and reports whether it
-// did: one statement, that inserts the counter at 1 or increments it below
-// capacity, holding the counter's row lock until the transaction ends.
+// did, holding the counter's row lock until the transaction ends when it
+// did (and none when the class is full).
 func (t *Tx) Reserve(ctx context.Context, locationID string, date lokero.Date, size string, capacity int) (bool, error) {
 	if capacity <= 0 {
 		return false, nil
 	}
-	r, err := t.tx.ExecContext(ctx, `INSERT INTO reservations (location_id, delivery_date, size, reserved)
-		VALUES ($1, $2, $3, 1)
-		ON CONFLICT (location_id, delivery_date, size) DO UPDATE
-		SET reserved = reservations.reserved + 1 WHERE reservations.reserved < $4`,
-		locationID, date, size, capacity)
+	// A counter with room is raised by a conditional UPDATE, which locks
+	// the row only when it raises it: a full locker's counter stays
+	// unlocked, so that a booking that finds it full and tries the next
+	// locker holds nothing another booking going the other way waits for
+	// (with INSERT … ON CONFLICT DO UPDATE … WHERE the row is locked even
+	// when full, and bookings overflowing in opposite directions
+	// deadlocked on PostgreSQL). A date's first booking inserts the row;
+	// one made meanwhile by another transaction is counted again.
+	raise := func() (bool, error) {
+		return t.affected(ctx, `UPDATE reservations SET reserved = reserved + 1
+			WHERE location_id = $1 AND delivery_date = $2 AND size = $3 AND reserved < $4`, locationID, date, size, capacity)
+	}
+	ok, err := raise()
+	if err == nil && !ok {
+		if ok, err = t.affected(ctx, `INSERT INTO reservations (location_id, delivery_date, size, reserved)
+			VALUES ($1, $2, $3, 1) ON CONFLICT (location_id, delivery_date, size) DO NOTHING`, locationID, date, size); err == nil && !ok {
+			ok, err = raise()
+		}
+	}
 	if err != nil {
 		return false, fmt.Errorf("reserve %s %s %s: %w", locationID, date, size, err)
+	}
+	return ok, nil
+}
+
+// affected runs a statement and reports whether it changed one row.
+func (t *Tx) affected(ctx context.Context, query string, args ...any) (bool, error) {
+	r, err := t.tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return false, err
 	}
 	n, err := r.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("reserve %s %s %s: %w", locationID, date, size, err)
-	}
-	return n == 1, nil
+	return n == 1, err
 }
 
 // Release gives back one reservation taken by Reserve; the count never

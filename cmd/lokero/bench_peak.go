@@ -109,7 +109,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		extra = []string{"--code-secret-file", secret}
 	}
-	base, broker, stop, err := peakServe(ctx, db, o.margin, extra, stderr)
+	base, broker, serverLog, stop, err := peakServe(ctx, db, o.margin, extra, stderr)
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	pk := &peak{sim: s, o: o, shape: shape, db: db, ops: map[string]*peakOp{}}
+	pk := &peak{sim: s, o: o, shape: shape, db: db, ops: map[string]*peakOp{}, serverLog: serverLog}
 	return pk.run(ctx)
 }
 
@@ -171,7 +171,7 @@ func peakShape(days int) []float64 {
 // the platform's retailers, couriers and lockers at once) and one
 // retailer allowed every compartment. It returns the API's base URL, the
 // broker's and a func that stops the server.
-func peakServe(ctx context.Context, db string, margin float64, extra []string, stderr io.Writer) (base, broker string, stop func(), err error) {
+func peakServe(ctx context.Context, db string, margin float64, extra []string, stderr io.Writer) (base, broker string, log *lockedBuffer, stop func(), err error) {
 	free := func() (string, error) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -182,20 +182,20 @@ func peakServe(ctx context.Context, db string, margin float64, extra []string, s
 	}
 	addr, err := free()
 	if err != nil {
-		return "", "", nil, err
+		return "", "", nil, nil, err
 	}
 	mqtt, err := free()
 	if err != nil {
-		return "", "", nil, err
+		return "", "", nil, nil, err
 	}
 	serveCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan int, 1)
-	var log lockedBuffer
+	log = &lockedBuffer{}
 	go func() {
 		args := append([]string{"serve", "--addr", addr, "--db", db, "--dev", "--no-demo", "--mqtt-listen", mqtt,
 			"--reload", "1s", "--retailer-share", "100%", "--capacity-margin", strconv.FormatFloat(margin, 'f', -1, 64),
 			"--rate-limit", "retailer=off,courier=off,device=off,operator=off,tracking=off"}, extra...)
-		done <- run(serveCtx, args, io.Discard, &log)
+		done <- run(serveCtx, args, io.Discard, log)
 	}()
 	stop = func() {
 		cancel()
@@ -209,17 +209,17 @@ func peakServe(ctx context.Context, db string, margin float64, extra []string, s
 		if resp, err := http.Get(base + "/healthz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return base, "tcp://" + mqtt, stop, nil
+				return base, "tcp://" + mqtt, log, stop, nil
 			}
 		}
 		select {
 		case code := <-done:
-			return "", "", nil, fmt.Errorf("bench peak: serve exited with %d: %s", code, log.String())
+			return "", "", nil, nil, fmt.Errorf("bench peak: serve exited with %d: %s", code, log.String())
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Since(start) > time.Minute {
 			stop()
-			return "", "", nil, fmt.Errorf("bench peak: serve did not answer within a minute: %s", log.String())
+			return "", "", nil, nil, fmt.Errorf("bench peak: serve did not answer within a minute: %s", log.String())
 		}
 	}
 }
@@ -227,9 +227,10 @@ func peakServe(ctx context.Context, db string, margin float64, extra []string, s
 // peak is one run of the peak bench.
 type peak struct {
 	*sim
-	o     peakOptions
-	shape []float64
-	db    string
+	o         peakOptions
+	shape     []float64
+	db        string
+	serverLog *lockedBuffer // the server's log, shown when the run goes wrong
 
 	parcels []*peakParcel
 	index   *geo.Index // the lockers' places
@@ -281,7 +282,12 @@ type peakOp struct {
 func (pk *peak) timed(op string, call func() error) error {
 	t0 := time.Now()
 	err := call()
-	took := time.Since(t0)
+	pk.record(op, time.Since(t0))
+	return err
+}
+
+// record adds one latency of op.
+func (pk *peak) record(op string, took time.Duration) {
 	pk.mu.Lock()
 	r := pk.ops[op]
 	if r == nil {
@@ -292,7 +298,6 @@ func (pk *peak) timed(op string, call func() error) error {
 	r.mu.Lock()
 	r.lat = append(r.lat, took)
 	r.mu.Unlock()
-	return err
 }
 
 // each runs f for every item over --conns workers.
@@ -578,11 +583,7 @@ func (pk *peak) deliver(ctx context.Context) {
 			pk.n.deposited.Add(1)
 			select {
 			case p.code = <-waitCode:
-				pk.timed("door closed to notice", func() error { return nil })
-				pk.mu.Lock()
-				r := pk.ops["door closed to notice"]
-				r.lat[len(r.lat)-1] = time.Since(t0)
-				pk.mu.Unlock()
+				pk.record("door closed to notice", time.Since(t0))
 			case <-ctx.Done():
 				pk.fail("%s: no code in the outbox: %v", p.tracking, ctx.Err())
 			}
@@ -786,6 +787,13 @@ func (pk *peak) report(took time.Duration) error {
 		fmt.Fprintf(pk.out, "  FAILED: %d problems; the first:\n", f)
 		for _, m := range pk.failures {
 			fmt.Fprintf(pk.out, "    %s\n", m)
+		}
+		shown := 0
+		for line := range strings.Lines(pk.serverLog.String()) {
+			if strings.Contains(line, `"level":"ERROR"`) && shown < 5 {
+				fmt.Fprintf(pk.out, "  server: %s", line)
+				shown++
+			}
 		}
 		return errors.New("bench peak: the run went wrong")
 	}
