@@ -289,11 +289,14 @@ func (d *drawer) draw(l Label) {
 
 	// Delivery date, parcel, cash on delivery.
 	p := l.Parcel
-	facts := []string{
-		"Delivery / Toimitus: " + l.DeliveryDate.Text(),
-		"Weight / Paino: " + decimal(p.WeightKG, 2) + " kg",
-		"Size / Koko: " + decimal(p.LengthCM, 1) + " × " + decimal(p.WidthCM, 1) + " × " + decimal(p.HeightCM, 1) + " cm",
+	var facts []string
+	if !l.DeliveryDate.IsZero() { // a return's label has none
+		facts = append(facts, "Delivery / Toimitus: "+l.DeliveryDate.Text())
 	}
+	facts = append(facts,
+		"Weight / Paino: "+decimal(p.WeightKG, 2)+" kg",
+		"Size / Koko: "+decimal(p.LengthCM, 1)+" × "+decimal(p.WidthCM, 1)+" × "+decimal(p.HeightCM, 1)+" cm",
+	)
 	if p.Contents == lokero.ContentsFood {
 		food := "Food / Elintarvike"
 		if p.Insulated {

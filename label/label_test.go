@@ -284,12 +284,16 @@ func TestText(t *testing.T) {
 		}
 	}
 
+	if !strings.Contains(text, "Delivery / Toimitus: 2026-03-10") {
+		t.Errorf("no delivery date line:\n%s", text)
+	}
+
 	l := sample()
-	l.ReturnCode, l.COD = "", nil
+	l.ReturnCode, l.COD, l.DeliveryDate = "", nil, lokero.Date{} // a return's label has no delivery date
 	text = run(t, pdftotext, "-layout", writeFile(t, l), "-")
-	for _, absent := range []string{"Palautuskoodi", "EUR", "201234567893"} {
+	for _, absent := range []string{"Palautuskoodi", "EUR", "201234567893", "Delivery / Toimitus"} {
 		if strings.Contains(text, absent) {
-			t.Errorf("label without return code or COD shows %q", absent)
+			t.Errorf("label without return code, COD or delivery date shows %q", absent)
 		}
 	}
 	if !strings.Contains(text, "JJ123456785FI") {
