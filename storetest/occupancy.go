@@ -171,17 +171,10 @@ func testParcelsToCollect(t *testing.T, s Store) {
 	}
 }
 
-// clocked is a store whose clock a test may set (the SQL stores).
-type clocked interface{ SetClock(lokero.Clock) }
-
 func testOccupantsAndDepartures(t *testing.T, s Store) {
 	ctx := t.Context()
-	cs, ok := s.(clocked)
-	if !ok {
-		t.Skip("the store has no settable clock")
-	}
 	clock := lokero.NewDevClock(lokero.SystemClock{})
-	cs.SetClock(clock)
+	s.SetClock(clock)
 	today := lokero.DateOf(clock.Now())
 	mustRetailer(t, s, "r")
 	a := lockerShipment("r", "s-a", "L1", 1, "111111")

@@ -51,6 +51,9 @@ type Store interface {
 	lokero.CredentialStore
 	lokero.LockerStore
 	lokero.DeviceStore
+	// SetClock sets where the store's times come from (a test moves it
+	// on to see arrival and departure days).
+	SetClock(lokero.Clock)
 }
 
 // Opened returns a function that takes what a store's Open returns and
