@@ -234,15 +234,7 @@ func (s *Server) credentialOf(kinds []lokero.CredentialKind, next http.HandlerFu
 				Message: "this call needs a " + names + " token: send Authorization: Bearer <token>"})
 			return
 		}
-		var (
-			c   lokero.Credential
-			err error
-		)
-		for _, kind := range kinds {
-			if c, err = s.lockers.Authenticate(r.Context(), kind, token); err == nil {
-				break
-			}
-		}
+		c, err := s.authenticate(r.Context(), kinds, token)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lokero", error="invalid_token"`)
 			writeError(w, r, s.log, err)
@@ -253,6 +245,18 @@ func (s *Server) credentialOf(kinds []lokero.CredentialKind, next http.HandlerFu
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), credentialKey{}, c)))
 	}
+}
+
+// authenticate returns the credential of a token of any of kinds (a
+// token's prefix says its kind, so trying each costs nothing), or the
+// last kind's refusal.
+func (s *Server) authenticate(ctx context.Context, kinds []lokero.CredentialKind, token string) (c lokero.Credential, err error) {
+	for _, kind := range kinds {
+		if c, err = s.lockers.Authenticate(ctx, kind, token); err == nil {
+			return c, nil
+		}
+	}
+	return c, err
 }
 
 // sessionRequest runs next for a request authenticated by a web session's

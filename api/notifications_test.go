@@ -38,6 +38,19 @@ type notificationAnswer struct {
 func (f lockerFixture) readyAtLocker(t *testing.T, ref string) (tracking, code string) {
 	t.Helper()
 	sh := f.create(t, shipmentBody(ref), f.key)
+	f.deliverToDemoLocker(t, sh)
+	_, _, out := f.do(t, "GET", "/dev/outbox?limit=1", f.operator, nil)
+	box := decode[struct{ Messages []struct{ Text string } }](t, out)
+	if len(box.Messages) == 0 || openingCode.FindStringSubmatch(box.Messages[0].Text) == nil {
+		t.Fatalf("no code in the outbox: %s", out)
+	}
+	return sh.TrackingCode, openingCode.FindStringSubmatch(box.Messages[0].Text)[1]
+}
+
+// deliverToDemoLocker has a booked parcel for the demo building's locker
+// handed over, deposited and its door closed, insisting on 200 at each.
+func (f lockerFixture) deliverToDemoLocker(t *testing.T, sh shipmentAnswer) {
+	t.Helper()
 	if status, _, out := f.do(t, "POST", "/v1/shipments/"+sh.ID+"/handover", f.courier, nil); status != 200 {
 		t.Fatalf("handover: %d %s", status, out)
 	}
@@ -50,12 +63,6 @@ func (f lockerFixture) readyAtLocker(t *testing.T, ref string) (tracking, code s
 		map[string]any{"type": "door_closed", "compartment": dep.Compartment}); status != 200 {
 		t.Fatalf("door closed: %d %s", status, out)
 	}
-	_, _, out = f.do(t, "GET", "/dev/outbox?limit=1", f.operator, nil)
-	box := decode[struct{ Messages []struct{ Text string } }](t, out)
-	if len(box.Messages) == 0 || openingCode.FindStringSubmatch(box.Messages[0].Text) == nil {
-		t.Fatalf("no code in the outbox: %s", out)
-	}
-	return sh.TrackingCode, openingCode.FindStringSubmatch(box.Messages[0].Text)[1]
 }
 
 // notifications lists the messages as the operator, insisting on 200.

@@ -106,15 +106,7 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, lokero.Invalid("token", "missing", "token is the operator's or clerk's token (lokero operator add, lokero clerk add)"))
 		return
 	}
-	var (
-		c   lokero.Credential
-		err error
-	)
-	for _, kind := range sessionKinds {
-		if c, err = s.lockers.Authenticate(r.Context(), kind, strings.TrimSpace(req.Token)); err == nil {
-			break
-		}
-	}
+	c, err := s.authenticate(r.Context(), sessionKinds, strings.TrimSpace(req.Token))
 	if err != nil {
 		writeError(w, r, s.log, &lokero.Error{Code: lokero.EUNAUTHORIZED, Reason: "invalid_token",
 			Message: "the token is no operator's or clerk's, or it is revoked or expired"})

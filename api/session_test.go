@@ -279,17 +279,7 @@ func TestNetworkHTTP(t *testing.T) {
 	}
 
 	sh := f.create(t, shipmentBody("NETWORK-1"), f.key)
-	if status, _, out := f.do(t, "POST", "/v1/shipments/"+sh.ID+"/handover", f.courier, nil); status != 200 {
-		t.Fatalf("handover: %d %s", status, out)
-	}
-	status, _, out := f.do(t, "POST", "/v1/lockers/"+demo.DemoLockerID+"/deposits", f.courier, map[string]string{"tracking_code": sh.TrackingCode})
-	if status != 200 {
-		t.Fatalf("deposit: %d %s", status, out)
-	}
-	dep := decode[struct{ Compartment int }](t, out)
-	if status, _, out := f.do(t, "POST", "/v1/devices/"+demo.DemoLockerID+"/events", f.device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}); status != 200 {
-		t.Fatalf("door closed: %d %s", status, out)
-	}
+	f.deliverToDemoLocker(t, sh)
 	after := read()
 	if occupied, _ := occupiedAt(after, demo.DemoLockerID); occupied != 1 || after.Totals.Occupied != 1 {
 		t.Errorf("after a deposit: the locker has %d occupied, the network %d; want 1 and 1", occupied, after.Totals.Occupied)
@@ -321,7 +311,7 @@ func TestNetworkHTTP(t *testing.T) {
 	if err := f.lockers.Expire(t.Context(), sh.ID); err != nil {
 		t.Fatalf("expire: %v", err)
 	}
-	status, _, out = f.do(t, "GET", "/v1/network", f.operator, nil)
+	status, _, out := f.do(t, "GET", "/v1/network", f.operator, nil)
 	collect := decode[struct {
 		Totals struct {
 			ToCollect int `json:"to_collect"`

@@ -307,17 +307,7 @@ func TestTrackingPickupBy(t *testing.T) {
 	if got := pickupBy(); got != nil {
 		t.Errorf("booked: pickup_by %v; want none", got)
 	}
-	if status, _, out := f.do(t, "POST", "/v1/shipments/"+sh.ID+"/handover", f.courier, nil); status != 200 {
-		t.Fatalf("handover: %d %s", status, out)
-	}
-	status, _, out := f.do(t, "POST", "/v1/lockers/"+demo.DemoLockerID+"/deposits", f.courier, map[string]string{"tracking_code": sh.TrackingCode})
-	if status != 200 {
-		t.Fatalf("deposit: %d %s", status, out)
-	}
-	dep := decode[struct{ Compartment int }](t, out)
-	if status, _, out := f.do(t, "POST", "/v1/devices/"+demo.DemoLockerID+"/events", f.device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}); status != 200 {
-		t.Fatalf("door closed: %d %s", status, out)
-	}
+	f.deliverToDemoLocker(t, sh)
 	ready := track()
 	var readyAt time.Time
 	for _, e := range ready.Events {

@@ -305,16 +305,9 @@ func (a *Availability) readCarried(ctx context.Context, date lokero.Date, locati
 	if err != nil {
 		return nil, err
 	}
-	cs := sizeClasses{}
-	cs.addOccupants(occ, today)
-	for d := today; d.Before(date); d = d.AddDays(1) {
-		r, err := a.store.ReservedOn(ctx, d, locationIDs...)
-		if err != nil {
-			return nil, err
-		}
-		cs.addReserved(d, r)
-	}
-	return a.carried(cs, today, date, a.typeOf), nil
+	return a.carriedInto(occ, today, date, a.typeOf, func(d lokero.Date) (map[string]map[string]int, error) {
+		return a.store.ReservedOn(ctx, d, locationIDs...)
+	})
 }
 
 // taken adds the compartments out of order to those reserved, in

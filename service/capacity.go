@@ -217,16 +217,29 @@ func (a *Availability) carriedIn(ctx context.Context, tx lokero.Tx, l *lokero.Lo
 	if err != nil {
 		return nil, err
 	}
+	carried, err := a.carriedInto(occ, today, date, func(string) lokero.LocationType { return l.Type },
+		func(d lokero.Date) (map[string]map[string]int, error) {
+			r, err := tx.Reserved(ctx, l.ID, d)
+			return map[string]map[string]int{l.ID: r}, err
+		})
+	return carried[l.ID], err
+}
+
+// carriedInto is carried for the parcels in the compartments (occ) and the
+// reservations of each day from today to before date (reservedOn):
+// location → size → count, as the checkout's view and the booking count.
+func (a *Availability) carriedInto(occ []lokero.Occupants, today, date lokero.Date, typeOf func(string) lokero.LocationType,
+	reservedOn func(lokero.Date) (map[string]map[string]int, error)) (map[string]map[string]int, error) {
 	cs := sizeClasses{}
 	cs.addOccupants(occ, today)
 	for d := today; d.Before(date); d = d.AddDays(1) {
-		r, err := tx.Reserved(ctx, l.ID, d)
+		r, err := reservedOn(d)
 		if err != nil {
 			return nil, err
 		}
-		cs.addReserved(d, map[string]map[string]int{l.ID: r})
+		cs.addReserved(d, r)
 	}
-	return a.carried(cs, today, date, func(string) lokero.LocationType { return l.Type })[l.ID], nil
+	return a.carried(cs, today, date, typeOf), nil
 }
 
 // dwellStore is the atomic dwell per locker type of an Availability.

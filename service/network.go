@@ -44,14 +44,14 @@ type NetworkView struct {
 }
 
 // Network returns the operator's view of the network: every locker's
-// occupancy, counted by the store in one query, with a locker not yet laid
-// out counted free from its directory entry.
+// occupancy (occupancies), the parcels whose storage period ends today,
+// every point's collection list and the lockers' links.
 func (l *Lockers) Network(ctx context.Context, operator lokero.Credential) (NetworkView, error) {
 	if operator.Kind != lokero.KindOperator {
 		return NetworkView{}, lokero.Errorf(lokero.EFORBIDDEN, "the network view is for operators")
 	}
 	now := l.now()
-	counts, err := l.store.CompartmentCounts(ctx)
+	lockers, sizes, err := l.occupancies(ctx)
 	if err != nil {
 		return NetworkView{}, err
 	}
@@ -69,11 +69,6 @@ func (l *Lockers) Network(ctx context.Context, operator lokero.Credential) (Netw
 	if err != nil {
 		return NetworkView{}, err
 	}
-	view := NetworkView{At: now, Sizes: map[string]Occupancy{}, ExpiringToday: expiring, ToCollect: toCollect}
-	counted := map[string][]lokero.CompartmentCount{}
-	for _, c := range counts {
-		counted[c.LocationID] = append(counted[c.LocationID], c)
-	}
 	expiringAt := map[string]int{}
 	for _, p := range expiring {
 		expiringAt[p.LocationID]++
@@ -86,14 +81,41 @@ func (l *Lockers) Network(ctx context.Context, operator lokero.Credential) (Netw
 	for i := range links {
 		linkOf[links[i].LocationID] = &links[i]
 	}
+	for i := range lockers {
+		o := &lockers[i]
+		o.ExpiringToday, o.ToCollect, o.Link = expiringAt[o.Location.ID], collectAt[o.Location.ID], linkOf[o.Location.ID]
+	}
+	slices.SortFunc(lockers, func(a, b LockerOccupancy) int {
+		if c := cmp.Compare(b.Share(), a.Share()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Location.ID, b.Location.ID)
+	})
+	return NetworkView{At: now, Lockers: lockers, Sizes: sizes, ExpiringToday: expiring, ToCollect: toCollect}, nil
+}
+
+// occupancies counts every locker's compartments by size class, in the
+// directory's order, and the network's by size class: the store counts
+// them in one query; a locker not yet laid out is counted free from its
+// directory entry.
+func (l *Lockers) occupancies(ctx context.Context) ([]LockerOccupancy, map[string]Occupancy, error) {
+	counts, err := l.store.CompartmentCounts(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	counted := map[string][]lokero.CompartmentCount{}
+	for _, c := range counts {
+		counted[c.LocationID] = append(counted[c.LocationID], c)
+	}
+	var lockers []LockerOccupancy
+	sizes := map[string]Occupancy{}
 	locs := l.dir.Snapshot().Locations()
 	for i := range locs {
 		loc := &locs[i]
 		if !loc.Type.IsLocker() {
 			continue
 		}
-		o := LockerOccupancy{Location: loc, Sizes: map[string]Occupancy{}, ExpiringToday: expiringAt[loc.ID],
-			ToCollect: collectAt[loc.ID], Link: linkOf[loc.ID]}
+		o := LockerOccupancy{Location: loc, Sizes: map[string]Occupancy{}}
 		if cs, ok := counted[loc.ID]; ok {
 			for _, c := range cs {
 				o.Sizes[c.Size] = Occupancy{Total: c.Total, Occupied: c.Occupied, OutOfOrder: c.OutOfOrder}
@@ -107,19 +129,13 @@ func (l *Lockers) Network(ctx context.Context, operator lokero.Credential) (Netw
 		}
 		for size, s := range o.Sizes {
 			o.Total, o.Occupied, o.OutOfOrder = o.Total+s.Total, o.Occupied+s.Occupied, o.OutOfOrder+s.OutOfOrder
-			n := view.Sizes[size]
+			n := sizes[size]
 			n.Total, n.Occupied, n.OutOfOrder = n.Total+s.Total, n.Occupied+s.Occupied, n.OutOfOrder+s.OutOfOrder
-			view.Sizes[size] = n
+			sizes[size] = n
 		}
-		view.Lockers = append(view.Lockers, o)
+		lockers = append(lockers, o)
 	}
-	slices.SortFunc(view.Lockers, func(a, b LockerOccupancy) int {
-		if c := cmp.Compare(b.Share(), a.Share()); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Location.ID, b.Location.ID)
-	})
-	return view, nil
+	return lockers, sizes, nil
 }
 
 // SampleEvery is how often the network's occupancy is sampled for the
@@ -129,13 +145,13 @@ const SampleEvery = time.Hour
 // SampleOccupancy records the network's occupancy by size class at the
 // current hour, unless another instance did (stored false).
 func (l *Lockers) SampleOccupancy(ctx context.Context) (stored bool, err error) {
-	view, err := l.Network(ctx, lokero.Credential{Kind: lokero.KindOperator})
+	_, sizes, err := l.occupancies(ctx)
 	if err != nil {
 		return false, fmt.Errorf("sample occupancy: %w", err)
 	}
-	at := view.At.Truncate(SampleEvery)
-	samples := make([]lokero.OccupancySample, 0, len(view.Sizes))
-	for size, o := range view.Sizes {
+	at := l.now().Truncate(SampleEvery)
+	samples := make([]lokero.OccupancySample, 0, len(sizes))
+	for size, o := range sizes {
 		samples = append(samples, lokero.OccupancySample{At: at, Size: size, Total: o.Total, Occupied: o.Occupied, OutOfOrder: o.OutOfOrder})
 	}
 	slices.SortFunc(samples, func(a, b lokero.OccupancySample) int { return cmp.Compare(a.Size, b.Size) })

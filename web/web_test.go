@@ -210,33 +210,30 @@ func TestDemoKeypadCalls(t *testing.T) {
 		{`{"name":"Maija"}`, 400, `choose a pickup point`},
 		{`{"name":5}`, 400, `"invalid"`},
 	}
-	for _, tt := range order {
-		req, _ := http.NewRequest("POST", srv.URL+"/demo/orders", strings.NewReader(tt.body))
-		req.Header.Set("Content-Type", "application/json")
+	// post sends a demo call and returns its status and body.
+	post := func(path, contentType, origin, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != tt.status || !strings.Contains(string(body), tt.want) {
-			t.Errorf("order %s: %d %s; want %d with %s", tt.body, resp.StatusCode, body, tt.status, tt.want)
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(out)
+	}
+	for _, tt := range order {
+		if status, body := post("/demo/orders", "application/json", "", tt.body); status != tt.status || !strings.Contains(body, tt.want) {
+			t.Errorf("order %s: %d %s; want %d with %s", tt.body, status, body, tt.status, tt.want)
 		}
 	}
 	for _, tt := range tests {
-		req, _ := http.NewRequest("POST", srv.URL+"/demo/lockers/L1/keypad", strings.NewReader(tt.body))
-		req.Header.Set("Content-Type", tt.contentType)
-		if tt.origin != "" {
-			req.Header.Set("Origin", tt.origin)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != tt.status || !strings.Contains(string(body), tt.want) {
-			t.Errorf("%s: %d %s; want %d with %s", tt.name, resp.StatusCode, body, tt.status, tt.want)
+		if status, body := post("/demo/lockers/L1/keypad", tt.contentType, tt.origin, tt.body); status != tt.status || !strings.Contains(body, tt.want) {
+			t.Errorf("%s: %d %s; want %d with %s", tt.name, status, body, tt.status, tt.want)
 		}
 	}
 	if resp, page := get(t, srv.URL+"/demo/lockers/L1", nil); resp.StatusCode != 200 || resp.Header.Get("Content-Security-Policy") != web.CSP || !bytes.Contains(page, []byte(`data-id="L1"`)) {

@@ -90,15 +90,9 @@ func benchLocations(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	lokeroRuns := *queries * 100
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	for i := range lokeroRuns {
@@ -108,8 +102,8 @@ func benchLocations(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	lokeroPer := time.Since(start) / time.Duration(lokeroRuns)
-	if *cpuProfile != "" {
-		pprof.StopCPUProfile()
+	if err := stopProfile(); err != nil {
+		return err
 	}
 	// The limit: the k-d tree of the type's points alone, walked with no
 	// filter and no answer built.
@@ -319,20 +313,17 @@ func benchHTTP(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "  %-40s %10s %8s %10s %10s %10s %10s\n", "query", "req/s", "failed", "p50", "p90", "p99", "max")
 	var plain float64
 	for _, query := range queries {
-		profiling := *cpuProfile != "" && query == ""
-		if profiling {
-			f, err := os.Create(*cpuProfile)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			if err := pprof.StartCPUProfile(f); err != nil {
-				return err
-			}
+		profile := ""
+		if query == "" {
+			profile = *cpuProfile
+		}
+		stopProfile, err := startCPUProfile(profile)
+		if err != nil {
+			return err
 		}
 		r, err := loadLocations(ctx, base, query, *duration, *conns, *rate)
-		if profiling {
-			pprof.StopCPUProfile()
+		if perr := stopProfile(); err == nil {
+			err = perr
 		}
 		if err != nil {
 			return err
@@ -498,4 +489,24 @@ func loadLocations(ctx context.Context, base, query string, duration time.Durati
 	}
 	slices.Sort(latencies)
 	return loadResult{perSecond: float64(len(latencies)) / elapsed.Seconds(), failed: failures.Load(), latencies: latencies}, nil
+}
+
+// startCPUProfile starts a CPU profile into the file at path (none for
+// ""); the func it returns stops it and closes the file.
+func startCPUProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }

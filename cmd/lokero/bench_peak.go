@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -171,7 +172,7 @@ func peakShape(days int) []float64 {
 // the platform's retailers, couriers and lockers at once) and one
 // retailer allowed every compartment. It returns the API's base URL, the
 // broker's and a func that stops the server.
-func peakServe(ctx context.Context, db string, margin float64, extra []string, stderr io.Writer) (base, broker string, log *lockedBuffer, stop func(), err error) {
+func peakServe(ctx context.Context, db string, margin float64, extra []string, stderr io.Writer) (base, broker string, log *syncBuffer, stop func(), err error) {
 	free := func() (string, error) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -190,7 +191,7 @@ func peakServe(ctx context.Context, db string, margin float64, extra []string, s
 	}
 	serveCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan int, 1)
-	log = &lockedBuffer{}
+	log = &syncBuffer{}
 	go func() {
 		args := append([]string{"serve", "--addr", addr, "--db", db, "--dev", "--no-demo", "--mqtt-listen", mqtt,
 			"--reload", "1s", "--retailer-share", "100%", "--capacity-margin", strconv.FormatFloat(margin, 'f', -1, 64),
@@ -230,7 +231,7 @@ type peak struct {
 	o         peakOptions
 	shape     []float64
 	db        string
-	serverLog *lockedBuffer // the server's log, shown when the run goes wrong
+	serverLog *syncBuffer // the server's log, shown when the run goes wrong
 
 	parcels []*peakParcel
 	index   *geo.Index // the lockers' places
@@ -262,7 +263,6 @@ type peakParcel struct {
 	code          string
 	expired       bool
 	refused       bool
-	turnedAtDoor  bool
 	undeliverable bool // turned away at three doors in a row
 
 	// For the offline bound: the day it was booked (0: the first), the
@@ -551,7 +551,6 @@ func (pk *peak) deliver(ctx context.Context) {
 			})
 			if status == http.StatusConflict && strings.Contains(err.Error(), "no_free_compartment") {
 				pk.forgetCode(p.tracking)
-				p.turnedAtDoor = true
 				pk.n.doorTurned.Add(1)
 				var sh struct {
 					Destination struct {
@@ -832,23 +831,23 @@ func procMemory() (rss, hwm int64) {
 	return rss, hwm
 }
 
-// lockedBuffer is a bytes.Buffer for one writer and one reader at once
-// (the server's log, shown when it fails to start).
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
+// syncBuffer is a bytes.Buffer that one goroutine may write while another
+// reads it (a server's log).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // progressBar draws a share 0..1 as a bar of width cells and a percentage.
