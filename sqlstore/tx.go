@@ -97,16 +97,19 @@ func (t *Tx) InsertShipment(ctx context.Context, s *lokero.Shipment, idempotency
 		string(s.Kind.OrDefault()), nullIfEmpty(s.ReturnOf), codMethod, codLocation},
 		db.pickupColumns(s.Pickup)...)
 	args = append(args, nullIfEmpty(idempotencyKey), db.codCollectedAt(s.COD))
-	err = t.savepoint(ctx, func() error {
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO shipments (`+shipmentColumns+`, idempotency_key,
-			cod_collected_at) VALUES `+db.placeholders(1, len(args)), args...); err != nil {
-			return err
-		}
-		return t.insertEvents(ctx, s.ID, 0, s.Events)
-	})
-	if c := db.conflict(err); c != nil {
-		return c
-	} else if err != nil {
+	// ON CONFLICT DO NOTHING instead of a savepoint around the INSERT: a
+	// clash (rare: random codes, a retried key) leaves the transaction
+	// usable on PostgreSQL too, without the savepoint's two round trips
+	// on every booking; which value clashed is asked after.
+	inserted, err := t.affected(ctx, `INSERT INTO shipments (`+shipmentColumns+`, idempotency_key,
+		cod_collected_at) VALUES `+db.placeholders(1, len(args))+` ON CONFLICT DO NOTHING`, args...)
+	if err == nil && !inserted {
+		return t.shipmentClash(ctx, s, idempotencyKey)
+	}
+	if err == nil {
+		err = t.insertEvents(ctx, s.ID, 0, s.Events)
+	}
+	if err != nil {
 		return fmt.Errorf("insert shipment %s: %w", s.ID, err)
 	}
 	if len(s.Events) > 0 {
@@ -115,6 +118,36 @@ func (t *Tx) InsertShipment(ctx context.Context, s *lokero.Shipment, idempotency
 		}
 	}
 	return nil
+}
+
+// shipmentClash returns the ECONFLICT error for the unique value of s (or
+// its idempotency key) that a stored shipment holds already. When none
+// does any more, the clash is reported as a duplicate ID, which callers
+// retry as they retry any clash of random values.
+func (t *Tx) shipmentClash(ctx context.Context, s *lokero.Shipment, idempotencyKey string) error {
+	var id, tracking, ret, retTracking, retOf, key sql.NullBool
+	err := t.tx.QueryRowContext(ctx, `SELECT id = $1, tracking_code = $2, return_code = $3,
+		return_tracking_code = $4, return_of = $5, retailer_id = $6 AND idempotency_key = $7
+		FROM shipments WHERE id = $1 OR tracking_code = $2 OR return_code = $3
+		OR return_tracking_code = $4 OR return_of = $5 OR (retailer_id = $6 AND idempotency_key = $7)
+		LIMIT 1`, s.ID, s.TrackingCode, nullIfEmpty(s.ReturnCode), nullIfEmpty(s.ReturnTrackingCode),
+		nullIfEmpty(s.ReturnOf), s.RetailerID, nullIfEmpty(idempotencyKey)).Scan(&id, &tracking, &ret, &retTracking, &retOf, &key)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("insert shipment %s: which value clashed: %w", s.ID, err)
+	}
+	column := "id"
+	for _, c := range []struct {
+		clash  sql.NullBool
+		column string
+	}{{key, "retailer_id,idempotency_key"}, {id, "id"}, {tracking, "tracking_code"}, {ret, "return_code"},
+		{retTracking, "return_tracking_code"}, {retOf, "return_of"}} {
+		if c.clash.Valid && c.clash.Bool {
+			column = c.column
+			break
+		}
+	}
+	e := *conflicts["shipments("+column+")"]
+	return &e
 }
 
 // eventHook calls the store's EventHook, if any, with the events of s

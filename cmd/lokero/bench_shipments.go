@@ -32,6 +32,7 @@ func benchShipments(ctx context.Context, args []string, stdout, stderr io.Writer
 	n := fs.Int("n", 10_000, "shipments to create on each database")
 	conns := fs.Int("conns", 8, "concurrent clients")
 	skipPG := fs.Bool("sqlite-only", false, "skip PostgreSQL")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of each database's run (server and load generator: one process) to this file with .sqlite or .postgres after its name")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -45,12 +46,12 @@ func benchShipments(ctx context.Context, args []string, stdout, stderr io.Writer
 	defer os.RemoveAll(tmp)
 
 	type target struct {
-		name string
-		open func() (store, error)
+		name, short string
+		open        func() (store, error)
 	}
-	targets := []target{{"SQLite (WAL, one file)", func() (store, error) { return sqlite.Open(ctx, filepath.Join(tmp, "bench.db")) }}}
+	targets := []target{{"SQLite (WAL, one file)", "sqlite", func() (store, error) { return sqlite.Open(ctx, filepath.Join(tmp, "bench.db")) }}}
 	if !*skipPG {
-		targets = append(targets, target{"PostgreSQL 15 (local, one cluster)", func() (store, error) {
+		targets = append(targets, target{"PostgreSQL 15 (local, one cluster)", "postgres", func() (store, error) {
 			cluster, err := pgtest.Start(ctx)
 			if err != nil {
 				return nil, fmt.Errorf("PostgreSQL for the comparison: %w", err)
@@ -75,7 +76,11 @@ func benchShipments(ctx context.Context, args []string, stdout, stderr io.Writer
 		if err != nil {
 			return err
 		}
-		line, err := runShipmentLoad(ctx, st, *n, *conns)
+		profile := ""
+		if *cpuProfile != "" {
+			profile = *cpuProfile + "." + tg.short
+		}
+		line, err := runShipmentLoad(ctx, st, *n, *conns, profile)
 		st.Close()
 		if err != nil {
 			return fmt.Errorf("%s: %w", tg.name, err)
@@ -101,7 +106,7 @@ func (s stopWith) Close() error {
 	return err
 }
 
-func runShipmentLoad(ctx context.Context, st store, n, conns int) (string, error) {
+func runShipmentLoad(ctx context.Context, st store, n, conns int, cpuProfile string) (string, error) {
 	log := newLogger(io.Discard)
 	p, err := newPlatform(ctx, st, calendar.Default(), clock(), log)
 	if err != nil {
@@ -128,6 +133,11 @@ func runShipmentLoad(ctx context.Context, st store, n, conns int) (string, error
 
 	bodies := shipmentBodies(p.dir.Snapshot(), p.dir.Postcodes().All, n)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
+	stopProfile, err := startCPUProfile(cpuProfile)
+	if err != nil {
+		return "", err
+	}
+	defer stopProfile()
 	var (
 		next      atomic.Int64
 		refused   atomic.Int64
