@@ -53,7 +53,7 @@ func TestKillUnderLoad(t *testing.T) {
 		if err := srv.waitHealthy(60 * time.Second); err != nil {
 			t.Fatal(err)
 		}
-		k.base = "http://" + srv.addr
+		k.bases = []string{"http://" + srv.addr}
 		k.bookDepositParcels(t)
 
 		// The load runs across every kill; the workers retry what a kill
@@ -172,7 +172,8 @@ func (c *childServe) waitHealthy(within time.Duration) error {
 // what the load was told.
 type killRig struct {
 	store     string
-	base      string
+	bases     []string // the instances' URLs: each request goes to one of them at random
+	email     bool     // the deposited parcels' recipients have an e-mail address instead of a phone number
 	retailers []string // API keys
 	couriers  []string
 	operator  string
@@ -271,7 +272,7 @@ func (k *killRig) post(method, path, token string, body []byte, headers ...strin
 	if body != nil {
 		r = bytes.NewReader(body)
 	}
-	req, err := http.NewRequest(method, k.base+path, r)
+	req, err := http.NewRequest(method, k.bases[rand.IntN(len(k.bases))]+path, r)
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -308,11 +309,18 @@ func (k *killRig) fail(format string, args ...any) {
 	}
 }
 
-func killParcel(reference, pickupPoint, postcode string) []byte {
+// killParcel is a booking's body; the recipient has email as the address
+// of the notices, or a phone number when it is "".
+func killParcel(reference, pickupPoint, postcode, email string) []byte {
+	recipient := map[string]any{"name": "Maija", "street": "Fredrikinkatu 1", "postcode": postcode, "city": "Helsinki", "phone": "0401234567"}
+	if email != "" {
+		delete(recipient, "phone")
+		recipient["email"] = email
+	}
 	b, _ := json.Marshal(map[string]any{
 		"reference": reference, "pickup_point_id": pickupPoint,
 		"sender":    map[string]any{"name": "Kauppa", "street": "Tyynenmerenkatu 11", "postcode": "00220", "city": "Helsinki"},
-		"recipient": map[string]any{"name": "Maija", "street": "Fredrikinkatu 1", "postcode": postcode, "city": "Helsinki", "phone": "0401234567"},
+		"recipient": recipient,
 		"parcel":    map[string]any{"length_cm": 30, "width_cm": 20, "height_cm": 8, "weight_kg": 1, "contents": "goods"},
 	})
 	return b
@@ -328,7 +336,11 @@ func (k *killRig) bookDepositParcels(t *testing.T) {
 	for _, l := range k.lockers {
 		for r, key := range k.retailers {
 			for j := range 2 {
-				status, _, out, err := k.post("POST", "/v1/shipments", key, killParcel(fmt.Sprintf("DEPOSIT-%d-%d", r, j), l, "00100"))
+				reference, email := fmt.Sprintf("DEPOSIT-%d-%d", r, j), ""
+				if k.email {
+					email = fmt.Sprintf("%s-%s@example.fi", strings.ToLower(reference), strings.ToLower(l))
+				}
+				status, _, out, err := k.post("POST", "/v1/shipments", key, killParcel(reference, l, "00100", email))
 				if err != nil || status >= 500 {
 					t.Fatalf("booking a parcel for %s: %d %v %s", l, status, err, out)
 				}
@@ -390,7 +402,7 @@ func (k *killRig) bookingWorker(worker int, stop chan struct{}) {
 		k.mu.Unlock()
 
 		office := k.offices[len(key)%len(k.offices)]
-		status, header, out, err := k.post("POST", "/v1/shipments", k.retailers[retailer], killParcel(key, office, "00120"), "Idempotency-Key", key)
+		status, header, out, err := k.post("POST", "/v1/shipments", k.retailers[retailer], killParcel(key, office, "00120", ""), "Idempotency-Key", key)
 		var sh struct {
 			ID     string `json:"id"`
 			Status string `json:"status"`
