@@ -67,3 +67,7 @@ func (dialect) Param(n int) string { return "$" + strconv.Itoa(n) }
 // AbortsOnError is true: after a failed statement PostgreSQL refuses all
 // but a rollback.
 func (dialect) AbortsOnError() bool { return true }
+
+// GroupsWrites is false: PostgreSQL's writers run side by side, and a
+// group would hold every row lock of its writes until the last.
+func (dialect) GroupsWrites() bool { return false }

@@ -72,3 +72,7 @@ func (*dialect) Param(int) string { return "?" }
 
 // AbortsOnError is false: a failed statement undoes only itself.
 func (*dialect) AbortsOnError() bool { return false }
+
+// GroupsWrites is true: SQLite has one writer, and a group of writes
+// commits once (sqlstore/group.go).
+func (*dialect) GroupsWrites() bool { return true }

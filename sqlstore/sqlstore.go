@@ -73,6 +73,10 @@ type Dialect interface {
 	// duplicate code) runs in a savepoint; where it does not (SQLite, whose
 	// failed statement undoes only itself), it needs none.
 	AbortsOnError() bool
+	// GroupsWrites reports whether concurrent write transactions run in
+	// groups, each in a savepoint of one transaction that commits once
+	// (group.go): where the database has one writer (SQLite).
+	GroupsWrites() bool
 	// MaxArgs is how many arguments one statement may take.
 	MaxArgs() int
 	// Param is the placeholder of the nth argument in the statements
@@ -97,6 +101,7 @@ type DB struct {
 	clock   lokero.Clock
 	jobs    JobQueue
 	hook    lokero.EventHook
+	group   *grouper // nil where writes are not grouped
 }
 
 // Every store interface of package lokero.
@@ -133,7 +138,11 @@ func Migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, fsys fs.FS,
 // New returns the store over db, open and migrated, speaking dialect; its
 // clock is the wall clock until SetClock.
 func New(db *sql.DB, dialect Dialect) *DB {
-	return &DB{db: db, dialect: dialect, clock: lokero.SystemClock{}}
+	d := &DB{db: db, dialect: dialect, clock: lokero.SystemClock{}}
+	if dialect.GroupsWrites() {
+		d.group = &grouper{}
+	}
+	return d
 }
 
 // SetClock sets the clock the store's times come from (call it before
@@ -208,6 +217,9 @@ func (db *DB) InTx(ctx context.Context, fn func(tx lokero.Tx) error) error {
 
 // write runs fn in one write transaction, once, with the time it began.
 func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) error {
+	if db.group != nil {
+		return db.groupWrite(ctx, fn)
+	}
 	tx, end, err := db.dialect.BeginWrite(ctx, db.db)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
