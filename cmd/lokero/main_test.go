@@ -644,6 +644,13 @@ func TestRetailerEndToEnd(t *testing.T) {
 	if code := getJSON(t, base+"/v1/tracking/"+sh.TrackingCode, &tr); code != 200 || tr.Status != "CREATED" {
 		t.Errorf("tracking: %d %+v", code, tr)
 	}
+	// The booking was a write of this serve's store, committed (SQLite
+	// groups the writes that overlap: never more commits than writes).
+	writes, ok1 := metricValue(t, base+"/metrics", "lokero_store_writes_total")
+	commits, ok2 := metricValue(t, base+"/metrics", "lokero_store_commits_total")
+	if !ok1 || !ok2 || writes < 1 || commits < 1 || commits > writes {
+		t.Errorf("/metrics: lokero_store_writes_total %v (%v), lokero_store_commits_total %v (%v)", writes, ok1, commits, ok2)
+	}
 	code, _, stderr = runCmd(t, "retailer", "add", "--db", db)
 	if code != 2 || !strings.Contains(stderr, "NAME") {
 		t.Errorf("retailer add without a name: exit %d %q", code, stderr)
