@@ -11,12 +11,16 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/demo"
 	"github.com/lokero/lokero/pgtest"
 	"github.com/lokero/lokero/postcode"
 	"github.com/lokero/lokero/postgres"
@@ -26,18 +30,32 @@ import (
 
 // benchShipments creates shipments through the HTTP API with concurrent
 // clients, against a fresh SQLite database and a throwaway PostgreSQL
-// cluster in the same run, and prints shipments/s and latency.
+// cluster in the same run, and prints shipments/s, latency and the CPU
+// time and memory a shipment costs; with --lockers, once for each size of
+// network (the cost per parcel as the network grows).
 func benchShipments(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench shipments", stderr)
 	n := fs.Int("n", 10_000, "shipments to create on each database")
 	conns := fs.Int("conns", 8, "concurrent clients")
 	skipPG := fs.Bool("sqlite-only", false, "skip PostgreSQL")
+	sizes := fs.String("lockers", "", "comma-separated network sizes: run once for each, with that many synthetic SMARTPOSTs beside the demo network (e.g. 1000,10000,100000)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of each database's run (server and load generator: one process) to this file with .sqlite or .postgres after its name")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *n < 10 || *n > 1_000_000 || *conns < 1 || *conns > 256 {
 		return fmt.Errorf("%w: --n must be 10..1000000 and --conns 1..256", errUsage)
+	}
+	extra := []int{0}
+	if *sizes != "" {
+		extra = extra[:0]
+		for f := range strings.SplitSeq(*sizes, ",") {
+			k, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || k < 0 || k > 1_000_000 {
+				return fmt.Errorf("%w: --lockers %q: each size must be a number of lockers, 0..1000000", errUsage, *sizes)
+			}
+			extra = append(extra, k)
+		}
 	}
 	tmp, err := os.MkdirTemp("", "lokero-bench-")
 	if err != nil {
@@ -47,11 +65,13 @@ func benchShipments(ctx context.Context, args []string, stdout, stderr io.Writer
 
 	type target struct {
 		name, short string
-		open        func() (store, error)
+		open        func(run int) (store, error)
 	}
-	targets := []target{{"SQLite (WAL, one file)", "sqlite", func() (store, error) { return sqlite.Open(ctx, filepath.Join(tmp, "bench.db")) }}}
+	targets := []target{{"SQLite (WAL, one file)", "sqlite", func(run int) (store, error) {
+		return sqlite.Open(ctx, filepath.Join(tmp, fmt.Sprintf("bench-%d.db", run)))
+	}}}
 	if !*skipPG {
-		targets = append(targets, target{"PostgreSQL 15 (local, one cluster)", "postgres", func() (store, error) {
+		targets = append(targets, target{"PostgreSQL 15 (local, one cluster)", "postgres", func(int) (store, error) {
 			cluster, err := pgtest.Start(ctx)
 			if err != nil {
 				return nil, fmt.Errorf("PostgreSQL for the comparison: %w", err)
@@ -69,25 +89,34 @@ func benchShipments(ctx context.Context, args []string, stdout, stderr io.Writer
 			return stopWith{st, cluster}, nil
 		}})
 	}
-	results := make([]string, 0, len(targets))
-	for _, tg := range targets {
-		fmt.Fprintf(stdout, "%s: loading the demo network…\n", tg.name)
-		st, err := tg.open()
-		if err != nil {
-			return err
+	results := make([]string, 0, len(targets)*len(extra))
+	for run, lockers := range extra {
+		for _, tg := range targets {
+			fmt.Fprintf(stdout, "%s: loading the demo network and %d synthetic SMARTPOSTs…\n", tg.name, lockers)
+			st, err := tg.open(run)
+			if err != nil {
+				return err
+			}
+			profile := ""
+			if *cpuProfile != "" {
+				profile = fmt.Sprintf("%s.%s", *cpuProfile, tg.short)
+				if len(extra) > 1 {
+					profile += fmt.Sprintf(".%d", lockers)
+				}
+			}
+			line, err := runShipmentLoad(ctx, st, *n, *conns, lockers, profile)
+			st.Close()
+			if err != nil {
+				return fmt.Errorf("%s: %w", tg.name, err)
+			}
+			name := tg.name
+			if len(extra) > 1 {
+				name = fmt.Sprintf("%s, +%d", tg.short, lockers)
+			}
+			results = append(results, fmt.Sprintf("  %-36s %s", name, line))
 		}
-		profile := ""
-		if *cpuProfile != "" {
-			profile = *cpuProfile + "." + tg.short
-		}
-		line, err := runShipmentLoad(ctx, st, *n, *conns, profile)
-		st.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", tg.name, err)
-		}
-		results = append(results, fmt.Sprintf("  %-36s %s", tg.name, line))
 	}
-	fmt.Fprintf(stdout, "\nPOST /v1/shipments, %d shipments, %d concurrent clients, load generator in the same process:\n", *n, *conns)
+	fmt.Fprintf(stdout, "\nPOST /v1/shipments, %d shipments, %d concurrent clients, load generator in the same process (its CPU counted with lokero's):\n", *n, *conns)
 	for _, r := range results {
 		fmt.Fprintln(stdout, r)
 	}
@@ -106,7 +135,10 @@ func (s stopWith) Close() error {
 	return err
 }
 
-func runShipmentLoad(ctx context.Context, st store, n, conns int, cpuProfile string) (string, error) {
+// runShipmentLoad creates n shipments through the HTTP API of a server on
+// st with the demo network and lockers synthetic SMARTPOSTs, and returns
+// the figures' line.
+func runShipmentLoad(ctx context.Context, st store, n, conns, lockers int, cpuProfile string) (string, error) {
 	log := newLogger(io.Discard)
 	p, err := newPlatform(ctx, st, calendar.Default(), clock(), log)
 	if err != nil {
@@ -114,6 +146,21 @@ func runShipmentLoad(ctx context.Context, st store, n, conns int, cpuProfile str
 	}
 	if _, err := p.loadDemo(ctx); err != nil {
 		return "", err
+	}
+	if lockers > 0 {
+		// SMARTPOSTs with the middle of the demo's mix (20–40 S, 10–20 M,
+		// 4–10 L).
+		mix := slices.Clone(lokero.StandardCompartmentClasses)
+		mix[0].Count, mix[1].Count, mix[2].Count = 30, 15, 7
+		locs := demo.Synthetic(p.dir.Postcodes(), lockers, 42)
+		for i := range locs {
+			locs[i].Type, locs[i].Compartments = lokero.TypeSmartpost, mix
+			locs[i].PaymentTerminal, locs[i].MaxParcel, locs[i].ShelfCapacity = false, lokero.ParcelLimit{}, 0
+			locs[i].Normalize()
+		}
+		if _, err := p.dir.Import(ctx, locs); err != nil {
+			return "", fmt.Errorf("synthetic lockers: %w", err)
+		}
 	}
 	_, key, err := p.shipments.AddRetailer(ctx, "Bench Oy", true)
 	if err != nil {
@@ -138,6 +185,7 @@ func runShipmentLoad(ctx context.Context, st store, n, conns int, cpuProfile str
 		return "", err
 	}
 	defer stopProfile()
+	cpuBefore := processCPU()
 	var (
 		next      atomic.Int64
 		refused   atomic.Int64
@@ -185,6 +233,8 @@ func runShipmentLoad(ctx context.Context, st store, n, conns int, cpuProfile str
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := processCPU() - cpuBefore
+	rss, _ := procMemory()
 	if failed.Load() > 0 {
 		return "", fmt.Errorf("%d requests failed; first: %v", failed.Load(), firstErr.Load())
 	}
@@ -193,8 +243,9 @@ func runShipmentLoad(ctx context.Context, st store, n, conns int, cpuProfile str
 	}
 	slices.Sort(latencies)
 	pct := func(p float64) time.Duration { return latencies[min(len(latencies)-1, int(p*float64(len(latencies))))] }
-	return fmt.Sprintf("%6.0f shipments/s  p50 %-10s p99 %-10s (%d created, %d refused by rules, %s)",
+	return fmt.Sprintf("%6.0f shipments/s  p50 %-10s p99 %-10s CPU %.2f ms/shipment  RSS %d MiB  (%d created, %d refused by rules, %s)",
 		float64(len(latencies))/elapsed.Seconds(), pct(0.5).Round(time.Microsecond), pct(0.99).Round(time.Microsecond),
+		float64(cpu)/float64(time.Millisecond)/float64(n), rss>>20,
 		len(latencies), refused.Load(), elapsed.Round(time.Millisecond)), nil
 }
 
@@ -233,4 +284,13 @@ func shipmentBodies(snap *service.Snapshot, areas func() []postcode.Info, n int)
 		out[i], _ = json.Marshal(body)
 	}
 	return out
+}
+
+// processCPU is the CPU time this process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
