@@ -72,9 +72,15 @@ func Prior() Dwell {
 // Outcomes counts how parcels left their compartments: Left[k] the parcels
 // that left k days after the day they arrived (k = 0: the same day),
 // picked up or, for k = Horizon, collected by a courier after the storage
-// period.
+// period. Stayed[k] counts the parcels whose outcome is not known yet:
+// there at the start of the k-th day after their arrival (today) and not
+// gone before (k ≥ 1; an older one counts as Horizon). Leaving them out
+// would learn from the quick pickups alone while the slow ones still
+// wait: a network in its first days would think parcels leave sooner than
+// they do.
 type Outcomes struct {
-	Left [Horizon + 1]int
+	Left   [Horizon + 1]int
+	Stayed [Horizon + 1]int
 }
 
 // Add counts one parcel that arrived at arrived and left at left.
@@ -89,11 +95,11 @@ func DaysAfter(arrived, left time.Time) int {
 	return max(0, min(k, Horizon))
 }
 
-// Total is how many parcels the outcomes count.
+// Total is how many parcels the outcomes count, left or still there.
 func (o Outcomes) Total() int {
 	n := 0
-	for _, c := range o.Left {
-		n += c
+	for k := range o.Left {
+		n += o.Left[k] + o.Stayed[k]
 	}
 	return n
 }
@@ -104,18 +110,30 @@ const PriorWeight = 100
 
 // Learn is the dwell the outcomes show, blended with prior as PriorWeight
 // parcels: with no outcomes it is the prior, with thousands it is theirs.
+// It is the Kaplan-Meier estimate: the chance of leaving on the k-th day
+// after the arrival is the parcels that left that day over those there at
+// its start whose outcome that day is known (those that left on it or
+// later, and those still there past it), the prior's PriorWeight parcels
+// counted among them with their own chances. Without parcels still there
+// it is the blend of the shares observed and the prior's,
+// (n·observed + PriorWeight·prior) / (n + PriorWeight).
 func Learn(o Outcomes, prior Dwell) Dwell {
-	n := float64(o.Total())
 	var d Dwell
 	d.Waiting[0] = 1
-	left := 0 // parcels gone before the start of day k
-	for k := 1; k <= Horizon; k++ {
-		left += o.Left[k-1]
-		observed := 0.0
-		if n > 0 {
-			observed = (n - float64(left)) / n
+	for k := 0; k < Horizon; k++ {
+		atRisk, left := 0.0, float64(o.Left[k])
+		for j := k; j <= Horizon; j++ {
+			atRisk += float64(o.Left[j])
+			if j > k {
+				atRisk += float64(o.Stayed[j])
+			}
 		}
-		d.Waiting[k] = (n*observed + PriorWeight*prior.Waiting[k]) / (n + PriorWeight)
+		atRisk += PriorWeight * prior.Waiting[k]
+		left += PriorWeight * (prior.Waiting[k] - prior.Waiting[k+1])
+		if atRisk <= 0 {
+			break // no one is there at the start of day k: none after
+		}
+		d.Waiting[k+1] = d.Waiting[k] * max(0, 1-left/atRisk)
 	}
 	return d
 }

@@ -47,14 +47,18 @@ func TestPrior(t *testing.T) {
 func TestLearn(t *testing.T) {
 	t.Parallel()
 	prior := occupancy.Prior()
-	if got := occupancy.Learn(occupancy.Outcomes{}, prior); got != prior {
-		t.Errorf("Learn of nothing = %v; want the prior %v", got, prior)
+	got := occupancy.Learn(occupancy.Outcomes{}, prior)
+	for k := range got.Waiting {
+		if !near(got.Waiting[k], prior.Waiting[k]) {
+			t.Errorf("Learn of nothing = %v; want the prior %v", got, prior)
+			break
+		}
 	}
 	// 100 parcels: 50 picked up on their arrival day, 30 the day after,
 	// 20 expired and collected after the storage period.
 	var o occupancy.Outcomes
 	o.Left[0], o.Left[1], o.Left[occupancy.Horizon] = 50, 30, 20
-	got := occupancy.Learn(o, prior)
+	got = occupancy.Learn(o, prior)
 	// Observed: at the start of day 1, 50 % there; day 2, 20 %; ... the
 	// horizon, 20 %. Blended half and half with the prior (100 and 100).
 	for k, observed := range map[int]float64{1: 0.5, 2: 0.2, 5: 0.2, occupancy.Horizon: 0.2} {
@@ -66,6 +70,50 @@ func TestLearn(t *testing.T) {
 	many.Left[0] = 1_000_000
 	if w := occupancy.Learn(many, prior).Waiting[1]; w > 0.001 {
 		t.Errorf("a million same-day pickups leave %v waiting the next day", w)
+	}
+}
+
+// TestLearnStayed: parcels still in their compartments count for the days
+// they have been there. A network's second morning knows only the quick
+// pickups of the first day: counting the departures alone it would learn
+// that nobody stays two nights; counting those still there it learns the
+// truth of the first night and the prior's after.
+func TestLearnStayed(t *testing.T) {
+	t.Parallel()
+	prior := occupancy.Prior()
+	// 10,000 parcels arrived yesterday: 4,000 left that day, 6,000 are
+	// still there this morning (the start of their first day after).
+	var o occupancy.Outcomes
+	o.Left[0], o.Stayed[1] = 4000, 6000
+	got := occupancy.Learn(o, prior)
+	// At the start of day 1: 60 % there, blended with the prior's 100.
+	wantW1 := (6000 + 100*prior.Waiting[1]) / (10000 + 100)
+	if !near(got.Waiting[1], wantW1) {
+		t.Errorf("Waiting[1] = %v; want %v", got.Waiting[1], wantW1)
+	}
+	// Nothing is known of day 1 yet: the prior's chance of staying it.
+	if want := wantW1 * prior.Stay(1, 2); !near(got.Waiting[2], want) {
+		t.Errorf("Waiting[2] = %v; want %v (the prior's chance from day 1 on)", got.Waiting[2], want)
+	}
+	departed := occupancy.Outcomes{}
+	departed.Left[0] = 4000
+	if w := occupancy.Learn(departed, prior).Waiting[1]; w > 0.05 {
+		t.Errorf("from the departures alone Waiting[1] = %v; want about 0 (the bias Stayed corrects)", w)
+	}
+	// Still there at the start of day 3: at risk on days 0, 1 and 2.
+	var old occupancy.Outcomes
+	old.Left[0], old.Left[1], old.Left[2], old.Stayed[3] = 500, 250, 125, 125
+	got = occupancy.Learn(old, occupancy.Dwell{}) // no prior: the estimate alone
+	for k, want := range map[int]float64{1: 0.5, 2: 0.25, 3: 0.125} {
+		if !near(got.Waiting[k], want) {
+			t.Errorf("Waiting[%d] = %v; want %v", k, got.Waiting[k], want)
+		}
+	}
+	if got.Waiting[4] != 0 {
+		t.Errorf("Waiting[4] = %v without a prior or anyone known there; want 0", got.Waiting[4])
+	}
+	if o.Total() != 10000 {
+		t.Errorf("Total = %d; want the 10000 left or still there", o.Total())
 	}
 }
 

@@ -78,9 +78,13 @@ func (a *Availability) dwellOf(t lokero.LocationType) occupancy.Dwell {
 func (a *Availability) Dwell(t lokero.LocationType) occupancy.Dwell { return a.dwellOf(t) }
 
 // LearnDwell learns each locker type's dwell from the departures of the
-// last LearnDays days (blended with the prior: occupancy.Learn) and forgets
-// departures older than KeepDepartureDays. It returns the outcomes it
-// learnt from, by type. A store that keeps no departures learns nothing.
+// last LearnDays days and the parcels still in the compartments
+// (occupancy.Learn, blended with the prior) and forgets departures older
+// than KeepDepartureDays. Only whole days count: today's departures are
+// parcels that were still there this morning, as those in the compartments
+// now that arrived before today are; a parcel that arrived today has not
+// yet been there a night. It returns the outcomes it learnt from, by
+// type. A store that keeps no departures learns nothing.
 func (a *Availability) LearnDwell(ctx context.Context) (map[lokero.LocationType]occupancy.Outcomes, error) {
 	store, ok := a.store.(DepartureCounter)
 	if !ok {
@@ -92,11 +96,43 @@ func (a *Availability) LearnDwell(ctx context.Context) (map[lokero.LocationType]
 		return nil, fmt.Errorf("learn the dwell: %w", err)
 	}
 	outcomes := map[lokero.LocationType]occupancy.Outcomes{}
+	stayed := func(t lokero.LocationType, arrived lokero.Date, n int) {
+		if age := occupancy.Days(arrived, today); age >= 1 {
+			o := outcomes[t]
+			o.Stayed[min(age, occupancy.Horizon)] += n
+			outcomes[t] = o
+		}
+	}
 	for _, d := range deps {
+		if !d.LeftOn.Before(today) {
+			stayed(d.Type, d.ArrivedOn, d.Count)
+			continue
+		}
 		o := outcomes[d.Type]
 		k := max(0, min(occupancy.Days(d.ArrivedOn, d.LeftOn), occupancy.Horizon))
 		o.Left[k] += d.Count
 		outcomes[d.Type] = o
+	}
+	if a.occupants != nil {
+		occ, err := a.occupants.Occupants(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("learn the dwell: %w", err)
+		}
+		for _, o := range occ {
+			// A parcel waiting for its recipient; not a consumer's drop-off,
+			// nor a shelf place, nor one put there before arrival days were
+			// kept.
+			if o.Size == lokero.ShelfSize || o.Status == lokero.StatusDroppedOff || o.ArrivedOn.IsZero() {
+				continue
+			}
+			t := lokero.TypeSmartpost
+			if a.typeOf != nil {
+				t = a.typeOf(o.LocationID)
+			}
+			if t.IsLocker() {
+				stayed(t, o.ArrivedOn, o.Count)
+			}
+		}
 	}
 	learnt := dwells{}
 	for t, o := range outcomes {

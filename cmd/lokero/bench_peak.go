@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -22,10 +23,12 @@ import (
 	"time"
 
 	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/controller"
 	"github.com/lokero/lokero/geo"
 	"github.com/lokero/lokero/occupancy"
 	"github.com/lokero/lokero/pgtest"
+	"github.com/lokero/lokero/postcode"
 	"github.com/lokero/lokero/service"
 )
 
@@ -58,6 +61,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.IntVar(&o.conns, "conns", 16, "concurrent clients (shoppers' checkouts, couriers, recipients)")
 	never := fs.String("never", "3%", "the share of recipients who never come: their parcels expire and go back")
 	fs.Float64Var(&o.margin, "margin", service.DefaultMargin, "the server's --capacity-margin")
+	fs.StringVar(&o.network, "network", "national", "where the lockers stand: national (around postal areas all over Finland, as lokero sim places them) or town (two around each of the postal areas nearest Helsinki's centre, a few hundred metres apart, the shoppers' homes among them)")
 	fs.BoolVar(&o.postgres, "postgres", false, "run the server on a throwaway PostgreSQL cluster (the local install) instead of SQLite")
 	fs.Uint64Var(&o.seed, "seed", 1, "the seed of the lockers' places and the shoppers' choices")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long")
@@ -79,6 +83,8 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("%w: --conns must be 1..512; got %d", errUsage, o.conns)
 	case o.compartments < 0 || o.compartments > 500:
 		return fmt.Errorf("%w: --compartments must be 0..500; got %d", errUsage, o.compartments)
+	case o.network != "national" && o.network != "town":
+		return fmt.Errorf("%w: --network must be national or town; got %q", errUsage, o.network)
 	}
 	shape := peakShape(o.days)
 	if o.compartments == 0 {
@@ -129,6 +135,11 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := s.setup(ctx); err != nil {
 		return err
 	}
+	if o.network == "town" {
+		if err := townNetwork(ctx, s); err != nil {
+			return err
+		}
+	}
 	if err := s.waitDirectory(ctx); err != nil {
 		return err
 	}
@@ -145,9 +156,73 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 type peakOptions struct {
 	lockers, compartments, parcels, days, conns int
 	never, margin                               float64
+	network                                     string // national or town
 	postgres                                    bool
 	seed                                        uint64
 	timeout                                     time.Duration
+}
+
+// helsinkiCentre is where a town network is centred (Helsinki's railway
+// station).
+var helsinkiCentre = geo.Point{Lat: 60.1710, Lon: 24.9414}
+
+// townNetwork moves the sim's lockers (written by setup) into a town, as
+// dense as a real network is there: two lockers around each of the postal
+// areas nearest Helsinki's centre (the area's point, from the registry),
+// each within a few hundred metres of it, so that a locker's nearest
+// others are a few hundred metres to a kilometre or two away. It imports
+// them again and waits until the server's directory has the last one's
+// new place.
+func townNetwork(ctx context.Context, s *sim) error {
+	p, err := openPlatform(ctx, s.o.db, calendar.Default(), clock(), newLogger(io.Discard))
+	if err != nil {
+		return fmt.Errorf("bench peak: town network: %w", err)
+	}
+	defer p.Close()
+	if err := p.dir.Reload(ctx); err != nil {
+		return fmt.Errorf("bench peak: town network: %w", err)
+	}
+	reg := p.dir.Postcodes()
+	var areas []postcode.Info
+	for _, info := range reg.All() {
+		if info.Kind == lokero.PostcodeArea && info.HasPoint {
+			areas = append(areas, info)
+		}
+	}
+	dist := func(a postcode.Info) float64 {
+		return geo.Distance(helsinkiCentre, geo.Point{Lat: a.Point.Lat, Lon: a.Point.Lon})
+	}
+	slices.SortFunc(areas, func(a, b postcode.Info) int {
+		return cmp.Or(cmp.Compare(dist(a), dist(b)), cmp.Compare(a.Code, b.Code))
+	})
+	locs := simLocations(reg, s.o.first, s.o.lockers, s.o.compartments, s.o.seed)
+	rng := rand.New(rand.NewPCG(s.o.seed, 0x70e1))
+	for i := range locs {
+		a := areas[min(i/2, len(areas)-1)]
+		locs[i].Postcode, locs[i].City = a.Code, a.NameFI
+		locs[i].Lat = a.Point.Lat + rng.NormFloat64()*0.002 // about 220 m
+		locs[i].Lon = a.Point.Lon + rng.NormFloat64()*0.004
+	}
+	if _, err := p.dir.Import(ctx, locs); err != nil {
+		return fmt.Errorf("bench peak: town network: %w", err)
+	}
+	last := locs[len(locs)-1]
+	for start := time.Now(); ; {
+		var loc struct{ Lat, Lon float64 }
+		if _, err := s.call(ctx, "GET", "/v1/locations/"+last.ID, "", nil, &loc); err == nil && math.Abs(loc.Lat-last.Lat) < 1e-6 && math.Abs(loc.Lon-last.Lon) < 1e-6 {
+			break
+		}
+		if time.Since(start) > time.Minute {
+			return fmt.Errorf("bench peak: town network: the server has not seen %s's new place within a minute", last.ID)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	fmt.Fprintf(s.log, "sim: the %d lockers moved into a town: two around each of the %d postal areas nearest Helsinki's centre\n", len(locs), (len(locs)+1)/2)
+	return nil
 }
 
 // peakShape is each booking day's share of the parcels: a peak week
@@ -347,9 +422,12 @@ func (pk *peak) run(ctx context.Context) error {
 	// the five lockers nearest it weighted by 1/(distance + 300 m), and
 	// when its recipient comes.
 	for i := range pk.o.parcels {
-		home := pk.points[rng.IntN(len(pk.points))]
-		home.Lat += rng.NormFloat64() * 0.01
-		home.Lon += rng.NormFloat64() * 0.02
+		home, spread := pk.points[rng.IntN(len(pk.points))], 1.0
+		if pk.o.network == "town" {
+			spread = 0.3 // homes within a few hundred metres of a locker
+		}
+		home.Lat += rng.NormFloat64() * 0.01 * spread
+		home.Lon += rng.NormFloat64() * 0.02 * spread
 		near := pk.index.Nearest(home, 5, nil, 0, nil)
 		weights := make([]float64, len(near))
 		sum := 0.0
@@ -761,9 +839,21 @@ func (pk *peak) report(took time.Duration) error {
 	fmt.Fprintf(pk.out, "  turned away at the door: %d (%.1f %%); no compartment at three doors in a row: %d\n", door, 100*float64(door)/float64(n),
 		pk.n.undeliverable.Load())
 	fmt.Fprintf(pk.out, "  picked up %d, expired and collected %d\n", pk.n.picked.Load(), pk.n.collected.Load())
-	moved, noRoom, offlineDetour := pk.offlineBound()
-	fmt.Fprintf(pk.out, "  offline bound, knowing every arrival and pickup in advance: %.1f %% not in the shopper's locker (%.1f %% to another, mean detour %.2f km; %.1f %% no room at any of the five nearest)\n",
-		100*(moved+noRoom), 100*moved, offlineDetour/1000, 100*noRoom)
+	away := 0
+	for _, p := range pk.parcels {
+		if p.refused || p.undeliverable || p.locker == nil || p.locker.id != p.chosen {
+			away++
+		}
+	}
+	lokeroAway := float64(away) / float64(n)
+	fmt.Fprintf(pk.out, "  not in the shopper's locker in the end: %d (%.1f %%)\n", away, 100*lokeroAway)
+	opt, fc := pk.offline()
+	fmt.Fprintf(pk.out, "  offline optimum, knowing every arrival and pickup in advance: %.1f %% not in the shopper's locker (exact); placed greedily, %.1f %% in another of the five nearest (mean detour %.2f km), %.1f %% nowhere\n",
+		100*(opt.elsewhere+opt.nowhere), 100*opt.elsewhere, opt.detourM/1000, 100*opt.nowhere)
+	fmt.Fprintf(pk.out, "  first come, first served, knowing each morning what the lockers hold: %.1f %% not in the shopper's locker (%.1f %% in another, mean detour %.2f km; %.1f %% nowhere)\n",
+		100*(fc.elsewhere+fc.nowhere), 100*fc.elsewhere, fc.detourM/1000, 100*fc.nowhere)
+	fmt.Fprintf(pk.out, "  lokero above the optimum: %+.1f points (above first come, first served: %+.1f)\n",
+		100*(lokeroAway-opt.elsewhere-opt.nowhere), 100*(lokeroAway-fc.elsewhere-fc.nowhere))
 	rss, hwm := procMemory()
 	fmt.Fprintf(pk.out, "  memory of this process (server, broker, controllers and the bench): %d MiB resident, %d MiB at most\n", rss>>20, hwm>>20)
 	if isPostgres(pk.db) {
@@ -857,19 +947,17 @@ func progressBar(share float64, width int) string {
 	return "[" + strings.Repeat("#", filled) + strings.Repeat(".", width-filled) + fmt.Sprintf("] %3.0f %%", 100*share)
 }
 
-// offlineBound places the same parcels as a planner that knew every
-// arrival and every pickup in advance would: by earliest departure first
-// (optimal for one locker, interval scheduling on identical
-// compartments), each in the shopper's own locker if it has a compartment
-// free every day of the parcel's stay, else the nearest of the five
-// lockers nearest the shopper's home that has. It returns the shares
-// placed in another locker and placed nowhere, and the mean detour of
-// those placed elsewhere. A refused parcel's
+// offline plans the same parcels as planners that know more than lokero
+// can: the optimum, knowing every arrival and every pickup in advance
+// (occupancy.Optimum: each locker keeps the most of its shoppers' parcels;
+// exact, and a lower bound of any policy's turn-aways), and first come,
+// first served knowing each morning what every locker holds
+// (occupancy.FirstCome: the parcels in their order of arrival, each in the
+// shopper's locker when it has a compartment free that morning, else in
+// the nearest of the five nearest the home that has). A refused parcel's
 // arrival is the day its booking day's other parcels arrived; a parcel
-// never picked up stays the storage period and a day. It is a bound to
-// measure lokero's online decisions against, not the exact optimum (which
-// could move some parcels further to fit more).
-func (pk *peak) offlineBound() (moved, noRoom, detourM float64) {
+// never picked up stays the storage period and a day.
+func (pk *peak) offline() (optimum, firstCome offlinePlan) {
 	arrival := map[int]lokero.Date{}
 	for _, p := range pk.parcels {
 		if !p.delivery.IsZero() {
@@ -878,17 +966,13 @@ func (pk *peak) offlineBound() (moved, noRoom, detourM float64) {
 			}
 		}
 	}
-	type stay struct {
-		p             *peakParcel
-		from, through int // day numbers since the first arrival
-	}
 	var first lokero.Date
 	for _, a := range arrival {
 		if first.IsZero() || a.Before(first) {
 			first = a
 		}
 	}
-	stays := make([]stay, 0, len(pk.parcels))
+	reqs := make([]occupancy.Request, 0, len(pk.parcels))
 	for _, p := range pk.parcels {
 		a, ok := arrival[p.bookDay]
 		if !ok {
@@ -899,46 +983,36 @@ func (pk *peak) offlineBound() (moved, noRoom, detourM float64) {
 		if days < 0 {
 			days = occupancy.Horizon
 		}
-		stays = append(stays, stay{p, from, from + days})
-	}
-	slices.SortStableFunc(stays, func(a, b stay) int { return a.through - b.through })
-	used := map[[2]int]int{} // locker position, day → compartments taken
-	fits := func(l int, st stay) bool {
-		for d := st.from; d <= st.through; d++ {
-			if used[[2]int{l, d}] >= pk.o.compartments {
-				return false
+		var alts []int
+		for _, l := range p.candidates {
+			if l != p.choice {
+				alts = append(alts, l)
 			}
 		}
-		return true
+		reqs = append(reqs, occupancy.Request{Stay: occupancy.Interval{From: from, Through: from + days}, Choice: p.choice, Alternatives: alts})
 	}
-	turned, elsewhere, detour := 0, 0, 0.0
-	for _, st := range stays {
-		placed := -1
-		if fits(st.p.choice, st) {
-			placed = st.p.choice
-		} else {
-			for _, l := range st.p.candidates {
-				if fits(l, st) {
-					placed = l
-					break
-				}
-			}
-		}
-		if placed < 0 {
-			turned++
-			continue
-		}
-		if placed != st.p.choice {
-			elsewhere++
-			detour += geo.Distance(pk.points[st.p.choice], pk.points[placed])
-		}
-		for d := st.from; d <= st.through; d++ {
-			used[[2]int{placed, d}]++
+	comps := make([]int, len(pk.points))
+	for i := range comps {
+		comps[i] = pk.o.compartments
+	}
+	return pk.planOf(reqs, occupancy.Optimum(comps, reqs)), pk.planOf(reqs, occupancy.FirstCome(comps, reqs))
+}
+
+// offlinePlan is an offline plan's figures: the shares of the parcels
+// placed in another locker and nowhere, and the mean detour of those in
+// another.
+type offlinePlan struct {
+	elsewhere, nowhere, detourM float64
+}
+
+// planOf sums up a plan of reqs.
+func (pk *peak) planOf(reqs []occupancy.Request, p occupancy.Plan) offlinePlan {
+	detour := 0.0
+	for i, l := range p.Locker {
+		if l >= 0 && l != reqs[i].Choice {
+			detour += geo.Distance(pk.points[reqs[i].Choice], pk.points[l])
 		}
 	}
-	if elsewhere > 0 {
-		detour /= float64(elsewhere)
-	}
-	n := float64(max(1, len(stays)))
-	return float64(elsewhere) / n, float64(turned) / n, detour
+	n := float64(max(1, len(reqs)))
+	return offlinePlan{elsewhere: float64(p.Elsewhere) / n, nowhere: float64(p.Nowhere) / n, detourM: detour / float64(max(1, p.Elsewhere))}
 }

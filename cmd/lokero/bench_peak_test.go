@@ -3,17 +3,19 @@ package main
 import (
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/lokero/lokero/pgtest"
 )
 
 // TestBenchPeak runs a small peak through the real server: a few lockers
-// with controllers over MQTT, parcels booked over two days, delivered,
-// picked up after their dwell or expired and collected; every invariant
-// holds and the figures are printed.
+// in a town with controllers over MQTT, parcels booked over two days,
+// delivered, picked up after their dwell or expired and collected; every
+// invariant holds and the figures are printed, lokero's turn-aways never
+// below the offline optimum's.
 func TestBenchPeak(t *testing.T) {
-	code, stdout, stderr := runCmd(t, "bench", "peak", "--lockers", "6", "--parcels", "90", "--days", "2", "--never", "6%", "--conns", "4")
+	code, stdout, stderr := runCmd(t, "bench", "peak", "--lockers", "6", "--parcels", "90", "--days", "2", "--never", "6%", "--conns", "4", "--network", "town")
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s\n%s", code, stdout, stderr)
 	}
@@ -26,7 +28,7 @@ func TestBenchPeak(t *testing.T) {
 		regexp.MustCompile(`(?m)^  keypad pickup +[1-9]\d* `),
 		regexp.MustCompile(`(?m)^  turned away at booking: \d+ of 90 `),
 		regexp.MustCompile(`(?m)^  turned away at the door: \d+ `),
-		regexp.MustCompile(`(?m)^  offline bound, knowing every arrival and pickup in advance: \d+\.\d % not in the shopper.s locker`),
+		regexp.MustCompile(`(?m)^  first come, first served, knowing each morning what the lockers hold: \d+\.\d % not in the shopper.s locker`),
 		regexp.MustCompile(`(?m)^  memory of this process .*: [1-9]\d* MiB resident`),
 		regexp.MustCompile(`(?m)^  invariants: every parcel ended as its life led`),
 	} {
@@ -45,6 +47,25 @@ func TestBenchPeak(t *testing.T) {
 	if picked+collected+refused > 90 || picked+collected+refused < 85 || picked == 0 {
 		t.Errorf("picked %d + collected %d + refused %d of 90 parcels", picked, collected, refused)
 	}
+	// The optimum knows the future: neither first come, first served nor
+	// lokero turns away fewer.
+	away := regexp.MustCompile(`not in the shopper's locker in the end: \d+ \((\d+\.\d) %\)`).FindStringSubmatch(stdout)
+	opt := regexp.MustCompile(`offline optimum, knowing every arrival and pickup in advance: (\d+\.\d) % not in the shopper's locker \(exact\)`).FindStringSubmatch(stdout)
+	fc := regexp.MustCompile(`first come, first served, .*: (\d+\.\d) % not in the shopper's locker`).FindStringSubmatch(stdout)
+	if away == nil || opt == nil || fc == nil {
+		t.Fatalf("no lokero, optimum or first-come share in:\n%s", stdout)
+	}
+	if atof(opt[1]) > atof(away[1]) || atof(opt[1]) > atof(fc[1]) {
+		t.Errorf("the optimum turns away %s %%, more than lokero's %s %% or first come's %s %%", opt[1], away[1], fc[1])
+	}
+	if !strings.Contains(stderr, "lockers moved into a town") {
+		t.Errorf("the lockers were not moved into a town:\n%s", stderr)
+	}
+}
+
+func atof(s string) float64 {
+	f, _ := strconv.ParseFloat(s, 64)
+	return f
 }
 
 func atoi(s string) int {

@@ -1,0 +1,231 @@
+package occupancy_test
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/lokero/lokero/occupancy"
+)
+
+// feasible reports whether the stays fit n compartments: no day has more
+// than n.
+func feasible(n int, stays []occupancy.Interval) bool {
+	days := map[int]int{}
+	for _, s := range stays {
+		for d := s.From; d <= s.Through; d++ {
+			if days[d]++; days[d] > n {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// mostByBruteForce is the most stays that fit n compartments, over every
+// subset.
+func mostByBruteForce(n int, stays []occupancy.Interval) int {
+	best := 0
+	for mask := 0; mask < 1<<len(stays); mask++ {
+		var sub []occupancy.Interval
+		for i, s := range stays {
+			if mask&(1<<i) != 0 {
+				sub = append(sub, s)
+			}
+		}
+		if len(sub) > best && feasible(n, sub) {
+			best = len(sub)
+		}
+	}
+	return best
+}
+
+func keptOf(stays []occupancy.Interval, kept []bool) []occupancy.Interval {
+	var out []occupancy.Interval
+	for i, k := range kept {
+		if k {
+			out = append(out, stays[i])
+		}
+	}
+	return out
+}
+
+// TestMostKept: the kept stays fit, and there are as many as the best
+// subset has; where arrival order would keep a long stay, the long one
+// goes.
+func TestMostKept(t *testing.T) {
+	t.Parallel()
+	iv := func(from, through int) occupancy.Interval { return occupancy.Interval{From: from, Through: through} }
+	tests := []struct {
+		name  string
+		n     int
+		stays []occupancy.Interval
+		want  []bool
+	}{
+		{"none", 2, nil, []bool{}},
+		{"no compartments", 0, []occupancy.Interval{iv(0, 0)}, []bool{false}},
+		{"all fit", 2, []occupancy.Interval{iv(0, 3), iv(1, 1), iv(2, 5)}, []bool{true, true, true}},
+		// The week-long stay that came first blocks two short ones: it goes.
+		{"the long stay goes", 1, []occupancy.Interval{iv(0, 7), iv(1, 1), iv(2, 3)}, []bool{false, true, true}},
+		// Two compartments, three parcels on day 1: the one leaving last goes.
+		{"the latest departure goes", 2, []occupancy.Interval{iv(0, 2), iv(1, 5), iv(1, 1)}, []bool{true, false, true}},
+		// Equal departures: the earlier in the list keeps its place.
+		{"ties keep the first", 1, []occupancy.Interval{iv(0, 2), iv(1, 2)}, []bool{true, false}},
+		// A parcel picked up the day another arrives still holds its compartment that day.
+		{"the same day is taken", 1, []occupancy.Interval{iv(0, 1), iv(1, 1)}, []bool{true, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := occupancy.MostKept(tt.n, tt.stays)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("MostKept(%d, %v) = %v; want %v", tt.n, tt.stays, got, tt.want)
+			}
+		})
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	for trial := range 400 {
+		n := 1 + rng.IntN(3)
+		stays := make([]occupancy.Interval, 1+rng.IntN(11))
+		for i := range stays {
+			from := rng.IntN(6)
+			stays[i] = iv(from, from+rng.IntN(5))
+		}
+		kept := occupancy.MostKept(n, stays)
+		sub := keptOf(stays, kept)
+		if !feasible(n, sub) {
+			t.Fatalf("trial %d: MostKept(%d, %v) keeps %v, which do not fit", trial, n, stays, sub)
+		}
+		if best := mostByBruteForce(n, stays); len(sub) != best {
+			t.Fatalf("trial %d: MostKept(%d, %v) keeps %d; the best subset has %d", trial, n, stays, len(sub), best)
+		}
+	}
+}
+
+// leastAwayByBruteForce is the fewest requests not in their chosen locker
+// over every assignment of each to its choice, an alternative or nowhere.
+func leastAwayByBruteForce(compartments []int, reqs []occupancy.Request) int {
+	best := len(reqs)
+	assign := make([]int, len(reqs))
+	var try func(i, away int)
+	try = func(i, away int) {
+		if away >= best {
+			return
+		}
+		if i == len(reqs) {
+			for l, n := range compartments {
+				var stays []occupancy.Interval
+				for k, a := range assign {
+					if a == l {
+						stays = append(stays, reqs[k].Stay)
+					}
+				}
+				if !feasible(n, stays) {
+					return
+				}
+			}
+			best = away
+			return
+		}
+		options := append([]int{reqs[i].Choice}, reqs[i].Alternatives...)
+		for k, l := range append(options, -1) {
+			assign[i] = l
+			extra := 0
+			if k > 0 {
+				extra = 1
+			}
+			try(i+1, away+extra)
+		}
+	}
+	try(0, 0)
+	return best
+}
+
+// checkPlan fails when a plan puts more parcels in a locker on a day than
+// it has compartments, places one outside its choice and alternatives, or
+// miscounts.
+func checkPlan(t *testing.T, what string, compartments []int, reqs []occupancy.Request, p occupancy.Plan) {
+	t.Helper()
+	away, elsewhere, nowhere := 0, 0, 0
+	for l, n := range compartments {
+		var stays []occupancy.Interval
+		for i, at := range p.Locker {
+			if at == l {
+				stays = append(stays, reqs[i].Stay)
+			}
+		}
+		if !feasible(n, stays) {
+			t.Fatalf("%s: locker %d is given %v with %d compartments", what, l, stays, n)
+		}
+	}
+	for i, at := range p.Locker {
+		switch {
+		case at == reqs[i].Choice:
+		case at < 0:
+			away, nowhere = away+1, nowhere+1
+		case slices.Contains(reqs[i].Alternatives, at):
+			away, elsewhere = away+1, elsewhere+1
+		default:
+			t.Fatalf("%s: request %d placed at %d, neither its choice nor an alternative", what, i, at)
+		}
+	}
+	if p.Away != away || p.Elsewhere != elsewhere || p.Nowhere != nowhere {
+		t.Fatalf("%s: counts %d/%d/%d; the plan has %d away, %d elsewhere, %d nowhere", what, p.Away, p.Elsewhere, p.Nowhere, away, elsewhere, nowhere)
+	}
+}
+
+// TestOptimum: the optimum turns away exactly as few as the best of every
+// assignment, never more than first come, first served, and its plan is
+// a real one.
+func TestOptimum(t *testing.T) {
+	t.Parallel()
+	// Two lockers of one compartment. Locker 0's shopper A stays a week,
+	// B and C a day each; first come keeps A at 0 and sends B and C to
+	// locker 1; the optimum sends A to locker 1 and keeps B and C.
+	reqs := []occupancy.Request{
+		{Stay: occupancy.Interval{From: 0, Through: 6}, Choice: 0, Alternatives: []int{1}},
+		{Stay: occupancy.Interval{From: 1, Through: 1}, Choice: 0, Alternatives: []int{1}},
+		{Stay: occupancy.Interval{From: 2, Through: 2}, Choice: 0, Alternatives: []int{1}},
+	}
+	comps := []int{1, 1}
+	opt, fc := occupancy.Optimum(comps, reqs), occupancy.FirstCome(comps, reqs)
+	checkPlan(t, "optimum", comps, reqs, opt)
+	checkPlan(t, "first come", comps, reqs, fc)
+	if want := []int{1, 0, 0}; !slices.Equal(opt.Locker, want) || opt.Away != 1 || opt.Elsewhere != 1 {
+		t.Errorf("optimum = %+v; want lockers %v, one away, elsewhere", opt, want)
+	}
+	if want := []int{0, 1, 1}; !slices.Equal(fc.Locker, want) || fc.Away != 2 || fc.Elsewhere != 2 {
+		t.Errorf("first come = %+v; want lockers %v, two away, both elsewhere", fc, want)
+	}
+	// With no alternative, first come places them nowhere.
+	for i := range reqs {
+		reqs[i].Alternatives = nil
+	}
+	if fc := occupancy.FirstCome(comps, reqs); !slices.Equal(fc.Locker, []int{0, -1, -1}) || fc.Nowhere != 2 {
+		t.Errorf("first come without alternatives = %+v; want A kept, B and C nowhere", fc)
+	}
+
+	rng := rand.New(rand.NewPCG(3, 5))
+	for trial := range 300 {
+		lockers := 2 + rng.IntN(2)
+		comps := make([]int, lockers)
+		for l := range comps {
+			comps[l] = 1 + rng.IntN(2)
+		}
+		reqs := make([]occupancy.Request, 1+rng.IntN(7))
+		for i := range reqs {
+			from := rng.IntN(4)
+			choice := rng.IntN(lockers)
+			alt := (choice + 1 + rng.IntN(lockers-1)) % lockers
+			reqs[i] = occupancy.Request{Stay: occupancy.Interval{From: from, Through: from + rng.IntN(4)}, Choice: choice, Alternatives: []int{alt}}
+		}
+		opt, fc := occupancy.Optimum(comps, reqs), occupancy.FirstCome(comps, reqs)
+		checkPlan(t, "optimum", comps, reqs, opt)
+		checkPlan(t, "first come", comps, reqs, fc)
+		if best := leastAwayByBruteForce(comps, reqs); opt.Away != best {
+			t.Fatalf("trial %d: optimum turns away %d of %+v on %v; the best assignment %d", trial, opt.Away, reqs, comps, best)
+		}
+		if fc.Away < opt.Away {
+			t.Fatalf("trial %d: first come turns away %d, fewer than the optimum's %d", trial, fc.Away, opt.Away)
+		}
+	}
+}
