@@ -178,7 +178,7 @@ func runShipmentLoad(ctx context.Context, st store, n, conns, lockers int, cpuPr
 	defer stop()
 	url := base + "/v1/shipments"
 
-	bodies := shipmentBodies(p.dir.Snapshot(), p.dir.Postcodes().All, n)
+	bodyOf := shipmentBodies(p.dir.Snapshot(), p.dir.Postcodes().All)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
 	stopProfile, err := startCPUProfile(cpuProfile)
 	if err != nil {
@@ -204,7 +204,7 @@ func runShipmentLoad(ctx context.Context, st store, n, conns, lockers int, cpuPr
 				if i >= n || ctx.Err() != nil {
 					break
 				}
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(bodies[i]))
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(bodyOf(i)))
 				req.Header.Set("Authorization", "Bearer "+key)
 				req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d", i))
 				t0 := time.Now()
@@ -249,11 +249,12 @@ func runShipmentLoad(ctx context.Context, st store, n, conns, lockers int, cpuPr
 		len(latencies), refused.Load(), elapsed.Round(time.Millisecond)), nil
 }
 
-// shipmentBodies makes n realistic requests: four in five to recipients in
+// shipmentBodies makes realistic requests: four in five to recipients in
 // ordinary postal areas all over Finland (routed to the nearest pickup
 // point), one in five to residents of demo buildings with a LOCKER.
-func shipmentBodies(snap *service.Snapshot, areas func() []postcode.Info, n int) [][]byte {
-	rng := rand.New(rand.NewPCG(11, 12))
+// Each is made when asked for (bodyOf(i), the same for the same i), so that
+// a million of them take no memory the server's figure would count.
+func shipmentBodies(snap *service.Snapshot, areas func() []postcode.Info) (bodyOf func(i int) []byte) {
 	var lockers []*lokero.Location
 	for i, l := range snap.Locations() {
 		if l.Type == lokero.TypeLocker {
@@ -266,8 +267,8 @@ func shipmentBodies(snap *service.Snapshot, areas func() []postcode.Info, n int)
 			codes = append(codes, info.Code)
 		}
 	}
-	out := make([][]byte, n)
-	for i := range out {
+	return func(i int) []byte {
+		rng := rand.New(rand.NewPCG(11, uint64(i)))
 		street, code := fmt.Sprintf("Koivukuja %d", 1+rng.IntN(40)), codes[rng.IntN(len(codes))]
 		if i%5 == 0 && len(lockers) > 0 {
 			l := lockers[rng.IntN(len(lockers))]
@@ -281,9 +282,9 @@ func shipmentBodies(snap *service.Snapshot, areas func() []postcode.Info, n int)
 			"parcel": map[string]any{"length_cm": 10 + rng.IntN(50), "width_cm": 10 + rng.IntN(25), "height_cm": 5 + rng.IntN(30),
 				"weight_kg": 0.2 + rng.Float64()*10, "contents": "goods"},
 		}
-		out[i], _ = json.Marshal(body)
+		b, _ := json.Marshal(body)
+		return b
 	}
-	return out
 }
 
 // processCPU is the CPU time this process has used, user and system.
