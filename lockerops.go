@@ -103,6 +103,16 @@ type Occupants struct {
 	Count        int
 }
 
+// LockerLoad is what Tx.LockerLoad reads of one locker: its compartments
+// out of order by size class, the parcels in its compartments, and its
+// reservations by delivery date and size class (counts above 0; dates and
+// classes with none are absent).
+type LockerLoad struct {
+	OutOfOrder map[string]int
+	Occupants  []Occupants
+	Reserved   map[Date]map[string]int
+}
+
 // Departures counts the parcels that left the compartments of one type of
 // location on one day, having arrived on another: the network's record of
 // how long parcels wait (package occupancy learns from it).

@@ -184,3 +184,47 @@ func (db *DB) PruneDepartures(ctx context.Context, before lokero.Date) (int64, e
 	}
 	return n, nil
 }
+
+// LockerLoad reads a locker's compartments out of order, the parcels in
+// its compartments and its reservations from from to through in one
+// statement: each row says which of the three it is.
+func (t *Tx) LockerLoad(ctx context.Context, locationID string, from, through lokero.Date) (lokero.LockerLoad, error) {
+	load := lokero.LockerLoad{OutOfOrder: map[string]int{}, Reserved: map[lokero.Date]map[string]int{}}
+	const (
+		outOfOrderRow = 0
+		occupantsRow  = 1
+		reservedRow   = 2
+	)
+	_, err := queryAll(ctx, t.tx, func(r scanner) (struct{}, error) {
+		var kind int
+		o := lokero.Occupants{LocationID: locationID}
+		if err := r.Scan(&kind, &o.Size, &o.Status, &o.ArrivedOn, &o.ReservedSize, &o.DeliveryDate, &o.Count); err != nil {
+			return struct{}{}, err
+		}
+		switch kind {
+		case outOfOrderRow:
+			load.OutOfOrder[o.Size] = o.Count
+		case occupantsRow:
+			load.Occupants = append(load.Occupants, o)
+		case reservedRow:
+			if load.Reserved[o.DeliveryDate] == nil {
+				load.Reserved[o.DeliveryDate] = map[string]int{}
+			}
+			load.Reserved[o.DeliveryDate][o.Size] = o.Count
+		}
+		return struct{}{}, nil
+	}, `SELECT 0, size, '', '', '', '', COUNT(*) FROM compartments
+			WHERE out_of_order AND location_id = $1 GROUP BY size
+		UNION ALL
+		SELECT 1, c.size, s.status, COALESCE(c.arrived_on, ''), s.size_class, s.delivery_date, COUNT(*)
+			FROM compartments c JOIN shipments s ON s.id = c.shipment_id WHERE c.location_id = $1
+			GROUP BY c.size, s.status, c.arrived_on, s.size_class, s.delivery_date
+		UNION ALL
+		SELECT 2, size, '', '', '', delivery_date, reserved FROM reservations
+			WHERE location_id = $1 AND delivery_date >= $2 AND delivery_date <= $3 AND reserved > 0
+		ORDER BY 1, 2, 3, 4, 5, 6`, locationID, from, through)
+	if err != nil {
+		return lokero.LockerLoad{}, fmt.Errorf("load of %s: %w", locationID, err)
+	}
+	return load, nil
+}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -223,13 +224,52 @@ func testOccupantsAndDepartures(t *testing.T, s Store) {
 	if err != nil || len(all) != 4 || all[3].LocationID != "P1" {
 		t.Errorf("Occupants() = %+v, %v; want L1's three and P1's shelf", all, err)
 	}
-	mustInTx(t, s, func(tx lokero.Tx) error {
+	rollBack := errors.New("roll back the reservations")
+	if err := s.InTx(ctx, func(tx lokero.Tx) error {
 		got, err := tx.Occupants(ctx, "L1")
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("Tx.Occupants(L1) = %+v, %v", got, err)
 		}
-		return nil
-	})
+		// LockerLoad reads at once what OutOfOrder, Occupants and Reserved
+		// of each day read apart: a reservation the day before, two on the
+		// first day, one on the last, one the day after (outside).
+		for _, r := range []struct {
+			date lokero.Date
+			size string
+		}{{later.AddDays(-1), "S"}, {later, "S"}, {later, "M"}, {later.AddDays(2), "M"}, {later.AddDays(3), "S"}} {
+			if ok, err := tx.Reserve(ctx, "L1", r.date, r.size, 10); !ok || err != nil {
+				t.Fatalf("Reserve(L1, %v, %s) = %v, %v", r.date, r.size, ok, err)
+			}
+		}
+		load, err := tx.LockerLoad(ctx, "L1", later, later.AddDays(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		broken, err := tx.OutOfOrder(ctx, "L1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		reserved := map[lokero.Date]map[string]int{}
+		for d := later; !d.After(later.AddDays(2)); d = d.AddDays(1) {
+			r, err := tx.Reserved(ctx, "L1", d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r) > 0 {
+				reserved[d] = r
+			}
+		}
+		if len(broken) != 1 || broken["M"] != 1 {
+			t.Errorf("OutOfOrder(L1) = %v; want compartment 3 (M)", broken)
+		}
+		if !reflect.DeepEqual(load.OutOfOrder, broken) || !reflect.DeepEqual(load.Occupants, want) ||
+			!reflect.DeepEqual(load.Reserved, reserved) || len(reserved) != 2 {
+			t.Errorf("LockerLoad(L1, %v, %v) = %+v;\nwant out of order %v, occupants %+v, reserved %v", later, later.AddDays(2), load, broken, want, reserved)
+		}
+		return rollBack
+	}); !errors.Is(err, rollBack) {
+		t.Fatalf("InTx: %v", err)
+	}
 	if d, err := s.Departures(ctx, today); err != nil || len(d) != 0 {
 		t.Errorf("departures before any parcel left: %+v, %v", d, err)
 	}
