@@ -19,12 +19,13 @@
 // towns) where a uniform grid would hold thousands of points in a town cell
 // and almost none elsewhere.
 //
-// Candidates are screened by the cheap chord (a few flops) and only those that
-// may enter the current top k get their exact haversine Distance, computed by
-// the same code as Distance so that results match a brute-force scan exactly.
-// The screening keeps a margin (see chordMargin) far wider than the rounding
-// error of either measure, so it never rejects an item that Distance would
-// rank ahead of the current k-th.
+// The walk ranks candidates by the cheap chord (a few flops) alone; only
+// those that can still be among the k nearest when it ends (the k nearest by
+// chord, and any within a margin of the k-th) get their exact haversine
+// Distance, computed by the same code as Distance so that results match a
+// brute-force scan exactly. The margin (see chordMargin) is far wider than
+// the rounding error of either measure, so the chord never drops an item that
+// Distance would rank ahead of the k-th.
 package geo
 
 import "math"

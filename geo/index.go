@@ -22,11 +22,12 @@ type Index struct {
 	nodes []node
 }
 
-// entry is a point as a unit vector, with its item number. 32 bytes: two
-// entries to a cache line.
+// entry is a point as a unit vector, with its item number and tag
+// (NewTaggedIndex). 32 bytes: two entries to a cache line.
 type entry struct {
 	v    [3]float64
-	item int
+	item int32
+	tag  uint32
 }
 
 // exactPoint holds a point's inputs to haversine, computed as Distance does.
@@ -48,6 +49,17 @@ const leafSize = 16
 // NewIndex builds an index over points; item i is points[i]. Latitudes must
 // lie in [-90, 90]; any finite longitude works.
 func NewIndex(points []Point) *Index {
+	return NewTaggedIndex(points, nil)
+}
+
+// NewTaggedIndex is NewIndex with a tag for each point (tags[i] for
+// points[i]; nil: all 0), which NearestTagged hands to its keep function.
+// The tag lies beside the point in the index's own memory, so a filter
+// that needs only it reads nothing else for each candidate.
+func NewTaggedIndex(points []Point, tags []uint32) *Index {
+	if tags != nil && len(tags) != len(points) {
+		panic("geo: tags and points differ in length")
+	}
 	if len(points) >= math.MaxInt32 {
 		panic("geo: too many points for an Index")
 	}
@@ -57,7 +69,10 @@ func NewIndex(points []Point) *Index {
 	}
 	ix.entries = make([]entry, len(points))
 	for i, p := range points {
-		ix.entries[i] = entry{v: unitVector(p), item: i}
+		ix.entries[i] = entry{v: unitVector(p), item: int32(i)}
+		if tags != nil {
+			ix.entries[i].tag = tags[i]
+		}
 	}
 	ix.nodes = make([]node, 1, 4*len(points)/leafSize+1)
 	ix.build(0, 0, len(points))
@@ -150,6 +165,17 @@ func (ix *Index) Len() int { return len(ix.entries) }
 // keep is called only for items close enough to matter, at most once each.
 // Nearest allocates nothing when dst has room for k more results.
 func (ix *Index) Nearest(origin Point, k int, keep func(item int) bool, maxDistanceM float64, dst []Neighbor) []Neighbor {
+	return ix.nearest(origin, k, keep, nil, maxDistanceM, dst)
+}
+
+// NearestTagged is Nearest with keep given each candidate's tag too
+// (NewTaggedIndex), read from the index's own memory.
+func (ix *Index) NearestTagged(origin Point, k int, keep func(item int, tag uint32) bool, maxDistanceM float64, dst []Neighbor) []Neighbor {
+	return ix.nearest(origin, k, nil, keep, maxDistanceM, dst)
+}
+
+// nearest is Nearest with at most one of keep and keepTagged.
+func (ix *Index) nearest(origin Point, k int, keep func(int) bool, keepTagged func(int, uint32) bool, maxDistanceM float64, dst []Neighbor) []Neighbor {
 	if k <= 0 || len(ix.entries) == 0 {
 		return dst
 	}
@@ -162,6 +188,7 @@ func (ix *Index) Nearest(origin Point, k int, keep func(item int) bool, maxDista
 		lon:     origin.Lon,
 		k:       k,
 		keep:    keep,
+		tagged:  keepTagged,
 		maxDist: math.Inf(1),
 		limit:   math.Inf(1),
 		out:     dst,
@@ -177,6 +204,7 @@ func (ix *Index) Nearest(origin Point, k int, keep func(item int) bool, maxDista
 	if boxDistSq(&s.q, &ix.nodes[0]) <= s.bound {
 		s.visit(0)
 	}
+	s.finish()
 	// s.out[s.base:] is a max-heap; sort it in place, nearest first.
 	h := s.out[s.base:]
 	for end := len(h) - 1; end > 0; end-- {
@@ -194,18 +222,29 @@ type searcher struct {
 	lon         float64
 	k           int
 	keep        func(int) bool
+	tagged      func(int, uint32) bool
 	maxDist     float64 // metres; +Inf when unlimited
 	limit       float64 // chordBoundSq for maxDist, +Inf when unlimited
 	// bound is the squared chord beyond which nothing can qualify: limit
-	// until k results are held, then the tighter of limit and the k-th's.
+	// until k candidates are held, then the tighter of limit and the k-th's.
 	bound float64
-	out   []Neighbor // out[base:] is the max-heap of the best so far
-	base  int
+	// out[base:] is a max-heap: during the walk of the k candidates
+	// nearest by chord, each as Neighbor{Item: position in entries,
+	// DistanceM: squared chord}; after finish, of the results.
+	out  []Neighbor
+	base int
+	// spill[:nSpill], then more, hold the candidates
+	// that passed keep but are not (or no longer) among the k nearest by
+	// chord: one may still be within the margin of the k-th, where the
+	// haversine may order them otherwise.
+	spill  [32]Neighbor
+	nSpill int
+	more   []Neighbor // allocated only when many candidates lie within a margin of each other
 }
 
-// chordMargin returns how far beyond chord c (the chord of the current k-th
-// distance, or of maxDistanceM) a point's computed chord must lie before it
-// is surely farther by Distance too. Chords and vectors carry errors of about
+// chordMargin returns how far beyond chord c (the k-th candidate's, or
+// maxDistanceM's) a point's computed chord must lie before it is surely
+// farther by Distance too. Chords and vectors carry errors of about
 // 1e-15 and the haversine about as much in angle, except near the antipode
 // where the arcsine amplifies them to about 1e-7 rad; chord grows no faster
 // than angle, so a chord margin of 1e-12 (6 µm on the ground), or 1e-6 where
@@ -268,24 +307,27 @@ func (s *searcher) scan(lo, hi int) {
 	for i := range es {
 		e := &es[i]
 		dx, dy, dz := e.v[0]-s.q[0], e.v[1]-s.q[1], e.v[2]-s.q[2]
-		if dx*dx+dy*dy+dz*dz > s.bound {
+		cs := dx*dx + dy*dy + dz*dz
+		if cs > s.bound {
 			continue
 		}
-		s.consider(lo+i, e.item)
+		s.consider(lo+i, int(e.item), e.tag, cs)
 	}
 }
 
-// consider offers the entry at position pos, which passed the chord screen.
-func (s *searcher) consider(pos, item int) {
-	if s.keep != nil && !s.keep(item) {
+// consider offers the entry at position pos, whose squared chord cs passed
+// the screen. The walk ranks candidates by chord alone; finish computes the
+// haversine only for those that can still be among the k nearest (about k,
+// where the walk meets about twice as many).
+func (s *searcher) consider(pos, item int, tag uint32, cs float64) {
+	if s.tagged != nil {
+		if !s.tagged(item, tag) {
+			return
+		}
+	} else if s.keep != nil && !s.keep(item) {
 		return
 	}
-	p := &s.ix.exact[pos]
-	d := haversine(s.lat, s.cosLat, p.lat, p.cosLat, (p.lon-s.lon)*degToRad)
-	if d > s.maxDist {
-		return
-	}
-	n := Neighbor{Item: item, DistanceM: d}
+	n := Neighbor{Item: pos, DistanceM: cs}
 	h := s.out[s.base:]
 	if len(h) < s.k {
 		s.out = append(s.out, n)
@@ -296,13 +338,81 @@ func (s *searcher) consider(pos, item int) {
 		}
 	} else {
 		if !less(n, h[0]) {
+			s.spillOne(n)
 			return
 		}
+		s.spillOne(h[0])
 		h[0] = n
 		siftDown(h, 0)
 	}
-	// The heap is full: nothing farther than its worst can enter.
-	s.bound = min(s.limit, chordBoundSq(2*math.Sin(h[0].DistanceM/(2*EarthRadiusM))))
+	// The heap is full: nothing farther by chord than its worst, by more
+	// than the margin, can be nearer by Distance.
+	s.bound = min(s.limit, chordBoundSq(math.Sqrt(h[0].DistanceM)))
+}
+
+// spillOne keeps a candidate put out of the chord heap, while it is within
+// the bound.
+func (s *searcher) spillOne(n Neighbor) {
+	if s.nSpill == len(s.spill) {
+		kept := 0
+		for _, m := range s.spill {
+			if m.DistanceM <= s.bound {
+				s.spill[kept] = m
+				kept++
+			}
+		}
+		s.nSpill = kept
+	}
+	if s.nSpill < len(s.spill) {
+		s.spill[s.nSpill] = n
+		s.nSpill++
+		return
+	}
+	s.more = append(s.more, n)
+}
+
+// finish turns the walk's candidates into the results: it computes the
+// haversine of those within the final bound (the chord heap's, and the
+// spilled ones still within it), drops those beyond maxDist, and leaves
+// in out[base:] the max-heap of the k nearest by (Distance, Item).
+func (s *searcher) finish() {
+	cands := s.out[s.base:]
+	s.out = s.out[:s.base]
+	// offer writes at most one result per candidate read, never past it.
+	for _, n := range cands {
+		s.offer(n)
+	}
+	for _, n := range s.spill[:s.nSpill] {
+		s.offer(n)
+	}
+	for _, n := range s.more {
+		s.offer(n)
+	}
+}
+
+// offer puts a candidate of the walk (position, squared chord) into the
+// results when its Distance ranks among the k nearest.
+func (s *searcher) offer(c Neighbor) {
+	if c.DistanceM > s.bound {
+		return
+	}
+	pos := c.Item
+	p := &s.ix.exact[pos]
+	d := haversine(s.lat, s.cosLat, p.lat, p.cosLat, (p.lon-s.lon)*degToRad)
+	if d > s.maxDist {
+		return
+	}
+	n := Neighbor{Item: int(s.ix.entries[pos].item), DistanceM: d}
+	h := s.out[s.base:]
+	if len(h) < s.k {
+		s.out = append(s.out, n)
+		siftUp(s.out[s.base:], len(h))
+		return
+	}
+	if less(n, h[0]) {
+		h[0] = n
+		siftDown(h, 0)
+	}
 }
 
 // less orders neighbours by distance, then item.

@@ -149,6 +149,11 @@ func TestNearestMatchesBruteForce(t *testing.T) {
 			for i := range types {
 				types[i] = uint8(rng.IntN(4))
 			}
+			tags := make([]uint32, len(types))
+			for i, ty := range types {
+				tags[i] = 1 << ty
+			}
+			tagged := geo.NewTaggedIndex(ds.points, tags)
 			keeps := []struct {
 				name string
 				fn   func(int) bool
@@ -165,7 +170,21 @@ func TestNearestMatchesBruteForce(t *testing.T) {
 						for _, maxD := range []float64{0, -1, 1000, 50_000, 1_000_000, 30_000_000} {
 							what := fmt.Sprintf("origin %d %v, keep %s, k %d, max %g m", oi, origin, keep.name, k, maxD)
 							dst = ix.Nearest(origin, k, keep.fn, maxD, dst[:0])
-							assertSame(t, what, dst, bruteNearest(ds.points, origin, k, keep.fn, maxD))
+							want := bruteNearest(ds.points, origin, k, keep.fn, maxD)
+							assertSame(t, what, dst, want)
+							// The same filter through the tags: keep sees
+							// each item's own tag.
+							var byTag func(int, uint32) bool
+							if keep.fn != nil {
+								byTag = func(i int, tag uint32) bool {
+									if tag != 1<<types[i] {
+										t.Fatalf("item %d: tag %b, want %b", i, tag, 1<<types[i])
+									}
+									return keep.fn(i)
+								}
+							}
+							dst = tagged.NearestTagged(origin, k, byTag, maxD, dst[:0])
+							assertSame(t, what+" (tagged)", dst, want)
 						}
 					}
 				}
@@ -340,6 +359,18 @@ func TestNearestNoAllocations(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("Nearest allocated %v times per call with dst reused, want 0", allocs)
+	}
+	tags := make([]uint32, len(types))
+	for i, ty := range types {
+		tags[i] = uint32(ty)
+	}
+	tagged := geo.NewTaggedIndex(points, tags)
+	keepTag := func(_ int, tag uint32) bool { return tag == 0 }
+	allocs = testing.AllocsPerRun(100, func() {
+		dst = tagged.NearestTagged(geo.Point{Lat: 60.2, Lon: 24.9}, 10, keepTag, 0, dst[:0])
+	})
+	if allocs != 0 {
+		t.Errorf("NearestTagged allocated %v times per call with dst reused, want 0", allocs)
 	}
 }
 

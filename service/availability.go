@@ -374,32 +374,16 @@ func (a *Availability) table(ctx context.Context, snap *Snapshot, date lokero.Da
 
 // freeTable is one date's free compartments of every location of a
 // snapshot, by position and class: a search reads it for every candidate
-// it passes, where a lookup by id in the day's map would hash each id. An
-// outlet has one class, its shelves.
+// it passes, where a lookup by id in the day's map would hash each id. It
+// follows the snapshot's classes (Snapshot.classOff): an outlet has one,
+// its shelves.
 type freeTable struct {
-	snap   *Snapshot
-	offset []int32 // position → index of its first class in free; one more entry than locations
-	free   []int32 // free compartments per location, per class in the location's order; an outlet's free shelf places
-}
-
-// classes is how many classes the table keeps for a location: a locker's
-// compartment classes, an outlet's one shelf class.
-func classes(l *lokero.Location) int {
-	if l.Type.IsOutlet() {
-		return 1
-	}
-	return len(l.Compartments)
+	snap *Snapshot
+	free []int32 // free compartments per class of Snapshot.classes; an outlet's free shelf places
 }
 
 func newFreeTable(snap *Snapshot, d *reservedDay) *freeTable {
-	t := &freeTable{snap: snap, offset: make([]int32, len(snap.locs)+1)}
-	n := 0
-	for i := range snap.locs {
-		t.offset[i] = int32(n)
-		n += classes(&snap.locs[i])
-	}
-	t.offset[len(snap.locs)] = int32(n)
-	t.free = make([]int32, n)
+	t := &freeTable{snap: snap, free: make([]int32, len(snap.classes))}
 	for pos := range snap.locs {
 		t.fill(pos, d)
 	}
@@ -409,7 +393,7 @@ func newFreeTable(snap *Snapshot, d *reservedDay) *freeTable {
 // withChanges returns a copy of t with the locations ids laid out again
 // from d (t is shared with searches and never changed).
 func (t *freeTable) withChanges(d *reservedDay, ids []string) *freeTable {
-	next := &freeTable{snap: t.snap, offset: t.offset, free: slices.Clone(t.free)}
+	next := &freeTable{snap: t.snap, free: slices.Clone(t.free)}
 	for _, id := range ids {
 		if pos, ok := t.snap.byID[id]; ok {
 			next.fill(pos, d)
@@ -421,26 +405,22 @@ func (t *freeTable) withChanges(d *reservedDay, ids []string) *freeTable {
 // fill lays out the free compartments (shelf places) of the location at
 // pos from d.
 func (t *freeTable) fill(pos int, d *reservedDay) {
-	l := &t.snap.locs[pos]
-	at := d.reserved[l.ID]
-	if l.Type.IsOutlet() {
-		t.free[t.offset[pos]] = int32(max(l.ShelfCapacity-at[lokero.ShelfSize], 0))
+	lo, hi := t.snap.classOff[pos], t.snap.classOff[pos+1]
+	if lo == hi {
 		return
 	}
-	for j, c := range l.Compartments {
-		t.free[int(t.offset[pos])+j] = int32(max(c.Count-at[c.Size], 0))
+	at := d.reserved[t.snap.locs[pos].ID]
+	for j, c := range t.snap.classes[lo:hi] {
+		t.free[int(lo)+j] = int32(max(c.Count-at[c.Size], 0))
 	}
 }
 
 // hasFree is HasFree for the location at position pos of the snapshot.
 func (t *freeTable) hasFree(pos int, dims *[3]float64) bool {
-	free := t.free[t.offset[pos]:t.offset[pos+1]]
-	l := &t.snap.locs[pos]
-	if l.Type.IsOutlet() {
-		return free[0] > 0 && (dims == nil || l.Fits(*dims))
-	}
-	for j, c := range l.Compartments {
-		if free[j] > 0 && (dims == nil || c.Fits(*dims)) {
+	lo, hi := t.snap.classOff[pos], t.snap.classOff[pos+1]
+	free := t.free[lo:hi]
+	for j := range free {
+		if free[j] > 0 && (dims == nil || t.snap.classes[int(lo)+j].Fits(*dims)) {
 			return true
 		}
 	}
@@ -450,31 +430,48 @@ func (t *freeTable) hasFree(pos int, dims *[3]float64) bool {
 // ofTable returns the availability on date of the locker or outlet at
 // position pos of the table's snapshot; with dims, the overall level
 // counts only the classes that take the parcel (an outlet's shelves when
-// its limit takes it).
+// its limit takes it; none: full).
 func (a *Availability) ofTable(t *freeTable, pos int, date string, dims *[3]float64) LockerAvailability {
-	l, free := &t.snap.locs[pos], t.free[t.offset[pos]:t.offset[pos+1]]
-	if t.snap.bits[pos]&outletTypes != 0 {
-		c := ClassAvailability{Size: lokero.ShelfSize, Total: l.ShelfCapacity, Free: int(free[0])}
-		c.Level = a.level(c.Free, c.Total)
-		out := LockerAvailability{Date: date, Classes: []ClassAvailability{c}, Level: c.Level}
-		if dims != nil && !l.Fits(*dims) {
-			out.Level = LevelFull // nothing there takes the parcel
-		}
-		return out
-	}
-	out := LockerAvailability{Date: date, Classes: make([]ClassAvailability, 0, len(l.Compartments))}
+	c := t.snap.classRef(pos)
+	return a.ofClasses(t, c, date, dims, make([]ClassAvailability, c.n))
+}
+
+// ofClasses is ofTable for the location whose classes c are, writing them
+// into out, which has room for exactly them.
+func (a *Availability) ofClasses(t *freeTable, c classRef, date string, dims *[3]float64, out []ClassAvailability) LockerAvailability {
+	free, rows := t.free[c.off:c.off+c.n], t.snap.classRows[c.off:c.off+c.n]
 	total, sumFree := 0, 0
-	for j, c := range l.Compartments {
-		ca := ClassAvailability{Size: c.Size, Total: c.Count, Free: int(free[j])}
-		ca.Level = a.level(ca.Free, ca.Total)
-		out.Classes = append(out.Classes, ca)
-		if dims == nil || c.Fits(*dims) {
-			total += ca.Total
-			sumFree += ca.Free
+	for j := range rows {
+		f, n := int(free[j]), int(rows[j].total)
+		out[j] = ClassAvailability{Size: t.snap.sizes[rows[j].size], Total: n, Free: f, Level: a.level(f, n)}
+		if dims == nil || t.snap.classes[int(c.off)+j].Fits(*dims) {
+			total += n
+			sumFree += f
 		}
 	}
-	out.Level = a.level(sumFree, total)
-	return out
+	return LockerAvailability{Date: date, Classes: out, Level: a.level(sumFree, total)}
+}
+
+// addTo sets the availability on date of each of a search's results, the
+// location whose classes at has at the same index, from t: in two
+// allocations for the whole answer, not two a result.
+func (a *Availability) addTo(results []LocationResult, at []classRef, t *freeTable, date string, dims *[3]float64) {
+	if len(results) == 0 {
+		return
+	}
+	n := 0
+	for _, c := range at {
+		n += int(c.n)
+	}
+	avs := make([]LockerAvailability, len(results))
+	classes := make([]ClassAvailability, n)
+	for i, c := range at {
+		// Capped at its own classes: an append to one result's list
+		// cannot write over the next one's.
+		avs[i] = a.ofClasses(t, c, date, dims, classes[:c.n:c.n])
+		classes = classes[c.n:]
+		results[i].Availability = &avs[i]
+	}
 }
 
 // HasFree reports whether a locker has a free compartment on the day that

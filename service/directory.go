@@ -46,7 +46,42 @@ type Directory struct {
 	calendar     *calendar.Calendar // the next delivery date; nil: today
 	availability *Availability      // lockers' free compartments and outlets' free shelf places; nil: not shown
 
-	neighbors sync.Pool // *[]geo.Neighbor: the searches' buffers, so that a search allocates only its answer
+	neighbors sync.Pool                   // *[]geo.Neighbor: the searches' buffers, so that a search allocates only its answer
+	day       atomic.Pointer[deliveryDay] // the delivery date of the latest minute asked
+}
+
+// deliveryDay is the delivery date worked out for one minute: it changes
+// at most once a minute (the cut-off is a whole minute, and Helsinki's
+// offsets from UTC whole hours), and every search without a date asks.
+type deliveryDay struct {
+	calendar *calendar.Calendar // the calendar it was worked out with
+	minute   int64              // the Unix minute
+	date     lokero.Date
+	on       string // date, YYYY-MM-DD
+	weekday  uint8  // 1 << its weekday, as posInfo.days has it
+}
+
+// deliveryDay returns the delivery date of a parcel booked at now.
+func (d *Directory) deliveryDay(now time.Time) *deliveryDay {
+	sec := now.Unix()
+	minute := sec / 60
+	if sec%60 < 0 {
+		minute-- // floor, before 1970
+	}
+	cal := d.calendar
+	if day := d.day.Load(); day != nil && day.minute == minute && day.calendar == cal {
+		return day
+	}
+	day := &deliveryDay{calendar: cal, minute: minute}
+	if cal == nil {
+		day.date = lokero.DateOf(now)
+	} else {
+		day.date = cal.DeliveryDate(now)
+	}
+	day.on = day.date.String()
+	day.weekday = uint8(1) << lokero.WeekdayOn(day.on)
+	d.day.Store(day)
+	return day
 }
 
 // SetCheckout gives the directory what checkout searches need: the
@@ -77,10 +112,7 @@ func (d *Directory) reservationsChanged(locationIDs ...string) {
 // DeliveryDate returns the date a parcel booked now is delivered: the date
 // searches check points against unless asked for another.
 func (d *Directory) DeliveryDate() lokero.Date {
-	if d.calendar == nil {
-		return lokero.DateOf(d.clock.Now())
-	}
-	return d.calendar.DeliveryDate(d.clock.Now())
+	return d.deliveryDay(d.clock.Now()).date
 }
 
 // NewDirectory returns a directory over store. Call Reload before the first
@@ -340,9 +372,16 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 	if mask == 0 {
 		mask = allTypes
 	}
+	var now time.Time
+	if on == "" || q.OpenNow {
+		now = d.clock.Now()
+	}
+	var weekday uint8 // the date's weekday bit, as posInfo.days has it
 	if on == "" {
-		date = d.DeliveryDate()
-		on = date.String()
+		day := d.deliveryDay(now)
+		date, on, weekday = day.date, day.on, day.weekday
+	} else {
+		weekday = uint8(1) << lokero.WeekdayOn(on)
 	}
 	var free *freeTable
 	if d.availability != nil {
@@ -354,88 +393,106 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 	if q.Available && d.availability == nil {
 		return nil, lokero.Invalid("available", "unsupported", "this server does not track compartments and shelf places")
 	}
-	now := d.clock.Now()
-	weekday := uint8(1) << lokero.WeekdayOn(on)
-	// keep says whether the location at position pos answers the query.
-	keep := func(pos int) bool {
+	// byLocation: a filter that reads the Location itself.
+	byLocation := q.PaymentTerminal || q.COD || q.Wheelchair || len(q.Functions) > 0 || q.OpenNow
+	// keep says whether the location at position pos, whose posInfo is in,
+	// answers the query.
+	keep := func(pos int, in posInfo) bool {
 		// Cheap tests first, from the snapshot's tables; with available,
 		// hasFree checks the fit too (an outlet's by its limit, a
 		// locker's by its classes).
-		if mask&snap.bits[pos] == 0 {
+		if mask&in.bits == 0 {
 			return false
 		}
 		if !q.IncludeClosed {
-			if snap.plain[pos] {
-				if snap.days[pos]&weekday == 0 {
+			if in.plain {
+				if in.days&weekday == 0 {
 					return false
 				}
 			} else if !snap.locs[pos].OpenOn(on) {
 				return false
 			}
 		}
+		if q.Available {
+			if !free.hasFree(pos, q.Fits) {
+				return false
+			}
+		} else if q.Fits != nil && !snap.fits(pos, in.bits, q.Fits) {
+			return false
+		}
+		if !byLocation {
+			return true
+		}
 		l := &snap.locs[pos]
 		return (!q.PaymentTerminal || l.PaymentTerminal) &&
 			(!q.COD || l.TakesCOD()) &&
 			(!q.Wheelchair || l.WheelchairAccess) &&
-			(q.Fits == nil || q.Available || l.Fits(*q.Fits)) &&
 			(len(q.Functions) == 0 || hasAll(l, q.Functions)) &&
-			(!q.OpenNow || l.OpenAt(now)) &&
-			(!q.Available || free.hasFree(pos, q.Fits))
+			(!q.OpenNow || l.OpenAt(now))
 	}
-	// result describes a hit: its status and capacity on the date.
-	result := func(pos int, origin *geo.Point) LocationResult {
-		l := &snap.locs[pos]
-		r := result(l, origin)
-		// Without include_closed, keep let only open points through.
-		r.Date, r.Open = on, !q.IncludeClosed || l.OpenOn(on)
-		if !r.Open {
-			r.ClosedReason = l.ClosedReason(on)
-		}
-		if d.availability != nil {
-			a := d.availability.ofTable(free, pos, on, q.Fits)
-			r.Availability = &a
-		}
-		return r
-	}
+	// at holds where each result's classes are, for its availability.
+	var at [MaxLimit]classRef
 	results := make([]LocationResult, 0, q.Limit)
+	// add appends the hit at pos: its status on the date (without
+	// include_closed, keep let only open points through).
+	add := func(pos int, ref classRef, r LocationResult) {
+		r.Location = &snap.locs[pos]
+		r.Date, r.Open = on, !q.IncludeClosed || r.Location.OpenOn(on)
+		if !r.Open {
+			r.ClosedReason = r.Location.ClosedReason(on)
+		}
+		at[len(results)] = ref
+		results = append(results, r)
+	}
 	if q.Street != "" && mask&typeBit(lokero.TypeLocker) != 0 {
 		for _, pos := range snap.buildings[buildingKey(snap.base(q.Postcode), q.Street)] {
 			// SMARTPOSTs there come from the index, by distance.
-			if snap.locs[pos].Type == lokero.TypeLocker && len(results) < q.Limit && keep(pos) {
-				results = append(results, result(pos, origin))
+			if snap.locs[pos].Type == lokero.TypeLocker && len(results) < q.Limit && keep(pos, snap.info[pos]) {
+				add(pos, snap.classRef(pos), result(&snap.locs[pos], origin))
 			}
 		}
 	}
-	if len(results) == q.Limit {
-		return results, nil
-	}
-	if origin == nil {
+	switch {
+	case len(results) == q.Limit:
+	case origin == nil:
 		for pos := range snap.locs {
-			if snap.locs[pos].Type != lokero.TypeLocker && keep(pos) {
-				results = append(results, result(pos, nil))
+			if snap.locs[pos].Type != lokero.TypeLocker && keep(pos, snap.info[pos]) {
+				add(pos, snap.classRef(pos), LocationResult{})
 				if len(results) == q.Limit {
 					break
 				}
 			}
 		}
-		return results, nil
+	default:
+		// Public points from the index; LOCKERs are never in it.
+		px := snap.indexFor(mask)
+		// Most candidates are settled by their tag: their type, and a
+		// plain point's weekdays.
+		byTag := !byLocation && !q.Available && q.Fits == nil
+		keepItem := func(i int, t uint32) bool {
+			in := untag(t)
+			if mask&in.bits == 0 || !q.IncludeClosed && in.plain && in.days&weekday == 0 {
+				return false
+			}
+			if byTag && (in.plain || q.IncludeClosed) {
+				return true
+			}
+			return keep(int(px.items[i].pos), in)
+		}
+		nbrs, _ := d.neighbors.Get().(*[]geo.Neighbor)
+		if nbrs == nil {
+			nbrs = &[]geo.Neighbor{}
+		}
+		*nbrs = px.index.NearestTagged(*origin, q.Limit-len(results), keepItem, 0, (*nbrs)[:0])
+		for _, n := range *nbrs {
+			it := &px.items[n.Item]
+			add(int(it.pos), it.classRef, LocationResult{DistanceM: n.DistanceM, HasDistance: true})
+		}
+		d.neighbors.Put(nbrs)
 	}
-	// Public points from the index; LOCKERs are never in it.
-	px := snap.indexFor(mask)
-	keepItem := func(i int) bool {
-		return mask&px.types[i] != 0 && keep(px.pos[i])
+	if d.availability != nil {
+		d.availability.addTo(results, at[:len(results)], free, on, q.Fits)
 	}
-	nbrs, _ := d.neighbors.Get().(*[]geo.Neighbor)
-	if nbrs == nil {
-		nbrs = &[]geo.Neighbor{}
-	}
-	*nbrs = px.index.Nearest(*origin, q.Limit-len(results), keepItem, 0, (*nbrs)[:0])
-	for _, n := range *nbrs {
-		r := result(px.pos[n.Item], nil)
-		r.DistanceM, r.HasDistance = n.DistanceM, true
-		results = append(results, r)
-	}
-	d.neighbors.Put(nbrs)
 	return results, nil
 }
 
@@ -462,37 +519,92 @@ func result(l *lokero.Location, origin *geo.Point) LocationResult {
 type Snapshot struct {
 	locs      []lokero.Location
 	byID      map[string]int
-	public    pointIndex            // every type but LOCKER
-	byType    map[uint8]*pointIndex // one public type bit → its points alone
-	buildings map[string][]int      // base postcode + building key → positions of the lockers (LOCKER, SMARTPOST) there
+	public    pointIndex                // every type but LOCKER
+	byType    [allTypes + 1]*pointIndex // a mask of one public type → its points alone; nil otherwise
+	buildings map[string][]int          // base postcode + building key → positions of the lockers (LOCKER, SMARTPOST) there
 	base      func(string) string
-	// By position, so that a search's filter reads no string: the type
-	// bit, and the weekdays open of a plain point (lokero.Location.
-	// OpenWeekdays; plain false: ask OpenOn).
-	bits  []uint8
-	days  []uint8
-	plain []bool
+	// info is by position, so that a search's filter reads no string and
+	// touches no Location.
+	info []posInfo
+	// classes holds every location's classes in position order, from
+	// classOff[pos] to classOff[pos+1]: a locker's compartment classes, an
+	// outlet's shelves as one class (see shelfClass). Availability reads
+	// them instead of the Location.
+	classOff []int32
+	classes  []lokero.CompartmentClass
+	// classRows is by class too: what an answer shows of it in 8 bytes,
+	// where a CompartmentClass takes 48.
+	classRows []classRow
+	sizes     []string // the classes' distinct sizes
+}
+
+// classRow is a class's count (an outlet's shelf capacity) and its size,
+// as an index in Snapshot.sizes.
+type classRow struct {
+	total int32
+	size  uint32
+}
+
+// posInfo is what a search's filter reads of a location: its type bit and
+// the weekdays open of a plain point (lokero.Location.OpenWeekdays; plain
+// false: ask OpenOn).
+type posInfo struct {
+	bits  uint8
+	days  uint8
+	plain bool
 }
 
 // pointIndex is a nearest-neighbour index over some of a snapshot's
-// locations.
+// locations, each tagged with its posInfo (tag), so that a search's filter
+// reads, for most candidates, nothing but the tree.
 type pointIndex struct {
 	index *geo.Index
-	pos   []int   // index item → position in locs
-	types []uint8 // index item → type bit
+	items []indexItem // index item → its location
 }
 
-func newPointIndex(locs []lokero.Location, keep func(*lokero.Location) bool) *pointIndex {
+// indexItem is an index item's location: its position in locs, and its
+// classes, read with it for each hit rather than from Snapshot.classOff.
+type indexItem struct {
+	pos int32
+	classRef
+}
+
+// classRef is where a location's classes are in Snapshot.classes.
+type classRef struct {
+	off, n int32
+}
+
+// classRef returns where the classes of the location at pos are.
+func (s *Snapshot) classRef(pos int) classRef {
+	return classRef{off: s.classOff[pos], n: s.classOff[pos+1] - s.classOff[pos]}
+}
+
+// tag packs a posInfo into an index tag; untag unpacks it.
+func tag(in posInfo) uint32 {
+	t := uint32(in.bits) | uint32(in.days)<<8
+	if in.plain {
+		t |= 1 << 16
+	}
+	return t
+}
+
+func untag(t uint32) posInfo {
+	return posInfo{bits: uint8(t), days: uint8(t >> 8), plain: t&(1<<16) != 0}
+}
+
+func newPointIndex(s *Snapshot, keep func(*lokero.Location) bool) *pointIndex {
+	locs := s.locs
 	px := &pointIndex{}
 	var points []geo.Point
+	var tags []uint32
 	for i := range locs {
 		if l := &locs[i]; keep(l) {
-			px.pos = append(px.pos, i)
-			px.types = append(px.types, typeBit(l.Type))
+			px.items = append(px.items, indexItem{pos: int32(i), classRef: s.classRef(i)})
+			tags = append(tags, tag(s.info[i]))
 			points = append(points, geo.Point{Lat: l.Lat, Lon: l.Lon})
 		}
 	}
-	px.index = geo.NewIndex(points)
+	px.index = geo.NewTaggedIndex(points, tags)
 	return px
 }
 
@@ -500,10 +612,32 @@ func newPointIndex(locs []lokero.Location, keep func(*lokero.Location) bool) *po
 // query that can only match SMARTPOSTs (type=SMARTPOST) walks past no post
 // office.
 func (s *Snapshot) indexFor(mask uint8) *pointIndex {
-	if px, ok := s.byType[mask&publicTypes]; ok {
+	if px := s.byType[mask&publicTypes]; px != nil {
 		return px
 	}
 	return &s.public
+}
+
+// fits is lokero.Location.Fits for the location at pos, whose type bit is
+// bits, read from the snapshot's classes.
+func (s *Snapshot) fits(pos int, bits uint8, dims *[3]float64) bool {
+	cs := s.classes[s.classOff[pos]:s.classOff[pos+1]]
+	if bits&outletTypes != 0 {
+		return cs[0].Fits(*dims) // the outlet's limit
+	}
+	for i := range cs {
+		if cs[i].Count > 0 && cs[i].Fits(*dims) {
+			return true
+		}
+	}
+	return false
+}
+
+// shelfClass is an outlet's shelves as a class: its parcel limit's box,
+// so that the class fits what the outlet takes, and its shelf capacity.
+func shelfClass(l *lokero.Location) lokero.CompartmentClass {
+	m := l.MaxParcel
+	return lokero.CompartmentClass{Size: lokero.ShelfSize, LengthCM: m.LengthCM, WidthCM: m.WidthCM, HeightCM: m.HeightCM, Count: l.ShelfCapacity}
 }
 
 // NewSnapshot indexes locs (ordered by id, as the store returns them);
@@ -511,12 +645,18 @@ func (s *Snapshot) indexFor(mask uint8) *pointIndex {
 // postal area of a LOCKER's building.
 func NewSnapshot(locs []lokero.Location, base func(code string) string) *Snapshot {
 	s := &Snapshot{locs: locs, byID: make(map[string]int, len(locs)), buildings: map[string][]int{}, base: base,
-		bits: make([]uint8, len(locs)), days: make([]uint8, len(locs)), plain: make([]bool, len(locs))}
+		info: make([]posInfo, len(locs)), classOff: make([]int32, len(locs)+1)}
 	for i := range locs {
 		l := &locs[i]
 		s.byID[l.ID] = i
-		s.bits[i] = typeBit(l.Type)
-		s.days[i], s.plain[i] = l.OpenWeekdays()
+		s.info[i].bits = typeBit(l.Type)
+		s.info[i].days, s.info[i].plain = l.OpenWeekdays()
+		s.classOff[i] = int32(len(s.classes))
+		if l.Type.IsOutlet() {
+			s.classes = append(s.classes, shelfClass(l))
+		} else {
+			s.classes = append(s.classes, l.Compartments...)
+		}
 		if l.Type.IsLocker() {
 			// A building is found by its Finnish or its Swedish address.
 			key := buildingKey(base(l.Postcode), l.Street)
@@ -528,11 +668,22 @@ func NewSnapshot(locs []lokero.Location, base func(code string) string) *Snapsho
 			}
 		}
 	}
-	s.public = *newPointIndex(locs, func(l *lokero.Location) bool { return l.Type != lokero.TypeLocker })
-	s.byType = map[uint8]*pointIndex{}
+	s.classOff[len(locs)] = int32(len(s.classes))
+	s.classRows = make([]classRow, len(s.classes))
+	sizeIndex := map[string]uint32{}
+	for i, c := range s.classes {
+		j, ok := sizeIndex[c.Size]
+		if !ok {
+			j = uint32(len(s.sizes))
+			sizeIndex[c.Size] = j
+			s.sizes = append(s.sizes, c.Size)
+		}
+		s.classRows[i] = classRow{total: int32(c.Count), size: j}
+	}
+	s.public = *newPointIndex(s, func(l *lokero.Location) bool { return l.Type != lokero.TypeLocker })
 	for _, t := range lokero.LocationTypes {
 		if t != lokero.TypeLocker {
-			s.byType[typeBit(t)] = newPointIndex(locs, func(l *lokero.Location) bool { return l.Type == t })
+			s.byType[typeBit(t)] = newPointIndex(s, func(l *lokero.Location) bool { return l.Type == t })
 		}
 	}
 	return s
@@ -587,12 +738,12 @@ func typeBit(t lokero.LocationType) uint8 {
 func (s *Snapshot) Nearest(origin geo.Point, k int, keep func(*lokero.Location) bool) []*lokero.Location {
 	var keepItem func(int) bool
 	if keep != nil {
-		keepItem = func(i int) bool { return keep(&s.locs[s.public.pos[i]]) }
+		keepItem = func(i int) bool { return keep(&s.locs[s.public.items[i].pos]) }
 	}
 	hits := s.public.index.Nearest(origin, k, keepItem, 0, nil)
 	out := make([]*lokero.Location, len(hits))
 	for i, n := range hits {
-		out[i] = &s.locs[s.public.pos[n.Item]]
+		out[i] = &s.locs[s.public.items[n.Item].pos]
 	}
 	return out
 }

@@ -2,21 +2,29 @@ package service_test
 
 import (
 	"context"
+	"log/slog"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/demo"
 	"github.com/lokero/lokero/geo"
 	"github.com/lokero/lokero/service"
+	"github.com/lokero/lokero/sqlite"
 )
 
 var (
 	bigOnce sync.Once
 	bigDir  *service.Directory
 	bigLocs []lokero.Location
+
+	checkoutOnce sync.Once
+	checkoutDir  *service.Directory // bigDirectory's locations with the checkout's view (BenchmarkSearch100kCheckout)
 )
 
 // bigDirectory is a directory of 100,000 synthetic locations over a real
@@ -60,6 +68,51 @@ func BenchmarkSearch100k(b *testing.B) {
 		o := origins[i%len(origins)]
 		res, err := d.Search(ctx, service.LocationQuery{Origin: &o, Types: types, Limit: 10})
 		if err != nil || len(res) != 10 {
+			b.Fatalf("search: %d results, %v", len(res), err)
+		}
+	}
+}
+
+// BenchmarkSearch100kCheckout is BenchmarkSearch100k with the checkout's
+// capacity view and calendar set, as lokero's platform (the API, and
+// `lokero bench locations`) runs the directory: every hit carries its
+// status and its shelf places on the delivery date.
+func BenchmarkSearch100kCheckout(b *testing.B) {
+	_, locs := bigDirectory(b)
+	checkoutOnce.Do(func() {
+		ctx := context.Background()
+		// The store is closed with the first run's TempDir; the view
+		// read the day in the warm-up search below, and a fixed clock
+		// keeps that read fresh for every later run.
+		st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "checkout.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		clock := fixedClock{time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+		st.SetClock(clock)
+		d := service.NewDirectory(st, testRegistry(b), clock, slog.New(slog.DiscardHandler))
+		if _, err := d.Import(ctx, slices.Clone(locs)); err != nil {
+			b.Fatal(err)
+		}
+		d.SetCheckout(calendar.Default(), service.NewAvailability(st, clock, time.Hour))
+		if _, err := d.Search(ctx, service.LocationQuery{Origin: &geo.Point{Lat: 60.17, Lon: 24.94}}); err != nil {
+			b.Fatal(err)
+		}
+		checkoutDir = d
+	})
+	if checkoutDir == nil {
+		b.Fatal("no directory (set-up failed earlier)")
+	}
+	d, ctx := checkoutDir, context.Background()
+	origins := benchOrigins(locs)
+	types := []lokero.LocationType{lokero.TypePostOffice}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		o := origins[i%len(origins)]
+		res, err := d.Search(ctx, service.LocationQuery{Origin: &o, Types: types, Limit: 10})
+		if err != nil || len(res) != 10 || res[0].Availability == nil {
 			b.Fatalf("search: %d results, %v", len(res), err)
 		}
 	}

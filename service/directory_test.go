@@ -1,15 +1,20 @@
 package service_test
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/demo"
 	"github.com/lokero/lokero/geo"
 	"github.com/lokero/lokero/postcode"
 	"github.com/lokero/lokero/service"
@@ -369,5 +374,101 @@ func TestReloadReadsOnlyChanges(t *testing.T) {
 	}
 	if got := d.Snapshot().ByID(moved.ID); got == nil || got.Name != moved.Name {
 		t.Errorf("after the reload %s is %+v; want the name %q", moved.ID, got, moved.Name)
+	}
+}
+
+// TestSearchMatchesReference checks the directory's search, with the
+// checkout's view, against the plainest reading of a query: every public
+// location tested with Location's own methods, sorted by geo.Distance
+// then by position. Same hits, same order, same fields.
+func TestSearchMatchesReference(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clock := fixedClock{time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	st.SetClock(clock)
+	d := service.NewDirectory(st, testRegistry(t), clock, slog.New(slog.DiscardHandler))
+	locs := demo.Synthetic(testRegistry(t), 3000, 5)
+	for i := range locs {
+		l := &locs[i]
+		switch i % 9 {
+		case 1: // not a plain point: closed over the delivery date
+			l.Status, l.StatusFrom, l.StatusUntil = lokero.LocationTemporarilyClosed, "2026-11-20", "2026-12-31"
+		case 2:
+			l.WheelchairAccess = !l.WheelchairAccess
+		case 3:
+			l.PaymentTerminal = !l.PaymentTerminal
+		}
+	}
+	if _, err := d.Import(ctx, locs); err != nil {
+		t.Fatal(err)
+	}
+	d.SetCheckout(calendar.Default(), service.NewAvailability(st, clock, time.Hour))
+	snap := d.Snapshot()
+	all := snap.Locations()
+	on := d.DeliveryDate().String()
+	rng := rand.New(rand.NewPCG(5, 5))
+	fits := [3]float64{50, 30, 30}
+	for n := range 300 {
+		l := &all[rng.IntN(len(all))]
+		o := geo.Point{Lat: l.Lat + rng.NormFloat64()*0.05, Lon: l.Lon + rng.NormFloat64()*0.1}
+		q := service.LocationQuery{Origin: &o, Limit: 1 + rng.IntN(20)}
+		if n%2 == 0 {
+			q.Types = []lokero.LocationType{lokero.LocationTypes[1+n/2%3]}
+		}
+		q.IncludeClosed = n%3 == 0
+		q.Wheelchair = n%5 == 0
+		q.COD = n%7 == 0
+		if n%4 == 1 {
+			q.Fits = &fits
+			q.Available = n%8 == 1
+		}
+		got, err := d.Search(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type ref struct {
+			pos int
+			d   float64
+		}
+		var want []ref
+		for pos := range all {
+			l := &all[pos]
+			if l.Type == lokero.TypeLocker || len(q.Types) > 0 && l.Type != q.Types[0] ||
+				!q.IncludeClosed && !l.OpenOn(on) || q.Wheelchair && !l.WheelchairAccess || q.COD && !l.TakesCOD() ||
+				q.Fits != nil && !l.Fits(*q.Fits) {
+				continue
+			}
+			want = append(want, ref{pos, geo.Distance(o, geo.Point{Lat: l.Lat, Lon: l.Lon})})
+		}
+		slices.SortStableFunc(want, func(a, b ref) int { return cmp.Compare(a.d, b.d) })
+		want = want[:min(len(want), q.Limit)]
+		if len(got) != len(want) {
+			t.Fatalf("query %d %+v: %d hits, want %d", n, q, len(got), len(want))
+		}
+		for i, w := range want {
+			g, l := got[i], &all[w.pos]
+			if g.Location != l || g.DistanceM != w.d || !g.HasDistance || g.Date != on ||
+				g.Open != l.OpenOn(on) || g.ClosedReason != l.ClosedReason(on) || g.Availability == nil {
+				t.Fatalf("query %d hit %d: %s %v %v %s %v %q, want %s %v open %v", n, i, g.Location.ID, g.DistanceM, g.HasDistance, g.Date, g.Open, g.ClosedReason, l.ID, w.d, l.OpenOn(on))
+			}
+			// Nothing is booked: every class is all free.
+			a, classes := g.Availability, l.Compartments
+			if l.Type.IsOutlet() {
+				classes = []lokero.CompartmentClass{{Size: lokero.ShelfSize, Count: l.ShelfCapacity}}
+			}
+			if a.Date != on || len(a.Classes) != len(classes) {
+				t.Fatalf("query %d hit %d (%s): availability %+v", n, i, l.ID, a)
+			}
+			for j, c := range classes {
+				if ac := a.Classes[j]; ac.Size != c.Size || ac.Total != c.Count || ac.Free != c.Count {
+					t.Fatalf("query %d hit %d (%s): class %d %+v, want %+v", n, i, l.ID, j, ac, c)
+				}
+			}
+		}
 	}
 }
