@@ -68,11 +68,13 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 }
 
 // turnedAway counts parcels a point had no room for: at booking
-// (overflowed to another point, or refused) or at the door (re-routed).
+// (overflowed to another point, or refused), at the evening's check
+// before delivery (dispatch: re-routed, or no room near) or at the door
+// (re-routed).
 func turnedAway(at, outcome string, count func() int64) prometheus.Collector {
 	return prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name:        "lokero_turned_away_total",
-		Help:        "Parcels their point had no room for, by where it was decided (booking or door) and what became of them.",
+		Help:        "Parcels their point had no room for, by where it was decided (booking, dispatch: the evening before delivery, or door) and what became of them.",
 		ConstLabels: prometheus.Labels{"at": at, "outcome": outcome},
 	}, func() float64 { return float64(count()) })
 }

@@ -124,6 +124,20 @@ func (s *Server) EnableShipments(sh *service.Shipments) {
 	}
 }
 
+// EnableDispatch exports the turn-aways of the evening's check (d) for
+// /metrics, beside the booking's and the door's:
+// lokero_turned_away_total{at="dispatch",outcome="rerouted"} (moved to
+// another locker the evening before delivery) and {outcome="no_room"}
+// (no locker near had room: left for the door). Call it before serving.
+func (s *Server) EnableDispatch(d *service.Dispatch) {
+	for outcome, count := range map[string]func() int64{
+		"rerouted": func() int64 { n, _ := d.TurnedAway(); return n },
+		"no_room":  func() int64 { _, n := d.TurnedAway(); return n },
+	} {
+		s.registry.MustRegister(turnedAway("dispatch", outcome, count))
+	}
+}
+
 // SetReady marks the server ready (or not) to answer API calls.
 func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 

@@ -36,12 +36,14 @@ type DepartureCounter interface {
 }
 
 // DefaultMargin is how many standard deviations of the parcels expected
-// to be carried into a day the capacity model counts on top of them (our
-// choice, from a sweep with lokero bench peak, docs/capacity.md: 1.2 kept
-// the turn-aways at the door to a twentieth of all, and all of them below
-// the 12.9 % of the reference; 1.65 turned away fewer at the door
-// and more in all).
-const DefaultMargin = 1.2
+// to be carried into a day the capacity model counts on top of them at
+// booking (our choice, from a sweep with lokero bench peak --network town
+// with the evening's check on, docs/capacity.md: 0.4 turned away 9.0 % in
+// all, 0.3 % at the door; 0 turned away fewer in all and three times as
+// many at the door; 0.8 none at the door and 10.7 % in all, 24 of them
+// refused at booking). Before the evening's check (dispatch.go) it was
+// 1.2: the margin alone kept the door's turn-aways rare.
+const DefaultMargin = 0.4
 
 // SetMargin sets the margin (0: the expected count alone; at most 4).
 // Call it before the view is used.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/occupancy"
-	"github.com/lokero/lokero/service"
 )
 
 // freeL is how many of LOCKER-M5's two L compartments the checkout's
@@ -173,7 +172,7 @@ func TestCapacityOverTime(t *testing.T) {
 
 // TestCapacityMargin: a locker whose two parcels each have about a 40 %
 // chance of still being there counts one as there by the expected count
-// (0.8), both with the default margin for chance (0.8 + 1.2 × 0.69), and
+// (0.8), both with a margin for chance of 1.2 (0.8 + 1.2 × 0.69), and
 // never more than the two however wide the margin; a margin outside 0..4
 // is refused.
 func TestCapacityMargin(t *testing.T) {
@@ -189,7 +188,7 @@ func TestCapacityMargin(t *testing.T) {
 		for _, tc := range []struct {
 			margin float64
 			free   int
-		}{{0, 1}, {service.DefaultMargin, 0}, {4, 0}} {
+		}{{0, 1}, {1.2, 0}, {4, 0}} {
 			if err := a.SetMargin(tc.margin); err != nil {
 				t.Fatal(err)
 			}

@@ -116,24 +116,34 @@ func (s *Shipments) moveOff(ctx context.Context, tx lokero.Tx, closed *lokero.Lo
 		if !ok {
 			continue // taken since the availability was read
 		}
-		if sh.SizeClass != "" {
-			if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
-				return false, fmt.Errorf("release reservation of %s: %w", sh.ID, err)
-			}
-		}
 		d := geo.Distance(geo.Point{Lat: closed.Lat, Lon: closed.Lon}, geo.Point{Lat: alt.Lat, Lon: alt.Lon})
 		reason := fmt.Sprintf("%s is closed on %s (%s): the parcel goes to %s, %s, %.1f km away.",
 			closed.Name, date, closed.ClosedReason(date.String()), alt.Name, alt.Street, d/1000)
-		sh.DestinationID, sh.SizeClass = alt.ID, size
-		sh.Routing = lokero.Routing{Rule: RuleClosureReroute, Reason: reason}
-		sh.Note(tx.Now(), alt.ID, RerouteNote+reason)
-		if err := tx.UpdateShipment(ctx, sh); err != nil {
-			return false, err
-		}
-		// The recipient of a parcel handed over hears of its new place.
-		return true, queueRerouted(ctx, tx, sh, alt)
+		return true, rerouteTo(ctx, tx, sh, alt, size, lokero.Routing{Rule: RuleClosureReroute, Reason: reason}, RerouteNote+reason)
 	}
 	return false, nil
+}
+
+// rerouteTo sends a booked shipment not yet deposited to another point
+// inside tx, where the caller has reserved size for it (a compartment's
+// class, or lokero.ShelfSize): its reservation at the old point is given
+// back, its routing is r, an event notes the move (note, which begins
+// with RerouteNote or LockerRerouteNote, so that webhooks send it as
+// "rerouted"), and the recipient of a parcel handed over hears of its new
+// place (queueRerouted). A closed point's re-routing and the evening's
+// check share it.
+func rerouteTo(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment, to *lokero.Location, size string, r lokero.Routing, note string) error {
+	if sh.SizeClass != "" {
+		if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
+			return fmt.Errorf("release reservation of %s: %w", sh.ID, err)
+		}
+	}
+	sh.DestinationID, sh.SizeClass, sh.Routing = to.ID, size, r
+	sh.Note(tx.Now(), to.ID, note)
+	if err := tx.UpdateShipment(ctx, sh); err != nil {
+		return err
+	}
+	return queueRerouted(ctx, tx, sh, to)
 }
 
 // RerouteResult is what closing a point did to the shipments routed there.

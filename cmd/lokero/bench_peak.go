@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -61,6 +62,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.IntVar(&o.conns, "conns", 16, "concurrent clients (shoppers' checkouts, couriers, recipients)")
 	never := fs.String("never", "3%", "the share of recipients who never come: their parcels expire and go back")
 	fs.Float64Var(&o.margin, "margin", service.DefaultMargin, "the server's --capacity-margin")
+	fs.BoolVar(&o.dispatch, "dispatch-check", true, "each simulated evening at 20:00, the server's check of the next delivery day's bookings against what the lockers hold (serve --dispatch-check); false: the door decides")
 	fs.StringVar(&o.network, "network", "national", "where the lockers stand: national (around postal areas all over Finland, as lokero sim places them) or town (two around each of the postal areas nearest Helsinki's centre, a few hundred metres apart, the shoppers' homes among them)")
 	fs.BoolVar(&o.postgres, "postgres", false, "run the server on a throwaway PostgreSQL cluster (the local install) instead of SQLite")
 	fs.Uint64Var(&o.seed, "seed", 1, "the seed of the lockers' places and the shoppers' choices")
@@ -116,6 +118,11 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		extra = []string{"--code-secret-file", secret}
 	}
+	check := "off"
+	if o.dispatch {
+		check = "20:00"
+	}
+	extra = append(extra, "--dispatch-check", check)
 	base, broker, serverLog, stop, err := peakServe(ctx, db, o.margin, extra, stderr)
 	if err != nil {
 		return err
@@ -157,7 +164,7 @@ type peakOptions struct {
 	lockers, compartments, parcels, days, conns int
 	never, margin                               float64
 	network                                     string // national or town
-	postgres                                    bool
+	postgres, dispatch                          bool
 	seed                                        uint64
 	timeout                                     time.Duration
 }
@@ -324,7 +331,8 @@ type peak struct {
 
 	n struct {
 		booked, overflowed, refused, doorTurned, undeliverable, deposited, picked, expired, collected atomic.Int64
-		detourM                                                                                       atomic.Int64 // summed over the overflowed, metres
+		dispatched, dispatchNoRoom                                                                    atomic.Int64 // moved by the evening's check; found no room for
+		detourM, dispatchDetourM                                                                      atomic.Int64 // summed over the overflowed, the dispatched, metres
 	}
 }
 
@@ -487,13 +495,23 @@ func (pk *peak) run(ctx context.Context) error {
 			return err
 		}
 		ended := pk.n.picked.Load() + pk.n.collected.Load() + pk.n.refused.Load() + pk.n.undeliverable.Load()
-		fmt.Fprintf(pk.log, "peak: %s day %d (%s): booked %d (%d overflowed, %d refused), deposited %d (%d turned away at the door), picked up %d, expired %d, collected %d\n",
+		// The evening: 20:00, the server's check of the next delivery
+		// day's bookings.
+		if _, err := pk.advance(ctx, 10*time.Hour); err != nil {
+			return err
+		}
+		if pk.o.dispatch {
+			if err := pk.dispatchCheck(ctx); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(pk.log, "peak: %s day %d (%s): booked %d (%d overflowed, %d refused, %d moved the evening before), deposited %d (%d turned away at the door), picked up %d, expired %d, collected %d\n",
 			progressBar(float64(ended)/float64(pk.o.parcels), 20), day+1, pk.today, pk.n.booked.Load(), pk.n.overflowed.Load(), pk.n.refused.Load(),
-			pk.n.deposited.Load(), pk.n.doorTurned.Load(), pk.n.picked.Load(), pk.n.expired.Load(), pk.n.collected.Load())
+			pk.n.dispatched.Load(), pk.n.deposited.Load(), pk.n.doorTurned.Load(), pk.n.picked.Load(), pk.n.expired.Load(), pk.n.collected.Load())
 		if pk.done() {
 			break
 		}
-		if _, err := pk.advance(ctx, 24*time.Hour); err != nil {
+		if _, err := pk.advance(ctx, 14*time.Hour); err != nil {
 			return err
 		}
 	}
@@ -503,6 +521,73 @@ func (pk *peak) run(ctx context.Context) error {
 	}
 	pk.verifyPeak(ctx)
 	return pk.report(took)
+}
+
+// dispatchCheck waits for the server's evening check of today (its log
+// line "dispatch check" with on = today, within a second of the clock
+// passing 20:00) and, when it moved bookings, reads the new destination
+// of every parcel not yet deposited: the couriers load by it.
+func (pk *peak) dispatchCheck(ctx context.Context) error {
+	on := fmt.Sprintf(`"on":"%s"`, pk.today)
+	var line struct {
+		Rerouted int `json:"rerouted"`
+		NoRoom   int `json:"no_room"`
+	}
+	for start := time.Now(); ; {
+		found := ""
+		for l := range strings.Lines(pk.serverLog.String()) {
+			if strings.Contains(l, `"msg":"dispatch check"`) && strings.Contains(l, on) {
+				found = l
+			}
+		}
+		if found != "" {
+			if err := json.Unmarshal([]byte(found), &line); err != nil {
+				return fmt.Errorf("bench peak: the server's dispatch check: %w", err)
+			}
+			break
+		}
+		if time.Since(start) > 2*time.Minute {
+			return fmt.Errorf("bench peak: no dispatch check on %s in the server's log within two minutes", pk.today)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	pk.n.dispatchNoRoom.Add(int64(line.NoRoom))
+	if line.Rerouted == 0 {
+		return nil
+	}
+	var due []*peakParcel
+	for _, p := range pk.parcels {
+		if !p.refused && !p.undeliverable && p.locker != nil && !p.deposited.Load() {
+			due = append(due, p)
+		}
+	}
+	each(pk, ctx, due, func(p *peakParcel) {
+		var sh struct {
+			Destination struct {
+				ID string `json:"id"`
+			} `json:"destination"`
+		}
+		if _, err := pk.call(ctx, "GET", "/v1/shipments/"+p.id, p.retailer, nil, &sh); err != nil {
+			pk.fail("%s after the dispatch check: %v", p.tracking, err)
+			return
+		}
+		if sh.Destination.ID == p.locker.id {
+			return
+		}
+		l := pk.byID[sh.Destination.ID]
+		if l == nil {
+			pk.fail("%s was re-routed to %s at the dispatch check, not a bench locker", p.tracking, sh.Destination.ID)
+			return
+		}
+		p.locker = l
+		pk.n.dispatched.Add(1)
+		pk.n.dispatchDetourM.Add(int64(geo.Distance(pk.pointOf(p.chosen), pk.pointOf(l.id))))
+	})
+	return nil
 }
 
 // dwellDays draws the days after its arrival day a recipient comes: about
@@ -836,6 +921,17 @@ func (pk *peak) report(took time.Duration) error {
 	}
 	fmt.Fprintf(pk.out, "  turned away at booking: %d of %d (%.1f %%): %d to another locker (mean detour %.2f km), %d refused\n",
 		overflowed+refused, n, 100*float64(overflowed+refused)/float64(n), overflowed, detour, refused)
+	dispatched := pk.n.dispatched.Load()
+	dispatchDetour := 0.0
+	if dispatched > 0 {
+		dispatchDetour = float64(pk.n.dispatchDetourM.Load()) / float64(dispatched) / 1000
+	}
+	check := "on, 20:00"
+	if !pk.o.dispatch {
+		check = "off"
+	}
+	fmt.Fprintf(pk.out, "  turned away at dispatch (the evening before, check %s): %d (%.1f %%) to another locker (mean detour from the shopper's %.2f km); no room near for %d\n",
+		check, dispatched, 100*float64(dispatched)/float64(n), dispatchDetour, pk.n.dispatchNoRoom.Load())
 	fmt.Fprintf(pk.out, "  turned away at the door: %d (%.1f %%); no compartment at three doors in a row: %d\n", door, 100*float64(door)/float64(n),
 		pk.n.undeliverable.Load())
 	fmt.Fprintf(pk.out, "  picked up %d, expired and collected %d\n", pk.n.picked.Load(), pk.n.collected.Load())

@@ -27,6 +27,7 @@ func TestBenchPeak(t *testing.T) {
 		regexp.MustCompile(`(?m)^  book +90 +\S+ +\S+$`),
 		regexp.MustCompile(`(?m)^  keypad pickup +[1-9]\d* `),
 		regexp.MustCompile(`(?m)^  turned away at booking: \d+ of 90 `),
+		regexp.MustCompile(`(?m)^  turned away at dispatch \(the evening before, check on, 20:00\): \d+ \(\d+\.\d %\) to another locker`),
 		regexp.MustCompile(`(?m)^  turned away at the door: \d+ `),
 		regexp.MustCompile(`(?m)^  first come, first served, knowing each morning what the lockers hold: \d+\.\d % not in the shopper.s locker`),
 		regexp.MustCompile(`(?m)^  memory of this process .*: [1-9]\d* MiB resident`),
@@ -60,6 +61,32 @@ func TestBenchPeak(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "lockers moved into a town") {
 		t.Errorf("the lockers were not moved into a town:\n%s", stderr)
+	}
+}
+
+// TestParseDispatchCheck: serve --dispatch-check takes a time of day or
+// off; anything else is a usage error.
+func TestParseDispatchCheck(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"20:00", 20 * 60, true},
+		{"17:30", 17*60 + 30, true},
+		{"off", -1, true},
+		{"OFF", -1, true},
+		{"25:00", 0, false},
+		{"8pm", 0, false},
+		{"", 0, false},
+	} {
+		got, err := parseDispatchCheck(tt.in)
+		if (err == nil) != tt.ok || (tt.ok && got != tt.want) {
+			t.Errorf("parseDispatchCheck(%q) = %d, %v; want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+	if code, _, stderr := runCmd(t, "serve", "--dispatch-check", "8pm"); code != 2 || !strings.Contains(stderr, "--dispatch-check") {
+		t.Errorf("serve --dispatch-check 8pm: exit %d, %q; want a usage error naming the flag", code, stderr)
 	}
 }
 

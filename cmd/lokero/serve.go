@@ -46,6 +46,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	secretFile := fs.String("code-secret-file", envOr("LOKERO_CODE_SECRET_FILE", ""), "file with the secret opening codes are hashed with (hex keys, ≥ 32 bytes; see lokero secret); default: LOKERO_CODE_SECRET, or for SQLite a file beside the database, made on the first start of a new database")
 	cutoff := fs.String("cutoff", envOr("LOKERO_CUTOFF", "16:00"), "daily handover cut-off, Europe/Helsinki: parcels handed over later count from the next weekday (env LOKERO_CUTOFF)")
 	margin := fs.Float64("capacity-margin", service.DefaultMargin, "standard deviations of the parcels expected to be still in a locker on a delivery day that booking counts on top of them: higher turns more away at booking and fewer at the door (0–4; docs/capacity.md)")
+	dispatchAt := fs.String("dispatch-check", envOr("LOKERO_DISPATCH_CHECK", "20:00"), "when, Europe/Helsinki, to check the next delivery day's bookings each evening against what the lockers hold then and move the excess to the nearest locker with room before the couriers load (after --cutoff); off: no check, the door decides (env LOKERO_DISPATCH_CHECK; docs/capacity.md)")
 	busyBelow := fs.String("busy-below", envOr("LOKERO_BUSY_BELOW", "15%"), "a locker (or size class) shows as busy at checkout below this share of free compartments, e.g. 15% or 0.15 (env LOKERO_BUSY_BELOW)")
 	retailerShare := fs.String("retailer-share", envOr("LOKERO_RETAILER_SHARE", "25%"), "the share of a locker's compartments of a size one retailer may book for one delivery day (at least 2), e.g. 25% or 1 for no cap (env LOKERO_RETAILER_SHARE)")
 	rateLimit := fs.String("rate-limit", envOr("LOKERO_RATE_LIMIT", ""), "change API rate limits: CLASS=RATE/PERIOD:BURST,... with CLASS retailer, courier, device, operator, clerk, tracking, returns or directory, e.g. retailer=50/s:200,tracking=off (env LOKERO_RATE_LIMIT); see docs/security.md for the defaults")
@@ -92,6 +93,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cutoffTime, err := time.Parse("15:04", *cutoff)
 	if err != nil {
 		return fmt.Errorf("%w: --cutoff must be HH:MM (e.g. 16:00); got %q", errUsage, *cutoff)
+	}
+	checkAt, err := parseDispatchCheck(*dispatchAt)
+	if err != nil {
+		return fmt.Errorf("%w: --dispatch-check: %v", errUsage, err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, fs.Args())
@@ -240,6 +245,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *dev && loopback(ln.Addr()) {
 		srv.EnableDemoSignIn(p.demoLockers().operator) // POST /demo/session
 	}
+	dispatch := service.NewDispatch(p.shipments)
+	srv.EnableDispatch(dispatch)
 	p.webhooks.SetPoster(newWebhookPoster(private))
 	srv.EnableWebhooks(p.webhooks)
 	reportURL = srv.SMSReportURL(*publicURL)
@@ -370,12 +377,46 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sampleOccupancy()
 	sample := time.NewTicker(time.Minute)
 	defer sample.Stop()
+	// Every evening at --dispatch-check (the service's clock): the next
+	// delivery day's bookings against what the lockers hold then
+	// (service.Dispatch). Once a day per instance; the check itself is
+	// idempotent, so another instance's, or a restart's, moves nothing
+	// twice. Under --dev the test clock jumps: looked at every second.
+	checked := lokero.Date{}
+	dispatchCheck := func() {
+		if checkAt < 0 {
+			return
+		}
+		now := p.lockers.Now().In(lokero.Helsinki)
+		today := lokero.DateOf(now)
+		if !today.After(checked) || now.Hour()*60+now.Minute() < checkAt {
+			return
+		}
+		res, err := dispatch.Check(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error("dispatch check", "err", err) // again at the next tick
+			}
+			return
+		}
+		checked = today
+		log.Info("dispatch check", "on", today.String(), "date", res.Date.String(), "lockers", res.Lockers, "over", res.Over,
+			"rerouted", len(res.Rerouted), "no_room", len(res.NoRoom))
+	}
+	dispatchEvery := time.Minute
+	if *dev {
+		dispatchEvery = time.Second
+	}
+	dispatchTick := time.NewTicker(dispatchEvery)
+	defer dispatchTick.Stop()
 	for {
 		select {
 		case err := <-serveErr:
 			return fmt.Errorf("serve: %w", err)
 		case <-sample.C:
 			sampleOccupancy()
+		case <-dispatchTick.C:
+			dispatchCheck()
 		case <-sweep.C:
 			devs.sweep(ctx, p.lockers)
 		case <-sweepNow:
@@ -396,6 +437,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return nil
 		}
 	}
+}
+
+// parseDispatchCheck reads --dispatch-check: a time of day HH:MM
+// (Europe/Helsinki), as minutes after midnight, or off (-1).
+func parseDispatchCheck(s string) (int, error) {
+	if strings.EqualFold(strings.TrimSpace(s), "off") {
+		return -1, nil
+	}
+	t, err := time.Parse("15:04", strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("want a time of day HH:MM (e.g. 20:00) or off; got %q", s)
+	}
+	return t.Hour()*60 + t.Minute(), nil
 }
 
 // reportKeys are the secrets that sign the SMS gateway's delivery-report

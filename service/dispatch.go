@@ -1,0 +1,447 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"sync/atomic"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/occupancy"
+	"github.com/lokero/lokero/routing"
+)
+
+// The evening's check (the dispatch check, issue 23): a booking for a
+// locker is decided a day or more ahead against a forecast of what the
+// locker will still hold (capacity.go), and the margin for chance that
+// keeps the door's turn-aways rare turns many away at booking that would
+// have fitted. After the day's cut-off, when the day's pickups are over
+// and before the couriers load, the next delivery date's bookings are
+// counted against what the lockers hold now (occupancy.Over), and the
+// excess of a size class goes to the nearest locker with room that day,
+// as a booking overflows: decided before the door, with the event, the
+// webhook and the recipient's notice of any re-routing. Booking can then
+// count with a smaller margin.
+
+// DefaultDispatchMargin is the margin for chance of the evening's check
+// (standard deviations, as the booking's DefaultMargin): none. For the
+// next day the check counts what the lockers hold in the evening, with no
+// chance in it but the night's pickups (which it does not count on); for
+// a date further ahead (Friday's check of Monday) the check runs again
+// every evening before it, the last with the truth.
+const DefaultDispatchMargin = 0
+
+// Dispatch is the evening's check of the next delivery date's bookings
+// against what the lockers hold (Check). Safe for concurrent use, and
+// with other instances on one database: each move is its own transaction
+// that counts again what it decides on.
+type Dispatch struct {
+	s      *Shipments
+	margin float64
+
+	rerouted, noRoom atomic.Int64 // TurnedAway
+}
+
+// NewDispatch returns the evening's check over the shipments' store,
+// directory (and its capacity model) and clock.
+func NewDispatch(s *Shipments) *Dispatch {
+	return &Dispatch{s: s, margin: DefaultDispatchMargin}
+}
+
+// SetMargin sets the check's margin for chance (0 to 4 standard
+// deviations). Call it before Check.
+func (d *Dispatch) SetMargin(z float64) error {
+	if !(z >= 0 && z <= 4) {
+		return lokero.Invalid("margin", "out_of_range", "the dispatch check's margin is 0 to 4 standard deviations; got %v", z)
+	}
+	d.margin = z
+	return nil
+}
+
+// TurnedAway counts the bookings this process's checks found no room for
+// at their locker: re-routed to another (rerouted), or left where they
+// were because no locker near had room either (noRoom: the door will
+// decide).
+func (d *Dispatch) TurnedAway() (rerouted, noRoom int64) {
+	return d.rerouted.Load(), d.noRoom.Load()
+}
+
+// DispatchNote ends the reason of a booking re-routed by the evening's
+// check (routing.RuleCapacityOverflow, the reason routing.Overflow's, as a
+// booking's overflow). Its event is a re-routing at a full locker
+// (LockerRerouteNote), as the door's: webhooks send it as "rerouted", and
+// its recipient is told of the new place (queueRerouted).
+const DispatchNote = " (Found the evening before delivery, counting the parcels in the locker then.)"
+
+// DispatchResult is what one evening's check did.
+type DispatchResult struct {
+	Date     lokero.Date       // the delivery date checked
+	Lockers  int               // lockers with bookings for it
+	Over     int               // bookings beyond their locker's room, as first counted
+	Rerouted []lokero.Shipment // moved to another locker, with a reason
+	NoRoom   []lokero.Shipment // no locker near has room: left for the door
+}
+
+// DispatchDate is the delivery date the evening's check run now is for:
+// the next business day after today (Helsinki), whose parcels the
+// couriers load next.
+func (d *Dispatch) DispatchDate() lokero.Date {
+	return d.s.calendar.NextBusinessDay(d.s.clock.Now())
+}
+
+// Check runs the evening's check for the next delivery date
+// (DispatchDate). It is idempotent: run again, it finds nothing over that
+// it has not moved or found no room for, and moves nothing new unless
+// the lockers changed meanwhile.
+func (d *Dispatch) Check(ctx context.Context) (DispatchResult, error) {
+	return d.CheckDate(ctx, d.DispatchDate())
+}
+
+// CheckDate checks the bookings for date against what the lockers hold
+// now. For each locker and size class, the bookings not yet deposited
+// beyond its room (occupancy.Over: its compartments in order less every
+// parcel in them now and every earlier booking not yet delivered, the
+// dwell counted only for the days between tomorrow and date) are moved,
+// in occupancy.ToMove's order, each in its own transaction: first to a
+// bigger class of the same locker with room, else to the nearest locker
+// with room on date (routing.Overflow, the reservation taken there by the
+// same count and given back at the old one), with a reason. A booking
+// still CREATED once no handover makes date any more (after the cut-off)
+// will be delivered later (its handover moves its reservation): it
+// neither counts nor moves.
+func (d *Dispatch) CheckDate(ctx context.Context, date lokero.Date) (DispatchResult, error) {
+	res := DispatchResult{Date: date}
+	now := d.s.clock.Now()
+	today := lokero.DateOf(now)
+	if date.Before(today) {
+		return res, lokero.Invalid("date", "past", "the dispatch check is for a delivery date from today on; got %s", date)
+	}
+	// A first count over every locker from what the store holds now, to
+	// find those to look at closely.
+	over, lockers, err := d.screen(ctx, today, date)
+	if err != nil {
+		return res, fmt.Errorf("dispatch check for %s: %w", date, err)
+	}
+	res.Lockers = lockers
+	late := d.s.calendar.DeliveryDate(now).After(date)
+	touched := map[string]bool{}
+	for _, at := range over {
+		res.Over += at.n
+		moved, stuck, err := d.checkClass(ctx, at.loc, at.size, today, date, late)
+		if err != nil {
+			return res, fmt.Errorf("dispatch check for %s at %s: %w", date, at.loc.ID, err)
+		}
+		for _, sh := range moved {
+			touched[at.loc.ID], touched[sh.DestinationID] = true, true
+		}
+		res.Rerouted = append(res.Rerouted, moved...)
+		res.NoRoom = append(res.NoRoom, stuck...)
+	}
+	if len(touched) > 0 {
+		ids := make([]string, 0, len(touched))
+		for id := range touched {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		d.s.dir.reservationsChanged(ids...)
+	}
+	return res, nil
+}
+
+// overAt is a locker's size class found over by the first count.
+type overAt struct {
+	loc  *lokero.Location
+	size string
+	n    int
+}
+
+// screen counts every locker's classes over on date from the store, out of
+// any transaction (one query for the compartments, one for each day's
+// reservations): the lockers with bookings for date, and their classes
+// over, by locker id and size. Counting the late CREATED bookings, it
+// finds a superset of those the transactions find over.
+func (d *Dispatch) screen(ctx context.Context, today, date lokero.Date) ([]overAt, int, error) {
+	booked, err := d.s.store.ReservedOn(ctx, date)
+	if err != nil {
+		return nil, 0, err
+	}
+	snap := d.s.dir.Snapshot()
+	var ids []string
+	for id := range booked {
+		if l := snap.ByID(id); l != nil && l.Type.IsLocker() && l.OpenOn(date.String()) {
+			ids = append(ids, id) // a closed one's are RerouteClosed's
+		}
+	}
+	slices.Sort(ids)
+	if len(ids) == 0 {
+		return nil, 0, nil
+	}
+	cs := sizeClasses{}
+	if oc, ok := d.s.store.(OccupantCounter); ok {
+		occ, err := oc.Occupants(ctx, ids...)
+		if err != nil {
+			return nil, 0, err
+		}
+		cs.addOccupants(occ, today)
+	}
+	for day := today; !day.After(date); day = day.AddDays(1) {
+		r := booked
+		if day != date {
+			if r, err = d.s.store.ReservedOn(ctx, day, ids...); err != nil {
+				return nil, 0, err
+			}
+		}
+		cs.addReserved(day, r)
+	}
+	// Compartments out of order, where the store counts them (the SQL
+	// stores do); without, every class booked is looked at closely.
+	broken := map[string]map[string]int{}
+	counter, counts := d.s.store.(compartmentCounter)
+	if counts {
+		cc, err := counter.CompartmentCounts(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, c := range cc {
+			if c.OutOfOrder > 0 {
+				if broken[c.LocationID] == nil {
+					broken[c.LocationID] = map[string]int{}
+				}
+				broken[c.LocationID][c.Size] += c.OutOfOrder
+			}
+		}
+	}
+	var out []overAt
+	for _, id := range ids {
+		l := snap.ByID(id)
+		dwell := d.dwell(l.Type)
+		sizes := make([]string, 0, len(cs[id]))
+		for size := range cs[id] {
+			sizes = append(sizes, size)
+		}
+		slices.Sort(sizes)
+		for _, size := range sizes {
+			c := cs[id][size].Class
+			if n := dwell.Over(ReservationCapacity(l, size), broken[id][size], c, today, date, d.margin); n > 0 || (!counts && c.Reserved[date] > 0) {
+				out = append(out, overAt{loc: l, size: size, n: n})
+			}
+		}
+	}
+	return out, len(ids), nil
+}
+
+// compartmentCounter is a store that counts every locker's compartments,
+// those out of order among them (the SQL stores do).
+type compartmentCounter interface {
+	CompartmentCounts(ctx context.Context) ([]lokero.CompartmentCount, error)
+}
+
+// dwell is the capacity model's dwell for a type of locker.
+func (d *Dispatch) dwell(t lokero.LocationType) occupancy.Dwell {
+	if a := d.s.dir.availability; a != nil {
+		return a.dwellOf(t)
+	}
+	return occupancy.Prior()
+}
+
+// errClassDone ends a class's moves: it is no longer over.
+var errClassDone = errors.New("the class is no longer over")
+
+// checkClass moves the bookings for date of one class of one locker that
+// its room does not take, each in its own transaction that counts the
+// class again: those moved, and those no locker near takes (no more of
+// them than the class is over).
+func (d *Dispatch) checkClass(ctx context.Context, loc *lokero.Location, size string, today, date lokero.Date, late bool) (moved, stuck []lokero.Shipment, err error) {
+	list, err := d.s.store.ShipmentsTo(ctx, loc.ID, []lokero.ShipmentStatus{lokero.StatusCreated, lokero.StatusInTransit})
+	if err != nil {
+		return nil, nil, err
+	}
+	var (
+		cands    []lokero.Shipment
+		bookings []occupancy.Booking
+		away     int // late CREATED bookings of the class: not coming on date
+	)
+	for _, sh := range list {
+		if sh.Kind.OrDefault() != lokero.ShipmentDelivery || sh.DeliveryDate != date || sh.SizeClass != size || sh.Compartment != 0 {
+			continue
+		}
+		if sh.Status == lokero.StatusCreated && late {
+			away++
+			continue
+		}
+		cands = append(cands, sh)
+		bookings = append(bookings, occupancy.Booking{ID: sh.ID, HandedOver: sh.Status == lokero.StatusInTransit})
+	}
+	for _, i := range occupancy.ToMove(bookings) {
+		var done lokero.Shipment
+		noRoom := false
+		err := d.s.store.InTx(ctx, func(tx lokero.Tx) error {
+			done, noRoom = lokero.Shipment{}, false
+			sh, err := tx.Shipment(ctx, cands[i].ID)
+			if err != nil {
+				return err
+			}
+			if sh.DestinationID != loc.ID || sh.DeliveryDate != date || sh.SizeClass != size || sh.Compartment != 0 ||
+				(sh.Status != lokero.StatusInTransit && (late || sh.Status != lokero.StatusCreated)) {
+				return nil // moved, deposited or re-dated meanwhile
+			}
+			room, err := d.roomIn(ctx, tx, loc, today, date)
+			if err != nil {
+				return err
+			}
+			if room.over(size, away)-len(stuck) <= 0 {
+				return errClassDone
+			}
+			ok, err := d.move(ctx, tx, loc, room, &sh, today, date)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				noRoom = true
+				return nil
+			}
+			done = sh
+			return nil
+		})
+		switch {
+		case errors.Is(err, errClassDone):
+			return moved, stuck, nil
+		case err != nil:
+			return moved, stuck, fmt.Errorf("move %s: %w", cands[i].ID, err)
+		case noRoom:
+			d.noRoom.Add(1)
+			stuck = append(stuck, cands[i])
+		case done.ID != "" && done.DestinationID != loc.ID:
+			d.rerouted.Add(1)
+			moved = append(moved, done)
+		case done.ID != "":
+			d.s.dir.reservationsChanged(loc.ID) // a bigger class of its own locker
+		}
+	}
+	return moved, stuck, nil
+}
+
+// room is one locker's size classes as the evening's check counts them
+// inside a transaction.
+type room struct {
+	d           *Dispatch
+	loc         *lokero.Location
+	today, date lokero.Date
+	classes     map[string]*classAt
+	broken      map[string]int
+}
+
+// roomIn reads a locker's compartments, out of order ones and
+// reservations from today to date in tx.
+func (d *Dispatch) roomIn(ctx context.Context, tx lokero.Tx, l *lokero.Location, today, date lokero.Date) (*room, error) {
+	broken, err := tx.OutOfOrder(ctx, l.ID)
+	if err != nil {
+		return nil, err
+	}
+	occ, err := tx.Occupants(ctx, l.ID)
+	if err != nil {
+		return nil, err
+	}
+	cs := sizeClasses{}
+	cs.addOccupants(occ, today)
+	for day := today; !day.After(date); day = day.AddDays(1) {
+		r, err := tx.Reserved(ctx, l.ID, day)
+		if err != nil {
+			return nil, err
+		}
+		cs.addReserved(day, map[string]map[string]int{l.ID: r})
+	}
+	return &room{d: d, loc: l, today: today, date: date, classes: cs[l.ID], broken: broken}, nil
+}
+
+// class is a size class's count (empty when nothing is there or booked).
+func (r *room) class(size string) occupancy.Class {
+	if c := r.classes[size]; c != nil {
+		return c.Class
+	}
+	return occupancy.Class{}
+}
+
+// over is how many bookings of the class for the date are beyond its
+// room, away of them not coming.
+func (r *room) over(size string, away int) int {
+	c := r.class(size)
+	c.Reserved = maps.Clone(c.Reserved)
+	if c.Reserved == nil {
+		c.Reserved = map[lokero.Date]int{}
+	}
+	c.Reserved[r.date] = max(0, c.Reserved[r.date]-away)
+	return r.d.dwell(r.loc.Type).Over(ReservationCapacity(r.loc, size), r.broken[size], c, r.today, r.date, r.d.margin)
+}
+
+// capacity is how many reservations of the class for the date the store's
+// counter may hold (Tx.Reserve): the compartments in order less the
+// parcels carried into the date, plus those of them that hold a
+// reservation for it (the store counts them among the date's).
+func (r *room) capacity(size string) int {
+	carried := int(math.Round(r.d.dwell(r.loc.Type).CarriedAtDispatch(r.class(size), r.today, r.date, r.d.margin)))
+	holding := 0
+	if c := r.classes[size]; c != nil {
+		holding = c.holding[r.date]
+	}
+	return ReservationCapacity(r.loc, size) - r.broken[size] - carried + holding
+}
+
+// reserve takes a compartment of the smallest class that fits the parcel
+// and has room on the date as the evening's check counts it, other than
+// except; it reports the class, or false.
+func (r *room) reserve(ctx context.Context, tx lokero.Tx, p lokero.Parcel, except string) (string, bool, error) {
+	for _, c := range routing.FittingClasses(p, r.loc, r.d.s.limits) {
+		if c.Size == except {
+			continue
+		}
+		ok, err := tx.Reserve(ctx, r.loc.ID, r.date, c.Size, r.capacity(c.Size))
+		if err != nil {
+			return "", false, fmt.Errorf("reserve a %s compartment at %s: %w", c.Size, r.loc.ID, err)
+		}
+		if ok {
+			return c.Size, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+// move finds a booking of a class over at from another place inside tx:
+// a bigger class of from with room (no turn-away: only its reservation
+// changes), else the nearest locker with room on the date
+// (routing.Overflow, tried in order), where it is re-routed (rerouteTo).
+// It reports false, changing nothing, when none has room.
+func (d *Dispatch) move(ctx context.Context, tx lokero.Tx, from *lokero.Location, at *room, sh *lokero.Shipment, today, date lokero.Date) (bool, error) {
+	if size, ok, err := at.reserve(ctx, tx, sh.Parcel, sh.SizeClass); err != nil || ok {
+		if !ok {
+			return false, err
+		}
+		if err := tx.Release(ctx, from.ID, date, sh.SizeClass); err != nil {
+			return false, fmt.Errorf("give back the reservation of %s: %w", sh.ID, err)
+		}
+		sh.SizeClass = size
+		return true, tx.UpdateShipment(ctx, sh)
+	}
+	req := routing.Request{Recipient: sh.Recipient, Parcel: sh.Parcel, COD: sh.COD != nil}
+	on := date.String()
+	rdir := routingDirectory{snap: d.s.dir.Snapshot(), dir: d.s.dir, date: on}
+	for _, alt := range routing.Overflow(from, req, rdir, d.s.limits, on, map[string]bool{from.ID: true}, 10) {
+		there, err := d.roomIn(ctx, tx, alt.Location, today, date)
+		if err != nil {
+			return false, err
+		}
+		size, ok, err := there.reserve(ctx, tx, sh.Parcel, "")
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			continue
+		}
+		reason := alt.Reason + DispatchNote
+		return true, rerouteTo(ctx, tx, sh, alt.Location, size, lokero.Routing{Rule: alt.Rule, Reason: reason}, LockerRerouteNote+reason)
+	}
+	return false, nil
+}
