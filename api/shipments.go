@@ -421,7 +421,8 @@ func publicEventsOf(sh *lokero.Shipment, lang language, byID func(string) *loker
 	out := make([]publicEventJSON, len(sh.Events))
 	rerouted := false
 	for _, e := range sh.Events[min(1, len(sh.Events)):] {
-		rerouted = rerouted || strings.HasPrefix(e.Reason, service.RerouteNote) || strings.HasPrefix(e.Reason, service.LockerRerouteNote)
+		rerouted = rerouted || strings.HasPrefix(e.Reason, service.RerouteNote) || strings.HasPrefix(e.Reason, service.LockerRerouteNote) ||
+			strings.HasPrefix(e.Reason, service.DispatchRerouteNote)
 	}
 	for i, e := range sh.Events {
 		var t text
@@ -432,6 +433,8 @@ func publicEventsOf(sh *lokero.Shipment, lang language, byID func(string) *loker
 			t = text{{pubClosureReroute, nil}}
 		case strings.HasPrefix(e.Reason, service.LockerRerouteNote):
 			t = text{{pubLockerReroute, nil}}
+		case strings.HasPrefix(e.Reason, service.DispatchRerouteNote):
+			t = text{{pubDispatchReroute, nil}}
 		case strings.HasPrefix(e.Reason, service.UnreachableNote):
 			t = text{{pubUnreachable, nil}} // the channels' failures are the operator's to read
 		default:

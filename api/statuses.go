@@ -258,6 +258,10 @@ var (
 		"Ohjattu uudelleen pakettiautomaatilta: automaatti on täynnä. Paketti toimitetaan lähimpään pakettiautomaattiin, jossa on tilaa.",
 		"Omdirigerad vid paketautomaten: den är full. Paketet levereras till närmaste paketautomat med plats."}
 
+	pubDispatchReroute = phrase{"Re-routed before delivery: the parcel locker will be full that day; the parcel goes to the nearest parcel locker with room.",
+		"Ohjattu uudelleen ennen toimitusta: pakettiautomaatti on toimituspäivänä täynnä. Paketti toimitetaan lähimpään pakettiautomaattiin, jossa on tilaa.",
+		"Omdirigerad före leveransen: paketautomaten är full den dagen. Paketet levereras till närmaste paketautomat med plats."}
+
 	pubUnreachable = phrase{"The notice of arrival could not be delivered to the recipient.",
 		"Saapumisilmoitusta ei saatu toimitettua vastaanottajalle.",
 		"Ankomstaviseringen kunde inte levereras till mottagaren."}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/calendar"
+	"github.com/lokero/lokero/service"
 )
 
 // TestStatusTextsComplete: every status has a name and a description in
@@ -237,6 +238,10 @@ func TestPublicEventsReplaceWhatIsNotPublic(t *testing.T) {
 		{Status: lokero.StatusCreated, At: at, LocationID: residents.ID, Reason: "Re-routed: Mannerheimintie 5 is closed on 2026-12-04: the parcel goes to Kalevankatu 3."},
 		{Status: lokero.StatusReadyForPickup, At: at, LocationID: residents.ID,
 			Reason: "Notice of arrival could not be delivered: sms: +358401234567 rejected; email: maija@example.fi bounced"},
+		{Status: lokero.StatusInTransit, At: at, LocationID: residents.ID,
+			Reason: service.LockerRerouteNote + "Mannerheimintie 5 has no free compartment: the parcel goes to Kalevankatu 3."},
+		{Status: lokero.StatusInTransit, At: at, LocationID: residents.ID,
+			Reason: service.DispatchRerouteNote + "Mannerheimintie 5 has no free compartment: the parcel goes to Kalevankatu 3." + service.DispatchNote},
 		{Status: lokero.StatusReadyForPickup, At: at, Reason: "Something new the service says."},
 	}}
 	for _, l := range []language{langEN, langFI, langSV} {
@@ -244,7 +249,7 @@ func TestPublicEventsReplaceWhatIsNotPublic(t *testing.T) {
 		if len(evs) != len(sh.Events) {
 			t.Fatalf("%d events; want %d", len(evs), len(sh.Events))
 		}
-		for i, e := range evs[:3] {
+		for i, e := range evs[:5] {
 			for _, private := range []string{"Mannerheimintie", "00104", "Kalevankatu", "+358", "maija@"} {
 				if strings.Contains(e.Reason, private) || strings.Contains(e.Text, private) {
 					t.Errorf("%s event %d names %q: %+v", l, i, private, e)
@@ -257,12 +262,12 @@ func TestPublicEventsReplaceWhatIsNotPublic(t *testing.T) {
 				t.Errorf("%s event %d: %+v", l, i, e)
 			}
 		}
-		if e := evs[3]; e.Reason != sh.Events[3].Reason || e.Text != e.Reason {
+		if e := evs[5]; e.Reason != sh.Events[5].Reason || e.Text != e.Reason {
 			t.Errorf("%s: an unclassified event became %+v", l, e)
 		}
 	}
 	fi := publicEventsOf(sh, langFI, byID)
-	for i, want := range []string{pubBooked[langFI], pubClosureReroute[langFI], pubUnreachable[langFI]} {
+	for i, want := range []string{pubBooked[langFI], pubClosureReroute[langFI], pubUnreachable[langFI], pubLockerReroute[langFI], pubDispatchReroute[langFI]} {
 		if fi[i].Text != want {
 			t.Errorf("event %d in Finnish: %q; want %q", i, fi[i].Text, want)
 		}

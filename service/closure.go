@@ -30,6 +30,10 @@ const (
 	RerouteNote = "Re-routed: "
 	// LockerRerouteNote begins the event of a parcel re-routed at a full locker.
 	LockerRerouteNote = "Re-routed at the locker: "
+	// DispatchRerouteNote begins the event of a booking re-routed by the
+	// evening's dispatch check (dispatch.go), before a courier took it to
+	// its locker.
+	DispatchRerouteNote = "Re-routed before delivery: "
 )
 
 // maxAlternatives is how many open points a refusal suggests.
@@ -128,7 +132,7 @@ func (s *Shipments) moveOff(ctx context.Context, tx lokero.Tx, closed *lokero.Lo
 // inside tx, where the caller has reserved size for it (a compartment's
 // class, or lokero.ShelfSize): its reservation at the old point is given
 // back, its routing is r, an event notes the move (note, which begins
-// with RerouteNote or LockerRerouteNote, so that webhooks send it as
+// with RerouteNote, LockerRerouteNote or DispatchRerouteNote, so that webhooks send it as
 // "rerouted"), and the recipient of a parcel handed over hears of its new
 // place (queueRerouted). A closed point's re-routing and the evening's
 // check share it.

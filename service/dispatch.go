@@ -71,9 +71,9 @@ func (d *Dispatch) TurnedAway() (rerouted, noRoom int64) {
 
 // DispatchNote ends the reason of a booking re-routed by the evening's
 // check (routing.RuleCapacityOverflow, the reason routing.Overflow's, as a
-// booking's overflow). Its event is a re-routing at a full locker
-// (LockerRerouteNote), as the door's: webhooks send it as "rerouted", and
-// its recipient is told of the new place (queueRerouted).
+// booking's overflow). Its event begins with DispatchRerouteNote: webhooks
+// send it as "rerouted", public tracking says the locker will be full that
+// day, and its recipient is told of the new place (queueRerouted).
 const DispatchNote = " (Found the evening before delivery, counting the parcels in the locker then.)"
 
 // DispatchResult is what one evening's check did.
@@ -441,7 +441,7 @@ func (d *Dispatch) move(ctx context.Context, tx lokero.Tx, from *lokero.Location
 			continue
 		}
 		reason := alt.Reason + DispatchNote
-		return true, rerouteTo(ctx, tx, sh, alt.Location, size, lokero.Routing{Rule: alt.Rule, Reason: reason}, LockerRerouteNote+reason)
+		return true, rerouteTo(ctx, tx, sh, alt.Location, size, lokero.Routing{Rule: alt.Rule, Reason: reason}, DispatchRerouteNote+reason)
 	}
 	return false, nil
 }

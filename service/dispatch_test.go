@@ -101,7 +101,7 @@ func TestDispatchCheck(t *testing.T) {
 				case sh.Routing.Rule != routing.RuleCapacityOverflow || !strings.Contains(sh.Routing.Reason, "no free compartment") ||
 					!strings.HasSuffix(sh.Routing.Reason, service.DispatchNote):
 					t.Errorf("routing %+v; want a capacity overflow found the evening before", sh.Routing)
-				case !strings.HasPrefix(last.Reason, service.LockerRerouteNote) || last.LocationID != sh.DestinationID:
+				case !strings.HasPrefix(last.Reason, service.DispatchRerouteNote) || last.LocationID != sh.DestinationID:
 					t.Errorf("last event %+v; want a re-routing to %s", last, sh.DestinationID)
 				case sh.Status != lokero.StatusInTransit || sh.SizeClass == "":
 					t.Errorf("status %s, size class %q; want in transit with a reservation at its new locker", sh.Status, sh.SizeClass)
