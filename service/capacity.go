@@ -243,24 +243,26 @@ func (a *Availability) carried(cs sizeClasses, today, on lokero.Date, typeOf fun
 	return out
 }
 
-// carriedIn reads, in a booking's transaction, what a locker's size
-// classes are expected to hold at the start of date: size → count. A nil
-// Availability (no capacity view) carries nothing.
-func (a *Availability) carriedIn(ctx context.Context, tx lokero.Tx, l *lokero.Location, date lokero.Date) (map[string]int, error) {
+// lockerLoad reads what a booking at l for date weighs, in one statement
+// (tx.LockerLoad): its compartments out of order, and the parcels expected
+// to be still there then (carried: those in its compartments and the
+// bookings of the days from today to before date, by the learnt dwell),
+// by size class. Nothing is carried into a date before today, or where
+// the availability has no occupants to count.
+func (a *Availability) lockerLoad(ctx context.Context, tx lokero.Tx, l *lokero.Location, date lokero.Date) (broken, carried map[string]int, err error) {
 	today := lokero.DateOf(tx.Now())
-	if a == nil || a.occupants == nil || date.Before(today) {
-		return nil, nil
-	}
-	occ, err := tx.Occupants(ctx, l.ID)
+	load, err := tx.LockerLoad(ctx, l.ID, today, date.AddDays(-1))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	carried, err := a.carriedInto(occ, today, date, func(string) lokero.LocationType { return l.Type },
+	if a == nil || a.occupants == nil || date.Before(today) {
+		return load.OutOfOrder, nil, nil
+	}
+	byLocation, err := a.carriedInto(load.Occupants, today, date, func(string) lokero.LocationType { return l.Type },
 		func(d lokero.Date) (map[string]map[string]int, error) {
-			r, err := tx.Reserved(ctx, l.ID, d)
-			return map[string]map[string]int{l.ID: r}, err
+			return map[string]map[string]int{l.ID: load.Reserved[d]}, nil
 		})
-	return carried[l.ID], err
+	return load.OutOfOrder, byLocation[l.ID], err
 }
 
 // carriedInto is carried for the parcels in the compartments (occ) and the

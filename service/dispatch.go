@@ -334,27 +334,19 @@ type room struct {
 	broken      map[string]int
 }
 
-// roomIn reads a locker's compartments, out of order ones and
-// reservations from today to date in tx.
+// roomIn reads a locker's compartments out of order, the parcels in them
+// and its reservations from today to date in tx, in one statement.
 func (d *Dispatch) roomIn(ctx context.Context, tx lokero.Tx, l *lokero.Location, today, date lokero.Date) (*room, error) {
-	broken, err := tx.OutOfOrder(ctx, l.ID)
-	if err != nil {
-		return nil, err
-	}
-	occ, err := tx.Occupants(ctx, l.ID)
+	load, err := tx.LockerLoad(ctx, l.ID, today, date)
 	if err != nil {
 		return nil, err
 	}
 	cs := sizeClasses{}
-	cs.addOccupants(occ, today)
+	cs.addOccupants(load.Occupants, today)
 	for day := today; !day.After(date); day = day.AddDays(1) {
-		r, err := tx.Reserved(ctx, l.ID, day)
-		if err != nil {
-			return nil, err
-		}
-		cs.addReserved(day, map[string]map[string]int{l.ID: r})
+		cs.addReserved(day, map[string]map[string]int{l.ID: load.Reserved[day]})
 	}
-	return &room{d: d, loc: l, today: today, date: date, classes: cs[l.ID], broken: broken}, nil
+	return &room{d: d, loc: l, today: today, date: date, classes: cs[l.ID], broken: load.OutOfOrder}, nil
 }
 
 // class is a size class's count (empty when nothing is there or booked).

@@ -172,11 +172,7 @@ func (s *Shipments) moveDeliveryDate(ctx context.Context, tx lokero.Tx, sh *loke
 		dest := s.dir.Snapshot().ByID(sh.DestinationID)
 		capacity := ReservationCapacity(dest, sh.SizeClass)
 		if sh.SizeClass != lokero.ShelfSize && dest != nil { // an outlet's day's intake does not shrink with its shelf places
-			broken, err := tx.OutOfOrder(ctx, sh.DestinationID)
-			if err != nil {
-				return "", fmt.Errorf("move the reservation of %s: %w", sh.ID, err)
-			}
-			carried, err := s.dir.availability.carriedIn(ctx, tx, dest, date)
+			broken, carried, err := s.dir.availability.lockerLoad(ctx, tx, dest, date)
 			if err != nil {
 				return "", fmt.Errorf("move the reservation of %s: %w", sh.ID, err)
 			}

@@ -456,15 +456,11 @@ func reserveAt(ctx context.Context, tx lokero.Tx, avail *Availability, l *lokero
 // given back, and over reports that one was.
 func reserveClass(ctx context.Context, tx lokero.Tx, avail *Availability, l *lokero.Location, p lokero.Parcel, limits routing.Limits, date lokero.Date,
 	keep func(lokero.CompartmentClass) (bool, error)) (size string, ok, over bool, err error) {
-	broken, err := tx.OutOfOrder(ctx, l.ID)
-	if err != nil {
-		return "", false, false, fmt.Errorf("reserve at %s: %w", l.ID, err)
-	}
 	classes := routing.FittingClasses(p, l, limits)
 	if len(classes) == 0 {
 		return "", false, false, nil
 	}
-	carried, err := avail.carriedIn(ctx, tx, l, date)
+	broken, carried, err := avail.lockerLoad(ctx, tx, l, date)
 	if err != nil {
 		return "", false, false, fmt.Errorf("reserve at %s: %w", l.ID, err)
 	}
