@@ -13,9 +13,10 @@ import (
 // transactions that arrive while one runs wait for it and then run
 // together, one after another in one transaction, each in a savepoint of
 // its own, and commit once. BEGIN and COMMIT with the WAL frames a commit
-// writes cost about as much as a small transaction's statements (a
-// benchmark of four inserts: 124 µs a transaction alone, 45 µs in groups
-// of 32), and the writer holds the database's one lock all that time.
+// writes cost about as much as a small transaction's statements (a trial
+// of four inserts with modernc.org/sqlite alone: 124 µs a transaction on
+// their own, 45 µs in groups of 32), and the writer holds the database's
+// one lock all that time.
 //
 // No goroutine of its own: the first write to find no group running leads
 // one. It runs its own function, then each write that queued meanwhile (up
