@@ -60,12 +60,12 @@ func (l *Lockers) Deposit(ctx context.Context, courier lokero.Credential, locati
 		}
 		c, ok := allocate(sh.Parcel, cs)
 		if !ok {
-			alt, err := l.alternative(ctx, tx, loc, &sh)
+			alt, size, err := l.alternative(ctx, tx, loc, &sh)
 			if err != nil || alt == nil {
 				return err
 			}
 			rerouted = alt
-			return l.reroute(ctx, tx, &sh, *alt)
+			return l.reroute(ctx, tx, &sh, *alt, size)
 		}
 		c.ShipmentID, c.DoorOpen = sh.ID, true
 		if err := tx.PutCompartment(ctx, c); err != nil {
@@ -116,32 +116,53 @@ func (l *Lockers) scanned(ctx context.Context, trackingCode string) (lokero.Ship
 }
 
 // alternative finds the nearest locker of the same access with a free
-// compartment that takes the parcel now.
-func (l *Lockers) alternative(ctx context.Context, tx lokero.Tx, full *lokero.Location, sh *lokero.Shipment) (*routing.Decision, error) {
+// compartment that takes the parcel now, first among those where a
+// compartment can be booked for today as a booking would book it (the
+// capacity over time: today's bookings still to come and the parcels
+// there), so that the parcel does not take the compartment of a parcel
+// booked there for today, which would be turned away at that door in its
+// turn; failing those, any with a compartment free now. size is the class
+// booked at the alternative for today, "" when none was.
+func (l *Lockers) alternative(ctx context.Context, tx lokero.Tx, full *lokero.Location, sh *lokero.Shipment) (alt *routing.Decision, size string, err error) {
 	req := routing.Request{Recipient: sh.Recipient, Parcel: sh.Parcel, COD: sh.COD != nil}
 	rdir := routingDirectory{snap: l.dir.Snapshot(), dir: l.dir}
-	date := lokero.DateOf(tx.Now()).String()
-	for _, alt := range routing.Overflow(full, req, rdir, l.limits, date, map[string]bool{full.ID: true}, 10) {
-		cs, err := compartments(ctx, tx, alt.Location)
+	today := lokero.DateOf(tx.Now())
+	var freeNow *routing.Decision
+	for _, d := range routing.Overflow(full, req, rdir, l.limits, today.String(), map[string]bool{full.ID: true}, 10) {
+		cs, err := compartments(ctx, tx, d.Location)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		if _, ok := allocate(sh.Parcel, cs); ok {
-			return &alt, nil
+		if _, ok := allocate(sh.Parcel, cs); !ok {
+			continue
+		}
+		size, booked, err := reserveAt(ctx, tx, l.dir.availability, d.Location, sh.Parcel, l.limits, today)
+		if err != nil {
+			return nil, "", err
+		}
+		if booked {
+			return &d, size, nil
+		}
+		if freeNow == nil {
+			freeNow = &d
 		}
 	}
-	return nil, nil
+	return freeNow, "", nil
 }
 
 // reroute sends a shipment in transit to another locker, moving nothing
 // but its destination: the reservation at the full locker is given back,
-// and the recipient is told of the new locker (queueRerouted).
-func (l *Lockers) reroute(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment, d routing.Decision) error {
+// the one booked at the new locker for today (size, "" for none) is the
+// parcel's, and the recipient is told of the new locker (queueRerouted).
+func (l *Lockers) reroute(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment, d routing.Decision, size string) error {
 	if sh.SizeClass != "" {
 		if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
 			return err
 		}
 		sh.SizeClass = ""
+	}
+	if size != "" {
+		sh.SizeClass, sh.DeliveryDate = size, lokero.DateOf(tx.Now())
 	}
 	sh.DestinationID, sh.Routing = d.Location.ID, lokero.Routing{Rule: d.Rule, Reason: d.Reason}
 	sh.Note(tx.Now(), d.Location.ID, LockerRerouteNote+d.Reason)

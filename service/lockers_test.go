@@ -329,6 +329,40 @@ func TestConcurrentDepositsAndOverflow(t *testing.T) {
 		if n := f.lockers.DoorReroutes(); n != 1 {
 			t.Errorf("%d turned away at the door; want 1, counted", n)
 		}
+		// It holds a compartment of SP-NEAR booked for today, as a booking
+		// for today would.
+		today := lokero.DateOf(f.clock.Now())
+		reserved, err := f.store.ReservedOn(ctx, today, "SP-NEAR")
+		if moved.SizeClass == "" || moved.DeliveryDate != today || err != nil || reserved["SP-NEAR"][moved.SizeClass] != 1 {
+			t.Errorf("re-routed at the door with size class %q for %v; SP-NEAR's bookings for today %v (%v); want one, its own",
+				moved.SizeClass, moved.DeliveryDate, reserved, err)
+		}
+		// When SP-NEAR's free compartments are all booked for today (parcels
+		// still to come), the next parcel turned away at LOCKER-M5's door
+		// does not take one of them: it goes on to the next locker.
+		d := f.inTransit(t)
+		near := f.dir.Snapshot().ByID("SP-NEAR")
+		if err := f.store.InTx(ctx, func(tx lokero.Tx) error {
+			for _, c := range near.Compartments {
+				for {
+					ok, err := tx.Reserve(ctx, near.ID, today, c.Size, c.Count)
+					if err != nil || !ok {
+						return err
+					}
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", d.TrackingCode)
+		if e, ok := err.(*lokero.Error); !ok || e.Reason != "no_free_compartment" {
+			t.Fatalf("deposit into a full locker: %v; want no_free_compartment", err)
+		}
+		moved, err = f.shipments.Get(ctx, f.retailer, d.ID)
+		if err != nil || moved.DestinationID == "SP-NEAR" || moved.DestinationID == "LOCKER-M5" || moved.SizeClass == "" {
+			t.Errorf("with SP-NEAR booked full for today: %s with size class %q, %v; want another locker, booked", moved.DestinationID, moved.SizeClass, err)
+		}
 	})
 }
 
