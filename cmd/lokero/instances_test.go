@@ -108,12 +108,7 @@ func TestTwoInstancesOneDatabase(t *testing.T) {
 			letters.Add(1)
 		}
 	})
-	for i := range 4 {
-		wg.Go(func() { k.bookingWorker(i, stop) })
-	}
-	for i := range 3 {
-		wg.Go(func() { k.depositWorker(i, stop) })
-	}
+	k.startLoad(&wg, stop)
 	started := time.Now()
 	for kill := range instanceKills {
 		srv := instances[kill%2]
@@ -129,14 +124,7 @@ func TestTwoInstancesOneDatabase(t *testing.T) {
 			t.Fatalf("instance %d after kill %d: %v", kill%2, kill+1, err)
 		}
 	}
-	close(stop)
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatal("the load did not finish its open requests within 60 s of the last start")
-	}
+	endLoad(t, &wg, stop)
 	load := time.Since(started)
 
 	sqlDB, err := sql.Open("pgx", db)

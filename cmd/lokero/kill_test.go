@@ -60,12 +60,7 @@ func TestKillUnderLoad(t *testing.T) {
 		// cut short once the next server answers.
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
-		for i := range 4 {
-			wg.Go(func() { k.bookingWorker(i, stop) })
-		}
-		for i := range 3 {
-			wg.Go(func() { k.depositWorker(i, stop) })
-		}
+		k.startLoad(&wg, stop)
 		started := time.Now()
 		for cycle := range killCycles {
 			if cycle%5 == 4 {
@@ -89,14 +84,7 @@ func TestKillUnderLoad(t *testing.T) {
 			wg.Wait()
 			t.Fatalf("the start after the last kill: %v", err)
 		}
-		close(stop) // the workers finish what is open, against this server
-		done := make(chan struct{})
-		go func() { wg.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(60 * time.Second):
-			t.Fatal("the load did not finish its open requests within 60 s of the last start")
-		}
+		endLoad(t, &wg, stop) // the workers finish what is open, against this server
 		load := time.Since(started)
 
 		st, err := openStore(ctx, db)
@@ -429,6 +417,31 @@ func (k *killRig) bookingWorker(worker int, stop chan struct{}) {
 		if unanswered(status, err) {
 			time.Sleep(20 * time.Millisecond)
 		}
+	}
+}
+
+// startLoad starts the load on wg: four clients booking and three
+// couriers depositing, until stop.
+func (k *killRig) startLoad(wg *sync.WaitGroup, stop chan struct{}) {
+	for i := range 4 {
+		wg.Go(func() { k.bookingWorker(i, stop) })
+	}
+	for i := range 3 {
+		wg.Go(func() { k.depositWorker(i, stop) })
+	}
+}
+
+// endLoad stops the load and waits, at most 60 s, for its clients to
+// finish what is open.
+func endLoad(t *testing.T, wg *sync.WaitGroup, stop chan struct{}) {
+	t.Helper()
+	close(stop)
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the load did not finish its open requests within 60 s of the last start")
 	}
 }
 
