@@ -61,18 +61,15 @@ type Tx interface {
 	// took the counter's row lock, it sees every booking of that class
 	// committed before.
 	RetailerReservations(ctx context.Context, retailerID, locationID string, date Date) (map[string]int, error)
-	// OutOfOrder returns how many of a locker's compartments are marked
-	// out of order, by size class (counts above 0; none when the locker is
-	// not laid out yet).
-	OutOfOrder(ctx context.Context, locationID string) (map[string]int, error)
 
 	// Occupants counts the parcels in a location's compartments by size
 	// class, status and arrival day (as LockerStore.Occupants, read in the
 	// transaction).
 	Occupants(ctx context.Context, locationID string) ([]Occupants, error)
 
-	// LockerLoad reads at once what a booking at a locker weighs: its
-	// compartments out of order (as OutOfOrder), the parcels in them (as
+	// LockerLoad reads at once what a booking at a locker weighs: how many
+	// of its compartments are out of order, by size class (counts above 0;
+	// none when it is not laid out yet), the parcels in them (as
 	// Occupants) and its reservations of each delivery date from from to
 	// through, both included (as Reserved): one round trip instead of
 	// three or more, which on PostgreSQL is most of a read's cost.

@@ -88,7 +88,7 @@ func (l *Lockers) View(ctx context.Context, operator lokero.Credential, location
 }
 
 // SetOutOfOrder marks a compartment out of order (or back in order): the
-// allocation skips it, and it is free neither for a booking (Tx.OutOfOrder
+// allocation skips it, and it is free neither for a booking (Tx.LockerLoad
 // lowers the capacity Reserve is given) nor in the checkout's search. A
 // parcel in it stays until collected.
 func (l *Lockers) SetOutOfOrder(ctx context.Context, operator lokero.Credential, locationID string, number int, outOfOrder bool) (lokero.Compartment, error) {

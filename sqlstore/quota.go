@@ -42,19 +42,6 @@ func (t *Tx) RetailerReservations(ctx context.Context, retailerID, locationID st
 // WHERE implies the index's).
 const outOfOrderSQL = `SELECT location_id, size, count(*) FROM compartments WHERE out_of_order`
 
-// OutOfOrder returns how many of a locker's compartments are out of order,
-// by size class.
-func (t *Tx) OutOfOrder(ctx context.Context, locationID string) (map[string]int, error) {
-	out, err := outOfOrder(ctx, t.tx, outOfOrderSQL+` AND location_id = $1 GROUP BY location_id, size`, locationID)
-	if err != nil {
-		return nil, fmt.Errorf("out of order at %s: %w", locationID, err)
-	}
-	if m := out[locationID]; m != nil {
-		return m, nil
-	}
-	return map[string]int{}, nil
-}
-
 // OutOfOrder returns how many compartments are out of order at every
 // locker, or at the lockers given: location ID → size class → count
 // (counts above 0; a locker with none is absent).

@@ -245,10 +245,11 @@ func testOccupantsAndDepartures(t *testing.T, s Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		broken, err := tx.OutOfOrder(ctx, "L1")
+		all, err := outOfOrderStore(t, s).OutOfOrder(ctx, "L1")
 		if err != nil {
 			t.Fatal(err)
 		}
+		broken := all["L1"]
 		reserved := map[lokero.Date]map[string]int{}
 		for d := later; !d.After(later.AddDays(2)); d = d.AddDays(1) {
 			r, err := tx.Reserved(ctx, "L1", d)

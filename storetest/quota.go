@@ -184,16 +184,17 @@ func testOutOfOrder(t *testing.T, s Store) {
 		t.Helper()
 		for _, loc := range []string{"sp-1", "sp-2", "sp-3", "not-laid-out"} {
 			mustInTx(t, s, func(tx lokero.Tx) error {
-				got, err := tx.OutOfOrder(ctx, loc)
+				load, err := tx.LockerLoad(ctx, loc, lokero.Date{Year: 2026, Month: 12, Day: 1}, lokero.Date{Year: 2026, Month: 12, Day: 1})
 				if err != nil {
 					return err
 				}
+				got := load.OutOfOrder
 				w := want[loc]
 				if w == nil {
 					w = map[string]int{}
 				}
 				if got == nil || !maps.Equal(got, w) {
-					t.Errorf("%s: Tx.OutOfOrder(%s) = %v; want %v", step, loc, got, w)
+					t.Errorf("%s: Tx.LockerLoad(%s).OutOfOrder = %v; want %v", step, loc, got, w)
 				}
 				return nil
 			})

@@ -566,21 +566,12 @@ func (pk *peak) dispatchCheck(ctx context.Context) error {
 		}
 	}
 	each(pk, ctx, due, func(p *peakParcel) {
-		var sh struct {
-			Destination struct {
-				ID string `json:"id"`
-			} `json:"destination"`
-		}
-		if _, err := pk.call(ctx, "GET", "/v1/shipments/"+p.id, p.retailer, nil, &sh); err != nil {
+		l, err := pk.destination(ctx, p)
+		if err != nil {
 			pk.fail("%s after the dispatch check: %v", p.tracking, err)
 			return
 		}
-		if sh.Destination.ID == p.locker.id {
-			return
-		}
-		l := pk.byID[sh.Destination.ID]
-		if l == nil {
-			pk.fail("%s was re-routed to %s at the dispatch check, not a bench locker", p.tracking, sh.Destination.ID)
+		if l == p.locker {
 			return
 		}
 		p.locker = l
@@ -588,6 +579,24 @@ func (pk *peak) dispatchCheck(ctx context.Context) error {
 		pk.n.dispatchDetourM.Add(int64(geo.Distance(pk.pointOf(p.chosen), pk.pointOf(l.id))))
 	})
 	return nil
+}
+
+// destination reads where the server sends a parcel now (after a
+// re-routing): one of the bench's lockers, or an error.
+func (pk *peak) destination(ctx context.Context, p *peakParcel) (*simLocker, error) {
+	var sh struct {
+		Destination struct {
+			ID string `json:"id"`
+		} `json:"destination"`
+	}
+	if _, err := pk.call(ctx, "GET", "/v1/shipments/"+p.id, p.retailer, nil, &sh); err != nil {
+		return nil, err
+	}
+	l := pk.byID[sh.Destination.ID]
+	if l == nil {
+		return nil, fmt.Errorf("re-routed to %s, not a bench locker", sh.Destination.ID)
+	}
+	return l, nil
 }
 
 // dwellDays draws the days after its arrival day a recipient comes: about
@@ -715,17 +724,8 @@ func (pk *peak) deliver(ctx context.Context) {
 			if status == http.StatusConflict && strings.Contains(err.Error(), "no_free_compartment") {
 				pk.forgetCode(p.tracking)
 				pk.n.doorTurned.Add(1)
-				var sh struct {
-					Destination struct {
-						ID string `json:"id"`
-					} `json:"destination"`
-				}
-				if _, err := pk.call(ctx, "GET", "/v1/shipments/"+p.id, p.retailer, nil, &sh); err != nil {
+				if p.locker, err = pk.destination(ctx, p); err != nil {
 					pk.fail("%s after the full locker: %v", p.tracking, err)
-					return
-				}
-				if p.locker = pk.byID[sh.Destination.ID]; p.locker == nil {
-					pk.fail("%s was re-routed to %s, not a bench locker", p.tracking, sh.Destination.ID)
 					return
 				}
 				continue

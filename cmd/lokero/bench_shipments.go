@@ -162,7 +162,7 @@ func runShipmentLoad(ctx context.Context, st store, n, conns, lockers int, cpuPr
 			return "", fmt.Errorf("synthetic lockers: %w", err)
 		}
 	}
-	_, key, err := p.shipments.AddRetailer(ctx, "Bench Oy", true)
+	_, apiKey, err := p.shipments.AddRetailer(ctx, "Bench Oy", true)
 	if err != nil {
 		return "", err
 	}
@@ -187,11 +187,15 @@ func runShipmentLoad(ctx context.Context, st store, n, conns, lockers int, cpuPr
 	// of every shipment (3–4 ms each by a few thousand), without one it
 	// guessed, and runs of one build came out at 500 or 1,500 shipments/s
 	// by when autovacuum happened to pass. A running platform has both.
+	// booking is the i-th request, under an idempotency key.
+	booking := func(i int, key string) *http.Request {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(bodyOf(i)))
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+		req.Header.Set("Idempotency-Key", key)
+		return req
+	}
 	for i := range min(1000, n/10) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(bodyOf(n+i)))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Idempotency-Key", fmt.Sprintf("warm-%d", i))
-		resp, err := client.Do(req)
+		resp, err := client.Do(booking(n+i, fmt.Sprintf("warm-%d", i)))
 		if err != nil {
 			return "", fmt.Errorf("warm-up: %w", err)
 		}
@@ -227,9 +231,7 @@ func runShipmentLoad(ctx context.Context, st store, n, conns, lockers int, cpuPr
 				if i >= n || ctx.Err() != nil {
 					break
 				}
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(bodyOf(i)))
-				req.Header.Set("Authorization", "Bearer "+key)
-				req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d", i))
+				req := booking(i, fmt.Sprintf("bench-%d", i))
 				t0 := time.Now()
 				resp, err := client.Do(req)
 				if err != nil {

@@ -282,8 +282,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if grouped, ok := p.store.(interface {
 		GroupStats() (writes, commits int64)
 	}); ok && p.store.Dialect().GroupsWrites() {
-		if err := srv.RegisterMetrics(groupCommitMetrics(grouped.GroupStats)); err != nil {
-			return fmt.Errorf("store metrics: %w", err)
+		for _, c := range groupCommitMetrics(grouped.GroupStats) {
+			if err := srv.RegisterMetrics(c); err != nil {
+				return fmt.Errorf("store metrics: %w", err)
+			}
 		}
 	}
 	// The pages (web) beside the API: their own routes, the API's for
@@ -607,8 +609,8 @@ func checkDatabaseFiles(dsn string, production bool, log *slog.Logger) error {
 // groupCommitMetrics exports the store's group commit (SQLite): the write
 // transactions committed and the commits they took; the two counts are
 // equal when no writes overlap.
-func groupCommitMetrics(stats func() (writes, commits int64)) prometheus.Collector {
-	return collectorList{
+func groupCommitMetrics(stats func() (writes, commits int64)) []prometheus.Collector {
+	return []prometheus.Collector{
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "lokero_store_writes_total",
 			Help: "Write transactions the store committed (SQLite: in groups, see lokero_store_commits_total).",
@@ -617,22 +619,5 @@ func groupCommitMetrics(stats func() (writes, commits int64)) prometheus.Collect
 			Name: "lokero_store_commits_total",
 			Help: "Commits of the store's database that committed those write transactions (SQLite groups the writes that overlap).",
 		}, func() float64 { _, c := stats(); return float64(c) }),
-	}
-}
-
-// collectorList is several collectors registered as one.
-type collectorList []prometheus.Collector
-
-// Describe implements prometheus.Collector.
-func (l collectorList) Describe(ch chan<- *prometheus.Desc) {
-	for _, c := range l {
-		c.Describe(ch)
-	}
-}
-
-// Collect implements prometheus.Collector.
-func (l collectorList) Collect(ch chan<- prometheus.Metric) {
-	for _, c := range l {
-		c.Collect(ch)
 	}
 }
