@@ -47,9 +47,21 @@ func options(t *testing.T, ctx context.Context) []pickedOption {
 // waitReady waits until the selector painted its list.
 func waitReady(t *testing.T, ctx context.Context) {
 	t.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const e = document.querySelector('lokero-pickup-point'); return !!e && e.dataset.state === 'ready'; })()`,
-		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-		t.Fatalf("the selector never became ready: %v", err)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const e = document.querySelector('lokero-pickup-point'); return !!e && e.dataset.state === 'ready'; })()`,
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline))))
+		if err == nil {
+			return
+		}
+		// A page still navigating destroys the context the poll runs in
+		// ("Cannot find context with specified id"): poll the new page.
+		navigating := strings.Contains(err.Error(), "Cannot find context with specified id") ||
+			strings.Contains(err.Error(), "Execution context was destroyed")
+		if !navigating || time.Now().After(deadline) {
+			t.Fatalf("the selector never became ready: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
