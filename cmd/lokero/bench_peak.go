@@ -12,7 +12,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -65,6 +64,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.BoolVar(&o.dispatch, "dispatch-check", true, "each simulated evening at 20:00, the server's check of the next delivery day's bookings against what the lockers hold (serve --dispatch-check); false: the door decides")
 	fs.StringVar(&o.network, "network", "national", "where the lockers stand: national (around postal areas all over Finland, as lokero sim places them) or town (two around each of the postal areas nearest Helsinki's centre, a few hundred metres apart, the shoppers' homes among them)")
 	fs.BoolVar(&o.postgres, "postgres", false, "run the server on a throwaway PostgreSQL cluster (the local install) instead of SQLite")
+	fs.IntVar(&o.instances, "instances", 1, "lokero serve processes on one database and one Mosquitto (the local install), the requests spread over them; above 1 needs --postgres")
 	fs.Uint64Var(&o.seed, "seed", 1, "the seed of the lockers' places and the shoppers' choices")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long")
 	if err := parseFlags(fs, args); err != nil {
@@ -85,6 +85,10 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("%w: --conns must be 1..512; got %d", errUsage, o.conns)
 	case o.compartments < 0 || o.compartments > 500:
 		return fmt.Errorf("%w: --compartments must be 0..500; got %d", errUsage, o.compartments)
+	case o.instances < 1 || o.instances > 16:
+		return fmt.Errorf("%w: --instances must be 1..16; got %d", errUsage, o.instances)
+	case o.instances > 1 && !o.postgres:
+		return fmt.Errorf("%w: --instances %d needs --postgres: instances share one PostgreSQL database (a SQLite file is one process's)", errUsage, o.instances)
 	case o.network != "national" && o.network != "town":
 		return fmt.Errorf("%w: --network must be national or town; got %q", errUsage, o.network)
 	}
@@ -123,11 +127,41 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		check = "20:00"
 	}
 	extra = append(extra, "--dispatch-check", check)
-	base, broker, serverLog, stop, err := peakServe(ctx, db, o.margin, extra, stderr)
-	if err != nil {
-		return err
+	var (
+		base, broker string
+		bases        []string
+		servers      []*peakInstance // with --instances above 1
+		logs         []*syncBuffer   // each server's
+		mosq         *peakMosquitto
+	)
+	if o.instances == 1 {
+		var (
+			serverLog *syncBuffer
+			stop      func()
+		)
+		if base, broker, serverLog, stop, err = peakServe(ctx, db, o.margin, extra, stderr); err != nil {
+			return err
+		}
+		defer stop()
+		bases, logs = []string{base}, []*syncBuffer{serverLog}
+	} else {
+		var centrePass string
+		if mosq, centrePass, err = startPeakMosquitto(ctx, filepath.Join(tmp, "mosquitto")); err != nil {
+			return err
+		}
+		defer mosq.stop()
+		args := append([]string{"--db", db, "--mqtt", "tcp://" + centreUser + ":" + centrePass + "@" + mosq.addr, "--mqtt-listen", "off"},
+			peakServeFlags(o.margin)...)
+		var stop func()
+		if servers, stop, err = startPeakInstances(ctx, o.instances, append(args, extra...)); err != nil {
+			return err
+		}
+		defer stop()
+		for _, in := range servers {
+			bases, logs = append(bases, in.base), append(logs, in.log)
+		}
+		base, broker = bases[0], "tcp://"+mosq.addr
 	}
-	defer stop()
 
 	s := &sim{o: simOptions{url: base, broker: broker, db: db, lockers: o.lockers, parcels: o.parcels, compartments: o.compartments,
 		// The credentials live a year: the test clock runs weeks on.
@@ -139,8 +173,14 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := os.MkdirAll(s.o.stateDir, 0o700); err != nil {
 		return err
 	}
+	s.bases = bases
 	if err := s.setup(ctx); err != nil {
 		return err
+	}
+	if mosq != nil {
+		if err := mosq.provision(s.lockers); err != nil {
+			return err
+		}
 	}
 	if o.network == "town" {
 		if err := townNetwork(ctx, s); err != nil {
@@ -155,18 +195,18 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	pk := &peak{sim: s, o: o, shape: shape, db: db, ops: map[string]*peakOp{}, serverLog: serverLog}
+	pk := &peak{sim: s, o: o, shape: shape, db: db, ops: map[string]*peakOp{}, serverLogs: logs, servers: servers}
 	return pk.run(ctx)
 }
 
 // peakOptions are the flags of `lokero bench peak`.
 type peakOptions struct {
-	lockers, compartments, parcels, days, conns int
-	never, margin                               float64
-	network                                     string // national or town
-	postgres, dispatch                          bool
-	seed                                        uint64
-	timeout                                     time.Duration
+	lockers, compartments, parcels, days, conns, instances int
+	never, margin                                          float64
+	network                                                string // national or town
+	postgres, dispatch                                     bool
+	seed                                                   uint64
+	timeout                                                time.Duration
 }
 
 // helsinkiCentre is where a town network is centred (Helsinki's railway
@@ -255,19 +295,11 @@ func peakShape(days int) []float64 {
 // retailer allowed every compartment. It returns the API's base URL, the
 // broker's and a func that stops the server.
 func peakServe(ctx context.Context, db string, margin float64, extra []string, stderr io.Writer) (base, broker string, log *syncBuffer, stop func(), err error) {
-	free := func() (string, error) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return "", err
-		}
-		defer ln.Close()
-		return ln.Addr().String(), nil
-	}
-	addr, err := free()
+	addr, err := freeLoopback()
 	if err != nil {
 		return "", "", nil, nil, err
 	}
-	mqtt, err := free()
+	mqtt, err := freeLoopback()
 	if err != nil {
 		return "", "", nil, nil, err
 	}
@@ -275,9 +307,7 @@ func peakServe(ctx context.Context, db string, margin float64, extra []string, s
 	done := make(chan int, 1)
 	log = &syncBuffer{}
 	go func() {
-		args := append([]string{"serve", "--addr", addr, "--db", db, "--dev", "--no-demo", "--mqtt-listen", mqtt,
-			"--reload", "1s", "--retailer-share", "100%", "--capacity-margin", strconv.FormatFloat(margin, 'f', -1, 64),
-			"--rate-limit", "retailer=off,courier=off,device=off,operator=off,tracking=off"}, extra...)
+		args := append(append([]string{"serve", "--addr", addr, "--db", db, "--mqtt-listen", mqtt}, peakServeFlags(margin)...), extra...)
 		done <- run(serveCtx, args, io.Discard, log)
 	}()
 	stop = func() {
@@ -307,13 +337,25 @@ func peakServe(ctx context.Context, db string, margin float64, extra []string, s
 	}
 }
 
+// peakServeFlags are the flags of every server of the bench: the
+// development aids (the test clock, the outbox the recipients read their
+// codes from), the directory reloaded each second, every rate limit off
+// (the bench is all the platform's retailers, couriers and lockers at
+// once) and one retailer allowed every compartment.
+func peakServeFlags(margin float64) []string {
+	return []string{"--dev", "--no-demo", "--reload", "1s", "--retailer-share", "100%",
+		"--capacity-margin", strconv.FormatFloat(margin, 'f', -1, 64),
+		"--rate-limit", "retailer=off,courier=off,device=off,operator=off,tracking=off"}
+}
+
 // peak is one run of the peak bench.
 type peak struct {
 	*sim
-	o         peakOptions
-	shape     []float64
-	db        string
-	serverLog *syncBuffer // the server's log, shown when the run goes wrong
+	o          peakOptions
+	shape      []float64
+	db         string
+	serverLogs []*syncBuffer   // each server's log, shown when the run goes wrong
+	servers    []*peakInstance // the servers in processes of their own (--instances above 1); none: in this process
 
 	parcels []*peakParcel
 	index   *geo.Index // the lockers' places
@@ -407,9 +449,12 @@ func (pk *peak) advance(ctx context.Context, d time.Duration) (time.Time, error)
 	if d <= 0 {
 		d = time.Nanosecond
 	}
+	// Each server has a test clock of its own: each moves by d.
 	var out struct{ Now time.Time }
-	if _, err := pk.call(ctx, "POST", "/v1/admin/clock", pk.operator, map[string]string{"advance": d.String()}, &out); err != nil {
-		return time.Time{}, fmt.Errorf("bench peak: move the clock: %w", err)
+	for _, base := range pk.bases {
+		if _, err := pk.callAt(ctx, base, "POST", "/v1/admin/clock", pk.operator, map[string]string{"advance": d.String()}, &out); err != nil {
+			return time.Time{}, fmt.Errorf("bench peak: move the clock of %s: %w", base, err)
+		}
 	}
 	pk.today = lokero.DateOf(out.Now)
 	return out.Now, nil
@@ -529,34 +574,40 @@ func (pk *peak) run(ctx context.Context) error {
 // of every parcel not yet deposited: the couriers load by it.
 func (pk *peak) dispatchCheck(ctx context.Context) error {
 	on := fmt.Sprintf(`"on":"%s"`, pk.today)
-	var line struct {
-		Rerouted int `json:"rerouted"`
-		NoRoom   int `json:"no_room"`
-	}
-	for start := time.Now(); ; {
-		found := ""
-		for l := range strings.Lines(pk.serverLog.String()) {
-			if strings.Contains(l, `"msg":"dispatch check"`) && strings.Contains(l, on) {
-				found = l
+	// Every server runs the check; each move is made by one of them, and
+	// a booking none found room for is one each of them found none for.
+	rerouted, noRoom := 0, 0
+	for i, log := range pk.serverLogs {
+		var line struct {
+			Rerouted int `json:"rerouted"`
+			NoRoom   int `json:"no_room"`
+		}
+		for start := time.Now(); ; {
+			found := ""
+			for l := range strings.Lines(log.String()) {
+				if strings.Contains(l, `"msg":"dispatch check"`) && strings.Contains(l, on) {
+					found = l
+				}
+			}
+			if found != "" {
+				if err := json.Unmarshal([]byte(found), &line); err != nil {
+					return fmt.Errorf("bench peak: the dispatch check of server %d: %w", i+1, err)
+				}
+				break
+			}
+			if time.Since(start) > 2*time.Minute {
+				return fmt.Errorf("bench peak: no dispatch check on %s in the log of server %d within two minutes", pk.today, i+1)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
 			}
 		}
-		if found != "" {
-			if err := json.Unmarshal([]byte(found), &line); err != nil {
-				return fmt.Errorf("bench peak: the server's dispatch check: %w", err)
-			}
-			break
-		}
-		if time.Since(start) > 2*time.Minute {
-			return fmt.Errorf("bench peak: no dispatch check on %s in the server's log within two minutes", pk.today)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
+		rerouted, noRoom = rerouted+line.Rerouted, max(noRoom, line.NoRoom)
 	}
-	pk.n.dispatchNoRoom.Add(int64(line.NoRoom))
-	if line.Rerouted == 0 {
+	pk.n.dispatchNoRoom.Add(int64(noRoom))
+	if rerouted == 0 {
 		return nil
 	}
 	var due []*peakParcel
@@ -894,9 +945,12 @@ func (pk *peak) verifyPeak(ctx context.Context) {
 func (pk *peak) report(took time.Duration) error {
 	n := pk.o.parcels
 	lived := pk.n.picked.Load() + pk.n.collected.Load()
-	store := "SQLite"
+	store := "SQLite (one lokero serve, the embedded broker)"
 	if pk.o.postgres {
-		store = "PostgreSQL"
+		store = "PostgreSQL (one lokero serve, the embedded broker)"
+	}
+	if pk.o.instances > 1 {
+		store = fmt.Sprintf("PostgreSQL (%d lokero serve processes, Mosquitto)", pk.o.instances)
 	}
 	fmt.Fprintf(pk.out, "\nlokero bench peak on %s: %d lockers of %d compartments (SMARTPOSTs, controllers over MQTT), %d parcels booked over %d days, %d clients, capacity margin %.2f\n",
 		store, pk.o.lockers, pk.o.compartments, n, pk.o.days, pk.o.conns, pk.o.margin)
@@ -951,7 +1005,15 @@ func (pk *peak) report(took time.Duration) error {
 	fmt.Fprintf(pk.out, "  lokero above the optimum: %+.1f points (above first come, first served: %+.1f)\n",
 		100*(lokeroAway-opt.elsewhere-opt.nowhere), 100*(lokeroAway-fc.elsewhere-fc.nowhere))
 	rss, hwm := procMemory()
-	fmt.Fprintf(pk.out, "  memory of this process (server, broker, controllers and the bench): %d MiB resident, %d MiB at most\n", rss>>20, hwm>>20)
+	if len(pk.servers) == 0 {
+		fmt.Fprintf(pk.out, "  memory of this process (server, broker, controllers and the bench): %d MiB resident, %d MiB at most\n", rss>>20, hwm>>20)
+	} else {
+		for i, in := range pk.servers {
+			rss, hwm := procMemoryOf(in.cmd.Process.Pid)
+			fmt.Fprintf(pk.out, "  memory of server %d (lokero serve): %d MiB resident, %d MiB at most\n", i+1, rss>>20, hwm>>20)
+		}
+		fmt.Fprintf(pk.out, "  memory of this process (controllers and the bench): %d MiB resident, %d MiB at most\n", rss>>20, hwm>>20)
+	}
 	if isPostgres(pk.db) {
 		var size int64
 		if db, err := sql.Open("pgx", pk.db); err == nil {
@@ -977,10 +1039,12 @@ func (pk *peak) report(took time.Duration) error {
 			fmt.Fprintf(pk.out, "    %s\n", m)
 		}
 		shown := 0
-		for line := range strings.Lines(pk.serverLog.String()) {
-			if strings.Contains(line, `"level":"ERROR"`) && shown < 5 {
-				fmt.Fprintf(pk.out, "  server: %s", line)
-				shown++
+		for i, log := range pk.serverLogs {
+			for line := range strings.Lines(log.String()) {
+				if strings.Contains(line, `"level":"ERROR"`) && shown < 5 {
+					fmt.Fprintf(pk.out, "  server %d: %s", i+1, line)
+					shown++
+				}
 			}
 		}
 		return errors.New("bench peak: the run went wrong")
@@ -991,8 +1055,11 @@ func (pk *peak) report(took time.Duration) error {
 
 // procMemory returns this process's resident memory now and at its peak
 // (VmRSS, VmHWM), in bytes; 0 where /proc is not there.
-func procMemory() (rss, hwm int64) {
-	f, err := os.Open("/proc/self/status")
+func procMemory() (rss, hwm int64) { return readProcMemory("/proc/self/status") }
+
+// readProcMemory reads VmRSS and VmHWM from a /proc status file.
+func readProcMemory(path string) (rss, hwm int64) {
+	f, err := os.Open(path)
 	if err != nil {
 		return 0, 0
 	}

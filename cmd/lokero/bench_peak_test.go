@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lokero/lokero/mqtttest"
 	"github.com/lokero/lokero/pgtest"
 )
 
@@ -100,21 +101,30 @@ func atoi(s string) int {
 	return n
 }
 
-// TestBenchPeakPostgres runs a smaller peak with the server on a
-// throwaway PostgreSQL cluster: the same invariants hold.
+// TestBenchPeakPostgres runs a smaller peak on a throwaway PostgreSQL
+// cluster with two `lokero serve` processes and Mosquitto, the requests
+// spread over both, each running the evening's check: the same
+// invariants hold, each server's memory is shown. --instances without
+// --postgres is a usage error.
 func TestBenchPeakPostgres(t *testing.T) {
 	pgtest.Require(t) // PostgreSQL is installed (fails with CI=true when not)
-	code, stdout, stderr := runCmd(t, "bench", "peak", "--postgres", "--lockers", "4", "--parcels", "50", "--days", "2", "--conns", "4")
+	mqtttest.Find(t)
+	code, stdout, stderr := runCmd(t, "bench", "peak", "--postgres", "--instances", "2", "--lockers", "4", "--parcels", "50", "--days", "2", "--conns", "4")
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s\n%s", code, stdout, stderr)
 	}
 	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(`(?m)^lokero bench peak on PostgreSQL: 4 lockers`),
+		regexp.MustCompile(`(?m)^lokero bench peak on PostgreSQL \(2 lokero serve processes, Mosquitto\): 4 lockers`),
 		regexp.MustCompile(`(?m)^  database: [0-9]+ MiB \(PostgreSQL`),
+		regexp.MustCompile(`(?m)^  memory of server 1 \(lokero serve\): [1-9]\d* MiB resident`),
+		regexp.MustCompile(`(?m)^  memory of server 2 \(lokero serve\): [1-9]\d* MiB resident`),
 		regexp.MustCompile(`(?m)^  invariants: every parcel ended as its life led`),
 	} {
 		if !want.MatchString(stdout) {
 			t.Errorf("no line matching %s in:\n%s", want, stdout)
 		}
+	}
+	if code, _, stderr := runCmd(t, "bench", "peak", "--instances", "2"); code != 2 || !strings.Contains(stderr, "--instances 2 needs --postgres") {
+		t.Errorf("bench peak --instances 2 on SQLite: exit %d, %q; want a usage error", code, stderr)
 	}
 }

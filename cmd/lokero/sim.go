@@ -153,6 +153,8 @@ type sim struct {
 	o        simOptions
 	out, log io.Writer
 	http     *http.Client
+	bases    []string      // the servers' APIs, when more than one (bench peak --instances): call spreads over them
+	nextBase atomic.Uint64 // the last of bases called
 
 	retailers []string // API keys
 	couriers  []string // tokens
@@ -272,8 +274,18 @@ func (e *simHTTPError) Error() string {
 }
 
 // call sends a JSON request with a bearer token and decodes a 2xx answer
-// into out. A 429 is waited out (Retry-After) and sent again.
+// into out. A 429 is waited out (Retry-After) and sent again. With more
+// than one server (bases), each call goes to the next in turn.
 func (s *sim) call(ctx context.Context, method, path, token string, body, out any) (int, error) {
+	base := s.o.url
+	if len(s.bases) > 1 {
+		base = s.bases[s.nextBase.Add(1)%uint64(len(s.bases))]
+	}
+	return s.callAt(ctx, base, method, path, token, body, out)
+}
+
+// callAt is call to the server at base.
+func (s *sim) callAt(ctx context.Context, base, method, path, token string, body, out any) (int, error) {
 	var raw []byte
 	if body != nil {
 		var err error
@@ -282,7 +294,7 @@ func (s *sim) call(ctx context.Context, method, path, token string, body, out an
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, method, s.o.url+path, bytes.NewReader(raw))
+		req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(raw))
 		if err != nil {
 			return 0, fmt.Errorf("%s %s: %w", method, path, err)
 		}
