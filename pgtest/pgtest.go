@@ -234,6 +234,9 @@ func (c *Cluster) URL(dbname string) string {
 // Port returns the TCP port the cluster listens on (127.0.0.1).
 func (c *Cluster) Port() int { return c.port }
 
+// PID is the server's (the postmaster's) process ID.
+func (c *Cluster) PID() int { return c.cmd.Process.Pid }
+
 // CreateDatabase creates a new empty database with a unique name and
 // returns its URL. The database lives until the cluster stops.
 func (c *Cluster) CreateDatabase(ctx context.Context) (string, error) {

@@ -105,6 +105,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer os.RemoveAll(tmp)
 	db, extra := filepath.Join(tmp, "peak.db"), []string(nil)
+	pgPID := 0 // PostgreSQL's postmaster, with --postgres
 	if o.postgres {
 		// A throwaway cluster from the local PostgreSQL install, and the
 		// one secret its instances share.
@@ -113,6 +114,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return fmt.Errorf("bench peak: PostgreSQL: %w", err)
 		}
 		defer cluster.Stop()
+		pgPID = cluster.PID()
 		if db, err = cluster.CreateDatabase(ctx); err != nil {
 			return fmt.Errorf("bench peak: PostgreSQL: %w", err)
 		}
@@ -195,7 +197,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	pk := &peak{sim: s, o: o, shape: shape, db: db, ops: map[string]*peakOp{}, serverLogs: logs, servers: servers}
+	pk := &peak{sim: s, o: o, shape: shape, db: db, ops: map[string]*peakOp{}, serverLogs: logs, servers: servers, pgPID: pgPID}
 	return pk.run(ctx)
 }
 
@@ -356,6 +358,8 @@ type peak struct {
 	db         string
 	serverLogs []*syncBuffer   // each server's log, shown when the run goes wrong
 	servers    []*peakInstance // the servers in processes of their own (--instances above 1); none: in this process
+	pgPID      int             // PostgreSQL's postmaster (--postgres); 0: none
+	cpu        []time.Duration // CPU time used over the run: this process, PostgreSQL, then each of servers
 
 	parcels []*peakParcel
 	index   *geo.Index // the lockers' places
@@ -519,7 +523,7 @@ func (pk *peak) run(ctx context.Context) error {
 	defer stopPoll()
 	go pk.pollCodes(pollCtx)
 
-	start := time.Now()
+	start, cpuBefore := time.Now(), pk.cpuNow()
 	booked := 0
 	totalDays := pk.o.days + 14 // the last deliveries, the storage period, the collection and a weekend
 	for day := 0; day < totalDays && ctx.Err() == nil; day++ {
@@ -561,11 +565,28 @@ func (pk *peak) run(ctx context.Context) error {
 		}
 	}
 	took := time.Since(start)
+	pk.cpu = pk.cpuNow()
+	for i := range pk.cpu {
+		pk.cpu[i] -= cpuBefore[i]
+	}
 	if _, err := pk.settle(ctx); err != nil {
 		return err
 	}
 	pk.verifyPeak(ctx)
 	return pk.report(took)
+}
+
+// cpuNow is the CPU time used so far by this process, by PostgreSQL (0
+// without it) and by each server in a process of its own.
+func (pk *peak) cpuNow() []time.Duration {
+	out := []time.Duration{procCPU(0, false), 0}
+	if pk.pgPID != 0 {
+		out[1] = procTreeCPU(pk.pgPID)
+	}
+	for _, in := range pk.servers {
+		out = append(out, procCPU(in.cmd.Process.Pid, false))
+	}
+	return out
 }
 
 // dispatchCheck waits for the server's evening check of today (its log
@@ -956,6 +977,26 @@ func (pk *peak) report(took time.Duration) error {
 		store, pk.o.lockers, pk.o.compartments, n, pk.o.days, pk.o.conns, pk.o.margin)
 	fmt.Fprintf(pk.out, "  whole lives: %d parcels in %s: %.0f parcels/s end to end (each: book, hand over, deposit, door, notice, pickup or expiry and collection)\n",
 		lived, took.Round(time.Millisecond), float64(lived)/took.Seconds())
+	if lived > 0 && len(pk.cpu) >= 2 {
+		per := func(d time.Duration) string {
+			return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)/float64(lived))
+		}
+		var parts []string
+		if len(pk.servers) == 0 {
+			parts = append(parts, "this process (server, broker, controllers and the bench) "+per(pk.cpu[0]))
+		} else {
+			servers := time.Duration(0)
+			for i, d := range pk.cpu[2:] {
+				parts = append(parts, fmt.Sprintf("server %d %s", i+1, per(d)))
+				servers += d
+			}
+			parts = append(parts, "the servers together "+per(servers), "this process (controllers and the bench) "+per(pk.cpu[0]))
+		}
+		if pk.pgPID != 0 {
+			parts = append(parts, "PostgreSQL "+per(pk.cpu[1]))
+		}
+		fmt.Fprintf(pk.out, "  CPU a whole life: %s\n", strings.Join(parts, "; "))
+	}
 	names := make([]string, 0, len(pk.ops))
 	for name := range pk.ops {
 		names = append(names, name)

@@ -225,3 +225,64 @@ func freeLoopback() (string, error) {
 func procMemoryOf(pid int) (rss, hwm int64) {
 	return readProcMemory("/proc/" + strconv.Itoa(pid) + "/status")
 }
+
+// procCPU returns the CPU time (user and system) a process has used, and
+// with children also that of its children it has waited for: from
+// /proc/PID/stat, 0 where it cannot be read. pid 0 is this process.
+func procCPU(pid int, children bool) time.Duration {
+	path := "/proc/self/stat"
+	if pid != 0 {
+		path = "/proc/" + strconv.Itoa(pid) + "/stat"
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	// The fields after the command's name, which ends with the last ')':
+	// state is field 3, utime 14, stime 15, cutime 16, cstime 17.
+	i := strings.LastIndexByte(string(raw), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(raw[i+1:]))
+	if len(f) < 15 {
+		return 0
+	}
+	last := 12
+	if children {
+		last = 14
+	}
+	var ticks int64
+	for _, v := range f[11 : last+1] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		ticks += n
+	}
+	// /proc counts in USER_HZ, 100 a second on Linux.
+	return time.Duration(ticks) * (time.Second / 100)
+}
+
+// procTreeCPU is the CPU time of a process, of the children it has
+// waited for and of its children running now (PostgreSQL's postmaster
+// and its backends).
+func procTreeCPU(pid int) time.Duration {
+	total := procCPU(pid, true)
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		raw, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i := strings.LastIndexByte(string(raw), ')')
+		if i < 0 {
+			continue
+		}
+		if f := strings.Fields(string(raw[i+1:])); len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			total += procCPU(child, false)
+		}
+	}
+	return total
+}

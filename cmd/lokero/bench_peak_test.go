@@ -32,6 +32,7 @@ func TestBenchPeak(t *testing.T) {
 		regexp.MustCompile(`(?m)^  turned away at the door: \d+ `),
 		regexp.MustCompile(`(?m)^  first come, first served, knowing each morning what the lockers hold: \d+\.\d % not in the shopper.s locker`),
 		regexp.MustCompile(`(?m)^  memory of this process .*: [1-9]\d* MiB resident`),
+		regexp.MustCompile(`(?m)^  CPU a whole life: this process \(server, broker, controllers and the bench\) \d+\.\d\d ms$`),
 		regexp.MustCompile(`(?m)^  invariants: every parcel ended as its life led`),
 	} {
 		if !want.MatchString(stdout) {
@@ -116,6 +117,7 @@ func TestBenchPeakPostgres(t *testing.T) {
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^lokero bench peak on PostgreSQL \(2 lokero serve processes, Mosquitto\): 4 lockers`),
 		regexp.MustCompile(`(?m)^  database: [0-9]+ MiB \(PostgreSQL`),
+		regexp.MustCompile(`(?m)^  CPU a whole life: server 1 \d+\.\d\d ms; server 2 \d+\.\d\d ms; the servers together \d+\.\d\d ms; this process \(controllers and the bench\) \d+\.\d\d ms; PostgreSQL \d+\.\d\d ms$`),
 		regexp.MustCompile(`(?m)^  memory of server 1 \(lokero serve\): [1-9]\d* MiB resident`),
 		regexp.MustCompile(`(?m)^  memory of server 2 \(lokero serve\): [1-9]\d* MiB resident`),
 		regexp.MustCompile(`(?m)^  invariants: every parcel ended as its life led`),
