@@ -67,6 +67,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.IntVar(&o.instances, "instances", 1, "lokero serve processes on one database and one Mosquitto (the local install), the requests spread over them; above 1 needs --postgres")
 	fs.Uint64Var(&o.seed, "seed", 1, "the seed of the lockers' places and the shoppers' choices")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the simulated days to this file (this process: with one instance, the server, the broker, the controllers and the bench)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -129,6 +130,12 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		check = "20:00"
 	}
 	extra = append(extra, "--dispatch-check", check)
+	inbox, err := startPeakInbox()
+	if err != nil {
+		return fmt.Errorf("bench peak: the recipients' inbox: %w", err)
+	}
+	defer inbox.close()
+	extra = append(extra, inbox.serveFlags()...)
 	var (
 		base, broker string
 		bases        []string
@@ -197,7 +204,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	pk := &peak{sim: s, o: o, shape: shape, db: db, ops: map[string]*peakOp{}, serverLogs: logs, servers: servers, pgPID: pgPID}
+	pk := &peak{sim: s, o: o, shape: shape, db: db, ops: map[string]*peakOp{}, serverLogs: logs, servers: servers, pgPID: pgPID, inbox: inbox}
 	return pk.run(ctx)
 }
 
@@ -209,6 +216,7 @@ type peakOptions struct {
 	postgres, dispatch                                     bool
 	seed                                                   uint64
 	timeout                                                time.Duration
+	cpuProfile                                             string // --cpuprofile
 }
 
 // helsinkiCentre is where a town network is centred (Helsinki's railway
@@ -359,6 +367,7 @@ type peak struct {
 	serverLogs []*syncBuffer   // each server's log, shown when the run goes wrong
 	servers    []*peakInstance // the servers in processes of their own (--instances above 1); none: in this process
 	pgPID      int             // PostgreSQL's postmaster (--postgres); 0: none
+	inbox      *peakInbox      // the recipients' e-mail and text messages
 	cpu        []time.Duration // CPU time used over the run: this process, PostgreSQL, then each of servers
 
 	parcels []*peakParcel
@@ -389,7 +398,9 @@ type peakParcel struct {
 	delivery      lokero.Date // the delivery date the server gave it
 	pickupIn      int         // days after its arrival its recipient comes; -1: never
 	arrived       lokero.Date
-	code          string
+	code          string            // the opening code, from the notice of arrival
+	notice        <-chan peakNotice // the notice of arrival, once it comes
+	closedAt      time.Time         // when its door closed on it
 	expired       bool
 	refused       bool
 	undeliverable bool // turned away at three doors in a row
@@ -519,10 +530,11 @@ func (pk *peak) run(ctx context.Context) error {
 	if _, err := pk.advance(ctx, next.Sub(now)); err != nil {
 		return err
 	}
-	pollCtx, stopPoll := context.WithCancel(ctx)
-	defer stopPoll()
-	go pk.pollCodes(pollCtx)
-
+	stopProfile, err := startCPUProfile(pk.o.cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	start, cpuBefore := time.Now(), pk.cpuNow()
 	booked := 0
 	totalDays := pk.o.days + 14 // the last deliveries, the storage period, the collection and a weekend
@@ -565,6 +577,7 @@ func (pk *peak) run(ctx context.Context) error {
 		}
 	}
 	took := time.Since(start)
+	stopProfile()
 	pk.cpu = pk.cpuNow()
 	for i := range pk.cpu {
 		pk.cpu[i] -= cpuBefore[i]
@@ -572,6 +585,15 @@ func (pk *peak) run(ctx context.Context) error {
 	if _, err := pk.settle(ctx); err != nil {
 		return err
 	}
+	// Every parcel made ready had its notice of arrival, whether or not
+	// its recipient came.
+	var ready []*peakParcel
+	for _, p := range pk.parcels {
+		if p.deposited.Load() && p.code == "" {
+			ready = append(ready, p)
+		}
+	}
+	each(pk, ctx, ready, func(p *peakParcel) { pk.noticeOf(ctx, p) })
 	pk.verifyPeak(ctx)
 	return pk.report(took)
 }
@@ -703,13 +725,18 @@ func (pk *peak) done() bool {
 // book books the parcels (with the shopper's choice) and hands them over.
 func (pk *peak) book(ctx context.Context, parcels []*peakParcel) {
 	each(pk, ctx, parcels, func(p *peakParcel) {
+		recipient := map[string]any{"name": fmt.Sprintf("Vastaanottaja %d", p.n+1), "street": "Fredrikinkatu 1", "postcode": "00120", "city": "Helsinki"}
+		if peakBySMS(p.n + 1) {
+			recipient["phone"] = peakPhone(p.n + 1)
+		} else {
+			recipient["email"] = peakEmailAddress(p.n + 1)
+		}
 		body := map[string]any{
 			"pickup_point_id": p.chosen,
 			"reference":       fmt.Sprintf("peak-%d", p.n+1),
 			"sender":          map[string]any{"name": "Huippukauppa", "street": "Tyynenmerenkatu 11", "postcode": "00220", "city": "Helsinki"},
-			"recipient": map[string]any{"name": fmt.Sprintf("Vastaanottaja %d", p.n+1), "street": "Fredrikinkatu 1", "postcode": "00120",
-				"city": "Helsinki", "email": fmt.Sprintf("peak-%d@example.fi", p.n+1)},
-			"parcel": map[string]any{"length_cm": 30, "width_cm": 20, "height_cm": 10, "weight_kg": 1, "contents": "goods"},
+			"recipient":       recipient,
+			"parcel":          map[string]any{"length_cm": 30, "width_cm": 20, "height_cm": 10, "weight_kg": 1, "contents": "goods"},
 		}
 		var res struct {
 			ID           string `json:"id"`
@@ -784,7 +811,7 @@ func (pk *peak) deliver(ctx context.Context) {
 	each(pk, ctx, due, func(p *peakParcel) {
 		courier := pk.couriers[p.n%len(pk.couriers)]
 		for attempt := 0; attempt < 3; attempt++ {
-			waitCode := pk.expectCode(p.tracking)
+			notice := pk.inbox.expect(p.n + 1)
 			var dep struct {
 				Compartment int `json:"compartment"`
 			}
@@ -794,7 +821,7 @@ func (pk *peak) deliver(ctx context.Context) {
 				return err
 			})
 			if status == http.StatusConflict && strings.Contains(err.Error(), "no_free_compartment") {
-				pk.forgetCode(p.tracking)
+				pk.inbox.forget(p.n + 1)
 				pk.n.doorTurned.Add(1)
 				if p.locker, err = pk.destination(ctx, p); err != nil {
 					pk.fail("%s after the full locker: %v", p.tracking, err)
@@ -803,7 +830,7 @@ func (pk *peak) deliver(ctx context.Context) {
 				continue
 			}
 			if err != nil {
-				pk.forgetCode(p.tracking)
+				pk.inbox.forget(p.n + 1)
 				pk.fail("deposit %s: %v", p.tracking, err)
 				return
 			}
@@ -813,17 +840,13 @@ func (pk *peak) deliver(ctx context.Context) {
 				pk.fail("open %s's door %d at %s: %v", p.tracking, dep.Compartment, p.locker.id, err)
 				return
 			}
-			t0 := time.Now()
+			// The notice comes by e-mail or text message; its recipient
+			// reads it when coming to the locker (noticeOf).
+			p.notice, p.closedAt = notice, time.Now()
 			p.locker.driver.Close(dep.Compartment)
 			p.deposited.Store(true)
 			p.arrived = pk.today
 			pk.n.deposited.Add(1)
-			select {
-			case p.code = <-waitCode:
-				pk.record("door closed to notice", time.Since(t0))
-			case <-ctx.Done():
-				pk.fail("%s: no code in the outbox: %v", p.tracking, ctx.Err())
-			}
 			return
 		}
 		// Re-routed three times and still no compartment: the courier
@@ -858,16 +881,48 @@ func (pk *peak) leave(p *peakParcel) {
 	}
 }
 
+// noticeOf reads parcel p's notice of arrival (its code into p.code),
+// waiting for it if it has not come yet, and records how long after the
+// door closed it came; false, with the failure recorded, when none comes
+// within two minutes.
+func (pk *peak) noticeOf(ctx context.Context, p *peakParcel) bool {
+	if p.code != "" {
+		return true
+	}
+	select {
+	case n := <-p.notice:
+		p.code = n.code
+		pk.record("door closed to notice", n.at.Sub(p.closedAt))
+		return true
+	case <-time.After(2 * time.Minute):
+		pk.fail("%s: no notice of arrival within two minutes of its door closing (to %s)", p.tracking, pk.recipientOf(p))
+	case <-ctx.Done():
+		pk.fail("%s: no notice of arrival: %v", p.tracking, ctx.Err())
+	}
+	return false
+}
+
+// recipientOf is where parcel p's notices go.
+func (pk *peak) recipientOf(p *peakParcel) string {
+	if peakBySMS(p.n + 1) {
+		return peakPhone(p.n + 1)
+	}
+	return peakEmailAddress(p.n + 1)
+}
+
 // pickups: the recipients who come today type their codes at the keypad.
 func (pk *peak) pickups(ctx context.Context) {
 	var due []*peakParcel
 	for _, p := range pk.parcels {
-		if p.deposited.Load() && !p.picked.Load() && !p.expired && p.code != "" && p.pickupIn >= 0 &&
+		if p.deposited.Load() && !p.picked.Load() && !p.expired && p.pickupIn >= 0 &&
 			!p.arrived.AddDays(p.pickupIn).After(pk.today) {
 			due = append(due, p)
 		}
 	}
 	each(pk, ctx, due, func(p *peakParcel) {
+		if !pk.noticeOf(ctx, p) {
+			return
+		}
 		pk.timed("keypad pickup", func() error {
 			pk.pickup(ctx, &p.simParcel, p.code)
 			return nil
@@ -1071,6 +1126,12 @@ func (pk *peak) report(took time.Duration) error {
 		}
 		fmt.Fprintf(pk.out, "  database: %d MiB (SQLite file and WAL)\n", size>>20)
 	}
+	problems, twice := pk.inbox.result()
+	fmt.Fprintf(pk.out, "  notices: %d e-mails at the SMTP server, %d text messages at the SMS endpoint (%d delivery reports taken); %d reached their recipient twice\n",
+		pk.inbox.emails.Load(), pk.inbox.texts.Load(), pk.inbox.reports.Load(), twice)
+	for _, p := range problems {
+		pk.fail("notices: %s", p)
+	}
 	for _, v := range pk.violations {
 		pk.fail("%s", v)
 	}
@@ -1090,7 +1151,7 @@ func (pk *peak) report(took time.Duration) error {
 		}
 		return errors.New("bench peak: the run went wrong")
 	}
-	fmt.Fprintf(pk.out, "  invariants: every parcel ended as its life led (picked up, returning to its sender, or in transit after three full doors); no compartment held two parcels at once\n")
+	fmt.Fprintf(pk.out, "  invariants: every parcel ended as its life led (picked up, returning to its sender, or in transit after three full doors); no compartment held two parcels at once; every parcel made ready had its notice of arrival, none reached its recipient twice\n")
 	return nil
 }
 

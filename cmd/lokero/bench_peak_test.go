@@ -61,6 +61,20 @@ func TestBenchPeak(t *testing.T) {
 	if atof(opt[1]) > atof(away[1]) || atof(opt[1]) > atof(fc[1]) {
 		t.Errorf("the optimum turns away %s %%, more than lokero's %s %% or first come's %s %%", opt[1], away[1], fc[1])
 	}
+	// The notices went by e-mail and by text message, to the SMTP server
+	// and the SMS endpoint: one of arrival at least for each parcel
+	// deposited, none twice, each text message reported delivered.
+	notices := regexp.MustCompile(`(?m)^  notices: (\d+) e-mails at the SMTP server, (\d+) text messages at the SMS endpoint \((\d+) delivery reports taken\); (\d+) reached their recipient twice$`).FindStringSubmatch(stdout)
+	if notices == nil {
+		t.Fatalf("no notices line in:\n%s", stdout)
+	}
+	emails, texts, reports, twice := atoi(notices[1]), atoi(notices[2]), atoi(notices[3]), atoi(notices[4])
+	if emails == 0 || texts == 0 || emails+texts < picked+collected || twice != 0 {
+		t.Errorf("%d e-mails and %d text messages (%d twice) for %d parcels picked up and %d collected", emails, texts, twice, picked, collected)
+	}
+	if reports > texts {
+		t.Errorf("%d delivery reports taken for %d text messages", reports, texts)
+	}
 	if !strings.Contains(stderr, "lockers moved into a town") {
 		t.Errorf("the lockers were not moved into a town:\n%s", stderr)
 	}
