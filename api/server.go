@@ -128,7 +128,10 @@ func (s *Server) EnableShipments(sh *service.Shipments) {
 // /metrics, beside the booking's and the door's:
 // lokero_turned_away_total{at="dispatch",outcome="rerouted"} (moved to
 // another locker the evening before delivery) and {outcome="no_room"}
-// (no locker near had room: left for the door). Call it before serving.
+// (no locker near had room: left for the door); and beside them
+// lokero_dispatch_moved_back_total, the bookings it moved back to the
+// locker their shopper chose, which had room after all (they had
+// overflowed elsewhere on a forecast). Call it before serving.
 func (s *Server) EnableDispatch(d *service.Dispatch) {
 	for outcome, count := range map[string]func() int64{
 		"rerouted": func() int64 { n, _ := d.TurnedAway(); return n },
@@ -136,6 +139,10 @@ func (s *Server) EnableDispatch(d *service.Dispatch) {
 	} {
 		s.registry.MustRegister(turnedAway("dispatch", outcome, count))
 	}
+	s.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "lokero_dispatch_moved_back_total",
+		Help: "Bookings the evening's check before delivery moved back to the locker their shopper chose, which had room after all (they had overflowed to another on a forecast).",
+	}, func() float64 { return float64(d.MovedBack()) }))
 }
 
 // SetReady marks the server ready (or not) to answer API calls.

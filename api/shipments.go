@@ -422,7 +422,7 @@ func publicEventsOf(sh *lokero.Shipment, lang language, byID func(string) *loker
 	rerouted := false
 	for _, e := range sh.Events[min(1, len(sh.Events)):] {
 		rerouted = rerouted || strings.HasPrefix(e.Reason, service.RerouteNote) || strings.HasPrefix(e.Reason, service.LockerRerouteNote) ||
-			strings.HasPrefix(e.Reason, service.DispatchRerouteNote)
+			strings.HasPrefix(e.Reason, service.DispatchRerouteNote) || strings.HasPrefix(e.Reason, service.DispatchBackNote)
 	}
 	for i, e := range sh.Events {
 		var t text
@@ -435,6 +435,8 @@ func publicEventsOf(sh *lokero.Shipment, lang language, byID func(string) *loker
 			t = text{{pubLockerReroute, nil}}
 		case strings.HasPrefix(e.Reason, service.DispatchRerouteNote):
 			t = text{{pubDispatchReroute, nil}}
+		case strings.HasPrefix(e.Reason, service.DispatchBackNote):
+			t = text{{pubDispatchBack, nil}}
 		case strings.HasPrefix(e.Reason, service.UnreachableNote):
 			t = text{{pubUnreachable, nil}} // the channels' failures are the operator's to read
 		default:

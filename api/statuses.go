@@ -261,6 +261,9 @@ var (
 	pubDispatchReroute = phrase{"Re-routed before delivery: the parcel locker will be full that day; the parcel goes to the nearest parcel locker with room.",
 		"Ohjattu uudelleen ennen toimitusta: pakettiautomaatti on toimituspäivänä täynnä. Paketti toimitetaan lähimpään pakettiautomaattiin, jossa on tilaa.",
 		"Omdirigerad före leveransen: paketautomaten är full den dagen. Paketet levereras till närmaste paketautomat med plats."}
+	pubDispatchBack = phrase{"Back to the chosen pickup point: the parcel locker chosen at checkout has room on the delivery day after all; the parcel goes there.",
+		"Ohjattu takaisin valittuun noutopisteeseen: tilauksessa valitussa pakettiautomaatissa on toimituspäivänä sittenkin tilaa. Paketti toimitetaan sinne.",
+		"Tillbaka till det valda utlämningsstället: paketautomaten som valdes vid beställningen har ändå plats på leveransdagen. Paketet levereras dit."}
 
 	pubUnreachable = phrase{"The notice of arrival could not be delivered to the recipient.",
 		"Saapumisilmoitusta ei saatu toimitettua vastaanottajalle.",

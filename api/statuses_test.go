@@ -242,6 +242,8 @@ func TestPublicEventsReplaceWhatIsNotPublic(t *testing.T) {
 			Reason: service.LockerRerouteNote + "Mannerheimintie 5 has no free compartment: the parcel goes to Kalevankatu 3."},
 		{Status: lokero.StatusInTransit, At: at, LocationID: residents.ID,
 			Reason: service.DispatchRerouteNote + "Mannerheimintie 5 has no free compartment: the parcel goes to Kalevankatu 3." + service.DispatchNote},
+		{Status: lokero.StatusInTransit, At: at, LocationID: residents.ID,
+			Reason: service.DispatchBackNote + "The recipient chose the LOCKER As Oy Mannerheimintie 5 (lk1) in their own building at checkout." + service.DispatchBackReason},
 		{Status: lokero.StatusReadyForPickup, At: at, Reason: "Something new the service says."},
 	}}
 	for _, l := range []language{langEN, langFI, langSV} {
@@ -249,7 +251,7 @@ func TestPublicEventsReplaceWhatIsNotPublic(t *testing.T) {
 		if len(evs) != len(sh.Events) {
 			t.Fatalf("%d events; want %d", len(evs), len(sh.Events))
 		}
-		for i, e := range evs[:5] {
+		for i, e := range evs[:6] {
 			for _, private := range []string{"Mannerheimintie", "00104", "Kalevankatu", "+358", "maija@"} {
 				if strings.Contains(e.Reason, private) || strings.Contains(e.Text, private) {
 					t.Errorf("%s event %d names %q: %+v", l, i, private, e)
@@ -262,15 +264,24 @@ func TestPublicEventsReplaceWhatIsNotPublic(t *testing.T) {
 				t.Errorf("%s event %d: %+v", l, i, e)
 			}
 		}
-		if e := evs[5]; e.Reason != sh.Events[5].Reason || e.Text != e.Reason {
+		if e := evs[6]; e.Reason != sh.Events[6].Reason || e.Text != e.Reason {
 			t.Errorf("%s: an unclassified event became %+v", l, e)
 		}
 	}
 	fi := publicEventsOf(sh, langFI, byID)
-	for i, want := range []string{pubBooked[langFI], pubClosureReroute[langFI], pubUnreachable[langFI], pubLockerReroute[langFI], pubDispatchReroute[langFI]} {
+	for i, want := range []string{pubBooked[langFI], pubClosureReroute[langFI], pubUnreachable[langFI], pubLockerReroute[langFI], pubDispatchReroute[langFI], pubDispatchBack[langFI]} {
 		if fi[i].Text != want {
 			t.Errorf("event %d in Finnish: %q; want %q", i, fi[i].Text, want)
 		}
+	}
+	if sv := publicEventsOf(sh, langSV, byID); sv[5].Text != pubDispatchBack[langSV] || sv[5].Reason != pubDispatchBack[langEN] {
+		t.Errorf("the move back in Swedish: %q (%q); want its own sentence", sv[5].Text, sv[5].Reason)
+	}
+	// Moved back, the shipment's rule is the chosen point's again, but the
+	// booking was not by it: it says only that it was booked.
+	back := &lokero.Shipment{Routing: lokero.Routing{Rule: "pickup_point"}, Events: []lokero.ShipmentEvent{sh.Events[0], sh.Events[5]}}
+	if got := publicEventsOf(back, langEN, byID)[0].Text; got != pubBooked[langEN] {
+		t.Errorf("the booking of a parcel moved back: %q; want %q", got, pubBooked[langEN])
 	}
 	booked := &lokero.Shipment{Routing: sh.Routing, Events: sh.Events[:1]}
 	if got := publicEventsOf(booked, langSV, byID)[0].Text; got != pubRouting["building_locker"][langSV] {

@@ -30,6 +30,17 @@ func Evening(today, on lokero.Date) lokero.Date {
 	return on
 }
 
+// Final reports whether the evening's check run on today for delivery
+// date on is the last before on: it counts what the compartments hold
+// now as there at on's start, with no dwell and so no chance in it (the
+// check the evening before, or one after midnight on the day itself).
+// The check moves bookings back to the locker asked for only then: a move
+// back on a forecast (Friday's check of Monday) could be undone by the
+// next evening's move out, two notices to the recipient for nothing.
+func Final(today, on lokero.Date) bool {
+	return Evening(today, on) == on
+}
+
 // CarriedAtDispatch is how many parcels a class's compartments hold at the
 // start of on as the evening's check on today counts them: every parcel in
 // them now, and every booking of a day before on not yet delivered, as
@@ -81,6 +92,23 @@ func ToMove(bookings []Booking) []int {
 			return 1
 		}
 		return cmp.Compare(y.ID, x.ID) // later booked first
+	})
+	return order
+}
+
+// ToMoveBack is the order in which the evening's check tries to move
+// bookings back to the locker their shoppers asked for (they overflowed
+// to another, and it has room after all), as indexes of bookings: the
+// first booked first, whether handed over or not — the first come get
+// their place, as at booking. Ties keep the order given. The caller moves
+// them in this order while the locker has room.
+func ToMoveBack(bookings []Booking) []int {
+	order := make([]int, len(bookings))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Compare(bookings[a].ID, bookings[b].ID)
 	})
 	return order
 }

@@ -96,3 +96,42 @@ func TestToMove(t *testing.T) {
 		}
 	}
 }
+
+func TestFinal(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		today, on lokero.Date
+		want      bool
+	}{
+		{"Thursday's check of Friday: the truth", date(3), date(4), true},
+		{"after midnight, on the day itself", date(4), date(4), true},
+		{"Friday's check of Monday: the weekend by the dwell", date(4), date(7), false},
+		{"Saturday's check of Monday", date(5), date(7), false},
+		{"Sunday's check of Monday", date(6), date(7), true},
+	}
+	for _, tt := range tests {
+		if got := occupancy.Final(tt.today, tt.on); got != tt.want {
+			t.Errorf("%s: Final(%s, %s) = %v; want %v", tt.name, tt.today, tt.on, got, tt.want)
+		}
+	}
+}
+
+func TestToMoveBack(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		bookings []occupancy.Booking
+		want     []int
+	}{
+		{"none", nil, []int{}},
+		{"the first booked first", []occupancy.Booking{{ID: "shp_3"}, {ID: "shp_1"}, {ID: "shp_2"}}, []int{1, 2, 0}},
+		{"handed over or not alike", []occupancy.Booking{{ID: "shp_2"}, {ID: "shp_1", HandedOver: true}, {ID: "shp_3", HandedOver: true}}, []int{1, 0, 2}},
+		{"ties keep their order", []occupancy.Booking{{ID: "shp_1", HandedOver: true}, {ID: "shp_1"}}, []int{0, 1}},
+	}
+	for _, tt := range tests {
+		if got := occupancy.ToMoveBack(tt.bookings); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: ToMoveBack = %v; want %v", tt.name, got, tt.want)
+		}
+	}
+}

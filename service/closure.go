@@ -34,6 +34,10 @@ const (
 	// evening's dispatch check (dispatch.go), before a courier took it to
 	// its locker.
 	DispatchRerouteNote = "Re-routed before delivery: "
+	// DispatchBackNote begins the event of a booking that had overflowed to
+	// another locker and that the evening's dispatch check (dispatch.go)
+	// moved back to the locker asked for, which has room after all.
+	DispatchBackNote = "Back to the chosen pickup point: "
 )
 
 // maxAlternatives is how many open points a refusal suggests.
@@ -132,9 +136,10 @@ func (s *Shipments) moveOff(ctx context.Context, tx lokero.Tx, closed *lokero.Lo
 // inside tx, where the caller has reserved size for it (a compartment's
 // class, or lokero.ShelfSize): its reservation at the old point is given
 // back, its routing is r, an event notes the move (note, which begins
-// with RerouteNote, LockerRerouteNote or DispatchRerouteNote, so that webhooks send it as
-// "rerouted"), and the recipient of a parcel handed over hears of its new
-// place (queueRerouted). A closed point's re-routing and the evening's
+// with RerouteNote, LockerRerouteNote, DispatchRerouteNote or
+// DispatchBackNote, so that webhooks send it as "rerouted"), and the
+// recipient of a parcel handed over hears of its new place
+// (queueRerouted). A closed point's re-routing and the evening's
 // check share it.
 func rerouteTo(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment, to *lokero.Location, size string, r lokero.Routing, note string) error {
 	if sh.SizeClass != "" {

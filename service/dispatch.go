@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/lokero/lokero"
@@ -24,7 +25,9 @@ import (
 // excess of a size class goes to the nearest locker with room that day,
 // as a booking overflows: decided before the door, with the event, the
 // webhook and the recipient's notice of any re-routing. Booking can then
-// count with a smaller margin.
+// count with a smaller margin. The same count moves back the bookings the
+// forecast sent elsewhere (overflowed at booking, or by an earlier
+// evening's check) whose asked-for locker has room after all.
 
 // DefaultDispatchMargin is the margin for chance of the evening's check
 // (standard deviations, as the booking's DefaultMargin): none. For the
@@ -43,6 +46,7 @@ type Dispatch struct {
 	margin float64
 
 	rerouted, noRoom atomic.Int64 // TurnedAway
+	movedBack        atomic.Int64 // MovedBack
 }
 
 // NewDispatch returns the evening's check over the shipments' store,
@@ -69,12 +73,26 @@ func (d *Dispatch) TurnedAway() (rerouted, noRoom int64) {
 	return d.rerouted.Load(), d.noRoom.Load()
 }
 
+// MovedBack counts the bookings this process's checks moved back to the
+// locker their shoppers asked for (DispatchResult.MovedBack).
+func (d *Dispatch) MovedBack() int64 {
+	return d.movedBack.Load()
+}
+
 // DispatchNote ends the reason of a booking re-routed by the evening's
 // check (routing.RuleCapacityOverflow, the reason routing.Overflow's, as a
 // booking's overflow). Its event begins with DispatchRerouteNote: webhooks
 // send it as "rerouted", public tracking says the locker will be full that
 // day, and its recipient is told of the new place (queueRerouted).
 const DispatchNote = " (Found the evening before delivery, counting the parcels in the locker then.)"
+
+// DispatchBackReason ends the reason of a booking moved back by the
+// evening's check to the locker asked for (the reason and rule a booking
+// straight to it gets, routing.RulePickupPoint). Its event begins with
+// DispatchBackNote: webhooks send it as "rerouted", public tracking says
+// the chosen locker has room after all, and its recipient is told of the
+// new place (queueRerouted).
+const DispatchBackReason = " (Moved back the evening before delivery: it had been expected to be full, and counting the parcels in it then, it has room.)"
 
 // DispatchResult is what one evening's check did.
 type DispatchResult struct {
@@ -83,6 +101,10 @@ type DispatchResult struct {
 	Over     int               // bookings beyond their locker's room, as first counted
 	Rerouted []lokero.Shipment // moved to another locker, with a reason
 	NoRoom   []lokero.Shipment // no locker near has room: left for the door
+	// MovedBack are the bookings moved back to the locker their shopper
+	// asked for (PickupPointID), which has room after all: they had
+	// overflowed elsewhere (rule capacity_overflow) on a forecast.
+	MovedBack []lokero.Shipment
 }
 
 // DispatchDate is the delivery date the evening's check run now is for:
@@ -101,17 +123,22 @@ func (d *Dispatch) Check(ctx context.Context) (DispatchResult, error) {
 }
 
 // CheckDate checks the bookings for date against what the lockers hold
-// now. For each locker and size class, the bookings not yet deposited
+// now. When the check is the last before date (occupancy.Final: it
+// counts the truth), the bookings that overflowed from the locker their
+// shopper asked for go back to it first where it has room (moveBack).
+// Then, for each locker and size class, the bookings not yet deposited
 // beyond its room (occupancy.Over: its compartments in order less every
 // parcel in them now and every earlier booking not yet delivered, the
 // dwell counted only for the days between tomorrow and date) are moved,
 // in occupancy.ToMove's order, each in its own transaction: first to a
 // bigger class of the same locker with room, else to the nearest locker
 // with room on date (routing.Overflow, the reservation taken there by the
-// same count and given back at the old one), with a reason. A booking
-// still CREATED once no handover makes date any more (after the cut-off)
-// will be delivered later (its handover moves its reservation): it
-// neither counts nor moves.
+// same count and given back at the old one), with a reason; a booking
+// there by a capacity overflow from the locker its shopper asked for goes
+// back to that one first when it has room (mayMoveBack). A booking still
+// CREATED once no handover makes date any more (after the cut-off) will
+// be delivered later (its handover moves its reservation): it neither
+// counts nor moves.
 func (d *Dispatch) CheckDate(ctx context.Context, date lokero.Date) (DispatchResult, error) {
 	res := DispatchResult{Date: date}
 	now := d.s.clock.Now()
@@ -125,21 +152,43 @@ func (d *Dispatch) CheckDate(ctx context.Context, date lokero.Date) (DispatchRes
 	if err != nil {
 		return res, fmt.Errorf("dispatch check for %s: %w", date, err)
 	}
-	res.Lockers = lockers
+	res.Lockers = len(lockers)
 	late := d.s.calendar.DeliveryDate(now).After(date)
 	touched := map[string]bool{}
+	defer d.changed(touched)
+	if occupancy.Final(today, date) {
+		// First back where the shoppers asked: a booking that leaves a
+		// locker over leaves room there for one that would have moved out.
+		back, err := d.moveBack(ctx, lockers, today, date, late, touched)
+		res.MovedBack = back
+		if err != nil {
+			return res, fmt.Errorf("dispatch check for %s, moving back: %w", date, err)
+		}
+		if len(back) > 0 {
+			if over, _, err = d.screen(ctx, today, date); err != nil {
+				return res, fmt.Errorf("dispatch check for %s: %w", date, err)
+			}
+		}
+	}
 	for _, at := range over {
 		res.Over += at.n
-		moved, stuck, err := d.checkClass(ctx, at.loc, at.size, today, date, late)
-		if err != nil {
-			return res, fmt.Errorf("dispatch check for %s at %s: %w", date, at.loc.ID, err)
-		}
-		for _, sh := range moved {
+		moved, stuck, back, err := d.checkClass(ctx, at.loc, at.size, today, date, late)
+		for _, sh := range slices.Concat(moved, back) {
 			touched[at.loc.ID], touched[sh.DestinationID] = true, true
 		}
 		res.Rerouted = append(res.Rerouted, moved...)
 		res.NoRoom = append(res.NoRoom, stuck...)
+		res.MovedBack = append(res.MovedBack, back...)
+		if err != nil {
+			return res, fmt.Errorf("dispatch check for %s at %s: %w", date, at.loc.ID, err)
+		}
 	}
+	return res, nil
+}
+
+// changed tells the checkout's view that the reservations of the lockers
+// touched changed.
+func (d *Dispatch) changed(touched map[string]bool) {
 	if len(touched) > 0 {
 		ids := make([]string, 0, len(touched))
 		for id := range touched {
@@ -148,7 +197,6 @@ func (d *Dispatch) CheckDate(ctx context.Context, date lokero.Date) (DispatchRes
 		slices.Sort(ids)
 		d.s.dir.reservationsChanged(ids...)
 	}
-	return res, nil
 }
 
 // overAt is a locker's size class found over by the first count.
@@ -160,13 +208,14 @@ type overAt struct {
 
 // screen counts every locker's classes over on date from the store, out of
 // any transaction (one query for the compartments, one for each day's
-// reservations): the lockers with bookings for date, and their classes
-// over, by locker id and size. Counting the late CREATED bookings, it
-// finds a superset of those the transactions find over.
-func (d *Dispatch) screen(ctx context.Context, today, date lokero.Date) ([]overAt, int, error) {
+// reservations): their classes over, by locker id and size, and the
+// lockers open on date with bookings for it (sorted). Counting the late
+// CREATED bookings, it finds a superset of those the transactions find
+// over.
+func (d *Dispatch) screen(ctx context.Context, today, date lokero.Date) ([]overAt, []string, error) {
 	booked, err := d.s.store.ReservedOn(ctx, date)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	snap := d.s.dir.Snapshot()
 	var ids []string
@@ -177,13 +226,13 @@ func (d *Dispatch) screen(ctx context.Context, today, date lokero.Date) ([]overA
 	}
 	slices.Sort(ids)
 	if len(ids) == 0 {
-		return nil, 0, nil
+		return nil, nil, nil
 	}
 	cs := sizeClasses{}
 	if oc, ok := d.s.store.(OccupantCounter); ok {
 		occ, err := oc.Occupants(ctx, ids...)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 		cs.addOccupants(occ, today)
 	}
@@ -191,7 +240,7 @@ func (d *Dispatch) screen(ctx context.Context, today, date lokero.Date) ([]overA
 		r := booked
 		if day != date {
 			if r, err = d.s.store.ReservedOn(ctx, day, ids...); err != nil {
-				return nil, 0, err
+				return nil, nil, err
 			}
 		}
 		cs.addReserved(day, r)
@@ -203,7 +252,7 @@ func (d *Dispatch) screen(ctx context.Context, today, date lokero.Date) ([]overA
 	if counts {
 		cc, err := counter.CompartmentCounts(ctx)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 		for _, c := range cc {
 			if c.OutOfOrder > 0 {
@@ -230,7 +279,7 @@ func (d *Dispatch) screen(ctx context.Context, today, date lokero.Date) ([]overA
 			}
 		}
 	}
-	return out, len(ids), nil
+	return out, ids, nil
 }
 
 // compartmentCounter is a store that counts every locker's compartments,
@@ -252,12 +301,13 @@ var errClassDone = errors.New("the class is no longer over")
 
 // checkClass moves the bookings for date of one class of one locker that
 // its room does not take, each in its own transaction that counts the
-// class again: those moved, and those no locker near takes (no more of
-// them than the class is over).
-func (d *Dispatch) checkClass(ctx context.Context, loc *lokero.Location, size string, today, date lokero.Date, late bool) (moved, stuck []lokero.Shipment, err error) {
+// class again: those moved to another locker, those no locker near takes
+// (no more of them than the class is over), and those moved back to the
+// locker their shopper asked for.
+func (d *Dispatch) checkClass(ctx context.Context, loc *lokero.Location, size string, today, date lokero.Date, late bool) (moved, stuck, back []lokero.Shipment, err error) {
 	list, err := d.s.store.ShipmentsTo(ctx, loc.ID, []lokero.ShipmentStatus{lokero.StatusCreated, lokero.StatusInTransit})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var (
 		cands    []lokero.Shipment
@@ -277,9 +327,9 @@ func (d *Dispatch) checkClass(ctx context.Context, loc *lokero.Location, size st
 	}
 	for _, i := range occupancy.ToMove(bookings) {
 		var done lokero.Shipment
-		noRoom := false
+		noRoom, isBack := false, false
 		err := d.s.store.InTx(ctx, func(tx lokero.Tx) error {
-			done, noRoom = lokero.Shipment{}, false
+			done, noRoom, isBack = lokero.Shipment{}, false, false
 			sh, err := tx.Shipment(ctx, cands[i].ID)
 			if err != nil {
 				return err
@@ -295,7 +345,7 @@ func (d *Dispatch) checkClass(ctx context.Context, loc *lokero.Location, size st
 			if room.over(size, away)-len(stuck) <= 0 {
 				return errClassDone
 			}
-			ok, err := d.move(ctx, tx, loc, room, &sh, today, date)
+			ok, wasBack, err := d.move(ctx, tx, loc, room, &sh, today, date)
 			if err != nil {
 				return err
 			}
@@ -303,17 +353,20 @@ func (d *Dispatch) checkClass(ctx context.Context, loc *lokero.Location, size st
 				noRoom = true
 				return nil
 			}
-			done = sh
+			done, isBack = sh, wasBack
 			return nil
 		})
 		switch {
 		case errors.Is(err, errClassDone):
-			return moved, stuck, nil
+			return moved, stuck, back, nil
 		case err != nil:
-			return moved, stuck, fmt.Errorf("move %s: %w", cands[i].ID, err)
+			return moved, stuck, back, fmt.Errorf("move %s: %w", cands[i].ID, err)
 		case noRoom:
 			d.noRoom.Add(1)
 			stuck = append(stuck, cands[i])
+		case done.ID != "" && isBack:
+			d.movedBack.Add(1)
+			back = append(back, done)
 		case done.ID != "" && done.DestinationID != loc.ID:
 			d.rerouted.Add(1)
 			moved = append(moved, done)
@@ -321,7 +374,7 @@ func (d *Dispatch) checkClass(ctx context.Context, loc *lokero.Location, size st
 			d.s.dir.reservationsChanged(loc.ID) // a bigger class of its own locker
 		}
 	}
-	return moved, stuck, nil
+	return moved, stuck, back, nil
 }
 
 // room is one locker's size classes as the evening's check counts them
@@ -384,8 +437,10 @@ func (r *room) capacity(size string) int {
 
 // reserve takes a compartment of the smallest class that fits the parcel
 // and has room on the date as the evening's check counts it, other than
-// except; it reports the class, or false.
-func (r *room) reserve(ctx context.Context, tx lokero.Tx, p lokero.Parcel, except string) (string, bool, error) {
+// except, and that keep (when not nil) accepts once reserved (a
+// reservation keep refuses is given back); it reports the class, or
+// false.
+func (r *room) reserve(ctx context.Context, tx lokero.Tx, p lokero.Parcel, except string, keep func(lokero.CompartmentClass) (bool, error)) (string, bool, error) {
 	for _, c := range routing.FittingClasses(p, r.loc, r.d.s.limits) {
 		if c.Size == except {
 			continue
@@ -394,28 +449,45 @@ func (r *room) reserve(ctx context.Context, tx lokero.Tx, p lokero.Parcel, excep
 		if err != nil {
 			return "", false, fmt.Errorf("reserve a %s compartment at %s: %w", c.Size, r.loc.ID, err)
 		}
-		if ok {
+		if !ok {
+			continue
+		}
+		if keep == nil {
 			return c.Size, true, nil
+		}
+		if kept, err := keep(c); err != nil || kept {
+			return c.Size, kept, err
+		}
+		if err := tx.Release(ctx, r.loc.ID, r.date, c.Size); err != nil {
+			return "", false, fmt.Errorf("give back a %s compartment at %s: %w", c.Size, r.loc.ID, err)
 		}
 	}
 	return "", false, nil
 }
 
 // move finds a booking of a class over at from another place inside tx:
-// a bigger class of from with room (no turn-away: only its reservation
-// changes), else the nearest locker with room on the date
+// the locker its shopper asked for, when it came to from by a capacity
+// overflow from there and that one has room now (tryBack; back reports
+// it), else a bigger class of from with room (no turn-away: only its
+// reservation changes), else the nearest locker with room on the date
 // (routing.Overflow, tried in order), where it is re-routed (rerouteTo).
-// It reports false, changing nothing, when none has room.
-func (d *Dispatch) move(ctx context.Context, tx lokero.Tx, from *lokero.Location, at *room, sh *lokero.Shipment, today, date lokero.Date) (bool, error) {
-	if size, ok, err := at.reserve(ctx, tx, sh.Parcel, sh.SizeClass); err != nil || ok {
+// It reports false, changing nothing, when none has room. The caller has
+// checked the booking's status.
+func (d *Dispatch) move(ctx context.Context, tx lokero.Tx, from *lokero.Location, at *room, sh *lokero.Shipment, today, date lokero.Date) (ok, back bool, err error) {
+	if mayMoveBack(sh, from.ID, date, false) {
+		if ok, _, err := d.tryBack(ctx, tx, sh, today, date); err != nil || ok {
+			return ok, ok, err
+		}
+	}
+	if size, ok, err := at.reserve(ctx, tx, sh.Parcel, sh.SizeClass, nil); err != nil || ok {
 		if !ok {
-			return false, err
+			return false, false, err
 		}
 		if err := tx.Release(ctx, from.ID, date, sh.SizeClass); err != nil {
-			return false, fmt.Errorf("give back the reservation of %s: %w", sh.ID, err)
+			return false, false, fmt.Errorf("give back the reservation of %s: %w", sh.ID, err)
 		}
 		sh.SizeClass = size
-		return true, tx.UpdateShipment(ctx, sh)
+		return true, false, tx.UpdateShipment(ctx, sh)
 	}
 	req := routing.Request{Recipient: sh.Recipient, Parcel: sh.Parcel, COD: sh.COD != nil}
 	on := date.String()
@@ -423,17 +495,212 @@ func (d *Dispatch) move(ctx context.Context, tx lokero.Tx, from *lokero.Location
 	for _, alt := range routing.Overflow(from, req, rdir, d.s.limits, on, map[string]bool{from.ID: true}, 10) {
 		there, err := d.roomIn(ctx, tx, alt.Location, today, date)
 		if err != nil {
-			return false, err
+			return false, false, err
 		}
-		size, ok, err := there.reserve(ctx, tx, sh.Parcel, "")
+		size, ok, err := there.reserve(ctx, tx, sh.Parcel, "", nil)
 		if err != nil {
-			return false, err
+			return false, false, err
 		}
 		if !ok {
 			continue
 		}
 		reason := alt.Reason + DispatchNote
-		return true, rerouteTo(ctx, tx, sh, alt.Location, size, lokero.Routing{Rule: alt.Rule, Reason: reason}, DispatchRerouteNote+reason)
+		return true, false, rerouteTo(ctx, tx, sh, alt.Location, size, lokero.Routing{Rule: alt.Rule, Reason: reason}, DispatchRerouteNote+reason)
 	}
-	return false, nil
+	return false, false, nil
+}
+
+// backCandidate is a booking the evening's check may move back to the
+// locker its shopper asked for: at locker from now.
+type backCandidate struct {
+	sh   lokero.Shipment
+	from string
+}
+
+// mayMoveBack reports whether a booking for date at the locker from (as
+// read, maybe out of a transaction) is one the evening's check moves back
+// to the locker asked for when it has room: a delivery not yet deposited
+// that comes on date (not a CREATED one after the cut-off, late), asked
+// for a locker (PickupPointID) other than from, and sent to from by a
+// capacity overflow — at booking or by an earlier evening's check on a
+// forecast. Not one a door turned away (an event beginning with
+// LockerRerouteNote; the events are read in the transaction): the courier
+// has it on its way to the locker the door found. Never one sent
+// elsewhere for another reason (a closed point, a COD redirect, the
+// retailer's fallback): those rules are not capacity_overflow.
+func mayMoveBack(sh *lokero.Shipment, from string, date lokero.Date, late bool) bool {
+	if sh.Kind.OrDefault() != lokero.ShipmentDelivery || sh.DestinationID != from || sh.DeliveryDate != date ||
+		sh.Compartment != 0 || sh.SizeClass == "" || sh.Routing.Rule != routing.RuleCapacityOverflow ||
+		sh.PickupPointID == "" || sh.PickupPointID == from ||
+		(sh.Status != lokero.StatusInTransit && (late || sh.Status != lokero.StatusCreated)) {
+		return false
+	}
+	return !slices.ContainsFunc(sh.Events, func(e lokero.ShipmentEvent) bool {
+		return strings.HasPrefix(e.Reason, LockerRerouteNote)
+	})
+}
+
+// moveBack moves the bookings for date that overflowed from the locker
+// their shopper asked for back to it, where it has room by the evening's
+// count (the same as the moves out: its compartments in order less every
+// parcel in them now and every earlier booking not yet delivered, the
+// store's counter taking no more than that). The candidates are found at
+// the lockers with bookings for date (at). Each asked-for locker takes its
+// candidates in occupancy.ToMoveBack's order, each in its own transaction
+// that reads the booking again, asks the routing rules whether a booking
+// straight to that locker goes there (the rule and reason it gets, within
+// the retailer's share of a class), counts the locker's room again and
+// reserves there, giving back the reservation where it was (rerouteTo:
+// event, webhook, the recipient's notice). A locker a move leaves with
+// room is looked at again for those asked for it. It adds the lockers it
+// changed to touched.
+func (d *Dispatch) moveBack(ctx context.Context, at []string, today, date lokero.Date, late bool, touched map[string]bool) ([]lokero.Shipment, error) {
+	on := date.String()
+	snap := d.s.dir.Snapshot()
+	pending := map[string][]backCandidate{} // by the locker asked for
+	for _, id := range at {
+		list, err := d.s.store.ShipmentsTo(ctx, id, []lokero.ShipmentStatus{lokero.StatusCreated, lokero.StatusInTransit})
+		if err != nil {
+			return nil, err
+		}
+		for _, sh := range list {
+			if !mayMoveBack(&sh, id, date, late) {
+				continue
+			}
+			if asked := snap.ByID(sh.PickupPointID); asked != nil && asked.Type.IsLocker() && asked.OpenOn(on) {
+				pending[sh.PickupPointID] = append(pending[sh.PickupPointID], backCandidate{sh: sh, from: id})
+			}
+		}
+	}
+	for asked, cs := range pending {
+		bookings := make([]occupancy.Booking, len(cs))
+		for i, c := range cs {
+			bookings[i] = occupancy.Booking{ID: c.sh.ID, HandedOver: c.sh.Status == lokero.StatusInTransit}
+		}
+		sorted := make([]backCandidate, 0, len(cs))
+		for _, i := range occupancy.ToMoveBack(bookings) {
+			sorted = append(sorted, cs[i])
+		}
+		pending[asked] = sorted
+	}
+	var back []lokero.Shipment
+	look := slices.Sorted(maps.Keys(pending))
+	for len(look) > 0 {
+		freed := map[string]bool{}
+		for _, asked := range look {
+			loc := snap.ByID(asked)
+			full := map[string]bool{} // size classes found without room
+			var left []backCandidate
+			for _, c := range pending[asked] {
+				if !slices.ContainsFunc(routing.FittingClasses(c.sh.Parcel, loc, d.s.limits), func(cc lokero.CompartmentClass) bool { return !full[cc.Size] }) {
+					left = append(left, c)
+					continue
+				}
+				moved, noRoom, err := d.backTo(ctx, loc, c, today, date, late)
+				if err != nil {
+					return back, fmt.Errorf("move %s back to %s: %w", c.sh.ID, asked, err)
+				}
+				switch {
+				case moved.ID != "":
+					d.movedBack.Add(1)
+					back = append(back, moved)
+					touched[asked], touched[c.from], freed[c.from] = true, true, true
+				case noRoom:
+					for _, cc := range routing.FittingClasses(c.sh.Parcel, loc, d.s.limits) {
+						full[cc.Size] = true
+					}
+					left = append(left, c)
+				}
+			}
+			pending[asked] = left
+		}
+		look = look[:0]
+		for id := range freed {
+			if len(pending[id]) > 0 {
+				look = append(look, id)
+			}
+		}
+		slices.Sort(look)
+	}
+	return back, nil
+}
+
+// backTo moves one candidate back to loc, the locker asked for, in its own
+// transaction (tryBack): the booking moved, or noRoom when loc has no room
+// for it by the evening's count (nothing changed either way when the
+// booking changed meanwhile, the routing rules no longer send it to loc,
+// or the retailer holds its share of loc's classes).
+func (d *Dispatch) backTo(ctx context.Context, loc *lokero.Location, c backCandidate, today, date lokero.Date, late bool) (moved lokero.Shipment, noRoom bool, err error) {
+	err = d.s.store.InTx(ctx, func(tx lokero.Tx) error {
+		moved, noRoom = lokero.Shipment{}, false
+		sh, err := tx.Shipment(ctx, c.sh.ID)
+		if err != nil {
+			return err
+		}
+		if !mayMoveBack(&sh, c.from, date, late) || sh.PickupPointID != loc.ID {
+			return nil // moved, deposited or re-dated meanwhile
+		}
+		ok, full, err := d.tryBack(ctx, tx, &sh, today, date)
+		if ok {
+			moved = sh
+		}
+		noRoom = full
+		return err
+	})
+	if err != nil {
+		return lokero.Shipment{}, false, err
+	}
+	return moved, noRoom, nil
+}
+
+// tryBack moves a booking for date that mayMoveBack back to the locker its
+// shopper asked for inside tx, when a booking straight to it goes there by
+// the routing rules (the rule and reason it gets then, DispatchBackReason
+// added) and it has room on date as the evening's check counts it, within
+// the retailer's share of its classes (as a booking): the reservation is
+// taken there and given back where the booking was (rerouteTo, the event
+// beginning with DispatchBackNote). It reports whether it moved the
+// booking, and noRoom when the locker had no room for it.
+func (d *Dispatch) tryBack(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment, today, date lokero.Date) (moved, noRoom bool, err error) {
+	on := date.String()
+	asked := d.s.dir.Snapshot().ByID(sh.PickupPointID)
+	if asked == nil || !asked.Type.IsLocker() || !asked.OpenOn(on) {
+		return false, false, nil
+	}
+	// Where a booking straight to the locker asked for goes, and why.
+	fallback := sh.Fallback
+	if fallback == FallbackNearestOpen {
+		fallback = "" // ours, applied after the rules
+	}
+	req := routing.Request{PickupPointID: sh.PickupPointID, Recipient: sh.Recipient, Parcel: sh.Parcel, COD: sh.COD != nil, Fallback: fallback}
+	dec, err := routing.Route(req, routingDirectory{snap: d.s.dir.Snapshot(), dir: d.s.dir, date: on}, d.s.limits)
+	if err != nil || dec.Location == nil || dec.Location.ID != asked.ID {
+		return false, false, nil // the rules send it elsewhere now: it stays
+	}
+	room, err := d.roomIn(ctx, tx, asked, today, date)
+	if err != nil {
+		return false, false, err
+	}
+	share := false // a class had room, but not within the retailer's share
+	keep := func(c lokero.CompartmentClass) (bool, error) {
+		if d.s.retailerShare >= 1 {
+			return true, nil
+		}
+		mine, err := tx.RetailerReservations(ctx, sh.RetailerID, asked.ID, date)
+		if err != nil {
+			return false, err
+		}
+		ok := mine[c.Size] < retailerCap(c.Count, d.s.retailerShare)
+		share = share || !ok
+		return ok, nil
+	}
+	size, ok, err := room.reserve(ctx, tx, sh.Parcel, "", keep)
+	if err != nil || !ok {
+		return false, err == nil && !share, err
+	}
+	reason := dec.Reason + DispatchBackReason
+	if err := rerouteTo(ctx, tx, sh, asked, size, lokero.Routing{Rule: dec.Rule, Reason: reason}, DispatchBackNote+reason); err != nil {
+		return false, false, err
+	}
+	return true, false, nil
 }

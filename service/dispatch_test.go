@@ -2,6 +2,8 @@ package service_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -128,4 +130,359 @@ func TestDispatchCheck(t *testing.T) {
 			})
 		})
 	}
+}
+
+// fridayOverflow is the start of a move-back test: on Wednesday two
+// parcels arrive in LOCKER-M5's two L compartments; on Thursday 14:00,
+// with the booking's margin at its widest, the forecast counts both as
+// still there on Friday, and n Friday bookings whose shopper chose
+// LOCKER-M5 overflow to another locker at booking. Each is handed over.
+// It returns them in the order booked and the Wednesday parcels' queued
+// messages (their opening codes).
+func (f lockersFixture) fridayOverflow(t *testing.T, n int) (booked []lokero.Shipment, waiting []map[string]lokero.OutboxMessage) {
+	t.Helper()
+	return f.overflowAfter(t, 1, n)
+}
+
+// overflowAfter is fridayOverflow with the bookings made days after
+// Wednesday (1: on Thursday, for Friday; 2: on Friday, for Monday).
+func (f lockersFixture) overflowAfter(t *testing.T, days, n int) (booked []lokero.Shipment, waiting []map[string]lokero.OutboxMessage) {
+	t.Helper()
+	if err := f.dir.Availability().SetMargin(4); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		req := request()
+		req.Reference = fmt.Sprintf("WEDNESDAY-%d", i)
+		_, queued := f.readyWith(t, req)
+		waiting = append(waiting, queued)
+	}
+	f.clock.Advance(time.Duration(days) * 24 * time.Hour)
+	for i := range n {
+		f.clock.Advance(time.Minute) // ids sort by the millisecond booked
+		sh := f.bookChosen(t, fmt.Sprintf("FRIDAY-%d", i))
+		if sh.DestinationID == "LOCKER-M5" || sh.Routing.Rule != routing.RuleCapacityOverflow || sh.PickupPointID != "LOCKER-M5" {
+			t.Fatalf("booking %d for %s went to %s by %s (asked %s); the test needs it overflowed from LOCKER-M5 at booking",
+				i, sh.DeliveryDate, sh.DestinationID, sh.Routing.Rule, sh.PickupPointID)
+		}
+		booked = append(booked, sh)
+	}
+	return booked, waiting
+}
+
+// bookChosen books a parcel whose shopper chose LOCKER-M5 (the recipient
+// lives in its building) and hands it over.
+func (f lockersFixture) bookChosen(t *testing.T, reference string) lokero.Shipment {
+	t.Helper()
+	ctx := context.Background()
+	req := request()
+	req.Reference, req.PickupPointID = reference, "LOCKER-M5"
+	res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := f.shipments.HandoverByCourier(ctx, f.courier, res.Shipment.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sh
+}
+
+// TestDispatchMovesBack: Friday's bookings whose shopper chose LOCKER-M5
+// overflowed at booking, the forecast counting Wednesday's two parcels as
+// still there. On Thursday evening the check counts what the locker
+// holds: as many of them as the Wednesday parcels picked up meanwhile
+// leave room for go back to LOCKER-M5, the first booked first — routed as
+// a booking straight to it, their reservations moved, with the event,
+// the webhook and the recipient's notice of a re-routing, counted apart —
+// never more than the room, and a booking routed elsewhere for another
+// reason (its overflow locker closed, it went on to the nearest open one)
+// stays. A second check moves nothing.
+func TestDispatchMovesBack(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name       string
+		overflowed int
+		pickedUp   int
+		closed     bool  // then the first booking's overflow locker closes (it goes on to the nearest open point), and one more overflows
+		wantBack   []int // the bookings moved back, by the order booked
+	}{
+		{"no room: it stays", 1, 0, false, nil},
+		{"room for the one", 1, 1, false, []int{0}},
+		{"room for one of three: the first booked", 3, 1, false, []int{0}},
+		{"room for two of three", 3, 2, false, []int{0, 1}},
+		{"room to spare: one re-routed from a closed point stays", 1, 2, true, []int{1}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			eachStore(t, func(t *testing.T, f lockersFixture) {
+				ctx := context.Background()
+				hooks := withWebhooks(t, f)
+				hook, err := hooks.Create(ctx, f.retailer.ID, service.WebhookRequest{URL: "https://kauppa.example/hooks", Events: []string{service.EventRerouted}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				dispatch := service.NewDispatch(f.shipments)
+				booked, waiting := f.fridayOverflow(t, tt.overflowed)
+				friday := booked[0].DeliveryDate
+				if tt.closed {
+					at := booked[0].DestinationID
+					if _, err := f.dir.Patch(ctx, "operator_1", at, service.LocationPatch{Status: strp("CLOSED")}); err != nil {
+						t.Fatal(err)
+					}
+					if res, err := f.shipments.RerouteClosed(ctx, at); err != nil || len(res.Rerouted) != 1 {
+						t.Fatalf("closing %s re-routed %+v, %v; want the first booking", at, res, err)
+					}
+					if _, err := f.dir.Patch(ctx, "operator_1", at, service.LocationPatch{Status: strp("OPEN")}); err != nil {
+						t.Fatal(err)
+					}
+					if booked[0], err = f.store.Shipment(ctx, booked[0].ID); err != nil {
+						t.Fatal(err)
+					}
+					if booked[0].Routing.Rule != service.RuleClosureReroute || booked[0].DestinationID == "LOCKER-M5" {
+						t.Fatalf("the first booking went on to %s by %s; want the nearest open point", booked[0].DestinationID, booked[0].Routing.Rule)
+					}
+					f.clock.Advance(time.Minute)
+					booked = append(booked, f.bookChosen(t, "FRIDAY-LAST"))
+					if last := booked[1]; last.Routing.Rule != routing.RuleCapacityOverflow {
+						t.Fatalf("the last booking went to %s by %s; want an overflow at booking", last.DestinationID, last.Routing.Rule)
+					}
+				}
+				for _, queued := range waiting[:tt.pickedUp] {
+					f.pickUp(t, f.openingCode(t, queued["email"]))
+				}
+
+				// Thursday 20:00: the check.
+				f.clock.Advance(6 * time.Hour)
+				out, err := dispatch.Check(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantBack := len(tt.wantBack)
+				if len(out.MovedBack) != wantBack || len(out.Rerouted) != 0 || len(out.NoRoom) != 0 {
+					t.Fatalf("the check moved %d back, %d out, found no room for %d; want %d back, none out",
+						len(out.MovedBack), len(out.Rerouted), len(out.NoRoom), wantBack)
+				}
+				if n := dispatch.MovedBack(); n != int64(wantBack) {
+					t.Errorf("counted %d moved back; want %d", n, wantBack)
+				}
+				if rerouted, noRoom := dispatch.TurnedAway(); rerouted != 0 || noRoom != 0 {
+					t.Errorf("turned away at dispatch: %d, %d; want none", rerouted, noRoom)
+				}
+				reserved, err := f.store.ReservedOn(ctx, friday)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := reserved["LOCKER-M5"]["L"]; got != wantBack || got > tt.pickedUp {
+					t.Errorf("LOCKER-M5's Friday reservations: %d; want %d, within its room of %d", got, wantBack, tt.pickedUp)
+				}
+				for i, b := range booked {
+					sh, err := f.store.Shipment(ctx, b.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					last := sh.Events[len(sh.Events)-1]
+					k := slices.Index(tt.wantBack, i)
+					if k < 0 {
+						if sh.DestinationID != b.DestinationID || sh.Routing != b.Routing || reserved[b.DestinationID][b.SizeClass] == 0 {
+							t.Errorf("booking %d: at %s by %+v; want it left at %s", i, sh.DestinationID, sh.Routing, b.DestinationID)
+						}
+						continue
+					}
+					switch {
+					case sh.DestinationID != "LOCKER-M5" || out.MovedBack[k].ID != sh.ID:
+						t.Errorf("booking %d is at %s (moved back: %s); want LOCKER-M5, the first booked first", i, sh.DestinationID, out.MovedBack[k].ID)
+					case sh.Routing.Rule != routing.RulePickupPoint || !strings.Contains(sh.Routing.Reason, "chose") ||
+						!strings.HasSuffix(sh.Routing.Reason, service.DispatchBackReason):
+						t.Errorf("booking %d: routing %+v; want the chosen point's, moved back", i, sh.Routing)
+					case !strings.HasPrefix(last.Reason, service.DispatchBackNote) || last.LocationID != "LOCKER-M5":
+						t.Errorf("booking %d: last event %+v; want the move back to LOCKER-M5", i, last)
+					case sh.Status != lokero.StatusInTransit || sh.SizeClass != "L":
+						t.Errorf("booking %d: %s with class %q; want in transit with LOCKER-M5's L", i, sh.Status, sh.SizeClass)
+					}
+					if m := f.queued(t, sh.TrackingCode)["email"]; m.Kind != notify.KindRerouted || !strings.Contains(m.Text, "Mannerheimintie 5") {
+						t.Errorf("booking %d: the recipient's newest e-mail is %q (%q); want the notice of the new place", i, m.Kind, m.Text)
+					}
+				}
+				deliveries, err := hooks.Deliveries(ctx, f.retailer.ID, hook.ID, "", 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var hooked []string
+				for _, d := range deliveries {
+					if slices.ContainsFunc(out.MovedBack, func(sh lokero.Shipment) bool { return sh.ID == d.ShipmentID }) {
+						hooked = append(hooked, d.ShipmentID)
+					}
+				}
+				if len(hooked) != wantBack {
+					t.Errorf("%d webhooks %q for the bookings moved back (of %d); want one each", len(hooked), service.EventRerouted, len(deliveries))
+				}
+
+				// Again: nothing new.
+				again, err := dispatch.Check(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(again.MovedBack) != 0 || len(again.Rerouted) != 0 || len(again.NoRoom) != 0 || again.Over != 0 {
+					t.Errorf("the second check found %d over, moved %d back, %d out, no room for %d; want nothing",
+						again.Over, len(again.MovedBack), len(again.Rerouted), len(again.NoRoom))
+				}
+				if n := dispatch.MovedBack(); n != int64(wantBack) {
+					t.Errorf("after the second check, %d moved back; want still %d", n, wantBack)
+				}
+			})
+		})
+	}
+}
+
+// TestDispatchMovesBackOnTheLastEvening: a booking for Monday overflowed
+// on Friday; Wednesday's parcels in LOCKER-M5 are picked up on Friday.
+// Friday's check of Monday counts the weekend by the dwell: it moves
+// nothing back on a forecast. Sunday's, the last before Monday, counts
+// the truth and moves it back.
+func TestDispatchMovesBackOnTheLastEvening(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		if err := f.dir.Availability().SetMargin(4); err != nil {
+			t.Fatal(err)
+		}
+		var waiting []map[string]lokero.OutboxMessage
+		for i := range 2 {
+			req := request()
+			req.Reference = fmt.Sprintf("WEDNESDAY-%d", i)
+			_, queued := f.readyWith(t, req)
+			waiting = append(waiting, queued)
+		}
+		f.clock.Advance(48 * time.Hour) // Friday 14:00
+		sh := f.bookChosen(t, "MONDAY")
+		if sh.Routing.Rule != routing.RuleCapacityOverflow || sh.DeliveryDate.Weekday() != time.Monday {
+			t.Fatalf("Friday's booking for %s (%s) went to %s by %s; the test needs it overflowed for Monday",
+				sh.DeliveryDate, sh.DeliveryDate.Weekday(), sh.DestinationID, sh.Routing.Rule)
+		}
+		for _, queued := range waiting {
+			f.pickUp(t, f.openingCode(t, queued["email"]))
+		}
+		dispatch := service.NewDispatch(f.shipments)
+		for _, evening := range []struct {
+			name     string
+			advance  time.Duration
+			wantBack int
+		}{
+			{"Friday", 6 * time.Hour, 0},
+			{"Saturday", 24 * time.Hour, 0},
+			{"Sunday", 24 * time.Hour, 1},
+		} {
+			f.clock.Advance(evening.advance)
+			out, err := dispatch.Check(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Date != sh.DeliveryDate || len(out.MovedBack) != evening.wantBack {
+				t.Errorf("%s evening's check of %s moved %d back; want %d (of %s)", evening.name, out.Date, len(out.MovedBack), evening.wantBack, sh.DeliveryDate)
+			}
+		}
+		got, err := f.store.Shipment(ctx, sh.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.DestinationID != "LOCKER-M5" {
+			t.Errorf("on Monday the parcel goes to %s; want LOCKER-M5", got.DestinationID)
+		}
+	})
+}
+
+// TestDispatchMovesBackFromAFullLocker: two bookings whose shoppers
+// chose LOCKER-M5 overflowed at booking to SP-TWO, a small locker next
+// door, whose two compartments are then out of order; LOCKER-M5 has room
+// for one of them. On the last evening before delivery the first booked
+// goes back to LOCKER-M5 before SP-TWO's excess is counted, and the other
+// moves out to the nearest locker with room. On an evening further ahead
+// (Friday's check of Monday) nothing moves back on its own, but moving
+// SP-TWO's excess out (the last booked first, occupancy.ToMove), the check
+// sends the first it moves to LOCKER-M5 — a move back, not a turn-away —
+// and the other to the nearest locker with room.
+func TestDispatchMovesBackFromAFullLocker(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name              string
+		days              int // after Wednesday, the day of the bookings and of the check
+		wantOver          int
+		wantBack, wantOut int // the booking moved back and the one moved out, by the order booked
+	}{
+		{"Thursday's check of Friday", 1, 1, 0, 1},
+		{"Friday's check of Monday", 2, 2, 1, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			eachStore(t, func(t *testing.T, f lockersFixture) {
+				ctx := context.Background()
+				two := smartpost("SP-TWO", "00100", 60.1699, 24.9386)
+				two.Compartments[0].Count = 2
+				if _, err := f.dir.Import(ctx, []lokero.Location{two}); err != nil {
+					t.Fatal(err)
+				}
+				operator, _, err := f.lockers.AddCredential(ctx, lokero.KindOperator, "Olli", "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				booked, waiting := f.overflowAfter(t, tt.days, 2)
+				for i, sh := range booked {
+					if sh.DestinationID != "SP-TWO" {
+						t.Fatalf("booking %d overflowed to %s; the test needs SP-TWO", i, sh.DestinationID)
+					}
+				}
+				// LOCKER-M5's room: one of its two compartments, by the
+				// truth on Thursday, by the dwell too on Friday.
+				for _, queued := range waiting {
+					f.pickUp(t, f.openingCode(t, queued["email"]))
+				}
+				out := map[string][]int{"LOCKER-M5": {1}, "SP-TWO": {1, 2}}
+				for _, id := range []string{"LOCKER-M5", "SP-TWO"} {
+					for _, n := range out[id] {
+						if _, err := f.lockers.SetOutOfOrder(ctx, operator, id, n, true); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				f.clock.Advance(6 * time.Hour) // 20:00
+				dispatch := service.NewDispatch(f.shipments)
+				res, err := dispatch.Check(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Date != booked[0].DeliveryDate || res.Over != tt.wantOver || len(res.MovedBack) != 1 || res.MovedBack[0].ID != booked[tt.wantBack].ID ||
+					len(res.Rerouted) != 1 || res.Rerouted[0].ID != booked[tt.wantOut].ID {
+					t.Fatalf("the check of %s found %d over, moved back %v, out %v; want %d over, booking %d (of %v) back, %d out",
+						res.Date, res.Over, shipmentIDs(res.MovedBack), shipmentIDs(res.Rerouted), tt.wantOver, tt.wantBack, shipmentIDs(booked), tt.wantOut)
+				}
+				if rerouted, noRoom := dispatch.TurnedAway(); rerouted != 1 || noRoom != 0 || dispatch.MovedBack() != 1 {
+					t.Errorf("counted %d rerouted, %d no room, %d moved back; want 1, 0, 1", rerouted, noRoom, dispatch.MovedBack())
+				}
+				back, away := res.MovedBack[0], res.Rerouted[0]
+				if back.DestinationID != "LOCKER-M5" || back.Routing.Rule != routing.RulePickupPoint || !strings.HasPrefix(back.Events[len(back.Events)-1].Reason, service.DispatchBackNote) {
+					t.Errorf("moved back to %s by %s; want LOCKER-M5 by %s", back.DestinationID, back.Routing.Rule, routing.RulePickupPoint)
+				}
+				if away.DestinationID == "SP-TWO" || away.DestinationID == "LOCKER-M5" || away.Routing.Rule != routing.RuleCapacityOverflow {
+					t.Errorf("moved out to %s by %s; want another locker by the overflow", away.DestinationID, away.Routing.Rule)
+				}
+				reserved, err := f.store.ReservedOn(ctx, booked[0].DeliveryDate)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if reserved["LOCKER-M5"]["L"] != 1 || reserved["SP-TWO"]["S"] != 0 {
+					t.Errorf("the reservations %v; want one L at LOCKER-M5, none at SP-TWO", reserved)
+				}
+			})
+		})
+	}
+}
+
+// shipmentIDs lists shipments' ids.
+func shipmentIDs(list []lokero.Shipment) []string {
+	out := make([]string, len(list))
+	for i, sh := range list {
+		out[i] = sh.ID
+	}
+	return out
 }

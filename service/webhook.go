@@ -315,7 +315,7 @@ func eventType(s *lokero.Shipment, i int) string {
 	if i > 0 && e.Status == s.Events[i-1].Status {
 		// A note: the status stayed.
 		switch {
-		case strings.HasPrefix(e.Reason, RerouteNote), strings.HasPrefix(e.Reason, LockerRerouteNote), strings.HasPrefix(e.Reason, DispatchRerouteNote):
+		case strings.HasPrefix(e.Reason, RerouteNote), strings.HasPrefix(e.Reason, LockerRerouteNote), strings.HasPrefix(e.Reason, DispatchRerouteNote), strings.HasPrefix(e.Reason, DispatchBackNote):
 			return EventRerouted
 		case strings.HasPrefix(e.Reason, "Reminder sent"):
 			return EventReminderSent

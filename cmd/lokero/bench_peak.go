@@ -387,6 +387,7 @@ type peak struct {
 	n struct {
 		booked, overflowed, refused, doorTurned, undeliverable, deposited, picked, expired, collected atomic.Int64
 		dispatched, dispatchNoRoom                                                                    atomic.Int64 // moved by the evening's check; found no room for
+		movedBack                                                                                     atomic.Int64 // moved back to the shopper's locker by the evening's check
 		detourM, dispatchDetourM                                                                      atomic.Int64 // summed over the overflowed, the dispatched, metres
 	}
 }
@@ -622,8 +623,9 @@ func (pk *peak) dispatchCheck(ctx context.Context) error {
 	rerouted, noRoom := 0, 0
 	for i, log := range pk.serverLogs {
 		var line struct {
-			Rerouted int `json:"rerouted"`
-			NoRoom   int `json:"no_room"`
+			Rerouted  int `json:"rerouted"`
+			NoRoom    int `json:"no_room"`
+			MovedBack int `json:"moved_back"`
 		}
 		for start := time.Now(); ; {
 			found := ""
@@ -647,7 +649,7 @@ func (pk *peak) dispatchCheck(ctx context.Context) error {
 			case <-time.After(100 * time.Millisecond):
 			}
 		}
-		rerouted, noRoom = rerouted+line.Rerouted, max(noRoom, line.NoRoom)
+		rerouted, noRoom = rerouted+line.Rerouted+line.MovedBack, max(noRoom, line.NoRoom)
 	}
 	pk.n.dispatchNoRoom.Add(int64(noRoom))
 	if rerouted == 0 {
@@ -669,6 +671,10 @@ func (pk *peak) dispatchCheck(ctx context.Context) error {
 			return
 		}
 		p.locker = l
+		if l.id == p.chosen {
+			pk.n.movedBack.Add(1)
+			return
+		}
 		pk.n.dispatched.Add(1)
 		pk.n.dispatchDetourM.Add(int64(geo.Distance(pk.pointOf(p.chosen), pk.pointOf(l.id))))
 	})
@@ -1082,6 +1088,7 @@ func (pk *peak) report(took time.Duration) error {
 	}
 	fmt.Fprintf(pk.out, "  turned away at dispatch (the evening before, check %s): %d (%.1f %%) to another locker (mean detour from the shopper's %.2f km); no room near for %d\n",
 		check, dispatched, 100*float64(dispatched)/float64(n), dispatchDetour, pk.n.dispatchNoRoom.Load())
+	fmt.Fprintf(pk.out, "  moved back to the shopper's locker at dispatch: %d (%.1f %%)\n", pk.n.movedBack.Load(), 100*float64(pk.n.movedBack.Load())/float64(n))
 	fmt.Fprintf(pk.out, "  turned away at the door: %d (%.1f %%); no compartment at three doors in a row: %d\n", door, 100*float64(door)/float64(n),
 		pk.n.undeliverable.Load())
 	fmt.Fprintf(pk.out, "  picked up %d, expired and collected %d\n", pk.n.picked.Load(), pk.n.collected.Load())

@@ -403,7 +403,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		checked = today
 		log.Info("dispatch check", "on", today.String(), "date", res.Date.String(), "lockers", res.Lockers, "over", res.Over,
-			"rerouted", len(res.Rerouted), "no_room", len(res.NoRoom))
+			"rerouted", len(res.Rerouted), "no_room", len(res.NoRoom), "moved_back", len(res.MovedBack))
 	}
 	dispatchEvery := time.Minute
 	if *dev {
