@@ -182,11 +182,27 @@ func TestQRCodePNG(t *testing.T) {
 	if _, err := QRCodePNG(strings.Repeat("x", 5000), 4); err == nil {
 		t.Error("5,000 bytes fit no QR code, yet no error")
 	}
-	img, err := QRCodePNG("hello", 4)
-	if err != nil {
-		t.Fatal(err)
+	// A word, and a token as long as the locker package's (about 150
+	// base64url characters), read back by a scanner.
+	token := "LQ1." + strings.Repeat("Zm9vYmFy-_09", 13)
+	for _, content := range []string{"hello", token} {
+		img, err := QRCodePNG(content, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := zbartest.Scan(t, img); got != content {
+			t.Errorf("read back %q, want %q", got, content)
+		}
 	}
-	if got := zbartest.Scan(t, img); got != "hello" {
-		t.Errorf("read back %q", got)
+}
+
+// BenchmarkQRCodePNG: the QR code of an arrival e-mail, a token as long
+// as the locker package's.
+func BenchmarkQRCodePNG(b *testing.B) {
+	token := "LQ1." + strings.Repeat("Zm9vYmFy-_09", 13)
+	for b.Loop() {
+		if _, err := QRCodePNG(token, 6); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
