@@ -29,6 +29,7 @@ func TestBenchPeak(t *testing.T) {
 		regexp.MustCompile(`(?m)^  keypad pickup +[1-9]\d* `),
 		regexp.MustCompile(`(?m)^  turned away at booking: \d+ of 90 `),
 		regexp.MustCompile(`(?m)^  turned away at dispatch \(the evening before, check on, 20:00\): \d+ \(\d+\.\d %\) to another locker`),
+		regexp.MustCompile(`(?m)^  moved back to the shopper's locker at dispatch: \d+ \(\d+\.\d %\)$`),
 		regexp.MustCompile(`(?m)^  turned away at the door: \d+ `),
 		regexp.MustCompile(`(?m)^  first come, first served, knowing each morning what the lockers hold: \d+\.\d % not in the shopper.s locker`),
 		regexp.MustCompile(`(?m)^  memory of this process .*: [1-9]\d* MiB resident`),
