@@ -2,8 +2,9 @@ package geo
 
 import "math"
 
-// Neighbor is one search result: the item's position in the slice the index
-// was built from, and its distance in metres.
+// Neighbor is one search result: the item (its position in the slice the
+// index was built from, or the number NewNumberedIndex gave it), and its
+// distance in metres.
 type Neighbor struct {
 	Item      int
 	DistanceM float64
@@ -57,8 +58,20 @@ func NewIndex(points []Point) *Index {
 // The tag lies beside the point in the index's own memory, so a filter
 // that needs only it reads nothing else for each candidate.
 func NewTaggedIndex(points []Point, tags []uint32) *Index {
+	return NewNumberedIndex(points, nil, tags)
+}
+
+// NewNumberedIndex is NewTaggedIndex with the items numbered by the
+// caller: points[i] is item items[i] (items nil: i), which the searches
+// report, break ties by, and hand to keep. Items must not be negative. A
+// caller that indexes some of its records can so number each by its place
+// among them all, and look nothing up to go from a result to its record.
+func NewNumberedIndex(points []Point, items []int32, tags []uint32) *Index {
 	if tags != nil && len(tags) != len(points) {
 		panic("geo: tags and points differ in length")
+	}
+	if items != nil && len(items) != len(points) {
+		panic("geo: items and points differ in length")
 	}
 	if len(points) >= math.MaxInt32 {
 		panic("geo: too many points for an Index")
@@ -67,6 +80,8 @@ func NewTaggedIndex(points []Point, tags []uint32) *Index {
 	if len(points) == 0 {
 		return ix
 	}
+	// Built with each entry's place in points as its item, numbered
+	// as the caller asks once the tree is laid out.
 	ix.entries = make([]entry, len(points))
 	for i, p := range points {
 		ix.entries[i] = entry{v: unitVector(p), item: int32(i)}
@@ -81,6 +96,12 @@ func NewTaggedIndex(points []Point, tags []uint32) *Index {
 		p := points[e.item]
 		lat := p.Lat * degToRad
 		ix.exact[i] = exactPoint{lat: lat, cosLat: math.Cos(lat), lon: p.Lon}
+		if items != nil {
+			if items[e.item] < 0 {
+				panic("geo: a negative item number")
+			}
+			ix.entries[i].item = items[e.item]
+		}
 	}
 	return ix
 }
@@ -165,21 +186,44 @@ func (ix *Index) Len() int { return len(ix.entries) }
 // keep is called only for items close enough to matter, at most once each.
 // Nearest allocates nothing when dst has room for k more results.
 func (ix *Index) Nearest(origin Point, k int, keep func(item int) bool, maxDistanceM float64, dst []Neighbor) []Neighbor {
-	return ix.nearest(origin, k, keep, nil, maxDistanceM, dst)
+	return ix.nearest(origin, k, keep, TagFilter{}, maxDistanceM, dst)
 }
 
 // NearestTagged is Nearest with keep given each candidate's tag too
 // (NewTaggedIndex), read from the index's own memory.
 func (ix *Index) NearestTagged(origin Point, k int, keep func(item int, tag uint32) bool, maxDistanceM float64, dst []Neighbor) []Neighbor {
-	return ix.nearest(origin, k, nil, keep, maxDistanceM, dst)
+	return ix.nearest(origin, k, nil, TagFilter{Keep: keep}, maxDistanceM, dst)
 }
 
-// nearest is Nearest with at most one of keep and keepTagged.
-func (ix *Index) nearest(origin Point, k int, keep func(int) bool, keepTagged func(int, uint32) bool, maxDistanceM float64, dst []Neighbor) []Neighbor {
+// TagFilter picks candidates by their tags (NewTaggedIndex) in the
+// search's own loop, calling nothing for those their tag settles.
+//
+// A candidate passes when its tag shares a bit with each nonzero mask of
+// Any (a zero mask asks nothing). Of those, one whose tag shares a bit
+// with Settled is kept; any other is kept when Keep says so (Keep nil:
+// kept). Keep is called as NearestTagged calls its keep.
+type TagFilter struct {
+	Any     [2]uint32
+	Settled uint32
+	Keep    func(item int, tag uint32) bool
+}
+
+// NearestFiltered is Nearest with the candidates picked by f: the tree's
+// walk tests most of them with a few bit operations on the tags beside
+// their points, where a keep function costs a call for each. Like
+// Nearest it allocates nothing when dst has room for k more results, and
+// f.Keep's closure stays where its caller made it.
+func (ix *Index) NearestFiltered(origin Point, k int, f TagFilter, maxDistanceM float64, dst []Neighbor) []Neighbor {
+	return ix.nearest(origin, k, nil, f, maxDistanceM, dst)
+}
+
+// nearest is Nearest with keep nil or f the zero TagFilter.
+func (ix *Index) nearest(origin Point, k int, keep func(int) bool, f TagFilter, maxDistanceM float64, dst []Neighbor) []Neighbor {
 	if k <= 0 || len(ix.entries) == 0 {
 		return dst
 	}
 	lat := origin.Lat * degToRad
+	buf := searchBuf{out: dst}
 	s := searcher{
 		ix:      ix,
 		q:       unitVector(origin),
@@ -188,10 +232,11 @@ func (ix *Index) nearest(origin Point, k int, keep func(int) bool, keepTagged fu
 		lon:     origin.Lon,
 		k:       k,
 		keep:    keep,
-		tagged:  keepTagged,
+		any:     f.Any,
+		settled: f.Settled,
+		tagged:  f.Keep,
 		maxDist: math.Inf(1),
 		limit:   math.Inf(1),
-		out:     dst,
 		base:    len(dst),
 	}
 	if maxDistanceM > 0 {
@@ -202,16 +247,16 @@ func (ix *Index) nearest(origin Point, k int, keep func(int) bool, keepTagged fu
 	}
 	s.bound = s.limit
 	if boxDistSq(&s.q, &ix.nodes[0]) <= s.bound {
-		s.visit(0)
+		s.visit(&buf, 0)
 	}
-	s.finish()
-	// s.out[s.base:] is a max-heap; sort it in place, nearest first.
-	h := s.out[s.base:]
+	s.finish(&buf)
+	// buf.out[s.base:] is a max-heap; sort it in place, nearest first.
+	h := buf.out[s.base:]
 	for end := len(h) - 1; end > 0; end-- {
 		h[0], h[end] = h[end], h[0]
 		siftDown(h[:end], 0)
 	}
-	return s.out
+	return buf.out
 }
 
 // searcher is the state of one Nearest call.
@@ -222,24 +267,36 @@ type searcher struct {
 	lon         float64
 	k           int
 	keep        func(int) bool
+	any         [2]uint32 // TagFilter's
+	settled     uint32
 	tagged      func(int, uint32) bool
 	maxDist     float64 // metres; +Inf when unlimited
 	limit       float64 // chordBoundSq for maxDist, +Inf when unlimited
 	// bound is the squared chord beyond which nothing can qualify: limit
 	// until k candidates are held, then the tighter of limit and the k-th's.
 	bound float64
-	// out[base:] is a max-heap: during the walk of the k candidates
-	// nearest by chord, each as Neighbor{Item: position in entries,
-	// DistanceM: squared chord}; after finish, of the results.
-	out  []Neighbor
+	// base is where the search's results begin in its searchBuf's out.
 	base int
-	// spill[:nSpill], then more, hold the candidates
+	// spill[:nSpill], then the searchBuf's more, hold the candidates
 	// that passed keep but are not (or no longer) among the k nearest by
 	// chord: one may still be within the margin of the k-th, where the
 	// haversine may order them otherwise.
 	spill  [32]Neighbor
 	nSpill int
-	more   []Neighbor // allocated only when many candidates lie within a margin of each other
+}
+
+// searchBuf is the slices a search appends to, handed to the searcher's
+// methods beside it rather than held in it: what append does to them
+// would otherwise make the compiler move what the searcher's keep
+// function captures to the heap, and a caller's filter (a closure over
+// its query) would cost an allocation a search.
+//
+// out[base:] is a max-heap: during the walk of the k candidates nearest
+// by chord, each as Neighbor{Item: position in entries, DistanceM:
+// squared chord}; after finish, of the results.
+type searchBuf struct {
+	out  []Neighbor
+	more []Neighbor // allocated only when many candidates lie within a margin of each other
 }
 
 // chordMargin returns how far beyond chord c (the k-th candidate's, or
@@ -282,10 +339,10 @@ func boxDistSq(q *[3]float64, nd *node) float64 {
 }
 
 // visit searches the subtree at nodes[ni], nearer child first.
-func (s *searcher) visit(ni int32) {
+func (s *searcher) visit(buf *searchBuf, ni int32) {
 	nd := &s.ix.nodes[ni]
 	if nd.left < 0 {
-		s.scan(int(nd.lo), int(nd.hi))
+		s.scan(buf, int(nd.lo), int(nd.hi))
 		return
 	}
 	a, b := nd.left, nd.left+1
@@ -294,15 +351,15 @@ func (s *searcher) visit(ni int32) {
 		a, b, da, db = b, a, db, da
 	}
 	if da <= s.bound {
-		s.visit(a)
+		s.visit(buf, a)
 	}
 	if db <= s.bound { // bound may have shrunk while visiting a
-		s.visit(b)
+		s.visit(buf, b)
 	}
 }
 
 // scan considers entries[lo:hi].
-func (s *searcher) scan(lo, hi int) {
+func (s *searcher) scan(b *searchBuf, lo, hi int) {
 	es := s.ix.entries[lo:hi]
 	for i := range es {
 		e := &es[i]
@@ -311,7 +368,10 @@ func (s *searcher) scan(lo, hi int) {
 		if cs > s.bound {
 			continue
 		}
-		s.consider(lo+i, int(e.item), e.tag, cs)
+		if t := e.tag; t&s.any[0] == 0 && s.any[0] != 0 || t&s.any[1] == 0 && s.any[1] != 0 {
+			continue
+		}
+		s.consider(b, lo+i, int(e.item), e.tag, cs)
 	}
 }
 
@@ -319,29 +379,32 @@ func (s *searcher) scan(lo, hi int) {
 // the screen. The walk ranks candidates by chord alone; finish computes the
 // haversine only for those that can still be among the k nearest (about k,
 // where the walk meets about twice as many).
-func (s *searcher) consider(pos, item int, tag uint32, cs float64) {
-	if s.tagged != nil {
-		if !s.tagged(item, tag) {
+func (s *searcher) consider(b *searchBuf, pos, item int, tag uint32, cs float64) {
+	switch {
+	case s.tagged != nil:
+		if tag&s.settled == 0 && !s.tagged(item, tag) {
 			return
 		}
-	} else if s.keep != nil && !s.keep(item) {
-		return
+	case s.keep != nil:
+		if !s.keep(item) {
+			return
+		}
 	}
 	n := Neighbor{Item: pos, DistanceM: cs}
-	h := s.out[s.base:]
+	h := b.out[s.base:]
 	if len(h) < s.k {
-		s.out = append(s.out, n)
-		h = s.out[s.base:]
+		b.out = append(b.out, n)
+		h = b.out[s.base:]
 		siftUp(h, len(h)-1)
 		if len(h) < s.k {
 			return
 		}
 	} else {
 		if !less(n, h[0]) {
-			s.spillOne(n)
+			s.spillOne(b, n)
 			return
 		}
-		s.spillOne(h[0])
+		s.spillOne(b, h[0])
 		h[0] = n
 		siftDown(h, 0)
 	}
@@ -352,7 +415,7 @@ func (s *searcher) consider(pos, item int, tag uint32, cs float64) {
 
 // spillOne keeps a candidate put out of the chord heap, while it is within
 // the bound.
-func (s *searcher) spillOne(n Neighbor) {
+func (s *searcher) spillOne(b *searchBuf, n Neighbor) {
 	if s.nSpill == len(s.spill) {
 		kept := 0
 		for _, m := range s.spill {
@@ -368,31 +431,31 @@ func (s *searcher) spillOne(n Neighbor) {
 		s.nSpill++
 		return
 	}
-	s.more = append(s.more, n)
+	b.more = append(b.more, n)
 }
 
 // finish turns the walk's candidates into the results: it computes the
 // haversine of those within the final bound (the chord heap's, and the
 // spilled ones still within it), drops those beyond maxDist, and leaves
 // in out[base:] the max-heap of the k nearest by (Distance, Item).
-func (s *searcher) finish() {
-	cands := s.out[s.base:]
-	s.out = s.out[:s.base]
+func (s *searcher) finish(b *searchBuf) {
+	cands := b.out[s.base:]
+	b.out = b.out[:s.base]
 	// offer writes at most one result per candidate read, never past it.
 	for _, n := range cands {
-		s.offer(n)
+		s.offer(b, n)
 	}
 	for _, n := range s.spill[:s.nSpill] {
-		s.offer(n)
+		s.offer(b, n)
 	}
-	for _, n := range s.more {
-		s.offer(n)
+	for _, n := range b.more {
+		s.offer(b, n)
 	}
 }
 
 // offer puts a candidate of the walk (position, squared chord) into the
 // results when its Distance ranks among the k nearest.
-func (s *searcher) offer(c Neighbor) {
+func (s *searcher) offer(b *searchBuf, c Neighbor) {
 	if c.DistanceM > s.bound {
 		return
 	}
@@ -403,10 +466,10 @@ func (s *searcher) offer(c Neighbor) {
 		return
 	}
 	n := Neighbor{Item: int(s.ix.entries[pos].item), DistanceM: d}
-	h := s.out[s.base:]
+	h := b.out[s.base:]
 	if len(h) < s.k {
-		s.out = append(s.out, n)
-		siftUp(s.out[s.base:], len(h))
+		b.out = append(b.out, n)
+		siftUp(b.out[s.base:], len(h))
 		return
 	}
 	if less(n, h[0]) {

@@ -398,3 +398,94 @@ func TestNearestConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestNearestFilteredMatchesBruteForce checks TagFilter against the same
+// filter written as a keep function, on a numbered index whose items are
+// not their places (odd numbers, descending), duplicate points and ties
+// included.
+func TestNearestFilteredMatchesBruteForce(t *testing.T) {
+	t.Parallel()
+	points := finlandPoints(3000, 91)
+	for i := 0; i < len(points); i += 7 {
+		points[i+1] = points[i] // a duplicate: a tie broken by item
+	}
+	rng := rand.New(rand.NewPCG(92, 93))
+	tags := make([]uint32, len(points))
+	items := make([]int32, len(points))
+	byItem := map[int]int{} // item → place in points
+	for i := range points {
+		tags[i] = 1<<rng.IntN(4) | uint32(rng.IntN(4))<<8
+		items[i] = int32(2*(len(points)-i) + 1)
+		byItem[int(items[i])] = i
+	}
+	ix := geo.NewNumberedIndex(points, items, tags)
+	filters := []struct {
+		name string
+		f    geo.TagFilter
+		want func(tag uint32, place int) bool
+	}{
+		{"none", geo.TagFilter{}, func(uint32, int) bool { return true }},
+		{"one type", geo.TagFilter{Any: [2]uint32{1}}, func(tag uint32, _ int) bool { return tag&1 != 0 }},
+		{"two masks", geo.TagFilter{Any: [2]uint32{3, 1 << 8}}, func(tag uint32, _ int) bool { return tag&3 != 0 && tag&(1<<8) != 0 }},
+		{"second mask alone", geo.TagFilter{Any: [2]uint32{0, 2 << 8}}, func(tag uint32, _ int) bool { return tag&(2<<8) != 0 }},
+		{"keep for the unsettled", geo.TagFilter{Any: [2]uint32{1 | 4}, Settled: 1 << 8,
+			Keep: func(item int, tag uint32) bool {
+				if tag != tags[byItem[item]] {
+					t.Fatalf("item %d: tag %b, want %b", item, tag, tags[byItem[item]])
+				}
+				if tag&(1<<8) != 0 {
+					t.Fatalf("item %d: Keep asked about a settled tag %b", item, tag)
+				}
+				return item%3 == 0
+			}},
+			func(tag uint32, place int) bool {
+				return tag&5 != 0 && (tag&(1<<8) != 0 || int(items[place])%3 == 0)
+			}},
+	}
+	var dst []geo.Neighbor
+	for oi, origin := range origins(points, 40, 94) {
+		for _, f := range filters {
+			for _, k := range []int{1, 10, 100} {
+				for _, maxD := range []float64{0, 20_000} {
+					dst = ix.NearestFiltered(origin, k, f.f, maxD, dst[:0])
+					want := bruteNearest(points, origin, len(points), func(i int) bool { return f.want(tags[i], i) }, maxD)
+					// Numbered: the items are renamed, and ties go to the
+					// smaller new number.
+					for i := range want {
+						want[i].Item = int(items[want[i].Item])
+					}
+					slices.SortStableFunc(want, func(a, b geo.Neighbor) int {
+						if c := compareFloat(a.DistanceM, b.DistanceM); c != 0 {
+							return c
+						}
+						return a.Item - b.Item
+					})
+					assertSame(t, fmt.Sprintf("origin %d, filter %s, k %d, max %g", oi, f.name, k, maxD), dst, want[:min(k, len(want))])
+				}
+			}
+		}
+	}
+}
+
+// TestNearestFilteredNoAllocations: a Keep closure over a large value the
+// caller keeps on its stack costs no allocation (the search does not make
+// the compiler move what the closure captures to the heap).
+func TestNearestFilteredNoAllocations(t *testing.T) {
+	points := finlandPoints(10_000, 95)
+	tags := make([]uint32, len(points))
+	for i := range tags {
+		tags[i] = 1 << (i % 4)
+	}
+	ix := geo.NewTaggedIndex(points, tags)
+	dst := make([]geo.Neighbor, 0, 10)
+	allocs := testing.AllocsPerRun(100, func() {
+		var query [64]int // captured by reference: big, and written below
+		query[3] = 1
+		f := geo.TagFilter{Any: [2]uint32{1 | 2}, Settled: 1, Keep: func(item int, _ uint32) bool { return item%2 == query[3] }}
+		dst = ix.NearestFiltered(geo.Point{Lat: 60.2, Lon: 24.9}, 10, f, 0, dst[:0])
+		query[5] = len(dst)
+	})
+	if allocs != 0 {
+		t.Errorf("NearestFiltered allocated %v times per call with dst reused, want 0", allocs)
+	}
+}

@@ -74,8 +74,9 @@ type Availability struct {
 	generation atomic.Uint64 // bumped by every local change of reservations, under mu
 	mu         sync.Mutex
 	days       map[lokero.Date]*dayEntry
-	changes    []change // the latest local changes, oldest first
-	forgotten  uint64   // the newest generation dropped from changes
+	recent     atomic.Pointer[dayEntry] // the entry of the date asked last: most searches ask the same date, and take no lock to find it
+	changes    []change                 // the latest local changes, oldest first
+	forgotten  uint64                   // the newest generation dropped from changes
 }
 
 // change is one location whose reservations this process changed, at a
@@ -96,6 +97,7 @@ const maxPartial = 256
 // dayEntry is one date's reservations as last read, and the lock held by
 // the one search that reads them again.
 type dayEntry struct {
+	date    lokero.Date
 	loading sync.Mutex
 	current atomic.Pointer[reservedDay]
 }
@@ -113,6 +115,9 @@ type reservedDay struct {
 	// them. Cleared once its table is laid out.
 	base    *freeTable
 	changed []string
+	// prev is the table of the read before, whichever way this one was
+	// read, for what it showed (freeTable.keepShown). Cleared with base.
+	prev *freeTable
 
 	building sync.Mutex                // held while the table is laid out for a new snapshot
 	table    atomic.Pointer[freeTable] // the day by the positions of the latest snapshot asked
@@ -205,7 +210,7 @@ func (a *Availability) changedSince(gen uint64) ([]string, uint64, bool) {
 // size → count: those reserved for the date and those out of order, read
 // from the database when not fresh. The map must not be modified.
 func (a *Availability) Day(ctx context.Context, date lokero.Date) (map[string]map[string]int, error) {
-	d, err := a.day(ctx, date)
+	d, err := a.day(ctx, date, time.Time{})
 	if err != nil {
 		return nil, err
 	}
@@ -214,20 +219,27 @@ func (a *Availability) Day(ctx context.Context, date lokero.Date) (map[string]ma
 
 // day returns the date's reservations: as last read when that is fresh
 // (no local change since, younger than maxAge), or while another search is
-// reading them again; otherwise read now.
-func (a *Availability) day(ctx context.Context, date lokero.Date) (*reservedDay, error) {
-	a.mu.Lock()
-	e := a.days[date]
-	if e == nil {
-		if len(a.days) >= 64 { // a few dates are asked at once; forget the rest
-			clear(a.days)
+// reading them again; otherwise read now. now is the view's clock's time,
+// read by the caller; zero: day reads it.
+func (a *Availability) day(ctx context.Context, date lokero.Date, now time.Time) (*reservedDay, error) {
+	e := a.recent.Load()
+	if e == nil || e.date != date {
+		a.mu.Lock()
+		if e = a.days[date]; e == nil {
+			if len(a.days) >= 64 { // a few dates are asked at once; forget the rest
+				clear(a.days)
+			}
+			e = &dayEntry{date: date}
+			a.days[date] = e
 		}
-		e = &dayEntry{}
-		a.days[date] = e
+		a.recent.Store(e)
+		a.mu.Unlock()
 	}
-	a.mu.Unlock()
+	if now.IsZero() {
+		now = a.clock.Now()
+	}
 	d := e.current.Load()
-	if a.fresh(d) {
+	if a.freshAt(d, now) {
 		return d, nil
 	}
 	if d != nil && !e.loading.TryLock() {
@@ -255,7 +267,8 @@ func (a *Availability) day(ctx context.Context, date lokero.Date) (*reservedDay,
 					delete(reserved, id)
 				}
 			}
-			next := &reservedDay{generation: gen, loadedAt: d.loadedAt, reserved: reserved, base: d.table.Load(), changed: ids}
+			base := d.table.Load()
+			next := &reservedDay{generation: gen, loadedAt: d.loadedAt, reserved: reserved, base: base, changed: ids, prev: base}
 			e.current.Store(next)
 			return next, nil
 		}
@@ -265,7 +278,11 @@ func (a *Availability) day(ctx context.Context, date lokero.Date) (*reservedDay,
 	if err != nil {
 		return nil, err
 	}
-	d = &reservedDay{generation: gen, loadedAt: now, reserved: reserved}
+	var prev *freeTable
+	if d != nil {
+		prev = d.table.Load()
+	}
+	d = &reservedDay{generation: gen, loadedAt: now, reserved: reserved, prev: prev}
 	e.current.Store(d)
 	return d, nil
 }
@@ -337,20 +354,30 @@ func taken(reserved, outOfOrder map[string]map[string]int) map[string]map[string
 // fresh reports whether a read of a day may still be answered from: no
 // local change since, and young.
 func (a *Availability) fresh(d *reservedDay) bool {
-	return d != nil && d.generation == a.generation.Load() && a.young(d)
+	return a.freshAt(d, a.clock.Now())
+}
+
+// freshAt is fresh at now, the view's clock's time.
+func (a *Availability) freshAt(d *reservedDay, now time.Time) bool {
+	return d != nil && d.generation == a.generation.Load() && youngAt(d, now, a.maxAge)
 }
 
 // young reports whether the whole day was read within maxAge.
 func (a *Availability) young(d *reservedDay) bool {
-	now := a.clock.Now()
-	return now.Sub(d.loadedAt) < a.maxAge && !now.Before(d.loadedAt)
+	return youngAt(d, a.clock.Now(), a.maxAge)
+}
+
+// youngAt is young at now.
+func youngAt(d *reservedDay, now time.Time, maxAge time.Duration) bool {
+	return now.Sub(d.loadedAt) < maxAge && !now.Before(d.loadedAt)
 }
 
 // table returns a date's free compartments laid out by the positions of
 // snap, laid out again only when the day was read again or the snapshot
-// changed.
-func (a *Availability) table(ctx context.Context, snap *Snapshot, date lokero.Date) (*freeTable, error) {
-	d, err := a.day(ctx, date)
+// changed. now is the view's clock's time, read by the caller (a search
+// reads it anyway, and a clock costs up to 100 ns); zero: table reads it.
+func (a *Availability) table(ctx context.Context, snap *Snapshot, date lokero.Date, now time.Time) (*freeTable, error) {
+	d, err := a.day(ctx, date, now)
 	if err != nil {
 		return nil, err
 	}
@@ -366,7 +393,11 @@ func (a *Availability) table(ctx context.Context, snap *Snapshot, date lokero.Da
 		} else {
 			t = newFreeTable(snap, d)
 		}
-		d.base, d.changed = nil, nil
+		t.on, t.busyBelow = date.String(), a.busyBelow
+		if d.prev != nil {
+			t.keepShown(d.prev)
+		}
+		d.base, d.changed, d.prev = nil, nil, nil
 		d.table.Store(t)
 	}
 	return t, nil
@@ -377,23 +408,85 @@ func (a *Availability) table(ctx context.Context, snap *Snapshot, date lokero.Da
 // it passes, where a lookup by id in the day's map would hash each id. It
 // follows the snapshot's classes (Snapshot.classOff): an outlet has one,
 // its shelves.
+//
+// It caches, too, what an answer shows of a location (shownAt): worked out
+// at the location's first hit and shared by every answer after, so that a
+// search allocates nothing for its results' availability.
 type freeTable struct {
 	snap *Snapshot
 	free []int32 // free compartments per class of Snapshot.classes; an outlet's free shelf places
+
+	// on and busyBelow are the date, YYYY-MM-DD, and the busy share
+	// what it shows was worked out for (set by Availability.table).
+	on        string
+	busyBelow float64
+	// shown is by chunk of shownChunkLen positions, each allocated at the
+	// first hit in it. A chunk belongs to no table in particular: the
+	// table of the next read of the day takes over those whose free
+	// compartments it finds all the same (keepShown). Entries are only
+	// ever set, never changed.
+	shown  []atomic.Pointer[shownChunk]
+	nShown atomic.Int64 // entries cached, about; none are added past maxShown
 }
 
+// shownChunk is what a freeTable shows of shownChunk consecutive
+// positions, and how many of them are set.
+type shownChunk struct {
+	at [shownChunkLen]atomic.Pointer[LockerAvailability]
+	n  atomic.Int64
+}
+
+// shownChunkLen is the positions a shownChunk covers: 256 keeps the chunk
+// directory small (400 entries for 100,000 locations) and a chunk whose
+// free compartments changed cheap to leave behind.
+const shownChunkLen = 256
+
+// maxShown bounds the entries a table caches, and so the memory a date's
+// answers hold (about 150 bytes an entry); past it answers are worked out
+// for each search, as they would be without the cache.
+const maxShown = 1 << 15
+
 func newFreeTable(snap *Snapshot, d *reservedDay) *freeTable {
-	t := &freeTable{snap: snap, free: make([]int32, len(snap.classes))}
+	t := &freeTable{snap: snap, free: make([]int32, len(snap.classes)), shown: newShown(len(snap.locs))}
 	for pos := range snap.locs {
 		t.fill(pos, d)
 	}
 	return t
 }
 
+// newShown returns an empty cache of what is shown of n locations.
+func newShown(n int) []atomic.Pointer[shownChunk] {
+	return make([]atomic.Pointer[shownChunk], (n+shownChunkLen-1)/shownChunkLen)
+}
+
+// keepShown takes over what prev, a table of the day read before, shows
+// of the chunks of positions whose free compartments are all as in t,
+// when both were worked out alike (same snapshot, date and busy share):
+// the answers are the same. A booking changes a chunk or two; the rest
+// stay cached.
+func (t *freeTable) keepShown(prev *freeTable) {
+	if prev.snap != t.snap || prev.on != t.on || prev.busyBelow != t.busyBelow || len(prev.shown) != len(t.shown) {
+		return
+	}
+	off := t.snap.classOff
+	for ci := range prev.shown {
+		ch := prev.shown[ci].Load()
+		if ch == nil {
+			continue
+		}
+		lo, hi := ci*shownChunkLen, min((ci+1)*shownChunkLen, len(t.snap.locs))
+		if !slices.Equal(t.free[off[lo]:off[hi]], prev.free[off[lo]:off[hi]]) {
+			continue
+		}
+		t.shown[ci].Store(ch)
+		t.nShown.Add(ch.n.Load())
+	}
+}
+
 // withChanges returns a copy of t with the locations ids laid out again
 // from d (t is shared with searches and never changed).
 func (t *freeTable) withChanges(d *reservedDay, ids []string) *freeTable {
-	next := &freeTable{snap: t.snap, free: slices.Clone(t.free)}
+	next := &freeTable{snap: t.snap, free: slices.Clone(t.free), shown: newShown(len(t.snap.locs))}
 	for _, id := range ids {
 		if pos, ok := t.snap.byID[id]; ok {
 			next.fill(pos, d)
@@ -452,20 +545,99 @@ func (a *Availability) ofClasses(t *freeTable, c classRef, date string, dims *[3
 	return LockerAvailability{Date: date, Classes: out, Level: a.level(sumFree, total)}
 }
 
+// cachedShown returns what t shows of the location at pos when it is
+// cached, or nil: shownAt's fast path, small enough to be inlined.
+func (t *freeTable) cachedShown(pos int32) *LockerAvailability {
+	if ch := t.shown[uint32(pos)/shownChunkLen].Load(); ch != nil {
+		return ch.at[uint32(pos)%shownChunkLen].Load()
+	}
+	return nil
+}
+
+// shownAt returns the availability, shown without a parcel, of the
+// location at pos on the table's date: cached in t, or worked out now
+// (and cached, up to maxShown). The caller checks that the table shows
+// what it asks (the date, the busy share). Shared: never to be modified.
+func (a *Availability) shownAt(t *freeTable, pos int32) *LockerAvailability {
+	if s := t.cachedShown(pos); s != nil {
+		return s
+	}
+	ci := uint32(pos) / shownChunkLen
+	ch := t.shown[ci].Load()
+	c := t.snap.classRef(int(pos))
+	var s *LockerAvailability
+	if c.n == 1 { // an outlet (its shelves), or a locker of one class: one allocation
+		one := &struct {
+			LockerAvailability
+			classes [1]ClassAvailability
+		}{}
+		one.LockerAvailability = a.ofClasses(t, c, t.on, nil, one.classes[:])
+		s = &one.LockerAvailability
+	} else {
+		av := a.ofClasses(t, c, t.on, nil, make([]ClassAvailability, c.n))
+		s = &av
+	}
+	if t.nShown.Load() >= maxShown {
+		return s
+	}
+	if ch == nil {
+		ch = &shownChunk{}
+		if !t.shown[ci].CompareAndSwap(nil, ch) {
+			ch = t.shown[ci].Load()
+		}
+	}
+	if !ch.at[uint32(pos)%shownChunkLen].CompareAndSwap(nil, s) {
+		return ch.at[uint32(pos)%shownChunkLen].Load() // another search's, the same
+	}
+	ch.n.Add(1)
+	t.nShown.Add(1)
+	return s
+}
+
 // addTo sets the availability on date of each of a search's results, the
-// location whose classes at has at the same index, from t: in two
-// allocations for the whole answer, not two a result.
-func (a *Availability) addTo(results []LocationResult, at []classRef, t *freeTable, date string, dims *[3]float64) {
+// location at the position at has at the same index, from t. Without a
+// parcel each result shares what the table shows (shownAt), and a search
+// allocates nothing for it; with one, the results share the classes and
+// get a level of their own, in one allocation for the whole answer.
+func (a *Availability) addTo(results []LocationResult, at []int32, t *freeTable, date string, dims *[3]float64) {
 	if len(results) == 0 {
 		return
 	}
+	if date == t.on && a.busyBelow == t.busyBelow {
+		if dims == nil {
+			for i, pos := range at {
+				s := t.cachedShown(pos)
+				if s == nil {
+					s = a.shownAt(t, pos)
+				}
+				results[i].Availability = s
+			}
+			return
+		}
+		avs := make([]LockerAvailability, len(results))
+		for i, pos := range at {
+			s := a.shownAt(t, pos)
+			c := t.snap.classRef(int(pos))
+			total, free := 0, 0
+			for j := range s.Classes {
+				if t.snap.classes[int(c.off)+j].Fits(*dims) {
+					total += s.Classes[j].Total
+					free += s.Classes[j].Free
+				}
+			}
+			avs[i] = LockerAvailability{Date: s.Date, Classes: s.Classes, Level: a.level(free, total)}
+			results[i].Availability = &avs[i]
+		}
+		return
+	}
 	n := 0
-	for _, c := range at {
-		n += int(c.n)
+	for _, pos := range at {
+		n += int(t.snap.classOff[pos+1] - t.snap.classOff[pos])
 	}
 	avs := make([]LockerAvailability, len(results))
 	classes := make([]ClassAvailability, n)
-	for i, c := range at {
+	for i, pos := range at {
+		c := t.snap.classRef(int(pos))
 		// Capped at its own classes: an append to one result's list
 		// cannot write over the next one's.
 		avs[i] = a.ofClasses(t, c, date, dims, classes[:c.n:c.n])

@@ -45,6 +45,7 @@ type Directory struct {
 
 	calendar     *calendar.Calendar // the next delivery date; nil: today
 	availability *Availability      // lockers' free compartments and outlets' free shelf places; nil: not shown
+	sharedClock  bool               // availability's clock is the directory's: a search hands it the time it read
 
 	neighbors sync.Pool                   // *[]geo.Neighbor: the searches' buffers, so that a search allocates only its answer
 	day       atomic.Pointer[deliveryDay] // the delivery date of the latest minute asked
@@ -89,6 +90,7 @@ func (d *Directory) deliveryDay(now time.Time) *deliveryDay {
 // capacity view (lockers' compartments, outlets' shelf places).
 func (d *Directory) SetCheckout(cal *calendar.Calendar, a *Availability) {
 	d.calendar, d.availability = cal, a
+	d.sharedClock = a != nil && sameClock(d.clock, a.clock)
 	if a != nil {
 		a.typeOf = func(id string) lokero.LocationType {
 			if l := d.Snapshot().ByID(id); l != nil {
@@ -97,6 +99,23 @@ func (d *Directory) SetCheckout(cal *calendar.Calendar, a *Availability) {
 			return ""
 		}
 	}
+}
+
+// sameClock reports whether a and b are surely the same clock: the same
+// pointer, or values of the same empty type (lokero.SystemClock). Other
+// values are not compared: == may panic on them, or take copies for one.
+func sameClock(a, b lokero.Clock) bool {
+	t := reflect.TypeOf(a)
+	if t == nil || t != reflect.TypeOf(b) {
+		return false
+	}
+	switch {
+	case t.Kind() == reflect.Pointer:
+		return a == b
+	case t.Kind() == reflect.Struct && t.Size() == 0:
+		return true
+	}
+	return false
 }
 
 // Availability returns the capacity view of lockers and outlets, or nil.
@@ -312,14 +331,17 @@ type LocationQuery struct {
 }
 
 // LocationResult is one search hit.
+//
+// Location and Availability are shared with the directory and with other
+// answers: callers must not modify what they point to.
 type LocationResult struct {
 	Location     *lokero.Location
 	DistanceM    float64
-	HasDistance  bool                // DistanceM is set: the search had an origin
 	Date         string              // the delivery date the result was checked against
-	Open         bool                // open on that date
 	ClosedReason string              // why not, when not
 	Availability *LockerAvailability // a locker's or an outlet's capacity on that date (nil without a capacity view)
+	HasDistance  bool                // DistanceM is set: the search had an origin
+	Open         bool                // open on that date
 }
 
 // Search finds locations, nearest first when the query has an origin (its
@@ -340,9 +362,12 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 	origin := q.Origin
 	if q.Postcode != "" {
 		info, err := d.postcodes.Lookup(q.Postcode)
-		if lokero.ErrorCode(err) == lokero.ENOTFOUND {
-			return nil, lokero.Invalid("postcode", "unknown_postcode", "postcode %s is not a Finnish postal code", q.Postcode)
-		} else if err != nil {
+		if err != nil {
+			// ErrorCode only here: the error it looks into costs an
+			// allocation wherever it is asked.
+			if lokero.ErrorCode(err) == lokero.ENOTFOUND {
+				return nil, lokero.Invalid("postcode", "unknown_postcode", "postcode %s is not a Finnish postal code", q.Postcode)
+			}
 			return nil, err
 		}
 		q.Postcode = info.Code
@@ -385,8 +410,12 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 	}
 	var free *freeTable
 	if d.availability != nil {
+		var clock time.Time // zero: the view reads its own
+		if d.sharedClock {
+			clock = now
+		}
 		var err error
-		if free, err = d.availability.table(ctx, snap, date); err != nil {
+		if free, err = d.availability.table(ctx, snap, date, clock); err != nil {
 			return nil, err
 		}
 	}
@@ -430,25 +459,29 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 			(len(q.Functions) == 0 || hasAll(l, q.Functions)) &&
 			(!q.OpenNow || l.OpenAt(now))
 	}
-	// at holds where each result's classes are, for its availability.
-	var at [MaxLimit]classRef
+	// at holds each result's position, for its availability.
+	var at [MaxLimit]int32
 	results := make([]LocationResult, 0, q.Limit)
-	// add appends the hit at pos: its status on the date (without
-	// include_closed, keep let only open points through).
-	add := func(pos int, ref classRef, r LocationResult) {
-		r.Location = &snap.locs[pos]
-		r.Date, r.Open = on, !q.IncludeClosed || r.Location.OpenOn(on)
+	// add appends the hit at pos, at distanceM when hasDistance: its
+	// status on the date (without include_closed, keep let only open
+	// points through). The caller sees that there is room for it.
+	add := func(pos int, distanceM float64, hasDistance bool) {
+		l := &snap.locs[pos]
+		at[len(results)] = int32(pos)
+		results = results[:len(results)+1]
+		r := &results[len(results)-1]
+		r.Location, r.DistanceM, r.HasDistance, r.Date = l, distanceM, hasDistance, on
+		r.Open = !q.IncludeClosed || l.OpenOn(on)
 		if !r.Open {
-			r.ClosedReason = r.Location.ClosedReason(on)
+			r.ClosedReason = l.ClosedReason(on)
 		}
-		at[len(results)] = ref
-		results = append(results, r)
 	}
 	if q.Street != "" && mask&typeBit(lokero.TypeLocker) != 0 {
 		for _, pos := range snap.buildings[buildingKey(snap.base(q.Postcode), q.Street)] {
 			// SMARTPOSTs there come from the index, by distance.
 			if snap.locs[pos].Type == lokero.TypeLocker && len(results) < q.Limit && keep(pos, snap.info[pos]) {
-				add(pos, snap.classRef(pos), result(&snap.locs[pos], origin))
+				dist, has := distanceFrom(origin, &snap.locs[pos])
+				add(pos, dist, has)
 			}
 		}
 	}
@@ -457,36 +490,36 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 	case origin == nil:
 		for pos := range snap.locs {
 			if snap.locs[pos].Type != lokero.TypeLocker && keep(pos, snap.info[pos]) {
-				add(pos, snap.classRef(pos), LocationResult{})
+				add(pos, 0, false)
 				if len(results) == q.Limit {
 					break
 				}
 			}
 		}
 	default:
-		// Public points from the index; LOCKERs are never in it.
-		px := snap.indexFor(mask)
-		// Most candidates are settled by their tag: their type, and a
-		// plain point's weekdays.
-		byTag := !byLocation && !q.Available && q.Fits == nil
-		keepItem := func(i int, t uint32) bool {
-			in := untag(t)
-			if mask&in.bits == 0 || !q.IncludeClosed && in.plain && in.days&weekday == 0 {
-				return false
+		// Public points from the index (LOCKERs are never in it), its
+		// items numbered by position. The walk itself drops the
+		// candidates of another type and the plain points closed on the
+		// date, from their tags; keep hears of the others only when a
+		// filter reads more than the tag.
+		f := geo.TagFilter{Any: [2]uint32{uint32(mask)}, Keep: func(pos int, t uint32) bool { return keep(pos, untag(t)) }}
+		if !q.IncludeClosed {
+			f.Any[1] = uint32(weekday) << 8
+		}
+		if !byLocation && !q.Available && q.Fits == nil {
+			if q.IncludeClosed {
+				f.Keep = nil
+			} else {
+				f.Settled = tagPlain // a plain point open on the date is in
 			}
-			if byTag && (in.plain || q.IncludeClosed) {
-				return true
-			}
-			return keep(int(px.items[i].pos), in)
 		}
 		nbrs, _ := d.neighbors.Get().(*[]geo.Neighbor)
 		if nbrs == nil {
 			nbrs = &[]geo.Neighbor{}
 		}
-		*nbrs = px.index.NearestTagged(*origin, q.Limit-len(results), keepItem, 0, (*nbrs)[:0])
+		*nbrs = snap.indexFor(mask).NearestFiltered(*origin, q.Limit-len(results), f, 0, (*nbrs)[:0])
 		for _, n := range *nbrs {
-			it := &px.items[n.Item]
-			add(int(it.pos), it.classRef, LocationResult{DistanceM: n.DistanceM, HasDistance: true})
+			add(n.Item, n.DistanceM, true)
 		}
 		d.neighbors.Put(nbrs)
 	}
@@ -506,22 +539,25 @@ func hasAll(l *lokero.Location, functions []string) bool {
 	return true
 }
 
-func result(l *lokero.Location, origin *geo.Point) LocationResult {
-	r := LocationResult{Location: l}
-	if origin != nil {
-		r.DistanceM = geo.Distance(*origin, geo.Point{Lat: l.Lat, Lon: l.Lon})
-		r.HasDistance = true
+// distanceFrom returns the distance of l from origin, and whether there
+// is one (origin is not nil).
+func distanceFrom(origin *geo.Point, l *lokero.Location) (float64, bool) {
+	if origin == nil {
+		return 0, false
 	}
-	return r
+	return geo.Distance(*origin, geo.Point{Lat: l.Lat, Lon: l.Lon}), true
 }
 
 // Snapshot is an immutable view of the directory with its indexes.
 type Snapshot struct {
-	locs      []lokero.Location
-	byID      map[string]int
-	public    pointIndex                // every type but LOCKER
-	byType    [allTypes + 1]*pointIndex // a mask of one public type → its points alone; nil otherwise
-	buildings map[string][]int          // base postcode + building key → positions of the lockers (LOCKER, SMARTPOST) there
+	locs []lokero.Location
+	byID map[string]int
+	// public and byType index points by position (their items are
+	// positions in locs), each tagged with its posInfo (tag), so that a
+	// search's filter reads, for most candidates, nothing but the tree.
+	public    *geo.Index               // every type but LOCKER
+	byType    [allTypes + 1]*geo.Index // a mask of one public type → its points alone; nil otherwise
+	buildings map[string][]int         // base postcode + building key → positions of the lockers (LOCKER, SMARTPOST) there
 	base      func(string) string
 	// info is by position, so that a search's filter reads no string and
 	// touches no Location.
@@ -554,21 +590,6 @@ type posInfo struct {
 	plain bool
 }
 
-// pointIndex is a nearest-neighbour index over some of a snapshot's
-// locations, each tagged with its posInfo (tag), so that a search's filter
-// reads, for most candidates, nothing but the tree.
-type pointIndex struct {
-	index *geo.Index
-	items []indexItem // index item → its location
-}
-
-// indexItem is an index item's location: its position in locs, and its
-// classes, read with it for each hit rather than from Snapshot.classOff.
-type indexItem struct {
-	pos int32
-	classRef
-}
-
 // classRef is where a location's classes are in Snapshot.classes.
 type classRef struct {
 	off, n int32
@@ -579,43 +600,50 @@ func (s *Snapshot) classRef(pos int) classRef {
 	return classRef{off: s.classOff[pos], n: s.classOff[pos+1] - s.classOff[pos]}
 }
 
-// tag packs a posInfo into an index tag; untag unpacks it.
+// tagPlain is the tag bit of a plain point (posInfo.plain).
+const tagPlain = 1 << 16
+
+// tag packs a posInfo into an index tag: the type bit in bits 0-7, the
+// weekdays open in bits 8-15, and plain in bit 16. A point that is not
+// plain has every weekday's bit, so that a filter on the tag's weekday
+// lets it through to OpenOn.
 func tag(in posInfo) uint32 {
-	t := uint32(in.bits) | uint32(in.days)<<8
-	if in.plain {
-		t |= 1 << 16
+	if !in.plain {
+		return uint32(in.bits) | 0xFF<<8
 	}
-	return t
+	return uint32(in.bits) | uint32(in.days)<<8 | tagPlain
 }
 
+// untag unpacks a tag: the posInfo it was made of, but for the weekdays
+// of a point that is not plain, which nothing reads.
 func untag(t uint32) posInfo {
-	return posInfo{bits: uint8(t), days: uint8(t >> 8), plain: t&(1<<16) != 0}
+	return posInfo{bits: uint8(t), days: uint8(t >> 8), plain: t&tagPlain != 0}
 }
 
-func newPointIndex(s *Snapshot, keep func(*lokero.Location) bool) *pointIndex {
-	locs := s.locs
-	px := &pointIndex{}
+// newPointIndex indexes the locations for which keep is true, each as
+// the item of its position, tagged with its posInfo.
+func newPointIndex(s *Snapshot, keep func(*lokero.Location) bool) *geo.Index {
 	var points []geo.Point
+	var items []int32
 	var tags []uint32
-	for i := range locs {
-		if l := &locs[i]; keep(l) {
-			px.items = append(px.items, indexItem{pos: int32(i), classRef: s.classRef(i)})
-			tags = append(tags, tag(s.info[i]))
+	for i := range s.locs {
+		if l := &s.locs[i]; keep(l) {
 			points = append(points, geo.Point{Lat: l.Lat, Lon: l.Lon})
+			items = append(items, int32(i))
+			tags = append(tags, tag(s.info[i]))
 		}
 	}
-	px.index = geo.NewTaggedIndex(points, tags)
-	return px
+	return geo.NewNumberedIndex(points, items, tags)
 }
 
 // indexFor returns the smallest index holding every type of mask: a
 // query that can only match SMARTPOSTs (type=SMARTPOST) walks past no post
 // office.
-func (s *Snapshot) indexFor(mask uint8) *pointIndex {
-	if px := s.byType[mask&publicTypes]; px != nil {
-		return px
+func (s *Snapshot) indexFor(mask uint8) *geo.Index {
+	if ix := s.byType[mask&publicTypes]; ix != nil {
+		return ix
 	}
-	return &s.public
+	return s.public
 }
 
 // fits is lokero.Location.Fits for the location at pos, whose type bit is
@@ -680,7 +708,7 @@ func NewSnapshot(locs []lokero.Location, base func(code string) string) *Snapsho
 		}
 		s.classRows[i] = classRow{total: int32(c.Count), size: j}
 	}
-	s.public = *newPointIndex(s, func(l *lokero.Location) bool { return l.Type != lokero.TypeLocker })
+	s.public = newPointIndex(s, func(l *lokero.Location) bool { return l.Type != lokero.TypeLocker })
 	for _, t := range lokero.LocationTypes {
 		if t != lokero.TypeLocker {
 			s.byType[typeBit(t)] = newPointIndex(s, func(l *lokero.Location) bool { return l.Type == t })
@@ -736,14 +764,14 @@ func typeBit(t lokero.LocationType) uint8 {
 // Nearest returns up to k public locations (never a LOCKER) nearest to
 // origin for which keep is true, nearest first.
 func (s *Snapshot) Nearest(origin geo.Point, k int, keep func(*lokero.Location) bool) []*lokero.Location {
-	var keepItem func(int) bool
+	var keepPos func(int) bool
 	if keep != nil {
-		keepItem = func(i int) bool { return keep(&s.locs[s.public.items[i].pos]) }
+		keepPos = func(pos int) bool { return keep(&s.locs[pos]) }
 	}
-	hits := s.public.index.Nearest(origin, k, keepItem, 0, nil)
+	hits := s.public.Nearest(origin, k, keepPos, 0, nil)
 	out := make([]*lokero.Location, len(hits))
 	for i, n := range hits {
-		out[i] = &s.locs[s.public.items[n.Item].pos]
+		out[i] = &s.locs[n.Item]
 	}
 	return out
 }

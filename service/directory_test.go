@@ -3,6 +3,7 @@ package service_test
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
@@ -471,4 +472,60 @@ func TestSearchMatchesReference(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSearchShowsBookingsAtOnce: the capacity view keeps what a search
+// shows of each location until its free compartments change; a booking
+// or a cancellation shows in the very next search, at the point booked
+// and nowhere else, whichever part of the directory the points lie in
+// (600 more SMARTPOSTs, their ids not in the order of their distance).
+func TestSearchShowsBookingsAtOnce(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		var more []lokero.Location
+		for i := range 600 {
+			more = append(more, smartpost(fmt.Sprintf("SP-X%03d", i), "00100", 60.18+float64(i*7%600)*0.001, 24.94))
+		}
+		if _, err := f.dir.Import(ctx, more); err != nil {
+			t.Fatal(err)
+		}
+		// free returns each hit's free S compartments, and the
+		// capacity the view shows for them all.
+		free := func() map[string]int {
+			t.Helper()
+			_, hits := nearIDs(t, f, service.LocationQuery{Types: []lokero.LocationType{lokero.TypeSmartpost}, Limit: 100})
+			out := map[string]int{}
+			for _, h := range hits {
+				if h.Availability == nil || len(h.Availability.Classes) != 1 || h.Availability.Classes[0].Size != "S" {
+					t.Fatalf("%s shows %+v", h.Location.ID, h.Availability)
+				}
+				out[h.Location.ID] = h.Availability.Classes[0].Free
+			}
+			return out
+		}
+		before := free()
+		// SP-X430 is the 11th nearest X, far from SP-NEAR among the ids.
+		if before["SP-NEAR"] != 10 || before["SP-X430"] != 10 || len(before) != 100 {
+			t.Fatalf("before any booking: %v", before)
+		}
+		expect := func(step string, booked map[string]int) {
+			t.Helper()
+			after := free()
+			for id, n := range before {
+				if after[id] != n-booked[id] {
+					t.Fatalf("after %s %s shows %d S free; want %d", step, id, after[id], n-booked[id])
+				}
+			}
+		}
+		near := f.bookSmall(t, "SP-NEAR")
+		expect("a booking at SP-NEAR", map[string]int{"SP-NEAR": 1})
+		f.bookSmall(t, "SP-NEAR")
+		f.bookSmall(t, "SP-X430")
+		expect("two more bookings", map[string]int{"SP-NEAR": 2, "SP-X430": 1})
+		if _, err := f.shipments.Cancel(ctx, f.retailer, near.ID); err != nil {
+			t.Fatal(err)
+		}
+		expect("a cancellation", map[string]int{"SP-NEAR": 1, "SP-X430": 1})
+	})
 }
