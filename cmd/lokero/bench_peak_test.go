@@ -34,6 +34,7 @@ func TestBenchPeak(t *testing.T) {
 		regexp.MustCompile(`(?m)^  first come, first served, knowing each morning what the lockers hold: \d+\.\d % not in the shopper.s locker`),
 		regexp.MustCompile(`(?m)^  memory of this process .*: [1-9]\d* MiB resident`),
 		regexp.MustCompile(`(?m)^  CPU a whole life: this process \(server, broker, controllers and the bench\) \d+\.\d\d ms$`),
+		regexp.MustCompile(`(?m)^  CPU at rest before the first day \(.*; 3s\): this process \(server, broker, controllers and the bench\) \d+ ms/s$`),
 		regexp.MustCompile(`(?m)^  invariants: every parcel ended as its life led`),
 	} {
 		if !want.MatchString(stdout) {

@@ -492,10 +492,30 @@ func (s *sim) waitDirectory(ctx context.Context) error {
 	id := s.lockers[len(s.lockers)-1].id
 	start := time.Now()
 	last := start
+	for _, base := range s.apis() {
+		if err := s.waitLocation(ctx, base, id, start, &last); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(s.log, "sim: the server sees the lockers (after %s)\n", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// apis are the APIs of the servers the sim calls: its --url, or every
+// one of bases.
+func (s *sim) apis() []string {
+	if len(s.bases) > 0 {
+		return s.bases
+	}
+	return []string{s.o.url}
+}
+
+// waitLocation waits until the server at base has location id in its
+// directory, telling of the wait every --progress since last.
+func (s *sim) waitLocation(ctx context.Context, base, id string, start time.Time, last *time.Time) error {
 	for {
-		_, err := s.call(ctx, "GET", "/v1/locations/"+id, "", nil, nil)
+		_, err := s.callAt(ctx, base, "GET", "/v1/locations/"+id, "", nil, nil)
 		if err == nil {
-			fmt.Fprintf(s.log, "sim: the server sees the lockers (after %s)\n", time.Since(start).Round(time.Millisecond))
 			return nil
 		}
 		var he *simHTTPError
@@ -505,10 +525,10 @@ func (s *sim) waitDirectory(ctx context.Context) error {
 		if time.Since(start) > s.o.wait {
 			return fmt.Errorf("sim: the server did not see the new lockers within %s: start lokero serve with --reload 1s (it re-reads the directory every --reload, 1m by default)", s.o.wait)
 		}
-		if time.Since(last) >= s.o.progress {
+		if time.Since(*last) >= s.o.progress {
 			fmt.Fprintf(s.log, "sim: waiting for the server to read the directory again (%s so far; lokero serve --reload 1s makes it quick)\n",
 				time.Since(start).Round(time.Second))
-			last = time.Now()
+			*last = time.Now()
 		}
 		select {
 		case <-time.After(250 * time.Millisecond):
