@@ -377,7 +377,12 @@ func tooMany(what string, wait time.Duration) *lokero.Error {
 // limiter pick chooses, answering 429 in lokero's error shape.
 func (s *Server) perAddress(pick func(*limiterSet) *keyedLimiter[netip.Addr], what string, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if admit(w, pick(s.limits.Load()), s.clientKey(r), func(wait time.Duration) {
+		l := pick(s.limits.Load())
+		if l == nil { // no limit: no client address to work out
+			next(w, r)
+			return
+		}
+		if admit(w, l, s.clientKey(r), func(wait time.Duration) {
 			writeError(w, r, s.log, tooMany(what+" from this address", wait))
 		}) {
 			next(w, r)

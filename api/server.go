@@ -68,6 +68,10 @@ type Server struct {
 	// buffers recycles answer buffers: a search answer is several kB, and
 	// at tens of thousands of answers a second the garbage shows in p99.
 	buffers sync.Pool
+	// jsonType is the Content-Type header's value of a JSON answer, set
+	// straight into the header map and shared by every answer (with a
+	// capacity of 1, an Add copies it rather than write into it).
+	jsonType []string
 	// registry serves /metrics; RegisterMetrics adds to it.
 	registry *prometheus.Registry
 }
@@ -78,7 +82,8 @@ func (s *Server) RegisterMetrics(c prometheus.Collector) error { return s.regist
 
 // New returns a server for the directory. It answers 503 until SetReady.
 func New(dir *service.Directory, db Pinger, log *slog.Logger) *Server {
-	s := &Server{dir: dir, db: db, log: log, mux: &routeMux{ServeMux: http.NewServeMux()}}
+	s := &Server{dir: dir, db: db, log: log, mux: &routeMux{ServeMux: http.NewServeMux()},
+		jsonType: []string{"application/json"}}
 	reg := prometheus.NewRegistry()
 	s.registry = reg
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -107,7 +112,7 @@ func New(dir *service.Directory, db Pinger, log *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /location/{$}", search)
 	s.mux.HandleFunc("GET /location/{id}", one)
 	s.mux.HandleFunc("GET /api/2/openapi.json", handlePostiOpenAPI)
-	s.handler = s.recoverPanics(s.instrument(http.HandlerFunc(s.route)))
+	s.handler = s.recoverPanics(http.HandlerFunc(s.route))
 	return s
 }
 
@@ -175,21 +180,28 @@ func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 
 // route dispatches through the mux, answering unknown paths (404) and
 // unknown methods on known paths (405, with Allow) with JSON errors
-// instead of the mux's plain text.
+// instead of the mux's plain text, and counts and times every answer
+// (instrument). The mux looks the route up once: while the request has
+// no pattern, the answer is the mux's own, which the answer's writer keeps
+// apart (its headers and status; the body dropped) for route to answer
+// in JSON instead.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := s.mux.Handler(r); pattern != "" {
-		s.mux.ServeHTTP(w, r)
-		return
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, req: r}
+	s.mux.ServeHTTP(rec, r)
+	if r.Pattern == "" {
+		mux := rec.mux
+		rec.req = nil // route's own answer, for the client
+		if mux.code == http.StatusMethodNotAllowed {
+			allow := mux.header.Get("Allow")
+			rec.Header().Set("Allow", allow)
+			writeJSON(rec, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed",
+				Message: r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + allow}})
+		} else {
+			writeError(rec, r, s.log, &lokero.Error{Code: lokero.ENOTFOUND, Reason: "no_route", Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
+		}
 	}
-	probe := &probeWriter{header: http.Header{}}
-	s.mux.ServeHTTP(probe, r)
-	if probe.code == http.StatusMethodNotAllowed {
-		w.Header().Set("Allow", probe.Header().Get("Allow"))
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed",
-			Message: r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + probe.Header().Get("Allow")}})
-		return
-	}
-	writeError(w, r, s.log, &lokero.Error{Code: lokero.ENOTFOUND, Reason: "no_route", Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
+	s.instrument(rec, r, start)
 }
 
 // recoverPanics turns a panic into a logged 500 with a JSON body, so that
@@ -249,6 +261,13 @@ type probeWriter struct {
 	code   int
 }
 
-func (p *probeWriter) Header() http.Header         { return p.header }
+// Header returns the answer's headers, made on first use.
+func (p *probeWriter) Header() http.Header {
+	if p.header == nil {
+		p.header = http.Header{}
+	}
+	return p.header
+}
+
 func (p *probeWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (p *probeWriter) WriteHeader(code int)        { p.code = code }
