@@ -492,7 +492,11 @@ func (d *Dispatch) move(ctx context.Context, tx lokero.Tx, from *lokero.Location
 	req := routing.Request{Recipient: sh.Recipient, Parcel: sh.Parcel, COD: sh.COD != nil}
 	on := date.String()
 	rdir := routingDirectory{snap: d.s.dir.Snapshot(), dir: d.s.dir, date: on}
-	for _, alt := range routing.Overflow(from, req, rdir, d.s.limits, on, map[string]bool{from.ID: true}, 10) {
+	// As far as a booking's overflow looks (maxOverflowTries): a booking
+	// the check finds no room for is left to the door, which turns it
+	// away in the morning, and its alternative for the day can take a
+	// compartment a neighbour's own parcel needs.
+	for _, alt := range routing.Overflow(from, req, rdir, d.s.limits, on, map[string]bool{from.ID: true}, maxOverflowTries) {
 		there, err := d.roomIn(ctx, tx, alt.Location, today, date)
 		if err != nil {
 			return false, false, err

@@ -486,3 +486,76 @@ func shipmentIDs(list []lokero.Shipment) []string {
 	}
 	return out
 }
+
+// TestDispatchReachesAsFarAsABooking: as TestDispatchCheck, the Friday
+// parcel at LOCKER-M5 finds no room there on Thursday evening; this time
+// the ten lockers nearest it (one compartment each, a few dozen metres
+// away) are full on Friday too. The check looks as far as a booking's
+// overflow does and moves it to SP-NEAR, the eleventh nearest, before the
+// door would have to turn it away (it used to stop at ten: no room,
+// left to the door).
+func TestDispatchReachesAsFarAsABooking(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		if err := f.dir.Availability().SetMargin(0); err != nil {
+			t.Fatal(err)
+		}
+		var near []lokero.Location
+		for i := range 10 {
+			l := smartpost(fmt.Sprintf("SP-CLOSE%d", i), "00100", 60.1699+float64(i+1)*0.00005, 24.9384)
+			l.Compartments[0].Count = 1
+			near = append(near, l)
+		}
+		if _, err := f.dir.Import(ctx, near); err != nil {
+			t.Fatal(err)
+		}
+		dispatch := service.NewDispatch(f.shipments)
+		f.readyWith(t, request())
+		req := request()
+		req.Reference = "ORDER-2"
+		f.readyWith(t, req)
+
+		// Thursday 14:00: each close locker's one compartment booked for
+		// Friday, then one booking for Friday at LOCKER-M5.
+		f.clock.Advance(24 * time.Hour)
+		for _, l := range near {
+			req := request()
+			req.Reference, req.PickupPointID = "FULL-"+l.ID, l.ID
+			res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Shipment.DestinationID != l.ID {
+				t.Fatalf("the booking for %s went to %s", l.ID, res.Shipment.DestinationID)
+			}
+		}
+		req = request()
+		req.Reference = "FRIDAY"
+		res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Shipment.DestinationID != "LOCKER-M5" {
+			t.Fatalf("Friday's booking went to %s at booking; the test needs it at LOCKER-M5", res.Shipment.DestinationID)
+		}
+		if _, err := f.shipments.HandoverByCourier(ctx, f.courier, res.Shipment.ID); err != nil {
+			t.Fatal(err)
+		}
+
+		// Thursday 20:00: the check.
+		f.clock.Advance(6 * time.Hour)
+		out, err := dispatch.Check(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sh, err := f.store.Shipment(ctx, res.Shipment.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Rerouted) != 1 || len(out.NoRoom) != 0 || sh.DestinationID != "SP-NEAR" {
+			t.Fatalf("the check moved %d, found no room for %d; the parcel goes to %s; want it moved to SP-NEAR",
+				len(out.Rerouted), len(out.NoRoom), sh.DestinationID)
+		}
+	})
+}

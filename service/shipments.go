@@ -277,6 +277,11 @@ func (s *Shipments) replayOr(ctx context.Context, retailer lokero.Retailer, key 
 	return CreateResult{}, refused
 }
 
+// maxOverflowTries is how many of the nearest other points a booking's
+// overflow, and the evening's check for a booking its locker has no room
+// for, try in turn (routing.Overflow, each within its MaxDistanceM).
+const maxOverflowTries = 20
+
 // reserve takes a compartment for the delivery date at the decided locker,
 // or at the nearest alternative with room, within the retailer's share of
 // each (see DefaultRetailerShare): a retailer over its share at a locker
@@ -304,7 +309,7 @@ func (s *Shipments) reserve(ctx context.Context, tx lokero.Tx, retailer lokero.R
 		return d, size, err
 	}
 	skip := map[string]bool{d.Location.ID: true}
-	for _, alt := range routing.Overflow(d.Location, req, rdir, s.limits, rdir.date, skip, 20) {
+	for _, alt := range routing.Overflow(d.Location, req, rdir, s.limits, rdir.date, skip, maxOverflowTries) {
 		size, ok, over, err := s.reserveWithin(ctx, tx, retailer.ID, alt.Location, req.Parcel, date)
 		if err != nil || ok {
 			if ok && quota {
@@ -336,7 +341,7 @@ func (s *Shipments) reserveOutlet(ctx context.Context, tx lokero.Tx, d routing.D
 		return d, lokero.ShelfSize, err
 	}
 	skip := map[string]bool{d.Location.ID: true}
-	for _, alt := range routing.Overflow(d.Location, req, rdir, s.limits, rdir.date, skip, 20) {
+	for _, alt := range routing.Overflow(d.Location, req, rdir, s.limits, rdir.date, skip, maxOverflowTries) {
 		if ok, err := reserveShelf(ctx, tx, alt.Location, date); err != nil || ok {
 			return alt, lokero.ShelfSize, err
 		}
