@@ -1,11 +1,13 @@
-// Package mqtttest starts Debian's Mosquitto for tests: a real MQTT broker
-// on a free port of 127.0.0.1, reading the password and ACL files of a
-// directory (as lokero locker provision --mosquitto writes them). Without
-// mosquitto installed a test skips, or fails where CI=true.
+// Package mqtttest starts Debian's Mosquitto for tests (and for lokero
+// bench peak): a real MQTT broker on a free port of 127.0.0.1, reading the
+// password and ACL files of a directory (as lokero locker provision
+// --mosquitto writes them). Without mosquitto installed a test skips, or
+// fails where CI=true.
 package mqtttest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -21,20 +23,31 @@ import (
 
 // Mosquitto is a running mosquitto.
 type Mosquitto struct {
-	Addr string // host:port it listens on
-	cmd  *exec.Cmd
-	log  *lockedBuffer
+	Addr    string // host:port it listens on
+	cmd     *exec.Cmd
+	log     *lockedBuffer
+	exited  chan struct{} // closed once the process has exited
+	waitErr error         // its exit status, once exited is closed
+}
+
+// Path returns the local mosquitto binary's path, or "" when Debian's
+// mosquitto is not installed.
+func Path() string {
+	if p, err := exec.LookPath("mosquitto"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/sbin/mosquitto"); err == nil {
+		return "/usr/sbin/mosquitto"
+	}
+	return ""
 }
 
 // Find returns the mosquitto binary's path; it skips the test when there
 // is none, or fails it where CI=true.
 func Find(t testing.TB) string {
 	t.Helper()
-	if p, err := exec.LookPath("mosquitto"); err == nil {
+	if p := Path(); p != "" {
 		return p
-	}
-	if _, err := os.Stat("/usr/sbin/mosquitto"); err == nil {
-		return "/usr/sbin/mosquitto"
 	}
 	if os.Getenv("CI") == "true" {
 		t.Fatal("mosquitto not found (apt-get install mosquitto)")
@@ -47,77 +60,109 @@ func Find(t testing.TB) string {
 // anonymous access and no persistence, until the test ends.
 func Start(t testing.TB, dir string) *Mosquitto {
 	t.Helper()
-	bin := Find(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	Find(t)
+	m, err := Run(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous false\npassword_file %s\nacl_file %s\npersistence false\n"+
-		"log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n",
-		port, filepath.Join(dir, "passwd"), filepath.Join(dir, "acl"))
-	if os.Geteuid() == 0 {
-		// As root, mosquitto would switch to user mosquitto, which cannot
-		// read the test's files.
-		conf += "user root\n"
-	}
-	confFile := filepath.Join(t.TempDir(), "mosquitto.conf")
-	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	m := &Mosquitto{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), log: &lockedBuffer{}}
-	m.cmd = exec.Command(bin, "-c", confFile)
-	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
-	if err := m.cmd.Start(); err != nil {
-		t.Fatalf("start mosquitto: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- m.cmd.Wait() }()
 	t.Cleanup(func() {
-		_ = m.cmd.Process.Kill()
-		<-exited
+		m.Stop()
 		if t.Failed() {
 			t.Logf("mosquitto log:\n%s", m.log.String())
 		}
 	})
+	return m
+}
+
+// Run is Start outside a test (lokero bench peak): it writes
+// dir/mosquitto.conf, starts mosquitto on a free port of 127.0.0.1 and
+// waits until it accepts connections; Stop ends it.
+func Run(dir string) (*Mosquitto, error) {
+	bin := Path()
+	if bin == "" {
+		return nil, errors.New("mosquitto not found (apt-get install mosquitto)")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	// max_queued_messages: a peak's bursts of events queue for the centre
+	// beyond the default 1,000.
+	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous false\npassword_file %s\nacl_file %s\npersistence false\n"+
+		"max_queued_messages 100000\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n",
+		port, filepath.Join(dir, "passwd"), filepath.Join(dir, "acl"))
+	if os.Geteuid() == 0 {
+		// As root, mosquitto would switch to user mosquitto, which cannot
+		// read the caller's files.
+		conf += "user root\n"
+	}
+	confFile := filepath.Join(dir, "mosquitto.conf")
+	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
+		return nil, err
+	}
+	m := &Mosquitto{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), log: &lockedBuffer{}, exited: make(chan struct{})}
+	m.cmd = exec.Command(bin, "-c", confFile)
+	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
+	if err := m.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start mosquitto: %w", err)
+	}
+	go func() {
+		m.waitErr = m.cmd.Wait()
+		close(m.exited)
+	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", m.Addr, time.Second)
 		if err == nil {
 			c.Close()
-			return m
+			return m, nil
 		}
 		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("mosquitto exited: %v\n%s", err, m.log.String())
+		case <-m.exited:
+			return nil, fmt.Errorf("mosquitto exited: %v\n%s", m.waitErr, m.log.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("mosquitto not accepting on %s: %v\n%s", m.Addr, err, m.log.String())
+			m.Stop()
+			return nil, fmt.Errorf("mosquitto not accepting on %s: %v\n%s", m.Addr, err, m.log.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Stop kills mosquitto and waits for it to be gone.
+func (m *Mosquitto) Stop() {
+	_ = m.cmd.Process.Kill()
+	<-m.exited
 }
 
 // Reload has mosquitto read its password and ACL files again (SIGHUP)
 // and waits until it has (its log says so).
 func (m *Mosquitto) Reload(t testing.TB) {
 	t.Helper()
+	if err := m.ReloadFiles(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ReloadFiles is Reload outside a test.
+func (m *Mosquitto) ReloadFiles() error {
 	before := strings.Count(m.log.String(), "Reloading config")
 	if err := m.cmd.Process.Signal(syscall.SIGHUP); err != nil {
-		t.Fatalf("SIGHUP mosquitto: %v", err)
+		return fmt.Errorf("SIGHUP mosquitto: %w", err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for strings.Count(m.log.String(), "Reloading config") == before {
 		if time.Now().After(deadline) {
-			t.Fatalf("mosquitto did not reload within 10 s:\n%s", m.log.String())
+			return fmt.Errorf("mosquitto did not reload within 10 s:\n%s", m.log.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	// The reload is logged as it begins: give it a moment to finish.
 	time.Sleep(100 * time.Millisecond)
+	return nil
 }
 
 // Log returns what mosquitto logged so far.

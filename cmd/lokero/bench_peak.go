@@ -26,6 +26,7 @@ import (
 	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/controller"
 	"github.com/lokero/lokero/geo"
+	"github.com/lokero/lokero/mqtttest"
 	"github.com/lokero/lokero/occupancy"
 	"github.com/lokero/lokero/pgtest"
 	"github.com/lokero/lokero/postcode"
@@ -141,7 +142,8 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		bases        []string
 		servers      []*peakInstance // with --instances above 1
 		logs         []*syncBuffer   // each server's
-		mosq         *peakMosquitto
+		mosq         *mqtttest.Mosquitto
+		mosqDir      = filepath.Join(tmp, "mosquitto")
 	)
 	if o.instances == 1 {
 		var (
@@ -155,11 +157,11 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		bases, logs = []string{base}, []*syncBuffer{serverLog}
 	} else {
 		var centrePass string
-		if mosq, centrePass, err = startPeakMosquitto(ctx, filepath.Join(tmp, "mosquitto")); err != nil {
+		if mosq, centrePass, err = startPeakMosquitto(mosqDir); err != nil {
 			return err
 		}
-		defer mosq.stop()
-		args := append([]string{"--db", db, "--mqtt", "tcp://" + centreUser + ":" + centrePass + "@" + mosq.addr, "--mqtt-listen", "off"},
+		defer mosq.Stop()
+		args := append([]string{"--db", db, "--mqtt", "tcp://" + centreUser + ":" + centrePass + "@" + mosq.Addr, "--mqtt-listen", "off"},
 			peakServeFlags(o.margin)...)
 		var stop func()
 		if servers, stop, err = startPeakInstances(ctx, o.instances, append(args, extra...)); err != nil {
@@ -169,7 +171,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		for _, in := range servers {
 			bases, logs = append(bases, in.base), append(logs, in.log)
 		}
-		base, broker = bases[0], "tcp://"+mosq.addr
+		base, broker = bases[0], "tcp://"+mosq.Addr
 	}
 
 	s := &sim{o: simOptions{url: base, broker: broker, db: db, lockers: o.lockers, parcels: o.parcels, compartments: o.compartments,
@@ -187,7 +189,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if mosq != nil {
-		if err := mosq.provision(s.lockers); err != nil {
+		if err := provisionPeakLockers(mosq, mosqDir, s.lockers); err != nil {
 			return err
 		}
 	}
@@ -316,37 +318,28 @@ func peakServe(ctx context.Context, db string, margin float64, extra []string, s
 		return "", "", nil, nil, err
 	}
 	serveCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan int, 1)
+	exited := make(chan struct{})
 	log = &syncBuffer{}
 	go func() {
+		defer close(exited)
 		args := append(append([]string{"serve", "--addr", addr, "--db", db, "--mqtt-listen", mqtt}, peakServeFlags(margin)...), extra...)
-		done <- run(serveCtx, args, io.Discard, log)
+		if code := run(serveCtx, args, io.Discard, log); code != 0 {
+			fmt.Fprintf(log, "serve exited with %d\n", code)
+		}
 	}()
 	stop = func() {
 		cancel()
 		select {
-		case <-done:
+		case <-exited:
 		case <-time.After(20 * time.Second):
 		}
 	}
 	base = "http://" + addr
-	for start := time.Now(); ; {
-		if resp, err := http.Get(base + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base, "tcp://" + mqtt, log, stop, nil
-			}
-		}
-		select {
-		case code := <-done:
-			return "", "", nil, nil, fmt.Errorf("bench peak: serve exited with %d: %s", code, log.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Since(start) > time.Minute {
-			stop()
-			return "", "", nil, nil, fmt.Errorf("bench peak: serve did not answer within a minute: %s", log.String())
-		}
+	if err := waitServing(ctx, base, exited, log, "serve"); err != nil {
+		stop()
+		return "", "", nil, nil, err
 	}
+	return base, "tcp://" + mqtt, log, stop, nil
 }
 
 // peakServeFlags are the flags of every server of the bench: the
@@ -657,7 +650,7 @@ func (pk *peak) dispatchCheck(ctx context.Context) error {
 	on := fmt.Sprintf(`"on":"%s"`, pk.today)
 	// Every server runs the check; each move is made by one of them, and
 	// a booking none found room for is one each of them found none for.
-	rerouted, noRoom := 0, 0
+	moved, noRoom := 0, 0 // moved: out or back
 	for i, log := range pk.serverLogs {
 		var line struct {
 			Rerouted  int `json:"rerouted"`
@@ -686,10 +679,10 @@ func (pk *peak) dispatchCheck(ctx context.Context) error {
 			case <-time.After(100 * time.Millisecond):
 			}
 		}
-		rerouted, noRoom = rerouted+line.Rerouted+line.MovedBack, max(noRoom, line.NoRoom)
+		moved, noRoom = moved+line.Rerouted+line.MovedBack, max(noRoom, line.NoRoom)
 	}
 	pk.n.dispatchNoRoom.Add(int64(noRoom))
-	if rerouted == 0 {
+	if moved == 0 {
 		return nil
 	}
 	var due []*peakParcel

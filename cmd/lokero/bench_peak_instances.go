@@ -2,17 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/lokero/lokero/mqtttest"
 )
 
 // With --instances N the peak runs as an operator runs many instances:
@@ -22,114 +24,36 @@ import (
 // to Mosquitto with the credentials `lokero locker provision --mosquitto`
 // writes.
 
-// peakMosquitto is the Mosquitto a many-instance peak runs on: started
-// from the local install with a password file and the ACL in dir.
-type peakMosquitto struct {
-	dir, addr string
-	cmd       *exec.Cmd
-	log       *syncBuffer
-	exited    chan struct{}
-}
-
-// findMosquitto returns the path of the local mosquitto, or an error
-// that says how to install it.
-func findMosquitto() (string, error) {
-	if p, err := exec.LookPath("mosquitto"); err == nil {
-		return p, nil
-	}
-	if _, err := os.Stat("/usr/sbin/mosquitto"); err == nil {
-		return "/usr/sbin/mosquitto", nil
-	}
-	return "", fmt.Errorf("bench peak: --instances needs Mosquitto, which is not installed (apt-get install mosquitto)")
-}
-
 // startPeakMosquitto gives the centre's user a password in dir, starts
-// Mosquitto on a free loopback port with dir's password file and ACL (no
-// anonymous access, no persistence) and returns it with the centre's
-// password.
-func startPeakMosquitto(ctx context.Context, dir string) (m *peakMosquitto, centrePass string, err error) {
-	bin, err := findMosquitto()
-	if err != nil {
-		return nil, "", err
+// Mosquitto with dir's password file and ACL (mqtttest.Run: no anonymous
+// access, no persistence) and returns it with the centre's password.
+func startPeakMosquitto(dir string) (m *mqtttest.Mosquitto, centrePass string, err error) {
+	if mqtttest.Path() == "" {
+		return nil, "", errors.New("bench peak: --instances needs Mosquitto, which is not installed (apt-get install mosquitto)")
 	}
 	var out strings.Builder
 	if err := provisionMosquittoCentre(dir, &out); err != nil {
 		return nil, "", fmt.Errorf("bench peak: %w", err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	centrePass = lines[len(lines)-1]
-	addr, err := freeLoopback()
-	if err != nil {
-		return nil, "", err
+	if m, err = mqtttest.Run(dir); err != nil {
+		return nil, "", fmt.Errorf("bench peak: %w", err)
 	}
-	_, port, _ := net.SplitHostPort(addr)
-	conf := fmt.Sprintf("listener %s 127.0.0.1\nallow_anonymous false\npassword_file %s\nacl_file %s\npersistence false\n"+
-		"max_queued_messages 100000\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n",
-		port, filepath.Join(dir, "passwd"), filepath.Join(dir, "acl"))
-	if os.Geteuid() == 0 {
-		// As root, mosquitto would switch to user mosquitto, which cannot
-		// read the bench's files.
-		conf += "user root\n"
-	}
-	confFile := filepath.Join(dir, "mosquitto.conf")
-	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
-		return nil, "", err
-	}
-	m = &peakMosquitto{dir: dir, addr: addr, log: &syncBuffer{}, exited: make(chan struct{})}
-	m.cmd = exec.Command(bin, "-c", confFile)
-	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
-	if err := m.cmd.Start(); err != nil {
-		return nil, "", fmt.Errorf("bench peak: start mosquitto: %w", err)
-	}
-	go func() {
-		m.cmd.Wait()
-		close(m.exited)
-	}()
-	for start := time.Now(); ; {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return m, centrePass, nil
-		}
-		select {
-		case <-m.exited:
-			return nil, "", fmt.Errorf("bench peak: mosquitto exited: %s", m.log.String())
-		case <-ctx.Done():
-			m.stop()
-			return nil, "", ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Since(start) > 10*time.Second {
-			m.stop()
-			return nil, "", fmt.Errorf("bench peak: mosquitto not accepting on %s within 10 s: %s", addr, m.log.String())
-		}
-	}
+	return m, lines[len(lines)-1], nil
 }
 
-// provision writes each locker's password (its device token) and has
-// Mosquitto read the file again.
-func (m *peakMosquitto) provision(lockers []*simLocker) error {
+// provisionPeakLockers writes each locker's password (its device token)
+// into dir and has Mosquitto read the files again.
+func provisionPeakLockers(m *mqtttest.Mosquitto, dir string, lockers []*simLocker) error {
 	for _, l := range lockers {
-		if err := provisionMosquittoLocker(m.dir, l.id, l.token, io.Discard); err != nil {
+		if err := provisionMosquittoLocker(dir, l.id, l.token, io.Discard); err != nil {
 			return fmt.Errorf("bench peak: %w", err)
 		}
 	}
-	before := strings.Count(m.log.String(), "Reloading config")
-	if err := m.cmd.Process.Signal(syscall.SIGHUP); err != nil {
-		return fmt.Errorf("bench peak: SIGHUP mosquitto: %w", err)
+	if err := m.ReloadFiles(); err != nil {
+		return fmt.Errorf("bench peak: %w", err)
 	}
-	for start := time.Now(); strings.Count(m.log.String(), "Reloading config") == before; time.Sleep(20 * time.Millisecond) {
-		if time.Since(start) > 10*time.Second {
-			return fmt.Errorf("bench peak: mosquitto did not reload within 10 s: %s", m.log.String())
-		}
-	}
-	// The reload is logged as it begins.
-	time.Sleep(200 * time.Millisecond)
 	return nil
-}
-
-func (m *peakMosquitto) stop() {
-	m.cmd.Process.Kill()
-	<-m.exited
 }
 
 // peakInstance is one `lokero serve` in a process of its own.
@@ -183,31 +107,38 @@ func startPeakInstances(ctx context.Context, n int, args []string) (instances []
 		}()
 		instances = append(instances, in)
 	}
-	client := &http.Client{Timeout: 2 * time.Second}
 	for i, in := range instances {
-		for start := time.Now(); ; {
-			if resp, err := client.Get(in.base + "/healthz"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					break
-				}
-			}
-			select {
-			case <-in.exited:
-				stop()
-				return nil, nil, fmt.Errorf("bench peak: instance %d exited: %s", i+1, in.log.String())
-			case <-ctx.Done():
-				stop()
-				return nil, nil, ctx.Err()
-			case <-time.After(100 * time.Millisecond):
-			}
-			if time.Since(start) > time.Minute {
-				stop()
-				return nil, nil, fmt.Errorf("bench peak: instance %d did not answer within a minute: %s", i+1, in.log.String())
-			}
+		if err := waitServing(ctx, in.base, in.exited, in.log, fmt.Sprintf("instance %d", i+1)); err != nil {
+			stop()
+			return nil, nil, err
 		}
 	}
 	return instances, stop, nil
+}
+
+// waitServing waits until the server at base answers /healthz: an error
+// when exited closes first (with the server's log), when ctx ends, or
+// after a minute.
+func waitServing(ctx context.Context, base string, exited <-chan struct{}, log *syncBuffer, name string) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	for start := time.Now(); ; {
+		if resp, err := client.Get(base + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("bench peak: %s exited: %s", name, log.String())
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Since(start) > time.Minute {
+			return fmt.Errorf("bench peak: %s did not answer within a minute: %s", name, log.String())
+		}
+	}
 }
 
 // freeLoopback returns a loopback address with a port free now.
@@ -230,21 +161,31 @@ func procMemoryOf(pid int) (rss, hwm int64) {
 // with children also that of its children it has waited for: from
 // /proc/PID/stat, 0 where it cannot be read. pid 0 is this process.
 func procCPU(pid int, children bool) time.Duration {
+	return statCPU(procStat(pid), children)
+}
+
+// procStat returns the fields of /proc/PID/stat after the command's name
+// (which ends with the last ')'): state first, the parent's pid second,
+// utime 12th; nil where it cannot be read. pid 0 is this process.
+func procStat(pid int) []string {
 	path := "/proc/self/stat"
 	if pid != 0 {
 		path = "/proc/" + strconv.Itoa(pid) + "/stat"
 	}
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return 0
+		return nil
 	}
-	// The fields after the command's name, which ends with the last ')':
-	// state is field 3, utime 14, stime 15, cutime 16, cstime 17.
 	i := strings.LastIndexByte(string(raw), ')')
 	if i < 0 {
-		return 0
+		return nil
 	}
-	f := strings.Fields(string(raw[i+1:]))
+	return strings.Fields(string(raw[i+1:]))
+}
+
+// statCPU is the CPU time in procStat's fields: utime and stime (fields
+// 14 and 15 of the file), with children cutime and cstime (16 and 17).
+func statCPU(f []string, children bool) time.Duration {
 	if len(f) < 15 {
 		return 0
 	}
@@ -266,22 +207,15 @@ func procCPU(pid int, children bool) time.Duration {
 // and its backends).
 func procTreeCPU(pid int) time.Duration {
 	total := procCPU(pid, true)
+	parent := strconv.Itoa(pid)
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		child, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		raw, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		i := strings.LastIndexByte(string(raw), ')')
-		if i < 0 {
-			continue
-		}
-		if f := strings.Fields(string(raw[i+1:])); len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			total += procCPU(child, false)
+		if f := procStat(child); len(f) > 1 && f[1] == parent {
+			total += statCPU(f, false)
 		}
 	}
 	return total
