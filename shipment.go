@@ -33,14 +33,16 @@ var ShipmentStatuses = []ShipmentStatus{
 // transitions are the legal moves of the lifecycle. A parcel at a post
 // office or an agent outlet skips IN_LOCKER. A consumer's parcel (a
 // return or a pre-paid one) is DROPPED_OFF at a locker before it travels;
-// a return in transit ends with the store (RETURNED_TO_SENDER).
+// a return in transit ends with the store (RETURNED_TO_SENDER). An EXPIRED
+// parcel is READY_FOR_PICKUP again only when its locker reports, after the
+// expiry, that it handed the parcel out before the deadline.
 var transitions = map[ShipmentStatus][]ShipmentStatus{
 	StatusCreated:        {StatusInTransit, StatusCancelled, StatusDroppedOff},
 	StatusDroppedOff:     {StatusInTransit},
 	StatusInTransit:      {StatusInLocker, StatusReadyForPickup, StatusReturning, StatusReturnedToSender},
 	StatusInLocker:       {StatusReadyForPickup},
 	StatusReadyForPickup: {StatusPickedUp, StatusExpired},
-	StatusExpired:        {StatusReturning},
+	StatusExpired:        {StatusReturning, StatusReadyForPickup},
 	StatusReturning:      {StatusReturnedToSender},
 }
 

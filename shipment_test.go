@@ -26,6 +26,7 @@ var legalMoves = map[[2]lokero.ShipmentStatus]bool{
 	{lokero.StatusReadyForPickup, lokero.StatusPickedUp}:    true,
 	{lokero.StatusReadyForPickup, lokero.StatusExpired}:     true,
 	{lokero.StatusExpired, lokero.StatusReturning}:          true, // collected by the courier
+	{lokero.StatusExpired, lokero.StatusReadyForPickup}:     true, // handed out in time, reported late
 	{lokero.StatusReturning, lokero.StatusReturnedToSender}: true,
 }
 

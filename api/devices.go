@@ -13,16 +13,17 @@ import (
 // deviceEventRequest is an event of the device protocol as a locker that
 // speaks HTTP sends it (docs/device-protocol.md).
 type deviceEventRequest struct {
-	Seq          *int64 `json:"seq"`
-	Type         string `json:"type"`
-	Compartment  int    `json:"compartment"`
-	Count        int    `json:"count"`
-	Code         string `json:"code"`
-	AmountCents  int64  `json:"amount_cents"`
-	TerminalRef  string `json:"terminal_ref"`
-	Token        string `json:"token"`         // qr: the QR code the scanner read
-	ShipmentID   string `json:"shipment_id"`   // pickup
-	TrackingCode string `json:"tracking_code"` // deposit
+	Seq          *int64    `json:"seq"`
+	At           time.Time `json:"at"` // when it happened at the locker
+	Type         string    `json:"type"`
+	Compartment  int       `json:"compartment"`
+	Count        int       `json:"count"`
+	Code         string    `json:"code"`
+	AmountCents  int64     `json:"amount_cents"`
+	TerminalRef  string    `json:"terminal_ref"`
+	Token        string    `json:"token"`         // qr: the QR code the scanner read
+	ShipmentID   string    `json:"shipment_id"`   // pickup
+	TrackingCode string    `json:"tracking_code"` // deposit
 }
 
 // handleSequencedEvent applies an event numbered in its device's sequence,
@@ -34,7 +35,7 @@ func (s *Server) handleSequencedEvent(w http.ResponseWriter, r *http.Request, re
 		return
 	}
 	out, err := s.lockers.ApplyEvent(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"), service.DeviceEvent{
-		Seq: *req.Seq, Type: req.Type, Compartment: req.Compartment, Count: req.Count,
+		Seq: *req.Seq, At: req.At, Type: req.Type, Compartment: req.Compartment, Count: req.Count,
 		Code: req.Code, AmountCents: req.AmountCents, TerminalRef: req.TerminalRef, Token: req.Token,
 		ShipmentID: req.ShipmentID, TrackingCode: req.TrackingCode})
 	if err != nil {

@@ -351,7 +351,7 @@ func (c *Centre) event(dev lokero.Credential, id string, payload []byte) {
 		return
 	}
 	out, err := c.cfg.Lockers.ApplyEvent(c.ctx, dev, id, service.DeviceEvent{
-		Seq: ev.Seq, Type: ev.Type, Compartment: ev.Compartment, Count: ev.Count,
+		Seq: ev.Seq, At: ev.At, Type: ev.Type, Compartment: ev.Compartment, Count: ev.Count,
 		Code: ev.Code, AmountCents: ev.AmountCents, TerminalRef: ev.TerminalRef, ShipmentID: ev.ShipmentID, Token: ev.Token, TrackingCode: ev.TrackingCode})
 	if err != nil {
 		// Not applied (the store failed, or the credential changed): no

@@ -22,6 +22,9 @@ type DeviceEvent struct {
 	// event is applied each time it arrives.
 	Seq  int64
 	Type string // one of the DeviceEvent… types
+	// At is when it happened at the locker, by its clock; zero when the
+	// device did not say. Only a pickup uses it (OfflinePickup).
+	At time.Time
 	// The fields of the types that have them.
 	Compartment int    // door_closed, payment
 	Count       int    // letter_dropped
@@ -139,7 +142,7 @@ func (l *Lockers) ApplyEvent(ctx context.Context, device lokero.Credential, loca
 	case DeviceEventDropOff:
 		out.Keypad, err = l.OfflineDropOff(ctx, device, locationID, ev.ShipmentID, ev.Compartment)
 	case DeviceEventPickup:
-		err = l.OfflinePickup(ctx, device, locationID, ev.Compartment, ev.ShipmentID)
+		err = l.OfflinePickup(ctx, device, locationID, ev.Compartment, ev.ShipmentID, ev.At)
 	case DeviceEventQR:
 		out.Keypad, err = l.ScanQR(ctx, device, locationID, ev.Token)
 	case LetterDropped, SlotEmptied:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -338,6 +339,61 @@ func TestSyncAndOfflinePickup(t *testing.T) {
 		}
 		if _, ok, err := f.lockers.Expected(ctx, f.device, "LOCKER-M5", sh.ID); ok || err != nil {
 			t.Errorf("expected after the pickup: %v, %v; want not", ok, err)
+		}
+	})
+}
+
+// A controller hands a parcel out offline just before its deadline, and
+// its report reaches the centre after the expiry job ran: the recipient came
+// in time, so the pickup stands. A report of an opening after the deadline,
+// or one that does not say when, does not undo the expiry.
+func TestOfflinePickupReportedAfterTheExpiry(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		expired := func(seq int64) (lokero.Shipment, int) {
+			t.Helper()
+			sh := f.inTransit(t)
+			dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ready := f.apply(t, service.DeviceEvent{Seq: seq, Type: service.DeviceEventDoorClosed, Compartment: dep.Compartment.Number})
+			f.clock.Advance(ready.Shipment.StorageDeadline.Add(time.Minute).Sub(f.clock.Now()))
+			if err := f.lockers.Expire(ctx, sh.ID); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := f.shipments.Get(ctx, f.retailer, sh.ID); got.Status != lokero.StatusExpired {
+				t.Fatalf("after the deadline and the expiry job: %s; want EXPIRED", got.Status)
+			}
+			return ready.Shipment, dep.Compartment.Number
+		}
+
+		late, n := expired(1)
+		wantOutcome(t, "an opening reported without its time", f.apply(t, service.DeviceEvent{Seq: 2, Type: service.DeviceEventPickup,
+			Compartment: n, ShipmentID: late.ID}), service.EventRejected, 3, "not_ready")
+		wantOutcome(t, "an opening after the deadline", f.apply(t, service.DeviceEvent{Seq: 3, Type: service.DeviceEventPickup,
+			At: late.StorageDeadline, Compartment: n, ShipmentID: late.ID}), service.EventRejected, 4, "not_ready")
+		if got, _ := f.shipments.Get(ctx, f.retailer, late.ID); got.Status != lokero.StatusExpired {
+			t.Errorf("after refused reports: %s; want EXPIRED", got.Status)
+		}
+
+		inTime, m := expired(4)
+		wantOutcome(t, "an opening a second before the deadline", f.apply(t, service.DeviceEvent{Seq: 5, Type: service.DeviceEventPickup,
+			At: inTime.StorageDeadline.Add(-time.Second), Compartment: m, ShipmentID: inTime.ID}), service.EventApplied, 6, "")
+		done := f.apply(t, service.DeviceEvent{Seq: 6, Type: service.DeviceEventDoorClosed, Compartment: m})
+		if done.Shipment.Status != lokero.StatusPickedUp || done.Shipment.Pickup == nil {
+			t.Fatalf("door closed after the late report: %s, pickup %+v; want PICKED_UP", done.Shipment.Status, done.Shipment.Pickup)
+		}
+		var statuses []lokero.ShipmentStatus
+		for _, e := range done.Shipment.Events {
+			if len(statuses) == 0 || statuses[len(statuses)-1] != e.Status {
+				statuses = append(statuses, e.Status)
+			}
+		}
+		want := []lokero.ShipmentStatus{lokero.StatusReadyForPickup, lokero.StatusExpired, lokero.StatusReadyForPickup, lokero.StatusPickedUp}
+		if len(statuses) < len(want) || !slices.Equal(statuses[len(statuses)-len(want):], want) {
+			t.Errorf("history %v; want it to end %v", statuses, want)
 		}
 	})
 }

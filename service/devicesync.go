@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/locker"
 )
 
@@ -153,12 +154,17 @@ func (l *Lockers) verifier(ctx context.Context, loc *lokero.Location, shipmentID
 }
 
 // OfflinePickup is a controller reporting that it opened a compartment
-// itself, for a code it checked offline against the parcel's verifier: the
-// door is open as after a right code at the keypad, and its closing
-// completes the pickup (DoorClosed). The parcel must be the one in that
-// compartment and ready for pickup; a parcel that is not is refused, and
-// the operator reconciles it (the door opened all the same).
-func (l *Lockers) OfflinePickup(ctx context.Context, device lokero.Credential, locationID string, number int, shipmentID string) error {
+// itself, at "at" by its clock, for a code it checked offline against the
+// parcel's verifier: the door is open as after a right code at the keypad,
+// and its closing completes the pickup (DoorClosed). The parcel must be the
+// one in that compartment and ready for pickup; a parcel that is not is
+// refused, and the operator reconciles it (the door opened all the same).
+// One exception: a parcel that expired before the report arrived, when
+// the locker handed it out before the deadline (its controller stops
+// accepting the code at the deadline, but its report may come later, after
+// a lost connection or behind other events). The recipient came in time:
+// the expiry is undone and the pickup stands.
+func (l *Lockers) OfflinePickup(ctx context.Context, device lokero.Credential, locationID string, number int, shipmentID string, at time.Time) error {
 	loc, err := l.deviceLocker(device, locationID)
 	if err != nil {
 		return err
@@ -180,6 +186,14 @@ func (l *Lockers) OfflinePickup(ctx context.Context, device lokero.Credential, l
 		if err != nil {
 			return err
 		}
+		now := tx.Now()
+		if sh.Status == lokero.StatusExpired && !at.IsZero() && at.Before(sh.StorageDeadline) {
+			if err := sh.Transition(lokero.StatusReadyForPickup, now, loc.ID, fmt.Sprintf(
+				"The locker handed the parcel out at %s, before the storage period ended; its report came after the expiry, which is undone.",
+				at.In(calendar.Helsinki).Format("2.1.2006 15:04"))); err != nil {
+				return err
+			}
+		}
 		if sh.Status != lokero.StatusReadyForPickup {
 			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "not_ready",
 				Message: fmt.Sprintf("parcel %s is %s, not ready for pickup", sh.TrackingCode, sh.Status)}
@@ -188,7 +202,6 @@ func (l *Lockers) OfflinePickup(ctx context.Context, device lokero.Credential, l
 			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "payment_due",
 				Message: fmt.Sprintf("parcel %s has cash on delivery to pay: a controller does not hand it out offline", sh.TrackingCode)}
 		}
-		now := tx.Now()
 		sh.Note(now, loc.ID, fmt.Sprintf("Compartment %d opened by the locker for the opening code, checked while offline.", number))
 		if err := tx.UpdateShipment(ctx, &sh); err != nil {
 			return err
