@@ -22,11 +22,6 @@ func (dialect) BeginWrite(ctx context.Context, db *sql.DB) (*sql.Tx, func(), err
 	return tx, func() {}, err
 }
 
-// ReadOptions begin a read-only REPEATABLE READ transaction: one snapshot.
-func (dialect) ReadOptions() *sql.TxOptions {
-	return &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
-}
-
 // Retryable: serialization_failure, deadlock_detected.
 func (dialect) Retryable(err error) bool {
 	var e *pgconn.PgError
@@ -55,6 +50,13 @@ func (dialect) Lock(ctx context.Context, tx *sql.Tx, key string) error {
 
 // ForUpdate locks the rows a write transaction reads.
 func (dialect) ForUpdate() string { return " FOR UPDATE" }
+
+// EventsJSON aggregates the events in order; a timestamptz becomes RFC
+// 3339 text in JSON.
+func (dialect) EventsJSON() string {
+	return `(SELECT COALESCE(json_agg(json_build_array(status, at, location_id, reason) ORDER BY seq), '[]')
+		FROM shipment_events WHERE shipment_id = shipments.id)`
+}
 
 // MaxArgs is 2,400 (100 locations a statement), far below PostgreSQL's
 // 65,535: statements of 12,000 arguments took twice as long to plan as

@@ -31,9 +31,6 @@ func (*dialect) BeginWrite(ctx context.Context, db *sql.DB) (*sql.Tx, func(), er
 	return tx, func() {}, nil
 }
 
-// ReadOptions begin a deferred transaction: one snapshot, no write lock.
-func (*dialect) ReadOptions() *sql.TxOptions { return &sql.TxOptions{ReadOnly: true} }
-
 // Retryable is false: the write lock is taken up front, so a transaction
 // never deadlocks; a busy database is waited for (busy_timeout).
 func (*dialect) Retryable(error) bool { return false }
@@ -62,6 +59,12 @@ func (*dialect) Lock(context.Context, *sql.Tx, string) error { return nil }
 
 // ForUpdate is empty: writers never overlap.
 func (*dialect) ForUpdate() string { return "" }
+
+// EventsJSON aggregates the events in order (SQLite 3.44 and later).
+func (*dialect) EventsJSON() string {
+	return `(SELECT json_group_array(json_array(status, at, location_id, reason) ORDER BY seq)
+		FROM shipment_events WHERE shipment_id = shipments.id)`
+}
 
 // MaxArgs stays well below SQLite's 32,766 host parameters.
 func (*dialect) MaxArgs() int { return 12000 }

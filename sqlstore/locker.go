@@ -407,7 +407,17 @@ func (t *Tx) Compartments(ctx context.Context, locationID string) ([]lokero.Comp
 	if err := t.db.dialect.Lock(ctx, t.tx, "compartments:"+locationID); err != nil {
 		return nil, fmt.Errorf("lock compartments of %s: %w", locationID, err)
 	}
-	return compartments(ctx, t.tx, locationID, compartmentsSQL+t.db.dialect.ForUpdate())
+	list, err := compartments(ctx, t.tx, locationID, compartmentsSQL+t.db.dialect.ForUpdate())
+	if err != nil {
+		return nil, err
+	}
+	if t.heldCompartments == nil {
+		t.heldCompartments = make(map[compartmentKey]string, len(list))
+	}
+	for _, c := range list {
+		t.heldCompartments[compartmentKey{c.LocationID, c.Number}] = c.ShipmentID
+	}
+	return list, nil
 }
 
 func compartments(ctx context.Context, q querier, locationID, query string) ([]lokero.Compartment, error) {
@@ -437,11 +447,17 @@ func (t *Tx) PutCompartment(ctx context.Context, c lokero.Compartment) error {
 	if c.ShipmentID != "" {
 		arrived = today
 	}
-	if _, err := t.tx.ExecContext(ctx, `INSERT INTO compartment_departures (location_id, size, arrived_on, left_on)
-		SELECT location_id, size, COALESCE(arrived_on, $3), $3 FROM compartments
-		WHERE location_id = $1 AND number = $2 AND shipment_id IS NOT NULL AND shipment_id IS DISTINCT FROM $4`,
-		c.LocationID, c.Number, today, nullIfEmpty(c.ShipmentID)); err != nil {
-		return fmt.Errorf("record the departure from compartment %s/%d: %w", c.LocationID, c.Number, err)
+	// A departure is recorded when a parcel leaves; a compartment the
+	// transaction holds locked and knows empty, or holding this very
+	// parcel, has none to record.
+	key := compartmentKey{c.LocationID, c.Number}
+	if held, known := t.heldCompartments[key]; !known || (held != "" && held != c.ShipmentID) {
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO compartment_departures (location_id, size, arrived_on, left_on)
+			SELECT location_id, size, COALESCE(arrived_on, $3), $3 FROM compartments
+			WHERE location_id = $1 AND number = $2 AND shipment_id IS NOT NULL AND shipment_id IS DISTINCT FROM $4`,
+			c.LocationID, c.Number, today, nullIfEmpty(c.ShipmentID)); err != nil {
+			return fmt.Errorf("record the departure from compartment %s/%d: %w", c.LocationID, c.Number, err)
+		}
 	}
 	if _, err := t.tx.ExecContext(ctx, `INSERT INTO compartments
 		(location_id, number, size, length_cm, width_cm, height_cm, out_of_order, shipment_id, door_open, arrived_on)
@@ -457,6 +473,10 @@ func (t *Tx) PutCompartment(ctx context.Context, c lokero.Compartment) error {
 		nullIfEmpty(c.ShipmentID), c.DoorOpen, arrived); err != nil {
 		return fmt.Errorf("put compartment %s/%d: %w", c.LocationID, c.Number, err)
 	}
+	if t.heldCompartments == nil {
+		t.heldCompartments = map[compartmentKey]string{}
+	}
+	t.heldCompartments[key] = c.ShipmentID // the upsert holds the row until the end
 	return nil
 }
 

@@ -60,11 +60,8 @@ const shipmentColumns = `id, retailer_id, reference, tracking_code, status, send
 	picked_up_representative, picked_up_clerk`
 
 // Shipment returns a shipment with its events, or ENOTFOUND.
-func (db *DB) Shipment(ctx context.Context, id string) (s lokero.Shipment, err error) {
-	err = db.read(ctx, func(q querier) error {
-		s, _, err = shipmentWhere(ctx, q, `id = $1`, id)
-		return err
-	})
+func (db *DB) Shipment(ctx context.Context, id string) (lokero.Shipment, error) {
+	s, _, err := db.shipmentAt(ctx, db.db, `id = $1`, id)
 	if err != nil {
 		return lokero.Shipment{}, notFound(err, "shipment "+id, "shipment %q not found", id)
 	}
@@ -73,12 +70,9 @@ func (db *DB) Shipment(ctx context.Context, id string) (s lokero.Shipment, err e
 
 // ShipmentByTrackingCode returns the shipment with this tracking code or
 // return tracking code (the former first), with its events, or ENOTFOUND.
-func (db *DB) ShipmentByTrackingCode(ctx context.Context, code string) (s lokero.Shipment, err error) {
-	err = db.read(ctx, func(q querier) error {
-		s, _, err = shipmentWhere(ctx, q,
-			`tracking_code = $1 OR return_tracking_code = $1 ORDER BY tracking_code <> $1 LIMIT 1`, code)
-		return err
-	})
+func (db *DB) ShipmentByTrackingCode(ctx context.Context, code string) (lokero.Shipment, error) {
+	s, _, err := db.shipmentAt(ctx, db.db,
+		`tracking_code = $1 OR return_tracking_code = $1 ORDER BY tracking_code <> $1 LIMIT 1`, code)
 	if err != nil {
 		return lokero.Shipment{}, notFound(err, "shipment by tracking code "+code, "shipment %q not found", code)
 	}
@@ -220,6 +214,55 @@ func shipmentWhere(ctx context.Context, q querier, rest string, args ...any) (lo
 	return s, hash, nil
 }
 
+// shipmentAt reads the shipment selected by the rest of the query after
+// WHERE with its events and the hash of the request that created it, in
+// one statement (one snapshot, without a transaction of its own); it
+// returns sql.ErrNoRows when there is none. Not for a read that locks:
+// in READ COMMITTED, a statement that waited for a row's lock reads the
+// row as its holder left it but a subquery as the statement began
+// (shipmentWhere).
+func (db *DB) shipmentAt(ctx context.Context, q querier, rest string, args ...any) (lokero.Shipment, []byte, error) {
+	var events []byte
+	s, hash, err := scanShipment(q.QueryRowContext(ctx,
+		`SELECT `+shipmentColumns+`, `+db.dialect.EventsJSON()+` FROM shipments WHERE `+rest, args...), &events)
+	if err != nil {
+		return s, nil, err
+	}
+	if s.Events, err = decodeEvents(events); err != nil {
+		return s, nil, fmt.Errorf("events of %s: %w", s.ID, err)
+	}
+	return s, hash, nil
+}
+
+// decodeEvents reads the events of Dialect.EventsJSON.
+func decodeEvents(text []byte) ([]lokero.ShipmentEvent, error) {
+	var rows [][4]*string
+	if err := json.Unmarshal(text, &rows); err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	events := make([]lokero.ShipmentEvent, len(rows))
+	for i, r := range rows {
+		if r[0] == nil || r[1] == nil {
+			return nil, fmt.Errorf("event %d has no status or time", i+1)
+		}
+		e := &events[i]
+		e.Status = lokero.ShipmentStatus(*r[0])
+		if err := (scanTime{&e.At}).parse(*r[1]); err != nil {
+			return nil, err
+		}
+		if r[2] != nil {
+			e.LocationID = *r[2]
+		}
+		if r[3] != nil {
+			e.Reason = *r[3]
+		}
+	}
+	return events, nil
+}
+
 // scanShipmentOnly reads a shipment without its events.
 func scanShipmentOnly(row scanner) (lokero.Shipment, error) {
 	s, _, err := scanShipment(row)
@@ -227,8 +270,8 @@ func scanShipmentOnly(row scanner) (lokero.Shipment, error) {
 }
 
 // scanShipment reads the shipmentColumns of a row: the shipment without
-// its events, and the request hash.
-func scanShipment(row scanner) (lokero.Shipment, []byte, error) {
+// its events, and the request hash; then any more columns into more.
+func scanShipment(row scanner, more ...any) (lokero.Shipment, []byte, error) {
 	var (
 		s                         lokero.Shipment
 		sender, recipient, parcel string
@@ -239,13 +282,13 @@ func scanShipment(row scanner) (lokero.Shipment, []byte, error) {
 		codMethod, codLocation    string
 		pickup                    lokero.Pickup
 	)
-	if err := row.Scan(&s.ID, &s.RetailerID, &s.Reference, &s.TrackingCode, &s.Status,
+	if err := row.Scan(append([]any{&s.ID, &s.RetailerID, &s.Reference, &s.TrackingCode, &s.Status,
 		&sender, &recipient, &parcel, &cod, &s.PickupPointID, &s.Fallback, &s.DestinationID,
 		&s.Routing.Rule, &s.Routing.Reason, &s.DeliveryDate, &s.SizeClass,
 		&returnCode, &returnTrack, scanTime{&s.CreatedAt}, scanTime{&s.UpdatedAt}, &hash,
 		&s.Compartment, scanTime{&s.StorageDeadline}, &s.OpeningCodeHash, &kind, &returnOf,
 		&codMethod, &codLocation, scanTime{&pickup.At}, &pickup.LocationID, &pickup.By,
-		&pickup.Representative, &pickup.ClerkID); err != nil {
+		&pickup.Representative, &pickup.ClerkID}, more...)...); err != nil {
 		return s, nil, err
 	}
 	s.Kind, s.ReturnOf = lokero.ShipmentKind(kind.String), returnOf.String

@@ -48,9 +48,6 @@ type Dialect interface {
 	// BeginWrite begins a write transaction on db; end releases what
 	// BeginWrite took, after the commit or rollback.
 	BeginWrite(ctx context.Context, db *sql.DB) (tx *sql.Tx, end func(), err error)
-	// ReadOptions are the options of a read-only transaction that sees one
-	// snapshot of the database.
-	ReadOptions() *sql.TxOptions
 	// Retryable reports whether a transaction failed for a reason that
 	// running it again may cure (a deadlock, a serialization failure).
 	Retryable(err error) bool
@@ -68,6 +65,12 @@ type Dialect interface {
 	// ForUpdate ends a SELECT that locks the rows it reads until the
 	// transaction ends: " FOR UPDATE", or "" where writers never overlap.
 	ForUpdate() string
+	// EventsJSON is a scalar subquery, in a SELECT from shipments: the
+	// events of the row's shipment as a JSON array of [status, at,
+	// location_id, reason] arrays in their order ("[]" when none), each
+	// time as RFC 3339 text. It lets one statement read a shipment and
+	// its events from one snapshot.
+	EventsJSON() string
 	// AbortsOnError reports whether a failed statement aborts the whole
 	// transaction (PostgreSQL), so that a write that may be refused (a
 	// duplicate code) runs in a savepoint; where it does not (SQLite, whose
@@ -233,17 +236,6 @@ func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx, now time.Time) erro
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
-}
-
-// read runs fn in a read-only transaction: one snapshot for the several
-// queries of a read.
-func (db *DB) read(ctx context.Context, fn func(q querier) error) error {
-	tx, err := db.db.BeginTx(ctx, db.dialect.ReadOptions())
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	return fn(tx)
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.

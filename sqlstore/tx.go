@@ -17,6 +17,36 @@ type Tx struct {
 	db  *DB
 	tx  *sql.Tx
 	now time.Time
+	// What this transaction knows for certain of rows it holds locked
+	// (read under lock, or written, until it ends): it saves the
+	// statements that would otherwise ask the database again.
+	held map[string]heldShipment
+	// heldCompartments are the shipments in the compartments it read
+	// locked (Compartments) or wrote, by compartmentKey.
+	heldCompartments map[compartmentKey]string
+}
+
+// heldShipment is what a transaction knows of a shipment row it holds
+// locked: how many events are stored, and the unique values an update
+// could clash on.
+type heldShipment struct {
+	events                         int
+	returnCode, returnTrackingCode string
+}
+
+// compartmentKey names one compartment of one locker.
+type compartmentKey struct {
+	location string
+	number   int
+}
+
+// hold records what the transaction now knows of a shipment it holds
+// locked, events stored included.
+func (t *Tx) hold(s *lokero.Shipment) {
+	if t.held == nil {
+		t.held = map[string]heldShipment{}
+	}
+	t.held[s.ID] = heldShipment{events: len(s.Events), returnCode: s.ReturnCode, returnTrackingCode: s.ReturnTrackingCode}
 }
 
 // Now is the time the transaction began, by the store's clock.
@@ -48,13 +78,17 @@ func (t *Tx) savepoint(ctx context.Context, write func() error) error {
 // lockedShipment reads the shipment the rest of the query after WHERE
 // selects, locked until the transaction ends; sql.ErrNoRows when none.
 func (t *Tx) lockedShipment(ctx context.Context, rest string, args ...any) (lokero.Shipment, []byte, error) {
-	return shipmentWhere(ctx, t.tx, rest+t.db.dialect.ForUpdate(), args...)
+	s, hash, err := shipmentWhere(ctx, t.tx, rest+t.db.dialect.ForUpdate(), args...)
+	if err == nil {
+		t.hold(&s)
+	}
+	return s, hash, err
 }
 
 // ShipmentByIdempotencyKey returns the shipment a retailer created with
 // this key, with its events, and the hash of that request; or ENOTFOUND.
 func (t *Tx) ShipmentByIdempotencyKey(ctx context.Context, retailerID, key string) (lokero.Shipment, []byte, error) {
-	s, hash, err := shipmentWhere(ctx, t.tx, `retailer_id = $1 AND idempotency_key = $2`, retailerID, key)
+	s, hash, err := t.db.shipmentAt(ctx, t.tx, `retailer_id = $1 AND idempotency_key = $2`, retailerID, key)
 	if err != nil {
 		return lokero.Shipment{}, nil, notFound(err, "shipment by idempotency key "+key,
 			"no shipment with idempotency key %q", key)
@@ -112,6 +146,7 @@ func (t *Tx) InsertShipment(ctx context.Context, s *lokero.Shipment, idempotency
 	if err != nil {
 		return fmt.Errorf("insert shipment %s: %w", s.ID, err)
 	}
+	t.hold(s) // a row it inserted: no other transaction sees it yet
 	if len(s.Events) > 0 {
 		if err := t.eventHook(ctx, s, 0); err != nil {
 			return fmt.Errorf("insert shipment %s: %w", s.ID, err)
@@ -236,15 +271,22 @@ func (t *Tx) ShipmentByOpeningCode(ctx context.Context, locationID string, hash 
 // (SetEventHook), if any, with first the number of events stored before;
 // its error fails the update (returned wrapped, the transaction to be
 // rolled back).
+//
+// A shipment the transaction read locked (Shipment and the like) or
+// inserted needs neither the count, which it knows, nor, when its return
+// codes are the ones stored, the savepoint that keeps a clash from
+// aborting the transaction: it cannot clash. That is the common case, and
+// saves three of its five statements on PostgreSQL.
 func (t *Tx) UpdateShipment(ctx context.Context, s *lokero.Shipment) error {
 	cod, err := encodeCOD(s.COD)
 	if err != nil {
 		return fmt.Errorf("update shipment %s: %w", s.ID, err)
 	}
 	db := t.db
+	held, known := t.held[s.ID]
 	var found bool
 	appended := -1 // the index of the first event appended; -1: none
-	err = t.savepoint(ctx, func() error {
+	write := func() error {
 		codMethod, codLocation := codPaid(s.COD)
 		args := append([]any{string(s.Status), s.DestinationID, s.Routing.Rule, s.Routing.Reason,
 			s.DeliveryDate, s.SizeClass, cod, nullIfEmpty(s.ReturnCode), nullIfEmpty(s.ReturnTrackingCode),
@@ -265,17 +307,24 @@ func (t *Tx) UpdateShipment(ctx context.Context, s *lokero.Shipment) error {
 			return err
 		}
 		found = true
-		var stored int
-		if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM shipment_events WHERE shipment_id = $1`,
-			s.ID).Scan(&stored); err != nil {
-			return fmt.Errorf("count events: %w", err)
+		stored := held.events
+		if !known {
+			if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM shipment_events WHERE shipment_id = $1`,
+				s.ID).Scan(&stored); err != nil {
+				return fmt.Errorf("count events: %w", err)
+			}
 		}
 		if stored < len(s.Events) {
 			appended = stored
 			return t.insertEvents(ctx, s.ID, stored, s.Events[stored:])
 		}
 		return nil
-	})
+	}
+	if known && held.returnCode == s.ReturnCode && held.returnTrackingCode == s.ReturnTrackingCode {
+		err = write()
+	} else {
+		err = t.savepoint(ctx, write)
+	}
 	if c := db.conflict(err); c != nil {
 		return c
 	} else if err != nil {
@@ -283,6 +332,7 @@ func (t *Tx) UpdateShipment(ctx context.Context, s *lokero.Shipment) error {
 	} else if !found {
 		return lokero.Errorf(lokero.ENOTFOUND, "shipment %q not found", s.ID)
 	}
+	t.hold(s)
 	if appended >= 0 {
 		if err := t.eventHook(ctx, s, appended); err != nil {
 			return fmt.Errorf("update shipment %s: %w", s.ID, err)

@@ -22,6 +22,7 @@ var occupancyTests = []struct {
 	{"ExpiringParcels", testExpiringParcels},
 	{"ParcelsToCollect", testParcelsToCollect},
 	{"OccupantsAndDepartures", testOccupantsAndDepartures},
+	{"DeparturesOfHeldCompartments", testDeparturesOfHeldCompartments},
 	{"OccupancySamples", testOccupancySamples},
 }
 
@@ -299,5 +300,47 @@ func testOccupantsAndDepartures(t *testing.T, s Store) {
 	}
 	if got, err := s.Occupants(ctx, "L1"); err != nil || len(got) != 1 || got[0].ArrivedOn != later {
 		t.Errorf("Occupants(L1) after the pickup = %+v, %v; want b", got, err)
+	}
+}
+
+// A transaction that read a locker's compartments locked records a
+// departure each time a parcel leaves one of them, and none when a
+// compartment empty or holding the same parcel is written.
+func testDeparturesOfHeldCompartments(t *testing.T, s Store) {
+	ctx := t.Context()
+	clock := lokero.NewDevClock(lokero.SystemClock{})
+	s.SetClock(clock)
+	today := lokero.DateOf(clock.Now())
+	mustRetailer(t, s, "r")
+	a := lockerShipment("r", "s-a", "L1", 1, "111111")
+	b := lockerShipment("r", "s-b", "L1", 2, "222222")
+	mustInsert(t, s, a, b)
+	mustUpsert(t, s, []lokero.Location{locker("L1")}, lokero.UpsertResult{Inserted: 1})
+	putCompartments(t, s,
+		lokero.Compartment{LocationID: "L1", Number: 1, Size: "S", ShipmentID: "s-a"},
+		lokero.Compartment{LocationID: "L1", Number: 2, Size: "S"},
+	)
+	mustInTx(t, s, func(tx lokero.Tx) error {
+		cs, err := tx.Compartments(ctx, "L1")
+		if err != nil || len(cs) != 2 {
+			t.Fatalf("Compartments(L1) = %+v, %v", cs, err)
+		}
+		for _, c := range []lokero.Compartment{
+			{LocationID: "L1", Number: 1, Size: "S", ShipmentID: "s-a", DoorOpen: true}, // the same parcel
+			{LocationID: "L1", Number: 1, Size: "S"},                                    // a leaves
+			{LocationID: "L1", Number: 2, Size: "S", DoorOpen: true},                    // empty stays empty
+			{LocationID: "L1", Number: 1, Size: "S", ShipmentID: "s-b"},                 // b arrives
+			{LocationID: "L1", Number: 1, Size: "S"},                                    // and leaves
+		} {
+			if err := tx.PutCompartment(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	deps, err := s.Departures(ctx, today)
+	want := []lokero.Departures{{Type: lokero.TypeLocker, ArrivedOn: today, LeftOn: today, Count: 2}}
+	if err != nil || !reflect.DeepEqual(deps, want) {
+		t.Errorf("Departures = %+v, %v;\nwant %+v (a and b)", deps, err, want)
 	}
 }

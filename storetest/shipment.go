@@ -51,6 +51,7 @@ var shipmentTests = []struct {
 	{"IdempotencyKeys", testIdempotencyKeys},
 	{"DuplicateCodes", testDuplicateCodes},
 	{"UpdateShipment", testUpdateShipment},
+	{"UpdateHeldShipment", testUpdateHeldShipment},
 	{"InTxRollback", testInTxRollback},
 	{"InTxPanic", testInTxPanic},
 	{"InTxOppositeLockOrder", testInTxOppositeLockOrder},
@@ -529,6 +530,70 @@ func testUpdateShipment(t *testing.T, s Store) {
 	other := fullShipment("r", "other") // takes the codes cleared above
 	other.ReturnCode, other.ReturnTrackingCode = "RC-s", "JR-s-FI"
 	mustInsert(t, s, other)
+}
+
+// A shipment read locked (or inserted) in a transaction is written again
+// in it several times: each update appends just its new events, and a
+// return code that clashes is refused without spoiling the transaction or
+// what it knows of the row.
+func testUpdateHeldShipment(t *testing.T, s Store) {
+	ctx := t.Context()
+	mustRetailer(t, s, "r")
+	taken := fullShipment("r", "taken") // holds RC-taken
+	taken.ReturnCode, taken.ReturnTrackingCode = "RC-taken", "JR-taken-FI"
+	orig := fullShipment("r", "s")
+	orig.Status, orig.Events = lokero.StatusCreated, orig.Events[:1]
+	orig.COD, orig.ReturnCode, orig.ReturnTrackingCode = nil, "", ""
+	mustInsert(t, s, taken, orig)
+
+	var want lokero.Shipment
+	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	mustInTx(t, s, func(tx lokero.Tx) error {
+		sh, err := tx.Shipment(ctx, orig.ID)
+		if err != nil {
+			return err
+		}
+		sh.Status = lokero.StatusInTransit
+		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusInTransit, At: at(1), Reason: "first"})
+		if err := tx.UpdateShipment(ctx, &sh); err != nil {
+			return err
+		}
+		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusInTransit, At: at(2), Reason: "second"},
+			lokero.ShipmentEvent{Status: lokero.StatusInTransit, At: at(3), Reason: "third"})
+		if err := tx.UpdateShipment(ctx, &sh); err != nil {
+			return err
+		}
+		clash := sh
+		clash.ReturnCode = "RC-taken"
+		clash.Events = append(slices.Clone(sh.Events), lokero.ShipmentEvent{Status: lokero.StatusInTransit, At: at(4), Reason: "lost"})
+		checkError(t, tx.UpdateShipment(ctx, &clash), lokero.ECONFLICT, "duplicate_return_code")
+		sh.ReturnCode = "RC-s"
+		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusInTransit, At: at(5), Reason: "fourth"})
+		if err := tx.UpdateShipment(ctx, &sh); err != nil {
+			return err
+		}
+		if err := tx.UpdateShipment(ctx, &sh); err != nil { // nothing new
+			return err
+		}
+		want = sh
+		return nil
+	})
+	checkShipment(t, mustShipment(t, s, orig.ID), want, true)
+	if got := mustShipment(t, s, orig.ID); len(got.Events) != 5 || got.Events[4].Reason != "fourth" {
+		t.Errorf("events %+v; want created, first, second, third, fourth", got.Events)
+	}
+
+	// Inserted in the transaction, then updated in it.
+	fresh := shipment("r", "fresh")
+	mustInTx(t, s, func(tx lokero.Tx) error {
+		if err := tx.InsertShipment(ctx, &fresh, "", nil); err != nil {
+			return err
+		}
+		fresh.Status = lokero.StatusInTransit
+		fresh.Events = append(fresh.Events, lokero.ShipmentEvent{Status: lokero.StatusInTransit, At: at(6), Reason: "after the insert"})
+		return tx.UpdateShipment(ctx, &fresh)
+	})
+	checkShipment(t, mustShipment(t, s, fresh.ID), fresh, true)
 }
 
 func testInTxRollback(t *testing.T, s Store) {
