@@ -71,6 +71,11 @@ type Config struct {
 	// OnlineWait is how long Keypad waits for the centre's answer to a
 	// code it does not know itself (DefaultOnlineWait).
 	OnlineWait time.Duration
+	// Derivations, when set, bounds the keypad's derivations across the
+	// controllers that share it: many simulated lockers in one process
+	// (lokero sim). A locker's own board derives one entry at a time
+	// anyway.
+	Derivations *locker.Derivations
 
 	// dial, when set, opens the network connection (tests cut it).
 	dial func(addr string) (net.Conn, error)
@@ -518,7 +523,12 @@ func (c *Controller) Keypad(ctx context.Context, code string) (KeypadResult, err
 	var hit *Pickup
 	var drop *device.DropOff
 	if kdf != nil && code != "" {
-		key := argon2.IDKey([]byte(code), kdf.Salt, kdf.Time, kdf.MemoryKiB, kdf.Threads, kdf.KeyLen)
+		var key []byte
+		if err := c.cfg.Derivations.Do(ctx, func() {
+			key = argon2.IDKey([]byte(code), kdf.Salt, kdf.Time, kdf.MemoryKiB, kdf.Threads, kdf.KeyLen)
+		}); err != nil {
+			return KeypadResult{}, fmt.Errorf("controller: derive the entry: %w", err)
+		}
 		c.mu.Lock()
 		hit = c.lookup(key, now)
 		if hit == nil {

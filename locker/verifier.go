@@ -1,6 +1,7 @@
 package locker
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
@@ -49,6 +50,46 @@ func (k KDF) Check() error {
 // Verifier returns the verifier of code under salt.
 func (k KDF) Verifier(code string, salt []byte) []byte {
 	return argon2.IDKey([]byte(code), salt, k.Time, k.MemoryKiB, k.Threads, k.KeyLen)
+}
+
+// Derivations bounds the derivations that run at once in one process.
+// Each streams through its 16 MiB; more at once than there are cores
+// only thrash the caches and the allocator: on the 2-core machine of the
+// benchmarks a derivation cost 14–15 ms of CPU two at a time, 30 ms
+// sixteen at a time and 53 ms sixty-four at a time, so that a burst of
+// deposits (a verifier each) or of keypad entries at many simulated
+// lockers used two to four times the CPU for the same work, and 16 MiB
+// more memory for each one waiting (docs/benchmarks.md).
+type Derivations struct{ slots chan struct{} }
+
+// NewDerivations lets n derivations run at once (at least one): the
+// process's cores, runtime.GOMAXPROCS(0), is the measured best.
+func NewDerivations(n int) *Derivations {
+	return &Derivations{slots: make(chan struct{}, max(n, 1))}
+}
+
+// Do runs derive once a slot is free, or returns ctx's error without
+// running it. A nil *Derivations runs derive at once.
+func (d *Derivations) Do(ctx context.Context, derive func()) error {
+	if d == nil {
+		derive()
+		return nil
+	}
+	select {
+	case d.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-d.slots }()
+	derive()
+	return nil
+}
+
+// Verifier is KDF.Verifier once a slot is free.
+func (d *Derivations) Verifier(ctx context.Context, k KDF, code string, salt []byte) ([]byte, error) {
+	var v []byte
+	err := d.Do(ctx, func() { v = k.Verifier(code, salt) })
+	return v, err
 }
 
 // tagSalt separates the verifier salts from the codes' other derivations.

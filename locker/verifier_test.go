@@ -2,8 +2,13 @@ package locker_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/lokero/lokero/locker"
 )
@@ -39,5 +44,58 @@ func TestVerifierSaltAndKDF(t *testing.T) {
 		if bad.Check() == nil {
 			t.Errorf("KDF %+v passes the check", bad)
 		}
+	}
+}
+
+func TestDerivationsBound(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 1, 2, 3} {
+		d := locker.NewDerivations(n)
+		var running, most, done atomic.Int64
+		var wg sync.WaitGroup
+		for range 24 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := d.Do(context.Background(), func() {
+					now := running.Add(1)
+					for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
+					}
+					time.Sleep(5 * time.Millisecond) // long enough for the others to pile up
+					running.Add(-1)
+					done.Add(1)
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if want := int64(max(n, 1)); most.Load() != want || done.Load() != 24 {
+			t.Errorf("locker.NewDerivations(%d): %d at most at once, %d done; want %d at once, 24 done", n, most.Load(), done.Load(), want)
+		}
+	}
+}
+
+func TestDerivationsWaitEndsWithTheContext(t *testing.T) {
+	t.Parallel()
+	d := locker.NewDerivations(1)
+	hold, release := make(chan struct{}), make(chan struct{})
+	go d.Do(context.Background(), func() { close(hold); <-release })
+	<-hold
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	ran := false
+	if err := d.Do(ctx, func() { ran = true }); !errors.Is(err, context.DeadlineExceeded) || ran {
+		t.Errorf("Do while the only slot is taken: %v, ran %v; want the context's error, not run", err, ran)
+	}
+	close(release)
+	if v, err := d.Verifier(context.Background(), locker.DefaultKDF, "12345", make([]byte, 16)); err != nil ||
+		string(v) != string(locker.DefaultKDF.Verifier("12345", make([]byte, 16))) {
+		t.Errorf("Verifier once the slot is free: %x, %v", v, err)
+	}
+	var none *locker.Derivations
+	if err := none.Do(ctx, func() { ran = true }); err != nil || !ran {
+		t.Errorf("a nil Derivations: %v, ran %v; want run at once", err, ran)
 	}
 }

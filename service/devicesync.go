@@ -145,7 +145,10 @@ func (l *Lockers) verifier(ctx context.Context, loc *lokero.Location, shipmentID
 	if !ok {
 		return nil, nil
 	}
-	v := locker.DefaultKDF.Verifier(c, salt)
+	v, err := l.derivations.Verifier(ctx, locker.DefaultKDF, c, salt)
+	if err != nil {
+		return nil, fmt.Errorf("derive the verifier of %s: %w", shipmentID, err)
+	}
 	if err := l.store.PutVerifier(ctx, lokero.Verifier{ShipmentID: shipmentID, LocationID: loc.ID,
 		CodeHash: codeHash, Salt: salt, Hash: v}); err != nil {
 		return nil, fmt.Errorf("keep the verifier of %s: %w", shipmentID, err)

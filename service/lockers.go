@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -40,6 +41,8 @@ type Lockers struct {
 	policy   locker.CodePolicy
 	limits   routing.Limits
 	log      *slog.Logger
+	// derivations bounds the verifiers derived at once (devicesync.go).
+	derivations *locker.Derivations
 
 	// delivery sends the outbox's messages (delivery.go).
 	delivery delivery
@@ -69,7 +72,8 @@ func NewLockers(store LockerStore, dir *Directory, cal *calendar.Calendar, clock
 		random = rand.Reader
 	}
 	return &Lockers{store: store, dir: dir, calendar: cal, clock: clock, random: random, codes: codes,
-		policy: locker.DefaultPolicy(), limits: routing.DefaultLimits(), log: log}
+		policy: locker.DefaultPolicy(), limits: routing.DefaultLimits(), log: log,
+		derivations: locker.NewDerivations(runtime.GOMAXPROCS(0))}
 }
 
 func (l *Lockers) now() time.Time { return l.clock.Now().UTC().Truncate(time.Microsecond) }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/controller"
 	"github.com/lokero/lokero/demo"
+	"github.com/lokero/lokero/locker"
 	"github.com/lokero/lokero/postcode"
 	"github.com/lokero/lokero/service"
 )
@@ -573,6 +575,9 @@ func (s *sim) startFleet(ctx context.Context) (stop func(), err error) {
 func (s *sim) startControllers(ctx, runCtx context.Context, running *sync.WaitGroup) error {
 	target := strings.TrimPrefix(strings.TrimPrefix(s.o.broker, "tcp://"), "mqtt://")
 	cut := 0
+	// The lockers' keypads share this process's cores: their derivations
+	// take turns, as the server's do (locker.Derivations).
+	derivations := locker.NewDerivations(runtime.GOMAXPROCS(0))
 	for i, l := range s.lockers {
 		broker := s.o.broker
 		if offlineLocker(i, len(s.lockers), s.o.offline) {
@@ -588,7 +593,8 @@ func (s *sim) startControllers(ctx, runCtx context.Context, running *sync.WaitGr
 			cut++
 		}
 		c, err := controller.Open(controller.Config{LocationID: l.id, Broker: broker, Token: l.token,
-			StatePath: filepath.Join(s.o.stateDir, l.id+".db"), Driver: l.driver, ResendAfter: s.o.resendAfter})
+			StatePath: filepath.Join(s.o.stateDir, l.id+".db"), Driver: l.driver, ResendAfter: s.o.resendAfter,
+			Derivations: derivations})
 		if err != nil {
 			return fmt.Errorf("sim: %w", err)
 		}
