@@ -95,6 +95,9 @@ type Centre struct {
 	cfg    CentreConfig
 	client mqtt.Client // nil inside an embedded broker
 	broker *Broker     // the embedded broker it runs inside, or nil
+	// out publishes a message to a locker's topic (QoS 1): through the
+	// embedded broker's inline client or the MQTT client.
+	out    func(topic string, payload []byte) error
 	log    *slog.Logger
 	queues []*queue
 	wg     sync.WaitGroup
@@ -103,6 +106,11 @@ type Centre struct {
 
 	devices sync.Map // location ID → cachedDevice
 	synced  sync.Map // location ID → time.Time of the last sync sent
+	// telling orders, per locker (striped), what the centre tells a
+	// controller of one parcel: a parcel's expect_pickup, sent once its
+	// verifier is derived off the worker (expectLater), never overtakes
+	// its cancel.
+	telling [64]sync.Mutex
 
 	applied, duplicates, gaps, rejected, failed atomic.Int64
 }
@@ -135,6 +143,7 @@ func StartCentre(ctx context.Context, cfg CentreConfig) (*Centre, error) {
 	if cfg.Embedded != nil {
 		c := newCentre(cfg)
 		c.broker = cfg.Embedded
+		c.out = c.broker.inlinePublish
 		for i, filter := range c.filters() {
 			if err := c.broker.inlineSubscribe(filter, i+1, c.enqueue); err != nil {
 				c.Close()
@@ -178,6 +187,9 @@ func StartCentre(ctx context.Context, cfg CentreConfig) (*Centre, error) {
 		opts.SetTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12})
 	}
 	c.client = mqtt.NewClient(opts)
+	c.out = func(topic string, payload []byte) error {
+		return c.client.Publish(topic, 1, false, payload).Error() // set at once when not connected
+	}
 	tok := c.client.Connect()
 	select {
 	case <-tok.Done():
@@ -248,9 +260,20 @@ func (c *Centre) enqueue(topic string, payload []byte) {
 	if !ok {
 		return
 	}
+	c.queues[lockerHash(id)%uint32(len(c.queues))].push(message{topic: topic, payload: payload})
+}
+
+// lockerHash spreads the lockers over the workers and the telling locks.
+func lockerHash(id string) uint32 {
 	h := fnv.New32a()
 	h.Write([]byte(id))
-	c.queues[h.Sum32()%uint32(len(c.queues))].push(message{topic: topic, payload: payload})
+	return h.Sum32()
+}
+
+// tellingLock is the lock that orders what the centre tells a locker of
+// its parcels.
+func (c *Centre) tellingLock(locationID string) *sync.Mutex {
+	return &c.telling[lockerHash(locationID)%uint32(len(c.telling))]
 }
 
 func (c *Centre) work(q *queue) {
@@ -378,20 +401,58 @@ func (c *Centre) event(dev lokero.Credential, id string, payload []byte) {
 		return
 	}
 	// A door closed on a deposit: the parcel is to be expected; on a
-	// pickup: no longer.
+	// pickup: no longer. A verifier's derivation (slow on purpose) runs
+	// off the worker, so that the next events of the worker's lockers
+	// (doors closing, whose notices of arrival wait on them) do not wait
+	// behind it: during a burst of deposits they waited seconds.
 	switch out.Shipment.Status {
 	case lokero.StatusReadyForPickup:
-		c.expectPickup(c.ctx, dev, id, out.Shipment.ID)
+		shipmentID := out.Shipment.ID
+		c.wg.Go(func() { c.expectLater(dev, id, shipmentID) })
 	case lokero.StatusPickedUp:
+		mu := c.tellingLock(id)
+		mu.Lock()
 		c.publish(id, KindCommands, Command{Type: CommandCancel, ShipmentID: out.Shipment.ID})
+		mu.Unlock()
 		// Its return may come here, with the locker offline.
-		d, ok, err := c.cfg.Lockers.ExpectedDropOff(c.ctx, dev, id, out.Shipment.ID)
-		if err != nil {
-			c.log.Warn("mqtt: expect a drop-off", "location", id, "shipment", out.Shipment.ID, "err", err)
-		} else if ok {
-			c.publish(id, KindCommands, Command{Type: CommandExpectDropOff, DropOff: &DropOff{ShipmentID: d.ShipmentID,
-				Verifier: d.Verifier, LengthCM: d.Parcel[0], WidthCM: d.Parcel[1], HeightCM: d.Parcel[2], Until: d.Until}})
+		shipmentID := out.Shipment.ID
+		c.wg.Go(func() { c.expectDropOffLater(dev, id, shipmentID) })
+	}
+}
+
+// expectLater sends a locker a parcel made ready there (expect_pickup):
+// it derives the verifier first, on its own, then under the locker's
+// telling lock reads the parcel again (the verifier now kept) and sends
+// it only if the parcel still waits there. A pickup applied meanwhile
+// has sent its cancel under the same lock, before or after: either way
+// the controller ends up without the parcel.
+func (c *Centre) expectLater(dev lokero.Credential, locationID, shipmentID string) {
+	if _, ok, err := c.cfg.Lockers.Expected(c.ctx, dev, locationID, shipmentID); err != nil || !ok {
+		if err != nil && c.ctx.Err() == nil {
+			c.log.Warn("mqtt: expect a pickup", "location", locationID, "shipment", shipmentID, "err", err)
 		}
+		return
+	}
+	mu := c.tellingLock(locationID)
+	mu.Lock()
+	defer mu.Unlock()
+	c.expectPickup(c.ctx, dev, locationID, shipmentID)
+}
+
+// expectDropOffLater sends a locker the return code of a parcel picked
+// up there (expect_drop_off), when it has one, its verifier derived off
+// the worker as in expectLater.
+func (c *Centre) expectDropOffLater(dev lokero.Credential, locationID, shipmentID string) {
+	d, ok, err := c.cfg.Lockers.ExpectedDropOff(c.ctx, dev, locationID, shipmentID)
+	if err != nil {
+		if c.ctx.Err() == nil {
+			c.log.Warn("mqtt: expect a drop-off", "location", locationID, "shipment", shipmentID, "err", err)
+		}
+		return
+	}
+	if ok {
+		c.publish(locationID, KindCommands, Command{Type: CommandExpectDropOff, DropOff: &DropOff{ShipmentID: d.ShipmentID,
+			Verifier: d.Verifier, LengthCM: d.Parcel[0], WidthCM: d.Parcel[1], HeightCM: d.Parcel[2], Until: d.Until}})
 	}
 }
 
@@ -435,15 +496,7 @@ func (c *Centre) publish(id, kind string, msg any) bool {
 		c.log.Error("mqtt: encode a message", "kind", kind, "err", err)
 		return false
 	}
-	if c.broker != nil {
-		if err := c.broker.inlinePublish(Topic(id, kind), raw); err != nil {
-			c.log.Warn("mqtt: publish", "location", id, "kind", kind, "err", err)
-			return false
-		}
-		return true
-	}
-	tok := c.client.Publish(Topic(id, kind), 1, false, raw)
-	if err := tok.Error(); err != nil { // set at once when the client is not connected
+	if err := c.out(Topic(id, kind), raw); err != nil {
 		c.log.Warn("mqtt: publish", "location", id, "kind", kind, "err", err)
 		return false
 	}
@@ -512,6 +565,14 @@ func (c *Centre) Expect(ctx context.Context, locationID, shipmentID string) {
 	if err != nil {
 		return // a locker without a device credential has no controller
 	}
+	// Derive first (kept), then tell under the lock, as expectLater does.
+	if _, _, err := c.cfg.Lockers.Expected(ctx, dev, locationID, shipmentID); err != nil {
+		c.log.Warn("mqtt: expect a pickup", "location", locationID, "shipment", shipmentID, "err", err)
+		return
+	}
+	mu := c.tellingLock(locationID)
+	mu.Lock()
+	defer mu.Unlock()
 	if waits, err := c.expectPickup(ctx, dev, locationID, shipmentID); err == nil && !waits {
 		c.publish(locationID, KindCommands, Command{Type: CommandCancel, ShipmentID: shipmentID})
 	}

@@ -1,0 +1,167 @@
+package device
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/service"
+)
+
+// slowLockers answers the centre as the locker use cases would for one
+// parcel in compartment 1 of locker L1: the first door_closed makes it
+// ready, the second picks it up. Its first Expected holds until release
+// is closed, as a slow derivation of the verifier would.
+type slowLockers struct {
+	deriving chan struct{} // closed when the first Expected has begun
+	release  chan struct{}
+	doors    atomic.Int64
+	waiting  atomic.Bool // the parcel waits in the locker
+	expected atomic.Int64
+}
+
+func newSlowLockers() *slowLockers {
+	return &slowLockers{deriving: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (f *slowLockers) ApplyEvent(_ context.Context, _ lokero.Credential, _ string, ev service.DeviceEvent) (service.DeviceOutcome, error) {
+	out := service.DeviceOutcome{Result: service.EventApplied, Expect: ev.Seq + 1}
+	if ev.Type == service.DeviceEventDoorClosed {
+		out.Shipment = lokero.Shipment{ID: "SH-1", Status: lokero.StatusReadyForPickup}
+		f.waiting.Store(true)
+		if f.doors.Add(1) > 1 {
+			out.Shipment.Status = lokero.StatusPickedUp
+			f.waiting.Store(false)
+		}
+	}
+	return out, nil
+}
+
+func (f *slowLockers) RecordStatus(context.Context, lokero.Credential, string, service.LockerStatus) error {
+	return nil
+}
+
+func (f *slowLockers) LockerDevice(_ context.Context, id string) (lokero.Credential, error) {
+	return lokero.Credential{ID: "cred-" + id, Kind: lokero.KindDevice, LocationID: id}, nil
+}
+
+func (f *slowLockers) Sync(context.Context, lokero.Credential, string) (service.DeviceSync, error) {
+	return service.DeviceSync{}, nil
+}
+
+func (f *slowLockers) Expected(ctx context.Context, _ lokero.Credential, _, shipmentID string) (service.ExpectedPickup, bool, error) {
+	waits := f.waiting.Load() // read before the derivation, as the use case does
+	if f.expected.Add(1) == 1 {
+		close(f.deriving)
+		select {
+		case <-f.release:
+		case <-ctx.Done():
+			return service.ExpectedPickup{}, false, ctx.Err()
+		}
+	}
+	return service.ExpectedPickup{ShipmentID: shipmentID, Compartment: 1, Verifier: []byte("v")}, waits, nil
+}
+
+func (f *slowLockers) ExpectedDropOff(context.Context, lokero.Credential, string, string) (service.ExpectedDropOff, bool, error) {
+	return service.ExpectedDropOff{}, false, nil
+}
+
+// commandLog records the commands the centre publishes.
+type commandLog struct {
+	mu   sync.Mutex
+	list []Command
+}
+
+func (l *commandLog) publish(topic string, payload []byte) error {
+	if _, kind, _ := ParseTopic(topic); kind != KindCommands {
+		return nil
+	}
+	var c Command
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.list = append(l.list, c)
+	return nil
+}
+
+func (l *commandLog) types() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, c := range l.list {
+		out = append(out, c.Type)
+	}
+	return out
+}
+
+// waitTypes waits until the log holds want, in order.
+func (l *commandLog) waitTypes(t *testing.T, what string, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for {
+		got := l.types()
+		if len(got) == len(want) {
+			same := true
+			for i := range got {
+				same = same && got[i] == want[i]
+			}
+			if same {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: commands %v; want %v", what, got, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// testCentre is a centre of one worker on lockers, its commands logged.
+func testCentre(t *testing.T, lockers Lockers) (*Centre, *commandLog) {
+	t.Helper()
+	c := newCentre(CentreConfig{Workers: 1, Lockers: lockers, Log: slog.New(slog.DiscardHandler)})
+	log := &commandLog{}
+	c.out = log.publish
+	t.Cleanup(c.Close)
+	return c, log
+}
+
+// The verifier of a parcel made ready is derived off the worker: the next
+// event of the locker is applied meanwhile. When that event picks the
+// parcel up, the expect_pickup derived for it is not sent after its
+// cancel.
+func TestCentreDerivesOffTheWorker(t *testing.T) {
+	t.Parallel()
+	t.Run("picked up while deriving", func(t *testing.T) {
+		t.Parallel()
+		f := newSlowLockers()
+		c, log := testCentre(t, f)
+		c.enqueue(Topic("L1", KindEvents), []byte(`{"seq":1,"type":"door_closed","compartment":1}`))
+		<-f.deriving
+		c.enqueue(Topic("L1", KindEvents), []byte(`{"seq":2,"type":"door_closed","compartment":1}`))
+		log.waitTypes(t, "the pickup's door closed while the verifier was derived", CommandCancel)
+		close(f.release)
+		time.Sleep(quietPeriod)
+		if got := log.types(); len(got) != 1 {
+			t.Errorf("commands %v; want the cancel alone: the parcel is gone", got)
+		}
+	})
+	t.Run("still waiting", func(t *testing.T) {
+		t.Parallel()
+		f := newSlowLockers()
+		close(f.release)
+		c, log := testCentre(t, f)
+		c.enqueue(Topic("L1", KindEvents), []byte(`{"seq":1,"type":"door_closed","compartment":1}`))
+		log.waitTypes(t, "a parcel made ready", CommandExpectPickup)
+		if n := f.expected.Load(); n != 2 {
+			t.Errorf("Expected called %d times; want 2 (derive, then tell)", n)
+		}
+	})
+}
