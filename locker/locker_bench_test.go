@@ -1,8 +1,13 @@
 package locker_test
 
 import (
+	"context"
 	"crypto/rand"
 	mrand "math/rand/v2"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -105,4 +110,53 @@ func BenchmarkKeypadWrong(b *testing.B) {
 			b.Fatal("locked")
 		}
 	}
+}
+
+// BenchmarkVerifierBurst is a burst of derivations from 64 goroutines (a
+// deposit burst's verifiers, or many simulated keypads), each running
+// when it comes ("unbounded") beside the same burst through
+// locker.Derivations sized to the cores ("bounded"). Besides the wall
+// time per derivation it reports the CPU time per derivation
+// (cpu-ms/op), which is what contention costs:
+//
+//	go test ./locker -run '^$' -bench VerifierBurst -count 3
+func BenchmarkVerifierBurst(b *testing.B) {
+	salt := make([]byte, 16)
+	for _, bc := range []struct {
+		name string
+		d    *locker.Derivations
+	}{{"unbounded", nil}, {"bounded", locker.NewDerivations(runtime.GOMAXPROCS(0))}} {
+		b.Run(bc.name, func(b *testing.B) {
+			work := make(chan int)
+			var wg sync.WaitGroup
+			for range 64 {
+				wg.Go(func() {
+					for i := range work {
+						if _, err := bc.d.Verifier(context.Background(), locker.DefaultKDF, strconv.Itoa(i), salt); err != nil {
+							b.Error(err)
+						}
+					}
+				})
+			}
+			before := cpuTime(b)
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				work <- i
+			}
+			close(work)
+			wg.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64((cpuTime(b)-before).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+		})
+	}
+}
+
+// cpuTime is the CPU time this process has used.
+func cpuTime(b *testing.B) time.Duration {
+	b.Helper()
+	var r syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &r); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(r.Utime.Nano() + r.Stime.Nano())
 }
