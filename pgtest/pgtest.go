@@ -24,6 +24,11 @@
 // fast and must never hold data anyone cares about. initdb and postgres
 // refuse to run as root, so when the test runs as root they run as the
 // "postgres" OS user, which the Debian package creates.
+//
+// With PGTEST_STATEMENT_LOG=FILE in the environment, the cluster logs
+// every statement it runs to FILE (appended; each line starts with the
+// backend's PID): how lokero bench peak's statements a parcel's life are
+// counted (docs/benchmarks.md).
 package pgtest
 
 import (
@@ -146,13 +151,21 @@ func (c *Cluster) start(ctx context.Context) error {
 	return nil
 }
 
+// StatementLogEnv names the environment variable that, set to a file,
+// has the cluster log every statement there (see the package comment).
+const StatementLogEnv = "PGTEST_STATEMENT_LOG"
+
 func (c *Cluster) startServer(ctx context.Context) error {
 	port, err := freePort()
 	if err != nil {
 		return fmt.Errorf("pgtest: free port: %w", err)
 	}
 	c.port = port
-	logf, err := os.OpenFile(c.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logPath, extra := c.logPath(), []string(nil)
+	if p := os.Getenv(StatementLogEnv); p != "" {
+		logPath, extra = p, []string{"-c", "log_statement=all", "-c", "log_line_prefix=%p "}
+	}
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("pgtest: %w", err)
 	}
@@ -169,6 +182,7 @@ func (c *Cluster) startServer(ctx context.Context) error {
 		"-c", "max_connections=200",
 		"-c", "shared_buffers=32MB",
 	)
+	cmd.Args = append(cmd.Args, extra...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// If the test binary dies without Stop, the server follows it
 	// (SIGQUIT: immediate shutdown).

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMain(m *testing.M) {
@@ -98,6 +99,37 @@ func TestStartStop(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("temp dir %s not removed: %v", dir, err)
+	}
+}
+
+func TestStatementLog(t *testing.T) {
+	Require(t) // skips without PostgreSQL
+	log := filepath.Join(t.TempDir(), "statements.log")
+	t.Setenv(StatementLogEnv, log)
+	c, err := Start(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	db, err := sql.Open("pgx", c.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(t.Context(), "SELECT 4242 + 1").Scan(&n); err != nil || n != 4243 {
+		t.Fatalf("query: %d, %v", n, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		text, err := os.ReadFile(log)
+		if err == nil && strings.Contains(string(text), "SELECT 4242 + 1") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the statement is not in %s (%v):\n%s", log, err, text)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -17,16 +17,24 @@ var _ lokero.DeviceStore = (*DB)(nil)
 
 // DeviceSequence returns the sequence number of the last event applied
 // from a device credential, 0 when none yet, locked until the transaction
-// ends. It takes a lock on the credential's sequence first, so that two
-// transactions that find no row yet cannot both apply the first event,
-// then reads the row locked.
+// ends. It reads the row locked; only when there is none yet does it take
+// a lock on the credential's sequence and read again, so that two
+// transactions that find no row cannot both apply the first event (a
+// transaction that waited for the lock reads the row its holder made).
 func (t *Tx) DeviceSequence(ctx context.Context, credentialID string) (int64, error) {
-	if err := t.db.dialect.Lock(ctx, t.tx, "device-sequence:"+credentialID); err != nil {
-		return 0, fmt.Errorf("lock device sequence of %s: %w", credentialID, err)
+	read := func() (int64, error) {
+		var seq int64
+		err := t.tx.QueryRowContext(ctx, `SELECT last_seq FROM device_sequences
+			WHERE credential_id = $1`+t.db.dialect.ForUpdate(), credentialID).Scan(&seq)
+		return seq, err
 	}
-	var seq int64
-	err := t.tx.QueryRowContext(ctx, `SELECT last_seq FROM device_sequences
-		WHERE credential_id = $1`+t.db.dialect.ForUpdate(), credentialID).Scan(&seq)
+	seq, err := read()
+	if errors.Is(err, sql.ErrNoRows) {
+		if err := t.db.dialect.Lock(ctx, t.tx, "device-sequence:"+credentialID); err != nil {
+			return 0, fmt.Errorf("lock device sequence of %s: %w", credentialID, err)
+		}
+		seq, err = read()
+	}
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("device sequence of %s: %w", credentialID, err)
 	}
