@@ -548,6 +548,9 @@ func testUpdateHeldShipment(t *testing.T, s Store) {
 
 	var want lokero.Shipment
 	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	// Read back through JSON on some reads (Store.Shipment): quotes,
+	// a backslash, a tab and letters beyond ASCII survive it.
+	const fourth = "fourth: \"Åbo\" \\ Turku\tÄänekoski"
 	mustInTx(t, s, func(tx lokero.Tx) error {
 		sh, err := tx.Shipment(ctx, orig.ID)
 		if err != nil {
@@ -568,7 +571,7 @@ func testUpdateHeldShipment(t *testing.T, s Store) {
 		clash.Events = append(slices.Clone(sh.Events), lokero.ShipmentEvent{Status: lokero.StatusInTransit, At: at(4), Reason: "lost"})
 		checkError(t, tx.UpdateShipment(ctx, &clash), lokero.ECONFLICT, "duplicate_return_code")
 		sh.ReturnCode = "RC-s"
-		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusInTransit, At: at(5), Reason: "fourth"})
+		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusInTransit, At: at(5), Reason: fourth})
 		if err := tx.UpdateShipment(ctx, &sh); err != nil {
 			return err
 		}
@@ -579,7 +582,7 @@ func testUpdateHeldShipment(t *testing.T, s Store) {
 		return nil
 	})
 	checkShipment(t, mustShipment(t, s, orig.ID), want, true)
-	if got := mustShipment(t, s, orig.ID); len(got.Events) != 5 || got.Events[4].Reason != "fourth" {
+	if got := mustShipment(t, s, orig.ID); len(got.Events) != 5 || got.Events[4].Reason != fourth {
 		t.Errorf("events %+v; want created, first, second, third, fourth", got.Events)
 	}
 
