@@ -13,17 +13,17 @@ import (
 // deviceEventRequest is an event of the device protocol as a locker that
 // speaks HTTP sends it (docs/device-protocol.md).
 type deviceEventRequest struct {
-	Seq          *int64    `json:"seq"`
-	At           time.Time `json:"at"` // when it happened at the locker
-	Type         string    `json:"type"`
-	Compartment  int       `json:"compartment"`
-	Count        int       `json:"count"`
-	Code         string    `json:"code"`
-	AmountCents  int64     `json:"amount_cents"`
-	TerminalRef  string    `json:"terminal_ref"`
-	Token        string    `json:"token"`         // qr: the QR code the scanner read
-	ShipmentID   string    `json:"shipment_id"`   // pickup
-	TrackingCode string    `json:"tracking_code"` // deposit
+	Seq          *int64 `json:"seq"`
+	At           string `json:"at"` // when it happened at the locker: RFC 3339 (read by handleSequencedEvent)
+	Type         string `json:"type"`
+	Compartment  int    `json:"compartment"`
+	Count        int    `json:"count"`
+	Code         string `json:"code"`
+	AmountCents  int64  `json:"amount_cents"`
+	TerminalRef  string `json:"terminal_ref"`
+	Token        string `json:"token"`         // qr: the QR code the scanner read
+	ShipmentID   string `json:"shipment_id"`   // pickup
+	TrackingCode string `json:"tracking_code"` // deposit
 }
 
 // handleSequencedEvent applies an event numbered in its device's sequence,
@@ -34,8 +34,16 @@ func (s *Server) handleSequencedEvent(w http.ResponseWriter, r *http.Request, re
 		writeError(w, r, s.log, lokero.Invalid("seq", "out_of_range", "seq must be 1 or more; got %d", *req.Seq))
 		return
 	}
+	var at time.Time
+	if req.At != "" {
+		var err error
+		if at, err = time.Parse(time.RFC3339Nano, req.At); err != nil {
+			writeError(w, r, s.log, lokero.Invalid("at", "malformed", "at must be an RFC 3339 time, e.g. 2026-12-13T21:58:40Z; got %q", truncate(req.At, 64)))
+			return
+		}
+	}
 	out, err := s.lockers.ApplyEvent(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"), service.DeviceEvent{
-		Seq: *req.Seq, At: req.At, Type: req.Type, Compartment: req.Compartment, Count: req.Count,
+		Seq: *req.Seq, At: at, Type: req.Type, Compartment: req.Compartment, Count: req.Count,
 		Code: req.Code, AmountCents: req.AmountCents, TerminalRef: req.TerminalRef, Token: req.Token,
 		ShipmentID: req.ShipmentID, TrackingCode: req.TrackingCode})
 	if err != nil {

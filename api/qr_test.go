@@ -81,6 +81,12 @@ func TestQRPage(t *testing.T) {
 	if ev["result"] != "applied" || ev["open"] != float64(r.compartment) {
 		t.Fatalf("qr event: %v; want applied, open %d", ev, r.compartment)
 	}
+	// An event whose time is not RFC 3339: refused, naming the field; its
+	// number is not taken.
+	bad := p.call(t, 400, "POST", "/v1/devices/"+lockerY+"/events", deviceY, map[string]any{"seq": 2, "type": "door_opened", "compartment": 1, "at": "yesterday"})
+	if e, _ := bad["error"].(map[string]any); e["field"] != "at" || e["code"] != "malformed" {
+		t.Errorf("an event at %q: %v; want 400 naming the field at", "yesterday", bad)
+	}
 	// Another locker's device: refused, naming the locker mismatch.
 	ev = p.call(t, 200, "POST", "/v1/devices/"+lockerX+"/events", deviceX, map[string]any{"seq": 1, "type": "qr", "token": token})
 	if e, _ := ev["error"].(map[string]any); ev["result"] != "rejected" || e["reason"] != "qr_wrong_locker" {

@@ -398,20 +398,19 @@ func (db *DB) Compartments(ctx context.Context, locationID string) ([]lokero.Com
 }
 
 // Compartments returns a locker's compartments ordered by number, locked
-// until the transaction ends; none when it is not laid out yet. The rows
-// are read locked: a transaction that waits for another's row locks gets
-// the rows as it left them. Only when there are none does it take a lock
-// on the locker and read again, by a statement of its own (which in READ
-// COMMITTED sees what the lock's previous holder committed), so that two
-// transactions that find no rows cannot both lay the locker out.
+// until the transaction ends; none when it is not laid out yet. It first
+// takes a lock on the locker, so that two transactions cannot both add
+// the same compartment (two that find no rows cannot both lay the locker
+// out, and two arrivals at an outlet cannot both add the same shelf
+// place: rows locked FOR UPDATE would not stop that, since a statement
+// that waited for them does not see the rows their holder added); the
+// rows are then read by a statement of their own, which in READ COMMITTED
+// sees what the lock's previous holder committed.
 func (t *Tx) Compartments(ctx context.Context, locationID string) ([]lokero.Compartment, error) {
-	list, err := compartments(ctx, t.tx, locationID, compartmentsSQL+t.db.dialect.ForUpdate())
-	if err == nil && len(list) == 0 {
-		if err := t.db.dialect.Lock(ctx, t.tx, "compartments:"+locationID); err != nil {
-			return nil, fmt.Errorf("lock compartments of %s: %w", locationID, err)
-		}
-		list, err = compartments(ctx, t.tx, locationID, compartmentsSQL+t.db.dialect.ForUpdate())
+	if err := t.db.dialect.Lock(ctx, t.tx, "compartments:"+locationID); err != nil {
+		return nil, fmt.Errorf("lock compartments of %s: %w", locationID, err)
 	}
+	list, err := compartments(ctx, t.tx, locationID, compartmentsSQL+t.db.dialect.ForUpdate())
 	if err != nil {
 		return nil, err
 	}
