@@ -16,6 +16,9 @@ import (
 // parcel picked up meanwhile gets none, and a second run finds the
 // reminder event and does nothing).
 func (l *Lockers) Remind(ctx context.Context, shipmentID string) error {
+	if !l.stillWaiting(ctx, shipmentID) {
+		return nil
+	}
 	return l.store.InTx(ctx, func(tx lokero.Tx) error {
 		sh, err := tx.Shipment(ctx, shipmentID)
 		if err != nil {
@@ -52,6 +55,9 @@ func (l *Lockers) Remind(ctx context.Context, shipmentID string) error {
 // place until the courier takes it. Its recipient is told that it goes
 // back to the sender (queueExpired), in the same transaction.
 func (l *Lockers) Expire(ctx context.Context, shipmentID string) error {
+	if !l.stillWaiting(ctx, shipmentID) {
+		return nil
+	}
 	return l.store.InTx(ctx, func(tx lokero.Tx) error {
 		sh, err := tx.Shipment(ctx, shipmentID)
 		if err != nil {
@@ -74,6 +80,18 @@ func (l *Lockers) Expire(ctx context.Context, shipmentID string) error {
 		// message of the outbox.
 		return queueExpired(ctx, tx, &sh)
 	})
+}
+
+// stillWaiting reports whether a storage job may have work to do: false
+// only when a read outside any transaction finds the parcel no longer
+// ready for pickup. Most parcels are picked up before their reminder and
+// their expiry: their jobs end with one read instead of a write
+// transaction. A parcel that is not ready does not become ready again
+// for these jobs (a new wait schedules jobs of its own), and one that is
+// ready is checked again, locked, in the job's transaction.
+func (l *Lockers) stillWaiting(ctx context.Context, shipmentID string) bool {
+	sh, err := l.store.Shipment(ctx, shipmentID)
+	return err != nil || sh.Status == lokero.StatusReadyForPickup
 }
 
 // reminderText is a reminder in the recipient's language: where the
