@@ -257,28 +257,45 @@ func (s *peakMailSession) Data(r io.Reader) error {
 // made.
 type textHeader interface{ Get(string) string }
 
-// plainText returns a message's first text/plain part, decoded.
+// plainText returns a message's text/plain part, decoded.
 func plainText(h textHeader, body io.Reader) (string, error) {
+	leaves, err := mimeLeaves(h, body)
+	if err != nil {
+		return "", err
+	}
+	text, ok := leaves["text/plain"]
+	if !ok {
+		return "", errors.New("no text/plain part")
+	}
+	return text, nil
+}
+
+// mimeLeaves returns the decoded bodies of a message's leaf parts by media
+// type (text/plain, text/html, …), the parts of one type joined in order.
+func mimeLeaves(h textHeader, body io.Reader) (map[string]string, error) {
+	leaves := map[string]string{}
+	return leaves, addMIMELeaves(h, body, leaves)
+}
+
+// addMIMELeaves adds the leaf parts of one part (or message) to leaves.
+func addMIMELeaves(h textHeader, body io.Reader, leaves map[string]string) error {
 	media, params, err := mime.ParseMediaType(h.Get("Content-Type"))
 	if err != nil {
-		return "", fmt.Errorf("content type %q: %w", h.Get("Content-Type"), err)
+		return fmt.Errorf("content type %q: %w", h.Get("Content-Type"), err)
 	}
 	if strings.HasPrefix(media, "multipart/") {
 		mr := multipart.NewReader(body, params["boundary"])
 		for {
 			part, err := mr.NextRawPart()
 			if errors.Is(err, io.EOF) {
-				return "", errors.New("no text/plain part")
+				return nil
 			} else if err != nil {
-				return "", err
+				return err
 			}
-			if text, err := plainText(part.Header, part); err == nil {
-				return text, nil
+			if err := addMIMELeaves(part.Header, part, leaves); err != nil {
+				return err
 			}
 		}
-	}
-	if media != "text/plain" {
-		return "", fmt.Errorf("a %s part", media)
 	}
 	switch strings.ToLower(h.Get("Content-Transfer-Encoding")) {
 	case "base64":
@@ -287,5 +304,9 @@ func plainText(h textHeader, body io.Reader) (string, error) {
 		body = quotedprintable.NewReader(body)
 	}
 	b, err := io.ReadAll(body)
-	return string(b), err
+	if err != nil {
+		return fmt.Errorf("a %s part: %w", media, err)
+	}
+	leaves[media] += string(b)
+	return nil
 }

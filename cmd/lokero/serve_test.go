@@ -9,14 +9,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"math/big"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -585,37 +581,13 @@ func (s *smtpSink) messages() []smtpMessage {
 	return slices.Clone(s.msgs)
 }
 
-// mimeParts returns the decoded bodies of a message's leaf parts by media
-// type (text/plain, text/html).
+// mimeParts adds the decoded bodies of a message's leaf parts by media
+// type (text/plain, text/html) to into.
 func mimeParts(t *testing.T, header textproto.MIMEHeader, body io.Reader, into map[string]string) {
 	t.Helper()
-	media, params, err := mime.ParseMediaType(header.Get("Content-Type"))
-	if err != nil {
-		t.Fatalf("Content-Type %q: %v", header.Get("Content-Type"), err)
-	}
-	if strings.HasPrefix(media, "multipart/") {
-		mr := multipart.NewReader(body, params["boundary"])
-		for {
-			part, err := mr.NextPart()
-			if err == io.EOF {
-				return
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			mimeParts(t, part.Header, part, into)
-		}
-	}
-	switch strings.ToLower(header.Get("Content-Transfer-Encoding")) {
-	case "base64":
-		body = base64.NewDecoder(base64.StdEncoding, body)
-	case "quoted-printable":
-		body = quotedprintable.NewReader(body)
-	}
-	b, err := io.ReadAll(body)
-	if err != nil {
+	if err := addMIMELeaves(header, body, into); err != nil {
 		t.Fatal(err)
 	}
-	into[media] += string(b)
 }
 
 // TestServeSendsEmailAndSMS: with --smtp and --sms, closing a locker's
