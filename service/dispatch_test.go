@@ -52,16 +52,10 @@ func TestDispatchCheck(t *testing.T) {
 				f.clock.Advance(24 * time.Hour)
 				req = request()
 				req.Reference = "FRIDAY"
-				res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				friday := res.Shipment.DeliveryDate
-				if res.Shipment.DestinationID != "LOCKER-M5" {
-					t.Fatalf("Friday's booking went to %s at booking; the test needs it at LOCKER-M5", res.Shipment.DestinationID)
-				}
-				if _, err := f.shipments.HandoverByCourier(ctx, f.courier, res.Shipment.ID); err != nil {
-					t.Fatal(err)
+				booked := f.handedOver(t, req)
+				friday := booked.DeliveryDate
+				if booked.DestinationID != "LOCKER-M5" {
+					t.Fatalf("Friday's booking went to %s at booking; the test needs it at LOCKER-M5", booked.DestinationID)
 				}
 				if tt.pickedUp {
 					f.pickUp(t, f.openingCode(t, queued["email"]))
@@ -79,7 +73,7 @@ func TestDispatchCheck(t *testing.T) {
 				if len(out.Rerouted) != tt.wantMoved || len(out.NoRoom) != 0 {
 					t.Fatalf("the check moved %d and found no room for %d; want %d moved", len(out.Rerouted), len(out.NoRoom), tt.wantMoved)
 				}
-				sh, err := f.store.Shipment(ctx, res.Shipment.ID)
+				sh, err := f.store.Shipment(ctx, booked.ID)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -174,18 +168,9 @@ func (f lockersFixture) overflowAfter(t *testing.T, days, n int) (booked []loker
 // lives in its building) and hands it over.
 func (f lockersFixture) bookChosen(t *testing.T, reference string) lokero.Shipment {
 	t.Helper()
-	ctx := context.Background()
 	req := request()
 	req.Reference, req.PickupPointID = reference, "LOCKER-M5"
-	res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sh, err := f.shipments.HandoverByCourier(ctx, f.courier, res.Shipment.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sh
+	return f.handedOver(t, req)
 }
 
 // TestDispatchMovesBack: Friday's bookings whose shopper chose LOCKER-M5
@@ -532,15 +517,9 @@ func TestDispatchReachesAsFarAsABooking(t *testing.T) {
 		}
 		req = request()
 		req.Reference = "FRIDAY"
-		res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Shipment.DestinationID != "LOCKER-M5" {
-			t.Fatalf("Friday's booking went to %s at booking; the test needs it at LOCKER-M5", res.Shipment.DestinationID)
-		}
-		if _, err := f.shipments.HandoverByCourier(ctx, f.courier, res.Shipment.ID); err != nil {
-			t.Fatal(err)
+		booked := f.handedOver(t, req)
+		if booked.DestinationID != "LOCKER-M5" {
+			t.Fatalf("Friday's booking went to %s at booking; the test needs it at LOCKER-M5", booked.DestinationID)
 		}
 
 		// Thursday 20:00: the check.
@@ -549,7 +528,7 @@ func TestDispatchReachesAsFarAsABooking(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sh, err := f.store.Shipment(ctx, res.Shipment.ID)
+		sh, err := f.store.Shipment(ctx, booked.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

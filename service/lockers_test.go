@@ -130,8 +130,14 @@ func newLockers(t *testing.T, st lockerStore) lockersFixture {
 // inTransit books a parcel to the demo building's LOCKER and hands it over.
 func (f lockersFixture) inTransit(t *testing.T) lokero.Shipment {
 	t.Helper()
+	return f.handedOver(t, request())
+}
+
+// handedOver books req and hands the parcel over to the courier.
+func (f lockersFixture) handedOver(t *testing.T, req service.ShipmentRequest) lokero.Shipment {
+	t.Helper()
 	ctx := context.Background()
-	res, err := f.shipments.Create(ctx, f.retailer, request(), "", nil)
+	res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

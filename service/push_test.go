@@ -442,14 +442,7 @@ func TestPushCountsAsReached(t *testing.T) {
 			}
 			req := request()
 			req.Reference = fmt.Sprintf("ORDER-push-fails-%v", pushFails)
-			res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sh, err := f.shipments.HandoverByCourier(ctx, f.courier, res.Shipment.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
+			sh := f.handedOver(t, req)
 			if _, err := f.lockers.Subscribe(ctx, subscribeReq(sh.TrackingCode, "https://push.example/"+req.Reference)); err != nil {
 				t.Fatal(err)
 			}
