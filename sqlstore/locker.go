@@ -414,11 +414,8 @@ func (t *Tx) Compartments(ctx context.Context, locationID string) ([]lokero.Comp
 	if err != nil {
 		return nil, err
 	}
-	if t.heldCompartments == nil {
-		t.heldCompartments = make(map[compartmentKey]string, len(list))
-	}
 	for _, c := range list {
-		t.heldCompartments[compartmentKey{c.LocationID, c.Number}] = c.ShipmentID
+		t.holdCompartment(compartmentKey{c.LocationID, c.Number}, c.ShipmentID)
 	}
 	return list, nil
 }
@@ -476,10 +473,7 @@ func (t *Tx) PutCompartment(ctx context.Context, c lokero.Compartment) error {
 		nullIfEmpty(c.ShipmentID), c.DoorOpen, arrived); err != nil {
 		return fmt.Errorf("put compartment %s/%d: %w", c.LocationID, c.Number, err)
 	}
-	if t.heldCompartments == nil {
-		t.heldCompartments = map[compartmentKey]string{}
-	}
-	t.heldCompartments[key] = c.ShipmentID // the upsert holds the row until the end
+	t.holdCompartment(key, c.ShipmentID) // the upsert holds the row until the end
 	return nil
 }
 

@@ -40,6 +40,15 @@ type compartmentKey struct {
 	number   int
 }
 
+// holdCompartment records the parcel (or "") in a compartment the
+// transaction holds locked.
+func (t *Tx) holdCompartment(key compartmentKey, shipmentID string) {
+	if t.heldCompartments == nil {
+		t.heldCompartments = map[compartmentKey]string{}
+	}
+	t.heldCompartments[key] = shipmentID
+}
+
 // hold records what the transaction now knows of a shipment it holds
 // locked, events stored included.
 func (t *Tx) hold(s *lokero.Shipment) {
