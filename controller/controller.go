@@ -30,7 +30,6 @@ import (
 	"github.com/lokero/lokero/device"
 	"github.com/lokero/lokero/locker"
 	bolt "go.etcd.io/bbolt"
-	"golang.org/x/crypto/argon2"
 )
 
 // Defaults of Config.
@@ -523,10 +522,10 @@ func (c *Controller) Keypad(ctx context.Context, code string) (KeypadResult, err
 	var hit *Pickup
 	var drop *device.DropOff
 	if kdf != nil && code != "" {
-		var key []byte
-		if err := c.cfg.Derivations.Do(ctx, func() {
-			key = argon2.IDKey([]byte(code), kdf.Salt, kdf.Time, kdf.MemoryKiB, kdf.Threads, kdf.KeyLen)
-		}); err != nil {
+		// The very derivation the centre made the verifiers with.
+		key, err := c.cfg.Derivations.Verifier(ctx, locker.KDF{Alg: kdf.Alg, Time: kdf.Time, MemoryKiB: kdf.MemoryKiB,
+			Threads: kdf.Threads, KeyLen: kdf.KeyLen}, code, kdf.Salt)
+		if err != nil {
 			return KeypadResult{}, fmt.Errorf("controller: derive the entry: %w", err)
 		}
 		c.mu.Lock()
