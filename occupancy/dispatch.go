@@ -79,11 +79,7 @@ type Booking struct {
 // class is no longer over (Over); one that no other locker takes gives
 // its turn to the next.
 func ToMove(bookings []Booking) []int {
-	order := make([]int, len(bookings))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
+	return stableOrder(len(bookings), func(a, b int) int {
 		x, y := bookings[a], bookings[b]
 		if x.HandedOver != y.HandedOver {
 			if !x.HandedOver {
@@ -93,7 +89,6 @@ func ToMove(bookings []Booking) []int {
 		}
 		return cmp.Compare(y.ID, x.ID) // later booked first
 	})
-	return order
 }
 
 // ToMoveBack is the order in which the evening's check tries to move
@@ -103,12 +98,18 @@ func ToMove(bookings []Booking) []int {
 // their place, as at booking. Ties keep the order given. The caller moves
 // them in this order while the locker has room.
 func ToMoveBack(bookings []Booking) []int {
-	order := make([]int, len(bookings))
+	return stableOrder(len(bookings), func(a, b int) int {
+		return cmp.Compare(bookings[a].ID, bookings[b].ID)
+	})
+}
+
+// stableOrder returns the indexes 0..n-1 sorted by compare, ties in
+// their order.
+func stableOrder(n int, compare func(a, b int) int) []int {
+	order := make([]int, n)
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		return cmp.Compare(bookings[a].ID, bookings[b].ID)
-	})
+	slices.SortStableFunc(order, compare)
 	return order
 }
