@@ -259,7 +259,9 @@ type ShipmentFilter struct {
 	Limit      int
 }
 
-// RetailerStore persists retailers and their API keys (hashed).
+// RetailerStore persists retailers and their API keys (hashed). A
+// retailer and its key never change once created (nothing updates or
+// deletes them), which lets the service keep the ones it has looked up.
 type RetailerStore interface {
 	// CreateRetailer stores a retailer with the hash of its API key.
 	CreateRetailer(ctx context.Context, r Retailer, keyHash []byte) error

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lokero/lokero"
@@ -344,9 +345,46 @@ func (s *Shipments) Authenticate(ctx context.Context, key string) (lokero.Retail
 	if !strings.HasPrefix(key, APIKeyPrefix) || len(key) > 128 {
 		return lokero.Retailer{}, unauthorized
 	}
-	r, err := s.store.RetailerByKeyHash(ctx, HashKey(key))
+	hash := HashKey(key)
+	if r, ok := s.retailers.get(hash); ok {
+		return r, nil
+	}
+	r, err := s.store.RetailerByKeyHash(ctx, hash)
 	if lokero.ErrorCode(err) == lokero.ENOTFOUND {
 		return r, unauthorized
 	}
+	if err == nil {
+		s.retailers.put(hash, r)
+	}
 	return r, err
+}
+
+// retailerCacheSize bounds the retailers an instance keeps by their keys'
+// hashes: a few thousand stores make nearly all bookings.
+const retailerCacheSize = 4096
+
+// retailerCache keeps the retailers found by their API keys' hashes, so
+// that an API call asks the database only for a key it has not seen. A
+// retailer and its key never change once created (lokero.RetailerStore),
+// so an entry is never stale; a key that was not found is not kept (the
+// store may gain it on another instance). Full, it starts again empty.
+type retailerCache struct {
+	mu     sync.RWMutex
+	byHash map[string]lokero.Retailer // by the key's hash, as a string
+}
+
+func (c *retailerCache) get(hash []byte) (lokero.Retailer, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	r, ok := c.byHash[string(hash)]
+	return r, ok
+}
+
+func (c *retailerCache) put(hash []byte, r lokero.Retailer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byHash == nil || len(c.byHash) >= retailerCacheSize {
+		c.byHash = make(map[string]lokero.Retailer)
+	}
+	c.byHash[string(hash)] = r
 }

@@ -394,3 +394,62 @@ func TestClerkCredential(t *testing.T) {
 		checkRefused(t, f.lockers, lokero.KindClerk, rotated, "a revoked clerk's token")
 	})
 }
+
+// countingRetailers counts the lookups of retailers by key hash that
+// reach the store.
+type countingRetailers struct {
+	lockerStore
+	lookups atomic.Int64
+}
+
+func (c *countingRetailers) RetailerByKeyHash(ctx context.Context, hash []byte) (lokero.Retailer, error) {
+	c.lookups.Add(1)
+	return c.lockerStore.RetailerByKeyHash(ctx, hash)
+}
+
+// A retailer's API key is looked up in the store once: the retailer and
+// its key never change. A key the store does not know is asked again
+// each time, so that a retailer another instance creates is found.
+func TestAuthenticateKeepsKnownRetailers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := &countingRetailers{lockerStore: stores[0].open(t)}
+	t.Cleanup(func() { st.Close() })
+	st.SetClock(fixedClock{now})
+	log := slog.New(slog.DiscardHandler)
+	dir := service.NewDirectory(st, testRegistry(t), fixedClock{now}, log)
+	shipments := service.NewShipments(st, dir, calendar.Default(), fixedClock{now}, nil, log)
+	want, key, err := shipments.AddRetailer(ctx, "Verkkokauppa Oy", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		got, err := shipments.Authenticate(ctx, key)
+		if err != nil || got != want {
+			t.Fatalf("Authenticate(its key) = %+v, %v; want %+v", got, err, want)
+		}
+	}
+	if n := st.lookups.Load(); n != 1 {
+		t.Errorf("three calls with one key asked the store %d times; want 1", n)
+	}
+
+	// A key unknown at first, then stored by another instance.
+	other := service.NewShipments(st, dir, calendar.Default(), fixedClock{now}, nil, log)
+	later := service.APIKeyPrefix + strings.Repeat("b", 52)
+	if _, err := shipments.Authenticate(ctx, later); lokero.ErrorCode(err) != lokero.EUNAUTHORIZED {
+		t.Fatalf("Authenticate(an unknown key) = %v; want EUNAUTHORIZED", err)
+	}
+	r := lokero.Retailer{ID: "ret_later", Name: "Myöhempi Kauppa", CreatedAt: now}
+	if err := st.CreateRetailer(ctx, r, service.HashKey(later)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := shipments.Authenticate(ctx, later); err != nil || got.ID != r.ID {
+		t.Errorf("Authenticate(the key once stored) = %+v, %v; want %s", got, err, r.ID)
+	}
+	if _, err := other.Authenticate(ctx, key); err != nil {
+		t.Errorf("another instance: Authenticate(the first key) = %v", err)
+	}
+	if n := st.lookups.Load(); n != 4 {
+		t.Errorf("the store was asked %d times in all; want 4 (one key once, the unknown one twice, the other instance once)", n)
+	}
+}

@@ -46,7 +46,8 @@ type Shipments struct {
 	limits   routing.Limits
 	log      *slog.Logger
 
-	retailerShare float64 // of each size class of a locker, per retailer and delivery day
+	retailerShare float64       // of each size class of a locker, per retailer and delivery day
+	retailers     retailerCache // by their API keys, for Authenticate
 
 	turnedAway struct{ overflowed, refused atomic.Int64 } // bookings the chosen point had no room for (TurnedAway)
 }
@@ -193,23 +194,14 @@ func (s *Shipments) create(ctx context.Context, retailer lokero.Retailer, req Sh
 
 	var result CreateResult
 	// A clash of random codes, or of two requests racing with one
-	// idempotency key, is retried with a fresh transaction.
+	// idempotency key, is retried with a fresh transaction. The key is
+	// not looked up first: a new key is the rule and a retry the
+	// exception, so the booking is made as if the key were new, and the
+	// key's unique index refuses the shipment (and the transaction, with
+	// its reservation, rolls back) when it is not.
 	for attempt := 0; ; attempt++ {
 		err = s.store.InTx(ctx, func(tx lokero.Tx) error {
 			result = CreateResult{}
-			if idempotencyKey != "" {
-				prev, hash, err := tx.ShipmentByIdempotencyKey(ctx, retailer.ID, idempotencyKey)
-				switch {
-				case err == nil && bytes.Equal(hash, requestHash):
-					result = CreateResult{Shipment: prev, Replayed: true}
-					return nil
-				case err == nil:
-					return &lokero.Error{Code: lokero.ECONFLICT, Reason: "idempotency_key_reused", Field: "Idempotency-Key",
-						Message: fmt.Sprintf("Idempotency-Key %q was used for another request (shipment %s); use a new key for a new shipment", idempotencyKey, prev.ID)}
-				case lokero.ErrorCode(err) != lokero.ENOTFOUND:
-					return err
-				}
-			}
 			final, size := decision, ""
 			if kind == lokero.ShipmentDelivery {
 				if final, size, err = s.reserve(ctx, tx, retailer, decision, rreq, rdir, date); err != nil {
@@ -232,19 +224,36 @@ func (s *Shipments) create(ctx context.Context, retailer lokero.Retailer, req Sh
 			return nil
 		})
 		var e *lokero.Error
-		if attempt < 5 && errors.As(err, &e) && e.Code == lokero.ECONFLICT && strings.HasPrefix(e.Reason, "duplicate_") {
+		isError := errors.As(err, &e)
+		if isError && e.Reason == "duplicate_idempotency_key" {
+			// A request made with this key before (or alongside: the
+			// index waited for it) was stored: the one to answer.
+			prev, found, err := s.previous(ctx, retailer, idempotencyKey, requestHash)
+			if err != nil || found {
+				return prev, err
+			}
+			// Gone again (the other request's transaction rolled back).
+		}
+		if attempt < 5 && isError && e.Code == lokero.ECONFLICT && strings.HasPrefix(e.Reason, "duplicate_") {
 			continue
 		}
+		if err != nil && isError && lokero.ErrorCode(err) != lokero.EINTERNAL && idempotencyKey != "" {
+			// The rules refuse it now (the locker filled up since):
+			// a retry of a request accepted earlier gets its shipment.
+			if prev, found, perr := s.previous(ctx, retailer, idempotencyKey, requestHash); perr != nil || found {
+				return prev, perr
+			}
+		}
 		if err != nil {
-			if e := (*lokero.Error)(nil); errors.As(err, &e) && e.Reason == "no_capacity" {
+			if isError && e.Reason == "no_capacity" {
 				s.turnedAway.refused.Add(1)
 			}
 			return CreateResult{}, err
 		}
-		if !result.Replayed && result.Shipment.SizeClass != "" {
+		if result.Shipment.SizeClass != "" {
 			s.dir.reservationsChanged(result.Shipment.DestinationID)
 		}
-		if !result.Replayed && result.Shipment.Routing.Rule == routing.RuleCapacityOverflow {
+		if result.Shipment.Routing.Rule == routing.RuleCapacityOverflow {
 			s.turnedAway.overflowed.Add(1)
 		}
 		return result, nil
@@ -258,23 +267,39 @@ func (s *Shipments) replayOr(ctx context.Context, retailer lokero.Retailer, key 
 	if key == "" {
 		return CreateResult{}, refused
 	}
-	var result CreateResult
-	err := s.store.InTx(ctx, func(tx lokero.Tx) error {
-		prev, prevHash, err := tx.ShipmentByIdempotencyKey(ctx, retailer.ID, key)
-		if err == nil && bytes.Equal(prevHash, hash) {
-			result = CreateResult{Shipment: prev, Replayed: true}
-		} else if err != nil && lokero.ErrorCode(err) != lokero.ENOTFOUND {
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		return CreateResult{}, err
+	prev, found, err := s.previous(ctx, retailer, key, hash)
+	if lokero.ErrorCode(err) == lokero.ECONFLICT {
+		return CreateResult{}, refused // what is wrong with the request comes first
 	}
-	if result.Replayed {
-		return result, nil
+	if err != nil || found {
+		return prev, err
 	}
 	return CreateResult{}, refused
+}
+
+// previous looks up the shipment a retailer created with an idempotency
+// key: found, replayed, when it was made by the same request (hash); an
+// ECONFLICT idempotency_key_reused when by another; not found when there
+// is none.
+func (s *Shipments) previous(ctx context.Context, retailer lokero.Retailer, key string, hash []byte) (CreateResult, bool, error) {
+	// A read in a write transaction, as the store reads by this key only
+	// there: retries are rare.
+	var prev lokero.Shipment
+	var prevHash []byte
+	err := s.store.InTx(ctx, func(tx lokero.Tx) (err error) {
+		prev, prevHash, err = tx.ShipmentByIdempotencyKey(ctx, retailer.ID, key)
+		return err
+	})
+	switch {
+	case lokero.ErrorCode(err) == lokero.ENOTFOUND:
+		return CreateResult{}, false, nil
+	case err != nil:
+		return CreateResult{}, false, fmt.Errorf("shipment by idempotency key: %w", err)
+	case !bytes.Equal(prevHash, hash):
+		return CreateResult{}, false, &lokero.Error{Code: lokero.ECONFLICT, Reason: "idempotency_key_reused", Field: "Idempotency-Key",
+			Message: fmt.Sprintf("Idempotency-Key %q was used for another request (shipment %s); use a new key for a new shipment", key, prev.ID)}
+	}
+	return CreateResult{Shipment: prev, Replayed: true}, true, nil
 }
 
 // maxOverflowTries is how many of the nearest other points a booking's

@@ -223,6 +223,42 @@ func TestIdempotency(t *testing.T) {
 	})
 }
 
+// A retried booking takes no room: the retry's reservation rolls back
+// with its refused shipment. And a retry after the locker filled up gets
+// the shipment it made, not the overflow a new booking would get.
+func TestIdempotentRetryTakesNoRoom(t *testing.T) {
+	t.Parallel()
+	eachShipmentStore(t, func(t *testing.T, f shipmentsFixture) {
+		ctx := context.Background()
+		// LOCKER-M5 has two L compartments for the building's parcels.
+		first, err := f.shipments.Create(ctx, f.retailer, request(), "key-a", hash("a"))
+		if err != nil || first.Shipment.DestinationID != "LOCKER-M5" {
+			t.Fatalf("first booking: %+v, %v; want LOCKER-M5", first.Shipment.DestinationID, err)
+		}
+		for range 3 {
+			again, err := f.shipments.Create(ctx, f.retailer, request(), "key-a", hash("a"))
+			if err != nil || !again.Replayed || again.Shipment.ID != first.Shipment.ID {
+				t.Fatalf("retry: %+v, %v; want %s replayed", again, err, first.Shipment.ID)
+			}
+		}
+		second, err := f.shipments.Create(ctx, f.retailer, request(), "key-b", hash("b"))
+		if err != nil || second.Shipment.DestinationID != "LOCKER-M5" {
+			t.Fatalf("second booking after three retries of the first: %s, %v; want LOCKER-M5 (the retries took no room)", second.Shipment.DestinationID, err)
+		}
+		third, err := f.shipments.Create(ctx, f.retailer, request(), "key-c", hash("c"))
+		if err != nil || third.Shipment.DestinationID == "LOCKER-M5" {
+			t.Fatalf("third booking: %s, %v; want an overflow, LOCKER-M5 being full", third.Shipment.DestinationID, err)
+		}
+		again, err := f.shipments.Create(ctx, f.retailer, request(), "key-a", hash("a"))
+		if err != nil || !again.Replayed || again.Shipment.ID != first.Shipment.ID || again.Shipment.DestinationID != "LOCKER-M5" {
+			t.Fatalf("retry once the locker is full: %+v, %v; want %s at LOCKER-M5 replayed", again.Shipment.DestinationID, err, first.Shipment.ID)
+		}
+		if _, err := f.shipments.Create(ctx, f.retailer, request(), "key-a", hash("another body")); lokero.ErrorCode(err) != lokero.ECONFLICT {
+			t.Fatalf("the key with another body once the locker is full: %v; want ECONFLICT idempotency_key_reused", err)
+		}
+	})
+}
+
 func TestCapacityOverflowAndRelease(t *testing.T) {
 	t.Parallel()
 	eachShipmentStore(t, func(t *testing.T, f shipmentsFixture) {
