@@ -106,8 +106,9 @@ type Tx interface {
 	// PushSubscriptions returns a shipment's push subscriptions, oldest
 	// first (none when it has none).
 	PushSubscriptions(ctx context.Context, shipmentID string) ([]PushSubscription, error)
-	// WebhooksFor returns a retailer's enabled webhooks, oldest first.
-	WebhooksFor(ctx context.Context, retailerID string) ([]Webhook, error)
+	// WebhookSubscriptions returns the ID and the event types of each of
+	// a retailer's enabled webhooks, oldest first.
+	WebhookSubscriptions(ctx context.Context, retailerID string) ([]WebhookSubscription, error)
 	// AddWebhookDelivery stores a delivery in WebhookPending (its ID and
 	// the rest given; a zero CreatedAt is Now, NextAttemptAt is CreatedAt)
 	// and schedules its job (JobWebhook with DeliveryID) in the same

@@ -5,6 +5,14 @@ import (
 	"time"
 )
 
+// WebhookSubscription is what publishing an event needs of an enabled
+// webhook: which one it is, and the event types it wants (empty: every
+// one).
+type WebhookSubscription struct {
+	ID     string
+	Events []string
+}
+
 // Webhook is a retailer's endpoint that lokero tells of its shipments'
 // events, signed by the Standard Webhooks specification with Secret (and,
 // while a rotation overlaps, PreviousSecret as well).

@@ -58,6 +58,12 @@ func (dialect) EventsJSON() string {
 		FROM shipment_events WHERE shipment_id = shipments.id)`
 }
 
+// SubscriptionsJSON aggregates the retailer's enabled webhooks.
+func (dialect) SubscriptionsJSON(param string) string {
+	return `(SELECT COALESCE(json_agg(json_build_array(id, events, created_at)), '[]')
+		FROM webhooks WHERE retailer_id = ` + param + ` AND disabled_at IS NULL)`
+}
+
 // MaxArgs is 2,400 (100 locations a statement), far below PostgreSQL's
 // 65,535: statements of 12,000 arguments took twice as long to plan as
 // the round trips they saved.

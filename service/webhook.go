@@ -386,7 +386,7 @@ func (w *Webhooks) Publish(ctx context.Context, tx lokero.Tx, s *lokero.Shipment
 	if s.RetailerID == "" || first >= len(s.Events) {
 		return nil
 	}
-	hooks, err := tx.WebhooksFor(ctx, s.RetailerID)
+	hooks, err := tx.WebhookSubscriptions(ctx, s.RetailerID)
 	if err != nil {
 		return fmt.Errorf("publish events of %s: %w", s.ID, err)
 	}

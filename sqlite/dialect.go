@@ -66,6 +66,12 @@ func (*dialect) EventsJSON() string {
 		FROM shipment_events WHERE shipment_id = shipments.id)`
 }
 
+// SubscriptionsJSON aggregates the retailer's enabled webhooks.
+func (*dialect) SubscriptionsJSON(param string) string {
+	return `(SELECT json_group_array(json_array(id, json(events), created_at))
+		FROM webhooks WHERE retailer_id = ` + param + ` AND disabled_at IS NULL)`
+}
+
 // MaxArgs stays well below SQLite's 32,766 host parameters.
 func (*dialect) MaxArgs() int { return 12000 }
 

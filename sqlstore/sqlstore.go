@@ -71,6 +71,12 @@ type Dialect interface {
 	// time as RFC 3339 text. It lets one statement read a shipment and
 	// its events from one snapshot.
 	EventsJSON() string
+	// SubscriptionsJSON is a scalar subquery: the enabled webhooks of the
+	// retailer whose ID is the parameter param, as a JSON array of [id,
+	// events, created_at] arrays ("[]" when none), created_at as RFC 3339
+	// text. It lets the statement that stores a shipment's events read
+	// whom to publish them to (in its RETURNING clause).
+	SubscriptionsJSON(param string) string
 	// AbortsOnError reports whether a failed statement aborts the whole
 	// transaction (PostgreSQL), so that a write that may be refused (a
 	// duplicate code) runs in a savepoint; where it does not (SQLite, whose

@@ -24,6 +24,9 @@ type Tx struct {
 	// heldCompartments are the shipments in the compartments it read
 	// locked (Compartments) or wrote, by compartmentKey.
 	heldCompartments map[compartmentKey]string
+	// subscriptions are the retailers' enabled webhooks the transaction
+	// read (WebhookSubscriptions), by retailer ID.
+	subscriptions map[string][]lokero.WebhookSubscription
 }
 
 // heldShipment is what a transaction knows of a shipment row it holds
@@ -150,7 +153,7 @@ func (t *Tx) InsertShipment(ctx context.Context, s *lokero.Shipment, idempotency
 		return t.shipmentClash(ctx, s, idempotencyKey)
 	}
 	if err == nil {
-		err = t.insertEvents(ctx, s.ID, 0, s.Events)
+		err = t.insertEvents(ctx, s, 0, s.Events)
 	}
 	if err != nil {
 		return fmt.Errorf("insert shipment %s: %w", s.ID, err)
@@ -207,21 +210,50 @@ func (t *Tx) eventHook(ctx context.Context, s *lokero.Shipment, first int) error
 }
 
 // insertEvents stores events as the shipment's events after the first
-// stored ones, in one statement.
-func (t *Tx) insertEvents(ctx context.Context, id string, stored int, events []lokero.ShipmentEvent) error {
+// stored ones, in one statement. When the store has an event hook, which
+// publishes the events to the retailer's webhooks next, the statement
+// also reads the retailer's webhook subscriptions (WebhookSubscriptions)
+// unless the transaction has them already: one round trip for both.
+func (t *Tx) insertEvents(ctx context.Context, s *lokero.Shipment, stored int, events []lokero.ShipmentEvent) error {
 	if len(events) == 0 {
 		return nil
 	}
 	query := `INSERT INTO shipment_events (shipment_id, seq, status, at, location_id, reason) VALUES `
-	args := make([]any, 0, 6*len(events))
+	args := make([]any, 0, 6*len(events)+1)
 	for i, e := range events {
 		if i > 0 {
 			query += ", "
 		}
 		query += t.db.placeholders(6*i+1, 6)
-		args = append(args, id, stored+i+1, string(e.Status), t.db.time(e.At), e.LocationID, e.Reason)
+		args = append(args, s.ID, stored+i+1, string(e.Status), t.db.time(e.At), e.LocationID, e.Reason)
 	}
-	if _, err := t.tx.ExecContext(ctx, query, args...); err != nil {
+	_, known := t.subscriptions[s.RetailerID]
+	if t.db.hook == nil || s.RetailerID == "" || known {
+		if _, err := t.tx.ExecContext(ctx, query, args...); err != nil {
+			return fmt.Errorf("events %d to %d: %w", stored+1, stored+len(events), err)
+		}
+		return nil
+	}
+	query += ` RETURNING ` + t.db.dialect.SubscriptionsJSON(t.db.dialect.Param(len(args)+1))
+	args = append(args, s.RetailerID)
+	var text []byte
+	err := func() error {
+		rows, err := t.tx.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() { // a row an event, each with the same subscriptions
+			if err := rows.Scan(&text); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}()
+	if err != nil {
+		return fmt.Errorf("events %d to %d: %w", stored+1, stored+len(events), err)
+	}
+	if _, err := t.keepSubscriptions(s.RetailerID, text); err != nil {
 		return fmt.Errorf("events %d to %d: %w", stored+1, stored+len(events), err)
 	}
 	return nil
@@ -325,7 +357,7 @@ func (t *Tx) UpdateShipment(ctx context.Context, s *lokero.Shipment) error {
 		}
 		if stored < len(s.Events) {
 			appended = stored
-			return t.insertEvents(ctx, s.ID, stored, s.Events[stored:])
+			return t.insertEvents(ctx, s, stored, s.Events[stored:])
 		}
 		return nil
 	}

@@ -82,16 +82,63 @@ func (db *DB) WebhooksOf(ctx context.Context, retailerID string) ([]lokero.Webho
 	return list, nil
 }
 
-// WebhooksFor returns a retailer's enabled webhooks, oldest first (by
-// CreatedAt, then ID).
-func (t *Tx) WebhooksFor(ctx context.Context, retailerID string) ([]lokero.Webhook, error) {
-	list, err := queryAll(ctx, t.tx, scanWebhook, `SELECT `+webhookColumns+` FROM webhooks
-		WHERE retailer_id = $1 AND disabled_at IS NULL ORDER BY created_at, id`, retailerID)
-	if err != nil {
-		return nil, fmt.Errorf("webhooks for %s: %w", retailerID, err)
+// WebhookSubscriptions returns the ID and event types of each of a
+// retailer's enabled webhooks, oldest first (by CreatedAt, then ID). When
+// the transaction stored events of one of the retailer's shipments, the
+// statement that stored them read these too (insertEvents, for the event
+// hook that asks next): they are not asked again.
+func (t *Tx) WebhookSubscriptions(ctx context.Context, retailerID string) ([]lokero.WebhookSubscription, error) {
+	if subs, ok := t.subscriptions[retailerID]; ok {
+		return subs, nil
 	}
-	sortWebhooks(list)
-	return list, nil
+	var text []byte
+	if err := t.tx.QueryRowContext(ctx, `SELECT `+t.db.dialect.SubscriptionsJSON(t.db.dialect.Param(1)),
+		retailerID).Scan(&text); err != nil {
+		return nil, fmt.Errorf("webhooks of %s: %w", retailerID, err)
+	}
+	return t.keepSubscriptions(retailerID, text)
+}
+
+// keepSubscriptions decodes a retailer's webhook subscriptions from the
+// JSON of Dialect.SubscriptionsJSON, oldest first, and keeps them for the
+// rest of the transaction.
+func (t *Tx) keepSubscriptions(retailerID string, text []byte) ([]lokero.WebhookSubscription, error) {
+	var rows [][3]json.RawMessage
+	if err := json.Unmarshal(text, &rows); err != nil {
+		return nil, fmt.Errorf("webhooks of %s: %w", retailerID, err)
+	}
+	subs := make([]lokero.WebhookSubscription, len(rows))
+	created := make(map[string]time.Time, len(rows))
+	for i, r := range rows {
+		var at string
+		sub := &subs[i]
+		err := json.Unmarshal(r[0], &sub.ID)
+		if err == nil {
+			err = json.Unmarshal(r[1], &sub.Events)
+		}
+		if err == nil {
+			err = json.Unmarshal(r[2], &at)
+		}
+		if err == nil {
+			var when time.Time
+			err = (scanTime{&when}).parse(at)
+			created[sub.ID] = when
+		}
+		if err != nil {
+			return nil, fmt.Errorf("webhooks of %s: %w", retailerID, err)
+		}
+		if len(sub.Events) == 0 {
+			sub.Events = nil
+		}
+	}
+	slices.SortFunc(subs, func(a, b lokero.WebhookSubscription) int {
+		return oldestFirst(created[a.ID], created[b.ID], a.ID, b.ID)
+	})
+	if t.subscriptions == nil {
+		t.subscriptions = map[string][]lokero.WebhookSubscription{}
+	}
+	t.subscriptions[retailerID] = subs
+	return subs, nil
 }
 
 // UpdateWebhook writes a webhook's mutable fields (URL, Events, Secret,

@@ -1,14 +1,15 @@
 package storetest
 
 // What the stores agree on about retailers' webhooks (lokero.WebhookStore
-// and the Tx's WebhooksFor and AddWebhookDelivery):
+// and the Tx's WebhookSubscriptions and AddWebhookDelivery):
 //
 //   - A webhook and a delivery come back as stored: times in UTC to the
 //     microsecond, zero times as zero, nil or empty Events as nil, the
 //     payload byte for byte. An ID in use is an ECONFLICT "duplicate_id".
 //   - WebhooksOf lists a retailer's webhooks oldest first (CreatedAt, then
-//     ID in byte order), disabled ones too; Tx.WebhooksFor only the
-//     enabled ones.
+//     ID in byte order), disabled ones too; Tx.WebhookSubscriptions only the
+//     enabled ones' IDs and event types (nil: every one), in that order,
+//     the same when the transaction read them with the events it stored.
 //   - UpdateWebhook writes the mutable fields only; RetailerID and
 //     CreatedAt stay.
 //   - WebhookResult: ok clears FailingSince; a failure sets it unless it is
@@ -47,6 +48,7 @@ var webhookTests = []struct {
 }{
 	{"WebhookRoundTrip", testWebhookRoundTrip},
 	{"WebhooksOfAndFor", testWebhooksOfAndFor},
+	{"SubscriptionsWithEvents", testSubscriptionsWithEvents},
 	{"UpdateWebhook", testUpdateWebhook},
 	{"WebhookResult", testWebhookResult},
 	{"DisableWebhook", testDisableWebhook},
@@ -244,17 +246,16 @@ func testWebhooksOfAndFor(t *testing.T, s Store) {
 		t.Errorf("WebhooksOf(a retailer with none) = %v, %v", list, err)
 	}
 	mustInTx(t, s, func(tx lokero.Tx) error {
-		enabled, err := tx.WebhooksFor(ctx, "r1")
+		enabled, err := tx.WebhookSubscriptions(ctx, "r1")
 		if err != nil {
 			return err
 		}
-		if got, want := whIDs(enabled), []string{"wh_B", "wh_a", "wh_1"}; !reflect.DeepEqual(got, want) {
-			t.Errorf("WebhooksFor(r1) = %v; want %v", got, want)
-		} else {
-			checkWebhook(t, "WebhooksFor(r1)[0]", enabled[0], c)
+		want := []lokero.WebhookSubscription{{ID: c.ID, Events: c.Events}, {ID: b.ID, Events: b.Events}, {ID: a.ID, Events: a.Events}}
+		if !reflect.DeepEqual(enabled, want) {
+			t.Errorf("WebhookSubscriptions(r1) = %v; want %v", enabled, want)
 		}
-		if list, err := tx.WebhooksFor(ctx, "r-none"); err != nil || len(list) != 0 {
-			t.Errorf("WebhooksFor(a retailer with none) = %v, %v", list, err)
+		if list, err := tx.WebhookSubscriptions(ctx, "r-none"); err != nil || len(list) != 0 {
+			t.Errorf("WebhookSubscriptions(a retailer with none) = %v, %v", list, err)
 		}
 		return nil
 	})
@@ -347,8 +348,8 @@ func testDisableWebhook(t *testing.T, s Store) {
 	}
 	checkWebhook(t, "after a second DisableWebhook", mustWebhook(t, ws, w.ID), want)
 	mustInTx(t, s, func(tx lokero.Tx) error {
-		if list, err := tx.WebhooksFor(ctx, "r"); err != nil || len(list) != 0 {
-			t.Errorf("WebhooksFor after DisableWebhook = %+v, %v; want none", list, err)
+		if list, err := tx.WebhookSubscriptions(ctx, "r"); err != nil || len(list) != 0 {
+			t.Errorf("WebhookSubscriptions after DisableWebhook = %+v, %v; want none", list, err)
 		}
 		return nil
 	})
@@ -710,5 +711,57 @@ func testRecordWebhookAttemptOnce(t *testing.T, s Store) {
 	}
 	if got := mustDelivery(t, ws, d.ID); got.ResponseCode != 200+won || got.Attempts != 1 || got.State != lokero.WebhookSucceeded {
 		t.Errorf("delivery after the race: %+v; want worker %d's record", got, won)
+	}
+}
+
+// testSubscriptionsWithEvents: the event hook, called in the transaction
+// that stored a shipment's events, finds the retailer's subscriptions as
+// a transaction that stored none does (the store may read them with the
+// events), for an insert of one event or five and for an update; and a
+// retailer without webhooks has none.
+func testSubscriptionsWithEvents(t *testing.T, s Store) {
+	ctx := t.Context()
+	ws := webhookStore(t, s)
+	every := webhook("r", "wh_every")
+	every.Events, every.CreatedAt = nil, t0.Add(time.Minute)
+	off := webhook("r", "wh_off")
+	off.DisabledAt, off.DisabledReason = t0, "manual"
+	for _, w := range []lokero.Webhook{webhook("r", "wh_some"), every, off, webhook("other", "wh_other")} {
+		mustCreateWebhook(t, ws, w)
+	}
+	want := []lokero.WebhookSubscription{{ID: "wh_some", Events: webhook("r", "").Events}, {ID: "wh_every"}}
+	var seen [][]lokero.WebhookSubscription
+	setEventHook(t, s, func(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment, first int) error {
+		subs, err := tx.WebhookSubscriptions(ctx, sh.RetailerID)
+		seen = append(seen, subs)
+		return err
+	})
+	mustRetailer(t, s, "r")
+	mustRetailer(t, s, "quiet")
+	mustInsert(t, s, shipment("r", "s1"), fullShipment("r", "s2"))
+	if err := updateEvents(t, s, "s1", func(sh *lokero.Shipment) {
+		sh.Status = lokero.StatusInTransit
+		sh.Events = append(sh.Events, lokero.ShipmentEvent{Status: lokero.StatusInTransit, At: t0.Add(time.Hour)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 3 {
+		t.Fatalf("the hook was called %d times; want 3", len(seen))
+	}
+	for i, got := range seen {
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("call %d: WebhookSubscriptions(r) = %+v; want %+v", i+1, got, want)
+		}
+	}
+	mustInTx(t, s, func(tx lokero.Tx) error {
+		if got, err := tx.WebhookSubscriptions(ctx, "r"); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("in a transaction that stored no events: WebhookSubscriptions(r) = %+v, %v; want %+v", got, err, want)
+		}
+		return nil
+	})
+	seen = nil
+	mustInsert(t, s, shipment("quiet", "s3"))
+	if len(seen) != 1 || len(seen[0]) != 0 {
+		t.Errorf("a retailer without webhooks: the hook saw %+v; want one call with none", seen)
 	}
 }
