@@ -58,6 +58,16 @@ func (dialect) EventsJSON() string {
 		FROM shipment_events WHERE shipment_id = shipments.id)`
 }
 
+// LockedRowSeen compares the locked row's xmin, the transaction that
+// wrote its version, with that of the version the statement's snapshot
+// sees: they differ when the statement waited for another transaction's
+// lock and that one changed the row. Every transaction that adds a
+// shipment's events updates its row, so an unchanged version means
+// unchanged events.
+func (dialect) LockedRowSeen() string {
+	return `COALESCE((SELECT seen.xmin = shipments.xmin FROM shipments seen WHERE seen.id = shipments.id), false)`
+}
+
 // SubscriptionsJSON aggregates the retailer's enabled webhooks.
 func (dialect) SubscriptionsJSON(param string) string {
 	return `(SELECT COALESCE(json_agg(json_build_array(id, events, created_at)), '[]')

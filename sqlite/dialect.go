@@ -66,6 +66,10 @@ func (*dialect) EventsJSON() string {
 		FROM shipment_events WHERE shipment_id = shipments.id)`
 }
 
+// LockedRowSeen is always true: a write transaction holds the database's
+// one write lock from its start, so no row changes under its statements.
+func (*dialect) LockedRowSeen() string { return "1" }
+
 // SubscriptionsJSON aggregates the retailer's enabled webhooks.
 func (*dialect) SubscriptionsJSON(param string) string {
 	return `(SELECT json_group_array(json_array(id, json(events), created_at))

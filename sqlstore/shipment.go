@@ -191,25 +191,34 @@ func (db *DB) ShipmentsTo(ctx context.Context, locationID string, statuses []lok
 	return list, nil
 }
 
-// shipmentWhere reads the shipment selected by the rest of the query after
-// WHERE, then its events, and the hash of the request that created it; it
-// returns sql.ErrNoRows when there is none. The events are read by a
-// statement of their own, after the first has taken any row lock it asks
-// for: in READ COMMITTED, that one sees what the lock's previous holder
-// committed.
-func shipmentWhere(ctx context.Context, q querier, rest string, args ...any) (lokero.Shipment, []byte, error) {
-	s, hash, err := scanShipment(q.QueryRowContext(ctx,
-		`SELECT `+shipmentColumns+` FROM shipments WHERE `+rest, args...))
+// lockedShipmentWhere reads the shipment selected by the rest of the query
+// after WHERE, locked until the transaction ends, with its events and the
+// hash of the request that created it; it returns sql.ErrNoRows when there
+// is none. One statement, unless it waited for the row's lock and the
+// lock's holder changed the shipment: then its events subquery saw them as
+// the statement began, and a second statement, after the lock, reads them
+// as the holder committed them (Dialect.LockedRowSeen).
+func (db *DB) lockedShipmentWhere(ctx context.Context, q querier, rest string, args ...any) (lokero.Shipment, []byte, error) {
+	var (
+		events []byte
+		seen   bool
+	)
+	s, hash, err := scanShipment(q.QueryRowContext(ctx, `SELECT `+shipmentColumns+`, `+db.dialect.EventsJSON()+`, `+
+		db.dialect.LockedRowSeen()+` FROM shipments WHERE `+rest+db.dialect.ForUpdate(), args...), &events, &seen)
 	if err != nil {
 		return s, nil, err
 	}
-	s.Events, err = queryAll(ctx, q, func(r scanner) (lokero.ShipmentEvent, error) {
-		var e lokero.ShipmentEvent
-		err := r.Scan(&e.Status, scanTime{&e.At}, &e.LocationID, &e.Reason)
-		return e, err
-	}, `SELECT status, at, location_id, reason FROM shipment_events WHERE shipment_id = $1 ORDER BY seq`, s.ID)
+	if seen {
+		s.Events, err = decodeEvents(events)
+	} else {
+		s.Events, err = queryAll(ctx, q, func(r scanner) (lokero.ShipmentEvent, error) {
+			var e lokero.ShipmentEvent
+			err := r.Scan(&e.Status, scanTime{&e.At}, &e.LocationID, &e.Reason)
+			return e, err
+		}, `SELECT status, at, location_id, reason FROM shipment_events WHERE shipment_id = $1 ORDER BY seq`, s.ID)
+	}
 	if err != nil {
-		return s, nil, fmt.Errorf("events: %w", err)
+		return s, nil, fmt.Errorf("events of %s: %w", s.ID, err)
 	}
 	return s, hash, nil
 }
@@ -220,7 +229,7 @@ func shipmentWhere(ctx context.Context, q querier, rest string, args ...any) (lo
 // returns sql.ErrNoRows when there is none. Not for a read that locks:
 // in READ COMMITTED, a statement that waited for a row's lock reads the
 // row as its holder left it but a subquery as the statement began
-// (shipmentWhere).
+// (lockedShipmentWhere).
 func (db *DB) shipmentAt(ctx context.Context, q querier, rest string, args ...any) (lokero.Shipment, []byte, error) {
 	var events []byte
 	s, hash, err := scanShipment(q.QueryRowContext(ctx,

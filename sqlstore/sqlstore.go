@@ -71,6 +71,14 @@ type Dialect interface {
 	// time as RFC 3339 text. It lets one statement read a shipment and
 	// its events from one snapshot.
 	EventsJSON() string
+	// LockedRowSeen is a boolean expression, in a SELECT from shipments
+	// that locks its row (ForUpdate): true when the version of the row the
+	// statement locked is the one its snapshot sees, and so the one its
+	// subqueries (EventsJSON) agree with. Where writers overlap, a
+	// statement that waited for the row's lock reads the row as the
+	// lock's holder left it, but its subqueries as the statement began;
+	// where they never overlap, always true.
+	LockedRowSeen() string
 	// SubscriptionsJSON is a scalar subquery: the enabled webhooks of the
 	// retailer whose ID is the parameter param, as a JSON array of [id,
 	// events, created_at] arrays ("[]" when none), created_at as RFC 3339

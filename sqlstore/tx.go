@@ -90,7 +90,7 @@ func (t *Tx) savepoint(ctx context.Context, write func() error) error {
 // lockedShipment reads the shipment the rest of the query after WHERE
 // selects, locked until the transaction ends; sql.ErrNoRows when none.
 func (t *Tx) lockedShipment(ctx context.Context, rest string, args ...any) (lokero.Shipment, []byte, error) {
-	s, hash, err := shipmentWhere(ctx, t.tx, rest+t.db.dialect.ForUpdate(), args...)
+	s, hash, err := t.db.lockedShipmentWhere(ctx, t.tx, rest, args...)
 	if err == nil {
 		t.hold(&s)
 	}
