@@ -261,7 +261,8 @@ type ShipmentFilter struct {
 
 // RetailerStore persists retailers and their API keys (hashed). A
 // retailer and its key never change once created (nothing updates or
-// deletes them), which lets the service keep the ones it has looked up.
+// deletes them), which lets the service keep the ones it has looked up;
+// a method that changes or revokes a key must also drop it from there.
 type RetailerStore interface {
 	// CreateRetailer stores a retailer with the hash of its API key.
 	CreateRetailer(ctx context.Context, r Retailer, keyHash []byte) error
