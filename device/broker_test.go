@@ -345,7 +345,13 @@ func TestEmbeddedBrokerRetainOnlyOnStatus(t *testing.T) {
 	_, _, e := startTestBroker(t)
 	a := e.locker(t)
 	locker := mustConnect(t, e.url, lockerOpts(a))
+	// The broker acknowledges a publish before it hands the message on:
+	// a subscriber that was there first says when it has, so that the
+	// one subscribing after sees only what was retained.
+	observer := e.centre(t)
+	observer.mustSubscribe(t, Topic(a.id, KindEvents))
 	locker.mustPublish(t, Topic(a.id, KindEvents), "retain me", true)
+	observer.expect(t, Topic(a.id, KindEvents), "retain me")
 	centre := e.centre(t)
 	centre.mustSubscribe(t, Topic(a.id, KindEvents))
 	centre.expectNone(t, Topic(a.id, KindEvents))
