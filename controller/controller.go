@@ -129,6 +129,7 @@ type Controller struct {
 	keypad     locker.Keypad
 	syncAt     time.Time
 	waiters    map[int64]chan device.Ack // keypad events awaiting their answer
+	entries    map[int64][]byte          // those of waiters with a code or QR token, encoded with it: never stored
 	doors      map[int]bool              // door open, as last known
 	cursor     int64                     // the next sequence number to publish on this connection
 	sentAt     map[int64]time.Time       // when each unanswered event was last published
@@ -195,6 +196,7 @@ func Open(cfg Config) (*Controller, error) {
 		deposited:  map[string]int{},
 		dropOffs:   map[string]device.DropOff{},
 		waiters:    map[int64]chan device.Ack{},
+		entries:    map[int64][]byte{},
 		doors:      map[int]bool{},
 		sentAt:     map[int64]time.Time{},
 	}

@@ -1,9 +1,11 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -393,6 +395,59 @@ func TestKeypadOnline(t *testing.T) {
 	}
 	if len(received) < 4 || received[0].Code != "55555555555" {
 		t.Errorf("received %d events, the first %+v; want 4 keypad events, the first with the code stripped of spaces", len(received), received)
+	}
+}
+
+// TestKeypadEntryNeverStored: a code the controller asks the centre
+// about goes out from memory while the keypad waits and never reaches the
+// state file. Sent again once the wait is over (here after a
+// reconnection), the event carries no code; the centre's refusal of it
+// empties the outbox and counts nothing against the keypad.
+func TestKeypadEntryNeverStored(t *testing.T) {
+	t.Parallel()
+	broker := startBroker(t)
+	ce := newCentre(t, broker)
+	ce.answer = func(e Event) device.Ack {
+		if e.Type == TypeKeypad && e.Code == "" {
+			return device.Ack{Result: device.ResultRejected, Error: &device.Error{Code: "invalid", Reason: "entry_withdrawn"}}
+		}
+		return device.Ack{Result: device.ResultRejected, Error: &device.Error{Code: "forbidden", Reason: "wrong_code"}}
+	}
+	h := newHarness(t, broker, func(c *Config) { c.OnlineWait = 300 * time.Millisecond })
+	h.run()
+	ce.setSilent(true)
+	const code = "31415926535"
+	if got := h.keypad(code); got.Result != ResultUnknown {
+		t.Fatalf("Keypad with the centre silent = %+v, want unknown", got)
+	}
+	if received, _, _ := ce.snapshot(); len(received) != 1 || received[0].Code != code {
+		t.Fatalf("the centre received %+v; want the keypad event with its code", received)
+	}
+	if n := h.c.Pending(); n != 1 {
+		t.Errorf("Pending = %d, want the unanswered entry", n)
+	}
+	raw, err := os.ReadFile(h.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte(code)) {
+		t.Error("the state file holds the code entered")
+	}
+
+	ce.setSilent(false)
+	h.net.cut()
+	eventually(t, "disconnected", func() bool { return !h.c.Connected() })
+	h.net.restore()
+	eventually(t, "the withdrawn entry answered", func() bool { return h.c.Pending() == 0 })
+	received, applied, _ := ce.snapshot()
+	if len(applied) != 1 || applied[0].Seq != received[0].Seq || applied[0].Type != TypeKeypad || applied[0].Code != "" {
+		t.Errorf("applied %+v; want the keypad event again, its code left out", applied)
+	}
+	h.c.mu.Lock()
+	wrong := len(h.c.keypad.Wrong)
+	h.c.mu.Unlock()
+	if wrong != 0 {
+		t.Errorf("%d wrong entries counted, want 0: the entry was never answered", wrong)
 	}
 }
 

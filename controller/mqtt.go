@@ -170,7 +170,12 @@ func (c *Controller) send(client mqtt.Client) {
 	err := c.db.View(func(tx *bolt.Tx) error {
 		cur := tx.Bucket(bucketOutbox).Cursor()
 		for k, v := cur.Seek(seqKey(max(c.cursor, 1))); k != nil; k, v = cur.Next() {
-			batch = append(batch, out{seq: int64FromKey(k), data: append([]byte(nil), v...)})
+			seq := int64FromKey(k)
+			data, live := c.entries[seq] // with its code, while awaited (ask)
+			if !live {
+				data = append([]byte(nil), v...)
+			}
+			batch = append(batch, out{seq: seq, data: data})
 		}
 		return nil
 	})
@@ -220,6 +225,9 @@ func (c *Controller) sendProbe(client mqtt.Client) {
 	var data []byte
 	err := c.db.View(func(tx *bolt.Tx) error {
 		data = append([]byte(nil), tx.Bucket(bucketOutbox).Get(seqKey(newest))...)
+		if live, ok := c.entries[newest]; ok && len(data) > 0 {
+			data = live // with its code, while awaited (ask)
+		}
 		return nil
 	})
 	if err != nil || len(data) == 0 {

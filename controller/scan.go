@@ -115,12 +115,30 @@ func (c *Controller) Deposit(ctx context.Context, trackingCode string) (KeypadRe
 // ask queues e and waits up to OnlineWait for the centre's answer; ok is
 // false when none came in time (the event stays queued and is applied
 // when it arrives).
+//
+// A code or QR token in e opens a door: the state file never holds it.
+// The outbox keeps e without it, and e is sent with it from memory
+// (entries) only while the keypad waits for the answer. Sent again after
+// that (a resend, a restart), e carries nothing to check, and the centre
+// answers it withdrawn: a late answer would open a door for nobody.
 func (c *Controller) ask(ctx context.Context, e Event) (device.Ack, bool, error) {
 	answer := make(chan device.Ack, 1)
+	code, token := e.Code, e.Token
+	e.Code, e.Token = "", ""
 	c.mu.Lock()
 	if err := c.queueLocked(&e, nil); err != nil {
 		c.mu.Unlock()
 		return device.Ack{}, false, err
+	}
+	if code != "" || token != "" {
+		live := e
+		live.Code, live.Token = code, token
+		data, err := json.Marshal(live)
+		if err != nil {
+			c.mu.Unlock()
+			return device.Ack{}, false, fmt.Errorf("encode event %d: %w", e.Seq, err)
+		}
+		c.entries[e.Seq] = data
 	}
 	c.waiters[e.Seq] = answer
 	c.wake()
@@ -128,6 +146,7 @@ func (c *Controller) ask(ctx context.Context, e Event) (device.Ack, bool, error)
 	defer func() {
 		c.mu.Lock()
 		delete(c.waiters, e.Seq)
+		delete(c.entries, e.Seq)
 		c.mu.Unlock()
 	}()
 	timer := time.NewTimer(c.cfg.OnlineWait)

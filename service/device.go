@@ -125,6 +125,10 @@ func (l *Lockers) ApplyEvent(ctx context.Context, device lokero.Credential, loca
 	case DeviceEventDoorOpened:
 		err = l.DoorOpened(ctx, device, locationID, ev.Compartment)
 	case DeviceEventKeypad:
+		if ev.Code == "" {
+			err = withdrawn("code")
+			break
+		}
 		out.Keypad, err = l.Keypad(ctx, device, locationID, ev.Code)
 	case DeviceEventPayment:
 		out.Keypad, err = l.Payment(ctx, device, locationID, ev.Compartment, ev.AmountCents, ev.TerminalRef)
@@ -144,6 +148,10 @@ func (l *Lockers) ApplyEvent(ctx context.Context, device lokero.Credential, loca
 	case DeviceEventPickup:
 		err = l.OfflinePickup(ctx, device, locationID, ev.Compartment, ev.ShipmentID, ev.At)
 	case DeviceEventQR:
+		if ev.Token == "" {
+			err = withdrawn("token")
+			break
+		}
 		out.Keypad, err = l.ScanQR(ctx, device, locationID, ev.Token)
 	case LetterDropped, SlotEmptied:
 		out.Letters, err = l.Letters(ctx, device, locationID, ev.Type, ev.Count)
@@ -183,6 +191,15 @@ func (l *Lockers) ApplyEvent(ctx context.Context, device lokero.Credential, loca
 	}
 	out.Result, out.Expect = EventApplied, es.seq+1
 	return out, nil
+}
+
+// withdrawn refuses a keypad or QR event without its code or token: the
+// controller stopped waiting for its answer and sent it again without
+// what it checked (it never stores that), so that it opens no door for
+// nobody. It checks nothing and counts nothing towards the lockout.
+func withdrawn(field string) error {
+	return lokero.Invalid(field, "entry_withdrawn",
+		"no %s: the locker stopped waiting for this entry's answer, and nothing was checked", field)
 }
 
 // refusal reports whether err is the service refusing the request (any

@@ -41,6 +41,41 @@ func wantOutcome(t *testing.T, what string, out service.DeviceOutcome, result st
 	}
 }
 
+// TestWithdrawnEntryChecksNothing: a keypad or QR event without its code
+// or token (sent again by a controller that stopped waiting for the
+// answer) is refused as withdrawn, takes its number, and counts nothing
+// against the keypad: after more of them than the lockout allows, the
+// right code still opens.
+func TestWithdrawnEntryChecksNothing(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		sh := f.inTransit(t)
+		dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := dep.Compartment.Number
+		wantOutcome(t, "door closed", f.apply(t, service.DeviceEvent{Seq: 1, Type: service.DeviceEventDoorClosed, Compartment: n}),
+			service.EventApplied, 2, "")
+		code := codePattern.FindStringSubmatch(oneNoticePerChannel(t, f.lockers)[0].Text)[1]
+		seq := int64(2)
+		for range 10 {
+			wantOutcome(t, "keypad without its code", f.apply(t, service.DeviceEvent{Seq: seq, Type: service.DeviceEventKeypad}),
+				service.EventRejected, seq+1, "entry_withdrawn")
+			seq++
+		}
+		wantOutcome(t, "QR without its token", f.apply(t, service.DeviceEvent{Seq: seq, Type: service.DeviceEventQR}),
+			service.EventRejected, seq+1, "entry_withdrawn")
+		seq++
+		open := f.apply(t, service.DeviceEvent{Seq: seq, Type: service.DeviceEventKeypad, Code: code})
+		wantOutcome(t, "the right code after them", open, service.EventApplied, seq+1, "")
+		if open.Keypad.Result != "open" || open.Keypad.Compartment != n {
+			t.Errorf("the right code after withdrawn entries: %+v; want compartment %d open", open.Keypad, n)
+		}
+	})
+}
+
 func TestApplyEventExactlyOnce(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, f lockersFixture) {
