@@ -377,7 +377,7 @@ func (l *Lockers) outgoing(ctx context.Context, m lokero.OutboxMessage) (notify.
 		return notify.Message{}, err
 	}
 	out := notify.Message{ID: m.ID, Channel: m.Channel, To: m.To, Kind: m.Kind, Language: lang, Text: text,
-		Parcel: notify.Parcel{TrackingCode: m.TrackingCode, TrackingURL: l.trackingURL(m.TrackingCode), Code: code,
+		Parcel: notify.Parcel{TrackingCode: m.TrackingCode, TrackingURL: l.trackingURL(m.TrackingCode, lang), Code: code,
 			Deadline: sh.StorageDeadline}}
 	if m.Kind == notify.KindArrival && strings.HasSuffix(m.Text, codeChangedText(sh.Recipient)) {
 		out.Parcel.CodeChanged = true
@@ -442,13 +442,14 @@ func (l *Lockers) messageShipment(ctx context.Context, m lokero.OutboxMessage) (
 	return sh, nil
 }
 
-// trackingURL is the public tracking link of a tracking code; "" without
-// a public URL.
-func (l *Lockers) trackingURL(code string) string {
+// trackingURL is the public tracking page of a tracking code (the web
+// page /t/{code}, in the message's language), what a recipient opens from
+// a notice; "" without a public URL.
+func (l *Lockers) trackingURL(code, lang string) string {
 	if l.delivery.publicURL == "" || code == "" {
 		return ""
 	}
-	return l.delivery.publicURL + "/v1/tracking/" + url.PathEscape(code)
+	return l.delivery.publicURL + "/t/" + url.PathEscape(code) + "?lang=" + url.QueryEscape(lang)
 }
 
 // place is what a message tells of a location in a language, with its

@@ -163,7 +163,7 @@ func TestDeliverArrival(t *testing.T) {
 				t.Errorf("the SMS and the e-mail tell different codes")
 			}
 			p := m.Parcel
-			if p.TrackingCode != sh.TrackingCode || p.TrackingURL != publicURL+"/v1/tracking/"+sh.TrackingCode ||
+			if p.TrackingCode != sh.TrackingCode || p.TrackingURL != publicURL+"/t/"+sh.TrackingCode+"?lang=fi" ||
 				!p.Deadline.Equal(sh.StorageDeadline) || p.CODCents != 0 {
 				t.Errorf("%s: parcel %+v", m.Channel, p)
 			}

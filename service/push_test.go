@@ -314,7 +314,7 @@ func TestPushNotices(t *testing.T) {
 			t.Errorf("push body %q: want the opening code %s", p.Body, code)
 		case !strings.Contains(p.Body, sh.TrackingCode) || p.TrackingCode != sh.TrackingCode:
 			t.Errorf("push %+v: want the tracking code %s", p, sh.TrackingCode)
-		case p.ID != first.ID || p.Kind != notify.KindArrival || p.URL != publicURL+"/v1/tracking/"+sh.TrackingCode:
+		case p.ID != first.ID || p.Kind != notify.KindArrival || p.URL != publicURL+"/t/"+sh.TrackingCode+"?lang=fi":
 			t.Errorf("push %+v", p)
 		}
 		if m := f.message(t, first.ID); m.State != lokero.DeliverySent || m.ProviderID == "" || m.Attempts != 1 {
