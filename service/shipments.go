@@ -237,17 +237,16 @@ func (s *Shipments) create(ctx context.Context, retailer lokero.Retailer, req Sh
 		if attempt < 5 && isError && e.Code == lokero.ECONFLICT && strings.HasPrefix(e.Reason, "duplicate_") {
 			continue
 		}
-		if err != nil && isError && lokero.ErrorCode(err) != lokero.EINTERNAL && idempotencyKey != "" {
+		if err != nil && isError && lokero.ErrorCode(err) != lokero.EINTERNAL {
 			// The rules refuse it now (the locker filled up since):
 			// a retry of a request accepted earlier gets its shipment.
-			if prev, found, perr := s.previous(ctx, retailer, idempotencyKey, requestHash); perr != nil || found {
-				return prev, perr
-			}
-		}
-		if err != nil {
-			if isError && e.Reason == "no_capacity" {
+			prev, err := s.replayOr(ctx, retailer, idempotencyKey, requestHash, err)
+			if err != nil && e.Reason == "no_capacity" && errors.Is(err, e) {
 				s.turnedAway.refused.Add(1)
 			}
+			return prev, err
+		}
+		if err != nil {
 			return CreateResult{}, err
 		}
 		if result.Shipment.SizeClass != "" {
