@@ -49,13 +49,7 @@ func wantOutcome(t *testing.T, what string, out service.DeviceOutcome, result st
 func TestWithdrawnEntryChecksNothing(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, f lockersFixture) {
-		ctx := context.Background()
-		sh := f.inTransit(t)
-		dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := dep.Compartment.Number
+		_, n := f.depositedAtM5(t)
 		wantOutcome(t, "door closed", f.apply(t, service.DeviceEvent{Seq: 1, Type: service.DeviceEventDoorClosed, Compartment: n}),
 			service.EventApplied, 2, "")
 		code := codePattern.FindStringSubmatch(oneNoticePerChannel(t, f.lockers)[0].Text)[1]
@@ -80,12 +74,7 @@ func TestApplyEventExactlyOnce(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, f lockersFixture) {
 		ctx := context.Background()
-		sh := f.inTransit(t)
-		dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := dep.Compartment.Number
+		sh, n := f.depositedAtM5(t)
 		closed := service.DeviceEvent{Seq: 1, Type: service.DeviceEventDoorClosed, Compartment: n}
 
 		out := f.apply(t, closed)

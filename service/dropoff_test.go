@@ -258,12 +258,8 @@ func TestNoticeAgainAndRotate(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, f lockersFixture) {
 		ctx := context.Background()
-		sh := f.inTransit(t)
-		dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", dep.Compartment.Number); err != nil {
+		sh, door := f.depositedAtM5(t)
+		if _, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", door); err != nil {
 			t.Fatal(err)
 		}
 		latest := func() (string, int) {
@@ -308,10 +304,10 @@ func TestNoticeAgainAndRotate(t *testing.T) {
 		}
 		_, err = f.lockers.Keypad(ctx, f.device, "LOCKER-M5", first)
 		checkKeypadRefused(t, err, lokero.EFORBIDDEN, "wrong_code")
-		if open, err := f.lockers.Keypad(ctx, f.device, "LOCKER-M5", second); err != nil || open.Compartment != dep.Compartment.Number {
+		if open, err := f.lockers.Keypad(ctx, f.device, "LOCKER-M5", second); err != nil || open.Compartment != door {
 			t.Fatalf("the rotated code: %+v, %v", open, err)
 		}
-		if _, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", dep.Compartment.Number); err != nil {
+		if _, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", door); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := f.lockers.NoticeAgain(ctx, f.retailer.ID, sh.ID, false); lokero.ErrorCode(err) != lokero.ECONFLICT {

@@ -133,6 +133,18 @@ func (f lockersFixture) inTransit(t *testing.T) lokero.Shipment {
 	return f.handedOver(t, request())
 }
 
+// depositedAtM5 books a parcel to LOCKER-M5 and deposits it there (its
+// door still open): the shipment as handed over, and its compartment.
+func (f lockersFixture) depositedAtM5(t *testing.T) (lokero.Shipment, int) {
+	t.Helper()
+	sh := f.inTransit(t)
+	dep, err := f.lockers.Deposit(context.Background(), f.courier, "LOCKER-M5", sh.TrackingCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sh, dep.Compartment.Number
+}
+
 // handedOver books req and hands the parcel over to the courier.
 func (f lockersFixture) handedOver(t *testing.T, req service.ShipmentRequest) lokero.Shipment {
 	t.Helper()

@@ -164,12 +164,8 @@ func TestNoticeAgainLimit(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, f lockersFixture) {
 		ctx := context.Background()
-		sh := f.inTransit(t)
-		dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", dep.Compartment.Number); err != nil {
+		sh, n := f.depositedAtM5(t)
+		if _, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", n); err != nil {
 			t.Fatal(err)
 		}
 		queued := func() int {
