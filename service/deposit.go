@@ -19,7 +19,8 @@ type DepositResult struct {
 // handheld, or at the locker's own keypad in courier mode: a device
 // event, DeviceEventDeposit): the best-fitting
 // free compartment is allocated and its lock opened; the deposit completes
-// when the device reports the door closed. A parcel for another locker is
+// when the device reports the door closed. The parcel scanned again before
+// that opens the same compartment again. A parcel for another locker is
 // an ECONFLICT and nothing changes. With no fitting compartment free, the
 // shipment is re-routed to the nearest locker that has one (the retailer
 // and tracking see why) and the answer is an ECONFLICT naming it.
@@ -50,13 +51,28 @@ func (l *Lockers) Deposit(ctx context.Context, courier lokero.Credential, locati
 			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "wrong_locker", Field: "tracking_code",
 				Message: fmt.Sprintf("parcel %s is for %s, not this locker", code, dest)}
 		}
-		if sh.Status != lokero.StatusInTransit {
+		if sh.Status != lokero.StatusInTransit && sh.Status != lokero.StatusInLocker {
 			return &lokero.Error{Code: lokero.ECONFLICT, Reason: lokero.ReasonIllegalTransition,
 				Message: fmt.Sprintf("parcel %s is %s: only a parcel in transit is deposited", code, sh.Status)}
 		}
 		cs, err := compartments(ctx, tx, loc)
 		if err != nil {
 			return err
+		}
+		if sh.Status == lokero.StatusInLocker {
+			// Scanned again before its door closed: the courier's answer
+			// was lost, or the locker's came after it stopped waiting,
+			// and the door never opened. The same compartment opens again.
+			if sh.Compartment < 1 || sh.Compartment > len(cs) || cs[sh.Compartment-1].ShipmentID != sh.ID {
+				return fmt.Errorf("shipment %s is in compartment %d, which does not hold it", sh.ID, sh.Compartment)
+			}
+			c := cs[sh.Compartment-1]
+			c.DoorOpen = true
+			if err := tx.PutCompartment(ctx, c); err != nil {
+				return err
+			}
+			res = DepositResult{Shipment: sh, Compartment: c}
+			return nil
 		}
 		c, ok := allocate(sh.Parcel, cs)
 		if !ok {

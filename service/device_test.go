@@ -433,14 +433,21 @@ func TestDepositAtTheKeypad(t *testing.T) {
 			t.Fatalf("deposit at the keypad: %+v, parcel %s; want a compartment to open, IN_LOCKER", out.Keypad, out.Shipment.Status)
 		}
 		wantOutcome(t, "the same scan again", f.apply(t, dep), service.EventDuplicate, 2, "")
-		wantOutcome(t, "a scan of a parcel deposited already", f.apply(t, service.DeviceEvent{Seq: 2, Type: service.DeviceEventDeposit, TrackingCode: sh.TrackingCode}),
-			service.EventRejected, 3, lokero.ReasonIllegalTransition)
+		// Scanned anew before the door closed (its answer came too late,
+		// the door never opened): the same compartment opens again.
+		again := f.apply(t, service.DeviceEvent{Seq: 2, Type: service.DeviceEventDeposit, TrackingCode: sh.TrackingCode})
+		wantOutcome(t, "a new scan before the door closed", again, service.EventApplied, 3, "")
+		if again.Keypad.Compartment != out.Keypad.Compartment || again.Keypad.Purpose != service.PurposeDeposit || again.Shipment.Status != lokero.StatusInLocker {
+			t.Errorf("a new scan before the door closed: %+v, parcel %s; want compartment %d again", again.Keypad, again.Shipment.Status, out.Keypad.Compartment)
+		}
 		wantOutcome(t, "a scan of garbage", f.apply(t, service.DeviceEvent{Seq: 3, Type: service.DeviceEventDeposit, TrackingCode: "nonsense"}),
 			service.EventRejected, 4, "malformed")
 		ready := f.apply(t, service.DeviceEvent{Seq: 4, Type: service.DeviceEventDoorClosed, Compartment: out.Keypad.Compartment})
 		if ready.Shipment.Status != lokero.StatusReadyForPickup {
 			t.Errorf("door shut after the deposit: %s; want READY_FOR_PICKUP", ready.Shipment.Status)
 		}
+		wantOutcome(t, "a scan of a parcel made ready", f.apply(t, service.DeviceEvent{Seq: 5, Type: service.DeviceEventDeposit, TrackingCode: sh.TrackingCode}),
+			service.EventRejected, 6, lokero.ReasonIllegalTransition)
 
 		// The sync tells the scanner the QR key.
 		_, key, err := ed25519.GenerateKey(nil)
