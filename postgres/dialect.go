@@ -86,6 +86,10 @@ func (dialect) Param(n int) string { return "$" + strconv.Itoa(n) }
 // but a rollback.
 func (dialect) AbortsOnError() bool { return true }
 
+// WritesInWith is true: INSERT … RETURNING in a WITH, its rows for the
+// statements after it.
+func (dialect) WritesInWith() bool { return true }
+
 // GroupsWrites is false: PostgreSQL's writers run side by side, and a
 // group would hold every row lock of its writes until the last.
 func (dialect) GroupsWrites() bool { return false }

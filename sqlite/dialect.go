@@ -86,6 +86,10 @@ func (*dialect) Param(int) string { return "?" }
 // AbortsOnError is false: a failed statement undoes only itself.
 func (*dialect) AbortsOnError() bool { return false }
 
+// WritesInWith is false: SQLite's WITH only reads (and its statements
+// are calls into the same process, not round trips).
+func (*dialect) WritesInWith() bool { return false }
+
 // GroupsWrites is true: SQLite has one writer, and a group of writes
 // commits once (sqlstore/group.go).
 func (*dialect) GroupsWrites() bool { return true }

@@ -90,6 +90,11 @@ type Dialect interface {
 	// duplicate code) runs in a savepoint; where it does not (SQLite, whose
 	// failed statement undoes only itself), it needs none.
 	AbortsOnError() bool
+	// WritesInWith reports whether a statement's WITH clause may write
+	// (PostgreSQL's data-modifying WITH), so that a shipment and its
+	// events are inserted by one statement: one round trip a booking
+	// fewer where each statement is one.
+	WritesInWith() bool
 	// GroupsWrites reports whether concurrent write transactions run in
 	// groups, each in a savepoint of one transaction that commits once
 	// (group.go): where the database has one writer (SQLite).

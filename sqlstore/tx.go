@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/lokero/lokero"
@@ -147,13 +148,19 @@ func (t *Tx) InsertShipment(ctx context.Context, s *lokero.Shipment, idempotency
 	// clash (rare: random codes, a retried key) leaves the transaction
 	// usable on PostgreSQL too, without the savepoint's two round trips
 	// on every booking; which value clashed is asked after.
-	inserted, err := t.affected(ctx, `INSERT INTO shipments (`+shipmentColumns+`, idempotency_key,
-		cod_collected_at) VALUES `+db.placeholders(1, len(args))+` ON CONFLICT DO NOTHING`, args...)
+	insert := `INSERT INTO shipments (` + shipmentColumns + `, idempotency_key,
+		cod_collected_at) VALUES ` + db.placeholders(1, len(args)) + ` ON CONFLICT DO NOTHING`
+	var inserted bool
+	if db.dialect.WritesInWith() && len(s.Events) > 0 {
+		inserted, err = t.insertWithEvents(ctx, s, insert, args)
+	} else {
+		inserted, err = t.affected(ctx, insert, args...)
+		if err == nil && inserted {
+			err = t.insertEvents(ctx, s, 0, s.Events)
+		}
+	}
 	if err == nil && !inserted {
 		return t.shipmentClash(ctx, s, idempotencyKey)
-	}
-	if err == nil {
-		err = t.insertEvents(ctx, s, 0, s.Events)
 	}
 	if err != nil {
 		return fmt.Errorf("insert shipment %s: %w", s.ID, err)
@@ -257,6 +264,46 @@ func (t *Tx) insertEvents(ctx context.Context, s *lokero.Shipment, stored int, e
 		return fmt.Errorf("events %d to %d: %w", stored+1, stored+len(events), err)
 	}
 	return nil
+}
+
+// insertWithEvents runs insert (a shipment's INSERT … ON CONFLICT DO
+// NOTHING, with args) and the INSERT of each of its events in one
+// statement, each event's in a WITH of its own that inserts only for the
+// shipment row the first returned; it reports whether the shipment was
+// inserted (none of its events is, when not). Like insertEvents it also
+// reads the retailer's webhook subscriptions when the event hook will ask
+// for them.
+func (t *Tx) insertWithEvents(ctx context.Context, s *lokero.Shipment, insert string, args []any) (bool, error) {
+	var query strings.Builder
+	query.WriteString("WITH shipment AS (" + insert + " RETURNING id)")
+	for i, e := range s.Events {
+		// INSERT … SELECT: the parameters take the columns' types.
+		fmt.Fprintf(&query, `, event_%d AS (INSERT INTO shipment_events (shipment_id, seq, status, at, location_id, reason)
+			SELECT id, %s FROM shipment)`, i+1, strings.Trim(t.db.placeholders(len(args)+1, 5), "()"))
+		args = append(args, i+1, string(e.Status), t.db.time(e.At), e.LocationID, e.Reason)
+	}
+	query.WriteString(" SELECT (SELECT count(*) FROM shipment)")
+	var (
+		n    int
+		text []byte
+	)
+	dest := []any{&n}
+	_, known := t.subscriptions[s.RetailerID]
+	subscriptions := t.db.hook != nil && s.RetailerID != "" && !known
+	if subscriptions {
+		query.WriteString(", " + t.db.dialect.SubscriptionsJSON(t.db.dialect.Param(len(args)+1)))
+		args = append(args, s.RetailerID)
+		dest = append(dest, &text)
+	}
+	if err := t.tx.QueryRowContext(ctx, query.String(), args...).Scan(dest...); err != nil {
+		return false, fmt.Errorf("with its %d events: %w", len(s.Events), err)
+	}
+	if n == 1 && subscriptions {
+		if _, err := t.keepSubscriptions(s.RetailerID, text); err != nil {
+			return false, err
+		}
+	}
+	return n == 1, nil
 }
 
 // Shipment reads a shipment with its events, locked until the transaction
