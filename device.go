@@ -44,6 +44,9 @@ type DeviceStore interface {
 	// PutVerifier stores a shipment's verifier (a zero CreatedAt is the
 	// time of the call), replacing the one it had.
 	PutVerifier(ctx context.Context, v Verifier) error
+	// PruneVerifiers forgets the verifiers made before a time and returns
+	// how many. One still wanted after that is made again when asked for.
+	PruneVerifiers(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Verifier is what a locker's controller checks a parcel's opening code

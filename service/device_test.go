@@ -554,3 +554,28 @@ func TestOfflineDropOff(t *testing.T) {
 		}
 	})
 }
+
+// TestPruneVerifiers: the centre forgets the verifiers made more than
+// KeepVerifiers ago by its clock, and only those.
+func TestPruneVerifiers(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		a, b := f.inTransit(t), f.inTransit(t)
+		now := f.lockers.Now()
+		old := lokero.Verifier{ShipmentID: a.ID, LocationID: "LOCKER-M5", Hash: []byte("old"), CreatedAt: now.Add(-service.KeepVerifiers - time.Hour)}
+		young := lokero.Verifier{ShipmentID: b.ID, LocationID: "LOCKER-M5", Hash: []byte("young"), CreatedAt: now.Add(-service.KeepVerifiers + time.Hour)}
+		for _, v := range []lokero.Verifier{old, young} {
+			if err := f.store.PutVerifier(ctx, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := f.lockers.PruneVerifiers(ctx); err != nil || n != 1 {
+			t.Fatalf("PruneVerifiers = %d, %v; want 1", n, err)
+		}
+		kept, err := f.store.Verifiers(ctx, []string{a.ID, b.ID})
+		if err != nil || len(kept) != 1 || string(kept[b.ID].Hash) != "young" {
+			t.Errorf("verifiers after the prune: %+v, %v; want only the young one", kept, err)
+		}
+	})
+}

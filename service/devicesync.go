@@ -90,6 +90,19 @@ func (l *Lockers) Sync(ctx context.Context, device lokero.Credential, locationID
 	return out, nil
 }
 
+// KeepVerifiers is how long the centre keeps a verifier after making it:
+// a parcel's storage period and the return window after its pickup, with
+// a margin. One wanted later (a storage period extended) is made again
+// when asked for.
+const KeepVerifiers = 30 * 24 * time.Hour
+
+// PruneVerifiers forgets the verifiers made more than KeepVerifiers ago
+// (by the service's clock) and returns how many: run it now and then (lokero
+// serve does, every hour), or they would grow by one a parcel for ever.
+func (l *Lockers) PruneVerifiers(ctx context.Context) (int64, error) {
+	return l.store.PruneVerifiers(ctx, l.now().Add(-KeepVerifiers))
+}
+
 // Expected returns one parcel as its locker's controller should expect
 // it (Sync's entry for it); ok is false when it is not waiting there.
 func (l *Lockers) Expected(ctx context.Context, device lokero.Credential, locationID, shipmentID string) (ExpectedPickup, bool, error) {

@@ -12,6 +12,8 @@ package storetest
 //   - A verifier needs a shipment ID and a hash: EINVALID otherwise. It
 //     belongs to a stored shipment: one of an unknown shipment is ENOTFOUND;
 //     a shipment's verifier goes with it.
+//   - PruneVerifiers forgets exactly the verifiers made before its time,
+//     compared as instants whatever their zone, and counts them.
 //   - Verifiers of an empty list is an empty map; unknown or repeated IDs
 //     are no error; lists of any length (longer than a statement's
 //     arguments) are answered whole.
@@ -39,6 +41,7 @@ var verifierTests = []struct {
 	{"VerifiersMany", testVerifiersMany},
 	{"VerifierInvalid", testVerifierInvalid},
 	{"VerifierNeedsShipment", testVerifierNeedsShipment},
+	{"PruneVerifiers", testPruneVerifiers},
 }
 
 // verifier returns a verifier of a shipment whose bytes depend on n and
@@ -270,4 +273,30 @@ func testVerifierNeedsShipment(t *testing.T, s Store) {
 	checkVerifiers(t, "after a shipment's deletion", mustVerifiers(t, s, []string{"s-1", "s-2"}), v2)
 	// And its verifier cannot come back without it.
 	checkError(t, s.PutVerifier(ctx, v1), lokero.ENOTFOUND, "")
+}
+
+func testPruneVerifiers(t *testing.T, s Store) {
+	ctx := t.Context()
+	mustShipments(t, s, "p-1", "p-2", "p-3", "p-4")
+	// verifier(…, n) is made n hours after t0, in Helsinki's zone.
+	v1, v2, v3, v4 := verifier("p-1", "locker-1", 1), verifier("p-2", "locker-1", 2),
+		verifier("p-3", "locker-2", 3), verifier("p-4", "locker-2", 30)
+	for _, v := range []lokero.Verifier{v1, v2, v3, v4} {
+		mustPutVerifier(t, s, v)
+	}
+	ids := []string{"p-1", "p-2", "p-3", "p-4"}
+	// v3's time to the microsecond, given in another zone: v1 and v2 are
+	// before it, v3 is not.
+	cut := v3.CreatedAt.Truncate(time.Microsecond).In(time.FixedZone("UTC-5", -5*3600))
+	n, err := s.PruneVerifiers(ctx, cut)
+	if err != nil || n != 2 {
+		t.Fatalf("PruneVerifiers(%v) = %d, %v; want 2", cut, n, err)
+	}
+	checkVerifiers(t, "after the prune", mustVerifiers(t, s, ids), v3, v4)
+	if n, err := s.PruneVerifiers(ctx, cut); err != nil || n != 0 {
+		t.Errorf("PruneVerifiers again = %d, %v; want 0", n, err)
+	}
+	// A pruned verifier is made again as any new one.
+	mustPutVerifier(t, s, v1)
+	checkVerifiers(t, "one made again", mustVerifiers(t, s, ids), v1, v3, v4)
 }

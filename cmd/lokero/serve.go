@@ -352,9 +352,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sweep := time.NewTicker(sweepEvery)
 	defer sweep.Stop()
 	// Every hour of the service's clock: the dashboard's occupancy sample
-	// (taken by whichever instance comes first), and the dwell the capacity
+	// (taken by whichever instance comes first), the dwell the capacity
 	// model learns from the network's pickups (by every instance, from the
-	// one database).
+	// one database), and the verifiers past service.KeepVerifiers
+	// forgotten.
 	sampled := time.Time{}
 	sampleOccupancy := func() {
 		if hour := p.lockers.Now().Truncate(service.SampleEvery); !hour.Equal(sampled) {
@@ -372,6 +373,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				for typ, o := range outcomes {
 					log.Info("dwell learnt", "type", typ, "departures", o.Total(), "mean_days", fmt.Sprintf("%.2f", p.dir.Availability().Dwell(typ).MeanDays()))
 				}
+			}
+			if n, err := p.lockers.PruneVerifiers(ctx); err != nil {
+				if ctx.Err() == nil {
+					log.Error("prune verifiers", "err", err)
+				}
+			} else if n > 0 {
+				log.Info("verifiers forgotten", "count", n, "older_than", service.KeepVerifiers.String())
 			}
 			sampled = hour
 		}
