@@ -63,10 +63,10 @@ func (l *Lockers) Deposit(ctx context.Context, courier lokero.Credential, locati
 			// Scanned again before its door closed: the courier's answer
 			// was lost, or the locker's came after it stopped waiting,
 			// and the door never opened. The same compartment opens again.
-			if sh.Compartment < 1 || sh.Compartment > len(cs) || cs[sh.Compartment-1].ShipmentID != sh.ID {
+			c, err := numbered(cs, sh.Compartment)
+			if err != nil || c.ShipmentID != sh.ID {
 				return fmt.Errorf("shipment %s is in compartment %d, which does not hold it", sh.ID, sh.Compartment)
 			}
-			c := cs[sh.Compartment-1]
 			c.DoorOpen = true
 			if err := tx.PutCompartment(ctx, c); err != nil {
 				return err

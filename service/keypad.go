@@ -140,10 +140,11 @@ func (l *Lockers) handOut(ctx context.Context, tx lokero.Tx, loc *lokero.Locatio
 	if err != nil {
 		return KeypadResult{}, err
 	}
-	if sh.Compartment < 1 || sh.Compartment > len(cs) {
+	c, err := numbered(cs, sh.Compartment)
+	if err != nil {
+		// Not the caller's mistake: the shipment's own record is wrong.
 		return KeypadResult{}, fmt.Errorf("shipment %s is in compartment %d of %d", sh.ID, sh.Compartment, len(cs))
 	}
-	c := cs[sh.Compartment-1]
 	c.DoorOpen = true
 	if err := tx.PutCompartment(ctx, c); err != nil {
 		return KeypadResult{}, err

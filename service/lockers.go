@@ -111,8 +111,6 @@ func (l *Lockers) pointAt(id string) (*lokero.Location, error) {
 	return l.lockerAt(id)
 }
 
-// compartments returns a locker's compartments, laying them out from its
-// size classes the first time.
 // numbered is compartment number (from 1) of cs, or EINVALID on the
 // field compartment when the locker has no such compartment.
 func numbered(cs []lokero.Compartment, number int) (lokero.Compartment, error) {
@@ -122,6 +120,8 @@ func numbered(cs []lokero.Compartment, number int) (lokero.Compartment, error) {
 	return cs[number-1], nil
 }
 
+// compartments returns a locker's compartments, laying them out from its
+// size classes the first time.
 func compartments(ctx context.Context, tx lokero.Tx, loc *lokero.Location) ([]lokero.Compartment, error) {
 	cs, err := tx.Compartments(ctx, loc.ID)
 	if err != nil || len(cs) > 0 {
