@@ -170,15 +170,7 @@ func (db *DB) Departures(ctx context.Context, since lokero.Date) ([]lokero.Depar
 
 // PruneDepartures forgets the departures before a day.
 func (db *DB) PruneDepartures(ctx context.Context, before lokero.Date) (int64, error) {
-	var n int64
-	err := db.write(ctx, func(tx *sql.Tx, _ time.Time) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM compartment_departures WHERE left_on < $1`, before)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
+	n, err := db.deleteCounted(ctx, `DELETE FROM compartment_departures WHERE left_on < $1`, before)
 	if err != nil {
 		return 0, fmt.Errorf("prune departures: %w", err)
 	}

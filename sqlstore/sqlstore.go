@@ -257,6 +257,21 @@ func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx, now time.Time) erro
 	return nil
 }
 
+// deleteCounted runs a DELETE (or any statement) as a write of its own
+// and returns how many rows it changed.
+func (db *DB) deleteCounted(ctx context.Context, query string, args ...any) (int64, error) {
+	var n int64
+	err := db.write(ctx, func(tx *sql.Tx, _ time.Time) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
 // querier is what *sql.DB and *sql.Tx have in common.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)

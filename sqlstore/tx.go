@@ -234,8 +234,7 @@ func (t *Tx) insertEvents(ctx context.Context, s *lokero.Shipment, stored int, e
 		query += t.db.placeholders(6*i+1, 6)
 		args = append(args, s.ID, stored+i+1, string(e.Status), t.db.time(e.At), e.LocationID, e.Reason)
 	}
-	_, known := t.subscriptions[s.RetailerID]
-	if t.db.hook == nil || s.RetailerID == "" || known {
+	if !t.asksSubscriptions(s) {
 		if _, err := t.tx.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("events %d to %d: %w", stored+1, stored+len(events), err)
 		}
@@ -266,6 +265,14 @@ func (t *Tx) insertEvents(ctx context.Context, s *lokero.Shipment, stored int, e
 	return nil
 }
 
+// asksSubscriptions reports whether the statement storing events of s
+// should also read its retailer's webhook subscriptions: the event hook
+// will ask for them next, and the transaction does not have them yet.
+func (t *Tx) asksSubscriptions(s *lokero.Shipment) bool {
+	_, known := t.subscriptions[s.RetailerID]
+	return t.db.hook != nil && s.RetailerID != "" && !known
+}
+
 // insertWithEvents runs insert (a shipment's INSERT … ON CONFLICT DO
 // NOTHING, with args) and the INSERT of each of its events in one
 // statement, each event's in a WITH of its own that inserts only for the
@@ -288,8 +295,7 @@ func (t *Tx) insertWithEvents(ctx context.Context, s *lokero.Shipment, insert st
 		text []byte
 	)
 	dest := []any{&n}
-	_, known := t.subscriptions[s.RetailerID]
-	subscriptions := t.db.hook != nil && s.RetailerID != "" && !known
+	subscriptions := t.asksSubscriptions(s)
 	if subscriptions {
 		query.WriteString(", " + t.db.dialect.SubscriptionsJSON(t.db.dialect.Param(len(args)+1)))
 		args = append(args, s.RetailerID)

@@ -98,15 +98,7 @@ func notNullBytes(b []byte) []byte {
 // PruneVerifiers forgets the verifiers made before a time (by their index
 // on created_at).
 func (db *DB) PruneVerifiers(ctx context.Context, before time.Time) (int64, error) {
-	var n int64
-	err := db.write(ctx, func(tx *sql.Tx, _ time.Time) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM locker_verifiers WHERE created_at < $1`, db.time(before))
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
+	n, err := db.deleteCounted(ctx, `DELETE FROM locker_verifiers WHERE created_at < $1`, db.time(before))
 	if err != nil {
 		return 0, fmt.Errorf("prune verifiers: %w", err)
 	}
