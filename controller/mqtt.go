@@ -171,11 +171,7 @@ func (c *Controller) send(client mqtt.Client) {
 		cur := tx.Bucket(bucketOutbox).Cursor()
 		for k, v := cur.Seek(seqKey(max(c.cursor, 1))); k != nil; k, v = cur.Next() {
 			seq := int64FromKey(k)
-			data, live := c.entries[seq] // with its code, while awaited (ask)
-			if !live {
-				data = append([]byte(nil), v...)
-			}
-			batch = append(batch, out{seq: seq, data: data})
+			batch = append(batch, out{seq: seq, data: c.wire(seq, v)})
 		}
 		return nil
 	})
@@ -224,10 +220,7 @@ func (c *Controller) sendProbe(client mqtt.Client) {
 	}
 	var data []byte
 	err := c.db.View(func(tx *bolt.Tx) error {
-		data = append([]byte(nil), tx.Bucket(bucketOutbox).Get(seqKey(newest))...)
-		if live, ok := c.entries[newest]; ok && len(data) > 0 {
-			data = live // with its code, while awaited (ask)
-		}
+		data = c.wire(newest, tx.Bucket(bucketOutbox).Get(seqKey(newest)))
 		return nil
 	})
 	if err != nil || len(data) == 0 {
@@ -239,6 +232,20 @@ func (c *Controller) sendProbe(client mqtt.Client) {
 	c.mu.Unlock()
 	client.Publish(c.topics.events, 1, false, data)
 	c.counts.sent.Add(1)
+}
+
+// wire is what is published for the queued event seq stored as stored
+// (nil: answered, none): the stored bytes, copied out of the state file's
+// transaction, or while the keypad awaits its answer the event with its
+// code or token (ask). c.mu held.
+func (c *Controller) wire(seq int64, stored []byte) []byte {
+	if stored == nil {
+		return nil
+	}
+	if live, ok := c.entries[seq]; ok {
+		return live
+	}
+	return append([]byte(nil), stored...)
 }
 
 // int64FromKey decodes an outbox key.
