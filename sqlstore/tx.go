@@ -455,6 +455,9 @@ func (t *Tx) Reserve(ctx context.Context, locationID string, date lokero.Date, s
 		return t.affected(ctx, `UPDATE reservations SET reserved = reserved + 1
 			WHERE location_id = $1 AND delivery_date = $2 AND size = $3 AND reserved < $4`, locationID, date, size, capacity)
 	}
+	if t.db.dialect.WritesInWith() {
+		return t.reserveInOne(ctx, locationID, date, size, capacity, raise)
+	}
 	ok, err := raise()
 	if err == nil && !ok {
 		if ok, err = t.affected(ctx, `INSERT INTO reservations (location_id, delivery_date, size, reserved)
@@ -466,6 +469,37 @@ func (t *Tx) Reserve(ctx context.Context, locationID string, date lokero.Date, s
 		return false, fmt.Errorf("reserve %s %s %s: %w", locationID, date, size, err)
 	}
 	return ok, nil
+}
+
+// reserveInOne is Reserve in one statement where a WITH may write
+// (PostgreSQL): the conditional UPDATE, and the INSERT of a date's first
+// booking only when the counter was not there to raise. Neither locks a
+// full counter (the INSERT's ON CONFLICT DO NOTHING only looks). The
+// statement also says whether the counter was there as it began: when it
+// was not and the INSERT still found one, another transaction made it
+// meanwhile, and the booking raises it (raise) as Reserve's third step.
+func (t *Tx) reserveInOne(ctx context.Context, locationID string, date lokero.Date, size string, capacity int, raise func() (bool, error)) (bool, error) {
+	var taken, existed bool
+	err := t.tx.QueryRowContext(ctx, `WITH raised AS (
+			UPDATE reservations SET reserved = reserved + 1
+			WHERE location_id = $1 AND delivery_date = $2 AND size = $3 AND reserved < $4
+			RETURNING 1
+		), made AS (
+			INSERT INTO reservations (location_id, delivery_date, size, reserved)
+			SELECT $1, $2, $3, 1 WHERE NOT EXISTS (SELECT 1 FROM raised)
+			ON CONFLICT (location_id, delivery_date, size) DO NOTHING
+			RETURNING 1
+		)
+		SELECT EXISTS (SELECT 1 FROM raised) OR EXISTS (SELECT 1 FROM made),
+			EXISTS (SELECT 1 FROM reservations WHERE location_id = $1 AND delivery_date = $2 AND size = $3)`,
+		locationID, date, size, capacity).Scan(&taken, &existed)
+	if err == nil && !taken && !existed {
+		taken, err = raise()
+	}
+	if err != nil {
+		return false, fmt.Errorf("reserve %s %s %s: %w", locationID, date, size, err)
+	}
+	return taken, nil
 }
 
 // affected runs a statement and reports whether it changed one row.

@@ -59,6 +59,7 @@ var shipmentTests = []struct {
 	{"ListShipmentsLimits", testListShipmentsLimits},
 	{"Reserve", testReserve},
 	{"ReserveConcurrent", testReserveConcurrent},
+	{"ReserveFullLocksNothing", testReserveFullLocksNothing},
 	{"UpdateShipmentConcurrent", testUpdateShipmentConcurrent},
 }
 
@@ -945,6 +946,73 @@ func testReserveConcurrent(t *testing.T, s Store) {
 	mustInTx(t, s, func(tx lokero.Tx) error {
 		if m, err := tx.Reserved(ctx, "loc", mustDate(t, "2025-03-03")); err != nil || m["M"] != capacity || len(m) != 1 {
 			t.Errorf("Reserved = %v, %v; want M: %d", m, err, capacity)
+		}
+		return nil
+	})
+}
+
+// testReserveFullLocksNothing has two transactions each find a full
+// counter full, then try the other's, each waiting for the other to have
+// tried its first (where a store lets them run at once): bookings
+// overflowing in opposite directions. A store that locked a counter it
+// found full would deadlock them and run one again; each must run once,
+// and nothing is reserved.
+func testReserveFullLocksNothing(t *testing.T, s Store) {
+	ctx := t.Context()
+	date := mustDate(t, "2025-03-03")
+	mustInTx(t, s, func(tx lokero.Tx) error {
+		for _, loc := range []string{"a", "b"} {
+			if ok, err := tx.Reserve(ctx, loc, date, "M", 1); err != nil || !ok {
+				return fmt.Errorf("fill %s: %v, %v", loc, ok, err)
+			}
+		}
+		return nil
+	})
+	var (
+		wg    sync.WaitGroup
+		tried [2]chan struct{}
+		once  [2]sync.Once
+		runs  [2]int
+	)
+	for i := range tried {
+		tried[i] = make(chan struct{})
+	}
+	for i := range 2 {
+		first, second := "a", "b"
+		if i == 1 {
+			first, second = second, first
+		}
+		wg.Go(func() {
+			err := s.InTx(ctx, func(tx lokero.Tx) error {
+				runs[i]++
+				for n, loc := range []string{first, second} {
+					if ok, err := tx.Reserve(ctx, loc, date, "M", 1); err != nil || ok {
+						return fmt.Errorf("reserve full %s: %v, %v; want false", loc, ok, err)
+					}
+					if n == 0 {
+						once[i].Do(func() { close(tried[i]) })
+						select { // a store that serialises transactions never lets the other in
+						case <-tried[1-i]:
+						case <-time.After(500 * time.Millisecond):
+						}
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Errorf("transaction %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if runs != [2]int{1, 1} {
+		t.Errorf("runs of each transaction = %v; want each once (a full counter was locked, and they deadlocked)", runs)
+	}
+	mustInTx(t, s, func(tx lokero.Tx) error {
+		for _, loc := range []string{"a", "b"} {
+			if m, err := tx.Reserved(ctx, loc, date); err != nil || m["M"] != 1 {
+				t.Errorf("Reserved(%s) = %v, %v; want M: 1", loc, m, err)
+			}
 		}
 		return nil
 	})
