@@ -27,6 +27,8 @@ type Lockers interface {
 	LockerDevice(ctx context.Context, locationID string) (lokero.Credential, error)
 	Sync(ctx context.Context, device lokero.Credential, locationID string) (service.DeviceSync, error)
 	Expected(ctx context.Context, device lokero.Credential, locationID, shipmentID string) (service.ExpectedPickup, bool, error)
+	ExpectedOf(ctx context.Context, device lokero.Credential, locationID string, sh lokero.Shipment) (service.ExpectedPickup, bool, error)
+	Recheck(ctx context.Context, device lokero.Credential, locationID string, p service.ExpectedPickup) (service.ExpectedPickup, bool, error)
 	ExpectedDropOff(ctx context.Context, device lokero.Credential, locationID, shipmentID string) (service.ExpectedDropOff, bool, error)
 }
 
@@ -407,8 +409,8 @@ func (c *Centre) event(dev lokero.Credential, id string, payload []byte) {
 	// behind it: during a burst of deposits they waited seconds.
 	switch out.Shipment.Status {
 	case lokero.StatusReadyForPickup:
-		shipmentID := out.Shipment.ID
-		c.wg.Go(func() { c.expectLater(dev, id, shipmentID) })
+		ready := out.Shipment
+		c.wg.Go(func() { c.expectLater(dev, id, ready) })
 	case lokero.StatusPickedUp:
 		mu := c.tellingLock(id)
 		mu.Lock()
@@ -420,23 +422,33 @@ func (c *Centre) event(dev lokero.Credential, id string, payload []byte) {
 	}
 }
 
-// expectLater sends a locker a parcel made ready there (expect_pickup):
-// it derives the verifier first, on its own, then under the locker's
-// telling lock reads the parcel again (the verifier now kept) and sends
-// it only if the parcel still waits there. A pickup applied meanwhile
-// has sent its cancel under the same lock, before or after: either way
-// the controller ends up without the parcel.
-func (c *Centre) expectLater(dev lokero.Credential, locationID, shipmentID string) {
-	if _, ok, err := c.cfg.Lockers.Expected(c.ctx, dev, locationID, shipmentID); err != nil || !ok {
-		if err != nil && c.ctx.Err() == nil {
-			c.log.Warn("mqtt: expect a pickup", "location", locationID, "shipment", shipmentID, "err", err)
+// expectLater sends a locker a parcel its door's closing made ready
+// there (expect_pickup): it derives the verifier first, on its own, from
+// the parcel as the closing left it, then under the locker's telling lock
+// reads the parcel again and sends it only if it still waits there. A
+// pickup applied meanwhile has sent its cancel under the same lock,
+// before or after: either way the controller ends up without the parcel.
+func (c *Centre) expectLater(dev lokero.Credential, locationID string, ready lokero.Shipment) {
+	warn := func(err error) {
+		if c.ctx.Err() == nil {
+			c.log.Warn("mqtt: expect a pickup", "location", locationID, "shipment", ready.ID, "err", err)
+		}
+	}
+	p, ok, err := c.cfg.Lockers.ExpectedOf(c.ctx, dev, locationID, ready)
+	if err != nil || !ok {
+		if err != nil {
+			warn(err)
 		}
 		return
 	}
 	mu := c.tellingLock(locationID)
 	mu.Lock()
 	defer mu.Unlock()
-	c.expectPickup(c.ctx, dev, locationID, shipmentID)
+	if p, ok, err = c.cfg.Lockers.Recheck(c.ctx, dev, locationID, p); err != nil {
+		warn(err)
+	} else if ok {
+		c.publish(locationID, KindCommands, Command{Type: CommandExpectPickup, Pickup: ptr(pickupOf(p))})
+	}
 }
 
 // expectDropOffLater sends a locker the return code of a parcel picked

@@ -67,6 +67,17 @@ func (f *slowLockers) Expected(ctx context.Context, _ lokero.Credential, _, ship
 	return service.ExpectedPickup{ShipmentID: shipmentID, Compartment: 1, Verifier: []byte("v")}, waits, nil
 }
 
+func (f *slowLockers) ExpectedOf(ctx context.Context, dev lokero.Credential, locationID string, sh lokero.Shipment) (service.ExpectedPickup, bool, error) {
+	return f.Expected(ctx, dev, locationID, sh.ID)
+}
+
+// Recheck reads whether the parcel waits now, as the use case reads it
+// again.
+func (f *slowLockers) Recheck(_ context.Context, _ lokero.Credential, _ string, p service.ExpectedPickup) (service.ExpectedPickup, bool, error) {
+	f.expected.Add(1)
+	return p, f.waiting.Load(), nil
+}
+
 func (f *slowLockers) ExpectedDropOff(context.Context, lokero.Credential, string, string) (service.ExpectedDropOff, bool, error) {
 	return service.ExpectedDropOff{}, false, nil
 }

@@ -367,6 +367,66 @@ func TestSyncAndOfflinePickup(t *testing.T) {
 	})
 }
 
+// The centre's way of telling a controller of a parcel made ready:
+// ExpectedOf from the parcel as the door's closing left it, then Recheck
+// under the telling lock, which keeps the verifier unless the code
+// changed, and says not when the parcel is gone.
+func TestExpectedOfAndRecheck(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		sh := f.inTransit(t)
+		dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed := f.apply(t, service.DeviceEvent{Seq: 1, Type: service.DeviceEventDoorClosed, Compartment: dep.Compartment.Number})
+		if _, ok, err := f.lockers.ExpectedOf(ctx, f.device, "LOCKER-M5", sh); ok || err != nil {
+			t.Errorf("ExpectedOf the parcel in transit: %v, %v; want not", ok, err)
+		}
+		if _, _, err := f.lockers.ExpectedOf(ctx, f.other, "LOCKER-M5", closed.Shipment); lokero.ErrorCode(err) != lokero.EFORBIDDEN {
+			t.Errorf("another locker's device: %v; want EFORBIDDEN", err)
+		}
+		s, err := f.lockers.Sync(ctx, f.device, "LOCKER-M5")
+		if err != nil {
+			t.Fatal(err)
+		}
+		latestCode := func() string {
+			t.Helper()
+			msgs, err := sentMessages(ctx, f.lockers, 1)
+			if err != nil || len(msgs) == 0 {
+				t.Fatalf("outbox: %v", err)
+			}
+			return codePattern.FindStringSubmatch(msgs[0].Text)[1]
+		}
+		code := latestCode()
+		p, ok, err := f.lockers.ExpectedOf(ctx, f.device, "LOCKER-M5", closed.Shipment)
+		if err != nil || !ok || p.ShipmentID != sh.ID || p.Compartment != dep.Compartment.Number ||
+			string(p.Verifier) != string(s.KDF.Verifier(code, s.Salt)) {
+			t.Fatalf("ExpectedOf the ready parcel: %+v, %v, %v; want it in %d with its code's verifier", p, ok, err, dep.Compartment.Number)
+		}
+		again, ok, err := f.lockers.Recheck(ctx, f.device, "LOCKER-M5", p)
+		if err != nil || !ok || again.Compartment != p.Compartment || string(again.Verifier) != string(p.Verifier) || !again.Deadline.Equal(p.Deadline) {
+			t.Errorf("Recheck: %+v, %v, %v; want %+v", again, ok, err, p)
+		}
+		// Rotated meanwhile: the new code's verifier, not the old one's.
+		if _, err := f.lockers.NoticeAgain(ctx, "", sh.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		rotated := latestCode()
+		again, ok, err = f.lockers.Recheck(ctx, f.device, "LOCKER-M5", p)
+		if err != nil || !ok || rotated == code || string(again.Verifier) != string(s.KDF.Verifier(rotated, s.Salt)) {
+			t.Errorf("Recheck after the code's rotation: %v, %v; want the verifier of the new code %s", ok, err, rotated)
+		}
+		// Picked up meanwhile: no longer expected.
+		f.apply(t, service.DeviceEvent{Seq: 2, Type: service.DeviceEventPickup, Compartment: dep.Compartment.Number, ShipmentID: sh.ID})
+		f.apply(t, service.DeviceEvent{Seq: 3, Type: service.DeviceEventDoorClosed, Compartment: dep.Compartment.Number})
+		if _, ok, err := f.lockers.Recheck(ctx, f.device, "LOCKER-M5", again); ok || err != nil {
+			t.Errorf("Recheck after the pickup: %v, %v; want not", ok, err)
+		}
+	})
+}
+
 // A controller hands a parcel out offline just before its deadline, and
 // its report reaches the centre after the expiry job ran: the recipient came
 // in time, so the pickup stands. A report of an opening after the deadline,

@@ -27,6 +27,9 @@ type ExpectedPickup struct {
 	// controller hands such a parcel out only with the centre, after the
 	// payment.
 	CODCents int64
+
+	// codeHash and salt are what Verifier was made for (Recheck).
+	codeHash, salt []byte
 }
 
 // DeviceSync is everything a locker's controller needs to hand parcels
@@ -114,7 +117,22 @@ func (l *Lockers) Expected(ctx context.Context, device lokero.Credential, locati
 	if err != nil {
 		return ExpectedPickup{}, false, err
 	}
-	if sh.Status != lokero.StatusReadyForPickup || sh.DestinationID != loc.ID || sh.Compartment < 1 || len(sh.OpeningCodeHash) == 0 {
+	return l.expectedOf(ctx, loc, sh)
+}
+
+// ExpectedOf is Expected for a parcel the caller holds as it stands (a
+// door's closing just made it ready): the same answer, without reading
+// the shipment again.
+func (l *Lockers) ExpectedOf(ctx context.Context, device lokero.Credential, locationID string, sh lokero.Shipment) (ExpectedPickup, bool, error) {
+	loc, err := l.deviceLocker(device, locationID)
+	if err != nil {
+		return ExpectedPickup{}, false, err
+	}
+	return l.expectedOf(ctx, loc, sh)
+}
+
+func (l *Lockers) expectedOf(ctx context.Context, loc *lokero.Location, sh lokero.Shipment) (ExpectedPickup, bool, error) {
+	if !waitingAt(sh, loc) {
 		return ExpectedPickup{}, false, nil
 	}
 	kept, err := l.store.Verifiers(ctx, []string{sh.ID})
@@ -125,15 +143,50 @@ func (l *Lockers) Expected(ctx context.Context, device lokero.Credential, locati
 	return p, err == nil && p.Verifier != nil, err
 }
 
-// expected is a ready parcel with its verifier: the one kept when it was
-// made for this code and salt, else a new one (kept for next time).
-func (l *Lockers) expected(ctx context.Context, loc *lokero.Location, sh lokero.Shipment, v lokero.Verifier, salt []byte) (ExpectedPickup, error) {
-	p := ExpectedPickup{ShipmentID: sh.ID, Compartment: sh.Compartment, Deadline: sh.StorageDeadline}
+// Recheck returns p, an ExpectedPickup made a moment ago, as its parcel
+// stands now: ok is false when it no longer waits at the locker. Only the
+// shipment is read again; its verifier is p's unless its code or the
+// locker's salt changed since (then it is Expected's).
+func (l *Lockers) Recheck(ctx context.Context, device lokero.Credential, locationID string, p ExpectedPickup) (ExpectedPickup, bool, error) {
+	loc, err := l.deviceLocker(device, locationID)
+	if err != nil {
+		return ExpectedPickup{}, false, err
+	}
+	sh, err := l.store.Shipment(ctx, p.ShipmentID)
+	if err != nil {
+		return ExpectedPickup{}, false, err
+	}
+	if !waitingAt(sh, loc) {
+		return ExpectedPickup{}, false, nil
+	}
+	salt := l.codes.Salt(loc.ID, locker.DefaultKDF)
+	if p.Verifier == nil || !bytes.Equal(p.codeHash, sh.OpeningCodeHash) || !bytes.Equal(p.salt, salt) {
+		return l.expectedOf(ctx, loc, sh)
+	}
+	return pickupOf(sh, p.Verifier, salt), true, nil
+}
+
+// waitingAt reports whether sh waits for its recipient in a compartment
+// of loc with an opening code.
+func waitingAt(sh lokero.Shipment, loc *lokero.Location) bool {
+	return sh.Status == lokero.StatusReadyForPickup && sh.DestinationID == loc.ID && sh.Compartment >= 1 && len(sh.OpeningCodeHash) > 0
+}
+
+// pickupOf is sh as its locker's controller expects it, with the
+// verifier made for its code under salt.
+func pickupOf(sh lokero.Shipment, verifier, salt []byte) ExpectedPickup {
+	p := ExpectedPickup{ShipmentID: sh.ID, Compartment: sh.Compartment, Deadline: sh.StorageDeadline,
+		Verifier: verifier, codeHash: sh.OpeningCodeHash, salt: salt}
 	if sh.COD != nil && sh.COD.CollectedAt == nil {
 		p.CODCents = sh.COD.AmountCents
 	}
-	var err error
-	p.Verifier, err = l.verifier(ctx, loc, sh.ID, sh.OpeningCodeHash, salt, v, func() (string, bool) {
+	return p
+}
+
+// expected is a ready parcel with its verifier: the one kept when it was
+// made for this code and salt, else a new one (kept for next time).
+func (l *Lockers) expected(ctx context.Context, loc *lokero.Location, sh lokero.Shipment, v lokero.Verifier, salt []byte) (ExpectedPickup, error) {
+	verifier, err := l.verifier(ctx, loc, sh.ID, sh.OpeningCodeHash, salt, v, func() (string, bool) {
 		_, code, ok := l.codes.Version(loc.ID, sh.ID, l.policy.CodeLength(loc.Type), sh.OpeningCodeHash)
 		if !ok {
 			// A code made under a key the secret no longer holds: it cannot
@@ -142,7 +195,7 @@ func (l *Lockers) expected(ctx context.Context, loc *lokero.Location, sh lokero.
 		}
 		return code, ok
 	})
-	return p, err
+	return pickupOf(sh, verifier, salt), err
 }
 
 // verifier returns the verifier of a shipment's code (the one codeHash
