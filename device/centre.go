@@ -109,10 +109,10 @@ type Centre struct {
 	devices sync.Map // location ID → cachedDevice
 	synced  sync.Map // location ID → time.Time of the last sync sent
 	// telling orders, per locker (striped), what the centre tells a
-	// controller of one parcel: a parcel's expect_pickup, sent once its
+	// controller of its parcels: a parcel's expect_pickup, sent once its
 	// verifier is derived off the worker (expectLater), never overtakes
-	// its cancel.
-	telling [64]sync.Mutex
+	// its cancel, nor a sync read before a cancel (tell).
+	telling [64]tellingStripe
 
 	applied, duplicates, gaps, rejected, failed atomic.Int64
 }
@@ -272,10 +272,28 @@ func lockerHash(id string) uint32 {
 	return h.Sum32()
 }
 
-// tellingLock is the lock that orders what the centre tells a locker of
+// tellingStripe orders what the centre tells the lockers hashed to it of
+// their parcels; told counts what it told them of single parcels.
+type tellingStripe struct {
+	sync.Mutex
+	told uint64
+}
+
+// tellingLock is the stripe that orders what the centre tells a locker of
 // its parcels.
-func (c *Centre) tellingLock(locationID string) *sync.Mutex {
+func (c *Centre) tellingLock(locationID string) *tellingStripe {
 	return &c.telling[lockerHash(locationID)%uint32(len(c.telling))]
+}
+
+// tell runs fn, which tells a locker of one of its parcels (an
+// expect_pickup or a cancel), under the locker's telling lock, and counts
+// it for a sync read meanwhile (sync).
+func (c *Centre) tell(locationID string, fn func()) {
+	st := c.tellingLock(locationID)
+	st.Lock()
+	defer st.Unlock()
+	fn()
+	st.told++
 }
 
 func (c *Centre) work(q *queue) {
@@ -412,10 +430,7 @@ func (c *Centre) event(dev lokero.Credential, id string, payload []byte) {
 		ready := out.Shipment
 		c.wg.Go(func() { c.expectLater(dev, id, ready) })
 	case lokero.StatusPickedUp:
-		mu := c.tellingLock(id)
-		mu.Lock()
-		c.publish(id, KindCommands, Command{Type: CommandCancel, ShipmentID: out.Shipment.ID})
-		mu.Unlock()
+		c.tell(id, func() { c.publish(id, KindCommands, Command{Type: CommandCancel, ShipmentID: out.Shipment.ID}) })
 		// Its return may come here, with the locker offline.
 		shipmentID := out.Shipment.ID
 		c.wg.Go(func() { c.expectDropOffLater(dev, id, shipmentID) })
@@ -441,14 +456,13 @@ func (c *Centre) expectLater(dev lokero.Credential, locationID string, ready lok
 		}
 		return
 	}
-	mu := c.tellingLock(locationID)
-	mu.Lock()
-	defer mu.Unlock()
-	if p, ok, err = c.cfg.Lockers.Recheck(c.ctx, dev, locationID, p); err != nil {
-		warn(err)
-	} else if ok {
-		c.publish(locationID, KindCommands, Command{Type: CommandExpectPickup, Pickup: ptr(pickupOf(p))})
-	}
+	c.tell(locationID, func() {
+		if p, ok, err = c.cfg.Lockers.Recheck(c.ctx, dev, locationID, p); err != nil {
+			warn(err)
+		} else if ok {
+			c.publish(locationID, KindCommands, Command{Type: CommandExpectPickup, Pickup: ptr(pickupOf(p))})
+		}
+	})
 }
 
 // expectDropOffLater sends a locker the return code of a parcel picked
@@ -468,9 +482,23 @@ func (c *Centre) expectDropOffLater(dev lokero.Credential, locationID, shipmentI
 	}
 }
 
-// sync sends a locker everything its controller should know.
+// sync sends a locker everything its controller should know. It reads
+// it (deriving the verifiers it lacks) off the telling lock, then sends it
+// under the lock; should the centre have told the locker of a parcel
+// meanwhile (a cancel: the parcel was handed out through another way), it
+// reads it again first (the verifiers now kept), so that a list older
+// than a cancel never brings the parcel back.
 func (c *Centre) sync(dev lokero.Credential, id string) {
+	st := c.tellingLock(id)
+	st.Lock()
+	told := st.told
+	st.Unlock()
 	s, err := c.cfg.Lockers.Sync(c.ctx, dev, id)
+	st.Lock()
+	defer st.Unlock()
+	if err == nil && st.told != told {
+		s, err = c.cfg.Lockers.Sync(c.ctx, dev, id)
+	}
 	if err != nil {
 		c.log.Warn("mqtt: sync", "location", id, "err", err)
 		return
@@ -582,12 +610,11 @@ func (c *Centre) Expect(ctx context.Context, locationID, shipmentID string) {
 		c.log.Warn("mqtt: expect a pickup", "location", locationID, "shipment", shipmentID, "err", err)
 		return
 	}
-	mu := c.tellingLock(locationID)
-	mu.Lock()
-	defer mu.Unlock()
-	if waits, err := c.expectPickup(ctx, dev, locationID, shipmentID); err == nil && !waits {
-		c.publish(locationID, KindCommands, Command{Type: CommandCancel, ShipmentID: shipmentID})
-	}
+	c.tell(locationID, func() {
+		if waits, err := c.expectPickup(ctx, dev, locationID, shipmentID); err == nil && !waits {
+			c.publish(locationID, KindCommands, Command{Type: CommandCancel, ShipmentID: shipmentID})
+		}
+	})
 }
 
 // expectPickup sends the locker a parcel waiting there (expect_pickup,

@@ -176,3 +176,55 @@ func TestCentreDerivesOffTheWorker(t *testing.T) {
 		}
 	})
 }
+
+// syncingLockers is slowLockers whose Sync lists the parcel while it
+// waits, the first Sync holding until release is closed, as a sync that
+// derives verifiers would.
+type syncingLockers struct {
+	*slowLockers
+	syncing, syncRelease chan struct{}
+	syncs                atomic.Int64
+}
+
+func (f *syncingLockers) Sync(ctx context.Context, _ lokero.Credential, _ string) (service.DeviceSync, error) {
+	var s service.DeviceSync
+	if f.waiting.Load() { // read before the derivation, as the use case does
+		s.Pickups = []service.ExpectedPickup{{ShipmentID: "SH-1", Compartment: 1, Verifier: []byte("v")}}
+	}
+	if f.syncs.Add(1) == 1 {
+		close(f.syncing)
+		select {
+		case <-f.syncRelease:
+		case <-ctx.Done():
+			return service.DeviceSync{}, ctx.Err()
+		}
+	}
+	return s, nil
+}
+
+// A sync read before a parcel was handed out another way (its cancel sent
+// meanwhile by Expect) is read again before it is sent: it never brings
+// the parcel back to the controller after its cancel.
+func TestCentreSyncNeverUndoesACancel(t *testing.T) {
+	t.Parallel()
+	f := &syncingLockers{slowLockers: newSlowLockers(), syncing: make(chan struct{}), syncRelease: make(chan struct{})}
+	close(f.release) // Expected answers at once
+	f.waiting.Store(true)
+	c, log := testCentre(t, f)
+	c.enqueue(Topic("L1", KindStatus), []byte(`{"online":true,"sync":true}`))
+	<-f.syncing
+	f.waiting.Store(false) // handed out, e.g. at the post office's counter
+	c.Expect(t.Context(), "L1", "SH-1")
+	log.waitTypes(t, "the parcel handed out while the sync was read", CommandCancel)
+	close(f.syncRelease)
+	log.waitTypes(t, "the sync after the cancel", CommandCancel, CommandSync)
+	log.mu.Lock()
+	sync := log.list[1]
+	log.mu.Unlock()
+	if len(sync.Pickups) != 0 {
+		t.Errorf("the sync sent after the cancel lists %+v; want no pickups: the parcel is gone", sync.Pickups)
+	}
+	if n := f.syncs.Load(); n != 2 {
+		t.Errorf("Sync called %d times; want 2 (read, then read again after the cancel)", n)
+	}
+}
