@@ -17,8 +17,6 @@ type Index struct {
 	// entries holds the points as unit vectors, in tree order: every node
 	// covers one contiguous run of it.
 	entries []entry
-	// exact holds, in the same order, what the haversine needs.
-	exact []exactPoint
 	// nodes is the k-d tree; nodes[0] is the root.
 	nodes []node
 }
@@ -29,11 +27,6 @@ type entry struct {
 	v    [3]float64
 	item int32
 	tag  uint32
-}
-
-// exactPoint holds a point's inputs to haversine, computed as Distance does.
-type exactPoint struct {
-	lat, cosLat, lon float64 // lat in radians, lon in degrees
 }
 
 // node is a k-d tree node: the bounding box of the vectors in
@@ -91,12 +84,8 @@ func NewNumberedIndex(points []Point, items []int32, tags []uint32) *Index {
 	}
 	ix.nodes = make([]node, 1, 4*len(points)/leafSize+1)
 	ix.build(0, 0, len(points))
-	ix.exact = make([]exactPoint, len(points))
-	for i, e := range ix.entries {
-		p := points[e.item]
-		lat := p.Lat * degToRad
-		ix.exact[i] = exactPoint{lat: lat, cosLat: math.Cos(lat), lon: p.Lon}
-		if items != nil {
+	if items != nil {
+		for i, e := range ix.entries {
 			if items[e.item] < 0 {
 				panic("geo: a negative item number")
 			}
@@ -222,14 +211,10 @@ func (ix *Index) nearest(origin Point, k int, keep func(int) bool, f TagFilter, 
 	if k <= 0 || len(ix.entries) == 0 {
 		return dst
 	}
-	lat := origin.Lat * degToRad
 	buf := searchBuf{out: dst}
 	s := searcher{
 		ix:      ix,
 		q:       unitVector(origin),
-		lat:     lat,
-		cosLat:  math.Cos(lat),
-		lon:     origin.Lon,
 		k:       k,
 		keep:    keep,
 		any:     f.Any,
@@ -261,17 +246,15 @@ func (ix *Index) nearest(origin Point, k int, keep func(int) bool, f TagFilter, 
 
 // searcher is the state of one Nearest call.
 type searcher struct {
-	ix          *Index
-	q           [3]float64 // origin as a unit vector
-	lat, cosLat float64    // origin's haversine inputs, as in exactPoint
-	lon         float64
-	k           int
-	keep        func(int) bool
-	any         [2]uint32 // TagFilter's
-	settled     uint32
-	tagged      func(int, uint32) bool
-	maxDist     float64 // metres; +Inf when unlimited
-	limit       float64 // chordBoundSq for maxDist, +Inf when unlimited
+	ix      *Index
+	q       [3]float64 // origin as a unit vector
+	k       int
+	keep    func(int) bool
+	any     [2]uint32 // TagFilter's
+	settled uint32
+	tagged  func(int, uint32) bool
+	maxDist float64 // metres; +Inf when unlimited
+	limit   float64 // chordBoundSq for maxDist, +Inf when unlimited
 	// bound is the squared chord beyond which nothing can qualify: limit
 	// until k candidates are held, then the tighter of limit and the k-th's.
 	bound float64
@@ -363,8 +346,7 @@ func (s *searcher) scan(b *searchBuf, lo, hi int) {
 	es := s.ix.entries[lo:hi]
 	for i := range es {
 		e := &es[i]
-		dx, dy, dz := e.v[0]-s.q[0], e.v[1]-s.q[1], e.v[2]-s.q[2]
-		cs := dx*dx + dy*dy + dz*dz
+		cs := chordSq(&s.q, &e.v)
 		if cs > s.bound {
 			continue
 		}
@@ -459,13 +441,11 @@ func (s *searcher) offer(b *searchBuf, c Neighbor) {
 	if c.DistanceM > s.bound {
 		return
 	}
-	pos := c.Item
-	p := &s.ix.exact[pos]
-	d := haversine(s.lat, s.cosLat, p.lat, p.cosLat, (p.lon-s.lon)*degToRad)
+	d := arc(c.DistanceM)
 	if d > s.maxDist {
 		return
 	}
-	n := Neighbor{Item: int(s.ix.entries[pos].item), DistanceM: d}
+	n := Neighbor{Item: int(s.ix.entries[c.Item].item), DistanceM: d}
 	h := b.out[s.base:]
 	if len(h) < s.k {
 		b.out = append(b.out, n)
