@@ -101,6 +101,14 @@ type WebhookStore interface {
 	// WebhooksOf lists a retailer's webhooks, disabled ones too, oldest
 	// first (by CreatedAt, then ID).
 	WebhooksOf(ctx context.Context, retailerID string) ([]Webhook, error)
+	// AllWebhooks lists every retailer's webhooks, disabled ones too, by
+	// ID (in byte order).
+	AllWebhooks(ctx context.Context) ([]Webhook, error)
+	// SwapWebhookSecrets sets a webhook's Secret and PreviousSecret to
+	// secret and previous if they still are was and wasPrevious, at once,
+	// and reports whether it did (false: changed meanwhile, e.g. rotated);
+	// ENOTFOUND when there is no such webhook.
+	SwapWebhookSecrets(ctx context.Context, id, was, wasPrevious, secret, previous string) (bool, error)
 	// UpdateWebhook writes a webhook's mutable fields (URL, Events,
 	// Secret, PreviousSecret, PreviousUntil, ContactEmail, FailingSince,
 	// DisabledAt, DisabledReason, UpdatedAt); ENOTFOUND when there is none.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/locker"
 	"github.com/lokero/lokero/notify"
 )
 
@@ -89,8 +90,112 @@ type Webhooks struct {
 	// validURL checks an endpoint's URL (webhook.ValidateURL).
 	validURL func(raw string) error
 
+	// sealer keeps the secrets sealed at rest (SealSecrets); nil: as
+	// they are.
+	sealer SecretSealer
+
 	mu     sync.Mutex
 	counts map[string]uint64 // by outcome
+}
+
+// SecretSealer seals what lokero must keep and read back but a copy of the
+// database must not show (locker.Codes: AES-256-GCM under the opening-code
+// secret's newest key), and opens it under any key of the secret.
+type SecretSealer interface {
+	Seal(purpose string, aad, plaintext []byte) (string, error)
+	Open(purpose string, aad []byte, stored string) ([]byte, error)
+	// Generations are the secret's keys, newest first.
+	Generations() []int
+}
+
+// sealPurpose is what webhook secrets are sealed for; the webhook's ID is
+// the additional data, so that a sealed secret opens only on its row.
+const sealPurpose = "webhook-secret"
+
+// SealSecrets has w keep its webhooks' signing secrets sealed by s (call
+// it before w is used). Without it the secrets are kept as they are, which
+// is enough for a command that only queues deliveries.
+func (w *Webhooks) SealSecrets(s SecretSealer) { w.sealer = s }
+
+// resealed is a stored secret of webhook id sealed under the newest key.
+func (w *Webhooks) resealed(id, stored string) (string, error) {
+	plain, err := w.open(id, stored)
+	if err != nil {
+		return "", err
+	}
+	return w.seal(id, plain)
+}
+
+// seal is secret as the store keeps it for webhook id.
+func (w *Webhooks) seal(id, secret string) (string, error) {
+	if w.sealer == nil || secret == "" {
+		return secret, nil
+	}
+	sealed, err := w.sealer.Seal(sealPurpose, []byte(id), []byte(secret))
+	if err != nil {
+		return "", fmt.Errorf("seal the secret of webhook %s: %w", id, err)
+	}
+	return sealed, nil
+}
+
+// open is a secret of webhook id as the store keeps it, opened.
+func (w *Webhooks) open(id, stored string) (string, error) {
+	if w.sealer == nil || stored == "" {
+		return stored, nil
+	}
+	plain, err := w.sealer.Open(sealPurpose, []byte(id), stored)
+	if err != nil {
+		return "", fmt.Errorf("the secret of webhook %s: %w", id, err)
+	}
+	return string(plain), nil
+}
+
+// Reseal seals every webhook secret not yet sealed under the secret's
+// newest key (kept in clear before sealing began, or sealed under a key
+// rotated since) and returns how many webhooks it sealed again. lokero
+// serve runs it at every start, and lokero secret retire before it drops
+// the older keys. A webhook changed meanwhile (its secret rotated) is
+// left as the change wrote it, sealed already. An error names the
+// webhooks whose secrets do not open.
+func (w *Webhooks) Reseal(ctx context.Context) (int, error) {
+	if w.sealer == nil {
+		return 0, nil
+	}
+	newest := w.sealer.Generations()[0]
+	current := func(stored string) bool {
+		gen, ok := locker.SealedUnder(stored)
+		return stored == "" || ok && gen == newest
+	}
+	hooks, err := w.store.AllWebhooks(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reseal webhook secrets: %w", err)
+	}
+	var (
+		n      int
+		failed []error
+	)
+	for _, h := range hooks {
+		if current(h.Secret) && current(h.PreviousSecret) {
+			continue
+		}
+		secret, err := w.resealed(h.ID, h.Secret)
+		previous, perr := w.resealed(h.ID, h.PreviousSecret)
+		if err = errors.Join(err, perr); err != nil {
+			failed = append(failed, err)
+			continue
+		}
+		swapped, err := w.store.SwapWebhookSecrets(ctx, h.ID, h.Secret, h.PreviousSecret, secret, previous)
+		if err != nil && lokero.ErrorCode(err) != lokero.ENOTFOUND {
+			return n, fmt.Errorf("reseal webhook secrets: %w", err)
+		}
+		if swapped {
+			n++
+		}
+	}
+	if len(failed) > 0 {
+		return n, fmt.Errorf("reseal webhook secrets: %w", errors.Join(failed...))
+	}
+	return n, nil
 }
 
 // NewWebhooks returns the webhook use cases. poster sends; retry is the
@@ -167,7 +272,11 @@ func (w *Webhooks) Create(ctx context.Context, retailerID string, req WebhookReq
 	}
 	hook := lokero.Webhook{ID: id, RetailerID: retailerID, URL: req.URL, Events: slices.Compact(slices.Sorted(slices.Values(req.Events))),
 		Secret: secret, ContactEmail: req.ContactEmail, CreatedAt: now, UpdatedAt: now}
-	if err := w.store.CreateWebhook(ctx, hook); err != nil {
+	kept := hook
+	if kept.Secret, err = w.seal(id, secret); err != nil {
+		return lokero.Webhook{}, err
+	}
+	if err := w.store.CreateWebhook(ctx, kept); err != nil {
 		return lokero.Webhook{}, err
 	}
 	w.log.Info("webhook created", "webhook", id, "retailer", retailerID)
@@ -271,11 +380,20 @@ func (w *Webhooks) RotateSecret(ctx context.Context, retailerID, id string, over
 	if err != nil {
 		return hook, err
 	}
+	sealed, err := w.seal(id, secret)
+	if err != nil {
+		return hook, err
+	}
+	previous, err := w.open(id, hook.Secret)
+	if err != nil {
+		return hook, err
+	}
 	now := w.now()
-	hook.PreviousSecret, hook.PreviousUntil, hook.Secret, hook.UpdatedAt = hook.Secret, now.Add(overlap), secret, now
+	hook.PreviousSecret, hook.PreviousUntil, hook.Secret, hook.UpdatedAt = hook.Secret, now.Add(overlap), sealed, now
 	if err := w.store.UpdateWebhook(ctx, hook); err != nil {
 		return hook, err
 	}
+	hook.Secret, hook.PreviousSecret = secret, previous // told once, kept sealed
 	w.log.Info("webhook secret rotated", "webhook", id, "previous_until", hook.PreviousUntil)
 	return hook, nil
 }
@@ -459,9 +577,19 @@ func (w *Webhooks) DeliverWebhook(ctx context.Context, id string, attempt int) e
 		return w.record(ctx, d, lokero.WebhookFailed, attempt, 0, "webhook disabled: "+hook.DisabledReason, time.Time{})
 	}
 	now := w.now()
-	secrets := []string{hook.Secret}
+	kept := []string{hook.Secret}
 	if hook.PreviousSecret != "" && now.Before(hook.PreviousUntil) {
-		secrets = append(secrets, hook.PreviousSecret)
+		kept = append(kept, hook.PreviousSecret)
+	}
+	secrets := make([]string, 0, len(kept))
+	for _, stored := range kept {
+		secret, err := w.open(hook.ID, stored)
+		if err != nil {
+			// Not the endpoint's fault: retried, as the operator is told.
+			w.log.Error("webhook delivery: a secret does not open (lokero secret retired too early, or an instance on an older secret)", "webhook", hook.ID, "err", err)
+			return fmt.Errorf("webhook delivery %s: %w", id, err)
+		}
+		secrets = append(secrets, secret)
 	}
 	status, sendErr := w.poster.Post(ctx, hook.URL, d.ID, now, d.Payload, secrets)
 	if sendErr == nil {

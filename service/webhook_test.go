@@ -18,6 +18,7 @@ import (
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/jobs"
+	"github.com/lokero/lokero/locker"
 	"github.com/lokero/lokero/notify"
 	"github.com/lokero/lokero/notify/webhook"
 	"github.com/lokero/lokero/service"
@@ -39,12 +40,129 @@ func withWebhooks(t *testing.T, f lockersFixture) *service.Webhooks {
 	t.Helper()
 	poster := testPoster{webhook.New(webhook.Options{AllowPrivate: true, Timeout: 10 * time.Second})}
 	hooks := service.NewWebhooks(f.store, f.clock, nil, poster, webhook.NextRetry, nil, slog.New(slog.DiscardHandler))
+	hooks.SealSecrets(testSealer(t, locker.Key{Secret: []byte(strings.Repeat("s", 32))}))
 	setter, ok := f.store.(interface{ SetEventHook(lokero.EventHook) })
 	if !ok {
 		t.Fatalf("the store (%T) takes no event hook", f.store)
 	}
 	setter.SetEventHook(hooks.Publish)
 	return hooks
+}
+
+// testSealer is a keyring of keys, newest first, sealing as lokero serve
+// seals the webhooks' secrets.
+func testSealer(t *testing.T, keys ...locker.Key) *locker.Codes {
+	t.Helper()
+	c, err := locker.NewKeyring(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// A webhook's secret is kept sealed: the store never holds it as the
+// retailer was told it, the deliveries are signed with it all the same,
+// and a secret kept in clear before sealing began, or sealed under a key
+// rotated since, is sealed under the newest key by Reseal, which leaves a
+// secret rotated meanwhile as the rotation wrote it.
+func TestWebhookSecretsSealed(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		hooks := withWebhooks(t, f)
+		recv := newHookReceiver(t)
+		w, err := hooks.Create(ctx, f.retailer.ID, service.WebhookRequest{URL: recv.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := f.store.Webhook(ctx, w.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gen, ok := locker.SealedUnder(stored.Secret); !ok || gen != 0 || strings.Contains(stored.Secret, strings.TrimPrefix(w.Secret, "whsec_")) {
+			t.Fatalf("stored secret %q (told %q); want it sealed under generation 0", stored.Secret, w.Secret)
+		}
+		recv.set(w.Secret, 0)
+		f.bookHooked(t)
+		d := deliveries(t, hooks, f.retailer.ID, w.ID)[0]
+		if err := hooks.DeliverWebhook(ctx, d.ID, 1); err != nil {
+			t.Fatal(err)
+		}
+		if reqs := recv.requests(); len(reqs) != 1 || !verifies(t, reqs[0], w.Secret) {
+			t.Fatalf("%d requests; want one signed with the secret told", len(reqs))
+		}
+		rotated, err := hooks.RotateSecret(ctx, f.retailer.ID, w.ID, time.Hour)
+		if err != nil || rotated.PreviousSecret != w.Secret {
+			t.Fatalf("rotated: %v, previous %q; want the old secret %q as told", err, rotated.PreviousSecret, w.Secret)
+		}
+		stored, _ = f.store.Webhook(ctx, w.ID)
+		for _, v := range []string{stored.Secret, stored.PreviousSecret} {
+			if _, ok := locker.SealedUnder(v); !ok {
+				t.Errorf("after the rotation the store holds %q; want every secret sealed", v)
+			}
+		}
+
+		// A key added to the secret (lokero secret rotate), and one webhook
+		// kept in clear from before sealing began.
+		newer := locker.Key{Generation: 1, Secret: []byte(strings.Repeat("n", 32))}
+		ring := testSealer(t, newer, locker.Key{Secret: []byte(strings.Repeat("s", 32))})
+		plain, err := hooks.Create(ctx, f.retailer.ID, service.WebhookRequest{URL: recv.URL + "?plain"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept, _ := f.store.Webhook(ctx, plain.ID)
+		if ok, err := f.store.SwapWebhookSecrets(ctx, plain.ID, kept.Secret, "", plain.Secret, ""); !ok || err != nil {
+			t.Fatalf("keep %s in clear: %v, %v", plain.ID, ok, err)
+		}
+		hooks.SealSecrets(ring)
+		n, err := hooks.Reseal(ctx)
+		if err != nil || n != 2 {
+			t.Fatalf("Reseal = %d, %v; want both webhooks sealed again", n, err)
+		}
+		for _, id := range []string{w.ID, plain.ID} {
+			got, _ := f.store.Webhook(ctx, id)
+			for _, v := range []string{got.Secret, got.PreviousSecret} {
+				if gen, ok := locker.SealedUnder(v); v != "" && (!ok || gen != 1) {
+					t.Errorf("%s after Reseal holds %q; want it sealed under generation 1", id, v)
+				}
+			}
+		}
+		if n, err := hooks.Reseal(ctx); n != 0 || err != nil {
+			t.Errorf("Reseal again = %d, %v; want nothing to do", n, err)
+		}
+		// Only the newest key left (lokero secret retire): every secret
+		// still opens, and the deliveries are signed as before.
+		hooks.SealSecrets(testSealer(t, newer))
+		recv.set(rotated.Secret, 0)
+		if _, err := f.shipments.HandoverByCourier(ctx, f.courier, d.ShipmentID); err != nil {
+			t.Fatal(err)
+		}
+		list := deliveries(t, hooks, f.retailer.ID, w.ID)
+		if err := hooks.DeliverWebhook(ctx, list[len(list)-1].ID, 1); err != nil {
+			t.Fatal(err)
+		}
+		if reqs := recv.requests(); len(reqs) != 2 || !verifies(t, reqs[1], rotated.Secret) || !verifies(t, reqs[1], w.Secret) {
+			t.Errorf("after the retirement: %d requests; want the second signed with the new and the old secret", len(reqs))
+		}
+		// A secret sealed under a key the secret no longer holds does not
+		// open: Reseal says which, and the delivery waits (an error: retried).
+		if ok, err := f.store.SwapWebhookSecrets(ctx, plain.ID, mustStored(t, f, plain.ID).Secret, "", stored.Secret, ""); !ok || err != nil {
+			t.Fatalf("put a generation-0 value back: %v, %v", ok, err)
+		}
+		if _, err := hooks.Reseal(ctx); err == nil || !strings.Contains(err.Error(), plain.ID) {
+			t.Errorf("Reseal with a secret under a retired key: %v; want an error naming %s", err, plain.ID)
+		}
+	})
+}
+
+// mustStored is the store's webhook id.
+func mustStored(t *testing.T, f lockersFixture, id string) lokero.Webhook {
+	t.Helper()
+	w, err := f.store.Webhook(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
 }
 
 // hookRequest is a request a receiver got.
@@ -262,7 +380,8 @@ func TestWebhookCreate(t *testing.T) {
 		if err != nil || got.ID != w.ID || got.ContactEmail != "ops@kauppa.example" || !slices.Equal(got.Events, w.Events) {
 			t.Errorf("get: %+v, %v", got, err)
 		}
-		f.clock.Advance(time.Second) // the fixture's clock stands still: equal times list by ID
+		keptSecret := storedHook(t, f, w.ID).Secret // sealed (TestWebhookSecretsSealed)
+		f.clock.Advance(time.Second)                // the fixture's clock stands still: equal times list by ID
 		w2, err := hooks.Create(ctx, rid, service.WebhookRequest{URL: "https://kauppa.example/all"})
 		if err != nil || w2.Secret == w.Secret || w2.ID == w.ID || len(w2.Events) != 0 {
 			t.Fatalf("a second webhook: %+v, %v; want its own id and secret, every event", w2, err)
@@ -289,7 +408,7 @@ func TestWebhookCreate(t *testing.T) {
 		if list, err := hooks.List(ctx, other.ID); err != nil || len(list) != 0 {
 			t.Errorf("another retailer's list: %v, %v; want none", list, err)
 		}
-		if got := storedHook(t, f, w.ID); got.URL != w.URL || got.Secret != w.Secret {
+		if got := storedHook(t, f, w.ID); got.URL != w.URL || got.Secret != keptSecret {
 			t.Errorf("after another retailer's tries: %+v; want unchanged", got)
 		}
 		_, err = hooks.Get(ctx, rid, "wh_nosuch")

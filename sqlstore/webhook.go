@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lokero/lokero"
@@ -139,6 +140,37 @@ func (t *Tx) keepSubscriptions(retailerID string, text []byte) ([]lokero.Webhook
 	}
 	t.subscriptions[retailerID] = subs
 	return subs, nil
+}
+
+// AllWebhooks lists every retailer's webhooks, disabled ones too, by ID.
+func (db *DB) AllWebhooks(ctx context.Context) ([]lokero.Webhook, error) {
+	list, err := queryAll(ctx, db.db, scanWebhook, `SELECT `+webhookColumns+` FROM webhooks`)
+	if err != nil {
+		return nil, fmt.Errorf("webhooks: %w", err)
+	}
+	slices.SortFunc(list, func(a, b lokero.Webhook) int { return strings.Compare(a.ID, b.ID) })
+	return list, nil
+}
+
+// SwapWebhookSecrets sets a webhook's Secret and PreviousSecret to secret
+// and previous if they still are was and wasPrevious, in one statement,
+// and reports whether it did; ENOTFOUND when there is no such webhook.
+func (db *DB) SwapWebhookSecrets(ctx context.Context, id, was, wasPrevious, secret, previous string) (bool, error) {
+	r, err := db.db.ExecContext(ctx, `UPDATE webhooks SET secret = $4, previous_secret = $5
+		WHERE id = $1 AND secret = $2 AND previous_secret = $3`, id, was, wasPrevious, secret, previous)
+	if err != nil {
+		return false, fmt.Errorf("swap the secrets of webhook %s: %w", id, err)
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("swap the secrets of webhook %s: %w", id, err)
+	}
+	if n == 0 {
+		if _, err := db.Webhook(ctx, id); err != nil {
+			return false, err
+		}
+	}
+	return n == 1, nil
 }
 
 // UpdateWebhook writes a webhook's mutable fields (URL, Events, Secret,

@@ -50,6 +50,7 @@ var webhookTests = []struct {
 	{"WebhooksOfAndFor", testWebhooksOfAndFor},
 	{"SubscriptionsWithEvents", testSubscriptionsWithEvents},
 	{"UpdateWebhook", testUpdateWebhook},
+	{"AllWebhooksAndSwapSecrets", testAllWebhooksAndSwapSecrets},
 	{"WebhookResult", testWebhookResult},
 	{"DisableWebhook", testDisableWebhook},
 	{"DisableWebhookOnce", testDisableWebhookOnce},
@@ -212,6 +213,47 @@ func testWebhookRoundTrip(t *testing.T, s Store) {
 	checkWebhook(t, "after a duplicate", mustWebhook(t, ws, full.ID), full)
 	_, err := ws.Webhook(ctx, "wh_unknown")
 	wantCode(t, "Webhook(unknown)", err, lokero.ENOTFOUND, "")
+}
+
+// testAllWebhooksAndSwapSecrets lists every retailer's webhooks, and
+// swaps a webhook's secrets only while they are what the caller read.
+func testAllWebhooksAndSwapSecrets(t *testing.T, s Store) {
+	ctx := t.Context()
+	ws := webhookStore(t, s)
+	if list, err := ws.AllWebhooks(ctx); err != nil || len(list) != 0 {
+		t.Errorf("AllWebhooks of none = %v, %v", list, err)
+	}
+	a, b, c := webhook("r1", "wh_a"), webhook("r2", "wh_B"), webhook("r1", "wh_1")
+	c.DisabledAt, c.DisabledReason = t0, "manual"
+	for _, w := range []lokero.Webhook{a, b, c} {
+		mustCreateWebhook(t, ws, w)
+	}
+	all, err := ws.AllWebhooks(ctx)
+	if err != nil || len(all) != 3 {
+		t.Fatalf("AllWebhooks = %v, %v; want 3", all, err)
+	}
+	for i, want := range []lokero.Webhook{c, b, a} { // by ID in byte order
+		checkWebhook(t, fmt.Sprintf("AllWebhooks[%d]", i), all[i], want)
+	}
+
+	ok, err := ws.SwapWebhookSecrets(ctx, a.ID, a.Secret, a.PreviousSecret, "sealed:new", "sealed:old")
+	if err != nil || !ok {
+		t.Fatalf("SwapWebhookSecrets = %v, %v; want swapped", ok, err)
+	}
+	want := a
+	want.Secret, want.PreviousSecret = "sealed:new", "sealed:old"
+	checkWebhook(t, "after the swap", mustWebhook(t, ws, a.ID), want)
+	// Read before the swap: changed meanwhile, so nothing is written.
+	for _, was := range [][2]string{{a.Secret, a.PreviousSecret}, {"sealed:new", a.PreviousSecret}, {a.Secret, "sealed:old"}} {
+		if ok, err := ws.SwapWebhookSecrets(ctx, a.ID, was[0], was[1], "x", "y"); err != nil || ok {
+			t.Errorf("SwapWebhookSecrets from %v = %v, %v; want not swapped", was, ok, err)
+		}
+	}
+	checkWebhook(t, "after the refused swaps", mustWebhook(t, ws, a.ID), want)
+	checkWebhook(t, "the other retailer's", mustWebhook(t, ws, b.ID), b)
+	if _, err := ws.SwapWebhookSecrets(ctx, "wh_none", "", "", "x", "y"); lokero.ErrorCode(err) != lokero.ENOTFOUND {
+		t.Errorf("SwapWebhookSecrets of no webhook: %v; want ENOTFOUND", err)
+	}
 }
 
 func testWebhooksOfAndFor(t *testing.T, s Store) {

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/lokero/lokero/locker"
+	"github.com/lokero/lokero/service"
 )
 
 // The opening-code secret is a keyring: one or more keys, newest first,
@@ -359,6 +360,17 @@ func retireSecret(ctx context.Context, st store, codes *locker.Codes, keys []loc
 	newest, err := locker.NewKeyring(keys[0])
 	if err != nil {
 		return err
+	}
+	// The webhooks' secrets are sealed under the keys: sealed again under
+	// the newest before the others go.
+	hooks := service.NewWebhooks(st, nil, nil, nil, nil, nil, nil)
+	hooks.SealSecrets(codes)
+	resealed, err := hooks.Reseal(ctx)
+	if err != nil {
+		return fmt.Errorf("code secret: the webhooks' secrets could not all be sealed under the newest key, so the older keys stay: %w", err)
+	}
+	if resealed > 0 {
+		fmt.Fprintf(stdout, "sealed %d webhook secret(s) again under key generation %d\n", resealed, keys[0].Generation)
 	}
 	// The database first: a crash before the file is rewritten leaves
 	// a file with an old key more, which the next start records again.

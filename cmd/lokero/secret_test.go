@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/lokero/lokero/demo"
+	"github.com/lokero/lokero/locker"
+	"github.com/lokero/lokero/sqlite"
 )
 
 // secretPath returns the file the serve flags take the code secret from.
@@ -65,7 +67,9 @@ func TestSecretMismatchRefused(t *testing.T) {
 // a parcel waiting with a code made under the old key still opens and its
 // notice is sent again with the same code; a new parcel gets a code under
 // the new key; `lokero secret retire` refuses while a parcel needs the old
-// key and drops it afterwards; the old secret alone is then refused.
+// key and drops it afterwards; the old secret alone is then refused. A
+// webhook's secret is never in the database's files as the retailer was
+// told it, and is sealed under the newest key once served with it.
 func TestSecretRotateKeepsWaitingCodes(t *testing.T) {
 	t.Parallel()
 	db, args := storeArgs(t, "sqlite")
@@ -75,7 +79,7 @@ func TestSecretRotateKeepsWaitingCodes(t *testing.T) {
 	courier := lastLine(t, "courier", "add", "--db", db, "Kuski")
 	operator := lastLine(t, "operator", "add", "--db", db, "Olli")
 	device := lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID)
-	locker := "/v1/lockers/" + demo.DemoLockerID
+	lockerPath := "/v1/lockers/" + demo.DemoLockerID
 	devices := "/v1/devices/" + demo.DemoLockerID
 
 	// park books a parcel, deposits it and returns its id, compartment
@@ -91,14 +95,23 @@ func TestSecretRotateKeepsWaitingCodes(t *testing.T) {
 		}
 		call(t, "POST", base+"/v1/shipments/"+sh.ID+"/handover", courier, nil, nil)
 		var dep struct{ Compartment int }
-		if status := call(t, "POST", base+locker+"/deposits", courier, map[string]string{"tracking_code": sh.TrackingCode}, &dep); status != 200 {
+		if status := call(t, "POST", base+lockerPath+"/deposits", courier, map[string]string{"tracking_code": sh.TrackingCode}, &dep); status != 200 {
 			t.Fatalf("deposit: %d", status)
 		}
 		call(t, "POST", base+devices+"/events", device, map[string]any{"type": "door_closed", "compartment": dep.Compartment}, nil)
 		return sh.ID, dep.Compartment, noticeCode(t, base, operator, sh.TrackingCode)
 	}
 	oldID, oldCompartment, oldCode := park(srv.base)
+	var hook struct{ ID, Secret string }
+	if status := call(t, "POST", srv.base+"/v1/webhooks", key, map[string]string{"url": "http://127.0.0.1:9/hooks"}, &hook); status != 201 || !strings.HasPrefix(hook.Secret, "whsec_") {
+		t.Fatalf("create a webhook: %d %+v", status, hook)
+	}
 	srv.stop()
+	for _, name := range []string{db, db + "-wal"} {
+		if b, err := os.ReadFile(name); err == nil && strings.Contains(string(b), strings.TrimPrefix(hook.Secret, "whsec_")) {
+			t.Errorf("%s holds the webhook's secret as told", name)
+		}
+	}
 
 	code, stdout, stderr := runCmd(t, "secret", "rotate", "--db", db)
 	if code != 0 || !strings.Contains(stdout, "generation 1") {
@@ -149,6 +162,15 @@ func TestSecretRotateKeepsWaitingCodes(t *testing.T) {
 		t.Errorf("the secret file after retire: %q; want generation 1 alone", lines)
 	}
 	startServer(t, nil, args...).stop()
+	st, err := sqlite.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := st.Webhook(t.Context(), hook.ID)
+	st.Close()
+	if gen, ok := locker.SealedUnder(stored.Secret); err != nil || !ok || gen != 1 {
+		t.Errorf("the webhook's secret after the rotation: %q, %v; want it sealed under generation 1", stored.Secret, err)
+	}
 	// The old secret alone: refused.
 	if err := os.WriteFile(db+".secret", []byte(strings.Fields(string(ring))[1]), 0o600); err != nil {
 		t.Fatal(err)

@@ -248,6 +248,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dispatch := service.NewDispatch(p.shipments)
 	srv.EnableDispatch(dispatch)
 	p.webhooks.SetPoster(newWebhookPoster(private))
+	p.webhooks.SealSecrets(codes)
+	if n, err := p.webhooks.Reseal(ctx); err != nil {
+		log.Error("webhook secrets: some do not open with this secret; their deliveries wait", "err", err)
+	} else if n > 0 {
+		log.Info("webhook secrets sealed under the newest key of the code secret", "webhooks", n, "generation", codes.Generations()[0])
+	}
 	srv.EnableWebhooks(p.webhooks)
 	reportURL = srv.SMSReportURL(*publicURL)
 	if channels := notices.channels(); channels != "" {
