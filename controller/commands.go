@@ -165,10 +165,27 @@ func (c *Controller) expectPickup(p Pickup) error {
 	if c.closed {
 		return fmt.Errorf("expect_pickup: controller closed")
 	}
+	// A compartment holds one parcel: one expected in it before, whose
+	// cancel was lost or overtaken, is no longer there, and its code must
+	// not open the door on this one.
+	var gone []string
+	for id, q := range c.pickups {
+		if q.Compartment == p.Compartment && id != p.ShipmentID {
+			gone = append(gone, id)
+		}
+	}
 	if err := c.db.Update(func(tx *bolt.Tx) error {
+		for _, id := range gone {
+			if err := tx.Bucket(bucketPickups).Delete([]byte(id)); err != nil {
+				return err
+			}
+		}
 		return putJSON(tx, bucketPickups, []byte(p.ShipmentID), p)
 	}); err != nil {
 		return fmt.Errorf("expect_pickup: %w", err)
+	}
+	for _, id := range gone {
+		c.removePickup(id)
 	}
 	c.addPickup(p)
 	return nil

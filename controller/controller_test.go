@@ -494,6 +494,7 @@ func TestCommands(t *testing.T) {
 	}
 	p1 := pickupFor(k, "SH-1", 1, "10101010101", deadline, 0)
 	p2 := pickupFor(k, "SH-2", 2, "20202020202", deadline, 0)
+	p3 := pickupFor(k, "SH-3", 1, "30303030303", deadline, 0) // in SH-1's compartment
 	steps := []struct {
 		name    string
 		payload []byte
@@ -508,6 +509,7 @@ func TestCommands(t *testing.T) {
 		{"weak kdf refused", syncJSON(t, h.clock.Now(), &KDF{Alg: "argon2i", Salt: k.Salt, Time: 1, MemoryKiB: 64, Threads: 1, KeyLen: 32}), true, []string{"SH-2"}},
 		{"unknown command", cmd(map[string]any{"type": "self_destruct"}), true, []string{"SH-2"}},
 		{"sync replaces", syncJSON(t, h.clock.Now(), k, p1), false, []string{"SH-1"}},
+		{"expect_pickup into a compartment expected taken drops the parcel before", cmd(map[string]any{"type": "expect_pickup", "pickup": p3}), false, []string{"SH-3"}},
 	}
 	for _, s := range steps {
 		err := h.c.handleCommand(s.payload)
@@ -526,11 +528,16 @@ func TestCommands(t *testing.T) {
 		}
 	}
 	h.restart()
-	if got := h.keypad("10101010101"); got.Result != ResultOpen || got.Compartment != 1 {
-		t.Errorf("after a restart the synced code = %+v, want open 1", got)
+	if got := h.keypad("30303030303"); got.Result != ResultOpen || got.Compartment != 1 {
+		t.Errorf("after a restart the expected code = %+v, want open 1", got)
 	}
-	if got := h.keypad("20202020202"); got.Result != ResultWrongCode {
-		t.Errorf("the replaced pickup's code = %+v, want wrong_code", got)
+	for _, code := range []string{
+		"10101010101", // no longer in compartment 1
+		"20202020202", // replaced by the sync
+	} {
+		if got := h.keypad(code); got.Result != ResultWrongCode {
+			t.Errorf("code %s after a restart = %+v, want wrong_code", code, got)
+		}
 	}
 }
 
