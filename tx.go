@@ -125,6 +125,13 @@ type Tx interface {
 	// SetDeviceSequence records seq as the last event applied from a
 	// device credential of the locker locationID (updated_at: Now).
 	SetDeviceSequence(ctx context.Context, credentialID, locationID string, seq int64) error
+	// AdvanceDeviceSequence is DeviceSequence and SetDeviceSequence at
+	// once for the usual case, an event that directly follows the last
+	// one recorded: it records seq only if the stored sequence is seq-1,
+	// locking it as DeviceSequence does, and reports whether it did.
+	// false (a first event, a duplicate, a gap) writes and locks nothing:
+	// the caller asks DeviceSequence.
+	AdvanceDeviceSequence(ctx context.Context, credentialID, locationID string, seq int64) (bool, error)
 }
 
 // Job is a background job about one shipment, such as the reminder or the

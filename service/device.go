@@ -228,8 +228,16 @@ func (l *Lockers) deviceTx(ctx context.Context, fn func(tx lokero.Tx) error) err
 func (l *Lockers) seqTx(ctx context.Context, es *eventSeq, fn func(tx lokero.Tx) error) error {
 	return l.store.InTx(ctx, func(tx lokero.Tx) error {
 		es.result, es.expect = "", 0
-		if ok, err := es.check(ctx, tx); err != nil || !ok {
+		// The next event, as nearly every one is: recorded (and locked)
+		// by one statement.
+		advanced, err := tx.AdvanceDeviceSequence(ctx, es.credentialID, es.locationID, es.seq)
+		if err != nil {
 			return err
+		}
+		if !advanced {
+			if ok, err := es.check(ctx, tx); err != nil || !ok {
+				return err
+			}
 		}
 		if fn != nil {
 			if err := fn(tx); err != nil {
@@ -237,6 +245,9 @@ func (l *Lockers) seqTx(ctx context.Context, es *eventSeq, fn func(tx lokero.Tx)
 			}
 		}
 		es.result = EventApplied
+		if advanced {
+			return nil
+		}
 		return tx.SetDeviceSequence(ctx, es.credentialID, es.locationID, es.seq)
 	})
 }

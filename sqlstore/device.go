@@ -55,6 +55,19 @@ func (t *Tx) SetDeviceSequence(ctx context.Context, credentialID, locationID str
 	return nil
 }
 
+// AdvanceDeviceSequence records seq as the last event applied from a
+// device credential if the stored sequence is seq-1, by one conditional
+// UPDATE that locks the row only when it changes it, and reports whether
+// it did.
+func (t *Tx) AdvanceDeviceSequence(ctx context.Context, credentialID, locationID string, seq int64) (bool, error) {
+	ok, err := t.affected(ctx, `UPDATE device_sequences SET location_id = $2, last_seq = $3, updated_at = $4
+		WHERE credential_id = $1 AND last_seq = $5`, credentialID, locationID, seq, t.db.time(t.now), seq-1)
+	if err != nil {
+		return false, fmt.Errorf("advance device sequence of %s: %w", credentialID, err)
+	}
+	return ok, nil
+}
+
 // lockerLinkColumns are a link's columns as scanLockerLink reads them.
 const lockerLinkColumns = `location_id, online, changed_at, heartbeat_at, firmware, compartments`
 

@@ -41,6 +41,7 @@ var deviceTests = []struct {
 }{
 	{"DeviceSequence", testDeviceSequence},
 	{"DeviceSequenceConcurrent", testDeviceSequenceConcurrent},
+	{"AdvanceDeviceSequence", testAdvanceDeviceSequence},
 	{"DeviceSequenceNeedsCredential", testDeviceSequenceNeedsCredential},
 	{"LockerStatus", testLockerStatus},
 	{"LockerStatusConcurrent", testLockerStatusConcurrent},
@@ -126,6 +127,90 @@ func testDeviceSequence(t *testing.T, s Store) {
 	}
 	if got := deviceSequence(t, s, "d-3"); got != 0 {
 		t.Errorf("DeviceSequence after a rolled-back first set = %d, want 0", got)
+	}
+}
+
+// testAdvanceDeviceSequence records an event only when it directly
+// follows the stored one, and then holds the sequence as DeviceSequence
+// does: of concurrent deliveries of one event, one advances it.
+func testAdvanceDeviceSequence(t *testing.T, s Store) {
+	ctx := t.Context()
+	mustCreateCredentials(t, s, deviceCredential("d-1", "locker-1"))
+	advance := func(seq int64, want bool) {
+		t.Helper()
+		mustInTx(t, s, func(tx lokero.Tx) error {
+			ok, err := tx.AdvanceDeviceSequence(ctx, "d-1", "locker-1", seq)
+			if err != nil || ok != want {
+				t.Errorf("AdvanceDeviceSequence(%d) = %v, %v; want %v", seq, ok, err, want)
+			}
+			return nil
+		})
+	}
+	advance(1, false) // none stored yet: the caller's DeviceSequence decides
+	if got := deviceSequence(t, s, "d-1"); got != 0 {
+		t.Fatalf("after a refused first advance: %d; want 0", got)
+	}
+	mustInTx(t, s, func(tx lokero.Tx) error { return tx.SetDeviceSequence(ctx, "d-1", "locker-1", 1) })
+	advance(2, true)
+	advance(2, false) // a duplicate
+	advance(4, false) // a gap
+	advance(1, false)
+	if got := deviceSequence(t, s, "d-1"); got != 2 {
+		t.Fatalf("after advancing to 2 and refusing 2, 4, 1: %d; want 2", got)
+	}
+	// Rolled back with its transaction.
+	errRollback := errors.New("roll back")
+	err := s.InTx(ctx, func(tx lokero.Tx) error {
+		if ok, err := tx.AdvanceDeviceSequence(ctx, "d-1", "locker-1", 3); err != nil || !ok {
+			return fmt.Errorf("advance to 3: %v, %v", ok, err)
+		}
+		if got, err := tx.DeviceSequence(ctx, "d-1"); err != nil || got != 3 {
+			return fmt.Errorf("DeviceSequence in the advancing transaction = %d, %v; want 3", got, err)
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatalf("InTx = %v, want %v", err, errRollback)
+	}
+	if got := deviceSequence(t, s, "d-1"); got != 2 {
+		t.Fatalf("after a rolled-back advance: %d; want 2", got)
+	}
+	// Ten deliveries of event 3 at once: one advances, the others find 3
+	// stored when they read it.
+	var (
+		wg               sync.WaitGroup
+		mu               sync.Mutex
+		advanced, stored int
+		start            = make(chan struct{})
+	)
+	for range 10 {
+		wg.Go(func() {
+			<-start
+			err := s.InTx(ctx, func(tx lokero.Tx) error {
+				ok, err := tx.AdvanceDeviceSequence(ctx, "d-1", "locker-1", 3)
+				if err != nil {
+					return err
+				}
+				time.Sleep(2 * time.Millisecond) // hold it, as applying the event does
+				seq, err := tx.DeviceSequence(ctx, "d-1")
+				mu.Lock()
+				defer mu.Unlock()
+				if ok {
+					advanced++
+				} else if seq == 3 {
+					stored++
+				}
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if advanced != 1 || stored != 9 {
+		t.Errorf("ten deliveries of event 3: %d advanced, %d found it applied; want 1 and 9", advanced, stored)
 	}
 }
 
