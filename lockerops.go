@@ -29,6 +29,9 @@ type Credential struct {
 	LastUsedAt time.Time // when a request last authenticated with it (to about a minute); zero: never
 	RevokedAt  time.Time // when it was revoked, for good; zero: not revoked
 	RotatedAt  time.Time // when its current token replaced the previous one; zero: never rotated
+	// SessionsEndedAt is when its web sessions were last ended (a sign-out):
+	// a session begun before it no longer authenticates. Zero: never.
+	SessionsEndedAt time.Time
 }
 
 // CredentialState is what a credential's token does now.
@@ -286,6 +289,10 @@ type CredentialStore interface {
 	// there first): LastUsedAt only moves forward. An unknown ID is not
 	// an error.
 	TouchCredential(ctx context.Context, id string, at, notBefore time.Time) error
+	// EndSessions sets a credential's SessionsEndedAt to at, unless it is
+	// later already (it only moves forward). An unknown ID is not an
+	// error.
+	EndSessions(ctx context.Context, id string, at time.Time) error
 }
 
 // LockerStore reads what happens at the lockers; its writes happen in

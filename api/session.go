@@ -26,7 +26,11 @@ import (
 // and the credential's creation and rotation times. Every request reads the
 // credential again, so that revoking it ends its sessions at once and
 // rotating its token ends them too (the rotation time is signed); signing
-// out forgets the cookie in the browser. The cookie is HttpOnly (no script
+// out forgets the cookie in the browser and ends every session of the
+// credential begun until then (Credential.SessionsEndedAt: a session
+// begins SessionLifetime before it expires, at a whole second, and is over
+// unless it begins after the last sign-out), so that a copy of the cookie
+// stops working as well. The cookie is HttpOnly (no script
 // reads it), SameSite=Strict, Secure when the request came over TLS, and a
 // request that changes anything with it must come from the platform's own
 // pages (http.CrossOriginProtection: Sec-Fetch-Site or Origin), so no other
@@ -118,7 +122,13 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 // startSession sets the cookie of a new session of c and answers it.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, c lokero.Credential) {
 	now := s.lockers.Now()
-	expires := now.Add(SessionLifetime).Truncate(time.Second)
+	// A session begins at the second its expiry names, SessionLifetime
+	// before it: not before the credential's last sign-out.
+	begins := now.Truncate(time.Second)
+	if !begins.After(c.SessionsEndedAt) { // signed out earlier in this second
+		begins = c.SessionsEndedAt.Truncate(time.Second).Add(time.Second)
+	}
+	expires := begins.Add(SessionLifetime)
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: s.signSession(c, expires), Path: "/",
 		Expires: expires, MaxAge: int(SessionLifetime / time.Second), HttpOnly: true, Secure: overTLS(r), SameSite: http.SameSiteStrictMode})
 	w.Header().Set("Cache-Control", "no-store")
@@ -137,12 +147,19 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// handleSignOut forgets the session's cookie (204 whether or not there
-// was one).
+// handleSignOut ends the session's credential's sessions and forgets the
+// cookie (204 whether or not there was one).
 func (s *Server) handleSignOut(w http.ResponseWriter, r *http.Request) {
 	if err := s.crossOrigin.Check(r); err != nil {
 		writeError(w, r, s.log, crossOriginError())
 		return
+	}
+	if c, _, ok := s.sessionCredential(r); ok {
+		if _, err := s.lockers.EndSessions(r.Context(), c.ID); err != nil {
+			writeError(w, r, s.log, fmt.Errorf("sign out: %w", err))
+			return
+		}
+		s.log.Info("signed out", "credential", c.ID, "kind", c.Kind)
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: overTLS(r), SameSite: http.SameSiteStrictMode})
@@ -206,7 +223,8 @@ func (s *Server) sessionCredential(r *http.Request) (c lokero.Credential, expire
 		}
 		return c, expires, false
 	}
-	if !hmac.Equal(mac, s.sessionMAC(c, unix)) || c.State(now) != lokero.CredentialActive {
+	if !hmac.Equal(mac, s.sessionMAC(c, unix)) || c.State(now) != lokero.CredentialActive ||
+		!expires.Add(-SessionLifetime).After(c.SessionsEndedAt) {
 		return lokero.Credential{}, expires, false
 	}
 	return c, expires, true

@@ -198,6 +198,32 @@ func TestSessionHTTP(t *testing.T) {
 	if gone := sessionCookie(t, h); status != 204 || gone.MaxAge >= 0 || gone.Value != "" {
 		t.Errorf("sign out: %d %+v; want 204 and the cookie cleared", status, gone)
 	}
+
+	// Signing out ends the credential's sessions: the cookie of another
+	// browser, or a copy of this one, stops working; a sign-in right after
+	// works.
+	first, second := signIn(t, f, f.operator), signIn(t, f, f.operator)
+	for _, c := range []string{first, second} {
+		if status, _, _ := f.do(t, "GET", "/v1/session", "", nil, "Cookie", c); status != 200 {
+			t.Fatalf("a fresh session: %d; want 200", status)
+		}
+	}
+	if status, _, _ := f.do(t, "DELETE", "/v1/session", "", nil, "Cookie", first, "Sec-Fetch-Site", "same-origin"); status != 204 {
+		t.Fatalf("sign out: %d", status)
+	}
+	for name, c := range map[string]string{"the signed-out cookie kept": first, "another browser's": second} {
+		if status, _, _ := f.do(t, "GET", "/v1/session", "", nil, "Cookie", c); status != 401 {
+			t.Errorf("%s after the sign-out: %d; want 401", name, status)
+		}
+	}
+	again := signIn(t, f, f.operator)
+	if status, _, out := f.do(t, "GET", "/v1/session", "", nil, "Cookie", again); status != 200 {
+		t.Errorf("a sign-in right after the sign-out: %d %s; want 200", status, out)
+	}
+	// The token itself is untouched by a sign-out.
+	if status, _, _ := f.do(t, "GET", "/v1/session", f.operator, nil); status != 200 {
+		t.Errorf("the operator's token after the sign-out: %d; want 200", status)
+	}
 }
 
 // TestNetworkHTTP: the operator's network view counts a deposit in its

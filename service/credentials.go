@@ -236,6 +236,17 @@ func (l *Lockers) Credential(ctx context.Context, id string) (lokero.Credential,
 	return l.store.CredentialByID(ctx, id)
 }
 
+// EndSessions ends every web session of a credential begun until now (a
+// sign-out): see Credential.SessionsEndedAt. It returns the time it
+// ended them at.
+func (l *Lockers) EndSessions(ctx context.Context, id string) (time.Time, error) {
+	if err := checkCredentialID(id); err != nil {
+		return time.Time{}, err
+	}
+	at := l.now().UTC().Truncate(time.Microsecond)
+	return at, l.store.EndSessions(ctx, id, at)
+}
+
 // checkCredentialID answers ENOTFOUND, without asking the store, for an
 // ID no credential can have (the IDs are "kind_" and base32): nothing
 // hostile reaches a query, and PostgreSQL never sees a NUL.

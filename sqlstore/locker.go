@@ -14,13 +14,13 @@ import (
 
 // credentialColumns are a credential's columns as scanCredential reads
 // them; never the token's hash.
-const credentialColumns = `id, kind, name, location_id, created_at, expires_at, last_used_at, revoked_at, rotated_at`
+const credentialColumns = `id, kind, name, location_id, created_at, expires_at, last_used_at, revoked_at, rotated_at, sessions_ended_at`
 
 // scanCredential scans the credentialColumns of a row.
 func scanCredential(r scanner) (lokero.Credential, error) {
 	var c lokero.Credential
 	err := r.Scan(&c.ID, &c.Kind, &c.Name, &c.LocationID, scanTime{&c.CreatedAt}, scanTime{&c.ExpiresAt},
-		scanTime{&c.LastUsedAt}, scanTime{&c.RevokedAt}, scanTime{&c.RotatedAt})
+		scanTime{&c.LastUsedAt}, scanTime{&c.RevokedAt}, scanTime{&c.RotatedAt}, scanTime{&c.SessionsEndedAt})
 	return c, err
 }
 
@@ -187,6 +187,16 @@ func (db *DB) RotateCredential(ctx context.Context, id string, tokenHash []byte,
 		return lokero.Credential{}, fmt.Errorf("rotate credential %s: %w", id, err)
 	}
 	return c, nil
+}
+
+// EndSessions sets a credential's SessionsEndedAt to at unless it is
+// later already.
+func (db *DB) EndSessions(ctx context.Context, id string, at time.Time) error {
+	if _, err := db.db.ExecContext(ctx, `UPDATE credentials SET sessions_ended_at = $2
+		WHERE id = $1 AND (sessions_ended_at IS NULL OR sessions_ended_at < $2)`, id, db.time(at)); err != nil {
+		return fmt.Errorf("end the sessions of credential %s: %w", id, err)
+	}
+	return nil
 }
 
 // TouchCredential records that a request authenticated with a credential

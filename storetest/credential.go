@@ -40,6 +40,7 @@ var credentialTests = []struct {
 	{"CredentialRotate", testCredentialRotate},
 	{"CredentialProvision", testCredentialProvision},
 	{"CredentialTouch", testCredentialTouch},
+	{"CredentialEndSessions", testCredentialEndSessions},
 	{"CredentialTokensOnlyHashed", testCredentialTokensOnlyHashed},
 }
 
@@ -361,6 +362,49 @@ func testCredentialTouch(t *testing.T, s Store) {
 	}
 	if err := s.TouchCredential(ctx, "nobody", t0, t0); err != nil {
 		t.Errorf("touching an unknown credential: %v", err)
+	}
+}
+
+// testCredentialEndSessions moves a credential's SessionsEndedAt forward
+// only, to the microsecond, and touches no other credential.
+func testCredentialEndSessions(t *testing.T, s Store) {
+	ctx := t.Context()
+	c, other := lokero.Credential{ID: "c-1", Kind: lokero.KindOperator, CreatedAt: t0}, lokero.Credential{ID: "c-2", Kind: lokero.KindOperator, CreatedAt: t0}
+	mustCreateCredentials(t, s, c, other)
+	ended := func(id string) time.Time {
+		t.Helper()
+		got, err := s.CredentialByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.SessionsEndedAt
+	}
+	if !ended(c.ID).IsZero() {
+		t.Fatal("a new credential's sessions were ended")
+	}
+	for _, tt := range []struct {
+		what     string
+		at, want time.Time
+	}{
+		{"first sign-out", t0.Add(time.Minute + 999).In(helsinki), t0.Add(time.Minute)},
+		{"a later one", t0.Add(time.Hour), t0.Add(time.Hour)},
+		{"backwards", t0.Add(time.Minute), t0.Add(time.Hour)},
+	} {
+		if err := s.EndSessions(ctx, c.ID, tt.at); err != nil {
+			t.Fatalf("%s: %v", tt.what, err)
+		}
+		if got := ended(c.ID); !got.Equal(tt.want) || got.Location() != time.UTC {
+			t.Errorf("%s: sessions ended at %v; want %v in UTC", tt.what, got, tt.want)
+		}
+	}
+	if got := ended(other.ID); !got.IsZero() {
+		t.Errorf("the other credential's sessions ended at %v; want never", got)
+	}
+	if list, err := s.Credentials(ctx, lokero.CredentialFilter{}); err != nil || len(list) != 2 || !list[0].SessionsEndedAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("Credentials = %+v, %v; want c-1 listed with its sessions ended at %v", list, err, t0.Add(time.Hour))
+	}
+	if err := s.EndSessions(ctx, "nobody", t0); err != nil {
+		t.Errorf("ending an unknown credential's sessions: %v", err)
 	}
 }
 
