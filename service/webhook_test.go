@@ -75,10 +75,7 @@ func TestWebhookSecretsSealed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stored, err := f.store.Webhook(ctx, w.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		stored := storedHook(t, f, w.ID)
 		if gen, ok := locker.SealedUnder(stored.Secret); !ok || gen != 0 || strings.Contains(stored.Secret, strings.TrimPrefix(w.Secret, "whsec_")) {
 			t.Fatalf("stored secret %q (told %q); want it sealed under generation 0", stored.Secret, w.Secret)
 		}
@@ -95,7 +92,7 @@ func TestWebhookSecretsSealed(t *testing.T) {
 		if err != nil || rotated.PreviousSecret != w.Secret {
 			t.Fatalf("rotated: %v, previous %q; want the old secret %q as told", err, rotated.PreviousSecret, w.Secret)
 		}
-		stored, _ = f.store.Webhook(ctx, w.ID)
+		stored = storedHook(t, f, w.ID)
 		for _, v := range []string{stored.Secret, stored.PreviousSecret} {
 			if _, ok := locker.SealedUnder(v); !ok {
 				t.Errorf("after the rotation the store holds %q; want every secret sealed", v)
@@ -110,8 +107,7 @@ func TestWebhookSecretsSealed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		kept, _ := f.store.Webhook(ctx, plain.ID)
-		if ok, err := f.store.SwapWebhookSecrets(ctx, plain.ID, kept.Secret, "", plain.Secret, ""); !ok || err != nil {
+		if ok, err := f.store.SwapWebhookSecrets(ctx, plain.ID, storedHook(t, f, plain.ID).Secret, "", plain.Secret, ""); !ok || err != nil {
 			t.Fatalf("keep %s in clear: %v, %v", plain.ID, ok, err)
 		}
 		hooks.SealSecrets(ring)
@@ -120,7 +116,7 @@ func TestWebhookSecretsSealed(t *testing.T) {
 			t.Fatalf("Reseal = %d, %v; want both webhooks sealed again", n, err)
 		}
 		for _, id := range []string{w.ID, plain.ID} {
-			got, _ := f.store.Webhook(ctx, id)
+			got := storedHook(t, f, id)
 			for _, v := range []string{got.Secret, got.PreviousSecret} {
 				if gen, ok := locker.SealedUnder(v); v != "" && (!ok || gen != 1) {
 					t.Errorf("%s after Reseal holds %q; want it sealed under generation 1", id, v)
@@ -146,23 +142,13 @@ func TestWebhookSecretsSealed(t *testing.T) {
 		}
 		// A secret sealed under a key the secret no longer holds does not
 		// open: Reseal says which, and the delivery waits (an error: retried).
-		if ok, err := f.store.SwapWebhookSecrets(ctx, plain.ID, mustStored(t, f, plain.ID).Secret, "", stored.Secret, ""); !ok || err != nil {
+		if ok, err := f.store.SwapWebhookSecrets(ctx, plain.ID, storedHook(t, f, plain.ID).Secret, "", stored.Secret, ""); !ok || err != nil {
 			t.Fatalf("put a generation-0 value back: %v, %v", ok, err)
 		}
 		if _, err := hooks.Reseal(ctx); err == nil || !strings.Contains(err.Error(), plain.ID) {
 			t.Errorf("Reseal with a secret under a retired key: %v; want an error naming %s", err, plain.ID)
 		}
 	})
-}
-
-// mustStored is the store's webhook id.
-func mustStored(t *testing.T, f lockersFixture, id string) lokero.Webhook {
-	t.Helper()
-	w, err := f.store.Webhook(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w
 }
 
 // hookRequest is a request a receiver got.
