@@ -482,6 +482,41 @@ func TestHealthMetricsAndDocument(t *testing.T) {
 	}
 }
 
+// TestMetricsToken: with a metrics token, /metrics answers only a
+// scraper that sends it as a bearer token; without one, everyone.
+func TestMetricsToken(t *testing.T) {
+	t.Parallel()
+	srv := api.New(nil, nil, slog.New(slog.DiscardHandler))
+	scrape := func(authorization string) *httptest.ResponseRecorder {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		if authorization != "" {
+			req.Header.Set("Authorization", authorization)
+		}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := scrape(""); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "go_goroutines") {
+		t.Fatalf("without a metrics token: %d; want the metrics to all", rec.Code)
+	}
+	srv.SetMetricsToken("s3cret-metrics")
+	for _, auth := range []string{"", "Bearer wrong", "Bearer s3cret-metric", "Bearer s3cret-metricsX", "Basic czNjcmV0LW1ldHJpY3M=", "s3cret-metrics"} {
+		rec := scrape(auth)
+		if rec.Code != http.StatusUnauthorized || rec.Header().Get("WWW-Authenticate") == "" ||
+			strings.Contains(rec.Body.String(), "go_goroutines") || !strings.Contains(rec.Body.String(), `"invalid_token"`) {
+			t.Errorf("Authorization %q: %d %s; want 401 invalid_token with WWW-Authenticate", auth, rec.Code, rec.Body)
+		}
+	}
+	if rec := scrape("Bearer s3cret-metrics"); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "go_goroutines") {
+		t.Errorf("with the metrics token: %d; want the metrics", rec.Code)
+	}
+	srv.SetMetricsToken("")
+	if rec := scrape(""); rec.Code != http.StatusOK {
+		t.Errorf("the token taken away: %d; want the metrics to all again", rec.Code)
+	}
+}
+
 func TestNotReady(t *testing.T) {
 	t.Parallel()
 	srv := api.New(nil, nil, slog.New(slog.DiscardHandler))

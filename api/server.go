@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"crypto/subtle"
 	_ "embed"
 	"encoding/json"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,6 +76,37 @@ type Server struct {
 	jsonType []string
 	// registry serves /metrics; RegisterMetrics adds to it.
 	registry *prometheus.Registry
+	// metricsToken, when set, is the bearer token /metrics asks for
+	// (SetMetricsToken).
+	metricsToken []byte
+}
+
+// SetMetricsToken has GET /metrics answer only a request with the header
+// "Authorization: Bearer TOKEN" (Prometheus's scrape_config
+// authorization), and 401 any other; "" (the default) serves it to all.
+// Call it before serving.
+func (s *Server) SetMetricsToken(token string) {
+	s.metricsToken = nil
+	if token != "" {
+		s.metricsToken = []byte(token)
+	}
+}
+
+// guardMetrics serves metrics to the scraper holding the metrics token,
+// when one is set.
+func (s *Server) guardMetrics(metrics http.Handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.metricsToken != nil {
+			given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(given), s.metricsToken) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="lokero metrics"`)
+				writeError(w, r, s.log, &lokero.Error{Code: lokero.EUNAUTHORIZED, Reason: "invalid_token",
+					Message: "/metrics needs the metrics token: Authorization: Bearer TOKEN (lokero serve --metrics-token)"})
+				return
+			}
+		}
+		metrics.ServeHTTP(w, r)
+	}
 }
 
 // RegisterMetrics adds a collector to the metrics served at /metrics (the
@@ -95,7 +128,7 @@ func New(dir *service.Directory, db Pinger, log *slog.Logger) *Server {
 	}
 
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc("GET /metrics", s.guardMetrics(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	s.mux.HandleFunc("GET /openapi.json", s.handleOpenAPI)
 	s.mux.HandleFunc("GET /v1/postcodes/{code}", directory(s.handlePostcode))
 	s.mux.HandleFunc("GET /v1/places", directory(s.handlePlaces))

@@ -49,6 +49,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dispatchAt := fs.String("dispatch-check", envOr("LOKERO_DISPATCH_CHECK", "20:00"), "when, Europe/Helsinki, to check the next delivery day's bookings each evening against what the lockers hold then and move the excess to the nearest locker with room before the couriers load (after --cutoff); off: no check, the door decides (env LOKERO_DISPATCH_CHECK; docs/capacity.md)")
 	busyBelow := fs.String("busy-below", envOr("LOKERO_BUSY_BELOW", "15%"), "a locker (or size class) shows as busy at checkout below this share of free compartments, e.g. 15% or 0.15 (env LOKERO_BUSY_BELOW)")
 	retailerShare := fs.String("retailer-share", envOr("LOKERO_RETAILER_SHARE", "25%"), "the share of a locker's compartments of a size one retailer may book for one delivery day (at least 2), e.g. 25% or 1 for no cap (env LOKERO_RETAILER_SHARE)")
+	metricsToken := fs.String("metrics-token", envOr("LOKERO_METRICS_TOKEN", ""), "serve /metrics only to a scraper sending Authorization: Bearer with this token (Prometheus: authorization credentials); default: /metrics is public, for a firewall or proxy to guard (env LOKERO_METRICS_TOKEN, which keeps it out of the process list)")
 	rateLimit := fs.String("rate-limit", envOr("LOKERO_RATE_LIMIT", ""), "change API rate limits: CLASS=RATE/PERIOD:BURST,... with CLASS retailer, courier, device, operator, clerk, tracking, returns or directory, e.g. retailer=50/s:200,tracking=off (env LOKERO_RATE_LIMIT); see docs/security.md for the defaults")
 	var notices senderFlags
 	fs.StringVar(&notices.smtp, "smtp", envOr("LOKERO_SMTP", ""), "send e-mail notices through this SMTP server: smtp://user:pass@host:587 (STARTTLS when offered; ?starttls=required to insist), smtps://… for implicit TLS; none: e-mail notices stay in the local outbox (env LOKERO_SMTP)")
@@ -195,6 +196,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	dir, srv := p.dir, p.handler(log)
 	srv.SetTrustedProxies(proxies)
+	srv.SetMetricsToken(*metricsToken)
+	if *metricsToken == "" && *production {
+		log.Warn("/metrics is public: give --metrics-token (env LOKERO_METRICS_TOKEN), or guard it at the proxy or firewall")
+	}
 	srv.SetRateLimits(limits)
 	scheme := "http"
 	if tlsConfig != nil {

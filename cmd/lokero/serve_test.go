@@ -714,3 +714,36 @@ func TestServeSendsEmailAndSMS(t *testing.T) {
 		t.Errorf("Kannel got %d messages and the SMTP server %d; want 1 each", len(kannel.messages()), len(mailServer.messages()))
 	}
 }
+
+// TestServeMetricsToken: with --metrics-token, /metrics answers only the
+// scraper that sends it; the API is as before.
+func TestServeMetricsToken(t *testing.T) {
+	t.Parallel()
+	_, args := storeArgs(t, "sqlite")
+	srv := startServer(t, nil, append(args, "--no-demo", "--metrics-token", "scrape-me")...)
+	scrape := func(token string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, srv.base+"/metrics", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := scrape(""); got != http.StatusUnauthorized {
+		t.Errorf("/metrics without the token: %d; want 401", got)
+	}
+	if got := scrape("scrape-me"); got != http.StatusOK {
+		t.Errorf("/metrics with the token: %d; want 200", got)
+	}
+	if got := call(t, "GET", srv.base+"/healthz", "", nil, nil); got != http.StatusOK {
+		t.Errorf("/healthz with a metrics token set: %d; want 200", got)
+	}
+}
