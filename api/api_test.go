@@ -351,6 +351,26 @@ func TestSearchNearest(t *testing.T) {
 	}
 }
 
+// TestSearchContentLength: a search's answer comes with its length, in
+// one piece, not chunked.
+func TestSearchContentLength(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	resp, err := http.Get(f.server.URL + "/v1/locations?lat=60.1699&lon=24.9384&limit=10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) != 0 || len(body) < 1000 {
+		t.Errorf("search: %d, Content-Length %d for %d bytes, Transfer-Encoding %v; want the length of the whole answer",
+			resp.StatusCode, resp.ContentLength, len(body), resp.TransferEncoding)
+	}
+}
+
 func TestSearchFilters(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)

@@ -234,7 +234,10 @@ func (s *Server) handleLocations(w http.ResponseWriter, r *http.Request) {
 		buf.WriteByte('}')
 	}
 	buf.WriteString("]}\n")
-	w.Header()["Content-Type"] = s.jsonType[:1:1] // canonical already; shared, capacity 1
+	h := w.Header()
+	h["Content-Type"] = s.jsonType[:1:1] // canonical already; shared, capacity 1
+	// Its length, not chunks: the answer (10 kB or so) is whole already.
+	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
 	w.Write(buf.Bytes())
 }
 
