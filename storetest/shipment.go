@@ -667,38 +667,38 @@ func testInTxPanic(t *testing.T, s Store) {
 	checkShipment(t, mustShipment(t, s, sh.ID), sh, true)
 }
 
-// testInTxOppositeLockOrder runs two transactions that reserve the same
-// two counters in opposite orders, each waiting for the other to hold its
-// first one (where a store lets them run at once): a store that runs them
-// concurrently deadlocks and must run one again; both succeed.
-func testInTxOppositeLockOrder(t *testing.T, s Store) {
-	ctx := t.Context()
-	date := mustDate(t, "2025-03-03")
+// inOppositeOrders runs two transactions at once: the first runs step on
+// "a", then on "b"; the second on "b", then on "a"; each waits after its
+// first step for the other to have taken its own (where a store lets them
+// run at once). It fails t on a transaction's error and returns how many
+// times the store ran each (a store may run one again after a deadlock).
+func inOppositeOrders(t *testing.T, s Store, step func(tx lokero.Tx, loc string) error) (runs [2]int) {
+	t.Helper()
 	var (
-		wg      sync.WaitGroup
-		holding [2]chan struct{}
-		once    [2]sync.Once
+		wg    sync.WaitGroup
+		first [2]chan struct{}
+		once  [2]sync.Once
 	)
-	for i := range holding {
-		holding[i] = make(chan struct{})
+	for i := range first {
+		first[i] = make(chan struct{})
 	}
 	for i := range 2 {
-		first, second := "a", "b"
+		order := []string{"a", "b"}
 		if i == 1 {
-			first, second = second, first
+			order = []string{"b", "a"}
 		}
 		wg.Go(func() {
-			err := s.InTx(ctx, func(tx lokero.Tx) error {
-				if _, err := tx.Reserve(ctx, first, date, "M", 10); err != nil {
+			err := s.InTx(t.Context(), func(tx lokero.Tx) error {
+				runs[i]++
+				if err := step(tx, order[0]); err != nil {
 					return err
 				}
-				once[i].Do(func() { close(holding[i]) })
+				once[i].Do(func() { close(first[i]) })
 				select { // a store that serialises transactions never lets the other in
-				case <-holding[1-i]:
+				case <-first[1-i]:
 				case <-time.After(500 * time.Millisecond):
 				}
-				_, err := tx.Reserve(ctx, second, date, "M", 10)
-				return err
+				return step(tx, order[1])
 			})
 			if err != nil {
 				t.Errorf("transaction %d: %v", i, err)
@@ -706,6 +706,20 @@ func testInTxOppositeLockOrder(t *testing.T, s Store) {
 		})
 	}
 	wg.Wait()
+	return runs
+}
+
+// testInTxOppositeLockOrder runs two transactions that reserve the same
+// two counters in opposite orders, each waiting for the other to hold its
+// first one (where a store lets them run at once): a store that runs them
+// concurrently deadlocks and must run one again; both succeed.
+func testInTxOppositeLockOrder(t *testing.T, s Store) {
+	ctx := t.Context()
+	date := mustDate(t, "2025-03-03")
+	inOppositeOrders(t, s, func(tx lokero.Tx, loc string) error {
+		_, err := tx.Reserve(ctx, loc, date, "M", 10)
+		return err
+	})
 	mustInTx(t, s, func(tx lokero.Tx) error {
 		for _, loc := range []string{"a", "b"} {
 			if m, err := tx.Reserved(ctx, loc, date); err != nil || m["M"] != 2 {
@@ -968,43 +982,12 @@ func testReserveFullLocksNothing(t *testing.T, s Store) {
 		}
 		return nil
 	})
-	var (
-		wg    sync.WaitGroup
-		tried [2]chan struct{}
-		once  [2]sync.Once
-		runs  [2]int
-	)
-	for i := range tried {
-		tried[i] = make(chan struct{})
-	}
-	for i := range 2 {
-		first, second := "a", "b"
-		if i == 1 {
-			first, second = second, first
+	runs := inOppositeOrders(t, s, func(tx lokero.Tx, loc string) error {
+		if ok, err := tx.Reserve(ctx, loc, date, "M", 1); err != nil || ok {
+			return fmt.Errorf("reserve full %s: %v, %v; want false", loc, ok, err)
 		}
-		wg.Go(func() {
-			err := s.InTx(ctx, func(tx lokero.Tx) error {
-				runs[i]++
-				for n, loc := range []string{first, second} {
-					if ok, err := tx.Reserve(ctx, loc, date, "M", 1); err != nil || ok {
-						return fmt.Errorf("reserve full %s: %v, %v; want false", loc, ok, err)
-					}
-					if n == 0 {
-						once[i].Do(func() { close(tried[i]) })
-						select { // a store that serialises transactions never lets the other in
-						case <-tried[1-i]:
-						case <-time.After(500 * time.Millisecond):
-						}
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				t.Errorf("transaction %d: %v", i, err)
-			}
-		})
-	}
-	wg.Wait()
+		return nil
+	})
 	if runs != [2]int{1, 1} {
 		t.Errorf("runs of each transaction = %v; want each once (a full counter was locked, and they deadlocked)", runs)
 	}
