@@ -155,7 +155,7 @@ func (s *Server) handleSignOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c, _, ok := s.sessionCredential(r); ok {
-		if _, err := s.lockers.EndSessions(r.Context(), c.ID); err != nil {
+		if err := s.lockers.EndSessions(r.Context(), c.ID); err != nil {
 			writeError(w, r, s.log, fmt.Errorf("sign out: %w", err))
 			return
 		}

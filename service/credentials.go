@@ -237,14 +237,12 @@ func (l *Lockers) Credential(ctx context.Context, id string) (lokero.Credential,
 }
 
 // EndSessions ends every web session of a credential begun until now (a
-// sign-out): see Credential.SessionsEndedAt. It returns the time it
-// ended them at.
-func (l *Lockers) EndSessions(ctx context.Context, id string) (time.Time, error) {
+// sign-out): see Credential.SessionsEndedAt.
+func (l *Lockers) EndSessions(ctx context.Context, id string) error {
 	if err := checkCredentialID(id); err != nil {
-		return time.Time{}, err
+		return err
 	}
-	at := l.now().UTC().Truncate(time.Microsecond)
-	return at, l.store.EndSessions(ctx, id, at)
+	return l.store.EndSessions(ctx, id, l.now())
 }
 
 // checkCredentialID answers ENOTFOUND, without asking the store, for an

@@ -75,8 +75,7 @@ func (l *Lockers) Sync(ctx context.Context, device lokero.Credential, locationID
 	}
 	out := DeviceSync{At: l.now(), KDF: locker.DefaultKDF, Salt: l.codes.Salt(loc.ID, locker.DefaultKDF), Pickups: []ExpectedPickup{}, QRKey: l.QRPublicKey()}
 	for _, sh := range list {
-		// A parcel ready here is in one of its compartments, with a code.
-		if sh.Compartment < 1 || len(sh.OpeningCodeHash) == 0 {
+		if !waitingAt(sh, loc) {
 			continue
 		}
 		p, err := l.expected(ctx, loc, sh, kept[sh.ID], out.Salt)
