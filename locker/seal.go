@@ -41,16 +41,23 @@ func (c *Codes) Seal(purpose string, aad, plaintext []byte) (string, error) {
 // SealedUnder returns the key generation a value of Seal was sealed
 // under; ok is false for anything else (a value kept before sealing).
 func SealedUnder(stored string) (generation int, ok bool) {
+	generation, _, ok = parseSealed(stored)
+	return generation, ok
+}
+
+// parseSealed splits a value of Seal into its key generation and the
+// base64 of its nonce and ciphertext.
+func parseSealed(stored string) (generation int, encoded string, ok bool) {
 	rest, found := strings.CutPrefix(stored, sealedPrefix)
 	if !found {
-		return 0, false
+		return 0, "", false
 	}
-	gen, _, found := strings.Cut(rest, ":")
+	gen, encoded, found := strings.Cut(rest, ":")
 	g, err := strconv.Atoi(gen)
 	if !found || err != nil || g < 0 || g > MaxGeneration {
-		return 0, false
+		return 0, "", false
 	}
-	return g, true
+	return g, encoded, true
 }
 
 // Open decrypts a value of Seal made for purpose and aad under any key of
@@ -58,7 +65,7 @@ func SealedUnder(stored string) (generation int, ok bool) {
 // returned as it is. A sealed value under a key the keyring no longer
 // holds, or one altered or moved, is an error.
 func (c *Codes) Open(purpose string, aad []byte, stored string) ([]byte, error) {
-	gen, ok := SealedUnder(stored)
+	gen, encoded, ok := parseSealed(stored)
 	if !ok {
 		if strings.HasPrefix(stored, "sealed:") {
 			return nil, fmt.Errorf("open: not a sealed value of this version (%.16q…)", stored)
@@ -73,7 +80,6 @@ func (c *Codes) Open(purpose string, aad []byte, stored string) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	_, encoded, _ := strings.Cut(strings.TrimPrefix(stored, sealedPrefix), ":")
 	box, err := base64.StdEncoding.DecodeString(encoded)
 	if err != nil || len(box) < aead.NonceSize() {
 		return nil, fmt.Errorf("open: a malformed sealed value")
