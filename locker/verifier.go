@@ -62,10 +62,21 @@ func (k KDF) Verifier(code string, salt []byte) []byte {
 // more memory for each one waiting (docs/benchmarks.md).
 type Derivations struct{ slots chan struct{} }
 
-// NewDerivations lets n derivations run at once (at least one): the
-// process's cores, runtime.GOMAXPROCS(0), is the measured best.
+// NewDerivations lets n derivations run at once (at least one); Slots
+// says how many fill a process's cores.
 func NewDerivations(n int) *Derivations {
 	return &Derivations{slots: make(chan struct{}, max(n, 1))}
+}
+
+// Slots is how many derivations with k fill cores: each fills its k.Threads
+// lanes in parallel, so cores ÷ lanes (at least one). More at once finish
+// no sooner in all, and every request's goroutine waits behind their
+// lanes for a core: on the 2-core machine of the benchmarks two
+// two-lane derivations at once (four lanes) made a short task beside
+// them wait several times as long as one did, for the same derivations a
+// second (BenchmarkBesideDerivations; docs/benchmarks.md).
+func (k KDF) Slots(cores int) int {
+	return max(1, cores/max(int(k.Threads), 1))
 }
 
 // Do runs derive once a slot is free, or returns ctx's error without

@@ -47,6 +47,23 @@ func TestVerifierSaltAndKDF(t *testing.T) {
 	}
 }
 
+func TestKDFSlots(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		threads    uint8
+		cores, want int
+	}{
+		{2, 1, 1}, {2, 2, 1}, {2, 3, 1}, {2, 8, 4}, // DefaultKDF's two lanes
+		{1, 2, 2}, {4, 2, 1}, {0, 4, 4}, // one lane; more lanes than cores; none given: one
+	} {
+		k := locker.DefaultKDF
+		k.Threads = tc.threads
+		if got := k.Slots(tc.cores); got != tc.want {
+			t.Errorf("%d lanes on %d cores: %d derivations at once; want %d", tc.threads, tc.cores, got, tc.want)
+		}
+	}
+}
+
 func TestDerivationsBound(t *testing.T) {
 	t.Parallel()
 	for _, n := range []int{0, 1, 2, 3} {

@@ -73,7 +73,7 @@ func NewLockers(store LockerStore, dir *Directory, cal *calendar.Calendar, clock
 	}
 	return &Lockers{store: store, dir: dir, calendar: cal, clock: clock, random: random, codes: codes,
 		policy: locker.DefaultPolicy(), limits: routing.DefaultLimits(), log: log,
-		derivations: locker.NewDerivations(runtime.GOMAXPROCS(0))}
+		derivations: locker.NewDerivations(locker.DefaultKDF.Slots(runtime.GOMAXPROCS(0)))}
 }
 
 func (l *Lockers) now() time.Time { return l.clock.Now().UTC().Truncate(time.Microsecond) }

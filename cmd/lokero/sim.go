@@ -577,7 +577,7 @@ func (s *sim) startControllers(ctx, runCtx context.Context, running *sync.WaitGr
 	cut := 0
 	// The lockers' keypads share this process's cores: their derivations
 	// take turns, as the server's do (locker.Derivations).
-	derivations := locker.NewDerivations(runtime.GOMAXPROCS(0))
+	derivations := locker.NewDerivations(locker.DefaultKDF.Slots(runtime.GOMAXPROCS(0)))
 	for i, l := range s.lockers {
 		broker := s.o.broker
 		if offlineLocker(i, len(s.lockers), s.o.offline) {
