@@ -5,7 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/mqtttest"
 	"github.com/lokero/lokero/pgtest"
 )
@@ -36,6 +38,7 @@ func TestBenchPeak(t *testing.T) {
 		regexp.MustCompile(`(?m)^  CPU a whole life: this process \(server, broker, controllers and the bench\) \d+\.\d\d ms$`),
 		regexp.MustCompile(`(?m)^  CPU at rest before the first day \(.*; 3s\): this process \(server, broker, controllers and the bench\) \d+ ms/s$`),
 		regexp.MustCompile(`(?m)^  invariants: every parcel ended as its life led`),
+		regexp.MustCompile(`(?m)^  invariants: .*no two parcels waiting in one locker at once had the same opening code \([1-9]\d* codes from the notices\)`),
 	} {
 		if !want.MatchString(stdout) {
 			t.Errorf("no line matching %s in:\n%s", want, stdout)
@@ -144,5 +147,44 @@ func TestBenchPeakPostgres(t *testing.T) {
 	}
 	if code, _, stderr := runCmd(t, "bench", "peak", "--instances", "2"); code != 2 || !strings.Contains(stderr, "--instances 2 needs --postgres") {
 		t.Errorf("bench peak --instances 2 on SQLite: exit %d, %q; want a usage error", code, stderr)
+	}
+}
+
+// TestSharedCodes: two parcels with one code in one locker clash only if
+// their stays overlap (the day one leaves and the other arrives counts as
+// both there); in another locker, or one after the other, they do not.
+func TestSharedCodes(t *testing.T) {
+	t.Parallel()
+	a, b := &simLocker{id: "SIM-000001"}, &simLocker{id: "SIM-000002"}
+	day := func(n int) lokero.Date { return lokero.Date{Year: 2026, Month: time.December, Day: n} }
+	parcel := func(tracking string, l *simLocker, code string, arrived, left int) *peakParcel {
+		p := &peakParcel{simParcel: simParcel{tracking: tracking}, code: code, arrived: day(arrived)}
+		p.locker = l
+		if left > 0 {
+			p.left = day(left)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name    string
+		parcels []*peakParcel
+		clashes int
+	}{
+		{"different codes", []*peakParcel{parcel("A", a, "111", 1, 3), parcel("B", a, "222", 2, 4)}, 0},
+		{"one code, overlapping", []*peakParcel{parcel("A", a, "111", 1, 3), parcel("B", a, "111", 2, 4)}, 1},
+		{"one code, one leaves the day the other arrives", []*peakParcel{parcel("A", a, "111", 1, 3), parcel("B", a, "111", 3, 5)}, 1},
+		{"one code, one after the other", []*peakParcel{parcel("A", a, "111", 1, 3), parcel("B", a, "111", 4, 5)}, 0},
+		{"one code, the first still there", []*peakParcel{parcel("A", a, "111", 1, 0), parcel("B", a, "111", 9, 10)}, 1},
+		{"one code, two lockers", []*peakParcel{parcel("A", a, "111", 1, 3), parcel("B", b, "111", 2, 4)}, 0},
+		{"three with one code", []*peakParcel{parcel("A", a, "111", 1, 2), parcel("B", a, "111", 2, 3), parcel("C", a, "111", 3, 4)}, 2},
+	} {
+		checked, clashes := sharedCodes(tc.parcels)
+		if checked != len(tc.parcels) || len(clashes) != tc.clashes {
+			t.Errorf("%s: %d checked, clashes %q; want %d checked, %d clashes", tc.name, checked, clashes, len(tc.parcels), tc.clashes)
+		}
+	}
+	// A parcel that never arrived (refused, undeliverable) has no code.
+	if checked, _ := sharedCodes([]*peakParcel{{simParcel: simParcel{tracking: "X"}}}); checked != 0 {
+		t.Errorf("a parcel without a code: %d checked", checked)
 	}
 }
