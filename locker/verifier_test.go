@@ -50,7 +50,7 @@ func TestVerifierSaltAndKDF(t *testing.T) {
 func TestKDFSlots(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		threads    uint8
+		threads     uint8
 		cores, want int
 	}{
 		{2, 1, 1}, {2, 2, 1}, {2, 3, 1}, {2, 8, 4}, // DefaultKDF's two lanes
