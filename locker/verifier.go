@@ -69,12 +69,16 @@ func NewDerivations(n int) *Derivations {
 }
 
 // Slots is how many derivations with k fill cores: each fills its k.Threads
-// lanes in parallel, so cores ÷ lanes (at least one). More at once finish
-// no sooner in all, and every request's goroutine waits behind their
-// lanes for a core: on the 2-core machine of the benchmarks two
-// two-lane derivations at once (four lanes) made a short task beside
-// them wait several times as long as one did, for the same derivations a
-// second (BenchmarkBesideDerivations; docs/benchmarks.md).
+// lanes in parallel, so cores ÷ lanes (at least one). More at once keep
+// every core on lanes, and every request's goroutine waits behind them
+// for one: on the 2-core machine of the benchmarks, beside two two-lane
+// derivations at once a short task's p99 was 0.5–2.8 ms, beside one
+// 0.15–0.38 ms. The price is a quarter fewer derivations a second while
+// they are the only work (a derivation's 16 MiB is cleared before its
+// lanes start, and their last blocks combined after they end, on one
+// core, leaving the other to the rest); in a parcel's whole
+// life, where they never are, lokero bench peak ran as fast or faster
+// (BenchmarkBesideDerivations; docs/benchmarks.md).
 func (k KDF) Slots(cores int) int {
 	return max(1, cores/max(int(k.Threads), 1))
 }
