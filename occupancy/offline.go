@@ -65,6 +65,11 @@ type Request struct {
 	Stay         Interval
 	Choice       int
 	Alternatives []int
+	// Class is the smallest compartment class that takes the parcel,
+	// counting a locker's classes from 0, its smallest (FirstComeSized,
+	// AwayAtLeast); it fits every class from there up. Lockers of one
+	// class (Optimum, FirstCome) take every request of class 0.
+	Class int
 }
 
 // Plan is where an offline planner puts each request: Locker[i] is the
@@ -94,7 +99,8 @@ func Optimum(compartments []int, reqs []Request) Plan {
 			byLocker[r.Choice] = append(byLocker[r.Choice], i)
 		}
 	}
-	used := newLoad(len(compartments))
+	classes := oneClass(compartments)
+	used := newLoad(classes)
 	var away []int
 	for l, idx := range byLocker {
 		stays := make([]Interval, len(idx))
@@ -104,7 +110,7 @@ func Optimum(compartments []int, reqs []Request) Plan {
 		for k, keep := range MostKept(compartments[l], stays) {
 			if keep {
 				p.Locker[idx[k]] = l
-				used.add(l, reqs[idx[k]].Stay)
+				used.add(l, 0, reqs[idx[k]].Stay)
 			}
 		}
 	}
@@ -114,7 +120,7 @@ func Optimum(compartments []int, reqs []Request) Plan {
 		}
 	}
 	slices.SortStableFunc(away, func(a, b int) int { return cmp.Compare(reqs[a].Stay.Through, reqs[b].Stay.Through) })
-	p.place(compartments, reqs, away, used)
+	p.place(classes, reqs, away, used)
 	return p
 }
 
@@ -126,6 +132,14 @@ func Optimum(compartments []int, reqs []Request) Plan {
 // is what lokero's booking could at best reach without knowing the future
 // pickups: the gap between it and Optimum is the worth of knowing them.
 func FirstCome(compartments []int, reqs []Request) Plan {
+	return FirstComeSized(oneClass(compartments), reqs)
+}
+
+// FirstComeSized is FirstCome for lockers with compartments of several
+// classes: classes[l][c] is how many of class c locker l has, its
+// smallest class first. A request takes the smallest class, from its
+// Class up, with a compartment free every day of its stay.
+func FirstComeSized(classes [][]int, reqs []Request) Plan {
 	p := Plan{Locker: make([]int, len(reqs))}
 	order := make([]int, len(reqs))
 	for i := range order {
@@ -133,24 +147,90 @@ func FirstCome(compartments []int, reqs []Request) Plan {
 		p.Locker[i] = -1
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(reqs[a].Stay.From, reqs[b].Stay.From) })
-	p.place(compartments, reqs, order, newLoad(len(compartments)))
+	p.place(classes, reqs, order, newLoad(classes))
 	return p
+}
+
+// AwayAtLeast is a lower bound of the requests any plan turns away from
+// the locker their shopper chose when the lockers have compartments of
+// several classes (classes as FirstComeSized has them), knowing every
+// stay in advance. An exact optimum is not a sweep then: a set of stays
+// that fits day by day may still need a parcel to change compartments
+// half-way (a small parcel in the one large compartment on the day a
+// large parcel comes). But for each class k, the parcels of class k and
+// up can never be more at once than the compartments of class k and up:
+// each such family alone is the one-class problem, which MostKept solves
+// exactly, and the most any family must turn away at a locker is turned
+// away by every plan. With one class it is Optimum's Away.
+func AwayAtLeast(classes [][]int, reqs []Request) int {
+	byLocker := make([][]int, len(classes))
+	away := 0
+	for i, r := range reqs {
+		if r.Choice < 0 || r.Choice >= len(classes) {
+			away++
+			continue
+		}
+		byLocker[r.Choice] = append(byLocker[r.Choice], i)
+	}
+	for l, idx := range byLocker {
+		most := 0
+		for k := range classes[l] {
+			n := 0
+			for _, c := range classes[l][k:] {
+				n += c
+			}
+			var stays []Interval
+			for _, i := range idx {
+				if c := reqs[i].Class; c >= k && c < len(classes[l]) {
+					stays = append(stays, reqs[i].Stay)
+				}
+			}
+			dropped := 0
+			for _, keep := range MostKept(n, stays) {
+				if !keep {
+					dropped++
+				}
+			}
+			most = max(most, dropped)
+		}
+		// A request no class of the locker takes is turned away by every
+		// plan, besides the most a family must.
+		for _, i := range idx {
+			if reqs[i].Class >= len(classes[l]) {
+				most++
+			}
+		}
+		away += most
+	}
+	return away
+}
+
+// oneClass is lockers of one class each, with compartments[l] of them.
+func oneClass(compartments []int) [][]int {
+	classes := make([][]int, len(compartments))
+	for l, n := range compartments {
+		classes[l] = []int{n}
+	}
+	return classes
 }
 
 // place puts each of the requests in order in the first of its choice
 // (when it is not placed yet and the choice has room) and its
 // alternatives that has a compartment free every day of its stay, and
 // counts the plan.
-func (p *Plan) place(compartments []int, reqs []Request, order []int, used load) {
+func (p *Plan) place(classes [][]int, reqs []Request, order []int, used load) {
 	for _, i := range order {
 		r := reqs[i]
 		if p.Locker[i] >= 0 {
 			continue
 		}
 		for _, l := range append([]int{r.Choice}, r.Alternatives...) {
-			if l >= 0 && l < len(compartments) && used.fits(l, r.Stay, compartments[l]) {
+			if l < 0 || l >= len(classes) {
+				continue
+			}
+			if c, ok := used.fits(classes[l], l, r); ok {
 				p.Locker[i] = l
-				used.add(l, r.Stay)
+				used.add(l, c, r.Stay)
 				break
 			}
 		}
@@ -169,31 +249,42 @@ func (p *Plan) place(compartments []int, reqs []Request, order []int, used load)
 	}
 }
 
-// load is how many compartments of each locker are taken on each day.
-type load []map[int]int
+// load is how many compartments of each class of each locker are taken
+// on each day: load[l][c][day].
+type load [][]map[int]int
 
-func newLoad(lockers int) load {
-	l := make(load, lockers)
-	for i := range l {
-		l[i] = map[int]int{}
-	}
-	return l
-}
-
-// fits reports whether locker l has one of its n compartments free on
-// every day of s.
-func (u load) fits(l int, s Interval, n int) bool {
-	for d := s.From; d <= s.Through; d++ {
-		if u[l][d] >= n {
-			return false
+func newLoad(classes [][]int) load {
+	u := make(load, len(classes))
+	for l, cs := range classes {
+		u[l] = make([]map[int]int, len(cs))
+		for c := range cs {
+			u[l][c] = map[int]int{}
 		}
 	}
-	return true
+	return u
 }
 
-// add takes a compartment of locker l for every day of s.
-func (u load) add(l int, s Interval) {
+// fits returns the smallest class of locker l, from r's class up, with
+// one of its compartments (counts[c] of them) free on every day of r's
+// stay. Within a class, a compartment free each day for as many stays
+// as there are compartments is one free for each stay's whole length
+// (interval graphs are perfect).
+func (u load) fits(counts []int, l int, r Request) (int, bool) {
+	for c := max(r.Class, 0); c < len(counts); c++ {
+		free := true
+		for d := r.Stay.From; d <= r.Stay.Through && free; d++ {
+			free = u[l][c][d] < counts[c]
+		}
+		if free {
+			return c, true
+		}
+	}
+	return 0, false
+}
+
+// add takes a compartment of class c of locker l for every day of s.
+func (u load) add(l, c int, s Interval) {
 	for d := s.From; d <= s.Through; d++ {
-		u[l][d]++
+		u[l][c][d]++
 	}
 }

@@ -229,3 +229,163 @@ func TestOptimum(t *testing.T) {
 		}
 	}
 }
+
+// fitsSized reports whether stays (each with its class) can each have
+// one compartment of a class from theirs up for their whole stay, by
+// trying every assignment: no parcel changes compartments.
+func fitsSized(counts []int, reqs []occupancy.Request) bool {
+	var comps []int // the class of each compartment
+	for c, n := range counts {
+		for range n {
+			comps = append(comps, c)
+		}
+	}
+	at := make([]int, len(reqs))
+	var try func(i int) bool
+	try = func(i int) bool {
+		if i == len(reqs) {
+			return true
+		}
+		for k, c := range comps {
+			if c < reqs[i].Class {
+				continue
+			}
+			free := true
+			for j := range i {
+				if at[j] == k && reqs[j].Stay.From <= reqs[i].Stay.Through && reqs[i].Stay.From <= reqs[j].Stay.Through {
+					free = false
+					break
+				}
+			}
+			if free {
+				at[i] = k
+				if try(i + 1) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return try(0)
+}
+
+// TestAwayAtLeast: for one locker with compartments of three classes,
+// the bound never exceeds the fewest an exhaustive search turns away (no
+// parcel changing compartments), equals it with one class, and reaches it
+// in most random cases; where only a change of compartments would keep
+// every parcel, it is below.
+func TestAwayAtLeast(t *testing.T) {
+	t.Parallel()
+	req := func(from, through, class int) occupancy.Request {
+		return occupancy.Request{Stay: occupancy.Interval{From: from, Through: through}, Choice: 0, Class: class}
+	}
+	for _, tc := range []struct {
+		name    string
+		counts  []int
+		reqs    []occupancy.Request
+		least   int // the fewest turned away
+		atLeast int
+	}{
+		{"two large parcels at once, one large compartment", []int{1, 1}, []occupancy.Request{req(0, 2, 1), req(1, 1, 1)}, 1, 1},
+		{"small parcels overflow into the large", []int{1, 1}, []occupancy.Request{req(0, 2, 0), req(1, 1, 0)}, 0, 0},
+		{"a parcel no class takes", []int{2}, []occupancy.Request{req(0, 0, 1), req(0, 0, 0)}, 1, 1},
+		// A small parcel from day 0 to 2 and another from 2 to 4 need the
+		// small and the large compartment on day 2; a medium parcel on
+		// days 0–1 takes the large, a large one on day 3 finds it held:
+		// day by day everything fits, but not without a move.
+		{"fits day by day, not without a move", []int{1, 0, 1}, []occupancy.Request{req(0, 2, 0), req(0, 1, 1), req(3, 3, 2), req(2, 4, 0)}, 1, 0},
+	} {
+		if got := occupancy.AwayAtLeast([][]int{tc.counts}, tc.reqs); got != tc.atLeast {
+			t.Errorf("%s: AwayAtLeast %d; want %d", tc.name, got, tc.atLeast)
+		}
+		if got := leastAwaySized(tc.counts, tc.reqs); got != tc.least {
+			t.Errorf("%s: the brute force turns away %d; the case says %d", tc.name, got, tc.least)
+		}
+	}
+
+	rng := rand.New(rand.NewPCG(7, 11))
+	exact := 0
+	const trials = 400
+	for trial := range trials {
+		counts := []int{rng.IntN(3), rng.IntN(3), rng.IntN(2)}
+		reqs := make([]occupancy.Request, 1+rng.IntN(8))
+		for i := range reqs {
+			from := rng.IntN(6)
+			reqs[i] = req(from, from+rng.IntN(4), rng.IntN(3))
+		}
+		bound, least := occupancy.AwayAtLeast([][]int{counts}, reqs), leastAwaySized(counts, reqs)
+		if bound > least {
+			t.Fatalf("trial %d: AwayAtLeast %d above the fewest turned away, %d, for %+v on %v", trial, bound, least, reqs, counts)
+		}
+		if bound == least {
+			exact++
+		}
+		// One class: the bound is Optimum's exact count.
+		for i := range reqs {
+			reqs[i].Class = 0
+		}
+		if got, opt := occupancy.AwayAtLeast([][]int{{counts[0] + 1}}, reqs), occupancy.Optimum([]int{counts[0] + 1}, reqs); got != opt.Away {
+			t.Fatalf("trial %d, one class: AwayAtLeast %d, Optimum %d", trial, got, opt.Away)
+		}
+	}
+	if exact < trials*9/10 {
+		t.Errorf("the bound was the fewest turned away in %d of %d cases; want nine in ten", exact, trials)
+	}
+}
+
+// leastAwaySized is the fewest of reqs (one locker's) turned away, over
+// every subset that fits without a parcel changing compartments.
+func leastAwaySized(counts []int, reqs []occupancy.Request) int {
+	least := len(reqs)
+	for mask := 0; mask < 1<<len(reqs); mask++ {
+		var sub []occupancy.Request
+		for i, r := range reqs {
+			if mask&(1<<i) != 0 {
+				sub = append(sub, r)
+			}
+		}
+		if away := len(reqs) - len(sub); away < least && fitsSized(counts, sub) {
+			least = away
+		}
+	}
+	return least
+}
+
+// TestFirstComeSized: a parcel takes the smallest free class that takes
+// it, a larger one when that is full, and goes elsewhere when none is
+// free its whole stay; with one class it is FirstCome.
+func TestFirstComeSized(t *testing.T) {
+	t.Parallel()
+	req := func(from, through, class int, alts ...int) occupancy.Request {
+		return occupancy.Request{Stay: occupancy.Interval{From: from, Through: through}, Choice: 0, Class: class, Alternatives: alts}
+	}
+	classes := [][]int{{1, 1}, {0, 1}} // locker 0: a small and a large compartment; locker 1: a large one
+	reqs := []occupancy.Request{
+		req(0, 2, 0, 1), // the small compartment
+		req(1, 1, 0, 1), // small full: the large
+		req(1, 3, 1, 1), // large: locker 0's is held on day 1, so locker 1
+		req(2, 2, 1, 1), // locker 0's large is free on day 2, locker 1's is not needed
+		req(3, 3, 0, 1), // the small is free again on day 3
+	}
+	p := occupancy.FirstComeSized(classes, reqs)
+	if want := []int{0, 0, 1, 0, 0}; !slices.Equal(p.Locker, want) || p.Away != 1 || p.Elsewhere != 1 {
+		t.Errorf("FirstComeSized = %+v; want lockers %v, one away, elsewhere", p, want)
+	}
+	// A large parcel whose stay finds every large compartment held is
+	// placed nowhere.
+	if p := occupancy.FirstComeSized(classes, append(slices.Clone(reqs), req(1, 2, 1, 1))); p.Locker[5] != -1 || p.Nowhere != 1 {
+		t.Errorf("a sixth, large, on days 1–2: %+v; want nowhere", p)
+	}
+	rng := rand.New(rand.NewPCG(13, 17))
+	for trial := range 200 {
+		comps := []int{1 + rng.IntN(2), 1 + rng.IntN(2)}
+		reqs := make([]occupancy.Request, 1+rng.IntN(8))
+		for i := range reqs {
+			from := rng.IntN(5)
+			reqs[i] = occupancy.Request{Stay: occupancy.Interval{From: from, Through: from + rng.IntN(3)}, Choice: rng.IntN(2), Alternatives: []int{rng.IntN(2)}}
+		}
+		if a, b := occupancy.FirstCome(comps, reqs), occupancy.FirstComeSized([][]int{{comps[0]}, {comps[1]}}, reqs); !slices.Equal(a.Locker, b.Locker) {
+			t.Fatalf("trial %d: FirstCome %v, FirstComeSized with one class %v", trial, a.Locker, b.Locker)
+		}
+	}
+}
