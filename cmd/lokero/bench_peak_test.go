@@ -10,6 +10,7 @@ import (
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/mqtttest"
 	"github.com/lokero/lokero/pgtest"
+	"github.com/lokero/lokero/routing"
 )
 
 // TestBenchPeak runs a small peak through the real server: a few lockers
@@ -124,17 +125,20 @@ func atoi(s string) int {
 // TestBenchPeakPostgres runs a smaller peak on a throwaway PostgreSQL
 // cluster with two `lokero serve` processes and Mosquitto, the requests
 // spread over both, each running the evening's check: the same
-// invariants hold, each server's memory is shown. --instances without
-// --postgres is a usage error.
+// invariants hold, each server's memory is shown. Its lockers have
+// compartments of three sizes and its parcels sizes to match (--mix
+// demo): the offline optimum is then a lower bound, never above lokero's
+// turn-aways. --instances without --postgres is a usage error.
 func TestBenchPeakPostgres(t *testing.T) {
 	pgtest.Require(t) // PostgreSQL is installed (fails with CI=true when not)
 	mqtttest.Find(t)
-	code, stdout, stderr := runCmd(t, "bench", "peak", "--postgres", "--instances", "2", "--lockers", "4", "--parcels", "50", "--days", "2", "--conns", "4")
+	code, stdout, stderr := runCmd(t, "bench", "peak", "--postgres", "--instances", "2", "--lockers", "4", "--parcels", "50", "--days", "2", "--conns", "4", "--mix", "demo")
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s\n%s", code, stdout, stderr)
 	}
 	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(`(?m)^lokero bench peak on PostgreSQL \(2 lokero serve processes, Mosquitto\): 4 lockers`),
+		regexp.MustCompile(`(?m)^lokero bench peak on PostgreSQL \(2 lokero serve processes, Mosquitto\): 4 lockers of \d+ compartments \([1-9]\d* S, [1-9]\d* M, [1-9]\d* L;`),
+		regexp.MustCompile(`(?m)^  lokero above the optimum: at most [-+]\d+\.\d points`),
 		regexp.MustCompile(`(?m)^  database: [0-9]+ MiB \(PostgreSQL`),
 		regexp.MustCompile(`(?m)^  CPU a whole life: server 1 \d+\.\d\d ms; server 2 \d+\.\d\d ms; the servers together \d+\.\d\d ms; this process \(controllers and the bench\) \d+\.\d\d ms; PostgreSQL \d+\.\d\d ms$`),
 		regexp.MustCompile(`(?m)^  memory of server 1 \(lokero serve\): [1-9]\d* MiB resident`),
@@ -144,6 +148,14 @@ func TestBenchPeakPostgres(t *testing.T) {
 		if !want.MatchString(stdout) {
 			t.Errorf("no line matching %s in:\n%s", want, stdout)
 		}
+	}
+	away := regexp.MustCompile(`not in the shopper's locker in the end: \d+ \((\d+\.\d) %\)`).FindStringSubmatch(stdout)
+	bound := regexp.MustCompile(`offline optimum, knowing every arrival and pickup in advance: at least (\d+\.\d) % not in the shopper's locker \(a lower bound with three sizes`).FindStringSubmatch(stdout)
+	if away == nil || bound == nil {
+		t.Fatalf("no turn-aways or bound in:\n%s", stdout)
+	}
+	if a, b := atof(away[1]), atof(bound[1]); a < b {
+		t.Errorf("lokero turned away %.1f %%, below the lower bound of the optimum, %.1f %%", a, b)
 	}
 	if code, _, stderr := runCmd(t, "bench", "peak", "--instances", "2"); code != 2 || !strings.Contains(stderr, "--instances 2 needs --postgres") {
 		t.Errorf("bench peak --instances 2 on SQLite: exit %d, %q; want a usage error", code, stderr)
@@ -186,5 +198,47 @@ func TestSharedCodes(t *testing.T) {
 	// A parcel that never arrived (refused, undeliverable) has no code.
 	if checked, _ := sharedCodes([]*peakParcel{{simParcel: simParcel{tracking: "X"}}}); checked != 0 {
 		t.Errorf("a parcel without a code: %d checked", checked)
+	}
+}
+
+// TestSimClassesAndParcels: a demo mix splits a locker's compartments
+// into S, M and L with one of each at least, and each size of bench
+// parcel fits its class and up by the routing's own rule, not the class
+// below; with one class every parcel fits M.
+func TestSimClassesAndParcels(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{3, 4, 5, 13, 40} {
+		cs := simClasses(mixDemo, n)
+		total := 0
+		for _, c := range cs {
+			total += c.Count
+			if c.Count < 1 {
+				t.Errorf("%d compartments: %s has %d", n, c.Size, c.Count)
+			}
+		}
+		if total != n || len(cs) != 3 || cs[0].Size != "S" || cs[0].Count < cs[2].Count {
+			t.Errorf("%d compartments in the demo mix: %s", n, classesText(cs))
+		}
+	}
+	if got := classesText(simClasses(mixDemo, 13)); got != "8 S, 3 M, 2 L" {
+		t.Errorf("13 compartments: %s; want 8 S, 3 M, 2 L", got)
+	}
+	parcel := func(mix string, class int) lokero.Parcel {
+		m := peakParcelOf(mix, class)
+		return lokero.Parcel{LengthCM: float64(m["length_cm"].(int)), WidthCM: float64(m["width_cm"].(int)), HeightCM: float64(m["height_cm"].(int)), WeightKG: 1}
+	}
+	l := &lokero.Location{Type: lokero.TypeSmartpost, Compartments: simClasses(mixDemo, 13)}
+	for class, want := range []string{"S M L", "M L", "L"} {
+		var got []string
+		for _, c := range routing.FittingClasses(parcel(mixDemo, class), l, routing.Limits{}) {
+			got = append(got, c.Size)
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("a class %d parcel fits %v; want %s", class, got, want)
+		}
+	}
+	one := &lokero.Location{Type: lokero.TypeSmartpost, Compartments: simClasses(mixOne, 5)}
+	if cs := routing.FittingClasses(parcel(mixOne, 0), one, routing.Limits{}); len(cs) != 1 || cs[0].Size != "M" {
+		t.Errorf("with one class the parcel fits %v; want M", cs)
 	}
 }

@@ -43,6 +43,7 @@ type simOptions struct {
 	url, broker, db, stateDir string
 	lockers, parcels, burst   int
 	compartments              int           // each locker's; 0: enough for the parcels (simCompartments)
+	mix                       string        // the compartments' sizes (simClasses); "": mixOne
 	validFor                  time.Duration // the credentials' life; 0: a week
 	first                     int           // the number of the first locker
 	burstAt                   time.Time     // when the burst starts (zero: at once)
@@ -389,16 +390,52 @@ func simCompartments(parcels, lockers int) int {
 	return min(max(10, 4*per+4), 500)
 }
 
+// Compartment mixes of the sim's lockers (simClasses).
+const (
+	mixOne  = "one"  // every compartment M
+	mixDemo = "demo" // S, M and L as the demo network's SMARTPOSTs have them
+)
+
+// mixDemoShares are the shares of S, M and L compartments in a mixDemo
+// locker: the demo network's SMARTPOSTs have 20–40 S, 10–20 M and 4–10 L
+// (demo.Generate), 58, 29 and 13 % of the means. Parcels are drawn in the
+// same shares (bench peak --mix demo).
+var mixDemoShares = [3]float64{0.58, 0.29, 0.13}
+
+// simClasses is a sim locker's n compartments in a mix: mixOne all of
+// size M, mixDemo split into S, M and L by mixDemoShares (each class at
+// least one; n at least 3).
+func simClasses(mix string, n int) []lokero.CompartmentClass {
+	if mix != mixDemo {
+		return []lokero.CompartmentClass{{Size: "M", LengthCM: 70, WidthCM: 40, HeightCM: 20, Count: n}}
+	}
+	l := max(1, int(math.Round(mixDemoShares[2]*float64(n))))
+	s := max(1, int(math.Round(mixDemoShares[0]*float64(n))))
+	s = min(s, n-l-1)
+	cs := slices.Clone(lokero.StandardCompartmentClasses)
+	cs[0].Count, cs[1].Count, cs[2].Count = s, n-s-l, l
+	return cs
+}
+
+// classesText is a locker's compartment classes as "8 S, 3 M, 2 L".
+func classesText(cs []lokero.CompartmentClass) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = fmt.Sprintf("%d %s", c.Count, c.Size)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // simLocations makes the sim's lockers: SIM-000001…, SMARTPOSTs placed
-// like demo.Synthetic's points, each with compartments of size M.
-func simLocations(reg *postcode.Registry, first, n, compartments int, seed uint64) []lokero.Location {
+// like demo.Synthetic's points, each with compartments in mix.
+func simLocations(reg *postcode.Registry, first, n, compartments int, mix string, seed uint64) []lokero.Location {
 	places := demo.Synthetic(reg, n, seed+uint64(first))
 	locs := make([]lokero.Location, n)
 	for i, p := range places {
 		l := lokero.Location{
 			ID: simLockerID(first + i), Type: lokero.TypeSmartpost, Name: fmt.Sprintf("Sim locker %d", first+i),
 			Street: fmt.Sprintf("Simulaattorinkatu %d", i%200+1), Postcode: p.Postcode, City: p.City, Lat: p.Lat, Lon: p.Lon,
-			Compartments: []lokero.CompartmentClass{{Size: "M", LengthCM: 70, WidthCM: 40, HeightCM: 20, Count: compartments}},
+			Compartments: simClasses(mix, compartments),
 		}
 		l.Normalize()
 		locs[i] = l
@@ -428,13 +465,13 @@ func (s *sim) setup(ctx context.Context) error {
 	if comps == 0 {
 		comps = simCompartments(s.o.parcels, s.o.lockers)
 	}
-	locs := simLocations(p.dir.Postcodes(), s.o.first, s.o.lockers, comps, s.o.seed)
+	locs := simLocations(p.dir.Postcodes(), s.o.first, s.o.lockers, comps, s.o.mix, s.o.seed)
 	res, err := p.dir.Import(ctx, locs)
 	if err != nil {
 		return fmt.Errorf("sim: import the lockers: %w", err)
 	}
-	fmt.Fprintf(s.log, "sim: %d lockers %s… (%d compartments each) in %s: %d new, %d updated\n",
-		len(locs), locs[0].ID, comps, redactDSN(s.o.db), res.Inserted, res.Updated)
+	fmt.Fprintf(s.log, "sim: %d lockers %s… (%d compartments each: %s) in %s: %d new, %d updated\n",
+		len(locs), locs[0].ID, comps, classesText(locs[0].Compartments), redactDSN(s.o.db), res.Inserted, res.Updated)
 	// Enough retailers and couriers that the default rate limits
 	// (retailer 20/s, courier 5/s a credential) do not hold the run up;
 	// a 429 is waited out anyway.
