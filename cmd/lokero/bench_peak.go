@@ -1320,9 +1320,12 @@ func progressBar(share float64, width int) string {
 // first served knowing each morning what every locker holds
 // (occupancy.FirstCome: the parcels in their order of arrival, each in the
 // shopper's locker when it has a compartment free that morning, else in
-// the nearest of the five nearest the home that has). A refused parcel's
-// arrival is the day its booking day's other parcels arrived; a parcel
-// never picked up stays the storage period and a day.
+// the nearest of the five nearest the home that has). With compartments
+// of several sizes (--mix demo) the optimum is a lower bound
+// (occupancy.AwayAtLeast, no placement) and first come puts each parcel
+// in the smallest class free that takes it (occupancy.FirstComeSized). A
+// refused parcel's arrival is the day its booking day's other parcels
+// arrived; a parcel never picked up stays the storage period and a day.
 func (pk *peak) offline() (optimum, firstCome offlinePlan) {
 	arrival := map[int]lokero.Date{}
 	for _, p := range pk.parcels {
@@ -1357,23 +1360,24 @@ func (pk *peak) offline() (optimum, firstCome offlinePlan) {
 		}
 		reqs = append(reqs, occupancy.Request{Stay: occupancy.Interval{From: from, Through: from + days}, Choice: p.choice, Alternatives: alts, Class: p.class})
 	}
-	if pk.o.mix == mixDemo {
-		var counts []int
-		for _, c := range simClasses(mixDemo, pk.o.compartments) {
-			counts = append(counts, c.Count)
-		}
-		classes := make([][]int, len(pk.points))
-		for i := range classes {
-			classes[i] = counts
-		}
-		bound := offlinePlan{nowhere: float64(occupancy.AwayAtLeast(classes, reqs)) / float64(max(1, len(reqs))), bound: true}
-		return bound, pk.planOf(reqs, occupancy.FirstComeSized(classes, reqs))
+	var counts []int // every locker's compartments by class, smallest first
+	for _, c := range simClasses(pk.o.mix, pk.o.compartments) {
+		counts = append(counts, c.Count)
+	}
+	classes := make([][]int, len(pk.points))
+	for i := range classes {
+		classes[i] = counts
+	}
+	firstCome = pk.planOf(reqs, occupancy.FirstComeSized(classes, reqs))
+	if len(counts) > 1 {
+		away := occupancy.AwayAtLeast(classes, reqs)
+		return offlinePlan{nowhere: float64(away) / float64(max(1, len(reqs))), bound: true}, firstCome
 	}
 	comps := make([]int, len(pk.points))
 	for i := range comps {
-		comps[i] = pk.o.compartments
+		comps[i] = counts[0]
 	}
-	return pk.planOf(reqs, occupancy.Optimum(comps, reqs)), pk.planOf(reqs, occupancy.FirstCome(comps, reqs))
+	return pk.planOf(reqs, occupancy.Optimum(comps, reqs)), firstCome
 }
 
 // offlinePlan is an offline plan's figures: the shares of the parcels
