@@ -809,12 +809,14 @@ func (pk *peak) book(ctx context.Context, parcels []*peakParcel) {
 				Rule string `json:"rule"`
 			} `json:"routing"`
 		}
-		var status int
-		err := pk.timed("book", func() (err error) {
-			status, err = pk.call(ctx, "POST", "/v1/shipments", p.retailer, body, &res)
-			return err
-		})
+		// Each booking counts under "book"; those sent to another locker
+		// and those refused also apart, as their overflow searches more.
+		t0 := time.Now()
+		status, err := pk.call(ctx, "POST", "/v1/shipments", p.retailer, body, &res)
+		took := time.Since(t0)
+		pk.record("book", took)
 		if status == http.StatusUnprocessableEntity {
+			pk.record("book (refused)", took)
 			p.refused = true
 			pk.n.refused.Add(1)
 			return
@@ -835,6 +837,7 @@ func (pk *peak) book(ctx context.Context, parcels []*peakParcel) {
 			return
 		}
 		if res.Destination.ID != p.chosen {
+			pk.record("book (another locker)", took)
 			pk.n.overflowed.Add(1)
 			pk.n.detourM.Add(int64(geo.Distance(pk.pointOf(p.chosen), pk.pointOf(res.Destination.ID))))
 		}
