@@ -1,0 +1,62 @@
+package main
+
+import (
+	"database/sql"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/demo"
+	"github.com/lokero/lokero/sqlite"
+)
+
+// TestServeHourlyWorkAtStart: the work serve does every hour of its
+// clock also runs when it starts: the capacity model learns the dwell
+// from the departures in the database (and logs what it learnt), and the
+// network's occupancy is sampled into the operator's history. Without
+// the wiring neither shows.
+func TestServeHourlyWorkAtStart(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "lokero.db")
+	operator := lastLine(t, "operator", "add", "--db", db, "Olli")
+
+	// Seven parcels that left the demo building's LOCKER after a day.
+	conn, err := sql.Open("sqlite", sqlite.DSN(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	today := lokero.DateOf(time.Now())
+	for range 7 {
+		if _, err := conn.ExecContext(t.Context(), `INSERT INTO compartment_departures (location_id, size, arrived_on, left_on) VALUES ($1, 'M', $2, $3)`,
+			demo.DemoLockerID, today.AddDays(-3).Text(), today.AddDays(-2).Text()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn.Close()
+
+	base, logs := startServeLogged(t, "--db", db, "--mqtt-listen", "off")
+	learnt := regexp.MustCompile(`"msg":"dwell learnt","type":"LOCKER","departures":(\d+)`)
+	deadline := time.Now().Add(10 * time.Second)
+	var m []string
+	for m = learnt.FindStringSubmatch(logs.String()); m == nil && time.Now().Before(deadline); m = learnt.FindStringSubmatch(logs.String()) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if m == nil {
+		t.Fatalf("no dwell learnt for LOCKER in the log:\n%s", logs.String())
+	}
+	if n, _ := strconv.Atoi(m[1]); n < 7 {
+		t.Errorf("the dwell was learnt from %d departures; want the 7 in the database at least", n)
+	}
+	var history struct {
+		Samples []struct {
+			At    time.Time      `json:"at"`
+			Sizes map[string]any `json:"sizes"`
+		} `json:"samples"`
+	}
+	if code := call(t, "GET", base+"/v1/network/occupancy?days=1", operator, nil, &history); code != 200 || len(history.Samples) == 0 || len(history.Samples[0].Sizes) == 0 {
+		t.Errorf("occupancy history after the start: %d %+v; want the start's sample", code, history)
+	}
+}
