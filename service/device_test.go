@@ -375,12 +375,8 @@ func TestExpectedOfAndRecheck(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, f lockersFixture) {
 		ctx := context.Background()
-		sh := f.inTransit(t)
-		dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
-		if err != nil {
-			t.Fatal(err)
-		}
-		closed := f.apply(t, service.DeviceEvent{Seq: 1, Type: service.DeviceEventDoorClosed, Compartment: dep.Compartment.Number})
+		sh, n := f.depositedAtM5(t)
+		closed := f.apply(t, service.DeviceEvent{Seq: 1, Type: service.DeviceEventDoorClosed, Compartment: n})
 		if _, ok, err := f.lockers.ExpectedOf(ctx, f.device, "LOCKER-M5", sh); ok || err != nil {
 			t.Errorf("ExpectedOf the parcel in transit: %v, %v; want not", ok, err)
 		}
@@ -401,9 +397,9 @@ func TestExpectedOfAndRecheck(t *testing.T) {
 		}
 		code := latestCode()
 		p, ok, err := f.lockers.ExpectedOf(ctx, f.device, "LOCKER-M5", closed.Shipment)
-		if err != nil || !ok || p.ShipmentID != sh.ID || p.Compartment != dep.Compartment.Number ||
+		if err != nil || !ok || p.ShipmentID != sh.ID || p.Compartment != n ||
 			string(p.Verifier) != string(s.KDF.Verifier(code, s.Salt)) {
-			t.Fatalf("ExpectedOf the ready parcel: %+v, %v, %v; want it in %d with its code's verifier", p, ok, err, dep.Compartment.Number)
+			t.Fatalf("ExpectedOf the ready parcel: %+v, %v, %v; want it in %d with its code's verifier", p, ok, err, n)
 		}
 		again, ok, err := f.lockers.Recheck(ctx, f.device, "LOCKER-M5", p)
 		if err != nil || !ok || again.Compartment != p.Compartment || string(again.Verifier) != string(p.Verifier) || !again.Deadline.Equal(p.Deadline) {
@@ -419,8 +415,8 @@ func TestExpectedOfAndRecheck(t *testing.T) {
 			t.Errorf("Recheck after the code's rotation: %v, %v; want the verifier of the new code %s", ok, err, rotated)
 		}
 		// Picked up meanwhile: no longer expected.
-		f.apply(t, service.DeviceEvent{Seq: 2, Type: service.DeviceEventPickup, Compartment: dep.Compartment.Number, ShipmentID: sh.ID})
-		f.apply(t, service.DeviceEvent{Seq: 3, Type: service.DeviceEventDoorClosed, Compartment: dep.Compartment.Number})
+		f.apply(t, service.DeviceEvent{Seq: 2, Type: service.DeviceEventPickup, Compartment: n, ShipmentID: sh.ID})
+		f.apply(t, service.DeviceEvent{Seq: 3, Type: service.DeviceEventDoorClosed, Compartment: n})
 		if _, ok, err := f.lockers.Recheck(ctx, f.device, "LOCKER-M5", again); ok || err != nil {
 			t.Errorf("Recheck after the pickup: %v, %v; want not", ok, err)
 		}
@@ -437,12 +433,8 @@ func TestOfflinePickupReportedAfterTheExpiry(t *testing.T) {
 		ctx := context.Background()
 		expired := func(seq int64) (lokero.Shipment, int) {
 			t.Helper()
-			sh := f.inTransit(t)
-			dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ready := f.apply(t, service.DeviceEvent{Seq: seq, Type: service.DeviceEventDoorClosed, Compartment: dep.Compartment.Number})
+			sh, n := f.depositedAtM5(t)
+			ready := f.apply(t, service.DeviceEvent{Seq: seq, Type: service.DeviceEventDoorClosed, Compartment: n})
 			f.clock.Advance(ready.Shipment.StorageDeadline.Add(time.Minute).Sub(f.clock.Now()))
 			if err := f.lockers.Expire(ctx, sh.ID); err != nil {
 				t.Fatal(err)
@@ -450,7 +442,7 @@ func TestOfflinePickupReportedAfterTheExpiry(t *testing.T) {
 			if got, _ := f.shipments.Get(ctx, f.retailer, sh.ID); got.Status != lokero.StatusExpired {
 				t.Fatalf("after the deadline and the expiry job: %s; want EXPIRED", got.Status)
 			}
-			return ready.Shipment, dep.Compartment.Number
+			return ready.Shipment, n
 		}
 
 		late, n := expired(1)
