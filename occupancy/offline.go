@@ -77,8 +77,20 @@ type Request struct {
 // chosen locker, Elsewhere those of them placed in an alternative,
 // Nowhere those placed nowhere (Away = Elsewhere + Nowhere).
 type Plan struct {
-	Locker                   []int
+	Locker []int
+	// Class is the compartment class each request placed takes in its
+	// locker (0 with lockers of one class), -1 for none.
+	Class                    []int
 	Away, Elsewhere, Nowhere int
+}
+
+// newPlan is a plan of n requests placed nowhere yet.
+func newPlan(n int) Plan {
+	p := Plan{Locker: make([]int, n), Class: make([]int, n)}
+	for i := range n {
+		p.Locker[i], p.Class[i] = -1, -1
+	}
+	return p
 }
 
 // Optimum plans the requests with every stay known in advance, turning
@@ -91,10 +103,9 @@ type Plan struct {
 // every day of their stay: Elsewhere and Nowhere are that greedy
 // placement's, not an optimum of their own.
 func Optimum(compartments []int, reqs []Request) Plan {
-	p := Plan{Locker: make([]int, len(reqs))}
+	p := newPlan(len(reqs))
 	byLocker := make([][]int, len(compartments))
 	for i, r := range reqs {
-		p.Locker[i] = -1
 		if r.Choice >= 0 && r.Choice < len(compartments) {
 			byLocker[r.Choice] = append(byLocker[r.Choice], i)
 		}
@@ -109,7 +120,7 @@ func Optimum(compartments []int, reqs []Request) Plan {
 		}
 		for k, keep := range MostKept(compartments[l], stays) {
 			if keep {
-				p.Locker[idx[k]] = l
+				p.Locker[idx[k]], p.Class[idx[k]] = l, 0
 				used.add(l, 0, reqs[idx[k]].Stay)
 			}
 		}
@@ -140,69 +151,14 @@ func FirstCome(compartments []int, reqs []Request) Plan {
 // smallest class first. A request takes the smallest class, from its
 // Class up, with a compartment free every day of its stay.
 func FirstComeSized(classes [][]int, reqs []Request) Plan {
-	p := Plan{Locker: make([]int, len(reqs))}
+	p := newPlan(len(reqs))
 	order := make([]int, len(reqs))
 	for i := range order {
 		order[i] = i
-		p.Locker[i] = -1
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(reqs[a].Stay.From, reqs[b].Stay.From) })
 	p.place(classes, reqs, order, newLoad(classes))
 	return p
-}
-
-// AwayAtLeast is a lower bound of the requests any plan turns away from
-// the locker their shopper chose when the lockers have compartments of
-// several classes (classes as FirstComeSized has them), knowing every
-// stay in advance. An exact optimum is not a sweep then: a set of stays
-// that fits day by day may still need a parcel to change compartments
-// half-way (a small parcel in the one large compartment on the day a
-// large parcel comes). But for each class k, the parcels of class k and
-// up can never be more at once than the compartments of class k and up:
-// each such family alone is the one-class problem, which MostKept solves
-// exactly, and the most any family must turn away at a locker is turned
-// away by every plan. With one class it is Optimum's Away.
-func AwayAtLeast(classes [][]int, reqs []Request) int {
-	byLocker := make([][]int, len(classes))
-	away := 0
-	for i, r := range reqs {
-		if r.Choice < 0 || r.Choice >= len(classes) {
-			away++
-			continue
-		}
-		byLocker[r.Choice] = append(byLocker[r.Choice], i)
-	}
-	for l, idx := range byLocker {
-		most := 0
-		for k := range classes[l] {
-			n := 0
-			for _, c := range classes[l][k:] {
-				n += c
-			}
-			var stays []Interval
-			for _, i := range idx {
-				if c := reqs[i].Class; c >= k && c < len(classes[l]) {
-					stays = append(stays, reqs[i].Stay)
-				}
-			}
-			dropped := 0
-			for _, keep := range MostKept(n, stays) {
-				if !keep {
-					dropped++
-				}
-			}
-			most = max(most, dropped)
-		}
-		// A request no class of the locker takes is turned away by every
-		// plan, besides the most a family must.
-		for _, i := range idx {
-			if reqs[i].Class >= len(classes[l]) {
-				most++
-			}
-		}
-		away += most
-	}
-	return away
 }
 
 // oneClass is lockers of one class each, with compartments[l] of them.
@@ -229,7 +185,7 @@ func (p *Plan) place(classes [][]int, reqs []Request, order []int, used load) {
 				continue
 			}
 			if c, ok := used.fits(classes[l], l, r); ok {
-				p.Locker[i] = l
+				p.Locker[i], p.Class[i] = l, c
 				used.add(l, c, r.Stay)
 				break
 			}
