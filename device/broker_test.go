@@ -22,6 +22,7 @@ var aclChecks = []aclCheck{
 	{"publish outside own topics is not delivered", checkForeignPublishNotDelivered},
 	{"subscription outside own topics is refused", checkForeignSubscribeRefused},
 	{"bad credentials cannot connect", checkBadCredentials},
+	{"no locker takes another's connection", checkNoTakeover},
 	{"revoked locker cannot connect", checkRevoked},
 	{"will on another locker's topic is refused", checkForeignWill},
 	{"will delivered retained on drop", checkWillRetained},
@@ -130,6 +131,7 @@ func checkBadCredentials(t *testing.T, e *brokerEnv) {
 		{"anonymous", clientOpts{clientID: LockerClientID(a.id)}, false},
 		{"no password", clientOpts{clientID: LockerClientID(a.id), user: a.id}, false},
 		{"wrong centre password", clientOpts{clientID: CentreClientIDPrefix + "x", user: e.centreUser, pass: e.centrePass + "x"}, false},
+		{"locker at the centre's listener", clientOpts{clientID: LockerClientID(a.id), user: a.id, pass: a.token}, false},
 		{"another locker's client ID", clientOpts{clientID: LockerClientID(b.id), user: a.id, pass: a.token}, true},
 		{"locker with a centre client ID", clientOpts{clientID: CentreClientIDPrefix + a.id, user: a.id, pass: a.token}, true},
 		{"centre with a locker's client ID", clientOpts{clientID: LockerClientID(a.id), user: e.centreUser, pass: e.centrePass}, true},
@@ -139,11 +141,41 @@ func checkBadCredentials(t *testing.T, e *brokerEnv) {
 		if c.needsBinding && !e.bindsClientID {
 			continue
 		}
-		if _, err := connect(t, e.url, c.opts); err == nil {
+		url := e.url
+		if c.opts.user == e.centreUser || c.name == "locker at the centre's listener" {
+			url = e.centreURL
+		}
+		if url == e.url && c.name == "locker at the centre's listener" {
+			continue // one listener: the locker's own place
+		}
+		if _, err := connect(t, url, c.opts); err == nil {
 			t.Errorf("%s: connected", c.name)
 		}
 	}
 	mustConnect(t, e.url, lockerOpts(a)) // the right credential works
+}
+
+// checkNoTakeover: a locker connecting with another locker's client ID,
+// or a centre's, is refused (the embedded broker) or given its own
+// (Mosquitto's use_username_as_clientid): either way the other keeps its
+// connection and its persistent session.
+func checkNoTakeover(t *testing.T, e *brokerEnv) {
+	a, b := e.locker(t), e.locker(t)
+	o := lockerOpts(b)
+	o.persistent = true
+	victim := mustConnect(t, e.url, o)
+	victim.mustSubscribe(t, Topic(b.id, KindCommands))
+	for _, id := range []string{LockerClientID(b.id), b.id} {
+		if thief, err := connect(t, e.url, clientOpts{clientID: id, user: a.id, pass: a.token, persistent: true}); err == nil {
+			thief.mustSubscribe(t, Topic(a.id, KindCommands)) // it works as a
+		}
+	}
+	centre := e.centre(t)
+	centre.mustPublish(t, Topic(b.id, KindCommands), "still yours", false)
+	victim.expect(t, Topic(b.id, KindCommands), "still yours")
+	if !victim.c.IsConnectionOpen() {
+		t.Error("the locker lost its connection to another locker using its client ID")
+	}
 }
 
 func checkRevoked(t *testing.T, e *brokerEnv) {
@@ -274,6 +306,7 @@ func startTestBroker(t *testing.T) (*Broker, *testAuth, *brokerEnv) {
 	}
 	t.Cleanup(func() { _ = b.Close() })
 	e.url = "tcp://" + b.Addr()
+	e.centreURL = e.url
 	e.revoke = func(_ *testing.T, id string) {
 		auth.remove(id)  // as lokero does: revoke the credential,
 		b.Disconnect(id) // then drop the connection

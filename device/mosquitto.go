@@ -1,22 +1,23 @@
 package device
 
 // The files that give Mosquitto 2.0 (Debian bookworm's mosquitto 2.0.11)
-// the rules of the embedded broker: a password file (password_file)
+// the rules of the embedded broker: password files (password_file)
 // hashed as mosquitto_passwd does, and an ACL file (acl_file) with the
-// locker rules of Allowed as "pattern" lines. Mosquitto reads both at
+// locker rules of Allowed as "pattern" lines. Mosquitto reads them at
 // start and on SIGHUP: after changing them, signal it (or restart it).
 //
-// What Mosquitto with these two files does not enforce, and the embedded
+// Mosquitto serves lokero on two listeners (mqtttest.Conf has the lines;
+// docs/device-protocol.md gives them to operators): the lockers' reads
+// password_file passwd and sets use_username_as_clientid, so that a
+// locker's client ID is its username, its location ID, whatever it asks
+// for, and no locker takes over another's connection or persistent
+// session; the centre's reads only passwd-centre, so that no locker's
+// credential connects where client IDs are free. Both read the one acl.
+//
+// What Mosquitto with these files does not enforce, and the embedded
 // broker does (checked against mosquitto 2.0.11 by mosquitto_test.go):
-//   - The client ID is not bound to the user. A locker with a valid
-//     credential may connect with another locker's client ID
-//     (LockerClientID) and so take that locker's connection and
-//     persistent session over, messages already queued for it included;
-//     it still cannot publish or subscribe on the other's topics. The
-//     centre's client ID is not checked against CentreClientIDPrefix
-//     either. (Mosquitto's dynamic-security plugin can bind a client ID
-//     to a user; "use_username_as_clientid true" on a listener used only
-//     by lockers would bind it too.)
+//   - A locker asking for another's client ID is not refused: it gets its
+//     own (its username) instead.
 //   - A subscription is not refused: acl_file has no subscribe rules, so
 //     the SUBACK grants any filter, and the ACL is applied to each message
 //     delivered instead (a locker subscribed to another's commands, or to

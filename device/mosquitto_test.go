@@ -16,9 +16,9 @@ import (
 	"github.com/lokero/lokero/mqtttest"
 )
 
-// startMosquitto starts mosquitto on a free port with a password file and
-// the ACL file of MosquittoACL, both written by this package, and kills
-// it at cleanup.
+// startMosquitto starts mosquitto with the lockers' and the centre's
+// listeners of mqtttest.Conf, their password files and the ACL file of
+// MosquittoACL, all written by this package, and kills it at cleanup.
 func startMosquitto(t *testing.T) *brokerEnv {
 	t.Helper()
 	mqtttest.Find(t)
@@ -29,7 +29,7 @@ func startMosquitto(t *testing.T) *brokerEnv {
 		centreUser: "lokero-centre", centrePass: "centre-secret",
 		lockers: make(chan lockerCred, numLockers),
 	}
-	if err := SetMosquittoPassword(pwFile, e.centreUser, e.centrePass); err != nil {
+	if err := SetMosquittoPassword(filepath.Join(dir, "passwd-centre"), e.centreUser, e.centrePass); err != nil {
 		t.Fatal(err)
 	}
 	for i := range numLockers {
@@ -43,7 +43,7 @@ func startMosquitto(t *testing.T) *brokerEnv {
 		t.Fatal(err)
 	}
 	m := mqtttest.Start(t, dir)
-	e.url = "tcp://" + m.Addr
+	e.url, e.centreURL = "tcp://"+m.Addr, "tcp://"+m.CentreAddr
 	var reload sync.Mutex
 	e.revoke = func(t *testing.T, id string) {
 		t.Helper()

@@ -24,7 +24,10 @@ type lockerCred struct{ id, token string }
 
 // brokerEnv is a running broker the shared checks run against.
 type brokerEnv struct {
-	url                    string // tcp://host:port
+	url string // tcp://host:port, where the lockers connect
+	// centreURL is where the centre connects: the embedded broker's one
+	// listener, or Mosquitto's centre listener (mqtttest.Conf).
+	centreURL              string
 	centreUser, centrePass string
 	// lockers holds provisioned lockers, each taken by one check.
 	lockers chan lockerCred
@@ -69,7 +72,7 @@ func (e *brokerEnv) centreOpts() clientOpts {
 // centre connects a centre client.
 func (e *brokerEnv) centre(t *testing.T) *testClient {
 	t.Helper()
-	return mustConnect(t, e.url, e.centreOpts())
+	return mustConnect(t, e.centreURL, e.centreOpts())
 }
 
 // lockerOpts returns options for locker l with its own client ID.

@@ -166,7 +166,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		defer mosq.Stop()
-		args := append([]string{"--db", db, "--mqtt", "tcp://" + centreUser + ":" + centrePass + "@" + mosq.Addr, "--mqtt-listen", "off"},
+		args := append([]string{"--db", db, "--mqtt", "tcp://" + centreUser + ":" + centrePass + "@" + mosq.CentreAddr, "--mqtt-listen", "off"},
 			peakServeFlags(o.margin)...)
 		var stop func()
 		if servers, stop, err = startPeakInstances(ctx, o.instances, append(args, extra...)); err != nil {

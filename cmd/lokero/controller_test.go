@@ -52,7 +52,7 @@ func controllerOffline(t *testing.T, mosquitto bool) {
 		centrePass := lastLine(t, "locker", "provision", "--mosquitto", dir, "--centre")
 		m := mqtttest.Start(t, dir)
 		listen = m.Addr
-		base = startServe(t, "--db", db, "--dev", "--mqtt", "tcp://lokero-centre:"+centrePass+"@"+m.Addr)
+		base = startServe(t, "--db", db, "--dev", "--mqtt", "tcp://lokero-centre:"+centrePass+"@"+m.CentreAddr)
 		token = lastLine(t, "locker", "provision", "--db", db, "--mosquitto", dir, demo.DemoLockerID)
 		m.Reload(t)
 	} else {

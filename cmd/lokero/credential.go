@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,7 +99,8 @@ func runClerk(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // credentials are revoked unless --keep-old is given. With --mosquitto DIR
 // it also writes the locker's line of DIR/passwd and the rules of DIR/acl
 // for a Mosquitto broker; with --centre (and no LOCATION_ID) it adds the
-// centre's user there instead.
+// centre's user to DIR/passwd-centre instead, the password file of the
+// centre's own listener (mqtttest.Conf, docs/device-protocol.md).
 func runLocker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "run" {
 		return runLockerRun(ctx, args[1:], os.Stdin, stdout, stderr)
@@ -110,7 +113,7 @@ func runLocker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	expires := expiresFlag(fs)
 	keepOld := fs.Bool("keep-old", false, "keep the locker's older device credentials working (by default a new one revokes them)")
 	mosquittoDir := fs.String("mosquitto", "", "also give a Mosquitto broker the locker: its password line in DIR/passwd (replacing an older one) and the device protocol's rules in DIR/acl; send Mosquitto SIGHUP after")
-	centre := fs.Bool("centre", false, "with --mosquitto: add the centre's user ("+centreUser+") to DIR/passwd with a new password, printed last, for lokero serve --mqtt tcp://"+centreUser+":PASSWORD@host:1883 (no LOCATION_ID)")
+	centre := fs.Bool("centre", false, "with --mosquitto: add the centre's user ("+centreUser+") to DIR/passwd-centre, the centre's listener's password file, with a new password, printed last, for lokero serve --mqtt tcp://"+centreUser+":PASSWORD@host:PORT (no LOCATION_ID)")
 	ids, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		return err
@@ -129,6 +132,11 @@ func runLocker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	var withToken func(string) error
+	if *mosquittoDir != "" && strings.HasPrefix(ids[0], device.CentreClientIDPrefix) {
+		// Mosquitto's lockers' listener makes a locker's username, its
+		// location ID, its client ID, which must not be a centre's.
+		return fmt.Errorf("%w: locker provision --mosquitto: location ID %q starts with %q, the centre's client IDs'", errUsage, ids[0], device.CentreClientIDPrefix)
+	}
 	if *mosquittoDir != "" {
 		withToken = func(token string) error { return provisionMosquittoLocker(*mosquittoDir, ids[0], token, stdout) }
 	}
@@ -163,20 +171,35 @@ func provisionMosquittoCentre(dir string, stdout io.Writer) error {
 		return err
 	}
 	pass := hex.EncodeToString(secret[:])
-	if err := device.SetMosquittoPassword(filepath.Join(dir, "passwd"), centreUser, pass); err != nil {
+	if err := device.SetMosquittoPassword(filepath.Join(dir, "passwd-centre"), centreUser, pass); err != nil {
 		return fmt.Errorf("mosquitto: %w", err)
 	}
 	if err := writeMosquittoACL(dir); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "mosquitto: %s in %s (send mosquitto SIGHUP to read it); lokero serve --mqtt tcp://%s:PASSWORD@HOST:PORT with the password (shown once):\n%s\n",
-		centreUser, filepath.Join(dir, "passwd"), centreUser, pass)
+	fmt.Fprintf(stdout, "mosquitto: %s in %s (send mosquitto SIGHUP to read it); lokero serve --mqtt tcp://%s:PASSWORD@HOST:PORT (the centre's listener) with the password (shown once):\n%s\n",
+		centreUser, filepath.Join(dir, "passwd-centre"), centreUser, pass)
 	return nil
 }
 
+// writeMosquittoACL writes DIR/acl, and an empty password file for the
+// lockers' or the centre's listener where there is none yet: Mosquitto
+// does not start without every file its configuration names.
 func writeMosquittoACL(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "acl"), []byte(device.MosquittoACL(centreUser)), 0o600); err != nil {
 		return fmt.Errorf("mosquitto: %w", err)
+	}
+	for _, name := range []string{"passwd", "passwd-centre"} {
+		f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("mosquitto: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("mosquitto: %w", err)
+		}
 	}
 	return nil
 }

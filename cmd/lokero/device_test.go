@@ -133,7 +133,7 @@ func TestDeviceProtocolEndToEnd(t *testing.T) {
 				mosqDir = t.TempDir()
 				centrePass := lastLine(t, "locker", "provision", "--mosquitto", mosqDir, "--centre")
 				mosq = mqtttest.Start(t, mosqDir)
-				args = append(args, "--mqtt", "tcp://lokero-centre:"+centrePass+"@"+mosq.Addr)
+				args = append(args, "--mqtt", "tcp://lokero-centre:"+centrePass+"@"+mosq.CentreAddr)
 				brokerURL = "tcp://" + mosq.Addr
 			} else {
 				listen := freeAddr(t)

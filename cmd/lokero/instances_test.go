@@ -54,7 +54,7 @@ func TestTwoInstancesOneDatabase(t *testing.T) {
 	mosq := mqtttest.Start(t, mosqDir)
 	device := lastLine(t, "locker", "provision", "--db", db, "--mosquitto", mosqDir, demo.DemoLockerID)
 	mosq.Reload(t)
-	args = append(args, "--mqtt", "tcp://lokero-centre:"+centrePass+"@"+mosq.Addr, "--mqtt-listen", "off",
+	args = append(args, "--mqtt", "tcp://lokero-centre:"+centrePass+"@"+mosq.CentreAddr, "--mqtt-listen", "off",
 		"--smtp", "smtp://"+mailServer.addr)
 	instances := make([]*childServe, 2)
 	for i := range instances {

@@ -355,6 +355,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"serve", "--db", "postgres://nobody@127.0.0.1:1/x"}, 1, "LOKERO_CODE_SECRET"},
 		{[]string{"courier"}, 2, "courier add [--expires 90d] NAME"},
 		{[]string{"locker", "provision"}, 2, "exactly one LOCATION_ID"},
+		// At Mosquitto a locker's location ID is its client ID.
+		{[]string{"locker", "provision", "--db", filepath.Join(t.TempDir(), "z.db"), "--mosquitto", t.TempDir(), "lokero-centre-a"}, 2, `location ID "lokero-centre-a" starts with "lokero-centre-"`},
 		{[]string{"retailer", "remove", "x"}, 2, "retailer add NAME"},
 		{[]string{"serve", "--addr", "256.0.0.1:1", "--db", filepath.Join(t.TempDir(), "y.db")}, 1, "listen"},
 	}
