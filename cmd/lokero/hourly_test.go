@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -58,5 +59,50 @@ func TestServeHourlyWorkAtStart(t *testing.T) {
 	}
 	if code := call(t, "GET", base+"/v1/network/occupancy?days=1", operator, nil, &history); code != 200 || len(history.Samples) == 0 || len(history.Samples[0].Sizes) == 0 {
 		t.Errorf("occupancy history after the start: %d %+v; want the start's sample", code, history)
+	}
+}
+
+// TestServeHourlyWorkRepeats: serve does its hourly work again once its
+// clock has passed into another hour. Under --dev it looks at the test
+// clock every second, so an hour's jump shows within seconds: a second
+// occupancy sample, an hour and more after the start's.
+func TestServeHourlyWorkRepeats(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "lokero.db")
+	operator := lastLine(t, "operator", "add", "--db", db, "Olli")
+	base, _ := startServeLogged(t, "--db", db, "--dev", "--mqtt-listen", "off")
+	type history struct {
+		Samples []struct {
+			At time.Time `json:"at"`
+		} `json:"samples"`
+	}
+	samples := func() history {
+		t.Helper()
+		var h history
+		if code := call(t, "GET", base+"/v1/network/occupancy?days=1", operator, nil, &h); code != 200 {
+			t.Fatalf("occupancy history: %d", code)
+		}
+		return h
+	}
+	first := samples()
+	if len(first.Samples) != 1 {
+		t.Fatalf("after the start: %d samples; want the start's one", len(first.Samples))
+	}
+	if code := call(t, "POST", base+"/v1/admin/clock", operator, map[string]string{"advance": "2h"}, nil); code != 200 {
+		t.Fatalf("advance the test clock: %d", code)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	h := samples()
+	for len(h.Samples) < 2 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		h = samples()
+	}
+	if len(h.Samples) != 2 {
+		t.Fatalf("15 s after the clock moved two hours: %d samples; want a second one", len(h.Samples))
+	}
+	at := []time.Time{h.Samples[0].At, h.Samples[1].At}
+	slices.SortFunc(at, time.Time.Compare)
+	if gap := at[1].Sub(at[0]); gap < time.Hour {
+		t.Errorf("the two samples are %s apart; want the second in a later hour, two on the test clock", gap)
 	}
 }

@@ -362,6 +362,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer ticker.Stop()
 	sweep := time.NewTicker(sweepEvery)
 	defer sweep.Stop()
+	// The clock-driven work below looks at the service's clock every
+	// minute; under --dev, whose test clock jumps, every second.
+	lookEvery := time.Minute
+	if *dev {
+		lookEvery = time.Second
+	}
 	// Every hour of the service's clock: the dashboard's occupancy sample
 	// (taken by whichever instance comes first), the dwell the capacity
 	// model learns from the network's pickups (by every instance, from the
@@ -396,7 +402,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	sampleOccupancy()
-	sample := time.NewTicker(time.Minute)
+	sample := time.NewTicker(lookEvery)
 	defer sample.Stop()
 	// Every evening at --dispatch-check (the service's clock): the next
 	// delivery day's bookings against what the lockers hold then
@@ -424,11 +430,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Info("dispatch check", "on", today.String(), "date", res.Date.String(), "lockers", res.Lockers, "over", res.Over,
 			"rerouted", len(res.Rerouted), "no_room", len(res.NoRoom), "moved_back", len(res.MovedBack))
 	}
-	dispatchEvery := time.Minute
-	if *dev {
-		dispatchEvery = time.Second
-	}
-	dispatchTick := time.NewTicker(dispatchEvery)
+	dispatchTick := time.NewTicker(lookEvery)
 	defer dispatchTick.Stop()
 	for {
 		select {
