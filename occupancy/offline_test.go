@@ -467,31 +467,9 @@ func TestOptimumSized(t *testing.T) {
 	}
 
 	above := 0 // how far the optimum was above the bound, in all
-	// Loads like bench peak --mix demo: lockers of 8 S, 3 M and 2 L,
-	// parcels 58 / 29 / 13 % small, medium and large, more arriving a day
-	// than a locker holds, most picked up within two days, one in thirty
-	// never (the storage period).
+	// Loads like bench peak --mix demo's (benchShapedLoad).
 	for trial := range 8 {
-		const lockers = 10
-		classes := make([][]int, lockers)
-		for l := range classes {
-			classes[l] = []int{8, 3, 2}
-		}
-		reqs := make([]occupancy.Request, 60*lockers)
-		for i := range reqs {
-			from, stay := rng.IntN(6), rng.IntN(3)
-			if rng.IntN(30) == 0 {
-				stay = 8
-			}
-			class := 0
-			if x := rng.IntN(100); x >= 87 {
-				class = 2
-			} else if x >= 58 {
-				class = 1
-			}
-			reqs[i] = occupancy.Request{Stay: occupancy.Interval{From: from, Through: from + stay}, Choice: rng.IntN(lockers),
-				Alternatives: []int{rng.IntN(lockers), rng.IntN(lockers)}, Class: class}
-		}
+		classes, reqs := benchShapedLoad(rng, 10, 60)
 		p, exact := occupancy.OptimumSized(classes, reqs, 1_000_000)
 		if !exact {
 			t.Fatalf("trial %d: the search did not finish within a million steps a locker", trial)
@@ -520,3 +498,55 @@ func TestOptimumSized(t *testing.T) {
 
 // must is a plan whose exactness the caller does not need.
 func must(p occupancy.Plan, _ bool) occupancy.Plan { return p }
+
+// benchShapedLoad is a load like bench peak --mix demo's: lockers of 8 S,
+// 3 M and 2 L, perLocker parcels each on average over six days, 58 / 29 /
+// 13 % small, medium and large, more arriving a day than a locker holds,
+// most picked up within two days, one in thirty never (the storage
+// period), each with two alternatives.
+func benchShapedLoad(rng *rand.Rand, lockers, perLocker int) ([][]int, []occupancy.Request) {
+	classes := make([][]int, lockers)
+	for l := range classes {
+		classes[l] = []int{8, 3, 2}
+	}
+	reqs := make([]occupancy.Request, perLocker*lockers)
+	for i := range reqs {
+		from, stay := rng.IntN(6), rng.IntN(3)
+		if rng.IntN(30) == 0 {
+			stay = 8
+		}
+		class := 0
+		if x := rng.IntN(100); x >= 87 {
+			class = 2
+		} else if x >= 58 {
+			class = 1
+		}
+		reqs[i] = occupancy.Request{Stay: occupancy.Interval{From: from, Through: from + stay}, Choice: rng.IntN(lockers),
+			Alternatives: []int{rng.IntN(lockers), rng.IntN(lockers)}, Class: class}
+	}
+	return classes, reqs
+}
+
+// BenchmarkOptimumSized: the exact search over a bench-shaped load of 200
+// lockers, beside AwayAtLeast's bound alone and first come, first served
+// on the same load.
+func BenchmarkOptimumSized(b *testing.B) {
+	classes, reqs := benchShapedLoad(rand.New(rand.NewPCG(29, 31)), 200, 60)
+	b.Run("bound", func(b *testing.B) {
+		for b.Loop() {
+			occupancy.AwayAtLeast(classes, reqs)
+		}
+	})
+	b.Run("search", func(b *testing.B) {
+		for b.Loop() {
+			if _, exact := occupancy.OptimumSized(classes, reqs, 200_000); !exact {
+				b.Fatal("not exact")
+			}
+		}
+	})
+	b.Run("first-come", func(b *testing.B) {
+		for b.Loop() {
+			occupancy.FirstComeSized(classes, reqs)
+		}
+	})
+}

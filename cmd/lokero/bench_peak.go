@@ -1373,7 +1373,7 @@ func (pk *peak) offline() (optimum, firstCome offlinePlan) {
 	}
 	firstCome = pk.planOf(reqs, occupancy.FirstComeSized(classes, reqs))
 	if len(counts) > 1 {
-		plan, exact := occupancy.OptimumSized(classes, reqs, optimumSteps)
+		plan, exact := occupancy.OptimumSized(classes, reqs, optimumSteps(len(classes)))
 		optimum = pk.planOf(reqs, plan)
 		if !exact {
 			optimum.cut = true
@@ -1401,10 +1401,12 @@ type offlinePlan struct {
 	atLeast float64
 }
 
-// optimumSteps bounds the search for the optimum at one locker with
-// several compartment classes (occupancy.OptimumSized): about half a
-// second. The bench's lockers need a few thousand steps at most.
-const optimumSteps = 200_000
+// optimumSteps bounds the search for the optimum at each of n lockers
+// with several compartment classes (occupancy.OptimumSized): about a
+// minute of steps (some 3 µs each) in all, 100,000 a locker for 200
+// lockers, and never fewer than 2,000. A locker cut short says so: the
+// bench then prints the bound beside the plan.
+func optimumSteps(n int) int { return max(2_000, 20_000_000/max(n, 1)) }
 
 // planOf sums up a plan of reqs.
 func (pk *peak) planOf(reqs []occupancy.Request, p occupancy.Plan) offlinePlan {
