@@ -418,6 +418,12 @@ type peakParcel struct {
 	candidates []int
 }
 
+// away reports whether the parcel ended anywhere but in its shopper's
+// locker: refused, turned away at three doors, or in another locker.
+func (p *peakParcel) away() bool {
+	return p.refused || p.undeliverable || p.locker == nil || p.locker.id != p.chosen
+}
+
 // peakOp is one operation's latencies.
 type peakOp struct {
 	mu  sync.Mutex
@@ -1182,13 +1188,23 @@ func (pk *peak) report(took time.Duration) error {
 	fmt.Fprintf(pk.out, "  picked up %d, expired and collected %d\n", pk.n.picked.Load(), pk.n.collected.Load())
 	away := 0
 	for _, p := range pk.parcels {
-		if p.refused || p.undeliverable || p.locker == nil || p.locker.id != p.chosen {
+		if p.away() {
 			away++
 		}
 	}
 	lokeroAway := float64(away) / float64(n)
 	fmt.Fprintf(pk.out, "  not in the shopper's locker in the end: %d (%.1f %%)\n", away, 100*lokeroAway)
 	opt, fc := pk.offline()
+	if cs := simClasses(pk.o.mix, pk.o.compartments); len(cs) > 1 {
+		fmt.Fprintf(pk.out, "  by the parcel's size: %s\n", pk.bySize(cs))
+		var shares []string
+		for c, a := range opt.awayBySize {
+			if c < len(cs) {
+				shares = append(shares, fmt.Sprintf("%s %.1f %%", cs[c].Size, 100*a))
+			}
+		}
+		fmt.Fprintf(pk.out, "  the optimum's by size, not in the shopper's locker: %s\n", strings.Join(shares, ", "))
+	}
 	exact := "exact"
 	if opt.cut {
 		exact = fmt.Sprintf("not exact: the search stopped at a locker; at least %.1f %%", 100*opt.atLeast)
@@ -1388,6 +1404,30 @@ func (pk *peak) offline() (optimum, firstCome offlinePlan) {
 	return pk.planOf(reqs, occupancy.Optimum(comps, reqs)), firstCome
 }
 
+// bySize sums up the parcels of each size class (the smallest that takes
+// them): how many, the share not in the shopper's locker in the end, and
+// how many were refused at booking.
+func (pk *peak) bySize(cs []lokero.CompartmentClass) string {
+	parts := make([]string, len(cs))
+	for c, class := range cs {
+		total, away, refused := 0, 0, 0
+		for _, p := range pk.parcels {
+			if p.class != c {
+				continue
+			}
+			total++
+			if p.away() {
+				away++
+			}
+			if p.refused {
+				refused++
+			}
+		}
+		parts[c] = fmt.Sprintf("%s %d, %.1f %% not in the shopper's locker, %d refused", class.Size, total, 100*float64(away)/float64(max(total, 1)), refused)
+	}
+	return strings.Join(parts, "; ")
+}
+
 // offlinePlan is an offline plan's figures: the shares of the parcels
 // placed in another locker and nowhere, and the mean detour of those in
 // another.
@@ -1399,6 +1439,9 @@ type offlinePlan struct {
 	// (occupancy.AwayAtLeast).
 	cut     bool
 	atLeast float64
+	// awayBySize is the share of the parcels of each size class (the
+	// smallest that takes them) not in the shopper's locker.
+	awayBySize []float64
 }
 
 // optimumSteps bounds the search for the optimum at each of n lockers
@@ -1411,11 +1454,24 @@ func optimumSteps(n int) int { return max(2_000, 20_000_000/max(n, 1)) }
 // planOf sums up a plan of reqs.
 func (pk *peak) planOf(reqs []occupancy.Request, p occupancy.Plan) offlinePlan {
 	detour := 0.0
+	var total, away []int // by the request's class
 	for i, l := range p.Locker {
 		if l >= 0 && l != reqs[i].Choice {
 			detour += geo.Distance(pk.points[reqs[i].Choice], pk.points[l])
 		}
+		c := reqs[i].Class
+		for len(total) <= c {
+			total, away = append(total, 0), append(away, 0)
+		}
+		total[c]++
+		if l != reqs[i].Choice {
+			away[c]++
+		}
+	}
+	awayBySize := make([]float64, len(total))
+	for c := range total {
+		awayBySize[c] = float64(away[c]) / float64(max(1, total[c]))
 	}
 	n := float64(max(1, len(reqs)))
-	return offlinePlan{elsewhere: float64(p.Elsewhere) / n, nowhere: float64(p.Nowhere) / n, detourM: detour / float64(max(1, p.Elsewhere))}
+	return offlinePlan{elsewhere: float64(p.Elsewhere) / n, nowhere: float64(p.Nowhere) / n, detourM: detour / float64(max(1, p.Elsewhere)), awayBySize: awayBySize}
 }

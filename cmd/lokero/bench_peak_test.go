@@ -140,6 +140,8 @@ func TestBenchPeakPostgres(t *testing.T) {
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`(?m)^lokero bench peak on PostgreSQL \(2 lokero serve processes, Mosquitto\): 4 lockers of \d+ compartments \([1-9]\d* S, [1-9]\d* M, [1-9]\d* L;`),
 		regexp.MustCompile(`(?m)^  lokero above the optimum: [-+]\d+\.\d points`),
+		regexp.MustCompile(`(?m)^  by the parcel's size: S \d+, \d+\.\d % not in the shopper's locker, \d+ refused; M \d+, .*; L \d+, \d+\.\d % not in the shopper's locker, \d+ refused$`),
+		regexp.MustCompile(`(?m)^  the optimum's by size, not in the shopper's locker: S \d+\.\d %, M \d+\.\d %, L \d+\.\d %$`),
 		regexp.MustCompile(`(?m)^  database: [0-9]+ MiB \(PostgreSQL`),
 		regexp.MustCompile(`(?m)^  CPU a whole life: server 1 \d+\.\d\d ms; server 2 \d+\.\d\d ms; the servers together \d+\.\d\d ms; this process \(controllers and the bench\) \d+\.\d\d ms; PostgreSQL \d+\.\d\d ms$`),
 		regexp.MustCompile(`(?m)^  memory of server 1 \(lokero serve\): [1-9]\d* MiB resident`),
