@@ -276,9 +276,6 @@ func fitsSized(counts []int, reqs []occupancy.Request) bool {
 // every parcel, it is below.
 func TestAwayAtLeast(t *testing.T) {
 	t.Parallel()
-	req := func(from, through, class int) occupancy.Request {
-		return occupancy.Request{Stay: occupancy.Interval{From: from, Through: through}, Choice: 0, Class: class}
-	}
 	for _, tc := range []struct {
 		name    string
 		counts  []int
@@ -331,6 +328,12 @@ func TestAwayAtLeast(t *testing.T) {
 	if exact < trials*9/10 {
 		t.Errorf("the bound was the fewest turned away in %d of %d cases; want nine in ten", exact, trials)
 	}
+}
+
+// req is a request of a class for locker 0, staying from a day through
+// another.
+func req(from, through, class int) occupancy.Request {
+	return occupancy.Request{Stay: occupancy.Interval{From: from, Through: through}, Choice: 0, Class: class}
 }
 
 // leastAwaySized is the fewest of reqs (one locker's) turned away, over
@@ -422,9 +425,6 @@ func checkPlanSized(t *testing.T, classes [][]int, reqs []occupancy.Request, p o
 // bench's, and says so when its budget cuts it short.
 func TestOptimumSized(t *testing.T) {
 	t.Parallel()
-	req := func(from, through, class int) occupancy.Request {
-		return occupancy.Request{Stay: occupancy.Interval{From: from, Through: through}, Choice: 0, Class: class}
-	}
 	for _, tc := range []struct {
 		name   string
 		counts []int

@@ -107,24 +107,19 @@ type sizedSearch struct {
 }
 
 func newSizedSearch(counts []int, reqs []Request, idx []int, budget int) *sizedSearch {
-	order := slices.Clone(idx)
-	slices.SortStableFunc(order, func(a, b int) int {
-		return cmp.Or(cmp.Compare(reqs[a].Stay.From, reqs[b].Stay.From), cmp.Compare(reqs[a].Stay.Through, reqs[b].Stay.Through))
-	})
-	pos := make(map[int]int, len(idx)) // request → its place in idx
-	for k, i := range idx {
-		pos[i] = k
-	}
-	s := &sizedSearch{counts: counts, budget: budget, bestAway: len(idx) + 1, seen: map[string]int{},
-		stays: make([]Interval, len(order)), class: make([]int, len(order)), at: make([]int, len(order))}
 	// The search runs in arrival order; best is kept in idx's order.
-	s.best = make([]int, len(idx))
-	for k, i := range order {
-		s.stays[k], s.class[k] = reqs[i].Stay, max(reqs[i].Class, 0)
+	toIdx := make([]int, len(idx))
+	for k := range toIdx {
+		toIdx[k] = k
 	}
-	s.toIdx = make([]int, len(order))
-	for k, i := range order {
-		s.toIdx[k] = pos[i]
+	slices.SortStableFunc(toIdx, func(a, b int) int {
+		sa, sb := reqs[idx[a]].Stay, reqs[idx[b]].Stay
+		return cmp.Or(cmp.Compare(sa.From, sb.From), cmp.Compare(sa.Through, sb.Through))
+	})
+	s := &sizedSearch{counts: counts, budget: budget, bestAway: len(idx) + 1, seen: map[string]int{}, toIdx: toIdx,
+		stays: make([]Interval, len(idx)), class: make([]int, len(idx)), at: make([]int, len(idx)), best: make([]int, len(idx))}
+	for k, j := range toIdx {
+		s.stays[k], s.class[k] = reqs[idx[j]].Stay, max(reqs[idx[j]].Class, 0)
 	}
 	return s
 }
