@@ -68,6 +68,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.BoolVar(&o.postgres, "postgres", false, "run the server on a throwaway PostgreSQL cluster (the local install) instead of SQLite")
 	fs.IntVar(&o.instances, "instances", 1, "lokero serve processes on one database and one Mosquitto (the local install), the requests spread over them; above 1 needs --postgres")
 	fs.Uint64Var(&o.seed, "seed", 1, "the seed of the lockers' places and the shoppers' choices")
+	fs.StringVar(&o.boardDir, "board-dir", "", "where the simulated controllers keep their state files, a directory made in it (default: /dev/shm, memory, where there is one: each real board has storage of its own, and 200 boards' fsyncs queued on the bench's one disk cost a fifth of its lives a second; else the temporary directory)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the simulated days to this file (this process: with one instance, the server, the broker, the controllers and the bench)")
 	if err := parseFlags(fs, args); err != nil {
@@ -111,6 +112,11 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	boards, err := boardsDir(o.boardDir, tmp)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(boards)
 	db, extra := filepath.Join(tmp, "peak.db"), []string(nil)
 	pgPID := 0 // PostgreSQL's postmaster, with --postgres
 	if o.postgres {
@@ -182,7 +188,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	s := &sim{o: simOptions{url: base, broker: broker, db: db, lockers: o.lockers, parcels: o.parcels, compartments: o.compartments, mix: o.mix,
 		// The credentials live a year: the test clock runs weeks on.
 		first: 1, rate: float64(o.conns) * 20, validFor: 365 * 24 * time.Hour, wait: 2 * time.Minute, resendAfter: controller.DefaultResendAfter,
-		progress: 2 * time.Second, seed: o.seed, stateDir: filepath.Join(tmp, "controllers")},
+		progress: 2 * time.Second, seed: o.seed, stateDir: boards},
 		out: stdout, log: &simWriter{w: stderr}, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			MaxIdleConns: 2 * o.conns, MaxIdleConnsPerHost: 2 * o.conns, IdleConnTimeout: 30 * time.Second}}}
 	s.codes.waiting = map[string]chan string{}
@@ -225,6 +231,24 @@ type peakOptions struct {
 	seed                                                   uint64
 	timeout                                                time.Duration
 	cpuProfile                                             string // --cpuprofile
+	boardDir                                               string // --board-dir
+}
+
+// boardsDir makes the directory of the simulated controllers' state
+// files: in dir when given, else in /dev/shm where it is a directory,
+// else in tmp.
+func boardsDir(dir, tmp string) (string, error) {
+	if dir == "" {
+		dir = tmp
+		if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+			dir = "/dev/shm"
+		}
+	}
+	boards, err := os.MkdirTemp(dir, "lokero-peak-boards-")
+	if err != nil {
+		return "", fmt.Errorf("bench peak: --board-dir: %w", err)
+	}
+	return boards, nil
 }
 
 // helsinkiCentre is where a town network is centred (Helsinki's railway
@@ -1139,8 +1163,8 @@ func (pk *peak) report(took time.Duration) error {
 	if pk.o.instances > 1 {
 		store = fmt.Sprintf("PostgreSQL (%d lokero serve processes, Mosquitto)", pk.o.instances)
 	}
-	fmt.Fprintf(pk.out, "\nlokero bench peak on %s: %d lockers of %d compartments (%s; SMARTPOSTs, controllers over MQTT), %d parcels booked over %d days, %d clients, capacity margin %.2f\n",
-		store, pk.o.lockers, pk.o.compartments, classesText(simClasses(pk.o.mix, pk.o.compartments)), n, pk.o.days, pk.o.conns, pk.o.margin)
+	fmt.Fprintf(pk.out, "\nlokero bench peak on %s: %d lockers of %d compartments (%s; SMARTPOSTs, controllers over MQTT, their state in %s), %d parcels booked over %d days, %d clients, capacity margin %.2f\n",
+		store, pk.o.lockers, pk.o.compartments, classesText(simClasses(pk.o.mix, pk.o.compartments)), filepath.Dir(pk.sim.o.stateDir), n, pk.o.days, pk.o.conns, pk.o.margin)
 	fmt.Fprintf(pk.out, "  whole lives: %d parcels in %s: %.0f parcels/s end to end (each: book, hand over, deposit, door, notice, pickup or expiry and collection)\n",
 		lived, took.Round(time.Millisecond), float64(lived)/took.Seconds())
 	if lived > 0 && len(pk.cpu) >= 2 {

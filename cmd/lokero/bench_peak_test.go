@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,9 +20,19 @@ import (
 // invariant holds and the figures are printed, lokero's turn-aways never
 // below the offline optimum's.
 func TestBenchPeak(t *testing.T) {
-	code, stdout, stderr := runCmd(t, "bench", "peak", "--lockers", "6", "--parcels", "90", "--days", "2", "--never", "6%", "--conns", "4", "--network", "town")
+	boards := t.TempDir()
+	code, stdout, stderr := runCmd(t, "bench", "peak", "--lockers", "6", "--parcels", "90", "--days", "2", "--never", "6%", "--conns", "4", "--network", "town",
+		"--board-dir", boards)
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s\n%s", code, stdout, stderr)
+	}
+	// The controllers kept their state where --board-dir said, and it is
+	// gone with the run.
+	if !strings.Contains(stdout, "controllers over MQTT, their state in "+boards+")") {
+		t.Errorf("the header does not name --board-dir %s:\n%s", boards, stdout)
+	}
+	if left, err := os.ReadDir(boards); err != nil || len(left) != 0 {
+		t.Errorf("--board-dir after the run: %v, %v; want it empty", left, err)
 	}
 	if !regexp.MustCompile(`(?m)^peak: \[#+\] 100 % day \d+`).MatchString(stderr) {
 		t.Errorf("no progress bar reaching 100 %% in:\n%s", stderr)

@@ -343,6 +343,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"bench", "peak", "--never", "200%"}, 2, "--never"},
 		{[]string{"bench", "peak", "--days", "0"}, 2, "--days must be 1..60"},
 		{[]string{"bench", "peak", "--mix", "odd"}, 2, "--mix must be one or demo"},
+		{[]string{"bench", "peak", "--board-dir", "/no/such/dir"}, 1, "--board-dir"},
 		{[]string{"bench", "peak", "--mix", "demo", "--compartments", "2"}, 2, "--mix demo needs --compartments 3 or more"},
 		{[]string{"serve", "--capacity-margin", "5"}, 2, "--capacity-margin must be 0 to 4"},
 		{[]string{"serve", "--cutoff", "25:00"}, 2, "--cutoff must be HH:MM"},
