@@ -1469,10 +1469,11 @@ type offlinePlan struct {
 }
 
 // optimumSteps bounds the search for the optimum at each of n lockers
-// with several compartment classes (occupancy.OptimumSized): about a
-// minute of steps (some 3 µs each) in all, 100,000 a locker for 200
-// lockers, and never fewer than 2,000. A locker cut short says so: the
-// bench then prints the bound beside the plan.
+// with several compartment classes (occupancy.OptimumSized): at most
+// about a minute of steps (some 3 µs each) in all, 100,000 a locker for
+// 200 lockers, but never fewer than 2,000 a locker (above 10,000 lockers
+// the whole may take longer). A locker cut short says so: the bench then
+// prints the bound beside the plan.
 func optimumSteps(n int) int { return max(2_000, 20_000_000/max(n, 1)) }
 
 // planOf sums up a plan of reqs.
