@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/lokero/lokero"
@@ -68,7 +69,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.BoolVar(&o.postgres, "postgres", false, "run the server on a throwaway PostgreSQL cluster (the local install) instead of SQLite")
 	fs.IntVar(&o.instances, "instances", 1, "lokero serve processes on one database and one Mosquitto (the local install), the requests spread over them; above 1 needs --postgres")
 	fs.Uint64Var(&o.seed, "seed", 1, "the seed of the lockers' places and the shoppers' choices")
-	fs.StringVar(&o.boardDir, "board-dir", "", "where the simulated controllers keep their state files, a directory made in it (default: /dev/shm, memory, where there is one: each real board has storage of its own, and 200 boards' fsyncs queued on the bench's one disk cost a fifth of its lives a second; else the temporary directory)")
+	fs.StringVar(&o.boardDir, "board-dir", "", "where the simulated controllers keep their state files, a directory made in it (default: /dev/shm, memory, where it has 256 KiB free a locker: each real board has storage of its own, and 200 boards' fsyncs queued on the bench's one disk cost a fifth of its lives a second; else the temporary directory)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the simulated days to this file (this process: with one instance, the server, the broker, the controllers and the bench)")
 	if err := parseFlags(fs, args); err != nil {
@@ -112,7 +113,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	boards, err := boardsDir(o.boardDir, tmp)
+	boards, err := boardsDir(o.boardDir, tmp, o.lockers)
 	if err != nil {
 		return err
 	}
@@ -235,12 +236,13 @@ type peakOptions struct {
 }
 
 // boardsDir makes the directory of the simulated controllers' state
-// files: in dir when given, else in /dev/shm where it is a directory,
-// else in tmp.
-func boardsDir(dir, tmp string) (string, error) {
+// files: in dir when given, else in /dev/shm where it is a directory with
+// room for n boards (boardRoom each), else in tmp.
+func boardsDir(dir, tmp string, n int) (string, error) {
 	if dir == "" {
 		dir = tmp
-		if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs("/dev/shm", &st); err == nil && st.Bavail*uint64(st.Bsize) >= uint64(n)*boardRoom {
 			dir = "/dev/shm"
 		}
 	}
@@ -250,6 +252,12 @@ func boardsDir(dir, tmp string) (string, error) {
 	}
 	return boards, nil
 }
+
+// boardRoom is the room a simulated board's state file is given in
+// /dev/shm: about six times what one held at most in a peak week (40
+// KiB), so that a small /dev/shm (a container's 64 MiB) sends a large
+// network's boards to the disk rather than filling it.
+const boardRoom = 256 << 10
 
 // helsinkiCentre is where a town network is centred (Helsinki's railway
 // station).
