@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -255,5 +256,35 @@ func TestSimClassesAndParcels(t *testing.T) {
 	one := &lokero.Location{Type: lokero.TypeSmartpost, Compartments: simClasses(mixOne, 5)}
 	if cs := routing.FittingClasses(parcel(mixOne, 0), one, routing.Limits{}); len(cs) != 1 || cs[0].Size != "M" {
 		t.Errorf("with one class the parcel fits %v; want M", cs)
+	}
+}
+
+// TestBoardsDir: the boards' directory is made where --board-dir says,
+// else in /dev/shm when it has room for the network's boards, else in
+// the bench's temporary directory.
+func TestBoardsDir(t *testing.T) {
+	t.Parallel()
+	tmp, given := t.TempDir(), t.TempDir()
+	for _, tc := range []struct {
+		name   string
+		dir    string
+		n      int
+		parent string
+	}{
+		{"given", given, 1 << 40, given},
+		{"no room in memory for a trillion boards", "", 1 << 40, tmp},
+		{"one board in memory", "", 1, "/dev/shm"},
+	} {
+		if _, err := os.Stat("/dev/shm"); err != nil && tc.parent == "/dev/shm" {
+			tc.parent = tmp // no /dev/shm here
+		}
+		boards, err := boardsDir(tc.dir, tmp, tc.n)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		os.RemoveAll(boards)
+		if filepath.Dir(boards) != tc.parent {
+			t.Errorf("%s: boards in %s; want a directory in %s", tc.name, boards, tc.parent)
+		}
 	}
 }
