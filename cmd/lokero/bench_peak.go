@@ -254,7 +254,7 @@ func boardsDir(dir, tmp string, n int) (string, error) {
 }
 
 // boardRoom is the room a simulated board's state file is given in
-// /dev/shm: about six times what one held at most in a peak week (40
+// /dev/shm: about six times what one held on average in a peak week (40
 // KiB), so that a small /dev/shm (a container's 64 MiB) sends a large
 // network's boards to the disk rather than filling it.
 const boardRoom = 256 << 10
