@@ -69,7 +69,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.BoolVar(&o.postgres, "postgres", false, "run the server on a throwaway PostgreSQL cluster (the local install) instead of SQLite")
 	fs.IntVar(&o.instances, "instances", 1, "lokero serve processes on one database and one Mosquitto (the local install), the requests spread over them; above 1 needs --postgres")
 	fs.Uint64Var(&o.seed, "seed", 1, "the seed of the lockers' places and the shoppers' choices")
-	fs.StringVar(&o.boardDir, "board-dir", "", "where the simulated controllers keep their state files, a directory made in it (default: /dev/shm, memory, where it has 256 KiB free a locker: each real board has storage of its own, and 200 boards' fsyncs queued on the bench's one disk cost a fifth of its lives a second; else the temporary directory)")
+	fs.StringVar(&o.boardDir, "board-dir", "", "where the simulated controllers keep their state files, a directory made in it (default: /dev/shm, memory, where it has 256 KiB free a locker: each real board has storage of its own, and 200 boards' fsyncs queued on the bench's one disk cost up to a fifth of its lives a second; else the temporary directory)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the simulated days to this file (this process: with one instance, the server, the broker, the controllers and the bench)")
 	if err := parseFlags(fs, args); err != nil {
