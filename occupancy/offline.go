@@ -104,15 +104,10 @@ func newPlan(n int) Plan {
 // placement's, not an optimum of their own.
 func Optimum(compartments []int, reqs []Request) Plan {
 	p := newPlan(len(reqs))
-	byLocker := make([][]int, len(compartments))
-	for i, r := range reqs {
-		if r.Choice >= 0 && r.Choice < len(compartments) {
-			byLocker[r.Choice] = append(byLocker[r.Choice], i)
-		}
-	}
 	classes := oneClass(compartments)
 	used := newLoad(classes)
 	var away []int
+	byLocker, _ := byChoice(len(compartments), reqs)
 	for l, idx := range byLocker {
 		stays := make([]Interval, len(idx))
 		for k, i := range idx {

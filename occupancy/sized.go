@@ -23,8 +23,8 @@ import (
 // exactly, and the most any family must turn away at a locker is turned
 // away by every plan. With one class it is Optimum's Away.
 func AwayAtLeast(classes [][]int, reqs []Request) int {
-	away := 0
-	for l, idx := range byChoice(len(classes), reqs, &away) {
+	byLocker, away := byChoice(len(classes), reqs)
+	for l, idx := range byLocker {
 		s := newSizedSearch(classes[l], reqs, idx, 0)
 		away += s.bound(0, make([][]int, len(classes[l])))
 	}
@@ -46,8 +46,8 @@ func OptimumSized(classes [][]int, reqs []Request, budget int) (p Plan, exact bo
 	p = newPlan(len(reqs))
 	used := newLoad(classes)
 	exact = true
-	unplaced := 0
-	for l, idx := range byChoice(len(classes), reqs, &unplaced) {
+	byLocker, _ := byChoice(len(classes), reqs)
+	for l, idx := range byLocker {
 		s := newSizedSearch(classes[l], reqs, idx, budget)
 		s.run(0, 0, make([][]int, len(classes[l])))
 		exact = exact && !s.stopped
@@ -70,18 +70,18 @@ func OptimumSized(classes [][]int, reqs []Request, budget int) (p Plan, exact bo
 	return p, exact
 }
 
-// byChoice is the requests that chose each of n lockers; those that chose
-// none of them are counted in none.
-func byChoice(n int, reqs []Request, none *int) [][]int {
-	by := make([][]int, n)
+// byChoice is the requests that chose each of n lockers, and how many
+// chose none of them.
+func byChoice(n int, reqs []Request) (by [][]int, none int) {
+	by = make([][]int, n)
 	for i, r := range reqs {
 		if r.Choice < 0 || r.Choice >= n {
-			*none++
+			none++
 			continue
 		}
 		by[r.Choice] = append(by[r.Choice], i)
 	}
-	return by
+	return by, none
 }
 
 // sizedSearch is the search for one locker: its compartments by class
