@@ -117,19 +117,26 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// get requests path and checks the answer against the OpenAPI document:
-// every documented response must match its schema.
-func (f fixture) get(t *testing.T, path string) (int, []byte) {
+// httpGet GETs url and reads the whole answer, or fails the test.
+func httpGet(t testing.TB, url string) (*http.Response, []byte) {
 	t.Helper()
-	resp, err := http.Get(f.server.URL + path)
+	resp, err := http.Get(url)
 	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
+		t.Fatalf("GET %.100s: %v", url, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("GET %s: read body: %v", path, err)
+		t.Fatalf("GET %.100s: read body: %v", url, err)
 	}
+	return resp, body
+}
+
+// get requests path and checks the answer against the OpenAPI document:
+// every documented response must match its schema.
+func (f fixture) get(t *testing.T, path string) (int, []byte) {
+	t.Helper()
+	resp, body := httpGet(t, f.server.URL+path)
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(path, "/metrics") {
 		t.Errorf("GET %s: Content-Type %q, want JSON", path, ct)
 	}
@@ -356,15 +363,7 @@ func TestSearchNearest(t *testing.T) {
 func TestSearchContentLength(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	resp, err := http.Get(f.server.URL + "/v1/locations?lat=60.1699&lon=24.9384&limit=10")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, body := httpGet(t, f.server.URL+"/v1/locations?lat=60.1699&lon=24.9384&limit=10")
 	if resp.StatusCode != 200 || resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) != 0 || len(body) < 1000 {
 		t.Errorf("search: %d, Content-Length %d for %d bytes, Transfer-Encoding %v; want the length of the whole answer",
 			resp.StatusCode, resp.ContentLength, len(body), resp.TransferEncoding)

@@ -1,8 +1,6 @@
 package api_test
 
 import (
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -23,14 +21,9 @@ func TestDispatchMetrics(t *testing.T) {
 	srv.SetReady(true)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	resp, err := http.Get(ts.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("/metrics: %d, %v", resp.StatusCode, err)
+	resp, out := httpGet(t, ts.URL+"/metrics")
+	if resp.StatusCode != 200 {
+		t.Fatalf("/metrics: %d", resp.StatusCode)
 	}
 	for _, series := range []string{`lokero_turned_away_total{at="dispatch",outcome="rerouted"} 0`,
 		`lokero_turned_away_total{at="dispatch",outcome="no_room"} 0`, "\nlokero_dispatch_moved_back_total 0\n"} {

@@ -3,7 +3,6 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -62,15 +61,7 @@ func postiGetFrom(t *testing.T, base, path string) (int, []byte) {
 	if postiRouterErr != nil {
 		t.Fatalf("load openapi-posti.json: %v", postiRouterErr)
 	}
-	resp, err := http.Get(base + path)
-	if err != nil {
-		t.Fatalf("GET %.100s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %.100s: read body: %v", path, err)
-	}
+	resp, body := httpGet(t, base+path)
 	if resp.StatusCode >= 500 {
 		t.Errorf("GET %.100s: status %d: %.300s", path, resp.StatusCode, body)
 	}
@@ -640,12 +631,7 @@ func TestPostiHostileInput(t *testing.T) {
 	// here by hand).
 	f := newFixture(t)
 	for _, path := range []string{"/api/2/location/?zipCode=00100&top=5", "/location/?zipCode=00100&top=5"} {
-		resp, err := http.Get(f.server.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, body := httpGet(t, f.server.URL+path)
 		var got []string
 		if resp.StatusCode == http.StatusOK {
 			for _, l := range decode[map[string][]postiLocation](t, body)["locations"] {

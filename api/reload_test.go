@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
@@ -69,12 +67,7 @@ func TestSearchDuringReload(t *testing.T) {
 			return
 		default:
 		}
-		resp, err := http.Get(ts.URL + "/v1/locations?lat=60.17&lon=24.94")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_, body := httpGet(t, ts.URL+"/v1/locations?lat=60.17&lon=24.94")
 		var ans struct{ Locations []struct{ ID string } }
 		if !json.Valid(body) || json.Unmarshal(body, &ans) != nil || len(ans.Locations) != 1 || ans.Locations[0].ID != "PO-1" {
 			t.Fatalf("answer during a reload: %s", body)

@@ -363,12 +363,7 @@ func TestNetworkHTTP(t *testing.T) {
 	}
 
 	// Turn-aways, at booking and at the door, are counted for /metrics.
-	resp, err := http.Get(f.server.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, out := httpGet(t, f.server.URL+"/metrics")
 	status = resp.StatusCode
 	for _, series := range []string{`lokero_turned_away_total{at="booking",outcome="overflowed"} 0`,
 		`lokero_turned_away_total{at="booking",outcome="refused"} 0`, `lokero_turned_away_total{at="door",outcome="rerouted"} 0`} {
