@@ -119,3 +119,71 @@ func Overflow(full *lokero.Location, req Request, dir Directory, limits Limits, 
 	}
 	return out
 }
+
+// SpreadM is how much farther from the full locker than the nearest
+// alternative with room Spread looks for one with more room.
+const SpreadM = 500.0
+
+// Spread orders a locker's alternatives (Overflow's, nearest first) so
+// that the public SMARTPOSTs with room within SpreadM of the nearest one
+// with room come first, the one with the most room first (the nearer of
+// equals), then the rest as they were. room tells a locker's free
+// compartments of the class the parcel would take there on the date (0:
+// none; it may be a moment old: the caller still reserves in turn).
+//
+// A parcel sent to a locker that is not its shopper's takes a
+// compartment that locker's own shoppers may want later in the day:
+// sent where the most are free, it turns fewer of them away (measured in
+// docs/capacity.md). The lockers of the full locker's own building come
+// first as Overflow has them: Spread leaves them be. Each alternative
+// moved ahead of a nearer one with room says so in its Reason.
+func Spread(full *lokero.Location, req Request, date string, alts []Decision, room func(*lokero.Location) int) []Decision {
+	if full == nil || !full.Type.IsLocker() {
+		return alts
+	}
+	from := point(full)
+	type near struct {
+		i, room int
+		d       float64
+	}
+	var cands []near
+	for i, a := range alts {
+		if residentsOnly(a.Location) {
+			if room(a.Location) > 0 {
+				return alts // the building's own locker with room comes first
+			}
+			continue
+		}
+		r := room(a.Location)
+		if r <= 0 {
+			continue
+		}
+		d := geo.Distance(from, point(a.Location))
+		if len(cands) > 0 && d > cands[0].d+SpreadM {
+			break // nearest first: the rest are farther still
+		}
+		cands = append(cands, near{i, r, d})
+	}
+	if len(cands) == 0 {
+		return alts
+	}
+	nearest := cands[0]
+	slices.SortStableFunc(cands, func(a, b near) int { return cmp.Compare(b.room, a.room) })
+	out := make([]Decision, 0, len(alts))
+	moved := make([]bool, len(alts))
+	for _, c := range cands {
+		d := alts[c.i]
+		if !moved[nearest.i] && c.i != nearest.i {
+			d.Reason = fmt.Sprintf("%s has no free compartment for the parcel (%s) on %s: it goes to %s, %s away, where more compartments are free than at %s, %s away.",
+				name(full), box(req.Parcel.Dimensions()), date, name(d.Location), formatDistance(c.d), name(alts[nearest.i].Location), formatDistance(nearest.d))
+		}
+		out = append(out, d)
+		moved[c.i] = true
+	}
+	for i, d := range alts {
+		if !moved[i] {
+			out = append(out, d)
+		}
+	}
+	return out
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/occupancy"
+	"github.com/lokero/lokero/routing"
 )
 
 // Capacity over time: a locker's compartment is taken from the parcel's
@@ -284,3 +285,37 @@ func (a *Availability) carriedInto(occ []lokero.Occupants, today, date lokero.Da
 
 // dwellStore is the atomic dwell per locker type of an Availability.
 type dwellStore = atomic.Pointer[dwells]
+
+// roomAt returns how many compartments of the smallest class at l that
+// takes p and has one free are free on date, counted in tx as
+// reserveClass counts them (less those out of order, those expected to
+// be still taken then, and the date's reservations): 0 when none. The
+// order of a full locker's alternatives is by it (routing.Spread).
+func roomAt(ctx context.Context, tx lokero.Tx, a *Availability, l *lokero.Location, p lokero.Parcel, limits routing.Limits, date lokero.Date) (int, error) {
+	classes := routing.FittingClasses(p, l, limits)
+	if len(classes) == 0 {
+		return 0, nil
+	}
+	today := lokero.DateOf(tx.Now())
+	load, err := tx.LockerLoad(ctx, l.ID, today, date)
+	if err != nil {
+		return 0, fmt.Errorf("room at %s: %w", l.ID, err)
+	}
+	var carried map[string]int
+	if a != nil && a.occupants != nil && !date.Before(today) {
+		byLocation, err := a.carriedInto(load.Occupants, today, date, func(string) lokero.LocationType { return l.Type },
+			func(d lokero.Date) (map[string]map[string]int, error) {
+				return map[string]map[string]int{l.ID: load.Reserved[d]}, nil
+			})
+		if err != nil {
+			return 0, fmt.Errorf("room at %s: %w", l.ID, err)
+		}
+		carried = byLocation[l.ID]
+	}
+	for _, c := range classes {
+		if free := c.Count - load.OutOfOrder[c.Size] - carried[c.Size] - load.Reserved[date][c.Size]; free > 0 {
+			return free, nil
+		}
+	}
+	return 0, nil
+}

@@ -496,7 +496,11 @@ func (d *Dispatch) move(ctx context.Context, tx lokero.Tx, from *lokero.Location
 	// the check finds no room for is left to the door, which turns it
 	// away in the morning, and its alternative for the day can take a
 	// compartment a neighbour's own parcel needs.
-	for _, alt := range routing.Overflow(from, req, rdir, d.s.limits, on, map[string]bool{from.ID: true}, maxOverflowTries) {
+	alts, err := d.s.spread(ctx, tx, from, req, date, routing.Overflow(from, req, rdir, d.s.limits, on, map[string]bool{from.ID: true}, maxOverflowTries))
+	if err != nil {
+		return false, false, err
+	}
+	for _, alt := range alts {
 		there, err := d.roomIn(ctx, tx, alt.Location, today, date)
 		if err != nil {
 			return false, false, err

@@ -378,8 +378,9 @@ func TestDispatchMovesBackOnTheLastEvening(t *testing.T) {
 }
 
 // TestDispatchMovesBackFromAFullLocker: two bookings whose shoppers
-// chose LOCKER-M5 overflowed at booking to SP-TWO, a small locker next
-// door, whose two compartments are then out of order; LOCKER-M5 has room
+// chose LOCKER-M5 overflowed at booking to SP-TWO, the locker next door
+// (with more room than SP-NEAR, routing.Spread), whose compartments are
+// then all out of order; LOCKER-M5 has room
 // for one of them. On the last evening before delivery the first booked
 // goes back to LOCKER-M5 before SP-TWO's excess is counted, and the other
 // moves out to the nearest locker with room. On an evening further ahead
@@ -403,7 +404,7 @@ func TestDispatchMovesBackFromAFullLocker(t *testing.T) {
 			eachStore(t, func(t *testing.T, f lockersFixture) {
 				ctx := context.Background()
 				two := smartpost("SP-TWO", "00100", 60.1699, 24.9386)
-				two.Compartments[0].Count = 2
+				two.Compartments[0].Count = 12 // 11 free after the first overflow, SP-NEAR's 10
 				if _, err := f.dir.Import(ctx, []lokero.Location{two}); err != nil {
 					t.Fatal(err)
 				}
@@ -422,7 +423,7 @@ func TestDispatchMovesBackFromAFullLocker(t *testing.T) {
 				for _, queued := range waiting {
 					f.pickUp(t, f.openingCode(t, queued["email"]))
 				}
-				out := map[string][]int{"LOCKER-M5": {1}, "SP-TWO": {1, 2}}
+				out := map[string][]int{"LOCKER-M5": {1}, "SP-TWO": {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}}
 				for _, id := range []string{"LOCKER-M5", "SP-TWO"} {
 					for _, n := range out[id] {
 						if _, err := f.lockers.SetOutOfOrder(ctx, operator, id, n, true); err != nil {

@@ -333,7 +333,11 @@ func (s *Shipments) reserve(ctx context.Context, tx lokero.Tx, retailer lokero.R
 		return d, size, err
 	}
 	skip := map[string]bool{d.Location.ID: true}
-	for _, alt := range routing.Overflow(d.Location, req, rdir, s.limits, rdir.date, skip, maxOverflowTries) {
+	alts, err := s.spread(ctx, tx, d.Location, req, date, routing.Overflow(d.Location, req, rdir, s.limits, rdir.date, skip, maxOverflowTries))
+	if err != nil {
+		return d, "", err
+	}
+	for _, alt := range alts {
 		size, ok, over, err := s.reserveWithin(ctx, tx, retailer.ID, alt.Location, req.Parcel, date)
 		if err != nil || ok {
 			if ok && quota {
@@ -352,6 +356,24 @@ func (s *Shipments) reserve(ctx context.Context, tx lokero.Tx, retailer lokero.R
 	}
 	return d, "", &lokero.Error{Code: lokero.EUNPROCESSABLE, Reason: "no_capacity", Field: "pickup_point_id",
 		Message: fmt.Sprintf("%s (%s) has no free compartment for this parcel on %s, and neither has any locker near it; choose another delivery point or try a later day", d.Location.Name, d.Location.ID, date)}
+}
+
+// spread orders a full locker's alternatives for a parcel on date by
+// routing.Spread, by their room counted in tx (roomAt).
+func (s *Shipments) spread(ctx context.Context, tx lokero.Tx, full *lokero.Location, req routing.Request, date lokero.Date, alts []routing.Decision) ([]routing.Decision, error) {
+	if len(alts) < 2 {
+		return alts, nil
+	}
+	var err error
+	out := routing.Spread(full, req, date.String(), alts, func(l *lokero.Location) int {
+		if err != nil {
+			return 0
+		}
+		var n int
+		n, err = roomAt(ctx, tx, s.dir.availability, l, req.Parcel, s.limits, date)
+		return n
+	})
+	return out, err
 }
 
 // reserveOutlet takes a shelf place of the delivery date (size class
