@@ -387,7 +387,11 @@ func TestDispatchMovesBackOnTheLastEvening(t *testing.T) {
 // (Friday's check of Monday) nothing moves back on its own, but moving
 // SP-TWO's excess out (the last booked first, occupancy.ToMove), the check
 // sends the first it moves to LOCKER-M5 — a move back, not a turn-away —
-// and the other to the nearest locker with room.
+// and the other to a locker with room. That is SP-ROOMY, 550 m on, with
+// twice SP-NEAR's room: within routing.SpreadM of SP-NEAR (78 m from
+// SP-TWO), so the check spreads its move there, as a booking would; the
+// bookings at LOCKER-M5 never weighed it (SP-TWO, 11 m from LOCKER-M5,
+// had room, and SP-ROOMY is more than SpreadM beyond).
 func TestDispatchMovesBackFromAFullLocker(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -405,7 +409,9 @@ func TestDispatchMovesBackFromAFullLocker(t *testing.T) {
 				ctx := context.Background()
 				two := smartpost("SP-TWO", "00100", 60.1699, 24.9386)
 				two.Compartments[0].Count = 12 // 11 free after the first overflow, SP-NEAR's 10
-				if _, err := f.dir.Import(ctx, []lokero.Location{two}); err != nil {
+				roomy := smartpost("SP-ROOMY", "00100", 60.17485, 24.9385)
+				roomy.Compartments[0].Count = 20
+				if _, err := f.dir.Import(ctx, []lokero.Location{two, roomy}); err != nil {
 					t.Fatal(err)
 				}
 				operator, _, err := f.lockers.AddCredential(ctx, lokero.KindOperator, "Olli", "")
@@ -449,8 +455,9 @@ func TestDispatchMovesBackFromAFullLocker(t *testing.T) {
 				if back.DestinationID != "LOCKER-M5" || back.Routing.Rule != routing.RulePickupPoint || !strings.HasPrefix(back.Events[len(back.Events)-1].Reason, service.DispatchBackNote) {
 					t.Errorf("moved back to %s by %s; want LOCKER-M5 by %s", back.DestinationID, back.Routing.Rule, routing.RulePickupPoint)
 				}
-				if away.DestinationID == "SP-TWO" || away.DestinationID == "LOCKER-M5" || away.Routing.Rule != routing.RuleCapacityOverflow {
-					t.Errorf("moved out to %s by %s; want another locker by the overflow", away.DestinationID, away.Routing.Rule)
+				if away.DestinationID != "SP-ROOMY" || away.Routing.Rule != routing.RuleCapacityOverflow ||
+					!strings.Contains(away.Routing.Reason, "more compartments are free than at Smartpost SP-NEAR") {
+					t.Errorf("moved out to %s by %s (%s); want SP-ROOMY, the roomiest within reach, by the overflow", away.DestinationID, away.Routing.Rule, away.Routing.Reason)
 				}
 				reserved, err := f.store.ReservedOn(ctx, booked[0].DeliveryDate)
 				if err != nil {
