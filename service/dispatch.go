@@ -496,7 +496,10 @@ func (d *Dispatch) move(ctx context.Context, tx lokero.Tx, from *lokero.Location
 	// the check finds no room for is left to the door, which turns it
 	// away in the morning, and its alternative for the day can take a
 	// compartment a neighbour's own parcel needs.
-	alts, err := d.s.spread(ctx, tx, from, req, date, routing.Overflow(from, req, rdir, d.s.limits, on, map[string]bool{from.ID: true}, maxOverflowTries))
+	// (The check counts a locker's room by what it holds this evening,
+	// roomIn, not by the booking's forecast that spread's count is: the
+	// count orders the lockers, roomIn decides.)
+	alts, _, err := d.s.spread(ctx, tx, from, req, date, routing.Overflow(from, req, rdir, d.s.limits, on, map[string]bool{from.ID: true}, maxOverflowTries))
 	if err != nil {
 		return false, false, err
 	}

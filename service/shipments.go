@@ -333,11 +333,14 @@ func (s *Shipments) reserve(ctx context.Context, tx lokero.Tx, retailer lokero.R
 		return d, size, err
 	}
 	skip := map[string]bool{d.Location.ID: true}
-	alts, err := s.spread(ctx, tx, d.Location, req, date, routing.Overflow(d.Location, req, rdir, s.limits, rdir.date, skip, maxOverflowTries))
+	alts, room, err := s.spread(ctx, tx, d.Location, req, date, routing.Overflow(d.Location, req, rdir, s.limits, rdir.date, skip, maxOverflowTries))
 	if err != nil {
 		return d, "", err
 	}
 	for _, alt := range alts {
+		if n, counted := room[alt.Location.ID]; counted && n == 0 {
+			continue // counted full in this transaction as reserveClass counts: no reservation there
+		}
 		size, ok, over, err := s.reserveWithin(ctx, tx, retailer.ID, alt.Location, req.Parcel, date)
 		if err != nil || ok {
 			if ok && quota {
@@ -359,21 +362,29 @@ func (s *Shipments) reserve(ctx context.Context, tx lokero.Tx, retailer lokero.R
 }
 
 // spread orders a full locker's alternatives for a parcel on date by
-// routing.Spread, by their room counted in tx (roomAt).
-func (s *Shipments) spread(ctx context.Context, tx lokero.Tx, full *lokero.Location, req routing.Request, date lokero.Date, alts []routing.Decision) ([]routing.Decision, error) {
+// routing.Spread, by their room counted in tx (roomAt), and returns the
+// room it counted at each (those it did not count are absent).
+func (s *Shipments) spread(ctx context.Context, tx lokero.Tx, full *lokero.Location, req routing.Request, date lokero.Date, alts []routing.Decision) ([]routing.Decision, map[string]int, error) {
 	if len(alts) < 2 {
-		return alts, nil
+		return alts, nil, nil
 	}
 	var err error
+	room := make(map[string]int, len(alts))
 	out := routing.Spread(full, req, date.String(), alts, func(l *lokero.Location) int {
 		if err != nil {
 			return 0
 		}
-		var n int
-		n, err = roomAt(ctx, tx, s.dir.availability, l, req.Parcel, s.limits, date)
+		n, ok := room[l.ID]
+		if !ok {
+			n, err = roomAt(ctx, tx, s.dir.availability, l, req.Parcel, s.limits, date)
+			room[l.ID] = n
+		}
 		return n
 	})
-	return out, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, room, nil
 }
 
 // reserveOutlet takes a shelf place of the delivery date (size class
