@@ -473,11 +473,10 @@ func TestNotifyEndToEnd(t *testing.T) {
 	}
 
 	// The webhooks: every event of each parcel once, in sequence, signed.
-	byShipment := map[string]map[int]string{} // shipment → sequence → event type
-	seenIDs := map[string]bool{}
+	var byShipment map[string]map[int]string // shipment → sequence → event type
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		calls := hooks.received()
-		byShipment, seenIDs = map[string]map[int]string{}, map[string]bool{}
+		byShipment = map[string]map[int]string{}
 		ready := 0
 		for _, c := range calls {
 			var ev webhookEvent
@@ -500,6 +499,7 @@ func TestNotifyEndToEnd(t *testing.T) {
 		}
 	}
 	time.Sleep(500 * time.Millisecond) // a repeat would show by now
+	seenIDs := map[string]bool{}
 	for _, c := range hooks.received() {
 		if err := verifier.Verify(c.body, c.header); err != nil {
 			t.Errorf("webhook %s (%s): the Standard Webhooks library refuses it: %v", c.header.Get("webhook-id"), c.body, err)

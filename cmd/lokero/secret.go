@@ -220,6 +220,13 @@ func makeSecretFile(path string) ([]byte, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("code secret: %w", err)
 	}
+	// On the disk before any code is made with it: a secret lost to a
+	// power cut would leave every code and sealed secret unreadable.
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, fmt.Errorf("code secret: %w", err)
+	}
 	if err := f.Close(); err != nil {
 		os.Remove(path)
 		return nil, fmt.Errorf("code secret: %w", err)
@@ -228,27 +235,28 @@ func makeSecretFile(path string) ([]byte, error) {
 }
 
 // writeKeyring replaces the keyring file at path with keys, atomically
-// (a new 0600 file renamed over it).
+// (a new 0600 file, synced, renamed over it). Any step that fails is the
+// error: a rotation whose new key is not on disk must not go on.
 func writeKeyring(path string, keys []locker.Key) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".new*")
 	if err != nil {
 		return fmt.Errorf("code secret: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err == nil {
+	err = tmp.Chmod(0o600)
+	if err == nil {
 		_, err = io.WriteString(tmp, formatKeyring(keys))
-		if err == nil {
-			err = tmp.Sync()
-		}
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Rename(tmp.Name(), path)
-		}
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
-		tmp.Close()
 		return fmt.Errorf("code secret: write %s: %w", path, err)
 	}
 	return nil

@@ -188,3 +188,44 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestWriteKeyring: a keyring written reads back the same, as the file's
+// only content, 0600; and a write that cannot be completed (here the
+// rename, onto a directory) is an error, the old content left as it was.
+func TestWriteKeyring(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := dir + "/lokero.secret"
+	keys := []locker.Key{{Generation: 2, Secret: []byte("0123456789abcdef0123456789abcdef")}, {Generation: 1, Secret: []byte("fedcba9876543210fedcba9876543210")}}
+	if err := writeKeyring(path, keys); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := parseKeyring(string(raw))
+	if err != nil || !slices.EqualFunc(got, keys, func(a, b locker.Key) bool {
+		return a.Generation == b.Generation && string(a.Secret) == string(b.Secret)
+	}) {
+		t.Fatalf("read back %v, %v; want %v", got, err, keys)
+	}
+	if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v, %v; want 0600", info.Mode().Perm(), err)
+	}
+
+	blocked := dir + "/a-directory"
+	if err := os.Mkdir(blocked, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(blocked+"/inside", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = writeKeyring(blocked, keys)
+	if err == nil || !strings.Contains(err.Error(), "code secret: write "+blocked) {
+		t.Fatalf("writing over a directory: %v; want the write's error", err)
+	}
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 2 {
+		t.Fatalf("the directory after the failed write: %v, %v; want the secret and the directory alone (no temporary file left)", entries, err)
+	}
+}
