@@ -223,7 +223,7 @@ func TestSharedCodes(t *testing.T) {
 // below; with one class every parcel fits M.
 func TestSimClassesAndParcels(t *testing.T) {
 	t.Parallel()
-	for _, n := range []int{3, 4, 5, 13, 40} {
+	for _, n := range []int{3, 4, 5, 6, 7, 13, 14, 20, 40, 52} {
 		cs := simClasses(mixDemo, n)
 		total := 0
 		for _, c := range cs {
@@ -236,8 +236,10 @@ func TestSimClassesAndParcels(t *testing.T) {
 			t.Errorf("%d compartments in the demo mix: %s", n, classesText(cs))
 		}
 	}
-	if got := classesText(simClasses(mixDemo, 13)); got != "8 S, 3 M, 2 L" {
-		t.Errorf("13 compartments: %s; want 8 S, 3 M, 2 L", got)
+	for n, want := range map[int]string{13: "7 S, 4 M, 2 L", 14: "8 S, 4 M, 2 L", 20: "12 S, 6 M, 2 L", 52: "30 S, 15 M, 7 L"} {
+		if got := classesText(simClasses(mixDemo, n)); got != want {
+			t.Errorf("%d compartments: %s; want %s (58, 29 and 13 %% by largest remainders)", n, got, want)
+		}
 	}
 	parcel := func(mix string, class int) lokero.Parcel {
 		m := peakParcelOf(mix, class)
