@@ -231,11 +231,29 @@ func makeSecretFile(path string) ([]byte, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("code secret: %w", err)
 	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("code secret: %w", err)
+	}
 	return b, nil
 }
 
+// syncDir makes the entries just made or renamed in dir durable (a file's
+// own sync does not cover its name in the directory).
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
 // writeKeyring replaces the keyring file at path with keys, atomically
-// (a new 0600 file, synced, renamed over it). Any step that fails is the
+// and durably (a new 0600 file, synced, renamed over it, the directory
+// synced). Any step that fails is the
 // error: a rotation whose new key is not on disk must not go on.
 func writeKeyring(path string, keys []locker.Key) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".new*")
@@ -255,6 +273,9 @@ func writeKeyring(path string, keys []locker.Key) error {
 	}
 	if err == nil {
 		err = os.Rename(tmp.Name(), path)
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(path))
 	}
 	if err != nil {
 		return fmt.Errorf("code secret: write %s: %w", path, err)
