@@ -256,14 +256,24 @@ func (a *Availability) lockerLoad(ctx context.Context, tx lokero.Tx, l *lokero.L
 	if err != nil {
 		return nil, nil, err
 	}
+	carried, err = a.carriedAt(l, load, today, date)
+	return load.OutOfOrder, carried, err
+}
+
+// carriedAt is the parcels expected to be still in locker l's
+// compartments at the start of date, by size class, from its load read
+// on today (the parcels in it, and its bookings of the days before date):
+// nothing where the availability has no occupants to count, or before
+// today.
+func (a *Availability) carriedAt(l *lokero.Location, load lokero.LockerLoad, today, date lokero.Date) (map[string]int, error) {
 	if a == nil || a.occupants == nil || date.Before(today) {
-		return load.OutOfOrder, nil, nil
+		return nil, nil
 	}
 	byLocation, err := a.carriedInto(load.Occupants, today, date, func(string) lokero.LocationType { return l.Type },
 		func(d lokero.Date) (map[string]map[string]int, error) {
 			return map[string]map[string]int{l.ID: load.Reserved[d]}, nil
 		})
-	return load.OutOfOrder, byLocation[l.ID], err
+	return byLocation[l.ID], err
 }
 
 // carriedInto is carried for the parcels in the compartments (occ) and the
@@ -301,16 +311,9 @@ func roomAt(ctx context.Context, tx lokero.Tx, a *Availability, l *lokero.Locati
 	if err != nil {
 		return 0, fmt.Errorf("room at %s: %w", l.ID, err)
 	}
-	var carried map[string]int
-	if a != nil && a.occupants != nil && !date.Before(today) {
-		byLocation, err := a.carriedInto(load.Occupants, today, date, func(string) lokero.LocationType { return l.Type },
-			func(d lokero.Date) (map[string]map[string]int, error) {
-				return map[string]map[string]int{l.ID: load.Reserved[d]}, nil
-			})
-		if err != nil {
-			return 0, fmt.Errorf("room at %s: %w", l.ID, err)
-		}
-		carried = byLocation[l.ID]
+	carried, err := a.carriedAt(l, load, today, date)
+	if err != nil {
+		return 0, fmt.Errorf("room at %s: %w", l.ID, err)
 	}
 	for _, c := range classes {
 		if free := c.Count - load.OutOfOrder[c.Size] - carried[c.Size] - load.Reserved[date][c.Size]; free > 0 {
