@@ -15,7 +15,7 @@ import (
 // One throwaway cluster for the test binary; a database per test.
 func TestMain(m *testing.M) { pgtest.ForTest(m) }
 
-func freshURL(t *testing.T) string {
+func freshURL(t testing.TB) string {
 	t.Helper()
 	url, err := pgtest.Require(t).CreateDatabase(t.Context())
 	if err != nil {
@@ -24,7 +24,7 @@ func freshURL(t *testing.T) string {
 	return url
 }
 
-func open(t *testing.T, url string) *postgres.DB {
+func open(t testing.TB, url string) *postgres.DB {
 	return storetest.Opened[*postgres.DB](t)(postgres.Open(t.Context(), url))
 }
 
@@ -32,6 +32,11 @@ func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store {
 		return open(t, freshURL(t))
 	})
+}
+
+// BenchmarkUpsert10000: go test ./sqlite ./postgres -run '^$' -bench Upsert10000
+func BenchmarkUpsert10000(b *testing.B) {
+	storetest.BenchmarkUpsert10000(b, func(tb testing.TB) storetest.Store { return open(tb, freshURL(tb)) })
 }
 
 // TestConcurrentOpen starts several instances on one fresh database at

@@ -12,13 +12,20 @@ import (
 	"github.com/lokero/lokero/storetest"
 )
 
-func open(t *testing.T, path string) *sqlite.DB {
+func open(t testing.TB, path string) *sqlite.DB {
 	return storetest.Opened[*sqlite.DB](t)(sqlite.Open(t.Context(), path))
 }
 
 func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store {
 		return open(t, filepath.Join(t.TempDir(), "lokero.db"))
+	})
+}
+
+// BenchmarkUpsert10000: go test ./sqlite ./postgres -run '^$' -bench Upsert10000
+func BenchmarkUpsert10000(b *testing.B) {
+	storetest.BenchmarkUpsert10000(b, func(tb testing.TB) storetest.Store {
+		return open(tb, filepath.Join(tb.TempDir(), "lokero.db"))
 	})
 }
 

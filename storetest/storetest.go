@@ -426,19 +426,13 @@ func testUpsert10000(t *testing.T, s Store) {
 	start = time.Now()
 	mustUpsert(t, s, batch, lokero.UpsertResult{Updated: n})
 	updated := time.Since(start)
-	t.Logf("upsert of %d locations: insert %v, update %v", n, inserted, updated)
-	// Generous for a loaded shared machine; the target is well under 2s.
-	if limit := 15 * time.Second; inserted > limit || updated > limit {
-		t.Errorf("upsert of %d locations too slow: insert %v, update %v", n, inserted, updated)
-	}
+	t.Logf("upsert of %d locations: insert %v, update %v (BenchmarkUpsert10000 measures them)", n, inserted, updated)
 
 	checkCount(t, s, n)
-	start = time.Now()
 	all, err := s.Locations(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("Locations of %d: %v", n, time.Since(start))
 	if len(all) != n {
 		t.Fatalf("Locations returned %d, want %d", len(all), n)
 	}
