@@ -221,7 +221,13 @@ func (c *Controller) load() error {
 		if err := c.newCredential(tx); err != nil {
 			return err
 		}
-		c.outboxN = tx.Bucket(bucketOutbox).Stats().KeyN
+		// Counted by a cursor: Stats reads the committed pages only, and
+		// misses the events newCredential renumbered in this transaction.
+		c.outboxN = 0
+		out := tx.Bucket(bucketOutbox).Cursor()
+		for k, _ := out.First(); k != nil; k, _ = out.Next() {
+			c.outboxN++
+		}
 		k, err := loadKeypad(tx)
 		if err != nil {
 			return err
@@ -543,7 +549,7 @@ func (c *Controller) Keypad(ctx context.Context, code string) (KeypadResult, err
 	case drop != nil && !c.Connected():
 		return c.dropOffOffline(ctx, *drop, now)
 	case drop != nil:
-		res, err := c.online(ctx, code, nil, now)
+		res, _, err := c.online(ctx, code, nil, now)
 		if err == nil && res.Result == ResultOpen {
 			c.forgetDropOff(drop.ShipmentID) // the centre took the return
 		}
@@ -551,7 +557,15 @@ func (c *Controller) Keypad(ctx context.Context, code string) (KeypadResult, err
 	case code == "":
 		return c.wrong(now)
 	case c.Connected():
-		return c.online(ctx, code, hit, now)
+		res, answered, err := c.online(ctx, code, hit, now)
+		if err == nil && !answered && hit == nil {
+			// A code no parcel here has, and no answer in time: counted
+			// as wrong, as offline. A link that looks up while the centre
+			// is silent (a backlog, a jam not yet noticed) must not give
+			// guesses the lockout does not count.
+			return c.unanswered(now)
+		}
+		return res, err
 	case hit != nil: // cash on delivery, offline: no payment here
 		if err := c.right(now); err != nil {
 			return KeypadResult{}, err
@@ -660,19 +674,37 @@ func (c *Controller) saveKeypad(kp locker.Keypad) error {
 	return nil
 }
 
+// unanswered records a code the centre did not answer in time as a
+// wrong one, and answers it unknown (with the lockout it started, if any).
+func (c *Controller) unanswered(now time.Time) (KeypadResult, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	kp, lock := c.policy.Wrong(c.keypad, now)
+	if err := c.saveKeypad(kp); err != nil {
+		return KeypadResult{}, err
+	}
+	return KeypadResult{Result: ResultUnknown, Wait: lock}, nil
+}
+
 // online asks the centre about a code: it queues a "keypad" event and
-// waits up to OnlineWait for its answer. hit is the parcel with cash on
-// delivery the code is known to open locally, if any.
-func (c *Controller) online(ctx context.Context, code string, hit *Pickup, now time.Time) (KeypadResult, error) {
+// waits up to OnlineWait for its answer; answered is false when none
+// came in time. hit is the parcel with cash on delivery the code is known
+// to open locally, if any.
+func (c *Controller) online(ctx context.Context, code string, hit *Pickup, now time.Time) (res KeypadResult, answered bool, err error) {
 	e := Event{At: now.UTC(), Type: TypeKeypad, Code: code}
 	ack, ok, err := c.ask(ctx, e)
 	if err != nil {
-		return KeypadResult{}, err
+		return KeypadResult{}, false, err
 	}
 	if !ok {
-		return KeypadResult{Result: ResultUnknown}, nil
+		return KeypadResult{Result: ResultUnknown}, false, nil
 	}
-	e.Seq = ack.Seq
+	res, err = c.answer(ctx, ack, hit, now)
+	return res, true, err
+}
+
+// answer acts on the centre's answer to a keypad event.
+func (c *Controller) answer(ctx context.Context, ack device.Ack, hit *Pickup, now time.Time) (KeypadResult, error) {
 	switch {
 	case ack.Result == device.ResultRejected:
 		return c.wrong(now)
@@ -686,7 +718,7 @@ func (c *Controller) online(ctx context.Context, code string, hit *Pickup, now t
 		c.mu.Lock()
 		c.doors[ack.Open] = true
 		if hit != nil && hit.Compartment == ack.Open {
-			mark := pickedMark{At: now, Seq: e.Seq}
+			mark := pickedMark{At: now, Seq: ack.Seq}
 			if err := c.db.Update(func(tx *bolt.Tx) error {
 				return putJSON(tx, bucketPicked, []byte(hit.ShipmentID), mark)
 			}); err != nil {

@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/lokero/lokero/device"
+	"github.com/lokero/lokero/locker"
 )
 
 func TestEventsArriveInOrder(t *testing.T) {
@@ -368,7 +370,7 @@ func TestKeypadOnline(t *testing.T) {
 		{"the centre opens what it says", "5555 5555 555", false, KeypadResult{Result: ResultOpen, Compartment: 9}, 0},
 		{"the centre asks for payment", "66666666666", false, KeypadResult{Result: ResultPaymentRequired, AmountCents: 990}, 0},
 		{"the centre rejects: wrong, counted", "77777777777", false, KeypadResult{Result: ResultWrongCode}, 1},
-		{"no answer in time: unknown, not counted", "88888888888", true, KeypadResult{Result: ResultUnknown}, 1},
+		{"no answer in time: unknown, counted as wrong", "88888888888", true, KeypadResult{Result: ResultUnknown}, 2},
 	}
 	for _, tt := range tests {
 		ce.setSilent(tt.silent)
@@ -446,8 +448,39 @@ func TestKeypadEntryNeverStored(t *testing.T) {
 	h.c.mu.Lock()
 	wrong := len(h.c.keypad.Wrong)
 	h.c.mu.Unlock()
-	if wrong != 0 {
-		t.Errorf("%d wrong entries counted, want 0: the entry was never answered", wrong)
+	if wrong != 1 {
+		t.Errorf("%d wrong entries counted, want 1: the unanswered entry at the keypad, nothing for its withdrawal", wrong)
+	}
+}
+
+// TestKeypadSilentCentreLocksOut: connected, with the centre silent (a
+// backlog, a link jammed but not yet noticed), codes no parcel here has
+// are counted as wrong, so guessing is locked out as it is offline; a
+// code the controller knows still opens.
+func TestKeypadSilentCentreLocksOut(t *testing.T) {
+	t.Parallel()
+	broker := startBroker(t)
+	ce := newCentre(t, broker)
+	h := newHarness(t, broker, func(c *Config) { c.OnlineWait = 100 * time.Millisecond })
+	h.run()
+	k := testKDF(t)
+	h.syncNow(ce, k, pickupFor(k, "SH-1", 3, "12121212121", h.clock.Now().Add(time.Hour), 0))
+	ce.setSilent(true)
+	limit := locker.DefaultPolicy().WrongLimit
+	for i := range limit {
+		got := h.keypad(fmt.Sprintf("9999999%04d", i))
+		if got.Result != ResultUnknown {
+			t.Fatalf("guess %d with the centre silent: %+v, want unknown", i+1, got)
+		}
+		if locked := got.Wait > 0; locked != (i == limit-1) {
+			t.Errorf("guess %d of %d: %+v; want the lockout from the last", i+1, limit, got)
+		}
+	}
+	if got := h.keypad("99999990099"); got.Result != ResultLocked {
+		t.Errorf("a guess after %d unanswered: %+v, want locked", limit, got)
+	}
+	if received, _, _ := ce.snapshot(); len(received) != limit {
+		t.Errorf("the centre received %d keypad events, want %d (none while locked)", len(received), limit)
 	}
 }
 

@@ -292,21 +292,33 @@ func (c *Controller) dropOffOffline(ctx context.Context, d device.DropOff, now t
 	if err != nil {
 		return KeypadResult{}, err
 	}
+	// The compartment is taken: kept in the state file with the event, so
+	// that after a restart (still offline) no deposit goes into it.
+	taken := "return:" + d.ShipmentID
 	if err := c.queueLocked(&e, func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketDeposited).Put([]byte(taken), []byte(strconv.Itoa(best.Number))); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketDropOffs).Delete([]byte(d.ShipmentID))
 	}); err != nil {
 		return KeypadResult{}, err
 	}
 	delete(c.dropOffs, d.ShipmentID)
+	c.deposited[taken] = best.Number
 	if err := c.cfg.Driver.Open(ctx, best.Number); err != nil {
-		if uerr := c.unqueue(e.Seq, func(tx *bolt.Tx) error { return tx.Bucket(bucketDropOffs).Put([]byte(d.ShipmentID), raw) }); uerr == nil {
+		if uerr := c.unqueue(e.Seq, func(tx *bolt.Tx) error {
+			if err := tx.Bucket(bucketDeposited).Delete([]byte(taken)); err != nil {
+				return err
+			}
+			return tx.Bucket(bucketDropOffs).Put([]byte(d.ShipmentID), raw)
+		}); uerr == nil {
 			c.dropOffs[d.ShipmentID] = d
+			delete(c.deposited, taken)
 		} else {
 			c.log.Error("controller: lock failed and the drop-off could not be undone", "shipment", d.ShipmentID, "err", uerr)
 		}
 		return KeypadResult{}, fmt.Errorf("controller: open compartment %d: %w", best.Number, err)
 	}
-	c.deposited["return:"+d.ShipmentID] = best.Number // the compartment is taken
 	c.doors[best.Number] = true
 	c.wake()
 	c.log.Info("controller: return taken offline", "shipment", d.ShipmentID, "compartment", best.Number, "seq", e.Seq)

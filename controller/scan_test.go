@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -218,5 +219,81 @@ func TestNewTokenRestartsSequence(t *testing.T) {
 	}
 	if got := seqs(c); !slices.Equal(got, []int64{1, 2, 3}) {
 		t.Errorf("the next event under the new token: %v; want 1..3", got)
+	}
+}
+
+// TestNewTokenKeepsPendingCount: the events renumbered for a new token
+// are still counted unanswered (Pending), which lokero sim and the tests
+// wait on.
+func TestNewTokenKeepsPendingCount(t *testing.T) {
+	t.Parallel()
+	path := t.TempDir() + "/state.db"
+	open := func(token string) *Controller {
+		t.Helper()
+		c, err := Open(Config{LocationID: "LOCKER-1", Broker: "tcp://127.0.0.1:1", Token: token, StatePath: path,
+			Driver: NewSimDriver(4), Clock: newFakeClock()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := open("lkd_first")
+	for range 3 {
+		if err := c.Letters(context.Background(), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+	for _, s := range []struct {
+		token string
+		want  int
+	}{{"lkd_first", 3}, {"lkd_second", 3}, {"lkd_second", 3}} {
+		c = open(s.token)
+		if got := c.Pending(); got != s.want {
+			t.Errorf("reopened with %s: Pending() = %d, want %d", s.token, got, s.want)
+		}
+		c.Close()
+	}
+}
+
+// TestReturnTakenOfflineSurvivesRestart: the compartment a return went
+// into offline stays taken after a restart (still offline): the next
+// deposit taken offline goes into another one.
+func TestReturnTakenOfflineSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "tcp://127.0.0.1:1", nil) // never run: offline
+	k := testKDF(t)
+	command := func(v Command) {
+		t.Helper()
+		data, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.c.handleCommand(data); err != nil {
+			t.Fatalf("%s: %v", v.Type, err)
+		}
+	}
+	command(Command{Type: CommandSync, At: h.clock.Now(), KDF: k,
+		Deliveries: []device.Delivery{{TrackingCode: "JJFI00000000000001", LengthCM: 30, WidthCM: 20, HeightCM: 5}},
+		Compartments: []device.Compartment{
+			{N: 1, Size: "S", LengthCM: 70, WidthCM: 40, HeightCM: 10},
+			{N: 2, Size: "M", LengthCM: 70, WidthCM: 40, HeightCM: 20}}})
+	ret := pickupFor(k, "SH-R", 1, "22222222222", time.Time{}, 0)
+	command(Command{Type: CommandExpectDropOff, DropOff: &device.DropOff{ShipmentID: "SH-R", Verifier: ret.Verifier,
+		LengthCM: 30, WidthCM: 20, HeightCM: 5, Until: h.clock.Now().Add(14 * 24 * time.Hour)}})
+	h.driver.SetFail(errors.New("board silent"))
+	if _, err := h.c.Keypad(context.Background(), "22222222222"); err == nil {
+		t.Fatal("return code offline with the lock failing: no error")
+	}
+	h.driver.SetFail(nil)
+	// The failed attempt took nothing back from the return or door 1.
+	if got := h.keypad("22222222222"); got != (KeypadResult{Result: ResultOpen, Compartment: 1}) {
+		t.Fatalf("return code offline = %+v, want door 1 open", got)
+	}
+	h.driver.Close(1)
+	h.restart()
+	got, err := h.c.Deposit(context.Background(), "JJFI00000000000001")
+	if err != nil || got != (KeypadResult{Result: ResultOpen, Compartment: 2}) {
+		t.Errorf("deposit offline after a restart = %+v, %v; want door 2 (door 1 holds the return)", got, err)
 	}
 }

@@ -342,6 +342,9 @@ func answerText(m ScreenMode, r KeypadResult, err error) string {
 		}
 		return "Wrong code"
 	}
+	if r.Wait > 0 {
+		return "No answer: locked for " + waitText(r.Wait)
+	}
 	return "No answer: try again"
 }
 

@@ -22,7 +22,9 @@ var (
 	bucketPickups = []byte("pickups") // shipment ID → Pickup JSON
 	bucketPicked  = []byte("picked")  // shipment ID → pickedMark JSON
 	// bucketDeposited: tracking code → compartment (decimal) of a parcel
-	// a courier deposited while the locker was offline.
+	// a courier deposited while the locker was offline, and "return:" +
+	// shipment ID → compartment of a return taken offline; both until the
+	// centre's sync no longer lists them as on their way.
 	bucketDeposited = []byte("deposited")
 	// bucketDropOffs: shipment ID → device.DropOff JSON, the returns the
 	// locker may take offline.
