@@ -230,6 +230,7 @@ func (h *aclHook) Provides(b byte) bool {
 		mqtt.OnConnectAuthenticate,
 		mqtt.OnACLCheck,
 		mqtt.OnPublish,
+		mqtt.OnWill,
 		mqtt.OnDisconnect,
 		mqtt.OnClientExpired,
 	}, []byte{b})
@@ -306,6 +307,16 @@ func (h *aclHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet,
 		pk.FixedHeader.Retain = false
 	}
 	return pk, nil
+}
+
+// OnWill clears the retain flag of a locker's will on any topic but its
+// status topic, as OnPublish does for its messages: mochi sends a will
+// without OnPublish (its topic was checked at connect).
+func (h *aclHook) OnWill(cl *mqtt.Client, will mqtt.Will) (mqtt.Will, error) {
+	if id, ok := h.identity(cl); !ok || (!id.Centre && will.Retain && will.TopicName != Topic(id.LocationID, KindStatus)) {
+		will.Retain = false
+	}
+	return will, nil
 }
 
 // OnDisconnect forgets the identity of a client whose session ends with

@@ -456,3 +456,23 @@ func TestEmbeddedBrokerAuthDeadline(t *testing.T) {
 		t.Errorf("Authenticator's context deadline in %v, want within %v", d, authTimeout)
 	}
 }
+
+// A locker's will on its events topic is not retained either: the
+// broker's will bypasses OnPublish, and a retained event would reach
+// every centre that subscribes later (after the locker was provisioned
+// anew and numbers from 1 again, as a new event).
+func TestEmbeddedBrokerWillRetainOnlyOnStatus(t *testing.T) {
+	t.Parallel()
+	_, _, e := startTestBroker(t)
+	a := e.locker(t)
+	o := lockerOpts(a)
+	o.willTopic, o.willPayload = Topic(a.id, KindEvents), `{"seq":1,"type":"door_closed","compartment":1}`
+	locker := mustConnect(t, e.url, o)
+	observer := e.centre(t)
+	observer.mustSubscribe(t, Topic(a.id, KindEvents))
+	locker.drop()
+	observer.expect(t, Topic(a.id, KindEvents), o.willPayload)
+	centre := e.centre(t)
+	centre.mustSubscribe(t, Topic(a.id, KindEvents))
+	centre.expectNone(t, Topic(a.id, KindEvents))
+}

@@ -393,9 +393,21 @@ func (c *Centre) event(dev lokero.Credential, id string, payload []byte) {
 		c.failed.Add(1)
 		return
 	}
-	out, err := c.cfg.Lockers.ApplyEvent(c.ctx, dev, id, service.DeviceEvent{
+	de := service.DeviceEvent{
 		Seq: ev.Seq, At: ev.At, Type: ev.Type, Compartment: ev.Compartment, Count: ev.Count,
-		Code: ev.Code, AmountCents: ev.AmountCents, TerminalRef: ev.TerminalRef, ShipmentID: ev.ShipmentID, Token: ev.Token, TrackingCode: ev.TrackingCode})
+		Code: ev.Code, AmountCents: ev.AmountCents, TerminalRef: ev.TerminalRef, ShipmentID: ev.ShipmentID, Token: ev.Token, TrackingCode: ev.TrackingCode}
+	out, err := c.cfg.Lockers.ApplyEvent(c.ctx, dev, id, de)
+	if err == nil && (out.Result == service.EventDuplicate || out.Result == service.EventGap) {
+		// The sequence is the credential's: a controller provisioned anew
+		// numbers from 1 again, and judged by the old credential of the
+		// cache its events would be answered duplicate (and forgotten by
+		// the controller, never applied). Read the credential again.
+		if fresh, ferr := c.cfg.Lockers.LockerDevice(c.ctx, id); ferr == nil && fresh.ID != dev.ID {
+			c.devices.Store(id, cachedDevice{cred: fresh, at: time.Now()})
+			dev = fresh
+			out, err = c.cfg.Lockers.ApplyEvent(c.ctx, dev, id, de)
+		}
+	}
 	if err != nil {
 		// Not applied (the store failed, or the credential changed): no
 		// answer, so the controller sends it again.

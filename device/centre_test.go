@@ -3,6 +3,7 @@ package device
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -226,5 +227,88 @@ func TestCentreSyncNeverUndoesACancel(t *testing.T) {
 	}
 	if n := f.syncs.Load(); n != 2 {
 		t.Errorf("Sync called %d times; want 2 (read, then read again after the cancel)", n)
+	}
+}
+
+// seqLockers numbers events per credential as the locker use cases do
+// (applied, duplicate, gap); LockerDevice gives the locker's current
+// credential, which provisioning a new token replaces.
+type seqLockers struct {
+	*slowLockers
+	mu   sync.Mutex
+	cred string           // the locker's newest active credential
+	last map[string]int64 // last applied seq per credential
+}
+
+func (f *seqLockers) ApplyEvent(_ context.Context, dev lokero.Credential, _ string, ev service.DeviceEvent) (service.DeviceOutcome, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch last := f.last[dev.ID]; {
+	case ev.Seq == last+1:
+		f.last[dev.ID] = ev.Seq
+		return service.DeviceOutcome{Result: service.EventApplied, Expect: ev.Seq + 1}, nil
+	case ev.Seq <= last:
+		return service.DeviceOutcome{Result: service.EventDuplicate, Expect: last + 1}, nil
+	default:
+		return service.DeviceOutcome{Result: service.EventGap, Expect: last + 1}, nil
+	}
+}
+
+func (f *seqLockers) LockerDevice(_ context.Context, id string) (lokero.Credential, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return lokero.Credential{ID: f.cred, Kind: lokero.KindDevice, LocationID: id}, nil
+}
+
+func (f *seqLockers) provision(cred string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cred = cred
+}
+
+// A controller provisioned anew numbers its events from 1 under its new
+// credential: the centre, holding the old one in its cache, must not
+// answer them duplicate (the controller would forget them unapplied) nor
+// gap.
+func TestCentreNewCredentialWithinCache(t *testing.T) {
+	t.Parallel()
+	f := &seqLockers{slowLockers: newSlowLockers(), cred: "cred-old", last: map[string]int64{}}
+	c, _ := testCentre(t, f)
+	acks := make(chan Ack, 16)
+	c.out = func(topic string, payload []byte) error {
+		if _, kind, _ := ParseTopic(topic); kind == KindAcks {
+			var a Ack
+			if err := json.Unmarshal(payload, &a); err != nil {
+				return err
+			}
+			acks <- a
+		}
+		return nil
+	}
+	next := func(t *testing.T) Ack {
+		t.Helper()
+		select {
+		case a := <-acks:
+			return a
+		case <-time.After(waitFor):
+			t.Fatal("no answer")
+			return Ack{}
+		}
+	}
+	for seq := 1; seq <= 3; seq++ {
+		c.enqueue(Topic("L1", KindEvents), fmt.Appendf(nil, `{"seq":%d,"type":"letter_dropped"}`, seq))
+		if a := next(t); a.Result != ResultApplied {
+			t.Fatalf("event %d under the old credential: %+v; want applied", seq, a)
+		}
+	}
+	f.provision("cred-new")
+	for _, s := range []struct {
+		seq  int64
+		want string
+	}{{1, ResultApplied}, {2, ResultApplied}, {2, ResultDuplicate}, {4, ResultGap}} {
+		c.enqueue(Topic("L1", KindEvents), fmt.Appendf(nil, `{"seq":%d,"type":"letter_dropped"}`, s.seq))
+		if a := next(t); a.Seq != s.seq || a.Result != s.want {
+			t.Errorf("event %d under the new credential: %+v; want %s", s.seq, a, s.want)
+		}
 	}
 }
