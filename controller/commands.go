@@ -86,7 +86,9 @@ func (c *Controller) applySync(cmd Command) error {
 		return nil
 	}
 	now := c.cfg.Clock.Now()
+	var gone []string // marks in c.deposited the sync settles
 	err := c.db.Update(func(tx *bolt.Tx) error {
+		gone = gone[:0]
 		if err := tx.DeleteBucket(bucketPickups); err != nil {
 			return fmt.Errorf("clear pickups: %w", err)
 		}
@@ -113,13 +115,22 @@ func (c *Controller) applySync(cmd Command) error {
 			return err
 		}
 		// A parcel deposited offline that the centre no longer lists as on
-		// its way here is in its compartment at the centre too.
+		// its way here is in its compartment at the centre too; so is a
+		// return taken offline once its drop_off event is answered (a sync
+		// read before the centre applied it does not know it yet).
+		returning, err := pendingDropOffs(tx)
+		if err != nil {
+			return err
+		}
 		for code := range c.deposited {
-			if !onTheWay(cmd.Deliveries, code) {
-				if err := tx.Bucket(bucketDeposited).Delete([]byte(code)); err != nil {
-					return err
-				}
+			shipmentID, isReturn := strings.CutPrefix(code, returnMark)
+			if isReturn && returning[shipmentID] || !isReturn && onTheWay(cmd.Deliveries, code) {
+				continue
 			}
+			if err := tx.Bucket(bucketDeposited).Delete([]byte(code)); err != nil {
+				return err
+			}
+			gone = append(gone, code)
 		}
 		if !cmd.At.IsZero() {
 			at, _ := cmd.At.MarshalText()
@@ -138,10 +149,8 @@ func (c *Controller) applySync(cmd Command) error {
 	}
 	c.setDeliveries(cmd.Deliveries)
 	c.known = cmd.Compartments
-	for code := range c.deposited {
-		if !onTheWay(cmd.Deliveries, code) {
-			delete(c.deposited, code)
-		}
+	for _, code := range gone {
+		delete(c.deposited, code)
 	}
 	if !cmd.At.IsZero() {
 		c.syncAt = cmd.At
@@ -153,6 +162,23 @@ func (c *Controller) applySync(cmd Command) error {
 	}
 	c.log.Info("controller: synced", "pickups", len(pickups))
 	return nil
+}
+
+// pendingDropOffs returns the shipments whose drop_off event (a return
+// taken offline) is still unanswered in the outbox.
+func pendingDropOffs(tx *bolt.Tx) (map[string]bool, error) {
+	pending := map[string]bool{}
+	err := tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
+		var e Event
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("outbox event: %w", err)
+		}
+		if e.Type == TypeDropOff {
+			pending[e.ShipmentID] = true
+		}
+		return nil
+	})
+	return pending, err
 }
 
 // expectPickup adds (or replaces) one parcel.

@@ -294,7 +294,7 @@ func (c *Controller) dropOffOffline(ctx context.Context, d device.DropOff, now t
 	}
 	// The compartment is taken: kept in the state file with the event, so
 	// that after a restart (still offline) no deposit goes into it.
-	taken := "return:" + d.ShipmentID
+	taken := returnMark + d.ShipmentID
 	if err := c.queueLocked(&e, func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketDeposited).Put([]byte(taken), []byte(strconv.Itoa(best.Number))); err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -295,5 +296,93 @@ func TestReturnTakenOfflineSurvivesRestart(t *testing.T) {
 	got, err := h.c.Deposit(context.Background(), "JJFI00000000000001")
 	if err != nil || got != (KeypadResult{Result: ResultOpen, Compartment: 2}) {
 		t.Errorf("deposit offline after a restart = %+v, %v; want door 2 (door 1 holds the return)", got, err)
+	}
+}
+
+// TestReturnTakenOfflineOutlivesAnEarlySync: a sync read before the
+// centre applied a return's drop_off event does not know the return: the
+// compartment stays taken until the event is answered and a sync comes
+// after it.
+func TestReturnTakenOfflineOutlivesAnEarlySync(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "tcp://127.0.0.1:1", nil) // never run: offline
+	k := testKDF(t)
+	command := func(v Command) {
+		t.Helper()
+		data, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.c.handleCommand(data); err != nil {
+			t.Fatalf("%s: %v", v.Type, err)
+		}
+	}
+	sync := func(codes ...string) {
+		t.Helper()
+		var ds []device.Delivery
+		for _, code := range codes {
+			ds = append(ds, device.Delivery{TrackingCode: code, LengthCM: 30, WidthCM: 20, HeightCM: 5})
+		}
+		command(Command{Type: CommandSync, At: h.clock.Now(), KDF: k, Deliveries: ds,
+			Compartments: []device.Compartment{
+				{N: 1, Size: "S", LengthCM: 70, WidthCM: 40, HeightCM: 10},
+				{N: 2, Size: "M", LengthCM: 70, WidthCM: 40, HeightCM: 20},
+				{N: 3, Size: "L", LengthCM: 70, WidthCM: 40, HeightCM: 40}}})
+	}
+	sync()
+	ret := pickupFor(k, "SH-R", 1, "22222222222", time.Time{}, 0)
+	command(Command{Type: CommandExpectDropOff, DropOff: &device.DropOff{ShipmentID: "SH-R", Verifier: ret.Verifier,
+		LengthCM: 30, WidthCM: 20, HeightCM: 5, Until: h.clock.Now().Add(14 * 24 * time.Hour)}})
+	if got := h.keypad("22222222222"); got != (KeypadResult{Result: ResultOpen, Compartment: 1}) {
+		t.Fatalf("return code offline = %+v, want door 1 open", got)
+	}
+	// The doors as the controller's run loop (not running here) sees them.
+	shut := func(n int) {
+		t.Helper()
+		h.driver.Close(n)
+		for {
+			select {
+			case ev := <-h.driver.Events():
+				h.c.door(ev)
+			default:
+				return
+			}
+		}
+	}
+	shut(1)
+	var seq int64 // the drop_off event's
+	if err := h.c.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
+			var e Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			if e.Type == TypeDropOff {
+				seq = e.Seq
+			}
+			return nil
+		})
+	}); err != nil || seq == 0 {
+		t.Fatalf("the drop_off event in the outbox: seq %d, %v", seq, err)
+	}
+
+	h.clock.Advance(time.Minute)
+	sync("JJFI00000000000001", "JJFI00000000000002") // read before the drop_off was applied
+	got, err := h.c.Deposit(context.Background(), "JJFI00000000000001")
+	if err != nil || got != (KeypadResult{Result: ResultOpen, Compartment: 2}) {
+		t.Fatalf("deposit offline after an early sync = %+v, %v; want door 2 (door 1 holds the return)", got, err)
+	}
+	shut(2)
+
+	// The drop_off answered, the next sync (which lists door 1 as the
+	// centre now knows it) settles the mark.
+	h.c.handleAck(fmt.Appendf(nil, `{"seq":%d,"result":"applied"}`, seq))
+	h.clock.Advance(time.Minute)
+	sync("JJFI00000000000002")
+	h.c.mu.Lock()
+	_, marked := h.c.deposited[returnMark+"SH-R"]
+	h.c.mu.Unlock()
+	if marked {
+		t.Error("the return's mark outlived the sync after its drop_off was answered")
 	}
 }

@@ -22,9 +22,10 @@ var (
 	bucketPickups = []byte("pickups") // shipment ID → Pickup JSON
 	bucketPicked  = []byte("picked")  // shipment ID → pickedMark JSON
 	// bucketDeposited: tracking code → compartment (decimal) of a parcel
-	// a courier deposited while the locker was offline, and "return:" +
-	// shipment ID → compartment of a return taken offline; both until the
-	// centre's sync no longer lists them as on their way.
+	// a courier deposited while the locker was offline, until a sync no
+	// longer lists it as on its way; returnMark + shipment ID →
+	// compartment of a return taken offline, until a sync after its
+	// drop_off event was answered.
 	bucketDeposited = []byte("deposited")
 	// bucketDropOffs: shipment ID → device.DropOff JSON, the returns the
 	// locker may take offline.
@@ -53,6 +54,9 @@ const pickedKeep = 30 * 24 * time.Hour
 
 // Event is one event the controller sends (device.Event).
 type Event = device.Event
+
+// returnMark starts bucketDeposited's key of a return taken offline.
+const returnMark = "return:"
 
 // The event types the controller sends.
 const (
