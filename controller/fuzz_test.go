@@ -40,7 +40,7 @@ func FuzzCommand(f *testing.F) {
 	f.Add([]byte(`not json`))
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		h := newHarness(t, "tcp://127.0.0.1:1", nil) // never run: offline
-		_ = h.c.handleCommand(payload)                 // refused or applied: either is fine
+		_ = h.c.handleCommand(payload)               // refused or applied: either is fine
 		h.c.mu.Lock()
 		known := map[int]bool{}
 		for _, c := range h.c.known {
