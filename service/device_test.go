@@ -631,3 +631,41 @@ func TestPruneVerifiers(t *testing.T) {
 		}
 	})
 }
+
+// TestOfflineDropOffOnlyOfItsOwnPickups: a controller takes a return
+// offline only for a parcel picked up at its own locker (the only return
+// codes it is given, expect_drop_off), and never a pre-paid parcel (its
+// code is taken online only). A drop_off event of any other parcel is
+// refused for the operator to reconcile, and changes nothing: one
+// locker's device does not make returns of another locker's parcels.
+func TestOfflineDropOffOnlyOfItsOwnPickups(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		store, _, err := f.shipments.AddRetailer(ctx, "Palautukset", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		atM5 := f.pickedUp(t, store, request()) // picked up at LOCKER-M5
+		pp, err := f.shipments.Prepaid(ctx, f.retailer, prepaidRequest(), "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			name, id string
+			into     int
+		}{
+			{"another locker's pickup", atM5.ID, 1},
+			{"a pre-paid parcel", pp.Shipment.ID, 2},
+		} {
+			_, err := f.lockers.OfflineDropOff(ctx, f.other, "SP-NEAR", tt.id, tt.into)
+			if e := new(lokero.Error); !asError(err, &e) || e.Code != lokero.ECONFLICT || e.Reason != "not_expected" {
+				t.Errorf("%s dropped off offline at SP-NEAR: %v; want ECONFLICT not_expected", tt.name, err)
+			}
+		}
+		// Nothing changed: the return code still works online, once.
+		if open, err := f.lockers.Keypad(ctx, f.other, "SP-NEAR", atM5.ReturnCode); err != nil || open.Purpose != service.PurposeDropOff {
+			t.Errorf("the return code online after the refusals: %+v, %v", open, err)
+		}
+	})
+}

@@ -56,6 +56,17 @@ func (l *Lockers) DoorClosed(ctx context.Context, device lokero.Credential, loca
 			if err := queueDropOffReceipt(ctx, tx, &sh, loc); err != nil {
 				return err
 			}
+		case sh.Status == lokero.StatusExpired && wasOpen:
+			// Its door was opened for the recipient (a right code, a QR
+			// code, the payment) before the deadline, and shut after the
+			// expiry job ran: the recipient came in time. The expiry is
+			// undone, as for a pickup an offline locker reports late
+			// (OfflinePickup), and the pickup completes.
+			if err := sh.Transition(lokero.StatusReadyForPickup, now, loc.ID,
+				"The parcel was handed out before the storage period ended; its door closed after the expiry, which is undone."); err != nil {
+				return err
+			}
+			fallthrough
 		case sh.Status == lokero.StatusReadyForPickup && wasOpen:
 			if err := sh.Transition(lokero.StatusPickedUp, now, loc.ID, "Picked up by the recipient."); err != nil {
 				return err

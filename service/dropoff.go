@@ -101,7 +101,14 @@ func (l *Lockers) dropOffInto(ctx context.Context, tx lokero.Tx, loc *lokero.Loc
 	if err != nil {
 		return KeypadResult{}, err
 	}
-	if loc.Type == lokero.TypeLocker && !l.livesAt(dropBy, holder.DestinationID, loc) {
+	// A return may go back into the LOCKER its parcel was delivered to; a
+	// pre-paid parcel's destination is its recipient's, which gives its
+	// sender no access there.
+	deliveredTo := ""
+	if holder.Kind.OrDefault() == lokero.ShipmentDelivery {
+		deliveredTo = holder.DestinationID
+	}
+	if loc.Type == lokero.TypeLocker && !l.livesAt(dropBy, deliveredTo, loc) {
 		return KeypadResult{}, &lokero.Error{Code: lokero.EFORBIDDEN, Reason: "residents_only",
 			Message: "this locker takes parcels from its building's residents only: drop it off at a public SMARTPOST"}
 	}

@@ -315,3 +315,30 @@ func TestNoticeAgainAndRotate(t *testing.T) {
 		}
 	})
 }
+
+// TestPrepaidAtRecipientsLockerIsForResidents: a pre-paid parcel's code
+// opens a building's LOCKER only for its sender living there. A parcel
+// bound for that LOCKER (its recipient lives there) gives its sender, who
+// lives elsewhere, no access to it.
+func TestPrepaidAtRecipientsLockerIsForResidents(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		req := prepaidRequest()
+		req.Sender.Street, req.Sender.Postcode = "Aleksanterinkatu 1", "00100"
+		req.Recipient.Street, req.Recipient.Postcode = "Mannerheimintie 5 B 12", "00104"
+		res, err := f.shipments.Prepaid(ctx, f.retailer, req, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Shipment.DestinationID != "LOCKER-M5" {
+			t.Fatalf("pre-paid parcel routed to %s; want the recipient's LOCKER-M5", res.Shipment.DestinationID)
+		}
+		_, err = f.lockers.Keypad(ctx, f.device, "LOCKER-M5", res.Shipment.ReturnCode)
+		checkKeypadRefused(t, err, lokero.EFORBIDDEN, "residents_only")
+		// A public SMARTPOST takes it.
+		if open, err := f.lockers.Keypad(ctx, f.other, "SP-NEAR", res.Shipment.ReturnCode); err != nil || open.Purpose != service.PurposeDropOff {
+			t.Fatalf("the pre-paid parcel at a SMARTPOST: %+v, %v", open, err)
+		}
+	})
+}

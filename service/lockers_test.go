@@ -650,3 +650,59 @@ func TestLetters(t *testing.T) {
 		}
 	})
 }
+
+// TestKeypadPickupAcrossTheExpiry: a recipient whose right code opened the
+// door a minute before the storage deadline, and who shuts it after the
+// expiry job ran, took the parcel in time: the closing completes the
+// pickup (the expiry is undone, as for a pickup reported late by an
+// offline locker), the compartment is free, and the parcel is on no
+// courier's collection list as if it were still inside.
+func TestKeypadPickupAcrossTheExpiry(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		sh, n := f.depositedAtM5(t)
+		ready, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := sentMessages(ctx, f.lockers, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := codePattern.FindStringSubmatch(msgs[0].Text)[1]
+		f.clock.Advance(ready.StorageDeadline.Add(-time.Minute).Sub(f.clock.Now()))
+		if open, err := f.lockers.Keypad(ctx, f.device, "LOCKER-M5", code); err != nil || open.Compartment != n {
+			t.Fatalf("the right code a minute before the deadline: %+v, %v", open, err)
+		}
+		f.clock.Advance(2 * time.Minute)
+		if err := f.lockers.Expire(ctx, sh.ID); err != nil {
+			t.Fatal(err)
+		}
+		done, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done.Status != lokero.StatusPickedUp || done.Pickup == nil || done.Compartment != 0 || done.SizeClass != "" {
+			t.Fatalf("door shut after the expiry on a parcel taken in time: %s, pickup %+v, compartment %d, size class %q; want PICKED_UP, out of its compartment",
+				done.Status, done.Pickup, done.Compartment, done.SizeClass)
+		}
+		list, err := f.lockers.Collections(ctx, f.courier, "LOCKER-M5")
+		if err != nil || len(list) != 0 {
+			t.Errorf("collection list after the pickup: %d parcels (%v); want none", len(list), err)
+		}
+		// A door shut again on an expired parcel nobody opened completes nothing.
+		late, m := f.depositedAtM5(t)
+		ready, err = f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(ready.StorageDeadline.Add(time.Minute).Sub(f.clock.Now()))
+		if err := f.lockers.Expire(ctx, late.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", m); err != nil || got.Status != lokero.StatusExpired {
+			t.Errorf("a closed door reported again on an expired parcel: %s, %v; want EXPIRED", got.Status, err)
+		}
+	})
+}

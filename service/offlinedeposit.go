@@ -182,6 +182,13 @@ func (l *Lockers) OfflineDropOff(ctx context.Context, device lokero.Credential, 
 		if err != nil {
 			return err
 		}
+		// A controller is given the return codes of the parcels picked up
+		// at its own locker only (ExpectedDropOff), and no pre-paid
+		// parcel's code: any other drop-off it reports is not its to make.
+		if holder.Kind.OrDefault() != lokero.ShipmentDelivery || holder.Pickup == nil || holder.Pickup.LocationID != loc.ID {
+			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "not_expected",
+				Message: fmt.Sprintf("parcel %s was not picked up at this locker: its return is not taken here offline; the operator reconciles it", holder.TrackingCode)}
+		}
 		res, err = l.dropOffInto(ctx, tx, loc, holder, tx.Now(), number)
 		return err
 	})
