@@ -289,26 +289,44 @@ func qrLinkText(lang string) string {
 	return "QR-koodi automaatille:"
 }
 
-// smsMaxSeptets is what two concatenated GSM-7 segments carry (153 each),
-// the most a lokero SMS may take (notify/kannel's MaxSegments).
-const smsMaxSeptets = 2 * 153
+// smsMaxSegments is the most segments a lokero SMS may take
+// (notify/kannel's MaxSegments).
+const smsMaxSegments = 2
 
-// gsm7Septets counts text in GSM 03.38 septets (the default alphabet 1,
-// its extension table 2), ok false when a character has none (the text
-// would go as UCS-2). It is notify/kannel's Segments count, which the
-// service does not import (an adapter); a test holds the two equal.
-func gsm7Septets(text string) (n int, ok bool) {
+// gsm7Segments counts the segments of text sent in GSM 03.38 (the default
+// alphabet one septet, its extension table two), ok false when a
+// character has none (the text would go as UCS-2): one of 160 septets,
+// or parts of 153 filled as Kannel fills them, a character of the
+// extension table never cut from its escape. It is notify/kannel's
+// Segments count, which the service does not import (an adapter);
+// TestGSM7SegmentsAsKannel holds the two equal.
+func gsm7Segments(text string) (segments int, ok bool) {
+	septets := 0
 	for _, r := range text {
 		switch {
 		case strings.ContainsRune(gsmExtended, r):
-			n += 2
+			septets += 2
 		case strings.ContainsRune(gsmDefault, r):
-			n++
+			septets++
 		default:
 			return 0, false
 		}
 	}
-	return n, true
+	if septets <= 160 {
+		return 1, true
+	}
+	segments, used := 1, 0
+	for _, r := range text {
+		n := 1
+		if strings.ContainsRune(gsmExtended, r) {
+			n = 2
+		}
+		if used+n > 153 {
+			segments, used = segments+1, 0
+		}
+		used += n
+	}
+	return segments, true
 }
 
 // The GSM 03.38 default alphabet (less ESC) and extension table.
@@ -326,7 +344,7 @@ func withQRLink(text, link, lang string) (string, bool) {
 		return text, false
 	}
 	out := text + " " + qrLinkText(lang) + " " + link
-	if n, ok := gsm7Septets(out); !ok || n > smsMaxSeptets {
+	if n, ok := gsm7Segments(out); !ok || n > smsMaxSegments {
 		return text, false
 	}
 	return out, true

@@ -63,6 +63,11 @@ func TestKannelEndToEnd(t *testing.T) {
 		{"Finnish reminder", 103, "050 765 4321", fiReminder, "+358507654321", CodingGSM7, 2},
 		{"Polish name", 104, "0401234567", plArrival, "+358401234567", CodingUCS2, 2},
 		{"emoji", 105, "0401234567", "Paketti odottaa 📦 Itäkeskus", "+358401234567", CodingUCS2, 1},
+		// € (escape and e) ends the first part exactly: 153 + 153 septets.
+		{"escape at the first part's end", 106, "0401234567", strings.Repeat("a", 151) + "€" + strings.Repeat("b", 153), "+358401234567", CodingGSM7, 2},
+		// € right after 152 septets: Kannel keeps the escape with its e
+		// and starts the second part with it, 2 + 151 septets.
+		{"escape after 152 septets", 107, "0401234567", strings.Repeat("a", 152) + "€" + strings.Repeat("b", 151), "+358401234567", CodingGSM7, 2},
 	}
 	for _, tc := range tests {
 		coding, segs := Segments(tc.text)
@@ -153,6 +158,14 @@ func TestKannelEndToEnd(t *testing.T) {
 		if !strings.Contains(alog, "[ACT:"+ProviderID(tc.id)+"]") {
 			t.Errorf("access log has no [ACT:%s]:\n%s", ProviderID(tc.id), alog)
 		}
+	}
+
+	// A text that takes three parts because Kannel keeps an escape with
+	// its character (152 a, then € and 152 b: 306 septets) is refused, not
+	// cut by the sendsms-user's max-messages with the gateway's "0:
+	// Accepted".
+	if _, err := s.Send(ctx, notify.Message{ID: 108, To: "0401234567", Text: strings.Repeat("a", 152) + "€" + strings.Repeat("b", 152)}); err == nil || !notify.IsPermanent(err) {
+		t.Errorf("a text of three parts: %v, want a permanent error", err)
 	}
 
 	// Kannel's own refusal of a wrong password is permanent.

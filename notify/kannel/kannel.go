@@ -334,10 +334,34 @@ func ParseDLR(q url.Values) (status int, text string, err error) {
 		return 0, "", fmt.Errorf("kannel DLR: status %d: not a Kannel report type (1, 2, 4, 8 or 16)", status)
 	}
 	text = q.Get("answer")
-	if i := strings.Index(strings.ToLower(text), " text:"); i >= 0 {
+	if i := indexFoldASCII(text, " text:"); i >= 0 {
 		text = text[:i]
 	}
 	return status, strings.TrimSpace(text), nil
+}
+
+// indexFoldASCII is the byte index in s of the first instance of sub (in
+// lower case ASCII), ASCII letters of s compared in either case, or -1.
+// Unlike an index into strings.ToLower(s), it is an index into s itself:
+// a character whose lower case has another length in UTF-8 (İ, Ⱥ, K)
+// shifts nothing.
+func indexFoldASCII(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for ; j < len(sub); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[j] {
+				break
+			}
+		}
+		if j == len(sub) {
+			return i
+		}
+	}
+	return -1
 }
 
 // FinalDLR reports whether a report of type status ends the message's

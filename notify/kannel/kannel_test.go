@@ -382,4 +382,48 @@ func TestParseDLR(t *testing.T) {
 	}
 }
 
+// TestParseDLRCutsTextByBytes: the receipt's text field is found by its
+// bytes, whatever else the answer holds. A character whose lower case is
+// longer in UTF-8 (Ⱥ, 2 bytes, lower-cased ⱥ, 3) before the field must not
+// shift the cut into the quoted message (and its code) or past the
+// answer's end, nor one whose lower case is shorter (İ, 2 bytes, is i)
+// cut the answer short.
+func TestParseDLRCutsTextByBytes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		answer string
+		text   string
+	}{
+		{"upper case field", "stat:DELIVRD err:000 Text:Avauskoodi 482913", "stat:DELIVRD err:000"},
+		{"Ⱥ before the field", "sub:" + strings.Repeat("Ⱥ", 20) + " err:001 text:Koodi 4829131234 odottaa",
+			"sub:" + strings.Repeat("Ⱥ", 20) + " err:001"},
+		{"Ⱥ before a field at the end", "sub:" + strings.Repeat("Ⱥ", 40) + " text:", "sub:" + strings.Repeat("Ⱥ", 40)},
+		{"İ before the field", "sub:" + strings.Repeat("İ", 10) + " stat:UNDELIV err:001 text:Koodi 4829131234",
+			"sub:" + strings.Repeat("İ", 10) + " stat:UNDELIV err:001"},
+		{"no field", "stat:DELIVRD " + strings.Repeat("Ⱥİ", 10), "stat:DELIVRD " + strings.Repeat("Ⱥİ", 10)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			q := url.Values{"status": {"1"}, "answer": {tc.answer}}
+			var (
+				text string
+				err  error
+			)
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Fatalf("ParseDLR(%q) panicked: %v", tc.answer, p)
+					}
+				}()
+				_, text, err = ParseDLR(q)
+			}()
+			if err != nil || text != tc.text {
+				t.Errorf("ParseDLR(%q) = %q, %v; want %q", tc.answer, text, err, tc.text)
+			}
+		})
+	}
+}
+
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -42,7 +42,10 @@ var gsmSeptets = func() map[rune]int {
 // concatenated one 153 or 67 (the rest is the concatenation header). A
 // character outside the Basic Multilingual Plane, an emoji, takes 2
 // units. Kannel 1.4.5 splits exactly so (it may cut an emoji's surrogate
-// pair between two parts). The empty text is one segment.
+// pair between two parts), except that it never cuts a character of the
+// extension table from its escape: a part that would end on the escape
+// ends one septet short, and the character starts the next part. The
+// empty text is one segment.
 func Segments(text string) (coding string, segments int) {
 	septets := 0
 	for _, r := range text {
@@ -52,7 +55,20 @@ func Segments(text string) (coding string, segments int) {
 		}
 		septets += n
 	}
-	return CodingGSM7, split(septets, 160, 153)
+	if septets <= 160 {
+		return CodingGSM7, 1
+	}
+	// Fill parts of 153 septets as Kannel does, an escaped character
+	// whole in one part.
+	segments, used := 1, 0
+	for _, r := range text {
+		n := gsmSeptets[r]
+		if used+n > 153 {
+			segments, used = segments+1, 0
+		}
+		used += n
+	}
+	return CodingGSM7, segments
 }
 
 // ucs2Segments counts the segments of text sent as UCS-2.

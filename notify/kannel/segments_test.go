@@ -49,7 +49,14 @@ func TestSegments(t *testing.T) {
 		{"80 € are 160 septets", strings.Repeat("€", 80), CodingGSM7, 1},
 		{"81 € are 162 septets", strings.Repeat("€", 81), CodingGSM7, 2},
 		{"76 × {} and a are 305 septets", strings.Repeat("{}", 76) + "a", CodingGSM7, 2},
-		{"153 € are 306 septets", strings.Repeat("€", 153), CodingGSM7, 2},
+		// Kannel never cuts an escape from its character: the first part
+		// takes 76 € (152 septets), the second 76 more, the 153rd € needs
+		// a third (fakesmsc got "€"×152 in two parts: one € lost).
+		{"153 € are 306 septets, but in three parts", strings.Repeat("€", 153), CodingGSM7, 3},
+		{"152 € are 304 septets in two parts", strings.Repeat("€", 152), CodingGSM7, 2},
+		{"€ across the first part's end", a(152) + "€" + a(152), CodingGSM7, 3},
+		{"€ after the first part's end", a(152) + "€" + a(151), CodingGSM7, 2},
+		{"€ at the first part's end", a(151) + "€" + a(153), CodingGSM7, 2},
 		{"154 € are 308 septets", strings.Repeat("€", 154), CodingGSM7, 3},
 		{"UCS-2 70", strings.Repeat("ś", 70), CodingUCS2, 1},
 		{"UCS-2 71", strings.Repeat("ś", 71), CodingUCS2, 2},

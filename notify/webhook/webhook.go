@@ -211,11 +211,26 @@ var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 // connects to the host itself.
 var thisNetwork = netip.MustParsePrefix("0.0.0.0/8")
 
+// nat64 is the well-known NAT64 prefix (RFC 6052): where a network has a
+// translator, 64:ff9b::a.b.c.d reaches the IPv4 address a.b.c.d.
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
+// nat64Local is the local-use NAT64 prefix (RFC 8215): a network's own
+// translator, to its own choice of IPv4 addresses.
+var nat64Local = netip.MustParsePrefix("64:ff9b:1::/48")
+
 // forbidden says what kind of address a is when lokero does not send
 // webhooks to it without AllowPrivate, and "" when it is allowed.
 func forbidden(a netip.Addr) string {
 	a = a.Unmap() // ::ffff:127.0.0.1 is 127.0.0.1
+	if nat64.Contains(a) {
+		// 64:ff9b::10.0.0.1 is, through the translator, 10.0.0.1.
+		b := a.As16()
+		a = netip.AddrFrom4([4]byte(b[12:]))
+	}
 	switch {
+	case nat64Local.Contains(a):
+		return "a local-use NAT64 address (64:ff9b:1::/48)"
 	case !a.IsValid():
 		return "not a valid address"
 	case a.IsLoopback():

@@ -375,6 +375,13 @@ func TestGuard(t *testing.T) {
 		{"8.8.8.8:443", ""},
 		{"195.156.1.1:443", ""},
 		{"[2a00:1450:4010::8a]:443", ""},
+		// NAT64 (RFC 6052): a network's translator connects to the IPv4
+		// address inside, so 64:ff9b::10.0.0.1 is 10.0.0.1.
+		{"[64:ff9b::10.0.0.1]:443", "private"},
+		{"[64:ff9b::7f00:1]:443", "loopback"},
+		{"[64:ff9b::169.254.169.254]:80", "link-local"},
+		{"[64:ff9b::8.8.8.8]:443", ""},
+		{"[64:ff9b:1::a00:1]:443", "NAT64"}, // local-use prefix (RFC 8215): the network's own
 		{"example.com:443", "not an IP address"},
 	}
 	for _, tc := range tests {

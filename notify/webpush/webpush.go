@@ -176,12 +176,20 @@ func WithClock(now func() time.Time) Option {
 
 // New makes a Sender signing with keys. subject is the VAPID "sub", how
 // a push service's operator reaches lokero's: "mailto:…" or an https
-// URL. client nil is a client with a 15 s timeout.
+// URL. client nil is a client with a 15 s timeout. The Sender uses a copy
+// of client that follows no redirect: the endpoint is the subscriber's
+// to choose, and a redirect from it could lead anywhere (http, an
+// address inside lokero's network); a push service answers a push with
+// 201, not with a redirect.
 func New(keys Keys, subject string, client *http.Client, opts ...Option) *Sender {
-	if client == nil {
-		client = &http.Client{Timeout: 15 * time.Second}
+	var hc http.Client
+	if client != nil {
+		hc = *client
+	} else {
+		hc.Timeout = 15 * time.Second
 	}
-	s := &Sender{keys: keys, subject: subject, client: client, now: time.Now}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	s := &Sender{keys: keys, subject: subject, client: &hc, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
@@ -201,7 +209,8 @@ type payload struct {
 
 // Send encrypts the notice for m to m.Push and posts it. A push
 // service's 2xx is success, with its Location header (the message's
-// resource) as the provider's id; 404 and 410 are ErrGone, permanent; 400,
+// resource) as the provider's id; a redirect is not followed, and is
+// permanent; 404 and 410 are ErrGone, permanent; 400,
 // 403 (a VAPID it refuses), 413 and any other 4xx but 408 and 429 are
 // permanent; 408, 429, a 5xx or a connection failure are errors to retry.
 // No error carries the message's text.
@@ -255,6 +264,10 @@ func (s *Sender) Send(ctx context.Context, m notify.Message) (string, error) {
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:
 		return resp.Header.Get("Location"), nil
+	case code >= 300 && code < 400:
+		// Not followed (see New), and the same endpoint will answer the
+		// same again.
+		return "", notify.Permanent(fmt.Errorf("web push: message %d: push service %s answered HTTP %d, a redirect: not followed", m.ID, host, code))
 	case code == http.StatusNotFound || code == http.StatusGone:
 		return "", notify.Permanent(fmt.Errorf("web push: message %d: push service %s: HTTP %d: %w", m.ID, host, code, ErrGone))
 	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests:

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -382,6 +383,53 @@ func TestSendRefused(t *testing.T) {
 	}
 	if n := len(srv.Received()) + len(srv.Errors()); n != 0 {
 		t.Errorf("%d requests reached the push service", n)
+	}
+}
+
+// TestSendNoRedirect: a push service's redirect is not followed, with
+// the Sender's own client or a given one. The endpoint is the
+// subscriber's to choose: a redirect would have lokero post wherever it
+// points (an http URL, an address inside lokero's network) and report the
+// notice sent on that other server's 2xx.
+func TestSendNoRedirect(t *testing.T) {
+	t.Parallel()
+	// internal stands in for what a redirect points at; it is checked
+	// after the parallel subtests.
+	internal := webpushtest.NewServer(t)
+	t.Cleanup(func() {
+		if n := len(internal.Received()) + len(internal.Errors()); n != 0 {
+			t.Errorf("%d requests followed the redirect to the other server: %q", n, internal.Errors())
+		}
+	})
+	tests := []struct {
+		name   string
+		client *http.Client
+		code   int
+	}{
+		{"own client, 307", nil, http.StatusTemporaryRedirect},
+		{"own client, 308", nil, http.StatusPermanentRedirect},
+		{"own client, 302", nil, http.StatusFound},
+		{"given client, 307", &http.Client{Timeout: 5 * time.Second}, http.StatusTemporaryRedirect},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			target := internal.Subscribe()
+			redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, target.Endpoint, tt.code)
+			}))
+			t.Cleanup(redirector.Close)
+			m := message(target)
+			m.Push.Endpoint = redirector.URL + "/push/evil"
+			s := webpush.New(keys(t), "mailto:ops@lokero.example", tt.client, webpush.WithClock(func() time.Time { return now }))
+			id, err := s.Send(context.Background(), m)
+			if err == nil {
+				t.Fatalf("Send through a %d redirect = %q, nil; want an error", tt.code, id)
+			}
+			if !notify.IsPermanent(err) || !strings.Contains(err.Error(), "HTTP "+strconv.Itoa(tt.code)) {
+				t.Errorf("err %v: want a permanent error telling HTTP %d", err, tt.code)
+			}
+		})
 	}
 }
 
