@@ -567,6 +567,9 @@ func TestPlaces(t *testing.T) {
 		{"q=a", 400, "", "q", 0},
 		{"q=turku&limit=0", 400, "", "limit", 0},
 		{"q=turku&lang=de", 400, "", "lang", 0},
+		{"q=turku&q=tampere", 400, "", "q", 0},
+		{"q=turku&limit=1&limit=20", 400, "", "limit", 0},
+		{"q=turku&limt=1", 400, "", "limt", 0},
 	}
 	for _, tt := range tests {
 		status, body := f.get(t, "/v1/places?"+tt.query)

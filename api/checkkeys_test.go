@@ -31,6 +31,10 @@ func TestCheckKeys(t *testing.T) {
 		{`{"a":["X",{"Yes":1}]}`, "Yes", "unknown_field"},
 		{`{"a":{"b":{"c":{"D":null}}}}`, "D", "unknown_field"},
 		{`{"a":"b","Reference":"R"}`, "Reference", "unknown_field"},
+		// encoding/json matches names by Unicode case folding: "ſize"
+		// (U+017F, a lower-case letter) would set size, twice over.
+		{`{"size":"S","\u017fize":"L"}`, "\u017fize", "unknown_field"},
+		{`{"ſender":{"name":"N"}}`, "ſender", "unknown_field"},
 	}
 	for _, tt := range tests {
 		err := checkKeys([]byte(tt.body))

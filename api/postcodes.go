@@ -83,6 +83,10 @@ type placeJSON struct {
 // (the names' language; en gets the Finnish ones).
 func (s *Server) handlePlaces(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
+	if err := checkQuery(v, "q", "limit", "lang"); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
 	q := v.Get("q")
 	if n := len([]rune(q)); n < 2 || n > 64 {
 		writeError(w, r, s.log, lokero.Invalid("q", "out_of_range", "q must be 2 to 64 characters; got %d", n))

@@ -105,11 +105,11 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) ([]byte, error) {
 
 // checkKeys refuses what encoding/json would let through: a key given
 // twice in one object (the last would win silently) and a key in another
-// case than the field's (json matches case-insensitively; every field of
-// this API is lower snake_case). It walks the body's tokens with jsontext,
-// which reads a value without allocating it (encoding/json's Token took
-// a tenth of a booking's CPU); malformed JSON passes, for encoding/json
-// to say where.
+// case than the field's (json matches case-insensitively, by Unicode case
+// folding; every field of this API is ASCII lower snake_case). It walks
+// the body's tokens with jsontext, which reads a value without allocating
+// it (encoding/json's Token took a tenth of a booking's CPU); malformed
+// JSON passes, for encoding/json to say where.
 func checkKeys(body []byte) error {
 	dec := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	// The names of the open objects, one after the other; each object's
@@ -147,6 +147,11 @@ func checkKeys(body []byte) error {
 			continue
 		}
 		key := tok.String()
+		if !asciiName(key) {
+			// encoding/json matches a name to a field by Unicode case
+			// folding: "ſize" (U+017F) would be size, past the checks here.
+			return lokero.Invalid(key, "unknown_field", "unknown field %q (field names are ASCII lower case, e.g. \"size\")", key)
+		}
 		if strings.ToLower(key) != key && !camelKeys[key] {
 			return lokero.Invalid(key, "unknown_field", "unknown field %q (field names are lower case, e.g. %q)", key, strings.ToLower(key))
 		}
@@ -155,6 +160,17 @@ func checkKeys(body []byte) error {
 		}
 		names = append(names, key)
 	}
+}
+
+// asciiName reports whether a name is all ASCII, as every field name of
+// the API is.
+func asciiName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // camelKeys are the keys a body may carry outside lower snake_case: those
@@ -413,7 +429,8 @@ type publicEventJSON struct {
 // a re-routing says why without addresses, a notice that reached nobody
 // says so without the channels' answers, and a residents-only locker is
 // not named. Other events' reasons are public as they are; their text is
-// the reason in lang when eventText classifies it, else the reason.
+// the reason in lang when eventText classifies it, else the reason (left
+// out when it names a residents-only locker: the recipient's building).
 func (s *Server) publicEvents(sh *lokero.Shipment, lang language) []publicEventJSON {
 	return publicEventsOf(sh, lang, s.dir.Snapshot().ByID)
 }
@@ -447,6 +464,8 @@ func publicEventsOf(sh *lokero.Shipment, lang language, byID func(string) *loker
 		pe := publicEventJSON{Status: e.Status, StatusName: statusName(e.Status, lang), At: e.At, LocationID: e.LocationID, Reason: e.Reason, Text: e.Reason}
 		if t != nil {
 			pe.Reason, pe.Text = t.in(langEN), t.in(lang)
+		} else if namesResidentsLocker(sh, e, byID) {
+			pe.Reason, pe.Text = "", "" // its status and time only: the locker's name is the recipient's home
 		}
 		if l := byID(e.LocationID); l != nil && l.Access == lokero.AccessResidents {
 			pe.LocationID = ""
@@ -505,6 +524,8 @@ func (s *Server) returnOf(w http.ResponseWriter, r *http.Request, form bool) (lo
 	} else if _, err := readJSON(w, r, &req); err != nil {
 		return lokero.Shipment{}, err
 	}
+	// Only a delivery's (Shipments.ReturnCode answers a pre-paid parcel
+	// or a return as it answers a wrong pair).
 	return s.shipments.ReturnCode(r.Context(), req.TrackingCode, req.Postcode)
 }
 

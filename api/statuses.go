@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -278,6 +279,11 @@ var (
 	pubStranded = phrase{"%s is closed that day (%s) and no open point nearby takes the parcel: the operator is told.",
 		"%s on suljettu sinä päivänä (%s), eikä mikään lähellä oleva avoin noutopiste voi ottaa pakettia vastaan: asiasta on ilmoitettu operaattorille.",
 		"%s är stängt den dagen (%s) och inget öppet utlämningsställe i närheten kan ta emot paketet: operatören har underrättats."}
+	// pubStrandedLocker is pubStranded at a residents-only locker, which
+	// public tracking does not name (its name is the recipient's building).
+	pubStrandedLocker = phrase{"The parcel locker is closed that day (%s) and no open point nearby takes the parcel: the operator is told.",
+		"Pakettiautomaatti on suljettu sinä päivänä (%s), eikä mikään lähellä oleva avoin noutopiste voi ottaa pakettia vastaan: asiasta on ilmoitettu operaattorille.",
+		"Paketautomaten är stängd den dagen (%s) och inget öppet utlämningsställe i närheten kan ta emot paketet: operatören har underrättats."}
 
 	pubDeposited = phrase{"Put in compartment %d by the courier.", "Kuljettaja laittoi paketin lokeroon %d.", "Budet lade paketet i fack %d."}
 	pubReady     = phrase{"Ready for pickup until %s.", "Noudettavissa %s asti.", "Kan hämtas till %s."}
@@ -368,6 +374,7 @@ func eventText(sh *lokero.Shipment, e lokero.ShipmentEvent, byID func(string) *l
 	}
 	one := func(p phrase, args ...any) text { return text{{p, args}} }
 	var cands []text
+	unnamed := false // the reason names a residents-only locker: published without its name
 	number := 0
 	if m := firstNumber.FindString(e.Reason); m != "" {
 		number, _ = strconv.Atoi(m)
@@ -384,6 +391,7 @@ func eventText(sh *lokero.Shipment, e lokero.ShipmentEvent, byID func(string) *l
 		suffixes := [][]sentence{nil, {{pubShelvesFull, nil}}, {{pubNoCompartment, nil}}}
 		if d := byID(sh.DestinationID); d != nil {
 			stranded := sentence{pubStranded, []any{d.Name, d.ClosedReason(sh.DeliveryDate.String())}}
+			unnamed = d.Access == lokero.AccessResidents
 			suffixes = append(suffixes, []sentence{stranded}, []sentence{{pubShelvesFull, nil}, stranded}, []sentence{{pubNoCompartment, nil}, stranded})
 		}
 		for _, sfx := range suffixes {
@@ -418,8 +426,41 @@ func eventText(sh *lokero.Shipment, e lokero.ShipmentEvent, byID func(string) *l
 	}
 	for _, c := range cands {
 		if c.in(langEN) == e.Reason {
+			if unnamed {
+				c = c.withoutLockerName()
+			}
 			return c, true
 		}
 	}
 	return nil, false
+}
+
+// withoutLockerName is t with its sentence of a stranded parcel naming no
+// place: the place is a residents-only locker.
+func (t text) withoutLockerName() text {
+	out := slices.Clone(t)
+	for i, s := range out {
+		if s.p == pubStranded {
+			out[i] = sentence{pubStrandedLocker, s.args[1:]}
+		}
+	}
+	return out
+}
+
+// namesResidentsLocker reports whether an event's reason names a
+// residents-only locker of the event or of the shipment by its name or
+// street: such a reason, unclassified, is not public as it is.
+func namesResidentsLocker(sh *lokero.Shipment, e lokero.ShipmentEvent, byID func(string) *lokero.Location) bool {
+	for _, id := range [...]string{e.LocationID, sh.DestinationID} {
+		l := byID(id)
+		if l == nil || l.Access != lokero.AccessResidents {
+			continue
+		}
+		for _, s := range [...]string{l.Name, l.Street} {
+			if s = strings.TrimSpace(s); s != "" && strings.Contains(e.Reason, s) {
+				return true
+			}
+		}
+	}
+	return false
 }

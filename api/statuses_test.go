@@ -288,3 +288,47 @@ func TestPublicEventsReplaceWhatIsNotPublic(t *testing.T) {
 		t.Errorf("the booking in Swedish: %q; want its rule's sentence", got)
 	}
 }
+
+// TestPublicStrandedAtResidentsLocker: a parcel handed over late for a
+// residents-only locker closed on its new delivery day, with no open point
+// near, is stranded; public tracking says so without naming the locker
+// (its name is the recipient's building), both while the locker is closed
+// (the reason is classified) and after it has reopened (it is not).
+func TestPublicStrandedAtResidentsLocker(t *testing.T) {
+	t.Parallel()
+	closed := &lokero.Location{ID: "lk1", Name: "As Oy Mannerheimintie 5", Street: "Mannerheimintie 5", Type: lokero.TypeLocker,
+		Access: lokero.AccessResidents, Status: lokero.LocationTemporarilyClosed, StatusFrom: "2026-12-08", StatusUntil: "2026-12-10",
+		StatusReason: "renovation"}
+	reopened := *closed
+	reopened.Status, reopened.StatusFrom, reopened.StatusUntil, reopened.StatusReason = lokero.LocationOpen, "", "", ""
+	reason := "Handed over to the carrier; expected on 2026-12-08. " + closed.Name + " is closed that day (" +
+		closed.ClosedReason("2026-12-08") + ") and no open point nearby takes the parcel: the operator is told."
+	at := time.Date(2026, 12, 7, 17, 0, 0, 0, time.UTC)
+	sh := &lokero.Shipment{DestinationID: closed.ID, DeliveryDate: lokero.Date{Year: 2026, Month: time.December, Day: 8},
+		Routing: lokero.Routing{Rule: "building_locker"}, Events: []lokero.ShipmentEvent{
+			{Status: lokero.StatusCreated, At: at, LocationID: closed.ID, Reason: "Routed to the locker in the recipient's building."},
+			{Status: lokero.StatusInTransit, At: at, LocationID: closed.ID, Reason: reason},
+		}}
+	for _, c := range []struct {
+		name string
+		loc  *lokero.Location
+	}{{"closed", closed}, {"reopened", &reopened}} {
+		byID := func(id string) *lokero.Location {
+			if id == c.loc.ID {
+				return c.loc
+			}
+			return nil
+		}
+		for _, l := range []language{langEN, langFI, langSV} {
+			e := publicEventsOf(sh, l, byID)[1]
+			for _, private := range []string{"Mannerheimintie", "As Oy"} {
+				if strings.Contains(e.Reason, private) || strings.Contains(e.Text, private) {
+					t.Errorf("%s, in %s: the stranded event names %q: %+v", c.name, l, private, e)
+				}
+			}
+			if c.loc == closed && (e.Text == "" || strings.Contains(e.Text, "%!") || !strings.Contains(e.Text, "renovation")) {
+				t.Errorf("%s, in %s: the stranded event says %q; want why, without the name", c.name, l, e.Text)
+			}
+		}
+	}
+}

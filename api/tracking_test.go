@@ -347,3 +347,56 @@ func TestReturnLabelHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestReturnsOnlyForDeliveriesHTTP: the return code and the return label
+// are for a parcel a consumer received. A pre-paid parcel's tracking code
+// and its recipient's postcode get neither (its code is the one its sender
+// drops it off with, once: whoever has it first uses it up), nor do a
+// return's own tracking code and its store's postcode: the same 404 as a
+// wrong pair, naming no code.
+func TestReturnsOnlyForDeliveriesHTTP(t *testing.T) {
+	t.Parallel()
+	f := newLockerFixture(t)
+	status, _, out := f.do(t, "POST", "/v1/prepaid", f.key, map[string]any{
+		"sender":    map[string]any{"name": "Maija", "street": "Aleksanterinkatu 1", "postcode": "00100", "city": "Helsinki"},
+		"recipient": map[string]any{"name": "Mummo", "street": "Mannerheimintie 5 A 1", "postcode": "00104", "city": "Helsinki", "phone": "0401234567"},
+		"size":      "S",
+	})
+	pp := decode[struct {
+		TrackingCode string `json:"tracking_code"`
+		DropOffCode  string `json:"dropoff_code"`
+	}](t, out)
+	if status != 201 || pp.DropOffCode == "" {
+		t.Fatalf("pre-paid: %d %s", status, out)
+	}
+	sh := f.create(t, shipmentBody("RETURNS-ONLY-1"), f.key)
+	pickUp(t, f, sh)
+	status, _, out = f.do(t, "POST", "/v1/returns", "", map[string]string{"tracking_code": sh.TrackingCode, "postcode": "00104"})
+	rc := decode[map[string]string](t, out)
+	if status != 200 || rc["return_tracking_code"] == "" {
+		t.Fatalf("return code: %d %s", status, out)
+	}
+	dev := "/v1/devices/" + demo.DemoSmartpostID
+	status, _, out = f.do(t, "POST", dev+"/keypad", f.spDevice, map[string]string{"code": rc["return_code"]})
+	open := decode[struct{ Compartment int }](t, out)
+	if status != 200 {
+		t.Fatalf("return code at the keypad: %d %s", status, out)
+	}
+	if status, _, out := f.do(t, "POST", dev+"/events", f.spDevice, map[string]any{"type": "door_closed", "compartment": open.Compartment}); status != 200 {
+		t.Fatalf("door closed: %d %s", status, out)
+	}
+	tests := []struct {
+		name, tracking, postcode, secret string
+	}{
+		{"pre-paid parcel", pp.TrackingCode, "00104", pp.DropOffCode},
+		{"return", rc["return_tracking_code"], "00220", rc["return_code"]},
+	}
+	for _, tt := range tests {
+		for _, path := range []string{"/v1/returns", "/v1/returns/label.pdf"} {
+			status, _, out := f.do(t, "POST", path, "", map[string]string{"tracking_code": tt.tracking, "postcode": tt.postcode})
+			if e := decode[struct{ Error struct{ Code string } }](t, out); status != 404 || e.Error.Code != "no_such_shipment" || strings.Contains(string(out), tt.secret) {
+				t.Errorf("%s: %s: %d %.300s; want 404 no_such_shipment", tt.name, path, status, out)
+			}
+		}
+	}
+}

@@ -275,7 +275,10 @@ func (s *Shipments) ReturnCode(ctx context.Context, trackingCode, recipientPostc
 		Message: "no shipment with that tracking code was delivered to that postcode, or its store does not offer free returns through parcel lockers"}
 	found, err := s.store.ShipmentByTrackingCode(ctx, norm)
 	if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && (found.TrackingCode != norm ||
-		found.Recipient.Postcode != recipientPostcode || found.Status == lokero.StatusCancelled)) {
+		found.Recipient.Postcode != recipientPostcode || found.Status == lokero.StatusCancelled ||
+		// Only a delivery is returned: a pre-paid parcel's code is its
+		// sender's (used once), and a return is not returned again.
+		found.Kind.OrDefault() != lokero.ShipmentDelivery)) {
 		return lokero.Shipment{}, notFound
 	} else if err != nil {
 		return lokero.Shipment{}, err

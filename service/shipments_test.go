@@ -418,6 +418,16 @@ func TestReturnCodes(t *testing.T) {
 		if _, err := f.shipments.ReturnCode(ctx, other.Shipment.TrackingCode, "00104"); lokero.ErrorCode(err) != lokero.ENOTFOUND {
 			t.Errorf("return code for a store without free returns: %v; want ENOTFOUND, as for a wrong pair", err)
 		}
+		// A pre-paid parcel's code is its sender's drop-off code: not
+		// given to whoever knows the tracking code and the recipient's
+		// postcode.
+		pp, err := f.shipments.Prepaid(ctx, f.retailer, prepaidRequest(), "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := f.shipments.ReturnCode(ctx, pp.Shipment.TrackingCode, pp.Shipment.Recipient.Postcode); lokero.ErrorCode(err) != lokero.ENOTFOUND {
+			t.Errorf("return code of a pre-paid parcel: %q, %v; want ENOTFOUND, as for a wrong pair", got.ReturnCode, err)
+		}
 	})
 }
 
