@@ -149,6 +149,10 @@ type Compartment struct {
 	OutOfOrder bool
 	ShipmentID string // the parcel in it (or on its way in or out); "" when empty
 	DoorOpen   bool   // its lock was opened and the door has not been reported closed
+	// DoorForced: the door was reported open without its lock's opening
+	// (forced, or a lock that failed open) and not closed since. Its
+	// closing completes nothing; the operator reconciles what is inside.
+	DoorForced bool
 }
 
 // ShelfSize is the Size of an outlet's shelf places, and the size class of

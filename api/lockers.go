@@ -445,6 +445,7 @@ func (s *Server) handleLockerView(w http.ResponseWriter, r *http.Request) {
 		Size         string     `json:"size"`
 		State        string     `json:"state"`
 		DoorOpen     bool       `json:"door_open"`
+		DoorForced   bool       `json:"door_forced"` // opened without its lock: check what is inside
 		TrackingCode string     `json:"tracking_code,omitempty"`
 		Deadline     *time.Time `json:"storage_deadline,omitempty"`
 	}
@@ -472,7 +473,7 @@ func (s *Server) handleLockerView(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, c := range v.Compartments {
-		cj := compartment{Number: c.Number, Size: c.Size, State: c.State, DoorOpen: c.DoorOpen, TrackingCode: c.TrackingCode}
+		cj := compartment{Number: c.Number, Size: c.Size, State: c.State, DoorOpen: c.DoorOpen, DoorForced: c.DoorForced, TrackingCode: c.TrackingCode}
 		if !c.Deadline.IsZero() {
 			d := c.Deadline
 			cj.Deadline = &d

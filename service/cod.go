@@ -74,7 +74,7 @@ func (l *Lockers) Payment(ctx context.Context, device lokero.Credential, locatio
 		if err := tx.UpdateShipment(ctx, &sh); err != nil {
 			return err
 		}
-		c.DoorOpen = true
+		c.DoorOpen, c.DoorForced = true, false // the centre's own opening
 		if err := tx.PutCompartment(ctx, c); err != nil {
 			return err
 		}

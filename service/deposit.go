@@ -67,7 +67,7 @@ func (l *Lockers) Deposit(ctx context.Context, courier lokero.Credential, locati
 			if err != nil || c.ShipmentID != sh.ID {
 				return fmt.Errorf("shipment %s is in compartment %d, which does not hold it", sh.ID, sh.Compartment)
 			}
-			c.DoorOpen = true
+			c.DoorOpen, c.DoorForced = true, false // the centre's own opening
 			if err := tx.PutCompartment(ctx, c); err != nil {
 				return err
 			}
@@ -83,7 +83,7 @@ func (l *Lockers) Deposit(ctx context.Context, courier lokero.Credential, locati
 			rerouted = alt
 			return l.reroute(ctx, tx, &sh, *alt, size)
 		}
-		c.ShipmentID, c.DoorOpen = sh.ID, true
+		c.ShipmentID, c.DoorOpen, c.DoorForced = sh.ID, true, false
 		if err := tx.PutCompartment(ctx, c); err != nil {
 			return err
 		}

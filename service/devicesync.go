@@ -274,7 +274,7 @@ func (l *Lockers) OfflinePickup(ctx context.Context, device lokero.Credential, l
 		if err := tx.UpdateShipment(ctx, &sh); err != nil {
 			return err
 		}
-		c.DoorOpen = true
+		c.DoorOpen, c.DoorForced = true, false // its controller's own opening, for a code
 		return tx.PutCompartment(ctx, c)
 	})
 }

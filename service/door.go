@@ -23,8 +23,9 @@ func (l *Lockers) DoorClosed(ctx context.Context, device lokero.Credential, loca
 		return lokero.Shipment{}, err
 	}
 	var out lokero.Shipment
+	forcedOn := false // the door was forced, and a parcel is inside (as far as the centre knows)
 	err = l.deviceTx(ctx, func(tx lokero.Tx) error {
-		out = lokero.Shipment{}
+		out, forcedOn = lokero.Shipment{}, false
 		cs, err := compartments(ctx, tx, loc)
 		if err != nil {
 			return err
@@ -33,11 +34,14 @@ func (l *Lockers) DoorClosed(ctx context.Context, device lokero.Credential, loca
 		if err != nil {
 			return err
 		}
-		wasOpen := c.DoorOpen
-		c.DoorOpen = false
+		// Only a door the centre opened completes what it was opened for;
+		// a forced one leaves its parcel as it was, for the operator.
+		wasOpen, forced := c.DoorOpen && !c.DoorForced, c.DoorForced
+		c.DoorOpen, c.DoorForced = false, false
 		if c.ShipmentID == "" {
 			return tx.PutCompartment(ctx, c) // an empty door closed: nothing else to do
 		}
+		forcedOn = forced
 		sh, err := tx.Shipment(ctx, c.ShipmentID)
 		if err != nil {
 			return err
@@ -93,6 +97,10 @@ func (l *Lockers) DoorClosed(ctx context.Context, device lokero.Credential, loca
 	})
 	if err == nil && out.Status == lokero.StatusPickedUp {
 		l.dir.reservationsChanged(out.DestinationID)
+	}
+	if err == nil && forcedOn {
+		l.log.Warn("locker: a forced door closed; its parcel is left as it was: check the compartment",
+			"location", locationID, "compartment", number, "shipment", out.ID, "status", out.Status)
 	}
 	return out, err
 }
@@ -174,10 +182,13 @@ func (l *Lockers) newCode(ctx context.Context, tx lokero.Tx, loc *lokero.Locatio
 }
 
 // DoorOpened is a device reporting a compartment's door open that it did
-// not open itself: forced, or a lock that failed open. The compartment is
-// recorded open (the operator's view of the locker shows it) and the
-// opening is logged as a warning, for the operator on call: whatever was
-// inside may be gone. The door's closing is reported as any door_closed.
+// not open itself: forced, or a lock that failed open. Unless the centre
+// had opened it (a late opening of its own unlock), the compartment is
+// recorded open and forced (the operator's view of the locker shows it)
+// and the opening is logged as a warning, for the operator on call:
+// whatever was inside may be gone. Its closing completes nothing: a parcel
+// ready for pickup stays ready (and its cash on delivery due), a drop-off
+// is not made, until the operator has looked.
 func (l *Lockers) DoorOpened(ctx context.Context, device lokero.Credential, locationID string, number int) error {
 	loc, err := l.deviceLocker(device, locationID)
 	if err != nil {
@@ -194,6 +205,7 @@ func (l *Lockers) DoorOpened(ctx context.Context, device lokero.Credential, loca
 			return err
 		}
 		parcel = c.ShipmentID
+		c.DoorForced = c.DoorForced || !c.DoorOpen
 		c.DoorOpen = true
 		return tx.PutCompartment(ctx, c)
 	})

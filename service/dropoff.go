@@ -136,7 +136,7 @@ func (l *Lockers) dropOffInto(ctx context.Context, tx lokero.Tx, loc *lokero.Loc
 			return KeypadResult{}, err
 		}
 	}
-	c.ShipmentID, c.DoorOpen = sh.ID, true
+	c.ShipmentID, c.DoorOpen, c.DoorForced = sh.ID, true, false
 	if err := tx.PutCompartment(ctx, c); err != nil {
 		return KeypadResult{}, err
 	}

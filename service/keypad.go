@@ -145,7 +145,7 @@ func (l *Lockers) handOut(ctx context.Context, tx lokero.Tx, loc *lokero.Locatio
 		// Not the caller's mistake: the shipment's own record is wrong.
 		return KeypadResult{}, fmt.Errorf("shipment %s is in compartment %d of %d", sh.ID, sh.Compartment, len(cs))
 	}
-	c.DoorOpen = true
+	c.DoorOpen, c.DoorForced = true, false // the centre's own opening
 	if err := tx.PutCompartment(ctx, c); err != nil {
 		return KeypadResult{}, err
 	}

@@ -706,3 +706,63 @@ func TestKeypadPickupAcrossTheExpiry(t *testing.T) {
 		}
 	})
 }
+
+// TestForcedDoorCompletesNothing: a door the controller reports open
+// without its lock's opening (forced, or a lock that failed open) and
+// then shut leaves the parcel as it was — ready for pickup, in its
+// compartment, which no deposit is given — for the operator to check;
+// the operator's view shows the door forced meanwhile. The recipient's
+// code still opens it and completes the pickup. A door the centre opened
+// and the controller reports open late is the centre's opening.
+func TestForcedDoorCompletesNothing(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		sh, n := f.depositedAtM5(t)
+		if _, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", n); err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := sentMessages(ctx, f.lockers, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := codePattern.FindStringSubmatch(msgs[0].Text)[1]
+
+		if err := f.lockers.DoorOpened(ctx, f.device, "LOCKER-M5", n); err != nil {
+			t.Fatal(err)
+		}
+		view, err := f.lockers.View(ctx, lokero.Credential{Kind: lokero.KindOperator}, "LOCKER-M5")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := view.Compartments[n-1]; !c.DoorOpen || !c.DoorForced || c.ShipmentID != sh.ID {
+			t.Errorf("operator's view of the forced door: %+v; want open, forced, the parcel in it", c.Compartment)
+		}
+		got, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != lokero.StatusReadyForPickup || got.Pickup != nil || got.Compartment != n {
+			t.Fatalf("a forced door shut: %s, pickup %+v, compartment %d; want READY_FOR_PICKUP in %d", got.Status, got.Pickup, got.Compartment, n)
+		}
+		cs, err := f.store.Compartments(ctx, "LOCKER-M5")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := cs[n-1]; c.ShipmentID != sh.ID || c.DoorOpen || c.DoorForced {
+			t.Errorf("compartment %d after the forced door shut: %+v; want the parcel in it, shut", n, c)
+		}
+
+		// The recipient's code opens it; a late door_opened of that
+		// opening is the centre's, and the closing completes the pickup.
+		if open, err := f.lockers.Keypad(ctx, f.device, "LOCKER-M5", code); err != nil || open.Compartment != n {
+			t.Fatalf("the right code after the forced door: %+v, %v", open, err)
+		}
+		if err := f.lockers.DoorOpened(ctx, f.device, "LOCKER-M5", n); err != nil {
+			t.Fatal(err)
+		}
+		if got, err = f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", n); err != nil || got.Status != lokero.StatusPickedUp {
+			t.Errorf("the recipient's opening shut: %s, %v; want PICKED_UP", got.Status, err)
+		}
+	})
+}

@@ -101,7 +101,7 @@ func (l *Lockers) OfflineDeposit(ctx context.Context, device lokero.Credential, 
 			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "compartment_taken",
 				Message: fmt.Sprintf("compartment %d holds another parcel at the centre: the operator reconciles it", number)}
 		}
-		c.ShipmentID, c.DoorOpen = sh.ID, true
+		c.ShipmentID, c.DoorOpen, c.DoorForced = sh.ID, true, false
 		if err := tx.PutCompartment(ctx, c); err != nil {
 			return err
 		}

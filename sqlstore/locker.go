@@ -400,7 +400,7 @@ func (db *DB) Notifications(ctx context.Context, f lokero.NotificationFilter) ([
 }
 
 const compartmentsSQL = `SELECT location_id, number, size, length_cm, width_cm, height_cm,
-	out_of_order, shipment_id, door_open FROM compartments WHERE location_id = $1 ORDER BY number`
+	out_of_order, shipment_id, door_open, door_forced FROM compartments WHERE location_id = $1 ORDER BY number`
 
 // Compartments lists a locker's compartments by number, without a lock.
 func (db *DB) Compartments(ctx context.Context, locationID string) ([]lokero.Compartment, error) {
@@ -435,7 +435,7 @@ func compartments(ctx context.Context, q querier, locationID, query string) ([]l
 		var c lokero.Compartment
 		var shipment sql.NullString
 		err := r.Scan(&c.LocationID, &c.Number, &c.Size, &c.LengthCM, &c.WidthCM, &c.HeightCM,
-			&c.OutOfOrder, &shipment, &c.DoorOpen)
+			&c.OutOfOrder, &shipment, &c.DoorOpen, &c.DoorForced)
 		c.ShipmentID = shipment.String
 		return c, err
 	}, query, locationID)
@@ -470,17 +470,17 @@ func (t *Tx) PutCompartment(ctx context.Context, c lokero.Compartment) error {
 		}
 	}
 	if _, err := t.tx.ExecContext(ctx, `INSERT INTO compartments
-		(location_id, number, size, length_cm, width_cm, height_cm, out_of_order, shipment_id, door_open, arrived_on)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		(location_id, number, size, length_cm, width_cm, height_cm, out_of_order, shipment_id, door_open, arrived_on, door_forced)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (location_id, number) DO UPDATE SET
 		size = excluded.size, length_cm = excluded.length_cm, width_cm = excluded.width_cm,
 		height_cm = excluded.height_cm, out_of_order = excluded.out_of_order,
-		door_open = excluded.door_open,
+		door_open = excluded.door_open, door_forced = excluded.door_forced,
 		arrived_on = CASE WHEN compartments.shipment_id IS NOT DISTINCT FROM excluded.shipment_id
 			THEN compartments.arrived_on ELSE excluded.arrived_on END,
 		shipment_id = excluded.shipment_id`,
 		c.LocationID, c.Number, c.Size, c.LengthCM, c.WidthCM, c.HeightCM, c.OutOfOrder,
-		nullIfEmpty(c.ShipmentID), c.DoorOpen, arrived); err != nil {
+		nullIfEmpty(c.ShipmentID), c.DoorOpen, arrived, c.DoorForced); err != nil {
 		return fmt.Errorf("put compartment %s/%d: %w", c.LocationID, c.Number, err)
 	}
 	t.holdCompartment(key, c.ShipmentID) // the upsert holds the row until the end

@@ -162,12 +162,12 @@ func testCompartments(t *testing.T, s Store) {
 	// Update every field of one; then empty it again.
 	want := slices.Clone(cs)
 	want[1] = lokero.Compartment{LocationID: loc, Number: 2, Size: "L", LengthCM: 60, WidthCM: 35, HeightCM: 41,
-		OutOfOrder: true, ShipmentID: "s-ä1", DoorOpen: true}
+		OutOfOrder: true, ShipmentID: "s-ä1", DoorOpen: true, DoorForced: true}
 	mustInTx(t, s, func(tx lokero.Tx) error {
 		return tx.PutCompartment(ctx, want[1])
 	})
 	check(want)
-	want[1].ShipmentID, want[1].OutOfOrder, want[1].DoorOpen = "", false, false
+	want[1].ShipmentID, want[1].OutOfOrder, want[1].DoorOpen, want[1].DoorForced = "", false, false, false
 	mustInTx(t, s, func(tx lokero.Tx) error {
 		return tx.PutCompartment(ctx, want[1])
 	})

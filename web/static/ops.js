@@ -690,11 +690,12 @@
     });
     var list = $("compartments");
     list.replaceChildren.apply(list, v.compartments.map(function (c) {
-      var li = el("li", "cell " + c.state + (c.door_open ? " door-open" : ""));
+      var li = el("li", "cell " + c.state + (c.door_open ? " door-open" : "") + (c.door_forced ? " door-forced" : ""));
       li.dataset.state = c.state;
       li.dataset.number = String(c.number);
       var state = t("cell-" + c.state);
-      if (c.door_open) state += " · " + t("cell-door");
+      if (c.door_forced) state += " · " + t("cell-forced");
+      else if (c.door_open) state += " · " + t("cell-door");
       li.append(el("span", "cell-head", t("cell", { n: c.number, size: c.size })), el("span", "cell-state", state));
       if (c.tracking_code) li.append(el("code", "cell-code", c.tracking_code));
       if (c.storage_deadline) li.append(el("span", "cell-until", t("until", { time: fmtShort.format(new Date(c.storage_deadline)) })));
