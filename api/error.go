@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lokero/lokero"
@@ -56,7 +57,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		// The client went away: nobody reads an answer, and it is not
 		// the server's failure. 499 is what proxies log for it.
-		log.Debug("request abandoned by the client", "method", r.Method, "path", r.URL.Path)
+		log.Debug("request abandoned by the client", "method", r.Method, "path", loggedPath(r))
 		w.WriteHeader(499)
 		return
 	}
@@ -81,9 +82,19 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		}
 	}
 	if status >= 500 {
-		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		log.Error("request failed", "method", r.Method, "path", loggedPath(r), "err", err)
 	}
 	writeJSON(w, status, errorBody{Error: detail})
+}
+
+// loggedPath is r's path as the log may keep it: a QR page's link
+// (/q/{link}) is a capability, like the opening code it shows, and is
+// logged as its route only.
+func loggedPath(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, "/q/") {
+		return "/q/{link}"
+	}
+	return r.URL.Path
 }
 
 // setRetryAfter sets Retry-After to d in whole seconds, rounded up (at

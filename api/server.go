@@ -246,7 +246,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				s.log.Error("panic serving request", "method", r.Method, "path", loggedPath(r), "panic", v, "stack", string(debug.Stack()))
 				writeError(w, r, s.log, lokero.Errorf(lokero.EINTERNAL, "internal error"))
 			}
 		}()
