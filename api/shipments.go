@@ -282,8 +282,12 @@ func (s *Server) handleListShipments(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, s.log, lokero.Invalid("limit", "malformed", "limit must be a whole number; got %q", l))
 			return
 		}
-		if n == 0 {
-			n = -1 // explicit 0 is out of range, not "default"
+		if n < 1 {
+			// An explicit 0 is out of range, not the default (which
+			// service.List takes a zero Limit for): answered here, with
+			// the number given.
+			writeError(w, r, s.log, lokero.Invalid("limit", "out_of_range", "limit must be 1..500; got %d", n))
+			return
 		}
 		f.Limit = n
 	}

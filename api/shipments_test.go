@@ -427,10 +427,15 @@ func TestListShipmentsHTTP(t *testing.T) {
 		t.Errorf("listed %d of 5", len(got))
 	}
 	for q, field := range map[string]string{"status=FOO": "status", "limit=0": "limit", "limit=x": "limit", "limit=501": "limit",
-		"state=CREATED": "state", "page=2": "page"} {
+		"limit=-3": "limit", "state=CREATED": "state", "page=2": "page"} {
 		status, _, out := f.do(t, "GET", "/v1/shipments?"+q, f.key, nil)
-		if e := decode[struct{ Error struct{ Field string } }](t, out); status != 400 || e.Error.Field != field {
+		e := decode[struct{ Error struct{ Field, Message string } }](t, out)
+		if status != 400 || e.Error.Field != field {
 			t.Errorf("%s: %d %s; want 400 naming %s", q, status, out, field)
+		}
+		// The message quotes the number given, not one made up for it.
+		if n, ok := strings.CutPrefix(q, "limit="); ok && n != "x" && !strings.HasSuffix(e.Error.Message, "got "+n) {
+			t.Errorf("%s: message %q; want it to end \"got %s\"", q, e.Error.Message, n)
 		}
 	}
 	status, _, out := f.do(t, "GET", "/v1/shipments?reference="+ref, f.other, nil)
