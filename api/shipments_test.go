@@ -429,7 +429,9 @@ func TestListShipmentsHTTP(t *testing.T) {
 	for q, field := range map[string]string{"status=FOO": "status", "limit=0": "limit", "limit=x": "limit", "limit=501": "limit",
 		"limit=-3": "limit", "state=CREATED": "state", "page=2": "page"} {
 		status, _, out := f.do(t, "GET", "/v1/shipments?"+q, f.key, nil)
-		e := decode[struct{ Error struct{ Field, Message string } }](t, out)
+		e := decode[struct {
+			Error struct{ Field, Message string }
+		}](t, out)
 		if status != 400 || e.Error.Field != field {
 			t.Errorf("%s: %d %s; want 400 naming %s", q, status, out, field)
 		}
