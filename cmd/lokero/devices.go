@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -52,6 +54,10 @@ func startDevices(ctx context.Context, lockers *service.Lockers, mqttURL, listen
 		d.broker = b
 		cfg.Embedded = b
 		log.Info("mqtt: embedded broker", "addr", b.Addr())
+		if !loopbackListen(listen) {
+			log.Warn("mqtt: the embedded broker listens beyond loopback without TLS: the lockers' device tokens and the codes typed at their keypads cross the network in clear; "+
+				"listen on loopback behind a TLS terminator or tunnel, or use an external broker with TLS (--mqtt tls://…)", "addr", b.Addr())
+		}
 	}
 	c, err := device.StartCentre(ctx, cfg)
 	if err != nil {
@@ -128,4 +134,18 @@ func (a brokerAuth) AuthenticateClient(ctx context.Context, username, password s
 		return device.Identity{}, fmt.Errorf("a device token of %s used as %s", c.LocationID, username)
 	}
 	return device.Identity{LocationID: c.LocationID, CredentialID: c.ID}, nil
+}
+
+// loopbackListen reports whether a listen address (host:port) takes
+// connections from this machine only: localhost or a loopback IP.
+func loopbackListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }

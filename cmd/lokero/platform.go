@@ -160,13 +160,16 @@ func (p *platform) serveLoopback(log *slog.Logger) (string, func(), error) {
 // startJobs runs the background jobs (the storage period's reminders and
 // expiries, the delivery of notices and webhooks) on River over the
 // platform's database, and has the store queue them in its transactions
-// (lokero.Tx.ScheduleJob). Stop the runner on shutdown.
+// (lokero.Tx.ScheduleJob). Stop the runner on shutdown: the jobs run on
+// after ctx ends (River would cancel them with it, a notice the provider
+// was taking then left unrecorded and sent again), until Stop, which
+// gives them their grace period.
 func (p *platform) startJobs(ctx context.Context, dsn string, log *slog.Logger) (*jobs.Runner, error) {
 	runner, err := p.queueJobs(ctx, dsn, log)
 	if err != nil {
 		return nil, err
 	}
-	if err := runner.Start(ctx); err != nil {
+	if err := runner.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	return runner, nil

@@ -401,6 +401,13 @@ func retireSecret(ctx context.Context, st store, codes *locker.Codes, keys []loc
 	if resealed > 0 {
 		fmt.Fprintf(stdout, "sealed %d webhook secret(s) again under key generation %d\n", resealed, keys[0].Generation)
 	}
+	// So are the network's private keys (the QR codes' and Web Push's).
+	if resealed, err = resealSettings(ctx, st, codes); err != nil {
+		return fmt.Errorf("code secret: the network's signing keys could not be sealed under the newest key, so the older keys stay: %w", err)
+	}
+	if resealed > 0 {
+		fmt.Fprintf(stdout, "sealed %d signing key(s) again under key generation %d\n", resealed, keys[0].Generation)
+	}
 	// The database first: a crash before the file is rewritten leaves
 	// a file with an old key more, which the next start records again.
 	if err := st.SetSetting(ctx, settingFingerprints, strings.Join(newest.Fingerprints(), " ")); err != nil {
@@ -416,4 +423,88 @@ func retireSecret(ctx context.Context, st store, codes *locker.Codes, keys []loc
 	}
 	fmt.Fprintf(stdout, "retired key generation(s) %v from %s; restart lokero serve\n", codes.Generations()[1:], src.path)
 	return nil
+}
+
+// sealPurposeSetting is the purpose (locker.Codes.Seal) of the settings
+// kept sealed under the code secret, each with its name as additional data.
+const sealPurposeSetting = "setting"
+
+// sealedSettings are the settings that hold the network's private keys:
+// the QR codes' signing key (with it anyone could make a token that opens
+// any waiting parcel's compartment at the scanner) and the VAPID key of Web
+// Push. Like the webhooks' secrets they are kept sealed under the code
+// secret, so that a copy of the database alone opens nothing.
+var sealedSettings = []string{settingQRKey, settingVAPIDKey}
+
+// sealedSetting returns the setting name opened with codes. Where there is
+// none yet it stores fresh() sealed (of several instances starting at once
+// the first to store wins, and all return its value). A value kept in
+// clear (before sealing began) or sealed under an older key is sealed again
+// under the newest; one that does not open is an error.
+func sealedSetting(ctx context.Context, st settingStore, codes *locker.Codes, name string, fresh func() (string, error)) (string, error) {
+	value, err := fresh()
+	if err != nil {
+		return "", fmt.Errorf("setting %s: %w", name, err)
+	}
+	sealed, err := codes.Seal(sealPurposeSetting, []byte(name), []byte(value))
+	if err != nil {
+		return "", fmt.Errorf("setting %s: %w", name, err)
+	}
+	stored, err := st.InitSetting(ctx, name, sealed)
+	if err != nil {
+		return "", err
+	}
+	plain, err := codes.Open(sealPurposeSetting, []byte(name), stored)
+	if err != nil {
+		return "", fmt.Errorf("setting %s: %w", name, err)
+	}
+	if _, err := resealSetting(ctx, st, codes, name, stored, plain); err != nil {
+		return "", err
+	}
+	return string(plain), nil
+}
+
+// resealSetting seals the setting name, stored as stored and holding
+// plain, under the newest key of codes unless it is sealed so already; it
+// reports whether it wrote.
+func resealSetting(ctx context.Context, st settingStore, codes *locker.Codes, name, stored string, plain []byte) (bool, error) {
+	if gen, ok := locker.SealedUnder(stored); ok && gen == codes.Generations()[0] {
+		return false, nil
+	}
+	sealed, err := codes.Seal(sealPurposeSetting, []byte(name), plain)
+	if err != nil {
+		return false, fmt.Errorf("setting %s: %w", name, err)
+	}
+	if err := st.SetSetting(ctx, name, sealed); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// resealSettings seals every one of sealedSettings that is stored again
+// under the newest key of codes, and returns how many it wrote; a setting
+// that does not open with codes is an error.
+func resealSettings(ctx context.Context, st settingStore, codes *locker.Codes) (int, error) {
+	n := 0
+	for _, name := range sealedSettings {
+		stored, ok, err := st.Setting(ctx, name)
+		if err != nil {
+			return n, err
+		}
+		if !ok {
+			continue
+		}
+		plain, err := codes.Open(sealPurposeSetting, []byte(name), stored)
+		if err != nil {
+			return n, fmt.Errorf("setting %s: %w", name, err)
+		}
+		wrote, err := resealSetting(ctx, st, codes, name, stored, plain)
+		if err != nil {
+			return n, err
+		}
+		if wrote {
+			n++
+		}
+	}
+	return n, nil
 }

@@ -229,3 +229,103 @@ func TestWriteKeyring(t *testing.T) {
 		t.Fatalf("the directory after the failed write: %v, %v; want the secret and the directory alone (no temporary file left)", entries, err)
 	}
 }
+
+// TestSigningKeysSealed: the network's QR signing key (with it anyone can
+// make a token that opens any waiting parcel's compartment at the
+// scanner) and its VAPID key are kept in the database's settings sealed
+// under the code secret, as the webhooks' secrets are, so that a backup of
+// the database alone opens nothing; a key kept in clear before is sealed
+// at the next start; `secret rotate` and a restart seal them again under
+// the new key, and `secret retire` does so before it drops the old one,
+// so that the keys never change and serve starts again.
+func TestSigningKeysSealed(t *testing.T) {
+	t.Parallel()
+	db, args := storeArgs(t, "sqlite")
+	args = append(args, "--no-demo")
+	names := []string{settingQRKey, settingVAPIDKey}
+	// read returns the settings as stored, and opened with the secret file.
+	read := func() (stored, plain map[string]string) {
+		t.Helper()
+		keys, err := parseKeyring(readFile(t, db+".secret"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes, err := locker.NewKeyring(keys...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := sqlite.Open(t.Context(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		stored, plain = map[string]string{}, map[string]string{}
+		for _, name := range names {
+			v, ok, err := st.Setting(t.Context(), name)
+			if err != nil || !ok {
+				t.Fatalf("setting %s: %v %v", name, ok, err)
+			}
+			p, err := codes.Open(sealPurposeSetting, []byte(name), v)
+			if err != nil {
+				t.Fatalf("setting %s does not open with the secret: %v", name, err)
+			}
+			stored[name], plain[name] = v, string(p)
+		}
+		return stored, plain
+	}
+	// check wants every key sealed under generation gen, the same keys as
+	// want (when given), and none of them in clear in the database's files.
+	check := func(when string, gen int, want map[string]string) map[string]string {
+		t.Helper()
+		stored, plain := read()
+		for _, name := range names {
+			if g, ok := locker.SealedUnder(stored[name]); !ok || g != gen {
+				t.Errorf("%s: setting %s is %.24q…; want it sealed under generation %d", when, name, stored[name], gen)
+			}
+			if want != nil && plain[name] != want[name] {
+				t.Errorf("%s: setting %s holds another key than before", when, name)
+			}
+			for _, f := range []string{db, db + "-wal"} {
+				if b, err := os.ReadFile(f); err == nil && plain[name] != "" && strings.Contains(string(b), plain[name]) {
+					t.Errorf("%s: %s holds %s in clear", when, f, name)
+				}
+			}
+		}
+		return plain
+	}
+	startServer(t, nil, args...).stop()
+	first := check("first start", 0, nil)
+
+	// Kept in clear by an older lokero: sealed at the next start.
+	st, err := sqlite.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if err := st.SetSetting(t.Context(), name, first[name]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	startServer(t, nil, args...).stop()
+	check("a start after keys kept in clear", 0, first)
+
+	// Rotated, then served: sealed under the new key.
+	if code, stdout, stderr := runCmd(t, "secret", "rotate", "--db", db); code != 0 {
+		t.Fatalf("secret rotate: exit %d %q %q", code, stdout, stderr)
+	}
+	startServer(t, nil, args...).stop()
+	check("a start after secret rotate", 1, first)
+
+	// Rotated and retired at once, without a start between: retire seals
+	// them again before it drops the key they were sealed under.
+	if code, stdout, stderr := runCmd(t, "secret", "rotate", "--db", db); code != 0 {
+		t.Fatalf("secret rotate: exit %d %q %q", code, stdout, stderr)
+	}
+	if code, stdout, stderr := runCmd(t, "secret", "retire", "--db", db); code != 0 {
+		t.Fatalf("secret retire: exit %d %q %q", code, stdout, stderr)
+	}
+	check("secret retire", 2, first)
+	startServer(t, nil, args...).stop()
+	check("a start after secret retire", 2, first)
+}

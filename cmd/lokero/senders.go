@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lokero/lokero/locker"
 	"github.com/lokero/lokero/notify/webhook"
 	"github.com/lokero/lokero/notify/webpush"
 	"github.com/lokero/lokero/service"
@@ -98,19 +99,23 @@ func checkPublicURL(s string) error {
 }
 
 // settingVAPIDKey names the setting that holds the VAPID private key
-// (base64url) every instance signs Web Push requests with: made by the
-// first instance to start, read by the others, and never changed, since a
-// browser's subscription is bound to the public key it subscribed with.
+// (base64url, sealed under the code secret) every instance signs Web Push
+// requests with: made by the first instance to start, read by the others,
+// and never changed, since a browser's subscription is bound to the public
+// key it subscribed with.
 const settingVAPIDKey = "vapid_private_key"
 
 // pushKeys returns the network's VAPID key pair, making it on the first
-// start (InitSetting keeps the first of several instances' keys).
-func pushKeys(ctx context.Context, st store) (webpush.Keys, error) {
-	fresh, err := webpush.GenerateKeys(nil)
-	if err != nil {
-		return webpush.Keys{}, fmt.Errorf("push keys: %w", err)
-	}
-	stored, err := st.InitSetting(ctx, settingVAPIDKey, fresh.PrivateKey())
+// start (InitSetting keeps the first of several instances' keys), kept
+// sealed under the code secret (sealedSetting).
+func pushKeys(ctx context.Context, st store, codes *locker.Codes) (webpush.Keys, error) {
+	stored, err := sealedSetting(ctx, st, codes, settingVAPIDKey, func() (string, error) {
+		fresh, err := webpush.GenerateKeys(nil)
+		if err != nil {
+			return "", err
+		}
+		return fresh.PrivateKey(), nil
+	})
 	if err != nil {
 		return webpush.Keys{}, fmt.Errorf("push keys: %w", err)
 	}
@@ -152,18 +157,24 @@ func newWebhookPoster(allowPrivate bool) (service.WebhookPoster, func(string) er
 }
 
 // settingQRKey names the setting that holds the Ed25519 key (its 32-byte
-// seed, base64url) the QR codes of the notices of arrival are signed with:
-// made by the first instance to start, read by the others; the lockers'
-// controllers get its public key with every sync.
+// seed, base64url, sealed under the code secret) the QR codes of the
+// notices of arrival are signed with: made by the first instance to start,
+// read by the others; the lockers' controllers get its public key with
+// every sync.
 const settingQRKey = "qr_signing_key"
 
-// qrKey returns the network's QR signing key, making it on the first start.
-func qrKey(ctx context.Context, st store) (ed25519.PrivateKey, error) {
-	seed := make([]byte, ed25519.SeedSize)
-	if _, err := rand.Read(seed); err != nil {
-		return nil, fmt.Errorf("qr key: %w", err)
-	}
-	stored, err := st.InitSetting(ctx, settingQRKey, base64.RawURLEncoding.EncodeToString(seed))
+// qrKey returns the network's QR signing key, making it on the first
+// start, kept sealed under the code secret (sealedSetting): whoever holds
+// it can open every waiting parcel's compartment, so a copy of the
+// database must not show it.
+func qrKey(ctx context.Context, st store, codes *locker.Codes) (ed25519.PrivateKey, error) {
+	stored, err := sealedSetting(ctx, st, codes, settingQRKey, func() (string, error) {
+		seed := make([]byte, ed25519.SeedSize)
+		if _, err := rand.Read(seed); err != nil {
+			return "", err
+		}
+		return base64.RawURLEncoding.EncodeToString(seed), nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("qr key: %w", err)
 	}

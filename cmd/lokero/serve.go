@@ -214,7 +214,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	p.lockers.SetPublicURL(*publicURL)
 	p.lockers.SetReportKeys(reportKeys(keys)...)
 	private := *allowPrivate || *dev
-	pushKeys, err := pushKeys(ctx, p.store)
+	pushKeys, err := pushKeys(ctx, p.store, codes)
 	if err != nil {
 		ln.Close()
 		return err
@@ -223,7 +223,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// push service (the browser's vendor's).
 	senders[notify.ChannelPush] = webpush.New(pushKeys, pushSubject(notices.mailFrom, *publicURL), nil)
 	p.lockers.SetSenders(senders)
-	qr, err := qrKey(ctx, p.store)
+	qr, err := qrKey(ctx, p.store, codes)
 	if err != nil {
 		ln.Close()
 		return err

@@ -31,6 +31,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/lokero/lokero/demo"
+	"github.com/lokero/lokero/sqlite"
 )
 
 // server is a `lokero serve` run in-process that a test stops (and may
@@ -745,5 +746,108 @@ func TestServeMetricsToken(t *testing.T) {
 	}
 	if got := call(t, "GET", srv.base+"/healthz", "", nil, nil); got != http.StatusOK {
 		t.Errorf("/healthz with a metrics token set: %d; want 200", got)
+	}
+}
+
+// holdingSession is an SMTP session that, once it has a message, tells
+// arrived and answers 250 only when release is closed: a provider slow to
+// accept.
+type holdingSession struct {
+	smtpSession
+	arrived chan<- struct{}
+	release <-chan struct{}
+}
+
+func (s *holdingSession) Data(r io.Reader) error {
+	if err := s.smtpSession.Data(r); err != nil {
+		return err
+	}
+	s.arrived <- struct{}{}
+	<-s.release
+	return nil
+}
+
+// TestServeStopLetsJobsFinish: a notice being sent when serve is told to
+// stop (SIGTERM, its context ending) is sent to the end and recorded as
+// sent: the jobs get their grace period (Runner.Stop), they are not
+// cancelled with the context, which would leave a message the provider
+// took recorded as unsent, to be sent again at the next start.
+func TestServeStopLetsJobsFinish(t *testing.T) {
+	t.Parallel()
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	sink := &smtpSink{}
+	smtpSrv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
+		return &holdingSession{smtpSession: smtpSession{sink: sink}, arrived: arrived, release: release}, nil
+	}))
+	smtpSrv.Domain = "localhost"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go smtpSrv.Serve(ln)
+	t.Cleanup(func() { smtpSrv.Close() })
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+
+	db := filepath.Join(t.TempDir(), "lokero.db")
+	srv := startServer(t, nil, "--db", db, "--smtp", "smtp://"+ln.Addr().String(), "--mail-from", "Posti-lokero <noreply@lokero.test>")
+	key := lastLine(t, "retailer", "add", "--db", db, "Kauppa")
+	courier := lastLine(t, "courier", "add", "--db", db, "Kuski")
+	device := lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID)
+	id, tracking := emailOnlyParcel(t, srv.base, key, "maija@example.fi")
+	depositAtDemoLocker(t, srv.base, courier, device, id, tracking)
+	select {
+	case <-arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no e-mail at the SMTP server within 30 s of the door closing")
+	}
+	// The provider has the message and has not answered yet: serve is
+	// told to stop, and the provider answers a moment later.
+	stopped := make(chan int, 1)
+	go func() { stopped <- srv.stop() }()
+	time.Sleep(500 * time.Millisecond)
+	once.Do(func() { close(release) })
+	if code := <-stopped; code != 0 {
+		t.Fatalf("serve exited with %d: %s", code, srv.stderr.String())
+	}
+
+	st, err := sqlite.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var state string
+	var attempts int
+	if err := st.SQL().QueryRowContext(t.Context(), `SELECT state, attempts FROM outbox WHERE tracking_code = $1 AND channel = 'email'`, tracking).Scan(&state, &attempts); err != nil {
+		t.Fatal(err)
+	}
+	if state != "sent" || len(sink.messages()) != 1 {
+		t.Errorf("after a stop while the provider took the notice: state %q after %d attempt(s), %d message(s) at the provider; want it recorded sent, once",
+			state, attempts, len(sink.messages()))
+	}
+}
+
+// TestServeWarnsPlainMQTT: the embedded broker speaks MQTT without TLS, so
+// a locker's device token (its password) and the codes typed at its keypad
+// cross the network in clear: listening beyond loopback is warned of, on
+// loopback (a TLS terminator or tunnel in front) it is not.
+func TestServeWarnsPlainMQTT(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		listen string
+		warn   bool
+	}{
+		{"127.0.0.1:0", false},
+		{"0.0.0.0:0", true},
+		{":0", true},
+	} {
+		t.Run(c.listen, func(t *testing.T) {
+			t.Parallel()
+			srv := startServer(t, nil, "--db", filepath.Join(t.TempDir(), "lokero.db"), "--no-demo", "--mqtt-listen", c.listen)
+			srv.stop()
+			if got := strings.Contains(srv.stderr.String(), "without TLS"); got != c.warn {
+				t.Errorf("--mqtt-listen %s: warned %v; want %v: %s", c.listen, got, c.warn, srv.stderr.String())
+			}
+		})
 	}
 }
