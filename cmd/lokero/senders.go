@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"net/http"
 	"net/mail"
 	"net/url"
 	"strings"
@@ -154,6 +155,17 @@ func (p webhookPoster) Post(ctx context.Context, url, id string, at time.Time, p
 func newWebhookPoster(allowPrivate bool) (service.WebhookPoster, func(string) error) {
 	return webhookPoster{webhook.New(webhook.Options{AllowPrivate: allowPrivate})},
 		func(raw string) error { return webhook.ValidateURL(raw, allowPrivate) }
+}
+
+// pushClient is the HTTP client Web Push posts with: unless private
+// endpoints are allowed (--dev, --allow-private-endpoints) it dials
+// through the webhooks' guard, which refuses internal addresses at connect
+// time; nil (webpush's own client) when they are allowed.
+func pushClient(allowPrivate bool) *http.Client {
+	if allowPrivate {
+		return nil
+	}
+	return &http.Client{Timeout: 15 * time.Second, Transport: webhook.GuardedTransport()}
 }
 
 // settingQRKey names the setting that holds the Ed25519 key (its 32-byte

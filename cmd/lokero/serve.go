@@ -220,8 +220,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	// Push needs no provider of the operator's: each subscription names its
-	// push service (the browser's vendor's).
-	senders[notify.ChannelPush] = webpush.New(pushKeys, pushSubject(notices.mailFrom, *publicURL), nil)
+	// push service (the browser's vendor's). The subscriber chose that
+	// endpoint: unless private ones are allowed, it is not connected to on
+	// an internal address, whatever its name resolves to.
+	senders[notify.ChannelPush] = webpush.New(pushKeys, pushSubject(notices.mailFrom, *publicURL), pushClient(private))
 	p.lockers.SetSenders(senders)
 	qr, err := qrKey(ctx, p.store, codes)
 	if err != nil {

@@ -190,6 +190,14 @@ func (c *Client) transport(base *http.Transport) *http.Transport {
 	return t
 }
 
+// GuardedTransport is a transport that dials through the guard: it
+// refuses to connect to loopback, private, link-local and other internal
+// addresses (after DNS resolution), as a Client without AllowPrivate does,
+// for other senders to endpoints that someone outside chooses (Web Push).
+func GuardedTransport() *http.Transport {
+	return (&Client{timeout: DefaultTimeout}).transport(nil)
+}
+
 // guard is the dialer's Control: it refuses a connection to an address
 // that forbidden names, after DNS resolution (so a name resolving to an
 // internal address is refused as well).

@@ -609,3 +609,26 @@ func TestEventJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestGuardedTransport: the transport other senders borrow (Web Push)
+// refuses a loopback endpoint at connect time, as the guarded Client does;
+// the request never reaches it.
+func TestGuardedTransport(t *testing.T) {
+	t.Parallel()
+	reached := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached <- struct{}{} }))
+	defer srv.Close()
+	client := &http.Client{Transport: GuardedTransport(), Timeout: 5 * time.Second}
+	resp, err := client.Post(srv.URL, "application/octet-stream", strings.NewReader("push"))
+	if err == nil {
+		resp.Body.Close()
+	}
+	if !errors.Is(err, ErrForbiddenAddress) {
+		t.Errorf("POST to %s through the guarded transport: %v; want ErrForbiddenAddress", srv.URL, err)
+	}
+	select {
+	case <-reached:
+		t.Error("the loopback endpoint was reached")
+	default:
+	}
+}
