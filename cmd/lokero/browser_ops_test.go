@@ -134,6 +134,13 @@ func TestOpsDashboard(t *testing.T) {
 		t.Fatalf("after a deposit and Refresh the demo locker's occupied count is %q; want 1", got)
 	}
 
+	// The parcel's door forced open (the controller saw it open without
+	// its lock): the drill-down marks it, for the operator to check.
+	if status := call(t, "POST", rig.base+"/v1/devices/"+id+"/events", rig.device,
+		map[string]any{"type": "door_opened", "compartment": compartment}, nil); status != 200 {
+		t.Fatalf("door_opened: %d", status)
+	}
+
 	// Its compartments: the drill-down opens and takes the focus.
 	press(row + ` button.details`)
 	poll("the locker's details", `(() => { const d = document.getElementById('locker-detail');
@@ -145,6 +152,9 @@ func TestOpsDashboard(t *testing.T) {
 		return c ? c.dataset.state + '|' + c.textContent : ''; })()`)
 	if !strings.HasPrefix(cell, "occupied|") || !strings.Contains(cell, tracking) || !strings.Contains(cell, "occupied") {
 		t.Errorf("compartment %d shows %q; want occupied, with %s", compartment, cell, tracking)
+	}
+	if !strings.Contains(cell, "door forced open") || eval(`String(document.querySelector('#compartments li[data-number="`+strconv.Itoa(compartment)+`"]').classList.contains('door-forced'))`) != "true" {
+		t.Errorf("compartment %d shows %q; want it marked door forced open", compartment, cell)
 	}
 	browsertest.Screenshots(t, ctx, "ops-locker")
 	browsertest.Audit(t, ctx, "/ops, a locker's details")
