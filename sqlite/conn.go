@@ -277,6 +277,21 @@ func (c *cachingConn) evict() {
 	}
 }
 
+// statementContext is the context a statement runs with: in a write
+// transaction, ctx without its cancellation. SQLite interrupting a write
+// statement (modernc.org/sqlite calls sqlite3_interrupt when the context
+// ends) rolls back the whole transaction, which in a group of writes
+// (sqlstore/group.go) holds the writes of other requests: a request whose
+// client went away must fail alone. A statement begun after ctx ended
+// still fails (database/sql checks it first), and the group rolls its
+// write back to its savepoint.
+func (c *cachingConn) statementContext(ctx context.Context) context.Context {
+	if c.writing {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 // ExecContext runs query through its compiled statement.
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	release, err := c.autocommitWrite(ctx, query)
@@ -284,6 +299,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 		return nil, err
 	}
 	defer release()
+	ctx = c.statementContext(ctx)
 	cs, err := c.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -303,7 +319,7 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 	if err != nil {
 		return nil, err
 	}
-	r, err := c.query(ctx, query, args)
+	r, err := c.query(c.statementContext(ctx), query, args)
 	if err != nil {
 		release()
 		return nil, err

@@ -113,3 +113,78 @@ func TestGroupCommit(t *testing.T) {
 	}
 	t.Logf("%d writes committed in %d commits", writes, commits)
 }
+
+// TestGroupCommitContextEndsMidStatement ends the context of one write of
+// a group while a statement of it runs. SQLite interrupting a write
+// statement rolls back the whole transaction, so the statements of a
+// group run without their requests' cancellation: the write whose context
+// ended fails alone (or, had it finished, commits), and the writes grouped
+// with it, the leader's and a follower's before it, commit.
+func TestGroupCommitContextEndsMidStatement(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "lokero.db"))
+	ctx := t.Context()
+	date, _ := lokero.ParseDate("2026-12-07")
+	reserve := func(tx lokero.Tx) error {
+		ok, err := tx.Reserve(ctx, "L", date, "S", 1000)
+		if err == nil && !ok {
+			err = errors.New("no room")
+		}
+		return err
+	}
+	// A write long enough to be cancelled while SQLite runs it: the
+	// registry of postal codes, some 200,000 rows.
+	codes := make([]lokero.Postcode, 200_000)
+	for i := range codes {
+		codes[i] = lokero.Postcode{Code: fmt.Sprintf("%06d", i), NameFI: "HELSINKI", NameSV: "HELSINGFORS",
+			MunicipalityCode: "091", MunicipalityFI: "Helsinki", MunicipalitySV: "Helsingfors"}
+	}
+
+	started, release := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	var leaderErr, followerErr, cancelledErr error
+	wg.Go(func() {
+		leaderErr = db.InTx(ctx, func(tx lokero.Tx) error {
+			err := reserve(tx)
+			close(started)
+			<-release
+			return err
+		})
+	})
+	<-started
+	wg.Go(func() { followerErr = db.InTx(ctx, reserve) })
+	time.Sleep(100 * time.Millisecond) // the follower queues first
+	cancelled, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Go(func() { cancelledErr = db.ReplacePostcodes(cancelled, codes) })
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	// End the context while the registry's statements run.
+	time.Sleep(150 * time.Millisecond)
+	cancel()
+	wg.Wait()
+
+	if leaderErr != nil {
+		t.Errorf("the leading write: %v", leaderErr)
+	}
+	if followerErr != nil {
+		t.Errorf("the follower grouped before the cancelled write: %v", followerErr)
+	}
+	got, err := db.ReservedOn(ctx, date, "L")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["L"]["S"] != 2 {
+		t.Errorf("%d reservations stored, want the leader's and the follower's 2", got["L"]["S"])
+	}
+	stored, err := db.Postcodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case cancelledErr == nil && len(stored) != len(codes):
+		t.Errorf("the cancelled write succeeded with %d of %d postal codes stored", len(stored), len(codes))
+	case cancelledErr != nil && len(stored) != 0:
+		t.Errorf("the cancelled write failed (%v) with %d postal codes stored", cancelledErr, len(stored))
+	}
+	t.Logf("the cancelled write: %v", cancelledErr)
+}

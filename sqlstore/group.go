@@ -28,8 +28,10 @@ import (
 //
 // Statements run with their request's context without its cancellation:
 // SQLite interrupting a statement rolls back the whole transaction, the
-// other writes of the group with it. A write whose context has ended
-// before its turn does not run.
+// other writes of the group with it. The functions' own statements take
+// the context their caller gives, so it is the dialect's connection that
+// drops the cancellation in a write transaction (sqlite/conn.go). A write
+// whose context has ended before its turn does not run.
 
 // maxGroup bounds the writes one transaction commits, and with it the wait
 // of the write that leads the group.

@@ -55,10 +55,16 @@ func (db *DB) CreateCredential(ctx context.Context, c lokero.Credential, tokenHa
 }
 
 // ProvisionCredential stores c and revokes, in the same transaction, the
-// other credentials of its kind and location not yet revoked.
+// other credentials of its kind and location not yet revoked. Provisionings
+// of one kind and location take a lock first and run one after the other:
+// in READ COMMITTED, one whose UPDATE began before another committed would
+// not see that one's new credential, and both would stay active.
 func (db *DB) ProvisionCredential(ctx context.Context, c lokero.Credential, tokenHash []byte) ([]lokero.Credential, error) {
 	var revoked []lokero.Credential
 	err := db.write(ctx, func(tx *sql.Tx, _ time.Time) error {
+		if err := db.dialect.Lock(ctx, tx, "provision:"+string(c.Kind)+":"+c.LocationID); err != nil {
+			return fmt.Errorf("provision %s: lock: %w", c.ID, err)
+		}
 		if err := db.insertCredential(ctx, tx, c, tokenHash); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lokero/lokero"
@@ -126,20 +127,32 @@ func scanOccupants(r scanner) (lokero.Occupants, error) {
 }
 
 // Occupants counts the parcels in the compartments of every location, or
-// of those given, by location, size class, status and arrival day.
+// of those given, by location, size class, status and arrival day. The
+// locations given are asked MaxArgs at a time, in byte order (that of the
+// location_id column), so that the rows come in one order.
 func (db *DB) Occupants(ctx context.Context, locationIDs ...string) ([]lokero.Occupants, error) {
-	query, args := occupantsSQL, []any{}
-	if len(locationIDs) > 0 {
-		query += ` WHERE c.location_id IN ` + db.placeholders(1, len(locationIDs))
-		for _, id := range locationIDs {
-			args = append(args, id)
+	if len(locationIDs) == 0 {
+		list, err := queryAll(ctx, db.db, scanOccupants, occupantsSQL+occupantsGroup)
+		if err != nil {
+			return nil, fmt.Errorf("occupants: %w", err)
 		}
+		return list, nil
 	}
-	list, err := queryAll(ctx, db.db, scanOccupants, query+occupantsGroup, args...)
-	if err != nil {
-		return nil, fmt.Errorf("occupants: %w", err)
+	ids := slices.Compact(slices.Sorted(slices.Values(locationIDs)))
+	var out []lokero.Occupants
+	for chunk := range slices.Chunk(ids, db.dialect.MaxArgs()) {
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		list, err := queryAll(ctx, db.db, scanOccupants,
+			occupantsSQL+` WHERE c.location_id IN `+db.placeholders(1, len(chunk))+occupantsGroup, args...)
+		if err != nil {
+			return nil, fmt.Errorf("occupants: %w", err)
+		}
+		out = append(out, list...)
 	}
-	return list, nil
+	return out, nil
 }
 
 // Occupants counts the parcels in a location's compartments, read in the

@@ -39,6 +39,7 @@ var credentialTests = []struct {
 	{"CredentialRevokeLastOperatorConcurrent", testCredentialRevokeLastOperatorConcurrent},
 	{"CredentialRotate", testCredentialRotate},
 	{"CredentialProvision", testCredentialProvision},
+	{"CredentialProvisionConcurrent", testCredentialProvisionConcurrent},
 	{"CredentialTouch", testCredentialTouch},
 	{"CredentialEndSessions", testCredentialEndSessions},
 	{"CredentialTokensOnlyHashed", testCredentialTokensOnlyHashed},
@@ -537,4 +538,43 @@ func storeTables(t *testing.T, db *sql.DB) []string {
 		t.Fatal(err)
 	}
 	return names
+}
+
+// testCredentialProvisionConcurrent provisions one locker from many
+// transactions at once, each with a device credential of its own: every
+// provisioning revokes the locker's other devices, so however they
+// interleave, one device is left active (one whose provisioning did not
+// see another's new row would leave both).
+func testCredentialProvisionConcurrent(t *testing.T, s Store) {
+	ctx := t.Context()
+	const n = 8
+	for round := range 5 {
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range n {
+			c := lokero.Credential{ID: fmt.Sprintf("d-%d-%d", round, i), Kind: lokero.KindDevice,
+				LocationID: "locker-1", CreatedAt: t0.Add(time.Duration(round) * time.Hour)}
+			wg.Go(func() {
+				<-start
+				if _, err := s.ProvisionCredential(ctx, c, tokenHash(c.ID)); err != nil {
+					t.Errorf("ProvisionCredential %s: %v", c.ID, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		list, err := s.Credentials(ctx, lokero.CredentialFilter{Kind: lokero.KindDevice, LocationID: "locker-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var active []string
+		for _, c := range list {
+			if c.RevokedAt.IsZero() {
+				active = append(active, c.ID)
+			}
+		}
+		if len(active) != 1 {
+			t.Fatalf("round %d: %d provisionings at once left %v active; want one device", round, n, active)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -224,6 +225,17 @@ func testOccupantsAndDepartures(t *testing.T, s Store) {
 	all, err := s.Occupants(ctx)
 	if err != nil || len(all) != 4 || all[3].LocationID != "P1" {
 		t.Errorf("Occupants() = %+v, %v; want L1's three and P1's shelf", all, err)
+	}
+	// More locations than one statement takes parameters (SQLite 32,766,
+	// PostgreSQL 65,535), as a network's every locker with bookings for a
+	// day (Dispatch): each chunk asked apart, the rows in the same order.
+	many := make([]string, 70_000)
+	for i := range many {
+		many[i] = fmt.Sprintf("X%05d", i)
+	}
+	many[100], many[69_000] = "P1", "L1"
+	if got, err := s.Occupants(ctx, many...); err != nil || !reflect.DeepEqual(got, all) {
+		t.Errorf("Occupants(70,000 ids) = %+v, %v;\nwant %+v", got, err, all)
 	}
 	rollBack := errors.New("roll back the reservations")
 	if err := s.InTx(ctx, func(tx lokero.Tx) error {
