@@ -17,11 +17,14 @@ func (s *Shipments) Get(ctx context.Context, retailer lokero.Retailer, id string
 	}
 	sh, err := s.store.Shipment(ctx, id)
 	if err == nil && sh.RetailerID != retailer.ID {
-		err = notFoundShipment(id)
+		return lokero.Shipment{}, notFoundShipment(id) // nothing of it, as if it did not exist
 	} else if lokero.ErrorCode(err) == lokero.ENOTFOUND {
 		err = notFoundShipment(id)
 	}
-	return sh, err
+	if err != nil {
+		return lokero.Shipment{}, err
+	}
+	return sh, nil
 }
 
 func notFoundShipment(id string) error {
