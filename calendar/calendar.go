@@ -75,18 +75,20 @@ func Default() *Calendar { return New(DefaultCutoffHour, DefaultCutoffMinute) }
 // mutate what another calendar sees.
 func finnishHolidays() []*cal.Holiday {
 	fi := func(h *cal.Holiday, name, english string) *cal.Holiday {
-		return h.Clone(&cal.Holiday{Name: name, Description: english, Type: cal.ObservancePublic})
+		c := h.Clone(&cal.Holiday{Name: name, Description: english, Type: cal.ObservancePublic})
+		c.Func = onDay(c.Func)
+		return c
 	}
 	dayOfMonth := func(name, english string, month time.Month, day int) *cal.Holiday {
 		return &cal.Holiday{Name: name, Description: english, Type: cal.ObservancePublic,
-			Month: month, Day: day, Func: cal.CalcDayOfMonth}
+			Month: month, Day: day, Func: onDay(cal.CalcDayOfMonth)}
 	}
 	// The first weekday on or after month/day: Midsummer Eve is the Friday
 	// of 19-25 June, Midsummer Day the Saturday of 20-26 June, All Saints'
 	// Day the Saturday of 31 Oct - 6 Nov (since 1955).
 	firstWeekdayFrom := func(name, english string, month time.Month, day int, wd time.Weekday) *cal.Holiday {
 		return &cal.Holiday{Name: name, Description: english, Type: cal.ObservancePublic,
-			Month: month, Day: day, Weekday: wd, Offset: 1, Func: cal.CalcWeekdayFrom}
+			Month: month, Day: day, Weekday: wd, Offset: 1, Func: onDay(cal.CalcWeekdayFrom)}
 	}
 	// Order matters only when two holidays fall on the same day (May Day
 	// and Ascension Day did in 2008): the first one listed names the day.
@@ -106,6 +108,25 @@ func finnishHolidays() []*cal.Holiday {
 		dayOfMonth("Jouluaatto", "Christmas Eve", time.December, 24),
 		fi(aa.ChristmasDay, "Joulupäivä", "Christmas Day"),
 		fi(aa.ChristmasDay2, "Tapaninpäivä", "Boxing Day"),
+	}
+}
+
+// onDay makes a holiday function of rickar/cal independent of the
+// process's time zone. The library answers with local midnight in
+// cal.DefaultLoc (time.Local); where that zone skips midnight on the day
+// (Atlantic/Azores on the last Sunday of March, which was Easter Sunday in
+// 2024), time.Date gives 23:00 the day before instead. The wrapped function
+// returns the day the library meant, its wall clock rounded to the nearest
+// midnight, at noon UTC.
+func onDay(f func(*cal.Holiday, int) time.Time) func(*cal.Holiday, int) time.Time {
+	return func(h *cal.Holiday, year int) time.Time {
+		t := f(h, year)
+		if t.IsZero() {
+			return t
+		}
+		y, m, d := t.Date()
+		y, m, d = time.Date(y, m, d, t.Hour()+12, 0, 0, 0, time.UTC).Date()
+		return time.Date(y, m, d, 12, 0, 0, 0, time.UTC)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/calendar"
+	"github.com/rickar/cal/v2"
 )
 
 // date returns y-m-d as a Date.
@@ -528,5 +529,45 @@ func BenchmarkDeliveryDate(b *testing.B) {
 	}
 	if sink.IsZero() {
 		b.Fatal("zero delivery date")
+	}
+}
+
+// TestHolidayWhateverTheLocalZone: the holidays do not depend on the
+// process's local time zone (TZ), which github.com/rickar/cal/v2 computes
+// in (cal.DefaultLoc, time.Local at start). In a zone that changes its
+// clocks at midnight (the Azores on the last Sunday of March, Easter
+// Sunday in 2024 and 2035; Cuba on Easter Sunday 1994 and 1996; Brazil on
+// Saturday 2 November 1985, All Saints' Day), time.Date(…, 0, 0, …) in
+// that zone may give 23:00 the day before.
+//
+// Not parallel: it swaps cal.DefaultLoc, which the parallel tests read;
+// they wait at t.Parallel until the sequential tests are done.
+func TestHolidayWhateverTheLocalZone(t *testing.T) {
+	saved := cal.DefaultLoc
+	defer func() { cal.DefaultLoc = saved }()
+	holidaysIn := func(loc *time.Location) map[lokero.Date]string {
+		cal.DefaultLoc = loc
+		c := calendar.Default()
+		days := map[lokero.Date]string{}
+		for d := date(1980, 1, 1); d.Before(date(2060, 1, 1)); d = d.AddDays(1) {
+			if name, ok := c.Holiday(d.Start()); ok {
+				days[d] = name
+			}
+		}
+		return days
+	}
+	want := holidaysIn(time.UTC)
+	for _, zone := range []string{"America/Havana", "Atlantic/Azores", "America/Asuncion", "America/Santiago", "Asia/Beirut", "Africa/Cairo", "Asia/Amman", "America/Sao_Paulo"} {
+		got := holidaysIn(mustZone(t, zone))
+		for d, name := range want {
+			if got[d] != name {
+				t.Errorf("TZ=%s: %s is %q, want %q", zone, d, got[d], name)
+			}
+		}
+		for d, name := range got {
+			if _, ok := want[d]; !ok {
+				t.Errorf("TZ=%s: %s is %q, want no holiday", zone, d, name)
+			}
+		}
 	}
 }

@@ -120,7 +120,7 @@ func ParseGeoNames(r io.Reader) (map[string]Point, error) {
 		}
 		lat, errLat := strconv.ParseFloat(strings.TrimSpace(cols[9]), 64)
 		lon, errLon := strconv.ParseFloat(strings.TrimSpace(cols[10]), 64)
-		if err := errors.Join(errLat, errLon); err != nil || lat < -90 || lat > 90 || lon < -180 || lon > 180 {
+		if err := errors.Join(errLat, errLon); err != nil || !(lat >= -90 && lat <= 90) || !(lon >= -180 && lon <= 180) { // NaN too
 			return nil, fmt.Errorf("parse GeoNames: %w", lokero.Invalid("lat", "malformed", "line %d: %q, %q is not a latitude and longitude", n, cols[9], cols[10]))
 		}
 		points[code] = Point{Lat: lat, Lon: lon}

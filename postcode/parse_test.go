@@ -352,6 +352,8 @@ func TestParseGeoNames(t *testing.T) {
 		{"bad code", line("0010", "60"), "postcode", "malformed", "line 1"},
 		{"bad latitude", line("00100", "sixty"), "lat", "malformed", "line 1"},
 		{"latitude out of range", line("00100", "95"), "lat", "malformed", "line 1"},
+		{"latitude NaN", line("00100", "NaN"), "lat", "malformed", "line 1"},
+		{"longitude NaN", "FI\t00100\tHelsinki\tUusimaa\t01\tHelsinki\t011\tHelsinki\t091\t60.1714\tnan\t6\n", "lat", "malformed", "line 1"},
 		{"duplicate", line("00100", "60") + line("00100", "61"), "postcode", "duplicate", "line 2"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
