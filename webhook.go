@@ -109,10 +109,20 @@ type WebhookStore interface {
 	// and reports whether it did (false: changed meanwhile, e.g. rotated);
 	// ENOTFOUND when there is no such webhook.
 	SwapWebhookSecrets(ctx context.Context, id, was, wasPrevious, secret, previous string) (bool, error)
-	// UpdateWebhook writes a webhook's mutable fields (URL, Events,
-	// Secret, PreviousSecret, PreviousUntil, ContactEmail, FailingSince,
-	// DisabledAt, DisabledReason, UpdatedAt); ENOTFOUND when there is none.
-	UpdateWebhook(ctx context.Context, w Webhook) error
+	// UpdateWebhook writes what a retailer changes of a webhook (URL,
+	// Events, ContactEmail, UpdatedAt) and, with enabled, turns it on
+	// (DisabledAt, DisabledReason and FailingSince cleared) or off
+	// (DisabledAt = UpdatedAt and DisabledReason w's, unless off already),
+	// in one statement, and returns the webhook as it is after; ENOTFOUND
+	// when there is none. It writes neither its secrets nor otherwise its
+	// failure state, so that a rotation or a disabling since the caller
+	// read the webhook stands.
+	UpdateWebhook(ctx context.Context, w Webhook, enabled *bool) (Webhook, error)
+	// RotateWebhookSecret makes secret the webhook's Secret and the one it
+	// had its PreviousSecret until previousUntil (UpdatedAt at), if its
+	// Secret is still was, and reports whether it did (false: rotated or
+	// sealed again meanwhile); ENOTFOUND when there is none.
+	RotateWebhookSecret(ctx context.Context, id, was, secret string, previousUntil, at time.Time) (bool, error)
 	// DeleteWebhook removes a webhook; its pending deliveries become
 	// WebhookFailed ("webhook deleted"); ENOTFOUND when there is none.
 	DeleteWebhook(ctx context.Context, id string, at time.Time) error

@@ -346,18 +346,11 @@ func (w *Webhooks) Update(ctx context.Context, retailerID, id string, c WebhookC
 		return hook, err
 	}
 	hook.URL, hook.Events, hook.ContactEmail = req.URL, slices.Compact(slices.Sorted(slices.Values(req.Events))), req.ContactEmail
-	if c.Enabled != nil {
-		if *c.Enabled {
-			hook.DisabledAt, hook.DisabledReason, hook.FailingSince = time.Time{}, "", time.Time{}
-		} else if hook.DisabledAt.IsZero() {
-			hook.DisabledAt, hook.DisabledReason = w.now(), "disabled by the retailer"
-		}
-	}
+	hook.DisabledReason = "disabled by the retailer" // if c.Enabled turns it off
 	hook.UpdatedAt = w.now()
-	if err := w.store.UpdateWebhook(ctx, hook); err != nil {
-		return hook, err
-	}
-	return hook, nil
+	// Only what the retailer changes is written: its secrets, and whether
+	// it failed or was disabled since it was read here, stand.
+	return w.store.UpdateWebhook(ctx, hook, c.Enabled)
 }
 
 // RotateSecret gives a retailer's webhook a new secret and returns the
@@ -372,30 +365,41 @@ func (w *Webhooks) RotateSecret(ctx context.Context, retailerID, id string, over
 	if overlap == 0 {
 		overlap = DefaultSecretOverlap
 	}
-	hook, err := w.Get(ctx, retailerID, id)
-	if err != nil {
-		return hook, err
-	}
 	secret, err := w.newSecret()
 	if err != nil {
-		return hook, err
+		return lokero.Webhook{}, err
 	}
 	sealed, err := w.seal(id, secret)
 	if err != nil {
-		return hook, err
+		return lokero.Webhook{}, err
 	}
-	previous, err := w.open(id, hook.Secret)
-	if err != nil {
-		return hook, err
+	// The secret it has becomes the previous one only if it is still the
+	// one read: of two rotations at once (or one beside a start's Reseal),
+	// the later reads again, so that every secret told is one that signs.
+	for try := 0; ; try++ {
+		hook, err := w.Get(ctx, retailerID, id)
+		if err != nil {
+			return hook, err
+		}
+		previous, err := w.open(id, hook.Secret)
+		if err != nil {
+			return hook, err
+		}
+		now := w.now()
+		done, err := w.store.RotateWebhookSecret(ctx, id, hook.Secret, sealed, now.Add(overlap), now)
+		if err != nil {
+			return hook, err
+		}
+		if !done {
+			if try < 3 {
+				continue
+			}
+			return hook, &lokero.Error{Code: lokero.ECONFLICT, Reason: "busy", Message: "the webhook's secret is being changed by another request: try again"}
+		}
+		hook.PreviousSecret, hook.PreviousUntil, hook.Secret, hook.UpdatedAt = previous, now.Add(overlap), secret, now // told once, kept sealed
+		w.log.Info("webhook secret rotated", "webhook", id, "previous_until", hook.PreviousUntil)
+		return hook, nil
 	}
-	now := w.now()
-	hook.PreviousSecret, hook.PreviousUntil, hook.Secret, hook.UpdatedAt = hook.Secret, now.Add(overlap), sealed, now
-	if err := w.store.UpdateWebhook(ctx, hook); err != nil {
-		return hook, err
-	}
-	hook.Secret, hook.PreviousSecret = secret, previous // told once, kept sealed
-	w.log.Info("webhook secret rotated", "webhook", id, "previous_until", hook.PreviousUntil)
-	return hook, nil
 }
 
 // Delete removes a retailer's webhook; its pending deliveries fail.

@@ -1018,3 +1018,63 @@ func TestWebhookThroughJobs(t *testing.T) {
 		}
 	})
 }
+
+// rotateOnRead is a store whose first read of a webhook lets rotate run
+// right after it: a rotation landing between a PATCH's read and its write.
+type rotateOnRead struct {
+	service.WebhookStore
+	once   sync.Once
+	rotate func()
+}
+
+func (r *rotateOnRead) Webhook(ctx context.Context, id string) (lokero.Webhook, error) {
+	w, err := r.WebhookStore.Webhook(ctx, id)
+	r.once.Do(r.rotate)
+	return w, err
+}
+
+// TestWebhookPatchKeepsARotation: a PATCH whose read came before a
+// rotation writes what it changes and leaves the rotated secret: the
+// secret the retailer was just told still signs. (It wrote every column
+// as it read them, the old secret back among them.)
+func TestWebhookPatchKeepsARotation(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		hooks := withWebhooks(t, f)
+		recv := newHookReceiver(t)
+		w, err := hooks.Create(ctx, f.retailer.ID, service.WebhookRequest{URL: recv.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rotated lokero.Webhook
+		store := &rotateOnRead{WebhookStore: f.store, rotate: func() {
+			if rotated, err = hooks.RotateSecret(ctx, f.retailer.ID, w.ID, time.Minute); err != nil {
+				t.Errorf("RotateSecret: %v", err)
+			}
+		}}
+		racing := service.NewWebhooks(store, f.clock, nil, nil, webhook.NextRetry, nil, slog.New(slog.DiscardHandler))
+		racing.SealSecrets(testSealer(t, locker.Key{Secret: []byte(strings.Repeat("s", 32))}))
+		email := "uusi@kauppa.example.fi"
+		patched, err := racing.Update(ctx, f.retailer.ID, w.ID, service.WebhookChange{ContactEmail: &email})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if patched.ContactEmail != email || rotated.Secret == "" {
+			t.Fatalf("patched: contact %q; rotated secret %q", patched.ContactEmail, rotated.Secret)
+		}
+
+		// Past the overlap, the delivery is signed with the rotated
+		// secret alone.
+		f.clock.Advance(2 * time.Minute)
+		f.bookHooked(t)
+		d := deliveries(t, hooks, f.retailer.ID, w.ID)[0]
+		if err := hooks.DeliverWebhook(ctx, d.ID, 1); err != nil {
+			t.Fatal(err)
+		}
+		reqs := recv.requests()
+		if len(reqs) != 1 || !verifies(t, reqs[0], rotated.Secret) {
+			t.Errorf("%d requests; the secret told at the rotation verifies: %v", len(reqs), len(reqs) == 1 && verifies(t, reqs[0], rotated.Secret))
+		}
+	})
+}

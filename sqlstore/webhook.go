@@ -173,28 +173,58 @@ func (db *DB) SwapWebhookSecrets(ctx context.Context, id, was, wasPrevious, secr
 	return n == 1, nil
 }
 
-// UpdateWebhook writes a webhook's mutable fields (URL, Events, Secret,
-// PreviousSecret, PreviousUntil, ContactEmail, FailingSince, DisabledAt,
-// DisabledReason, UpdatedAt); ENOTFOUND when there is none.
-func (db *DB) UpdateWebhook(ctx context.Context, w lokero.Webhook) error {
+// UpdateWebhook writes what a retailer changes of a webhook — URL,
+// Events, ContactEmail, UpdatedAt and, with enabled, whether it is on —
+// in one statement, and returns the webhook as it is after; ENOTFOUND when
+// there is none. Its secrets and its failure state are not written: a
+// rotation or a disabling that happened since the caller read it stands.
+func (db *DB) UpdateWebhook(ctx context.Context, w lokero.Webhook, enabled *bool) (lokero.Webhook, error) {
 	events, err := encodeEvents(w.Events)
 	if err != nil {
-		return fmt.Errorf("update webhook %s: %w", w.ID, err)
+		return lokero.Webhook{}, fmt.Errorf("update webhook %s: %w", w.ID, err)
 	}
-	r, err := db.db.ExecContext(ctx, `UPDATE webhooks SET url = $2, events = $3, secret = $4,
-		previous_secret = $5, previous_until = $6, contact_email = $7, failing_since = $8, disabled_at = $9,
-		disabled_reason = $10, updated_at = $11 WHERE id = $1`,
-		w.ID, w.URL, events, w.Secret, w.PreviousSecret, db.nullTime(w.PreviousUntil), w.ContactEmail,
-		db.nullTime(w.FailingSince), db.nullTime(w.DisabledAt), w.DisabledReason, db.time(w.UpdatedAt))
+	turn := 0 // 1: on, 2: off
+	if enabled != nil {
+		turn = 2
+		if *enabled {
+			turn = 1
+		}
+	}
+	// The SET expressions read the row as it was: off keeps an earlier
+	// DisabledAt and its reason.
+	after, err := scanWebhook(db.db.QueryRowContext(ctx, `UPDATE webhooks SET url = $2, events = $3, contact_email = $4,
+		updated_at = $5,
+		disabled_at = CASE WHEN $6 = 1 THEN NULL WHEN $6 = 2 THEN COALESCE(disabled_at, $5) ELSE disabled_at END,
+		disabled_reason = CASE WHEN $6 = 1 THEN '' WHEN $6 = 2 AND disabled_at IS NULL THEN $7 ELSE disabled_reason END,
+		failing_since = CASE WHEN $6 = 1 THEN NULL ELSE failing_since END
+		WHERE id = $1 RETURNING `+webhookColumns,
+		w.ID, w.URL, events, w.ContactEmail, db.time(w.UpdatedAt), turn, w.DisabledReason))
 	if err != nil {
-		return fmt.Errorf("update webhook %s: %w", w.ID, err)
+		return lokero.Webhook{}, notFound(err, "update webhook "+w.ID, "no webhook with id %q", w.ID)
 	}
-	if n, err := r.RowsAffected(); err != nil {
-		return fmt.Errorf("update webhook %s: %w", w.ID, err)
-	} else if n == 0 {
-		return lokero.Errorf(lokero.ENOTFOUND, "no webhook with id %q", w.ID)
+	return after, nil
+}
+
+// RotateWebhookSecret makes secret a webhook's Secret and the one it had
+// its PreviousSecret until previousUntil (UpdatedAt at), if its Secret is
+// still was, in one conditional UPDATE, and reports whether it did (false:
+// rotated or sealed again meanwhile); ENOTFOUND when there is none.
+func (db *DB) RotateWebhookSecret(ctx context.Context, id, was, secret string, previousUntil, at time.Time) (bool, error) {
+	r, err := db.db.ExecContext(ctx, `UPDATE webhooks SET previous_secret = secret, secret = $3, previous_until = $4,
+		updated_at = $5 WHERE id = $1 AND secret = $2`, id, was, secret, db.time(previousUntil), db.time(at))
+	if err != nil {
+		return false, fmt.Errorf("rotate the secret of webhook %s: %w", id, err)
 	}
-	return nil
+	n, err := r.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("rotate the secret of webhook %s: %w", id, err)
+	}
+	if n == 0 {
+		if _, err := db.Webhook(ctx, id); err != nil {
+			return false, err
+		}
+	}
+	return n == 1, nil
 }
 
 // webhookDeleted is the LastError of the deliveries a DeleteWebhook

@@ -10,8 +10,10 @@ package storetest
 //     ID in byte order), disabled ones too; Tx.WebhookSubscriptions only the
 //     enabled ones' IDs and event types (nil: every one), in that order,
 //     the same when the transaction read them with the events it stored.
-//   - UpdateWebhook writes the mutable fields only; RetailerID and
-//     CreatedAt stay.
+//   - UpdateWebhook writes what a retailer changes (URL, Events,
+//     ContactEmail, UpdatedAt, on or off) and returns the webhook after;
+//     secrets, failure state, RetailerID and CreatedAt stay.
+//     RotateWebhookSecret rotates only from the secret the caller read.
 //   - WebhookResult: ok clears FailingSince; a failure sets it unless it is
 //     set; UpdatedAt is left as it is.
 //   - DisableWebhook disables once: of concurrent callers exactly one gets
@@ -307,39 +309,71 @@ func testUpdateWebhook(t *testing.T, s Store) {
 	ctx := t.Context()
 	ws := webhookStore(t, s)
 	orig := webhook("r", "wh_1")
+	orig.FailingSince = t0.Add(2 * time.Hour)
 	mustCreateWebhook(t, ws, orig)
 	mustCreateWebhook(t, ws, webhook("r", "wh_2"))
+	update := func(w lokero.Webhook, enabled *bool, want lokero.Webhook, what string) {
+		t.Helper()
+		got, err := ws.UpdateWebhook(ctx, w, enabled)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		checkWebhook(t, what+" (returned)", got, want)
+		checkWebhook(t, what+" (read back)", mustWebhook(t, ws, w.ID), want)
+	}
 
+	// What the retailer changes is written; the secrets and the failure
+	// state are not (a rotation meanwhile stands), nor RetailerID and
+	// CreatedAt.
 	w := orig
 	w.URL = "https://uusi.example.fi/h"
 	w.Events = []string{"shipment.picked_up"}
-	w.Secret, w.PreviousSecret = "whsec_new", orig.Secret
-	w.PreviousUntil = t0.Add(48 * time.Hour).In(helsinki)
 	w.ContactEmail = "ops@example.fi"
-	w.FailingSince = t0.Add(5 * time.Hour)
-	w.DisabledAt, w.DisabledReason = t0.Add(6*time.Hour), "endpoint gone"
 	w.UpdatedAt = t0.Add(7 * time.Hour)
 	want := w
-	// Not mutable: these stay as they were.
+	w.Secret, w.PreviousSecret, w.PreviousUntil = "whsec_stale", "", time.Time{}
+	w.FailingSince, w.DisabledAt, w.DisabledReason = time.Time{}, t0.Add(6*time.Hour), "stale"
 	w.RetailerID, w.CreatedAt = "other", t0.Add(100*time.Hour)
-	if err := ws.UpdateWebhook(ctx, w); err != nil {
-		t.Fatal(err)
-	}
-	checkWebhook(t, "after UpdateWebhook", mustWebhook(t, ws, orig.ID), want)
+	update(w, nil, want, "UpdateWebhook")
 	checkWebhook(t, "the other webhook", mustWebhook(t, ws, "wh_2"), webhook("r", "wh_2"))
 
-	// Clearing: zero times and no events.
-	want.Events, want.PreviousSecret, want.PreviousUntil = nil, "", time.Time{}
-	want.FailingSince, want.DisabledAt, want.DisabledReason = time.Time{}, time.Time{}, ""
-	if err := ws.UpdateWebhook(ctx, want); err != nil {
-		t.Fatal(err)
-	}
-	checkWebhook(t, "after clearing", mustWebhook(t, ws, orig.ID), want)
+	// Off: DisabledAt is the update's time, with the reason given; off
+	// again keeps the first time and reason.
+	off, on := false, true
+	w = want
+	w.Events, w.UpdatedAt, w.DisabledReason = nil, t0.Add(8*time.Hour), "disabled by the retailer"
+	want.Events, want.UpdatedAt = nil, w.UpdatedAt
+	want.DisabledAt, want.DisabledReason = w.UpdatedAt, "disabled by the retailer"
+	update(w, &off, want, "UpdateWebhook off")
+	w.UpdatedAt, w.DisabledReason = t0.Add(9*time.Hour), "again"
+	want.UpdatedAt = w.UpdatedAt
+	update(w, &off, want, "UpdateWebhook off again")
+	// On: DisabledAt, DisabledReason and FailingSince cleared.
+	w.UpdatedAt = t0.Add(10 * time.Hour)
+	want.UpdatedAt, want.DisabledAt, want.DisabledReason, want.FailingSince = w.UpdatedAt, time.Time{}, "", time.Time{}
+	update(w, &on, want, "UpdateWebhook on")
 
 	unknown := webhook("r", "wh_unknown")
-	wantCode(t, "UpdateWebhook(unknown)", ws.UpdateWebhook(ctx, unknown), lokero.ENOTFOUND, "")
+	_, err := ws.UpdateWebhook(ctx, unknown, nil)
+	wantCode(t, "UpdateWebhook(unknown)", err, lokero.ENOTFOUND, "")
 	if _, err := ws.Webhook(ctx, unknown.ID); err == nil {
 		t.Error("UpdateWebhook of an unknown webhook created it")
+	}
+
+	// RotateWebhookSecret: only from the secret read.
+	want = mustWebhook(t, ws, orig.ID)
+	until, at := t0.Add(48*time.Hour), t0.Add(11*time.Hour)
+	if ok, err := ws.RotateWebhookSecret(ctx, orig.ID, "whsec_stale", "whsec_lost", until, at); err != nil || ok {
+		t.Errorf("RotateWebhookSecret from a secret it no longer has = %v, %v; want not rotated", ok, err)
+	}
+	checkWebhook(t, "after a rotation from a stale secret", mustWebhook(t, ws, orig.ID), want)
+	if ok, err := ws.RotateWebhookSecret(ctx, orig.ID, want.Secret, "whsec_new", until, at); err != nil || !ok {
+		t.Fatalf("RotateWebhookSecret = %v, %v; want rotated", ok, err)
+	}
+	want.PreviousSecret, want.Secret, want.PreviousUntil, want.UpdatedAt = want.Secret, "whsec_new", until, at
+	checkWebhook(t, "after RotateWebhookSecret", mustWebhook(t, ws, orig.ID), want)
+	if _, err := ws.RotateWebhookSecret(ctx, "wh_none", "", "x", until, at); lokero.ErrorCode(err) != lokero.ENOTFOUND {
+		t.Errorf("RotateWebhookSecret of no webhook: %v; want ENOTFOUND", err)
 	}
 }
 
