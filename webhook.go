@@ -145,7 +145,9 @@ type WebhookStore interface {
 	// RecordWebhookAttempt records a try of a pending delivery: its state
 	// after (pending again, succeeded or failed), Attempts, ResponseCode,
 	// LastError, NextAttemptAt (pending only) and, when it succeeded,
-	// DeliveredAt at. A delivery no longer pending is left as it is and
-	// ECONFLICT "not_pending" returned; ENOTFOUND when there is none.
+	// DeliveredAt at. A delivery no longer pending, or whose Attempts
+	// recorded are d's already (another worker recorded this try), is left
+	// as it is and ECONFLICT "not_pending" returned; ENOTFOUND when there is
+	// none.
 	RecordWebhookAttempt(ctx context.Context, d WebhookDelivery, at time.Time) error
 }

@@ -386,9 +386,11 @@ func notPending(id, state string) error {
 
 // RecordWebhookAttempt records a try of a pending delivery, in one
 // conditional UPDATE: its state after, Attempts, ResponseCode, LastError,
-// NextAttemptAt (pending only) and, when it succeeded, DeliveredAt at. Of
-// two workers recording one try, the database lets one change the row and
-// the other gets ECONFLICT "not_pending"; ENOTFOUND when there is none.
+// NextAttemptAt (pending only) and, when it succeeded, DeliveredAt at. The
+// try must be a later one than the delivery has recorded: of two workers
+// recording one try, whatever state it leaves, the database lets one
+// change the row and the other gets ECONFLICT "not_pending"; ENOTFOUND
+// when there is none.
 func (db *DB) RecordWebhookAttempt(ctx context.Context, d lokero.WebhookDelivery, at time.Time) error {
 	var next, delivered any
 	switch d.State {
@@ -402,7 +404,7 @@ func (db *DB) RecordWebhookAttempt(ctx context.Context, d lokero.WebhookDelivery
 			"a webhook delivery's try leaves it pending, succeeded or failed; got %q", d.State)
 	}
 	r, err := db.db.ExecContext(ctx, `UPDATE webhook_deliveries SET state = $2, attempts = $3, response_code = $4,
-		last_error = $5, next_attempt_at = $6, delivered_at = $7 WHERE id = $1 AND state = $8`,
+		last_error = $5, next_attempt_at = $6, delivered_at = $7 WHERE id = $1 AND state = $8 AND attempts < $3`,
 		d.ID, d.State, max(d.Attempts, 0), d.ResponseCode, d.LastError, next, delivered, lokero.WebhookPending)
 	if err != nil {
 		return fmt.Errorf("record attempt of webhook delivery %s: %w", d.ID, err)
@@ -415,6 +417,10 @@ func (db *DB) RecordWebhookAttempt(ctx context.Context, d lokero.WebhookDelivery
 	stored, err := db.WebhookDelivery(ctx, d.ID)
 	if err != nil {
 		return err
+	}
+	if stored.State == lokero.WebhookPending { // pending still, its try recorded by another
+		return &lokero.Error{Code: lokero.ECONFLICT, Reason: "not_pending",
+			Message: fmt.Sprintf("webhook delivery %s: try %d was recorded already", d.ID, d.Attempts)}
 	}
 	return notPending(d.ID, stored.State)
 }

@@ -28,7 +28,8 @@ package storetest
 //     descending), by state, at most limit (100 when <= 0).
 //   - RecordWebhookAttempt changes a pending delivery once: a delivery no
 //     longer pending is an ECONFLICT "not_pending" and stays as it is; of
-//     concurrent records exactly one wins.
+//     concurrent records of one try exactly one wins, whatever state it
+//     leaves.
 
 import (
 	"context"
@@ -753,40 +754,46 @@ func testRecordWebhookAttempt(t *testing.T, s Store) {
 }
 
 // testRecordWebhookAttemptOnce records one try of a delivery from several
-// goroutines at once: exactly one succeeds, and its record stands.
+// goroutines at once: exactly one succeeds, and its record stands —
+// whether the try leaves the delivery succeeded or pending for a retry.
 func testRecordWebhookAttemptOnce(t *testing.T, s Store) {
 	ctx := t.Context()
 	ws := webhookStore(t, s)
 	w := webhook("r", "wh_1")
-	d := delivery(w, 1)
-	addDeliveries(t, s, d)
-	const workers = 8
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for i := range workers {
-		wg.Go(func() {
-			try := storedDelivery(d)
-			try.State, try.Attempts, try.ResponseCode = lokero.WebhookSucceeded, 1, 200+i
-			errs[i] = ws.RecordWebhookAttempt(ctx, try, t0)
-		})
-	}
-	wg.Wait()
-	won := -1
-	for i, err := range errs {
-		switch {
-		case err == nil && won >= 0:
-			t.Errorf("workers %d and %d both recorded the try", won, i)
-		case err == nil:
-			won = i
-		default:
-			wantCode(t, fmt.Sprintf("worker %d", i), err, lokero.ECONFLICT, "not_pending")
+	for n, state := range []string{lokero.WebhookSucceeded, lokero.WebhookPending} {
+		d := delivery(w, n+1)
+		addDeliveries(t, s, d)
+		const workers = 8
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		for i := range workers {
+			wg.Go(func() {
+				try := storedDelivery(d)
+				try.State, try.Attempts, try.ResponseCode = state, 1, 200+i
+				if state == lokero.WebhookPending {
+					try.NextAttemptAt = t0.Add(time.Minute)
+				}
+				errs[i] = ws.RecordWebhookAttempt(ctx, try, t0)
+			})
 		}
-	}
-	if won < 0 {
-		t.Fatal("no worker recorded the try")
-	}
-	if got := mustDelivery(t, ws, d.ID); got.ResponseCode != 200+won || got.Attempts != 1 || got.State != lokero.WebhookSucceeded {
-		t.Errorf("delivery after the race: %+v; want worker %d's record", got, won)
+		wg.Wait()
+		won := -1
+		for i, err := range errs {
+			switch {
+			case err == nil && won >= 0:
+				t.Errorf("%s: workers %d and %d both recorded the try", state, won, i)
+			case err == nil:
+				won = i
+			default:
+				wantCode(t, fmt.Sprintf("%s: worker %d", state, i), err, lokero.ECONFLICT, "not_pending")
+			}
+		}
+		if won < 0 {
+			t.Fatalf("%s: no worker recorded the try", state)
+		}
+		if got := mustDelivery(t, ws, d.ID); got.ResponseCode != 200+won || got.Attempts != 1 || got.State != state {
+			t.Errorf("%s: delivery after the race: %+v; want worker %d's record", state, got, won)
+		}
 	}
 }
 
