@@ -273,6 +273,19 @@ func (h *harness) restart() {
 	h.open()
 }
 
+// command hands the controller a command from the centre, as it arrives
+// over MQTT, and fails the test if it is refused.
+func (h *harness) command(v Command) {
+	h.t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.c.handleCommand(data); err != nil {
+		h.t.Fatalf("%s: %v", v.Type, err)
+	}
+}
+
 // keypad enters a code and fails the test on an error.
 func (h *harness) keypad(code string) KeypadResult {
 	h.t.Helper()

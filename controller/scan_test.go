@@ -264,23 +264,13 @@ func TestReturnTakenOfflineSurvivesRestart(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, "tcp://127.0.0.1:1", nil) // never run: offline
 	k := testKDF(t)
-	command := func(v Command) {
-		t.Helper()
-		data, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := h.c.handleCommand(data); err != nil {
-			t.Fatalf("%s: %v", v.Type, err)
-		}
-	}
-	command(Command{Type: CommandSync, At: h.clock.Now(), KDF: k,
+	h.command(Command{Type: CommandSync, At: h.clock.Now(), KDF: k,
 		Deliveries: []device.Delivery{{TrackingCode: "JJFI00000000000001", LengthCM: 30, WidthCM: 20, HeightCM: 5}},
 		Compartments: []device.Compartment{
 			{N: 1, Size: "S", LengthCM: 70, WidthCM: 40, HeightCM: 10},
 			{N: 2, Size: "M", LengthCM: 70, WidthCM: 40, HeightCM: 20}}})
 	ret := pickupFor(k, "SH-R", 1, "22222222222", time.Time{}, 0)
-	command(Command{Type: CommandExpectDropOff, DropOff: &device.DropOff{ShipmentID: "SH-R", Verifier: ret.Verifier,
+	h.command(Command{Type: CommandExpectDropOff, DropOff: &device.DropOff{ShipmentID: "SH-R", Verifier: ret.Verifier,
 		LengthCM: 30, WidthCM: 20, HeightCM: 5, Until: h.clock.Now().Add(14 * 24 * time.Hour)}})
 	h.driver.SetFail(errors.New("board silent"))
 	if _, err := h.c.Keypad(context.Background(), "22222222222"); err == nil {
@@ -307,23 +297,13 @@ func TestReturnTakenOfflineOutlivesAnEarlySync(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, "tcp://127.0.0.1:1", nil) // never run: offline
 	k := testKDF(t)
-	command := func(v Command) {
-		t.Helper()
-		data, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := h.c.handleCommand(data); err != nil {
-			t.Fatalf("%s: %v", v.Type, err)
-		}
-	}
 	sync := func(codes ...string) {
 		t.Helper()
 		var ds []device.Delivery
 		for _, code := range codes {
 			ds = append(ds, device.Delivery{TrackingCode: code, LengthCM: 30, WidthCM: 20, HeightCM: 5})
 		}
-		command(Command{Type: CommandSync, At: h.clock.Now(), KDF: k, Deliveries: ds,
+		h.command(Command{Type: CommandSync, At: h.clock.Now(), KDF: k, Deliveries: ds,
 			Compartments: []device.Compartment{
 				{N: 1, Size: "S", LengthCM: 70, WidthCM: 40, HeightCM: 10},
 				{N: 2, Size: "M", LengthCM: 70, WidthCM: 40, HeightCM: 20},
@@ -331,7 +311,7 @@ func TestReturnTakenOfflineOutlivesAnEarlySync(t *testing.T) {
 	}
 	sync()
 	ret := pickupFor(k, "SH-R", 1, "22222222222", time.Time{}, 0)
-	command(Command{Type: CommandExpectDropOff, DropOff: &device.DropOff{ShipmentID: "SH-R", Verifier: ret.Verifier,
+	h.command(Command{Type: CommandExpectDropOff, DropOff: &device.DropOff{ShipmentID: "SH-R", Verifier: ret.Verifier,
 		LengthCM: 30, WidthCM: 20, HeightCM: 5, Until: h.clock.Now().Add(14 * 24 * time.Hour)}})
 	if got := h.keypad("22222222222"); got != (KeypadResult{Result: ResultOpen, Compartment: 1}) {
 		t.Fatalf("return code offline = %+v, want door 1 open", got)
