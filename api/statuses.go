@@ -47,8 +47,11 @@ func parseLanguage(tag string) (language, bool) {
 // a language); with neither, or none of ours asked for, English.
 func negotiateLanguage(r *http.Request) (language, error) {
 	if q := r.URL.Query(); q.Has("lang") {
+		if n := len(q["lang"]); n > 1 {
+			return 0, lokero.Invalid("lang", "duplicate_parameter", "lang is given %d times; give it once", n)
+		}
 		l, ok := parseLanguage(q.Get("lang"))
-		if !ok || strings.Contains(q.Get("lang"), "-") || len(q["lang"]) > 1 {
+		if !ok || strings.Contains(q.Get("lang"), "-") {
 			return 0, lokero.Invalid("lang", "unknown_language", "lang is fi, sv or en; got %q", truncate(q.Get("lang"), 16))
 		}
 		return l, nil

@@ -74,10 +74,11 @@ func TestStatusesLanguageNegotiation(t *testing.T) {
 		{"?lang=sv", "fi", 200, "sv"},
 		{"?lang=fi", "sv-FI,sv;q=0.9", 200, "fi"},
 		{"?lang=en", "fi", 200, "en"},
-		{"?lang=de", "fi", 400, ""},
-		{"?lang=", "", 400, ""},
-		{"?lang=fi-FI", "", 400, ""},
-		{"?lang=fi&lang=sv", "", 400, ""},
+		{"?lang=de", "fi", 400, "unknown_language"},
+		{"?lang=", "", 400, "unknown_language"},
+		{"?lang=fi-FI", "", 400, "unknown_language"},
+		{"?lang=fi&lang=sv", "", 400, "duplicate_parameter"},
+		{"?lang=fi&lang=fi", "", 400, "duplicate_parameter"},
 	} {
 		r := httptest.NewRequest("GET", "/v1/statuses"+c.query, nil)
 		if c.accept != "" {
@@ -91,9 +92,9 @@ func TestStatusesLanguageNegotiation(t *testing.T) {
 			continue
 		}
 		if c.status != 200 {
-			var e struct{ Error struct{ Field string } }
-			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error.Field != "lang" {
-				t.Errorf("%s: %s; want an error naming lang", name, w.Body)
+			var e struct{ Error struct{ Code, Field string } }
+			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error.Field != "lang" || e.Error.Code != c.want {
+				t.Errorf("%s: %s; want %s naming lang", name, w.Body, c.want)
 			}
 			continue
 		}
