@@ -305,3 +305,51 @@ func TestWriterSlot(t *testing.T) {
 		t.Errorf("write after the rows closed: %v", err)
 	}
 }
+
+// TestFailedCommitEndsTransaction: a COMMIT that fails where SQLite keeps
+// the transaction open (a deferred foreign key violated) leaves the
+// connection without it, as the writer slot it releases assumes: the
+// next write on the same connection begins, commits and stands, and
+// nothing of the failed transaction does. (modernc.org/sqlite and
+// database/sql see to it today; this holds them to it.)
+func TestFailedCommitEndsTransaction(t *testing.T) {
+	t.Parallel()
+	db := openConnTest(t, time.Second)
+	db.SetMaxOpenConns(1) // the same connection next
+	ctx := t.Context()
+	for _, q := range []string{
+		`CREATE TABLE parent (id INTEGER PRIMARY KEY)`,
+		`CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO child (id, parent) VALUES (1, 99)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err == nil {
+		t.Fatal("COMMIT with a deferred foreign key violated succeeded")
+	}
+	tx, err = db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatalf("BEGIN after the failed COMMIT: %v", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO t (id, n) VALUES (1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("COMMIT after the failed one: %v", err)
+	}
+	var n, children int
+	if err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM child)`).Scan(&n, &children); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || children != 0 {
+		t.Errorf("after: %d rows in t (want 1), %d in child (want 0: the failed transaction rolled back)", n, children)
+	}
+}
