@@ -259,9 +259,14 @@ func (c *Controller) openFor(cmd Command) error {
 		return fmt.Errorf("open without compartment or at")
 	}
 	// A broker keeps a command for a locker that is offline: the courier
-	// it was for has long gone when the locker comes back.
-	if age := c.cfg.Clock.Now().Sub(cmd.At); age > OpenCommandValidFor {
+	// it was for has long gone when the locker comes back. One dated ahead
+	// of the locker's clock by more than that (a centre's clock far off,
+	// or a command not the centre's) would stay valid as long: refused too.
+	switch age := c.cfg.Clock.Now().Sub(cmd.At); {
+	case age > OpenCommandValidFor:
 		return fmt.Errorf("open compartment %d: the command is %s old (valid %s): ignored", cmd.Compartment, age.Round(time.Second), OpenCommandValidFor)
+	case age < -OpenCommandValidFor:
+		return fmt.Errorf("open compartment %d: the command is dated %s ahead of this locker's clock (at most %s): ignored; check both clocks", cmd.Compartment, (-age).Round(time.Second), OpenCommandValidFor)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), commandOpenTimeout)
 	defer cancel()
@@ -273,7 +278,8 @@ func (c *Controller) openFor(cmd Command) error {
 }
 
 // OpenCommandValidFor is how old (by the locker's clock) an open command
-// may be and still open its compartment.
+// may be and still open its compartment, and how far ahead of that clock
+// it may be dated.
 const OpenCommandValidFor = time.Minute
 
 // setOutOfOrder marks a compartment out of order (or back in order) in

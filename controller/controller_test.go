@@ -606,6 +606,8 @@ func TestCommandOpenAndOutOfOrder(t *testing.T) {
 	}{
 		{"open for a deposit", Command{Type: CommandOpen, At: h.clock.Now(), Compartment: 5, Purpose: "deposit", ShipmentID: "SH-1"}, false, 5},
 		{"open held for an hour", Command{Type: CommandOpen, At: h.clock.Now().Add(-time.Hour), Compartment: 6, Purpose: "deposit"}, true, 0},
+		{"open dated an hour ahead", Command{Type: CommandOpen, At: h.clock.Now().Add(time.Hour), Compartment: 6, Purpose: "deposit"}, true, 0},
+		{"open dated 30 s ahead (clocks differ)", Command{Type: CommandOpen, At: h.clock.Now().Add(30 * time.Second), Compartment: 8, Purpose: "service"}, false, 8},
 		{"open without a time", Command{Type: CommandOpen, Compartment: 7}, true, 0},
 		{"open without a compartment", Command{Type: CommandOpen, At: h.clock.Now()}, true, 0},
 		{"out of order", Command{Type: CommandOutOfOrder, Compartment: 1, OutOfOrder: &yes}, false, 0},
