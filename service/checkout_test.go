@@ -432,3 +432,43 @@ func TestRerouteAllAfterACrash(t *testing.T) {
 		}
 	})
 }
+
+// TestBookingAClosedBuildingLocker: a resident's own building LOCKER,
+// chosen by its id or by the postcode ending in 4, closed on the delivery
+// date answers 422 pickup_point_closed (with the open alternatives), as
+// any closed point: not locker_residents_only, which told the resident
+// that they do not live in their own building, nor no_locker_at_address.
+func TestBookingAClosedBuildingLocker(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		if _, err := f.dir.Patch(ctx, "operator_1", "LOCKER-M5", service.LocationPatch{Status: strp("TEMPORARILY_CLOSED"),
+			StatusFrom: strp("2026-11-26"), StatusReason: strp("renovation")}); err != nil {
+			t.Fatal(err)
+		}
+		req := request()
+		req.PickupPointID = "LOCKER-M5"
+		_, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
+		var e *lokero.Error
+		if !asError(err, &e) || e.Reason != "pickup_point_closed" || e.Field != "pickup_point_id" || len(e.Alternatives) == 0 {
+			t.Fatalf("a resident booking their closed building locker: %v; want 422 pickup_point_closed with alternatives", err)
+		}
+		req.Fallback = service.FallbackNearestOpen
+		res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
+		if err != nil || res.Shipment.Routing.Rule != service.RuleClosureReroute || res.Shipment.DestinationID == "LOCKER-M5" {
+			t.Fatalf("with fallback nearest_open: %+v, %v; want re-routed to an open point", res.Shipment.Routing, err)
+		}
+		// Routed by the building-locker postcode, the same: the building
+		// has a locker, closed that day (not no_locker_at_address).
+		if _, err := f.shipments.Create(ctx, f.retailer, request(), "", nil); !asError(err, &e) || e.Reason != "pickup_point_closed" || len(e.Alternatives) == 0 {
+			t.Fatalf("a resident's parcel by postcode 00104 to the closed building locker: %v; want 422 pickup_point_closed with alternatives", err)
+		}
+		// A non-resident is still refused as such.
+		req = request()
+		req.PickupPointID = "LOCKER-M5"
+		req.Recipient.Street, req.Recipient.Postcode = "Ratapihantie 11", "00520"
+		if _, err := f.shipments.Create(ctx, f.retailer, req, "", nil); !asError(err, &e) || e.Reason != "locker_residents_only" {
+			t.Fatalf("a non-resident booking the closed locker: %v; want locker_residents_only", err)
+		}
+	})
+}

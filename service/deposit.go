@@ -141,8 +141,9 @@ func (l *Lockers) scanned(ctx context.Context, trackingCode string) (lokero.Ship
 // booked at the alternative for today, "" when none was.
 func (l *Lockers) alternative(ctx context.Context, tx lokero.Tx, full *lokero.Location, sh *lokero.Shipment) (alt *routing.Decision, size string, err error) {
 	req := routing.Request{Recipient: sh.Recipient, Parcel: sh.Parcel, COD: sh.COD != nil}
-	rdir := routingDirectory{snap: l.dir.Snapshot(), dir: l.dir}
 	today := lokero.DateOf(tx.Now())
+	// Only lockers open today: a closed one is no place for the parcel.
+	rdir := routingDirectory{snap: l.dir.Snapshot(), dir: l.dir, date: today.String()}
 	var freeNow *routing.Decision
 	for _, d := range routing.Overflow(full, req, rdir, l.limits, today.String(), map[string]bool{full.ID: true}, 10) {
 		cs, err := compartments(ctx, tx, d.Location)

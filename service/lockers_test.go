@@ -766,3 +766,34 @@ func TestForcedDoorCompletesNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestDoorRerouteSkipsClosedLockers: a parcel turned away at a full
+// locker's door is re-routed to the nearest locker with room that is open
+// today, never to one closed (SP-NEAR here, nearer than SP-MID).
+func TestDoorRerouteSkipsClosedLockers(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		f.depositedAtM5(t)
+		f.depositedAtM5(t)
+		if err := f.dir.Availability().SetMargin(0); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(24 * time.Hour)
+		c := f.inTransit(t)
+		if c.DestinationID != "LOCKER-M5" {
+			t.Fatalf("the next day's parcel was booked to %s", c.DestinationID)
+		}
+		if _, err := f.dir.Patch(ctx, "operator_1", "SP-NEAR", service.LocationPatch{Status: strp("CLOSED")}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", c.TrackingCode)
+		if e, ok := err.(*lokero.Error); !ok || e.Reason != "no_free_compartment" {
+			t.Fatalf("deposit into a full locker: %v; want no_free_compartment", err)
+		}
+		moved, err := f.shipments.Get(ctx, f.retailer, c.ID)
+		if err != nil || moved.DestinationID != "SP-MID" {
+			t.Fatalf("re-routed at the door to %s (%v); want SP-MID, the nearest open locker (SP-NEAR is closed)", moved.DestinationID, err)
+		}
+	})
+}

@@ -174,7 +174,7 @@ func (s *Shipments) create(ctx context.Context, retailer lokero.Retailer, req Sh
 	snap := s.dir.Snapshot()
 	rdir := routingDirectory{snap: snap, dir: s.dir, date: on}
 	rreq := routingRequest(&req)
-	decision, err := routing.Route(rreq, rdir, s.limits)
+	decision, err := routing.Route(rreq, rdir.forRules(req.PickupPointID), s.limits)
 	if err != nil {
 		return s.replayOr(ctx, retailer, idempotencyKey, requestHash, err)
 	}
@@ -629,13 +629,31 @@ type routingDirectory struct {
 	snap *Snapshot
 	dir  *Directory
 	date string
+	// rules marks the directory a booking's own point is decided in
+	// (forRules), not an overflow's or an alternative's; asked is the
+	// point the request asked for by id ("" for none).
+	rules bool
+	asked string
+}
+
+// forRules is the directory routing.Route decides a booking's point in,
+// asked for by id (or "" to route by address). There a building's lockers
+// closed on the date are still its lockers: the locker asked for is
+// checked to be the recipient's among all of them, and a building whose
+// lockers are all closed routes to them. The caller then answers
+// pickup_point_closed (or re-routes, with fallback nearest_open), instead
+// of the rules telling a resident that they do not live in their building
+// (locker_residents_only) or that it has no locker (no_locker_at_address).
+func (r routingDirectory) forRules(asked string) routingDirectory {
+	r.rules, r.asked = true, asked
+	return r
 }
 
 func (r routingDirectory) Location(id string) *lokero.Location { return r.snap.ByID(id) }
 
 func (r routingDirectory) LockersAtBuilding(postcode, street string) []*lokero.Location {
 	all := r.snap.LockersAt(postcode, street)
-	if r.date == "" {
+	if r.date == "" || (r.rules && r.asked != "") {
 		return all
 	}
 	open := all[:0:0]
@@ -643,6 +661,9 @@ func (r routingDirectory) LockersAtBuilding(postcode, street string) []*lokero.L
 		if l.OpenOn(r.date) {
 			open = append(open, l)
 		}
+	}
+	if r.rules && len(open) == 0 {
+		return all
 	}
 	return open
 }
