@@ -285,7 +285,9 @@ type CredentialStore interface {
 	// to at and ExpiresAt to expiresAt (zero: never), and returns it. A
 	// revoked credential is ECONFLICT "revoked" and keeps its old hash;
 	// ENOTFOUND when there is no such credential; ECONFLICT
-	// "duplicate_token" when the hash is in use.
+	// "duplicate_token" when the hash is in use. A device credential's
+	// event sequence (Tx.DeviceSequence) starts again from 0 in the same
+	// transaction: its controller numbers from 1 again under a new token.
 	RotateCredential(ctx context.Context, id string, tokenHash []byte, at, expiresAt time.Time) (Credential, error)
 	// TouchCredential records that a request authenticated with a
 	// credential at the time given, unless its LastUsedAt is already

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -666,6 +667,31 @@ func TestOfflineDropOffOnlyOfItsOwnPickups(t *testing.T) {
 		// Nothing changed: the return code still works online, once.
 		if open, err := f.lockers.Keypad(ctx, f.other, "SP-NEAR", atM5.ReturnCode); err != nil || open.Purpose != service.PurposeDropOff {
 			t.Errorf("the return code online after the refusals: %+v, %v", open, err)
+		}
+	})
+}
+
+// TestRotatedDeviceNumbersAgain: a controller given its credential's
+// rotated token numbers its events from 1 again (it renumbers its queue
+// for any new token), so the rotation starts the credential's sequence
+// anew: its next event 1 is applied, not answered duplicate (and dropped
+// by the controller unapplied, with every event after it up to the old
+// number).
+func TestRotatedDeviceNumbersAgain(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		for seq := int64(1); seq <= 3; seq++ {
+			wantOutcome(t, fmt.Sprintf("letter %d", seq), f.apply(t, service.DeviceEvent{Seq: seq, Type: service.LetterDropped, Count: 1}),
+				service.EventApplied, seq+1, "")
+		}
+		if _, _, err := f.lockers.RotateCredential(ctx, f.device.ID); err != nil {
+			t.Fatal(err)
+		}
+		got := f.apply(t, service.DeviceEvent{Seq: 1, Type: service.LetterDropped, Count: 1})
+		wantOutcome(t, "event 1 under the rotated token", got, service.EventApplied, 2, "")
+		if got.Letters.InSlot != 4 {
+			t.Errorf("letters in the slot after it: %d; want 4", got.Letters.InSlot)
 		}
 	})
 }

@@ -171,12 +171,32 @@ func (db *DB) RevokeCredential(ctx context.Context, id string, at time.Time, kee
 	return c, nil
 }
 
-// RotateCredential replaces a credential's token hash and expiry.
+// RotateCredential replaces a credential's token hash and expiry; a
+// device credential's event sequence starts again from 0, in the same
+// transaction.
 func (db *DB) RotateCredential(ctx context.Context, id string, tokenHash []byte, at, expiresAt time.Time) (lokero.Credential, error) {
-	c, err := scanCredential(db.db.QueryRowContext(ctx, `UPDATE credentials
-		SET token_hash = $2, rotated_at = $3, expires_at = $4
-		WHERE id = $1 AND revoked_at IS NULL RETURNING `+credentialColumns,
-		id, tokenHash, db.time(at), db.nullTime(expiresAt)))
+	var c lokero.Credential
+	err := db.write(ctx, func(tx *sql.Tx, _ time.Time) error {
+		var err error
+		c, err = scanCredential(tx.QueryRowContext(ctx, `UPDATE credentials
+			SET token_hash = $2, rotated_at = $3, expires_at = $4
+			WHERE id = $1 AND revoked_at IS NULL RETURNING `+credentialColumns,
+			id, tokenHash, db.time(at), db.nullTime(expiresAt)))
+		if err != nil {
+			return err
+		}
+		if c.Kind != lokero.KindDevice {
+			return nil
+		}
+		// A controller numbers its events from 1 again under a new token
+		// (it renumbers its queue): so does the centre, for this
+		// credential, from now.
+		if _, err := tx.ExecContext(ctx, `UPDATE device_sequences SET last_seq = 0, updated_at = $2
+			WHERE credential_id = $1`, id, db.time(at)); err != nil {
+			return fmt.Errorf("restart the device sequence: %w", err)
+		}
+		return nil
+	})
 	if e := db.conflict(err); e != nil {
 		return lokero.Credential{}, e
 	}
