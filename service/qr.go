@@ -301,30 +301,25 @@ const smsMaxSegments = 2
 // Segments count, which the service does not import (an adapter);
 // TestGSM7SegmentsAsKannel holds the two equal.
 func gsm7Segments(text string) (segments int, ok bool) {
-	septets := 0
+	septets, segments, used := 0, 1, 0
 	for _, r := range text {
+		var n int
 		switch {
 		case strings.ContainsRune(gsmExtended, r):
-			septets += 2
+			n = 2
 		case strings.ContainsRune(gsmDefault, r):
-			septets++
+			n = 1
 		default:
 			return 0, false
 		}
-	}
-	if septets <= 160 {
-		return 1, true
-	}
-	segments, used := 1, 0
-	for _, r := range text {
-		n := 1
-		if strings.ContainsRune(gsmExtended, r) {
-			n = 2
-		}
+		septets += n
 		if used+n > 153 {
 			segments, used = segments+1, 0
 		}
 		used += n
+	}
+	if septets <= 160 {
+		return 1, true
 	}
 	return segments, true
 }

@@ -47,26 +47,22 @@ var gsmSeptets = func() map[rune]int {
 // ends one septet short, and the character starts the next part. The
 // empty text is one segment.
 func Segments(text string) (coding string, segments int) {
-	septets := 0
+	// One pass: the septets in all, and the parts of 153 filled as Kannel
+	// fills them, an escaped character whole in one part.
+	septets, segments, used := 0, 1, 0
 	for _, r := range text {
 		n, ok := gsmSeptets[r]
 		if !ok {
 			return CodingUCS2, ucs2Segments(text)
 		}
 		septets += n
-	}
-	if septets <= 160 {
-		return CodingGSM7, 1
-	}
-	// Fill parts of 153 septets as Kannel does, an escaped character
-	// whole in one part.
-	segments, used := 1, 0
-	for _, r := range text {
-		n := gsmSeptets[r]
 		if used+n > 153 {
 			segments, used = segments+1, 0
 		}
 		used += n
+	}
+	if septets <= 160 {
+		return CodingGSM7, 1
 	}
 	return CodingGSM7, segments
 }
