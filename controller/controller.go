@@ -562,8 +562,11 @@ func (c *Controller) Keypad(ctx context.Context, code string) (KeypadResult, err
 			// A code no parcel here has, and no answer in time: counted
 			// as wrong, as offline. A link that looks up while the centre
 			// is silent (a backlog, a jam not yet noticed) must not give
-			// guesses the lockout does not count.
-			return c.unanswered(now)
+			// guesses the lockout does not count. The screen still says
+			// there was no answer (with the lockout it started, if any).
+			if res, err = c.wrong(now); err == nil {
+				res.Result = ResultUnknown
+			}
 		}
 		return res, err
 	case hit != nil: // cash on delivery, offline: no payment here
@@ -672,18 +675,6 @@ func (c *Controller) saveKeypad(kp locker.Keypad) error {
 	}
 	c.keypad = kp
 	return nil
-}
-
-// unanswered records a code the centre did not answer in time as a
-// wrong one, and answers it unknown (with the lockout it started, if any).
-func (c *Controller) unanswered(now time.Time) (KeypadResult, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	kp, lock := c.policy.Wrong(c.keypad, now)
-	if err := c.saveKeypad(kp); err != nil {
-		return KeypadResult{}, err
-	}
-	return KeypadResult{Result: ResultUnknown, Wait: lock}, nil
 }
 
 // online asks the centre about a code: it queues a "keypad" event and
