@@ -402,8 +402,7 @@ func (c *Centre) event(dev lokero.Credential, id string, payload []byte) {
 		// numbers from 1 again, and judged by the old credential of the
 		// cache its events would be answered duplicate (and forgotten by
 		// the controller, never applied). Read the credential again.
-		if fresh, ferr := c.cfg.Lockers.LockerDevice(c.ctx, id); ferr == nil && fresh.ID != dev.ID {
-			c.devices.Store(id, cachedDevice{cred: fresh, at: time.Now()})
+		if fresh, ferr := c.readDevice(id); ferr == nil && fresh.ID != dev.ID {
 			dev = fresh
 			out, err = c.cfg.Lockers.ApplyEvent(c.ctx, dev, id, de)
 		}
@@ -582,6 +581,12 @@ func (c *Centre) device(id string) (lokero.Credential, error) {
 	if v, ok := c.devices.Load(id); ok && time.Since(v.(cachedDevice).at) < deviceTTL {
 		return v.(cachedDevice).cred, nil
 	}
+	return c.readDevice(id)
+}
+
+// readDevice reads a locker's device credential from the store and
+// caches it.
+func (c *Centre) readDevice(id string) (lokero.Credential, error) {
 	cred, err := c.cfg.Lockers.LockerDevice(c.ctx, id)
 	if err != nil {
 		return lokero.Credential{}, err
