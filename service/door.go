@@ -36,12 +36,12 @@ func (l *Lockers) DoorClosed(ctx context.Context, device lokero.Credential, loca
 		}
 		// Only a door the centre opened completes what it was opened for;
 		// a forced one leaves its parcel as it was, for the operator.
-		wasOpen, forced := c.DoorOpen && !c.DoorForced, c.DoorForced
+		wasOpen := c.DoorOpen && !c.DoorForced
+		forcedOn = c.DoorForced && c.ShipmentID != ""
 		c.DoorOpen, c.DoorForced = false, false
 		if c.ShipmentID == "" {
 			return tx.PutCompartment(ctx, c) // an empty door closed: nothing else to do
 		}
-		forcedOn = forced
 		sh, err := tx.Shipment(ctx, c.ShipmentID)
 		if err != nil {
 			return err

@@ -630,10 +630,9 @@ type routingDirectory struct {
 	dir  *Directory
 	date string
 	// rules marks the directory a booking's own point is decided in
-	// (forRules), not an overflow's or an alternative's; asked is the
-	// point the request asked for by id ("" for none).
-	rules bool
-	asked string
+	// (forRules), not an overflow's or an alternative's; byID, that the
+	// request asked for its point by id.
+	rules, byID bool
 }
 
 // forRules is the directory routing.Route decides a booking's point in,
@@ -645,7 +644,7 @@ type routingDirectory struct {
 // of the rules telling a resident that they do not live in their building
 // (locker_residents_only) or that it has no locker (no_locker_at_address).
 func (r routingDirectory) forRules(asked string) routingDirectory {
-	r.rules, r.asked = true, asked
+	r.rules, r.byID = true, asked != ""
 	return r
 }
 
@@ -653,7 +652,7 @@ func (r routingDirectory) Location(id string) *lokero.Location { return r.snap.B
 
 func (r routingDirectory) LockersAtBuilding(postcode, street string) []*lokero.Location {
 	all := r.snap.LockersAt(postcode, street)
-	if r.date == "" || (r.rules && r.asked != "") {
+	if r.date == "" || (r.rules && r.byID) {
 		return all
 	}
 	open := all[:0:0]
