@@ -286,7 +286,7 @@ func (s *Server) handleListShipments(w http.ResponseWriter, r *http.Request) {
 			// An explicit 0 is out of range, not the default (which
 			// service.List takes a zero Limit for): answered here, with
 			// the number given.
-			writeError(w, r, s.log, lokero.Invalid("limit", "out_of_range", "limit must be 1..500; got %d", n))
+			writeError(w, r, s.log, lokero.Invalid("limit", "out_of_range", "limit must be 1..%d; got %d", service.MaxShipmentsPage, n))
 			return
 		}
 		f.Limit = n

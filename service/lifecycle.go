@@ -31,6 +31,9 @@ func notFoundShipment(id string) error {
 	return &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_shipment", Message: fmt.Sprintf("no shipment %q", id)}
 }
 
+// MaxShipmentsPage is the most shipments List returns in one page.
+const MaxShipmentsPage = 500
+
 // List returns a page of the retailer's shipments and the cursor of the
 // next page ("" when this is the last).
 func (s *Shipments) List(ctx context.Context, retailer lokero.Retailer, f lokero.ShipmentFilter) ([]lokero.Shipment, string, error) {
@@ -45,8 +48,8 @@ func (s *Shipments) List(ctx context.Context, retailer lokero.Retailer, f lokero
 	if f.Limit == 0 {
 		f.Limit = 50
 	}
-	if f.Limit < 1 || f.Limit > 500 {
-		return nil, "", lokero.Invalid("limit", "out_of_range", "limit must be 1..500; got %d", f.Limit)
+	if f.Limit < 1 || f.Limit > MaxShipmentsPage {
+		return nil, "", lokero.Invalid("limit", "out_of_range", "limit must be 1..%d; got %d", MaxShipmentsPage, f.Limit)
 	}
 	f.RetailerID = retailer.ID
 	want := f.Limit
