@@ -146,6 +146,18 @@ func TestDepositAtKeypad(t *testing.T) {
 	}
 }
 
+// openOffline opens a controller of LOCKER-1 on the state file at path
+// with token, its broker unreachable.
+func openOffline(t *testing.T, path, token string) *Controller {
+	t.Helper()
+	c, err := Open(Config{LocationID: "LOCKER-1", Broker: "tcp://127.0.0.1:1", Token: token, StatePath: path,
+		Driver: NewSimDriver(4), Clock: newFakeClock()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestNewTokenRestartsSequence: a controller provisioned anew (another
 // device token) keeps its unanswered events and numbers them from 1, as
 // the centre counts a new credential's events; with its token unchanged a
@@ -153,15 +165,7 @@ func TestDepositAtKeypad(t *testing.T) {
 func TestNewTokenRestartsSequence(t *testing.T) {
 	t.Parallel()
 	path := t.TempDir() + "/state.db"
-	open := func(token string) *Controller {
-		t.Helper()
-		c, err := Open(Config{LocationID: "LOCKER-1", Broker: "tcp://127.0.0.1:1", Token: token, StatePath: path,
-			Driver: NewSimDriver(4), Clock: newFakeClock()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
+	open := func(token string) *Controller { return openOffline(t, path, token) }
 	seqs := func(c *Controller) []int64 {
 		t.Helper()
 		var out []int64
@@ -229,15 +233,7 @@ func TestNewTokenRestartsSequence(t *testing.T) {
 func TestNewTokenKeepsPendingCount(t *testing.T) {
 	t.Parallel()
 	path := t.TempDir() + "/state.db"
-	open := func(token string) *Controller {
-		t.Helper()
-		c, err := Open(Config{LocationID: "LOCKER-1", Broker: "tcp://127.0.0.1:1", Token: token, StatePath: path,
-			Driver: NewSimDriver(4), Clock: newFakeClock()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
+	open := func(token string) *Controller { return openOffline(t, path, token) }
 	c := open("lkd_first")
 	for range 3 {
 		if err := c.Letters(context.Background(), 1); err != nil {
