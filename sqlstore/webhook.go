@@ -156,14 +156,21 @@ func (db *DB) AllWebhooks(ctx context.Context) ([]lokero.Webhook, error) {
 // and previous if they still are was and wasPrevious, in one statement,
 // and reports whether it did; ENOTFOUND when there is no such webhook.
 func (db *DB) SwapWebhookSecrets(ctx context.Context, id, was, wasPrevious, secret, previous string) (bool, error) {
-	r, err := db.db.ExecContext(ctx, `UPDATE webhooks SET secret = $4, previous_secret = $5
+	return db.changeWebhook(ctx, id, "swap the secrets of", `UPDATE webhooks SET secret = $4, previous_secret = $5
 		WHERE id = $1 AND secret = $2 AND previous_secret = $3`, id, was, wasPrevious, secret, previous)
+}
+
+// changeWebhook runs a conditional UPDATE of webhook id (what, for the
+// error) and reports whether it changed the row; ENOTFOUND when there is
+// no such webhook.
+func (db *DB) changeWebhook(ctx context.Context, id, what, query string, args ...any) (bool, error) {
+	r, err := db.db.ExecContext(ctx, query, args...)
 	if err != nil {
-		return false, fmt.Errorf("swap the secrets of webhook %s: %w", id, err)
+		return false, fmt.Errorf("%s webhook %s: %w", what, id, err)
 	}
 	n, err := r.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("swap the secrets of webhook %s: %w", id, err)
+		return false, fmt.Errorf("%s webhook %s: %w", what, id, err)
 	}
 	if n == 0 {
 		if _, err := db.Webhook(ctx, id); err != nil {
@@ -210,21 +217,8 @@ func (db *DB) UpdateWebhook(ctx context.Context, w lokero.Webhook, enabled *bool
 // still was, in one conditional UPDATE, and reports whether it did (false:
 // rotated or sealed again meanwhile); ENOTFOUND when there is none.
 func (db *DB) RotateWebhookSecret(ctx context.Context, id, was, secret string, previousUntil, at time.Time) (bool, error) {
-	r, err := db.db.ExecContext(ctx, `UPDATE webhooks SET previous_secret = secret, secret = $3, previous_until = $4,
-		updated_at = $5 WHERE id = $1 AND secret = $2`, id, was, secret, db.time(previousUntil), db.time(at))
-	if err != nil {
-		return false, fmt.Errorf("rotate the secret of webhook %s: %w", id, err)
-	}
-	n, err := r.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("rotate the secret of webhook %s: %w", id, err)
-	}
-	if n == 0 {
-		if _, err := db.Webhook(ctx, id); err != nil {
-			return false, err
-		}
-	}
-	return n == 1, nil
+	return db.changeWebhook(ctx, id, "rotate the secret of", `UPDATE webhooks SET previous_secret = secret, secret = $3,
+		previous_until = $4, updated_at = $5 WHERE id = $1 AND secret = $2`, id, was, secret, db.time(previousUntil), db.time(at))
 }
 
 // webhookDeleted is the LastError of the deliveries a DeleteWebhook
@@ -279,20 +273,8 @@ func (db *DB) WebhookResult(ctx context.Context, id string, ok bool, at time.Tim
 // it did: of two workers disabling one webhook, one does and the other
 // gets false. ENOTFOUND when there is none.
 func (db *DB) DisableWebhook(ctx context.Context, id, reason string, at time.Time) (bool, error) {
-	r, err := db.db.ExecContext(ctx, `UPDATE webhooks SET disabled_at = $2, disabled_reason = $3, updated_at = $2
+	return db.changeWebhook(ctx, id, "disable", `UPDATE webhooks SET disabled_at = $2, disabled_reason = $3, updated_at = $2
 		WHERE id = $1 AND disabled_at IS NULL`, id, db.time(at), reason)
-	if err != nil {
-		return false, fmt.Errorf("disable webhook %s: %w", id, err)
-	}
-	if n, err := r.RowsAffected(); err != nil {
-		return false, fmt.Errorf("disable webhook %s: %w", id, err)
-	} else if n > 0 {
-		return true, nil
-	}
-	if _, err := db.Webhook(ctx, id); err != nil {
-		return false, err
-	}
-	return false, nil
 }
 
 // deliveryColumns are a webhook delivery's columns as scanDelivery reads
