@@ -139,6 +139,9 @@ type Controller struct {
 	gapAt      time.Time                 // … and when it was honoured
 	client     mqtt.Client
 	ready      bool // connected, subscribed, status published, cursor reset
+	// cleanStart: the broker's persistent session for the locker's client
+	// ID may be another token's (keySession); Run discards it first.
+	cleanStart bool
 	closed     bool
 }
 

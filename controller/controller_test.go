@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -682,5 +683,67 @@ func TestForcedDoorReported(t *testing.T) {
 	h.c.door(DoorEvent{Compartment: 5, Open: true})
 	if n := h.c.Pending(); n != 0 {
 		t.Errorf("a door the controller opened was reported: %d events pending", n)
+	}
+}
+
+// TestNewTokenDiscardsTheOldSession: a controller under a new device token
+// (provisioned anew, or a new board for the locker) starts a clean session
+// at the broker. The old controller's persistent session, under the same
+// client ID, may still hold answers the centre sent it while it was away;
+// numbered as the new controller's first events, they would mark those
+// answered without the centre ever applying them.
+func TestNewTokenDiscardsTheOldSession(t *testing.T) {
+	t.Parallel()
+	for _, sameFile := range []bool{false, true} {
+		t.Run(fmt.Sprintf("same state file %v", sameFile), func(t *testing.T) {
+			t.Parallel()
+			broker := startBroker(t)
+			ce := newCentre(t, broker)
+			h := newHarness(t, broker, nil)
+			h.run()
+			h.stopRun() // gone: its persistent session stays at the broker
+			stale, err := json.Marshal(device.Ack{Seq: 1, Result: device.ResultApplied})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok := ce.client.Publish(device.Topic(h.id, device.KindAcks), 1, false, stale); !tok.WaitTimeout(waitFor) || tok.Error() != nil {
+				t.Fatalf("publish the stale answer: %v", tok.Error())
+			}
+			ce.setSilent(true)
+			if err := h.c.Close(); err != nil {
+				t.Fatal(err)
+			}
+			h.cfg.Token = "lkd_new"
+			if !sameFile {
+				h.cfg.StatePath = filepath.Join(t.TempDir(), "state.db")
+			}
+			h.open()
+			if err := h.c.Letters(context.Background(), 1); err != nil {
+				t.Fatal(err)
+			}
+			h.run()
+			// An old session's messages come right after the connection.
+			time.Sleep(100 * time.Millisecond)
+			if n := h.c.Pending(); n != 1 {
+				t.Fatalf("Pending = %d, want 1: the centre answered nothing to the new token", n)
+			}
+			eventually(t, "the new controller's event at the centre", func() bool {
+				received, _, _ := ce.snapshot()
+				return len(received) > 0
+			})
+			// And the session it started is persistent again: an answer sent
+			// while it is away reaches it when it is back.
+			h.stopRun()
+			ce.setSilent(false)
+			again, err := json.Marshal(device.Ack{Seq: 1, Result: device.ResultApplied})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok := ce.client.Publish(device.Topic(h.id, device.KindAcks), 1, false, again); !tok.WaitTimeout(waitFor) || tok.Error() != nil {
+				t.Fatalf("publish: %v", tok.Error())
+			}
+			h.run()
+			eventually(t, "the answer kept for it", func() bool { return h.c.Pending() == 0 })
+		})
 	}
 }

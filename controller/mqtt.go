@@ -28,29 +28,22 @@ const willPayload = `{"online":false}`
 // unanswered event, oldest first; it publishes its status every
 // Heartbeat, sends the unanswered events again when one has waited
 // ResendAfter, and reports the doors the driver sees shut. Disconnected,
-// it keeps retrying and queues meanwhile. It returns nil when ctx ends,
-// after publishing itself offline.
+// it keeps retrying and queues meanwhile. Under a device token it has not
+// connected with before, it first discards the broker's session for the
+// locker (purgeSession). It returns nil when ctx ends, after publishing
+// itself offline.
 func (c *Controller) Run(ctx context.Context) error {
 	u, err := url.Parse(c.cfg.Broker)
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("controller: broker %q is not scheme://host:port", c.cfg.Broker)
 	}
-	opts := mqtt.NewClientOptions().
-		AddBroker(c.cfg.Broker).
-		SetClientID(device.LockerClientID(c.cfg.LocationID)).
-		SetUsername(c.cfg.LocationID).
-		SetPassword(c.cfg.Token).
+	opts := c.options(u).
 		SetCleanSession(false).
-		SetProtocolVersion(4).
-		SetKeepAlive(30*time.Second).
-		SetPingTimeout(10*time.Second).
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
 		SetConnectRetryInterval(min(c.cfg.maxReconnect, time.Second)).
 		SetMaxReconnectInterval(c.cfg.maxReconnect).
-		SetConnectTimeout(mqttTimeout).
 		SetWill(c.topics.status, willPayload, 1, true).
-		SetOrderMatters(true).
 		SetOnConnectHandler(c.onConnect).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			c.mu.Lock()
@@ -58,25 +51,29 @@ func (c *Controller) Run(ctx context.Context) error {
 			c.mu.Unlock()
 			c.log.Warn("controller: lost the broker; reconnecting", "err", err)
 		})
-	if s := strings.ToLower(u.Scheme); s == "tls" || s == "ssl" || s == "mqtts" {
-		opts.SetTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12})
+	var client mqtt.Client // nil until the persistent session's client connects
+	connect := func() error {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.closed {
+			return fmt.Errorf("controller: closed")
+		}
+		client = mqtt.NewClient(opts)
+		c.client = client
+		c.cursor = 0
+		client.Connect() // with ConnectRetry it keeps trying; onConnect takes over
+		return nil
 	}
-	if c.cfg.dial != nil {
-		dial := c.cfg.dial
-		opts.SetCustomOpenConnectionFn(func(u *url.URL, _ mqtt.ClientOptions) (net.Conn, error) {
-			return dial(u.Host)
-		})
-	}
-	client := mqtt.NewClient(opts)
 	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return fmt.Errorf("controller: closed")
-	}
-	c.client = client
-	c.cursor = 0
+	clean := c.cleanStart
 	c.mu.Unlock()
-	client.Connect() // with ConnectRetry it keeps trying; onConnect takes over
+	var purged chan bool // the clean start's outcome, while it runs
+	if clean {
+		purged = make(chan bool, 1)
+		go func() { purged <- c.purgeSession(ctx, u) }()
+	} else if err := connect(); err != nil {
+		return err
+	}
 
 	heartbeat := time.NewTicker(c.cfg.Heartbeat)
 	defer heartbeat.Stop()
@@ -86,6 +83,12 @@ func (c *Controller) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			if purged != nil {
+				<-purged
+			}
+			if client == nil {
+				return nil
+			}
 			if client.IsConnectionOpen() {
 				tok := client.Publish(c.topics.status, 1, true, willPayload)
 				tok.WaitTimeout(2 * time.Second)
@@ -96,22 +99,115 @@ func (c *Controller) Run(ctx context.Context) error {
 			c.ready = false
 			c.mu.Unlock()
 			return nil
+		case ok := <-purged:
+			purged = nil
+			if !ok {
+				continue // ctx ended: the case above returns
+			}
+			if err := connect(); err != nil {
+				return err
+			}
 		case <-c.kick:
-			c.send(client)
+			if client != nil {
+				c.send(client)
+			}
 		case <-heartbeat.C:
-			c.publishStatus(client, false)
+			if client != nil {
+				c.publishStatus(client, false)
+			}
 		case <-resend.C:
-			c.sendProbe(client)
-			c.send(client)
+			if client != nil {
+				c.sendProbe(client)
+				c.send(client)
+			}
 		case ev, ok := <-events:
 			if !ok {
 				events = nil
 				continue
 			}
 			c.door(ev)
-			c.send(client)
+			if client != nil {
+				c.send(client)
+			}
 		}
 	}
+}
+
+// options are the MQTT options every connection of the controller shares.
+func (c *Controller) options(u *url.URL) *mqtt.ClientOptions {
+	opts := mqtt.NewClientOptions().
+		AddBroker(c.cfg.Broker).
+		SetClientID(device.LockerClientID(c.cfg.LocationID)).
+		SetUsername(c.cfg.LocationID).
+		SetPassword(c.cfg.Token).
+		SetProtocolVersion(4).
+		SetKeepAlive(30 * time.Second).
+		SetPingTimeout(10 * time.Second).
+		SetConnectTimeout(mqttTimeout).
+		SetOrderMatters(true)
+	if s := strings.ToLower(u.Scheme); s == "tls" || s == "ssl" || s == "mqtts" {
+		opts.SetTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12})
+	}
+	if c.cfg.dial != nil {
+		dial := c.cfg.dial
+		opts.SetCustomOpenConnectionFn(func(u *url.URL, _ mqtt.ClientOptions) (net.Conn, error) {
+			return dial(u.Host)
+		})
+	}
+	return opts
+}
+
+// purgeSession discards the session the broker keeps for the locker's
+// client ID when it may be another device token's (a controller
+// provisioned anew, or a new board in the locker): it connects once with a
+// clean session, which ends the old one, answers queued for its sequence
+// numbers included, and records that the session is now this token's. It
+// retries until that is done (true) or ctx ends (false).
+func (c *Controller) purgeSession(ctx context.Context, u *url.URL) bool {
+	opts := c.options(u).SetCleanSession(true).SetAutoReconnect(false).SetConnectRetry(false)
+	wait := min(c.cfg.maxReconnect, time.Second)
+	for {
+		client := mqtt.NewClient(opts)
+		tok := client.Connect()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tok.Done():
+		}
+		err := tok.Error()
+		if err == nil {
+			client.Disconnect(0)
+			err = c.sessionStarted()
+			if err == nil {
+				c.log.Info("controller: a clean session for this token", "broker", c.cfg.Broker)
+				return true
+			}
+		}
+		c.log.Warn("controller: clean start; retrying", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, c.cfg.maxReconnect)
+	}
+}
+
+// sessionStarted records that the broker's session for the locker's
+// client ID is the current token's (keySession).
+func (c *Controller) sessionStarted() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return fmt.Errorf("controller: closed")
+	}
+	if err := c.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keySession, tokenPrint(c.cfg.Token))
+	}); err != nil {
+		return fmt.Errorf("controller: record the session: %w", err)
+	}
+	c.cleanStart = false
+	return nil
 }
 
 // onConnect subscribes, publishes the status, and has every unanswered

@@ -42,6 +42,11 @@ var (
 	// keyToken is a fingerprint of the device token the sequence belongs
 	// to (SHA-256, 8 bytes): the centre numbers events per credential.
 	keyToken = []byte("token")
+	// keySession is the fingerprint of the device token under which the
+	// controller last connected: the persistent session at the broker is
+	// that token's. Under another one (or none yet) the next connection
+	// starts a clean session first (Run).
+	keySession = []byte("session")
 	// keyDeliveries and keyCompartments: the last sync's parcels on their
 	// way here and compartments (JSON), for deposits taken offline.
 	keyDeliveries   = []byte("deliveries")
@@ -204,6 +209,13 @@ func loadKeypad(tx *bolt.Tx) (locker.Keypad, error) {
 	return k, err
 }
 
+// tokenPrint is a device token's fingerprint as the state file keeps it
+// (keyToken, keySession): 8 bytes of its SHA-256.
+func tokenPrint(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:8]
+}
+
 // verifierKey is the map key of a verifier.
 func verifierKey(v []byte) string { return base64.RawStdEncoding.EncodeToString(v) }
 
@@ -215,9 +227,9 @@ func verifierKey(v []byte) string { return base64.RawStdEncoding.EncodeToString(
 // that the centre applied but whose answer was lost is then applied once
 // more: provision a controller anew when its queue is empty.)
 func (c *Controller) newCredential(tx *bolt.Tx) error {
-	sum := sha256.Sum256([]byte(c.cfg.Token))
-	fp := sum[:8]
+	fp := tokenPrint(c.cfg.Token)
 	meta := tx.Bucket(bucketMeta)
+	c.cleanStart = !bytes.Equal(meta.Get(keySession), fp)
 	old := meta.Get(keyToken)
 	if old != nil && bytes.Equal(old, fp) {
 		return nil
