@@ -94,8 +94,11 @@ type EventHook func(ctx context.Context, tx Tx, s *Shipment, first int) error
 // are added in the transaction of their event (Tx.AddWebhookDelivery); the
 // rest are statements of their own.
 type WebhookStore interface {
-	// CreateWebhook stores a new webhook.
-	CreateWebhook(ctx context.Context, w Webhook) error
+	// CreateWebhook stores a new webhook unless its retailer has most
+	// webhooks already, disabled ones too: then an ECONFLICT
+	// "too_many_webhooks". Of concurrent creations for one retailer no
+	// more than most succeed in all.
+	CreateWebhook(ctx context.Context, w Webhook, most int) error
 	// Webhook returns one, or ENOTFOUND.
 	Webhook(ctx context.Context, id string) (Webhook, error)
 	// WebhooksOf lists a retailer's webhooks, disabled ones too, oldest

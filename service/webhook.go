@@ -253,14 +253,6 @@ func (w *Webhooks) Create(ctx context.Context, retailerID string, req WebhookReq
 	if err := w.check(req); err != nil {
 		return lokero.Webhook{}, err
 	}
-	have, err := w.store.WebhooksOf(ctx, retailerID)
-	if err != nil {
-		return lokero.Webhook{}, err
-	}
-	if len(have) >= MaxWebhooks {
-		return lokero.Webhook{}, &lokero.Error{Code: lokero.ECONFLICT, Reason: "too_many_webhooks",
-			Message: fmt.Sprintf("a retailer may have %d webhooks; delete one first", MaxWebhooks)}
-	}
 	now := w.now()
 	id, err := newID(w.random, "wh_", now)
 	if err != nil {
@@ -276,7 +268,7 @@ func (w *Webhooks) Create(ctx context.Context, retailerID string, req WebhookReq
 	if kept.Secret, err = w.seal(id, secret); err != nil {
 		return lokero.Webhook{}, err
 	}
-	if err := w.store.CreateWebhook(ctx, kept); err != nil {
+	if err := w.store.CreateWebhook(ctx, kept, MaxWebhooks); err != nil {
 		return lokero.Webhook{}, err
 	}
 	w.log.Info("webhook created", "webhook", id, "retailer", retailerID)

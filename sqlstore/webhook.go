@@ -42,24 +42,40 @@ func sortWebhooks(list []lokero.Webhook) {
 	})
 }
 
-// CreateWebhook stores a new webhook; an ID in use is an ECONFLICT
-// "duplicate_id".
-func (db *DB) CreateWebhook(ctx context.Context, w lokero.Webhook) error {
+// CreateWebhook stores a new webhook unless its retailer has most
+// already (ECONFLICT "too_many_webhooks"); an ID in use is an ECONFLICT
+// "duplicate_id". Creations for one retailer take a lock first and count
+// one after the other: in READ COMMITTED two counting at once would each
+// see room for one more.
+func (db *DB) CreateWebhook(ctx context.Context, w lokero.Webhook, most int) error {
 	events, err := encodeEvents(w.Events)
 	if err != nil {
 		return fmt.Errorf("create webhook %s: %w", w.ID, err)
 	}
-	if _, err := db.db.ExecContext(ctx, `INSERT INTO webhooks (`+webhookColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		w.ID, w.RetailerID, w.URL, events, w.Secret, w.PreviousSecret, db.nullTime(w.PreviousUntil),
-		w.ContactEmail, db.nullTime(w.FailingSince), db.nullTime(w.DisabledAt), w.DisabledReason,
-		db.time(w.CreatedAt), db.time(w.UpdatedAt)); err != nil {
-		if c := db.conflict(err); c != nil {
-			return c
+	return db.write(ctx, func(tx *sql.Tx, _ time.Time) error {
+		if err := db.dialect.Lock(ctx, tx, "webhooks:"+w.RetailerID); err != nil {
+			return fmt.Errorf("create webhook %s: lock: %w", w.ID, err)
 		}
-		return fmt.Errorf("create webhook %s: %w", w.ID, err)
-	}
-	return nil
+		var have int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM webhooks WHERE retailer_id = $1`, w.RetailerID).Scan(&have); err != nil {
+			return fmt.Errorf("create webhook %s: count the retailer's: %w", w.ID, err)
+		}
+		if have >= most {
+			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "too_many_webhooks",
+				Message: fmt.Sprintf("a retailer may have %d webhooks; delete one first", most)}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+webhookColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			w.ID, w.RetailerID, w.URL, events, w.Secret, w.PreviousSecret, db.nullTime(w.PreviousUntil),
+			w.ContactEmail, db.nullTime(w.FailingSince), db.nullTime(w.DisabledAt), w.DisabledReason,
+			db.time(w.CreatedAt), db.time(w.UpdatedAt)); err != nil {
+			if c := db.conflict(err); c != nil {
+				return c
+			}
+			return fmt.Errorf("create webhook %s: %w", w.ID, err)
+		}
+		return nil
+	})
 }
 
 // Webhook returns one webhook, or ENOTFOUND.

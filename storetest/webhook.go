@@ -6,6 +6,9 @@ package storetest
 //   - A webhook and a delivery come back as stored: times in UTC to the
 //     microsecond, zero times as zero, nil or empty Events as nil, the
 //     payload byte for byte. An ID in use is an ECONFLICT "duplicate_id".
+//   - CreateWebhook refuses a retailer's webhook beyond the most it is
+//     given (ECONFLICT "too_many_webhooks"), disabled ones counted, other
+//     retailers' not; concurrent creations together stay within it.
 //   - WebhooksOf lists a retailer's webhooks oldest first (CreatedAt, then
 //     ID in byte order), disabled ones too; Tx.WebhookSubscriptions only the
 //     enabled ones' IDs and event types (nil: every one), in that order,
@@ -50,6 +53,7 @@ var webhookTests = []struct {
 	fn   func(t *testing.T, s Store)
 }{
 	{"WebhookRoundTrip", testWebhookRoundTrip},
+	{"CreateWebhookAtMost", testCreateWebhookAtMost},
 	{"WebhooksOfAndFor", testWebhooksOfAndFor},
 	{"SubscriptionsWithEvents", testSubscriptionsWithEvents},
 	{"UpdateWebhook", testUpdateWebhook},
@@ -124,7 +128,7 @@ func checkWebhook(t *testing.T, what string, got, want lokero.Webhook) {
 
 func mustCreateWebhook(t *testing.T, ws lokero.WebhookStore, w lokero.Webhook) {
 	t.Helper()
-	if err := ws.CreateWebhook(t.Context(), w); err != nil {
+	if err := ws.CreateWebhook(t.Context(), w, 100); err != nil {
 		t.Fatalf("CreateWebhook(%s): %v", w.ID, err)
 	}
 }
@@ -212,10 +216,59 @@ func testWebhookRoundTrip(t *testing.T, s Store) {
 		t.Errorf("a bare webhook: %+v; want nil events, zero times", got)
 	}
 	dup := webhook("other", full.ID)
-	wantCode(t, "CreateWebhook(duplicate ID)", ws.CreateWebhook(ctx, dup), lokero.ECONFLICT, "duplicate_id")
+	wantCode(t, "CreateWebhook(duplicate ID)", ws.CreateWebhook(ctx, dup, 100), lokero.ECONFLICT, "duplicate_id")
 	checkWebhook(t, "after a duplicate", mustWebhook(t, ws, full.ID), full)
 	_, err := ws.Webhook(ctx, "wh_unknown")
 	wantCode(t, "Webhook(unknown)", err, lokero.ENOTFOUND, "")
+}
+
+// testCreateWebhookAtMost: a retailer's webhooks stop at the most
+// CreateWebhook is given, one at a time and all at once.
+func testCreateWebhookAtMost(t *testing.T, s Store) {
+	ctx := t.Context()
+	ws := webhookStore(t, s)
+	const most = 3
+	off := webhook("r", "wh_off")
+	off.DisabledAt, off.DisabledReason = t0, "manual"
+	for _, w := range []lokero.Webhook{webhook("r", "wh_1"), off, webhook("r", "wh_2")} {
+		if err := ws.CreateWebhook(ctx, w, most); err != nil {
+			t.Fatalf("CreateWebhook(%s) within %d: %v", w.ID, most, err)
+		}
+	}
+	wantCode(t, "CreateWebhook beyond the most (the disabled one counted)",
+		ws.CreateWebhook(ctx, webhook("r", "wh_3"), most), lokero.ECONFLICT, "too_many_webhooks")
+	if err := ws.CreateWebhook(ctx, webhook("other", "wh_4"), most); err != nil {
+		t.Errorf("another retailer's first webhook: %v", err)
+	}
+
+	// All at once: exactly most of them get in.
+	const tries = 12
+	var wg sync.WaitGroup
+	errs := make([]error, tries)
+	for i := range tries {
+		wg.Go(func() {
+			errs[i] = ws.CreateWebhook(ctx, webhook("busy", fmt.Sprintf("wh_busy_%02d", i)), most)
+		})
+	}
+	wg.Wait()
+	created := 0
+	for i, err := range errs {
+		var e *lokero.Error
+		switch {
+		case err == nil:
+			created++
+		case errors.As(err, &e) && e.Code == lokero.ECONFLICT && e.Reason == "too_many_webhooks":
+		default:
+			t.Errorf("creation %d: %v; want nil or too_many_webhooks", i, err)
+		}
+	}
+	list, err := ws.WebhooksOf(ctx, "busy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created != most || len(list) != most {
+		t.Errorf("%d creations at once within %d: %d succeeded, %d stored; want %d", tries, most, created, len(list), most)
+	}
 }
 
 // testAllWebhooksAndSwapSecrets lists every retailer's webhooks, and
