@@ -270,6 +270,12 @@ func (s *Sender) Send(ctx context.Context, m notify.Message) (string, error) {
 		return "", fmt.Errorf("kannel: message %d: HTTP %d %q is not an answer of smsbox's sendsms: is the URL smsbox's sendsms-port?", m.ID, code, answer)
 	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests:
 		return "", fmt.Errorf("kannel: message %d: smsbox: HTTP %d %q", m.ID, code, answer)
+	case strings.HasPrefix(answer, "Authorization failed"):
+		// smsbox refuses lokero itself (user, password, or sendsms-user's
+		// allow-ip), not the message: transient, as an SMTP relay's refusal
+		// to log in is, so that the messages go once that is fixed.
+		return "", fmt.Errorf("kannel: message %d: smsbox refused lokero's credentials or address (HTTP %d %q): "+
+			"check the kannel:// URL's user and password against smsbox's sendsms-user; the message is kept and retried", m.ID, code, answer)
 	case code >= 400 && code < 500:
 		return "", notify.Permanent(fmt.Errorf("kannel: message %d: smsbox refused it: HTTP %d %q", m.ID, code, answer))
 	default:
