@@ -222,7 +222,7 @@ func TestSendAnswers(t *testing.T) {
 		{200, "0: Accepted for delivery", ok},
 		{202, "3: Queued for later delivery", ok},
 		{202, "Sent.", ok},
-		{200, "<html>It works!</html>", transient}, // not smsbox: keep the message
+		{200, "<html>It works!</html>", transient},           // not smsbox: keep the message
 		{403, "Authorization failed for sendsms", transient}, // lokero's configuration, not the message
 		{400, "Number(s) has/have been denied by white- and/or black-lists.", permanent},
 		{403, "Not routable. Do not try again.", permanent},
