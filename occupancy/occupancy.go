@@ -14,8 +14,10 @@
 // parcels never collected.
 //
 // The checkout's free compartments, busy and full, the booking's
-// reservation and so the routing's overflow all ask Free of one Dwell. The
-// package imports no adapter: it is rules and arithmetic.
+// reservation and so the routing's overflow all count the parcels carried
+// into a day with one Dwell (CarriedBound, with the margin for chance);
+// the evening's check counts with Over. The package imports no adapter:
+// it is rules and arithmetic.
 package occupancy
 
 import (
@@ -150,11 +152,12 @@ func (d Dwell) MeanDays() float64 {
 
 // Stay is the chance that a parcel there at the start of the from-th day
 // after its arrival is still there at the start of the to-th (from ≤ to).
+// A day before the arrival (negative) counts as the arrival day.
 func (d Dwell) Stay(from, to int) float64 {
 	if to > Horizon || from > to {
 		return 0
 	}
-	from = max(from, 0)
+	from, to = max(from, 0), max(to, 0)
 	if d.Waiting[from] <= 0 {
 		return 0
 	}
@@ -177,7 +180,9 @@ type Class struct {
 // then, those waiting for a courier while on is today, and the parcels
 // booked for days from today to before on that will still be there. A
 // booking for a day before today not yet delivered counts as arriving
-// today. Reservations for on itself are not counted here.
+// today, and so does a waiting parcel whose arrival day is after today
+// (another instance's clock). Reservations for on itself are not counted
+// here.
 func (d Dwell) Carried(c Class, today, on lokero.Date) float64 {
 	mean, _, _ := d.carried(c, today, on)
 	return mean
@@ -197,12 +202,22 @@ func (d Dwell) carried(c Class, today, on lokero.Date) (mean, variance, most flo
 			most += float64(n)
 		}
 	}
+	// The parcels are counted in groups by what sets their chance (a
+	// waiting parcel's age, a booking's days from its arrival to on), the
+	// groups in their order: the float sums, and so the counts rounded
+	// from them, do not depend on the order the maps are iterated in.
+	// The last group is the parcels past Horizon, with no chance left.
+	var waiting, booked [Horizon + 2]int
 	for arrived, n := range c.Waiting {
+		// The day starts it has been there for; one whose arrival day is
+		// after today (another clock's) is there now: it arrived today.
+		waiting[min(max(Days(arrived, today), 0), Horizon+1)] += n
+	}
+	for age, n := range waiting {
 		if ahead == 0 { // there now, however old
 			add(n, 1)
 			continue
 		}
-		age := Days(arrived, today) // day starts it has been there for
 		add(n, d.Stay(age, age+ahead))
 	}
 	if ahead == 0 {
@@ -216,7 +231,10 @@ func (d Dwell) carried(c Class, today, on lokero.Date) (mean, variance, most flo
 		if arrives.Before(today) {
 			arrives = today
 		}
-		add(n, d.Stay(0, Days(arrives, on)))
+		booked[min(Days(arrives, on), Horizon+1)] += n
+	}
+	for k, n := range booked {
+		add(n, d.Stay(0, k))
 	}
 	return mean, variance, most
 }

@@ -136,7 +136,8 @@ const SpreadM = 500.0
 // sent where the most are free, it turns fewer of them away (measured in
 // docs/capacity.md). The lockers of the full locker's own building come
 // first as Overflow has them: Spread leaves them be. Each alternative
-// moved ahead of a nearer one with room says so in its Reason.
+// moved ahead of a nearer one with room says so in its Reason, naming the
+// nearest of those.
 func Spread(full *lokero.Location, req Request, date string, alts []Decision, room func(*lokero.Location) int) []Decision {
 	if full == nil || !full.Type.IsLocker() {
 		return alts
@@ -167,13 +168,16 @@ func Spread(full *lokero.Location, req Request, date string, alts []Decision, ro
 	if len(cands) == 0 {
 		return alts
 	}
-	nearest := cands[0]
+	byDistance := slices.Clone(cands) // nearest first
 	slices.SortStableFunc(cands, func(a, b near) int { return cmp.Compare(b.room, a.room) })
 	out := make([]Decision, 0, len(alts))
 	moved := make([]bool, len(alts))
 	for _, c := range cands {
 		d := alts[c.i]
-		if !moved[nearest.i] && c.i != nearest.i {
+		// The nearest with room not placed yet: c is put ahead of it
+		// unless it is c itself.
+		nearest := byDistance[slices.IndexFunc(byDistance, func(n near) bool { return !moved[n.i] })]
+		if c.i != nearest.i {
 			d.Reason = fmt.Sprintf("%s has no free compartment for the parcel (%s) on %s: it goes to %s, %s away, where more compartments are free than at %s, %s away.",
 				name(full), box(req.Parcel.Dimensions()), date, name(d.Location), formatDistance(c.d), name(alts[nearest.i].Location), formatDistance(nearest.d))
 		}

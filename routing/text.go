@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/lokero/lokero"
 )
@@ -116,10 +118,12 @@ func outletMisfit(p lokero.Parcel, l *lokero.Location, limits Limits) string {
 	return fmt.Sprintf("the parcel (%s) is more than %s %s takes: at most %s", parcelText(p), kind(l), name(l), limitText(m))
 }
 
-// upperFirst capitalises the first letter of a sentence.
+// upperFirst capitalises the first letter of a sentence (a whole
+// character: "äänekosken" → "Äänekosken").
 func upperFirst(s string) string {
-	if s == "" {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 || r == utf8.RuneError {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	return string(unicode.ToUpper(r)) + s[n:]
 }
