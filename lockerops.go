@@ -32,6 +32,12 @@ type Credential struct {
 	// SessionsEndedAt is when its web sessions were last ended (a sign-out):
 	// a session begun before it no longer authenticates. Zero: never.
 	SessionsEndedAt time.Time
+	// BoardKey is, for a device, the key the centre seals its parcels'
+	// codes under for its controller (locker.BoardKey of its token),
+	// sealed under the code secret (locker.Codes.Seal); "" for a device
+	// provisioned before boards derived their verifiers, and for the other
+	// kinds. Never shown.
+	BoardKey string
 }
 
 // CredentialState is what a credential's token does now.
@@ -281,14 +287,15 @@ type CredentialStore interface {
 	// revocations cannot pass that check together. ENOTFOUND when there is
 	// no such credential.
 	RevokeCredential(ctx context.Context, id string, at time.Time, keepAnOperator bool) (Credential, error)
-	// RotateCredential replaces a credential's token hash, sets RotatedAt
-	// to at and ExpiresAt to expiresAt (zero: never), and returns it. A
+	// RotateCredential replaces a credential's token hash and BoardKey,
+	// sets RotatedAt to at and ExpiresAt to expiresAt (zero: never), and
+	// returns it. A
 	// revoked credential is ECONFLICT "revoked" and keeps its old hash;
 	// ENOTFOUND when there is no such credential; ECONFLICT
 	// "duplicate_token" when the hash is in use. A device credential's
 	// event sequence (Tx.DeviceSequence) starts again from 0 in the same
 	// transaction: its controller numbers from 1 again under a new token.
-	RotateCredential(ctx context.Context, id string, tokenHash []byte, at, expiresAt time.Time) (Credential, error)
+	RotateCredential(ctx context.Context, id string, tokenHash []byte, boardKey string, at, expiresAt time.Time) (Credential, error)
 	// TouchCredential records that a request authenticated with a
 	// credential at the time given, unless its LastUsedAt is already
 	// after notBefore (another request, perhaps on another instance, got

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lokero/lokero/device"
+	"github.com/lokero/lokero/locker"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -39,14 +41,26 @@ func (c *Controller) handleCommand(payload []byte) error {
 		if cmd.Pickup == nil {
 			return fmt.Errorf("expect_pickup without pickup")
 		}
-		return c.expectPickup(*cmd.Pickup)
+		p, err := c.opened(*cmd.Pickup, nil)
+		if err != nil {
+			return fmt.Errorf("expect_pickup: %w", err)
+		}
+		return c.expectPickup(p)
 	case CommandCancel:
 		return c.cancel(cmd.ShipmentID)
 	case CommandExpectDropOff:
-		if cmd.DropOff == nil || cmd.DropOff.ShipmentID == "" || len(cmd.DropOff.Verifier) == 0 {
+		if cmd.DropOff == nil || cmd.DropOff.ShipmentID == "" || len(cmd.DropOff.Verifier) == 0 && len(cmd.DropOff.Sealed) == 0 {
 			return fmt.Errorf("expect_drop_off without drop_off")
 		}
-		return c.expectDropOff(*cmd.DropOff)
+		d := *cmd.DropOff
+		if len(d.Sealed) > 0 {
+			v, err := c.deriveSealed(c.currentKDF(), d.ShipmentID, locker.BoardReturn, d.Sealed)
+			if err != nil {
+				return fmt.Errorf("expect_drop_off: %w", err)
+			}
+			d.Verifier, d.Sealed = v, nil
+		}
+		return c.expectDropOff(d)
 	case CommandOpen:
 		return c.openFor(cmd)
 	case CommandOutOfOrder:
@@ -56,6 +70,72 @@ func (c *Controller) handleCommand(payload []byte) error {
 		return c.setOutOfOrder(cmd.Compartment, *cmd.OutOfOrder)
 	}
 	return fmt.Errorf("unknown command %q", cmd.Type)
+}
+
+// currentKDF is the KDF of the last sync applied (nil: none yet).
+func (c *Controller) currentKDF() *KDF {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.kdf
+}
+
+// deriveSealed opens a code the centre sealed for this board
+// (locker.SealForBoard, under the key of its token) and returns its
+// verifier under kdf: the board derives its verifiers itself, and the code
+// is forgotten once derived.
+func (c *Controller) deriveSealed(kdf *KDF, shipmentID, purpose string, sealed []byte) ([]byte, error) {
+	if kdf == nil {
+		return nil, fmt.Errorf("%s: a sealed code before any sync: no kdf to derive it with", shipmentID)
+	}
+	code, err := locker.OpenOnBoard(c.boardKey, c.cfg.LocationID, shipmentID, purpose, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", shipmentID, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), deriveTimeout)
+	defer cancel()
+	v, err := c.cfg.Derivations.Verifier(ctx, locker.KDF{Alg: kdf.Alg, Time: kdf.Time, MemoryKiB: kdf.MemoryKiB,
+		Threads: kdf.Threads, KeyLen: kdf.KeyLen}, code, kdf.Salt)
+	if err != nil {
+		return nil, fmt.Errorf("%s: derive the verifier: %w", shipmentID, err)
+	}
+	return v, nil
+}
+
+// deriveTimeout bounds the wait for a derivation's turn (Derivations).
+const deriveTimeout = time.Minute
+
+// opened returns p with the verifier its sealed code derives to under the
+// KDF it will be checked with (kdf, a sync's; nil: the last sync's), and no
+// sealed code: kept, a pickup holds only a verifier. A pickup the board
+// already holds for the same code (its CodeTag) under the same KDF keeps
+// the verifier derived then. A pickup with a verifier is returned as it is.
+func (c *Controller) opened(p Pickup, kdf *KDF) (Pickup, error) {
+	if len(p.Sealed) == 0 {
+		return p, nil
+	}
+	c.mu.Lock()
+	held, ok := c.pickups[p.ShipmentID]
+	current := c.kdf
+	c.mu.Unlock()
+	if kdf == nil {
+		kdf = current
+	}
+	if ok && p.CodeTag != "" && held.CodeTag == p.CodeTag && len(held.Verifier) > 0 && current != nil && sameKDF(*current, *kdf) {
+		p.Verifier, p.Sealed = held.Verifier, nil
+		return p, nil
+	}
+	v, err := c.deriveSealed(kdf, p.ShipmentID, locker.BoardPickup, p.Sealed)
+	if err != nil {
+		return Pickup{}, err
+	}
+	p.Verifier, p.Sealed = v, nil
+	return p, nil
+}
+
+// sameKDF reports whether a and b derive alike (parameters and salt).
+func sameKDF(a, b KDF) bool {
+	return a.Alg == b.Alg && a.Time == b.Time && a.MemoryKiB == b.MemoryKiB && a.Threads == b.Threads &&
+		a.KeyLen == b.KeyLen && bytes.Equal(a.Salt, b.Salt)
 }
 
 // applySync replaces the KDF and the pickups. A sync older than the last
@@ -70,7 +150,11 @@ func (c *Controller) applySync(cmd Command) error {
 	}
 	var pickups []Pickup
 	for _, p := range cmd.Pickups {
-		if err := validatePickup(p); err != nil {
+		p, err := c.opened(p, cmd.KDF)
+		if err == nil {
+			err = validatePickup(p)
+		}
+		if err != nil {
 			c.log.Warn("controller: sync: pickup skipped", "err", err)
 			continue
 		}

@@ -102,14 +102,17 @@ type KeypadResult struct {
 // Controller is one locker's controller. Its methods are safe for
 // concurrent use; Keypad entries are taken one at a time.
 type Controller struct {
-	cfg    Config
-	db     *bolt.DB
-	log    *slog.Logger
-	policy locker.CodePolicy
-	driver *pulsedDriver // cfg.Driver, wrapped
-	topics struct{ events, acks, commands, status string }
-	kick   chan struct{} // wakes Run's sender
-	counts ackCounters   // Stats
+	cfg Config
+	db  *bolt.DB
+	// boardKey opens the codes the centre seals for this board
+	// (locker.BoardKey of its token).
+	boardKey []byte
+	log      *slog.Logger
+	policy   locker.CodePolicy
+	driver   *pulsedDriver // cfg.Driver, wrapped
+	topics   struct{ events, acks, commands, status string }
+	kick     chan struct{} // wakes Run's sender
+	counts   ackCounters   // Stats
 
 	kmu sync.Mutex // one keypad entry at a time
 
@@ -190,7 +193,7 @@ func Open(cfg Config) (*Controller, error) {
 	pulsed := &pulsedDriver{LockDriver: cfg.Driver}
 	cfg.Driver = pulsed
 	c := &Controller{
-		cfg: cfg, db: db, log: cfg.Log, policy: locker.DefaultPolicy(), driver: pulsed,
+		cfg: cfg, db: db, log: cfg.Log, policy: locker.DefaultPolicy(), driver: pulsed, boardKey: locker.BoardKey(cfg.Token),
 		kick:       make(chan struct{}, 1),
 		pickups:    map[string]Pickup{},
 		byVerifier: map[string][]string{},

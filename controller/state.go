@@ -121,6 +121,8 @@ func validatePickup(p Pickup) error {
 		return fmt.Errorf("pickup %s: compartment %d", p.ShipmentID, p.Compartment)
 	case len(p.Verifier) == 0:
 		return fmt.Errorf("pickup %s: no verifier", p.ShipmentID)
+	case len(p.Sealed) > 0: // a code, sealed or not, is never kept
+		return fmt.Errorf("pickup %s: a sealed code not derived", p.ShipmentID)
 	case p.CODCents < 0:
 		return fmt.Errorf("pickup %s: negative cod_cents", p.ShipmentID)
 	}

@@ -489,7 +489,7 @@ func (c *Centre) expectDropOffLater(dev lokero.Credential, locationID, shipmentI
 	}
 	if ok {
 		c.publish(locationID, KindCommands, Command{Type: CommandExpectDropOff, DropOff: &DropOff{ShipmentID: d.ShipmentID,
-			Verifier: d.Verifier, LengthCM: d.Parcel[0], WidthCM: d.Parcel[1], HeightCM: d.Parcel[2], Until: d.Until}})
+			Verifier: d.Verifier, Sealed: d.Sealed, LengthCM: d.Parcel[0], WidthCM: d.Parcel[1], HeightCM: d.Parcel[2], Until: d.Until}})
 	}
 }
 
@@ -532,7 +532,8 @@ func (c *Centre) sync(dev lokero.Credential, id string) {
 }
 
 func pickupOf(p service.ExpectedPickup) Pickup {
-	return Pickup{ShipmentID: p.ShipmentID, Compartment: p.Compartment, Verifier: p.Verifier, Deadline: p.Deadline, CODCents: p.CODCents}
+	return Pickup{ShipmentID: p.ShipmentID, Compartment: p.Compartment, Verifier: p.Verifier, Sealed: p.Sealed, CodeTag: p.CodeTag,
+		Deadline: p.Deadline, CODCents: p.CODCents}
 }
 
 func ptr[T any](v T) *T { return &v }

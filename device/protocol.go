@@ -153,12 +153,15 @@ type Command struct {
 // DropOff is a return the locker may take offline: the verifier of the
 // return code of a parcel picked up here, its size, and until when.
 type DropOff struct {
-	ShipmentID string    `json:"shipment_id"`
-	Verifier   []byte    `json:"verifier"` // base64 in JSON
-	LengthCM   float64   `json:"length_cm"`
-	WidthCM    float64   `json:"width_cm"`
-	HeightCM   float64   `json:"height_cm"`
-	Until      time.Time `json:"until"`
+	ShipmentID string `json:"shipment_id"`
+	Verifier   []byte `json:"verifier,omitempty"` // base64 in JSON
+	// Sealed is, instead of Verifier, the return code sealed for a board
+	// that derives its verifiers (locker.SealForBoard, purpose "return").
+	Sealed   []byte    `json:"sealed,omitempty"`
+	LengthCM float64   `json:"length_cm"`
+	WidthCM  float64   `json:"width_cm"`
+	HeightCM float64   `json:"height_cm"`
+	Until    time.Time `json:"until"`
 }
 
 // KDF is how the controller derives an entered code to compare it with
@@ -174,11 +177,17 @@ type KDF struct {
 
 // Pickup is a parcel waiting in the locker.
 type Pickup struct {
-	ShipmentID  string    `json:"shipment_id"`
-	Compartment int       `json:"compartment"`
-	Verifier    []byte    `json:"verifier"` // base64 in JSON
-	Deadline    time.Time `json:"deadline"`
-	CODCents    int64     `json:"cod_cents"` // cash on delivery to pay first; 0: none
+	ShipmentID  string `json:"shipment_id"`
+	Compartment int    `json:"compartment"`
+	Verifier    []byte `json:"verifier,omitempty"` // base64 in JSON
+	// Sealed is, instead of Verifier, the opening code sealed for a board
+	// that derives its verifiers (locker.SealForBoard, purpose "pickup");
+	// CodeTag names the code, so that a board keeps a verifier it derived
+	// for the same code and salt instead of deriving it again.
+	Sealed   []byte    `json:"sealed,omitempty"`
+	CodeTag  string    `json:"code_tag,omitempty"`
+	Deadline time.Time `json:"deadline"`
+	CODCents int64     `json:"cod_cents"` // cash on delivery to pay first; 0: none
 }
 
 // Delivery is a parcel on its way to the locker: a courier may deposit it

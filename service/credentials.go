@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/locker"
 )
 
 // Token prefixes by kind, so that a leaked token is recognisable and a
@@ -103,6 +104,9 @@ func (l *Lockers) IssueCredential(ctx context.Context, req CredentialRequest) (l
 	if req.ValidFor > 0 {
 		c.ExpiresAt = now.Add(req.ValidFor)
 	}
+	if c.BoardKey, err = l.boardKeyFor(c.Kind, c.ID, token); err != nil {
+		return lokero.Credential{}, "", nil, err
+	}
 	var revoked []lokero.Credential
 	if req.RevokeOlder && kind == lokero.KindDevice {
 		revoked, err = l.store.ProvisionCredential(ctx, c, HashKey(token))
@@ -129,6 +133,38 @@ func (l *Lockers) checkClerkOutlet(id string) error {
 		return lokero.Invalid("outlet", "not_an_outlet", "%s (%s) is a %s: clerks work at a POSTOFFICE or a PICKUPPOINT, where parcels are handed over at a counter", loc.Name, loc.ID, loc.Type)
 	}
 	return nil
+}
+
+// boardKeyPurpose is what the code secret seals a device credential's
+// BoardKey for.
+const boardKeyPurpose = "board-key"
+
+// boardKeyFor is the BoardKey a device credential keeps for its token: the
+// key its controller derives from the token (locker.BoardKey), sealed under
+// the code secret with the credential's ID; "" for the other kinds, and
+// without a code secret (the centre then derives the verifiers itself).
+func (l *Lockers) boardKeyFor(kind lokero.CredentialKind, id, token string) (string, error) {
+	if kind != lokero.KindDevice || l.codes == nil {
+		return "", nil
+	}
+	sealed, err := l.codes.Seal(boardKeyPurpose, []byte(id), locker.BoardKey(token))
+	if err != nil {
+		return "", fmt.Errorf("seal the board key of %s: %w", id, err)
+	}
+	return sealed, nil
+}
+
+// boardKeyOf opens a device credential's BoardKey: nil when it has none
+// (its controller gets verifiers the centre derived).
+func (l *Lockers) boardKeyOf(device lokero.Credential) ([]byte, error) {
+	if device.BoardKey == "" || l.codes == nil {
+		return nil, nil
+	}
+	key, err := l.codes.Open(boardKeyPurpose, []byte(device.ID), device.BoardKey)
+	if err != nil {
+		return nil, fmt.Errorf("open the board key of %s: %w", device.ID, err)
+	}
+	return key, nil
 }
 
 // tokenEncoding spells tokens and credential IDs (lower-cased).
@@ -305,7 +341,11 @@ func (l *Lockers) RotateCredential(ctx context.Context, id string) (lokero.Crede
 	if !old.ExpiresAt.IsZero() {
 		expires = now.Add(old.ExpiresAt.Sub(old.IssuedAt()))
 	}
-	c, err := l.store.RotateCredential(ctx, id, HashKey(token), now, expires)
+	boardKey, err := l.boardKeyFor(old.Kind, old.ID, token)
+	if err != nil {
+		return lokero.Credential{}, "", err
+	}
+	c, err := l.store.RotateCredential(ctx, id, HashKey(token), boardKey, now, expires)
 	if err != nil {
 		return lokero.Credential{}, "", fmt.Errorf("rotate credential %s: %w", id, err)
 	}

@@ -304,6 +304,7 @@ func TestLockerDevice(t *testing.T) {
 func TestSyncAndOfflinePickup(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, f lockersFixture) {
+		f.device.BoardKey = "" // provisioned before boards derived: the centre derives its verifiers (board_test.go: the boards that do)
 		ctx := context.Background()
 		empty, err := f.lockers.Sync(ctx, f.device, "LOCKER-M5")
 		if err != nil || len(empty.Pickups) != 0 || len(empty.Salt) != 16 || empty.KDF.Check() != nil {
@@ -375,6 +376,7 @@ func TestSyncAndOfflinePickup(t *testing.T) {
 func TestExpectedOfAndRecheck(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, f lockersFixture) {
+		f.device.BoardKey = "" // provisioned before boards derived: the centre derives its verifiers (board_test.go: the boards that do)
 		ctx := context.Background()
 		sh, n := f.depositedAtM5(t)
 		closed := f.apply(t, service.DeviceEvent{Seq: 1, Type: service.DeviceEventDoorClosed, Compartment: n})
@@ -550,6 +552,7 @@ func TestOfflineDeposit(t *testing.T) {
 func TestOfflineDropOff(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, f lockersFixture) {
+		f.device.BoardKey = "" // provisioned before boards derived: the centre derives its verifiers (board_test.go: the boards that do)
 		ctx := context.Background()
 		store, _, err := f.shipments.AddRetailer(ctx, "Palautukset", true)
 		if err != nil {

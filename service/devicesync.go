@@ -3,6 +3,7 @@ package service
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -22,7 +23,13 @@ type ExpectedPickup struct {
 	ShipmentID  string
 	Compartment int
 	Verifier    []byte // locker.KDF.Verifier of its opening code under the locker's salt
-	Deadline    time.Time
+	// Sealed is, instead of Verifier, the opening code sealed for the
+	// locker's controller (locker.SealForBoard) when its board derives the
+	// verifier itself (its credential has a BoardKey); CodeTag then tells
+	// it whether a code it derived before is still the parcel's.
+	Sealed   []byte
+	CodeTag  string
+	Deadline time.Time
 	// CODCents is the cash on delivery still to pay (0: none): the
 	// controller hands such a parcel out only with the centre, after the
 	// payment.
@@ -50,7 +57,8 @@ type DeviceSync struct {
 }
 
 // Sync returns what the controller of a locker should know now: every
-// parcel ready for pickup in it, with its code's verifier. A verifier is
+// parcel ready for pickup in it, with its code's verifier, or its code
+// sealed for a board that derives the verifiers itself. A verifier is
 // derived once per code and kept (the derivation is slow on purpose); a
 // rotated code, or a new key of the secret, gets a new one.
 func (l *Lockers) Sync(ctx context.Context, device lokero.Credential, locationID string) (DeviceSync, error) {
@@ -61,28 +69,34 @@ func (l *Lockers) Sync(ctx context.Context, device lokero.Credential, locationID
 	if l.codes == nil {
 		return DeviceSync{}, fmt.Errorf("sync: no code secret configured")
 	}
+	key, err := l.boardKeyOf(device)
+	if err != nil {
+		return DeviceSync{}, fmt.Errorf("sync %s: %w", loc.ID, err)
+	}
 	list, err := l.store.ShipmentsTo(ctx, loc.ID, []lokero.ShipmentStatus{lokero.StatusReadyForPickup})
 	if err != nil {
 		return DeviceSync{}, fmt.Errorf("sync %s: %w", loc.ID, err)
 	}
-	ids := make([]string, 0, len(list))
-	for _, sh := range list {
-		ids = append(ids, sh.ID)
-	}
-	kept, err := l.store.Verifiers(ctx, ids)
-	if err != nil {
-		return DeviceSync{}, fmt.Errorf("sync %s: %w", loc.ID, err)
+	var kept map[string]lokero.Verifier
+	if key == nil { // a board that derives needs none
+		ids := make([]string, 0, len(list))
+		for _, sh := range list {
+			ids = append(ids, sh.ID)
+		}
+		if kept, err = l.store.Verifiers(ctx, ids); err != nil {
+			return DeviceSync{}, fmt.Errorf("sync %s: %w", loc.ID, err)
+		}
 	}
 	out := DeviceSync{At: l.now(), KDF: locker.DefaultKDF, Salt: l.codes.Salt(loc.ID, locker.DefaultKDF), Pickups: []ExpectedPickup{}, QRKey: l.QRPublicKey()}
 	for _, sh := range list {
 		if !waitingAt(sh, loc) {
 			continue
 		}
-		p, err := l.expected(ctx, loc, sh, kept[sh.ID], out.Salt)
+		p, err := l.expected(ctx, key, loc, sh, kept[sh.ID], out.Salt)
 		if err != nil {
 			return DeviceSync{}, err
 		}
-		if p.Verifier != nil {
+		if p.made() {
 			out.Pickups = append(out.Pickups, p)
 		}
 	}
@@ -116,7 +130,7 @@ func (l *Lockers) Expected(ctx context.Context, device lokero.Credential, locati
 	if err != nil {
 		return ExpectedPickup{}, false, err
 	}
-	return l.expectedOf(ctx, loc, sh)
+	return l.expectedOf(ctx, device, loc, sh)
 }
 
 // ExpectedOf is Expected for a parcel the caller holds as it stands (a
@@ -127,25 +141,33 @@ func (l *Lockers) ExpectedOf(ctx context.Context, device lokero.Credential, loca
 	if err != nil {
 		return ExpectedPickup{}, false, err
 	}
-	return l.expectedOf(ctx, loc, sh)
+	return l.expectedOf(ctx, device, loc, sh)
 }
 
-func (l *Lockers) expectedOf(ctx context.Context, loc *lokero.Location, sh lokero.Shipment) (ExpectedPickup, bool, error) {
+func (l *Lockers) expectedOf(ctx context.Context, device lokero.Credential, loc *lokero.Location, sh lokero.Shipment) (ExpectedPickup, bool, error) {
 	if !waitingAt(sh, loc) {
 		return ExpectedPickup{}, false, nil
 	}
-	kept, err := l.store.Verifiers(ctx, []string{sh.ID})
+	key, err := l.boardKeyOf(device)
 	if err != nil {
 		return ExpectedPickup{}, false, err
 	}
-	p, err := l.expected(ctx, loc, sh, kept[sh.ID], l.codes.Salt(loc.ID, locker.DefaultKDF))
-	return p, err == nil && p.Verifier != nil, err
+	var kept lokero.Verifier
+	if key == nil {
+		found, err := l.store.Verifiers(ctx, []string{sh.ID})
+		if err != nil {
+			return ExpectedPickup{}, false, err
+		}
+		kept = found[sh.ID]
+	}
+	p, err := l.expected(ctx, key, loc, sh, kept, l.codes.Salt(loc.ID, locker.DefaultKDF))
+	return p, err == nil && p.made(), err
 }
 
 // Recheck returns p, an ExpectedPickup made a moment ago, as its parcel
 // stands now: ok is false when it no longer waits at the locker. Only the
-// shipment is read again; its verifier is p's unless its code or the
-// locker's salt changed since (then it is Expected's).
+// shipment is read again; its verifier (or sealed code) is p's unless its
+// code or the locker's salt changed since (then it is Expected's).
 func (l *Lockers) Recheck(ctx context.Context, device lokero.Credential, locationID string, p ExpectedPickup) (ExpectedPickup, bool, error) {
 	loc, err := l.deviceLocker(device, locationID)
 	if err != nil {
@@ -159,11 +181,15 @@ func (l *Lockers) Recheck(ctx context.Context, device lokero.Credential, locatio
 		return ExpectedPickup{}, false, nil
 	}
 	salt := l.codes.Salt(loc.ID, locker.DefaultKDF)
-	if p.Verifier == nil || !bytes.Equal(p.codeHash, sh.OpeningCodeHash) || !bytes.Equal(p.salt, salt) {
-		return l.expectedOf(ctx, loc, sh)
+	if !p.made() || !bytes.Equal(p.codeHash, sh.OpeningCodeHash) || !bytes.Equal(p.salt, salt) {
+		return l.expectedOf(ctx, device, loc, sh)
 	}
-	return pickupOf(sh, p.Verifier, salt), true, nil
+	return pickupOf(sh, board{verifier: p.Verifier, sealed: p.Sealed}, salt), true, nil
 }
+
+// made reports whether p carries what its controller checks the code with:
+// a verifier, or the code sealed for a board that derives.
+func (p ExpectedPickup) made() bool { return p.Verifier != nil || p.Sealed != nil }
 
 // waitingAt reports whether sh waits for its recipient in a compartment
 // of loc with an opening code.
@@ -172,20 +198,29 @@ func waitingAt(sh lokero.Shipment, loc *lokero.Location) bool {
 }
 
 // pickupOf is sh as its locker's controller expects it, with the
-// verifier made for its code under salt.
-func pickupOf(sh lokero.Shipment, verifier, salt []byte) ExpectedPickup {
+// verifier made for its code under salt, or the code sealed for its board.
+func pickupOf(sh lokero.Shipment, b board, salt []byte) ExpectedPickup {
 	p := ExpectedPickup{ShipmentID: sh.ID, Compartment: sh.Compartment, Deadline: sh.StorageDeadline,
-		Verifier: verifier, codeHash: sh.OpeningCodeHash, salt: salt}
+		Verifier: b.verifier, Sealed: b.sealed, codeHash: sh.OpeningCodeHash, salt: salt}
+	if b.sealed != nil {
+		p.CodeTag = codeTag(sh.OpeningCodeHash)
+	}
 	if sh.COD != nil && sh.COD.CollectedAt == nil {
 		p.CODCents = sh.COD.AmountCents
 	}
 	return p
 }
 
-// expected is a ready parcel with its verifier: the one kept when it was
-// made for this code and salt, else a new one (kept for next time).
-func (l *Lockers) expected(ctx context.Context, loc *lokero.Location, sh lokero.Shipment, v lokero.Verifier, salt []byte) (ExpectedPickup, error) {
-	verifier, err := l.verifier(ctx, loc, sh.ID, sh.OpeningCodeHash, salt, v, func() (string, bool) {
+// codeTag names a parcel's opening code to its board without telling
+// anything of it: the first 8 bytes of its keyed hash (under the code
+// secret, which no board holds), in hex.
+func codeTag(codeHash []byte) string { return hex.EncodeToString(codeHash[:min(8, len(codeHash))]) }
+
+// expected is a ready parcel with its verifier (the one kept when it was
+// made for this code and salt, else a new one, kept for next time), or,
+// for a board that derives (key, its BoardKey), its code sealed for it.
+func (l *Lockers) expected(ctx context.Context, key []byte, loc *lokero.Location, sh lokero.Shipment, v lokero.Verifier, salt []byte) (ExpectedPickup, error) {
+	b, err := l.forBoard(ctx, key, loc, sh.ID, locker.BoardPickup, sh.OpeningCodeHash, salt, v, func() (string, bool) {
 		_, code, ok := l.codes.Version(loc.ID, sh.ID, l.policy.CodeLength(loc.Type), sh.OpeningCodeHash)
 		if !ok {
 			// A code made under a key the secret no longer holds: it cannot
@@ -194,31 +229,44 @@ func (l *Lockers) expected(ctx context.Context, loc *lokero.Location, sh lokero.
 		}
 		return code, ok
 	})
-	return pickupOf(sh, verifier, salt), err
+	return pickupOf(sh, b, salt), err
 }
 
-// verifier returns the verifier of a shipment's code (the one codeHash
-// names): kept, when it was made for this code and salt, else derived from
-// code() and kept for next time (the derivation is slow on purpose). nil
-// when code() cannot tell the code.
-func (l *Lockers) verifier(ctx context.Context, loc *lokero.Location, shipmentID string, codeHash, salt []byte,
-	kept lokero.Verifier, code func() (string, bool)) ([]byte, error) {
-	if bytes.Equal(kept.CodeHash, codeHash) && bytes.Equal(kept.Salt, salt) && len(kept.Hash) > 0 {
-		return kept.Hash, nil
+// board is what a controller checks a code with: the verifier the centre
+// derived, or the code sealed for a board that derives it itself.
+type board struct{ verifier, sealed []byte }
+
+// forBoard returns what the controller checks a shipment's code (the one
+// codeHash names) with. For a board that derives (key, its BoardKey): the
+// code sealed for it, for purpose (locker.BoardPickup, BoardReturn). For
+// the others: the verifier kept, when it was made for this code and salt,
+// else derived from code() and kept for next time (the derivation is slow
+// on purpose). Neither when code() cannot tell the code.
+func (l *Lockers) forBoard(ctx context.Context, key []byte, loc *lokero.Location, shipmentID, purpose string, codeHash, salt []byte,
+	kept lokero.Verifier, code func() (string, bool)) (board, error) {
+	if key == nil && bytes.Equal(kept.CodeHash, codeHash) && bytes.Equal(kept.Salt, salt) && len(kept.Hash) > 0 {
+		return board{verifier: kept.Hash}, nil
 	}
 	c, ok := code()
 	if !ok {
-		return nil, nil
+		return board{}, nil
+	}
+	if key != nil {
+		sealed, err := locker.SealForBoard(l.random, key, loc.ID, shipmentID, purpose, c)
+		if err != nil {
+			return board{}, fmt.Errorf("seal the code of %s for its board: %w", shipmentID, err)
+		}
+		return board{sealed: sealed}, nil
 	}
 	v, err := l.derivations.Verifier(ctx, locker.DefaultKDF, c, salt)
 	if err != nil {
-		return nil, fmt.Errorf("derive the verifier of %s: %w", shipmentID, err)
+		return board{}, fmt.Errorf("derive the verifier of %s: %w", shipmentID, err)
 	}
 	if err := l.store.PutVerifier(ctx, lokero.Verifier{ShipmentID: shipmentID, LocationID: loc.ID,
 		CodeHash: codeHash, Salt: salt, Hash: v}); err != nil {
-		return nil, fmt.Errorf("keep the verifier of %s: %w", shipmentID, err)
+		return board{}, fmt.Errorf("keep the verifier of %s: %w", shipmentID, err)
 	}
-	return v, nil
+	return board{verifier: v}, nil
 }
 
 // OfflinePickup is a controller reporting that it opened a compartment

@@ -132,6 +132,7 @@ const ReturnWindow = 14 * 24 * time.Hour
 type ExpectedDropOff struct {
 	ShipmentID string // the delivery whose return code it is
 	Verifier   []byte
+	Sealed     []byte // instead of Verifier, the return code sealed for a board that derives (ExpectedPickup.Sealed)
 	Parcel     [3]float64
 	Until      time.Time
 }
@@ -153,15 +154,22 @@ func (l *Lockers) ExpectedDropOff(ctx context.Context, device lokero.Credential,
 	}
 	salt := l.codes.Salt(loc.ID, locker.DefaultKDF)
 	codeHash := sha256.Sum256([]byte("lokero/return-code\x00" + sh.ReturnCode))
-	kept, err := l.store.Verifiers(ctx, []string{sh.ID})
+	key, err := l.boardKeyOf(device)
 	if err != nil {
 		return ExpectedDropOff{}, false, err
+	}
+	var kept map[string]lokero.Verifier
+	if key == nil {
+		if kept, err = l.store.Verifiers(ctx, []string{sh.ID}); err != nil {
+			return ExpectedDropOff{}, false, err
+		}
 	}
 	d := ExpectedDropOff{ShipmentID: sh.ID, Parcel: sh.Parcel.Dimensions(), Until: sh.Pickup.At.Add(ReturnWindow)}
-	d.Verifier, err = l.verifier(ctx, loc, sh.ID, codeHash[:], salt, kept[sh.ID], func() (string, bool) { return sh.ReturnCode, true })
+	b, err := l.forBoard(ctx, key, loc, sh.ID, locker.BoardReturn, codeHash[:], salt, kept[sh.ID], func() (string, bool) { return sh.ReturnCode, true })
 	if err != nil {
 		return ExpectedDropOff{}, false, err
 	}
+	d.Verifier, d.Sealed = b.verifier, b.sealed
 	return d, true, nil
 }
 

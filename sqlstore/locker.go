@@ -14,13 +14,13 @@ import (
 
 // credentialColumns are a credential's columns as scanCredential reads
 // them; never the token's hash.
-const credentialColumns = `id, kind, name, location_id, created_at, expires_at, last_used_at, revoked_at, rotated_at, sessions_ended_at`
+const credentialColumns = `id, kind, name, location_id, created_at, expires_at, last_used_at, revoked_at, rotated_at, sessions_ended_at, board_key`
 
 // scanCredential scans the credentialColumns of a row.
 func scanCredential(r scanner) (lokero.Credential, error) {
 	var c lokero.Credential
 	err := r.Scan(&c.ID, &c.Kind, &c.Name, &c.LocationID, scanTime{&c.CreatedAt}, scanTime{&c.ExpiresAt},
-		scanTime{&c.LastUsedAt}, scanTime{&c.RevokedAt}, scanTime{&c.RotatedAt}, scanTime{&c.SessionsEndedAt})
+		scanTime{&c.LastUsedAt}, scanTime{&c.RevokedAt}, scanTime{&c.RotatedAt}, scanTime{&c.SessionsEndedAt}, &c.BoardKey)
 	return c, err
 }
 
@@ -37,8 +37,8 @@ func sortCredentials(list []lokero.Credential) {
 // insertCredential is CreateCredential's statement, on q.
 func (db *DB) insertCredential(ctx context.Context, q querier, c lokero.Credential, tokenHash []byte) error {
 	if _, err := q.ExecContext(ctx, `INSERT INTO credentials
-		(id, kind, name, location_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		c.ID, string(c.Kind), c.Name, c.LocationID, tokenHash, db.time(c.CreatedAt), db.nullTime(c.ExpiresAt)); err != nil {
+		(id, kind, name, location_id, token_hash, created_at, expires_at, board_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		c.ID, string(c.Kind), c.Name, c.LocationID, tokenHash, db.time(c.CreatedAt), db.nullTime(c.ExpiresAt), c.BoardKey); err != nil {
 		if e := db.conflict(err); e != nil {
 			return e
 		}
@@ -174,14 +174,14 @@ func (db *DB) RevokeCredential(ctx context.Context, id string, at time.Time, kee
 // RotateCredential replaces a credential's token hash and expiry; a
 // device credential's event sequence starts again from 0, in the same
 // transaction.
-func (db *DB) RotateCredential(ctx context.Context, id string, tokenHash []byte, at, expiresAt time.Time) (lokero.Credential, error) {
+func (db *DB) RotateCredential(ctx context.Context, id string, tokenHash []byte, boardKey string, at, expiresAt time.Time) (lokero.Credential, error) {
 	var c lokero.Credential
 	err := db.write(ctx, func(tx *sql.Tx, _ time.Time) error {
 		var err error
 		c, err = scanCredential(tx.QueryRowContext(ctx, `UPDATE credentials
-			SET token_hash = $2, rotated_at = $3, expires_at = $4
+			SET token_hash = $2, rotated_at = $3, expires_at = $4, board_key = $5
 			WHERE id = $1 AND revoked_at IS NULL RETURNING `+credentialColumns,
-			id, tokenHash, db.time(at), db.nullTime(expiresAt)))
+			id, tokenHash, db.time(at), db.nullTime(expiresAt), boardKey))
 		if err != nil {
 			return err
 		}

@@ -235,19 +235,22 @@ func testCredentialRevokeLastOperatorConcurrent(t *testing.T, s Store) {
 func testCredentialRotate(t *testing.T, s Store) {
 	ctx := t.Context()
 	device := lokero.Credential{ID: "d-1", Kind: lokero.KindDevice, Name: "M5", LocationID: "locker-1",
-		CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}
+		CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour), BoardKey: "sealed:v1:1:first"}
 	other := lokero.Credential{ID: "c-1", Kind: lokero.KindCourier, CreatedAt: t0}
 	mustCreateCredentials(t, s, device, other)
+	if got, err := s.CredentialByID(ctx, device.ID); err != nil || got.BoardKey != device.BoardKey {
+		t.Fatalf("a device's board key as stored: %q, %v; want %q", got.BoardKey, err, device.BoardKey)
+	}
 	if err := s.TouchCredential(ctx, device.ID, t0.Add(time.Minute), t0); err != nil {
 		t.Fatal(err)
 	}
 	at := t0.Add(30 * time.Hour).In(helsinki)
-	got, err := s.RotateCredential(ctx, device.ID, tokenHash("new"), at, at.Add(24*time.Hour))
+	got, err := s.RotateCredential(ctx, device.ID, tokenHash("new"), "sealed:v1:1:second", at, at.Add(24*time.Hour))
 	if err != nil {
 		t.Fatalf("RotateCredential: %v", err)
 	}
 	want := device
-	want.LastUsedAt, want.RotatedAt, want.ExpiresAt = t0.Add(time.Minute), at, at.Add(24*time.Hour)
+	want.LastUsedAt, want.RotatedAt, want.ExpiresAt, want.BoardKey = t0.Add(time.Minute), at, at.Add(24*time.Hour), "sealed:v1:1:second"
 	checkCredential(t, "rotated", got, want)
 	if _, err := s.CredentialByTokenHash(ctx, tokenHash(device.ID)); lokero.ErrorCode(err) != lokero.ENOTFOUND {
 		t.Errorf("the old token's hash after rotation: %v; want ENOTFOUND", err)
@@ -257,19 +260,19 @@ func testCredentialRotate(t *testing.T, s Store) {
 	}
 	checkCredential(t, "rotated, by the new hash", got, want)
 	// A zero expiry: never.
-	if got, err = s.RotateCredential(ctx, device.ID, tokenHash("newer"), at, time.Time{}); err != nil || !got.ExpiresAt.IsZero() {
+	if got, err = s.RotateCredential(ctx, device.ID, tokenHash("newer"), "", at, time.Time{}); err != nil || !got.ExpiresAt.IsZero() {
 		t.Errorf("rotate to no expiry: %+v, %v", got, err)
 	}
 
-	_, err = s.RotateCredential(ctx, device.ID, tokenHash(other.ID), at, time.Time{})
+	_, err = s.RotateCredential(ctx, device.ID, tokenHash(other.ID), "", at, time.Time{})
 	checkError(t, err, lokero.ECONFLICT, "duplicate_token")
-	_, err = s.RotateCredential(ctx, "nobody", tokenHash("x"), at, time.Time{})
+	_, err = s.RotateCredential(ctx, "nobody", tokenHash("x"), "", at, time.Time{})
 	checkError(t, err, lokero.ENOTFOUND, "")
 
 	if _, err := s.RevokeCredential(ctx, device.ID, at, false); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.RotateCredential(ctx, device.ID, tokenHash("revived"), at, time.Time{})
+	_, err = s.RotateCredential(ctx, device.ID, tokenHash("revived"), "", at, time.Time{})
 	checkError(t, err, lokero.ECONFLICT, "revoked")
 	if _, err := s.CredentialByTokenHash(ctx, tokenHash("revived")); lokero.ErrorCode(err) != lokero.ENOTFOUND {
 		t.Errorf("a refused rotation stored its hash: %v", err)
@@ -442,7 +445,7 @@ func testCredentialTokensOnlyHashed(t *testing.T, s Store) {
 		}
 	}
 	rotated := "lkc_" + strings.Repeat("rotatedx", 6) + "yzab"
-	if _, err := s.RotateCredential(ctx, "courier_1", hash(rotated), t0.Add(time.Hour), time.Time{}); err != nil {
+	if _, err := s.RotateCredential(ctx, "courier_1", hash(rotated), "", t0.Add(time.Hour), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.RevokeCredential(ctx, "device_1", t0.Add(time.Hour), false); err != nil {

@@ -1,0 +1,147 @@
+package controller
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/lokero/lokero/device"
+	"github.com/lokero/lokero/locker"
+)
+
+// sealedPickup is the pickup of code sealed for the board holding token,
+// as the centre sends it to a board that derives (tag names the code).
+func sealedPickup(t *testing.T, token, locationID, id string, compartment int, code, tag string, deadline time.Time) Pickup {
+	t.Helper()
+	sealed, err := locker.SealForBoard(rand.Reader, locker.BoardKey(token), locationID, id, locker.BoardPickup, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Pickup{ShipmentID: id, Compartment: compartment, Deadline: deadline, Sealed: sealed, CodeTag: tag}
+}
+
+// TestBoardDerivesFromSealedCodes: a board given its parcels' codes sealed
+// under the key of its token derives their verifiers itself and opens for
+// the codes offline; it keeps neither the codes nor the sealed codes; a
+// code sealed for another token, locker or purpose is refused; a sync
+// naming a code it derived before (the same tag, the same salt) keeps that
+// verifier, and a new tag or a new salt derives again.
+func TestBoardDerivesFromSealedCodes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "tcp://127.0.0.1:1", nil) // never run: offline
+	k := testKDF(t)
+	deadline := h.clock.Now().Add(7 * 24 * time.Hour)
+	const code1, code2, code3 = "11111111111", "22222222222", "33333333333"
+	p1 := sealedPickup(t, h.cfg.Token, h.id, "SH-1", 1, code1, "tag-1", deadline)
+	comps := []device.Compartment{{N: 1, Size: "M", LengthCM: 70, WidthCM: 40, HeightCM: 20}, {N: 2, Size: "M", LengthCM: 70, WidthCM: 40, HeightCM: 20},
+		{N: 3, Size: "M", LengthCM: 70, WidthCM: 40, HeightCM: 20}}
+	h.command(Command{Type: CommandSync, At: h.clock.Now(), KDF: k, Pickups: []Pickup{p1}, Compartments: comps})
+	if got := h.c.Expecting(); got != 1 {
+		t.Fatalf("after a sync with one sealed code: expecting %d, want 1", got)
+	}
+	// expect_pickup, sealed; one sealed for another token is refused.
+	p2 := sealedPickup(t, h.cfg.Token, h.id, "SH-2", 2, code2, "tag-2", deadline)
+	h.command(Command{Type: CommandExpectPickup, Pickup: &p2})
+	foreign := sealedPickup(t, "lkd_another", h.id, "SH-3", 3, code3, "tag-3", deadline)
+	if err := h.c.handleCommand(mustJSON(t, Command{Type: CommandExpectPickup, Pickup: &foreign})); err == nil {
+		t.Error("expect_pickup of a code sealed for another token: accepted")
+	}
+	elsewhere := sealedPickup(t, h.cfg.Token, "SP-OTHER", "SH-3", 3, code3, "tag-3", deadline)
+	if err := h.c.handleCommand(mustJSON(t, Command{Type: CommandExpectPickup, Pickup: &elsewhere})); err == nil {
+		t.Error("expect_pickup of a code sealed for another locker: accepted")
+	}
+	// The return code of a parcel picked up here, sealed as a return.
+	ret, err := locker.SealForBoard(rand.Reader, locker.BoardKey(h.cfg.Token), h.id, "SH-R", locker.BoardReturn, code3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.command(Command{Type: CommandExpectDropOff, DropOff: &device.DropOff{ShipmentID: "SH-R", Sealed: ret,
+		LengthCM: 30, WidthCM: 20, HeightCM: 5, Until: deadline}})
+	asPickup, err := locker.SealForBoard(rand.Reader, locker.BoardKey(h.cfg.Token), h.id, "SH-R", locker.BoardPickup, code3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.c.handleCommand(mustJSON(t, Command{Type: CommandExpectDropOff, DropOff: &device.DropOff{ShipmentID: "SH-R",
+		Sealed: asPickup, Until: deadline}})); err == nil {
+		t.Error("expect_drop_off of a code sealed as an opening code: accepted")
+	}
+
+	raw, err := os.ReadFile(h.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range [][]byte{[]byte(code1), []byte(code2), []byte(code3), p1.Sealed, p2.Sealed, ret} {
+		if bytes.Contains(raw, b) {
+			t.Fatalf("the state file holds a code or a sealed code (%d bytes)", len(b))
+		}
+	}
+	for _, tc := range []struct {
+		code string
+		want KeypadResult
+	}{
+		{code1, KeypadResult{Result: ResultOpen, Compartment: 1}},
+		{code2, KeypadResult{Result: ResultOpen, Compartment: 2}},
+	} {
+		if got := h.keypad(tc.code); got.Result != tc.want.Result || got.Compartment != tc.want.Compartment {
+			t.Errorf("keypad %s offline = %+v, want %+v", tc.code, got, tc.want)
+		}
+		h.driver.Close(tc.want.Compartment)
+	}
+	if got := h.keypad(code3); got != (KeypadResult{Result: ResultOpen, Compartment: 3}) {
+		t.Errorf("the return code offline = %+v, want door 3 (the one free) open for the return", got)
+	}
+
+	// A sync naming a code by the tag it was derived under keeps that
+	// verifier: its sealed code is not even opened (here it would not).
+	const code4 = "44444444444"
+	expect4 := func() {
+		t.Helper()
+		p4 := sealedPickup(t, h.cfg.Token, h.id, "SH-4", 1, code4, "tag-4", deadline)
+		h.command(Command{Type: CommandExpectPickup, Pickup: &p4})
+	}
+	sync4 := func(kdf *KDF, tag string) int {
+		t.Helper()
+		h.clock.Advance(time.Minute)
+		p := Pickup{ShipmentID: "SH-4", Compartment: 1, Deadline: deadline, Sealed: []byte("does not open"), CodeTag: tag}
+		h.command(Command{Type: CommandSync, At: h.clock.Now(), KDF: kdf, Pickups: []Pickup{p}, Compartments: comps})
+		return h.c.Expecting()
+	}
+	expect4()
+	if got := sync4(k, "tag-4"); got != 1 {
+		t.Fatalf("a sync with SH-4's tag unchanged: expecting %d, want 1 (the verifier kept)", got)
+	}
+	if got := h.keypad(code4); got != (KeypadResult{Result: ResultOpen, Compartment: 1}) {
+		t.Errorf("SH-4's code after the sync kept its verifier = %+v, want door 1", got)
+	}
+	h.driver.Close(1)
+	// A new tag, or the same tag under a new salt, is derived again: a
+	// sealed code that does not open is then skipped.
+	for _, tc := range []struct {
+		name string
+		kdf  *KDF
+		tag  string
+	}{
+		{"a new tag", k, "tag-4b"},
+		{"a new salt", testKDF(t), "tag-4"},
+	} {
+		h.clock.Advance(time.Minute)
+		h.command(Command{Type: CommandSync, At: h.clock.Now(), KDF: k, Compartments: comps})
+		expect4()
+		if got := sync4(tc.kdf, tc.tag); got != 0 {
+			t.Errorf("%s: expecting %d, want 0 (derived again, and the sealed code does not open)", tc.name, got)
+		}
+	}
+}
+
+// mustJSON encodes v or fails t.
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
