@@ -99,12 +99,17 @@ type WaitingParcel struct {
 
 // Occupants counts the parcels in one size class of one location's
 // compartments (or shelf places) that arrived on one day and have one
-// status.
+// status, in compartments in order or out of order.
 type Occupants struct {
 	LocationID string
 	Size       string // the compartment's size class
 	Status     ShipmentStatus
 	ArrivedOn  Date // zero: not known (put there before arrival days were kept)
+	// OutOfOrder: the parcels sit in compartments marked out of order (a
+	// parcel stays in one until collected). Such a compartment is counted
+	// as out of order, taken whether or not it holds a parcel, so its
+	// parcel takes no room of its own in the capacity model.
+	OutOfOrder bool
 	// ReservedSize and DeliveryDate are the reservation the parcels still
 	// hold (Tx.Reserve, given back at pickup); ReservedSize "" for none.
 	ReservedSize string
@@ -328,8 +333,9 @@ type LockerStore interface {
 	// and compartment.
 	ParcelsToCollect(ctx context.Context) ([]WaitingParcel, error)
 	// Occupants counts the parcels in the compartments of every location,
-	// or of the locations given, by location, size class, status and the
-	// day they arrived.
+	// or of the locations given, by location, size class, status, the
+	// day they arrived, the reservation they hold and whether their
+	// compartment is out of order (Occupants.OutOfOrder).
 	Occupants(ctx context.Context, locationIDs ...string) ([]Occupants, error)
 	// Departures counts the parcels that left lockers' compartments on
 	// since or later (shelf places not counted), by location type, arrival

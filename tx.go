@@ -63,16 +63,18 @@ type Tx interface {
 	RetailerReservations(ctx context.Context, retailerID, locationID string, date Date) (map[string]int, error)
 
 	// Occupants counts the parcels in a location's compartments by size
-	// class, status and arrival day (as LockerStore.Occupants, read in the
-	// transaction).
+	// class, status, arrival day and whether their compartment is out of
+	// order (as LockerStore.Occupants, read in the transaction).
 	Occupants(ctx context.Context, locationID string) ([]Occupants, error)
 
 	// LockerLoad reads at once what a booking at a locker weighs: how many
 	// of its compartments are out of order, by size class (counts above 0;
-	// none when it is not laid out yet), the parcels in them (as
-	// Occupants) and its reservations of each delivery date from from to
-	// through, both included (as Reserved): one round trip instead of
-	// three or more, which on PostgreSQL is most of a read's cost.
+	// none when it is not laid out yet), the parcels in its compartments
+	// (as Occupants: one in a compartment out of order is marked so, its
+	// compartment counted among those out of order too) and its
+	// reservations of each delivery date from from to through, both
+	// included (as Reserved): one round trip instead of three or more,
+	// which on PostgreSQL is most of a read's cost.
 	LockerLoad(ctx context.Context, locationID string, from, through Date) (LockerLoad, error)
 
 	// Compartments returns a locker's compartments ordered by number,

@@ -124,7 +124,9 @@ func (a *Availability) LearnDwell(ctx context.Context) (map[lokero.LocationType]
 		for _, o := range occ {
 			// A parcel waiting for its recipient; not a consumer's drop-off,
 			// nor a shelf place, nor one put there before arrival days were
-			// kept.
+			// kept. One in a compartment out of order counts too: it is
+			// still there (its dwell, not the compartment's room), and its
+			// departure is recorded as any other's when it leaves.
 			if o.Size == lokero.ShelfSize || o.Status == lokero.StatusDroppedOff || o.ArrivedOn.IsZero() {
 				continue
 			}
@@ -180,16 +182,23 @@ func (cs sizeClasses) class(locationID, size string) *classAt {
 // addOccupants counts the parcels in compartments into their classes: one
 // waiting for its recipient by its arrival day (today when not known),
 // one waiting for a courier apart, and the reservation each still holds.
-// An outlet's shelf places are not counted (its shelves take a number of
-// parcels a day). Call it before addReserved.
+// A parcel in a compartment out of order takes no room of its own: the
+// compartment is counted as out of order, taken until it is back in order
+// whether or not its parcel has been collected; only the reservation it
+// holds is counted (the store counts it among its date's, and it is not
+// to be counted again as a booking not yet delivered). An outlet's shelf
+// places are not counted (its shelves take a number of parcels a day).
+// Call it before addReserved.
 func (cs sizeClasses) addOccupants(occ []lokero.Occupants, today lokero.Date) {
 	for _, o := range occ {
 		if o.Size == lokero.ShelfSize {
 			continue
 		}
 		c := cs.class(o.LocationID, o.Size)
-		switch o.Status {
-		case lokero.StatusExpired, lokero.StatusDroppedOff:
+		switch {
+		case o.OutOfOrder:
+			// Counted among the compartments out of order.
+		case o.Status == lokero.StatusExpired, o.Status == lokero.StatusDroppedOff:
 			c.ForCourier += o.Count
 		default:
 			arrived := o.ArrivedOn

@@ -112,22 +112,26 @@ func (db *DB) OccupancySamples(ctx context.Context, since time.Time) ([]lokero.O
 }
 
 // occupantsSQL counts the parcels in compartments by location, size,
-// status, arrival day and the reservation they hold; the caller adds its
-// WHERE between the join and the grouping.
-const occupantsSQL = `SELECT c.location_id, c.size, s.status, COALESCE(c.arrived_on, ''), s.size_class, s.delivery_date, COUNT(*)
+// status, arrival day, the reservation they hold and whether their
+// compartment is out of order; the caller adds its WHERE between the join
+// and the grouping.
+const occupantsSQL = `SELECT c.location_id, c.size, s.status, COALESCE(c.arrived_on, ''), s.size_class, s.delivery_date, c.out_of_order, COUNT(*)
 	FROM compartments c JOIN shipments s ON s.id = c.shipment_id`
 
-const occupantsGroup = ` GROUP BY c.location_id, c.size, s.status, c.arrived_on, s.size_class, s.delivery_date
-	ORDER BY c.location_id, c.size, s.status, c.arrived_on, s.size_class, s.delivery_date`
+const occupantsGroup = ` GROUP BY c.location_id, c.size, s.status, c.arrived_on, s.size_class, s.delivery_date, c.out_of_order
+	ORDER BY c.location_id, c.size, s.status, c.arrived_on, s.size_class, s.delivery_date, c.out_of_order`
 
 func scanOccupants(r scanner) (lokero.Occupants, error) {
 	var o lokero.Occupants
-	err := r.Scan(&o.LocationID, &o.Size, &o.Status, &o.ArrivedOn, &o.ReservedSize, &o.DeliveryDate, &o.Count)
+	err := r.Scan(&o.LocationID, &o.Size, &o.Status, &o.ArrivedOn, &o.ReservedSize, &o.DeliveryDate, &o.OutOfOrder, &o.Count)
 	return o, err
 }
 
 // Occupants counts the parcels in the compartments of every location, or
-// of those given, by location, size class, status and arrival day. The
+// of those given, by location, size class, status, arrival day, the
+// reservation they hold and whether their compartment is out of order
+// (lokero.Occupants.OutOfOrder: such a parcel is listed here and its
+// compartment among those out of order; the caller counts it once). The
 // locations given are asked MaxArgs at a time, in byte order (that of the
 // location_id column), so that the rows come in one order.
 func (db *DB) Occupants(ctx context.Context, locationIDs ...string) ([]lokero.Occupants, error) {
@@ -191,7 +195,8 @@ func (db *DB) PruneDepartures(ctx context.Context, before lokero.Date) (int64, e
 }
 
 // LockerLoad reads a locker's compartments out of order, the parcels in
-// its compartments and its reservations from from to through in one
+// its compartments (those in compartments out of order marked so, as
+// Occupants marks them) and its reservations from from to through in one
 // statement: each row says which of the three it is.
 func (t *Tx) LockerLoad(ctx context.Context, locationID string, from, through lokero.Date) (lokero.LockerLoad, error) {
 	load := lokero.LockerLoad{OutOfOrder: map[string]int{}, Reserved: map[lokero.Date]map[string]int{}}
@@ -203,7 +208,7 @@ func (t *Tx) LockerLoad(ctx context.Context, locationID string, from, through lo
 	_, err := queryAll(ctx, t.tx, func(r scanner) (struct{}, error) {
 		var kind int
 		o := lokero.Occupants{LocationID: locationID}
-		if err := r.Scan(&kind, &o.Size, &o.Status, &o.ArrivedOn, &o.ReservedSize, &o.DeliveryDate, &o.Count); err != nil {
+		if err := r.Scan(&kind, &o.Size, &o.Status, &o.ArrivedOn, &o.ReservedSize, &o.DeliveryDate, &o.OutOfOrder, &o.Count); err != nil {
 			return struct{}{}, err
 		}
 		switch kind {
@@ -218,16 +223,16 @@ func (t *Tx) LockerLoad(ctx context.Context, locationID string, from, through lo
 			load.Reserved[o.DeliveryDate][o.Size] = o.Count
 		}
 		return struct{}{}, nil
-	}, `SELECT 0, size, '', '', '', '', COUNT(*) FROM compartments
+	}, `SELECT 0, size, '', '', '', '', FALSE, COUNT(*) FROM compartments
 			WHERE out_of_order AND location_id = $1 GROUP BY size
 		UNION ALL
-		SELECT 1, c.size, s.status, COALESCE(c.arrived_on, ''), s.size_class, s.delivery_date, COUNT(*)
+		SELECT 1, c.size, s.status, COALESCE(c.arrived_on, ''), s.size_class, s.delivery_date, c.out_of_order, COUNT(*)
 			FROM compartments c JOIN shipments s ON s.id = c.shipment_id WHERE c.location_id = $1
-			GROUP BY c.size, s.status, c.arrived_on, s.size_class, s.delivery_date
+			GROUP BY c.size, s.status, c.arrived_on, s.size_class, s.delivery_date, c.out_of_order
 		UNION ALL
-		SELECT 2, size, '', '', '', delivery_date, reserved FROM reservations
+		SELECT 2, size, '', '', '', delivery_date, FALSE, reserved FROM reservations
 			WHERE location_id = $1 AND delivery_date >= $2 AND delivery_date <= $3 AND reserved > 0
-		ORDER BY 1, 2, 3, 4, 5, 6`, locationID, from, through)
+		ORDER BY 1, 2, 3, 4, 5, 6, 7`, locationID, from, through)
 	if err != nil {
 		return lokero.LockerLoad{}, fmt.Errorf("load of %s: %w", locationID, err)
 	}
