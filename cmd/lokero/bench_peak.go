@@ -118,7 +118,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer os.RemoveAll(boards)
-	db, extra := filepath.Join(tmp, "peak.db"), []string(nil)
+	db, extra, secretFile := filepath.Join(tmp, "peak.db"), []string(nil), ""
 	pgPID := 0 // PostgreSQL's postmaster, with --postgres
 	if o.postgres {
 		// A throwaway cluster from the local PostgreSQL install, and the
@@ -136,7 +136,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err := os.WriteFile(secret, []byte(strings.Repeat("5a", 32)), 0o600); err != nil {
 			return err
 		}
-		extra = []string{"--code-secret-file", secret}
+		extra, secretFile = []string{"--code-secret-file", secret}, secret
 	}
 	check := "off"
 	if o.dispatch {
@@ -186,7 +186,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		base, broker = bases[0], "tcp://"+mosq.Addr
 	}
 
-	s := &sim{o: simOptions{url: base, broker: broker, db: db, lockers: o.lockers, parcels: o.parcels, compartments: o.compartments, mix: o.mix,
+	s := &sim{o: simOptions{url: base, broker: broker, db: db, secretFile: secretFile, lockers: o.lockers, parcels: o.parcels, compartments: o.compartments, mix: o.mix,
 		// The credentials live a year: the test clock runs weeks on.
 		first: 1, rate: float64(o.conns) * 20, validFor: 365 * 24 * time.Hour, wait: 2 * time.Minute, resendAfter: controller.DefaultResendAfter,
 		progress: 2 * time.Second, seed: o.seed, stateDir: boards},

@@ -24,6 +24,13 @@ import (
 	"github.com/lokero/lokero/service"
 )
 
+// secretFileFlag adds the --code-secret-file flag: where the code secret
+// is, for a device's credential (default: where serve finds it).
+func secretFileFlag(fs *flag.FlagSet) *string {
+	return fs.String("code-secret-file", envOr("LOKERO_CODE_SECRET_FILE", ""),
+		"the opening-code secret's file, as lokero serve is given it, for the key of the locker's board (default: LOKERO_CODE_SECRET, or for SQLite the file beside the database)")
+}
+
 // expiresFlag adds the --expires flag: how long a new token works.
 func expiresFlag(fs *flag.FlagSet) *string {
 	return fs.String("expires", "", "the token stops working after this long: days (\"90d\") or a duration "+
@@ -63,7 +70,7 @@ func runCredential(ctx context.Context, kind lokero.CredentialKind, args []strin
 	if err != nil {
 		return err
 	}
-	return addCredential(ctx, *db, service.CredentialRequest{Kind: kind, Name: name, ValidFor: validFor}, stdout, stderr, nil)
+	return addCredential(ctx, *db, "", service.CredentialRequest{Kind: kind, Name: name, ValidFor: validFor}, stdout, stderr, nil)
 }
 
 // runClerk: `lokero clerk add --outlet LOCATION_ID NAME` prints the
@@ -90,7 +97,7 @@ func runClerk(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	return addCredential(ctx, *db, service.CredentialRequest{Kind: lokero.KindClerk, Name: name,
+	return addCredential(ctx, *db, "", service.CredentialRequest{Kind: lokero.KindClerk, Name: name,
 		LocationID: strings.TrimSpace(*outlet), ValidFor: validFor}, stdout, stderr, nil)
 }
 
@@ -106,11 +113,12 @@ func runLocker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return runLockerRun(ctx, args[1:], os.Stdin, stdout, stderr)
 	}
 	if len(args) == 0 || args[0] != "provision" {
-		return fmt.Errorf("%w: locker provision [--expires 90d] [--keep-old] [--mosquitto DIR] LOCATION_ID | locker provision --mosquitto DIR --centre | %s", errUsage, lockerRunUsage)
+		return fmt.Errorf("%w: locker provision [--expires 90d] [--keep-old] [--mosquitto DIR] [--code-secret-file FILE] LOCATION_ID | locker provision --mosquitto DIR --centre | %s", errUsage, lockerRunUsage)
 	}
 	fs := newFlagSet("locker provision", stderr)
 	db := dbFlag(fs)
 	expires := expiresFlag(fs)
+	secretFile := secretFileFlag(fs)
 	keepOld := fs.Bool("keep-old", false, "keep the locker's older device credentials working (by default a new one revokes them)")
 	mosquittoDir := fs.String("mosquitto", "", "also give a Mosquitto broker the locker: its password line in DIR/passwd (replacing an older one) and the device protocol's rules in DIR/acl; send Mosquitto SIGHUP after")
 	centre := fs.Bool("centre", false, "with --mosquitto: add the centre's user ("+centreUser+") to DIR/passwd-centre, the centre's listener's password file, with a new password, printed last, for lokero serve --mqtt tcp://"+centreUser+":PASSWORD@host:PORT (no LOCATION_ID)")
@@ -140,7 +148,7 @@ func runLocker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *mosquittoDir != "" {
 		withToken = func(token string) error { return provisionMosquittoLocker(*mosquittoDir, ids[0], token, stdout) }
 	}
-	return addCredential(ctx, *db, service.CredentialRequest{Kind: lokero.KindDevice, Name: "device of " + ids[0],
+	return addCredential(ctx, *db, *secretFile, service.CredentialRequest{Kind: lokero.KindDevice, Name: "device of " + ids[0],
 		LocationID: ids[0], ValidFor: validFor, RevokeOlder: !*keepOld}, stdout, stderr, withToken)
 }
 
@@ -206,12 +214,19 @@ func writeMosquittoACL(dir string) error {
 
 // addCredential issues a credential and prints it, its token last;
 // withToken, when not nil, is given the token before it is printed.
-func addCredential(ctx context.Context, db string, req service.CredentialRequest, stdout, stderr io.Writer, withToken func(token string) error) error {
+// A device's credential keeps the key of its board, made under the code
+// secret (secretFile, or where serve finds it).
+func addCredential(ctx context.Context, db, secretFile string, req service.CredentialRequest, stdout, stderr io.Writer, withToken func(token string) error) error {
 	p, err := openPlatform(ctx, db, calendar.Default(), clock(), newLogger(stderr))
 	if err != nil {
 		return err
 	}
 	defer p.Close()
+	if req.Kind == lokero.KindDevice {
+		if err := p.useCodes(ctx, db, secretFile, stderr); err != nil {
+			return err
+		}
+	}
 	if err := p.dir.Reload(ctx); err != nil {
 		return err
 	}
@@ -258,7 +273,7 @@ func listIDs(list []lokero.Credential) string {
 
 const credentialUsage = `credential list [--db ...] [--kind KIND] [--location LOCATION_ID] [--json]
        credential revoke [--db ...] ID
-       credential rotate [--db ...] ID   (prints the new token last)`
+       credential rotate [--db ...] [--code-secret-file FILE] ID   (prints the new token last)`
 
 // runCredentialAdmin: `lokero credential list|revoke|rotate`.
 func runCredentialAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -268,14 +283,16 @@ func runCredentialAdmin(ctx context.Context, args []string, stdout, stderr io.Wr
 	sub, args := args[0], args[1:]
 	fs := newFlagSet("credential "+sub, stderr)
 	db := dbFlag(fs)
-	var kind, location *string
+	var kind, location, secretFile *string
 	var asJSON *bool
 	switch sub {
 	case "list":
 		kind = fs.String("kind", "", "only credentials of this kind: courier, device, operator or clerk")
 		location = fs.String("location", "", "only the devices of this locker, or the clerks of this outlet")
 		asJSON = fs.Bool("json", false, "print JSON (for machines) instead of a table")
-	case "revoke", "rotate":
+	case "revoke":
+	case "rotate":
+		secretFile = secretFileFlag(fs)
 	default:
 		return fmt.Errorf("%w: unknown credential command %q: %s", errUsage, sub, credentialUsage)
 	}
@@ -327,6 +344,11 @@ func runCredentialAdmin(ctx context.Context, args []string, stdout, stderr io.Wr
 		}
 		return nil
 	default: // rotate
+		if old, err := p.lockers.Credential(ctx, rest[0]); err == nil && old.Kind == lokero.KindDevice {
+			if err := p.useCodes(ctx, *db, *secretFile, stderr); err != nil {
+				return err
+			}
+		}
 		c, token, err := p.lockers.RotateCredential(ctx, rest[0])
 		if err != nil {
 			return unknownCredential(err, rest[0], *db)

@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"encoding/hex"
 	"encoding/json"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/demo"
+	"github.com/lokero/lokero/locker"
 )
 
 // listedCredential is a credential as `credential list --json` prints it.
@@ -211,5 +216,54 @@ func TestClerkAdd(t *testing.T) {
 		if code, _, stderr := runCmd(t, tt.args...); code != tt.code || !strings.Contains(stderr, tt.want) {
 			t.Errorf("lokero %q: exit %d %q; want exit %d mentioning %q", tt.args, code, stderr, tt.code, tt.want)
 		}
+	}
+}
+
+// TestProvisionStoresTheBoardKey: `locker provision` and `credential
+// rotate` store the key the locker's board derives from its token, sealed
+// under the code secret serve uses; `credential list` shows none of it.
+func TestProvisionStoresTheBoardKey(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := filepath.Join(t.TempDir(), "board.db")
+	startServe(t, "--db", db)
+	token := lastLine(t, "locker", "provision", "--db", db, demo.DemoLockerID)
+	st, err := openStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	codes, _, _, err := loadSecret(ctx, st, db, "", secretOptions{}, newLogger(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	device := func() lokero.Credential {
+		t.Helper()
+		list, err := st.Credentials(ctx, lokero.CredentialFilter{Kind: lokero.KindDevice, LocationID: demo.DemoLockerID})
+		if err != nil || len(list) != 1 {
+			t.Fatalf("the locker's devices: %+v, %v; want one", list, err)
+		}
+		return list[0]
+	}
+	opensTo := func(what string, c lokero.Credential, token string) {
+		t.Helper()
+		key, err := codes.Open("board-key", []byte(c.ID), c.BoardKey)
+		if err != nil || !bytes.Equal(key, locker.BoardKey(token)) || strings.Contains(c.BoardKey, hex.EncodeToString(key)) {
+			t.Errorf("%s: the stored board key (%q) opens to %x, %v; want the key of its token, sealed", what, c.BoardKey, key, err)
+		}
+	}
+	first := device()
+	opensTo("provisioned", first, token)
+
+	newToken := lastLine(t, "credential", "rotate", "--db", db, first.ID)
+	rotated := device()
+	if rotated.BoardKey == first.BoardKey {
+		t.Fatal("a rotation kept the old token's board key")
+	}
+	opensTo("rotated", rotated, newToken)
+
+	_, stdout, _ := runCmd(t, "credential", "list", "--db", db, "--json")
+	if strings.Contains(stdout, "sealed:") || strings.Contains(stdout, rotated.BoardKey) {
+		t.Errorf("credential list shows a board key:\n%s", stdout)
 	}
 }

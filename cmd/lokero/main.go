@@ -68,13 +68,13 @@ Usage:
   lokero operator add [--db ...] [--expires 90d] NAME   prints an operator token
   lokero clerk add [--db ...] --outlet LOCATION_ID [--expires 90d] NAME
                                              prints a counter clerk's token, for that outlet only
-  lokero locker provision [--db ...] [--expires 90d] [--keep-old] LOCATION_ID
+  lokero locker provision [--db ...] [--expires 90d] [--keep-old] [--code-secret-file FILE] LOCATION_ID
                                              prints the locker device's token (revokes
                                              the locker's older ones unless --keep-old)
   lokero credential list [--db ...] [--kind KIND] [--location ID] [--json]
                                              every credential, when made and last used
   lokero credential revoke [--db ...] ID     the credential stops working at once
-  lokero credential rotate [--db ...] ID     prints a new token; the old one stops working
+  lokero credential rotate [--db ...] [--code-secret-file FILE] ID     prints a new token; the old one stops working
   lokero secret rotate [--db ...] [--code-secret-file FILE]
                                              a new opening-code key; waiting parcels' codes keep working
   lokero secret retire [--db ...] [--code-secret-file FILE]

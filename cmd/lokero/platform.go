@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -80,6 +82,29 @@ func openPlatform(ctx context.Context, dsn string, cal *calendar.Calendar, clk l
 
 // Close closes the database.
 func (p *platform) Close() error { return p.store.Close() }
+
+// useCodes loads the opening-code secret as serve does (file, else
+// LOKERO_CODE_SECRET, else for SQLite the file beside the database, made
+// there for a database not served yet), for the device credentials the
+// platform issues or rotates: each keeps the key of its board, which then
+// derives its parcels' verifiers (docs/device-protocol.md, "The board
+// derives"). Without a secret here (PostgreSQL without LOKERO_CODE_SECRET
+// or a file) it warns on stderr and goes on: those boards get verifiers
+// the centre derives. A secret that does not match the database is an
+// error, as for serve.
+func (p *platform) useCodes(ctx context.Context, dsn, file string, stderr io.Writer) error {
+	log := newLogger(stderr)
+	codes, _, _, err := loadSecret(ctx, p.store, dsn, file, secretOptions{mayCreate: true}, log)
+	if errors.Is(err, errPostgresSecret) {
+		fmt.Fprintln(stderr, "lokero: warning: no opening-code secret here (LOKERO_CODE_SECRET or --code-secret-file, as serve has it): the locker's board will get verifiers the centre derives instead of deriving them itself")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p.lockers = service.NewLockers(p.store, p.dir, p.calendar, p.clock, nil, codes, log)
+	return nil
+}
 
 // loadDemo fills an empty database with the bundled demo network
 // (demo.Network with demo.DefaultSeed, imported through the directory),

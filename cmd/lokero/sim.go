@@ -32,7 +32,7 @@ import (
 	"github.com/lokero/lokero/service"
 )
 
-const simUsage = "sim [--url http://127.0.0.1:8080] [--broker tcp://127.0.0.1:1883] [--db ...] [--lockers N] [--parcels M] [--rate 20] " +
+const simUsage = "sim [--url http://127.0.0.1:8080] [--broker tcp://127.0.0.1:1883] [--db ...] [--code-secret-file FILE] [--lockers N] [--parcels M] [--rate 20] " +
 	"[--offline 10%] [--offline-for 30s] [--picked 90%] [--burst K] [--state-dir DIR]"
 
 // simCodeRE finds the opening code in a notice of arrival as GET
@@ -42,6 +42,7 @@ var simCodeRE = regexp.MustCompile(`(?:Avauskoodi|Opening code|Öppningskod): ([
 // simOptions are the flags of `lokero sim`.
 type simOptions struct {
 	url, broker, db, stateDir string
+	secretFile                string // the code secret's file, for the boards' keys ("": where serve finds it)
 	lockers, parcels, burst   int
 	compartments              int           // each locker's; 0: enough for the parcels (simCompartments)
 	mix                       string        // the compartments' sizes (simClasses); "": mixOne
@@ -72,6 +73,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&o.url, "url", envOr("LOKERO_URL", "http://127.0.0.1:8080"), "the server's API (lokero serve --dev)")
 	fs.StringVar(&o.broker, "broker", envOr("LOKERO_BROKER", "tcp://127.0.0.1:1883"), "the server's MQTT broker, embedded or external (env LOKERO_BROKER)")
 	db := dbFlag(fs)
+	secretFile := secretFileFlag(fs)
 	fs.IntVar(&o.lockers, "lockers", 100, "how many simulated lockers (SIM-000001…) and controllers")
 	fs.IntVar(&o.parcels, "parcels", 300, "how many parcels to send through them (0: none)")
 	fs.Float64Var(&o.rate, "rate", 20, "parcels booked a second")
@@ -91,7 +93,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	o.db = *db
+	o.db, o.secretFile = *db, *secretFile
 	if len(rest) > 0 {
 		return fmt.Errorf("%w: sim takes no arguments: %s", errUsage, simUsage)
 	}
@@ -480,6 +482,9 @@ func (s *sim) setup(ctx context.Context) error {
 	}
 	defer p.Close()
 	if _, err := p.queueJobs(ctx, s.o.db, newLogger(io.Discard)); err != nil {
+		return fmt.Errorf("sim: %w", err)
+	}
+	if err := p.useCodes(ctx, s.o.db, s.o.secretFile, s.log); err != nil {
 		return fmt.Errorf("sim: %w", err)
 	}
 	if err := p.dir.Reload(ctx); err != nil {
