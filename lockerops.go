@@ -301,6 +301,10 @@ type CredentialStore interface {
 	// event sequence (Tx.DeviceSequence) starts again from 0 in the same
 	// transaction: its controller numbers from 1 again under a new token.
 	RotateCredential(ctx context.Context, id string, tokenHash []byte, boardKey string, at, expiresAt time.Time) (Credential, error)
+	// SwapBoardKey sets a credential's BoardKey to now if it still is was,
+	// and reports whether it did (false: changed meanwhile, e.g. rotated);
+	// ENOTFOUND when there is no such credential.
+	SwapBoardKey(ctx context.Context, id, was, now string) (bool, error)
 	// TouchCredential records that a request authenticated with a
 	// credential at the time given, unless its LastUsedAt is already
 	// after notBefore (another request, perhaps on another instance, got

@@ -3,6 +3,7 @@ package device
 import (
 	"context"
 	"strings"
+	"time"
 )
 
 // Identity is who a connected client is.
@@ -13,10 +14,12 @@ type Identity struct {
 	// subscribe under Prefix, shared subscriptions
 	// "$share/<group>/lokero/v1/lockers/..." included.
 	Centre bool
-	// CredentialID is the device credential a locker connected with, for
-	// the sweep that drops lockers whose credential was revoked since
-	// (Broker.Lockers).
-	CredentialID string
+	// CredentialID is the device credential a locker connected with, and
+	// TokenIssuedAt when the token it connected with was made
+	// (Credential.IssuedAt), for the sweep that drops lockers whose
+	// credential was revoked or rotated since (Broker.Lockers).
+	CredentialID  string
+	TokenIssuedAt time.Time
 }
 
 // Authenticator checks the username and password a client connects with.

@@ -375,6 +375,18 @@ func (c *Centre) handle(m message) {
 		}
 		if s.Online {
 			last, ok := c.synced.Load(id)
+			if s.Sync {
+				// A controller asks on every new connection, the first under
+				// a new token included: the sync is sealed for the board key
+				// of the credential as it stands now, not a cached copy from
+				// before a rotation (another instance's, perhaps).
+				fresh, err := c.readDevice(id)
+				if err != nil {
+					c.log.Warn("mqtt: read the device credential for a sync", "location", id, "err", err)
+					return
+				}
+				dev = fresh
+			}
 			if s.Sync || !ok || time.Since(last.(time.Time)) >= SyncEvery {
 				c.sync(dev, id)
 			}

@@ -3,9 +3,12 @@ package service_test
 import (
 	"bytes"
 	"context"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/locker"
 	"github.com/lokero/lokero/service"
 )
@@ -146,5 +149,61 @@ func TestBoardDerivesItsVerifiers(t *testing.T) {
 		if _, err := locker.OpenOnBoard(key, "LOCKER-M5", sh.ID, locker.BoardReturn, d.Sealed); err == nil {
 			t.Error("after the rotation the old token's key still opens")
 		}
+	})
+}
+
+// TestBoardKeyAcrossTheSecretsKeys: a board key sealed under a key of the
+// code secret an instance does not hold (retired, or not given to it yet)
+// does not stop the locker's sync: the centre derives its verifiers, as
+// for a board provisioned before. ResealBoardKeys, which lokero secret
+// retire runs first, seals it under the newest key, and the board gets
+// sealed codes again.
+func TestBoardKeyAcrossTheSecretsKeys(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		oldKey := locker.Key{Generation: 0, Secret: []byte(strings.Repeat("s", 32))} // the fixture's (lockers_test.go)
+		newKey := locker.Key{Generation: 1, Secret: []byte(strings.Repeat("n", 32))}
+		withNew, err := locker.NewKeyring(newKey, oldKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		newOnly, err := locker.NewKeyring(newKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sh lokero.Shipment
+		lockersUnder := func(codes *locker.Codes) *service.Lockers {
+			return service.NewLockers(f.store, f.dir, calendar.Default(), f.clock, nil, codes, slog.New(slog.DiscardHandler))
+		}
+		syncs := func(what string, l *service.Lockers, sealed bool) {
+			t.Helper()
+			dev, err := f.store.CredentialByID(ctx, f.device.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := l.Sync(ctx, dev, "LOCKER-M5")
+			if err != nil || len(s.Pickups) != 1 || s.Pickups[0].ShipmentID != sh.ID {
+				t.Fatalf("%s: sync %+v, %v; want the parcel", what, s.Pickups, err)
+			}
+			if got := s.Pickups[0].Sealed != nil; got != sealed || (s.Pickups[0].Verifier != nil) == sealed {
+				t.Errorf("%s: sealed code %v, verifier %v; want sealed %v", what, got, s.Pickups[0].Verifier != nil, sealed)
+			}
+		}
+		// A parcel made ready after the rotation: its code under the new key.
+		var n int
+		sh, n = f.depositedAtM5(t)
+		if _, err := lockersUnder(withNew).ApplyEvent(ctx, f.device, "LOCKER-M5", service.DeviceEvent{Seq: 1, Type: service.DeviceEventDoorClosed, Compartment: n}); err != nil {
+			t.Fatal(err)
+		}
+		syncs("both keys, the board key under the old one", lockersUnder(withNew), true)
+		syncs("the old key retired without a reseal", lockersUnder(newOnly), false)
+		if n, err := lockersUnder(withNew).ResealBoardKeys(ctx); err != nil || n != 2 {
+			t.Fatalf("ResealBoardKeys = %d, %v; want the two devices of the fixture", n, err)
+		}
+		if n, err := lockersUnder(withNew).ResealBoardKeys(ctx); err != nil || n != 0 {
+			t.Errorf("ResealBoardKeys again = %d, %v; want none left", n, err)
+		}
+		syncs("resealed, the old key retired", lockersUnder(newOnly), true)
 	})
 }

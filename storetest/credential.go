@@ -38,6 +38,7 @@ var credentialTests = []struct {
 	{"CredentialRevoke", testCredentialRevoke},
 	{"CredentialRevokeLastOperatorConcurrent", testCredentialRevokeLastOperatorConcurrent},
 	{"CredentialRotate", testCredentialRotate},
+	{"CredentialSwapBoardKey", testCredentialSwapBoardKey},
 	{"CredentialProvision", testCredentialProvision},
 	{"CredentialProvisionConcurrent", testCredentialProvisionConcurrent},
 	{"CredentialTouch", testCredentialTouch},

@@ -282,17 +282,40 @@ func TestDeviceProtocolEndToEnd(t *testing.T) {
 			if status := call(t, "GET", base+"/v1/credentials?kind=device", operator, nil, &creds); status != 200 || len(creds.Credentials) != 1 {
 				t.Fatalf("device credentials: %d %+v", status, creds)
 			}
+			dropped := func(l *mqttLocker, what string) {
+				t.Helper()
+				deadline := time.Now().Add(10 * time.Second)
+				for l.client.IsConnectionOpen() {
+					if time.Now().After(deadline) {
+						t.Fatalf("the locker is still connected 10 s after its credential was %s", what)
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+			// Rotated first: the connection of the old token is dropped too
+			// (its token no longer works, and the codes are sealed for the
+			// new token's board), and the new token connects and syncs.
+			var rotated struct{ Token string }
+			if status := call(t, "POST", base+"/v1/credentials/"+creds.Credentials[0].ID+"/rotate", operator, nil, &rotated); status != 200 || rotated.Token == "" {
+				t.Fatalf("rotate: %d", status)
+			}
+			dropped(l, "rotated")
+			if _, err := connectLocker(t, brokerURL, token); err == nil {
+				t.Error("the old token connected again after the rotation")
+			}
+			l, err = connectLocker(t, brokerURL, rotated.Token)
+			if err != nil {
+				t.Fatalf("the rotated token: %v", err)
+			}
+			l.status(device.Status{Online: true, Sync: true, At: time.Now().UTC(), Firmware: "test-1.0", Compartments: json.RawMessage(`[{"n":1}]`)})
+			if c := l.command(); c.Type != device.CommandSync {
+				t.Fatalf("after the rotation: %+v; want a sync", c)
+			}
 			if status := call(t, "POST", base+"/v1/credentials/"+creds.Credentials[0].ID+"/revoke", operator, nil, nil); status != 200 {
 				t.Fatalf("revoke: %d", status)
 			}
-			deadline := time.Now().Add(10 * time.Second)
-			for l.client.IsConnectionOpen() {
-				if time.Now().After(deadline) {
-					t.Fatal("the revoked locker is still connected 10 s after its credential was revoked")
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-			if _, err := connectLocker(t, brokerURL, token); err == nil {
+			dropped(l, "revoked")
+			if _, err := connectLocker(t, brokerURL, rotated.Token); err == nil {
 				t.Error("a revoked locker connected again")
 			}
 		})

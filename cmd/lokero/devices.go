@@ -69,7 +69,9 @@ func startDevices(ctx context.Context, lockers *service.Lockers, mqttURL, listen
 }
 
 // sweep drops from the embedded broker every locker whose credential was
-// revoked (or expired) since it connected: it cannot connect again.
+// revoked (or expired) since it connected, or rotated (its token no longer
+// works, and codes are sealed for the new token's board key): it cannot
+// connect again with that token.
 func (d *devices) sweep(ctx context.Context, lockers *service.Lockers) {
 	if d.broker == nil {
 		return
@@ -85,12 +87,14 @@ func (d *devices) sweep(ctx context.Context, lockers *service.Lockers) {
 		return
 	}
 	now := lockers.Now()
-	active := make(map[string]bool, len(creds))
+	issued := make(map[string]time.Time, len(creds)) // of the active ones
 	for _, c := range creds {
-		active[c.ID] = c.State(now) == lokero.CredentialActive
+		if c.State(now) == lokero.CredentialActive {
+			issued[c.ID] = c.IssuedAt()
+		}
 	}
 	for _, id := range connected {
-		if active[id.CredentialID] {
+		if at, ok := issued[id.CredentialID]; ok && !at.After(id.TokenIssuedAt) {
 			continue
 		}
 		if d.broker.Disconnect(id.LocationID) {
@@ -133,7 +137,7 @@ func (a brokerAuth) AuthenticateClient(ctx context.Context, username, password s
 	if c.LocationID != username {
 		return device.Identity{}, fmt.Errorf("a device token of %s used as %s", c.LocationID, username)
 	}
-	return device.Identity{LocationID: c.LocationID, CredentialID: c.ID}, nil
+	return device.Identity{LocationID: c.LocationID, CredentialID: c.ID, TokenIssuedAt: c.IssuedAt()}, nil
 }
 
 // loopbackListen reports whether a listen address (host:port) takes

@@ -408,6 +408,14 @@ func retireSecret(ctx context.Context, st store, codes *locker.Codes, keys []loc
 	if resealed > 0 {
 		fmt.Fprintf(stdout, "sealed %d signing key(s) again under key generation %d\n", resealed, keys[0].Generation)
 	}
+	// So are the devices' board keys.
+	lockers := service.NewLockers(st, nil, nil, nil, nil, codes, newLogger(io.Discard))
+	if resealed, err = lockers.ResealBoardKeys(ctx); err != nil {
+		return fmt.Errorf("code secret: the lockers' board keys could not all be sealed under the newest key, so the older keys stay: %w", err)
+	}
+	if resealed > 0 {
+		fmt.Fprintf(stdout, "sealed %d locker board key(s) again under key generation %d\n", resealed, keys[0].Generation)
+	}
 	// The database first: a crash before the file is rewritten leaves
 	// a file with an old key more, which the next start records again.
 	if err := st.SetSetting(ctx, settingFingerprints, strings.Join(newest.Fingerprints(), " ")); err != nil {
