@@ -747,3 +747,36 @@ func TestNewTokenDiscardsTheOldSession(t *testing.T) {
 		})
 	}
 }
+
+// TestCleanStartsAtOnceAllHeard: many controllers starting at once, each
+// under a token new to the broker (a clean start first), all hear their
+// answers, then and after: the clean session's end does not take the
+// persistent session's subscriptions with it (they share the client ID;
+// purgeSession waits for that end).
+func TestCleanStartsAtOnceAllHeard(t *testing.T) {
+	t.Parallel()
+	broker := startBroker(t)
+	ce := newCentre(t, broker)
+	var hs []*harness
+	for i := range 40 {
+		h := newHarness(t, broker, func(cfg *Config) { cfg.LocationID = fmt.Sprintf("SP-CLEAN-%02d", i) })
+		if err := h.c.Letters(context.Background(), 1); err != nil {
+			t.Fatal(err)
+		}
+		hs = append(hs, h)
+	}
+	for _, h := range hs {
+		h.start()
+	}
+	for _, h := range hs {
+		eventually(t, h.cfg.LocationID+" answered", func() bool { return h.c.Connected() && h.c.Pending() == 0 })
+		// Answers still reach it after the start: its subscriptions stand.
+		if err := h.c.Letters(context.Background(), 2); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, h.cfg.LocationID+" answered again", func() bool { return h.c.Pending() == 0 })
+	}
+	if _, applied, _ := ce.snapshot(); len(applied) != 80 {
+		t.Errorf("the centre applied %d events; want 80", len(applied))
+	}
+}

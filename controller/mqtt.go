@@ -176,7 +176,16 @@ func (c *Controller) purgeSession(ctx context.Context, u *url.URL) bool {
 		}
 		err := tok.Error()
 		if err == nil {
-			client.Disconnect(0)
+			client.Disconnect(250)
+			// The broker ends a clean session when its connection ends, and
+			// the embedded one (mochi) then drops whatever its client ID
+			// holds: a persistent connection made in that moment would lose
+			// its subscriptions and hear no answer again. Let it finish.
+			select {
+			case <-ctx.Done():
+				return false
+			case <-time.After(cleanSessionSettle):
+			}
 			err = c.sessionStarted()
 			if err == nil {
 				c.log.Info("controller: a clean session for this token", "broker", c.cfg.Broker)
@@ -192,6 +201,10 @@ func (c *Controller) purgeSession(ctx context.Context, u *url.URL) bool {
 		wait = min(2*wait, c.cfg.maxReconnect)
 	}
 }
+
+// cleanSessionSettle is how long purgeSession waits, after its clean
+// session ended, before the persistent connection begins.
+const cleanSessionSettle = time.Second
 
 // sessionStarted records that the broker's session for the locker's
 // client ID is the current token's (keySession).
