@@ -93,8 +93,7 @@ func (c *Controller) deriveSealed(kdf *KDF, shipmentID, purpose string, sealed [
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), deriveTimeout)
 	defer cancel()
-	// Nobody waits for it: a keypad's entry goes first.
-	v, err := c.cfg.Derivations.VerifierLater(ctx, locker.KDF{Alg: kdf.Alg, Time: kdf.Time, MemoryKiB: kdf.MemoryKiB,
+	v, err := c.cfg.Derivations.Verifier(ctx, locker.KDF{Alg: kdf.Alg, Time: kdf.Time, MemoryKiB: kdf.MemoryKiB,
 		Threads: kdf.Threads, KeyLen: kdf.KeyLen}, code, kdf.Salt)
 	if err != nil {
 		return nil, fmt.Errorf("%s: derive the verifier: %w", shipmentID, err)

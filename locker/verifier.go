@@ -5,8 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
-	"slices"
-	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -62,28 +60,12 @@ func (k KDF) Verifier(code string, salt []byte) []byte {
 // deposits (a verifier each) or of keypad entries at many simulated
 // lockers used two to four times the CPU for the same work, and 16 MiB
 // more memory for each one waiting (docs/benchmarks.md).
-//
-// Someone waiting goes first: Do (a keypad's entry, a deposit's answer)
-// takes the next free slot before any DoLater (a board deriving the
-// verifier of a parcel it was told of, which nobody waits for).
-type Derivations struct {
-	mu   sync.Mutex
-	free int // slots free
-	// waiting are the derivations waiting for a slot, each with the channel
-	// closed when it gets one: those of Do first, then those of DoLater.
-	waiting [2][]chan struct{}
-}
-
-// The two queues of Derivations.waiting.
-const (
-	queueNow   = 0 // Do
-	queueLater = 1 // DoLater
-)
+type Derivations struct{ slots chan struct{} }
 
 // NewDerivations lets n derivations run at once (at least one); Slots
 // says how many fill a process's cores.
 func NewDerivations(n int) *Derivations {
-	return &Derivations{free: max(n, 1)}
+	return &Derivations{slots: make(chan struct{}, max(n, 1))}
 }
 
 // Slots is how many derivations with k fill cores: each fills its k.Threads
@@ -104,86 +86,24 @@ func (k KDF) Slots(cores int) int {
 // Do runs derive once a slot is free, or returns ctx's error without
 // running it. A nil *Derivations runs derive at once.
 func (d *Derivations) Do(ctx context.Context, derive func()) error {
-	return d.do(ctx, queueNow, derive)
-}
-
-// DoLater is Do for a derivation nobody waits for: it takes a slot only
-// when no Do waits for one.
-func (d *Derivations) DoLater(ctx context.Context, derive func()) error {
-	return d.do(ctx, queueLater, derive)
-}
-
-func (d *Derivations) do(ctx context.Context, queue int, derive func()) error {
 	if d == nil {
 		derive()
 		return nil
 	}
-	if err := d.acquire(ctx, queue); err != nil {
-		return err
-	}
-	defer d.release()
-	derive()
-	return nil
-}
-
-// acquire takes a slot: at once when one is free and nobody waits before
-// this queue, else when release hands it one.
-func (d *Derivations) acquire(ctx context.Context, queue int) error {
-	d.mu.Lock()
-	ahead := len(d.waiting[queueNow])
-	if queue == queueLater {
-		ahead += len(d.waiting[queueLater])
-	}
-	if d.free > 0 && ahead == 0 {
-		d.free--
-		d.mu.Unlock()
-		return nil
-	}
-	got := make(chan struct{})
-	d.waiting[queue] = append(d.waiting[queue], got)
-	d.mu.Unlock()
 	select {
-	case <-got:
-		return nil
+	case d.slots <- struct{}{}:
 	case <-ctx.Done():
-	}
-	d.mu.Lock()
-	if i := slices.Index(d.waiting[queue], got); i >= 0 {
-		d.waiting[queue] = slices.Delete(d.waiting[queue], i, i+1)
-		d.mu.Unlock()
 		return ctx.Err()
 	}
-	d.mu.Unlock()
-	d.release() // handed a slot as the context ended: passed on
-	return ctx.Err()
-}
-
-// release hands the slot to the first waiting, Do's before DoLater's, or
-// frees it.
-func (d *Derivations) release() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for q := range d.waiting {
-		if len(d.waiting[q]) > 0 {
-			close(d.waiting[q][0])
-			d.waiting[q] = d.waiting[q][1:]
-			return
-		}
-	}
-	d.free++
+	defer func() { <-d.slots }()
+	derive()
+	return nil
 }
 
 // Verifier is KDF.Verifier once a slot is free.
 func (d *Derivations) Verifier(ctx context.Context, k KDF, code string, salt []byte) ([]byte, error) {
 	var v []byte
 	err := d.Do(ctx, func() { v = k.Verifier(code, salt) })
-	return v, err
-}
-
-// VerifierLater is KDF.Verifier once a slot is free and no Do waits.
-func (d *Derivations) VerifierLater(ctx context.Context, k KDF, code string, salt []byte) ([]byte, error) {
-	var v []byte
-	err := d.DoLater(ctx, func() { v = k.Verifier(code, salt) })
 	return v, err
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -92,59 +91,6 @@ func TestDerivationsBound(t *testing.T) {
 		if want := int64(max(n, 1)); most.Load() != want || done.Load() != 24 {
 			t.Errorf("locker.NewDerivations(%d): %d at most at once, %d done; want %d at once, 24 done", n, most.Load(), done.Load(), want)
 		}
-	}
-}
-
-// TestDerivationsWaitingFirst: with the one slot taken, a Do that comes
-// after three DoLater runs before them, and the DoLater in their order.
-func TestDerivationsWaitingFirst(t *testing.T) {
-	t.Parallel()
-	d := locker.NewDerivations(1)
-	hold, release := make(chan struct{}), make(chan struct{})
-	go d.Do(context.Background(), func() { close(hold); <-release })
-	<-hold
-	var mu sync.Mutex
-	var order []string
-	var wg sync.WaitGroup
-	queued := func(name string, do func(context.Context, func()) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := do(context.Background(), func() {
-				mu.Lock()
-				order = append(order, name)
-				mu.Unlock()
-			}); err != nil {
-				t.Error(err)
-			}
-		}()
-		time.Sleep(20 * time.Millisecond) // queued before the next
-	}
-	for _, name := range []string{"later 1", "later 2", "later 3"} {
-		queued(name, d.DoLater)
-	}
-	queued("now", d.Do)
-	close(release)
-	wg.Wait()
-	if want := []string{"now", "later 1", "later 2", "later 3"}; !slices.Equal(order, want) {
-		t.Errorf("order %v; want %v", order, want)
-	}
-	// A DoLater whose context ends while it waits gives its turn on.
-	hold2, release2 := make(chan struct{}), make(chan struct{})
-	go d.Do(context.Background(), func() { close(hold2); <-release2 })
-	<-hold2
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	if err := d.DoLater(ctx, func() { t.Error("ran after its context ended") }); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("DoLater while the slot is taken: %v; want the context's error", err)
-	}
-	close(release2)
-	ran := make(chan struct{})
-	go d.DoLater(context.Background(), func() { close(ran) })
-	select {
-	case <-ran:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the slot was lost with the ended wait")
 	}
 }
 
