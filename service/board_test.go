@@ -36,25 +36,7 @@ func TestBoardDerivesItsVerifiers(t *testing.T) {
 			t.Errorf("a courier's board key: %q, %v; want none", courier.BoardKey, err)
 		}
 
-		store, _, err := f.shipments.AddRetailer(ctx, "Palautukset", true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req := request()
-		req.ReturnCode = true
-		res, err := f.shipments.Create(ctx, store, req, "", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sh, err := f.shipments.HandoverByCourier(ctx, f.courier, res.Shipment.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := dep.Compartment.Number
+		sh, n := f.returnableAtM5(t)
 		closed, err := f.lockers.ApplyEvent(ctx, device, "LOCKER-M5", service.DeviceEvent{Seq: 1, Type: service.DeviceEventDoorClosed, Compartment: n})
 		if err != nil {
 			t.Fatal(err)
@@ -124,7 +106,7 @@ func TestBoardDerivesItsVerifiers(t *testing.T) {
 		if err != nil || !ok || d.Verifier != nil {
 			t.Fatalf("the return to expect: %+v, %v, %v; want a sealed code, no verifier", d, ok, err)
 		}
-		if got, err := locker.OpenOnBoard(key, "LOCKER-M5", sh.ID, locker.BoardReturn, d.Sealed); err != nil || got != res.Shipment.ReturnCode {
+		if got, err := locker.OpenOnBoard(key, "LOCKER-M5", sh.ID, locker.BoardReturn, d.Sealed); err != nil || got != sh.ReturnCode {
 			t.Errorf("the sealed return code opens to %q, %v; want the return code", got, err)
 		}
 		if _, err := locker.OpenOnBoard(key, "LOCKER-M5", sh.ID, locker.BoardPickup, d.Sealed); err == nil {

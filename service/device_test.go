@@ -554,25 +554,7 @@ func TestOfflineDropOff(t *testing.T) {
 	eachStore(t, func(t *testing.T, f lockersFixture) {
 		f.device.BoardKey = "" // provisioned before boards derived: the centre derives its verifiers (board_test.go: the boards that do)
 		ctx := context.Background()
-		store, _, err := f.shipments.AddRetailer(ctx, "Palautukset", true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req := request()
-		req.ReturnCode = true
-		res, err := f.shipments.Create(ctx, store, req, "", nil)
-		if err != nil || res.Shipment.ReturnCode == "" {
-			t.Fatalf("book with a return code: %+v, %v", res.Shipment.ReturnCode, err)
-		}
-		sh, err := f.shipments.HandoverByCourier(ctx, f.courier, res.Shipment.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := dep.Compartment.Number
+		sh, n := f.returnableAtM5(t)
 		f.apply(t, service.DeviceEvent{Seq: 1, Type: service.DeviceEventDoorClosed, Compartment: n})
 		if _, ok, err := f.lockers.ExpectedDropOff(ctx, f.device, "LOCKER-M5", sh.ID); ok || err != nil {
 			t.Errorf("a return expected before the pickup: %v, %v", ok, err)
@@ -589,7 +571,7 @@ func TestOfflineDropOff(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(s.KDF.Verifier(res.Shipment.ReturnCode, s.Salt), d.Verifier) {
+		if !bytes.Equal(s.KDF.Verifier(sh.ReturnCode, s.Salt), d.Verifier) {
 			t.Error("the return verifier does not match the return code under the sync's KDF and salt")
 		}
 		if _, ok, _ := f.lockers.ExpectedDropOff(ctx, f.other, "SP-NEAR", sh.ID); ok {
@@ -609,6 +591,33 @@ func TestOfflineDropOff(t *testing.T) {
 			t.Errorf("door shut on the return: %s %s of %s; want the return of %s DROPPED_OFF", closed.Shipment.Kind, closed.Shipment.Status, closed.Shipment.ReturnOf, sh.ID)
 		}
 	})
+}
+
+// returnableAtM5 books a parcel with a return code (from a store that
+// offers free returns) for LOCKER-M5, hands it over and deposits it: its
+// door is open. It returns the parcel and its compartment.
+func (f lockersFixture) returnableAtM5(t *testing.T) (lokero.Shipment, int) {
+	t.Helper()
+	ctx := context.Background()
+	store, _, err := f.shipments.AddRetailer(ctx, "Palautukset", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := request()
+	req.ReturnCode = true
+	res, err := f.shipments.Create(ctx, store, req, "", nil)
+	if err != nil || res.Shipment.ReturnCode == "" {
+		t.Fatalf("book with a return code: %q, %v", res.Shipment.ReturnCode, err)
+	}
+	sh, err := f.shipments.HandoverByCourier(ctx, f.courier, res.Shipment.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep, err := f.lockers.Deposit(ctx, f.courier, "LOCKER-M5", sh.TrackingCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sh, dep.Compartment.Number
 }
 
 // TestPruneVerifiers: the centre forgets the verifiers made more than
