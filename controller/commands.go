@@ -41,11 +41,15 @@ func (c *Controller) handleCommand(payload []byte) error {
 		if cmd.Pickup == nil {
 			return fmt.Errorf("expect_pickup without pickup")
 		}
-		p, err := c.opened(*cmd.Pickup, nil)
+		p, d, err := c.opened(*cmd.Pickup, nil)
 		if err != nil {
 			return fmt.Errorf("expect_pickup: %w", err)
 		}
-		return c.expectPickup(p)
+		if err := c.expectPickup(p); err != nil {
+			return err
+		}
+		c.toDeriveLater([]*derivation{d})
+		return nil
 	case CommandCancel:
 		return c.cancel(cmd.ShipmentID)
 	case CommandExpectDropOff:
@@ -104,14 +108,23 @@ func (c *Controller) deriveSealed(kdf *KDF, shipmentID, purpose string, sealed [
 // deriveTimeout bounds the wait for a derivation's turn (Derivations).
 const deriveTimeout = time.Minute
 
-// opened returns p with the verifier its sealed code derives to under the
-// KDF it will be checked with (kdf, a sync's; nil: the last sync's), and no
-// sealed code: kept, a pickup holds only a verifier. A pickup the board
-// already holds for the same code (its CodeTag) under the same KDF keeps
-// the verifier derived then. A pickup with a verifier is returned as it is.
-func (c *Controller) opened(p Pickup, kdf *KDF) (Pickup, error) {
+// derivation is a sealed code to derive the verifier of, for the pickup
+// kept with its tag and no verifier yet.
+type derivation struct {
+	shipmentID, tag string
+	kdf             KDF
+	sealed          []byte
+}
+
+// opened returns p as the controller keeps it, without its sealed code:
+// with the verifier of a pickup it already holds for the same code (its
+// CodeTag) under the same KDF (kdf, a sync's; nil: the last sync's), else
+// with no verifier yet and, second, the derivation that gives it one
+// (deriveLoop, once p is kept). A pickup with a verifier is returned as it
+// is.
+func (c *Controller) opened(p Pickup, kdf *KDF) (Pickup, *derivation, error) {
 	if len(p.Sealed) == 0 {
-		return p, nil
+		return p, nil, nil
 	}
 	c.mu.Lock()
 	held, ok := c.pickups[p.ShipmentID]
@@ -120,16 +133,69 @@ func (c *Controller) opened(p Pickup, kdf *KDF) (Pickup, error) {
 	if kdf == nil {
 		kdf = current
 	}
-	if ok && p.CodeTag != "" && held.CodeTag == p.CodeTag && len(held.Verifier) > 0 && current != nil && sameKDF(*current, *kdf) {
+	switch {
+	case kdf == nil:
+		return Pickup{}, nil, fmt.Errorf("%s: a sealed code before any sync: no kdf to derive it with", p.ShipmentID)
+	case p.CodeTag == "":
+		return Pickup{}, nil, fmt.Errorf("%s: a sealed code without its tag", p.ShipmentID)
+	case ok && held.CodeTag == p.CodeTag && len(held.Verifier) > 0 && current != nil && sameKDF(*current, *kdf):
 		p.Verifier, p.Sealed = held.Verifier, nil
-		return p, nil
+		return p, nil, nil
 	}
-	v, err := c.deriveSealed(kdf, p.ShipmentID, locker.BoardPickup, p.Sealed)
-	if err != nil {
-		return Pickup{}, err
+	d := &derivation{shipmentID: p.ShipmentID, tag: p.CodeTag, kdf: *kdf, sealed: p.Sealed}
+	p.Verifier, p.Sealed = nil, nil
+	return p, d, nil
+}
+
+// toDeriveLater hands derivations to deriveLoop, once the pickups they are
+// for are kept.
+func (c *Controller) toDeriveLater(ds []*derivation) {
+	for _, d := range ds {
+		if d == nil {
+			continue
+		}
+		select {
+		case c.toDerive <- *d:
+		case <-c.stopDeriving:
+			return
+		}
 	}
-	p.Verifier, p.Sealed = v, nil
-	return p, nil
+}
+
+// deriveLoop derives the verifiers of the pickups kept without one, one at
+// a time, until Close, and gives each to its pickup if that still waits
+// for it: the same parcel, its code's tag and the KDF it was derived
+// under. A code that does not open is left underived (and counted a
+// refused command): the centre checks it online.
+func (c *Controller) deriveLoop() {
+	for {
+		var d derivation
+		select {
+		case d = <-c.toDerive:
+		case <-c.stopDeriving:
+			return
+		}
+		v, err := c.deriveSealed(&d.kdf, d.shipmentID, locker.BoardPickup, d.sealed)
+		if err != nil {
+			c.log.Error("controller: a sealed code", "err", err)
+			c.counts.commandsRefused.Add(1)
+			continue
+		}
+		c.mu.Lock()
+		p, ok := c.pickups[d.shipmentID]
+		if c.closed || !ok || p.CodeTag != d.tag || len(p.Verifier) > 0 || c.kdf == nil || !sameKDF(*c.kdf, d.kdf) {
+			c.mu.Unlock()
+			continue // superseded meanwhile
+		}
+		p.Verifier = v
+		if err := c.db.Update(func(tx *bolt.Tx) error { return putJSON(tx, bucketPickups, []byte(p.ShipmentID), p) }); err != nil {
+			c.mu.Unlock()
+			c.log.Error("controller: keep a derived verifier", "shipment", p.ShipmentID, "err", err)
+			continue
+		}
+		c.addPickup(p)
+		c.mu.Unlock()
+	}
 }
 
 // sameKDF reports whether a and b derive alike (parameters and salt).
@@ -148,9 +214,12 @@ func (c *Controller) applySync(cmd Command) error {
 	if err := validateKDF(*cmd.KDF); err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
-	var pickups []Pickup
+	var (
+		pickups []Pickup
+		derive  []*derivation // once the pickups are kept
+	)
 	for _, p := range cmd.Pickups {
-		p, err := c.opened(p, cmd.KDF)
+		p, d, err := c.opened(p, cmd.KDF)
 		if err == nil {
 			err = validatePickup(p)
 		}
@@ -159,7 +228,9 @@ func (c *Controller) applySync(cmd Command) error {
 			continue
 		}
 		pickups = append(pickups, p)
+		derive = append(derive, d)
 	}
+	defer func() { c.toDeriveLater(derive) }() // after c.mu is released
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {

@@ -145,7 +145,13 @@ type Controller struct {
 	// cleanStart: the broker's persistent session for the locker's client
 	// ID may be another token's (keySession); Run discards it first.
 	cleanStart bool
-	closed     bool
+	// toDerive are the sealed codes of pickups kept without a verifier yet,
+	// which deriveLoop derives off the MQTT client's message callback (a
+	// derivation there would hold up the locker's answers); stopDeriving
+	// ends it.
+	toDerive     chan derivation
+	stopDeriving chan struct{}
+	closed       bool
 }
 
 // Open opens (or creates) the controller's state file. Call Run to
@@ -194,17 +200,19 @@ func Open(cfg Config) (*Controller, error) {
 	cfg.Driver = pulsed
 	c := &Controller{
 		cfg: cfg, db: db, log: cfg.Log, policy: locker.DefaultPolicy(), driver: pulsed, boardKey: locker.BoardKey(cfg.Token),
-		kick:       make(chan struct{}, 1),
-		pickups:    map[string]Pickup{},
-		byVerifier: map[string][]string{},
-		picked:     map[string]pickedMark{},
-		deliveries: map[string]device.Delivery{},
-		deposited:  map[string]int{},
-		dropOffs:   map[string]device.DropOff{},
-		waiters:    map[int64]chan device.Ack{},
-		entries:    map[int64][]byte{},
-		doors:      map[int]bool{},
-		sentAt:     map[int64]time.Time{},
+		kick:         make(chan struct{}, 1),
+		pickups:      map[string]Pickup{},
+		byVerifier:   map[string][]string{},
+		picked:       map[string]pickedMark{},
+		deliveries:   map[string]device.Delivery{},
+		deposited:    map[string]int{},
+		dropOffs:     map[string]device.DropOff{},
+		waiters:      map[int64]chan device.Ack{},
+		entries:      map[int64][]byte{},
+		doors:        map[int]bool{},
+		sentAt:       map[int64]time.Time{},
+		toDerive:     make(chan derivation, 1024),
+		stopDeriving: make(chan struct{}),
 	}
 	c.topics.events = device.Topic(cfg.LocationID, device.KindEvents)
 	c.topics.acks = device.Topic(cfg.LocationID, device.KindAcks)
@@ -214,6 +222,7 @@ func Open(cfg Config) (*Controller, error) {
 		db.Close()
 		return nil, fmt.Errorf("controller: load state %s: %w", cfg.StatePath, err)
 	}
+	go c.deriveLoop()
 	return c, nil
 }
 
@@ -323,6 +332,9 @@ func (c *Controller) prunePicked(tx *bolt.Tx, now time.Time) error {
 func (c *Controller) addPickup(p Pickup) {
 	c.removePickup(p.ShipmentID)
 	c.pickups[p.ShipmentID] = p
+	if len(p.Verifier) == 0 { // its code still to derive (deriveLoop)
+		return
+	}
 	k := verifierKey(p.Verifier)
 	c.byVerifier[k] = append(c.byVerifier[k], p.ShipmentID)
 }
@@ -334,6 +346,9 @@ func (c *Controller) removePickup(id string) {
 		return
 	}
 	delete(c.pickups, id)
+	if len(old.Verifier) == 0 {
+		return
+	}
 	k := verifierKey(old.Verifier)
 	ids := c.byVerifier[k][:0]
 	for _, x := range c.byVerifier[k] {
@@ -356,6 +371,7 @@ func (c *Controller) Close() error {
 		return nil
 	}
 	c.closed = true
+	close(c.stopDeriving)
 	if err := c.db.Close(); err != nil {
 		return fmt.Errorf("controller: close state: %w", err)
 	}
@@ -378,8 +394,8 @@ func (c *Controller) Expecting() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := 0
-	for id := range c.pickups {
-		if _, done := c.picked[id]; !done {
+	for id, p := range c.pickups {
+		if _, done := c.picked[id]; !done && len(p.Verifier) > 0 {
 			n++
 		}
 	}

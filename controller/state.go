@@ -119,7 +119,7 @@ func validatePickup(p Pickup) error {
 		return errors.New("pickup without shipment_id")
 	case p.Compartment < 1:
 		return fmt.Errorf("pickup %s: compartment %d", p.ShipmentID, p.Compartment)
-	case len(p.Verifier) == 0:
+	case len(p.Verifier) == 0 && p.CodeTag == "":
 		return fmt.Errorf("pickup %s: no verifier", p.ShipmentID)
 	case len(p.Sealed) > 0: // a code, sealed or not, is never kept
 		return fmt.Errorf("pickup %s: a sealed code not derived", p.ShipmentID)
