@@ -100,8 +100,9 @@ func (s *Server) answerNotice(w http.ResponseWriter, r *http.Request, ownerID st
 		return
 	}
 	if rotate && s.commands != nil && sh.Status == lokero.StatusReadyForPickup {
-		// The locker's controller gets the new code's verifier: the old
-		// code no longer opens, offline either.
+		// The locker's controller gets the new code's verifier (or the new
+		// code sealed for its board): the old code no longer opens,
+		// offline either.
 		s.commands.Expect(r.Context(), sh.DestinationID, sh.ID)
 	}
 	writeJSON(w, http.StatusOK, s.shipmentJSON(&sh))
