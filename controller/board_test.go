@@ -65,15 +65,25 @@ func TestBoardDerivesFromSealedCodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.command(Command{Type: CommandExpectDropOff, DropOff: &device.DropOff{ShipmentID: "SH-R", Sealed: ret,
-		LengthCM: 30, WidthCM: 20, HeightCM: 5, Until: deadline}})
-	asPickup, err := locker.SealForBoard(rand.Reader, locker.BoardKey(h.cfg.Token), h.id, "SH-R", locker.BoardPickup, code3)
+	// And another's return code sealed as an opening code: never derived.
+	asPickup, err := locker.SealForBoard(rand.Reader, locker.BoardKey(h.cfg.Token), h.id, "SH-X", locker.BoardPickup, "77777777777")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.c.handleCommand(mustJSON(t, Command{Type: CommandExpectDropOff, DropOff: &device.DropOff{ShipmentID: "SH-R",
-		Sealed: asPickup, Until: deadline}})); err == nil {
-		t.Error("expect_drop_off of a code sealed as an opening code: accepted")
+	for _, d := range []device.DropOff{
+		{ShipmentID: "SH-X", Sealed: asPickup, LengthCM: 30, WidthCM: 20, HeightCM: 5, Until: deadline},
+		{ShipmentID: "SH-R", Sealed: ret, LengthCM: 30, WidthCM: 20, HeightCM: 5, Until: deadline},
+	} {
+		h.command(Command{Type: CommandExpectDropOff, DropOff: &d})
+	}
+	derived := func(id string) bool {
+		h.c.mu.Lock()
+		defer h.c.mu.Unlock()
+		return len(h.c.dropOffs[id].Verifier) > 0
+	}
+	eventually(t, "SH-R's sealed return code derived", func() bool { return derived("SH-R") })
+	if derived("SH-X") {
+		t.Error("a return code sealed as an opening code was derived")
 	}
 
 	raw, err := os.ReadFile(h.path)

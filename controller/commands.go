@@ -57,14 +57,20 @@ func (c *Controller) handleCommand(payload []byte) error {
 			return fmt.Errorf("expect_drop_off without drop_off")
 		}
 		d := *cmd.DropOff
+		var later *derivation
 		if len(d.Sealed) > 0 {
-			v, err := c.deriveSealed(c.currentKDF(), d.ShipmentID, locker.BoardReturn, d.Sealed)
-			if err != nil {
-				return fmt.Errorf("expect_drop_off: %w", err)
+			kdf := c.currentKDF()
+			if kdf == nil {
+				return fmt.Errorf("expect_drop_off: %s: a sealed code before any sync: no kdf to derive it with", d.ShipmentID)
 			}
-			d.Verifier, d.Sealed = v, nil
+			later = &derivation{shipmentID: d.ShipmentID, purpose: locker.BoardReturn, until: d.Until, kdf: *kdf, sealed: d.Sealed}
+			d.Verifier, d.Sealed = nil, nil
 		}
-		return c.expectDropOff(d)
+		if err := c.expectDropOff(d); err != nil {
+			return err
+		}
+		c.toDeriveLater([]*derivation{later})
+		return nil
 	case CommandOpen:
 		return c.openFor(cmd)
 	case CommandOutOfOrder:
@@ -108,12 +114,15 @@ func (c *Controller) deriveSealed(kdf *KDF, shipmentID, purpose string, sealed [
 // deriveTimeout bounds the wait for a derivation's turn (Derivations).
 const deriveTimeout = time.Minute
 
-// derivation is a sealed code to derive the verifier of, for the pickup
-// kept with its tag and no verifier yet.
+// derivation is a sealed code to derive the verifier of: for the pickup
+// kept with its tag and no verifier yet (purpose locker.BoardPickup), or
+// for the drop-off kept with its until and no verifier yet
+// (locker.BoardReturn).
 type derivation struct {
-	shipmentID, tag string
-	kdf             KDF
-	sealed          []byte
+	shipmentID, purpose, tag string
+	until                    time.Time
+	kdf                      KDF
+	sealed                   []byte
 }
 
 // opened returns p as the controller keeps it, without its sealed code:
@@ -142,7 +151,7 @@ func (c *Controller) opened(p Pickup, kdf *KDF) (Pickup, *derivation, error) {
 		p.Verifier, p.Sealed = held.Verifier, nil
 		return p, nil, nil
 	}
-	d := &derivation{shipmentID: p.ShipmentID, tag: p.CodeTag, kdf: *kdf, sealed: p.Sealed}
+	d := &derivation{shipmentID: p.ShipmentID, purpose: locker.BoardPickup, tag: p.CodeTag, kdf: *kdf, sealed: p.Sealed}
 	p.Verifier, p.Sealed = nil, nil
 	return p, d, nil
 }
@@ -162,11 +171,12 @@ func (c *Controller) toDeriveLater(ds []*derivation) {
 	}
 }
 
-// deriveLoop derives the verifiers of the pickups kept without one, one at
-// a time, until Close, and gives each to its pickup if that still waits
-// for it: the same parcel, its code's tag and the KDF it was derived
-// under. A code that does not open is left underived (and counted a
-// refused command): the centre checks it online.
+// deriveLoop derives the verifiers of the pickups and drop-offs kept
+// without one, one at a time, until Close, and gives each to what it is
+// for if that still waits for it: the same parcel, its code's tag (a
+// drop-off's until) and the KDF it was derived under. A code that does not
+// open is left underived (and counted a refused command): the centre
+// checks it online.
 func (c *Controller) deriveLoop() {
 	for {
 		var d derivation
@@ -175,27 +185,49 @@ func (c *Controller) deriveLoop() {
 		case <-c.stopDeriving:
 			return
 		}
-		v, err := c.deriveSealed(&d.kdf, d.shipmentID, locker.BoardPickup, d.sealed)
+		v, err := c.deriveSealed(&d.kdf, d.shipmentID, d.purpose, d.sealed)
 		if err != nil {
 			c.log.Error("controller: a sealed code", "err", err)
 			c.counts.commandsRefused.Add(1)
 			continue
 		}
 		c.mu.Lock()
-		p, ok := c.pickups[d.shipmentID]
-		if c.closed || !ok || p.CodeTag != d.tag || len(p.Verifier) > 0 || c.kdf == nil || !sameKDF(*c.kdf, d.kdf) {
-			c.mu.Unlock()
-			continue // superseded meanwhile
+		if err := c.giveVerifier(d, v); err != nil {
+			c.log.Error("controller: keep a derived verifier", "shipment", d.shipmentID, "err", err)
 		}
-		p.Verifier = v
-		if err := c.db.Update(func(tx *bolt.Tx) error { return putJSON(tx, bucketPickups, []byte(p.ShipmentID), p) }); err != nil {
-			c.mu.Unlock()
-			c.log.Error("controller: keep a derived verifier", "shipment", p.ShipmentID, "err", err)
-			continue
-		}
-		c.addPickup(p)
 		c.mu.Unlock()
 	}
+}
+
+// giveVerifier gives v, derived for d, to the pickup or drop-off that
+// still waits for it, and keeps it; nothing if superseded meanwhile. c.mu
+// held.
+func (c *Controller) giveVerifier(d derivation, v []byte) error {
+	if c.closed || c.kdf == nil || !sameKDF(*c.kdf, d.kdf) {
+		return nil
+	}
+	if d.purpose == locker.BoardReturn {
+		dd, ok := c.dropOffs[d.shipmentID]
+		if !ok || len(dd.Verifier) > 0 || !dd.Until.Equal(d.until) {
+			return nil
+		}
+		dd.Verifier = v
+		if err := c.db.Update(func(tx *bolt.Tx) error { return putJSON(tx, bucketDropOffs, []byte(dd.ShipmentID), dd) }); err != nil {
+			return err
+		}
+		c.dropOffs[dd.ShipmentID] = dd
+		return nil
+	}
+	p, ok := c.pickups[d.shipmentID]
+	if !ok || p.CodeTag != d.tag || len(p.Verifier) > 0 {
+		return nil
+	}
+	p.Verifier = v
+	if err := c.db.Update(func(tx *bolt.Tx) error { return putJSON(tx, bucketPickups, []byte(p.ShipmentID), p) }); err != nil {
+		return err
+	}
+	c.addPickup(p)
+	return nil
 }
 
 // sameKDF reports whether a and b derive alike (parameters and salt).
