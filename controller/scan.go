@@ -330,5 +330,11 @@ func (c *Controller) dropOffOffline(ctx context.Context, d device.DropOff, now t
 func (c *Controller) ExpectingReturns() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.dropOffs)
+	n := 0
+	for _, d := range c.dropOffs {
+		if len(d.Verifier) > 0 { // not still to derive
+			n++
+		}
+	}
+	return n
 }
