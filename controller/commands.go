@@ -61,7 +61,7 @@ func (c *Controller) handleCommand(payload []byte) error {
 		if len(d.Sealed) > 0 {
 			kdf := c.currentKDF()
 			if kdf == nil {
-				return fmt.Errorf("expect_drop_off: %s: a sealed code before any sync: no kdf to derive it with", d.ShipmentID)
+				return fmt.Errorf("expect_drop_off: %w", noKDF(d.ShipmentID))
 			}
 			later = &derivation{shipmentID: d.ShipmentID, purpose: locker.BoardReturn, until: d.Until, kdf: *kdf, sealed: d.Sealed}
 			d.Verifier, d.Sealed = nil, nil
@@ -89,14 +89,16 @@ func (c *Controller) currentKDF() *KDF {
 	return c.kdf
 }
 
+// noKDF is the answer to a sealed code that comes before any sync.
+func noKDF(shipmentID string) error {
+	return fmt.Errorf("%s: a sealed code before any sync: no kdf to derive it with", shipmentID)
+}
+
 // deriveSealed opens a code the centre sealed for this board
 // (locker.SealForBoard, under the key of its token) and returns its
 // verifier under kdf: the board derives its verifiers itself, and the code
 // is forgotten once derived.
-func (c *Controller) deriveSealed(kdf *KDF, shipmentID, purpose string, sealed []byte) ([]byte, error) {
-	if kdf == nil {
-		return nil, fmt.Errorf("%s: a sealed code before any sync: no kdf to derive it with", shipmentID)
-	}
+func (c *Controller) deriveSealed(kdf KDF, shipmentID, purpose string, sealed []byte) ([]byte, error) {
 	code, err := locker.OpenOnBoard(c.boardKey, c.cfg.LocationID, shipmentID, purpose, sealed)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", shipmentID, err)
@@ -144,7 +146,7 @@ func (c *Controller) opened(p Pickup, kdf *KDF) (Pickup, *derivation, error) {
 	}
 	switch {
 	case kdf == nil:
-		return Pickup{}, nil, fmt.Errorf("%s: a sealed code before any sync: no kdf to derive it with", p.ShipmentID)
+		return Pickup{}, nil, noKDF(p.ShipmentID)
 	case p.CodeTag == "":
 		return Pickup{}, nil, fmt.Errorf("%s: a sealed code without its tag", p.ShipmentID)
 	case ok && held.CodeTag == p.CodeTag && len(held.Verifier) > 0 && current != nil && sameKDF(*current, *kdf):
@@ -185,7 +187,7 @@ func (c *Controller) deriveLoop() {
 		case <-c.stopDeriving:
 			return
 		}
-		v, err := c.deriveSealed(&d.kdf, d.shipmentID, d.purpose, d.sealed)
+		v, err := c.deriveSealed(d.kdf, d.shipmentID, d.purpose, d.sealed)
 		if err != nil {
 			c.log.Error("controller: a sealed code", "err", err)
 			c.counts.commandsRefused.Add(1)

@@ -108,27 +108,19 @@ func (c *Controller) Run(ctx context.Context) error {
 				return err
 			}
 		case <-c.kick:
-			if client != nil {
-				c.send(client)
-			}
+			c.send(client)
 		case <-heartbeat.C:
-			if client != nil {
-				c.publishStatus(client, false)
-			}
+			c.publishStatus(client, false)
 		case <-resend.C:
-			if client != nil {
-				c.sendProbe(client)
-				c.send(client)
-			}
+			c.sendProbe(client)
+			c.send(client)
 		case ev, ok := <-events:
 			if !ok {
 				events = nil
 				continue
 			}
 			c.door(ev)
-			if client != nil {
-				c.send(client)
-			}
+			c.send(client)
 		}
 	}
 }
@@ -242,7 +234,7 @@ func (c *Controller) onConnect(client mqtt.Client) {
 // publishStatus publishes the status, online, retained; with sync it asks
 // the centre for a sync command.
 func (c *Controller) publishStatus(client mqtt.Client, sync bool) {
-	if !client.IsConnectionOpen() {
+	if client == nil || !client.IsConnectionOpen() { // nil: the clean start still runs
 		return
 	}
 	c.mu.Lock()
@@ -263,7 +255,7 @@ func (c *Controller) publishStatus(client mqtt.Client, sync bool) {
 
 // send publishes, in order, the queued events from the cursor on.
 func (c *Controller) send(client mqtt.Client) {
-	if !client.IsConnectionOpen() {
+	if client == nil || !client.IsConnectionOpen() { // nil: the clean start still runs
 		return
 	}
 	type out struct {
@@ -314,7 +306,7 @@ func (c *Controller) send(client mqtt.Client) {
 // had lost only that one. A new connection sends every unanswered event
 // again anyway (onConnect).
 func (c *Controller) sendProbe(client mqtt.Client) {
-	if !client.IsConnectionOpen() {
+	if client == nil || !client.IsConnectionOpen() { // nil: the clean start still runs
 		return
 	}
 	c.mu.Lock()
