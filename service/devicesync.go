@@ -77,15 +77,13 @@ func (l *Lockers) Sync(ctx context.Context, device lokero.Credential, locationID
 	if err != nil {
 		return DeviceSync{}, fmt.Errorf("sync %s: %w", loc.ID, err)
 	}
-	var kept map[string]lokero.Verifier
-	if key == nil { // a board that derives needs none
-		ids := make([]string, 0, len(list))
-		for _, sh := range list {
-			ids = append(ids, sh.ID)
-		}
-		if kept, err = l.store.Verifiers(ctx, ids); err != nil {
-			return DeviceSync{}, fmt.Errorf("sync %s: %w", loc.ID, err)
-		}
+	ids := make([]string, 0, len(list))
+	for _, sh := range list {
+		ids = append(ids, sh.ID)
+	}
+	kept, err := l.keptVerifiers(ctx, key, ids...)
+	if err != nil {
+		return DeviceSync{}, fmt.Errorf("sync %s: %w", loc.ID, err)
 	}
 	out := DeviceSync{At: l.now(), KDF: locker.DefaultKDF, Salt: l.codes.Salt(loc.ID, locker.DefaultKDF), Pickups: []ExpectedPickup{}, QRKey: l.QRPublicKey()}
 	for _, sh := range list {
@@ -152,15 +150,11 @@ func (l *Lockers) expectedOf(ctx context.Context, device lokero.Credential, loc 
 	if err != nil {
 		return ExpectedPickup{}, false, err
 	}
-	var kept lokero.Verifier
-	if key == nil {
-		found, err := l.store.Verifiers(ctx, []string{sh.ID})
-		if err != nil {
-			return ExpectedPickup{}, false, err
-		}
-		kept = found[sh.ID]
+	kept, err := l.keptVerifiers(ctx, key, sh.ID)
+	if err != nil {
+		return ExpectedPickup{}, false, err
 	}
-	p, err := l.expected(ctx, key, loc, sh, kept, l.codes.Salt(loc.ID, locker.DefaultKDF))
+	p, err := l.expected(ctx, key, loc, sh, kept[sh.ID], l.codes.Salt(loc.ID, locker.DefaultKDF))
 	return p, err == nil && p.made(), err
 }
 
@@ -185,6 +179,16 @@ func (l *Lockers) Recheck(ctx context.Context, device lokero.Credential, locatio
 		return l.expectedOf(ctx, device, loc, sh)
 	}
 	return pickupOf(sh, board{verifier: p.Verifier, sealed: p.Sealed}, salt), true, nil
+}
+
+// keptVerifiers returns the verifiers the centre keeps of the shipments'
+// codes, for a board that does not derive its own (key, its BoardKey, nil);
+// none for one that does.
+func (l *Lockers) keptVerifiers(ctx context.Context, key []byte, shipmentIDs ...string) (map[string]lokero.Verifier, error) {
+	if key != nil {
+		return nil, nil
+	}
+	return l.store.Verifiers(ctx, shipmentIDs)
 }
 
 // made reports whether p carries what its controller checks the code with:

@@ -158,11 +158,9 @@ func (l *Lockers) ExpectedDropOff(ctx context.Context, device lokero.Credential,
 	if err != nil {
 		return ExpectedDropOff{}, false, err
 	}
-	var kept map[string]lokero.Verifier
-	if key == nil {
-		if kept, err = l.store.Verifiers(ctx, []string{sh.ID}); err != nil {
-			return ExpectedDropOff{}, false, err
-		}
+	kept, err := l.keptVerifiers(ctx, key, sh.ID)
+	if err != nil {
+		return ExpectedDropOff{}, false, err
 	}
 	d := ExpectedDropOff{ShipmentID: sh.ID, Parcel: sh.Parcel.Dimensions(), Until: sh.Pickup.At.Add(ReturnWindow)}
 	b, err := l.forBoard(ctx, key, loc, sh.ID, locker.BoardReturn, codeHash[:], salt, kept[sh.ID], func() (string, bool) { return sh.ReturnCode, true })
