@@ -355,7 +355,22 @@ func (q *queue) pop(ctx context.Context) (message, bool) {
 
 func (c *Centre) handle(m message) {
 	id, kind, _ := ParseTopic(m.topic)
-	dev, err := c.device(id)
+	var s Status
+	if kind == KindStatus {
+		if err := json.Unmarshal(m.payload, &s); err != nil {
+			c.log.Warn("mqtt: unreadable status", "location", id, "err", err)
+			return
+		}
+	}
+	// A controller asks for a sync on every new connection, the first
+	// under a new token included: the sync is sealed for the board key of
+	// the credential as it stands now, not a cached copy from before a
+	// rotation (another instance's, perhaps).
+	read := c.device
+	if s.Online && s.Sync {
+		read = c.readDevice
+	}
+	dev, err := read(id)
 	if err != nil {
 		c.log.Warn("mqtt: a message of a locker without a device credential", "location", id, "err", err)
 		return
@@ -364,29 +379,12 @@ func (c *Centre) handle(m message) {
 	case KindEvents:
 		c.event(dev, id, m.payload)
 	case KindStatus:
-		var s Status
-		if err := json.Unmarshal(m.payload, &s); err != nil {
-			c.log.Warn("mqtt: unreadable status", "location", id, "err", err)
-			return
-		}
 		if err := c.cfg.Lockers.RecordStatus(c.ctx, dev, id, service.LockerStatus{
 			Online: s.Online, At: s.At, Firmware: s.Firmware, Compartments: s.Compartments}); err != nil {
 			c.log.Warn("mqtt: record status", "location", id, "err", err)
 		}
 		if s.Online {
 			last, ok := c.synced.Load(id)
-			if s.Sync {
-				// A controller asks on every new connection, the first under
-				// a new token included: the sync is sealed for the board key
-				// of the credential as it stands now, not a cached copy from
-				// before a rotation (another instance's, perhaps).
-				fresh, err := c.readDevice(id)
-				if err != nil {
-					c.log.Warn("mqtt: read the device credential for a sync", "location", id, "err", err)
-					return
-				}
-				dev = fresh
-			}
 			if s.Sync || !ok || time.Since(last.(time.Time)) >= SyncEvery {
 				c.sync(dev, id)
 			}
