@@ -85,29 +85,11 @@ func (db *DB) ProvisionCredential(ctx context.Context, c lokero.Credential, toke
 }
 
 // SwapBoardKey sets a credential's board key to now if it still is was
-// (one statement: a rotation meanwhile wins); ENOTFOUND when there is no
-// such credential.
+// (one conditional statement: a rotation meanwhile wins); ENOTFOUND when
+// there is no such credential.
 func (db *DB) SwapBoardKey(ctx context.Context, id, was, now string) (bool, error) {
-	var swapped bool
-	err := db.write(ctx, func(tx *sql.Tx, _ time.Time) error {
-		res, err := tx.ExecContext(ctx, `UPDATE credentials SET board_key = $3 WHERE id = $1 AND board_key = $2`, id, was, now)
-		if err != nil {
-			return fmt.Errorf("swap the board key of %s: %w", id, err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("swap the board key of %s: %w", id, err)
-		}
-		if swapped = n == 1; swapped {
-			return nil
-		}
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM credentials WHERE id = $1`, id).Scan(&one); err != nil {
-			return notFound(err, "credential "+id, "no credential with id %q", id)
-		}
-		return nil
-	})
-	return swapped, err
+	return db.changeRow(ctx, "swap the board key of credential "+id, func() error { _, err := db.CredentialByID(ctx, id); return err },
+		`UPDATE credentials SET board_key = $3 WHERE id = $1 AND board_key = $2`, id, was, now)
 }
 
 // CredentialByTokenHash finds a credential by its token's hash, or returns

@@ -180,16 +180,23 @@ func (db *DB) SwapWebhookSecrets(ctx context.Context, id, was, wasPrevious, secr
 // error) and reports whether it changed the row; ENOTFOUND when there is
 // no such webhook.
 func (db *DB) changeWebhook(ctx context.Context, id, what, query string, args ...any) (bool, error) {
+	return db.changeRow(ctx, what+" webhook "+id, func() error { _, err := db.Webhook(ctx, id); return err }, query, args...)
+}
+
+// changeRow runs a conditional UPDATE of one row (what names it, for the
+// error) and reports whether it changed the row; when it did not, the
+// error of exists, which reads the row (ENOTFOUND when there is none).
+func (db *DB) changeRow(ctx context.Context, what string, exists func() error, query string, args ...any) (bool, error) {
 	r, err := db.db.ExecContext(ctx, query, args...)
 	if err != nil {
-		return false, fmt.Errorf("%s webhook %s: %w", what, id, err)
+		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	n, err := r.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("%s webhook %s: %w", what, id, err)
+		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	if n == 0 {
-		if _, err := db.Webhook(ctx, id); err != nil {
+		if err := exists(); err != nil {
 			return false, err
 		}
 	}
