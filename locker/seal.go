@@ -45,6 +45,14 @@ func SealedUnder(stored string) (generation int, ok bool) {
 	return generation, ok
 }
 
+// SealedUnderNewest reports whether stored is a value of Seal sealed under
+// the keyring's newest key (one to seal again before older keys go when
+// not).
+func (c *Codes) SealedUnderNewest(stored string) bool {
+	gen, ok := SealedUnder(stored)
+	return ok && gen == c.keys[0].Generation
+}
+
 // parseSealed splits a value of Seal into its key generation and the
 // base64 of its nonce and ciphertext.
 func parseSealed(stored string) (generation int, encoded string, ok bool) {

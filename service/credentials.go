@@ -180,14 +180,13 @@ func (l *Lockers) ResealBoardKeys(ctx context.Context) (int, error) {
 	if l.codes == nil {
 		return 0, nil
 	}
-	newest := l.codes.Generations()[0]
 	list, err := l.store.Credentials(ctx, lokero.CredentialFilter{Kind: lokero.KindDevice})
 	if err != nil {
 		return 0, fmt.Errorf("reseal board keys: %w", err)
 	}
 	n := 0
 	for _, c := range list {
-		if gen, ok := locker.SealedUnder(c.BoardKey); c.BoardKey == "" || !c.RevokedAt.IsZero() || ok && gen == newest {
+		if c.BoardKey == "" || !c.RevokedAt.IsZero() || l.codes.SealedUnderNewest(c.BoardKey) {
 			continue
 		}
 		key, err := l.codes.Open(boardKeyPurpose, []byte(c.ID), c.BoardKey)

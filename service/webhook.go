@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/lokero/lokero"
-	"github.com/lokero/lokero/locker"
 	"github.com/lokero/lokero/notify"
 )
 
@@ -104,8 +103,9 @@ type Webhooks struct {
 type SecretSealer interface {
 	Seal(purpose string, aad, plaintext []byte) (string, error)
 	Open(purpose string, aad []byte, stored string) ([]byte, error)
-	// Generations are the secret's keys, newest first.
-	Generations() []int
+	// SealedUnderNewest reports whether a value of Seal is sealed under
+	// the secret's newest key.
+	SealedUnderNewest(stored string) bool
 }
 
 // sealPurpose is what webhook secrets are sealed for; the webhook's ID is
@@ -161,11 +161,7 @@ func (w *Webhooks) Reseal(ctx context.Context) (int, error) {
 	if w.sealer == nil {
 		return 0, nil
 	}
-	newest := w.sealer.Generations()[0]
-	current := func(stored string) bool {
-		gen, ok := locker.SealedUnder(stored)
-		return stored == "" || ok && gen == newest
-	}
+	current := func(stored string) bool { return stored == "" || w.sealer.SealedUnderNewest(stored) }
 	hooks, err := w.store.AllWebhooks(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("reseal webhook secrets: %w", err)

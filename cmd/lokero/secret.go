@@ -476,7 +476,7 @@ func sealedSetting(ctx context.Context, st settingStore, codes *locker.Codes, na
 // plain, under the newest key of codes unless it is sealed so already; it
 // reports whether it wrote.
 func resealSetting(ctx context.Context, st settingStore, codes *locker.Codes, name, stored string, plain []byte) (bool, error) {
-	if gen, ok := locker.SealedUnder(stored); ok && gen == codes.Generations()[0] {
+	if codes.SealedUnderNewest(stored) {
 		return false, nil
 	}
 	sealed, err := codes.Seal(sealPurposeSetting, []byte(name), plain)
