@@ -296,6 +296,11 @@ type ShipmentStore interface {
 	// ShipmentsTo lists the shipments routed to a location in any of the
 	// statuses, ordered by ID, without events.
 	ShipmentsTo(ctx context.Context, locationID string, statuses []ShipmentStatus) ([]Shipment, error)
+	// ReturnsExpected lists the deliveries picked up at a location at or
+	// after since whose return code may still come back there: still
+	// PICKED_UP, with a return code and no return made. Ordered by ID,
+	// without events.
+	ReturnsExpected(ctx context.Context, locationID string, since time.Time) ([]Shipment, error)
 }
 
 // OrDefault returns the kind, ShipmentDelivery when unset.

@@ -163,3 +163,100 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return data
 }
+
+// TestSyncCarriesDropOffs: a sync lists the returns the locker may take
+// offline and replaces those the controller holds: one not derived before
+// a restart is derived again from the sync's sealed code; one derived
+// keeps its verifier; one no longer listed (returned elsewhere, or past
+// its window) opens nothing; a return taken offline is not taken again
+// from a sync read before the centre applied it; a sync without the list
+// (a centre before it) keeps what the controller holds.
+func TestSyncCarriesDropOffs(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "tcp://127.0.0.1:1", nil) // never run: offline
+	k := testKDF(t)
+	until := h.clock.Now().Add(14 * 24 * time.Hour)
+	comps := []device.Compartment{{N: 1, Size: "M", LengthCM: 70, WidthCM: 40, HeightCM: 20}, {N: 2, Size: "M", LengthCM: 70, WidthCM: 40, HeightCM: 20},
+		{N: 3, Size: "M", LengthCM: 70, WidthCM: 40, HeightCM: 20}}
+	const code1, code2, code3 = "111111111111", "222222222222", "333333333333"
+	sealedReturn := func(id, code string) device.DropOff {
+		t.Helper()
+		sealed, err := locker.SealForBoard(rand.Reader, locker.BoardKey(h.cfg.Token), h.id, id, locker.BoardReturn, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return device.DropOff{ShipmentID: id, Sealed: sealed, LengthCM: 30, WidthCM: 20, HeightCM: 5, Until: until}
+	}
+	sync := func(dropOffs []device.DropOff) {
+		t.Helper()
+		h.clock.Advance(time.Minute)
+		h.command(Command{Type: CommandSync, At: h.clock.Now(), KDF: k, Compartments: comps, DropOffs: dropOffs})
+	}
+	held := func() map[string]bool { // shipment ID → derived
+		h.c.mu.Lock()
+		defer h.c.mu.Unlock()
+		out := map[string]bool{}
+		for id, d := range h.c.dropOffs {
+			out[id] = len(d.Verifier) > 0
+		}
+		return out
+	}
+	opens := func(what, code string, want bool) {
+		t.Helper()
+		got := h.keypad(code)
+		if (got.Result == ResultOpen) != want {
+			t.Errorf("%s: keypad offline = %+v; want open %v", what, got, want)
+		}
+		if got.Result == ResultOpen {
+			h.driver.Close(got.Compartment)
+		}
+	}
+
+	// SH-1 told alone, its sealed code not derived before the board
+	// restarted (here: sealed under another token, as it stays underived).
+	sync([]device.DropOff{})
+	wrong, err := locker.SealForBoard(rand.Reader, locker.BoardKey("lkd_another"), h.id, "SH-1", locker.BoardReturn, code1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.command(Command{Type: CommandExpectDropOff, DropOff: &device.DropOff{ShipmentID: "SH-1", Sealed: wrong, LengthCM: 30, WidthCM: 20, HeightCM: 5, Until: until}})
+	time.Sleep(50 * time.Millisecond)
+	h.restart()
+	if got := held(); len(got) != 1 || got["SH-1"] {
+		t.Fatalf("after the restart: %v; want SH-1 held underived", got)
+	}
+	// The sync on connecting lists it, sealed right, and SH-2 and SH-3.
+	sync([]device.DropOff{sealedReturn("SH-1", code1), sealedReturn("SH-2", code2), sealedReturn("SH-3", code3)})
+	eventually(t, "the sync's returns derived", func() bool {
+		got := held()
+		return got["SH-1"] && got["SH-2"] && got["SH-3"]
+	})
+
+	// SH-3 is no longer listed; SH-1 and SH-2 keep their verifiers (their
+	// sealed codes here would not open).
+	broken := func(id string) device.DropOff {
+		return device.DropOff{ShipmentID: id, Sealed: []byte("does not open"), LengthCM: 30, WidthCM: 20, HeightCM: 5, Until: until}
+	}
+	sync([]device.DropOff{broken("SH-1"), broken("SH-2")})
+	if got := held(); len(got) != 2 || !got["SH-1"] || !got["SH-2"] {
+		t.Fatalf("after a sync without SH-3: %v; want SH-1 and SH-2, derived", got)
+	}
+	opens("SH-3's return code, no longer listed", code3, false)
+
+	// A sync without the list keeps them.
+	h.clock.Advance(time.Minute)
+	h.command(Command{Type: CommandSync, At: h.clock.Now(), KDF: k, Compartments: comps})
+	if got := held(); len(got) != 2 {
+		t.Fatalf("after a sync without drop_offs: %v; want both kept", got)
+	}
+
+	// SH-1 is returned offline; a sync read before the centre applied it
+	// lists it again: it is not taken again.
+	opens("SH-1's return code", code1, true)
+	sync([]device.DropOff{broken("SH-1"), broken("SH-2")})
+	if got := held(); len(got) != 1 || !got["SH-2"] {
+		t.Errorf("after a stale sync listing the return taken: %v; want SH-2 alone", got)
+	}
+	opens("SH-1's return code again", code1, false)
+	opens("SH-2's return code", code2, true)
+}

@@ -56,15 +56,9 @@ func (c *Controller) handleCommand(payload []byte) error {
 		if cmd.DropOff == nil || cmd.DropOff.ShipmentID == "" || len(cmd.DropOff.Verifier) == 0 && len(cmd.DropOff.Sealed) == 0 {
 			return fmt.Errorf("expect_drop_off without drop_off")
 		}
-		d := *cmd.DropOff
-		var later *derivation
-		if len(d.Sealed) > 0 {
-			kdf := c.currentKDF()
-			if kdf == nil {
-				return fmt.Errorf("expect_drop_off: %w", noKDF(d.ShipmentID))
-			}
-			later = &derivation{shipmentID: d.ShipmentID, purpose: locker.BoardReturn, until: d.Until, kdf: *kdf, sealed: d.Sealed}
-			d.Verifier, d.Sealed = nil, nil
+		d, later, err := c.openedDropOff(*cmd.DropOff, nil)
+		if err != nil {
+			return fmt.Errorf("expect_drop_off: %w", err)
 		}
 		if err := c.expectDropOff(d); err != nil {
 			return err
@@ -158,6 +152,36 @@ func (c *Controller) opened(p Pickup, kdf *KDF) (Pickup, *derivation, error) {
 	return p, d, nil
 }
 
+// openedDropOff is opened for a drop-off: d as the controller keeps it,
+// without its sealed code, with the verifier it already holds for that
+// return under the same KDF (a parcel's return code never changes), else
+// with none yet and the derivation that gives it one.
+func (c *Controller) openedDropOff(d device.DropOff, kdf *KDF) (device.DropOff, *derivation, error) {
+	if d.ShipmentID == "" || len(d.Verifier) == 0 && len(d.Sealed) == 0 || d.Until.IsZero() {
+		return device.DropOff{}, nil, fmt.Errorf("drop-off %q: want shipment_id, verifier or sealed, and until", d.ShipmentID)
+	}
+	if len(d.Sealed) == 0 {
+		return d, nil, nil
+	}
+	c.mu.Lock()
+	held, ok := c.dropOffs[d.ShipmentID]
+	current := c.kdf
+	c.mu.Unlock()
+	if kdf == nil {
+		kdf = current
+	}
+	switch {
+	case kdf == nil:
+		return device.DropOff{}, nil, noKDF(d.ShipmentID)
+	case ok && len(held.Verifier) > 0 && current != nil && sameKDF(*current, *kdf):
+		d.Verifier, d.Sealed = held.Verifier, nil
+		return d, nil, nil
+	}
+	later := &derivation{shipmentID: d.ShipmentID, purpose: locker.BoardReturn, until: d.Until, kdf: *kdf, sealed: d.Sealed}
+	d.Verifier, d.Sealed = nil, nil
+	return d, later, nil
+}
+
 // toDeriveLater hands derivations to deriveLoop, once the pickups they are
 // for are kept.
 func (c *Controller) toDeriveLater(ds []*derivation) {
@@ -238,7 +262,8 @@ func sameKDF(a, b KDF) bool {
 		a.KeyLen == b.KeyLen && bytes.Equal(a.Salt, b.Salt)
 }
 
-// applySync replaces the KDF and the pickups. A sync older than the last
+// applySync replaces the KDF, the pickups and (when the sync carries them)
+// the drop-offs. A sync older than the last
 // one applied changes nothing; a parcel the controller handed out stays
 // handed out whatever the sync says.
 func (c *Controller) applySync(cmd Command) error {
@@ -263,6 +288,19 @@ func (c *Controller) applySync(cmd Command) error {
 		}
 		pickups = append(pickups, p)
 		derive = append(derive, d)
+	}
+	var dropOffs []device.DropOff // nil: a centre that sends none in a sync; those told one by one stay
+	if cmd.DropOffs != nil {
+		dropOffs = []device.DropOff{}
+		for _, d := range cmd.DropOffs {
+			d, later, err := c.openedDropOff(d, cmd.KDF)
+			if err != nil {
+				c.log.Warn("controller: sync: drop-off skipped", "err", err)
+				continue
+			}
+			dropOffs = append(dropOffs, d)
+			derive = append(derive, later)
+		}
 	}
 	defer func() { c.toDeriveLater(derive) }() // after c.mu is released
 	c.mu.Lock()
@@ -311,6 +349,25 @@ func (c *Controller) applySync(cmd Command) error {
 		if err != nil {
 			return err
 		}
+		if dropOffs != nil {
+			// A return this controller took offline is not taken again,
+			// whatever a sync read before the centre applied it says.
+			dropOffs = slices.DeleteFunc(dropOffs, func(d device.DropOff) bool {
+				_, taken := c.deposited[returnMark+d.ShipmentID]
+				return taken || returning[d.ShipmentID]
+			})
+			if err := tx.DeleteBucket(bucketDropOffs); err != nil {
+				return fmt.Errorf("clear drop-offs: %w", err)
+			}
+			if _, err := tx.CreateBucket(bucketDropOffs); err != nil {
+				return fmt.Errorf("create drop-offs: %w", err)
+			}
+			for _, d := range dropOffs {
+				if err := putJSON(tx, bucketDropOffs, []byte(d.ShipmentID), d); err != nil {
+					return err
+				}
+			}
+		}
 		for code := range c.deposited {
 			shipmentID, isReturn := strings.CutPrefix(code, returnMark)
 			if isReturn && returning[shipmentID] || !isReturn && onTheWay(cmd.Deliveries, code) {
@@ -349,7 +406,13 @@ func (c *Controller) applySync(cmd Command) error {
 	for _, p := range pickups {
 		c.addPickup(p)
 	}
-	c.log.Info("controller: synced", "pickups", len(pickups))
+	if dropOffs != nil {
+		c.dropOffs = make(map[string]device.DropOff, len(dropOffs))
+		for _, d := range dropOffs {
+			c.dropOffs[d.ShipmentID] = d
+		}
+	}
+	c.log.Info("controller: synced", "pickups", len(pickups), "drop_offs", len(c.dropOffs))
 	return nil
 }
 

@@ -286,7 +286,7 @@ func (c *Centre) tellingLock(locationID string) *tellingStripe {
 }
 
 // tell runs fn, which tells a locker of one of its parcels (an
-// expect_pickup or a cancel), under the locker's telling lock, and counts
+// expect_pickup, a cancel or an expect_drop_off), under the locker's telling lock, and counts
 // it for a sync read meanwhile (sync).
 func (c *Centre) tell(locationID string, fn func()) {
 	st := c.tellingLock(locationID)
@@ -498,9 +498,17 @@ func (c *Centre) expectDropOffLater(dev lokero.Credential, locationID, shipmentI
 		return
 	}
 	if ok {
-		c.publish(locationID, KindCommands, Command{Type: CommandExpectDropOff, DropOff: &DropOff{ShipmentID: d.ShipmentID,
-			Verifier: d.Verifier, Sealed: d.Sealed, LengthCM: d.Parcel[0], WidthCM: d.Parcel[1], HeightCM: d.Parcel[2], Until: d.Until}})
+		// Told under the locker's lock, as a pickup: a sync read before it
+		// (without the return) is read again rather than sent after it.
+		c.tell(locationID, func() {
+			c.publish(locationID, KindCommands, Command{Type: CommandExpectDropOff, DropOff: ptr(dropOffOf(d))})
+		})
 	}
+}
+
+func dropOffOf(d service.ExpectedDropOff) DropOff {
+	return DropOff{ShipmentID: d.ShipmentID, Verifier: d.Verifier, Sealed: d.Sealed,
+		LengthCM: d.Parcel[0], WidthCM: d.Parcel[1], HeightCM: d.Parcel[2], Until: d.Until}
 }
 
 // sync sends a locker everything its controller should know. It reads
@@ -528,6 +536,10 @@ func (c *Centre) sync(dev lokero.Credential, id string) {
 		KDF: &KDF{Alg: s.KDF.Alg, Salt: s.Salt, Time: s.KDF.Time, MemoryKiB: s.KDF.MemoryKiB, Threads: s.KDF.Threads, KeyLen: s.KDF.KeyLen}}
 	for _, p := range s.Pickups {
 		cmd.Pickups = append(cmd.Pickups, pickupOf(p))
+	}
+	cmd.DropOffs = make([]DropOff, 0, len(s.DropOffs))
+	for _, d := range s.DropOffs {
+		cmd.DropOffs = append(cmd.DropOffs, dropOffOf(d))
 	}
 	for _, d := range s.Deliveries {
 		cmd.Deliveries = append(cmd.Deliveries, Delivery{TrackingCode: d.TrackingCode, LengthCM: d.Parcel[0], WidthCM: d.Parcel[1], HeightCM: d.Parcel[2]})

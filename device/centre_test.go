@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/locker"
 	"github.com/lokero/lokero/service"
 )
 
@@ -310,5 +312,46 @@ func TestCentreNewCredentialWithinCache(t *testing.T) {
 		if a := next(t); a.Seq != s.seq || a.Result != s.want {
 			t.Errorf("event %d under the new credential: %+v; want %s", s.seq, a, s.want)
 		}
+	}
+}
+
+// returnsLockers is slowLockers whose Sync lists one return while
+// returning is set.
+type returnsLockers struct {
+	*slowLockers
+	returning atomic.Bool
+}
+
+func (f *returnsLockers) Sync(context.Context, lokero.Credential, string) (service.DeviceSync, error) {
+	s := service.DeviceSync{KDF: locker.DefaultKDF, Salt: []byte("salt")}
+	if f.returning.Load() {
+		s.DropOffs = []service.ExpectedDropOff{{ShipmentID: "SH-R", Sealed: []byte("sealed"), Parcel: [3]float64{30, 20, 10},
+			Until: time.Date(2026, 12, 22, 10, 0, 0, 0, time.UTC)}}
+	}
+	return s, nil
+}
+
+// A sync carries the returns the locker may take offline, and says so
+// when there are none (an empty list, not none at all: a controller keeps
+// what it holds from a sync without the list, as from a centre before it).
+func TestCentreSyncCarriesDropOffs(t *testing.T) {
+	t.Parallel()
+	f := &returnsLockers{slowLockers: newSlowLockers()}
+	c, log := testCentre(t, f)
+	c.enqueue(Topic("L1", KindStatus), []byte(`{"online":true,"sync":true}`))
+	log.waitTypes(t, "the sync without returns", CommandSync)
+	f.returning.Store(true)
+	c.enqueue(Topic("L1", KindStatus), []byte(`{"online":true,"sync":true}`))
+	log.waitTypes(t, "the sync with a return", CommandSync, CommandSync)
+	log.mu.Lock()
+	none, one := log.list[0], log.list[1]
+	log.mu.Unlock()
+	if none.DropOffs == nil || len(none.DropOffs) != 0 {
+		t.Errorf("a sync without returns: drop_offs %#v; want an empty list", none.DropOffs)
+	}
+	want := DropOff{ShipmentID: "SH-R", Sealed: []byte("sealed"), LengthCM: 30, WidthCM: 20, HeightCM: 10,
+		Until: time.Date(2026, 12, 22, 10, 0, 0, 0, time.UTC)}
+	if len(one.DropOffs) != 1 || !reflect.DeepEqual(one.DropOffs[0], want) {
+		t.Errorf("a sync with a return: drop_offs %+v; want [%+v]", one.DropOffs, want)
 	}
 }

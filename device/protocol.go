@@ -135,6 +135,12 @@ type Command struct {
 	// Compartments its compartments, for deposits taken offline.
 	Deliveries   []Delivery    `json:"deliveries,omitempty"`
 	Compartments []Compartment `json:"compartments,omitempty"`
+	// DropOffs are the returns the locker may take offline (each also
+	// sent alone: expect_drop_off), so that a controller restarted
+	// before it derived one gets it again. A sync always carries the list
+	// (empty: none); nil, a centre that does not send it, whose
+	// controller keeps the drop-offs it was told of one by one.
+	DropOffs []DropOff `json:"drop_offs,omitzero"`
 	// expect_pickup
 	Pickup *Pickup `json:"pickup,omitempty"`
 	// expect_drop_off

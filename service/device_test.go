@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lokero/lokero"
+	"github.com/lokero/lokero/locker"
 	"github.com/lokero/lokero/service"
 )
 
@@ -574,6 +575,13 @@ func TestOfflineDropOff(t *testing.T) {
 		if !bytes.Equal(s.KDF.Verifier(sh.ReturnCode, s.Salt), d.Verifier) {
 			t.Error("the return verifier does not match the return code under the sync's KDF and salt")
 		}
+		// The sync carries it too, for a controller restarted since.
+		if len(s.DropOffs) != 1 || s.DropOffs[0].ShipmentID != sh.ID || !bytes.Equal(s.DropOffs[0].Verifier, d.Verifier) || !s.DropOffs[0].Until.Equal(d.Until) {
+			t.Errorf("the sync's drop-offs: %+v; want the one return, as expect_drop_off gives it", s.DropOffs)
+		}
+		if near, err := f.lockers.Sync(ctx, f.other, "SP-NEAR"); err != nil || len(near.DropOffs) != 0 {
+			t.Errorf("another locker's sync: %d drop-offs, %v; want none", len(near.DropOffs), err)
+		}
 		if _, ok, _ := f.lockers.ExpectedDropOff(ctx, f.other, "SP-NEAR", sh.ID); ok {
 			t.Error("another locker is told to expect the return")
 		}
@@ -590,6 +598,67 @@ func TestOfflineDropOff(t *testing.T) {
 		if closed.Shipment.Kind != lokero.ShipmentReturn || closed.Shipment.Status != lokero.StatusDroppedOff || closed.Shipment.ReturnOf != sh.ID {
 			t.Errorf("door shut on the return: %s %s of %s; want the return of %s DROPPED_OFF", closed.Shipment.Kind, closed.Shipment.Status, closed.Shipment.ReturnOf, sh.ID)
 		}
+		if s, err := f.lockers.Sync(ctx, f.device, "LOCKER-M5"); err != nil || len(s.DropOffs) != 0 {
+			t.Errorf("the sync after the return: %+v, %v; want no drop-off", s.DropOffs, err)
+		}
+		if _, ok, err := f.lockers.ExpectedDropOff(ctx, f.device, "LOCKER-M5", sh.ID); ok || err != nil {
+			t.Errorf("the return expected again after it was made: %v, %v", ok, err)
+		}
+	})
+}
+
+// TestSyncCarriesReturnsWithinTheWindow: a locker's sync lists the
+// returns of the parcels picked up there (sealed for a board that
+// derives), until the return window ends, so that a controller restarted
+// since takes them offline again.
+func TestSyncCarriesReturnsWithinTheWindow(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		device, token, err := f.lockers.AddCredential(ctx, lokero.KindDevice, "M5 board", "LOCKER-M5")
+		if err != nil {
+			t.Fatal(err)
+		}
+		apply := func(ev service.DeviceEvent) service.DeviceOutcome {
+			t.Helper()
+			out, err := f.lockers.ApplyEvent(ctx, device, "LOCKER-M5", ev)
+			if err != nil || out.Result != service.EventApplied {
+				t.Fatalf("%s: %+v, %v", ev.Type, out, err)
+			}
+			return out
+		}
+		sh, n := f.returnableAtM5(t)
+		apply(service.DeviceEvent{Seq: 1, Type: service.DeviceEventDoorClosed, Compartment: n})
+		code := codePattern.FindStringSubmatch(oneNoticePerChannel(t, f.lockers)[0].Text)[1]
+		apply(service.DeviceEvent{Seq: 2, Type: service.DeviceEventKeypad, Code: code})
+		picked := apply(service.DeviceEvent{Seq: 3, Type: service.DeviceEventDoorClosed, Compartment: n})
+		if picked.Shipment.Status != lokero.StatusPickedUp || picked.Shipment.Pickup == nil {
+			t.Fatalf("pickup: %s", picked.Shipment.Status)
+		}
+		until := picked.Shipment.Pickup.At.Add(service.ReturnWindow)
+		key := locker.BoardKey(token)
+		synced := func(what string, want int) {
+			t.Helper()
+			s, err := f.lockers.Sync(ctx, device, "LOCKER-M5")
+			if err != nil || len(s.DropOffs) != want {
+				t.Fatalf("%s: %d drop-offs, %v; want %d", what, len(s.DropOffs), err, want)
+			}
+			if want == 0 {
+				return
+			}
+			d := s.DropOffs[0]
+			if d.ShipmentID != sh.ID || !d.Until.Equal(until) || d.Verifier != nil || d.Parcel[0] != 30 {
+				t.Errorf("%s: %+v; want %s's return until %s, sealed", what, d, sh.ID, until)
+			}
+			if got, err := locker.OpenOnBoard(key, "LOCKER-M5", sh.ID, locker.BoardReturn, d.Sealed); err != nil || got != sh.ReturnCode {
+				t.Errorf("%s: the sealed return code opens to %q, %v", what, got, err)
+			}
+		}
+		synced("the sync after the pickup", 1)
+		f.clock.Advance(until.Sub(f.lockers.Now()) - time.Minute)
+		synced("a minute before the window ends", 1)
+		f.clock.Advance(2 * time.Minute)
+		synced("a minute after", 0)
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lokero/lokero"
@@ -54,11 +55,16 @@ type DeviceSync struct {
 	Deliveries   []ExpectedDelivery
 	Compartments []CompartmentState
 	Pickups      []ExpectedPickup
+	// DropOffs are the returns the locker may take offline: the parcels
+	// picked up there within the ReturnWindow whose return code is not
+	// used yet (each also sent alone at its pickup: expect_drop_off).
+	DropOffs []ExpectedDropOff
 }
 
 // Sync returns what the controller of a locker should know now: every
 // parcel ready for pickup in it, with its code's verifier, or its code
-// sealed for a board that derives the verifiers itself. A verifier is
+// sealed for a board that derives the verifiers itself, and every return
+// it may take (DropOffs), alike. A verifier is
 // derived once per code and kept (the derivation is slow on purpose); a
 // rotated code, or a new key of the secret, gets a new one.
 func (l *Lockers) Sync(ctx context.Context, device lokero.Credential, locationID string) (DeviceSync, error) {
@@ -73,19 +79,35 @@ func (l *Lockers) Sync(ctx context.Context, device lokero.Credential, locationID
 	if err != nil {
 		return DeviceSync{}, fmt.Errorf("sync %s: %w", loc.ID, err)
 	}
+	now := l.now()
 	list, err := l.store.ShipmentsTo(ctx, loc.ID, []lokero.ShipmentStatus{lokero.StatusReadyForPickup})
 	if err != nil {
 		return DeviceSync{}, fmt.Errorf("sync %s: %w", loc.ID, err)
 	}
-	ids := make([]string, 0, len(list))
-	for _, sh := range list {
+	returns, err := l.store.ReturnsExpected(ctx, loc.ID, now.Add(-ReturnWindow))
+	if err != nil {
+		return DeviceSync{}, fmt.Errorf("sync %s: %w", loc.ID, err)
+	}
+	ids := make([]string, 0, len(list)+len(returns))
+	for _, sh := range slices.Concat(list, returns) {
 		ids = append(ids, sh.ID)
 	}
 	kept, err := l.keptVerifiers(ctx, key, ids...)
 	if err != nil {
 		return DeviceSync{}, fmt.Errorf("sync %s: %w", loc.ID, err)
 	}
-	out := DeviceSync{At: l.now(), KDF: locker.DefaultKDF, Salt: l.codes.Salt(loc.ID, locker.DefaultKDF), Pickups: []ExpectedPickup{}, QRKey: l.QRPublicKey()}
+	out := DeviceSync{At: now, KDF: locker.DefaultKDF, Salt: l.codes.Salt(loc.ID, locker.DefaultKDF), Pickups: []ExpectedPickup{},
+		DropOffs: []ExpectedDropOff{}, QRKey: l.QRPublicKey()}
+	for _, sh := range returns {
+		if !returnableAt(sh, loc) {
+			continue
+		}
+		d, err := l.expectedDropOff(ctx, key, loc, sh, kept[sh.ID], out.Salt)
+		if err != nil {
+			return DeviceSync{}, fmt.Errorf("sync %s: %w", loc.ID, err)
+		}
+		out.DropOffs = append(out.DropOffs, d)
+	}
 	for _, sh := range list {
 		if !waitingAt(sh, loc) {
 			continue

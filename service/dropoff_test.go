@@ -240,6 +240,15 @@ func TestPrepaidDropOff(t *testing.T) {
 		if got.Status != lokero.StatusPickedUp {
 			t.Errorf("pre-paid parcel ends %s; want PICKED_UP", got.Status)
 		}
+		// Its code was its drop-off code, used: no locker is to take it as
+		// a return, offline either.
+		at := f.deviceOf(t, got.DestinationID)
+		if _, ok, err := f.lockers.ExpectedDropOff(ctx, at, got.DestinationID, got.ID); ok || err != nil {
+			t.Errorf("the pre-paid parcel's code expected as a return where it was picked up: %v, %v", ok, err)
+		}
+		if s, err := f.lockers.Sync(ctx, at, got.DestinationID); err != nil || len(s.DropOffs) != 0 {
+			t.Errorf("the sync where the pre-paid parcel was picked up: %d drop-offs, %v; want none", len(s.DropOffs), err)
+		}
 
 		// A cancelled pre-paid parcel's code opens nothing.
 		res, err = f.shipments.Prepaid(ctx, f.retailer, prepaidRequest(), "", nil)

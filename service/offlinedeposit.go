@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lokero/lokero"
@@ -139,7 +140,7 @@ type ExpectedDropOff struct {
 
 // ExpectedDropOff returns the return a locker's controller should expect
 // after a parcel was picked up there; ok is false when there is none (no
-// return code, picked up elsewhere, returned already).
+// return code, picked up elsewhere, a pre-paid parcel, returned already).
 func (l *Lockers) ExpectedDropOff(ctx context.Context, device lokero.Credential, locationID, shipmentID string) (ExpectedDropOff, bool, error) {
 	loc, err := l.deviceLocker(device, locationID)
 	if err != nil {
@@ -149,11 +150,14 @@ func (l *Lockers) ExpectedDropOff(ctx context.Context, device lokero.Credential,
 	if err != nil {
 		return ExpectedDropOff{}, false, err
 	}
-	if sh.Status != lokero.StatusPickedUp || sh.ReturnCode == "" || sh.Pickup == nil || sh.Pickup.LocationID != loc.ID {
+	if !returnableAt(sh, loc) {
 		return ExpectedDropOff{}, false, nil
 	}
-	salt := l.codes.Salt(loc.ID, locker.DefaultKDF)
-	codeHash := sha256.Sum256([]byte("lokero/return-code\x00" + sh.ReturnCode))
+	if ret, err := l.store.ReturnsExpected(ctx, loc.ID, sh.Pickup.At); err != nil {
+		return ExpectedDropOff{}, false, err
+	} else if !slices.ContainsFunc(ret, func(r lokero.Shipment) bool { return r.ID == sh.ID }) {
+		return ExpectedDropOff{}, false, nil // returned already
+	}
 	key, err := l.boardKeyOf(device)
 	if err != nil {
 		return ExpectedDropOff{}, false, err
@@ -162,13 +166,30 @@ func (l *Lockers) ExpectedDropOff(ctx context.Context, device lokero.Credential,
 	if err != nil {
 		return ExpectedDropOff{}, false, err
 	}
-	d := ExpectedDropOff{ShipmentID: sh.ID, Parcel: sh.Parcel.Dimensions(), Until: sh.Pickup.At.Add(ReturnWindow)}
-	b, err := l.forBoard(ctx, key, loc, sh.ID, locker.BoardReturn, codeHash[:], salt, kept[sh.ID], func() (string, bool) { return sh.ReturnCode, true })
+	d, err := l.expectedDropOff(ctx, key, loc, sh, kept[sh.ID], l.codes.Salt(loc.ID, locker.DefaultKDF))
+	return d, err == nil, err
+}
+
+// returnableAt reports whether sh is a delivery picked up at loc whose
+// return code its controller may take: a pre-paid parcel's code is its
+// drop-off code, used once it travelled.
+func returnableAt(sh lokero.Shipment, loc *lokero.Location) bool {
+	return sh.Kind.OrDefault() == lokero.ShipmentDelivery && sh.Status == lokero.StatusPickedUp && sh.ReturnCode != "" &&
+		sh.Pickup != nil && sh.Pickup.LocationID == loc.ID
+}
+
+// expectedDropOff is the return of sh, returnable at loc, with the
+// verifier of its return code (kept, when it was made for this code and
+// salt, else a new one, kept for next time) or, for a board that derives
+// (key, its BoardKey), the code sealed for it.
+func (l *Lockers) expectedDropOff(ctx context.Context, key []byte, loc *lokero.Location, sh lokero.Shipment, kept lokero.Verifier, salt []byte) (ExpectedDropOff, error) {
+	codeHash := sha256.Sum256([]byte("lokero/return-code\x00" + sh.ReturnCode))
+	b, err := l.forBoard(ctx, key, loc, sh.ID, locker.BoardReturn, codeHash[:], salt, kept, func() (string, bool) { return sh.ReturnCode, true })
 	if err != nil {
-		return ExpectedDropOff{}, false, err
+		return ExpectedDropOff{}, err
 	}
-	d.Verifier, d.Sealed = b.verifier, b.sealed
-	return d, true, nil
+	return ExpectedDropOff{ShipmentID: sh.ID, Parcel: sh.Parcel.Dimensions(), Until: sh.Pickup.At.Add(ReturnWindow),
+		Verifier: b.verifier, Sealed: b.sealed}, nil
 }
 
 // OfflineDropOff is a controller reporting a return it took while

@@ -191,6 +191,20 @@ func (db *DB) ShipmentsTo(ctx context.Context, locationID string, statuses []lok
 	return list, nil
 }
 
+// ReturnsExpected lists the deliveries picked up at a location since a
+// time whose return may still come: one range of a partial index
+// (shipments_returns_expected_idx, 00027), whichever the locker's history.
+func (db *DB) ReturnsExpected(ctx context.Context, locationID string, since time.Time) ([]lokero.Shipment, error) {
+	list, err := queryAll(ctx, db.db, scanShipmentOnly, `SELECT `+shipmentColumns+` FROM shipments
+		WHERE picked_up_location = $1 AND picked_up_at >= $2 AND status = 'PICKED_UP' AND return_code IS NOT NULL
+			AND kind = 'delivery' AND NOT EXISTS (SELECT 1 FROM shipments r WHERE r.return_of = shipments.id)
+		ORDER BY id`, locationID, db.time(since))
+	if err != nil {
+		return nil, fmt.Errorf("returns expected at %s: %w", locationID, err)
+	}
+	return list, nil
+}
+
 // lockedShipmentWhere reads the shipment selected by the rest of the query
 // after WHERE, locked until the transaction ends, with its events and the
 // hash of the request that created it; it returns sql.ErrNoRows when there

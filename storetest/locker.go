@@ -51,6 +51,7 @@ var lockerTests = []struct {
 	{"ClaimCompartmentConcurrent", testClaimCompartmentConcurrent},
 	{"LayOutLockerConcurrent", testLayOutLockerConcurrent},
 	{"DropOffs", testDropOffs},
+	{"ReturnsExpected", testReturnsExpected},
 	{"ReservedOnAndShipmentsTo", testReservedOnAndShipmentsTo},
 }
 

@@ -152,6 +152,11 @@ func stored(s lokero.Shipment, withEvents bool) lokero.Shipment {
 		}
 		s.COD = &c
 	}
+	if s.Pickup != nil {
+		p := *s.Pickup
+		p.At = utc(p.At)
+		s.Pickup = &p
+	}
 	events := s.Events
 	s.Events = nil
 	if withEvents {
