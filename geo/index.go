@@ -170,7 +170,8 @@ func (ix *Index) Len() int { return len(ix.entries) }
 // items nearest to origin, nearest first (ties broken by smaller Item),
 // keeping only items for which keep(item) is true (keep nil = all), and only
 // items within maxDistanceM metres when maxDistanceM > 0. Returns fewer than
-// k when fewer qualify. The result is exactly that of a brute-force scan.
+// k when fewer qualify (none for an origin with a NaN or infinite
+// coordinate). The result is exactly that of a brute-force scan.
 //
 // keep is called only for items close enough to matter, at most once each.
 // Nearest allocates nothing when dst has room for k more results.
@@ -208,8 +209,8 @@ func (ix *Index) NearestFiltered(origin Point, k int, f TagFilter, maxDistanceM 
 
 // nearest is Nearest with keep nil or f the zero TagFilter.
 func (ix *Index) nearest(origin Point, k int, keep func(int) bool, f TagFilter, maxDistanceM float64, dst []Neighbor) []Neighbor {
-	if k <= 0 || len(ix.entries) == 0 {
-		return dst
+	if k <= 0 || len(ix.entries) == 0 || !finite(origin.Lat) || !finite(origin.Lon) {
+		return dst // nowhere is near a point that is not one
 	}
 	buf := searchBuf{out: dst}
 	s := searcher{
@@ -492,3 +493,6 @@ func siftDown(h []Neighbor, i int) {
 		i = c
 	}
 }
+
+// finite reports whether x is a number, neither NaN nor infinite.
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

@@ -489,3 +489,18 @@ func TestNearestFilteredNoAllocations(t *testing.T) {
 		t.Errorf("NearestFiltered allocated %v times per call with dst reused, want 0", allocs)
 	}
 }
+
+// TestNearestNonFiniteOrigin: an origin with a NaN or infinite coordinate
+// is near nothing (before, its distances came back NaN).
+func TestNearestNonFiniteOrigin(t *testing.T) {
+	t.Parallel()
+	ix := geo.NewIndex(finlandPoints(100, 41))
+	for _, origin := range []geo.Point{{Lat: math.NaN(), Lon: 25}, {Lat: 60, Lon: math.NaN()}, {Lat: math.Inf(1), Lon: 25}, {Lat: 60, Lon: math.Inf(-1)}} {
+		if got := ix.Nearest(origin, 5, nil, 0, nil); len(got) != 0 {
+			t.Errorf("Nearest(%v) = %v; want nothing", origin, got)
+		}
+		if got := ix.NearestFiltered(origin, 5, geo.TagFilter{}, 1000, nil); len(got) != 0 {
+			t.Errorf("NearestFiltered(%v) = %v; want nothing", origin, got)
+		}
+	}
+}

@@ -45,6 +45,8 @@ const (
 	// MaxQRTokenLen bounds an encoded token: the longest payload with
 	// both IDs at maxQRID and the signature fits well within it.
 	MaxQRTokenLen = 512
+	// MaxQRCompartment is the highest compartment a token names.
+	MaxQRCompartment = 1<<16 - 1
 )
 
 // QRClaims are what a QR token says.
@@ -76,7 +78,7 @@ var (
 // SignQR returns the token of c under key. Times are taken in whole unix
 // seconds (NotBefore rounded down, NotAfter up), so that the window never
 // shrinks. It panics on claims no token can carry (an ID empty or longer
-// than 64 bytes, a compartment below 1, a window that is empty or before
+// than 64 bytes, a compartment outside 1..MaxQRCompartment, a window that is empty or before
 // 1970): the caller makes them, and such a token would be a bug.
 func SignQR(key ed25519.PrivateKey, c QRClaims) string {
 	payload, err := encodeQR(c)
@@ -99,8 +101,8 @@ func encodeQR(c QRClaims) ([]byte, error) {
 		return nil, fmt.Errorf("qr token: location ID %q: want 1..%d bytes of printable ASCII", c.LocationID, maxQRID)
 	case !qrID(c.ShipmentID):
 		return nil, fmt.Errorf("qr token: shipment ID %q: want 1..%d bytes of printable ASCII", c.ShipmentID, maxQRID)
-	case c.Compartment < 1:
-		return nil, fmt.Errorf("qr token: compartment %d: want 1 or more", c.Compartment)
+	case c.Compartment < 1 || c.Compartment > MaxQRCompartment:
+		return nil, fmt.Errorf("qr token: compartment %d: want 1..%d", c.Compartment, MaxQRCompartment)
 	case nbf < 0 || nbf >= 1<<40 || naf <= nbf || naf-nbf >= 1<<32:
 		return nil, fmt.Errorf("qr token: window %s..%s: want a non-empty window after 1970", c.NotBefore, c.NotAfter)
 	}
@@ -140,7 +142,7 @@ func parseQR(token string) (QRClaims, []byte, []byte, error) {
 		return QRClaims{}, nil, nil, fmt.Errorf("%w: version %d, want %d", ErrQRMalformed, payload[0], QRVersion)
 	}
 	r := qrReader{b: payload[1:]}
-	compartment := r.uvarint(1 << 16)
+	compartment := r.uvarint(MaxQRCompartment + 1)
 	nbf := r.uvarint(1 << 40)
 	span := r.uvarint(1 << 32)
 	loc := r.text()

@@ -146,6 +146,7 @@ func TestSignQRRefusesBadClaims(t *testing.T) {
 		{"a space in an ID", func(c *locker.QRClaims) { c.ShipmentID = "shp 1" }},
 		{"an ID too long", func(c *locker.QRClaims) { c.LocationID = strings.Repeat("x", 65) }},
 		{"compartment 0", func(c *locker.QRClaims) { c.Compartment = 0 }},
+		{"a compartment no token reads", func(c *locker.QRClaims) { c.Compartment = locker.MaxQRCompartment + 1 }},
 		{"empty window", func(c *locker.QRClaims) { c.NotAfter = c.NotBefore }},
 		{"window backwards", func(c *locker.QRClaims) { c.NotAfter = c.NotBefore.Add(-time.Hour) }},
 		{"before 1970", func(c *locker.QRClaims) { c.NotBefore = time.Unix(-10, 0) }},

@@ -165,20 +165,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	// Every return closes it, before serving or after (a listener the
+	// server closed already closes again harmlessly).
+	defer ln.Close()
 	p, err := openPlatform(ctx, *db, calendar.New(cutoffTime.Hour(), cutoffTime.Minute()), clk, log)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer p.Close()
 	codes, keys, _, err := loadSecret(ctx, p.store, *db, *secretFile, secretOptions{production: *production, mayCreate: true}, log)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	if devClockVal != nil {
 		if err := resumeDevClock(ctx, p.store, devClockVal, log); err != nil {
-			ln.Close()
 			return err
 		}
 	}
@@ -186,12 +186,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if err := p.dir.Availability().SetBusyBelow(busyShare); err != nil {
-		ln.Close()
 		return fmt.Errorf("%w: --busy-below: %v", errUsage, err)
 	}
 	p.lockers = service.NewLockers(p.store, p.dir, p.calendar, p.clock, nil, codes, log)
 	if err := p.shipments.SetRetailerShare(retailerCap); err != nil {
-		ln.Close()
 		return fmt.Errorf("%w: --retailer-share: %v", errUsage, err)
 	}
 	dir, srv := p.dir, p.handler(log)
@@ -216,7 +214,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	private := *allowPrivate || *dev
 	pushKeys, err := pushKeys(ctx, p.store, codes)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	// Push needs no provider of the operator's: each subscription names its
@@ -227,7 +224,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	p.lockers.SetSenders(senders)
 	qr, err := qrKey(ctx, p.store, codes)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	p.lockers.SetQRKey(qr)
@@ -246,7 +242,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}})
 	if err := srv.EnableSessions(codes.SubKey("web-session")); err != nil {
-		ln.Close()
 		return err
 	}
 	if *dev && loopback(ln.Addr()) {
@@ -270,7 +265,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	runner, err := p.startJobs(ctx, *db, log)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer func() {
@@ -282,7 +276,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}()
 	devs, err := startDevices(ctx, p.lockers, *mqttURL, *mqttListen, log)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer devs.Close()

@@ -851,3 +851,26 @@ func TestServeWarnsPlainMQTT(t *testing.T) {
 		})
 	}
 }
+
+// TestServeFailingAfterListenFreesItsPort: serve failing after it took its
+// HTTP port (here its embedded broker's port is taken) gives the port back
+// at once: started again on it, it listens.
+func TestServeFailingAfterListenFreesItsPort(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	addr := freeAddr(t)
+	db := filepath.Join(t.TempDir(), "lokero.db")
+	code, _, stderr := runCmd(t, "serve", "--addr", addr, "--db", db, "--no-demo", "--mqtt-listen", busy.Addr().String())
+	if code == 0 || !strings.Contains(stderr, "address already in use") {
+		t.Fatalf("serve with its broker's port taken: exit %d, %s; want a failure naming the port", code, stderr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("the HTTP port after serve failed: %v; want it free", err)
+	}
+	ln.Close()
+}
