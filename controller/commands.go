@@ -36,6 +36,7 @@ func (c *Controller) handleCommand(payload []byte) error {
 	}
 	switch cmd.Type {
 	case CommandSync:
+		c.heardSync()
 		return c.applySync(cmd)
 	case CommandExpectPickup:
 		if cmd.Pickup == nil {

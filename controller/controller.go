@@ -37,6 +37,7 @@ const (
 	DefaultHeartbeat   = time.Minute
 	DefaultResendAfter = 10 * time.Second
 	DefaultOnlineWait  = 5 * time.Second
+	DefaultSyncWait    = time.Minute
 	DefaultFirmware    = "lokero-controller 1.0"
 )
 
@@ -70,6 +71,12 @@ type Config struct {
 	// OnlineWait is how long Keypad waits for the centre's answer to a
 	// code it does not know itself (DefaultOnlineWait).
 	OnlineWait time.Duration
+	// SyncWait is how long after connecting the controller waits for the
+	// sync it asked for before it connects again (DefaultSyncWait): a
+	// broker that lost its subscriptions or its session in the moment it
+	// connected would leave it deaf to every answer and command. While
+	// none comes the wait doubles, up to 16 times SyncWait.
+	SyncWait time.Duration
 	// Derivations, when set, bounds the keypad's derivations across the
 	// controllers that share it: many simulated lockers in one process
 	// (lokero sim). A locker's own board derives one entry at a time
@@ -142,6 +149,11 @@ type Controller struct {
 	gapAt      time.Time                 // … and when it was honoured
 	client     mqtt.Client
 	ready      bool // connected, subscribed, status published, cursor reset
+	// askedAt is when this connection asked for a sync, zero once one
+	// came; syncWait how long it waits for it (Config.SyncWait, doubled
+	// after each connection that heard none).
+	askedAt  time.Time
+	syncWait time.Duration
 	// cleanStart: the broker's persistent session for the locker's client
 	// ID may be another token's (keySession); Run discards it first.
 	cleanStart bool
@@ -183,6 +195,9 @@ func Open(cfg Config) (*Controller, error) {
 	if cfg.OnlineWait <= 0 {
 		cfg.OnlineWait = DefaultOnlineWait
 	}
+	if cfg.SyncWait <= 0 {
+		cfg.SyncWait = DefaultSyncWait
+	}
 	if cfg.maxReconnect <= 0 {
 		cfg.maxReconnect = 10 * time.Second
 	}
@@ -211,6 +226,7 @@ func Open(cfg Config) (*Controller, error) {
 		entries:      map[int64][]byte{},
 		doors:        map[int]bool{},
 		sentAt:       map[int64]time.Time{},
+		syncWait:     cfg.SyncWait,
 		toDerive:     make(chan derivation, 1024),
 		stopDeriving: make(chan struct{}),
 	}

@@ -780,3 +780,55 @@ func TestCleanStartsAtOnceAllHeard(t *testing.T) {
 		t.Errorf("the centre applied %d events; want 80", len(applied))
 	}
 }
+
+// TestConnectsAgainWhenNoSyncComes: a broker that loses a controller's
+// subscriptions and session in the moment it connects (as the embedded
+// broker does when an old clean session's end overtakes a new connection
+// under the same client ID) leaves it deaf: no answer, no command. The
+// controller, hearing no sync SyncWait after it asked for one, connects
+// again and hears the centre; once a sync came it stays connected.
+func TestConnectsAgainWhenNoSyncComes(t *testing.T) {
+	t.Parallel()
+	srv, broker := startBrokerServer(t)
+	ce := newCentre(t, broker)
+	const wait = 300 * time.Millisecond
+	h := newHarness(t, broker, func(c *Config) { c.SyncWait = wait })
+	h.run()
+	cl, ok := srv.Clients.Get(device.LockerClientID(h.id))
+	if !ok {
+		t.Fatal("the broker does not know the controller's client")
+	}
+	srv.UnsubscribeClient(cl)
+	srv.Clients.Delete(cl.ID)
+
+	k := testKDF(t)
+	deadline := h.clock.Now().Add(7 * 24 * time.Hour)
+	p := pickupFor(k, "SH-1", 1, "12345678901", deadline, 0)
+	eventually(t, "a sync heard after connecting again", func() bool {
+		h.clock.Advance(time.Second)
+		ce.command(h.id, syncJSON(t, h.clock.Now(), k, p))
+		time.Sleep(20 * time.Millisecond)
+		return h.c.Expecting() == 1
+	})
+	asked := func() int {
+		_, _, statuses := ce.snapshot()
+		n := 0
+		for _, st := range statuses {
+			if st.Sync {
+				n++
+			}
+		}
+		return n
+	}
+	if n := asked(); n < 2 {
+		t.Errorf("%d statuses asked for a sync; want one a connection, at least 2", n)
+	}
+	before := asked()
+	time.Sleep(3 * wait)
+	if n := asked(); n != before {
+		t.Errorf("%d more connections after the sync came; want none", n-before)
+	}
+	if !h.c.Connected() {
+		t.Error("not connected after the sync came")
+	}
+}

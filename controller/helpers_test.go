@@ -50,6 +50,13 @@ func (h *allowHook) OnACLCheck(*mochi.Client, string, bool) bool { return true }
 // returns its tcp:// URL.
 func startBroker(t *testing.T) string {
 	t.Helper()
+	_, url := startBrokerServer(t)
+	return url
+}
+
+// startBrokerServer is startBroker that returns the broker too.
+func startBrokerServer(t *testing.T) (*mochi.Server, string) {
+	t.Helper()
 	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err := srv.AddHook(new(allowHook), nil); err != nil {
 		t.Fatalf("broker hook: %v", err)
@@ -62,7 +69,7 @@ func startBroker(t *testing.T) string {
 		t.Fatalf("broker serve: %v", err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	return "tcp://" + tcp.Address()
+	return srv, "tcp://" + tcp.Address()
 }
 
 // fakeClock is a clock the test moves.

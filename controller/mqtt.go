@@ -77,7 +77,7 @@ func (c *Controller) Run(ctx context.Context) error {
 
 	heartbeat := time.NewTicker(c.cfg.Heartbeat)
 	defer heartbeat.Stop()
-	resend := time.NewTicker(max(c.cfg.ResendAfter/4, 10*time.Millisecond))
+	resend := time.NewTicker(max(min(c.cfg.ResendAfter, c.cfg.SyncWait)/4, 10*time.Millisecond))
 	defer resend.Stop()
 	events := c.cfg.Driver.Events()
 	for {
@@ -112,6 +112,14 @@ func (c *Controller) Run(ctx context.Context) error {
 		case <-heartbeat.C:
 			c.publishStatus(client, false)
 		case <-resend.C:
+			if waited, deaf := c.deaf(time.Now()); deaf {
+				c.log.Warn("controller: no sync since connecting; connecting again", "waited", waited)
+				client.Disconnect(250)
+				if err := connect(); err != nil {
+					return err
+				}
+				continue
+			}
 			c.sendProbe(client)
 			c.send(client)
 		case ev, ok := <-events:
@@ -226,9 +234,34 @@ func (c *Controller) onConnect(client mqtt.Client) {
 	c.mu.Lock()
 	c.cursor = 0
 	c.ready = true
+	c.askedAt = time.Now()
 	c.mu.Unlock()
 	c.wake()
 	c.log.Info("controller: connected", "broker", c.cfg.Broker)
+}
+
+// deaf reports whether the connection has waited its syncWait for the
+// sync it asked for on connecting, and how long it waited: then Run
+// connects again (a new CONNECT, which a broker that lost the session
+// takes as new, and new subscriptions), and the next connection waits
+// twice as long, up to 16 times Config.SyncWait.
+func (c *Controller) deaf(now time.Time) (time.Duration, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	waited := now.Sub(c.askedAt)
+	if !c.ready || c.askedAt.IsZero() || waited < c.syncWait {
+		return waited, false
+	}
+	c.ready, c.askedAt = false, time.Time{}
+	c.syncWait = min(2*c.syncWait, 16*c.cfg.SyncWait)
+	return waited, true
+}
+
+// heardSync records that a sync came: the connection hears the centre.
+func (c *Controller) heardSync() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.askedAt, c.syncWait = time.Time{}, c.cfg.SyncWait
 }
 
 // publishStatus publishes the status, online, retained; with sync it asks
