@@ -157,9 +157,20 @@ func (d *Dispatch) CheckDate(ctx context.Context, date lokero.Date) (DispatchRes
 	touched := map[string]bool{}
 	defer d.changed(touched)
 	if occupancy.Final(today, date) {
-		// First back where the shoppers asked: a booking that leaves a
+		lists, err := d.bookingsAt(ctx, lockers)
+		if err != nil {
+			return res, fmt.Errorf("dispatch check for %s: %w", date, err)
+		}
+		// First each booking into the smallest class of its locker with
+		// room, as the door will put it: a large compartment a small
+		// parcel was booked into when its class looked full is free for a
+		// large one (moved back, or not moved out).
+		if err := d.moveDownAll(ctx, lists, today, date, late, touched); err != nil {
+			return res, fmt.Errorf("dispatch check for %s, moving down: %w", date, err)
+		}
+		// Then back where the shoppers asked: a booking that leaves a
 		// locker over leaves room there for one that would have moved out.
-		back, err := d.moveBack(ctx, lockers, today, date, late, touched)
+		back, err := d.moveBack(ctx, lists, today, date, late, touched)
 		res.MovedBack = back
 		if err != nil {
 			return res, fmt.Errorf("dispatch check for %s, moving back: %w", date, err)
@@ -325,7 +336,11 @@ func (d *Dispatch) checkClass(ctx context.Context, loc *lokero.Location, size st
 		cands = append(cands, sh)
 		bookings = append(bookings, occupancy.Booking{ID: sh.ID, HandedOver: sh.Status == lokero.StatusInTransit})
 	}
-	for _, i := range occupancy.ToMove(bookings) {
+	// attempt moves booking i in its own transaction that counts the class
+	// again: down, only into a smaller class of the locker with room (none
+	// is no turn-away: the booking stays for the next pass); else as move
+	// does. It reports errClassDone once the class is no longer over.
+	attempt := func(i int, down bool) error {
 		var done lokero.Shipment
 		noRoom, isBack := false, false
 		err := d.s.store.InTx(ctx, func(tx lokero.Tx) error {
@@ -345,22 +360,25 @@ func (d *Dispatch) checkClass(ctx context.Context, loc *lokero.Location, size st
 			if room.over(size, away)-len(stuck) <= 0 {
 				return errClassDone
 			}
-			ok, wasBack, err := d.move(ctx, tx, loc, room, &sh, today, date)
+			var ok, wasBack bool
+			if down {
+				ok, err = d.moveDown(ctx, tx, loc, room, &sh, date)
+			} else {
+				ok, wasBack, err = d.move(ctx, tx, loc, room, &sh, today, date)
+			}
 			if err != nil {
 				return err
 			}
 			if !ok {
-				noRoom = true
+				noRoom = !down
 				return nil
 			}
 			done, isBack = sh, wasBack
 			return nil
 		})
 		switch {
-		case errors.Is(err, errClassDone):
-			return moved, stuck, back, nil
 		case err != nil:
-			return moved, stuck, back, fmt.Errorf("move %s: %w", cands[i].ID, err)
+			return err
 		case noRoom:
 			d.noRoom.Add(1)
 			stuck = append(stuck, cands[i])
@@ -371,10 +389,59 @@ func (d *Dispatch) checkClass(ctx context.Context, loc *lokero.Location, size st
 			d.rerouted.Add(1)
 			moved = append(moved, done)
 		case done.ID != "":
-			d.s.dir.reservationsChanged(loc.ID) // a bigger class of its own locker
+			d.s.dir.reservationsChanged(loc.ID) // another class of its own locker
+		}
+		return nil
+	}
+	order := occupancy.ToMove(bookings)
+	// First the bookings whose parcel a smaller class of the locker takes,
+	// into that class where it has room: no turn-away, and the class's own
+	// parcels keep their place (a small parcel given a large compartment at
+	// booking, its class full by the forecast, makes room this evening for
+	// a large parcel the class would otherwise send elsewhere).
+	for _, down := range []bool{true, false} {
+		for _, i := range order {
+			if down && !d.fitsBelow(cands[i].Parcel, loc, size) {
+				continue
+			}
+			if err := attempt(i, down); errors.Is(err, errClassDone) {
+				return moved, stuck, back, nil
+			} else if err != nil {
+				return moved, stuck, back, fmt.Errorf("move %s: %w", cands[i].ID, err)
+			}
 		}
 	}
 	return moved, stuck, back, nil
+}
+
+// fitsBelow reports whether a class of loc smaller than size takes p.
+func (d *Dispatch) fitsBelow(p lokero.Parcel, loc *lokero.Location, size string) bool {
+	fits := routing.FittingClasses(p, loc, d.s.limits)
+	return len(fits) > 0 && fits[0].Size != size
+}
+
+// moveDown moves a booking of a class over at from into a smaller class of
+// from that takes its parcel and has room on the date, inside tx, and
+// reports whether it did (false changes nothing).
+func (d *Dispatch) moveDown(ctx context.Context, tx lokero.Tx, from *lokero.Location, at *room, sh *lokero.Shipment, date lokero.Date) (bool, error) {
+	for _, c := range routing.FittingClasses(sh.Parcel, from, d.s.limits) { // the smallest first
+		if c.Size == sh.SizeClass {
+			return false, nil // none smaller has room
+		}
+		ok, err := tx.Reserve(ctx, from.ID, date, c.Size, at.capacity(c.Size))
+		if err != nil {
+			return false, fmt.Errorf("reserve a %s compartment at %s: %w", c.Size, from.ID, err)
+		}
+		if !ok {
+			continue
+		}
+		if err := tx.Release(ctx, from.ID, date, sh.SizeClass); err != nil {
+			return false, fmt.Errorf("give back the reservation of %s: %w", sh.ID, err)
+		}
+		sh.SizeClass = c.Size
+		return true, tx.UpdateShipment(ctx, sh)
+	}
+	return false, nil
 }
 
 // room is one locker's size classes as the evening's check counts them
@@ -565,16 +632,12 @@ func mayMoveBack(sh *lokero.Shipment, from string, date lokero.Date, late bool) 
 // event, webhook, the recipient's notice). A locker a move leaves with
 // room is looked at again for those asked for it. It adds the lockers it
 // changed to touched.
-func (d *Dispatch) moveBack(ctx context.Context, at []string, today, date lokero.Date, late bool, touched map[string]bool) ([]lokero.Shipment, error) {
+func (d *Dispatch) moveBack(ctx context.Context, lists map[string][]lokero.Shipment, today, date lokero.Date, late bool, touched map[string]bool) ([]lokero.Shipment, error) {
 	on := date.String()
 	snap := d.s.dir.Snapshot()
 	pending := map[string][]backCandidate{} // by the locker asked for
-	for _, id := range at {
-		list, err := d.s.store.ShipmentsTo(ctx, id, []lokero.ShipmentStatus{lokero.StatusCreated, lokero.StatusInTransit})
-		if err != nil {
-			return nil, err
-		}
-		for _, sh := range list {
+	for _, id := range slices.Sorted(maps.Keys(lists)) {
+		for _, sh := range lists[id] {
 			if !mayMoveBack(&sh, id, date, late) {
 				continue
 			}
@@ -634,6 +697,73 @@ func (d *Dispatch) moveBack(ctx context.Context, at []string, today, date lokero
 		slices.Sort(look)
 	}
 	return back, nil
+}
+
+// bookingsAt lists the shipments on their way to each of the lockers
+// (CREATED and IN_TRANSIT), by locker ID: what the final evening's moves
+// down and back choose from.
+func (d *Dispatch) bookingsAt(ctx context.Context, ids []string) (map[string][]lokero.Shipment, error) {
+	lists := make(map[string][]lokero.Shipment, len(ids))
+	for _, id := range ids {
+		list, err := d.s.store.ShipmentsTo(ctx, id, []lokero.ShipmentStatus{lokero.StatusCreated, lokero.StatusInTransit})
+		if err != nil {
+			return nil, err
+		}
+		lists[id] = list
+	}
+	return lists, nil
+}
+
+// mayMoveDown reports whether a booking at loc (as read, maybe out of a
+// transaction) is one the evening's check moves into a smaller class of
+// loc with room: a delivery not yet deposited that comes on date, whose
+// parcel a class of loc smaller than its reservation's takes.
+func (d *Dispatch) mayMoveDown(sh *lokero.Shipment, loc *lokero.Location, date lokero.Date, late bool) bool {
+	return sh.Kind.OrDefault() == lokero.ShipmentDelivery && sh.DestinationID == loc.ID && sh.DeliveryDate == date &&
+		sh.Compartment == 0 && sh.SizeClass != "" &&
+		(sh.Status == lokero.StatusInTransit || !late && sh.Status == lokero.StatusCreated) &&
+		d.fitsBelow(sh.Parcel, loc, sh.SizeClass)
+}
+
+// moveDownAll moves each booking for date that mayMoveDown into the
+// smallest class of its locker with room on date as the evening's check
+// counts it, the first booked first, each in its own transaction that
+// reads it again: the door puts a parcel in the smallest free compartment
+// that takes it, and the reservations then count what the door will do.
+// It adds the lockers it changed to touched.
+func (d *Dispatch) moveDownAll(ctx context.Context, lists map[string][]lokero.Shipment, today, date lokero.Date, late bool, touched map[string]bool) error {
+	snap := d.s.dir.Snapshot()
+	for _, id := range slices.Sorted(maps.Keys(lists)) {
+		loc := snap.ByID(id)
+		if loc == nil {
+			continue
+		}
+		for _, listed := range lists[id] { // by ID: the first booked first
+			if !d.mayMoveDown(&listed, loc, date, late) {
+				continue
+			}
+			moved := false
+			err := d.s.store.InTx(ctx, func(tx lokero.Tx) error {
+				sh, err := tx.Shipment(ctx, listed.ID)
+				if err != nil || !d.mayMoveDown(&sh, loc, date, late) {
+					return err // moved, deposited or re-dated meanwhile
+				}
+				room, err := d.roomIn(ctx, tx, loc, today, date)
+				if err != nil {
+					return err
+				}
+				moved, err = d.moveDown(ctx, tx, loc, room, &sh, date)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("move %s down at %s: %w", listed.ID, id, err)
+			}
+			if moved {
+				touched[id] = true
+			}
+		}
+	}
+	return nil
 }
 
 // backTo moves one candidate back to loc, the locker asked for, in its own

@@ -546,3 +546,159 @@ func TestDispatchReachesAsFarAsABooking(t *testing.T) {
 		}
 	})
 }
+
+// TestDispatchMovesDownBeforeOut: LOCKER-M5 has one S and two L
+// compartments, SP-NEAR room in L. On Thursday a small parcel is booked
+// for Friday into an L compartment (the S taken by another booking, then
+// cancelled) and a large one after it into the other L. On Thursday
+// evening a large parcel from Wednesday still holds an L compartment: L is
+// one over. The check moves the small parcel's reservation down into the
+// free S — no one turned away — rather than sending the large parcel, the
+// last booked, to SP-NEAR.
+func TestDispatchMovesDownBeforeOut(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		m5, near := network()[3], network()[0]
+		m5.Compartments = []lokero.CompartmentClass{{Size: "S", LengthCM: 70, WidthCM: 40, HeightCM: 10, Count: 1},
+			{Size: "L", LengthCM: 70, WidthCM: 40, HeightCM: 40, Count: 2}}
+		near.Compartments = append(near.Compartments, lokero.CompartmentClass{Size: "L", LengthCM: 70, WidthCM: 40, HeightCM: 40, Count: 5})
+		if _, err := f.dir.Import(ctx, []lokero.Location{m5, near}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.dir.Availability().SetMargin(0); err != nil {
+			t.Fatal(err)
+		}
+		large := func(reference string) service.ShipmentRequest {
+			req := request()
+			req.Reference, req.Parcel = reference, &lokero.Parcel{LengthCM: 30, WidthCM: 30, HeightCM: 30, WeightKG: 3, Contents: lokero.ContentsGoods}
+			return req
+		}
+		small := func(reference string) service.ShipmentRequest {
+			req := request()
+			req.Reference = reference
+			return req
+		}
+		if waiting, _ := f.readyWith(t, large("WEDNESDAY")); waiting.SizeClass != "L" {
+			t.Fatalf("Wednesday's large parcel booked as %q; want L", waiting.SizeClass)
+		}
+
+		f.clock.Advance(24 * time.Hour) // Thursday 14:00
+		taken, err := f.shipments.Create(ctx, f.retailer, small("TAKES-S"), "", nil)
+		if err != nil || taken.Shipment.SizeClass != "S" {
+			t.Fatalf("the first small booking: %q, %v; want S", taken.Shipment.SizeClass, err)
+		}
+		smallInL := f.handedOver(t, small("SMALL"))
+		f.clock.Advance(time.Minute)
+		largeInL := f.handedOver(t, large("LARGE"))
+		for _, sh := range []lokero.Shipment{smallInL, largeInL} {
+			if sh.DestinationID != "LOCKER-M5" || sh.SizeClass != "L" {
+				t.Fatalf("%s booked to %s in %q; the test needs LOCKER-M5's L", sh.Reference, sh.DestinationID, sh.SizeClass)
+			}
+		}
+		if _, err := f.shipments.Cancel(ctx, f.retailer, taken.Shipment.ID); err != nil {
+			t.Fatal(err)
+		}
+
+		f.clock.Advance(6 * time.Hour) // 20:00
+		dispatch := service.NewDispatch(f.shipments)
+		res, err := dispatch.Check(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Over != 1 || len(res.Rerouted) != 0 || len(res.NoRoom) != 0 {
+			t.Fatalf("the check found %d over, moved out %v, no room for %v; want 1 over, none moved out", res.Over, shipmentIDs(res.Rerouted), shipmentIDs(res.NoRoom))
+		}
+		for _, tc := range []struct {
+			sh   lokero.Shipment
+			size string
+		}{{smallInL, "S"}, {largeInL, "L"}} {
+			got, err := f.store.Shipment(ctx, tc.sh.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.DestinationID != "LOCKER-M5" || got.SizeClass != tc.size {
+				t.Errorf("%s after the check: at %s in %q; want LOCKER-M5 in %s", tc.sh.Reference, got.DestinationID, got.SizeClass, tc.size)
+			}
+		}
+		reserved, err := f.store.ReservedOn(ctx, smallInL.DeliveryDate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reserved["LOCKER-M5"]["S"] != 1 || reserved["LOCKER-M5"]["L"] != 1 || len(reserved["SP-NEAR"]) != 0 {
+			t.Errorf("Friday's reservations %v; want LOCKER-M5's one S and one L, none at SP-NEAR", reserved)
+		}
+		if rerouted, noRoom := dispatch.TurnedAway(); rerouted != 0 || noRoom != 0 {
+			t.Errorf("turned away at dispatch: %d rerouted, %d no room; want none", rerouted, noRoom)
+		}
+	})
+}
+
+// TestDispatchMovesDownThenBack: LOCKER-M5 has one S and two L
+// compartments. Wednesday a small parcel arrives in its S and a large one
+// in an L. Thursday, the forecast counting both as still there on Friday,
+// a small parcel for Friday is booked into the other L and a large one,
+// whose shopper chose LOCKER-M5 too, overflows to SP-NEAR. Thursday the
+// small parcel is picked up. On the evening, the last before Friday, the
+// check moves the small booking into the free S, as the door would put
+// it, and so the large one back into the L it leaves.
+func TestDispatchMovesDownThenBack(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		m5, near := network()[3], network()[0]
+		m5.Compartments = []lokero.CompartmentClass{{Size: "S", LengthCM: 70, WidthCM: 40, HeightCM: 10, Count: 1},
+			{Size: "L", LengthCM: 70, WidthCM: 40, HeightCM: 40, Count: 2}}
+		near.Compartments = append(near.Compartments, lokero.CompartmentClass{Size: "L", LengthCM: 70, WidthCM: 40, HeightCM: 40, Count: 5})
+		if _, err := f.dir.Import(ctx, []lokero.Location{m5, near}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.dir.Availability().SetMargin(4); err != nil {
+			t.Fatal(err)
+		}
+		large := func(req service.ShipmentRequest) service.ShipmentRequest {
+			req.Parcel = &lokero.Parcel{LengthCM: 30, WidthCM: 30, HeightCM: 30, WeightKG: 3, Contents: lokero.ContentsGoods}
+			return req
+		}
+		smallWaiting, queued := f.readyWith(t, request())
+		req := large(request())
+		req.Reference = "WEDNESDAY-LARGE"
+		if largeWaiting, _ := f.readyWith(t, req); smallWaiting.SizeClass != "S" || largeWaiting.SizeClass != "L" {
+			t.Fatalf("Wednesday's parcels booked as %q and %q; want S and L", smallWaiting.SizeClass, largeWaiting.SizeClass)
+		}
+
+		f.clock.Advance(24 * time.Hour) // Thursday 14:00
+		smallInL := f.bookChosen(t, "SMALL")
+		f.clock.Advance(time.Minute)
+		req = large(request())
+		req.Reference, req.PickupPointID = "LARGE", "LOCKER-M5"
+		overflowed := f.handedOver(t, req)
+		if smallInL.DestinationID != "LOCKER-M5" || smallInL.SizeClass != "L" || overflowed.DestinationID != "SP-NEAR" || overflowed.Routing.Rule != routing.RuleCapacityOverflow {
+			t.Fatalf("Thursday's bookings: the small to %s in %q, the large to %s by %s; the test needs LOCKER-M5's L and SP-NEAR by the overflow",
+				smallInL.DestinationID, smallInL.SizeClass, overflowed.DestinationID, overflowed.Routing.Rule)
+		}
+		f.pickUp(t, f.openingCode(t, queued["email"]))
+
+		f.clock.Advance(6 * time.Hour) // 20:00
+		dispatch := service.NewDispatch(f.shipments)
+		res, err := dispatch.Check(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.MovedBack) != 1 || res.MovedBack[0].ID != overflowed.ID || len(res.Rerouted) != 0 {
+			t.Fatalf("the check moved back %v, out %v; want the large booking back", shipmentIDs(res.MovedBack), shipmentIDs(res.Rerouted))
+		}
+		for _, tc := range []struct {
+			sh   lokero.Shipment
+			size string
+		}{{smallInL, "S"}, {overflowed, "L"}} {
+			got, err := f.store.Shipment(ctx, tc.sh.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.DestinationID != "LOCKER-M5" || got.SizeClass != tc.size {
+				t.Errorf("%s after the check: at %s in %q; want LOCKER-M5 in %s", tc.sh.Reference, got.DestinationID, got.SizeClass, tc.size)
+			}
+		}
+	})
+}
