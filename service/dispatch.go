@@ -124,14 +124,17 @@ func (d *Dispatch) Check(ctx context.Context) (DispatchResult, error) {
 
 // CheckDate checks the bookings for date against what the lockers hold
 // now. When the check is the last before date (occupancy.Final: it
-// counts the truth), the bookings that overflowed from the locker their
-// shopper asked for go back to it first where it has room (moveBack).
-// Then, for each locker and size class, the bookings not yet deposited
-// beyond its room (occupancy.Over: its compartments in order less every
-// parcel in them now and every earlier booking not yet delivered, the
-// dwell counted only for the days between tomorrow and date) are moved,
-// in occupancy.ToMove's order, each in its own transaction: first to a
-// bigger class of the same locker with room, else to the nearest locker
+// counts the truth), every booking first goes into the smallest class of
+// its locker with room (moveDownAll: as the door will put it), then the
+// bookings that overflowed from the locker their shopper asked for go
+// back to it where it has room (moveBack). Then, for each locker and size
+// class, the bookings not yet deposited beyond its room (occupancy.Over:
+// its compartments in order less every parcel in them now and every
+// earlier booking not yet delivered, the dwell counted only for the days
+// between tomorrow and date) are moved, each in its own transaction:
+// those a smaller class of the locker takes into it where it has room,
+// then in occupancy.ToMove's order first to a bigger class of the same
+// locker with room, else to the nearest locker
 // with room on date (routing.Overflow, the reservation taken there by the
 // same count and given back at the old one), with a reason; a booking
 // there by a capacity overflow from the locker its shopper asked for goes
