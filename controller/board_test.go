@@ -231,6 +231,7 @@ func TestSyncCarriesDropOffs(t *testing.T) {
 		got := held()
 		return got["SH-1"] && got["SH-2"] && got["SH-3"]
 	})
+	eventually(t, "nothing left to derive", func() bool { return h.c.Stats().Deriving == 0 })
 
 	// SH-3 is no longer listed; SH-1 and SH-2 keep their verifiers (their
 	// sealed codes here would not open).

@@ -190,9 +190,11 @@ func (c *Controller) toDeriveLater(ds []*derivation) {
 		if d == nil {
 			continue
 		}
+		c.counts.deriving.Add(1)
 		select {
 		case c.toDerive <- *d:
 		case <-c.stopDeriving:
+			c.counts.deriving.Add(-1)
 			return
 		}
 	}
@@ -214,6 +216,7 @@ func (c *Controller) deriveLoop() {
 		}
 		v, err := c.deriveSealed(d.kdf, d.shipmentID, d.purpose, d.sealed)
 		if err != nil {
+			c.counts.deriving.Add(-1)
 			c.log.Error("controller: a sealed code", "err", err)
 			c.counts.commandsRefused.Add(1)
 			continue
@@ -223,6 +226,7 @@ func (c *Controller) deriveLoop() {
 			c.log.Error("controller: keep a derived verifier", "shipment", d.shipmentID, "err", err)
 		}
 		c.mu.Unlock()
+		c.counts.deriving.Add(-1)
 	}
 }
 

@@ -20,12 +20,16 @@ type ControllerStats struct {
 	// Commands and CommandsRefused count the centre's commands taken and
 	// refused (malformed, or an open command too old).
 	Commands, CommandsRefused int64
+	// Deriving is how many sealed codes wait for their derivation, or are
+	// in it, now (the board derives: docs/device-protocol.md).
+	Deriving int64
 }
 
 // ackCounters are a controller's counts, updated without its lock.
 type ackCounters struct {
 	sent, applied, duplicates, rejected, gaps atomic.Int64
 	commands, commandsRefused                 atomic.Int64
+	deriving                                  atomic.Int64
 }
 
 // Stats returns the controller's counts of events sent and answers
@@ -40,6 +44,7 @@ func (c *Controller) Stats() ControllerStats {
 
 		Commands:        c.counts.commands.Load(),
 		CommandsRefused: c.counts.commandsRefused.Load(),
+		Deriving:        c.counts.deriving.Load(),
 	}
 }
 

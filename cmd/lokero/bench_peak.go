@@ -69,6 +69,7 @@ func benchPeak(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.BoolVar(&o.postgres, "postgres", false, "run the server on a throwaway PostgreSQL cluster (the local install) instead of SQLite")
 	fs.IntVar(&o.instances, "instances", 1, "lokero serve processes on one database and one Mosquitto (the local install), the requests spread over them; above 1 needs --postgres")
 	fs.Uint64Var(&o.seed, "seed", 1, "the seed of the lockers' places and the shoppers' choices")
+	fs.BoolVar(&o.waitBoards, "wait-for-boards", true, "before each day's pickups, wait until the simulated boards have derived the verifiers of the codes the day's deposits sent them: a real board derives its own in the hours before a recipient comes, where here 200 boards share this machine's cores and the recipients come seconds after the courier; false: the recipients come at once")
 	fs.StringVar(&o.boardDir, "board-dir", "", "where the simulated controllers keep their state files, a directory made in it (default: /dev/shm, memory, where it has 256 KiB free a locker: each real board has storage of its own, and 200 boards' fsyncs queued on the bench's one disk cost up to a fifth of its lives a second; else the temporary directory)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the simulated days to this file (this process: with one instance, the server, the broker, the controllers and the bench)")
@@ -228,7 +229,7 @@ type peakOptions struct {
 	never, margin                                          float64
 	network                                                string // national or town
 	mix                                                    string // mixOne or mixDemo
-	postgres, dispatch                                     bool
+	postgres, dispatch, waitBoards                         bool
 	seed                                                   uint64
 	timeout                                                time.Duration
 	cpuProfile                                             string // --cpuprofile
@@ -403,6 +404,7 @@ type peak struct {
 	inbox      *peakInbox      // the recipients' e-mail and text messages
 	cpu        []time.Duration // CPU time used over the run: this process, PostgreSQL, then each of servers
 	rest       []time.Duration // the same over peakRestWindow at rest, before the first day
+	boardsWait time.Duration   // waited in all for the boards' derivations before the pickups (--wait-for-boards)
 
 	parcels []*peakParcel
 	index   *geo.Index // the lockers' places
@@ -621,6 +623,9 @@ func (pk *peak) run(ctx context.Context) error {
 			booked += n
 		}
 		pk.deliver(ctx)
+		if pk.o.waitBoards {
+			pk.boardsDerived(ctx)
+		}
 		pk.pickups(ctx)
 		if err := pk.collectExpired(ctx); err != nil {
 			return err
@@ -1024,6 +1029,16 @@ func (pk *peak) recipientOf(p *peakParcel) string {
 }
 
 // pickups: the recipients who come today type their codes at the keypad.
+// boardsDerived waits (at most two minutes) until no simulated board has
+// a sealed code left to derive, and adds the wait to boardsWait.
+func (pk *peak) boardsDerived(ctx context.Context) {
+	start := time.Now()
+	defer func() { pk.boardsWait += time.Since(start) }()
+	for pk.stats().Deriving > 0 && time.Since(start) < 2*time.Minute && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (pk *peak) pickups(ctx context.Context) {
 	var due []*peakParcel
 	for _, p := range pk.parcels {
@@ -1175,6 +1190,9 @@ func (pk *peak) report(took time.Duration) error {
 		store, pk.o.lockers, pk.o.compartments, classesText(simClasses(pk.o.mix, pk.o.compartments)), filepath.Dir(pk.sim.o.stateDir), n, pk.o.days, pk.o.conns, pk.o.margin)
 	fmt.Fprintf(pk.out, "  whole lives: %d parcels in %s: %.0f parcels/s end to end (each: book, hand over, deposit, door, notice, pickup or expiry and collection)\n",
 		lived, took.Round(time.Millisecond), float64(lived)/took.Seconds())
+	if pk.o.waitBoards {
+		fmt.Fprintf(pk.out, "  of it, waiting before the pickups for the boards to derive the verifiers the deposits sent them: %s\n", pk.boardsWait.Round(time.Millisecond))
+	}
 	if lived > 0 && len(pk.cpu) >= 2 {
 		fmt.Fprintf(pk.out, "  CPU a whole life: %s\n", pk.cpuParts(pk.cpu, func(d time.Duration) string {
 			return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)/float64(lived))

@@ -718,6 +718,7 @@ func (s *sim) stats() controller.ControllerStats {
 		t.Duplicates += st.Duplicates
 		t.Rejected += st.Rejected
 		t.Gaps += st.Gaps
+		t.Deriving += st.Deriving
 	}
 	return t
 }
