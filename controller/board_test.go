@@ -3,7 +3,6 @@ package controller
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/json"
 	"os"
 	"testing"
 	"time"
@@ -152,16 +151,6 @@ func TestBoardDerivesFromSealedCodes(t *testing.T) {
 			t.Errorf("%s: expecting %d, want 0 (derived again, and the sealed code does not open)", tc.name, got)
 		}
 	}
-}
-
-// mustJSON encodes v or fails t.
-func mustJSON(t *testing.T, v any) []byte {
-	t.Helper()
-	data, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
 }
 
 // TestSyncCarriesDropOffs: a sync lists the returns the locker may take

@@ -77,13 +77,6 @@ func (c *Controller) handleCommand(payload []byte) error {
 	return fmt.Errorf("unknown command %q", cmd.Type)
 }
 
-// currentKDF is the KDF of the last sync applied (nil: none yet).
-func (c *Controller) currentKDF() *KDF {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.kdf
-}
-
 // noKDF is the answer to a sealed code that comes before any sync.
 func noKDF(shipmentID string) error {
 	return fmt.Errorf("%s: a sealed code before any sync: no kdf to derive it with", shipmentID)

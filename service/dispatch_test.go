@@ -559,19 +559,10 @@ func TestDispatchMovesDownBeforeOut(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, f lockersFixture) {
 		ctx := context.Background()
-		m5, near := network()[3], network()[0]
-		m5.Compartments = []lokero.CompartmentClass{{Size: "S", LengthCM: 70, WidthCM: 40, HeightCM: 10, Count: 1},
-			{Size: "L", LengthCM: 70, WidthCM: 40, HeightCM: 40, Count: 2}}
-		near.Compartments = append(near.Compartments, lokero.CompartmentClass{Size: "L", LengthCM: 70, WidthCM: 40, HeightCM: 40, Count: 5})
-		if _, err := f.dir.Import(ctx, []lokero.Location{m5, near}); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.dir.Availability().SetMargin(0); err != nil {
-			t.Fatal(err)
-		}
+		f.smallAndLargeAtM5(t, 0)
 		large := func(reference string) service.ShipmentRequest {
-			req := request()
-			req.Reference, req.Parcel = reference, &lokero.Parcel{LengthCM: 30, WidthCM: 30, HeightCM: 30, WeightKG: 3, Contents: lokero.ContentsGoods}
+			req := largeParcel(request())
+			req.Reference = reference
 			return req
 		}
 		small := func(reference string) service.ShipmentRequest {
@@ -646,20 +637,8 @@ func TestDispatchMovesDownThenBack(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, f lockersFixture) {
 		ctx := context.Background()
-		m5, near := network()[3], network()[0]
-		m5.Compartments = []lokero.CompartmentClass{{Size: "S", LengthCM: 70, WidthCM: 40, HeightCM: 10, Count: 1},
-			{Size: "L", LengthCM: 70, WidthCM: 40, HeightCM: 40, Count: 2}}
-		near.Compartments = append(near.Compartments, lokero.CompartmentClass{Size: "L", LengthCM: 70, WidthCM: 40, HeightCM: 40, Count: 5})
-		if _, err := f.dir.Import(ctx, []lokero.Location{m5, near}); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.dir.Availability().SetMargin(4); err != nil {
-			t.Fatal(err)
-		}
-		large := func(req service.ShipmentRequest) service.ShipmentRequest {
-			req.Parcel = &lokero.Parcel{LengthCM: 30, WidthCM: 30, HeightCM: 30, WeightKG: 3, Contents: lokero.ContentsGoods}
-			return req
-		}
+		f.smallAndLargeAtM5(t, 4)
+		large := largeParcel
 		smallWaiting, queued := f.readyWith(t, request())
 		req := large(request())
 		req.Reference = "WEDNESDAY-LARGE"
@@ -701,4 +680,26 @@ func TestDispatchMovesDownThenBack(t *testing.T) {
 			}
 		}
 	})
+}
+
+// smallAndLargeAtM5 gives LOCKER-M5 one S and two L compartments and
+// SP-NEAR five L beside its S, and sets the booking's margin for chance.
+func (f lockersFixture) smallAndLargeAtM5(t *testing.T, margin float64) {
+	t.Helper()
+	m5, near := network()[3], network()[0]
+	m5.Compartments = []lokero.CompartmentClass{{Size: "S", LengthCM: 70, WidthCM: 40, HeightCM: 10, Count: 1},
+		{Size: "L", LengthCM: 70, WidthCM: 40, HeightCM: 40, Count: 2}}
+	near.Compartments = append(near.Compartments, lokero.CompartmentClass{Size: "L", LengthCM: 70, WidthCM: 40, HeightCM: 40, Count: 5})
+	if _, err := f.dir.Import(context.Background(), []lokero.Location{m5, near}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.dir.Availability().SetMargin(margin); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// largeParcel is req with a parcel only an L compartment takes.
+func largeParcel(req service.ShipmentRequest) service.ShipmentRequest {
+	req.Parcel = &lokero.Parcel{LengthCM: 30, WidthCM: 30, HeightCM: 30, WeightKG: 3, Contents: lokero.ContentsGoods}
+	return req
 }
