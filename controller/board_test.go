@@ -54,6 +54,11 @@ func TestBoardDerivesFromSealedCodes(t *testing.T) {
 	if got := h.c.Expecting(); got != 2 {
 		t.Errorf("expecting %d; want 2 (the codes sealed for another token or locker never derived)", got)
 	}
+	for id, want := range map[string]bool{"SH-1": true, "SH-2": true, "SH-F": false, "SH-E": false, "SH-NONE": false} {
+		if got := h.c.Checks(id); got != want {
+			t.Errorf("Checks(%s) = %v; want %v", id, got, want)
+		}
+	}
 	// SH-E and SH-F, sealed wrong, were in compartment 3; the return below
 	// needs it: the centre tells the locker they are gone.
 	for _, id := range []string{"SH-E", "SH-F"} {

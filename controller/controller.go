@@ -404,6 +404,17 @@ func (c *Controller) Pending() int {
 	return c.outboxN
 }
 
+// Checks reports whether the controller checks the code of a parcel
+// itself: it expects the parcel, not handed out yet, with the code's
+// verifier (derived, when its board derives).
+func (c *Controller) Checks(shipmentID string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.pickups[shipmentID]
+	_, done := c.picked[shipmentID]
+	return ok && !done && len(p.Verifier) > 0
+}
+
 // Expecting returns how many parcels the controller can hand out itself
 // now (known from the centre, not yet handed out).
 func (c *Controller) Expecting() int {

@@ -623,9 +623,6 @@ func (pk *peak) run(ctx context.Context) error {
 			booked += n
 		}
 		pk.deliver(ctx)
-		if pk.o.waitBoards {
-			pk.boardsDerived(ctx)
-		}
 		pk.pickups(ctx)
 		if err := pk.collectExpired(ctx); err != nil {
 			return err
@@ -1029,12 +1026,22 @@ func (pk *peak) recipientOf(p *peakParcel) string {
 }
 
 // pickups: the recipients who come today type their codes at the keypad.
-// boardsDerived waits (at most two minutes) until no simulated board has
-// a sealed code left to derive, and adds the wait to boardsWait.
-func (pk *peak) boardsDerived(ctx context.Context) {
+// boardsDerived waits (at most two minutes) until the board of each
+// parcel due checks its code itself (Controller.Checks: the centre's
+// expect_pickup came and the board derived its verifier) and no board
+// has a sealed code left to derive, and adds the wait to boardsWait.
+func (pk *peak) boardsDerived(ctx context.Context, due []*peakParcel) {
 	start := time.Now()
 	defer func() { pk.boardsWait += time.Since(start) }()
-	for pk.stats().Deriving > 0 && time.Since(start) < 2*time.Minute && ctx.Err() == nil {
+	ready := func() bool {
+		for _, p := range due {
+			if !p.locker.ctl.Checks(p.id) {
+				return false
+			}
+		}
+		return pk.stats().Deriving == 0
+	}
+	for !ready() && time.Since(start) < 2*time.Minute && ctx.Err() == nil {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
@@ -1046,6 +1053,9 @@ func (pk *peak) pickups(ctx context.Context) {
 			!p.arrived.AddDays(p.pickupIn).After(pk.today) {
 			due = append(due, p)
 		}
+	}
+	if pk.o.waitBoards {
+		pk.boardsDerived(ctx, due)
 	}
 	each(pk, ctx, due, func(p *peakParcel) {
 		if !pk.noticeOf(ctx, p) {
