@@ -230,11 +230,13 @@ func (c *Controller) onConnect(client mqtt.Client) {
 	if !tok.WaitTimeout(mqttTimeout) || tok.Error() != nil {
 		c.log.Error("controller: subscribe to acks and commands", "err", tok.Error())
 	}
+	c.mu.Lock()
+	c.askedAt = time.Now() // before asking: the sync may come at once
+	c.mu.Unlock()
 	c.publishStatus(client, true) // a new connection: ask for a sync
 	c.mu.Lock()
 	c.cursor = 0
 	c.ready = true
-	c.askedAt = time.Now()
 	c.mu.Unlock()
 	c.wake()
 	c.log.Info("controller: connected", "broker", c.cfg.Broker)
