@@ -136,7 +136,7 @@ func (l *Lockers) waitForPickup(ctx context.Context, tx lokero.Tx, loc *lokero.L
 		}
 	}
 	if len(ms) > 0 {
-		if err := pushAlong(ctx, tx, ms[0]); err != nil {
+		if err := pushAlong(ctx, tx, sh.Recipient, ms[0]); err != nil {
 			return err
 		}
 	}

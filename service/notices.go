@@ -91,7 +91,7 @@ func (l *Lockers) NoticeAgain(ctx context.Context, ownerID, id string, rotate bo
 			}
 		}
 		if len(ms) > 0 {
-			if err := pushAlong(ctx, tx, ms[0]); err != nil {
+			if err := pushAlong(ctx, tx, sh.Recipient, ms[0]); err != nil {
 				return err
 			}
 		}
@@ -353,7 +353,7 @@ func queueTo(ctx context.Context, tx lokero.Tx, p lokero.Party, m lokero.OutboxM
 			return fmt.Errorf("queue %s message of %s over %s: %w", m.Kind, m.TrackingCode, ch.channel, err)
 		}
 	}
-	return pushAlong(ctx, tx, m)
+	return pushAlong(ctx, tx, p, m)
 }
 
 // clip cuts s to at most n runes, at a space where there is one in its

@@ -120,16 +120,22 @@ func phoneDigits(s string) int {
 // subscriptions as well: those to its recipient.
 var pushKinds = map[string]bool{notify.KindArrival: true, notify.KindReminder: true, notify.KindRerouted: true, notify.KindExpired: true}
 
-// pushAlong queues m (a message to a parcel's recipient, already queued
+// pushAlong queues m (a message to a parcel's recipient r, already queued
 // to their phone or e-mail) once more for each of the parcel's push
-// subscriptions, in the same transaction.
-func pushAlong(ctx context.Context, tx lokero.Tx, m lokero.OutboxMessage) error {
+// subscriptions, in the same transaction. A push never tells the opening
+// code (nor carries the QR link): a subscription is proven with the
+// tracking code and the recipient's postcode or phone, which others may
+// know, so the code says where it went instead (codeElsewhere).
+func pushAlong(ctx context.Context, tx lokero.Tx, r lokero.Party, m lokero.OutboxMessage) error {
 	if m.ShipmentID == "" || !pushKinds[m.Kind] {
 		return nil
 	}
 	subs, err := tx.PushSubscriptions(ctx, m.ShipmentID)
 	if err != nil {
 		return fmt.Errorf("push subscriptions of %s: %w", m.TrackingCode, err)
+	}
+	if m.Code != nil {
+		m.Text, m.Code = strings.ReplaceAll(m.Text, lokero.CodePlaceholder, codeElsewhere(r)), nil
 	}
 	for _, s := range subs {
 		p := m
@@ -139,4 +145,35 @@ func pushAlong(ctx context.Context, tx lokero.Tx, m lokero.OutboxMessage) error 
 		}
 	}
 	return nil
+}
+
+// codeElsewhere stands in a push for the code it does not tell: where the
+// recipient's notice with the code went, in their language.
+func codeElsewhere(r lokero.Party) string {
+	sms, email := r.Phone != "", r.Email != ""
+	switch messageLanguage(r) {
+	case "sv":
+		switch {
+		case sms && !email:
+			return "i ditt sms"
+		case email && !sms:
+			return "i ditt e-postmeddelande"
+		}
+		return "i ditt sms och e-postmeddelande"
+	case "en":
+		switch {
+		case sms && !email:
+			return "in your text message"
+		case email && !sms:
+			return "in your e-mail"
+		}
+		return "in your text message and e-mail"
+	}
+	switch {
+	case sms && !email:
+		return "tekstiviestissäsi"
+	case email && !sms:
+		return "sähköpostissasi"
+	}
+	return "tekstiviestissäsi ja sähköpostissasi"
 }

@@ -235,7 +235,8 @@ type pushPayload struct {
 // TestPushNotices: a parcel's notice of arrival is queued to its
 // recipient's phone and e-mail and once to each of its push
 // subscriptions, stored without the code; sent through Web Push to a push
-// service that decrypts it, it carries the code and the tracking code;
+// service that decrypts it, it carries the tracking code and where the
+// code went, never the code;
 // a subscription the push service answers 410 Gone is dropped and gets
 // no later notice, while the others still do.
 func TestPushNotices(t *testing.T) {
@@ -282,8 +283,9 @@ func TestPushNotices(t *testing.T) {
 			switch {
 			case m.State != lokero.DeliveryQueued || m.ShipmentID != sh.ID:
 				t.Errorf("push %d: state %s, shipment %q", m.ID, m.State, m.ShipmentID)
-			case m.Code == nil || !strings.Contains(m.Text, lokero.CodePlaceholder) || strings.Contains(m.Text, code):
-				t.Errorf("push %d stored as %q (code ref %v): want the placeholder, not the code", m.ID, m.Text, m.Code)
+			case m.Code != nil || strings.Contains(m.Text, lokero.CodePlaceholder) || strings.Contains(m.Text, code) ||
+				!strings.Contains(m.Text, "tekstiviestissäsi ja sähköpostissasi"):
+				t.Errorf("push %d stored as %q (code ref %v): want no code, nor its placeholder, but where it went", m.ID, m.Text, m.Code)
 			}
 		}
 		for _, s := range subs {
@@ -292,7 +294,9 @@ func TestPushNotices(t *testing.T) {
 			}
 		}
 
-		// Sent through Web Push: the push service decrypts the code.
+		// Sent through Web Push: the push service decrypts a notice that
+		// says where the code went, never the code (a subscription is
+		// proven with what others may know) nor the QR link.
 		first := pushes[subs[0].ID]
 		for range 2 { // the second time: done already
 			if err := f.lockers.Deliver(ctx, first.ID, 1); err != nil {
@@ -310,8 +314,9 @@ func TestPushNotices(t *testing.T) {
 		switch {
 		case got[0].Endpoint != browsers[0].Endpoint:
 			t.Errorf("pushed to %s; want %s", got[0].Endpoint, browsers[0].Endpoint)
-		case !strings.Contains(p.Body, code) || strings.Contains(p.Body, lokero.CodePlaceholder):
-			t.Errorf("push body %q: want the opening code %s", p.Body, code)
+		case strings.Contains(p.Body, code) || strings.Contains(p.Body, lokero.CodePlaceholder) || strings.Contains(p.Body, "/q/") ||
+			!strings.Contains(p.Body, "Avauskoodi: tekstiviestissäsi ja sähköpostissasi"):
+			t.Errorf("push body %q: want where the code went, not the code %s nor a QR link", p.Body, code)
 		case !strings.Contains(p.Body, sh.TrackingCode) || p.TrackingCode != sh.TrackingCode:
 			t.Errorf("push %+v: want the tracking code %s", p, sh.TrackingCode)
 		case p.ID != first.ID || p.Kind != notify.KindArrival || p.URL != publicURL+"/t/"+sh.TrackingCode+"?lang=fi":
