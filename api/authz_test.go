@@ -108,7 +108,7 @@ var authzTable = []authzRow{
 	{"POST /v1/shipments/{id}/handover", "/v1/shipments/$fresh/handover", "", expect{401, 200, 404, 200, 401, 401, 401, 401, 401}},
 	{"POST /v1/shipments/{id}/returned", "/v1/shipments/$created/returned", "", expect{401, 409, 404, 409, 401, 401, 401, 401, 401}},
 	{"GET /v1/tracking/{code}", "/v1/tracking/$created.tracking", "", everyone(200)},
-	{"POST /v1/tracking/{code}/qr", "/v1/tracking/$created.tracking/qr", `{"postcode":"$created.postcode"}`, everyone(404)}, // not in a locker yet
+	{"POST /v1/tracking/{code}/notice", "/v1/tracking/$created.tracking/notice", `{"postcode":"$created.postcode"}`, everyone(404)}, // not ready yet
 	{"POST /v1/returns", "/v1/returns", `{"tracking_code":"$created.tracking","postcode":"$created.postcode"}`, everyone(200)},
 	{"POST /v1/returns/label.pdf", "/v1/returns/label.pdf", `{"tracking_code":"$created.tracking","postcode":"$created.postcode"}`, everyone(200)},
 	{"POST /v1/prepaid", "/v1/prepaid", prepaidJSON, expect{401, 201, 201, 401, 401, 401, 401, 401, 401}},

@@ -23,15 +23,18 @@ const qrScale = 8
 // enableQR registers the QR page and its image (EnableLockers).
 func (s *Server) enableQR() {
 	s.mux.HandleFunc("GET /q/{link}", s.perAddress(func(l *limiterSet) *keyedLimiter[netip.Addr] { return l.tracking }, "QR page requests", s.handleQR))
-	// The tracking page's way to the same QR code: the visitor proves the
-	// recipient's postcode, under the returns' stricter rate limit.
-	s.mux.HandleFunc("POST /v1/tracking/{code}/qr", s.perAddress(func(l *limiterSet) *keyedLimiter[netip.Addr] { return l.returns }, "QR requests", s.handleTrackingQR))
+	// The tracking page's way to the notice again (with the QR code): the
+	// visitor proves the recipient's postcode, under the returns' stricter
+	// rate limit, and the notice goes to the recipient's own phone and
+	// e-mail, never to the visitor.
+	s.mux.HandleFunc("POST /v1/tracking/{code}/notice", s.perAddress(func(l *limiterSet) *keyedLimiter[netip.Addr] { return l.returns }, "notice requests", s.handleTrackingNotice))
 }
 
-// handleTrackingQR answers POST /v1/tracking/{code}/qr {"postcode": …}
-// with the parcel's QR page and image (the notice's link), when the
-// postcode is the recipient's and the parcel waits in a locker.
-func (s *Server) handleTrackingQR(w http.ResponseWriter, r *http.Request) {
+// handleTrackingNotice answers POST /v1/tracking/{code}/notice
+// {"postcode": …}: 202 {"sent_to": ["sms", "email"]} when the postcode is
+// the recipient's and the parcel is ready for pickup; the notice of
+// arrival went again to the recipient's own phone and e-mail.
+func (s *Server) handleTrackingNotice(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Postcode string `json:"postcode"`
 	}
@@ -39,13 +42,13 @@ func (s *Server) handleTrackingQR(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	link, err := s.lockers.QRLinkByPostcode(r.Context(), r.PathValue("code"), req.Postcode)
+	to, err := s.lockers.NoticeAgainByPostcode(r.Context(), r.PathValue("code"), req.Postcode)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]string{"page": "/q/" + link, "image": "/q/" + link + ".png"})
+	writeJSON(w, http.StatusAccepted, map[string][]string{"sent_to": to})
 }
 
 // handleQR answers GET /q/{link} (the page: HTML for a browser, which

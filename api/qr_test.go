@@ -9,9 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lokero/lokero/zbartest"
-
+	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/locker"
+	"github.com/lokero/lokero/notify"
+	"github.com/lokero/lokero/zbartest"
 )
 
 // TestQRPage: the link of a parcel ready at a locker shows a page with
@@ -108,39 +109,67 @@ func TestQRPage(t *testing.T) {
 	}
 }
 
-// TestTrackingQR: the tracking page's QR code, for the recipient's
-// postcode only, and only while the parcel waits in its locker.
-func TestTrackingQR(t *testing.T) {
+// TestTrackingNotice: the tracking page's "send the notice again", for
+// the recipient's postcode only: the notice of arrival (its code, its QR
+// link) goes again to the recipient's own phone and e-mail, and the
+// answer tells the visitor nothing of it.
+func TestTrackingNotice(t *testing.T) {
 	t.Parallel()
 	p := newProbe(t)
-	r := p.ready(t, retailerA, p.lockerYBody("TRACKING-QR"), lockerY, deviceY)
+	r := p.ready(t, retailerA, p.lockerYBody("TRACKING-NOTICE"), lockerY, deviceY)
 	link, _, err := p.lockers.QRLinkOf(context.Background(), r.id)
 	if err != nil {
 		t.Fatal(err)
 	}
+	arrivals := func() int {
+		t.Helper()
+		list, err := p.lockers.Notifications(context.Background(), lokero.NotificationFilter{ShipmentID: r.id, Limit: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, m := range list {
+			if m.Kind == notify.KindArrival && m.Channel != notify.ChannelPush {
+				n++
+			}
+		}
+		return n
+	}
+	before := arrivals()
 	tests := []struct {
 		name, body string
 		status     int
 	}{
-		{"the recipient's postcode", `{"postcode":"00104"}`, 200},
+		{"the recipient's postcode", `{"postcode":"00104"}`, 202},
 		{"another postcode", `{"postcode":"00100"}`, 404},
 		{"a malformed postcode", `{"postcode":"104"}`, 400},
 	}
 	for _, tt := range tests {
-		status, h, out := p.do("POST", "/v1/tracking/"+r.tracking+"/qr", "", tt.body)
+		status, h, out := p.do("POST", "/v1/tracking/"+r.tracking+"/notice", "", tt.body)
 		if status != tt.status {
 			t.Errorf("%s: %d %s; want %d", tt.name, status, out, tt.status)
 			continue
 		}
-		if status != 200 {
+		if status != 202 {
 			continue
 		}
-		var got struct{ Page, Image string }
-		if err := json.Unmarshal(out, &got); err != nil || got.Page != "/q/"+link || got.Image != "/q/"+link+".png" || h.Get("Cache-Control") != "no-store" {
-			t.Errorf("%s: %s (%v), Cache-Control %q; want the notice's link /q/%s, not stored", tt.name, out, err, h.Get("Cache-Control"), link)
+		var got struct {
+			SentTo []string `json:"sent_to"`
+		}
+		if err := json.Unmarshal(out, &got); err != nil || len(got.SentTo) == 0 || h.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: %s (%v), Cache-Control %q; want the channels it went to, not stored", tt.name, out, err, h.Get("Cache-Control"))
+		}
+		if strings.Contains(string(out), link) || strings.Contains(string(out), "/q/") {
+			t.Errorf("%s: %s; the answer gives the visitor the QR link", tt.name, out)
 		}
 	}
-	if status, _, out := p.do("POST", "/v1/tracking/NOTACODE/qr", "", `{"postcode":"00104"}`); status != 400 {
+	if after := arrivals(); after != before+before {
+		t.Errorf("notices of arrival queued: %d before, %d after; want each channel's sent once again", before, after)
+	}
+	if status, _, out := p.do("POST", "/v1/tracking/NOTACODE/notice", "", `{"postcode":"00104"}`); status != 400 {
 		t.Errorf("a malformed tracking code: %d %s; want 400", status, out)
+	}
+	if status, _, out := p.do("POST", "/v1/tracking/"+r.tracking+"/qr", "", `{"postcode":"00104"}`); status == 200 {
+		t.Errorf("the QR code by postcode is still answered: %s", out)
 	}
 }

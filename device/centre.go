@@ -286,8 +286,8 @@ func (c *Centre) tellingLock(locationID string) *tellingStripe {
 }
 
 // tell runs fn, which tells a locker of one of its parcels (an
-// expect_pickup, a cancel or an expect_drop_off), under the locker's telling lock, and counts
-// it for a sync read meanwhile (sync).
+// expect_pickup, a cancel or an expect_drop_off), under the locker's
+// telling lock, and counts it for a sync read meanwhile (sync).
 func (c *Centre) tell(locationID string, fn func()) {
 	st := c.tellingLock(locationID)
 	st.Lock()

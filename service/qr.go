@@ -14,6 +14,7 @@ import (
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/locker"
+	"github.com/lokero/lokero/notify"
 	"github.com/lokero/lokero/tracking"
 )
 
@@ -345,28 +346,46 @@ func withQRLink(text, link, lang string) (string, bool) {
 	return out, true
 }
 
-// QRLinkByPostcode is the QR link (QRLink) of a parcel ready in a locker,
-// for a visitor of its tracking page who proves the recipient's postcode:
-// the code that opens its compartment at the scanner, as the notice of
-// arrival links it. A malformed tracking code or postcode is EINVALID;
-// every other miss (unknown, another postcode, not ready in a locker, no
-// QR key) is the same ENOTFOUND, which tells a guesser nothing.
-func (l *Lockers) QRLinkByPostcode(ctx context.Context, trackingCode, postcode string) (string, error) {
+// NoticeAgainByPostcode sends the notice of arrival of a parcel ready for
+// pickup again, for a visitor of its tracking page who proves the
+// recipient's postcode: to the recipient's own phone and e-mail, as the
+// store gave them, never to the visitor (the notice tells the code and
+// links the QR code, which open the compartment whatever the keypad's
+// lockout, and a tracking code and a postcode are what others may know).
+// It returns the channels it went to ("sms", "email"). It counts among the
+// parcel's sends of a day (NoticeAgain: ETOOMANY "notice_limit" beyond
+// MaxNoticesAgain). A malformed tracking code or postcode is EINVALID;
+// every other miss (unknown, another postcode, not ready for pickup) is
+// the same ENOTFOUND, which tells a guesser nothing.
+func (l *Lockers) NoticeAgainByPostcode(ctx context.Context, trackingCode, postcode string) ([]string, error) {
 	norm := tracking.Normalize(trackingCode)
 	if !tracking.Valid(norm) {
-		return "", lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code (e.g. JJ123456785FI)", trackingCode)
+		return nil, lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code (e.g. JJ123456785FI)", trackingCode)
 	}
 	if len(postcode) != 5 || strings.Trim(postcode, "0123456789") != "" {
-		return "", lokero.Invalid("postcode", "malformed", "postcode must be five digits; got %q", postcode)
+		return nil, lokero.Invalid("postcode", "malformed", "postcode must be five digits; got %q", postcode)
 	}
 	sh, err := l.store.ShipmentByTrackingCode(ctx, norm)
 	if lokero.ErrorCode(err) == lokero.ENOTFOUND {
-		return "", notFoundQR()
+		return nil, notFoundQR()
 	} else if err != nil {
-		return "", err
+		return nil, err
 	}
-	if sh.TrackingCode != norm || sh.Recipient.Postcode != postcode || l.qrToken(&sh, l.now()) == "" {
-		return "", notFoundQR()
+	if sh.TrackingCode != norm || !hmac.Equal([]byte(sh.Recipient.Postcode), []byte(postcode)) || sh.Status != lokero.StatusReadyForPickup {
+		return nil, notFoundQR()
 	}
-	return l.QRLink(&sh), nil
+	if _, err := l.NoticeAgain(ctx, "", sh.ID, false); err != nil {
+		if lokero.ErrorCode(err) == lokero.ENOTFOUND {
+			return nil, notFoundQR()
+		}
+		return nil, err
+	}
+	var to []string
+	if sh.Recipient.Phone != "" {
+		to = append(to, notify.ChannelSMS)
+	}
+	if sh.Recipient.Email != "" {
+		to = append(to, notify.ChannelEmail)
+	}
+	return to, nil
 }

@@ -223,26 +223,50 @@ func TestTrackingPage(t *testing.T) {
 	if !strings.Contains(text, "Nouda viimeistään") || !strings.Contains(text, "Helsinki") {
 		t.Errorf("the ready parcel's page: %q; want the date to pick up by and the place's city", text)
 	}
-	// The QR code that opens the compartment, for the recipient's postcode only.
-	qr := func(postcode string) string {
+	// The notice of arrival sent again, for the recipient's postcode only,
+	// to the recipient's own e-mail: the page shows no code and no QR.
+	arrivals := func() int {
 		t.Helper()
-		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById('qr-postcode').value = ''`),
-			chromedp.SendKeys("#qr-postcode", postcode+kb.Enter)); err != nil {
+		var box struct {
+			Messages []struct {
+				TrackingCode string `json:"tracking_code"`
+				Kind         string `json:"kind"`
+			}
+		}
+		if call(t, "GET", rig.base+"/dev/outbox?limit=1000", rig.operator, nil, &box) != 200 {
+			t.Fatal("the outbox")
+		}
+		n := 0
+		for _, m := range box.Messages {
+			if m.TrackingCode == tracking && m.Kind == "arrival" {
+				n++
+			}
+		}
+		return n
+	}
+	noticeCode(t, rig.base, rig.operator, tracking) // the first notice is queued
+	before := arrivals()
+	again := func(postcode string) string {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById('resend-postcode').value = ''; document.querySelector('.resend-out').textContent = ''`),
+			chromedp.SendKeys("#resend-postcode", postcode+kb.Enter)); err != nil {
 			t.Fatal(err)
 		}
-		out, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => { const o = document.querySelector('.qr-out'); const img = o.querySelector('img');
-			return img ? (img.complete && img.naturalWidth > 0 ? 'image ' + img.naturalWidth : '') : o.textContent; })()`,
+		out, err := chromedp.Run(ctx, chromedp.Poll[string](`document.querySelector('.resend-out').textContent`,
 			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
 		if err != nil {
-			t.Fatalf("QR for %s: %v", postcode, err)
+			t.Fatalf("the notice again for %s: %v", postcode, err)
 		}
 		return out
 	}
-	if got := qr("00100"); !strings.Contains(got, "ei ole vastaanottajan") {
-		t.Errorf("the QR for another postcode: %q; want refused", got)
+	if got := again("00100"); !strings.Contains(got, "ei ole vastaanottajan") {
+		t.Errorf("the notice again for another postcode: %q; want refused", got)
 	}
-	if got := qr("00104"); !strings.HasPrefix(got, "image ") {
-		t.Errorf("the QR for the recipient's postcode: %q; want the image", got)
+	if got := again("00104"); !strings.Contains(got, "lähetettiin uudelleen") {
+		t.Errorf("the notice again for the recipient's postcode: %q; want sent", got)
+	}
+	if after := arrivals(); after != before+1 {
+		t.Errorf("notices of arrival in the outbox: %d before, %d after; want one more (to the recipient's e-mail)", before, after)
 	}
 	html, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
 	if err != nil {

@@ -15,34 +15,37 @@
       estimated: "Arvioitu toimituspäivä", where: "Noutopaikka", journey: "Vaiheet", updated: "Päivitetty",
       types: { LOCKER: "Taloyhtiön pakettiautomaatti", SMARTPOST: "Pakettiautomaatti", POSTOFFICE: "Posti", PICKUPPOINT: "Noutopiste" },
       days: ["ma", "ti", "ke", "to", "pe", "la", "su"], closed: "suljettu", allDay: "avoinna ympäri vuorokauden", map: "Noutopaikka kartalla",
-      qrTitle: "Avaa QR-koodilla", qrPostcode: "Postinumerosi", qrShow: "Näytä QR-koodi", qrAlt: "QR-koodi automaatin lukijalle",
-      qrHint: "Näytä koodi automaatin lukijalle: luukku aukeaa.", qrWrong: "Postinumero ei ole vastaanottajan.", qrTooMany: "Liian monta yritystä. Odota hetki.",
+      noticeTitle: "Saapumisilmoitus hukassa?", noticeHint: "Lähetämme sen koodeineen uudelleen puhelimeesi ja sähköpostiisi, jotka verkkokauppa antoi.",
+      noticePostcode: "Postinumerosi", noticeSend: "Lähetä uudelleen", noticeSent: "Saapumisilmoitus lähetettiin uudelleen: katso puhelimesi tai sähköpostisi.",
+      noticeWrong: "Postinumero ei ole vastaanottajan.", noticeTooMany: "Ilmoitusta ei voi lähettää nyt uudelleen. Yritä myöhemmin.",
       pushTitle: "Ilmoitukset tälle laitteelle", pushHint: "Saat ilmoituksen, kun lähetys on noudettavissa ja ennen kuin säilytysaika päättyy.",
       pushPostcode: "Postinumerosi", pushOn: "Tilaa ilmoitukset", pushOff: "Lopeta ilmoitukset", pushDone: "Ilmoitukset tulevat tälle laitteelle.",
       pushDenied: "Selain ei salli ilmoituksia tältä sivulta.", pushUnsupported: "Tämä selain ei vastaanota ilmoituksia.",
-      pushFailed: "Ilmoituksia ei saatu päälle:", pushStopped: "Ilmoitukset on lopetettu." },
+      pushFailed: "Ilmoituksia ei saatu päälle:", pushTooMany: "Liian monta yritystä. Odota hetki.", pushStopped: "Ilmoitukset on lopetettu." },
     sv: { title: "Försändelse", loading: "Hämtar…", notFound: "Försändelsen hittades inte. Kontrollera spårningskoden.",
       failed: "Spårningen kunde inte hämtas just nu. Vi försöker igen om en stund.", pickupBy: "Hämta senast",
       estimated: "Beräknad leveransdag", where: "Utlämningsställe", journey: "Händelser", updated: "Uppdaterad",
       types: { LOCKER: "Husbolagets paketautomat", SMARTPOST: "Paketautomat", POSTOFFICE: "Posten", PICKUPPOINT: "Utlämningsställe" },
       days: ["mån", "tis", "ons", "tor", "fre", "lör", "sön"], closed: "stängt", allDay: "öppet dygnet runt", map: "Utlämningsstället på kartan",
-      qrTitle: "Öppna med QR-kod", qrPostcode: "Ditt postnummer", qrShow: "Visa QR-koden", qrAlt: "QR-kod för automatens läsare",
-      qrHint: "Visa koden för automatens läsare: luckan öppnas.", qrWrong: "Postnumret är inte mottagarens.", qrTooMany: "För många försök. Vänta en stund.",
+      noticeTitle: "Har du tappat bort ankomstaviseringen?", noticeHint: "Vi skickar den med koderna igen till din telefon och e-post som webbutiken gav.",
+      noticePostcode: "Ditt postnummer", noticeSend: "Skicka igen", noticeSent: "Ankomstaviseringen skickades igen: se din telefon eller e-post.",
+      noticeWrong: "Postnumret är inte mottagarens.", noticeTooMany: "Aviseringen kan inte skickas igen nu. Försök senare.",
       pushTitle: "Aviseringar till den här enheten", pushHint: "Du får en avisering när försändelsen kan hämtas och innan förvaringstiden går ut.",
       pushPostcode: "Ditt postnummer", pushOn: "Få aviseringar", pushOff: "Sluta få aviseringar", pushDone: "Aviseringarna kommer till den här enheten.",
       pushDenied: "Webbläsaren tillåter inte aviseringar från den här sidan.", pushUnsupported: "Den här webbläsaren tar inte emot aviseringar.",
-      pushFailed: "Aviseringarna kunde inte slås på:", pushStopped: "Aviseringarna har stoppats." },
+      pushFailed: "Aviseringarna kunde inte slås på:", pushTooMany: "För många försök. Vänta en stund.", pushStopped: "Aviseringarna har stoppats." },
     en: { title: "Parcel", loading: "Loading…", notFound: "No parcel with this tracking code. Check the code.",
       failed: "Tracking could not be fetched just now. Trying again shortly.", pickupBy: "Pick up by",
       estimated: "Estimated delivery", where: "Pickup point", journey: "Journey", updated: "Updated",
       types: { LOCKER: "Building's parcel locker", SMARTPOST: "Parcel locker", POSTOFFICE: "Post office", PICKUPPOINT: "Pickup point" },
       days: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], closed: "closed", allDay: "open 24 h", map: "The pickup point on a map",
-      qrTitle: "Open with a QR code", qrPostcode: "Your postcode", qrShow: "Show the QR code", qrAlt: "QR code for the locker's scanner",
-      qrHint: "Show the code to the locker's scanner: the door opens.", qrWrong: "That postcode is not the recipient's.", qrTooMany: "Too many tries. Wait a moment.",
+      noticeTitle: "Lost the notice of arrival?", noticeHint: "We send it again, with its codes, to the phone and e-mail the shop gave.",
+      noticePostcode: "Your postcode", noticeSend: "Send it again", noticeSent: "The notice of arrival was sent again: see your phone or e-mail.",
+      noticeWrong: "That postcode is not the recipient's.", noticeTooMany: "The notice cannot be sent again now. Try again later.",
       pushTitle: "Notices on this device", pushHint: "Get a notice when the parcel is ready for pickup and before its storage period ends.",
       pushPostcode: "Your postcode", pushOn: "Get push notices", pushOff: "Stop the notices", pushDone: "Notices will come to this device.",
       pushDenied: "The browser does not allow notices from this page.", pushUnsupported: "This browser cannot receive push notices.",
-      pushFailed: "The notices could not be turned on:", pushStopped: "The notices are off." }
+      pushFailed: "The notices could not be turned on:", pushTooMany: "Too many tries. Wait a moment.", pushStopped: "The notices are off." }
   }[lang] || null;
   var locale = { fi: "fi-FI", sv: "sv-FI", en: "en-GB" }[lang];
   var dateTime = new Intl.DateTimeFormat(locale, { timeZone: "Europe/Helsinki", weekday: "short", day: "numeric", month: "numeric", hour: "2-digit", minute: "2-digit" });
@@ -133,7 +136,7 @@
       if (typeof d.lat === "number" && typeof d.lon === "number" && d.lat) card.append(map(d.lat, d.lon));
       frag.append(card);
     }
-    if (t.status === "READY_FOR_PICKUP" && d && (d.type === "LOCKER" || d.type === "SMARTPOST")) frag.append(qrSection());
+    if (t.status === "READY_FOR_PICKUP") frag.append(noticeSection());
     if (["PICKED_UP", "RETURNED_TO_SENDER", "CANCELLED"].indexOf(t.status) < 0) frag.append(pushSection());
     var journey = el("section", "journey");
     journey.setAttribute("aria-labelledby", "journey");
@@ -156,52 +159,47 @@
     root.dataset.status = t.status;
   }
 
-  // qrSection asks the recipient's postcode and shows the QR code that
-  // opens the compartment at the locker's scanner (POST …/qr).
-  function qrSection() {
-    var sec = el("section", "qr");
-    sec.setAttribute("aria-labelledby", "qr-title");
-    var h = el("h2", null, T.qrTitle);
-    h.id = "qr-title";
-    var form = el("form", "qr-form");
-    var label = el("label", null, T.qrPostcode);
-    label.setAttribute("for", "qr-postcode");
+  // noticeSection asks the recipient's postcode and has the notice of
+  // arrival sent again (POST …/notice) to the recipient's own phone and
+  // e-mail: the codes in it open the compartment, so they never come to
+  // this page.
+  function noticeSection() {
+    var sec = el("section", "resend");
+    sec.setAttribute("aria-labelledby", "resend-title");
+    var h = el("h2", null, T.noticeTitle);
+    h.id = "resend-title";
+    var form = el("form", "resend-form");
+    var label = el("label", null, T.noticePostcode);
+    label.setAttribute("for", "resend-postcode");
     var input = el("input");
-    input.id = "qr-postcode";
+    input.id = "resend-postcode";
     input.setAttribute("inputmode", "numeric");
     input.setAttribute("maxlength", "5");
     input.setAttribute("autocomplete", "postal-code");
     input.required = true;
-    var button = el("button", null, T.qrShow);
+    var button = el("button", null, T.noticeSend);
     button.type = "submit";
-    var out = el("div", "qr-out");
+    var out = el("p", "resend-out");
     out.setAttribute("role", "status");
     form.append(label, input, button);
-    sec.append(h, form, out);
+    sec.append(h, el("p", null, T.noticeHint), form, out);
     form.addEventListener("submit", function (e) {
       e.preventDefault();
-      out.replaceChildren(); // the last answer goes
-      fetch("/v1/tracking/" + encodeURIComponent(code) + "/qr", {
+      out.textContent = ""; // the last answer goes
+      fetch("/v1/tracking/" + encodeURIComponent(code) + "/notice", {
         method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
         body: JSON.stringify({ postcode: input.value.trim() })
       }).then(function (res) {
-        if (res.status === 429) { out.replaceChildren(el("p", null, T.qrTooMany)); return; }
-        if (!res.ok) { out.replaceChildren(el("p", null, T.qrWrong)); return; }
-        return res.json().then(function (q) {
-          var img = el("img", "qr-image");
-          img.src = q.image;
-          img.alt = T.qrAlt;
-          img.width = 264;
-          img.height = 264;
-          out.replaceChildren(img, el("p", null, T.qrHint));
-        });
-      }, function () { out.replaceChildren(el("p", null, T.failed)); });
+        if (res.status === 429) { out.textContent = T.noticeTooMany; return; }
+        if (!res.ok) { out.textContent = T.noticeWrong; return; }
+        out.textContent = T.noticeSent;
+      }, function () { out.textContent = T.failed; });
     });
     return sec;
   }
 
   // pushSection subscribes this browser to the parcel's notices (Web
-  // Push), proven with the recipient's postcode as the QR code is; the
+  // Push), proven with the recipient's postcode as the notice's resend is; the
   // subscription's id, which is what stops it, stays in this browser.
   function pushSection() {
     var sec = el("section", "push");
@@ -272,8 +270,8 @@
           body: JSON.stringify({ tracking_code: code, postcode: input.value.trim(), language: lang, subscription: sub.toJSON() })
         });
       }).then(function (res) {
-        if (res.status === 404) throw new Error(T.qrWrong);
-        if (res.status === 429) throw new Error(T.qrTooMany);
+        if (res.status === 404) throw new Error(T.noticeWrong);
+        if (res.status === 429) throw new Error(T.pushTooMany);
         if (!res.ok) return res.json().then(function (j) { throw new Error((j.error && j.error.message) || ("HTTP " + res.status)); });
         return res.json().then(function (s) {
           try { localStorage.setItem(key, s.id); } catch (e) { /* private mode: on until the browser forgets */ }
