@@ -600,18 +600,8 @@ func TestDispatchMovesDownBeforeOut(t *testing.T) {
 		if res.Over != 1 || len(res.Rerouted) != 0 || len(res.NoRoom) != 0 {
 			t.Fatalf("the check found %d over, moved out %v, no room for %v; want 1 over, none moved out", res.Over, shipmentIDs(res.Rerouted), shipmentIDs(res.NoRoom))
 		}
-		for _, tc := range []struct {
-			sh   lokero.Shipment
-			size string
-		}{{smallInL, "S"}, {largeInL, "L"}} {
-			got, err := f.store.Shipment(ctx, tc.sh.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.DestinationID != "LOCKER-M5" || got.SizeClass != tc.size {
-				t.Errorf("%s after the check: at %s in %q; want LOCKER-M5 in %s", tc.sh.Reference, got.DestinationID, got.SizeClass, tc.size)
-			}
-		}
+		f.wantAtM5(t, smallInL, "S")
+		f.wantAtM5(t, largeInL, "L")
 		reserved, err := f.store.ReservedOn(ctx, smallInL.DeliveryDate)
 		if err != nil {
 			t.Fatal(err)
@@ -667,18 +657,8 @@ func TestDispatchMovesDownThenBack(t *testing.T) {
 		if len(res.MovedBack) != 1 || res.MovedBack[0].ID != overflowed.ID || len(res.Rerouted) != 0 {
 			t.Fatalf("the check moved back %v, out %v; want the large booking back", shipmentIDs(res.MovedBack), shipmentIDs(res.Rerouted))
 		}
-		for _, tc := range []struct {
-			sh   lokero.Shipment
-			size string
-		}{{smallInL, "S"}, {overflowed, "L"}} {
-			got, err := f.store.Shipment(ctx, tc.sh.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.DestinationID != "LOCKER-M5" || got.SizeClass != tc.size {
-				t.Errorf("%s after the check: at %s in %q; want LOCKER-M5 in %s", tc.sh.Reference, got.DestinationID, got.SizeClass, tc.size)
-			}
-		}
+		f.wantAtM5(t, smallInL, "S")
+		f.wantAtM5(t, overflowed, "L")
 	})
 }
 
@@ -702,4 +682,17 @@ func (f lockersFixture) smallAndLargeAtM5(t *testing.T, margin float64) {
 func largeParcel(req service.ShipmentRequest) service.ShipmentRequest {
 	req.Parcel = &lokero.Parcel{LengthCM: 30, WidthCM: 30, HeightCM: 30, WeightKG: 3, Contents: lokero.ContentsGoods}
 	return req
+}
+
+// wantAtM5 fails t unless sh, as stored, goes to LOCKER-M5 with a
+// reservation of size.
+func (f lockersFixture) wantAtM5(t *testing.T, sh lokero.Shipment, size string) {
+	t.Helper()
+	got, err := f.store.Shipment(context.Background(), sh.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DestinationID != "LOCKER-M5" || got.SizeClass != size {
+		t.Errorf("%s after the check: at %s in %q; want LOCKER-M5 in %s", sh.Reference, got.DestinationID, got.SizeClass, size)
+	}
 }
