@@ -125,19 +125,17 @@ func (c *Controller) opened(p Pickup, kdf *KDF) (Pickup, *derivation, error) {
 	if len(p.Sealed) == 0 {
 		return p, nil, nil
 	}
-	c.mu.Lock()
-	held, ok := c.pickups[p.ShipmentID]
-	current := c.kdf
-	c.mu.Unlock()
-	if kdf == nil {
-		kdf = current
-	}
+	var (
+		held Pickup
+		ok   bool
+	)
+	kdf, same := c.kdfFor(kdf, func() { held, ok = c.pickups[p.ShipmentID] })
 	switch {
 	case kdf == nil:
 		return Pickup{}, nil, noKDF(p.ShipmentID)
 	case p.CodeTag == "":
 		return Pickup{}, nil, fmt.Errorf("%s: a sealed code without its tag", p.ShipmentID)
-	case ok && held.CodeTag == p.CodeTag && len(held.Verifier) > 0 && current != nil && sameKDF(*current, *kdf):
+	case ok && same && held.CodeTag == p.CodeTag && len(held.Verifier) > 0:
 		p.Verifier, p.Sealed = held.Verifier, nil
 		return p, nil, nil
 	}
@@ -157,23 +155,36 @@ func (c *Controller) openedDropOff(d device.DropOff, kdf *KDF) (device.DropOff, 
 	if len(d.Sealed) == 0 {
 		return d, nil, nil
 	}
-	c.mu.Lock()
-	held, ok := c.dropOffs[d.ShipmentID]
-	current := c.kdf
-	c.mu.Unlock()
-	if kdf == nil {
-		kdf = current
-	}
+	var (
+		held device.DropOff
+		ok   bool
+	)
+	kdf, same := c.kdfFor(kdf, func() { held, ok = c.dropOffs[d.ShipmentID] })
 	switch {
 	case kdf == nil:
 		return device.DropOff{}, nil, noKDF(d.ShipmentID)
-	case ok && len(held.Verifier) > 0 && current != nil && sameKDF(*current, *kdf):
+	case ok && same && len(held.Verifier) > 0:
 		d.Verifier, d.Sealed = held.Verifier, nil
 		return d, nil, nil
 	}
 	later := &derivation{shipmentID: d.ShipmentID, purpose: locker.BoardReturn, until: d.Until, kdf: *kdf, sealed: d.Sealed}
 	d.Verifier, d.Sealed = nil, nil
 	return d, later, nil
+}
+
+// kdfFor returns the KDF a sealed code is derived under — kdf (a sync's)
+// or, nil, the last sync's — and whether a verifier the controller derived
+// under the last sync's holds under it too; look reads what the caller
+// holds, under c.mu with the last sync's KDF.
+func (c *Controller) kdfFor(kdf *KDF, look func()) (*KDF, bool) {
+	c.mu.Lock()
+	look()
+	current := c.kdf
+	c.mu.Unlock()
+	if kdf == nil {
+		kdf = current
+	}
+	return kdf, kdf != nil && current != nil && sameKDF(*current, *kdf)
 }
 
 // toDeriveLater hands derivations to deriveLoop, once the pickups they are
