@@ -227,10 +227,9 @@ func (l *Lockers) checkUnreachable(ctx context.Context, m lokero.OutboxMessage) 
 		return nil
 	}
 	// The notice's messages, among the parcel's: the failed ones' reasons
-	// by channel. A push of the notice that was sent, or may still be,
-	// reaches the recipient: the parcel is not unreachable (yet); the
-	// push's own failure checks again. (One kept for the local viewer
-	// reaches nobody.)
+	// by channel. A push counts for nothing: it never tells the code
+	// (pushAlong), so it reaches no one for the pickup. (One kept for the
+	// local viewer reaches nobody.)
 	msgs, err := l.store.Notifications(ctx, lokero.NotificationFilter{ShipmentID: m.ShipmentID, Limit: maxFailedScan})
 	if err != nil {
 		return fmt.Errorf("unreachable check of message %d: %w", m.ID, err)
@@ -241,8 +240,8 @@ func (l *Lockers) checkUnreachable(ctx context.Context, m lokero.OutboxMessage) 
 			continue
 		}
 		switch {
-		case f.Channel == notify.ChannelPush && (f.State == lokero.DeliveryQueued || f.State == lokero.DeliverySent):
-			return nil
+		case f.Channel == notify.ChannelPush:
+			continue
 		case f.State == lokero.DeliveryFailed:
 			reason := f.LastError
 			if f.To != "" {
