@@ -54,10 +54,10 @@ func (c *Controller) handleCommand(payload []byte) error {
 	case CommandCancel:
 		return c.cancel(cmd.ShipmentID)
 	case CommandExpectDropOff:
-		if cmd.DropOff == nil || cmd.DropOff.ShipmentID == "" || len(cmd.DropOff.Verifier) == 0 && len(cmd.DropOff.Sealed) == 0 {
+		if cmd.DropOff == nil {
 			return fmt.Errorf("expect_drop_off without drop_off")
 		}
-		d, later, err := c.openedDropOff(*cmd.DropOff, nil)
+		d, later, err := c.openedDropOff(*cmd.DropOff, nil) // checks what the drop-off must have
 		if err != nil {
 			return fmt.Errorf("expect_drop_off: %w", err)
 		}

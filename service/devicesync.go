@@ -98,10 +98,7 @@ func (l *Lockers) Sync(ctx context.Context, device lokero.Credential, locationID
 	}
 	out := DeviceSync{At: now, KDF: locker.DefaultKDF, Salt: l.codes.Salt(loc.ID, locker.DefaultKDF), Pickups: []ExpectedPickup{},
 		DropOffs: []ExpectedDropOff{}, QRKey: l.QRPublicKey()}
-	for _, sh := range returns {
-		if !returnableAt(sh, loc) {
-			continue
-		}
+	for _, sh := range returns { // each returnableAt loc, as ReturnsExpected selects them
 		d, err := l.expectedDropOff(ctx, key, loc, sh, kept[sh.ID], out.Salt)
 		if err != nil {
 			return DeviceSync{}, fmt.Errorf("sync %s: %w", loc.ID, err)

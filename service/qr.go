@@ -371,7 +371,7 @@ func (l *Lockers) NoticeAgainByPostcode(ctx context.Context, trackingCode, postc
 	} else if err != nil {
 		return nil, err
 	}
-	if sh.TrackingCode != norm || !hmac.Equal([]byte(sh.Recipient.Postcode), []byte(postcode)) || sh.Status != lokero.StatusReadyForPickup {
+	if sh.TrackingCode != norm || !proves(sh.Recipient, postcode, "") || sh.Status != lokero.StatusReadyForPickup {
 		return nil, notFoundQR()
 	}
 	if _, err := l.NoticeAgain(ctx, "", sh.ID, false); err != nil {
