@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/tracking"
@@ -270,24 +269,16 @@ func (s *Shipments) transition(ctx context.Context, ownerID string, id string, n
 // answered again; only for retailers that offer free returns. Any mismatch
 // is ENOTFOUND, so that the answer tells a guesser nothing.
 func (s *Shipments) ReturnCode(ctx context.Context, trackingCode, recipientPostcode string) (lokero.Shipment, error) {
-	norm := tracking.Normalize(trackingCode)
-	if !tracking.Valid(norm) {
-		return lokero.Shipment{}, lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code (e.g. JJ123456785FI)", trackingCode)
-	}
-	if len(recipientPostcode) != 5 || strings.Trim(recipientPostcode, "0123456789") != "" {
-		return lokero.Shipment{}, lokero.Invalid("postcode", "malformed", "postcode must be five digits; got %q", recipientPostcode)
-	}
 	notFound := &lokero.Error{Code: lokero.ENOTFOUND, Reason: "no_such_shipment",
 		Message: "no shipment with that tracking code was delivered to that postcode, or its store does not offer free returns through parcel lockers"}
-	found, err := s.store.ShipmentByTrackingCode(ctx, norm)
-	if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && (found.TrackingCode != norm ||
-		found.Recipient.Postcode != recipientPostcode || found.Status == lokero.StatusCancelled ||
-		// Only a delivery is returned: a pre-paid parcel's code is its
-		// sender's (used once), and a return is not returned again.
-		found.Kind.OrDefault() != lokero.ShipmentDelivery)) {
-		return lokero.Shipment{}, notFound
-	} else if err != nil {
+	found, ok, err := provenShipment(ctx, s.store, trackingCode, recipientPostcode, "")
+	if err != nil {
 		return lokero.Shipment{}, err
+	}
+	// Only a delivery is returned: a pre-paid parcel's code is its
+	// sender's (used once), and a return is not returned again.
+	if !ok || found.Status == lokero.StatusCancelled || found.Kind.OrDefault() != lokero.ShipmentDelivery {
+		return lokero.Shipment{}, notFound
 	}
 	if found.ReturnCode != "" {
 		return found, nil

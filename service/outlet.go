@@ -612,23 +612,12 @@ func (l *Lockers) CounterDropOff(ctx context.Context, clerk lokero.Credential, o
 // and the same ENOTFOUND "no_such_shipment", so that a guesser learns
 // nothing, as Shipments.ReturnCode answers.
 func (l *Lockers) returnable(ctx context.Context, trackingCode, postcode string) (string, error) {
-	norm := tracking.Normalize(trackingCode)
-	if !tracking.Valid(norm) {
-		return "", lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code (e.g. JJ123456785FI)", truncateText(trackingCode, 64))
-	}
-	if len(postcode) != 5 || strings.Trim(postcode, "0123456789") != "" {
-		return "", lokero.Invalid("postcode", "malformed", "postcode must be five digits; got %q", truncateText(postcode, 16))
-	}
 	notFound := &lokero.Error{Code: lokero.ENOTFOUND, Reason: "no_such_shipment", Field: "tracking_code",
 		Message: "no parcel with that tracking code was delivered to that postcode, or its store does not offer free returns"}
-	found, err := l.store.ShipmentByTrackingCode(ctx, norm)
-	if lokero.ErrorCode(err) == lokero.ENOTFOUND {
-		return "", notFound
-	} else if err != nil {
+	found, ok, err := provenShipment(ctx, l.store, trackingCode, postcode, "")
+	if err != nil {
 		return "", err
-	}
-	if found.TrackingCode != norm || found.Recipient.Postcode != postcode ||
-		found.Kind.OrDefault() != lokero.ShipmentDelivery || found.Status == lokero.StatusCancelled {
+	} else if !ok || found.Kind.OrDefault() != lokero.ShipmentDelivery || found.Status == lokero.StatusCancelled {
 		return "", notFound
 	}
 	if found.ReturnCode == "" { // a return code on the label means the store offered free returns

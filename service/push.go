@@ -2,13 +2,11 @@ package service
 
 import (
 	"context"
-	"crypto/hmac"
 	"fmt"
 	"strings"
 
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/notify"
-	"github.com/lokero/lokero/tracking"
 )
 
 // PushSubscriptionRequest asks for a parcel's notices by Web Push: the
@@ -38,30 +36,15 @@ var notSubscribable = &lokero.Error{Code: lokero.ENOTFOUND, Reason: "no_such_shi
 // "tracking_ended". The answer tells nothing of the parcel: tracking it
 // is GET /v1/tracking's business.
 func (l *Lockers) Subscribe(ctx context.Context, req PushSubscriptionRequest) (lokero.PushSubscription, error) {
-	code := tracking.Normalize(req.TrackingCode)
-	if !tracking.Valid(code) {
-		return lokero.PushSubscription{}, lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code (e.g. CL123456785FI)", truncateText(req.TrackingCode, 32))
-	}
-	switch {
-	case req.Postcode == "" && req.Phone == "":
-		return lokero.PushSubscription{}, lokero.Invalid("postcode", "required", "give the recipient's postcode (or phone) to prove the parcel is yours")
-	case req.Postcode != "" && (len(req.Postcode) != 5 || strings.Trim(req.Postcode, "0123456789") != ""):
-		return lokero.PushSubscription{}, lokero.Invalid("postcode", "malformed", "postcode must be five digits; got %q", truncateText(req.Postcode, 16))
-	case req.Phone != "" && phoneDigits(req.Phone) < 6:
-		return lokero.PushSubscription{}, lokero.Invalid("phone", "malformed", "phone must be a phone number; got %q", truncateText(req.Phone, 32))
-	}
 	switch req.Language {
 	case "", "fi", "sv", "en":
 	default:
 		return lokero.PushSubscription{}, lokero.Invalid("language", "unknown_language", "language must be fi, sv or en; got %q", truncateText(req.Language, 16))
 	}
-	sh, err := l.store.ShipmentByTrackingCode(ctx, code)
-	if lokero.ErrorCode(err) == lokero.ENOTFOUND {
-		return lokero.PushSubscription{}, notSubscribable
-	} else if err != nil {
+	sh, ok, err := provenShipment(ctx, l.store, req.TrackingCode, req.Postcode, req.Phone)
+	if err != nil {
 		return lokero.PushSubscription{}, err
-	}
-	if sh.TrackingCode != code || !proves(sh.Recipient, req.Postcode, req.Phone) {
+	} else if !ok {
 		return lokero.PushSubscription{}, notSubscribable
 	}
 	switch sh.Status {
@@ -88,32 +71,6 @@ func (l *Lockers) Unsubscribe(ctx context.Context, id string) error {
 		return &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_subscription", Message: fmt.Sprintf("no push subscription %q", id)}
 	}
 	return err
-}
-
-// proves reports whether a postcode or phone number given as proof is
-// the recipient's, compared in constant time. The phone is normalised as
-// the booking normalised the recipient's (normalizePhone, E.164), so
-// "040 123 4567", "+358 40 1234567" and "00358401234567" all match.
-func proves(r lokero.Party, postcode, phone string) bool {
-	ok := false
-	if postcode != "" && r.Postcode != "" && hmac.Equal([]byte(postcode), []byte(r.Postcode)) {
-		ok = true
-	}
-	if e164, err := normalizePhone(phone); phone != "" && r.Phone != "" && err == nil && hmac.Equal([]byte(e164), []byte(r.Phone)) {
-		ok = true
-	}
-	return ok
-}
-
-// phoneDigits counts the digits of a phone number as given.
-func phoneDigits(s string) int {
-	n := 0
-	for _, r := range s {
-		if r >= '0' && r <= '9' {
-			n++
-		}
-	}
-	return n
 }
 
 // pushKinds are the kinds of message that go to a parcel's push

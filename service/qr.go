@@ -15,7 +15,6 @@ import (
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/locker"
 	"github.com/lokero/lokero/notify"
-	"github.com/lokero/lokero/tracking"
 )
 
 // A parcel ready in a locker has, beside its opening code, a QR token
@@ -358,20 +357,10 @@ func withQRLink(text, link, lang string) (string, bool) {
 // every other miss (unknown, another postcode, not ready for pickup) is
 // the same ENOTFOUND, which tells a guesser nothing.
 func (l *Lockers) NoticeAgainByPostcode(ctx context.Context, trackingCode, postcode string) ([]string, error) {
-	norm := tracking.Normalize(trackingCode)
-	if !tracking.Valid(norm) {
-		return nil, lokero.Invalid("tracking_code", "malformed", "%q is not a tracking code (e.g. JJ123456785FI)", trackingCode)
-	}
-	if len(postcode) != 5 || strings.Trim(postcode, "0123456789") != "" {
-		return nil, lokero.Invalid("postcode", "malformed", "postcode must be five digits; got %q", postcode)
-	}
-	sh, err := l.store.ShipmentByTrackingCode(ctx, norm)
-	if lokero.ErrorCode(err) == lokero.ENOTFOUND {
-		return nil, notFoundQR()
-	} else if err != nil {
+	sh, ok, err := provenShipment(ctx, l.store, trackingCode, postcode, "")
+	if err != nil {
 		return nil, err
-	}
-	if sh.TrackingCode != norm || !proves(sh.Recipient, postcode, "") || sh.Status != lokero.StatusReadyForPickup {
+	} else if !ok || sh.Status != lokero.StatusReadyForPickup {
 		return nil, notFoundQR()
 	}
 	if _, err := l.NoticeAgain(ctx, "", sh.ID, false); err != nil {
