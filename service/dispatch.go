@@ -733,7 +733,10 @@ func (d *Dispatch) mayMoveDown(sh *lokero.Shipment, loc *lokero.Location, date l
 // counts it, the first booked first, each in its own transaction that
 // reads it again: the door puts a parcel in the smallest free compartment
 // that takes it, and the reservations then count what the door will do.
-// It adds the lockers it changed to touched.
+// A locker's room is read once, at its first such booking, and counted
+// down as bookings move: a booking no smaller class has room for by that
+// count opens no transaction (at a full locker, most of them). It adds
+// the lockers it changed to touched.
 func (d *Dispatch) moveDownAll(ctx context.Context, lists map[string][]lokero.Shipment, today, date lokero.Date, late bool, touched map[string]bool) error {
 	snap := d.s.dir.Snapshot()
 	for _, id := range slices.Sorted(maps.Keys(lists)) {
@@ -741,12 +744,23 @@ func (d *Dispatch) moveDownAll(ctx context.Context, lists map[string][]lokero.Sh
 		if loc == nil {
 			continue
 		}
+		var free map[string]int            // by class: reservations the store's counter still takes
 		for _, listed := range lists[id] { // by ID: the first booked first
 			if !d.mayMoveDown(&listed, loc, date, late) {
 				continue
 			}
-			moved := false
+			if free == nil {
+				var err error
+				if free, err = d.freeIn(ctx, loc, today, date); err != nil {
+					return fmt.Errorf("count the room at %s: %w", id, err)
+				}
+			}
+			if !d.roomBelow(free, listed.Parcel, loc, listed.SizeClass) {
+				continue
+			}
+			var from, to string // the classes of a booking moved
 			err := d.s.store.InTx(ctx, func(tx lokero.Tx) error {
+				from, to = "", ""
 				sh, err := tx.Shipment(ctx, listed.ID)
 				if err != nil || !d.mayMoveDown(&sh, loc, date, late) {
 					return err // moved, deposited or re-dated meanwhile
@@ -755,18 +769,68 @@ func (d *Dispatch) moveDownAll(ctx context.Context, lists map[string][]lokero.Sh
 				if err != nil {
 					return err
 				}
-				moved, err = d.moveDown(ctx, tx, loc, room, &sh, date)
-				return err
+				was := sh.SizeClass
+				if ok, err := d.moveDown(ctx, tx, loc, room, &sh, date); !ok || err != nil {
+					return err
+				}
+				from, to = was, sh.SizeClass
+				return nil
 			})
 			if err != nil {
 				return fmt.Errorf("move %s down at %s: %w", listed.ID, id, err)
 			}
-			if moved {
+			if to != "" {
+				free[from]++
+				free[to]--
 				touched[id] = true
+			} else {
+				// None smaller had room by the transaction's own count.
+				for _, c := range routing.FittingClasses(listed.Parcel, loc, d.s.limits) {
+					if c.Size == listed.SizeClass {
+						break
+					}
+					free[c.Size] = 0
+				}
 			}
 		}
 	}
 	return nil
+}
+
+// freeIn is how many more reservations each size class of loc takes for
+// date by the evening's count (room.capacity less the store's counter),
+// read in a transaction of its own.
+func (d *Dispatch) freeIn(ctx context.Context, loc *lokero.Location, today, date lokero.Date) (map[string]int, error) {
+	free := map[string]int{}
+	err := d.s.store.InTx(ctx, func(tx lokero.Tx) error {
+		r, err := d.roomIn(ctx, tx, loc, today, date)
+		if err != nil {
+			return err
+		}
+		for _, c := range loc.Compartments {
+			counted := 0
+			if at := r.classes[c.Size]; at != nil {
+				counted = at.Reserved[date] + at.holding[date]
+			}
+			free[c.Size] = r.capacity(c.Size) - counted
+		}
+		return nil
+	})
+	return free, err
+}
+
+// roomBelow reports whether a class of loc smaller than size that takes p
+// has room by free's count.
+func (d *Dispatch) roomBelow(free map[string]int, p lokero.Parcel, loc *lokero.Location, size string) bool {
+	for _, c := range routing.FittingClasses(p, loc, d.s.limits) { // the smallest first
+		if c.Size == size {
+			return false
+		}
+		if free[c.Size] > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // backTo moves one candidate back to loc, the locker asked for, in its own
