@@ -129,7 +129,7 @@ func (l *Lockers) waitForPickup(ctx context.Context, tx lokero.Tx, loc *lokero.L
 		return err
 	}
 	sh.StorageDeadline = deadline
-	ms := notices(loc, sh, version, deadline, now)
+	ms := notices(loc, sh, version, l.policy.CodeLength(loc.Type), deadline, now, false)
 	for _, m := range ms {
 		if err := tx.AddOutbox(ctx, m); err != nil {
 			return fmt.Errorf("queue notice of arrival: %w", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/notify"
+	"golang.org/x/text/unicode/norm"
 )
 
 // MaxNoticesAgain is how many times a day (a Helsinki calendar day) a
@@ -81,11 +82,8 @@ func (l *Lockers) NoticeAgain(ctx context.Context, ownerID, id string, rotate bo
 			}
 			reason = reasonCodeRotated
 		}
-		ms := notices(loc, &sh, v, sh.StorageDeadline, now)
+		ms := notices(loc, &sh, v, n, sh.StorageDeadline, now, rotate)
 		for i := range ms {
-			if rotate {
-				ms[i].Text += " " + codeChangedText(sh.Recipient)
-			}
 			if err := tx.AddOutbox(ctx, ms[i]); err != nil {
 				return fmt.Errorf("queue notice of arrival: %w", err)
 			}
@@ -144,34 +142,93 @@ func nextHelsinkiMidnight(t time.Time) time.Time {
 // notices are the notices of arrival of a parcel, one per channel the
 // recipient gave, in the recipient's language. They tell the opening code
 // (at an outlet, the pickup code) of that version, filled in only when
-// sent (Lockers.Render). An outlet's notice also tells its opening hours
-// for the days from now on (outletNoticeText).
-func notices(loc *lokero.Location, sh *lokero.Shipment, version int, deadline, now time.Time) []lokero.OutboxMessage {
-	code := lokero.CodePlaceholder
+// sent (Lockers.Render), and, when changed, that the earlier code no
+// longer works. An outlet's notice also tells its opening hours for the
+// days from now on (outletNoticeText). The SMS always fits smsMaxSegments
+// GSM-7 segments with a code of codeLen characters: its characters are
+// GSM 03.38's (smsText), and an outlet's tells the hours of as many days
+// as fit (the e-mail and the push tell them all).
+func notices(loc *lokero.Location, sh *lokero.Shipment, version, codeLen int, deadline, now time.Time, changed bool) []lokero.OutboxMessage {
 	ref := &lokero.CodeRef{LocationID: loc.ID, Version: version}
 	until := deadline.Add(-time.Minute).In(calendar.Helsinki).Format("2.1.2006")
-	place := fmt.Sprintf("%s, %s, %s %s", loc.Name, loc.Street, loc.Postcode, loc.City)
-	var text string
-	switch {
-	case loc.Type.IsOutlet():
-		text = outletNoticeText(loc, sh, until, lokero.DateOf(now))
-	case sh.Recipient.Language == "sv":
-		text = fmt.Sprintf("Ditt paket %s finns i paketautomaten %s. Öppningskod: %s. Hämta det senast %s.", sh.TrackingCode, place, code, until)
-	case sh.Recipient.Language == "en":
-		text = fmt.Sprintf("Your parcel %s is in the parcel locker %s. Opening code: %s. Collect it by %s.", sh.TrackingCode, place, code, until)
-	default:
-		text = fmt.Sprintf("Pakettisi %s on noudettavissa pakettiautomaatista %s. Avauskoodi: %s. Nouda viimeistään %s.", sh.TrackingCode, place, code, until)
+	text := func(hoursDays int) string {
+		t := arrivalText(loc, sh, until, lokero.DateOf(now), hoursDays)
+		if changed {
+			t += " " + codeChangedText(sh.Recipient)
+		}
+		return t
+	}
+	full := text(NoticeHoursDays)
+	sms := smsText(full)
+	for days := NoticeHoursDays - 1; days >= 0 && loc.Type.IsOutlet() && !smsFits(sms, codeLen); days-- {
+		sms = smsText(text(days))
 	}
 	var out []lokero.OutboxMessage
 	if sh.Recipient.Phone != "" {
 		out = append(out, lokero.OutboxMessage{Channel: "sms", To: sh.Recipient.Phone, TrackingCode: sh.TrackingCode, Kind: "arrival",
-			Text: text, CreatedAt: now, ShipmentID: sh.ID, Code: ref})
+			Text: sms, CreatedAt: now, ShipmentID: sh.ID, Code: ref})
 	}
 	if sh.Recipient.Email != "" {
 		out = append(out, lokero.OutboxMessage{Channel: "email", To: sh.Recipient.Email, TrackingCode: sh.TrackingCode, Kind: "arrival",
-			Text: text, CreatedAt: now, ShipmentID: sh.ID, Code: ref})
+			Text: full, CreatedAt: now, ShipmentID: sh.ID, Code: ref})
 	}
 	return out
+}
+
+// arrivalText is a notice of arrival in the recipient's language: at a
+// locker its place and the code's placeholder, at an outlet
+// outletNoticeText with the hours of hoursDays days from day.
+func arrivalText(loc *lokero.Location, sh *lokero.Shipment, until string, day lokero.Date, hoursDays int) string {
+	code := lokero.CodePlaceholder
+	place := placeText(loc, sh.Recipient.Language)
+	switch {
+	case loc.Type.IsOutlet():
+		return outletNoticeText(loc, sh, until, day, hoursDays)
+	case sh.Recipient.Language == "sv":
+		return fmt.Sprintf("Ditt paket %s finns i paketautomaten %s. Öppningskod: %s. Hämta det senast %s.", sh.TrackingCode, place, code, until)
+	case sh.Recipient.Language == "en":
+		return fmt.Sprintf("Your parcel %s is in the parcel locker %s. Opening code: %s. Collect it by %s.", sh.TrackingCode, place, code, until)
+	default:
+		return fmt.Sprintf("Pakettisi %s on noudettavissa pakettiautomaatista %s. Avauskoodi: %s. Nouda viimeistään %s.", sh.TrackingCode, place, code, until)
+	}
+}
+
+// smsFits reports whether an SMS text fits smsMaxSegments GSM-7 segments
+// once its code placeholder is a code of codeLen characters.
+func smsFits(text string, codeLen int) bool {
+	n, ok := gsm7Segments(strings.ReplaceAll(text, lokero.CodePlaceholder, strings.Repeat("0", codeLen)))
+	return ok && n <= smsMaxSegments
+}
+
+// gsmLookalikes write the typographic characters names and hours carry
+// with the GSM 03.38 characters that look like them.
+var gsmLookalikes = strings.NewReplacer("\u2018", "'", "\u2019", "'", "\u201a", "'", "\u00b4", "'", "`", "'",
+	"\u201c", `"`, "\u201d", `"`, "\u201e", `"`, "\u00ab", `"`, "\u00bb", `"`,
+	"\u2010", "-", "\u2011", "-", "\u2013", "-", "\u2014", "-", "\u2212", "-", "\u2026", "...", "\u00a0", " ", "\u202f", " ")
+
+// smsText is text in GSM 03.38's characters, so that its SMS goes as
+// GSM-7 (153 characters a segment) and not as UCS-2 (67), where one
+// character of a name (a ’, an en dash) would take the whole text: the
+// typographic characters become their lookalikes, a letter GSM lacks
+// loses its accent ("š" → "s"), and what is left is "?".
+func smsText(text string) string {
+	text = gsmLookalikes.Replace(text)
+	if _, ok := gsm7Segments(text); ok {
+		return text
+	}
+	var b strings.Builder
+	for _, r := range text {
+		if strings.ContainsRune(gsmDefault, r) || strings.ContainsRune(gsmExtended, r) {
+			b.WriteRune(r)
+			continue
+		}
+		base, _ := utf8.DecodeRuneInString(norm.NFD.String(string(r)))
+		if !strings.ContainsRune(gsmDefault, base) {
+			base = '?'
+		}
+		b.WriteRune(base)
+	}
+	return b.String()
 }
 
 // NoticeHoursDays is how many days of an outlet's opening hours its
@@ -183,24 +240,24 @@ const NoticeHoursDays = 7
 // placeholder), the last day, a reminder to bring an ID (the clerk checks
 // it) and the opening hours of the NoticeHoursDays days from day on, as
 // they stand that day: exception days and closures included.
-func outletNoticeText(loc *lokero.Location, sh *lokero.Shipment, until string, day lokero.Date) string {
+func outletNoticeText(loc *lokero.Location, sh *lokero.Shipment, until string, day lokero.Date, days int) string {
 	lang := sh.Recipient.Language
-	street := loc.Street
-	if lang == "sv" && loc.StreetSV != "" {
-		street = loc.StreetSV
-	}
-	place := fmt.Sprintf("%s, %s, %s %s", loc.Name, street, loc.Postcode, loc.City)
+	place := placeText(loc, lang)
 	from := outletWords(loc.Type, lang).from
-	hours := hoursText(loc, day, NoticeHoursDays, lang)
 	code := lokero.CodePlaceholder
+	var text, hours string
 	switch lang {
 	case "sv":
-		return fmt.Sprintf("Ditt paket %s kan hämtas %s %s. Avhämtningskod: %s. Hämta det senast %s och ta med legitimation. Öppettider: %s.", sh.TrackingCode, from, place, code, until, hours)
+		text, hours = fmt.Sprintf("Ditt paket %s kan hämtas %s %s. Avhämtningskod: %s. Hämta det senast %s och ta med legitimation.", sh.TrackingCode, from, place, code, until), "Öppettider"
 	case "en":
-		return fmt.Sprintf("Your parcel %s is ready for pickup %s %s. Pickup code: %s. Collect it by %s and bring an ID. Opening hours: %s.", sh.TrackingCode, from, place, code, until, hours)
+		text, hours = fmt.Sprintf("Your parcel %s is ready for pickup %s %s. Pickup code: %s. Collect it by %s and bring an ID.", sh.TrackingCode, from, place, code, until), "Opening hours"
 	default:
-		return fmt.Sprintf("Pakettisi %s on noudettavissa %s %s. Noutokoodi: %s. Nouda viimeistään %s ja ota mukaan henkilöllisyystodistus. Aukioloajat: %s.", sh.TrackingCode, from, place, code, until, hours)
+		text, hours = fmt.Sprintf("Pakettisi %s on noudettavissa %s %s. Noutokoodi: %s. Nouda viimeistään %s ja ota mukaan henkilöllisyystodistus.", sh.TrackingCode, from, place, code, until), "Aukioloajat"
 	}
+	if days > 0 {
+		text += " " + hours + ": " + hoursText(loc, day, days, lang) + "."
+	}
+	return text
 }
 
 // outletWords name an outlet of a type in a language: where a parcel is
@@ -349,7 +406,11 @@ func queueTo(ctx context.Context, tx lokero.Tx, p lokero.Party, m lokero.OutboxM
 			continue
 		}
 		m.Channel, m.To = ch.channel, ch.to
-		if err := tx.AddOutbox(ctx, m); err != nil {
+		sent := m
+		if ch.channel == notify.ChannelSMS {
+			sent.Text = smsText(m.Text)
+		}
+		if err := tx.AddOutbox(ctx, sent); err != nil {
 			return fmt.Errorf("queue %s message of %s over %s: %w", m.Kind, m.TrackingCode, ch.channel, err)
 		}
 	}

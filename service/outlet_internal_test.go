@@ -76,7 +76,7 @@ func TestOutletNoticeAndReminderTexts(t *testing.T) {
 		{"fi", kiosk, []string{"noudettavissa noutopisteestä R-kioski"}, []string{"odottaa noutopisteessä R-kioski"}},
 	} {
 		sh := &lokero.Shipment{TrackingCode: "JJ1", Recipient: lokero.Party{Language: tt.lang}}
-		notice := outletNoticeText(tt.loc, sh, "28.12.2026", day)
+		notice := outletNoticeText(tt.loc, sh, "28.12.2026", day, NoticeHoursDays)
 		for _, want := range tt.notice {
 			if !strings.Contains(notice, want) {
 				t.Errorf("%s notice %q lacks %q", tt.lang, notice, want)

@@ -100,27 +100,28 @@ func (l *Lockers) stillWaiting(ctx context.Context, shipmentID string) bool {
 // notice of arrival, never told again here.
 func reminderText(loc *lokero.Location, sh *lokero.Shipment, until string) string {
 	lang := sh.Recipient.Language
+	name, street := clip(loc.Name, maxNameText), loc.Street
+	if lang == "sv" && loc.StreetSV != "" {
+		street = loc.StreetSV
+	}
+	street = clip(street, maxStreetText)
 	if loc.Type.IsOutlet() {
-		street := loc.Street
-		if lang == "sv" && loc.StreetSV != "" {
-			street = loc.StreetSV
-		}
 		at := outletWords(loc.Type, lang).at
 		switch lang {
 		case "sv":
-			return fmt.Sprintf("Påminnelse: ditt paket %s väntar %s %s, %s. Hämta det senast %s; avhämtningskoden finns i ankomstaviseringen. Ta med legitimation.", sh.TrackingCode, at, loc.Name, street, until)
+			return fmt.Sprintf("Påminnelse: ditt paket %s väntar %s %s, %s. Hämta det senast %s; avhämtningskoden finns i ankomstaviseringen. Ta med legitimation.", sh.TrackingCode, at, name, street, until)
 		case "en":
-			return fmt.Sprintf("Reminder: your parcel %s is waiting %s %s, %s. Collect it by %s; the pickup code is in the notice of arrival. Bring an ID.", sh.TrackingCode, at, loc.Name, street, until)
+			return fmt.Sprintf("Reminder: your parcel %s is waiting %s %s, %s. Collect it by %s; the pickup code is in the notice of arrival. Bring an ID.", sh.TrackingCode, at, name, street, until)
 		default:
-			return fmt.Sprintf("Muistutus: pakettisi %s odottaa %s %s, %s. Nouda viimeistään %s; noutokoodi on saapumisilmoituksessa. Ota mukaan henkilöllisyystodistus.", sh.TrackingCode, at, loc.Name, street, until)
+			return fmt.Sprintf("Muistutus: pakettisi %s odottaa %s %s, %s. Nouda viimeistään %s; noutokoodi on saapumisilmoituksessa. Ota mukaan henkilöllisyystodistus.", sh.TrackingCode, at, name, street, until)
 		}
 	}
 	switch lang {
 	case "sv":
-		return fmt.Sprintf("Påminnelse: ditt paket %s väntar i paketautomaten %s, %s. Hämta det senast %s; öppningskoden finns i ankomstaviseringen.", sh.TrackingCode, loc.Name, loc.Street, until)
+		return fmt.Sprintf("Påminnelse: ditt paket %s väntar i paketautomaten %s, %s. Hämta det senast %s; öppningskoden finns i ankomstaviseringen.", sh.TrackingCode, name, street, until)
 	case "en":
-		return fmt.Sprintf("Reminder: your parcel %s is waiting in the parcel locker %s, %s. Collect it by %s; the opening code is in the notice of arrival.", sh.TrackingCode, loc.Name, loc.Street, until)
+		return fmt.Sprintf("Reminder: your parcel %s is waiting in the parcel locker %s, %s. Collect it by %s; the opening code is in the notice of arrival.", sh.TrackingCode, name, street, until)
 	default:
-		return fmt.Sprintf("Muistutus: pakettisi %s odottaa pakettiautomaatissa %s, %s. Nouda viimeistään %s; avauskoodi on saapumisilmoituksessa.", sh.TrackingCode, loc.Name, loc.Street, until)
+		return fmt.Sprintf("Muistutus: pakettisi %s odottaa pakettiautomaatissa %s, %s. Nouda viimeistään %s; avauskoodi on saapumisilmoituksessa.", sh.TrackingCode, name, street, until)
 	}
 }
