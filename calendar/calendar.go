@@ -239,14 +239,22 @@ func (c *Calendar) StorageDeadline(deposit time.Time, days int) time.Time {
 	return lokero.DateOf(deposit).AddDays(days + 1).Start().UTC()
 }
 
-// ReminderAt returns when to remind the recipient of a deadline: daysBefore
-// calendar days before it in Helsinki, at the same wall-clock time (for a
-// deadline at 00:00 on 3 April and daysBefore 2: 00:00 on 1 April). Across
-// a daylight-saving change that is 47 or 49 hours before, not 48. Should
-// that wall-clock time not exist on the earlier day (the hour skipped in
-// March), time.Date's normalisation applies. The result is in UTC.
+// ReminderHour is the Helsinki hour reminders go at: in the morning, never
+// at the deadline's midnight.
+const ReminderHour = 10
+
+// ReminderAt returns when to remind the recipient of a deadline: at
+// ReminderHour in Helsinki, daysBefore calendar days before the deadline's
+// day (for a deadline at 00:00 on 3 April and daysBefore 2: 10:00 on 1
+// April, with the 1st and the 2nd still to collect it), or a day earlier
+// where that is not before the deadline. A daylight-saving change in
+// between changes nothing: the day and the hour are Helsinki's. The result
+// is in UTC.
 func (c *Calendar) ReminderAt(deadline time.Time, daysBefore int) time.Time {
 	l := deadline.In(helsinki)
-	return time.Date(l.Year(), l.Month(), l.Day()-daysBefore,
-		l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), helsinki).UTC()
+	at := time.Date(l.Year(), l.Month(), l.Day()-daysBefore, ReminderHour, 0, 0, 0, helsinki)
+	if !at.Before(deadline) {
+		at = time.Date(l.Year(), l.Month(), l.Day()-daysBefore-1, ReminderHour, 0, 0, 0, helsinki)
+	}
+	return at.UTC()
 }

@@ -470,16 +470,18 @@ func TestReminderAt(t *testing.T) {
 		daysBefore int
 		want       time.Time
 	}{
-		{"no DST change: 48 h", time.Date(2026, 4, 2, 21, 0, 0, 0, time.UTC), 2, // 3 Apr 00:00 EEST
-			time.Date(2026, 3, 31, 21, 0, 0, 0, time.UTC)}, // 1 Apr 00:00 EEST
-		{"across March's change: 47 h", time.Date(2026, 3, 29, 21, 0, 0, 0, time.UTC), 2, // 30 Mar 00:00 EEST
-			time.Date(2026, 3, 27, 22, 0, 0, 0, time.UTC)}, // 28 Mar 00:00 EET
-		{"across October's change: 49 h", time.Date(2026, 10, 26, 22, 0, 0, 0, time.UTC), 2, // 27 Oct 00:00 EET
-			time.Date(2026, 10, 24, 21, 0, 0, 0, time.UTC)}, // 25 Oct 00:00 EEST
-		{"keeps the wall-clock time", hel(2026, 10, 27, 18, 30, 0), 1,
-			time.Date(2026, 10, 26, 16, 30, 0, 0, time.UTC)}, // 26 Oct 18:30 EET
-		{"zero days", time.Date(2026, 4, 2, 21, 0, 0, 0, time.UTC), 0,
-			time.Date(2026, 4, 2, 21, 0, 0, 0, time.UTC)},
+		{"no DST change", time.Date(2026, 4, 2, 21, 0, 0, 0, time.UTC), 2, // 3 Apr 00:00 EEST
+			time.Date(2026, 4, 1, 7, 0, 0, 0, time.UTC)}, // 1 Apr 10:00 EEST
+		{"across March's change", time.Date(2026, 3, 29, 21, 0, 0, 0, time.UTC), 2, // 30 Mar 00:00 EEST
+			time.Date(2026, 3, 28, 8, 0, 0, 0, time.UTC)}, // 28 Mar 10:00 EET
+		{"across October's change", time.Date(2026, 10, 26, 22, 0, 0, 0, time.UTC), 2, // 27 Oct 00:00 EET
+			time.Date(2026, 10, 25, 8, 0, 0, 0, time.UTC)}, // 25 Oct 10:00 EET (the change was at 04:00)
+		{"a deadline in the evening", hel(2026, 10, 27, 18, 30, 0), 1,
+			time.Date(2026, 10, 26, 8, 0, 0, 0, time.UTC)}, // 26 Oct 10:00 EET
+		{"zero days: the morning before", time.Date(2026, 4, 2, 21, 0, 0, 0, time.UTC), 0,
+			time.Date(2026, 4, 2, 7, 0, 0, 0, time.UTC)}, // 2 Apr 10:00 EEST
+		{"zero days, a deadline in the evening: that morning", hel(2026, 4, 3, 18, 0, 0), 0,
+			time.Date(2026, 4, 3, 7, 0, 0, 0, time.UTC)},
 	}
 	c := calendar.Default()
 	for _, tt := range tests {
@@ -504,7 +506,7 @@ func TestDeadlineAndReminderTogether(t *testing.T) {
 	deposit := hel(2026, 3, 26, 10, 0, 0)
 	deadline := c.StorageDeadline(deposit, calendar.StorageDays)
 	reminder := c.ReminderAt(deadline, 2)
-	if want := hel(2026, 4, 1, 0, 0, 0); !reminder.Equal(want) {
+	if want := hel(2026, 4, 1, 10, 0, 0); !reminder.Equal(want) {
 		t.Errorf("reminder at %s, want %s", reminder.In(calendar.Helsinki), want)
 	}
 	if !reminder.After(deposit) || !reminder.Before(deadline) {

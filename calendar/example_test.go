@@ -33,7 +33,7 @@ func ExampleCalendar_StorageDeadline() {
 	// Output:
 	// 2026-04-02 21:00:00 +0000 UTC
 	// 2026-04-03 00:00:00 +0300 EEST
-	// 2026-04-01 00:00:00 +0300 EEST
+	// 2026-04-01 10:00:00 +0300 EEST
 }
 
 func ExampleCalendar_Holiday() {

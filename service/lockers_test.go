@@ -562,8 +562,9 @@ func TestStoragePeriod(t *testing.T) {
 			t.Errorf("expiry job due %v; want the deadline %v", due, ready.StorageDeadline)
 		}
 		remind := jobs.jobs[service.JobReminder+" "+sh.ID]
-		if want := ready.StorageDeadline.Add(-48 * time.Hour); remind.Sub(want).Abs() > time.Hour {
-			t.Errorf("reminder due %v; want two days before the deadline, %v", remind, want)
+		if want := ready.StorageDeadline.Add(-48*time.Hour + calendar.ReminderHour*time.Hour); remind.Sub(want).Abs() > time.Hour ||
+			remind.In(calendar.Helsinki).Hour() != calendar.ReminderHour {
+			t.Errorf("reminder due %v; want two days before the deadline, in the morning, %v", remind, want)
 		}
 		msgs, _ := sentMessages(ctx, f.lockers, 1)
 		code := codePattern.FindStringSubmatch(msgs[0].Text)[1]
