@@ -888,9 +888,11 @@ func TestLockerLifeEndToEnd(t *testing.T) {
 		if len(box.Messages) == 0 || !strings.Contains(box.Messages[0].Text, sh.TrackingCode) {
 			t.Fatalf("no notice of arrival in the outbox: %+v", box)
 		}
-		// Six days on: past the reminder (two days before the end of the
-		// 7th day), before the deadline.
-		if status := call(t, "POST", base+"/v1/admin/clock", operator, map[string]string{"advance": "144h"}, nil); status != 200 {
+		// Six and a half days on: past the reminder (at 10:00 two days
+		// before the end of the 7th day; whatever the hour of the deposit,
+		// between 12:00 on the 6th day and 12:00 on the 7th), before the
+		// deadline.
+		if status := call(t, "POST", base+"/v1/admin/clock", operator, map[string]string{"advance": "156h"}, nil); status != 200 {
 			t.Fatalf("advance the clock: %d", status)
 		}
 		reminders := func() int {
