@@ -304,8 +304,11 @@ func (s *Sender) Close() error {
 // classify marks what retrying cannot cure as permanent: a 5xx answer to
 // RCPT (a rejected recipient) or to DATA or the message itself (a rejected
 // message). A 5xx answer to MAIL FROM concerns lokero's own From or
-// session, as does 530 (authentication required): transient, so that the
-// messages go once the configuration is fixed.
+// session, as do 530 (authentication required) and a refusal to RCPT of
+// the security class 5.7.x ("554 5.7.1 Relay access denied": a relay that
+// does not know lokero's address or credentials refuses every recipient
+// alike): transient, so that the messages go once the configuration is
+// fixed. A recipient refused as a mailbox (5.1.x) stays permanent.
 func classify(err error) error {
 	var se *mail.SendError
 	if !errors.As(err, &se) {
@@ -316,6 +319,9 @@ func classify(err error) error {
 	case mail.ErrGetRcpts, mail.ErrNoUnencoded:
 		return notify.Permanent(err)
 	case mail.ErrSMTPRcptTo, mail.ErrSMTPData, mail.ErrSMTPDataClose:
+		if se.Reason == mail.ErrSMTPRcptTo && strings.HasPrefix(se.EnhancedStatusCode(), "5.7.") {
+			return err
+		}
 		if code/100 == 5 && code != 530 {
 			return notify.Permanent(err)
 		}

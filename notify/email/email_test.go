@@ -334,6 +334,8 @@ func TestSendClassifiesReplies(t *testing.T) {
 		"nobody@example.fi": {Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user"},
 		"later@example.fi":  {Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"},
 		"relay@example.fi":  {Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"},
+		// A relay that does not know lokero's address (Postfix's answer).
+		"denied@example.fi": {Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Relay access denied"},
 	}})
 	rejecting := startServer(t, serverConfig{data: &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Message rejected"}})
 	busy := startServer(t, serverConfig{data: &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 1}, Message: "Insufficient storage"}})
@@ -350,6 +352,7 @@ func TestSendClassifiesReplies(t *testing.T) {
 		{"rejected recipient", ts, "nobody@example.fi", true, "550"},
 		{"greylisted recipient", ts, "later@example.fi", false, "451"},
 		{"authentication required", ts, "relay@example.fi", false, "530"},
+		{"relay access denied", ts, "denied@example.fi", false, "554"},
 		{"rejected message", rejecting, "maija@example.fi", true, "554"},
 		{"full mailbox store", busy, "maija@example.fi", false, "452"},
 		{"sender refused", badSender, "maija@example.fi", false, "553"},
