@@ -357,6 +357,12 @@ func (l *Lockers) outgoing(ctx context.Context, m lokero.OutboxMessage) (notify.
 		return notify.Message{}, err
 	}
 	lang := sh.Recipient.Language
+	if m.Kind == notify.KindDropOffReceipt {
+		// To the consumer who dropped the parcel: the shipment's sender
+		// (a return's sender is the delivery's recipient, its recipient
+		// the store).
+		lang = sh.Sender.Language
+	}
 	switch {
 	case m.ShipmentID == "" && m.TrackingCode == "":
 		lang = "en" // to a retailer's contact (a webhook disabled), not a recipient

@@ -308,8 +308,18 @@ func TestNoticeDropOffReceipt(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkMessages(t, kindMessages(t, f.lockers, pp.Shipment.TrackingCode, notify.KindDropOffReceipt), notify.KindDropOffReceipt, "en",
+		receipts := kindMessages(t, f.lockers, pp.Shipment.TrackingCode, notify.KindDropOffReceipt)
+		checkMessages(t, receipts, notify.KindDropOffReceipt, "en",
 			map[string]string{notify.ChannelEmail: "maija@example.fi"}, pp.Shipment.TrackingCode, "Posti Pasila", "Mummo Virtanen")
+		// The e-mail around the text (subject, footer) is in the sender's
+		// language too, not the recipient's.
+		email, _ := withSenders(f.lockersFixture)
+		if err := f.lockers.Deliver(ctx, receipts[notify.ChannelEmail].ID, 1); err != nil {
+			t.Fatal(err)
+		}
+		if sent := email.messages(); len(sent) != 1 || sent[0].Language != "en" {
+			t.Errorf("the receipt went as %+v; want one e-mail in en, the sender's language", sent)
+		}
 	})
 }
 

@@ -111,6 +111,7 @@ type view struct {
 	LastDay     string // the last day to collect, d.m.yyyy in Helsinki; "" when not known
 	COD         string // cash on delivery to pay, "49,90 €"; "" when none
 	Text        string // the message as queued (KindOther)
+	Kind        string // the message's kind (notify.Kind…, or another of the sender's)
 	// QR is the image source of the QR code that opens the compartment
 	// ("cid:" + QRContentID), "" when the message carries none; QRURL the
 	// page that shows it (the text part's link).
@@ -142,6 +143,7 @@ func Render(m notify.Message) (subject, text, html string, err error) {
 		LastDay:     lastDay(p.Deadline),
 		COD:         money(p.CODCents, p.Currency, lang),
 		Text:        m.Text,
+		Kind:        m.Kind,
 	}
 	if kind == notify.KindReminder {
 		v.Code = "" // a reminder never repeats the code, whatever it is given

@@ -259,6 +259,22 @@ func TestRenderOtherKinds(t *testing.T) {
 	}
 }
 
+// TestRenderWebhookDisabled: the e-mail to a webhook's contact is about
+// the webhook, not a parcel.
+func TestRenderWebhookDisabled(t *testing.T) {
+	t.Parallel()
+	for lang, want := range map[string]string{"en": "Your webhook was disabled", "fi": "Webhookisi poistettiin käytöstä", "sv": "Din webhook har stängts av"} {
+		m := notify.Message{Kind: "webhook_disabled", Language: lang, Text: "lokero stopped sending events to your webhook wh_1."}
+		subject, text, _, err := Render(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if subject != want || !strings.HasPrefix(text, m.Text) {
+			t.Errorf("%s: subject %q, text %q; want %q and the message", lang, subject, text, want)
+		}
+	}
+}
+
 // TestRenderCodeChanged: the notice of a rotated code says, in both parts
 // and in each language, that the earlier code no longer works; a first
 // notice does not.
