@@ -41,7 +41,7 @@ func (l *Lockers) Payment(ctx context.Context, device lokero.Credential, locatio
 		now := tx.Now()
 		session, ok := l.policy.Payment(k, number, now)
 		if !ok {
-			return noKeypadSession(number, l.policy.PaymentWindow)
+			return l.paidOrNoSession(ctx, tx, loc, number, now)
 		}
 		cs, err := compartments(ctx, tx, loc)
 		if err != nil {
@@ -85,6 +85,31 @@ func (l *Lockers) Payment(ctx context.Context, device lokero.Credential, locatio
 		return nil
 	})
 	return res, err
+}
+
+// paidOrNoSession answers a payment outside the keypad's payment session:
+// ECONFLICT "already_paid" when the parcel still in the compartment had
+// its cash on delivery paid at this locker's terminal within the payment
+// window (a second card, a double tap: the terminal should refund it),
+// else noKeypadSession. The first payment ended the session and opened
+// the door: saying so tells nothing the keypad did not show.
+func (l *Lockers) paidOrNoSession(ctx context.Context, tx lokero.Tx, loc *lokero.Location, number int, now time.Time) error {
+	cs, err := compartments(ctx, tx, loc)
+	if err != nil {
+		return err
+	}
+	if number >= 1 && number <= len(cs) && cs[number-1].ShipmentID != "" {
+		sh, err := tx.Shipment(ctx, cs[number-1].ShipmentID)
+		if err != nil {
+			return err
+		}
+		if cod := sh.COD; cod != nil && cod.CollectedAt != nil && cod.Method == lokero.PaymentTerminal && cod.LocationID == loc.ID &&
+			now.Sub(*cod.CollectedAt) <= l.policy.PaymentWindow {
+			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "already_paid", Field: "compartment",
+				Message: fmt.Sprintf("the cash on delivery of the parcel in compartment %d is already paid: the terminal should not charge it again", number)}
+		}
+	}
+	return noKeypadSession(number, l.policy.PaymentWindow)
 }
 
 // noKeypadSession refuses a payment made without the keypad's payment

@@ -196,12 +196,19 @@ func TestPaymentSession(t *testing.T) {
 		if err != nil || open.Result != "open" || open.Compartment != numB {
 			t.Fatalf("B's payment in its session: %+v, %v", open, err)
 		}
+		// A second card (a double tap) while the parcel is still there:
+		// already paid, so that the terminal refunds it; the first stands.
 		_, err = f.lockers.Payment(ctx, f.pay, "SP-PAY", numB, 1500, "T-B3")
-		checkNoSession(t, err)
+		if e, ok := err.(*lokero.Error); !ok || e.Code != lokero.ECONFLICT || e.Reason != "already_paid" {
+			t.Fatalf("a second payment of B: %v; want ECONFLICT already_paid", err)
+		}
 		done, err := f.lockers.DoorClosed(ctx, f.pay, "SP-PAY", numB)
 		if err != nil || done.Status != lokero.StatusPickedUp || done.COD.CollectedAt == nil || done.COD.TerminalRef != "T-B2" {
 			t.Fatalf("B after payment and pickup: %+v, %v", done, err)
 		}
+		// Once the parcel is out, the compartment awaits nothing.
+		_, err = f.lockers.Payment(ctx, f.pay, "SP-PAY", numB, 1500, "T-B4")
+		checkNoSession(t, err)
 		// A is still unpaid, behind its door.
 		f.checkShut(t, a, numA)
 	})
