@@ -177,6 +177,12 @@ func (l *Lockers) endDelivery(ctx context.Context, m lokero.OutboxMessage, state
 	switch {
 	case errors.As(err, &e) && e.Code == lokero.ECONFLICT && e.Reason == "not_queued":
 		if state == lokero.DeliverySent {
+			if cur, err := l.store.OutboxMessage(ctx, m.ID); err == nil && cur.State == lokero.DeliveryFailed && cur.Report != "" {
+				// The provider's report that it failed came before the
+				// record that it took it (an SMSC rejecting at once).
+				l.log.Info("notification failed before its sending was recorded", "message", m.ID, "channel", m.Channel, "provider_id", providerID)
+				return nil
+			}
 			// Another worker got there first: the provider had it twice.
 			l.log.Warn("notification sent again: another worker recorded it first",
 				"message", m.ID, "channel", m.Channel, "provider_id", providerID)

@@ -449,6 +449,31 @@ func TestRecordSMSReport(t *testing.T) {
 	})
 }
 
+// TestSMSReportBeforeItsRecord: an SMSC that rejects at once may have its
+// failure report recorded before the sender's acceptance is: the message
+// stays failed, and nothing counts it as sent twice.
+func TestSMSReportBeforeItsRecord(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		_, sms := withSenders(f)
+		sms.fail = func(_ int, m notify.Message) error {
+			return f.lockers.RecordSMSReport(ctx, m.ID, 16, "NACK/0x0000000b/Invalid Destination Address")
+		}
+		_, queued := f.readyWith(t, request())
+		id := queued["sms"].ID
+		if err := f.lockers.Deliver(ctx, id, 1); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.message(t, id); got.State != lokero.DeliveryFailed {
+			t.Errorf("message after its report came first: %+v; want failed", got)
+		}
+		if c := counts(f.lockers); c["sms/repeated"] != 0 || c["sms/failed"] != 1 {
+			t.Errorf("counts %v; want one failed, none repeated", c)
+		}
+	})
+}
+
 // TestDeliverNotificationsFilter: the list refuses what it cannot select
 // by, naming the field.
 func TestDeliverNotificationsFilter(t *testing.T) {
