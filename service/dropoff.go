@@ -97,6 +97,11 @@ func (l *Lockers) dropOff(ctx context.Context, tx lokero.Tx, loc *lokero.Locatio
 // dropOffInto is dropOff into compartment number (0: the best free one;
 // a number: the one a controller chose offline, which must be free).
 func (l *Lockers) dropOffInto(ctx context.Context, tx lokero.Tx, loc *lokero.Location, holder lokero.Shipment, now time.Time, number int) (KeypadResult, error) {
+	if number == 0 {
+		if res, again, err := l.dropOffAgain(ctx, tx, loc, holder, now); again || err != nil {
+			return res, err
+		}
+	}
 	dropBy, err := dropHolder(ctx, tx, holder)
 	if err != nil {
 		return KeypadResult{}, err
@@ -146,6 +151,55 @@ func (l *Lockers) dropOffInto(ctx context.Context, tx lokero.Tx, loc *lokero.Loc
 		return KeypadResult{}, err
 	}
 	return KeypadResult{Result: "open", Compartment: c.Number, Purpose: PurposeDropOff}, nil
+}
+
+// dropOffAgain reopens the compartment a drop-off's code opened at loc
+// whose door has not closed yet: the answer to the first entry was lost
+// or came after the controller stopped waiting, and the consumer types
+// the code again (as a deposit scanned again reopens its compartment).
+// again is false when the code has no drop-off under way. One under way
+// at another locker is ECONFLICT "drop_off_elsewhere": the code is not
+// used up (its door there, closed, drops the parcel off), and the entry
+// is no wrong one.
+func (l *Lockers) dropOffAgain(ctx context.Context, tx lokero.Tx, loc *lokero.Location, holder lokero.Shipment, now time.Time) (res KeypadResult, again bool, err error) {
+	sh := holder
+	switch holder.Kind.OrDefault() {
+	case lokero.ShipmentPrepaid:
+	case lokero.ShipmentDelivery:
+		if holder.Status != lokero.StatusPickedUp {
+			return KeypadResult{}, false, nil
+		}
+		sh, err = tx.ReturnOf(ctx, holder.ID)
+		if lokero.ErrorCode(err) == lokero.ENOTFOUND {
+			return KeypadResult{}, false, nil
+		} else if err != nil {
+			return KeypadResult{}, false, err
+		}
+	default:
+		return KeypadResult{}, false, nil
+	}
+	if sh.Status != lokero.StatusCreated || sh.Compartment == 0 {
+		return KeypadResult{}, false, nil
+	}
+	cs, err := compartments(ctx, tx, loc)
+	if err != nil {
+		return KeypadResult{}, false, err
+	}
+	n := sh.Compartment
+	if n > len(cs) || cs[n-1].ShipmentID != sh.ID {
+		return KeypadResult{}, true, &lokero.Error{Code: lokero.ECONFLICT, Reason: "drop_off_elsewhere",
+			Message: "this code opened a compartment at another parcel locker, whose door has not been closed yet: put the parcel in there and close its door"}
+	}
+	c := cs[n-1]
+	c.DoorOpen, c.DoorForced = true, false
+	if err := tx.PutCompartment(ctx, c); err != nil {
+		return KeypadResult{}, false, err
+	}
+	sh.Note(now, loc.ID, fmt.Sprintf("Compartment %d opened again for the drop-off: its code was entered again before the door closed.", n))
+	if err := tx.UpdateShipment(ctx, &sh); err != nil {
+		return KeypadResult{}, false, err
+	}
+	return KeypadResult{Result: "open", Compartment: n, Purpose: PurposeDropOff}, true, nil
 }
 
 // reasonCodeUsed is the Reason of the ENOTFOUND dropHolder answers a

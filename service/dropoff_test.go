@@ -117,6 +117,18 @@ func TestReturnDropOff(t *testing.T) {
 		case ret.Sender.Name != delivery.Recipient.Name || ret.Recipient.Name != delivery.Sender.Name:
 			t.Errorf("return from %q to %q; want from the recipient to the store", ret.Sender.Name, ret.Recipient.Name)
 		}
+		// The answer lost, the consumer types the code again before the
+		// door closed: the same compartment opens again, the same return.
+		// At another locker the code opens nothing, and is not used up.
+		_, err = f.lockers.Keypad(ctx, f.device, "LOCKER-M5", delivery.ReturnCode)
+		checkKeypadRefused(t, err, lokero.ECONFLICT, "drop_off_elsewhere")
+		again, err := f.lockers.Keypad(ctx, f.other, "SP-NEAR", delivery.ReturnCode)
+		if err != nil || again != open {
+			t.Fatalf("the return code again before the door closed: %+v, %v; want %+v", again, err, open)
+		}
+		if again, err := f.shipments.Track(ctx, delivery.ReturnTrackingCode); err != nil || again.ID != ret.ID {
+			t.Fatalf("the return after its code again: %s, %v; want %s", again.ID, err, ret.ID)
+		}
 		dropped, err := f.lockers.DoorClosed(ctx, f.other, "SP-NEAR", open.Compartment)
 		if err != nil || dropped.ID != ret.ID || dropped.Status != lokero.StatusDroppedOff {
 			t.Fatalf("door closed after the drop-off: %s %s, %v; want %s DROPPED_OFF", dropped.ID, dropped.Status, err, ret.ID)
@@ -223,6 +235,11 @@ func TestPrepaidDropOff(t *testing.T) {
 		}
 		if _, err := f.shipments.Cancel(ctx, f.retailer, pp.ID); lokero.ErrorCode(err) != lokero.ECONFLICT {
 			t.Errorf("cancel during the drop-off: %v; want ECONFLICT", err)
+		}
+		// Typed again before the door closed (the answer lost): the same
+		// compartment opens again; the code is not used up by it.
+		if again, err := f.lockers.Keypad(ctx, f.device, "LOCKER-M5", pp.ReturnCode); err != nil || again != open {
+			t.Fatalf("the pre-paid code again before the door closed: %+v, %v; want %+v", again, err, open)
 		}
 		dropped, err := f.lockers.DoorClosed(ctx, f.device, "LOCKER-M5", open.Compartment)
 		if err != nil || dropped.Status != lokero.StatusDroppedOff {
