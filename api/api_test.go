@@ -605,6 +605,38 @@ func TestPlaces(t *testing.T) {
 	}
 }
 
+// TestStartingAnswerAnyOrigin: while the server starts, the directory's
+// public reads answer 503 "starting" readable by any origin (the shop's
+// selector shows it, not a network error); other routes' 503 does not
+// open to other origins.
+func TestStartingAnswerAnyOrigin(t *testing.T) {
+	t.Parallel()
+	srv := api.New(nil, nil, slog.New(slog.DiscardHandler)) // not ready
+	for _, tc := range []struct {
+		method, path string
+		acao         string
+	}{
+		{"GET", "/v1/locations?postcode=00100", "*"},
+		{"GET", "/v1/locations/LOCKER-1", "*"},
+		{"HEAD", "/v1/places?q=turku", "*"},
+		{"GET", "/v1/postcodes/00100", "*"},
+		{"GET", "/v1/statuses", "*"},
+		{"GET", "/v1/map", "*"},
+		{"GET", "/v1/locations/LOCKER-1/events", ""},
+		{"PATCH", "/v1/locations/LOCKER-1", ""},
+		{"GET", "/v1/network", ""},
+		{"GET", "/v1/postcodes/", ""},
+	} {
+		req := httptest.NewRequest(tc.method, tc.path, nil)
+		req.Header.Set("Origin", "https://shop.example")
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if got := rec.Header().Get("Access-Control-Allow-Origin"); rec.Code != 503 || got != tc.acao {
+			t.Errorf("%s %s while starting: %d, Access-Control-Allow-Origin %q; want 503 and %q", tc.method, tc.path, rec.Code, got, tc.acao)
+		}
+	}
+}
+
 // TestDirectoryAnyOrigin: a shop's checkout on its own origin may read
 // the directory (the pickup-point selector), without credentials.
 func TestDirectoryAnyOrigin(t *testing.T) {

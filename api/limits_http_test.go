@@ -157,6 +157,9 @@ func TestDirectoryLimitHTTP(t *testing.T) {
 	checkRefused(t, "Posti read over the limit", "directory", status, h, out, true)
 	status, h, out = send(t, base, "GET", "/v1/locations?lat=60.17&lon=24.94", "", nil)
 	checkRefused(t, "search over the limit", "directory", status, h, out, false)
+	if got := h.Get("Access-Control-Allow-Origin"); got != "*" {
+		t.Errorf("search over the limit: Access-Control-Allow-Origin %q; want * (a shop's page reads the 429)", got)
+	}
 	for _, path := range []string{"/healthz", "/metrics", "/openapi.json"} {
 		if status, h, _ := send(t, base, "GET", path, "", nil); status != 200 || h.Get("RateLimit") != "" {
 			t.Errorf("%s: %d, RateLimit %q; want 200 and no limit", path, status, h.Get("RateLimit"))
@@ -259,8 +262,8 @@ func TestEmptyPatchHTTP(t *testing.T) {
 	for _, body := range []string{`{}`, `null`, `{"status":null}`, `{"status":null,"functions":null,"wheelchair_access":null}`, " {\n} "} {
 		status, _, out := send(t, base, "PATCH", loc, f.operator, body)
 		e := decode[apiError](t, out)
-		if status != 400 || e.Error.Code != "empty_patch" || !bytes.Contains(out, []byte("changes nothing")) || !bytes.Contains(out, []byte("body")) {
-			t.Errorf("PATCH %s: %d %s; want 400 empty_patch", body, status, out)
+		if status != 400 || e.Error.Code != "empty_patch" || e.Error.Field != "body" || !bytes.Contains(out, []byte("changes nothing")) {
+			t.Errorf("PATCH %s: %d %s; want 400 empty_patch naming field body", body, status, out)
 		}
 	}
 	if n := events(); n != before {

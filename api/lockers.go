@@ -41,6 +41,10 @@ type LockerCommands interface {
 	Expect(ctx context.Context, locationID, shipmentID string)
 }
 
+// expectTimeout bounds telling a locker's controller of a parcel's new
+// code after the rotation committed, whether or not the client waits.
+const expectTimeout = 10 * time.Second
+
 // SetLockerCommands makes the locker operations tell lockers' controllers
 // directly what changed for them. Call it before serving.
 func (s *Server) SetLockerCommands(c LockerCommands) { s.commands = c }
@@ -82,11 +86,23 @@ func (s *Server) EnableLockers(l *service.Lockers, opts LockerOptions) {
 }
 
 // handleNotice sends a parcel's notice of arrival again, with the same
-// code: for the retailer (its own parcels) or an operator.
+// code: for the retailer (its own parcels) or an operator, by token or by
+// the web session of the operator's pages.
 func (s *Server) handleNotice(w http.ResponseWriter, r *http.Request) {
-	if token, ok := bearer(r); ok && strings.HasPrefix(token, "lko_") {
-		s.credential(lokero.KindOperator, func(w http.ResponseWriter, r *http.Request) { s.answerNotice(w, r, "", false) })(w, r)
+	operator := func(w http.ResponseWriter, r *http.Request) { s.answerNotice(w, r, "", false) }
+	token, ok := bearer(r)
+	if ok && strings.HasPrefix(token, "lko_") {
+		s.credential(lokero.KindOperator, operator)(w, r)
 		return
+	}
+	if !ok {
+		// No token: an operator's session takes the operator's path (from
+		// the platform's own pages only, as every session's change); any
+		// other caller is asked for a retailer's key.
+		if c, expires, ok := s.sessionCredential(r); ok && c.Kind == lokero.KindOperator {
+			s.sessionRequest(w, r, c, expires, operator)
+			return
+		}
 	}
 	s.retailer(func(w http.ResponseWriter, r *http.Request) {
 		s.answerNotice(w, r, retailerFrom(r.Context()).ID, false)
@@ -102,8 +118,12 @@ func (s *Server) answerNotice(w http.ResponseWriter, r *http.Request, ownerID st
 	if rotate && s.commands != nil && sh.Status == lokero.StatusReadyForPickup {
 		// The locker's controller gets the new code's verifier (or the new
 		// code sealed for its board): the old code no longer opens,
-		// offline either.
-		s.commands.Expect(r.Context(), sh.DestinationID, sh.ID)
+		// offline either. The rotation is committed: a client that hangs
+		// up now must not cancel the telling, or the locker keeps the old
+		// verifier until its next sync.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), expectTimeout)
+		s.commands.Expect(ctx, sh.DestinationID, sh.ID)
+		cancel()
 	}
 	writeJSON(w, http.StatusOK, s.shipmentJSON(&sh))
 }
@@ -121,7 +141,7 @@ func (s *Server) handlePatchLocation(w http.ResponseWriter, r *http.Request) {
 	if p == (service.LocationPatch{}) {
 		// {}, null, or only nulls: nothing to change, and no event to
 		// record that nothing changed.
-		writeError(w, r, s.log, lokero.Invalid("", "empty_patch", "the patch changes nothing: the request body must give at least one of "+
+		writeError(w, r, s.log, lokero.Invalid("body", "empty_patch", "the patch changes nothing: the request body must give at least one of "+
 			"status, status_from, status_until, status_reason, opens_on, exception_days, wheelchair_access, functions"))
 		return
 	}

@@ -62,6 +62,27 @@ func newLockerFixture(t *testing.T) lockerFixture {
 		courier: courier, device: device, spDevice: spDevice, operator: operator, srv: srv, lockers: lockers}
 }
 
+// lockerReadyParcel books a parcel of the fixture's retailer to the demo
+// locker and has it deposited and its door closed: ready for pickup,
+// its notice of arrival sent.
+func lockerReadyParcel(t *testing.T, f lockerFixture, reference string) shipmentAnswer {
+	t.Helper()
+	sh := f.create(t, shipmentBody(reference), f.key)
+	if status, _, out := f.do(t, "POST", "/v1/shipments/"+sh.ID+"/handover", f.courier, nil); status != 200 {
+		t.Fatalf("handover: %d %s", status, out)
+	}
+	status, _, out := f.do(t, "POST", "/v1/lockers/"+demo.DemoLockerID+"/deposits", f.courier, map[string]string{"tracking_code": sh.TrackingCode})
+	if status != 200 {
+		t.Fatalf("deposit: %d %s", status, out)
+	}
+	dep := decode[struct{ Compartment int }](t, out)
+	if status, _, out := f.do(t, "POST", "/v1/devices/"+demo.DemoLockerID+"/events", f.device,
+		map[string]any{"type": "door_closed", "compartment": dep.Compartment}); status >= 300 {
+		t.Fatalf("door closed: %d %s", status, out)
+	}
+	return sh
+}
+
 var openingCode = regexp.MustCompile(`Avauskoodi: ([0-9]+)`)
 
 // TestLockerFlowHTTP: create → handover (courier) → deposit → door closed
@@ -304,6 +325,15 @@ func TestPrepaidHTTP(t *testing.T) {
 	if status, _, out := f.do(t, "POST", dev+"/keypad", f.spDevice, map[string]string{"code": pp.DropOffCode}); status != 403 {
 		t.Errorf("the drop-off code again: %d %s; want 403", status, out)
 	}
+	// Its label captions the code as the drop-off code it is, not as a
+	// return code (last: without pdftotext the test skips here).
+	status, _, pdf := f.do(t, "GET", "/v1/shipments/"+pp.ID+"/label.pdf", f.key, nil)
+	if status != 200 {
+		t.Fatalf("the pre-paid parcel's label: %d", status)
+	}
+	if text := pdfText(t, pdf); !strings.Contains(text, "Drop-off code / Jättökoodi") || !strings.Contains(text, pp.DropOffCode) || strings.Contains(text, "Palautuskoodi") {
+		t.Errorf("the pre-paid parcel's label: want its drop-off code %s captioned as one, no return code:\n%s", pp.DropOffCode, text)
+	}
 }
 
 // TestNoticeAgainHTTP: the retailer resends the notice with the same code;
@@ -334,6 +364,54 @@ func TestNoticeAgainHTTP(t *testing.T) {
 	}
 	if status, _, out := f.do(t, "POST", rotate, f.operator, nil); status != 200 || code() == first {
 		t.Fatalf("rotate: %d %s; want a new code", status, out)
+	}
+}
+
+// hangUpCommands is a locker's controller link whose Expect sees the
+// client hang up just then (cancel, the request's own), and records what
+// its context says after.
+type hangUpCommands struct {
+	cancel      context.CancelFunc
+	expected    []string // shipment IDs
+	err         error    // the context's Err after the hang-up
+	hasDeadline bool
+}
+
+func (*hangUpCommands) Open(string, int, string, string) bool { return true }
+func (*hangUpCommands) SetOutOfOrder(string, int, bool) bool  { return true }
+func (c *hangUpCommands) Expect(ctx context.Context, _, id string) {
+	c.cancel()
+	c.expected = append(c.expected, id)
+	c.err = ctx.Err()
+	_, c.hasDeadline = ctx.Deadline()
+}
+
+// TestRotateTellsLockerAfterHangUp: once a parcel's code is rotated, the
+// locker's controller is told of the new code under a context of its own
+// (with its own deadline), which a client hanging up does not cancel:
+// else the locker kept the old code's verifier.
+func TestRotateTellsLockerAfterHangUp(t *testing.T) {
+	t.Parallel()
+	f := newLockerFixture(t)
+	cmds := &hangUpCommands{cancel: func() {}}
+	f.srv.SetLockerCommands(cmds)
+	sh := lockerReadyParcel(t, f, "ROTATE-HANGUP-1")
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	cmds.cancel = cancel
+	req := httptest.NewRequest("POST", "/v1/shipments/"+sh.ID+"/opening-code/rotate", nil).WithContext(ctx)
+	req.Header.Set("Authorization", "Bearer "+f.operator)
+	rec := httptest.NewRecorder()
+	f.srv.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("rotate: %d %s", rec.Code, rec.Body)
+	}
+	if len(cmds.expected) != 1 || cmds.expected[0] != sh.ID {
+		t.Fatalf("the locker was told of %v; want %s", cmds.expected, sh.ID)
+	}
+	if cmds.err != nil || !cmds.hasDeadline {
+		t.Errorf("telling the locker after the client hung up: context %v, deadline %v; want not cancelled, with a deadline of its own", cmds.err, cmds.hasDeadline)
 	}
 }
 

@@ -58,6 +58,9 @@ type Server struct {
 	// sessionKey signs web sessions' cookies (session.go); nil: none.
 	sessionKey  []byte
 	crossOrigin *http.CrossOriginProtection
+	// secureCookies marks the session's cookie Secure whatever the
+	// request (SetSecureCookies).
+	secureCookies bool
 	// commands reaches lockers' controllers directly (SetLockerCommands);
 	// nil without.
 	commands LockerCommands
@@ -123,8 +126,10 @@ func New(dir *service.Directory, db Pinger, log *slog.Logger) *Server {
 	s.metrics = newMetrics(reg)
 	reg.MustRegister(s.NotificationMetrics())
 	s.SetRateLimits(DefaultRateLimits())
+	// Outside the limit: a page of another origin reads the 429 too (and
+	// waits as Retry-After says) rather than seeing a network error.
 	directory := func(h http.HandlerFunc) http.HandlerFunc {
-		return s.perAddress(func(l *limiterSet) *keyedLimiter[netip.Addr] { return l.directory }, "directory requests", anyOrigin(h))
+		return anyOrigin(s.perAddress(func(l *limiterSet) *keyedLimiter[netip.Addr] { return l.directory }, "directory requests", h))
 	}
 
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
@@ -237,6 +242,26 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	s.instrument(rec, r, start)
 }
 
+// publicDirectory reports whether r asks one of the directory's public
+// reads, which any origin may read (anyOrigin): GET /v1/postcodes/{code},
+// /v1/places, /v1/locations, /v1/locations/{id}, /v1/statuses, /v1/map.
+func publicDirectory(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	switch p := r.URL.Path; p {
+	case "/v1/places", "/v1/locations", "/v1/statuses", "/v1/map":
+		return true
+	default:
+		for _, prefix := range []string{"/v1/postcodes/", "/v1/locations/"} {
+			if rest, ok := strings.CutPrefix(p, prefix); ok {
+				return rest != "" && !strings.Contains(rest, "/") // not /v1/locations/{id}/events, an operator's
+			}
+		}
+		return false
+	}
+}
+
 // recoverPanics turns a panic into a logged 500 with a JSON body, so that
 // one bad request never takes the process down.
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
@@ -251,6 +276,10 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 			}
 		}()
 		if !s.ready.Load() && r.URL.Path != "/healthz" && r.URL.Path != "/metrics" {
+			if publicDirectory(r) {
+				// Answered for the route's anyOrigin, which it does not reach.
+				w.Header().Set("Access-Control-Allow-Origin", "*")
+			}
 			writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: errorDetail{Code: "starting", Message: "the server is starting; try again in a moment"}})
 			return
 		}

@@ -31,7 +31,8 @@ import (
 // begins SessionLifetime before it expires, at a whole second, and is over
 // unless it begins after the last sign-out), so that a copy of the cookie
 // stops working as well. The cookie is HttpOnly (no script
-// reads it), SameSite=Strict, Secure when the request came over TLS, and a
+// reads it), SameSite=Strict, Secure when the platform is served over TLS
+// (SetSecureCookies) or the request came over it, and a
 // request that changes anything with it must come from the platform's own
 // pages (http.CrossOriginProtection: Sec-Fetch-Site or Origin), so no other
 // site can act with it.
@@ -130,7 +131,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, c lokero.C
 	}
 	expires := begins.Add(SessionLifetime)
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: s.signSession(c, expires), Path: "/",
-		Expires: expires, MaxAge: int(SessionLifetime / time.Second), HttpOnly: true, Secure: overTLS(r), SameSite: http.SameSiteStrictMode})
+		Expires: expires, MaxAge: int(SessionLifetime / time.Second), HttpOnly: true, Secure: s.secureCookie(r), SameSite: http.SameSiteStrictMode})
 	w.Header().Set("Cache-Control", "no-store")
 	s.log.Info("signed in", "credential", c.ID, "kind", c.Kind)
 	writeJSON(w, http.StatusOK, sessionJSON{Credential: NewCredentialJSON(c, now), ExpiresAt: &expires})
@@ -162,12 +163,29 @@ func (s *Server) handleSignOut(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("signed out", "credential", c.ID, "kind", c.Kind)
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		Secure: overTLS(r), SameSite: http.SameSiteStrictMode})
+		Secure: s.secureCookie(r), SameSite: http.SameSiteStrictMode})
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// SetSecureCookies marks the session's cookie Secure on every answer,
+// whatever the request says: for a platform its browsers reach over HTTPS
+// only (serve sets it when it serves TLS itself, is --behind-proxy, or
+// its --public-url is https). Without it, the cookie is Secure only when
+// the request came over TLS here or says it did at a proxy
+// (X-Forwarded-Proto), and a proxy that terminates TLS without saying so
+// would have the cookie go out without it. Call it before serving.
+func (s *Server) SetSecureCookies(on bool) { s.secureCookies = on }
+
+// secureCookie reports whether the session's cookie in the answer to r is
+// Secure.
+func (s *Server) secureCookie(r *http.Request) bool {
+	return s.secureCookies || overTLS(r)
+}
+
 // overTLS reports whether the request reached the platform over TLS, here
-// or at a proxy in front (X-Forwarded-Proto).
+// or at a proxy in front (X-Forwarded-Proto). The header is believed from
+// any peer: it can only add Secure, which costs a client that lies about
+// it its own session.
 func overTLS(r *http.Request) bool {
 	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }

@@ -226,6 +226,74 @@ func TestSessionHTTP(t *testing.T) {
 	}
 }
 
+// TestSessionSecureCookies: with SetSecureCookies (serve behind a proxy
+// that terminates TLS, or serving it itself), the session's cookie is
+// Secure though the request came over plain HTTP and no header says
+// otherwise; signing out clears it Secure too.
+func TestSessionSecureCookies(t *testing.T) {
+	t.Parallel()
+	f := newLockerFixture(t)
+	if err := f.srv.EnableSessions(bytes.Repeat([]byte{9}, 32)); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.SetSecureCookies(true)
+	for _, tc := range []struct {
+		name    string
+		method  string
+		body    any
+		headers []string
+	}{
+		{"sign-in, no header", "POST", map[string]string{"token": f.operator}, nil},
+		{"sign-in, a proxy saying http", "POST", map[string]string{"token": f.operator}, []string{"X-Forwarded-Proto", "http"}},
+		{"sign-out", "DELETE", nil, []string{"Sec-Fetch-Site", "same-origin"}},
+	} {
+		status, h, out := f.do(t, tc.method, "/v1/session", "", tc.body, tc.headers...)
+		if status >= 300 {
+			t.Fatalf("%s: %d %s", tc.name, status, out)
+		}
+		if c := sessionCookie(t, h); !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode {
+			t.Errorf("%s: cookie %+v; want Secure, HttpOnly, SameSite=Strict", tc.name, c)
+		}
+	}
+}
+
+// TestSessionNoticeAgain: an operator signed in at /ops sends a parcel's
+// notice again with their session, as the OpenAPI document allows (and
+// as they rotate its code): from the platform's own pages only. A
+// clerk's session is no operator, and is asked for a retailer's key.
+func TestSessionNoticeAgain(t *testing.T) {
+	t.Parallel()
+	f := newLockerFixture(t)
+	if err := f.srv.EnableSessions(bytes.Repeat([]byte{9}, 32)); err != nil {
+		t.Fatal(err)
+	}
+	sh := lockerReadyParcel(t, f, "SESSION-NOTICE-1")
+	operator := signIn(t, f, f.operator)
+	_, clerkToken, err := f.lockers.AddCredential(t.Context(), lokero.KindClerk, "Kaisa", "POSTOFFICE-00100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clerk := signIn(t, f, clerkToken)
+	for _, tc := range []struct {
+		name    string
+		path    string
+		headers []string
+		status  int
+		code    string
+	}{
+		{"the operator's session, same origin", "notice", []string{"Cookie", operator, "Sec-Fetch-Site", "same-origin"}, 200, ""},
+		{"the operator's session, rotating", "opening-code/rotate", []string{"Cookie", operator, "Sec-Fetch-Site", "same-origin"}, 200, ""},
+		{"the operator's session, another site", "notice", []string{"Cookie", operator, "Sec-Fetch-Site", "cross-site"}, 403, "cross_origin"},
+		{"a clerk's session", "notice", []string{"Cookie", clerk, "Sec-Fetch-Site", "same-origin"}, 401, "missing_api_key"},
+		{"nobody", "notice", []string{"Sec-Fetch-Site", "same-origin"}, 401, "missing_api_key"},
+	} {
+		status, _, out := f.do(t, "POST", "/v1/shipments/"+sh.ID+"/"+tc.path, "", nil, tc.headers...)
+		if status != tc.status || !strings.Contains(string(out), tc.code) {
+			t.Errorf("%s: POST %s: %d %s; want %d %s", tc.name, tc.path, status, out, tc.status, tc.code)
+		}
+	}
+}
+
 // TestNetworkHTTP: the operator's network view counts a deposit in its
 // locker, lists the parcel when its storage period ends today, and the
 // occupancy history answers the hourly samples.

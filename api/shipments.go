@@ -369,7 +369,8 @@ func (s *Server) handleLabel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l := label.Label{TrackingCode: sh.TrackingCode, Reference: sh.Reference, Sender: sh.Sender, Recipient: sh.Recipient,
-		DeliveryDate: sh.DeliveryDate, Parcel: sh.Parcel, COD: sh.COD, ReturnCode: sh.ReturnCode, CreatedAt: sh.CreatedAt}
+		DeliveryDate: sh.DeliveryDate, Parcel: sh.Parcel, COD: sh.COD, ReturnCode: sh.ReturnCode, CreatedAt: sh.CreatedAt,
+		DropOff: sh.Kind == lokero.ShipmentPrepaid} // its code drops it off; it returns nothing
 	if dest := s.dir.Snapshot().ByID(sh.DestinationID); dest != nil {
 		l.Destination = *dest
 	}

@@ -1,5 +1,5 @@
 // Package label renders a shipment's address label as a PDF: 10 × 15 cm,
-// one page, with the tracking code (and the return code, when one was
+// one page, with the tracking code (and the return or drop-off code, when one was
 // issued) as Code 128 barcodes that a scanner reads.
 //
 // It is an adapter around github.com/go-pdf/fpdf and
@@ -44,6 +44,11 @@ type Label struct {
 	Parcel       lokero.Parcel
 	COD          *lokero.COD // nil when the recipient pays nothing
 	ReturnCode   string      // "" when none was issued
+	// DropOff says ReturnCode is a pre-paid parcel's drop-off code, the
+	// code its sender drops it off with at a locker or counter, rather
+	// than a delivery's return code: it is captioned "Drop-off code /
+	// Jättökoodi".
+	DropOff bool
 	// CreatedAt is written as the PDF's creation and modification date,
 	// in UTC, so that the same Label always gives the same bytes. A zero
 	// CreatedAt is written as 1970-01-01 00:00:00 UTC.
@@ -79,7 +84,8 @@ const (
 // number of 203 dpi printer dots wide, at least 0.375 mm, with quiet zones
 // of 10 modules, 18 mm high) and as text below it; and, when issued, the
 // return code with its own barcode, captioned "Return code /
-// Palautuskoodi".
+// Palautuskoodi" (a pre-paid parcel's drop-off code, DropOff: "Drop-off
+// code / Jättökoodi").
 //
 // Text is set in the Go fonts (Go Regular and Go Bold), embedded as
 // subsets with Unicode text: Latin with Latin-1 and Latin Extended-A
@@ -324,13 +330,22 @@ func (d *drawer) draw(l Label) {
 	d.textCenter(l.TrackingCode, "B", 12)
 	if l.ReturnCode != "" {
 		d.rule()
-		d.caption("Return code / Palautuskoodi")
+		d.caption(codeCaption(l.DropOff))
 		d.barcode(l.ReturnCode, returnBCHeight)
 		d.textCenter(l.ReturnCode, "B", 11)
 	}
 	if d.err == nil && d.y > pageHeight-margin+0.01 {
 		d.err = fmt.Errorf("the label's content runs %.1f mm past its bottom margin", d.y-(pageHeight-margin))
 	}
+}
+
+// codeCaption is the caption of the label's second code: a pre-paid
+// parcel's drop-off code (dropOff), or a delivery's return code.
+func codeCaption(dropOff bool) string {
+	if dropOff {
+		return "Drop-off code / Jättökoodi"
+	}
+	return "Return code / Palautuskoodi"
 }
 
 // ptToMM converts a font size in points to millimetres.

@@ -301,6 +301,33 @@ func TestText(t *testing.T) {
 	}
 }
 
+// TestCodeCaption: the second code is captioned as what it is: a
+// delivery's return code, or a pre-paid parcel's drop-off code (DropOff),
+// and never as the other.
+func TestCodeCaption(t *testing.T) {
+	pdftotext := tool(t, "pdftotext", "poppler-utils")
+	for _, tc := range []struct {
+		name          string
+		dropOff       bool
+		want, notWant string
+	}{
+		{"a delivery's return code", false, "Return code / Palautuskoodi", "Jättökoodi"},
+		{"a pre-paid parcel's drop-off code", true, "Drop-off code / Jättökoodi", "Palautuskoodi"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := sample()
+			l.COD, l.DropOff = nil, tc.dropOff
+			text := run(t, pdftotext, "-layout", writeFile(t, l), "-")
+			if !strings.Contains(text, tc.want) || !strings.Contains(text, l.ReturnCode) {
+				t.Errorf("pdftotext output lacks %q or the code %s:\n%s", tc.want, l.ReturnCode, text)
+			}
+			if strings.Contains(text, tc.notWant) {
+				t.Errorf("pdftotext output has %q:\n%s", tc.notWant, text)
+			}
+		})
+	}
+}
+
 // TestPageInfo asks poppler's pdfinfo for the page count and size.
 func TestPageInfo(t *testing.T) {
 	pdfinfo := tool(t, "pdfinfo", "poppler-utils")

@@ -332,4 +332,23 @@ func TestCounterPage(t *testing.T) {
 	}
 	waitFor("the operator's notice in Finnish", `document.getElementById('counter').dataset.state === 'not-clerk' && document.getElementById('not-clerk-text').textContent.includes('virkailijalle')`)
 	browsertest.Screenshots(t, ctx, "counter-operator-fi")
+
+	// A refusal in the page's language: the clerk, in Finnish, confirms a
+	// pickup code no parcel on the shelf has, and reads the page's own
+	// Finnish text (the API's reason is its error's code), not the API's
+	// English message.
+	if err := chromedp.Do(ctx, chromedp.Click("#not-clerk .signout")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("signed out in Finnish", `document.getElementById('counter').dataset.state === 'signed-out'`)
+	keys(clerk, kb.Enter)
+	waitFor("the desk in Finnish", `document.getElementById('counter').dataset.state === 'ready'`)
+	keys(kb.F3, "99999999", kb.Enter)
+	waitFor("the wrong pickup code's panel", `document.getElementById('counter').dataset.pickup === 'code'`)
+	keys(" ", kb.Enter)
+	// Nothing to hand over: the panel closes, the refusal shows by the scan
+	// field.
+	waitFor("the wrong pickup code refused in Finnish", `document.getElementById('desk-alert').textContent.includes('Millään tämän hyllyn lähetyksellä ei ole tätä noutokoodia')`)
+	focused("scan")
+	browsertest.Screenshots(t, ctx, "counter-wrong-code-fi")
 }

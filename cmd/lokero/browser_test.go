@@ -317,6 +317,27 @@ func TestReturnsPage(t *testing.T) {
 	if hidden, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById('return-result').hidden`)); !hidden {
 		t.Error("a wrong postcode showed a result")
 	}
+	// The outlet nearest 00104 stops taking returns: the points the page
+	// lists are those that take them.
+	var near struct {
+		Locations []struct{ ID, Type string } `json:"locations"`
+	}
+	if status := call(t, "GET", rig.base+"/v1/locations?postcode=00104&limit=10", "", nil, &near); status != 200 {
+		t.Fatalf("the points near 00104: %d", status)
+	}
+	collectOnly := ""
+	for _, l := range near.Locations {
+		if l.Type == "POSTOFFICE" || l.Type == "PICKUPPOINT" {
+			collectOnly = l.ID
+			break
+		}
+	}
+	if collectOnly == "" {
+		t.Fatalf("no outlet among the points near 00104: %+v", near.Locations)
+	}
+	if status := call(t, "PATCH", rig.base+"/v1/locations/"+collectOnly, rig.operator, map[string]any{"functions": []string{"collect"}}, nil); status != 200 {
+		t.Fatalf("make %s collect-only: %d", collectOnly, status)
+	}
 	ask("00104")
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!document.getElementById('return-result').hidden`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Fatalf("no return code shown: %v", err)
@@ -335,8 +356,14 @@ func TestReturnsPage(t *testing.T) {
 		t.Errorf("the label form's answer: %q (%v); want a PDF", pdf, err)
 	}
 	waitReady(t, ctx) // the points near 00104
-	if opts := options(t, ctx); len(opts) == 0 {
+	opts := options(t, ctx)
+	if len(opts) == 0 {
 		t.Error("no points near the consumer")
+	}
+	for _, o := range opts {
+		if o.ID == collectOnly {
+			t.Errorf("the returns page lists %s, which takes no returns (%q)", collectOnly, o.Text)
+		}
 	}
 	browsertest.Screenshots(t, ctx, "returns")
 	browsertest.Audit(t, ctx, "/returns, a return code shown")

@@ -41,7 +41,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	production := fs.Bool("production", os.Getenv("LOKERO_ENV") == "production", "refuse to start with --dev, a code secret made on the fly, database or secret files others may read, or without TLS (--tls-cert/--tls-key) or --behind-proxy (env LOKERO_ENV=production)")
 	tlsCert := fs.String("tls-cert", envOr("LOKERO_TLS_CERT", ""), "serve HTTPS with this certificate (PEM; with --tls-key) (env LOKERO_TLS_CERT)")
 	tlsKey := fs.String("tls-key", envOr("LOKERO_TLS_KEY", ""), "the private key of --tls-cert (PEM) (env LOKERO_TLS_KEY)")
-	behindProxy := fs.Bool("behind-proxy", envBool("LOKERO_BEHIND_PROXY"), "a reverse proxy in front terminates TLS (for --production without --tls-cert) (env LOKERO_BEHIND_PROXY=1)")
+	behindProxy := fs.Bool("behind-proxy", envBool("LOKERO_BEHIND_PROXY"), "a reverse proxy in front terminates TLS (for --production without --tls-cert); the session cookie is then always Secure (env LOKERO_BEHIND_PROXY=1)")
 	trustedProxy := fs.String("trusted-proxy", envOr("LOKERO_TRUSTED_PROXY", ""), "CIDR,... of the proxies whose X-Forwarded-For / Forwarded headers are believed (a bare IP is one address) (env LOKERO_TRUSTED_PROXY)")
 	secretFile := fs.String("code-secret-file", envOr("LOKERO_CODE_SECRET_FILE", ""), "file with the secret opening codes are hashed with (hex keys, ≥ 32 bytes; see lokero secret); default: LOKERO_CODE_SECRET, or for SQLite a file beside the database, made on the first start of a new database")
 	cutoff := fs.String("cutoff", envOr("LOKERO_CUTOFF", "16:00"), "daily handover cut-off, Europe/Helsinki: parcels handed over later count from the next weekday (env LOKERO_CUTOFF)")
@@ -210,6 +210,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*publicURL = defaultPublicURL(ln.Addr().String(), tlsConfig != nil)
 	}
 	p.lockers.SetPublicURL(*publicURL)
+	// Browsers reach the platform over HTTPS when it serves TLS itself, a
+	// proxy in front terminates it, or the public URL says so: the
+	// session's cookie is Secure then, whether or not the proxy sends
+	// X-Forwarded-Proto.
+	if u, err := url.Parse(*publicURL); tlsConfig != nil || *behindProxy || err == nil && strings.EqualFold(u.Scheme, "https") {
+		srv.SetSecureCookies(true)
+	}
 	p.lockers.SetReportKeys(reportKeys(keys)...)
 	private := *allowPrivate || *dev
 	pushKeys, err := pushKeys(ctx, p.store, codes)

@@ -75,7 +75,7 @@
   // reason is known, else the API's own message.
   function problem(res, code) {
     const e = (res.data && res.data.error) || {};
-    switch (e.reason) {
+    switch (e.code) { // the reason: the API's error body is {"error": {"code", "message", "field"}}
       case "unknown_tracking_code": return fmt("unknownCode", { code });
       case "not_on_shelf": return fmt("notOnShelf", { code });
       case "unknown_pickup_code": return T.unknownPickupCode;

@@ -5,6 +5,9 @@
  *   <lokero-pickup-point postcode="00100" street="Mannerheimintie 5"
  *                        fits="30x20x10" lang="fi" name="pickup_point"></lokero-pickup-point>
  *
+ * functions="return" (or "send", comma-separated) lists only the points that
+ * take returns (or sending): GET /v1/locations?functions=.
+ *
  * Plain ES2020, no dependencies, CSP friendly (no inline styles, no eval,
  * DOM built with createElement/textContent only). Styles: pickup-point.css,
  * which the element links into <head> itself.
@@ -369,7 +372,7 @@
 
   class LokeroPickupPoint extends HTMLElement {
     static get observedAttributes() {
-      return ['postcode', 'street', 'fits', 'lang', 'name', 'api'];
+      return ['postcode', 'street', 'fits', 'functions', 'lang', 'name', 'api'];
     }
 
     constructor() {
@@ -622,6 +625,7 @@
       const postcode = (o ? o.postcode || '' : this._attr('postcode')).replace(/\s+/g, '');
       const street = o ? '' : this._attr('street');
       const fits = this._attr('fits').replace(/\s+/g, '').toLowerCase();
+      const functions = this._attr('functions').replace(/\s+/g, '').toLowerCase();
       const hasCoords = !!o && Number.isFinite(o.lat) && Number.isFinite(o.lon);
 
       const types = [];
@@ -634,6 +638,7 @@
       if (postcode) q.set('postcode', postcode);
       if (street) q.set('street', street);
       if (fits) q.set('fits', fits);
+      if (functions) q.set('functions', functions);
       if (types.length < 4) q.set('type', types.join(','));
       if (f.payment) q.set('payment_terminal', 'true');
       if (f.wheelchair) q.set('wheelchair_access', 'true');

@@ -43,6 +43,7 @@
     var points = document.getElementById("return-points");
     var picker = document.createElement("lokero-pickup-point");
     picker.setAttribute("postcode", postcode);
+    picker.setAttribute("functions", "return"); // only the points that take returns
     picker.setAttribute("lang", lang);
     points.replaceChildren(picker);
     result.hidden = false;
