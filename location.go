@@ -419,6 +419,15 @@ type LocationStore interface {
 	// location and every updated one whose Change() is not Equal to the
 	// stored one's: a re-import of the same file appends none.
 	UpsertLocations(ctx context.Context, locs []Location) (UpsertResult, error)
+	// UpsertLocationsKeeping is UpsertLocations that lets the caller keep
+	// what is stored: in the same transaction, before it writes, it reads
+	// every one of locs already stored, locked against concurrent writers
+	// until the commit, and calls keep(i, stored) for it, which may change
+	// locs[i] (an import keeping the operator's status fields its file
+	// leaves out). keep sees the row as it is at the write, never an
+	// older copy; an error from keep writes nothing and is returned as it
+	// is. A nil keep is UpsertLocations.
+	UpsertLocationsKeeping(ctx context.Context, locs []Location, keep func(i int, stored *Location) error) (UpsertResult, error)
 	// Location returns one location, or an ENOTFOUND error.
 	Location(ctx context.Context, id string) (Location, error)
 	// Locations returns every location, ordered by ID.
@@ -436,7 +445,22 @@ type LocationStore interface {
 	// ev.LocationID to loc.ID; a zero ev.At is the location's updated_at
 	// and a zero ev.Change is loc.Change(). updated_at is loc.UpdatedAt,
 	// or when that is zero ev.At, or the time of the call.
+	//
+	// UpdateLocation overwrites every column with loc: a caller that read
+	// loc earlier (from a snapshot) undoes whatever was written since. An
+	// operator's change goes through PatchLocation.
 	UpdateLocation(ctx context.Context, loc Location, ev LocationEvent) error
+	// PatchLocation changes one location from its current row, in one
+	// transaction: it reads the row locked against concurrent writers
+	// (ENOTFOUND when there is none) and calls patch with a copy of it.
+	// When patch fails, nothing is written and its error is returned as it
+	// is; when it reports no change, nothing is written (no event, no new
+	// DirectoryVersion) and the row as read is returned. Otherwise the
+	// location as patch left it is written (its ID and created_at are
+	// kept) and ev appended, as UpdateLocation does, before the commit, and
+	// the location as written is returned. patch is called at most once,
+	// while the row is locked: it must not wait on the store.
+	PatchLocation(ctx context.Context, id string, patch func(loc *Location) (changed bool, ev LocationEvent, err error)) (Location, error)
 	// LocationEvents lists a location's status events, oldest first (by
 	// Seq): an empty list for a location without any, ENOTFOUND for no
 	// such location.

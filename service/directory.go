@@ -6,6 +6,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -202,6 +203,17 @@ func outletDefaults(l *lokero.Location) {
 // Every location's postal code must be in the registry, and a building has
 // at most one LOCKER (ImportCheck).
 func (d *Directory) Import(ctx context.Context, locs []lokero.Location) (lokero.UpsertResult, error) {
+	return d.ImportKeeping(ctx, locs, nil)
+}
+
+// ImportKeeping is Import that lets keep(i, stored) change locs[i] from
+// its stored row (locationfile.Kept.Apply: the operator's fields a file
+// leaves out). keep runs inside the store's transaction, on the row read
+// locked (LocationStore.UpsertLocationsKeeping), so that an operator's
+// change committed after this import began is kept, not undone by a copy
+// read before; what it leaves is checked again (ValidateLocation). A nil
+// keep is Import.
+func (d *Directory) ImportKeeping(ctx context.Context, locs []lokero.Location, keep func(i int, stored *lokero.Location)) (lokero.UpsertResult, error) {
 	now := d.clock.Now().UTC()
 	check := d.ImportCheck()
 	for i := range locs {
@@ -212,7 +224,19 @@ func (d *Directory) Import(ctx context.Context, locs []lokero.Location) (lokero.
 		}
 		l.CreatedAt, l.UpdatedAt = now, now
 	}
-	res, err := d.store.UpsertLocations(ctx, locs)
+	var merge func(int, *lokero.Location) error
+	if keep != nil {
+		merge = func(i int, stored *lokero.Location) error {
+			l := &locs[i]
+			keep(i, stored)
+			l.Normalize()
+			if err := d.ValidateLocation(l); err != nil {
+				return fmt.Errorf("location %q: %w", l.ID, err)
+			}
+			return nil
+		}
+	}
+	res, err := d.store.UpsertLocationsKeeping(ctx, locs, merge)
 	if err != nil {
 		return res, fmt.Errorf("import locations: %w", err)
 	}
@@ -281,7 +305,12 @@ func (d *Directory) Location(id string) (*lokero.Location, error) {
 	if l := d.Snapshot().ByID(id); l != nil {
 		return l, nil
 	}
-	return nil, &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_location", Field: "id", Message: fmt.Sprintf("no location with id %q", id)}
+	return nil, unknownLocation(id)
+}
+
+// unknownLocation is the ENOTFOUND of an id the directory does not have.
+func unknownLocation(id string) error {
+	return &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_location", Field: "id", Message: fmt.Sprintf("no location with id %q", id)}
 }
 
 // MaxDeliveryDays is how far ahead a search may ask about a delivery
@@ -795,22 +824,60 @@ type LocationPatch struct {
 // snapshot. Bad values are EINVALID naming the field; a patch that names
 // no field is EINVALID too. A patch that leaves every field as it is
 // stores nothing and writes no event: the audit trail lists changes only.
+//
+// The patch applies to the location as stored, read locked in the
+// store's transaction (LocationStore.PatchLocation), never to this
+// instance's snapshot: another instance's change or an import since the
+// last reload stays, and whether anything changes is decided against the
+// stored row.
 func (d *Directory) Patch(ctx context.Context, actor, id string, p LocationPatch) (lokero.Location, error) {
-	cur, err := d.Location(id)
+	var changed bool
+	loc, err := d.store.PatchLocation(ctx, id, func(loc *lokero.Location) (bool, lokero.LocationEvent, error) {
+		// What a reload would make of the row, so that an outlet stored
+		// without its limits is checked and written with its defaults.
+		outletDefaults(loc)
+		before := loc.Change()
+		if err := d.applyPatch(loc, p); err != nil {
+			return false, lokero.LocationEvent{}, err
+		}
+		if loc.Change().Equal(before) {
+			return false, lokero.LocationEvent{}, nil
+		}
+		now := d.clock.Now().UTC().Truncate(time.Microsecond)
+		loc.UpdatedAt, changed = now, true
+		return true, lokero.LocationEvent{LocationID: loc.ID, At: now, Actor: actor, Change: loc.Change()}, nil
+	})
 	if err != nil {
+		var e *lokero.Error
+		switch {
+		case errors.As(err, &e) && e.Code == lokero.ENOTFOUND:
+			return lokero.Location{}, unknownLocation(id)
+		case errors.As(err, &e):
+			return lokero.Location{}, err // the patch's own refusal, naming the field
+		}
+		return lokero.Location{}, fmt.Errorf("update location %s: %w", id, err)
+	}
+	outletDefaults(&loc)
+	if !changed {
+		return loc, nil
+	}
+	if err := d.Reload(ctx); err != nil {
 		return lokero.Location{}, err
 	}
+	d.log.Info("location status changed", "location", id, "status", loc.Status, "from", loc.StatusFrom, "until", loc.StatusUntil, "by", actor)
+	return loc, nil
+}
+
+// applyPatch applies p to loc, normalises and validates the result.
+func (d *Directory) applyPatch(loc *lokero.Location, p LocationPatch) error {
 	if p == (LocationPatch{}) {
-		return lokero.Location{}, lokero.Invalid("body", "empty_patch",
+		return lokero.Invalid("body", "empty_patch",
 			"the patch changes nothing: send at least one of status, status_from, status_until, status_reason, opens_on, exception_days, wheelchair_access, functions")
 	}
-	loc := *cur
-	loc.ExceptionDays = slices.Clone(cur.ExceptionDays)
-	loc.Functions = slices.Clone(cur.Functions)
 	if p.Status != nil {
 		st, ok := lokero.ParseLocationStatus(*p.Status)
 		if !ok {
-			return lokero.Location{}, lokero.Invalid("status", "unknown_status", "status must be OPEN, TEMPORARILY_CLOSED, NOT_YET_OPEN or CLOSED; got %q", *p.Status)
+			return lokero.Invalid("status", "unknown_status", "status must be OPEN, TEMPORARILY_CLOSED, NOT_YET_OPEN or CLOSED; got %q", *p.Status)
 		}
 		loc.SetStatus(st)
 	}
@@ -823,34 +890,19 @@ func (d *Directory) Patch(ctx context.Context, actor, id string, p LocationPatch
 		}
 	}
 	if p.ExceptionDays != nil {
-		loc.ExceptionDays = *p.ExceptionDays
+		loc.ExceptionDays = slices.Clone(*p.ExceptionDays)
 	}
 	if p.WheelchairAccess != nil {
 		loc.WheelchairAccess = *p.WheelchairAccess
 	}
 	if p.Functions != nil {
 		if len(*p.Functions) == 0 {
-			return lokero.Location{}, lokero.Invalid("functions", "required", "a location offers at least one of collect, send, return")
+			return lokero.Invalid("functions", "required", "a location offers at least one of collect, send, return")
 		}
-		loc.Functions = *p.Functions
+		loc.Functions = slices.Clone(*p.Functions)
 	}
 	loc.Normalize()
-	if err := d.ValidateLocation(&loc); err != nil {
-		return lokero.Location{}, err
-	}
-	if reflect.DeepEqual(loc.Change(), cur.Change()) {
-		return *cur, nil
-	}
-	now := d.clock.Now().UTC().Truncate(time.Microsecond)
-	loc.UpdatedAt = now
-	if err := d.store.UpdateLocation(ctx, loc, lokero.LocationEvent{LocationID: loc.ID, At: now, Actor: actor, Change: loc.Change()}); err != nil {
-		return lokero.Location{}, fmt.Errorf("update location %s: %w", id, err)
-	}
-	if err := d.Reload(ctx); err != nil {
-		return lokero.Location{}, err
-	}
-	d.log.Info("location status changed", "location", id, "status", loc.Status, "from", loc.StatusFrom, "until", loc.StatusUntil, "by", actor)
-	return loc, nil
+	return d.ValidateLocation(loc)
 }
 
 // Events lists a location's status changes, oldest first.

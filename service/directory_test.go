@@ -17,6 +17,7 @@ import (
 	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/demo"
 	"github.com/lokero/lokero/geo"
+	"github.com/lokero/lokero/locationfile"
 	"github.com/lokero/lokero/postcode"
 	"github.com/lokero/lokero/service"
 	"github.com/lokero/lokero/sqlite"
@@ -528,4 +529,177 @@ func TestSearchShowsBookingsAtOnce(t *testing.T) {
 		}
 		expect("a cancellation", map[string]int{"SP-NEAR": 1, "SP-X430": 1})
 	})
+}
+
+// storeOnly is onEveryStore's fixture of a bare store, closed at the end.
+func storeOnly(t *testing.T, st lockerStore) lockerStore {
+	t.Helper()
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// TestPatchAppliesToTheStoredRow: instances over one database, each with
+// its own snapshot (serve reloads it every --reload). An operator's patch
+// on an instance whose snapshot is stale changes only what it names, on
+// the row as stored: another operator's closure, an import's new name and
+// compartments all stay, and the event records the stored state with only
+// that change. A stale instance asked to reopen a point another closed
+// does reopen it, instead of seeing "no change" in its snapshot.
+func TestPatchAppliesToTheStoredRow(t *testing.T) {
+	t.Parallel()
+	onEveryStore(t, storeOnly, func(t *testing.T, st lockerStore) {
+		ctx := t.Context()
+		clock := fixedClock{time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+		st.SetClock(clock)
+		instance := func() *service.Directory {
+			return service.NewDirectory(st, testRegistry(t), clock, slog.New(slog.DiscardHandler))
+		}
+		a, b, importer := instance(), instance(), instance()
+		if _, err := a.Import(ctx, network()); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// lokero import renames LOCKER-M5 and raises its L compartments.
+		const renamed = "As Oy Mannerheimintie 5 (B)"
+		file := network()
+		m5 := &file[3]
+		m5.Name, m5.Compartments[0].Count = renamed, 8
+		if _, err := importer.Import(ctx, file); err != nil {
+			t.Fatal(err)
+		}
+		// Operator 1 on A closes it.
+		if _, err := a.Patch(ctx, "op1", "LOCKER-M5", service.LocationPatch{
+			Status: strp("TEMPORARILY_CLOSED"), StatusFrom: strp("2030-01-01")}); err != nil {
+			t.Fatal(err)
+		}
+		closedBy1 := mustEvents(t, st, "LOCKER-M5")
+		// Operator 2 on B, whose snapshot has none of that, adds
+		// wheelchair access.
+		if stale := b.Snapshot().ByID("LOCKER-M5"); stale.Name == renamed || stale.Status == lokero.LocationTemporarilyClosed {
+			t.Fatalf("B's snapshot is not stale (%+v): the test proves nothing", stale)
+		}
+		yes := true
+		got, err := b.Patch(ctx, "op2", "LOCKER-M5", service.LocationPatch{WheelchairAccess: &yes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := st.Location(ctx, "LOCKER-M5")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range []struct {
+			what string
+			loc  lokero.Location
+		}{{"stored", stored}, {"returned", got}, {"B's snapshot", *b.Snapshot().ByID("LOCKER-M5")}} {
+			if l.loc.Status != lokero.LocationTemporarilyClosed || l.loc.StatusFrom != "2030-01-01" || !l.loc.WheelchairAccess ||
+				l.loc.Name != renamed || len(l.loc.Compartments) != 1 || l.loc.Compartments[0].Count != 8 {
+				t.Errorf("%s after op2's patch: status %s from %q, wheelchair %v, name %q, compartments %+v; want op1's closure, op2's wheelchair access and the import's name and 8 L compartments",
+					l.what, l.loc.Status, l.loc.StatusFrom, l.loc.WheelchairAccess, l.loc.Name, l.loc.Compartments)
+			}
+		}
+		evs := mustEvents(t, st, "LOCKER-M5")
+		if len(evs) != len(closedBy1)+1 {
+			t.Fatalf("%d events after op2's patch, want %d", len(evs), len(closedBy1)+1)
+		}
+		want := closedBy1[len(closedBy1)-1].Change
+		want.WheelchairAccess = true
+		if last := evs[len(evs)-1]; last.Actor != "op2" || !last.Change.Equal(want) {
+			t.Errorf("op2's event %+v; want by op2, op1's state %+v with wheelchair access only", last, want)
+		}
+
+		// The importer's snapshot still has LOCKER-M5 open: asked to
+		// reopen it, it does.
+		if stale := importer.Snapshot().ByID("LOCKER-M5"); stale.Status == lokero.LocationTemporarilyClosed {
+			t.Fatalf("the importer's snapshot is not stale (%+v): the test proves nothing", stale)
+		}
+		if _, err := importer.Patch(ctx, "op3", "LOCKER-M5", service.LocationPatch{Status: strp("OPEN")}); err != nil {
+			t.Fatal(err)
+		}
+		if stored, err := st.Location(ctx, "LOCKER-M5"); err != nil || stored.Status != lokero.LocationOpen || !stored.WheelchairAccess {
+			t.Errorf("after op3 reopened it on a stale instance: %+v (%v); want OPEN, wheelchair access kept", stored, err)
+		}
+		if evs := mustEvents(t, st, "LOCKER-M5"); len(evs) != len(closedBy1)+2 || evs[len(evs)-1].Actor != "op3" {
+			t.Errorf("events after op3's reopening: %+v; want one more, by op3", evs)
+		}
+
+		// Unknown ids and bad values are refused as before.
+		if _, err := b.Patch(ctx, "op2", "NO-SUCH", service.LocationPatch{WheelchairAccess: &yes}); !isCode(err, lokero.ENOTFOUND) {
+			t.Errorf("patch of an unknown id: %v; want ENOTFOUND", err)
+		}
+		_, err = b.Patch(ctx, "op2", "LOCKER-M5", service.LocationPatch{Status: strp("FOO")})
+		checkInvalid(t, err, "status")
+	})
+}
+
+// TestImportKeepsAPatchMadeMeanwhile: lokero import keeps the operator's
+// status fields its file leaves out as they are stored when it writes,
+// not as its snapshot (read before) had them: a closure committed by
+// another instance in between stays.
+func TestImportKeepsAPatchMadeMeanwhile(t *testing.T) {
+	t.Parallel()
+	onEveryStore(t, storeOnly, func(t *testing.T, st lockerStore) {
+		ctx := t.Context()
+		clock := fixedClock{time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+		st.SetClock(clock)
+		instance := func() *service.Directory {
+			return service.NewDirectory(st, testRegistry(t), clock, slog.New(slog.DiscardHandler))
+		}
+		serve, importer := instance(), instance()
+		if _, err := serve.Import(ctx, network()); err != nil {
+			t.Fatal(err)
+		}
+		if err := importer.Reload(ctx); err != nil { // the import reads its file
+			t.Fatal(err)
+		}
+		if _, err := serve.Patch(ctx, "op1", "LOCKER-M5", service.LocationPatch{
+			Status: strp("TEMPORARILY_CLOSED"), StatusFrom: strp("2030-01-01"), StatusReason: strp("lift repair")}); err != nil {
+			t.Fatal(err)
+		}
+		file := network() // without status columns: every status field left out
+		file[3].Name = "renamed"
+		if _, err := importer.ImportKeeping(ctx, file, func(i int, stored *lokero.Location) {
+			locationfile.KeepStatus.Apply(&file[i], stored)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		stored, err := st.Location(ctx, "LOCKER-M5")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored.Status != lokero.LocationTemporarilyClosed || stored.StatusFrom != "2030-01-01" ||
+			stored.StatusReason != "lift repair" || stored.Name != "renamed" {
+			t.Errorf("after the import: %+v; want op1's closure kept and the file's name", stored)
+		}
+		if evs := mustEvents(t, st, "LOCKER-M5"); evs[len(evs)-1].Actor != "op1" {
+			t.Errorf("the import appended an event %+v though it changed no status field", evs[len(evs)-1])
+		}
+		// A keep whose result is invalid writes nothing.
+		bad := network()
+		bad[3].Name = "not written"
+		if _, err := importer.ImportKeeping(ctx, bad, func(i int, stored *lokero.Location) {
+			bad[i].Functions = []string{"teleport"}
+		}); !isCode(err, lokero.EINVALID) {
+			t.Errorf("import whose keep left an invalid location: %v; want EINVALID", err)
+		}
+		if stored, _ := st.Location(ctx, "LOCKER-M5"); stored.Name != "renamed" {
+			t.Errorf("a refused import wrote name %q", stored.Name)
+		}
+	})
+}
+
+func mustEvents(t *testing.T, st lokero.LocationStore, id string) []lokero.LocationEvent {
+	t.Helper()
+	evs, err := st.LocationEvents(t.Context(), id)
+	if err != nil {
+		t.Fatalf("events of %s: %v", id, err)
+	}
+	return evs
+}
+
+// isCode reports whether err is a *lokero.Error of code.
+func isCode(err error, code string) bool {
+	var e *lokero.Error
+	return asError(err, &e) && e.Code == code
 }

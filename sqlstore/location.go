@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -105,6 +106,17 @@ func (db *DB) locationRow(l *lokero.Location, created, updated time.Time) ([]any
 // batch that repeats an ID is applied in its given order, the later row
 // updating the earlier one.
 func (db *DB) UpsertLocations(ctx context.Context, locs []lokero.Location) (res lokero.UpsertResult, err error) {
+	return db.UpsertLocationsKeeping(ctx, locs, nil)
+}
+
+// UpsertLocationsKeeping is UpsertLocations that first reads, in the same
+// transaction and locked until it ends, the stored rows of locs and calls
+// keep(i, stored) for each locs[i] that has one, so that keep decides from
+// the row it overwrites (an operator's PATCH committed a moment before the
+// import is seen, not undone). keep must not change locs[i].ID; its error
+// rolls everything back and is returned as it is. A nil keep reads
+// nothing.
+func (db *DB) UpsertLocationsKeeping(ctx context.Context, locs []lokero.Location, keep func(i int, stored *lokero.Location) error) (res lokero.UpsertResult, err error) {
 	if len(locs) == 0 {
 		return res, ctx.Err()
 	}
@@ -119,6 +131,11 @@ func (db *DB) UpsertLocations(ctx context.Context, locs []lokero.Location) (res 
 		res = lokero.UpsertResult{}
 		if err := bumpDirectory(ctx, tx); err != nil {
 			return err
+		}
+		if keep != nil {
+			if err := db.keepStored(ctx, tx, locs, order, keep); err != nil {
+				return err
+			}
 		}
 		var chunk []*lokero.Location
 		for k, i := range order {
@@ -140,6 +157,54 @@ func (db *DB) UpsertLocations(ctx context.Context, locs []lokero.Location) (res 
 		return lokero.UpsertResult{}, err
 	}
 	return res, nil
+}
+
+// keepStored reads the stored rows of locs (order sorts them by ID)
+// locked, and calls keep for each location that has one: a repeated ID
+// gets a copy of the same stored row each time.
+func (db *DB) keepStored(ctx context.Context, tx *sql.Tx, locs []lokero.Location, order []int, keep func(i int, stored *lokero.Location) error) error {
+	ids := make([]any, 0, len(order))
+	for k, i := range order {
+		if k == 0 || locs[order[k-1]].ID != locs[i].ID {
+			ids = append(ids, locs[i].ID)
+		}
+	}
+	stored := make(map[string]lokero.Location, len(ids))
+	for chunk := range slices.Chunk(ids, db.dialect.MaxArgs()) {
+		// In ID order, as the upsert then writes them.
+		rows, err := queryAll(ctx, tx, scanLocation, `SELECT `+locationColumns+` FROM locations WHERE id IN `+
+			db.placeholders(1, len(chunk))+` ORDER BY id`+db.dialect.ForUpdate(), chunk...)
+		if err != nil {
+			return fmt.Errorf("read stored locations from %s: %w", chunk[0], err)
+		}
+		for _, l := range rows {
+			stored[l.ID] = l
+		}
+	}
+	for _, i := range order {
+		l, ok := stored[locs[i].ID]
+		if !ok {
+			continue
+		}
+		id := locs[i].ID
+		l = cloneLocation(l)
+		if err := keep(i, &l); err != nil {
+			return err
+		}
+		if locs[i].ID != id {
+			return fmt.Errorf("upsert locations: keep changed the ID of %s to %s", id, locs[i].ID)
+		}
+	}
+	return nil
+}
+
+// cloneLocation returns l with copies of its slices.
+func cloneLocation(l lokero.Location) lokero.Location {
+	l.OpeningHours = slices.Clone(l.OpeningHours)
+	l.Compartments = slices.Clone(l.Compartments)
+	l.ExceptionDays = slices.Clone(l.ExceptionDays)
+	l.Functions = slices.Clone(l.Functions)
+	return l
 }
 
 // upsertChunk writes a chunk of distinct locations and their events, and
@@ -224,29 +289,83 @@ func (db *DB) UpdateLocation(ctx context.Context, loc lokero.Location, ev lokero
 		if err := bumpDirectory(ctx, tx); err != nil {
 			return err
 		}
-		updated := cmp.Or(loc.UpdatedAt, ev.At, now)
-		row, err := db.locationRow(&loc, time.Time{}, updated)
+		return db.updateLocation(ctx, tx, now, &loc, ev)
+	})
+}
+
+// errUnchanged rolls back a PatchLocation whose patch changed nothing:
+// the directory's version it raised first goes back with it.
+var errUnchanged = errors.New("location unchanged")
+
+// PatchLocation reads the location locked (FOR UPDATE on PostgreSQL; on
+// SQLite the write transaction holds the database), calls patch with a
+// copy and, when it reports a change, writes the result and appends ev,
+// all in one transaction (lokero.LocationStore). A patch that changes
+// nothing rolls back and returns the row as read.
+func (db *DB) PatchLocation(ctx context.Context, id string, patch func(loc *lokero.Location) (bool, lokero.LocationEvent, error)) (lokero.Location, error) {
+	var out lokero.Location
+	err := db.write(ctx, func(tx *sql.Tx, now time.Time) error {
+		// The directory's version first, as every writer of locations
+		// takes it (bumpDirectory), and only then the row.
+		if err := bumpDirectory(ctx, tx); err != nil {
+			return err
+		}
+		cur, err := scanLocation(tx.QueryRowContext(ctx,
+			`SELECT `+locationColumns+` FROM locations WHERE id = $1`+db.dialect.ForUpdate(), id))
+		if err != nil {
+			return notFound(err, "patch location "+id, "location %q not found", id)
+		}
+		loc := cloneLocation(cur)
+		changed, ev, err := patch(&loc)
 		if err != nil {
 			return err
 		}
-		ev.LocationID, ev.At = loc.ID, cmp.Or(ev.At, updated)
-		if ev.Change.IsZero() {
-			ev.Change = loc.Change()
+		if !changed {
+			out = cur
+			return errUnchanged
 		}
-		change, err := json.Marshal(ev.Change)
-		if err != nil {
-			return fmt.Errorf("update location %s: encode change: %w", loc.ID, err)
+		loc.ID, loc.CreatedAt = cur.ID, cur.CreatedAt // the patch moves neither
+		if err := db.updateLocation(ctx, tx, now, &loc, ev); err != nil {
+			return err
 		}
-		row = slices.Delete(row, 13, 14) // created_at stays
-		if err := tx.QueryRowContext(ctx, updateLocationSQL, row...).Scan(&ev.Seq); err != nil {
-			return notFound(err, "update location "+loc.ID, "location %q not found", loc.ID)
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf(insertEventsSQL, db.placeholders(1, 5)),
-			ev.LocationID, ev.Seq, db.time(ev.At), ev.Actor, string(change)); err != nil {
-			return fmt.Errorf("update location %s: append event %d: %w", loc.ID, ev.Seq, err)
-		}
+		out = loc
 		return nil
 	})
+	if errors.Is(err, errUnchanged) {
+		return out, nil
+	}
+	if err != nil {
+		return lokero.Location{}, err
+	}
+	return out, nil
+}
+
+// updateLocation writes *loc in tx and appends ev (UpdateLocation), and
+// sets loc.UpdatedAt to the updated_at it stored.
+func (db *DB) updateLocation(ctx context.Context, tx *sql.Tx, now time.Time, loc *lokero.Location, ev lokero.LocationEvent) error {
+	updated := cmp.Or(loc.UpdatedAt, ev.At, now)
+	row, err := db.locationRow(loc, time.Time{}, updated)
+	if err != nil {
+		return err
+	}
+	ev.LocationID, ev.At = loc.ID, cmp.Or(ev.At, updated)
+	if ev.Change.IsZero() {
+		ev.Change = loc.Change()
+	}
+	change, err := json.Marshal(ev.Change)
+	if err != nil {
+		return fmt.Errorf("update location %s: encode change: %w", loc.ID, err)
+	}
+	row = slices.Delete(row, 13, 14) // created_at stays
+	if err := tx.QueryRowContext(ctx, updateLocationSQL, row...).Scan(&ev.Seq); err != nil {
+		return notFound(err, "update location "+loc.ID, "location %q not found", loc.ID)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(insertEventsSQL, db.placeholders(1, 5)),
+		ev.LocationID, ev.Seq, db.time(ev.At), ev.Actor, string(change)); err != nil {
+		return fmt.Errorf("update location %s: append event %d: %w", loc.ID, ev.Seq, err)
+	}
+	loc.UpdatedAt = updated
+	return nil
 }
 
 // LocationEvents lists a location's events, oldest first: an empty list

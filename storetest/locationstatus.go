@@ -13,11 +13,15 @@ package storetest
 //   - UpdateLocation numbers events after every earlier one, imports
 //     included, without gaps or repeats even when run concurrently; it sets
 //     the event's LocationID and Seq whatever the caller passed;
-//   - a failed UpsertLocations appends no event.
+//   - a failed UpsertLocations appends no event;
+//   - PatchLocation and UpsertLocationsKeeping hand their function the row
+//     as stored at the write, read locked: concurrent patches of one
+//     location lose none of each other's changes.
 
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +40,10 @@ var locationStatusTests = []struct {
 	{"UpdateLocationConcurrent", testUpdateLocationConcurrent},
 	{"UpsertAppendsImportEvents", testUpsertAppendsImportEvents},
 	{"UpsertFailingBatchAppendsNoEvent", testUpsertFailingBatchAppendsNoEvent},
+	{"PatchLocation", testPatchLocation},
+	{"PatchLocationUnchangedOrRefused", testPatchLocationUnchangedOrRefused},
+	{"PatchLocationConcurrent", testPatchLocationConcurrent},
+	{"UpsertLocationsKeeping", testUpsertLocationsKeeping},
 }
 
 // closedLocker returns locker(id) temporarily closed, with every status
@@ -416,5 +424,210 @@ func testUpsertFailingBatchAppendsNoEvent(t *testing.T, s Store) {
 	}
 	if _, err := s.LocationEvents(t.Context(), "new000000"); lokero.ErrorCode(err) != lokero.ENOTFOUND {
 		t.Errorf("LocationEvents of a location of the failed batch = %v, want %s", err, lokero.ENOTFOUND)
+	}
+}
+
+// testPatchLocation: the patch sees the row as stored now (an update
+// written after the caller last read it included), and what it leaves is
+// written with its event; the ID and created_at stay whatever it does.
+func testPatchLocation(t *testing.T, s Store) {
+	l := closedLocker("p")
+	mustUpsert(t, s, []lokero.Location{l, locker("other")}, lokero.UpsertResult{Inserted: 2})
+	// Another writer renames it after the caller's copy was read.
+	renamed := l
+	renamed.Name, renamed.UpdatedAt = "renamed meanwhile", t0.Add(time.Hour)
+	if err := s.UpdateLocation(t.Context(), renamed, lokero.LocationEvent{Actor: "op0"}); err != nil {
+		t.Fatal(err)
+	}
+	at := t0.Add(2 * time.Hour)
+	var seen lokero.Location
+	got, err := s.PatchLocation(t.Context(), l.ID, func(loc *lokero.Location) (bool, lokero.LocationEvent, error) {
+		seen = *loc
+		loc.WheelchairAccess = !loc.WheelchairAccess
+		loc.ID, loc.CreatedAt = "moved", t0.Add(time.Minute) // ignored
+		loc.UpdatedAt = at
+		return true, lokero.LocationEvent{LocationID: "wrong", Seq: 42, At: at, Actor: "op", Change: loc.Change()}, nil
+	})
+	if err != nil {
+		t.Fatalf("PatchLocation: %v", err)
+	}
+	checkLocation(t, seen, renamed)
+	want := renamed
+	want.WheelchairAccess, want.UpdatedAt = !renamed.WheelchairAccess, at
+	checkLocation(t, got, want)
+	checkLocation(t, mustLocation(t, s, l.ID), want)
+	evs := mustEvents(t, s, l.ID)
+	checkEvents(t, s, l.ID, append(evs[:2:2], lokero.LocationEvent{Seq: 3, At: at, Actor: "op", Change: want.Change()}))
+	checkEvents(t, s, "other", []lokero.LocationEvent{importEvent(locker("other"), 1)})
+	if _, err := s.Location(t.Context(), "moved"); err == nil {
+		t.Error("the patch's ID was written")
+	}
+
+	// A zero At and Change and UpdatedAt: as UpdateLocation, the time of
+	// the call and the location's state.
+	before2 := time.Now().Add(-time.Second)
+	got, err = s.PatchLocation(t.Context(), l.ID, func(loc *lokero.Location) (bool, lokero.LocationEvent, error) {
+		loc.UpdatedAt = time.Time{}
+		loc.Status, loc.StatusFrom, loc.StatusUntil, loc.StatusReason = lokero.LocationOpen, "", "", ""
+		return true, lokero.LocationEvent{Actor: "op2"}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs = mustEvents(t, s, l.ID)
+	last := evs[len(evs)-1]
+	if len(evs) != 4 || last.Actor != "op2" || last.At.Before(before2) || !got.UpdatedAt.Equal(last.At) ||
+		!last.Change.Equal(got.Change()) || got.Status != lokero.LocationOpen {
+		t.Errorf("patch with zero times: returned %+v, events %+v", got, evs)
+	}
+}
+
+// testPatchLocationUnchangedOrRefused: a patch that reports no change, or
+// fails, writes nothing (no event, no new DirectoryVersion); an unknown
+// ID is ENOTFOUND without calling the patch.
+func testPatchLocationUnchangedOrRefused(t *testing.T, s Store) {
+	l := closedLocker("p")
+	mustUpsert(t, s, []lokero.Location{l}, lokero.UpsertResult{Inserted: 1})
+	version := func() int64 {
+		t.Helper()
+		v, err := s.DirectoryVersion(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	v0 := version()
+	refused := errors.New("refused")
+	for _, tt := range []struct {
+		name    string
+		changed bool
+		err     error
+	}{{"unchanged", false, nil}, {"refused", true, refused}} {
+		got, err := s.PatchLocation(t.Context(), l.ID, func(loc *lokero.Location) (bool, lokero.LocationEvent, error) {
+			loc.Name, loc.WheelchairAccess = "not written", !loc.WheelchairAccess
+			return tt.changed, lokero.LocationEvent{At: t0.Add(time.Hour), Actor: "op"}, tt.err
+		})
+		if err != tt.err { // the patch's own error, not wrapped
+			t.Errorf("%s: error %v, want %v", tt.name, err, tt.err)
+		}
+		if tt.err == nil {
+			checkLocation(t, got, l)
+		}
+		checkLocation(t, mustLocation(t, s, l.ID), l)
+		checkEvents(t, s, l.ID, []lokero.LocationEvent{importEvent(l, 1)})
+		if v := version(); v != v0 {
+			t.Errorf("%s: DirectoryVersion %d, want %d as before", tt.name, v, v0)
+		}
+	}
+	called := false
+	_, err := s.PatchLocation(t.Context(), "missing", func(*lokero.Location) (bool, lokero.LocationEvent, error) {
+		called = true
+		return true, lokero.LocationEvent{Actor: "op"}, nil
+	})
+	var e *lokero.Error
+	if !errors.As(err, &e) || e.Code != lokero.ENOTFOUND || called {
+		t.Errorf("PatchLocation(missing) = %v, patch called %v; want ENOTFOUND, not called", err, called)
+	}
+	checkCount(t, s, 1)
+}
+
+// testPatchLocationConcurrent runs patches that each add an exception day
+// to one location at once: a patch that read a row another changed
+// before its commit would drop that day. Every day is there at the end,
+// and the events are numbered without a gap.
+func testPatchLocationConcurrent(t *testing.T, s Store) {
+	const workers, rounds = 6, 4
+	l := locker("busy")
+	mustUpsert(t, s, []lokero.Location{l}, lokero.UpsertResult{Inserted: 1})
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*rounds)
+	for w := range workers {
+		wg.Go(func() {
+			for r := range rounds {
+				day := fmt.Sprintf("2026-%02d-%02d", w+1, r+1)
+				_, err := s.PatchLocation(t.Context(), l.ID, func(loc *lokero.Location) (bool, lokero.LocationEvent, error) {
+					loc.ExceptionDays = append(loc.ExceptionDays, lokero.ExceptionDay{Date: day, Closed: true})
+					return true, lokero.LocationEvent{At: t0, Actor: fmt.Sprintf("op-%d", w)}, nil
+				})
+				if err != nil {
+					errs <- fmt.Errorf("worker %d round %d: %w", w, r, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	days := mustLocation(t, s, l.ID).ExceptionDays
+	if len(days) != workers*rounds {
+		t.Errorf("%d exception days, want %d: patches were lost", len(days), workers*rounds)
+	}
+	evs := mustEvents(t, s, l.ID)
+	for i, ev := range evs {
+		if ev.Seq != i+1 {
+			t.Fatalf("event %d has Seq %d", i, ev.Seq)
+		}
+	}
+	if len(evs) != 1+workers*rounds {
+		t.Errorf("%d events, want %d", len(evs), 1+workers*rounds)
+	}
+}
+
+// testUpsertLocationsKeeping: keep sees each stored row as it is at the
+// write (not as the caller read it), only for locations already stored;
+// what it changes is written; its error writes nothing of the batch.
+func testUpsertLocationsKeeping(t *testing.T, s Store) {
+	a := locker("a")
+	mustUpsert(t, s, []lokero.Location{a}, lokero.UpsertResult{Inserted: 1})
+	// The operator closes a after the importer read it.
+	closed := closedLocker("a")
+	closed.UpdatedAt = t0.Add(time.Hour)
+	if err := s.UpdateLocation(t.Context(), closed, lokero.LocationEvent{Actor: "op"}); err != nil {
+		t.Fatal(err)
+	}
+	file := []lokero.Location{locker("b"), locker("a")} // a's status left out
+	file[1].Name, file[1].UpdatedAt, file[0].UpdatedAt = "renamed", t0.Add(2*time.Hour), t0.Add(2*time.Hour)
+	var calls []int
+	res, err := s.UpsertLocationsKeeping(t.Context(), file, func(i int, stored *lokero.Location) error {
+		calls = append(calls, i)
+		if stored.ID != file[i].ID || stored.Status != lokero.LocationTemporarilyClosed {
+			t.Errorf("keep(%d) got stored %+v; want a as the operator left it", i, stored)
+		}
+		file[i].Status, file[i].StatusFrom, file[i].StatusUntil, file[i].StatusReason, file[i].OpensOn =
+			stored.Status, stored.StatusFrom, stored.StatusUntil, stored.StatusReason, stored.OpensOn
+		file[i].ExceptionDays, file[i].Functions = slices.Clone(stored.ExceptionDays), slices.Clone(stored.Functions)
+		file[i].WheelchairAccess = stored.WheelchairAccess
+		return nil
+	})
+	if err != nil || res != (lokero.UpsertResult{Inserted: 1, Updated: 1}) {
+		t.Fatalf("UpsertLocationsKeeping = %+v, %v", res, err)
+	}
+	if !slices.Equal(calls, []int{1}) {
+		t.Errorf("keep called for %v, want [1] (a only)", calls)
+	}
+	got := mustLocation(t, s, "a")
+	if got.Name != "renamed" || got.Status != lokero.LocationTemporarilyClosed || got.StatusReason != closed.StatusReason ||
+		len(got.ExceptionDays) != len(closed.ExceptionDays) {
+		t.Errorf("a after the import: %+v; want the file's name and the operator's closure", got)
+	}
+	// No status field changed: no import event after the operator's.
+	if evs := mustEvents(t, s, "a"); len(evs) != 2 || evs[1].Actor != "op" {
+		t.Errorf("a's events %+v; want the import's and the operator's only", evs)
+	}
+
+	// keep's error: nothing of the batch is written.
+	refused := errors.New("refused")
+	c := locker("c")
+	_, err = s.UpsertLocationsKeeping(t.Context(), []lokero.Location{c, file[1]}, func(int, *lokero.Location) error { return refused })
+	if !errors.Is(err, refused) {
+		t.Errorf("UpsertLocationsKeeping with a failing keep = %v, want %v", err, refused)
+	}
+	checkCount(t, s, 2)
+
+	// A nil keep is UpsertLocations.
+	if res, err := s.UpsertLocationsKeeping(t.Context(), []lokero.Location{c}, nil); err != nil || res.Inserted != 1 {
+		t.Errorf("UpsertLocationsKeeping(nil keep) = %+v, %v", res, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/calendar"
 	"github.com/lokero/lokero/locationfile"
 	"github.com/lokero/lokero/postcode"
@@ -85,17 +86,12 @@ func importLocations(ctx context.Context, db, file string, stdout, stderr io.Wri
 	if err != nil {
 		return fmt.Errorf("%s: nothing imported:\n%w", file, err)
 	}
-	if err := p.dir.Reload(ctx); err != nil {
-		return err
-	}
-	before := p.dir.Snapshot()
-	for i := range locs {
-		// What the file leaves out of the operator's fields stays as set.
-		if stored := before.ByID(locs[i].ID); stored != nil {
-			kept[i].Apply(&locs[i], stored)
-		}
-	}
-	res, err := p.dir.Import(ctx, locs)
+	// What the file leaves out of the operator's fields stays as set: as
+	// stored when the import writes, read in its transaction, so that an
+	// operator's PATCH meanwhile is kept too.
+	res, err := p.dir.ImportKeeping(ctx, locs, func(i int, stored *lokero.Location) {
+		kept[i].Apply(&locs[i], stored)
+	})
 	if err != nil {
 		return fmt.Errorf("%s: nothing imported: %w", file, err)
 	}
