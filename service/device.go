@@ -273,15 +273,24 @@ func (es *eventSeq) check(ctx context.Context, tx lokero.Tx) (bool, error) {
 // LockerStatus is a locker's status as its controller (or its broker's
 // will, when the connection dropped) reports it.
 type LockerStatus struct {
-	Online       bool
-	At           time.Time // the locker's time; zero: when it arrived
+	Online bool
+	// At is the locker's time, by its own clock. Not recorded: a board's
+	// clock may be minutes off the centre's, and the broker's will (its
+	// connection dropped) has none, so a locker's statuses are ordered
+	// and timed by when they reached the centre (RecordStatus).
+	At           time.Time
 	Firmware     string
 	Compartments json.RawMessage // as reported, kept for the operator
 }
 
 // RecordStatus keeps a locker's reported status: online or offline, and
-// with online, its heartbeat (firmware, compartment states). A status
-// dated more than a minute ahead of the centre's clock is taken as of now.
+// with online, its heartbeat (firmware, compartment states), as of now by
+// the centre's clock, when it arrived: a locker's statuses (its
+// controller's, stamped by the board's clock, and its will, stamped by
+// none) are ordered by the one clock, so that a board whose clock is
+// slow is not taken for offline after it reconnected, nor for silent
+// (HeartbeatTimeout). The caller records a locker's statuses in the order
+// they arrived.
 func (l *Lockers) RecordStatus(ctx context.Context, device lokero.Credential, locationID string, s LockerStatus) error {
 	if _, err := l.deviceLocker(device, locationID); err != nil {
 		return err
@@ -295,11 +304,7 @@ func (l *Lockers) RecordStatus(ctx context.Context, device lokero.Credential, lo
 	if len(s.Compartments) > 0 && !json.Valid(s.Compartments) {
 		return lokero.Invalid("compartments", "invalid_json", "compartments must be JSON")
 	}
-	now := l.now()
-	at := s.At.UTC().Truncate(time.Microsecond)
-	if at.IsZero() || at.After(now.Add(time.Minute)) {
-		at = now
-	}
+	at := l.now().UTC().Truncate(time.Microsecond)
 	var compartments []byte
 	if len(s.Compartments) > 0 {
 		compartments = s.Compartments

@@ -94,7 +94,10 @@ func scanLockerLink(r scanner) (lokero.LockerLink, error) {
 //     stored one but earlier than the stored status (a late delivery)
 //     updates the heartbeat's fields, not the status.
 //
-// A write that changes neither leaves the row as it is.
+// A write that changes neither leaves the row as it is. The guards compare
+// times of one clock: service.Lockers.RecordStatus gives the time each
+// status reached the centre, never a board's own (a board's clock may be
+// minutes off, and a will carries none).
 func (db *DB) RecordLockerStatus(ctx context.Context, locationID string, online bool, at time.Time,
 	firmware string, compartments []byte) error {
 	if locationID == "" {

@@ -145,6 +145,12 @@ func runLocker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		// location ID, its client ID, which must not be a centre's.
 		return fmt.Errorf("%w: locker provision --mosquitto: location ID %q starts with %q, the centre's client IDs'", errUsage, ids[0], device.CentreClientIDPrefix)
 	}
+	if *mosquittoDir != "" && ids[0] == centreUser {
+		// Both listeners read one ACL file, which gives the user
+		// centreUser every locker's topics: a locker of that name would
+		// get them too.
+		return fmt.Errorf("%w: locker provision --mosquitto: location ID %q is the centre's Mosquitto user, which may read and write every locker's topics", errUsage, ids[0])
+	}
 	if *mosquittoDir != "" {
 		withToken = func(token string) error { return provisionMosquittoLocker(*mosquittoDir, ids[0], token, stdout) }
 	}

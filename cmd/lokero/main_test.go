@@ -358,6 +358,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"locker", "provision"}, 2, "exactly one LOCATION_ID"},
 		// At Mosquitto a locker's location ID is its client ID.
 		{[]string{"locker", "provision", "--db", filepath.Join(t.TempDir(), "z.db"), "--mosquitto", t.TempDir(), "lokero-centre-a"}, 2, `location ID "lokero-centre-a" starts with "lokero-centre-"`},
+		// The centre's own Mosquitto user has every locker's topics.
+		{[]string{"locker", "provision", "--db", filepath.Join(t.TempDir(), "z.db"), "--mosquitto", t.TempDir(), "lokero-centre"}, 2, `location ID "lokero-centre" is the centre's Mosquitto user`},
 		{[]string{"retailer", "remove", "x"}, 2, "retailer add NAME"},
 		{[]string{"serve", "--addr", "256.0.0.1:1", "--db", filepath.Join(t.TempDir(), "y.db")}, 1, "listen"},
 	}
