@@ -42,7 +42,8 @@ type DeviceStore interface {
 	// that have one), by shipment ID.
 	Verifiers(ctx context.Context, shipmentIDs []string) (map[string]Verifier, error)
 	// PutVerifier stores a shipment's verifier (a zero CreatedAt is the
-	// time of the call), replacing the one it had.
+	// time of the call), replacing the one it had. Its SaltSHA256 is empty
+	// or a SHA-256 (EINVALID otherwise): no store keeps a salt.
 	PutVerifier(ctx context.Context, v Verifier) error
 	// PruneVerifiers forgets the verifiers made before a time and returns
 	// how many. One still wanted after that is made again when asked for.
@@ -60,9 +61,12 @@ type Verifier struct {
 	// CodeHash is the shipment's OpeningCodeHash the verifier was made
 	// for: a rotated code has another, and needs a new verifier.
 	CodeHash []byte
-	// Salt is the locker's salt the verifier was made with (a new salt
-	// needs new verifiers).
-	Salt      []byte
-	Hash      []byte // the verifier itself
-	CreatedAt time.Time
+	// SaltSHA256 is the SHA-256 of the locker's salt the verifier was
+	// made with (a new salt needs new verifiers): enough to tell whether
+	// the salt is still the same, and never the salt itself, which is
+	// derived from the code secret (locker.Codes.Salt) so that a copy of
+	// the database alone cannot test guessed codes against Hash.
+	SaltSHA256 []byte
+	Hash       []byte // the verifier itself
+	CreatedAt  time.Time
 }

@@ -3,6 +3,7 @@ package service
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -267,7 +268,7 @@ type board struct{ verifier, sealed []byte }
 // on purpose). Neither when code() cannot tell the code.
 func (l *Lockers) forBoard(ctx context.Context, key []byte, loc *lokero.Location, shipmentID, purpose string, codeHash, salt []byte,
 	kept lokero.Verifier, code func() (string, bool)) (board, error) {
-	if key == nil && bytes.Equal(kept.CodeHash, codeHash) && bytes.Equal(kept.Salt, salt) && len(kept.Hash) > 0 {
+	if key == nil && bytes.Equal(kept.CodeHash, codeHash) && bytes.Equal(kept.SaltSHA256, saltSHA256(salt)) && len(kept.Hash) > 0 {
 		return board{verifier: kept.Hash}, nil
 	}
 	c, ok := code()
@@ -286,10 +287,20 @@ func (l *Lockers) forBoard(ctx context.Context, key []byte, loc *lokero.Location
 		return board{}, fmt.Errorf("derive the verifier of %s: %w", shipmentID, err)
 	}
 	if err := l.store.PutVerifier(ctx, lokero.Verifier{ShipmentID: shipmentID, LocationID: loc.ID,
-		CodeHash: codeHash, Salt: salt, Hash: v}); err != nil {
+		CodeHash: codeHash, SaltSHA256: saltSHA256(salt), Hash: v}); err != nil {
 		return board{}, fmt.Errorf("keep the verifier of %s: %w", shipmentID, err)
 	}
 	return board{verifier: v}, nil
+}
+
+// saltSHA256 is what the centre keeps of the salt a verifier was made
+// with (lokero.Verifier.SaltSHA256): its SHA-256, which tells whether the
+// salt changed but cannot stand in for it. The salt itself is derived from
+// the code secret and never stored: with it, a copy of the database alone
+// would let anyone test guessed codes against the kept verifiers.
+func saltSHA256(salt []byte) []byte {
+	sum := sha256.Sum256(salt)
+	return sum[:]
 }
 
 // OfflinePickup is a controller reporting that it opened a compartment

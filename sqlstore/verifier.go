@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -12,14 +13,14 @@ import (
 )
 
 // verifierColumns are a verifier's columns as scanVerifier reads them.
-const verifierColumns = `shipment_id, location_id, code_hash, salt, hash, created_at`
+const verifierColumns = `shipment_id, location_id, code_hash, salt_sha256, hash, created_at`
 
 // scanVerifier scans the verifierColumns of a row. Empty byte strings
 // come back nil.
 func scanVerifier(r scanner) (lokero.Verifier, error) {
 	var v lokero.Verifier
-	err := r.Scan(&v.ShipmentID, &v.LocationID, &v.CodeHash, &v.Salt, &v.Hash, scanTime{&v.CreatedAt})
-	for _, b := range []*[]byte{&v.CodeHash, &v.Salt, &v.Hash} {
+	err := r.Scan(&v.ShipmentID, &v.LocationID, &v.CodeHash, &v.SaltSHA256, &v.Hash, scanTime{&v.CreatedAt})
+	for _, b := range []*[]byte{&v.CodeHash, &v.SaltSHA256, &v.Hash} {
 		if len(*b) == 0 {
 			*b = nil
 		}
@@ -53,13 +54,19 @@ func (db *DB) Verifiers(ctx context.Context, shipmentIDs []string) (map[string]l
 // (every field, CreatedAt too): a zero CreatedAt is the store's clock's
 // now. A verifier needs a shipment ID and a hash (EINVALID otherwise) and
 // a stored shipment: the schema refuses one for an unknown shipment,
-// returned as ENOTFOUND. An empty CodeHash or Salt is stored empty.
+// returned as ENOTFOUND. An empty CodeHash or SaltSHA256 is stored empty.
+// No salt is stored (migration 00028 replaced the ones kept before): a
+// SaltSHA256 that is not empty and not of a SHA-256's length is EINVALID,
+// as it cannot be one (a salt given in its place, say).
 func (db *DB) PutVerifier(ctx context.Context, v lokero.Verifier) error {
 	if v.ShipmentID == "" {
 		return lokero.Invalid("shipment_id", "missing", "a verifier needs the shipment's ID")
 	}
 	if len(v.Hash) == 0 {
 		return lokero.Invalid("hash", "missing", "the verifier of shipment %q has no hash", v.ShipmentID)
+	}
+	if n := len(v.SaltSHA256); n != 0 && n != sha256.Size {
+		return lokero.Invalid("salt_sha256", "bad_length", "the verifier of shipment %q has a salt's SHA-256 of %d bytes, want %d", v.ShipmentID, n, sha256.Size)
 	}
 	created := v.CreatedAt
 	if created.IsZero() {
@@ -68,9 +75,9 @@ func (db *DB) PutVerifier(ctx context.Context, v lokero.Verifier) error {
 	_, err := db.db.ExecContext(ctx, `INSERT INTO locker_verifiers (`+verifierColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (shipment_id) DO UPDATE SET location_id = excluded.location_id,
-			code_hash = excluded.code_hash, salt = excluded.salt, hash = excluded.hash,
+			code_hash = excluded.code_hash, salt_sha256 = excluded.salt_sha256, hash = excluded.hash,
 			created_at = excluded.created_at`,
-		v.ShipmentID, v.LocationID, notNullBytes(v.CodeHash), notNullBytes(v.Salt), v.Hash, db.time(created))
+		v.ShipmentID, v.LocationID, notNullBytes(v.CodeHash), notNullBytes(v.SaltSHA256), v.Hash, db.time(created))
 	if err == nil {
 		return nil
 	}

@@ -5,8 +5,11 @@ package storetest
 // package lokero, the stores agree that:
 //
 //   - A verifier's bytes come back byte for byte (an empty CodeHash or
-//     Salt as nil), its CreatedAt in UTC to the microsecond; a zero
+//     SaltSHA256 as nil), its CreatedAt in UTC to the microsecond; a zero
 //     CreatedAt is stored as the time of the call.
+//   - No salt is kept: the stored row holds the salt's SHA-256 and not
+//     the salt (a copy of the database alone must not give it), and a
+//     SaltSHA256 of another length than a SHA-256's is EINVALID.
 //   - PutVerifier replaces every field of the stored verifier, CreatedAt
 //     too.
 //   - A verifier needs a shipment ID and a hash: EINVALID otherwise. It
@@ -20,6 +23,7 @@ package storetest
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -40,6 +44,7 @@ var verifierTests = []struct {
 	{"VerifiersUnknownAndEmpty", testVerifiersUnknownAndEmpty},
 	{"VerifiersMany", testVerifiersMany},
 	{"VerifierInvalid", testVerifierInvalid},
+	{"VerifierKeepsNoSalt", testVerifierKeepsNoSalt},
 	{"VerifierNeedsShipment", testVerifierNeedsShipment},
 	{"PruneVerifiers", testPruneVerifiers},
 }
@@ -52,7 +57,7 @@ func verifier(shipmentID, locationID string, n byte) lokero.Verifier {
 		ShipmentID: shipmentID,
 		LocationID: locationID,
 		CodeHash:   []byte{0x00, n, 0xff, 0xfe, 'c', 0x00},
-		Salt:       bytes.Repeat([]byte{n, 0x80, 0x00}, 6),
+		SaltSHA256: append(bytes.Repeat([]byte{n, 0x80, 0x00}, 10), 0xff, n),
 		Hash:       append([]byte{0xc3, 0x28, n}, bytes.Repeat([]byte{0x00, 0xff}, 15)...),
 		CreatedAt:  t0.Add(time.Duration(n)*time.Hour + 999).In(helsinki),
 	}
@@ -110,7 +115,7 @@ func checkVerifiers(t *testing.T, what string, got map[string]lokero.Verifier, w
 			t.Errorf("%s: CreatedAt %v of %s not in UTC", what, g.CreatedAt, w.ShipmentID)
 		}
 		if g.ShipmentID != w.ShipmentID || g.LocationID != w.LocationID || !g.CreatedAt.Equal(w.CreatedAt) ||
-			!bytes.Equal(g.CodeHash, w.CodeHash) || !bytes.Equal(g.Salt, w.Salt) || !bytes.Equal(g.Hash, w.Hash) {
+			!bytes.Equal(g.CodeHash, w.CodeHash) || !bytes.Equal(g.SaltSHA256, w.SaltSHA256) || !bytes.Equal(g.Hash, w.Hash) {
 			t.Errorf("%s: verifier of %s\n got %+v\nwant %+v", what, w.ShipmentID, g, w)
 		}
 	}
@@ -137,13 +142,13 @@ func testVerifierRoundTrip(t *testing.T, s Store) {
 	now.CreatedAt = got.CreatedAt
 	checkVerifiers(t, "zero CreatedAt", mustVerifiers(t, s, []string{"s-3"}), now)
 
-	// Empty CodeHash and Salt are stored, and come back nil.
+	// Empty CodeHash and SaltSHA256 are stored, and come back nil.
 	empty := verifier("s-4", "", 4)
-	empty.CodeHash, empty.Salt = []byte{}, nil
+	empty.CodeHash, empty.SaltSHA256 = []byte{}, nil
 	mustPutVerifier(t, s, empty)
 	e := mustVerifiers(t, s, []string{"s-4"})["s-4"]
-	if e.CodeHash != nil || e.Salt != nil {
-		t.Errorf("empty CodeHash and Salt came back as %#v, %#v; want nil", e.CodeHash, e.Salt)
+	if e.CodeHash != nil || e.SaltSHA256 != nil {
+		t.Errorf("empty CodeHash and SaltSHA256 came back as %#v, %#v; want nil", e.CodeHash, e.SaltSHA256)
 	}
 	checkVerifiers(t, "all four", mustVerifiers(t, s, []string{"s-4", "s-3", "s-2", "s-1"}), v1, v2, now, empty)
 }
@@ -162,7 +167,7 @@ func testVerifierReplace(t *testing.T, s Store) {
 	// Longer and shorter byte strings replace the old ones whole.
 	long := verifier("s-1", "locker-1", 5)
 	long.Hash = bytes.Repeat([]byte{0xab}, 4096)
-	long.Salt = []byte{0x01}
+	long.SaltSHA256 = bytes.Repeat([]byte{0x01}, sha256.Size)
 	mustPutVerifier(t, s, long)
 	checkVerifiers(t, "long hash", mustVerifiers(t, s, []string{"s-1"}), long)
 	short := long
@@ -228,6 +233,10 @@ func testVerifierInvalid(t *testing.T, s Store) {
 	noID := verifier("", "locker-1", 1)
 	noHash, emptyHash := verifier("s-1", "locker-1", 1), verifier("s-1", "locker-1", 1)
 	noHash.Hash, emptyHash.Hash = nil, []byte{}
+	// A locker's salt (16 bytes) where its SHA-256 goes, or one byte short
+	// of a SHA-256.
+	salt, short := verifier("s-1", "locker-1", 1), verifier("s-1", "locker-1", 1)
+	salt.SaltSHA256, short.SaltSHA256 = bytes.Repeat([]byte{0x5a}, 16), short.SaltSHA256[:sha256.Size-1]
 	for _, tc := range []struct {
 		name  string
 		v     lokero.Verifier
@@ -236,6 +245,8 @@ func testVerifierInvalid(t *testing.T, s Store) {
 		{"no shipment ID", noID, "shipment_id"},
 		{"nil hash", noHash, "hash"},
 		{"empty hash", emptyHash, "hash"},
+		{"a salt, not its SHA-256", salt, "salt_sha256"},
+		{"short SHA-256", short, "salt_sha256"},
 	} {
 		err := s.PutVerifier(t.Context(), tc.v)
 		checkError(t, err, lokero.EINVALID, "")
@@ -299,4 +310,57 @@ func testPruneVerifiers(t *testing.T, s Store) {
 	// A pruned verifier is made again as any new one.
 	mustPutVerifier(t, s, v1)
 	checkVerifiers(t, "one made again", mustVerifiers(t, s, ids), v1, v3, v4)
+}
+
+// testVerifierKeepsNoSalt: what the store keeps of a verifier, read
+// column by column through its SQL handle, holds the SHA-256 of the salt
+// it was made with and nowhere the salt: with the salt, a copy of the
+// database alone would let anyone test guessed codes against the hash.
+func testVerifierKeepsNoSalt(t *testing.T, s Store) {
+	ctx := t.Context()
+	mustShipments(t, s, "s-1")
+	salt := []byte("a locker's salt!") // 16 bytes, as locker.Codes.Salt's
+	sum := sha256.Sum256(salt)
+	v := verifier("s-1", "locker-1", 1)
+	v.SaltSHA256 = sum[:]
+	mustPutVerifier(t, s, v)
+	checkVerifiers(t, "with the salt's SHA-256", mustVerifiers(t, s, []string{"s-1"}), v)
+
+	raw, ok := s.(interface{ SQL() *sql.DB })
+	if !ok {
+		t.Fatalf("the store (%T) does not give its SQL handle (SQL() *sql.DB), which this suite needs to read the row", s)
+	}
+	rows, err := raw.SQL().QueryContext(ctx, `SELECT * FROM locker_verifiers`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, fingerprint := 0, false
+	for rows.Next() {
+		n++
+		vals := make([]sql.RawBytes, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		for i, b := range vals {
+			if bytes.Contains(b, salt) {
+				t.Errorf("column %s of the stored verifier holds the salt: %x", cols[i], []byte(b))
+			}
+			fingerprint = fingerprint || bytes.Equal(b, sum[:])
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || !fingerprint {
+		t.Errorf("%d stored verifiers (columns %q), the salt's SHA-256 among them %v; want 1, true", n, cols, fingerprint)
+	}
 }
