@@ -832,3 +832,102 @@ func TestConnectsAgainWhenNoSyncComes(t *testing.T) {
 		t.Error("not connected after the sync came")
 	}
 }
+
+// TestLostStateFileRenumbersFromExpect: a controller whose state file was
+// lost (or made anew) under the same device token starts again at 1,
+// while the centre has applied 1..5 from the locker: its first answers are
+// duplicate with expect 6, past anything this file numbered. The
+// controller numbers its queued events again from 6 and sends them: all
+// are applied, none dropped, and the sequence goes on from there after a
+// restart. A keypad entry waiting for its answer when it is renumbered
+// gets it, and its code went with it. An ordinary duplicate (expect within
+// what the file numbered) still just forgets the event.
+func TestLostStateFileRenumbersFromExpect(t *testing.T) {
+	t.Parallel()
+	broker := startBroker(t)
+	ce := newCentre(t, broker)
+	ce.answer = func(e Event) device.Ack {
+		if e.Type == TypeKeypad && e.Code == "55555555555" {
+			return device.Ack{Result: device.ResultApplied, Open: 9, Purpose: "pick_up"}
+		}
+		return device.Ack{Result: device.ResultApplied}
+	}
+	h := newHarness(t, broker, func(c *Config) { c.OnlineWait = 5 * time.Second })
+	ce.mu.Lock()
+	ce.last[h.id] = 5 // the lost file's events, applied
+	ce.mu.Unlock()
+	for range 3 {
+		if err := h.c.Letters(context.Background(), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.run()
+	applied := ce.waitApplied(t, h.c, 3)
+	if got := seqs(applied); !slices.Equal(got, []int64{6, 7, 8}) {
+		t.Fatalf("applied %v; want the new file's 3 events as 6..8", got)
+	}
+	for _, e := range applied {
+		if e.Type != TypeLetterDropped {
+			t.Errorf("applied %+v; want the letter events", e)
+		}
+	}
+	h.restart()
+	h.run()
+	if err := h.c.Letters(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if applied = ce.waitApplied(t, h.c, 4); applied[3].Seq != 9 {
+		t.Errorf("after a restart: %v; want the next event as 9", seqs(applied))
+	}
+
+	// Made anew once more, with a keypad entry waiting for its answer when
+	// the centre's duplicate comes.
+	h.stopRun()
+	if err := h.c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h.cfg.StatePath = filepath.Join(t.TempDir(), "state.db")
+	h.open()
+	ce.setSilent(true)
+	h.run()
+	got := make(chan KeypadResult, 1)
+	go func() {
+		r, err := h.c.Keypad(context.Background(), "55555555555")
+		if err != nil {
+			t.Errorf("Keypad: %v", err)
+		}
+		got <- r
+	}()
+	eventually(t, "the keypad entry at the centre", func() bool {
+		received, _, _ := ce.snapshot()
+		return len(received) > 0 && received[len(received)-1].Type == TypeKeypad
+	})
+	ce.setSilent(false)
+	h.c.handleAck([]byte(`{"seq":1,"result":"duplicate","expect":10}`))
+	if r := <-got; r != (KeypadResult{Result: ResultOpen, Compartment: 9}) {
+		t.Errorf("a keypad entry renumbered while it waits: %+v; want door 9 open", r)
+	}
+	if applied = ce.waitApplied(t, h.c, 5); applied[4].Seq != 10 || applied[4].Code != "55555555555" {
+		t.Errorf("applied %+v; want the keypad entry as 10, with its code", applied[4])
+	}
+	h.c.mu.Lock()
+	left := len(h.c.waiters) + len(h.c.entries)
+	h.c.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d waiters or entries left after the answer; want none", left)
+	}
+
+	// An ordinary duplicate: the event is answered, nothing renumbered.
+	h.stopRun()
+	seq, err := h.c.queueEvent(Event{Type: TypeLetterDropped, Count: 1})
+	if err != nil || seq != 11 {
+		t.Fatalf("queued: %d, %v; want 11", seq, err)
+	}
+	h.c.handleAck([]byte(`{"seq":11,"result":"duplicate","expect":12}`))
+	if n := h.c.Pending(); n != 0 {
+		t.Errorf("after an ordinary duplicate: %d pending; want none", n)
+	}
+	if seq, err := h.c.queueEvent(Event{Type: TypeLetterDropped, Count: 1}); err != nil || seq != 12 {
+		t.Errorf("the next event: %d, %v; want 12", seq, err)
+	}
+}

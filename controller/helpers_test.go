@@ -389,7 +389,7 @@ func (ce *centre) handle(_ mqtt.Client, m mqtt.Message) {
 			ack = ce.answer(e)
 		}
 	case e.Seq <= last:
-		ack = device.Ack{Result: device.ResultDuplicate}
+		ack = device.Ack{Result: device.ResultDuplicate, Expect: last + 1} // as service.eventSeq.check
 	default:
 		ack = device.Ack{Result: device.ResultGap, Expect: last + 1}
 	}

@@ -416,6 +416,9 @@ func (c *Controller) handleAck(payload []byte) {
 		return
 	}
 	c.countAck(a.Result)
+	if a.Result == device.ResultDuplicate && a.Expect > 0 && c.renumberFrom(a) {
+		return
+	}
 	switch a.Result {
 	case device.ResultApplied, device.ResultDuplicate, device.ResultRejected:
 		c.mu.Lock()
@@ -460,4 +463,74 @@ func (c *Controller) handleAck(payload []byte) {
 	default:
 		c.log.Warn("controller: ack with unknown result", "seq", a.Seq, "result", a.Result)
 	}
+}
+
+// renumberFrom handles a duplicate answer whose expect is past the last
+// sequence number this state file took plus one: the centre applied
+// numbers this file never issued (it was lost, or made anew, under the
+// same device token, and started again at 1), so the events it answered
+// duplicate were never applied. As for a new token (newCredential), the
+// events still queued are numbered again, from expect, the sequence goes
+// on from there and they are all sent again; the keypad's waiters and
+// their entries follow their events. It reports whether it did (false:
+// an ordinary duplicate, for handleAck).
+func (c *Controller) renumberFrom(a device.Ack) bool {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return true
+	}
+	var (
+		last  int64
+		n     int
+		moved map[int64]int64
+	)
+	err := c.db.Update(func(tx *bolt.Tx) error {
+		last = lastSeq(tx)
+		if a.Expect <= last+1 {
+			return nil
+		}
+		var err error
+		n, moved, err = renumber(tx, a.Expect)
+		return err
+	})
+	if err != nil {
+		c.mu.Unlock()
+		c.log.Error("controller: renumber the outbox", "expect", a.Expect, "err", err)
+		return true // the event stays queued: its next duplicate tries again
+	}
+	if moved == nil {
+		c.mu.Unlock()
+		return false
+	}
+	waiters := make(map[int64]chan device.Ack, len(c.waiters))
+	entries := make(map[int64][]byte, len(c.entries))
+	for old, ch := range c.waiters {
+		if seq, ok := moved[old]; ok {
+			waiters[seq] = ch
+		}
+	}
+	for old, data := range c.entries {
+		seq, ok := moved[old]
+		if !ok {
+			continue
+		}
+		var e Event
+		if err := json.Unmarshal(data, &e); err != nil {
+			continue // not sent with its entry again: the centre answers it withdrawn
+		}
+		e.Seq = seq
+		if data, err := json.Marshal(e); err == nil {
+			entries[seq] = data
+		}
+	}
+	c.waiters, c.entries = waiters, entries
+	c.sentAt = map[int64]time.Time{}
+	c.cursor, c.gapFrom = 0, 0
+	c.heard = time.Now()
+	c.mu.Unlock()
+	c.log.Warn("controller: the centre applied events this state file never numbered (lost or made anew?): queued events numbered again",
+		"expect", a.Expect, "last", last, "pending", n)
+	c.wake()
+	return true
 }

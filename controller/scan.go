@@ -22,7 +22,11 @@ import (
 // parcel it expects opens that parcel's door at once, offline too, and
 // whatever the keypad's lockout, which a token neither checks nor counts
 // towards. A token it cannot decide on (no key yet, a parcel it does not
-// know) goes to the centre when connected. A bad token opens nothing.
+// know) goes to the centre when connected. A bad token opens nothing, nor
+// does one whose window begins before the parcel's current one (its
+// QRSince, from the centre): a notice from before the operator rotated the
+// parcel's code, refused as the centre refuses it (qr_not_current), offline
+// and online alike.
 func (c *Controller) ScanQR(ctx context.Context, token string) (KeypadResult, error) {
 	c.kmu.Lock()
 	defer c.kmu.Unlock()
@@ -43,6 +47,11 @@ func (c *Controller) ScanQR(ctx context.Context, token string) (KeypadResult, er
 		switch {
 		case known && picked:
 			return KeypadResult{Result: ResultWrongCode}, nil // handed out already: never again
+		case known && claims.NotBefore.Before(p.QRSince):
+			// Issued before the current window (a rotated code): the centre
+			// would refuse it too, so it is not asked.
+			c.log.Info("controller: QR code from before the parcel's current window refused", "shipment", p.ShipmentID)
+			return KeypadResult{Result: ResultWrongCode}, nil
 		case known && p.Compartment == claims.Compartment && p.CODCents == 0:
 			return c.openPickup(ctx, p, now)
 		case known && p.CODCents > 0 && !c.Connected():
@@ -145,8 +154,14 @@ func (c *Controller) ask(ctx context.Context, e Event) (device.Ack, bool, error)
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
-		delete(c.waiters, e.Seq)
-		delete(c.entries, e.Seq)
+		// By the channel, not e.Seq: a renumbering (renumberFrom) may have
+		// moved the wait to another number.
+		for seq, ch := range c.waiters {
+			if ch == answer {
+				delete(c.waiters, seq)
+				delete(c.entries, seq)
+			}
+		}
 		c.mu.Unlock()
 	}()
 	timer := time.NewTimer(c.cfg.OnlineWait)

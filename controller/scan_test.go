@@ -362,3 +362,93 @@ func TestReturnTakenOfflineOutlivesAnEarlySync(t *testing.T) {
 		t.Error("the return's mark outlived the sync after its drop_off was answered")
 	}
 }
+
+// TestScanQRFromBeforeRotation: a parcel's pickup carries the start of
+// its current QR window (qr_since); a token whose window begins earlier (a
+// notice from before the operator rotated the code) opens nothing at the
+// controller, offline or online (and the centre is not asked: it would
+// refuse it too), after a restart too, and counts no wrong entry; a token
+// issued at or after qr_since opens. A pickup without qr_since (an older
+// centre) takes any genuine token, as before.
+func TestScanQRFromBeforeRotation(t *testing.T) {
+	t.Parallel()
+	for _, online := range []bool{false, true} {
+		t.Run(map[bool]string{false: "offline", true: "online"}[online], func(t *testing.T) {
+			t.Parallel()
+			broker := "tcp://127.0.0.1:1" // never run: offline
+			var ce *centre
+			if online {
+				broker = startBroker(t)
+				ce = newCentre(t, broker)
+			}
+			h := newHarness(t, broker, nil)
+			if online {
+				h.run()
+			}
+			pub, key, err := ed25519.GenerateKey(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k := testKDF(t)
+			ready := h.clock.Now().Add(-time.Hour).Truncate(time.Second)
+			rotated := ready.Add(30 * time.Minute)
+			deadline := ready.Add(7 * 24 * time.Hour)
+			a := pickupFor(k, "SH-A", 7, "11111111111", deadline, 0)
+			a.QRSince = ready
+			legacy := pickupFor(k, "SH-L", 5, "33333333333", deadline, 0) // no qr_since: an older centre
+			h.command(Command{Type: CommandSync, At: h.clock.Now(), KDF: k, QRKey: pub, Pickups: []Pickup{a, legacy}})
+			// The operator rotates SH-A's code: a new verifier, a new window.
+			b := pickupFor(k, "SH-A", 7, "22222222222", deadline, 0)
+			b.QRSince = rotated
+			h.command(Command{Type: CommandExpectPickup, Pickup: &b})
+			h.restart() // the window's start is kept in the state file
+			if online {
+				h.run()
+			}
+			h.c.mu.Lock()
+			kept, wrongBefore := h.c.pickups["SH-A"].QRSince, h.c.keypad.DayWrong
+			h.c.mu.Unlock()
+			if !kept.Equal(rotated) {
+				t.Fatalf("SH-A's qr_since after a restart: %v; want %v", kept, rotated)
+			}
+			token := func(id string, compartment int, since time.Time) string {
+				return locker.SignQR(key, locker.QRClaims{LocationID: h.id, ShipmentID: id, Compartment: compartment,
+					NotBefore: since, NotAfter: deadline})
+			}
+			scans := []struct {
+				name  string
+				token string
+				want  KeypadResult
+			}{
+				{"the notice from before the rotation", token("SH-A", 7, ready), KeypadResult{Result: ResultWrongCode}},
+				{"a token a second before the window", token("SH-A", 7, rotated.Add(-time.Second)), KeypadResult{Result: ResultWrongCode}},
+				{"an older centre's parcel, any genuine token", token("SH-L", 5, ready.Add(-time.Hour)), KeypadResult{Result: ResultOpen, Compartment: 5}},
+				{"the new notice, issued at the rotation", token("SH-A", 7, rotated), KeypadResult{Result: ResultOpen, Compartment: 7}},
+			}
+			for _, s := range scans {
+				got, err := h.c.ScanQR(context.Background(), s.token)
+				if err != nil || got != s.want {
+					t.Errorf("%s: %+v, %v; want %+v", s.name, got, err, s.want)
+				}
+			}
+			if opened := h.driver.Opened(); opened[6] != 1 || opened[4] != 1 {
+				t.Errorf("opened %v; want compartments 5 and 7 once each", opened)
+			}
+			h.c.mu.Lock()
+			wrongAfter := h.c.keypad.DayWrong
+			h.c.mu.Unlock()
+			if wrongAfter != wrongBefore {
+				t.Errorf("refused QR scans counted %d wrong entries; want none", wrongAfter-wrongBefore)
+			}
+			if online {
+				ce.waitApplied(t, h.c, 2) // the two pickups
+				received, _, _ := ce.snapshot()
+				for _, e := range received {
+					if e.Type == TypeQR {
+						t.Errorf("the centre was asked about a token: %+v", e)
+					}
+				}
+			}
+		})
+	}
+}

@@ -237,39 +237,54 @@ func (c *Controller) newCredential(tx *bolt.Tx) error {
 		return nil
 	}
 	if old != nil { // another token: renumber
-		var pending [][]byte
-		out := tx.Bucket(bucketOutbox)
-		if err := out.ForEach(func(_, v []byte) error {
-			pending = append(pending, append([]byte(nil), v...))
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := tx.DeleteBucket(bucketOutbox); err != nil {
-			return fmt.Errorf("renumber: %w", err)
-		}
-		out, err := tx.CreateBucket(bucketOutbox)
+		n, _, err := renumber(tx, 1)
 		if err != nil {
-			return fmt.Errorf("renumber: %w", err)
-		}
-		for i, v := range pending {
-			var e Event
-			if err := json.Unmarshal(v, &e); err != nil {
-				return fmt.Errorf("renumber: decode a queued event: %w", err)
-			}
-			e.Seq = int64(i + 1)
-			data, err := json.Marshal(e)
-			if err != nil {
-				return err
-			}
-			if err := out.Put(seqKey(e.Seq), data); err != nil {
-				return err
-			}
-		}
-		if err := meta.Put(keySeq, seqKey(int64(len(pending)))); err != nil {
 			return err
 		}
-		c.log.Info("controller: a new device token: the sequence starts again", "pending", len(pending))
+		c.log.Info("controller: a new device token: the sequence starts again", "pending", n)
 	}
 	return meta.Put(keyToken, fp)
+}
+
+// renumber numbers the events still in the outbox from, from+1, … in
+// their order and makes the last of them (from-1 when none) the last
+// sequence number taken, in tx. It returns how many there are, and each
+// renumbered event's old number → new number.
+func renumber(tx *bolt.Tx, from int64) (int, map[int64]int64, error) {
+	var pending [][]byte
+	if err := tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
+		pending = append(pending, append([]byte(nil), v...))
+		return nil
+	}); err != nil {
+		return 0, nil, fmt.Errorf("renumber: %w", err)
+	}
+	if err := tx.DeleteBucket(bucketOutbox); err != nil {
+		return 0, nil, fmt.Errorf("renumber: %w", err)
+	}
+	out, err := tx.CreateBucket(bucketOutbox)
+	if err != nil {
+		return 0, nil, fmt.Errorf("renumber: %w", err)
+	}
+	moved := make(map[int64]int64, len(pending))
+	for i, v := range pending {
+		var e Event
+		if err := json.Unmarshal(v, &e); err != nil {
+			return 0, nil, fmt.Errorf("renumber: decode a queued event: %w", err)
+		}
+		old := e.Seq
+		e.Seq = from + int64(i)
+		moved[old] = e.Seq
+		data, err := json.Marshal(e)
+		if err != nil {
+			return 0, nil, fmt.Errorf("renumber: encode event %d: %w", e.Seq, err)
+		}
+		if err := out.Put(seqKey(e.Seq), data); err != nil {
+			return 0, nil, fmt.Errorf("renumber: queue event %d: %w", e.Seq, err)
+		}
+	}
+	last := from + int64(len(pending)) - 1
+	if err := tx.Bucket(bucketMeta).Put(keySeq, seqKey(last)); err != nil {
+		return 0, nil, fmt.Errorf("renumber: store sequence %d: %w", last, err)
+	}
+	return len(pending), moved, nil
 }

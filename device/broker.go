@@ -169,11 +169,12 @@ func (b *Broker) Lockers() []Identity {
 // inlineSubscribe calls handle, in the publishing client's goroutine (so
 // in its order), with every message published on a topic filter matches;
 // id numbers the subscription for inlineUnsubscribe. Only the centre uses
-// it: mochi's inline client passes no ACL check.
+// it: mochi's inline client passes no ACL check. The payload may share
+// the reader's buffer: handle must copy what it keeps (the centre's
+// enqueue copies only what it queues, not what it drops).
 func (b *Broker) inlineSubscribe(filter string, id int, handle func(topic string, payload []byte)) error {
 	return b.srv.Subscribe(filter, id, func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {
-		// The payload may share the reader's buffer: keep a copy.
-		handle(pk.TopicName, bytes.Clone(pk.Payload))
+		handle(pk.TopicName, pk.Payload)
 	})
 }
 

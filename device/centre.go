@@ -1,6 +1,7 @@
 package device
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -38,6 +39,34 @@ type Lockers interface {
 // cancel lost, or what changed without one (an expiry, a rotated code).
 const SyncEvery = 15 * time.Minute
 
+// SyncAskedEvery is how often at most the centre answers a locker's
+// statuses asking for a sync ("sync": true) with one: a request within
+// SyncAskedEvery of the last one answered is answered once that time is
+// up (several such requests, once), so that a controller reconnecting at
+// once still gets its sync, and a credential flooding statuses gets one
+// sync (the heaviest read of the store) every SyncAskedEvery at most. A
+// request under a credential other than the last answered one (a new or
+// rotated token) is answered at once.
+const SyncAskedEvery = 10 * time.Second
+
+// Limits of what the centre holds of one locker waiting for its worker.
+// A controller sends its whole outbox on connecting, and events that find
+// the queue full are dropped (CentreStats.Dropped): unanswered, the
+// controller sends them again after its ResendAfter, from the first
+// missing. Without them one locker's credential could grow the queue
+// without limit (the embedded broker acknowledges a QoS 1 message before
+// the centre has it, so nothing pushes back) and hold up every locker
+// hashed to the same worker.
+const (
+	// MaxQueuedEvents is the most events of one locker that wait for its
+	// worker.
+	MaxQueuedEvents = 256
+	// MaxQueuedEventBytes is the most bytes of one locker's events that
+	// wait for its worker (an event is a few hundred bytes; one packet
+	// at most MaxPacketSize).
+	MaxQueuedEventBytes = 1 << 20
+)
+
 // CentreConfig configures the centre's MQTT client.
 type CentreConfig struct {
 	// Broker is the broker's URL: tcp://host:port, or tls://host:port for
@@ -65,6 +94,9 @@ type CentreConfig struct {
 	Workers int
 	Lockers Lockers
 	Log     *slog.Logger
+	// Clock times the syncs (SyncEvery, SyncAskedEvery). Default: Lockers'
+	// own clock when it has one (service.Lockers.Now), else the system's.
+	Clock lokero.Clock
 }
 
 // ParseBrokerURL splits a broker URL (tcp://user:pass@host:1883 or
@@ -108,13 +140,18 @@ type Centre struct {
 
 	devices sync.Map // location ID → cachedDevice
 	synced  sync.Map // location ID → time.Time of the last sync sent
+	// asked is, by location ID, the *askedSync of the syncs the locker
+	// asked for; only the locker's worker reads and writes it.
+	asked sync.Map
+	// askedEvery is SyncAskedEvery (shorter in tests).
+	askedEvery time.Duration
 	// telling orders, per locker (striped), what the centre tells a
 	// controller of its parcels: a parcel's expect_pickup, sent once its
 	// verifier is derived off the worker (expectLater), never overtakes
 	// its cancel, nor a sync read before a cancel (tell).
 	telling [64]tellingStripe
 
-	applied, duplicates, gaps, rejected, failed atomic.Int64
+	applied, duplicates, gaps, rejected, failed, dropped atomic.Int64
 }
 
 // deviceTTL is how long the centre trusts its copy of a locker's device
@@ -127,8 +164,10 @@ type cachedDevice struct {
 }
 
 // CentreStats counts what the centre did with the events since it started.
+// Dropped counts the events dropped unapplied because their locker had
+// MaxQueuedEvents (or MaxQueuedEventBytes) waiting already.
 type CentreStats struct {
-	Applied, Duplicates, Gaps, Rejected, Failed int64
+	Applied, Duplicates, Gaps, Rejected, Failed, Dropped int64
 }
 
 // StartCentre connects to the broker and subscribes to every locker's
@@ -210,7 +249,14 @@ func StartCentre(ctx context.Context, cfg CentreConfig) (*Centre, error) {
 
 // newCentre returns a centre with its workers started.
 func newCentre(cfg CentreConfig) *Centre {
-	c := &Centre{cfg: cfg, log: cfg.Log}
+	if cfg.Clock == nil {
+		if clock, ok := cfg.Lockers.(lokero.Clock); ok {
+			cfg.Clock = clock
+		} else {
+			cfg.Clock = lokero.SystemClock{}
+		}
+	}
+	c := &Centre{cfg: cfg, log: cfg.Log, askedEvery: SyncAskedEvery}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.queues = make([]*queue, cfg.Workers)
 	for i := range c.queues {
@@ -243,10 +289,14 @@ func (c *Centre) subscribe(client mqtt.Client) {
 	c.log.Info("mqtt: connected; applying the lockers' events", "client", c.cfg.ClientID)
 }
 
-// message is a message from a locker, as the broker delivered it.
+// message is a message from a locker, as the broker delivered it, or a
+// sync the locker asked for that is due now (syncDue).
 type message struct {
-	topic   string
-	payload []byte
+	id      string // the locker's location ID
+	kind    string // KindEvents or KindStatus
+	payload []byte // an event, as sent
+	status  Status // a status, read
+	syncDue bool   // a sync asked for earlier, due now (askSync)
 }
 
 // enqueue hands a message to its locker's worker: one locker's messages
@@ -255,15 +305,38 @@ type message struct {
 // which must go on reading the broker's acknowledgements of what the
 // workers publish (blocking it stalled the centre once a few thousand
 // lockers connected at once), or inside the embedded broker on the
-// publishing locker's connection. A queue grows as the broker's inflight
-// window allows.
+// publishing locker's connection. What it queues is bounded per locker:
+// an event beyond MaxQueuedEvents or MaxQueuedEventBytes is dropped, and a
+// status replaces the one still waiting. payload may share the reader's
+// buffer: enqueue copies what it keeps, and only that.
 func (c *Centre) enqueue(topic string, payload []byte) {
-	id, _, ok := ParseTopic(topic)
+	id, kind, ok := ParseTopic(topic)
 	if !ok {
 		return
 	}
-	c.queues[lockerHash(id)%uint32(len(c.queues))].push(message{topic: topic, payload: payload})
+	q := c.queueOf(id)
+	switch kind {
+	case KindEvents:
+		if kept, first := q.pushEvent(id, payload); !kept {
+			c.dropped.Add(1)
+			if first {
+				// Once until its queue empties: a flood logs one line.
+				c.log.Warn("mqtt: a locker's queue is full; dropping its events (its controller sends them again)",
+					"location", id, "max_events", MaxQueuedEvents, "max_bytes", MaxQueuedEventBytes)
+			}
+		}
+	case KindStatus:
+		var s Status
+		if err := json.Unmarshal(payload, &s); err != nil {
+			c.log.Warn("mqtt: unreadable status", "location", id, "err", err)
+			return
+		}
+		q.pushStatus(id, s)
+	}
 }
+
+// queueOf is the queue of a locker's worker.
+func (c *Centre) queueOf(id string) *queue { return c.queues[lockerHash(id)%uint32(len(c.queues))] }
 
 // lockerHash spreads the lockers over the workers and the telling locks.
 func lockerHash(id string) uint32 {
@@ -306,20 +379,87 @@ func (c *Centre) work(q *queue) {
 	}
 }
 
-// queue is a worker's queue of messages: unbounded, so that pushing never
-// blocks.
+// queue is a worker's queue of messages, bounded per locker (enqueue),
+// so that pushing never blocks.
 type queue struct {
-	mu    sync.Mutex
-	items []message
-	ready chan struct{} // has a token while items is not empty
+	mu      sync.Mutex
+	items   []*message
+	lockers map[string]*waiting // what each locker has in items
+	ready   chan struct{}       // has a token while items is not empty
 }
 
-func newQueue() *queue { return &queue{ready: make(chan struct{}, 1)} }
+// waiting is what one locker has in a queue.
+type waiting struct {
+	events, bytes int
+	status        *message // its status in the queue, if any
+	dropping      bool     // events dropped since its events were last all applied
+}
 
-func (q *queue) push(m message) {
+func newQueue() *queue {
+	return &queue{lockers: map[string]*waiting{}, ready: make(chan struct{}, 1)}
+}
+
+// pushEvent queues a copy of a locker's event unless the locker has
+// MaxQueuedEvents or MaxQueuedEventBytes waiting already; first reports,
+// for an event dropped, that it is the first since the locker's events
+// were last all applied.
+func (q *queue) pushEvent(id string, payload []byte) (kept, first bool) {
 	q.mu.Lock()
-	q.items = append(q.items, m)
+	w := q.waitingOf(id)
+	if w.events >= MaxQueuedEvents || w.bytes+len(payload) > MaxQueuedEventBytes {
+		first = !w.dropping
+		w.dropping = true
+		q.mu.Unlock()
+		return false, first
+	}
+	w.events++
+	w.bytes += len(payload)
+	q.items = append(q.items, &message{id: id, kind: KindEvents, payload: bytes.Clone(payload)})
 	q.mu.Unlock()
+	q.signal()
+	return true, false
+}
+
+// pushStatus queues a locker's status, or puts it in the place of the one
+// still waiting: only the newest counts. A request for a sync that it
+// replaces is kept while the locker stays online.
+func (q *queue) pushStatus(id string, s Status) {
+	q.mu.Lock()
+	w := q.waitingOf(id)
+	if w.status != nil {
+		if s.Online && w.status.status.Online && w.status.status.Sync {
+			s.Sync = true
+		}
+		w.status.status = s
+		q.mu.Unlock()
+		return
+	}
+	w.status = &message{id: id, kind: KindStatus, status: s}
+	q.items = append(q.items, w.status)
+	q.mu.Unlock()
+	q.signal()
+}
+
+// pushSyncDue queues a sync the locker asked for, due now (askSync keeps
+// one at most a locker).
+func (q *queue) pushSyncDue(id string) {
+	q.mu.Lock()
+	q.items = append(q.items, &message{id: id, kind: KindStatus, syncDue: true})
+	q.mu.Unlock()
+	q.signal()
+}
+
+// waitingOf returns what a locker has waiting, made if none; q.mu held.
+func (q *queue) waitingOf(id string) *waiting {
+	w := q.lockers[id]
+	if w == nil {
+		w = &waiting{}
+		q.lockers[id] = w
+	}
+	return w
+}
+
+func (q *queue) signal() {
 	select {
 	case q.ready <- struct{}{}:
 	default:
@@ -332,17 +472,15 @@ func (q *queue) pop(ctx context.Context) (message, bool) {
 		q.mu.Lock()
 		if len(q.items) > 0 {
 			m := q.items[0]
-			q.items[0] = message{}
+			q.items[0] = nil
 			q.items = q.items[1:]
+			q.taken(m)
 			more := len(q.items) > 0
 			q.mu.Unlock()
 			if more {
-				select {
-				case q.ready <- struct{}{}:
-				default:
-				}
+				q.signal()
 			}
-			return m, true
+			return *m, true
 		}
 		q.mu.Unlock()
 		select {
@@ -353,15 +491,34 @@ func (q *queue) pop(ctx context.Context) (message, bool) {
 	}
 }
 
-func (c *Centre) handle(m message) {
-	id, kind, _ := ParseTopic(m.topic)
-	var s Status
-	if kind == KindStatus {
-		if err := json.Unmarshal(m.payload, &s); err != nil {
-			c.log.Warn("mqtt: unreadable status", "location", id, "err", err)
-			return
-		}
+// taken accounts for m leaving the queue; q.mu held.
+func (q *queue) taken(m *message) {
+	w := q.lockers[m.id]
+	if w == nil {
+		return
 	}
+	switch {
+	case m.kind == KindEvents:
+		w.events--
+		w.bytes -= len(m.payload)
+		if w.events == 0 {
+			w.dropping = false
+		}
+	case w.status == m:
+		w.status = nil
+	}
+	if w.events == 0 && w.status == nil {
+		delete(q.lockers, m.id)
+	}
+}
+
+func (c *Centre) handle(m message) {
+	id := m.id
+	if m.syncDue {
+		c.syncDue(id)
+		return
+	}
+	s := m.status
 	// A controller asks for a sync on every new connection, the first
 	// under a new token included: the sync is sealed for the board key of
 	// the credential as it stands now, not a cached copy from before a
@@ -375,7 +532,7 @@ func (c *Centre) handle(m message) {
 		c.log.Warn("mqtt: a message of a locker without a device credential", "location", id, "err", err)
 		return
 	}
-	switch kind {
+	switch m.kind {
 	case KindEvents:
 		c.event(dev, id, m.payload)
 	case KindStatus:
@@ -383,13 +540,79 @@ func (c *Centre) handle(m message) {
 			Online: s.Online, At: s.At, Firmware: s.Firmware, Compartments: s.Compartments}); err != nil {
 			c.log.Warn("mqtt: record status", "location", id, "err", err)
 		}
-		if s.Online {
-			last, ok := c.synced.Load(id)
-			if s.Sync || !ok || time.Since(last.(time.Time)) >= SyncEvery {
-				c.sync(dev, id)
-			}
+		if !s.Online {
+			return
+		}
+		if s.Sync {
+			c.askSync(dev, id)
+			return
+		}
+		if last, ok := c.synced.Load(id); !ok || c.now().Sub(last.(time.Time)) >= SyncEvery {
+			c.sync(dev, id)
 		}
 	}
+}
+
+// now is the centre's clock's time.
+func (c *Centre) now() time.Time { return c.cfg.Clock.Now() }
+
+// askedSync is what the centre did with the syncs a locker asked for.
+type askedSync struct {
+	at      time.Time // when it last answered one
+	token   string    // under which token (tokenOf)
+	pending bool      // one is due later (pushSyncDue)
+}
+
+// tokenOf tells a device credential's tokens apart: a new credential, or
+// the same rotated.
+func tokenOf(dev lokero.Credential) string {
+	return dev.ID + "|" + dev.IssuedAt().UTC().Format(time.RFC3339Nano) + "|" + dev.BoardKey
+}
+
+// askSync answers a locker's request for a sync (SyncAskedEvery): at once
+// unless it answered one under the same token less than askedEvery ago;
+// then once that time is up, whatever more it asks meanwhile. Only the
+// locker's worker calls it.
+func (c *Centre) askSync(dev lokero.Credential, id string) {
+	v, _ := c.asked.LoadOrStore(id, &askedSync{})
+	a := v.(*askedSync)
+	now := c.now()
+	since := now.Sub(a.at)
+	if a.at.IsZero() || a.token != tokenOf(dev) || since >= c.askedEvery {
+		a.at, a.token = now, tokenOf(dev)
+		c.sync(dev, id)
+		return
+	}
+	if a.pending {
+		return // the one due answers this one too
+	}
+	a.pending = true
+	// The wait is timed by the system's timer; what it waits for, by the
+	// clock (a clock moved back waits askedEvery at most).
+	wait := min(max(c.askedEvery-since, 0), c.askedEvery)
+	time.AfterFunc(wait, func() {
+		if c.ctx.Err() == nil {
+			c.queueOf(id).pushSyncDue(id)
+		}
+	})
+}
+
+// syncDue sends the sync a locker asked for within askedEvery of the one
+// before (askSync), now due, under its credential as it stands now.
+func (c *Centre) syncDue(id string) {
+	if v, ok := c.asked.Load(id); ok {
+		v.(*askedSync).pending = false
+	}
+	dev, err := c.readDevice(id)
+	if err != nil {
+		c.log.Warn("mqtt: a sync asked for by a locker without a device credential", "location", id, "err", err)
+		return
+	}
+	if v, ok := c.asked.Load(id); ok {
+		a := v.(*askedSync)
+		a.at, a.token = c.now(), tokenOf(dev)
+	}
+	c.sync(dev, id)
 }
 
 // event applies one event and answers it.
@@ -549,13 +772,13 @@ func (c *Centre) sync(dev lokero.Credential, id string) {
 			HeightCM: c.HeightCM, OutOfOrder: c.OutOfOrder, Occupied: c.Occupied})
 	}
 	if c.publish(id, KindCommands, cmd) {
-		c.synced.Store(id, time.Now())
+		c.synced.Store(id, c.now())
 	}
 }
 
 func pickupOf(p service.ExpectedPickup) Pickup {
 	return Pickup{ShipmentID: p.ShipmentID, Compartment: p.Compartment, Verifier: p.Verifier, Sealed: p.Sealed, CodeTag: p.CodeTag,
-		Deadline: p.Deadline, CODCents: p.CODCents}
+		Deadline: p.Deadline, CODCents: p.CODCents, QRSince: p.QRSince}
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -679,7 +902,7 @@ func (c *Centre) Forget(locationID string) { c.devices.Delete(locationID) }
 // Stats returns the counts since the centre started.
 func (c *Centre) Stats() CentreStats {
 	return CentreStats{Applied: c.applied.Load(), Duplicates: c.duplicates.Load(), Gaps: c.gaps.Load(),
-		Rejected: c.rejected.Load(), Failed: c.failed.Load()}
+		Rejected: c.rejected.Load(), Failed: c.failed.Load(), Dropped: c.dropped.Load()}
 }
 
 // Connected reports whether the centre is connected to the broker now

@@ -140,7 +140,8 @@ func (l *commandLog) waitTypes(t *testing.T, what string, want ...string) {
 // testCentre is a centre of one worker on lockers, its commands logged.
 func testCentre(t *testing.T, lockers Lockers) (*Centre, *commandLog) {
 	t.Helper()
-	c := newCentre(CentreConfig{Workers: 1, Lockers: lockers, Log: slog.New(slog.DiscardHandler)})
+	c := newCentre(CentreConfig{Workers: 1, Lockers: lockers, Log: slog.New(slog.DiscardHandler),
+		Clock: lokero.NewDevClock(lokero.SystemClock{})})
 	log := &commandLog{}
 	c.out = log.publish
 	t.Cleanup(c.Close)
@@ -341,6 +342,7 @@ func TestCentreSyncCarriesDropOffs(t *testing.T) {
 	c.enqueue(Topic("L1", KindStatus), []byte(`{"online":true,"sync":true}`))
 	log.waitTypes(t, "the sync without returns", CommandSync)
 	f.returning.Store(true)
+	c.cfg.Clock.(*lokero.DevClock).Advance(SyncAskedEvery) // a sync asked for sooner waits (SyncAskedEvery)
 	c.enqueue(Topic("L1", KindStatus), []byte(`{"online":true,"sync":true}`))
 	log.waitTypes(t, "the sync with a return", CommandSync, CommandSync)
 	log.mu.Lock()

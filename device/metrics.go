@@ -4,7 +4,7 @@ import "github.com/prometheus/client_golang/prometheus"
 
 var (
 	eventsDesc = prometheus.NewDesc("lokero_device_events_total",
-		"Events of the lockers' controllers taken over MQTT since start, by what the centre did: applied, duplicate (applied before), gap (an earlier one missing), rejected (applied as a refusal), failed (not applied: sent again).",
+		"Events of the lockers' controllers taken over MQTT since start, by what the centre did: applied, duplicate (applied before), gap (an earlier one missing), rejected (applied as a refusal), failed (not applied: sent again), dropped (the locker's queue at the centre was full: sent again).",
 		[]string{"result"}, nil)
 	lockersDesc = prometheus.NewDesc("lokero_device_lockers_connected",
 		"Lockers connected to the embedded MQTT broker now.", nil, nil)
@@ -32,7 +32,7 @@ func (k collector) Collect(ch chan<- prometheus.Metric) {
 	for _, r := range []struct {
 		result string
 		n      int64
-	}{{"applied", s.Applied}, {"duplicate", s.Duplicates}, {"gap", s.Gaps}, {"rejected", s.Rejected}, {"failed", s.Failed}} {
+	}{{"applied", s.Applied}, {"duplicate", s.Duplicates}, {"gap", s.Gaps}, {"rejected", s.Rejected}, {"failed", s.Failed}, {"dropped", s.Dropped}} {
 		ch <- prometheus.MustNewConstMetric(eventsDesc, prometheus.CounterValue, float64(r.n), r.result)
 	}
 	if k.broker != nil {

@@ -76,8 +76,10 @@ type Ack struct {
 	Seq int64 `json:"seq"`
 	// Result is "applied", "duplicate" (applied before: nothing done),
 	// "rejected" (applied as a refusal: Error says why; the sequence
-	// moves on) or "gap" (not applied: Expect is the next sequence the
-	// centre takes, resend from there).
+	// moves on) or "gap" (not applied: resend from Expect). With
+	// "duplicate" and "gap", Expect is the next sequence the centre takes:
+	// a duplicate's past what the controller ever numbered tells it the
+	// centre applied numbers it never issued (its state file lost).
 	Result string `json:"result"`
 	Expect int64  `json:"expect,omitempty"`
 	// What an applied event gives the locker: the compartment to open and
@@ -194,6 +196,12 @@ type Pickup struct {
 	CodeTag  string    `json:"code_tag,omitempty"`
 	Deadline time.Time `json:"deadline"`
 	CODCents int64     `json:"cod_cents"` // cash on delivery to pay first; 0: none
+	// QRSince is when the parcel's current QR window begins (it last
+	// became ready, or its code was last rotated), whole seconds: a token
+	// whose window begins earlier was issued before a rotation and opens
+	// nothing. Zero (absent): a centre that does not send it, whose
+	// controller checks no start.
+	QRSince time.Time `json:"qr_since,omitzero"`
 }
 
 // Delivery is a parcel on its way to the locker: a courier may deposit it

@@ -36,6 +36,12 @@ type ExpectedPickup struct {
 	// controller hands such a parcel out only with the centre, after the
 	// payment.
 	CODCents int64
+	// QRSince is when the parcel's current QR window begins (qrSince: it
+	// last became ready, or its code was last rotated), zero without a QR
+	// key: the controller refuses a token whose window begins earlier, as
+	// ScanQR does, so that a rotation stops a leaked notice at the locker
+	// too, offline included.
+	QRSince time.Time
 
 	// codeHash and salt are what Verifier was made for (Recheck).
 	codeHash, salt []byte
@@ -109,6 +115,21 @@ func (l *Lockers) Sync(ctx context.Context, device lokero.Credential, locationID
 	for _, sh := range list {
 		if !waitingAt(sh, loc) {
 			continue
+		}
+		if l.delivery.qrKey != nil {
+			// ShipmentsTo gives no events, and the QR window's start
+			// (qrSince) is in them: one read of the parcel each, only
+			// with QR codes in use.
+			full, err := l.store.Shipment(ctx, sh.ID)
+			if lokero.ErrorCode(err) == lokero.ENOTFOUND {
+				continue
+			} else if err != nil {
+				return DeviceSync{}, fmt.Errorf("sync %s: %w", loc.ID, err)
+			}
+			if !waitingAt(full, loc) { // handed out (or moved) since the list was read
+				continue
+			}
+			sh = full
 		}
 		p, err := l.expected(ctx, key, loc, sh, kept[sh.ID], out.Salt)
 		if err != nil {
@@ -198,7 +219,19 @@ func (l *Lockers) Recheck(ctx context.Context, device lokero.Credential, locatio
 	if !p.made() || !bytes.Equal(p.codeHash, sh.OpeningCodeHash) || !bytes.Equal(p.salt, salt) {
 		return l.expectedOf(ctx, device, loc, sh)
 	}
-	return pickupOf(sh, board{verifier: p.Verifier, sealed: p.Sealed}, salt), true, nil
+	q := pickupOf(sh, board{verifier: p.Verifier, sealed: p.Sealed}, salt)
+	q.QRSince = l.pickupQRSince(&sh)
+	return q, true, nil
+}
+
+// pickupQRSince is the start of sh's current QR window as its controller
+// is told it (ExpectedPickup.QRSince): qrSince, ScanQR's own bound; zero
+// when no QR key is set (no token to check). sh must carry its events.
+func (l *Lockers) pickupQRSince(sh *lokero.Shipment) time.Time {
+	if l.delivery.qrKey == nil {
+		return time.Time{}
+	}
+	return qrSince(sh).UTC()
 }
 
 // keptVerifiers returns the verifiers the centre keeps of the shipments'
@@ -253,7 +286,9 @@ func (l *Lockers) expected(ctx context.Context, key []byte, loc *lokero.Location
 		}
 		return code, ok
 	})
-	return pickupOf(sh, b, salt), err
+	p := pickupOf(sh, b, salt)
+	p.QRSince = l.pickupQRSince(&sh)
+	return p, err
 }
 
 // board is what a controller checks a code with: the verifier the centre
