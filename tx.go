@@ -84,6 +84,12 @@ type Tx interface {
 	// PutCompartment inserts or updates one compartment (by location and
 	// number).
 	PutCompartment(ctx context.Context, c Compartment) error
+	// DeleteCompartmentsAbove deletes a locker's compartments numbered
+	// above number (all of them for 0) and reports how many it deleted:
+	// those a new layout no longer has. The caller deletes only rows it
+	// read locked (Compartments) and knows empty: a parcel's compartment
+	// would be lost with its row.
+	DeleteCompartmentsAbove(ctx context.Context, locationID string, number int) (int, error)
 	// ShipmentByOpeningCode returns the shipment at a locker whose opening
 	// code hashes to hash, locked as Shipment, or ENOTFOUND.
 	ShipmentByOpeningCode(ctx context.Context, locationID string, hash []byte) (Shipment, error)

@@ -24,6 +24,7 @@ type deviceEventRequest struct {
 	Token        string `json:"token"`         // qr: the QR code the scanner read
 	ShipmentID   string `json:"shipment_id"`   // pickup
 	TrackingCode string `json:"tracking_code"` // deposit
+	Courier      string `json:"courier"`       // deposit, courier: the SHA-256 of the signed-in courier's token (device.CourierHash)
 }
 
 // handleSequencedEvent applies an event numbered in its device's sequence,
@@ -45,7 +46,7 @@ func (s *Server) handleSequencedEvent(w http.ResponseWriter, r *http.Request, re
 	out, err := s.lockers.ApplyEvent(r.Context(), credentialFrom(r.Context()), r.PathValue("location_id"), service.DeviceEvent{
 		Seq: *req.Seq, At: at, Type: req.Type, Compartment: req.Compartment, Count: req.Count,
 		Code: req.Code, AmountCents: req.AmountCents, TerminalRef: req.TerminalRef, Token: req.Token,
-		ShipmentID: req.ShipmentID, TrackingCode: req.TrackingCode})
+		ShipmentID: req.ShipmentID, TrackingCode: req.TrackingCode, Courier: req.Courier})
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

@@ -463,6 +463,9 @@ func publicEventsOf(sh *lokero.Shipment, lang language, byID func(string) *loker
 			t = text{{pubDispatchBack, nil}}
 		case strings.HasPrefix(e.Reason, service.UnreachableNote):
 			t = text{{pubUnreachable, nil}} // the channels' failures are the operator's to read
+		case strings.HasPrefix(e.Reason, service.KeypadCourierNote):
+			out[i] = publicEventJSON{Status: e.Status, StatusName: statusName(e.Status, lang), At: e.At} // which courier is the operator's
+			continue
 		default:
 			t, _ = eventText(sh, e, byID)
 		}

@@ -278,6 +278,12 @@ func TestPublicEventsReplaceWhatIsNotPublic(t *testing.T) {
 	if sv := publicEventsOf(sh, langSV, byID); sv[5].Text != pubDispatchBack[langSV] || sv[5].Reason != pubDispatchBack[langEN] {
 		t.Errorf("the move back in Swedish: %q (%q); want its own sentence", sv[5].Text, sv[5].Reason)
 	}
+	// Which courier deposited at the keypad is the operator's to read.
+	byCourier := &lokero.Shipment{Events: []lokero.ShipmentEvent{sh.Events[0],
+		{Status: lokero.StatusInTransit, At: at, LocationID: "SP-1", Reason: service.KeypadCourierNote + "crd_019ab2c4d5e6f7."}}}
+	if e := publicEventsOf(byCourier, langEN, byID)[1]; e.Reason != "" || e.Text != "" || e.LocationID != "" || e.Status != lokero.StatusInTransit {
+		t.Errorf("the keypad courier's note in public: %+v; want its status and time only", e)
+	}
 	// Moved back, the shipment's rule is the chosen point's again, but the
 	// booking was not by it: it says only that it was booked.
 	back := &lokero.Shipment{Routing: lokero.Routing{Rule: "pickup_point"}, Events: []lokero.ShipmentEvent{sh.Events[0], sh.Events[5]}}

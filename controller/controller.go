@@ -96,7 +96,12 @@ const (
 	ResultLocked          = "locked"           // the keypad takes no code for Wait
 	ResultPaymentRequired = "payment_required" // AmountCents to pay first
 	ResultUnknown         = "unknown"          // no answer from the centre in time: try again
+	ResultSignedIn        = "signed_in"        // SignInCourier: the courier may deposit
 )
+
+// CourierIdle is how long a courier signed in at the keypad stays signed
+// in without a deposit.
+const CourierIdle = 10 * time.Minute
 
 // KeypadResult is what the keypad's screen shows after a code.
 type KeypadResult struct {
@@ -133,8 +138,13 @@ type Controller struct {
 	known      []device.Compartment
 	deposited  map[string]int
 	dropOffs   map[string]device.DropOff // by shipment ID
-	pickups    map[string]Pickup         // by shipment ID
-	byVerifier map[string][]string       // verifier → shipment IDs
+	// couriers are the couriers the centre accepted here (CourierHash →
+	// when last), kept in bucketCouriers; courier is the one signed in at
+	// the keypad now, if any.
+	couriers   map[string]time.Time
+	courier    *courierSession
+	pickups    map[string]Pickup   // by shipment ID
+	byVerifier map[string][]string // verifier → shipment IDs
 	picked     map[string]pickedMark
 	keypad     locker.Keypad
 	syncAt     time.Time
@@ -222,6 +232,7 @@ func Open(cfg Config) (*Controller, error) {
 		deliveries:   map[string]device.Delivery{},
 		deposited:    map[string]int{},
 		dropOffs:     map[string]device.DropOff{},
+		couriers:     map[string]time.Time{},
 		waiters:      map[int64]chan device.Ack{},
 		entries:      map[int64][]byte{},
 		doors:        map[int]bool{},
@@ -293,6 +304,9 @@ func (c *Controller) load() error {
 			c.deposited[string(k)] = n
 			return nil
 		}); err != nil {
+			return err
+		}
+		if err := c.loadCouriers(tx, now); err != nil {
 			return err
 		}
 		if v := tx.Bucket(bucketMeta).Get(keyQRKey); len(v) == ed25519.PublicKeySize {

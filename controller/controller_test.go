@@ -645,6 +645,7 @@ func TestCommandOpenAndOutOfOrder(t *testing.T) {
 	}
 	// Offline, a courier's deposit takes the smallest fitting compartment
 	// in order: 2, not 1.
+	h.courierIn()
 	got, err := h.c.Deposit(t.Context(), "JJFI00000000000001")
 	if err != nil || got.Result != ResultOpen || got.Compartment != 2 {
 		t.Errorf("offline deposit = %+v, %v; want open 2 (1 is out of order)", got, err)

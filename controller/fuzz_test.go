@@ -54,6 +54,7 @@ func FuzzCommand(f *testing.F) {
 		h.c.mu.Unlock()
 		// An offline deposit on whatever state the command left: taken,
 		// or refused with an error, never a panic.
+		h.courierIn()
 		_, _ = h.c.Deposit(context.Background(), "JJFI00000000000001")
 		before := [3]int{h.c.Expecting(), h.c.ExpectingReturns(), h.c.Pending()}
 		h.restart()

@@ -475,3 +475,17 @@ func (h *harness) syncNow(ce *centre, k *KDF, pickups ...Pickup) {
 		return h.c.kdf != nil && len(h.c.pickups) == len(pickups)
 	})
 }
+
+// testCourierToken is the courier token the tests sign in with.
+const testCourierToken = "lkc_testcourier"
+
+// courierIn signs the test courier in at the keypad as one the centre
+// accepted at this locker before (offline, the keypad takes only those),
+// and fails the test if the keypad refuses.
+func (h *harness) courierIn() {
+	h.t.Helper()
+	h.c.acceptCourier(device.CourierHash(testCourierToken), h.clock.Now())
+	if res, err := h.c.SignInCourier(context.Background(), testCourierToken); err != nil || res.Result != ResultSignedIn {
+		h.t.Fatalf("courier sign-in: %+v, %v", res, err)
+	}
+}

@@ -80,13 +80,17 @@ func (c *Controller) ScanQR(ctx context.Context, token string) (KeypadResult, er
 }
 
 // Deposit is a courier scanning a parcel at the locker's keypad (courier
-// mode): the centre allocates the compartment and the controller opens
-// it; shutting the door completes the deposit. A refusal (a parcel for
-// another locker, none free) is an error with the centre's words. Offline,
-// the controller takes a parcel the last sync said is on its way here: it
-// picks the compartment as the centre would (the smallest free one that
-// takes it), opens it and reports the deposit with the compartment when it
-// is back; a parcel it does not know of is refused.
+// mode): the courier signed in first (SignInCourier; ErrCourierSignIn when
+// none is, or the sign-in lapsed), and the event names them
+// (device.CourierHash). The centre allocates the compartment and the
+// controller opens it; shutting the door completes the deposit. A refusal
+// (a parcel for another locker, none free) is an error with the centre's
+// words; the centre refusing the courier ends the sign-in
+// (ErrCourierSignIn). Offline, the controller takes a parcel the last sync
+// said is on its way here: it picks the compartment as the centre would
+// (the smallest free one that takes it), opens it and reports the deposit
+// with the compartment and the courier when it is back; a parcel it does
+// not know of is refused.
 //
 // A deposit the centre applies after OnlineWait, when the courier has
 // gone, leaves the parcel booked into a compartment it is not in: the
@@ -94,16 +98,25 @@ func (c *Controller) ScanQR(ctx context.Context, token string) (KeypadResult, er
 func (c *Controller) Deposit(ctx context.Context, trackingCode string) (KeypadResult, error) {
 	c.kmu.Lock()
 	defer c.kmu.Unlock()
+	now := c.cfg.Clock.Now()
+	courier, err := c.courierFor(now)
+	if err != nil {
+		return KeypadResult{}, err
+	}
 	trackingCode = strings.ToUpper(strings.Join(strings.Fields(trackingCode), ""))
 	if trackingCode == "" {
 		return KeypadResult{}, errors.New("scan the parcel's tracking code")
 	}
 	if !c.Connected() {
-		return c.depositOffline(ctx, trackingCode)
+		return c.depositOffline(ctx, trackingCode, courier)
 	}
-	ack, ok, err := c.ask(ctx, Event{At: c.cfg.Clock.Now().UTC(), Type: TypeDeposit, TrackingCode: trackingCode})
+	ack, ok, err := c.ask(ctx, Event{At: now.UTC(), Type: TypeDeposit, TrackingCode: trackingCode, Courier: courier})
 	if err != nil || !ok {
 		return KeypadResult{Result: ResultUnknown}, err
+	}
+	if courierRefused(ack) {
+		c.forgetCourier(courier)
+		return KeypadResult{}, fmt.Errorf("the centre does not take this courier: %w", ErrCourierSignIn)
 	}
 	if ack.Result == device.ResultRejected {
 		msg := "the centre refused the deposit"
@@ -111,6 +124,9 @@ func (c *Controller) Deposit(ctx context.Context, trackingCode string) (KeypadRe
 			msg = ack.Error.Message
 		}
 		return KeypadResult{}, errors.New(msg)
+	}
+	if ack.Result == device.ResultApplied {
+		c.acceptCourier(courier, now)
 	}
 	if ack.Open < 1 {
 		return KeypadResult{Result: ResultUnknown}, nil
@@ -196,10 +212,17 @@ func (c *Controller) setDeliveries(ds []device.Delivery) {
 	}
 }
 
-// depositOffline takes a courier's parcel with the locker offline.
-func (c *Controller) depositOffline(ctx context.Context, trackingCode string) (KeypadResult, error) {
+// depositOffline takes a parcel with the locker offline from the courier
+// of hash (CourierHash), whom the centre accepted here before.
+func (c *Controller) depositOffline(ctx context.Context, trackingCode, courier string) (KeypadResult, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.knownCourierLocked(courier, c.cfg.Clock.Now()) {
+		// Signed in online without the centre's answer, or forgotten
+		// since: not one to take parcels from offline.
+		c.courier = nil
+		return KeypadResult{}, fmt.Errorf("the locker is offline and does not know this courier: %w", ErrCourierSignIn)
+	}
 	d, expected := c.deliveries[trackingCode]
 	if n, done := c.deposited[trackingCode]; done {
 		return KeypadResult{}, fmt.Errorf("parcel %s is in door %d already", trackingCode, n)
@@ -211,7 +234,7 @@ func (c *Controller) depositOffline(ctx context.Context, trackingCode string) (K
 	if !ok {
 		return KeypadResult{}, fmt.Errorf("no free compartment here takes parcel %s", trackingCode)
 	}
-	e := Event{At: c.cfg.Clock.Now().UTC(), Type: TypeDeposit, TrackingCode: trackingCode, Compartment: best.Number}
+	e := Event{At: c.cfg.Clock.Now().UTC(), Type: TypeDeposit, TrackingCode: trackingCode, Compartment: best.Number, Courier: courier}
 	if err := c.queueLocked(&e, func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketDeposited).Put([]byte(trackingCode), []byte(strconv.Itoa(best.Number)))
 	}); err != nil {

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -109,15 +111,28 @@ func TestScanQROffline(t *testing.T) {
 	}
 }
 
-// TestDepositAtKeypad: the courier's scan goes to the centre, whose answer
-// opens the door; a refusal comes back as the centre's words; offline
-// there is no deposit.
+// TestDepositAtKeypad: courier mode needs a courier: a deposit before a
+// sign-in is refused without asking the centre; a device's token is
+// refused at once, one the centre refuses is refused; the courier it
+// accepts deposits, each event naming them by their token's hash (the
+// token itself is never sent nor stored); the centre's answer opens the
+// door, a refusal comes back as its words; a courier the centre no longer
+// accepts is signed out and forgotten; offline there is no deposit of a
+// parcel the locker does not expect.
 func TestDepositAtKeypad(t *testing.T) {
 	t.Parallel()
 	broker := startBroker(t)
 	ce := newCentre(t, broker)
+	good := device.CourierHash(testCourierToken)
+	var revoked atomic.Bool
 	ce.answer = func(e Event) device.Ack {
-		if e.Type == TypeDeposit && e.TrackingCode == "CL123456785FI" {
+		unknown := device.Ack{Result: device.ResultRejected, Error: &device.Error{Code: "unauthorized", Reason: "courier_unknown", Message: "not an active courier"}}
+		switch {
+		case (e.Type == TypeCourier || e.Type == TypeDeposit) && (e.Courier != good || revoked.Load()):
+			return unknown
+		case e.Type == TypeCourier:
+			return device.Ack{Result: device.ResultApplied}
+		case e.Type == TypeDeposit && e.TrackingCode == "CL123456785FI":
 			return device.Ack{Result: device.ResultApplied, Open: 12, Purpose: "deposit"}
 		}
 		return device.Ack{Result: device.ResultRejected, Error: &device.Error{Code: "conflict", Reason: "wrong_locker", Message: "parcel X is for another locker"}}
@@ -125,24 +140,140 @@ func TestDepositAtKeypad(t *testing.T) {
 	h := newHarness(t, broker, func(c *Config) { c.OnlineWait = time.Second })
 	h.run()
 	eventually(t, "connected", h.c.Connected)
-	got, err := h.c.Deposit(context.Background(), " cl123456785fi ")
+	ctx := context.Background()
+	if got, err := h.c.Deposit(ctx, "CL123456785FI"); !errors.Is(err, ErrCourierSignIn) || h.driver.IsOpen(12) {
+		t.Fatalf("deposit before a sign-in: %+v, %v; want ErrCourierSignIn, nothing open", got, err)
+	}
+	if got, err := h.c.SignInCourier(ctx, "lkd_test"); err != nil || got.Result != ResultWrongCode {
+		t.Errorf("sign-in with the device's token: %+v, %v; want wrong_code", got, err)
+	}
+	if received, _, _ := ce.snapshot(); len(received) != 0 {
+		t.Fatalf("the centre got %+v before any courier signed in; want nothing", received)
+	}
+	if got, err := h.c.SignInCourier(ctx, "lkc_someoneelse"); err != nil || got.Result != ResultWrongCode {
+		t.Errorf("sign-in the centre refuses: %+v, %v; want wrong_code", got, err)
+	}
+	if _, err := h.c.Deposit(ctx, "CL123456785FI"); !errors.Is(err, ErrCourierSignIn) {
+		t.Errorf("deposit after a refused sign-in: %v; want ErrCourierSignIn", err)
+	}
+	if got, err := h.c.SignInCourier(ctx, " "+testCourierToken+"\n"); err != nil || got.Result != ResultSignedIn || !h.c.CourierSignedIn() {
+		t.Fatalf("sign-in of an active courier: %+v, %v; want signed_in", got, err)
+	}
+	got, err := h.c.Deposit(ctx, " cl123456785fi ")
 	if err != nil || got != (KeypadResult{Result: ResultOpen, Compartment: 12}) || !h.driver.IsOpen(12) {
 		t.Fatalf("deposit: %+v, %v; want door 12 open", got, err)
 	}
-	if _, err := h.c.Deposit(context.Background(), "CL000000000FI"); err == nil || !strings.Contains(err.Error(), "another locker") {
+	if _, err := h.c.Deposit(ctx, "CL000000000FI"); err == nil || !strings.Contains(err.Error(), "another locker") {
 		t.Errorf("refused deposit: %v; want the centre's words", err)
 	}
-	if _, err := h.c.Deposit(context.Background(), ""); err == nil {
+	if _, err := h.c.Deposit(ctx, ""); err == nil {
 		t.Error("a deposit of nothing was taken")
+	}
+	received, _, _ := ce.snapshot()
+	var deposits []Event
+	for _, e := range received {
+		if e.Type == TypeDeposit {
+			deposits = append(deposits, e)
+		}
+	}
+	if len(deposits) != 2 || deposits[0].TrackingCode != "CL123456785FI" || deposits[0].Courier != good || deposits[1].Courier != good {
+		t.Errorf("the centre got deposits %+v; want two, the first CL123456785FI, both by courier %s", deposits, good)
+	}
+	// The token never left the keypad: not in an event, not in the state.
+	raw, err := json.Marshal(received)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), testCourierToken) {
+		t.Errorf("an event carries the courier's token: %s", raw)
+	}
+
+	// The courier's credential is revoked: their next deposit is refused,
+	// they are signed out, and the keypad no longer takes them offline.
+	revoked.Store(true)
+	if _, err := h.c.Deposit(ctx, "CL123456785FI"); !errors.Is(err, ErrCourierSignIn) || h.c.CourierSignedIn() {
+		t.Errorf("deposit by a courier revoked meanwhile: %v (signed in %v); want ErrCourierSignIn, signed out", err, h.c.CourierSignedIn())
 	}
 	h.net.cut()
 	eventually(t, "disconnected", func() bool { return !h.c.Connected() })
-	if _, err := h.c.Deposit(context.Background(), "CL123456785FI"); err == nil || !strings.Contains(err.Error(), "offline") {
+	if got, err := h.c.SignInCourier(ctx, testCourierToken); err == nil || got.Result == ResultSignedIn {
+		t.Errorf("offline sign-in of a courier the centre refused: %+v, %v; want refused", got, err)
+	}
+	h.c.acceptCourier(good, h.clock.Now()) // as if accepted again
+	h.courierIn()
+	if _, err := h.c.Deposit(ctx, "CL123456785FI"); err == nil || !strings.Contains(err.Error(), "offline") {
 		t.Errorf("deposit offline: %v; want refused as offline", err)
 	}
-	received, _, _ := ce.snapshot()
-	if len(received) != 2 || received[0].TrackingCode != "CL123456785FI" {
-		t.Errorf("the centre got %+v; want two deposit events, the first CL123456785FI", received)
+	h.stopRun()
+	if data, err := os.ReadFile(h.path); err != nil || bytes.Contains(data, []byte(testCourierToken)) {
+		t.Errorf("the state file holds the courier's token (read: %v)", err)
+	}
+}
+
+// TestOfflineCourier: offline, the keypad takes a courier the centre
+// accepted here within 30 days (the state file keeps them across a
+// restart) and reports the deposit with the courier's hash; it refuses a
+// courier it does not know, or last accepted longer ago, and no deposit
+// is taken for them; a sign-in lapses after CourierIdle without a deposit.
+func TestOfflineCourier(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "tcp://127.0.0.1:1", nil) // never run: offline
+	ctx := context.Background()
+	h.command(Command{Type: CommandSync, At: h.clock.Now(), KDF: testKDF(t),
+		Deliveries: []device.Delivery{
+			{TrackingCode: "JJFI00000000000001", LengthCM: 30, WidthCM: 20, HeightCM: 5},
+			{TrackingCode: "JJFI00000000000002", LengthCM: 30, WidthCM: 20, HeightCM: 5}},
+		Compartments: []device.Compartment{
+			{N: 1, Size: "S", LengthCM: 70, WidthCM: 40, HeightCM: 10},
+			{N: 2, Size: "M", LengthCM: 70, WidthCM: 40, HeightCM: 20}}})
+	known, stale := device.CourierHash(testCourierToken), device.CourierHash("lkc_stale")
+	h.c.acceptCourier(known, h.clock.Now())
+	h.c.acceptCourier(stale, h.clock.Now().Add(-courierKeep-time.Hour))
+	h.restart() // the known couriers are in the state file
+
+	for _, token := range []string{"lkc_unknown", "lkc_stale", "lkd_test"} {
+		if got, err := h.c.SignInCourier(ctx, token); got.Result == ResultSignedIn {
+			t.Errorf("offline sign-in with %s: %+v, %v; want refused", token, got, err)
+		}
+		if got, err := h.c.Deposit(ctx, "JJFI00000000000001"); !errors.Is(err, ErrCourierSignIn) || got.Result == ResultOpen {
+			t.Errorf("offline deposit after a sign-in with %s: %+v, %v; want ErrCourierSignIn", token, got, err)
+		}
+	}
+	if h.c.Pending() != 0 || h.driver.IsOpen(1) || h.driver.IsOpen(2) {
+		t.Fatalf("refused couriers: %d events queued, doors open %v %v; want none", h.c.Pending(), h.driver.IsOpen(1), h.driver.IsOpen(2))
+	}
+
+	got, err := h.c.SignInCourier(ctx, testCourierToken)
+	if err != nil || got.Result != ResultSignedIn {
+		t.Fatalf("offline sign-in of a known courier: %+v, %v; want signed_in", got, err)
+	}
+	if got, err := h.c.Deposit(ctx, "JJFI00000000000001"); err != nil || got != (KeypadResult{Result: ResultOpen, Compartment: 1}) {
+		t.Fatalf("offline deposit by a known courier: %+v, %v; want door 1", got, err)
+	}
+	var queued []Event
+	if err := h.c.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketOutbox).ForEach(func(_, v []byte) error {
+			var e Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			queued = append(queued, e)
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(queued) != 1 || queued[0].Type != TypeDeposit || queued[0].Compartment != 1 || queued[0].Courier != known {
+		t.Errorf("queued %+v; want the deposit in 1 by courier %s", queued, known)
+	}
+
+	h.clock.Advance(CourierIdle)
+	if _, err := h.c.Deposit(ctx, "JJFI00000000000002"); !errors.Is(err, ErrCourierSignIn) || h.driver.IsOpen(2) {
+		t.Errorf("deposit after %s idle: %v; want ErrCourierSignIn", CourierIdle, err)
+	}
+	h.clock.Advance(courierKeep)
+	if got, _ := h.c.SignInCourier(ctx, testCourierToken); got.Result == ResultSignedIn {
+		t.Errorf("offline sign-in %s after the centre last accepted the courier: %+v; want refused", courierKeep, got)
 	}
 }
 
@@ -279,6 +410,7 @@ func TestReturnTakenOfflineSurvivesRestart(t *testing.T) {
 	}
 	h.driver.Close(1)
 	h.restart()
+	h.courierIn()
 	got, err := h.c.Deposit(context.Background(), "JJFI00000000000001")
 	if err != nil || got != (KeypadResult{Result: ResultOpen, Compartment: 2}) {
 		t.Errorf("deposit offline after a restart = %+v, %v; want door 2 (door 1 holds the return)", got, err)
@@ -344,6 +476,7 @@ func TestReturnTakenOfflineOutlivesAnEarlySync(t *testing.T) {
 
 	h.clock.Advance(time.Minute)
 	sync("JJFI00000000000001", "JJFI00000000000002") // read before the drop_off was applied
+	h.courierIn()
 	got, err := h.c.Deposit(context.Background(), "JJFI00000000000001")
 	if err != nil || got != (KeypadResult{Result: ResultOpen, Compartment: 2}) {
 		t.Fatalf("deposit offline after an early sync = %+v, %v; want door 2 (door 1 holds the return)", got, err)

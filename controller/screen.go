@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,8 +17,14 @@ import (
 type Locker interface {
 	// Keypad takes an opening code entered at the keypad.
 	Keypad(ctx context.Context, code string) (KeypadResult, error)
+	// SignInCourier takes a courier's token, courier mode's first entry:
+	// ResultSignedIn when the courier may deposit.
+	SignInCourier(ctx context.Context, token string) (KeypadResult, error)
+	// SignOutCourier ends the courier's sign-in (courier mode left).
+	SignOutCourier()
 	// Deposit takes a courier's tracking code: ResultOpen and the
-	// compartment the parcel goes in, or an error saying why not.
+	// compartment the parcel goes in, or an error saying why not
+	// (ErrCourierSignIn: the courier is to sign in again).
 	Deposit(ctx context.Context, trackingCode string) (KeypadResult, error)
 	// ScanQR takes the text of a QR code held to the scanner.
 	ScanQR(ctx context.Context, token string) (KeypadResult, error)
@@ -29,7 +36,7 @@ type ScreenMode int
 // The modes of the screen.
 const (
 	ModeRecipient ScreenMode = iota // an opening code: C, digits, OK
-	ModeCourier                     // a tracking code to deposit
+	ModeCourier                     // the courier's token, then tracking codes to deposit
 	ModeQR                          // the text of a QR code
 )
 
@@ -48,6 +55,7 @@ func (m ScreenMode) String() string {
 const (
 	maxCodeLen     = 32
 	maxTrackingLen = 64
+	maxTokenLen    = maxCourierToken
 	maxQRLen       = 4096
 	maxDoorLen     = 3
 )
@@ -66,14 +74,18 @@ const screenTick = 500 * time.Millisecond
 // simulated door shuts and the controller reports it); Esc or ctrl+c
 // quits. In recipient mode (the default, as at Posti's lockers): C clears
 // the entry, digits type the code, Enter is OK; Q also scans a QR code
-// and S also starts "shut door n". In courier mode letters, digits and
-// "-" type a tracking code (upper-cased), Enter deposits. In QR mode
-// anything typed or pasted is the QR code's text, Enter scans it.
+// and S also starts "shut door n". Courier mode first asks for the
+// courier's sign-in: their courier token, typed or scanned (pasted), Enter
+// signs in (Locker.SignInCourier); then letters, digits and "-" type a
+// tracking code (upper-cased), Enter deposits. Leaving courier mode signs
+// the courier out; a deposit answered ErrCourierSignIn asks for the
+// sign-in again. In QR mode anything typed or pasted is the QR code's
+// text, Enter scans it.
 //
 // An opening code shows masked, a • a digit, none in clear (the screen of
-// a locker is in a public place); a QR code's text shows only as its
-// length (it opens a door too); a tracking code shows in clear (it is on
-// the parcel's label). The screen logs nothing. Its calls to the Locker
+// a locker is in a public place); a QR code's text and a courier's token
+// show only as their length (they open doors too); a tracking code shows
+// in clear (it is on the parcel's label). The screen logs nothing. Its calls to the Locker
 // run as tea.Cmds, one at a time: while one runs the screen says so and
 // takes no entry.
 type Screen struct {
@@ -86,6 +98,7 @@ type Screen struct {
 	tick   time.Duration
 
 	mode     ScreenMode
+	signedIn bool // courier mode: a courier signed in, the entry is a tracking code
 	shutting bool // the entry is the number of a door to shut
 	entry    []rune
 	busy     bool
@@ -122,9 +135,10 @@ type (
 		shut bool
 	}
 	answeredMsg struct {
-		mode ScreenMode
-		res  KeypadResult
-		err  error
+		mode   ScreenMode
+		signIn bool // the answer to a courier's sign-in
+		res    KeypadResult
+		err    error
 	}
 )
 
@@ -145,6 +159,20 @@ func (s *Screen) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return s, s.key(msg)
 	case answeredMsg:
 		s.busy = false
+		if msg.signIn {
+			s.display = signInText(msg.res, msg.err)
+			if msg.err == nil && msg.res.Result == ResultSignedIn {
+				if s.mode != ModeCourier {
+					// Left courier mode while the sign-in was answered.
+					return s, s.signOut()
+				}
+				s.signedIn = true
+			}
+			break
+		}
+		if msg.mode == ModeCourier && errors.Is(msg.err, ErrCourierSignIn) {
+			s.signedIn = false
+		}
 		s.display = answerText(msg.mode, msg.res, msg.err)
 	case shutMsg:
 		if msg.shut {
@@ -167,14 +195,11 @@ func (s *Screen) key(k tea.KeyMsg) tea.Cmd {
 		return tea.Quit
 	case tea.KeyTab, tea.KeyF2:
 		if s.mode == ModeCourier {
-			s.setMode(ModeRecipient)
-		} else {
-			s.setMode(ModeCourier)
+			return s.setMode(ModeRecipient)
 		}
-		return nil
+		return s.setMode(ModeCourier)
 	case tea.KeyF3:
-		s.setMode(ModeQR)
-		return nil
+		return s.setMode(ModeQR)
 	case tea.KeyF4:
 		s.startShut()
 		return nil
@@ -190,26 +215,55 @@ func (s *Screen) key(k tea.KeyMsg) tea.Cmd {
 			s.entry = s.entry[:len(s.entry)-1]
 		}
 	case tea.KeySpace:
-		if s.mode == ModeQR && !s.shutting {
+		if s.mode == ModeQR && !s.shutting { // (a courier's token has no space)
 			s.typeRune(' ')
 		}
 	case tea.KeyRunes:
 		if k.Alt {
 			return nil
 		}
+		var cmd tea.Cmd
 		for _, r := range k.Runes {
-			s.typeRune(r)
+			if c := s.typeRune(r); c != nil {
+				cmd = c
+			}
 		}
+		return cmd
 	}
 	return nil
 }
 
-// setMode switches to mode m with an empty entry.
-func (s *Screen) setMode(m ScreenMode) {
+// setMode switches to mode m with an empty entry; leaving courier mode
+// signs the courier out (the command it returns).
+func (s *Screen) setMode(m ScreenMode) tea.Cmd {
+	var cmd tea.Cmd
+	if s.mode == ModeCourier && m != ModeCourier {
+		cmd = s.signOut()
+	}
 	s.mode, s.shutting, s.entry = m, false, nil
 	if !s.busy {
-		s.display = idleText(m)
+		s.display = s.idle()
 	}
+	return cmd
+}
+
+// signOut forgets the courier's sign-in and returns the command that ends
+// it at the locker.
+func (s *Screen) signOut() tea.Cmd {
+	s.signedIn = false
+	l := s.locker
+	return func() tea.Msg {
+		l.SignOutCourier()
+		return nil
+	}
+}
+
+// idle is the display line of the current mode awaiting an entry.
+func (s *Screen) idle() string {
+	if s.mode == ModeCourier && !s.signedIn {
+		return signInIdle
+	}
+	return idleText(s.mode)
 }
 
 // startShut starts the entry of a door to shut.
@@ -220,8 +274,9 @@ func (s *Screen) startShut() {
 	}
 }
 
-// typeRune takes one typed character.
-func (s *Screen) typeRune(r rune) {
+// typeRune takes one typed character (Q in recipient mode returns the
+// command of the mode's change).
+func (s *Screen) typeRune(r rune) tea.Cmd {
 	switch {
 	case s.shutting:
 		switch {
@@ -238,9 +293,13 @@ func (s *Screen) typeRune(r rune) {
 			s.entry = nil
 			s.display = idleText(ModeRecipient)
 		case r == 'q' || r == 'Q':
-			s.setMode(ModeQR)
+			return s.setMode(ModeQR)
 		case r == 's' || r == 'S':
 			s.startShut()
+		}
+	case s.mode == ModeCourier && !s.signedIn:
+		if r > ' ' && r < unicode.MaxASCII && len(s.entry) < maxTokenLen {
+			s.entry = append(s.entry, r)
 		}
 	case s.mode == ModeCourier:
 		if (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-') && r < unicode.MaxASCII && len(s.entry) < maxTrackingLen {
@@ -251,6 +310,7 @@ func (s *Screen) typeRune(r rune) {
 			s.entry = append(s.entry, r)
 		}
 	}
+	return nil
 }
 
 // ok is Enter: the entry goes to the locker (or shuts a door).
@@ -272,12 +332,18 @@ func (s *Screen) ok() tea.Cmd {
 		return func() tea.Msg { return shutMsg{n: n, shut: d.Close(n)} }
 	}
 	if entry == "" {
-		s.display = idleText(s.mode)
+		s.display = s.idle()
 		return nil
 	}
 	s.busy = true
 	s.display = "One moment…"
 	ctx, l, mode := s.ctx, s.locker, s.mode
+	if mode == ModeCourier && !s.signedIn {
+		return func() tea.Msg {
+			res, err := l.SignInCourier(ctx, entry)
+			return answeredMsg{mode: mode, signIn: true, res: res, err: err}
+		}
+	}
 	return func() tea.Msg {
 		var res KeypadResult
 		var err error
@@ -304,6 +370,23 @@ func (s *Screen) readDoors() {
 	for i := range s.open {
 		s.open[i] = s.doors.IsOpen(i + 1)
 	}
+}
+
+// signInIdle is courier mode's display line awaiting the sign-in.
+const signInIdle = "Courier: type or scan your courier token, then Enter"
+
+// signInText is the display line for the locker's answer to a courier's
+// sign-in.
+func signInText(r KeypadResult, err error) string {
+	switch {
+	case err != nil:
+		return "Sorry: " + err.Error()
+	case r.Result == ResultSignedIn:
+		return "Signed in: type the tracking code, then Enter"
+	case r.Result == ResultWrongCode:
+		return "Unknown courier token"
+	}
+	return "No answer: try again"
 }
 
 // idleText is the display line of mode m awaiting an entry.
@@ -397,6 +480,8 @@ func (s *Screen) View() string {
 		b.WriteString("Shut door: " + string(s.entry) + "_")
 	case s.mode == ModeRecipient:
 		b.WriteString("Code: " + strings.Repeat("•", len(s.entry)) + "_")
+	case s.mode == ModeCourier && !s.signedIn:
+		fmt.Fprintf(&b, "Courier token: %d characters read", len(s.entry))
 	case s.mode == ModeCourier:
 		b.WriteString("Tracking code: " + string(s.entry) + "_")
 	case s.mode == ModeQR:
@@ -407,7 +492,11 @@ func (s *Screen) View() string {
 	case ModeRecipient:
 		b.WriteString("C: clear · 0-9: code · Enter: OK · Q: scan a QR code · S n Enter: shut door n\n")
 	case ModeCourier:
-		b.WriteString("Tracking code · Enter: deposit · Backspace: delete · F4 n Enter: shut door n\n")
+		if !s.signedIn {
+			b.WriteString("Courier token · Enter: sign in · Backspace: delete · F4 n Enter: shut door n\n")
+		} else {
+			b.WriteString("Tracking code · Enter: deposit · Backspace: delete · F4 n Enter: shut door n\n")
+		}
 	case ModeQR:
 		b.WriteString("Paste the QR code's text · Enter: scan · F4 n Enter: shut door n\n")
 	}

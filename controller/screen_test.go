@@ -14,15 +14,18 @@ import (
 )
 
 // fakeLocker answers the screen's calls with set answers and records
-// them as "keypad:CODE", "deposit:CODE", "qr:TEXT". An open answer opens
-// its door on the driver, as a controller would.
+// them as "keypad:CODE", "signin:TOKEN", "signout:", "deposit:CODE",
+// "qr:TEXT". An open answer opens its door on the driver, as a controller
+// would. A deposit before a sign-in answered ResultSignedIn (or after a
+// sign-out) is refused ErrCourierSignIn, as a controller refuses it.
 type fakeLocker struct {
 	d       *SimDriver
 	answers map[string]fakeAnswer // by kind: keypad, deposit, qr
 	online  bool
 
-	mu    sync.Mutex
-	calls []string
+	mu       sync.Mutex
+	calls    []string
+	signedIn bool
 }
 
 type fakeAnswer struct {
@@ -50,7 +53,29 @@ func (f *fakeLocker) Keypad(_ context.Context, code string) (KeypadResult, error
 	return f.answer("keypad", code)
 }
 
+func (f *fakeLocker) SignInCourier(_ context.Context, token string) (KeypadResult, error) {
+	res, err := f.answer("signin", token)
+	f.mu.Lock()
+	f.signedIn = err == nil && res.Result == ResultSignedIn
+	f.mu.Unlock()
+	return res, err
+}
+
+func (f *fakeLocker) SignOutCourier() {
+	f.mu.Lock()
+	f.signedIn = false
+	f.mu.Unlock()
+	f.answer("signout", "")
+}
+
 func (f *fakeLocker) Deposit(_ context.Context, tracking string) (KeypadResult, error) {
+	f.mu.Lock()
+	in := f.signedIn
+	f.mu.Unlock()
+	if !in {
+		f.answer("deposit(refused)", tracking)
+		return KeypadResult{}, ErrCourierSignIn
+	}
 	return f.answer("deposit", tracking)
 }
 
@@ -137,6 +162,7 @@ func plainView(s *Screen) string { return ansiSeq.ReplaceAllString(s.View(), "")
 func TestScreenKeys(t *testing.T) {
 	t.Parallel()
 	open := func(n int) fakeAnswer { return fakeAnswer{res: KeypadResult{Result: ResultOpen, Compartment: n}} }
+	signedIn := fakeAnswer{res: KeypadResult{Result: ResultSignedIn}}
 	tests := []struct {
 		name        string
 		answers     map[string]fakeAnswer
@@ -184,24 +210,42 @@ func TestScreenKeys(t *testing.T) {
 		{name: "empty OK calls nothing", script: "C<enter>", wantDisplay: "Type C, your code, OK"},
 		{name: "the code is masked", script: "C4321",
 			wantView: []string{"Code: ••••_", "RECIPIENT"}, notView: []string{"4321"}, wantDisplay: "Type C, your code, OK"},
-		{name: "courier deposits", answers: map[string]fakeAnswer{"deposit": open(12)},
-			script: "<tab>jjfi-0012<enter>", wantCalls: []string{"deposit:JJFI-0012"}, wantMode: ModeCourier,
-			wantDisplay: "Put the parcel in door 12", wantView: []string{"COURIER", "[ 12]"}, wantOpen: []int{12}},
-		{name: "courier sees the tracking code", script: "<f2>JJFI7",
-			wantMode: ModeCourier, wantView: []string{"Tracking code: JJFI7_"}, wantDisplay: "Type the tracking code, then Enter"},
-		{name: "courier's deposit refused", answers: map[string]fakeAnswer{"deposit": {err: errors.New("no parcel JJFI9 for this locker")}},
-			script: "<tab>JJFI9<enter>", wantCalls: []string{"deposit:JJFI9"}, wantMode: ModeCourier,
-			wantDisplay: "Sorry: no parcel JJFI9 for this locker"},
+		{name: "courier mode asks for the sign-in first", script: "<tab>",
+			wantMode: ModeCourier, wantView: []string{"COURIER", "Courier token: 0 characters read", "Enter: sign in"},
+			wantDisplay: "Courier: type or scan your courier token, then Enter"},
+		{name: "a courier's token is masked", script: "<tab>lkc_secret", notView: []string{"secret", "lkc_"},
+			wantMode: ModeCourier, wantView: []string{"Courier token: 10 characters read"},
+			wantDisplay: "Courier: type or scan your courier token, then Enter"},
+		{name: "the first entry is the token, not a deposit", answers: map[string]fakeAnswer{"deposit": open(12)},
+			script: "<tab>CL123456785FI<enter>", wantCalls: []string{"signin:CL123456785FI"}, wantMode: ModeCourier,
+			wantDisplay: "Unknown courier token", wantView: []string{"Courier token:"}, notView: []string{"[ 12]"}},
+		{name: "courier signs in and deposits", answers: map[string]fakeAnswer{"signin": signedIn, "deposit": open(12)},
+			script: "<tab><paste:lkc_tok><enter>jjfi-0012<enter>", wantCalls: []string{"signin:lkc_tok", "deposit:JJFI-0012"}, wantMode: ModeCourier,
+			wantDisplay: "Put the parcel in door 12", wantView: []string{"COURIER", "[ 12]"}, notView: []string{"lkc_tok"}, wantOpen: []int{12}},
+		{name: "courier sees the tracking code", answers: map[string]fakeAnswer{"signin": signedIn},
+			script: "<f2>lkc_tok<enter>JJFI7", wantCalls: []string{"signin:lkc_tok"},
+			wantMode: ModeCourier, wantView: []string{"Tracking code: JJFI7_"}, wantDisplay: "Signed in: type the tracking code, then Enter"},
+		{name: "courier's deposit refused", answers: map[string]fakeAnswer{"signin": signedIn, "deposit": {err: errors.New("no parcel JJFI9 for this locker")}},
+			script: "<tab>lkc_tok<enter>JJFI9<enter>", wantCalls: []string{"signin:lkc_tok", "deposit:JJFI9"}, wantMode: ModeCourier,
+			wantDisplay: "Sorry: no parcel JJFI9 for this locker", wantView: []string{"Tracking code: _"}},
+		{name: "a lapsed sign-in asks for it again", answers: map[string]fakeAnswer{"signin": signedIn, "deposit": {err: ErrCourierSignIn}},
+			script: "<tab>lkc_tok<enter>JJFI9<enter>", wantCalls: []string{"signin:lkc_tok", "deposit:JJFI9"}, wantMode: ModeCourier,
+			wantDisplay: "Sorry: " + ErrCourierSignIn.Error(), wantView: []string{"Courier token: 0 characters read"}},
+		{name: "no answer to the sign-in", answers: map[string]fakeAnswer{"signin": {res: KeypadResult{Result: ResultUnknown}}},
+			script: "<tab>lkc_tok<enter>", wantCalls: []string{"signin:lkc_tok"}, wantMode: ModeCourier, wantDisplay: "No answer: try again"},
 		{name: "tab back to recipient", answers: map[string]fakeAnswer{"keypad": open(1)},
-			script: "<tab>AB<tab>C55<enter>", wantCalls: []string{"keypad:55"}, wantDisplay: "Door 1 is open"},
+			script: "<tab>AB<tab>C55<enter>", wantCalls: []string{"signout:", "keypad:55"}, wantDisplay: "Door 1 is open"},
+		{name: "leaving courier mode signs the courier out", answers: map[string]fakeAnswer{"signin": signedIn, "deposit": open(4)},
+			script: "<tab>lkc_tok<enter><tab><tab>JJFI1<enter>", wantCalls: []string{"signin:lkc_tok", "signout:", "signin:JJFI1"},
+			wantMode: ModeCourier, wantDisplay: "Signed in: type the tracking code, then Enter", notView: []string{"[  4]"}},
 		{name: "a QR code pasted", answers: map[string]fakeAnswer{"qr": open(3)},
 			script: "Q<paste:eyJhIjoxfQ.c2ln-_x><enter>", wantCalls: []string{"qr:eyJhIjoxfQ.c2ln-_x"}, wantMode: ModeQR,
 			wantDisplay: "Door 3 is open"},
 		{name: "a QR code shows only its length", script: "<f3><paste:secret.token>",
 			wantMode: ModeQR, wantView: []string{"SCAN QR", "QR code: 12 characters read"}, notView: []string{"secret"},
 			wantDisplay: "Hold the QR code to the scanner (paste its text), then Enter"},
-		{name: "QR from courier mode, then Tab", answers: map[string]fakeAnswer{"deposit": open(8)},
-			script: "<tab><f3>abc<tab>XY1<enter>", wantCalls: []string{"deposit:XY1"}, wantMode: ModeCourier,
+		{name: "QR from courier mode, then Tab", answers: map[string]fakeAnswer{"signin": signedIn, "deposit": open(8)},
+			script: "<tab><f3>abc<tab>lkc_t<enter>XY1<enter>", wantCalls: []string{"signout:", "signin:lkc_t", "deposit:XY1"}, wantMode: ModeCourier,
 			wantDisplay: "Put the parcel in door 8"},
 		{name: "S shuts a door", opened: []int{5}, script: "S5<enter>",
 			wantDisplay: "Door 5 shut", wantShut: []int{5}, notView: []string{"[  5]"}},
@@ -211,7 +255,7 @@ func TestScreenKeys(t *testing.T) {
 		{name: "no such door", script: "S61<enter>", wantDisplay: `No door "61": the doors are 1 to 60`},
 		{name: "esc quits", script: "C12<esc>", wantQuit: true, wantDisplay: "Type C, your code, OK"},
 		{name: "ctrl+c quits", script: "<tab>AB<ctrl+c>", wantQuit: true, wantMode: ModeCourier,
-			wantDisplay: "Type the tracking code, then Enter"},
+			wantDisplay: "Courier: type or scan your courier token, then Enter"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

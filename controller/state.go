@@ -30,6 +30,10 @@ var (
 	// bucketDropOffs: shipment ID → device.DropOff JSON, the returns the
 	// locker may take offline.
 	bucketDropOffs = []byte("drop_offs")
+	// bucketCouriers: device.CourierHash of a courier token → when the
+	// centre last accepted it here (RFC 3339): the couriers the keypad
+	// takes while offline, for courierKeep. Never a token.
+	bucketCouriers = []byte("couriers")
 )
 
 // The keys of bucketMeta.
@@ -57,6 +61,10 @@ var (
 // a stale sync that still lists it within that time never opens it again.
 const pickedKeep = 30 * 24 * time.Hour
 
+// courierKeep is how long after the centre last accepted a courier at
+// this locker the keypad still takes them offline.
+const courierKeep = 30 * 24 * time.Hour
+
 // Event is one event the controller sends (device.Event).
 type Event = device.Event
 
@@ -73,6 +81,7 @@ const (
 	TypeDeposit       = "deposit"
 	TypeQR            = "qr"
 	TypeDropOff       = "drop_off"
+	TypeCourier       = "courier" // a courier's sign-in at the keypad, checked by the centre
 )
 
 // KDF is the key derivation of the verifiers a sync gives (device.KDF):
@@ -145,7 +154,7 @@ func seqKey(seq int64) []byte {
 
 // initBuckets creates the buckets of a new state file.
 func initBuckets(tx *bolt.Tx) error {
-	for _, b := range [][]byte{bucketMeta, bucketOutbox, bucketPickups, bucketPicked, bucketDeposited, bucketDropOffs} {
+	for _, b := range [][]byte{bucketMeta, bucketOutbox, bucketPickups, bucketPicked, bucketDeposited, bucketDropOffs, bucketCouriers} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return fmt.Errorf("create bucket %s: %w", b, err)
 		}

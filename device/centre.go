@@ -628,7 +628,8 @@ func (c *Centre) event(dev lokero.Credential, id string, payload []byte) {
 	}
 	de := service.DeviceEvent{
 		Seq: ev.Seq, At: ev.At, Type: ev.Type, Compartment: ev.Compartment, Count: ev.Count,
-		Code: ev.Code, AmountCents: ev.AmountCents, TerminalRef: ev.TerminalRef, ShipmentID: ev.ShipmentID, Token: ev.Token, TrackingCode: ev.TrackingCode}
+		Code: ev.Code, AmountCents: ev.AmountCents, TerminalRef: ev.TerminalRef, ShipmentID: ev.ShipmentID, Token: ev.Token, TrackingCode: ev.TrackingCode,
+		Courier: ev.Courier}
 	out, err := c.cfg.Lockers.ApplyEvent(c.ctx, dev, id, de)
 	if err == nil && (out.Result == service.EventDuplicate || out.Result == service.EventGap) {
 		// The sequence is the credential's: a controller provisioned anew

@@ -6,6 +6,8 @@
 package device
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"time"
@@ -69,6 +71,18 @@ type Event struct {
 	// TrackingCode is the parcel a courier scanned (deposit).
 	TrackingCode string `json:"tracking_code,omitempty"`
 	Token        string `json:"token,omitempty"` // qr: the QR code the scanner read
+	// Courier is the courier signed in at the keypad (deposit, courier):
+	// CourierHash of their courier token. Never the token itself.
+	Courier string `json:"courier,omitempty"`
+}
+
+// CourierHash is how a controller names the courier who signed in at its
+// keypad: the SHA-256 of their courier token (the form the centre stores
+// tokens in, so it looks the credential up by it), base64url without
+// padding. The controller keeps this, never the token.
+func CourierHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // Ack is the centre's answer to one event, on the locker's acks topic.

@@ -43,7 +43,7 @@ func (l *Lockers) Payment(ctx context.Context, device lokero.Credential, locatio
 		if !ok {
 			return l.paidOrNoSession(ctx, tx, loc, number, now)
 		}
-		cs, err := compartments(ctx, tx, loc)
+		cs, err := l.compartments(ctx, tx, loc)
 		if err != nil {
 			return err
 		}
@@ -94,7 +94,7 @@ func (l *Lockers) Payment(ctx context.Context, device lokero.Credential, locatio
 // else noKeypadSession. The first payment ended the session and opened
 // the door: saying so tells nothing the keypad did not show.
 func (l *Lockers) paidOrNoSession(ctx context.Context, tx lokero.Tx, loc *lokero.Location, number int, now time.Time) error {
-	cs, err := compartments(ctx, tx, loc)
+	cs, err := l.compartments(ctx, tx, loc)
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locati
 		// is nothing to lay out for a collection.
 		var cs []lokero.Compartment
 		if loc.Type.IsLocker() {
-			cs, err = compartments(ctx, tx, loc)
+			cs, err = l.compartments(ctx, tx, loc)
 		} else {
 			cs, err = tx.Compartments(ctx, loc.ID)
 		}

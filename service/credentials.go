@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"strconv"
@@ -283,6 +284,58 @@ func (l *Lockers) Authenticate(ctx context.Context, kind lokero.CredentialKind, 
 		}
 	}
 	return c, nil
+}
+
+// KeypadCourierNote starts the event a deposit at a locker's keypad adds
+// to the parcel: the courier credential who signed in at the keypad
+// (its ID, never its name: the events show in tracking).
+const KeypadCourierNote = "Deposited at the locker's keypad by courier credential "
+
+// keypadCourier returns the courier credential a keypad event names: the
+// courier signed in at the locker with their token, of which the
+// controller keeps and sends only the SHA-256, base64url without padding
+// (hash) — the form the centre stores tokens in, so it is looked up as
+// such. It is checked before anything about the parcel, so that a refusal
+// tells the keypad nothing of it: no hash is courier_required, one that
+// is no courier credential's (a device's, an unknown or rotated token) or
+// an inactive one's courier_unknown. taken is a deposit the controller
+// took offline, the parcel in the compartment already: a courier
+// credential revoked or expired since is accepted then, and the note
+// returned (for the parcel's events) says so.
+func (l *Lockers) keypadCourier(ctx context.Context, hash string, taken bool) (lokero.Credential, string, error) {
+	if hash == "" {
+		return lokero.Credential{}, "", &lokero.Error{Code: lokero.EUNAUTHORIZED, Reason: "courier_required", Field: "courier",
+			Message: "a courier signs in at the locker before a deposit: no courier in the event"}
+	}
+	unknown := &lokero.Error{Code: lokero.EUNAUTHORIZED, Reason: "courier_unknown", Field: "courier",
+		Message: "the courier who signed in at the locker is not an active courier: sign in again with a courier token"}
+	sum, err := base64.RawURLEncoding.DecodeString(hash)
+	if err != nil || len(sum) != sha256.Size {
+		return lokero.Credential{}, "", unknown
+	}
+	c, err := l.store.CredentialByTokenHash(ctx, sum)
+	if lokero.ErrorCode(err) == lokero.ENOTFOUND || (err == nil && c.Kind != lokero.KindCourier) {
+		return lokero.Credential{}, "", unknown
+	} else if err != nil {
+		return lokero.Credential{}, "", fmt.Errorf("courier at the keypad: %w", err)
+	}
+	now := l.now()
+	note := KeypadCourierNote + c.ID + "."
+	switch state := c.State(now); {
+	case state != lokero.CredentialActive && !taken:
+		l.log.Debug("refused a courier at a keypad", "credential", c.ID, "state", state)
+		return lokero.Credential{}, "", unknown
+	case state != lokero.CredentialActive:
+		// The parcel is in the locker: refusing the report would not take
+		// it out. The operator sees whose it was.
+		return c, fmt.Sprintf("%s%s, %s before the locker reported it (taken while offline).", KeypadCourierNote, c.ID, state), nil
+	}
+	if c.LastUsedAt.IsZero() || now.Sub(c.LastUsedAt) >= TouchEvery {
+		if err := l.store.TouchCredential(ctx, c.ID, now, now.Add(-TouchEvery)); err != nil {
+			l.log.Warn("record a credential's use", "credential", c.ID, "err", err)
+		}
+	}
+	return c, note, nil
 }
 
 // Now is the time by the service's clock: the time a credential's state

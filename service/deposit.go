@@ -55,7 +55,7 @@ func (l *Lockers) Deposit(ctx context.Context, courier lokero.Credential, locati
 			return &lokero.Error{Code: lokero.ECONFLICT, Reason: lokero.ReasonIllegalTransition,
 				Message: fmt.Sprintf("parcel %s is %s: only a parcel in transit is deposited", code, sh.Status)}
 		}
-		cs, err := compartments(ctx, tx, loc)
+		cs, err := l.compartments(ctx, tx, loc)
 		if err != nil {
 			return err
 		}
@@ -146,7 +146,7 @@ func (l *Lockers) alternative(ctx context.Context, tx lokero.Tx, full *lokero.Lo
 	rdir := routingDirectory{snap: l.dir.Snapshot(), dir: l.dir, date: today.String()}
 	var freeNow *routing.Decision
 	for _, d := range routing.Overflow(full, req, rdir, l.limits, today.String(), map[string]bool{full.ID: true}, 10) {
-		cs, err := compartments(ctx, tx, d.Location)
+		cs, err := l.compartments(ctx, tx, d.Location)
 		if err != nil {
 			return nil, "", err
 		}

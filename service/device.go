@@ -36,6 +36,10 @@ type DeviceEvent struct {
 	// (deposit).
 	TrackingCode string
 	Token        string // qr: the QR code the scanner read (ScanQR), never logged
+	// Courier is the courier signed in at the locker's keypad (deposit,
+	// courier): the SHA-256 of their courier token, base64url without
+	// padding (keypadCourier). The controller never keeps the token.
+	Courier string
 }
 
 // The types of DeviceEvent.
@@ -50,7 +54,17 @@ const (
 	// DeviceEventDeposit: a courier scanned a parcel at the locker (its
 	// keypad in courier mode); the centre allocates the compartment, as
 	// for the courier's own handheld (Deposit), and the ack opens it.
+	//
+	// It names the courier signed in at the keypad (Courier): the centre
+	// refuses it without an active courier credential (courier_required,
+	// courier_unknown), before it looks at the parcel, and records the
+	// courier on the parcel (KeypadCourierNote).
 	DeviceEventDeposit = "deposit"
+	// DeviceEventCourier: a courier signed in at the locker's keypad
+	// (Courier): applied, changing nothing, when it is an active courier
+	// credential's; rejected courier_unknown when not. The controller
+	// takes a courier offline only if the centre accepted them there.
+	DeviceEventCourier = "courier"
 	// DeviceEventPickup: the controller opened a compartment itself, for
 	// a code it checked offline (OfflinePickup).
 	DeviceEventPickup = "pickup"
@@ -132,12 +146,26 @@ func (l *Lockers) ApplyEvent(ctx context.Context, device lokero.Credential, loca
 		out.Keypad, err = l.Keypad(ctx, device, locationID, ev.Code)
 	case DeviceEventPayment:
 		out.Keypad, err = l.Payment(ctx, device, locationID, ev.Compartment, ev.AmountCents, ev.TerminalRef)
+	case DeviceEventCourier:
+		if _, _, err = l.keypadCourier(ctx, ev.Courier, false); err == nil && ev.Seq > 0 {
+			err = l.seqTx(ctx, es, nil) // nothing to apply: the number only
+		}
 	case DeviceEventDeposit:
+		offline := ev.Compartment > 0 // taken by the controller while offline
+		courier, note, cerr := l.keypadCourier(ctx, ev.Courier, offline)
+		if cerr != nil {
+			err = cerr
+			break
+		}
 		var res DepositResult
-		if ev.Compartment > 0 { // taken by the controller while offline
-			res, err = l.OfflineDeposit(ctx, device, locationID, ev.TrackingCode, ev.Compartment)
+		if offline {
+			res, err = l.OfflineDeposit(ctx, device, locationID, ev.TrackingCode, ev.Compartment, note)
 		} else {
-			res, err = l.Deposit(ctx, device, locationID, ev.TrackingCode)
+			dctx := ctx
+			if found, _, ferr := l.scanned(ctx, ev.TrackingCode); ferr == nil {
+				dctx = context.WithValue(ctx, keypadDepositKey{}, &keypadDeposit{shipmentID: found.ID, locationID: locationID, note: note})
+			} // else Deposit refuses it as scanned does
+			res, err = l.Deposit(dctx, courier, locationID, ev.TrackingCode)
 		}
 		if err == nil {
 			out.Keypad = KeypadResult{Result: "open", Compartment: res.Compartment.Number, Purpose: PurposeDeposit}
@@ -156,8 +184,8 @@ func (l *Lockers) ApplyEvent(ctx context.Context, device lokero.Credential, loca
 	case LetterDropped, SlotEmptied:
 		out.Letters, err = l.Letters(ctx, device, locationID, ev.Type, ev.Count)
 	default:
-		err = lokero.Invalid("type", "unknown_event", "type must be %s, %s, %s, %s, %s, %s, %s, %s, %s or %s; got %q",
-			DeviceEventDoorClosed, DeviceEventDoorOpened, DeviceEventKeypad, DeviceEventQR, DeviceEventPayment, DeviceEventDeposit, DeviceEventPickup, DeviceEventDropOff, LetterDropped, SlotEmptied, truncateText(ev.Type, 32))
+		err = lokero.Invalid("type", "unknown_event", "type must be %s, %s, %s, %s, %s, %s, %s, %s, %s, %s or %s; got %q",
+			DeviceEventDoorClosed, DeviceEventDoorOpened, DeviceEventKeypad, DeviceEventQR, DeviceEventPayment, DeviceEventDeposit, DeviceEventCourier, DeviceEventPickup, DeviceEventDropOff, LetterDropped, SlotEmptied, truncateText(ev.Type, 32))
 	}
 	if ev.Seq == 0 {
 		// Not numbered: applied or not, as the use case says.
@@ -213,11 +241,45 @@ func refusal(err error) bool {
 // event numbered in its device's sequence (ApplyEvent), the number is
 // checked and recorded in the same transaction (seqTx).
 func (l *Lockers) deviceTx(ctx context.Context, fn func(tx lokero.Tx) error) error {
+	if kd, _ := ctx.Value(keypadDepositKey{}).(*keypadDeposit); kd != nil {
+		fn = kd.wrap(ctx, fn)
+	}
 	es, _ := ctx.Value(eventSeqKey{}).(*eventSeq)
 	if es == nil {
 		return l.store.InTx(ctx, fn)
 	}
 	return l.seqTx(ctx, es, fn)
+}
+
+// keypadDeposit carries a deposit at a locker's keypad through Deposit
+// (which a courier's handheld calls too) to its transaction (deviceTx),
+// which records on the parcel who deposited it: the courier signed in at
+// the keypad (note), with the deposit's own writes.
+type keypadDeposit struct {
+	shipmentID, locationID, note string
+}
+
+type keypadDepositKey struct{}
+
+// wrap runs fn and then, when fn put the parcel in a compartment (in
+// transit before, in the locker after: not a scan again before the door
+// closed, nor a re-routing), adds the note to its events.
+func (k *keypadDeposit) wrap(ctx context.Context, fn func(tx lokero.Tx) error) func(tx lokero.Tx) error {
+	return func(tx lokero.Tx) error {
+		before, err := tx.Shipment(ctx, k.shipmentID)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx); err != nil || before.Status != lokero.StatusInTransit {
+			return err
+		}
+		after, err := tx.Shipment(ctx, k.shipmentID)
+		if err != nil || after.Status != lokero.StatusInLocker {
+			return err
+		}
+		after.Note(tx.Now(), k.locationID, k.note)
+		return tx.UpdateShipment(ctx, &after)
+	}
 }
 
 // seqTx runs fn (nil: nothing) in one write transaction if es is the

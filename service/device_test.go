@@ -479,7 +479,9 @@ func TestDepositAtTheKeypad(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, f lockersFixture) {
 		sh := f.inTransit(t)
-		dep := service.DeviceEvent{Seq: 1, Type: service.DeviceEventDeposit, TrackingCode: strings.ToLower(sh.TrackingCode)}
+		_, token, _, _ := keypadCouriers(t, f)
+		by := courierHash(token)
+		dep := service.DeviceEvent{Seq: 1, Type: service.DeviceEventDeposit, TrackingCode: strings.ToLower(sh.TrackingCode), Courier: by}
 		out := f.apply(t, dep)
 		wantOutcome(t, "deposit", out, service.EventApplied, 2, "")
 		if out.Keypad.Compartment < 1 || out.Keypad.Purpose != service.PurposeDeposit || out.Shipment.Status != lokero.StatusInLocker {
@@ -488,18 +490,18 @@ func TestDepositAtTheKeypad(t *testing.T) {
 		wantOutcome(t, "the same scan again", f.apply(t, dep), service.EventDuplicate, 2, "")
 		// Scanned anew before the door closed (its answer came too late,
 		// the door never opened): the same compartment opens again.
-		again := f.apply(t, service.DeviceEvent{Seq: 2, Type: service.DeviceEventDeposit, TrackingCode: sh.TrackingCode})
+		again := f.apply(t, service.DeviceEvent{Seq: 2, Type: service.DeviceEventDeposit, TrackingCode: sh.TrackingCode, Courier: by})
 		wantOutcome(t, "a new scan before the door closed", again, service.EventApplied, 3, "")
 		if again.Keypad.Compartment != out.Keypad.Compartment || again.Keypad.Purpose != service.PurposeDeposit || again.Shipment.Status != lokero.StatusInLocker {
 			t.Errorf("a new scan before the door closed: %+v, parcel %s; want compartment %d again", again.Keypad, again.Shipment.Status, out.Keypad.Compartment)
 		}
-		wantOutcome(t, "a scan of garbage", f.apply(t, service.DeviceEvent{Seq: 3, Type: service.DeviceEventDeposit, TrackingCode: "nonsense"}),
+		wantOutcome(t, "a scan of garbage", f.apply(t, service.DeviceEvent{Seq: 3, Type: service.DeviceEventDeposit, TrackingCode: "nonsense", Courier: by}),
 			service.EventRejected, 4, "malformed")
 		ready := f.apply(t, service.DeviceEvent{Seq: 4, Type: service.DeviceEventDoorClosed, Compartment: out.Keypad.Compartment})
 		if ready.Shipment.Status != lokero.StatusReadyForPickup {
 			t.Errorf("door shut after the deposit: %s; want READY_FOR_PICKUP", ready.Shipment.Status)
 		}
-		wantOutcome(t, "a scan of a parcel made ready", f.apply(t, service.DeviceEvent{Seq: 5, Type: service.DeviceEventDeposit, TrackingCode: sh.TrackingCode}),
+		wantOutcome(t, "a scan of a parcel made ready", f.apply(t, service.DeviceEvent{Seq: 5, Type: service.DeviceEventDeposit, TrackingCode: sh.TrackingCode, Courier: by}),
 			service.EventRejected, 6, lokero.ReasonIllegalTransition)
 
 		// The sync tells the scanner the QR key.
@@ -528,14 +530,16 @@ func TestOfflineDeposit(t *testing.T) {
 			t.Errorf("delivery %+v; want one of the two with its size", d)
 		}
 		n := s.Compartments[len(s.Compartments)-1].Number // the controller's pick: any free one that fits
-		out := f.apply(t, service.DeviceEvent{Seq: 1, Type: service.DeviceEventDeposit, TrackingCode: a.TrackingCode, Compartment: n})
+		_, token, _, _ := keypadCouriers(t, f)
+		by := courierHash(token)
+		out := f.apply(t, service.DeviceEvent{Seq: 1, Type: service.DeviceEventDeposit, TrackingCode: a.TrackingCode, Compartment: n, Courier: by})
 		wantOutcome(t, "deposit taken offline", out, service.EventApplied, 2, "")
 		if out.Shipment.Status != lokero.StatusInLocker || out.Shipment.Compartment != n || out.Keypad.Compartment != n {
 			t.Fatalf("deposit taken offline: parcel %s in %d (ack %d); want IN_LOCKER in %d", out.Shipment.Status, out.Shipment.Compartment, out.Keypad.Compartment, n)
 		}
-		wantOutcome(t, "another parcel into the same compartment", f.apply(t, service.DeviceEvent{Seq: 2, Type: service.DeviceEventDeposit, TrackingCode: b.TrackingCode, Compartment: n}),
+		wantOutcome(t, "another parcel into the same compartment", f.apply(t, service.DeviceEvent{Seq: 2, Type: service.DeviceEventDeposit, TrackingCode: b.TrackingCode, Compartment: n, Courier: by}),
 			service.EventRejected, 3, "compartment_taken")
-		wantOutcome(t, "a parcel not on its way", f.apply(t, service.DeviceEvent{Seq: 3, Type: service.DeviceEventDeposit, TrackingCode: a.TrackingCode, Compartment: n - 1}),
+		wantOutcome(t, "a parcel not on its way", f.apply(t, service.DeviceEvent{Seq: 3, Type: service.DeviceEventDeposit, TrackingCode: a.TrackingCode, Compartment: n - 1, Courier: by}),
 			service.EventRejected, 4, "not_expected")
 		ready := f.apply(t, service.DeviceEvent{Seq: 4, Type: service.DeviceEventDoorClosed, Compartment: n})
 		if ready.Shipment.ID != a.ID || ready.Shipment.Status != lokero.StatusReadyForPickup {

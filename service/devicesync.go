@@ -355,7 +355,7 @@ func (l *Lockers) OfflinePickup(ctx context.Context, device lokero.Credential, l
 		return err
 	}
 	return l.deviceTx(ctx, func(tx lokero.Tx) error {
-		cs, err := compartments(ctx, tx, loc)
+		cs, err := l.compartments(ctx, tx, loc)
 		if err != nil {
 			return err
 		}

@@ -26,7 +26,7 @@ func (l *Lockers) DoorClosed(ctx context.Context, device lokero.Credential, loca
 	forcedOn := false // the door was forced, and a parcel is inside (as far as the centre knows)
 	err = l.deviceTx(ctx, func(tx lokero.Tx) error {
 		out, forcedOn = lokero.Shipment{}, false
-		cs, err := compartments(ctx, tx, loc)
+		cs, err := l.compartments(ctx, tx, loc)
 		if err != nil {
 			return err
 		}
@@ -196,7 +196,7 @@ func (l *Lockers) DoorOpened(ctx context.Context, device lokero.Credential, loca
 	}
 	var parcel string
 	err = l.deviceTx(ctx, func(tx lokero.Tx) error {
-		cs, err := compartments(ctx, tx, loc)
+		cs, err := l.compartments(ctx, tx, loc)
 		if err != nil {
 			return err
 		}

@@ -117,7 +117,7 @@ func (l *Lockers) dropOffInto(ctx context.Context, tx lokero.Tx, loc *lokero.Loc
 		return KeypadResult{}, &lokero.Error{Code: lokero.EFORBIDDEN, Reason: "residents_only",
 			Message: "this locker takes parcels from its building's residents only: drop it off at a public SMARTPOST"}
 	}
-	cs, err := compartments(ctx, tx, loc)
+	cs, err := l.compartments(ctx, tx, loc)
 	if err != nil {
 		return KeypadResult{}, err
 	}
@@ -181,7 +181,7 @@ func (l *Lockers) dropOffAgain(ctx context.Context, tx lokero.Tx, loc *lokero.Lo
 	if sh.Status != lokero.StatusCreated || sh.Compartment == 0 {
 		return KeypadResult{}, false, nil
 	}
-	cs, err := compartments(ctx, tx, loc)
+	cs, err := l.compartments(ctx, tx, loc)
 	if err != nil {
 		return KeypadResult{}, false, err
 	}

@@ -136,7 +136,7 @@ func (l *Lockers) handOut(ctx context.Context, tx lokero.Tx, loc *lokero.Locatio
 	if err := saveKeypad(ctx, tx, loc.ID, k); err != nil {
 		return KeypadResult{}, err
 	}
-	cs, err := compartments(ctx, tx, loc)
+	cs, err := l.compartments(ctx, tx, loc)
 	if err != nil {
 		return KeypadResult{}, err
 	}

@@ -114,27 +114,146 @@ func (l *Lockers) pointAt(id string) (*lokero.Location, error) {
 // numbered is compartment number (from 1) of cs, or EINVALID on the
 // field compartment when the locker has no such compartment.
 func numbered(cs []lokero.Compartment, number int) (lokero.Compartment, error) {
-	if number < 1 || number > len(cs) {
-		return lokero.Compartment{}, lokero.Invalid("compartment", "out_of_range", "this locker has compartments 1..%d; got %d", len(cs), number)
+	if number >= 1 && number <= len(cs) && cs[number-1].Number == number {
+		return cs[number-1], nil
 	}
-	return cs[number-1], nil
+	// Numbered 1..N without gaps as compartments lays them out; a store
+	// that has a gap still finds each by its number.
+	for _, c := range cs {
+		if c.Number == number {
+			return c, nil
+		}
+	}
+	last := 0
+	if len(cs) > 0 {
+		last = cs[len(cs)-1].Number
+	}
+	return lokero.Compartment{}, lokero.Invalid("compartment", "out_of_range", "this locker has compartments 1..%d; got %d", last, number)
 }
 
-// compartments returns a locker's compartments, laying them out from its
-// size classes the first time.
-func compartments(ctx context.Context, tx lokero.Tx, loc *lokero.Location) ([]lokero.Compartment, error) {
+// compartments returns a locker's compartments, laid out as the
+// directory's size classes say (locker.Layout): the first time, and again
+// in this transaction whenever an import changed them (relayout). Rows
+// beyond the layout that still hold a parcel follow its rows, out of
+// order, until the parcel is gone. An outlet's shelf places are returned
+// as stored.
+func (l *Lockers) compartments(ctx context.Context, tx lokero.Tx, loc *lokero.Location) ([]lokero.Compartment, error) {
 	cs, err := tx.Compartments(ctx, loc.ID)
-	if err != nil || len(cs) > 0 {
+	if err != nil || !loc.Type.IsLocker() {
 		return cs, err
 	}
-	for _, c := range locker.Layout(loc.Compartments) {
-		lc := lokero.Compartment{LocationID: loc.ID, Number: c.Number, Size: c.Size, LengthCM: c.LengthCM, WidthCM: c.WidthCM, HeightCM: c.HeightCM}
-		if err := tx.PutCompartment(ctx, lc); err != nil {
+	want := locker.Layout(loc.Compartments)
+	if laidOut(cs, want) {
+		return cs, nil
+	}
+	return l.relayout(ctx, tx, loc, cs, want)
+}
+
+// laidOut reports whether a locker's rows (by number) are its layout
+// want: the same numbers with the same sizes and dimensions, and beyond
+// them only rows out of order of which the last is busy (see relayout).
+// It reads no more than the rows: the hot path's check.
+func laidOut(cs []lokero.Compartment, want []locker.Compartment) bool {
+	if len(cs) < len(want) {
+		return false
+	}
+	for i, w := range want {
+		if !sameLayout(cs[i], w) {
+			return false
+		}
+	}
+	extra := cs[len(want):]
+	for _, c := range extra {
+		if !c.OutOfOrder {
+			return false
+		}
+	}
+	return len(extra) == 0 || busy(extra[len(extra)-1])
+}
+
+// sameLayout reports whether row c is compartment w of a layout.
+func sameLayout(c lokero.Compartment, w locker.Compartment) bool {
+	return c.Number == w.Number && c.Size == w.Size &&
+		c.LengthCM == w.LengthCM && c.WidthCM == w.WidthCM && c.HeightCM == w.HeightCM
+}
+
+// busy reports whether a compartment's row must stay: a parcel is in it
+// (or on its way in or out), or its door is open and its closing still
+// to be reported.
+func busy(c lokero.Compartment) bool {
+	return c.ShipmentID != "" || c.DoorOpen || c.DoorForced
+}
+
+// relayout makes a locker's rows cs its layout want, in tx: a number of
+// the layout whose row differs takes the layout's size and dimensions,
+// keeping its parcel, door and out-of-order mark (the parcel is in that
+// numbered compartment); a number new in the layout is added. Rows beyond
+// the layout go, except those up to the last busy one: they stay out of
+// order (the allocation skips them) until a later call finds them empty.
+// Those between the layout and a busy row stay too, so that the numbers
+// have no gap (the operator's view and the devices address compartments
+// by position). It returns the rows as they now are, by number.
+func (l *Lockers) relayout(ctx context.Context, tx lokero.Tx, loc *lokero.Location, cs []lokero.Compartment, want []locker.Compartment) ([]lokero.Compartment, error) {
+	out := make([]lokero.Compartment, 0, max(len(cs), len(want)))
+	var resized, added, retired, removed int
+	i := 0 // cs is by number
+	for _, w := range want {
+		for i < len(cs) && cs[i].Number < w.Number {
+			i++
+		}
+		c, existed := lokero.Compartment{LocationID: loc.ID, Number: w.Number}, false
+		if i < len(cs) && cs[i].Number == w.Number {
+			c, existed = cs[i], true
+			if sameLayout(c, w) {
+				out = append(out, c)
+				continue
+			}
+		}
+		c.Size, c.LengthCM, c.WidthCM, c.HeightCM = w.Size, w.LengthCM, w.WidthCM, w.HeightCM
+		if err := tx.PutCompartment(ctx, c); err != nil {
 			return nil, fmt.Errorf("lay out %s: %w", loc.ID, err)
 		}
-		cs = append(cs, lc)
+		if existed {
+			resized++
+		} else {
+			added++
+		}
+		out = append(out, c)
 	}
-	return cs, nil
+	keep := len(want) // the highest number kept
+	for _, c := range cs {
+		if c.Number > len(want) && busy(c) {
+			keep = c.Number
+		}
+	}
+	for _, c := range cs {
+		switch {
+		case c.Number <= len(want):
+		case c.Number > keep:
+			removed++
+		default:
+			if !c.OutOfOrder {
+				c.OutOfOrder = true
+				if err := tx.PutCompartment(ctx, c); err != nil {
+					return nil, fmt.Errorf("lay out %s: %w", loc.ID, err)
+				}
+				retired++
+			}
+			out = append(out, c)
+		}
+	}
+	if removed > 0 {
+		if _, err := tx.DeleteCompartmentsAbove(ctx, loc.ID, keep); err != nil {
+			return nil, fmt.Errorf("lay out %s: %w", loc.ID, err)
+		}
+	}
+	if len(cs) > 0 { // not the first lay-out: an import changed the locker
+		// In the transaction: one the store retries logs it again.
+		l.log.InfoContext(ctx, "locker: compartments laid out again from the directory", "location", loc.ID,
+			"compartments", len(want), "resized", resized, "added", added, "removed", removed,
+			"kept_out_of_order", len(out)-len(want), "newly_out_of_order", retired)
+	}
+	return out, nil
 }
 
 // allocate picks the best free compartment for a parcel.

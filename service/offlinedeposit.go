@@ -48,6 +48,17 @@ func (l *Lockers) deliveriesAndCompartments(ctx context.Context, loc *lokero.Loc
 	if err != nil {
 		return fmt.Errorf("sync %s: %w", loc.ID, err)
 	}
+	if len(cs) > 0 && loc.Type.IsLocker() && !laidOut(cs, locker.Layout(loc.Compartments)) {
+		// An import changed the locker's compartments since they were
+		// laid out: lay them out again now, so that the board learns the
+		// new layout with this sync, not after the next deposit.
+		if err := l.store.InTx(ctx, func(tx lokero.Tx) error {
+			cs, err = l.compartments(ctx, tx, loc)
+			return err
+		}); err != nil {
+			return fmt.Errorf("sync %s: %w", loc.ID, err)
+		}
+	}
 	if len(cs) == 0 { // never laid out: all free
 		for _, c := range locker.Layout(loc.Compartments) {
 			s.Compartments = append(s.Compartments, CompartmentState{Number: c.Number, Size: c.Size,
@@ -70,7 +81,10 @@ func (l *Lockers) deliveriesAndCompartments(ctx context.Context, loc *lokero.Loc
 // ready). A parcel that is no longer on its way here, or a compartment
 // the centre has given to another parcel meanwhile, is refused, and the
 // operator reconciles it (the parcel is in the locker all the same).
-func (l *Lockers) OfflineDeposit(ctx context.Context, device lokero.Credential, locationID, trackingCode string, number int) (DepositResult, error) {
+// courierNote, added to the parcel's events, names the courier who
+// signed in at the keypad (keypadCourier: whose credential may have been
+// revoked since); "" adds none.
+func (l *Lockers) OfflineDeposit(ctx context.Context, device lokero.Credential, locationID, trackingCode string, number int, courierNote string) (DepositResult, error) {
 	loc, err := l.deviceLocker(device, locationID)
 	if err != nil {
 		return DepositResult{}, err
@@ -90,7 +104,7 @@ func (l *Lockers) OfflineDeposit(ctx context.Context, device lokero.Credential, 
 			return &lokero.Error{Code: lokero.ECONFLICT, Reason: "not_expected",
 				Message: fmt.Sprintf("parcel %s is %s for %s, not on its way here: the operator reconciles it", code, sh.Status, sh.DestinationID)}
 		}
-		cs, err := compartments(ctx, tx, loc)
+		cs, err := l.compartments(ctx, tx, loc)
 		if err != nil {
 			return err
 		}
@@ -110,6 +124,9 @@ func (l *Lockers) OfflineDeposit(ctx context.Context, device lokero.Credential, 
 		if err := sh.Transition(lokero.StatusInLocker, tx.Now(), loc.ID,
 			fmt.Sprintf("Put in compartment %d by the courier (taken by the locker while offline).", c.Number)); err != nil {
 			return err
+		}
+		if courierNote != "" {
+			sh.Note(tx.Now(), loc.ID, courierNote)
 		}
 		if err := tx.UpdateShipment(ctx, &sh); err != nil {
 			return err

@@ -45,7 +45,7 @@ func (l *Lockers) View(ctx context.Context, operator lokero.Credential, location
 	err = l.store.InTx(ctx, func(tx lokero.Tx) error {
 		view = LockerView{Location: loc, Occupancy: map[string]Occupancy{}} // afresh when the store retries
 		today := lokero.DateOf(tx.Now())
-		cs, err := compartments(ctx, tx, loc)
+		cs, err := l.compartments(ctx, tx, loc)
 		if err != nil {
 			return err
 		}
@@ -101,7 +101,7 @@ func (l *Lockers) SetOutOfOrder(ctx context.Context, operator lokero.Credential,
 	}
 	var out lokero.Compartment
 	err = l.store.InTx(ctx, func(tx lokero.Tx) error {
-		cs, err := compartments(ctx, tx, loc)
+		cs, err := l.compartments(ctx, tx, loc)
 		if err != nil {
 			return err
 		}

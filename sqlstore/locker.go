@@ -521,6 +521,26 @@ func (t *Tx) PutCompartment(ctx context.Context, c lokero.Compartment) error {
 	return nil
 }
 
+// DeleteCompartmentsAbove deletes a locker's compartments numbered above
+// number and reports how many it deleted. What the transaction knew of
+// them is forgotten: a compartment of that number put again is a new row.
+func (t *Tx) DeleteCompartmentsAbove(ctx context.Context, locationID string, number int) (int, error) {
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM compartments WHERE location_id = $1 AND number > $2`, locationID, number)
+	if err != nil {
+		return 0, fmt.Errorf("delete the compartments of %s above %d: %w", locationID, number, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("delete the compartments of %s above %d: %w", locationID, number, err)
+	}
+	for key := range t.heldCompartments {
+		if key.location == locationID && key.number > number {
+			delete(t.heldCompartments, key)
+		}
+	}
+	return int(n), nil
+}
+
 // Keypad returns the stored lockout state of a locker's keypad, nil when
 // none yet. It takes a lock on the keypad first, so that the state is the
 // transaction's until it ends even before the keypad's row exists (two

@@ -16,6 +16,9 @@ package storetest
 //     while the locker has no compartments yet: concurrent claims of a free
 //     compartment never take one twice, and concurrent first lay-outs lay
 //     the locker out once.
+//   - DeleteCompartmentsAbove deletes only the locker's rows numbered above
+//     the number, in the transaction (a rollback keeps them), and a number
+//     deleted can be put again as a new row.
 //   - ShipmentByOpeningCode matches the shipment's destination and opening
 //     code hash; an empty hash matches nothing.
 //   - Outbox lists by ID, newest first; 100 messages when the limit is
@@ -43,6 +46,7 @@ var lockerTests = []struct {
 }{
 	{"Credentials", testCredentials},
 	{"Compartments", testCompartments},
+	{"DeleteCompartmentsAbove", testDeleteCompartmentsAbove},
 	{"ShipmentLockerFields", testShipmentLockerFields},
 	{"ShipmentByOpeningCode", testShipmentByOpeningCode},
 	{"Keypad", testKeypad},
@@ -196,6 +200,102 @@ func testCompartments(t *testing.T, s Store) {
 		t.Fatalf("InTx = %v, want %v", err, errRollback)
 	}
 	check(want)
+}
+
+func testDeleteCompartmentsAbove(t *testing.T, s Store) {
+	ctx := t.Context()
+	const loc, other = "locker-1", "locker-2"
+	cs, others := layout(loc, 5), layout(other, 4)
+	mustInTx(t, s, func(tx lokero.Tx) error {
+		for _, c := range slices.Concat(cs, others) {
+			if err := tx.PutCompartment(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	check := func(what, locationID string, want []lokero.Compartment) {
+		t.Helper()
+		got, err := s.Compartments(ctx, locationID)
+		if err != nil {
+			t.Fatalf("Compartments(%s): %v", locationID, err)
+		}
+		checkCompartments(t, what, got, want)
+	}
+	deleteAbove := func(tx lokero.Tx, locationID string, number, want int) error {
+		t.Helper()
+		n, err := tx.DeleteCompartmentsAbove(ctx, locationID, number)
+		if err != nil {
+			return err
+		}
+		if n != want {
+			t.Errorf("DeleteCompartmentsAbove(%s, %d) deleted %d; want %d", locationID, number, n, want)
+		}
+		return nil
+	}
+
+	// Rolled back, nothing goes.
+	errRollback := errors.New("roll back")
+	if err := s.InTx(ctx, func(tx lokero.Tx) error {
+		if err := deleteAbove(tx, loc, 0, 5); err != nil {
+			return err
+		}
+		return errRollback
+	}); !errors.Is(err, errRollback) {
+		t.Fatalf("InTx = %v, want %v", err, errRollback)
+	}
+	check("after a rolled-back delete", loc, cs)
+
+	tests := []struct {
+		name   string
+		number int
+		want   int // rows left, numbered 1..want
+	}{
+		{"above the last", 5, 5},
+		{"the last two", 3, 3},
+		{"none left above", 3, 3},
+		{"above a number beyond", 7, 3},
+		{"all", 0, 0},
+	}
+	left := 5
+	for _, tt := range tests {
+		mustInTx(t, s, func(tx lokero.Tx) error {
+			if err := deleteAbove(tx, loc, tt.number, left-tt.want); err != nil {
+				return err
+			}
+			got, err := tx.Compartments(ctx, loc) // its own delete
+			if err != nil {
+				return err
+			}
+			checkCompartments(t, tt.name+": in the transaction", got, cs[:tt.want])
+			return nil
+		})
+		left = tt.want
+		check(tt.name, loc, cs[:tt.want])
+		check(tt.name+": another locker's", other, others)
+	}
+
+	// A number deleted in a transaction is put again in it, as a new row
+	// holding a parcel.
+	mustInTx(t, s, func(tx lokero.Tx) error {
+		for _, c := range cs[:2] {
+			if err := tx.PutCompartment(ctx, c); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Compartments(ctx, loc); err != nil {
+			return err
+		}
+		if err := deleteAbove(tx, loc, 1, 1); err != nil {
+			return err
+		}
+		c := cs[1]
+		c.ShipmentID = "s-2"
+		return tx.PutCompartment(ctx, c)
+	})
+	want := slices.Clone(cs[:2])
+	want[1].ShipmentID = "s-2"
+	check("put again after a delete", loc, want)
 }
 
 // lockerShipment returns a shipment deposited in a locker: compartment,

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,6 +159,16 @@ func controllerOffline(t *testing.T, mosquitto bool) {
 	}
 	eventually(t, "the controller took the rotated code's pickup", func() bool { return c.Stats().Commands > commands })
 
+	// The courier signs in at the keypad while the locker is online: the
+	// centre accepts them, so the locker takes them offline too.
+	if res, err := c.SignInCourier(ctx, courier); err != nil || res.Result != controller.ResultSignedIn {
+		t.Fatalf("courier sign-in online: %+v, %v", res, err)
+	}
+	c.SignOutCourier()
+	if res, err := c.SignInCourier(ctx, "lkc_"+strings.Repeat("x", 52)); err != nil || res.Result != controller.ResultWrongCode {
+		t.Errorf("sign-in with a token the centre does not know: %+v, %v; want wrong_code", res, err)
+	}
+
 	// The network goes; the locker works on.
 	network.Cut()
 	eventually(t, "the operator sees the locker offline", func() bool {
@@ -182,8 +194,19 @@ func controllerOffline(t *testing.T, mosquitto bool) {
 	if err := c.Letters(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
-	// The courier comes by: the two parcels the locker expects go in,
-	// one it does not know of is turned away.
+	// The courier comes by: a stranger's token is refused, so is a deposit
+	// without a sign-in; the courier the centre accepted here signs in,
+	// the two parcels the locker expects go in, one it does not know of is
+	// turned away.
+	if res, err := c.SignInCourier(ctx, "lkc_"+strings.Repeat("y", 52)); err == nil || res.Result == controller.ResultSignedIn {
+		t.Errorf("offline sign-in of a courier never seen here: %+v, %v; want refused", res, err)
+	}
+	if _, err := c.Deposit(ctx, onTheWay[0]); !errors.Is(err, controller.ErrCourierSignIn) {
+		t.Errorf("offline deposit without a courier: %v; want ErrCourierSignIn", err)
+	}
+	if res, err := c.SignInCourier(ctx, courier); err != nil || res.Result != controller.ResultSignedIn {
+		t.Fatalf("offline sign-in of the courier accepted here: %+v, %v", res, err)
+	}
 	depositedIn := map[string]int{}
 	for _, tracking := range onTheWay {
 		res, err := c.Deposit(ctx, tracking)

@@ -14,7 +14,7 @@ import (
 	"github.com/lokero/lokero/controller"
 )
 
-const lockerRunUsage = "locker run --id LOCATION_ID [--broker tcp://host:1883] [--token-file FILE] [--state FILE] [--compartments 60] [--keypad] [--log FILE]"
+const lockerRunUsage = "locker run --id LOCATION_ID [--broker tcp://host:1883] [--token-file FILE] [--courier-token-file FILE] [--state FILE] [--compartments 60] [--keypad] [--log FILE]"
 
 // runLockerRun: `lokero locker run`, the program inside a locker: its
 // controller on the device protocol, with the simulated lock board. The
@@ -24,21 +24,27 @@ const lockerRunUsage = "locker run --id LOCATION_ID [--broker tcp://host:1883] [
 //
 //	C 12345678901 OK   a code entered at the keypad ("C…OK" as on Posti's keypads)
 //	qr TOKEN           a QR code shown to the scanner
-//	deposit CL…FI      a courier's scan of a parcel
+//	courier            a courier signs in at the keypad, with the courier token of
+//	                   --courier-token-file or LOKERO_COURIER_TOKEN
+//	courier TOKEN      … with the courier token typed (or scanned from their card)
+//	courier off        the courier signs out
+//	deposit CL…FI      a signed-in courier's scan of a parcel
 //	close 7            the door of compartment 7 shut
 //	letters 2          two letters through the mail slot
 //
 // With --keypad it shows the locker's face in the terminal instead
 // (controller.Screen): the doors, the keypad ("C", the code, Enter as OK),
-// a courier mode for deposits (Tab), a QR scanner (Q or F3: paste the QR
-// code's text) and "S n Enter" to shut door n; Esc or ctrl+c quits. The
-// log, which would tear the face, goes to --log (default: the state file's
-// path with ".log" added).
+// a courier mode for deposits (Tab: the courier's token first, then the
+// tracking codes), a QR scanner (Q or F3: paste the QR code's text) and
+// "S n Enter" to shut door n; Esc or ctrl+c quits. The log, which would
+// tear the face, goes to --log (default: the state file's path with ".log"
+// added).
 func runLockerRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("locker run", stderr)
 	id := fs.String("id", "", "the locker's location ID (its MQTT username)")
 	broker := fs.String("broker", envOr("LOKERO_BROKER", "tcp://127.0.0.1:1883"), "the MQTT broker: tcp://host:port or tls://host:port (env LOKERO_BROKER)")
 	tokenFile := fs.String("token-file", "", "file holding the locker's device token (from lokero locker provision); default: env LOKERO_DEVICE_TOKEN")
+	courierFile := fs.String("courier-token-file", "", `file holding the courier token the console's "courier" line signs in with (from lokero courier add); default: env LOKERO_COURIER_TOKEN`)
 	state := fs.String("state", "", "the controller's state file (bbolt; default locker-LOCATION_ID.db in the current directory)")
 	compartments := fs.Int("compartments", 60, "compartments of the simulated lock board")
 	keypad := fs.Bool("keypad", false, "show the locker's face and keypad in the terminal instead of reading lines from stdin")
@@ -62,6 +68,14 @@ func runLockerRun(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	}
 	if token == "" {
 		return fmt.Errorf("%w: locker run needs the locker's device token: --token-file FILE or LOKERO_DEVICE_TOKEN", errUsage)
+	}
+	courierToken := os.Getenv("LOKERO_COURIER_TOKEN")
+	if *courierFile != "" {
+		raw, err := os.ReadFile(*courierFile)
+		if err != nil {
+			return fmt.Errorf("locker run: %w", err)
+		}
+		courierToken = strings.TrimSpace(string(raw))
 	}
 	if *state == "" {
 		*state = "locker-" + *id + ".db"
@@ -98,7 +112,7 @@ func runLockerRun(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		}
 		return err
 	}
-	go console(ctx, c, driver, stdin, stdout)
+	go console(ctx, c, driver, courierToken, stdin, stdout)
 	fmt.Fprintf(stdout, "locker %s: controller running against %s; state %s\n", *id, *broker, *state)
 	return <-done
 }
@@ -116,8 +130,9 @@ func runKeypad(ctx context.Context, id string, c *controller.Controller, d *cont
 }
 
 // console reads what happens at the locker from r (see runLockerRun) and
-// writes what the locker does to w.
-func console(ctx context.Context, c *controller.Controller, d *controller.SimDriver, r io.Reader, w io.Writer) {
+// writes what the locker does to w; courierToken is what "courier" alone
+// signs in with ("": none).
+func console(ctx context.Context, c *controller.Controller, d *controller.SimDriver, courierToken string, r io.Reader, w io.Writer) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), 64<<10)
 	for sc.Scan() {
@@ -134,8 +149,35 @@ func console(ctx context.Context, c *controller.Controller, d *controller.SimDri
 				continue
 			}
 			fmt.Fprintln(w, keypadScreen(res))
+		case fields[0] == "COURIER" && len(fields) == 2 && fields[1] == "OFF":
+			c.SignOutCourier()
+			fmt.Fprintln(w, "courier signed out")
+		case fields[0] == "COURIER":
+			tok := courierToken
+			if len(raw) == 2 {
+				tok = raw[1] // a token is case-sensitive
+			}
+			if tok == "" || len(raw) > 2 {
+				fmt.Fprintln(w, `courier: no courier token: say "courier <token>", or run with --courier-token-file FILE`)
+				continue
+			}
+			res, err := c.SignInCourier(ctx, tok)
+			switch {
+			case err != nil:
+				fmt.Fprintf(w, "courier: %v\n", err)
+			case res.Result == controller.ResultSignedIn:
+				fmt.Fprintln(w, "courier signed in: say \"deposit <tracking code>\"")
+			case res.Result == controller.ResultWrongCode:
+				fmt.Fprintln(w, "courier: unknown courier token")
+			default:
+				fmt.Fprintln(w, "courier: no answer: try again")
+			}
 		case fields[0] == "DEPOSIT" && len(fields) == 2:
 			res, err := c.Deposit(ctx, fields[1])
+			if errors.Is(err, controller.ErrCourierSignIn) {
+				fmt.Fprintf(w, "deposit: %v: say \"courier\" (or \"courier <token>\")\n", err)
+				continue
+			}
 			if err != nil {
 				fmt.Fprintf(w, "deposit: %v\n", err)
 				continue
@@ -175,7 +217,7 @@ func console(ctx context.Context, c *controller.Controller, d *controller.SimDri
 			}
 			fmt.Fprintln(w, keypadScreen(res))
 		default:
-			fmt.Fprintln(w, `say "C <code> OK", "qr <token>", "deposit <tracking code>", "close <n>" or "letters <n>"`)
+			fmt.Fprintln(w, `say "C <code> OK", "qr <token>", "courier [<token>|off]", "deposit <tracking code>", "close <n>" or "letters <n>"`)
 		}
 	}
 }
