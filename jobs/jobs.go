@@ -177,7 +177,7 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, clock lokero.Clock, h
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	if err := river.AddWorkerSafely(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[expiryArgs]) error {
-		return handler.Expire(ctx, job.Args.ShipmentID)
+		return snoozeIfEarly(handler.Expire(ctx, job.Args.ShipmentID), clock)
 	})); err != nil {
 		r.closeListener()
 		return nil, fmt.Errorf("jobs: %w", err)
@@ -436,3 +436,22 @@ func (c clockTime) NowOrNil() *time.Time {
 }
 
 var _ rivertype.TimeGenerator = clockTime{}
+
+// NotBefore is what a handler's error says when the job ran before it was
+// due and did nothing (service.NotYet): the job is snoozed until then
+// instead of completed or retried as failed. River takes a job up to a
+// few seconds before it is due, and by the database's clock.
+type NotBefore interface {
+	error
+	NotBefore() time.Time
+}
+
+// snoozeIfEarly turns a NotBefore error into River's snooze until its
+// time (at least a second: the job is not run again at once), by clock.
+func snoozeIfEarly(err error, clock lokero.Clock) error {
+	var early NotBefore
+	if errors.As(err, &early) {
+		return river.JobSnooze(max(early.NotBefore().Sub(clock.Now()), time.Second))
+	}
+	return err
+}

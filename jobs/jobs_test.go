@@ -531,3 +531,51 @@ func TestWebhookRetriesOnItsSchedule(t *testing.T) {
 		})
 	}
 }
+
+// earlyExpiry is a recorder whose Expire answers that it is not yet due
+// until until (as service.Lockers.Expire does when River takes the job a
+// little early).
+type earlyExpiry struct {
+	*recorder
+	clock lokero.Clock
+	until time.Time
+}
+
+// notYet is the handler's "not yet" (jobs.NotBefore).
+type notYet struct{ until time.Time }
+
+func (e notYet) Error() string        { return "not yet" }
+func (e notYet) NotBefore() time.Time { return e.until }
+
+func (h *earlyExpiry) Expire(ctx context.Context, id string) error {
+	h.record(jobs.KindExpiry, id)
+	if h.clock.Now().Before(h.until) {
+		return fmt.Errorf("expire %s: %w", id, notYet{h.until})
+	}
+	return nil
+}
+
+// TestExpiryRunEarlyRunsAgain: an expiry job that runs before its parcel's
+// deadline (River takes jobs a little early, by the database's clock) and
+// answers so is snoozed until the deadline and run again then, never
+// completed having done nothing.
+func TestExpiryRunEarlyRunsAgain(t *testing.T) {
+	for _, dc := range dialects() {
+		t.Run(string(dc.dialect), func(t *testing.T) {
+			t.Parallel()
+			db := dc.open(t)
+			clock := lokero.NewDevClock(lokero.SystemClock{})
+			h := &earlyExpiry{recorder: newRecorder("a"), clock: clock, until: clock.Now().Add(time.Hour)}
+			r := startRunner(t, db, dc.dialect, clock, h)
+			schedule(t, db, r, jobs.KindExpiry, "EARLY", clock.Now(), true)
+			waitFor(t, 15*time.Second, "the early run", func() bool { return h.count(jobs.KindExpiry, "EARLY") >= 1 })
+			waitFor(t, 5*time.Second, "the job snoozed", func() bool { return jobStates(t, db)["scheduled"] == 1 })
+			if st := jobStates(t, db); st["completed"] != 0 || st["retryable"] != 0 {
+				t.Fatalf("job states after an early run %v; want it scheduled again, not completed nor failed", st)
+			}
+			clock.Advance(time.Hour)
+			waitFor(t, 15*time.Second, "the run at the deadline", func() bool { return h.count(jobs.KindExpiry, "EARLY") >= 2 })
+			waitFor(t, 5*time.Second, "the job completed", func() bool { return jobStates(t, db)["completed"] == 1 })
+		})
+	}
+}

@@ -48,8 +48,22 @@ func (l *Lockers) Remind(ctx context.Context, shipmentID string) error {
 	})
 }
 
+// NotYet is a job's answer when it runs before its time: nothing was
+// done, and the job is to run again at Until (the jobs runner snoozes
+// it: jobs.NotBefore).
+type NotYet struct{ Until time.Time }
+
+// Error says until when.
+func (e *NotYet) Error() string {
+	return "not yet: due at " + e.Until.UTC().Format(time.RFC3339Nano)
+}
+
+// NotBefore is when the job is due.
+func (e *NotYet) NotBefore() time.Time { return e.Until }
+
 // Expire ends the storage period of a parcel not picked up (a job; a
-// no-op for a parcel picked up or already expired, or run early): its
+// no-op for a parcel picked up or already expired; run before the
+// parcel's deadline it does nothing and answers NotYet): its
 // opening or pickup code stops working and it joins the collection list of
 // its locker or outlet, where it stays in its compartment or on its shelf
 // place until the courier takes it. Its recipient is told that it goes
@@ -64,8 +78,14 @@ func (l *Lockers) Expire(ctx context.Context, shipmentID string) error {
 			return err
 		}
 		now := tx.Now()
-		if sh.Status != lokero.StatusReadyForPickup || now.Before(sh.StorageDeadline) {
+		if sh.Status != lokero.StatusReadyForPickup {
 			return nil
+		}
+		if now.Before(sh.StorageDeadline) {
+			// Run early (the job runner's clock ahead of this one, or
+			// its jobs taken a little before they are due): not done,
+			// to be run again at the deadline, never dropped.
+			return &NotYet{Until: sh.StorageDeadline}
 		}
 		if err := sh.Transition(lokero.StatusExpired, now, sh.DestinationID,
 			"The 7-day storage period ended: the parcel goes back to the sender."); err != nil {
