@@ -180,7 +180,7 @@ func (s *Shipments) RerouteClosed(ctx context.Context, locationID string) (Rerou
 		return res, err
 	}
 	for _, found := range list {
-		if closed.OpenOn(found.DeliveryDate.String()) || found.Kind == lokero.ShipmentReturn {
+		if closed.OpenOn(found.DeliveryDate.String()) || found.Kind == lokero.ShipmentReturn || notDroppedOffYet(&found) {
 			continue
 		}
 		var moved, stranded lokero.Shipment
@@ -297,6 +297,14 @@ func mayClose(l *lokero.Location) bool {
 	return false
 }
 
+// notDroppedOffYet reports whether sh is a pre-paid parcel its sender has
+// not dropped off: its delivery day is only known once it is (the
+// booking's is a placeholder), so a closure on that day strands nothing;
+// it is re-routed, if need be, once collected (IN_TRANSIT, its day set).
+func notDroppedOffYet(sh *lokero.Shipment) bool {
+	return sh.Kind.OrDefault() == lokero.ShipmentPrepaid && sh.Status == lokero.StatusCreated
+}
+
 // strandedAt is Stranded for a location of the snapshot.
 func (s *Shipments) strandedAt(ctx context.Context, loc *lokero.Location) ([]lokero.Shipment, error) {
 	list, err := s.store.ShipmentsTo(ctx, loc.ID, []lokero.ShipmentStatus{lokero.StatusCreated, lokero.StatusInTransit})
@@ -305,7 +313,7 @@ func (s *Shipments) strandedAt(ctx context.Context, loc *lokero.Location) ([]lok
 	}
 	out := []lokero.Shipment{}
 	for _, sh := range list {
-		if !loc.OpenOn(sh.DeliveryDate.String()) && sh.Compartment == 0 {
+		if !loc.OpenOn(sh.DeliveryDate.String()) && sh.Compartment == 0 && !notDroppedOffYet(&sh) {
 			out = append(out, sh)
 		}
 	}

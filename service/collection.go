@@ -94,6 +94,14 @@ func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locati
 				return &lokero.Error{Code: lokero.ECONFLICT, Reason: lokero.ReasonIllegalTransition, Message: fmt.Sprintf("parcel %s is %s: only expired and dropped-off parcels are collected", code, sh.Status)}
 			}
 			now := tx.Now()
+			// The reservation is given back for the day it was taken, before
+			// a dropped-off parcel's delivery day is set anew below.
+			if sh.SizeClass != "" { // only a delivery that expired has one
+				if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
+					return err
+				}
+				sh.SizeClass = ""
+			}
 			// An expired parcel goes back to its sender; a dropped-off one
 			// sets out on its way to the store or its recipient.
 			next, reason := lokero.StatusReturning, "Collected by the courier: on its way back to the sender."
@@ -106,12 +114,6 @@ func (l *Lockers) Collect(ctx context.Context, courier lokero.Credential, locati
 					}
 				}
 				sh.DeliveryDate = l.calendar.DeliveryDate(now)
-			}
-			if sh.SizeClass != "" { // only a delivery that expired has one
-				if err := tx.Release(ctx, sh.DestinationID, sh.DeliveryDate, sh.SizeClass); err != nil {
-					return err
-				}
-				sh.SizeClass = ""
 			}
 			c.ShipmentID, c.DoorOpen = "", false
 			if err := tx.PutCompartment(ctx, c); err != nil {

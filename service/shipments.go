@@ -178,8 +178,10 @@ func (s *Shipments) create(ctx context.Context, retailer lokero.Retailer, req Sh
 	if err != nil {
 		return s.replayOr(ctx, retailer, idempotencyKey, requestHash, err)
 	}
-	if closed := decision.Location; !closed.OpenOn(on) {
-		// The point asked for will be closed when the parcel arrives.
+	if closed := decision.Location; !closed.OpenOn(on) && (kind != lokero.ShipmentPrepaid || closed.Status == lokero.LocationClosed) {
+		// The point asked for will be closed when the parcel arrives (a
+		// pre-paid parcel's day is known only once it is dropped off: only
+		// a point closed for good refuses it now).
 		alts, err := openAlternatives(ctx, s.dir, closed, rreq, s.limits, date, maxAlternatives)
 		if err != nil {
 			return CreateResult{}, err
