@@ -260,9 +260,9 @@ type ShipmentFilter struct {
 }
 
 // RetailerStore persists retailers and their API keys (hashed). A
-// retailer and its key never change once created (nothing updates or
-// deletes them), which lets the service keep the ones it has looked up;
-// a method that changes or revokes a key must also drop it from there.
+// retailer never changes once created; its key is replaced by
+// RotateRetailerKey (a key that leaked), which the service's instances
+// learn within their cache's lifetime.
 type RetailerStore interface {
 	// CreateRetailer stores a retailer with the hash of its API key.
 	CreateRetailer(ctx context.Context, r Retailer, keyHash []byte) error
@@ -271,6 +271,10 @@ type RetailerStore interface {
 	RetailerByKeyHash(ctx context.Context, keyHash []byte) (Retailer, error)
 	// Retailer returns a retailer by ID, or ENOTFOUND.
 	Retailer(ctx context.Context, id string) (Retailer, error)
+	// RotateRetailerKey replaces a retailer's API key by the one hashing
+	// to keyHash: the old key finds nothing from then on. ENOTFOUND for
+	// no such retailer; ECONFLICT "duplicate_key" for a hash in use.
+	RotateRetailerKey(ctx context.Context, id string, keyHash []byte) error
 }
 
 // ShipmentStore persists shipments, their events and the per-day

@@ -462,15 +462,42 @@ func (s *Shipments) AddRetailer(ctx context.Context, name string, freeReturns bo
 	if err != nil {
 		return lokero.Retailer{}, "", err
 	}
-	var secret [32]byte
-	if _, err := io.ReadFull(s.random, secret[:]); err != nil {
-		return lokero.Retailer{}, "", fmt.Errorf("new API key: %w", err)
+	key, err := s.newAPIKey()
+	if err != nil {
+		return lokero.Retailer{}, "", err
 	}
-	key := APIKeyPrefix + strings.ToLower(strings.TrimRight(base32.StdEncoding.EncodeToString(secret[:]), "="))
 	r := lokero.Retailer{ID: id, Name: name, FreeReturns: freeReturns, CreatedAt: now}
 	if err := s.store.CreateRetailer(ctx, r, HashKey(key)); err != nil {
 		return lokero.Retailer{}, "", fmt.Errorf("add retailer: %w", err)
 	}
+	return r, key, nil
+}
+
+// newAPIKey makes a retailer API key: APIKeyPrefix and 256 random bits.
+func (s *Shipments) newAPIKey() (string, error) {
+	var secret [32]byte
+	if _, err := io.ReadFull(s.random, secret[:]); err != nil {
+		return "", fmt.Errorf("new API key: %w", err)
+	}
+	return APIKeyPrefix + strings.ToLower(strings.TrimRight(base32.StdEncoding.EncodeToString(secret[:]), "=")), nil
+}
+
+// RotateRetailerKey gives a retailer a new API key and returns it (shown
+// once): the old key, leaked or not, stops at once on this instance and
+// within RetailerCacheTTL on every other. ENOTFOUND for no such retailer.
+func (s *Shipments) RotateRetailerKey(ctx context.Context, id string) (lokero.Retailer, string, error) {
+	r, err := s.store.Retailer(ctx, id)
+	if err != nil {
+		return lokero.Retailer{}, "", err
+	}
+	key, err := s.newAPIKey()
+	if err != nil {
+		return lokero.Retailer{}, "", err
+	}
+	if err := s.store.RotateRetailerKey(ctx, id, HashKey(key)); err != nil {
+		return lokero.Retailer{}, "", fmt.Errorf("rotate the key of retailer %s: %w", id, err)
+	}
+	s.retailers.drop(id)
 	return r, key, nil
 }
 
@@ -489,7 +516,8 @@ func (s *Shipments) Authenticate(ctx context.Context, key string) (lokero.Retail
 		return lokero.Retailer{}, unauthorized
 	}
 	hash := HashKey(key)
-	if r, ok := s.retailers.get(hash); ok {
+	now := s.now()
+	if r, ok := s.retailers.get(hash, now); ok {
 		return r, nil
 	}
 	r, err := s.store.RetailerByKeyHash(ctx, hash)
@@ -497,7 +525,7 @@ func (s *Shipments) Authenticate(ctx context.Context, key string) (lokero.Retail
 		return r, unauthorized
 	}
 	if err == nil {
-		s.retailers.put(hash, r)
+		s.retailers.put(hash, r, now)
 	}
 	return r, err
 }
@@ -506,28 +534,52 @@ func (s *Shipments) Authenticate(ctx context.Context, key string) (lokero.Retail
 // hashes: a few thousand stores make nearly all bookings.
 const retailerCacheSize = 4096
 
+// RetailerCacheTTL is how long an instance trusts a retailer it found by
+// its API key without asking the database again: how long a key rotated
+// on another instance (a leaked key) goes on working here.
+const RetailerCacheTTL = 30 * time.Second
+
 // retailerCache keeps the retailers found by their API keys' hashes, so
-// that an API call asks the database only for a key it has not seen. A
-// retailer and its key never change once created (lokero.RetailerStore),
-// so an entry is never stale; a key that was not found is not kept (the
-// store may gain it on another instance). Full, it starts again empty.
+// that an API call asks the database only for a key it has not seen in
+// RetailerCacheTTL. A key that was not found is not kept (the store may
+// gain it on another instance). Full, it starts again empty.
 type retailerCache struct {
 	mu     sync.RWMutex
-	byHash map[string]lokero.Retailer // by the key's hash, as a string
+	byHash map[string]cachedRetailer // by the key's hash, as a string
 }
 
-func (c *retailerCache) get(hash []byte) (lokero.Retailer, bool) {
+// cachedRetailer is a retailer and when its key was last found.
+type cachedRetailer struct {
+	lokero.Retailer
+	at time.Time
+}
+
+func (c *retailerCache) get(hash []byte, now time.Time) (lokero.Retailer, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	r, ok := c.byHash[string(hash)]
-	return r, ok
+	if !ok || now.Sub(r.at) >= RetailerCacheTTL || now.Before(r.at) {
+		return lokero.Retailer{}, false
+	}
+	return r.Retailer, true
 }
 
-func (c *retailerCache) put(hash []byte, r lokero.Retailer) {
+func (c *retailerCache) put(hash []byte, r lokero.Retailer, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.byHash == nil || len(c.byHash) >= retailerCacheSize {
-		c.byHash = make(map[string]lokero.Retailer)
+		c.byHash = make(map[string]cachedRetailer)
 	}
-	c.byHash[string(hash)] = r
+	c.byHash[string(hash)] = cachedRetailer{r, now}
+}
+
+// drop forgets a retailer's keys.
+func (c *retailerCache) drop(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for hash, r := range c.byHash {
+		if r.ID == id {
+			delete(c.byHash, hash)
+		}
+	}
 }

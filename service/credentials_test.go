@@ -453,3 +453,51 @@ func TestAuthenticateKeepsKnownRetailers(t *testing.T) {
 		t.Errorf("the store was asked %d times in all; want 4 (one key once, the unknown one twice, the other instance once)", n)
 	}
 }
+
+// TestRotateRetailerKey: a rotated (leaked) retailer key stops at once on
+// the instance that rotated it and within RetailerCacheTTL on another
+// that had it cached; the new key works on both; an unknown retailer is
+// ENOTFOUND.
+func TestRotateRetailerKey(t *testing.T) {
+	t.Parallel()
+	onEveryStore(t, storeOnly, func(t *testing.T, st lockerStore) {
+		ctx := context.Background()
+		clock := lokero.NewDevClock(fixedClock{now})
+		st.SetClock(clock)
+		log := slog.New(slog.DiscardHandler)
+		dir := service.NewDirectory(st, testRegistry(t), clock, log)
+		a := service.NewShipments(st, dir, calendar.Default(), clock, nil, log)
+		b := service.NewShipments(st, dir, calendar.Default(), clock, nil, log)
+		r, old, err := a.AddRetailer(ctx, "Vuotanut Kauppa", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []*service.Shipments{a, b} {
+			if _, err := s.Authenticate(ctx, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, key, err := a.RotateRetailerKey(ctx, r.ID)
+		if err != nil || got.ID != r.ID || key == old || !strings.HasPrefix(key, service.APIKeyPrefix) {
+			t.Fatalf("RotateRetailerKey: %+v, %q, %v", got, key, err)
+		}
+		if _, err := a.Authenticate(ctx, old); lokero.ErrorCode(err) != lokero.EUNAUTHORIZED {
+			t.Errorf("the old key where it was rotated: %v; want EUNAUTHORIZED", err)
+		}
+		if _, err := b.Authenticate(ctx, old); err != nil {
+			t.Errorf("the old key on another instance within its cache's lifetime: %v; want it still taken", err)
+		}
+		clock.Advance(service.RetailerCacheTTL)
+		if _, err := b.Authenticate(ctx, old); lokero.ErrorCode(err) != lokero.EUNAUTHORIZED {
+			t.Errorf("the old key on another instance after %s: %v; want EUNAUTHORIZED", service.RetailerCacheTTL, err)
+		}
+		for _, s := range []*service.Shipments{a, b} {
+			if got, err := s.Authenticate(ctx, key); err != nil || got.ID != r.ID {
+				t.Errorf("the new key: %+v, %v", got, err)
+			}
+		}
+		if _, _, err := a.RotateRetailerKey(ctx, "ret_missing"); lokero.ErrorCode(err) != lokero.ENOTFOUND {
+			t.Errorf("rotating an unknown retailer's key: %v; want ENOTFOUND", err)
+		}
+	})
+}

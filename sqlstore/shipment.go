@@ -35,6 +35,27 @@ func (db *DB) RetailerByKeyHash(ctx context.Context, keyHash []byte) (lokero.Ret
 	return r, nil
 }
 
+// RotateRetailerKey replaces a retailer's API key hash. ENOTFOUND for no
+// such retailer, ECONFLICT "duplicate_key" for a hash in use.
+func (db *DB) RotateRetailerKey(ctx context.Context, id string, keyHash []byte) error {
+	if len(keyHash) == 0 {
+		return lokero.Invalid("key_hash", "required", "a retailer's key hash is required")
+	}
+	res, err := db.db.ExecContext(ctx, `UPDATE retailers SET key_hash = $2 WHERE id = $1`, id, keyHash)
+	if err != nil {
+		if c := db.conflict(err); c != nil {
+			return c
+		}
+		return fmt.Errorf("rotate the key of retailer %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("rotate the key of retailer %s: %w", id, err)
+	} else if n == 0 {
+		return &lokero.Error{Code: lokero.ENOTFOUND, Reason: "unknown_retailer", Field: "id", Message: fmt.Sprintf("retailer %q not found", id)}
+	}
+	return nil
+}
+
 // Retailer returns a retailer by ID, or ENOTFOUND.
 func (db *DB) Retailer(ctx context.Context, id string) (lokero.Retailer, error) {
 	r, err := scanRetailer(db.db.QueryRowContext(ctx,

@@ -267,6 +267,18 @@ func testRetailers(t *testing.T, s Store) {
 	_, err = s.RetailerByKeyHash(ctx, nil)
 	checkError(t, err, lokero.ENOTFOUND, "")
 
+	// A rotated key: the old finds nothing, the new finds the retailer.
+	checkError(t, s.RotateRetailerKey(ctx, b.ID, keyHash("r-a")), lokero.ECONFLICT, "duplicate_key")
+	if err := s.RotateRetailerKey(ctx, b.ID, keyHash("r-b rotated")); err != nil {
+		t.Fatalf("RotateRetailerKey: %v", err)
+	}
+	_, err = s.RetailerByKeyHash(ctx, keyHash(b.ID))
+	checkError(t, err, lokero.ENOTFOUND, "")
+	if got, err := s.RetailerByKeyHash(ctx, keyHash("r-b rotated")); err != nil || got.ID != b.ID {
+		t.Errorf("RetailerByKeyHash(the rotated key) = %+v, %v; want %s", got, err, b.ID)
+	}
+	checkError(t, s.RotateRetailerKey(ctx, "missing", keyHash("x")), lokero.ENOTFOUND, "")
+
 	checkError(t, s.CreateRetailer(ctx, retailer("r-a"), keyHash("other")), lokero.ECONFLICT, "duplicate_id")
 	checkError(t, s.CreateRetailer(ctx, retailer("r-c"), keyHash("r-a")), lokero.ECONFLICT, "duplicate_key")
 	_, err = s.Retailer(ctx, "r-c")
