@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/lokero/lokero/address"
 )
 
 // LocationType is the kind of a pickup point, named exactly as in Posti's
@@ -337,6 +339,12 @@ func (l *Location) Validate() error {
 		return Invalid("access", "unknown_access", "access must be public or residents; got %q", l.Access)
 	case l.Type == TypeLocker && l.Access != AccessResidents:
 		return Invalid("access", "locker_residents_only", "a LOCKER is for its building's residents: access must be residents")
+	case l.residentsOnly() && address.Building(l.Street) == "":
+		// The building is found by its number: a street without one
+		// would match every number-less address of the postal area.
+		return Invalid("street", "building_number_required", "a building's locker needs the building's street address with its number; got %q", l.Street)
+	case l.residentsOnly() && l.StreetSV != "" && address.Building(l.StreetSV) == "":
+		return Invalid("street_sv", "building_number_required", "a building's locker needs the building's street address with its number; got %q", l.StreetSV)
 	case l.Type == TypeLocker && l.PaymentTerminal:
 		return Invalid("payment_terminal", "no_terminal_in_locker", "a LOCKER never has a payment terminal")
 	case l.Type.IsLocker() && len(l.Compartments) == 0:
@@ -386,6 +394,12 @@ func (l *Location) Validate() error {
 		seen[c.Size] = true
 	}
 	return l.validateStatus()
+}
+
+// residentsOnly reports whether l serves its building's residents only (a
+// LOCKER, or access residents), as service.ResidentsOnly does.
+func (l *Location) residentsOnly() bool {
+	return l.Type == TypeLocker || l.Access == AccessResidents
 }
 
 func validateOpeningHours(hours []OpeningHours) error {

@@ -306,6 +306,10 @@ func (p *postiParams) read(v url.Values) (conflict string) {
 	return ""
 }
 
+// maxPostiTypes is how many type names a query's types are read for: there
+// are four types, and a client names each at most once or twice.
+const maxPostiTypes = 16
+
 // postiTypes is the position of types, the one parameter that repeats.
 var postiTypes = postiParamIDs["types"]
 
@@ -356,9 +360,20 @@ func parsePostiQuery(v url.Values) (postiQuery, error) {
 		q.none = true
 	}
 
+	// types is read within bounds: an over-long value names no type we
+	// have (it is not split, which would cost several times its size), and
+	// at most maxPostiTypes names are read in all.
 	given := 0
+types:
 	for _, tv := range p[postiParamIDs["types"]] {
+		if len(tv) > maxParamLen {
+			given++
+			continue
+		}
 		for _, name := range strings.FieldsFunc(tv, func(r rune) bool { return r == ',' || r == ';' || unicode.IsSpace(r) }) {
+			if given == maxPostiTypes {
+				break types
+			}
 			given++
 			if t, ok := lokero.ParseLocationType(name); ok {
 				q.types = append(q.types, t)
@@ -396,10 +411,18 @@ func parsePostiQuery(v url.Values) (postiQuery, error) {
 		q.box = &postiBox{minLat: min(tlLat, brLat), maxLat: max(tlLat, brLat), minLon: min(tlLon, brLon), maxLon: max(tlLon, brLon)}
 	}
 
-	q.city = p.get("city")
-	q.municipal = p.get("municipality")
-	q.pupCode = p.get("pupcode")
-	q.partner = p.get("partnertype")
+	// What names a place or a point is bounded as the street is; an
+	// over-long one names nothing there is: the answer is empty.
+	for _, f := range []struct {
+		dst  *string
+		name string
+	}{{&q.city, "city"}, {&q.municipal, "municipality"}, {&q.pupCode, "pupcode"}, {&q.partner, "partnertype"}} {
+		if v := p.get(f.name); len(v) > maxParamLen {
+			q.none = true
+		} else {
+			*f.dst = v
+		}
+	}
 
 	if n, err := strconv.Atoi(p.get("top")); err == nil && n >= 1 {
 		q.top = min(n, service.MaxLimit)
@@ -432,9 +455,10 @@ func (p *postiHandler) find(ctx context.Context, q postiQuery) ([]postiHit, erro
 		if l == nil || len(q.types) > 0 && !containsType(q.types, l.Type) {
 			return nil, nil
 		}
-		// A LOCKER serves its building only: a search names it only with
-		// an address in that building, as any other search.
-		if l.Type == lokero.TypeLocker && !slices.Contains(snap.LockersAt(q.postcode, q.street), l) {
+		// A residents-only point (a LOCKER, or access residents) serves
+		// its building only: a search names it only with an address in
+		// that building, as any other search.
+		if service.ResidentsOnly(l) && !slices.Contains(snap.LockersAt(q.postcode, q.street), l) {
 			return nil, nil
 		}
 		h := postiHit{l: l, date: q.deliveryDate}

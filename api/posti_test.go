@@ -3,7 +3,9 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -17,9 +19,12 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 
+	"github.com/lokero/lokero"
 	"github.com/lokero/lokero/api"
 	"github.com/lokero/lokero/demo"
 	"github.com/lokero/lokero/geo"
+	"github.com/lokero/lokero/service"
+	"github.com/lokero/lokero/sqlite"
 )
 
 // The compatibility suite of the Posti-compatible Locations interface:
@@ -692,5 +697,85 @@ func TestPostiCity(t *testing.T) {
 	// municipality= takes municipality names only.
 	if locs := postiSearch(t, "/api/2/location?municipality=Kilpisjärvi"); len(locs) != 0 {
 		t.Errorf("municipality=Kilpisjärvi: %v, want none (it is a postal area)", ids(locs))
+	}
+}
+
+// newPostiServer serves the Posti face over a directory of locs alone,
+// for a test whose points the demo network does not have; it returns the
+// server's URL.
+func newPostiServer(t *testing.T, locs []lokero.Location) string {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, t.TempDir()+"/posti.db")
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	reg, err := service.LoadPostcodes(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := service.NewDirectory(st, reg, fixedClock{}, slog.New(slog.DiscardHandler))
+	if _, err := d.Import(ctx, locs); err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	srv := api.New(d, st, slog.New(slog.DiscardHandler))
+	srv.SetReady(true)
+	limits := api.DefaultRateLimits()
+	limits.Directory = api.Limit{}
+	srv.SetRateLimits(limits)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return hs.URL
+}
+
+// postiIDsFrom searches the server at base and returns the ids listed.
+func postiIDsFrom(t *testing.T, base, query string) []string {
+	t.Helper()
+	status, body := postiGetFrom(t, base, "/api/2/location?"+query)
+	if status != http.StatusOK {
+		t.Fatalf("%s: %d %s", query, status, body)
+	}
+	var out []string
+	for _, l := range decode[map[string][]postiLocation](t, body)["locations"] {
+		out = append(out, l["id"].(string))
+	}
+	return out
+}
+
+// TestPostiResidentsSmartpost: a SMARTPOST with access residents is a
+// building's own, as a LOCKER is: not listed by postal code, type,
+// coordinates or pupCode alone, only (first) for an address in its
+// building.
+func TestPostiResidentsSmartpost(t *testing.T) {
+	t.Parallel()
+	classes := []lokero.CompartmentClass{{Size: "S", LengthCM: 60, WidthCM: 40, HeightCM: 10, Count: 5}}
+	base := newPostiServer(t, []lokero.Location{
+		{ID: "SP-RES", Type: lokero.TypeSmartpost, Name: "As Oy Kotikatu 3", Street: "Kotikatu 3", Postcode: "00100", City: "Helsinki",
+			Lat: 60.1714, Lon: 24.9316, Access: lokero.AccessResidents, Compartments: classes},
+		{ID: "SP-PUB", Type: lokero.TypeSmartpost, Name: "Public", Street: "Kauppakatu 1", Postcode: "00100", City: "Helsinki",
+			Lat: 60.18, Lon: 24.95, Compartments: classes},
+	})
+	kotikatu := url.QueryEscape("Kotikatu 3 B 12")
+	tests := []struct {
+		query string
+		want  []string
+	}{
+		{"zipCode=00100", []string{"SP-PUB"}},
+		{"zipCode=00100&types=SMARTPOST", []string{"SP-PUB"}},
+		{"lat=60.1714&lng=24.9316", []string{"SP-PUB"}},
+		{"city=Helsinki", []string{"SP-PUB"}},
+		{"pupCode=SP-RES", nil},
+		{"pupCode=SP-RES&zipCode=00100", nil},
+		{"pupCode=SP-RES&zipCode=00100&streetAddress=Kotikatu", nil},
+		{"zipCode=00100&streetAddress=" + url.QueryEscape("Kotikatu 5"), []string{"SP-PUB"}},
+		{"zipCode=00100&streetAddress=" + kotikatu, []string{"SP-RES", "SP-PUB"}},
+		{"zipCode=00100&types=SMARTPOST&streetAddress=" + kotikatu, []string{"SP-RES", "SP-PUB"}},
+		{"pupCode=SP-RES&zipCode=00100&streetAddress=" + kotikatu, []string{"SP-RES"}},
+	}
+	for _, tt := range tests {
+		if got := postiIDsFrom(t, base, tt.query); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.query, got, tt.want)
+		}
 	}
 }

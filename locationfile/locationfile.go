@@ -54,7 +54,9 @@
 //
 // The field separator is ',' unless the header has more ';' or tabs (as
 // spreadsheets in Finnish locales write). A UTF-8 byte-order mark is
-// skipped, and rows whose cells are all empty are ignored.
+// skipped, and rows whose cells are all empty are ignored. A file, CSV or
+// JSON, must be UTF-8: one that is not (Excel's plain "CSV" is
+// Windows-1252) is refused with the line of its first byte that is not.
 //
 // # JSON
 //
@@ -89,6 +91,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/lokero/lokero"
 )
@@ -207,18 +210,26 @@ func ReadKept(r io.Reader, name string, check func(*lokero.Location) error, prog
 		return nil, nil, fmt.Errorf("read location file %s: %w", name, err)
 	}
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
-	c := &collector{check: check, ids: map[string]position{}, progress: progress}
+	isJSON := false
 	switch strings.ToLower(path.Ext(name)) {
 	case ".csv":
-		readCSV(data, c)
 	case ".json":
-		readJSON(data, c)
+		isJSON = true
 	default:
-		if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && (t[0] == '[' || t[0] == '{') {
-			readJSON(data, c)
-		} else {
-			readCSV(data, c)
-		}
+		t := bytes.TrimLeft(data, " \t\r\n")
+		isJSON = len(t) > 0 && (t[0] == '[' || t[0] == '{')
+	}
+	// Excel saves "CSV" in Windows-1252: read as UTF-8 its ä and ö would
+	// become U+FFFD (or fail in the database with no line). The encoding
+	// is not guessed: the operator saves the file again.
+	if err := checkUTF8(data, isJSON); err != nil {
+		return nil, nil, err
+	}
+	c := &collector{check: check, ids: map[string]position{}, progress: progress}
+	if isJSON {
+		readJSON(data, c)
+	} else {
+		readCSV(data, c)
 	}
 	if progress != nil && c.rows%1000 != 0 {
 		progress(c.rows)
@@ -377,4 +388,28 @@ func baseField(f string) string {
 		return f[:i]
 	}
 	return f
+}
+
+// checkUTF8 returns an Errors naming the line and character of the first
+// byte of data that is not UTF-8, or nil when all of it is.
+func checkUTF8(data []byte, isJSON bool) error {
+	if utf8.Valid(data) {
+		return nil
+	}
+	at := 0
+	for at < len(data) {
+		r, size := utf8.DecodeRune(data[at:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		at += size
+	}
+	lineStart := bytes.LastIndexByte(data[:at], '\n') + 1
+	line := 1 + bytes.Count(data[:at], []byte{'\n'})
+	char := 1 + utf8.RuneCount(data[lineStart:at])
+	fix := "save the file as CSV UTF-8"
+	if isJSON {
+		fix = "save the file as UTF-8"
+	}
+	return Errors{{Line: line, Message: fmt.Sprintf("not UTF-8: %s (byte 0x%02X at character %d of the line is not UTF-8; is the file in Windows-1252 or Latin-1?)", fix, data[at], char)}}
 }

@@ -492,3 +492,32 @@ func TestCompartmentsSyntax(t *testing.T) {
 		}
 	}
 }
+
+// TestNotUTF8: a file saved in Windows-1252 or Latin-1 (Excel's plain
+// "CSV") is refused with the line of its first byte that is not UTF-8,
+// never read with U+FFFD for ä.
+func TestNotUTF8(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, data string
+		line       int
+		fix        string
+	}{
+		{"net.csv", "id;type;name;street;postcode;city;lat;lon\n" +
+			"PO-X;POSTOFFICE;Posti H\xe4meenlinna;Raatihuoneenkatu 11;13100;H\xe4meenlinna;60,996;24,464\n", 2, "save the file as CSV UTF-8"},
+		{"net.csv", header + strings.SplitAfter(sampleCSV, "\n")[1] +
+			"PO-Y,POSTOFFICE,Posti,Katu 1,13100,H\xe4meenlinna,60.99,24.46,,,,,\n", 3, "save the file as CSV UTF-8"},
+		{"net", "id,type,name,street,postcode,city,lat,lon\nPO-X,POSTOFFICE,Posti H\xe4meenlinna,Katu 1,13100,Hml,60.99,24.46\n", 2, "save the file as CSV UTF-8"},
+		{"net.json", "[\n {\"id\": \"PO-X\", \"type\": \"POSTOFFICE\",\n  \"name\": \"Posti H\xe4meenlinna\"}]", 3, "save the file as UTF-8"},
+	}
+	for _, tt := range tests {
+		_, errs := read(t, tt.data, tt.name, nil)
+		if len(errs) != 1 || errs[0].Line != tt.line || !strings.HasPrefix(errs[0].Message, "not UTF-8: "+tt.fix) {
+			t.Errorf("%s: %v; want one error on line %d: not UTF-8: %s", tt.name, errs, tt.line, tt.fix)
+		}
+	}
+	// Valid UTF-8 with a byte-order mark is read as before.
+	if locs := mustRead(t, "\ufeffid,type,name,street,postcode,city,lat,lon\nPO-X,POSTOFFICE,Posti Hämeenlinna,Katu 1,13100,Hämeenlinna,60.99,24.46\n", "net.csv"); locs[0].Name != "Posti Hämeenlinna" {
+		t.Errorf("name %q", locs[0].Name)
+	}
+}

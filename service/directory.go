@@ -259,9 +259,13 @@ func (d *Directory) ImportCheck() func(*lokero.Location) error {
 		if l.Type != lokero.TypeLocker {
 			return nil
 		}
-		keys := []string{buildingKey(snap.base(l.Postcode), l.Street)}
-		if l.StreetSV != "" {
-			keys = append(keys, buildingKey(snap.base(l.Postcode), l.StreetSV))
+		// ValidateLocation refused a LOCKER without a house number; the
+		// check stays so that no key is ever a whole area's "base|".
+		var keys []string
+		for _, street := range []string{l.Street, l.StreetSV} {
+			if key, ok := buildingKey(snap.base(l.Postcode), street); ok {
+				keys = append(keys, key)
+			}
 		}
 		for _, key := range keys {
 			if first, ok := seen[key]; ok && first != l.ID {
@@ -374,10 +378,12 @@ type LocationResult struct {
 }
 
 // Search finds locations, nearest first when the query has an origin (its
-// coordinates, or its postal area's point). A LOCKER serves only the
-// residents of its building: it is listed only when the query names a
-// street address in that building with the building's or the locker's
-// postal code, and then first, since it is the recipient's own.
+// coordinates, or its postal area's point). A residents-only point (a
+// LOCKER, or any point with access residents: ResidentsOnly) serves only
+// the residents of its building: it is listed only when the query names a
+// street address with a house number in that building with the building's
+// or the locker's postal code, and then first, since it is the
+// recipient's own.
 func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResult, error) {
 	if q.Limit == 0 {
 		q.Limit = DefaultLimit
@@ -505,10 +511,11 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 			r.ClosedReason = l.ClosedReason(on)
 		}
 	}
-	if q.Street != "" && mask&typeBit(lokero.TypeLocker) != 0 {
-		for _, pos := range snap.buildings[buildingKey(snap.base(q.Postcode), q.Street)] {
-			// SMARTPOSTs there come from the index, by distance.
-			if snap.locs[pos].Type == lokero.TypeLocker && len(results) < q.Limit && keep(pos, snap.info[pos]) {
+	if q.Street != "" {
+		for _, pos := range snap.building(q.Postcode, q.Street) {
+			// Only the residents-only points: the public ones there come
+			// from the index, by distance. keep checks the type.
+			if ResidentsOnly(&snap.locs[pos]) && len(results) < q.Limit && keep(pos, snap.info[pos]) {
 				dist, has := distanceFrom(origin, &snap.locs[pos])
 				add(pos, dist, has)
 			}
@@ -518,7 +525,7 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 	case len(results) == q.Limit:
 	case origin == nil:
 		for pos := range snap.locs {
-			if snap.locs[pos].Type != lokero.TypeLocker && keep(pos, snap.info[pos]) {
+			if !ResidentsOnly(&snap.locs[pos]) && keep(pos, snap.info[pos]) {
 				add(pos, 0, false)
 				if len(results) == q.Limit {
 					break
@@ -526,7 +533,8 @@ func (d *Directory) Search(ctx context.Context, q LocationQuery) ([]LocationResu
 			}
 		}
 	default:
-		// Public points from the index (LOCKERs are never in it), its
+		// Public points from the index (residents-only points are never
+		// in it), its
 		// items numbered by position. The walk itself drops the
 		// candidates of another type and the plain points closed on the
 		// date, from their tags; keep hears of the others only when a
@@ -584,9 +592,9 @@ type Snapshot struct {
 	// public and byType index points by position (their items are
 	// positions in locs), each tagged with its posInfo (tag), so that a
 	// search's filter reads, for most candidates, nothing but the tree.
-	public    *geo.Index               // every type but LOCKER
-	byType    [allTypes + 1]*geo.Index // a mask of one public type → its points alone; nil otherwise
-	buildings map[string][]int         // base postcode + building key → positions of the lockers (LOCKER, SMARTPOST) there
+	public    *geo.Index               // every point but the residents-only ones (ResidentsOnly)
+	byType    [allTypes + 1]*geo.Index // a mask of one public type → its public points alone; nil otherwise
+	buildings map[string][]int         // base postcode + building key → positions of the lockers (LOCKER, SMARTPOST) and residents-only points there
 	base      func(string) string
 	// info is by position, so that a search's filter reads no string and
 	// touches no Location.
@@ -714,12 +722,16 @@ func NewSnapshot(locs []lokero.Location, base func(code string) string) *Snapsho
 		} else {
 			s.classes = append(s.classes, l.Compartments...)
 		}
-		if l.Type.IsLocker() {
-			// A building is found by its Finnish or its Swedish address.
-			key := buildingKey(base(l.Postcode), l.Street)
-			s.buildings[key] = append(s.buildings[key], i)
+		if l.Type.IsLocker() || ResidentsOnly(l) {
+			// A building is found by its Finnish or its Swedish address;
+			// an address without a house number (stored before
+			// ValidateLocation refused it) names no building.
+			key, ok := buildingKey(base(l.Postcode), l.Street)
+			if ok {
+				s.buildings[key] = append(s.buildings[key], i)
+			}
 			if l.StreetSV != "" {
-				if sv := buildingKey(base(l.Postcode), l.StreetSV); sv != key {
+				if sv, svOK := buildingKey(base(l.Postcode), l.StreetSV); svOK && sv != key {
 					s.buildings[sv] = append(s.buildings[sv], i)
 				}
 			}
@@ -737,10 +749,12 @@ func NewSnapshot(locs []lokero.Location, base func(code string) string) *Snapsho
 		}
 		s.classRows[i] = classRow{total: int32(c.Count), size: j}
 	}
-	s.public = newPointIndex(s, func(l *lokero.Location) bool { return l.Type != lokero.TypeLocker })
+	// A residents-only point is never listed by distance: only for an
+	// address in its building (Search's street loop, LockersAt).
+	s.public = newPointIndex(s, func(l *lokero.Location) bool { return !ResidentsOnly(l) })
 	for _, t := range lokero.LocationTypes {
 		if t != lokero.TypeLocker {
-			s.byType[typeBit(t)] = newPointIndex(s, func(l *lokero.Location) bool { return l.Type == t })
+			s.byType[typeBit(t)] = newPointIndex(s, func(l *lokero.Location) bool { return l.Type == t && !ResidentsOnly(l) })
 		}
 	}
 	return s
@@ -760,19 +774,45 @@ func (s *Snapshot) ByID(id string) *lokero.Location {
 	return nil
 }
 
-// LockersAt returns the lockers (LOCKER and SMARTPOST) in the building at
-// street whose postal code is the building's or its locker code (00100 or
-// 00104).
+// LockersAt returns the lockers (LOCKER and SMARTPOST) and the
+// residents-only points in the building at street whose postal code is
+// the building's or its locker code (00100 or 00104).
 func (s *Snapshot) LockersAt(postcode, street string) []*lokero.Location {
 	var out []*lokero.Location
-	for _, i := range s.buildings[buildingKey(s.base(postcode), street)] {
+	for _, i := range s.building(postcode, street) {
 		out = append(out, &s.locs[i])
 	}
 	return out
 }
 
-func buildingKey(base, street string) string {
-	return base + "|" + address.Building(street)
+// ResidentsOnly reports whether l serves its building's residents only: a
+// LOCKER, or any point with access residents. Such a point is never
+// listed by distance or by postal area, only for an address in its
+// building; routing (routing.residentsOnly) uses the same rule.
+func ResidentsOnly(l *lokero.Location) bool {
+	return l.Type == lokero.TypeLocker || l.Access == lokero.AccessResidents
+}
+
+// building returns the positions of the points in the building at street
+// in the postal area of postcode; none for a street without a house
+// number: "Kissa" names no building, and must not match every other
+// number-less address of the area.
+func (s *Snapshot) building(postcode, street string) []int {
+	key, ok := buildingKey(s.base(postcode), street)
+	if !ok {
+		return nil
+	}
+	return s.buildings[key]
+}
+
+// buildingKey returns the key of the building at street in the postal
+// area base, and false when street names no building (no house number).
+func buildingKey(base, street string) (string, bool) {
+	b := address.Building(street)
+	if b == "" {
+		return "", false
+	}
+	return base + "|" + b, true
 }
 
 const (
@@ -790,7 +830,7 @@ func typeBit(t lokero.LocationType) uint8 {
 	return 0
 }
 
-// Nearest returns up to k public locations (never a LOCKER) nearest to
+// Nearest returns up to k public locations (never a residents-only one) nearest to
 // origin for which keep is true, nearest first.
 func (s *Snapshot) Nearest(origin geo.Point, k int, keep func(*lokero.Location) bool) []*lokero.Location {
 	var keepPos func(int) bool

@@ -51,6 +51,14 @@ func testRegistry(t testing.TB) *postcode.Registry {
 
 func newDirectory(t testing.TB) *service.Directory {
 	t.Helper()
+	d, _ := newDirectoryStore(t)
+	return d
+}
+
+// newDirectoryStore is newDirectory that also returns its store, for a
+// test that writes what the directory would refuse.
+func newDirectoryStore(t testing.TB) (*service.Directory, *sqlite.DB) {
+	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
 		t.Fatalf("open store: %v", err)
@@ -58,7 +66,7 @@ func newDirectory(t testing.TB) *service.Directory {
 	t.Cleanup(func() { st.Close() })
 	clock := fixedClock{time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	st.SetClock(clock)
-	return service.NewDirectory(st, testRegistry(t), clock, slog.New(slog.DiscardHandler))
+	return service.NewDirectory(st, testRegistry(t), clock, slog.New(slog.DiscardHandler)), st
 }
 
 func smartpost(id, postcode string, lat, lon float64) lokero.Location {
@@ -105,6 +113,11 @@ func TestImportValidates(t *testing.T) {
 		{"public locker", func(l *lokero.Location) { l.Access = lokero.AccessPublic }, "access"},
 		{"compartment too big", func(l *lokero.Location) { l.Compartments[0].HeightCM = 41 }, "compartments[0]"},
 		{"outside Finland", func(l *lokero.Location) { l.Lat = 48.85 }, "lat"},
+		{"locker without a house number", func(l *lokero.Location) { l.Street = "Mannerheimintie" }, "street"},
+		{"locker's Swedish street without a number", func(l *lokero.Location) { l.StreetSV = "Mannerheimvägen" }, "street_sv"},
+		{"residents SMARTPOST without a house number", func(l *lokero.Location) {
+			l.Type, l.Postcode, l.Street, l.Access = lokero.TypeSmartpost, "00100", "Kotikatu", lokero.AccessResidents
+		}, "street"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -702,4 +715,100 @@ func mustEvents(t *testing.T, st lokero.LocationStore, id string) []lokero.Locat
 func isCode(err error, code string) bool {
 	var e *lokero.Error
 	return asError(err, &e) && e.Code == code
+}
+
+// TestResidentsSmartpostOnlyInItsBuilding: a SMARTPOST with access
+// residents is listed as a LOCKER is: never by postal area, type or
+// distance, only (and first) for an address in its building.
+func TestResidentsSmartpostOnlyInItsBuilding(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := newDirectory(t)
+	res := smartpost("SP-RES", "00100", 60.1701, 24.9401)
+	res.Street, res.Access = "Kotikatu 3", lokero.AccessResidents
+	if _, err := d.Import(ctx, append(network(), res)); err != nil {
+		t.Fatal(err)
+	}
+	near := &geo.Point{Lat: 60.1701, Lon: 24.9401}
+	hidden := []struct {
+		name string
+		q    service.LocationQuery
+	}{
+		{"postcode", service.LocationQuery{Postcode: "00100", Limit: service.MaxLimit}},
+		{"postcode and type", service.LocationQuery{Postcode: "00100", Types: []lokero.LocationType{lokero.TypeSmartpost}, Limit: service.MaxLimit}},
+		{"origin", service.LocationQuery{Origin: near, Limit: service.MaxLimit}},
+		{"no origin", service.LocationQuery{Limit: service.MaxLimit}},
+		{"another building", service.LocationQuery{Postcode: "00100", Street: "Kotikatu 5"}},
+		{"a street without a number", service.LocationQuery{Postcode: "00100", Street: "Kotikatu"}},
+	}
+	for _, tt := range hidden {
+		got, err := d.Search(ctx, tt.q)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if slices.Contains(ids(got), "SP-RES") {
+			t.Errorf("%s: search lists the residents-only SP-RES: %v", tt.name, ids(got))
+		}
+	}
+	for _, l := range d.Snapshot().Nearest(geo.Point{Lat: 60.1701, Lon: 24.9401}, 10, nil) {
+		if l.ID == "SP-RES" {
+			t.Errorf("Nearest lists the residents-only SP-RES")
+		}
+	}
+	for _, q := range []service.LocationQuery{
+		{Postcode: "00100", Street: "Kotikatu 3 B 12"},
+		{Postcode: "00100", Street: "Kotikatu 3", Types: []lokero.LocationType{lokero.TypeSmartpost}},
+	} {
+		got, err := d.Search(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 || got[0].Location.ID != "SP-RES" {
+			t.Errorf("search for %s %v: %v; want SP-RES first", q.Street, q.Types, ids(got))
+		}
+		if n := strings.Count(strings.Join(ids(got), " "), "SP-RES"); n != 1 {
+			t.Errorf("search for %s lists SP-RES %d times; want once", q.Street, n)
+		}
+	}
+	if got := d.Snapshot().LockersAt("00100", "Kotikatu 3"); len(got) != 1 || got[0].ID != "SP-RES" {
+		t.Errorf("LockersAt(Kotikatu 3) = %v; want SP-RES", got)
+	}
+}
+
+// TestNumberlessLockerMatchesNoAddress: a LOCKER stored without a house
+// number (before the import refused one) is no building's: an address
+// without a number does not find it, and a second such LOCKER is refused
+// for its own street, not as the same building.
+func TestNumberlessLockerMatchesNoAddress(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d, st := newDirectoryStore(t)
+	bare := network()[3]
+	bare.ID, bare.Street = "LOCKER-BARE", "Kissankatu"
+	bare.Normalize()
+	if _, err := st.UpsertLocations(ctx, []lokero.Location{bare}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, street := range []string{"Kissa", "Kissankatu", "Koirakuja"} {
+		got, err := d.Search(ctx, service.LocationQuery{Postcode: "00100", Street: street})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(ids(got), "LOCKER-BARE") {
+			t.Errorf("search for %q lists LOCKER-BARE", street)
+		}
+		if got := d.Snapshot().LockersAt("00104", street); len(got) != 0 {
+			t.Errorf("LockersAt(%q) = %d lockers; want none", street, len(got))
+		}
+	}
+	other := network()[3]
+	other.ID, other.Street = "LOCKER-OTHER", "Koirakuja"
+	other.Normalize()
+	var e *lokero.Error
+	if err := d.ImportCheck()(&other); !asError(err, &e) || e.Field != "street" || e.Reason != "building_number_required" {
+		t.Errorf("ImportCheck of a second number-less LOCKER: %v; want building_number_required on street", err)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/lokero/lokero"
@@ -20,6 +21,10 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	what := args[0]
 	fs := newFlagSet("import "+what, stderr)
 	db := dbFlag(fs)
+	var force *bool
+	if what == "postcodes" {
+		force = fs.Bool("force", false, "replace the registry even when stored locations use postal codes the file lacks")
+	}
 	files, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		return err
@@ -29,7 +34,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	switch what {
 	case "postcodes":
-		return importPostcodes(ctx, *db, files[0], stdout)
+		return importPostcodes(ctx, *db, files[0], *force, stdout)
 	case "locations":
 		return importLocations(ctx, *db, files[0], stdout, stderr)
 	default:
@@ -37,7 +42,11 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 }
 
-func importPostcodes(ctx context.Context, db, file string, stdout io.Writer) error {
+// importPostcodes replaces the postal code registry with file's codes.
+// Unless force, it refuses (and writes nothing) when stored locations use
+// codes the file lacks: those points could no longer be changed (a
+// PATCH checks the postal code against the registry).
+func importPostcodes(ctx context.Context, db, file string, force bool, stdout io.Writer) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return err
@@ -52,6 +61,11 @@ func importPostcodes(ctx context.Context, db, file string, stdout io.Writer) err
 		return fmt.Errorf("open database: %w", err)
 	}
 	defer st.Close()
+	if !force {
+		if err := checkPostcodesInUse(ctx, st, codes); err != nil {
+			return fmt.Errorf("%s: nothing imported: %w", file, err)
+		}
+	}
 	if err := st.ReplacePostcodes(ctx, codes); err != nil {
 		return err
 	}
@@ -109,4 +123,47 @@ func importLocations(ctx context.Context, db, file string, stdout, stderr io.Wri
 		}
 	}
 	return nil
+}
+
+// maxListedLocations is how many locations a refused postal code import
+// lists; the rest are counted.
+const maxListedLocations = 50
+
+// checkPostcodesInUse returns an error listing the stored locations whose
+// postal code is not among codes, or nil when there are none.
+func checkPostcodesInUse(ctx context.Context, st lokero.LocationStore, codes []lokero.Postcode) error {
+	known := make(map[string]bool, len(codes))
+	for _, c := range codes {
+		known[c.Code] = true
+	}
+	locs, err := st.Locations(ctx)
+	if err != nil {
+		return fmt.Errorf("read stored locations: %w", err)
+	}
+	var b strings.Builder
+	missing := 0
+	for _, l := range locs {
+		if known[l.Postcode] {
+			continue
+		}
+		if missing < maxListedLocations {
+			fmt.Fprintf(&b, "\n  %s: postcode %s", l.ID, l.Postcode)
+		}
+		missing++
+	}
+	if missing == 0 {
+		return nil
+	}
+	if missing > maxListedLocations {
+		fmt.Fprintf(&b, "\n  … and %d more", missing-maxListedLocations)
+	}
+	return fmt.Errorf("%d stored %s use postal codes the file lacks (change or remove them first, or import with --force):%s",
+		missing, pluralLocations(missing), b.String())
+}
+
+func pluralLocations(n int) string {
+	if n == 1 {
+		return "location"
+	}
+	return "locations"
 }
