@@ -334,7 +334,7 @@ func (d *Directory) CheckDeliveryDate(date string) error {
 func (d *Directory) parseDeliveryDate(date string) (lokero.Date, error) {
 	day, err := lokero.ParseDate(date)
 	if err != nil {
-		return lokero.Date{}, lokero.Invalid("delivery_date", "malformed", "delivery_date must be a date YYYY-MM-DD; got %q", date)
+		return lokero.Date{}, lokero.Invalid("delivery_date", "malformed", "delivery_date must be a date YYYY-MM-DD; got %q", truncateText(date, 32))
 	}
 	today := lokero.DateOf(d.clock.Now())
 	if last := today.AddDays(MaxDeliveryDays); day.Before(today) || day.After(last) {
