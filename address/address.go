@@ -11,9 +11,20 @@
 //     a digit; spaces and hyphens inside it do not matter;
 //   - a dotted abbreviation of a street-type suffix is spelled out:
 //     "k." katu, "t." tie, "kj." kuja, "p." polku, "g." gatan, "v." vägen;
-//   - the house number is that first digit token, with a letter attached
-//     to it ("3a", "3 a" is read as staircase a) or a range ("12-14");
-//     staircase, apartment and anything after them are dropped.
+//   - the house number is that first digit token: its digits, or a range
+//     of them ("12-14"), without leading zeros;
+//   - a single letter attached to the number is the building's ("Kotikatu
+//     3a" and "Kotikatu 3b" are often separate buildings), unless a flat
+//     number comes straight after it: then the letter is a staircase, as in
+//     "Mannerheimintie 5B 12" and "Mannerheimintie 5b12", which live in
+//     building "mannerheimintie 5" like "Mannerheimintie 5 B 12". A flat
+//     number is the next token if it starts with a digit, or digits glued
+//     to the letter; a word in between ("Kotikatu 3a as. 4", "3a lh 2",
+//     "3a B 12", "Storgatan 3a bst. 4") leaves the letter with the
+//     building, since the word then marks what follows;
+//   - a letter written apart from the number ("5 B", "5 B 12") is always a
+//     staircase;
+//   - staircase, flat and anything after them are dropped.
 package address
 
 import (
@@ -48,9 +59,10 @@ func Building(street string) string {
 func Split(street string) (name, number string) {
 	tokens := tokenize(street)
 	var nameParts []string
-	for _, tok := range tokens {
-		if tok.text != "" && isDigit(rune(tok.text[0])) {
-			number = houseNumber(tok.text)
+	for i, tok := range tokens {
+		if startsWithDigit(tok.text) {
+			flatFollows := i+1 < len(tokens) && startsWithDigit(tokens[i+1].text)
+			number = houseNumber(tok.text, flatFollows)
 			break
 		}
 		word := tok.text
@@ -102,8 +114,10 @@ func tokenize(s string) []token {
 }
 
 // houseNumber returns the building number from a token starting with a
-// digit: digits, an optional range, and one letter directly attached.
-func houseNumber(tok string) string {
+// digit: digits, an optional range, and one letter directly attached
+// unless flatFollows (the next token is a flat number) makes that letter a
+// staircase.
+func houseNumber(tok string, flatFollows bool) string {
 	end := 0
 	for end < len(tok) && (isDigit(rune(tok[end])) || tok[end] == '-') {
 		end++
@@ -120,11 +134,16 @@ func houseNumber(tok string) string {
 	}
 	num := strings.Join(parts, "-")
 	rest := tok[end:]
-	if len(rest) == 1 && rest[0] >= 'a' && rest[0] <= 'z' {
-		num += rest // "3a": building 3a; a longer tail ("12as") is not a building letter
+	// "3a": building 3a; "3a 12": staircase a, flat 12. A longer tail is
+	// not a building letter: "5b12" is staircase b, flat 12, and "12as"
+	// is not a letter at all.
+	if len(rest) == 1 && rest[0] >= 'a' && rest[0] <= 'z' && !flatFollows {
+		num += rest
 	}
 	return num
 }
+
+func startsWithDigit(s string) bool { return s != "" && isDigit(rune(s[0])) }
 
 // expand spells out a dotted abbreviation at the end of a name token:
 // "mannerheimint" (from "Mannerheimint.") → "mannerheimintie".
