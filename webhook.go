@@ -65,8 +65,10 @@ type WebhookDelivery struct {
 	RetailerID string
 	ShipmentID string
 	Event      string // "shipment.ready_for_pickup", …
-	// Sequence numbers a shipment's events from 1, oldest first: a
-	// receiver keeps the highest it has seen and ignores lower ones.
+	// Sequence numbers a shipment's events from 1, oldest first: the
+	// highest a receiver has seen governs the shipment's status; one with
+	// a lower number (late, or of the same moment and delivered out of
+	// order) is still worth recording.
 	Sequence int
 	Payload  []byte // the JSON body
 	State    string // WebhookPending, WebhookSucceeded or WebhookFailed

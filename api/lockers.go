@@ -246,17 +246,36 @@ func (s *Server) credentialOf(kinds []lokero.CredentialKind, next http.HandlerFu
 	return func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearer(r)
 		if !ok {
-			if c, expires, ok := s.sessionCredential(r); ok && slices.Contains(kinds, c.Kind) {
-				s.sessionRequest(w, r, c, expires, next)
-				return
+			// A session cookie costs a lookup of its credential: one that
+			// does not hold is a failed authentication of its address.
+			if _, err := r.Cookie(SessionCookie); err == nil && s.sessionKey != nil {
+				if s.authBarred(w, r) {
+					return
+				}
+				c, expires, ok := s.sessionCredential(r)
+				if ok && slices.Contains(kinds, c.Kind) {
+					s.sessionRequest(w, r, c, expires, next)
+					return
+				}
+				if !ok {
+					s.authFailed(r)
+				}
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lokero"`)
 			writeError(w, r, s.log, &lokero.Error{Code: lokero.EUNAUTHORIZED, Reason: "missing_token",
 				Message: "this call needs a " + names + " token: send Authorization: Bearer <token>"})
 			return
 		}
+		// An address that spent its failed authentications is refused
+		// before the store is asked about another token.
+		if s.authBarred(w, r) {
+			return
+		}
 		c, err := s.authenticate(r.Context(), kinds, token)
 		if err != nil {
+			if lokero.ErrorCode(err) == lokero.EUNAUTHORIZED {
+				s.authFailed(r)
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lokero", error="invalid_token"`)
 			writeError(w, r, s.log, err)
 			return

@@ -147,6 +147,17 @@ type RateLimits struct {
 	// puts thousands of phones behind one; it stops one address from
 	// scraping the network at the server's full speed.
 	Directory Limit
+	// Authentication limits failed authentications per client address: a
+	// bearer token or API key that is no one's (or is revoked or
+	// expired), a session cookie that does not hold. Each costs a
+	// database lookup, so once an address has spent its budget every
+	// authenticated call from it is answered 429 before the store is
+	// asked, whatever token it carries, until the bucket refills; a
+	// valid token from another address is unaffected. Calls that
+	// authenticate are not counted. Default, public tracking's budget:
+	// one a second in bursts of 60, far more than a client with a wrong
+	// key needs to notice, far too few to cost the database anything.
+	Authentication Limit
 }
 
 // DefaultRateLimits returns the limits a real network would start with;
@@ -161,6 +172,8 @@ func DefaultRateLimits() RateLimits {
 		Tracking:  Limit{Rate: 1, Burst: 60},
 		Returns:   Limit{Rate: 1.0 / 6, Burst: 10},
 		Directory: Limit{Rate: 100, Burst: 1000},
+
+		Authentication: Limit{Rate: 1, Burst: 60},
 	}
 }
 
@@ -178,6 +191,7 @@ const defaultMaxKeys = 1 << 16
 type limiterSet struct {
 	retailer, courier, device, operator, clerk *keyedLimiter[string]
 	tracking, returns, directory               *keyedLimiter[netip.Addr]
+	authentication                             *keyedLimiter[netip.Addr] // failed authentications
 }
 
 func newLimiterSet(l RateLimits, maxKeys int) *limiterSet {
@@ -190,6 +204,8 @@ func newLimiterSet(l RateLimits, maxKeys int) *limiterSet {
 		tracking:  newKeyedLimiter[netip.Addr]("tracking", l.Tracking, maxKeys, hashAddr),
 		returns:   newKeyedLimiter[netip.Addr]("returns", l.Returns, maxKeys, hashAddr),
 		directory: newKeyedLimiter[netip.Addr]("directory", l.Directory, maxKeys, hashAddr),
+
+		authentication: newKeyedLimiter[netip.Addr]("authentication", l.Authentication, maxKeys, hashAddr),
 	}
 }
 
@@ -298,6 +314,24 @@ func (k *keyedLimiter[K]) take(key K, now time.Time) verdict {
 	tokens := b.lim.TokensAt(now)
 	return verdict{ok: true, remaining: int(math.Floor(tokens + 1e-9)),
 		reset: time.Duration((float64(k.limit.Burst) - tokens) / perSecond * float64(time.Second))}
+}
+
+// spent reports whether key's bucket holds less than one request at now,
+// and then how long until it holds one, without spending any or
+// remembering a key it does not know (a key it does not know is full).
+func (k *keyedLimiter[K]) spent(key K, now time.Time) (time.Duration, bool) {
+	sh := &k.shards[k.hash(key)%limiterShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	b, ok := sh.keys[key]
+	if !ok {
+		return 0, false
+	}
+	tokens := b.lim.TokensAt(now)
+	if tokens >= 1 {
+		return 0, false
+	}
+	return time.Duration((1 - tokens) / k.limit.Rate * float64(time.Second)), true
 }
 
 // sweep forgets sh's idle keys and, when that is not enough, arbitrary
@@ -409,6 +443,38 @@ func (s *Server) perKey(w http.ResponseWriter, r *http.Request, l *keyedLimiter[
 	return admit(w, l, id, func(wait time.Duration) {
 		writeError(w, r, s.log, tooMany("requests with this credential", wait))
 	})
+}
+
+// authBarred answers 429 (with Retry-After and the RateLimit headers of
+// the "authentication" policy) and reports true when the client's
+// address has spent its budget of failed authentications
+// (RateLimits.Authentication): call it before the store is asked about a
+// token or a session. It spends nothing, so that a client whose
+// credentials hold is never counted.
+func (s *Server) authBarred(w http.ResponseWriter, r *http.Request) bool {
+	l := s.limits.Load().authentication
+	if l == nil {
+		return false
+	}
+	wait, spent := l.spent(s.clientKey(r), time.Now())
+	if !spent {
+		return false
+	}
+	h := w.Header()
+	h[headerPolicy] = l.policyH[:1:1]
+	h[headerLimit] = []string{fmt.Sprintf("%q;r=0;t=%d", l.name, max(1, ceilSeconds(wait)))}
+	writeError(w, r, s.log, tooMany("failed authentications from this address", wait))
+	return true
+}
+
+// authFailed charges a failed authentication to the client's address
+// (RateLimits.Authentication); a later call finds it with authBarred.
+// Only a refusal of the credentials counts: a store that failed is not
+// the client's doing.
+func (s *Server) authFailed(r *http.Request) {
+	if l := s.limits.Load().authentication; l != nil {
+		l.take(s.clientKey(r), time.Now())
+	}
 }
 
 // SetTrustedProxies names the addresses whose X-Forwarded-For and

@@ -52,8 +52,16 @@ func (s *Server) retailer(next http.HandlerFunc) http.HandlerFunc {
 			writeError(w, r, s.log, &lokero.Error{Code: lokero.EUNAUTHORIZED, Reason: "missing_api_key", Message: "send your API key as Authorization: Bearer <key>"})
 			return
 		}
+		// An address that spent its failed authentications is refused
+		// before the store is asked about another key.
+		if s.authBarred(w, r) {
+			return
+		}
 		ret, err := s.shipments.Authenticate(r.Context(), key)
 		if err != nil {
+			if lokero.ErrorCode(err) == lokero.EUNAUTHORIZED {
+				s.authFailed(r)
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lokero", error="invalid_token"`)
 			writeError(w, r, s.log, err)
 			return

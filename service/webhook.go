@@ -463,8 +463,9 @@ func eventType(s *lokero.Shipment, i int) string {
 }
 
 // eventData is the "data" of a webhook event: the shipment as it stood
-// after the event, and the event. No personal data beyond what the
-// retailer gave (its own reference), and never a code.
+// when the event was written (with the other events of its transaction),
+// and the event. No personal data beyond what the retailer gave (its own
+// reference), and never a code.
 type eventData struct {
 	ShipmentID      string                `json:"shipment_id"`
 	Kind            lokero.ShipmentKind   `json:"kind"`
@@ -478,6 +479,11 @@ type eventData struct {
 	Reason          string                `json:"reason,omitempty"`
 	DestinationID   string                `json:"destination_id,omitempty"`
 	StorageDeadline *time.Time            `json:"storage_deadline,omitempty"`
+	// COD is the shipment's cash on delivery, as the shipment shows it,
+	// on every event: the events of one transaction (a counter's
+	// cod_collected and picked_up) are delivered in parallel and may
+	// arrive in either order, so a picked_up must tell the payment too.
+	COD *lokero.COD `json:"cod,omitempty"`
 }
 
 // eventPayload is the body of a webhook delivery (the Standard Webhooks
@@ -507,7 +513,7 @@ func (w *Webhooks) Publish(ctx context.Context, tx lokero.Tx, s *lokero.Shipment
 		typ, e := eventType(s, i), s.Events[i]
 		data := eventData{ShipmentID: s.ID, Kind: s.Kind.OrDefault(), ReturnOf: s.ReturnOf, Reference: s.Reference,
 			TrackingCode: s.TrackingCode, Sequence: i + 1, Status: e.Status, At: e.At, LocationID: e.LocationID,
-			Reason: e.Reason, DestinationID: s.DestinationID}
+			Reason: e.Reason, DestinationID: s.DestinationID, COD: s.COD}
 		if typ == EventReadyForPickup && !s.StorageDeadline.IsZero() {
 			d := s.StorageDeadline
 			data.StorageDeadline = &d

@@ -301,7 +301,7 @@ func TestParseShare(t *testing.T) {
 
 func TestParseRateLimits(t *testing.T) {
 	t.Parallel()
-	got, err := parseRateLimits("retailer=50/s:200, tracking=off,returns=1/m:5")
+	got, err := parseRateLimits("retailer=50/s:200, tracking=off,returns=1/m:5,authentication=2/s:10")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,6 +309,7 @@ func TestParseRateLimits(t *testing.T) {
 	want.Retailer = api.Limit{Rate: 50, Burst: 200}
 	want.Tracking = api.Limit{}
 	want.Returns = api.Limit{Rate: 1.0 / 60, Burst: 5}
+	want.Authentication = api.Limit{Rate: 2, Burst: 10}
 	if got != want {
 		t.Errorf("parseRateLimits = %+v; want %+v", got, want)
 	}

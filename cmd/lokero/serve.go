@@ -50,7 +50,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	busyBelow := fs.String("busy-below", envOr("LOKERO_BUSY_BELOW", "15%"), "a locker (or size class) shows as busy at checkout below this share of free compartments, e.g. 15% or 0.15 (env LOKERO_BUSY_BELOW)")
 	retailerShare := fs.String("retailer-share", envOr("LOKERO_RETAILER_SHARE", "25%"), "the share of a locker's compartments of a size one retailer may book for one delivery day (at least 2), e.g. 25% or 1 for no cap (env LOKERO_RETAILER_SHARE)")
 	metricsToken := fs.String("metrics-token", envOr("LOKERO_METRICS_TOKEN", ""), "serve /metrics only to a scraper sending Authorization: Bearer with this token (Prometheus: authorization credentials); default: /metrics is public, for a firewall or proxy to guard (env LOKERO_METRICS_TOKEN, which keeps it out of the process list)")
-	rateLimit := fs.String("rate-limit", envOr("LOKERO_RATE_LIMIT", ""), "change API rate limits: CLASS=RATE/PERIOD:BURST,... with CLASS retailer, courier, device, operator, clerk, tracking, returns or directory, e.g. retailer=50/s:200,tracking=off (env LOKERO_RATE_LIMIT); see docs/security.md for the defaults")
+	rateLimit := fs.String("rate-limit", envOr("LOKERO_RATE_LIMIT", ""), "change API rate limits: CLASS=RATE/PERIOD:BURST,... with CLASS retailer, courier, device, operator, clerk, tracking, returns, directory or authentication (failed authentications per address), e.g. retailer=50/s:200,tracking=off (env LOKERO_RATE_LIMIT); see docs/security.md for the defaults")
 	var notices senderFlags
 	fs.StringVar(&notices.smtp, "smtp", envOr("LOKERO_SMTP", ""), "send e-mail notices through this SMTP server: smtp://user:pass@host:587 (STARTTLS when offered; ?starttls=required to insist), smtps://… for implicit TLS; none: e-mail notices stay in the local outbox (env LOKERO_SMTP)")
 	fs.StringVar(&notices.mailFrom, "mail-from", envOr("LOKERO_MAIL_FROM", "lokero <noreply@localhost>"), "the From of e-mail notices (env LOKERO_MAIL_FROM)")
@@ -512,7 +512,7 @@ func parseRateLimits(s string) (api.RateLimits, error) {
 	fields := map[string]*api.Limit{
 		"retailer": &limits.Retailer, "courier": &limits.Courier, "device": &limits.Device,
 		"operator": &limits.Operator, "clerk": &limits.Clerk, "tracking": &limits.Tracking, "returns": &limits.Returns,
-		"directory": &limits.Directory,
+		"directory": &limits.Directory, "authentication": &limits.Authentication,
 	}
 	if strings.TrimSpace(s) == "" {
 		return limits, nil
@@ -524,7 +524,7 @@ func parseRateLimits(s string) (api.RateLimits, error) {
 		}
 		field, ok := fields[class]
 		if !ok {
-			return limits, fmt.Errorf("unknown class %q: one of retailer, courier, device, operator, clerk, tracking, returns, directory", class)
+			return limits, fmt.Errorf("unknown class %q: one of retailer, courier, device, operator, clerk, tracking, returns, directory, authentication", class)
 		}
 		l, err := api.ParseLimit(spec)
 		if err != nil {
