@@ -294,7 +294,8 @@ type CredentialStore interface {
 	RevokeCredential(ctx context.Context, id string, at time.Time, keepAnOperator bool) (Credential, error)
 	// RotateCredential replaces a credential's token hash and BoardKey,
 	// sets RotatedAt to at and ExpiresAt to expiresAt (zero: never), and
-	// returns it. A
+	// returns it; the hash replaced is kept, as rotated at at
+	// (RetiredCourierTokens), and finds no credential any more. A
 	// revoked credential is ECONFLICT "revoked" and keeps its old hash;
 	// ENOTFOUND when there is no such credential; ECONFLICT
 	// "duplicate_token" when the hash is in use. A device credential's
@@ -315,6 +316,15 @@ type CredentialStore interface {
 	// later already (it only moves forward). An unknown ID is not an
 	// error.
 	EndSessions(ctx context.Context, id string, at time.Time) error
+	// RetiredCourierTokens returns the hashes of the courier tokens that
+	// stopped working at or after since: the token of a courier credential
+	// revoked then, or expired then and by until, and every token a
+	// rotation replaced then (RotateCredential keeps the hash it
+	// replaces). Each hash once, in byte order; no other kind's. The one
+	// answer with hashes: of tokens that open nothing any more, for the
+	// lockers' keypads to forget (the hash of a random token tells nothing
+	// of it).
+	RetiredCourierTokens(ctx context.Context, since, until time.Time) ([][]byte, error)
 }
 
 // LockerStore reads what happens at the lockers; its writes happen in

@@ -272,7 +272,8 @@ func sameKDF(a, b KDF) bool {
 }
 
 // applySync replaces the KDF, the pickups and (when the sync carries them)
-// the drop-offs. A sync older than the last
+// the drop-offs, and forgets the couriers it names as revoked (signing
+// out one signed in). A sync older than the last
 // one applied changes nothing; a parcel the controller handed out stays
 // handed out whatever the sync says.
 func (c *Controller) applySync(cmd Command) error {
@@ -387,6 +388,9 @@ func (c *Controller) applySync(cmd Command) error {
 			}
 			gone = append(gone, code)
 		}
+		if err := forgetCouriers(tx, cmd.RevokedCouriers); err != nil {
+			return err
+		}
 		if !cmd.At.IsZero() {
 			at, _ := cmd.At.MarshalText()
 			if err := tx.Bucket(bucketMeta).Put(keySyncAt, at); err != nil {
@@ -410,6 +414,7 @@ func (c *Controller) applySync(cmd Command) error {
 	if !cmd.At.IsZero() {
 		c.syncAt = cmd.At
 	}
+	c.forgetCouriersLocked(cmd.RevokedCouriers)
 	c.pickups = map[string]Pickup{}
 	c.byVerifier = map[string][]string{}
 	for _, p := range pickups {

@@ -18,7 +18,9 @@ import (
 // is left — and names the courier by it in every deposit event; the
 // centre looks the credential up by it and refuses a deposit without an
 // active courier. Offline, the keypad takes only a courier the centre
-// accepted here within courierKeep (bucketCouriers).
+// accepted here within courierKeep (bucketCouriers), and not one a sync
+// since named as revoked (its token revoked, expired or rotated: the
+// centre lists those of the last courierKeep and more).
 
 // ErrCourierSignIn is Deposit's error when no courier is signed in at the
 // keypad (never, or the sign-in lapsed, or the centre no longer accepts
@@ -174,6 +176,33 @@ func (c *Controller) forgetCourier(hash string) {
 		return
 	}
 	delete(c.couriers, hash)
+}
+
+// forgetCouriers deletes from the state file, in tx, the couriers a sync
+// names as revoked (device.Command.RevokedCouriers): their token no
+// longer works, so the keypad must not take them offline either.
+func forgetCouriers(tx *bolt.Tx, hashes []string) error {
+	b := tx.Bucket(bucketCouriers)
+	for _, h := range hashes {
+		if h == "" {
+			continue
+		}
+		if err := b.Delete([]byte(h)); err != nil {
+			return fmt.Errorf("forget a revoked courier: %w", err)
+		}
+	}
+	return nil
+}
+
+// forgetCouriersLocked drops the couriers forgetCouriers deleted from the
+// known ones, and ends the sign-in of one of them. c.mu held.
+func (c *Controller) forgetCouriersLocked(hashes []string) {
+	for _, h := range hashes {
+		delete(c.couriers, h)
+		if c.courier != nil && c.courier.hash == h {
+			c.courier = nil
+		}
+	}
 }
 
 // loadCouriers reads the known couriers, dropping those not accepted

@@ -585,3 +585,58 @@ func TestScanQRFromBeforeRotation(t *testing.T) {
 		})
 	}
 }
+
+// TestRevokedCourierForgotten: a courier the centre accepted here online
+// is taken offline later, unless a sync since named them as revoked
+// (their token revoked, expired or rotated): that sync signs them out
+// and the keypad refuses them offline, across a restart too. A sync that
+// names another courier, or none (a centre before revoked_couriers),
+// changes nothing.
+func TestRevokedCourierForgotten(t *testing.T) {
+	t.Parallel()
+	good := device.CourierHash(testCourierToken)
+	tests := []struct {
+		name    string
+		revoked []string
+		taken   bool // offline after the sync
+	}{
+		{"older centre: no list", nil, true},
+		{"another courier revoked", []string{device.CourierHash("lkc_other")}, true},
+		{"this courier revoked", []string{device.CourierHash("lkc_other"), good}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			broker := startBroker(t)
+			ce := newCentre(t, broker)
+			ce.answer = func(e Event) device.Ack {
+				if e.Type == TypeCourier && e.Courier == good {
+					return device.Ack{Result: device.ResultApplied}
+				}
+				return device.Ack{Result: device.ResultRejected, Error: &device.Error{Code: "unauthorized", Reason: "courier_unknown", Message: "not an active courier"}}
+			}
+			h := newHarness(t, broker, func(c *Config) { c.OnlineWait = time.Second })
+			h.run()
+			ctx := context.Background()
+			if got, err := h.c.SignInCourier(ctx, testCourierToken); err != nil || got.Result != ResultSignedIn {
+				t.Fatalf("online sign-in of an active courier: %+v, %v; want signed_in", got, err)
+			}
+			h.command(Command{Type: CommandSync, At: h.clock.Now(), KDF: testKDF(t), RevokedCouriers: tt.revoked})
+			if h.c.CourierSignedIn() != tt.taken {
+				t.Errorf("signed in after the sync: %v; want %v", h.c.CourierSignedIn(), tt.taken)
+			}
+			h.net.cut()
+			eventually(t, "disconnected", func() bool { return !h.c.Connected() })
+			check := func(when string) {
+				t.Helper()
+				got, err := h.c.SignInCourier(ctx, testCourierToken)
+				if taken := got.Result == ResultSignedIn; taken != tt.taken {
+					t.Errorf("offline sign-in %s: %+v, %v; want taken %v", when, got, err, tt.taken)
+				}
+			}
+			check("after the sync")
+			h.restart() // what the state file keeps
+			check("after a restart")
+		})
+	}
+}

@@ -756,7 +756,7 @@ func (c *Centre) sync(dev lokero.Credential, id string) {
 		c.log.Warn("mqtt: sync", "location", id, "err", err)
 		return
 	}
-	cmd := Command{Type: CommandSync, At: s.At, Pickups: make([]Pickup, 0, len(s.Pickups)), QRKey: s.QRKey,
+	cmd := Command{Type: CommandSync, At: s.At, Pickups: make([]Pickup, 0, len(s.Pickups)), QRKey: s.QRKey, RevokedCouriers: s.RevokedCouriers,
 		KDF: &KDF{Alg: s.KDF.Alg, Salt: s.Salt, Time: s.KDF.Time, MemoryKiB: s.KDF.MemoryKiB, Threads: s.KDF.Threads, KeyLen: s.KDF.KeyLen}}
 	for _, p := range s.Pickups {
 		cmd.Pickups = append(cmd.Pickups, pickupOf(p))

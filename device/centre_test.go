@@ -328,6 +328,7 @@ func (f *returnsLockers) Sync(context.Context, lokero.Credential, string) (servi
 	if f.returning.Load() {
 		s.DropOffs = []service.ExpectedDropOff{{ShipmentID: "SH-R", Sealed: []byte("sealed"), Parcel: [3]float64{30, 20, 10},
 			Until: time.Date(2026, 12, 22, 10, 0, 0, 0, time.UTC)}}
+		s.RevokedCouriers = []string{CourierHash("lkc_revoked")}
 	}
 	return s, nil
 }
@@ -355,5 +356,29 @@ func TestCentreSyncCarriesDropOffs(t *testing.T) {
 		Until: time.Date(2026, 12, 22, 10, 0, 0, 0, time.UTC)}
 	if len(one.DropOffs) != 1 || !reflect.DeepEqual(one.DropOffs[0], want) {
 		t.Errorf("a sync with a return: drop_offs %+v; want [%+v]", one.DropOffs, want)
+	}
+}
+
+// A sync carries the couriers the controller must forget, as the service
+// lists them (their CourierHash); none, and the field is left out (as a
+// centre before it sent it).
+func TestCentreSyncCarriesRevokedCouriers(t *testing.T) {
+	t.Parallel()
+	f := &returnsLockers{slowLockers: newSlowLockers()}
+	c, log := testCentre(t, f)
+	c.enqueue(Topic("L1", KindStatus), []byte(`{"online":true,"sync":true}`))
+	log.waitTypes(t, "the sync without revoked couriers", CommandSync)
+	f.returning.Store(true)
+	c.cfg.Clock.(*lokero.DevClock).Advance(SyncAskedEvery)
+	c.enqueue(Topic("L1", KindStatus), []byte(`{"online":true,"sync":true}`))
+	log.waitTypes(t, "the sync with a revoked courier", CommandSync, CommandSync)
+	log.mu.Lock()
+	none, one := log.list[0], log.list[1]
+	log.mu.Unlock()
+	if none.RevokedCouriers != nil {
+		t.Errorf("a sync without revoked couriers: revoked_couriers %#v; want none", none.RevokedCouriers)
+	}
+	if want := []string{CourierHash("lkc_revoked")}; !reflect.DeepEqual(one.RevokedCouriers, want) {
+		t.Errorf("a sync with a revoked courier: revoked_couriers %q; want %q", one.RevokedCouriers, want)
 	}
 }

@@ -157,6 +157,14 @@ type Command struct {
 	// (empty: none); nil, a centre that does not send it, whose
 	// controller keeps the drop-offs it was told of one by one.
 	DropOffs []DropOff `json:"drop_offs,omitzero"`
+	// RevokedCouriers are the couriers the controller must forget (its
+	// keypad takes them no more, offline included, and signs out one
+	// signed in): the CourierHash of each courier token revoked, expired
+	// or replaced by a rotation within the last days (service.
+	// RevokedCourierWindow, as long as a controller keeps a courier).
+	// Absent: none, or a centre that does not send it; a controller then
+	// forgets nobody.
+	RevokedCouriers []string `json:"revoked_couriers,omitzero"`
 	// expect_pickup
 	Pickup *Pickup `json:"pickup,omitempty"`
 	// expect_drop_off

@@ -446,6 +446,33 @@ func (l *Lockers) RotateCredential(ctx context.Context, id string) (lokero.Crede
 	return c, token, nil
 }
 
+// RevokedCourierWindow is how far back a locker's sync names the courier
+// tokens that stopped working (DeviceSync.RevokedCouriers): as long as a
+// controller keeps a courier the centre accepted at its locker and takes
+// them offline (controller's courierKeep, 30 days from the last
+// acceptance, which came before the token stopped working), and a day
+// more for a controller's clock set back meanwhile. Older ones are
+// forgotten by the controllers themselves.
+const RevokedCourierWindow = 31 * 24 * time.Hour
+
+// revokedCouriers returns the courier tokens a controller must forget
+// now: those revoked, expired or replaced by a rotation within
+// RevokedCourierWindow, each as a controller names its courier (the
+// SHA-256 of the token, base64url without padding: device.CourierHash),
+// nil when none. The list is the last days' only, however many couriers
+// the network has.
+func (l *Lockers) revokedCouriers(ctx context.Context, now time.Time) ([]string, error) {
+	hashes, err := l.store.RetiredCourierTokens(ctx, now.Add(-RevokedCourierWindow), now)
+	if err != nil {
+		return nil, fmt.Errorf("retired couriers: %w", err)
+	}
+	var out []string
+	for _, h := range hashes {
+		out = append(out, base64.RawURLEncoding.EncodeToString(h))
+	}
+	return out, nil
+}
+
 // APIKeyPrefix starts every retailer API key, so that a leaked key is
 // recognisable (secret scanners look for such prefixes).
 const APIKeyPrefix = "lok_"

@@ -66,12 +66,18 @@ type DeviceSync struct {
 	// picked up there within the ReturnWindow whose return code is not
 	// used yet (each also sent alone at its pickup: expect_drop_off).
 	DropOffs []ExpectedDropOff
+	// RevokedCouriers are the couriers the controller must no longer take
+	// at its keypad, offline included: each courier token revoked,
+	// expired or rotated within RevokedCourierWindow, as the controller
+	// names it (device.CourierHash); nil when none.
+	RevokedCouriers []string
 }
 
 // Sync returns what the controller of a locker should know now: every
 // parcel ready for pickup in it, with its code's verifier, or its code
-// sealed for a board that derives the verifiers itself, and every return
-// it may take (DropOffs), alike. A verifier is
+// sealed for a board that derives the verifiers itself, every return
+// it may take (DropOffs), alike, and the couriers it must forget
+// (RevokedCouriers). A verifier is
 // derived once per code and kept (the derivation is slow on purpose); a
 // rotated code, or a new key of the secret, gets a new one.
 func (l *Lockers) Sync(ctx context.Context, device lokero.Credential, locationID string) (DeviceSync, error) {
@@ -141,6 +147,9 @@ func (l *Lockers) Sync(ctx context.Context, device lokero.Credential, locationID
 	}
 	if err := l.deliveriesAndCompartments(ctx, loc, &out); err != nil {
 		return DeviceSync{}, err
+	}
+	if out.RevokedCouriers, err = l.revokedCouriers(ctx, now); err != nil {
+		return DeviceSync{}, fmt.Errorf("sync %s: %w", loc.ID, err)
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -185,6 +186,19 @@ func (db *DB) RevokeCredential(ctx context.Context, id string, at time.Time, kee
 func (db *DB) RotateCredential(ctx context.Context, id string, tokenHash []byte, boardKey string, at, expiresAt time.Time) (lokero.Credential, error) {
 	var c lokero.Credential
 	err := db.write(ctx, func(tx *sql.Tx, _ time.Time) error {
+		// The hash replaced is kept (RetiredCourierTokens), read under the
+		// row's lock: a rotation running meanwhile replaces the hash this
+		// one sets, and keeps that one in turn.
+		var old []byte
+		var kind string
+		if err := tx.QueryRowContext(ctx, `SELECT token_hash, kind FROM credentials
+			WHERE id = $1 AND revoked_at IS NULL`+db.dialect.ForUpdate(), id).Scan(&old, &kind); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rotated_tokens (token_hash, credential_id, kind, rotated_at)
+			VALUES ($1, $2, $3, $4) ON CONFLICT (token_hash) DO NOTHING`, old, id, kind, db.time(at)); err != nil {
+			return fmt.Errorf("keep the replaced token's hash: %w", err)
+		}
 		var err error
 		c, err = scanCredential(tx.QueryRowContext(ctx, `UPDATE credentials
 			SET token_hash = $2, rotated_at = $3, expires_at = $4, board_key = $5
@@ -221,6 +235,27 @@ func (db *DB) RotateCredential(ctx context.Context, id string, tokenHash []byte,
 		return lokero.Credential{}, fmt.Errorf("rotate credential %s: %w", id, err)
 	}
 	return c, nil
+}
+
+// RetiredCourierTokens returns the hashes of the courier tokens that
+// stopped working at or after since (revoked, expired by until, or
+// replaced by a rotation), in byte order. Each part reads one range of
+// an index (00029): the last days' revocations, expiries and rotations,
+// whatever the number of couriers.
+func (db *DB) RetiredCourierTokens(ctx context.Context, since, until time.Time) ([][]byte, error) {
+	list, err := queryAll(ctx, db.db, func(r scanner) ([]byte, error) {
+		var h []byte
+		err := r.Scan(&h)
+		return h, err
+	}, `SELECT token_hash FROM credentials WHERE kind = $1 AND revoked_at >= $2
+		UNION SELECT token_hash FROM credentials WHERE kind = $1 AND expires_at >= $2 AND expires_at <= $3
+		UNION SELECT token_hash FROM rotated_tokens WHERE kind = $1 AND rotated_at >= $2`,
+		string(lokero.KindCourier), db.time(since), db.time(until))
+	if err != nil {
+		return nil, fmt.Errorf("retired courier tokens: %w", err)
+	}
+	slices.SortFunc(list, bytes.Compare)
+	return list, nil
 }
 
 // EndSessions sets a credential's SessionsEndedAt to at unless it is

@@ -44,6 +44,7 @@ var credentialTests = []struct {
 	{"CredentialTouch", testCredentialTouch},
 	{"CredentialEndSessions", testCredentialEndSessions},
 	{"CredentialTokensOnlyHashed", testCredentialTokensOnlyHashed},
+	{"CredentialRetiredCourierTokens", testCredentialRetiredCourierTokens},
 }
 
 // storedCredential is c as the store gives it back: every time in UTC, to
