@@ -79,9 +79,27 @@ func ScreenshotDir(t testing.TB) string {
 	}
 }
 
+// overflowJS lists what sticks out past the right edge of the viewport
+// (a page a phone would scroll sideways): the deepest such elements, by
+// tag, id and class, "" when nothing does.
+const overflowJS = `(() => {
+  const w = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth <= w) return "";
+  const out = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.right <= w + 0.5) continue;
+    if ([...el.children].some(c => c.getBoundingClientRect().right > w + 0.5)) continue;
+    out.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.classList.length ? "." + [...el.classList].join(".") : "") + " to " + Math.round(r.right) + " px");
+    if (out.length === 5) break;
+  }
+  return "the page is " + document.documentElement.scrollWidth + " px wide in " + w + ": " + out.join(", ");
+})()`
+
 // Screenshots writes full-page PNGs of the tab's page at 360 and 1280 px
 // wide, as NAME-360.png and NAME-1280.png, and puts the tab back at
-// 1280 px.
+// 1280 px. It fails t when the page is wider than the viewport at either
+// width (a phone would scroll it sideways), naming what sticks out.
 func Screenshots(t testing.TB, ctx context.Context, name string) {
 	t.Helper()
 	dir := ScreenshotDir(t)
@@ -94,6 +112,11 @@ func Screenshots(t testing.TB, ctx context.Context, name string) {
 			chromedp.Sleep(150*time.Millisecond), // the layout settles
 		); err != nil {
 			t.Fatalf("screenshot %s at %d px: %v", name, width, err)
+		}
+		if over, err := chromedp.Run(ctx, chromedp.Evaluate[string](overflowJS)); err != nil {
+			t.Fatalf("screenshot %s at %d px: measure the page: %v", name, width, err)
+		} else if over != "" {
+			t.Errorf("screenshot %s at %d px: %s", name, width, over)
 		}
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
