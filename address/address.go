@@ -54,15 +54,42 @@ func Building(street string) string {
 	return name + " " + number
 }
 
+// Buildings returns the keys of the buildings a street address may lie
+// in, the likeliest first: Building's, and where a letter glued to the
+// house number was read as a staircase because a flat number follows
+// ("Kotikatu 3a 12"), the lettered building too ("kotikatu 3a"), which a
+// lookup tries when the first names no known building. None when the
+// address has no street name or no house number.
+func Buildings(street string) []string {
+	name, number, lettered := split(street)
+	if name == "" || number == "" {
+		return nil
+	}
+	if lettered != "" && lettered != number {
+		return []string{name + " " + number, name + " " + lettered}
+	}
+	return []string{name + " " + number}
+}
+
 // Split returns the normalised street name and house number of a street
 // address ("Mannerheimintie 12 B 34" → "mannerheimintie", "12").
 func Split(street string) (name, number string) {
+	name, number, _ = split(street)
+	return name, number
+}
+
+// split is Split, with the house number as it reads with a glued letter
+// kept whatever follows (lettered: "3a" for "3a 12", where number is "3").
+func split(street string) (name, number, lettered string) {
 	tokens := tokenize(street)
 	var nameParts []string
 	for i, tok := range tokens {
 		if startsWithDigit(tok.text) {
 			flatFollows := i+1 < len(tokens) && startsWithDigit(tokens[i+1].text)
 			number = houseNumber(tok.text, flatFollows)
+			if flatFollows {
+				lettered = houseNumber(tok.text, false)
+			}
 			break
 		}
 		word := tok.text
@@ -73,9 +100,9 @@ func Split(street string) (name, number string) {
 	}
 	name = strings.Join(nameParts, "")
 	if name == "" {
-		return "", ""
+		return "", "", ""
 	}
-	return name, number
+	return name, number, lettered
 }
 
 type token struct {

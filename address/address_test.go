@@ -118,3 +118,35 @@ func FuzzBuilding(f *testing.F) {
 		}
 	})
 }
+
+func TestBuildings(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		street string
+		want   []string
+	}{
+		{"Kotikatu 3a 12", []string{"kotikatu 3", "kotikatu 3a"}},
+		{"Mannerheimintie 5B 12", []string{"mannerheimintie 5", "mannerheimintie 5b"}},
+		{"Kotikatu 3a", []string{"kotikatu 3a"}},
+		{"Kotikatu 3 A 12", []string{"kotikatu 3"}},
+		{"Kotikatu 3a as. 12", []string{"kotikatu 3a"}},
+		{"Kotikatu 12 4", []string{"kotikatu 12"}},
+		{"Kotikatu", nil},
+		{"", nil},
+	} {
+		got := Buildings(tt.street)
+		if len(got) != len(tt.want) {
+			t.Errorf("Buildings(%q) = %q; want %q", tt.street, got, tt.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != tt.want[i] {
+				t.Errorf("Buildings(%q) = %q; want %q", tt.street, got, tt.want)
+				break
+			}
+		}
+		if b := Building(tt.street); len(tt.want) > 0 && b != tt.want[0] {
+			t.Errorf("Building(%q) = %q; want Buildings' first, %q", tt.street, b, tt.want[0])
+		}
+	}
+}

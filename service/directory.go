@@ -797,12 +797,18 @@ func ResidentsOnly(l *lokero.Location) bool {
 // in the postal area of postcode; none for a street without a house
 // number: "Kissa" names no building, and must not match every other
 // number-less address of the area.
+//
+// Where the address may be read two ways ("Kotikatu 3a 12": staircase A of
+// building 3, or flat 12 of building 3a; address.Buildings), the first
+// reading that names a building with points is taken.
 func (s *Snapshot) building(postcode, street string) []int {
-	key, ok := buildingKey(s.base(postcode), street)
-	if !ok {
-		return nil
+	base := s.base(postcode)
+	for _, b := range address.Buildings(street) {
+		if hits := s.buildings[base+"|"+b]; len(hits) > 0 {
+			return hits
+		}
 	}
-	return s.buildings[key]
+	return nil
 }
 
 // buildingKey returns the key of the building at street in the postal

@@ -52,3 +52,28 @@ func TestStaircaseLetterFindsTheBuilding(t *testing.T) {
 		}
 	})
 }
+
+// TestLetteredBuildingWithAFlatNumber: "Mannerheimintie 7a 12" reads as
+// staircase A, flat 12 of building 7; where building 7 has no locker and
+// building 7a has one, the booking goes to 7a's (the other reading,
+// address.Buildings), while "Mannerheimintie 5a 12" still finds building
+// 5's LOCKER-M5.
+func TestLetteredBuildingWithAFlatNumber(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, f lockersFixture) {
+		ctx := context.Background()
+		lettered := network()[3]
+		lettered.ID, lettered.Name, lettered.Street, lettered.StreetSV = "LOCKER-M7A", "As Oy Mannerheimintie 7a", "Mannerheimintie 7a", ""
+		if _, err := f.dir.Import(ctx, []lokero.Location{lettered}); err != nil {
+			t.Fatal(err)
+		}
+		for street, want := range map[string]string{"Mannerheimintie 7a 12": "LOCKER-M7A", "Mannerheimintie 5a 12": "LOCKER-M5"} {
+			req := request()
+			req.Recipient.Street = street
+			res, err := f.shipments.Create(ctx, f.retailer, req, "", nil)
+			if err != nil || res.Shipment.DestinationID != want || res.Shipment.Routing.Rule != routing.RuleBuildingLocker {
+				t.Errorf("%q: %s by %s, %v; want %s by %s", street, res.Shipment.DestinationID, res.Shipment.Routing.Rule, err, want, routing.RuleBuildingLocker)
+			}
+		}
+	})
+}
