@@ -191,6 +191,9 @@ type OutboxMessage struct {
 	CreatedAt    time.Time
 	ShipmentID   string   // the parcel the message is about; "" for none
 	Code         *CodeRef // the code CodePlaceholder stands for; nil when the text tells none
+	// NotBefore, when set, is the earliest its delivery job runs (a
+	// message that can wait for the morning); not stored: it is the job's.
+	NotBefore time.Time
 
 	// State is where the message's delivery stands: DeliveryQueued until
 	// its job sent it (DeliverySent), gave up on it (DeliveryFailed) or

@@ -239,6 +239,27 @@ func (c *Calendar) StorageDeadline(deposit time.Time, days int) time.Time {
 	return lokero.DateOf(deposit).AddDays(days + 1).Start().UTC()
 }
 
+// The night, in Helsinki hours, when a message that can wait is not sent:
+// from NightFrom to NightUntil the next morning.
+const (
+	NightFrom  = 21
+	NightUntil = 8
+)
+
+// Daytime returns t, or when t falls in Helsinki's night (NightFrom to
+// NightUntil) the next NightUntil o'clock: when a message that can wait
+// for the morning goes. The result is in UTC.
+func (c *Calendar) Daytime(t time.Time) time.Time {
+	l := t.In(helsinki)
+	switch {
+	case l.Hour() >= NightFrom:
+		return time.Date(l.Year(), l.Month(), l.Day()+1, NightUntil, 0, 0, 0, helsinki).UTC()
+	case l.Hour() < NightUntil:
+		return time.Date(l.Year(), l.Month(), l.Day(), NightUntil, 0, 0, 0, helsinki).UTC()
+	}
+	return t.UTC()
+}
+
 // ReminderHour is the Helsinki hour reminders go at: in the morning, never
 // at the deadline's midnight.
 const ReminderHour = 10

@@ -573,3 +573,24 @@ func TestHolidayWhateverTheLocalZone(t *testing.T) {
 		}
 	}
 }
+
+func TestDaytime(t *testing.T) {
+	t.Parallel()
+	c := calendar.Default()
+	for _, tt := range []struct {
+		name     string
+		at, want time.Time
+	}{
+		{"midnight: that morning", hel(2026, 12, 3, 0, 0, 0), hel(2026, 12, 3, 8, 0, 0)},
+		{"07:59: that morning", hel(2026, 12, 3, 7, 59, 0), hel(2026, 12, 3, 8, 0, 0)},
+		{"08:00: at once", hel(2026, 12, 3, 8, 0, 0), hel(2026, 12, 3, 8, 0, 0)},
+		{"20:59: at once", hel(2026, 12, 3, 20, 59, 0), hel(2026, 12, 3, 20, 59, 0)},
+		{"21:00: the next morning", hel(2026, 12, 3, 21, 0, 0), hel(2026, 12, 4, 8, 0, 0)},
+		{"the last night of March: the morning after the change", hel(2026, 3, 28, 23, 0, 0), hel(2026, 3, 29, 8, 0, 0)},
+		{"New Year's Eve: 1 January", hel(2026, 12, 31, 22, 0, 0), hel(2027, 1, 1, 8, 0, 0)},
+	} {
+		if got := c.Daytime(tt.at); !got.Equal(tt.want) || got.Location() != time.UTC {
+			t.Errorf("%s: Daytime(%s) = %s; want %s in UTC", tt.name, tt.at, got, tt.want)
+		}
+	}
+}

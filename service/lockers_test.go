@@ -537,6 +537,9 @@ func (r *recordingQueue) InsertTx(_ context.Context, tx *sql.Tx, j lokero.Job) e
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.jobs[j.Kind+" "+j.ShipmentID] = j.At
+	if j.Kind == lokero.JobDeliver {
+		r.jobs[fmt.Sprintf("%s %d", j.Kind, j.MessageID)] = j.At
+	}
 	return nil
 }
 
@@ -593,7 +596,7 @@ func TestStoragePeriod(t *testing.T) {
 		if reminders != 2 { // one by SMS, one by e-mail: the second run added none
 			t.Errorf("%d reminder messages; want one per channel, once", reminders)
 		}
-		f.clock.Advance(3 * 24 * time.Hour)
+		f.clock.Advance(ready.StorageDeadline.Sub(f.clock.Now())) // the deadline's midnight, as the job runs
 		for range 2 {
 			if err := f.lockers.Expire(ctx, sh.ID); err != nil {
 				t.Fatal(err)
@@ -602,6 +605,26 @@ func TestStoragePeriod(t *testing.T) {
 		expired, _ := f.shipments.Get(ctx, f.retailer, sh.ID)
 		if expired.Status != lokero.StatusExpired {
 			t.Fatalf("after the deadline: %s", expired.Status)
+		}
+		// Its notice waits for the morning: queued now, sent at 08:00.
+		outbox, err := f.lockers.Outbox(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		morning := time.Date(ready.StorageDeadline.In(calendar.Helsinki).Year(), ready.StorageDeadline.In(calendar.Helsinki).Month(),
+			ready.StorageDeadline.In(calendar.Helsinki).Day(), calendar.NightUntil, 0, 0, 0, calendar.Helsinki)
+		notices := 0
+		for _, m := range outbox {
+			if m.Kind != "expired" || m.TrackingCode != sh.TrackingCode {
+				continue
+			}
+			notices++
+			if due := jobs.jobs[fmt.Sprintf("%s %d", lokero.JobDeliver, m.ID)]; !due.Equal(morning) {
+				t.Errorf("the expiry notice by %s is due %v; want the morning, %v", m.Channel, due, morning)
+			}
+		}
+		if notices == 0 {
+			t.Error("no expiry notice queued")
 		}
 		if _, err := f.lockers.Keypad(ctx, f.device, "LOCKER-M5", code); lokero.ErrorCode(err) != lokero.EFORBIDDEN {
 			t.Errorf("an expired parcel's code: %v; want wrong code", err)

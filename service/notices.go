@@ -471,11 +471,13 @@ func reroutedText(sh *lokero.Shipment, loc *lokero.Location) string {
 }
 
 // queueExpired queues the notice of a parcel's expiry to its recipient:
-// it was not collected, and goes back to its sender. (The retailer hears
-// of it through its webhooks, the shipment's "expired" event, not here.)
-func queueExpired(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment) error {
+// it was not collected, and goes back to its sender. It is sent no
+// earlier than notBefore (the expiry runs at the deadline's midnight; the
+// news can wait for the morning). (The retailer hears of it through its
+// webhooks, the shipment's "expired" event, not here.)
+func queueExpired(ctx context.Context, tx lokero.Tx, sh *lokero.Shipment, notBefore time.Time) error {
 	return queueTo(ctx, tx, sh.Recipient, lokero.OutboxMessage{TrackingCode: sh.TrackingCode, Kind: notify.KindExpired,
-		Text: expiredText(sh), CreatedAt: tx.Now(), ShipmentID: sh.ID})
+		Text: expiredText(sh), CreatedAt: tx.Now(), ShipmentID: sh.ID, NotBefore: notBefore})
 }
 
 // expiredText is the notice of expiry in the recipient's language, naming

@@ -98,7 +98,7 @@ func (l *Lockers) Expire(ctx context.Context, shipmentID string) error {
 		// The recipient is told here; the retailer will be told by the
 		// shipment's "expired" webhook event (issue 20, item 5), not by a
 		// message of the outbox.
-		return queueExpired(ctx, tx, &sh)
+		return queueExpired(ctx, tx, &sh, l.calendar.Daytime(now))
 	})
 }
 

@@ -318,7 +318,7 @@ func (db *DB) Outbox(ctx context.Context, limit int) ([]lokero.OutboxMessage, er
 
 // AddOutbox queues a message (its ID is assigned; a zero CreatedAt is the
 // transaction's time) in state queued, and schedules its delivery job
-// (lokero.JobDeliver) in the same transaction; with no job queue
+// (lokero.JobDeliver, at once or at m.NotBefore) in the same transaction; with no job queue
 // (SetJobQueue) the message stays queued.
 func (t *Tx) AddOutbox(ctx context.Context, m lokero.OutboxMessage) error {
 	if m.CreatedAt.IsZero() {
@@ -335,7 +335,11 @@ func (t *Tx) AddOutbox(ctx context.Context, m lokero.OutboxMessage) error {
 		m.ShipmentID, codeLocation, codeVersion, lokero.DeliveryQueued).Scan(&id); err != nil {
 		return fmt.Errorf("add outbox %s %s: %w", m.Kind, m.TrackingCode, err)
 	}
-	if err := t.ScheduleJob(ctx, lokero.Job{Kind: lokero.JobDeliver, MessageID: id, At: t.now}); err != nil {
+	at := t.now
+	if m.NotBefore.After(at) {
+		at = m.NotBefore
+	}
+	if err := t.ScheduleJob(ctx, lokero.Job{Kind: lokero.JobDeliver, MessageID: id, At: at}); err != nil {
 		return fmt.Errorf("add outbox %s %s: %w", m.Kind, m.TrackingCode, err)
 	}
 	return nil
