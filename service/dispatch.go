@@ -419,18 +419,27 @@ func (d *Dispatch) checkClass(ctx context.Context, loc *lokero.Location, size st
 
 // fitsBelow reports whether a class of loc smaller than size takes p.
 func (d *Dispatch) fitsBelow(p lokero.Parcel, loc *lokero.Location, size string) bool {
+	return len(d.classesBelow(p, loc, size)) > 0
+}
+
+// classesBelow are the size classes of loc that take p and come before
+// size, the smallest first (every one that takes p when size is not among
+// them).
+func (d *Dispatch) classesBelow(p lokero.Parcel, loc *lokero.Location, size string) []lokero.CompartmentClass {
 	fits := routing.FittingClasses(p, loc, d.s.limits)
-	return len(fits) > 0 && fits[0].Size != size
+	for i, c := range fits {
+		if c.Size == size {
+			return fits[:i]
+		}
+	}
+	return fits
 }
 
 // moveDown moves a booking of a class over at from into a smaller class of
 // from that takes its parcel and has room on the date, inside tx, and
 // reports whether it did (false changes nothing).
 func (d *Dispatch) moveDown(ctx context.Context, tx lokero.Tx, from *lokero.Location, at *room, sh *lokero.Shipment, date lokero.Date) (bool, error) {
-	for _, c := range routing.FittingClasses(sh.Parcel, from, d.s.limits) { // the smallest first
-		if c.Size == sh.SizeClass {
-			return false, nil // none smaller has room
-		}
+	for _, c := range d.classesBelow(sh.Parcel, from, sh.SizeClass) { // the smallest first
 		ok, err := tx.Reserve(ctx, from.ID, date, c.Size, at.capacity(c.Size))
 		if err != nil {
 			return false, fmt.Errorf("reserve a %s compartment at %s: %w", c.Size, from.ID, err)
@@ -785,10 +794,7 @@ func (d *Dispatch) moveDownAll(ctx context.Context, lists map[string][]lokero.Sh
 				touched[id] = true
 			} else {
 				// None smaller had room by the transaction's own count.
-				for _, c := range routing.FittingClasses(listed.Parcel, loc, d.s.limits) {
-					if c.Size == listed.SizeClass {
-						break
-					}
+				for _, c := range d.classesBelow(listed.Parcel, loc, listed.SizeClass) {
 					free[c.Size] = 0
 				}
 			}
@@ -822,15 +828,7 @@ func (d *Dispatch) freeIn(ctx context.Context, loc *lokero.Location, today, date
 // roomBelow reports whether a class of loc smaller than size that takes p
 // has room by free's count.
 func (d *Dispatch) roomBelow(free map[string]int, p lokero.Parcel, loc *lokero.Location, size string) bool {
-	for _, c := range routing.FittingClasses(p, loc, d.s.limits) { // the smallest first
-		if c.Size == size {
-			return false
-		}
-		if free[c.Size] > 0 {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(d.classesBelow(p, loc, size), func(c lokero.CompartmentClass) bool { return free[c.Size] > 0 })
 }
 
 // backTo moves one candidate back to loc, the locker asked for, in its own
