@@ -275,15 +275,21 @@ func (l *Lockers) Authenticate(ctx context.Context, kind lokero.CredentialKind, 
 		l.log.Debug("refused a credential", "credential", c.ID, "state", state)
 		return lokero.Credential{}, unauthorized
 	}
-	if c.LastUsedAt.IsZero() || now.Sub(c.LastUsedAt) >= TouchEvery {
-		// A failure to record the use does not refuse the request.
-		if err := l.store.TouchCredential(ctx, c.ID, now, now.Add(-TouchEvery)); err != nil {
-			l.log.Warn("record a credential's use", "credential", c.ID, "err", err)
-		} else {
-			c.LastUsedAt = now
-		}
-	}
+	l.touch(ctx, &c, now)
 	return c, nil
+}
+
+// touch records a credential's use now, at most every TouchEvery; a
+// failure to record it is logged and refuses nothing.
+func (l *Lockers) touch(ctx context.Context, c *lokero.Credential, now time.Time) {
+	if !c.LastUsedAt.IsZero() && now.Sub(c.LastUsedAt) < TouchEvery {
+		return
+	}
+	if err := l.store.TouchCredential(ctx, c.ID, now, now.Add(-TouchEvery)); err != nil {
+		l.log.Warn("record a credential's use", "credential", c.ID, "err", err)
+		return
+	}
+	c.LastUsedAt = now
 }
 
 // KeypadCourierNote starts the event a deposit at a locker's keypad adds
@@ -330,11 +336,7 @@ func (l *Lockers) keypadCourier(ctx context.Context, hash string, taken bool) (l
 		// it out. The operator sees whose it was.
 		return c, fmt.Sprintf("%s%s, %s before the locker reported it (taken while offline).", KeypadCourierNote, c.ID, state), nil
 	}
-	if c.LastUsedAt.IsZero() || now.Sub(c.LastUsedAt) >= TouchEvery {
-		if err := l.store.TouchCredential(ctx, c.ID, now, now.Add(-TouchEvery)); err != nil {
-			l.log.Warn("record a credential's use", "credential", c.ID, "err", err)
-		}
-	}
+	l.touch(ctx, &c, now)
 	return c, note, nil
 }
 
